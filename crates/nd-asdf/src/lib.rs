@@ -1,0 +1,1 @@
+//! nd-asdf (in progress).

@@ -1,0 +1,1 @@
+//! nd-codecs (in progress).

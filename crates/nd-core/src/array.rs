@@ -1,0 +1,367 @@
+//! The array traits every format implements, and the shared engine that fills one output buffer
+//! from many chunks in parallel.
+
+use crate::buf::ArrayBuf;
+use crate::dtype::DataType;
+use crate::error::{Error, Result};
+use crate::shape::{
+    check_view, copy_strided_raw, num_bytes, ChunkGrid, ChunkPiece, Order, Region, Strided,
+};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// Free-form metadata attached to an array (FITS cards, ASDF tree keys, Zarr attributes), as JSON-like values.
+pub type Attributes = BTreeMap<String, AttrValue>;
+
+/// A JSON-like attribute value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttrValue {
+    /// No value.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// A list.
+    List(Vec<AttrValue>),
+    /// A mapping.
+    Map(BTreeMap<String, AttrValue>),
+}
+
+/// A readable n-dimensional array of any format.
+///
+/// Reads deliver values in native byte order, C order, of type [`ArrayRead::dtype`] (the type the
+/// reference library returns: for a scaled FITS image that is the physical float type).
+pub trait ArrayRead: Send + Sync {
+    /// The shape, numpy axis order.
+    fn shape(&self) -> &[u64];
+
+    /// The type of the values reads deliver (native byte order).
+    fn dtype(&self) -> &DataType;
+
+    /// The natural read unit: the chunk or tile shape, or for contiguous data a slab that is cheap to read.
+    fn chunk_shape(&self) -> Vec<u64>;
+
+    /// Read `region` into `out`, which must be exactly `region.num_elements() * dtype.size()` bytes.
+    fn read_region_into(&self, region: &Region, out: &mut [u8]) -> Result<()>;
+
+    /// A short description of how values are stored (codec, compression), if any.
+    fn codec(&self) -> Option<String> {
+        None
+    }
+
+    /// Metadata of the array (for conversions between formats).
+    fn attributes(&self) -> Attributes {
+        Attributes::new()
+    }
+
+    /// Read `region` into a new buffer.
+    fn read_region(&self, region: &Region) -> Result<ArrayBuf> {
+        region.check_within(self.shape())?;
+        let mut buf = ArrayBuf::zeros(self.dtype().clone(), region.shape())?;
+        self.read_region_into(region, buf.bytes_mut())?;
+        Ok(buf)
+    }
+
+    /// Read the whole array.
+    fn read_all(&self) -> Result<ArrayBuf> {
+        self.read_region(&Region::full(self.shape()))
+    }
+}
+
+/// An array that can be written region by region. Writes may be called concurrently for disjoint
+/// regions that are aligned to [`ArrayRead::chunk_shape`].
+pub trait ArrayWrite: ArrayRead {
+    /// Write `data` (native-endian, C order, exactly the region's size) into `region`.
+    fn write_region(&self, region: &Region, data: &[u8]) -> Result<()>;
+
+    /// Make everything written durable (close files, write indexes). Called once at the end.
+    fn finish(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Check that an output buffer has the size a region read needs.
+pub fn check_out_len(region: &Region, dtype: &DataType, out: &[u8]) -> Result<()> {
+    let want = num_bytes(&region.shape(), dtype.size())?;
+    if want != out.len() {
+        return Err(Error::Shape(format!(
+            "output buffer has {} bytes, region {:?} of {dtype} needs {want}",
+            out.len(),
+            region.shape()
+        )));
+    }
+    Ok(())
+}
+
+/// Where a chunk decoder must put a chunk's decoded values.
+pub trait ChunkDecoder: Sync {
+    /// The decoder's error type.
+    type Error: From<Error> + Send;
+
+    /// Decode chunk `chunk` (grid index) into `dst`, which is exactly one full-size chunk of decoded,
+    /// native-endian bytes in the layout's order. Return `Ok(false)` when the chunk is absent
+    /// (the engine fills its part with the fill value).
+    fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8])
+        -> std::result::Result<bool, Self::Error>;
+}
+
+/// How a chunked array lays out its chunks.
+#[derive(Debug, Clone)]
+pub struct ChunkedLayout {
+    /// The chunk grid.
+    pub grid: ChunkGrid,
+    /// Bytes per element (decoded).
+    pub elem_size: usize,
+    /// Order of values inside a decoded chunk.
+    pub order: Order,
+    /// One element of fill value (native-endian); empty means zeros.
+    pub fill: Vec<u8>,
+}
+
+struct OutPtr(*mut u8, usize);
+// SAFETY: the pointer is only used to write the disjoint parts of one exclusively borrowed buffer
+// that different chunk pieces map to (a chunk grid partitions a region).
+unsafe impl Sync for OutPtr {}
+unsafe impl Send for OutPtr {}
+
+/// Fill `out` (the C-order bytes of `region`) from the chunks that cover it, decoding them in
+/// parallel when `parallel` is true. A chunk whose part of the output is one contiguous run and
+/// which lies wholly inside the region is decoded straight into the output, with no copy.
+pub fn read_chunked<D: ChunkDecoder>(
+    layout: &ChunkedLayout,
+    region: &Region,
+    out: &mut [u8],
+    decoder: &D,
+    parallel: bool,
+) -> std::result::Result<(), D::Error> {
+    let elem = layout.elem_size;
+    let out_shape = region.shape();
+    let want = num_bytes(&out_shape, elem)?;
+    if want != out.len() {
+        return Err(Error::Shape(format!(
+            "output buffer has {} bytes, region needs {want}",
+            out.len()
+        ))
+        .into());
+    }
+    let pieces = layout.grid.pieces(region)?;
+    let chunk_shape = layout.grid.chunk_shape().to_vec();
+    let chunk_bytes = num_bytes(&chunk_shape, elem)?;
+    let ptr = OutPtr(out.as_mut_ptr(), out.len());
+    let work = |scratch: &mut Vec<u8>, piece: &ChunkPiece| -> std::result::Result<(), D::Error> {
+        let ptr = &ptr;
+        let full_chunk = piece.in_chunk.shape() == chunk_shape;
+        if full_chunk && (layout.order == Order::C || chunk_shape.len() <= 1) {
+            if let Some(off) = contiguous_offset(&out_shape, &piece.in_out, elem) {
+                // SAFETY: [off, off + chunk_bytes) lies inside `out` (checked) and belongs to this piece only.
+                if off + chunk_bytes <= ptr.1 {
+                    let dst =
+                        unsafe { std::slice::from_raw_parts_mut(ptr.0.add(off), chunk_bytes) };
+                    if !decoder.decode_chunk(&piece.chunk, dst)? {
+                        fill_slice(dst, &layout.fill);
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        scratch.resize(chunk_bytes, 0);
+        let present = decoder.decode_chunk(&piece.chunk, scratch)?;
+        let dv = Strided::of_region(&out_shape, &piece.in_out.start(), Order::C, elem);
+        let count = piece.in_out.shape();
+        check_view(ptr.1, &dv, &count, elem)?;
+        if present {
+            let sv = Strided::of_region(&chunk_shape, &piece.in_chunk.start(), layout.order, elem);
+            check_view(scratch.len(), &sv, &count, elem)?;
+            // SAFETY: both views are bounds-checked; pieces write disjoint parts of `out`.
+            unsafe { copy_strided_raw(scratch, &sv, ptr.0, &dv, &count, elem) };
+        } else {
+            let n = crate::shape::num_elements(&count).unwrap_or(0) as usize;
+            let mut fill = vec![0u8; n * elem];
+            fill_slice(&mut fill, &layout.fill);
+            let sv = Strided::of_region(&count, &vec![0; count.len()], Order::C, elem);
+            // SAFETY: as above.
+            unsafe { copy_strided_raw(&fill, &sv, ptr.0, &dv, &count, elem) };
+        }
+        Ok(())
+    };
+    if parallel && pieces.len() > 1 {
+        pieces
+            .par_iter()
+            .try_for_each_init(Vec::new, |scratch, p| work(scratch, p))
+    } else {
+        let mut scratch = Vec::new();
+        pieces.iter().try_for_each(|p| work(&mut scratch, p))
+    }
+}
+
+/// Fill a buffer with repeats of one element (`fill` empty means zeros).
+pub fn fill_slice(dst: &mut [u8], fill: &[u8]) {
+    if fill.is_empty() || fill.iter().all(|&b| b == 0) {
+        dst.fill(0);
+    } else {
+        for c in dst.chunks_mut(fill.len()) {
+            c.copy_from_slice(&fill[..c.len()]);
+        }
+    }
+}
+
+/// If `part` (relative to an array of `shape`, C order) is one contiguous run, its byte offset.
+pub fn contiguous_offset(shape: &[u64], part: &Region, elem: usize) -> Option<usize> {
+    let ps = part.shape();
+    let n = shape.len();
+    // Find the first axis (from the left) where the part is not a single index; every axis after it must be full.
+    let mut k = 0;
+    while k < n && ps[k] == 1 {
+        k += 1;
+    }
+    for ax in (k + 1)..n {
+        if ps[ax] != shape[ax] || part.ranges[ax].start != 0 {
+            return None;
+        }
+    }
+    let st = crate::shape::strides(shape, Order::C);
+    let off: u64 = part.ranges.iter().zip(&st).map(|(r, s)| r.start * s).sum();
+    Some(off as usize * elem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A 2-D array of u16 with value = 1000*i + j, stored in chunks; chunk (1,1) missing.
+    struct Grid {
+        order: Order,
+        calls: AtomicUsize,
+    }
+
+    impl ChunkDecoder for Grid {
+        type Error = Error;
+        fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            if chunk == [1, 1] {
+                return Ok(false);
+            }
+            let (ci, cj) = (3u64, 4u64);
+            let v: &mut [u16] = bytemuck::cast_slice_mut(dst);
+            for a in 0..ci {
+                for b in 0..cj {
+                    let val = (1000 * (chunk[0] * ci + a) + chunk[1] * cj + b) as u16;
+                    let idx = match self.order {
+                        Order::C => a * cj + b,
+                        Order::F => a + b * ci,
+                    };
+                    v[idx as usize] = val;
+                }
+            }
+            Ok(true)
+        }
+    }
+
+    fn check(order: Order, parallel: bool, region: Region) {
+        let layout = ChunkedLayout {
+            grid: ChunkGrid::new(vec![8, 10], vec![3, 4]).unwrap(),
+            elem_size: 2,
+            order,
+            fill: 7u16.to_ne_bytes().to_vec(),
+        };
+        let dec = Grid {
+            order,
+            calls: AtomicUsize::new(0),
+        };
+        let shape = region.shape();
+        let mut out = vec![0u16; (shape[0] * shape[1]) as usize];
+        read_chunked(
+            &layout,
+            &region,
+            bytemuck::cast_slice_mut(&mut out),
+            &dec,
+            parallel,
+        )
+        .unwrap();
+        for i in 0..shape[0] {
+            for j in 0..shape[1] {
+                let (gi, gj) = (i + region.ranges[0].start, j + region.ranges[1].start);
+                let want = if gi / 3 == 1 && gj / 4 == 1 {
+                    7
+                } else {
+                    (1000 * gi + gj) as u16
+                };
+                assert_eq!(out[(i * shape[1] + j) as usize], want, "({gi},{gj})");
+            }
+        }
+        assert_eq!(
+            dec.calls.load(Ordering::Relaxed),
+            layout.grid.pieces(&region).unwrap().len()
+        );
+    }
+
+    #[test]
+    fn chunked_reads_match_reference() {
+        for order in [Order::C, Order::F] {
+            for parallel in [false, true] {
+                check(order, parallel, Region::new(vec![0..8, 0..10]));
+                check(order, parallel, Region::new(vec![2..7, 3..9]));
+                check(order, parallel, Region::new(vec![3..6, 4..8]));
+                check(order, parallel, Region::new(vec![7..8, 9..10]));
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_output_size_is_an_error() {
+        let layout = ChunkedLayout {
+            grid: ChunkGrid::new(vec![8, 10], vec![3, 4]).unwrap(),
+            elem_size: 2,
+            order: Order::C,
+            fill: vec![],
+        };
+        let dec = Grid {
+            order: Order::C,
+            calls: AtomicUsize::new(0),
+        };
+        let mut out = vec![0u8; 3];
+        assert!(read_chunked(
+            &layout,
+            &Region::new(vec![0..1, 0..2]),
+            &mut out,
+            &dec,
+            false
+        )
+        .is_err());
+        assert!(read_chunked(
+            &layout,
+            &Region::new(vec![0..9, 0..2]),
+            &mut out,
+            &dec,
+            false
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn contiguity() {
+        let shape = [4u64, 5, 6];
+        assert_eq!(
+            contiguous_offset(&shape, &Region::new(vec![1..3, 0..5, 0..6]), 1),
+            Some(30)
+        );
+        assert_eq!(
+            contiguous_offset(&shape, &Region::new(vec![1..2, 2..4, 0..6]), 1),
+            Some(42)
+        );
+        assert_eq!(
+            contiguous_offset(&shape, &Region::new(vec![1..2, 2..3, 1..4]), 1),
+            Some(43)
+        );
+        assert_eq!(
+            contiguous_offset(&shape, &Region::new(vec![1..3, 2..4, 0..6]), 1),
+            None
+        );
+    }
+}

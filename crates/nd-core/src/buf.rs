@@ -1,0 +1,224 @@
+//! Owned, aligned, native-endian array buffers.
+
+use crate::dtype::{DataType, Element};
+use crate::error::{Error, Result};
+use crate::shape::num_bytes;
+
+/// A zero-initialised byte buffer aligned to 16 bytes, so that any element type can be viewed in place.
+/// Large buffers are advised to use transparent huge pages (fewer page faults on first touch).
+#[derive(Clone, Default)]
+pub struct AlignedBuf {
+    words: Vec<u128>,
+    len: usize,
+}
+
+impl std::fmt::Debug for AlignedBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AlignedBuf({} bytes)", self.len)
+    }
+}
+
+const HUGE_PAGE_THRESHOLD: usize = 4 << 20;
+
+impl AlignedBuf {
+    /// A zeroed buffer of `len` bytes. The allocation is lazy (calloc), so untouched pages cost nothing.
+    pub fn zeroed(len: usize) -> Self {
+        let words = vec![0u128; len.div_ceil(16)];
+        let buf = AlignedBuf { words, len };
+        if len >= HUGE_PAGE_THRESHOLD {
+            advise_huge_pages(buf.words.as_ptr() as *mut u8, buf.words.len() * 16);
+        }
+        buf
+    }
+
+    /// A buffer holding a copy of `bytes`.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        let mut b = AlignedBuf::zeroed(bytes.len());
+        b.as_mut_slice().copy_from_slice(bytes);
+        b
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &bytemuck::cast_slice(&self.words)[..self.len]
+    }
+
+    /// The bytes, mutable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut bytemuck::cast_slice_mut(&mut self.words)[..self.len]
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(ptr: *mut u8, len: usize) {
+    // Align the start up to a page boundary; madvise needs page-aligned addresses.
+    let page = 4096usize;
+    let start = (ptr as usize).div_ceil(page) * page;
+    let end = (ptr as usize + len) / page * page;
+    if end > start {
+        // SAFETY: the range lies inside our own live allocation; MADV_HUGEPAGE is only advice.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_ptr: *mut u8, _len: usize) {}
+
+/// An owned array: data type, shape (numpy order) and native-endian, C-order bytes.
+#[derive(Clone, Debug)]
+pub struct ArrayBuf {
+    dtype: DataType,
+    shape: Vec<u64>,
+    data: AlignedBuf,
+}
+
+impl ArrayBuf {
+    /// A zero-filled array.
+    pub fn zeros(dtype: DataType, shape: Vec<u64>) -> Result<Self> {
+        let n = num_bytes(&shape, dtype.size())?;
+        Ok(ArrayBuf {
+            dtype: dtype.to_native(),
+            shape,
+            data: AlignedBuf::zeroed(n),
+        })
+    }
+
+    /// An array from native-endian C-order bytes. The length must match.
+    pub fn from_bytes(dtype: DataType, shape: Vec<u64>, bytes: &[u8]) -> Result<Self> {
+        let n = num_bytes(&shape, dtype.size())?;
+        if n != bytes.len() {
+            return Err(Error::Shape(format!(
+                "{} bytes given for shape {shape:?} of {dtype} ({n} bytes)",
+                bytes.len()
+            )));
+        }
+        Ok(ArrayBuf {
+            dtype: dtype.to_native(),
+            shape,
+            data: AlignedBuf::from_bytes(bytes),
+        })
+    }
+
+    /// An array from typed values.
+    pub fn from_vec<T: Element>(shape: Vec<u64>, values: &[T]) -> Result<Self> {
+        Self::from_bytes(T::DTYPE, shape, bytemuck::cast_slice(values))
+    }
+
+    /// The element type (native byte order).
+    pub fn dtype(&self) -> &DataType {
+        &self.dtype
+    }
+
+    /// The shape, numpy order.
+    pub fn shape(&self) -> &[u64] {
+        &self.shape
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product::<u64>() as usize
+    }
+
+    /// True when there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The raw native-endian bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.data.as_slice()
+    }
+
+    /// The raw native-endian bytes, mutable.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        self.data.as_mut_slice()
+    }
+
+    /// Change the shape (same number of elements).
+    pub fn reshape(mut self, shape: Vec<u64>) -> Result<Self> {
+        if num_bytes(&shape, self.dtype.size())? != self.data.len() {
+            return Err(Error::Shape(format!(
+                "cannot reshape {:?} to {shape:?}",
+                self.shape
+            )));
+        }
+        self.shape = shape;
+        Ok(self)
+    }
+
+    /// The values as a typed slice, if `T` is the element type.
+    pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
+        self.check_type::<T>()?;
+        Ok(bytemuck::cast_slice(self.data.as_slice()))
+    }
+
+    /// The values as a mutable typed slice, if `T` is the element type.
+    pub fn as_slice_mut<T: Element>(&mut self) -> Result<&mut [T]> {
+        self.check_type::<T>()?;
+        Ok(bytemuck::cast_slice_mut(self.data.as_mut_slice()))
+    }
+
+    fn check_type<T: Element>(&self) -> Result<()> {
+        if self.dtype != T::DTYPE {
+            return Err(Error::DType {
+                text: self.dtype.to_string(),
+                reason: format!("buffer holds {}, not {}", self.dtype, T::DTYPE),
+            });
+        }
+        Ok(())
+    }
+
+    /// Convert to an `ndarray::ArrayD<T>` (copies the values).
+    pub fn to_ndarray<T: Element>(&self) -> Result<ndarray::ArrayD<T>> {
+        let v = self.as_slice::<T>()?.to_vec();
+        let shape: Vec<usize> = self.shape.iter().map(|&d| d as usize).collect();
+        ndarray::ArrayD::from_shape_vec(shape, v).map_err(|e| Error::Shape(e.to_string()))
+    }
+
+    /// Build from any `ndarray` array (any memory layout; values are copied in C order).
+    pub fn from_ndarray<T: Element, S: ndarray::Data<Elem = T>, D: ndarray::Dimension>(
+        a: &ndarray::ArrayBase<S, D>,
+    ) -> Result<Self> {
+        let shape: Vec<u64> = a.shape().iter().map(|&d| d as u64).collect();
+        let v: Vec<T> = a.iter().copied().collect();
+        Self::from_vec(shape, &v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_and_ndarray() {
+        let a = ArrayBuf::from_vec(vec![2, 3], &[1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        assert!(a.as_slice::<f32>().is_err());
+        let nd = a.to_ndarray::<f64>().unwrap();
+        assert_eq!(nd[[1, 2]], 6.0);
+        let t = nd.t();
+        let b = ArrayBuf::from_ndarray(&t).unwrap();
+        assert_eq!(b.shape(), &[3, 2]);
+        assert_eq!(
+            b.as_slice::<f64>().unwrap(),
+            &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]
+        );
+    }
+
+    #[test]
+    fn size_checks() {
+        assert!(ArrayBuf::zeros(DataType::Float64, vec![1 << 40, 1 << 40]).is_err());
+        assert!(ArrayBuf::from_bytes(DataType::Int16, vec![3], &[0; 5]).is_err());
+    }
+}

@@ -1,0 +1,38 @@
+//! # nd-core
+//!
+//! The thin shared ground of the nd workspace: data types ([`DataType`]), shapes, regions and
+//! chunk grids ([`Region`], [`ChunkGrid`]), owned arrays ([`ArrayBuf`]) and `.npy` files, random-access
+//! byte sources ([`ByteSource`]: memory, file, mmap), key-value stores ([`Store`]: directory, memory),
+//! and the array traits every format implements ([`ArrayRead`], [`ArrayWrite`]).
+//!
+//! ```
+//! use nd_core::{ArrayBuf, ByteSource, MemSource, Region};
+//! let src = MemSource::new(vec![1u8, 2, 3, 4]);
+//! assert_eq!(&src.read_range(1..3).unwrap()[..], &[2, 3]);
+//! let a = ArrayBuf::from_vec(vec![2, 2], &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
+//! assert_eq!(a.as_slice::<f32>().unwrap()[3], 4.0);
+//! let r = Region::parse("0:1,:", a.shape()).unwrap();
+//! assert_eq!(r.shape(), vec![1, 2]);
+//! ```
+#![warn(missing_docs)]
+
+pub mod array;
+pub mod buf;
+pub mod dtype;
+pub mod error;
+pub mod npy;
+pub mod shape;
+pub mod source;
+pub mod store;
+
+pub use array::{
+    read_chunked, ArrayRead, ArrayWrite, AttrValue, Attributes, ChunkDecoder, ChunkedLayout,
+};
+pub use buf::{AlignedBuf, ArrayBuf};
+pub use dtype::{DataType, Descr, DescrField, Element, Endian, Field, StructType};
+pub use error::{Error, Result};
+pub use shape::{num_bytes, num_elements, ChunkGrid, ChunkPiece, Order, Region};
+pub use source::{open_local, ByteSource, CountingSource, FileSource, MemSource, MmapSource};
+pub use store::{validate_key, write_atomic, DirStore, MemStore, Store};
+
+pub use bytes::Bytes;

@@ -1,0 +1,560 @@
+//! Shapes, regions, memory orders, chunk grids and strided copies between them.
+//!
+//! All shapes and regions are in numpy axis order (slowest-varying axis first).
+
+use crate::error::{Error, Result};
+use std::ops::Range;
+
+/// Memory order of an array or chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Order {
+    /// Row-major: the last axis varies fastest.
+    #[default]
+    C,
+    /// Column-major: the first axis varies fastest.
+    F,
+}
+
+/// Number of elements of a shape, or `None` when the product overflows `u64`.
+pub fn num_elements(shape: &[u64]) -> Option<u64> {
+    shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))
+}
+
+/// Number of bytes of a shape of `elem_size`-byte elements, checked against overflow and `usize`.
+pub fn num_bytes(shape: &[u64], elem_size: usize) -> Result<usize> {
+    num_elements(shape)
+        .and_then(|n| n.checked_mul(elem_size as u64))
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| {
+            Error::Shape(format!(
+                "array of shape {shape:?} x {elem_size} bytes is too large"
+            ))
+        })
+}
+
+/// Element strides (in elements) of a shape in the given order.
+pub fn strides(shape: &[u64], order: Order) -> Vec<u64> {
+    let n = shape.len();
+    let mut s = vec![1u64; n];
+    match order {
+        Order::C => {
+            for i in (0..n.saturating_sub(1)).rev() {
+                s[i] = s[i + 1].saturating_mul(shape[i + 1]);
+            }
+        }
+        Order::F => {
+            for i in 1..n {
+                s[i] = s[i - 1].saturating_mul(shape[i - 1]);
+            }
+        }
+    }
+    s
+}
+
+/// A hyper-rectangle of an array: one half-open range per axis, numpy axis order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Region {
+    /// The range of each axis.
+    pub ranges: Vec<Range<u64>>,
+}
+
+impl Region {
+    /// A region from per-axis ranges.
+    pub fn new(ranges: Vec<Range<u64>>) -> Self {
+        Region { ranges }
+    }
+
+    /// The whole of an array of this shape.
+    pub fn full(shape: &[u64]) -> Self {
+        Region {
+            ranges: shape.iter().map(|&d| 0..d).collect(),
+        }
+    }
+
+    /// A region from a start corner and a shape.
+    pub fn from_start_shape(start: &[u64], shape: &[u64]) -> Self {
+        Region {
+            ranges: start.iter().zip(shape).map(|(&s, &n)| s..s + n).collect(),
+        }
+    }
+
+    /// Number of axes.
+    pub fn ndim(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// The extent of each axis.
+    pub fn shape(&self) -> Vec<u64> {
+        self.ranges
+            .iter()
+            .map(|r| r.end.saturating_sub(r.start))
+            .collect()
+    }
+
+    /// The start corner.
+    pub fn start(&self) -> Vec<u64> {
+        self.ranges.iter().map(|r| r.start).collect()
+    }
+
+    /// Number of elements (saturating).
+    pub fn num_elements(&self) -> u64 {
+        num_elements(&self.shape()).unwrap_or(u64::MAX)
+    }
+
+    /// True when any axis is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.iter().any(|r| r.end <= r.start)
+    }
+
+    /// Check that this region lies within an array of `shape`.
+    pub fn check_within(&self, shape: &[u64]) -> Result<()> {
+        if self.ranges.len() != shape.len() {
+            return Err(Error::Shape(format!(
+                "region has {} axes, array has {}",
+                self.ranges.len(),
+                shape.len()
+            )));
+        }
+        for (i, (r, &d)) in self.ranges.iter().zip(shape).enumerate() {
+            if r.start > r.end || r.end > d {
+                return Err(Error::Shape(format!(
+                    "region {}:{} on axis {i} is outside 0:{d}",
+                    r.start, r.end
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The intersection with another region of the same rank (may be empty).
+    pub fn intersect(&self, other: &Region) -> Region {
+        Region {
+            ranges: self
+                .ranges
+                .iter()
+                .zip(&other.ranges)
+                .map(|(a, b)| {
+                    let s = a.start.max(b.start);
+                    let e = a.end.min(b.end).max(s);
+                    s..e
+                })
+                .collect(),
+        }
+    }
+
+    /// This region shifted so that `origin` becomes zero (origin must be <= start on every axis).
+    pub fn relative_to(&self, origin: &[u64]) -> Region {
+        Region {
+            ranges: self
+                .ranges
+                .iter()
+                .zip(origin)
+                .map(|(r, &o)| r.start - o..r.end - o)
+                .collect(),
+        }
+    }
+
+    /// Parse a numpy-like region spec `a:b,c:d` (`:` or empty for a whole axis, `a` for one index,
+    /// negative numbers count from the end) against an array shape.
+    pub fn parse(spec: &str, shape: &[u64]) -> Result<Region> {
+        let spec = spec.trim();
+        let parts: Vec<&str> = if spec.is_empty() {
+            vec![]
+        } else {
+            spec.split(',').collect()
+        };
+        if parts.len() > shape.len() {
+            return Err(Error::Shape(format!(
+                "region {spec:?} has {} axes, array has {}",
+                parts.len(),
+                shape.len()
+            )));
+        }
+        let mut ranges = Vec::with_capacity(shape.len());
+        for (i, &d) in shape.iter().enumerate() {
+            let p = parts.get(i).map(|s| s.trim()).unwrap_or(":");
+            let bad = || Error::Shape(format!("bad range {p:?} for axis {i} of size {d}"));
+            let idx = |s: &str, default: u64| -> Result<u64> {
+                let s = s.trim();
+                if s.is_empty() {
+                    return Ok(default);
+                }
+                let v: i64 = s.parse().map_err(|_| bad())?;
+                let v = if v < 0 { d as i64 + v } else { v };
+                Ok(v.clamp(0, d as i64) as u64)
+            };
+            let r = if let Some((a, b)) = p.split_once(':') {
+                let a = idx(a, 0)?;
+                let b = idx(b, d)?;
+                a..b.max(a)
+            } else {
+                let v: i64 = p.parse().map_err(|_| bad())?;
+                let v = if v < 0 { d as i64 + v } else { v };
+                if v < 0 || v as u64 >= d {
+                    return Err(bad());
+                }
+                v as u64..v as u64 + 1
+            };
+            ranges.push(r);
+        }
+        Ok(Region { ranges })
+    }
+}
+
+/// A regular grid of chunks over an array. Edge chunks are stored full size and cropped on read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkGrid {
+    array_shape: Vec<u64>,
+    chunk_shape: Vec<u64>,
+}
+
+/// One chunk's share of a region read: which chunk, which part of it, and where that part goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkPiece {
+    /// Grid index of the chunk.
+    pub chunk: Vec<u64>,
+    /// The part of the (full-size) chunk to take, relative to the chunk's origin.
+    pub in_chunk: Region,
+    /// Where that part goes, relative to the region's origin.
+    pub in_out: Region,
+}
+
+impl ChunkGrid {
+    /// A grid of `chunk_shape` chunks over `array_shape`. Every chunk extent must be positive.
+    pub fn new(array_shape: Vec<u64>, chunk_shape: Vec<u64>) -> Result<Self> {
+        if array_shape.len() != chunk_shape.len() {
+            return Err(Error::Shape(format!(
+                "chunk shape {chunk_shape:?} does not match array shape {array_shape:?}"
+            )));
+        }
+        if chunk_shape.contains(&0) {
+            return Err(Error::Shape(format!(
+                "chunk shape {chunk_shape:?} has a zero extent"
+            )));
+        }
+        Ok(ChunkGrid {
+            array_shape,
+            chunk_shape,
+        })
+    }
+
+    /// Shape of the array.
+    pub fn array_shape(&self) -> &[u64] {
+        &self.array_shape
+    }
+
+    /// Shape of one (full) chunk.
+    pub fn chunk_shape(&self) -> &[u64] {
+        &self.chunk_shape
+    }
+
+    /// Number of chunks along each axis.
+    pub fn grid_shape(&self) -> Vec<u64> {
+        self.array_shape
+            .iter()
+            .zip(&self.chunk_shape)
+            .map(|(&a, &c)| a.div_ceil(c))
+            .collect()
+    }
+
+    /// Total number of chunks (saturating).
+    pub fn num_chunks(&self) -> u64 {
+        num_elements(&self.grid_shape()).unwrap_or(u64::MAX)
+    }
+
+    /// The array region a chunk covers, cropped to the array.
+    pub fn chunk_region(&self, chunk: &[u64]) -> Region {
+        Region {
+            ranges: chunk
+                .iter()
+                .zip(&self.chunk_shape)
+                .zip(&self.array_shape)
+                .map(|((&i, &c), &a)| {
+                    let s = i.saturating_mul(c).min(a);
+                    s..s.saturating_add(c).min(a)
+                })
+                .collect(),
+        }
+    }
+
+    /// The chunk grid indices a region touches, in C order, and the part of each to copy.
+    /// The region must lie within the array.
+    pub fn pieces(&self, region: &Region) -> Result<Vec<ChunkPiece>> {
+        region.check_within(&self.array_shape)?;
+        if region.is_empty() {
+            return Ok(vec![]);
+        }
+        let nd = self.array_shape.len();
+        let lo: Vec<u64> = (0..nd)
+            .map(|i| region.ranges[i].start / self.chunk_shape[i])
+            .collect();
+        let hi: Vec<u64> = (0..nd)
+            .map(|i| (region.ranges[i].end - 1) / self.chunk_shape[i] + 1)
+            .collect();
+        let count = num_elements(&hi.iter().zip(&lo).map(|(h, l)| h - l).collect::<Vec<_>>())
+            .ok_or_else(|| Error::Shape("too many chunks".into()))?;
+        let mut out = Vec::with_capacity(usize::try_from(count.min(1 << 20)).unwrap_or(0));
+        let mut idx = lo.clone();
+        let origin = region.start();
+        loop {
+            let creg = self.chunk_region(&idx);
+            let part = creg.intersect(region);
+            let cstart: Vec<u64> = idx
+                .iter()
+                .zip(&self.chunk_shape)
+                .map(|(i, c)| i * c)
+                .collect();
+            out.push(ChunkPiece {
+                chunk: idx.clone(),
+                in_chunk: part.relative_to(&cstart),
+                in_out: part.relative_to(&origin),
+            });
+            // advance C-order odometer
+            let mut ax = nd;
+            loop {
+                if ax == 0 {
+                    return Ok(out);
+                }
+                ax -= 1;
+                idx[ax] += 1;
+                if idx[ax] < hi[ax] {
+                    break;
+                }
+                idx[ax] = lo[ax];
+            }
+            if nd == 0 {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+/// A strided view description for [`copy_strided`]: byte offset of the first element and byte stride of each axis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Strided {
+    /// Byte offset of the first element.
+    pub offset: usize,
+    /// Byte stride of each axis.
+    pub strides: Vec<usize>,
+}
+
+impl Strided {
+    /// The view of `region` inside a contiguous array of `shape` in `order`.
+    pub fn of_region(shape: &[u64], region_start: &[u64], order: Order, elem: usize) -> Strided {
+        let st = strides(shape, order);
+        let offset = region_start
+            .iter()
+            .zip(&st)
+            .map(|(&s, &t)| (s * t) as usize * elem)
+            .sum();
+        Strided {
+            offset,
+            strides: st.iter().map(|&t| t as usize * elem).collect(),
+        }
+    }
+
+    /// One past the last byte touched by a block of `count` elements of `elem` bytes (0 if empty).
+    pub fn extent(&self, count: &[u64], elem: usize) -> Option<usize> {
+        if count.contains(&0) {
+            return Some(0);
+        }
+        let mut end = self.offset.checked_add(elem)?;
+        for (&c, &s) in count.iter().zip(&self.strides) {
+            end = end.checked_add((c as usize - 1).checked_mul(s)?)?;
+        }
+        Some(end)
+    }
+}
+
+/// Copy a block of `count` elements (each `elem` bytes) between two strided views. Contiguous inner
+/// runs are copied with `memcpy`. Returns an error if either view reaches past its buffer.
+pub fn copy_strided(
+    src: &[u8],
+    src_view: &Strided,
+    dst: &mut [u8],
+    dst_view: &Strided,
+    count: &[u64],
+    elem: usize,
+) -> Result<()> {
+    check_view(src.len(), src_view, count, elem)?;
+    check_view(dst.len(), dst_view, count, elem)?;
+    // SAFETY: both views were bounds-checked above and `dst` is exclusively borrowed.
+    unsafe { copy_strided_raw(src, src_view, dst.as_mut_ptr(), dst_view, count, elem) };
+    Ok(())
+}
+
+/// Check that a strided block stays inside a buffer of `len` bytes.
+pub fn check_view(len: usize, view: &Strided, count: &[u64], elem: usize) -> Result<()> {
+    if view.strides.len() != count.len() {
+        return Err(Error::Shape("view rank does not match block rank".into()));
+    }
+    match view.extent(count, elem) {
+        Some(end) if end <= len => Ok(()),
+        _ => Err(Error::Shape(format!(
+            "strided block {count:?} at offset {} reaches past a buffer of {len} bytes",
+            view.offset
+        ))),
+    }
+}
+
+/// Copy a strided block into raw memory.
+///
+/// # Safety
+/// `src_view` must have been checked against `src` and `dst_view` against the buffer behind `dst`
+/// (see [`check_view`]), and no other thread may access the destination bytes this block touches.
+pub unsafe fn copy_strided_raw(
+    src: &[u8],
+    src_view: &Strided,
+    dst: *mut u8,
+    dst_view: &Strided,
+    count: &[u64],
+    elem: usize,
+) {
+    if count.contains(&0) {
+        return;
+    }
+    let nd = count.len();
+    // Merge the innermost axes that are contiguous in both views into one run.
+    let mut run = elem;
+    let mut inner = nd;
+    while inner > 0 {
+        let ax = inner - 1;
+        if src_view.strides[ax] == run && dst_view.strides[ax] == run {
+            run *= count[ax] as usize;
+            inner -= 1;
+        } else {
+            break;
+        }
+    }
+    let outer = &count[..inner];
+    let mut idx = vec![0u64; inner];
+    loop {
+        let mut so = src_view.offset;
+        let mut d_o = dst_view.offset;
+        for (ax, &i) in idx.iter().enumerate() {
+            so += i as usize * src_view.strides[ax];
+            d_o += i as usize * dst_view.strides[ax];
+        }
+        std::ptr::copy_nonoverlapping(src.as_ptr().add(so), dst.add(d_o), run);
+        let mut ax = inner;
+        loop {
+            if ax == 0 {
+                return;
+            }
+            ax -= 1;
+            idx[ax] += 1;
+            if idx[ax] < outer[ax] {
+                break;
+            }
+            idx[ax] = 0;
+        }
+    }
+}
+
+/// Copy `region` of a contiguous source array (`src_shape`, `src_order`) into a contiguous C-order
+/// destination array (`dst_shape`) at `dst_start`.
+#[allow(clippy::too_many_arguments)]
+pub fn copy_region(
+    src: &[u8],
+    src_shape: &[u64],
+    src_order: Order,
+    region: &Region,
+    dst: &mut [u8],
+    dst_shape: &[u64],
+    dst_start: &[u64],
+    elem: usize,
+) -> Result<()> {
+    let count = region.shape();
+    let sv = Strided::of_region(src_shape, &region.start(), src_order, elem);
+    let dv = Strided::of_region(dst_shape, dst_start, Order::C, elem);
+    copy_strided(src, &sv, dst, &dv, &count, elem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_regions() {
+        let r = Region::parse("1:3,:", &[5, 4]).unwrap();
+        assert_eq!(r.ranges, vec![1..3, 0..4]);
+        let r = Region::parse("-2:,2", &[5, 4]).unwrap();
+        assert_eq!(r.ranges, vec![3..5, 2..3]);
+        assert!(Region::parse("1,2,3", &[5, 4]).is_err());
+        assert!(Region::parse("x:2", &[5]).is_err());
+        assert!(Region::parse("7", &[5]).is_err());
+        assert_eq!(Region::parse("", &[5]).unwrap().ranges, vec![0..5]);
+    }
+
+    #[test]
+    fn grid_pieces_cover_region_once() {
+        let g = ChunkGrid::new(vec![10, 7], vec![4, 3]).unwrap();
+        assert_eq!(g.grid_shape(), vec![3, 3]);
+        let region = Region::new(vec![3..9, 1..7]);
+        let pieces = g.pieces(&region).unwrap();
+        let mut cover = [0u32; 6 * 6];
+        for p in &pieces {
+            let s = p.in_out.start();
+            for (a, b) in p.in_out.shape().iter().zip(p.in_chunk.shape()) {
+                assert_eq!(*a, b);
+            }
+            for i in 0..p.in_out.shape()[0] {
+                for j in 0..p.in_out.shape()[1] {
+                    cover[((s[0] + i) * 6 + s[1] + j) as usize] += 1;
+                }
+            }
+        }
+        assert!(cover.iter().all(|&c| c == 1));
+        assert_eq!(pieces.len(), 3 * 3);
+        assert_eq!(g.chunk_region(&[2, 2]).ranges, vec![8..10, 6..7]);
+    }
+
+    #[test]
+    fn zero_dim_grid() {
+        let g = ChunkGrid::new(vec![], vec![]).unwrap();
+        let p = g.pieces(&Region::full(&[])).unwrap();
+        assert_eq!(p.len(), 1);
+    }
+
+    #[test]
+    fn copy_f_order_region() {
+        // 2x3 array in F order: element (i,j) = 10*i + j
+        let shape = [2u64, 3];
+        let mut src = vec![0u8; 6];
+        for i in 0..2 {
+            for j in 0..3 {
+                src[i + 2 * j] = (10 * i + j) as u8;
+            }
+        }
+        let mut dst = vec![0u8; 4];
+        copy_region(
+            &src,
+            &shape,
+            Order::F,
+            &Region::new(vec![0..2, 1..3]),
+            &mut dst,
+            &[2, 2],
+            &[0, 0],
+            1,
+        )
+        .unwrap();
+        assert_eq!(dst, vec![1, 2, 11, 12]);
+    }
+
+    #[test]
+    fn copy_checks_bounds() {
+        let src = vec![0u8; 4];
+        let mut dst = vec![0u8; 4];
+        let r = copy_region(
+            &src,
+            &[2, 2],
+            Order::C,
+            &Region::new(vec![0..2, 0..2]),
+            &mut dst,
+            &[1, 4],
+            &[0, 0],
+            1,
+        );
+        assert!(r.is_err());
+    }
+}

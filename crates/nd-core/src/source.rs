@@ -1,0 +1,430 @@
+//! Random-access byte sources: the one way every format reads bytes.
+//!
+//! The contract (see `spec-notes/byte-source.md`):
+//! - `len` is fixed for the life of the source;
+//! - reads are positional and thread-safe (`&self`, no shared cursor);
+//! - a read past the end is an error ([`Error::OutOfBounds`]), never a short read;
+//! - `read_range` may return a zero-copy view (memory, mmap);
+//! - `read_ranges` is the hook for sources that coalesce or parallelise requests (remote).
+
+use crate::error::{Error, Result};
+use bytes::Bytes;
+use std::fmt::Debug;
+use std::fs::File;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Random-access, thread-safe, read-only bytes.
+pub trait ByteSource: Send + Sync + Debug {
+    /// Total length in bytes.
+    fn len(&self) -> u64;
+
+    /// True when the source is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Fill `buf` with the bytes at `offset..offset + buf.len()`. Fails if that reaches past the end.
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
+
+    /// The bytes of `range`, zero-copy where the source allows it.
+    fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
+        let len = check_range(&range, self.len())?;
+        let mut v = vec![0u8; len];
+        self.read_exact_at(range.start, &mut v)?;
+        Ok(Bytes::from(v))
+    }
+
+    /// The bytes of several ranges, in the order given. Sources with expensive requests override
+    /// this to coalesce nearby ranges and fetch concurrently.
+    fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        ranges.iter().map(|r| self.read_range(r.clone())).collect()
+    }
+
+    /// A short human description (path or URL) for error messages.
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+/// Check a range against a source length and return its length as `usize`.
+pub fn check_range(range: &Range<u64>, size: u64) -> Result<usize> {
+    let oob = || Error::OutOfBounds {
+        offset: range.start,
+        len: range.end.saturating_sub(range.start),
+        size,
+    };
+    if range.start > range.end || range.end > size {
+        return Err(oob());
+    }
+    usize::try_from(range.end - range.start).map_err(|_| oob())
+}
+
+impl<T: ByteSource + ?Sized> ByteSource for Arc<T> {
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        (**self).read_exact_at(offset, buf)
+    }
+    fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
+        (**self).read_range(range)
+    }
+    fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        (**self).read_ranges(ranges)
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}
+
+impl<T: ByteSource + ?Sized> ByteSource for Box<T> {
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        (**self).read_exact_at(offset, buf)
+    }
+    fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
+        (**self).read_range(range)
+    }
+    fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        (**self).read_ranges(ranges)
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}
+
+/// Bytes held in memory. `read_range` is zero-copy.
+#[derive(Clone, Debug, Default)]
+pub struct MemSource {
+    data: Bytes,
+}
+
+impl MemSource {
+    /// A source over these bytes.
+    pub fn new(data: impl Into<Bytes>) -> Self {
+        MemSource { data: data.into() }
+    }
+
+    /// All the bytes.
+    pub fn bytes(&self) -> &Bytes {
+        &self.data
+    }
+}
+
+impl ByteSource for MemSource {
+    fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let r = offset..offset.saturating_add(buf.len() as u64);
+        check_range(&r, self.len())?;
+        buf.copy_from_slice(&self.data[r.start as usize..r.end as usize]);
+        Ok(())
+    }
+    fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
+        check_range(&range, self.len())?;
+        Ok(self.data.slice(range.start as usize..range.end as usize))
+    }
+    fn describe(&self) -> String {
+        format!("<memory, {} bytes>", self.data.len())
+    }
+}
+
+/// A local file read with positional reads (`pread`): no shared cursor, safe from many threads.
+#[derive(Debug)]
+pub struct FileSource {
+    file: File,
+    len: u64,
+    path: PathBuf,
+}
+
+impl FileSource {
+    /// Open a file. Its length is taken once, at open.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let file = File::open(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(path.display().to_string(), e))?
+            .len();
+        Ok(FileSource { file, len, path })
+    }
+
+    /// The path opened.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl ByteSource for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(&(offset..offset.saturating_add(buf.len() as u64)), self.len)?;
+        read_exact_at_file(&self.file, offset, buf)
+            .map_err(|e| Error::io(format!("{} at offset {offset}", self.path.display()), e))
+    }
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at_file(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at_file(file: &File, mut offset: u64, mut buf: &mut [u8]) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        let n = file.seek_read(buf, offset)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+/// A memory-mapped local file. `read_range` returns views into the map without copying.
+///
+/// The usual caveat of memory maps applies: if another process truncates the file while it is
+/// mapped, reads may fault. Use [`FileSource`] for files that may change under you.
+#[derive(Debug, Clone)]
+pub struct MmapSource {
+    data: Bytes,
+    path: PathBuf,
+}
+
+#[derive(Debug)]
+struct MmapOwner(memmap2::Mmap);
+
+impl AsRef<[u8]> for MmapOwner {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl MmapSource {
+    /// Map a file read-only.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let file = File::open(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(path.display().to_string(), e))?
+            .len();
+        let data = if len == 0 {
+            Bytes::new()
+        } else {
+            // SAFETY: the map is read-only; see the type's caveat about concurrent truncation.
+            let map = unsafe { memmap2::Mmap::map(&file) }
+                .map_err(|e| Error::io(format!("mmap {}", path.display()), e))?;
+            Bytes::from_owner(MmapOwner(map))
+        };
+        Ok(MmapSource { data, path })
+    }
+
+    /// All the mapped bytes.
+    pub fn bytes(&self) -> &Bytes {
+        &self.data
+    }
+}
+
+impl ByteSource for MmapSource {
+    fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let r = offset..offset.saturating_add(buf.len() as u64);
+        check_range(&r, self.len())?;
+        buf.copy_from_slice(&self.data[r.start as usize..r.end as usize]);
+        Ok(())
+    }
+    fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
+        check_range(&range, self.len())?;
+        Ok(self.data.slice(range.start as usize..range.end as usize))
+    }
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Open a local file the fast way: memory-mapped, falling back to positional reads if mapping fails.
+pub fn open_local(path: impl AsRef<Path>) -> Result<Arc<dyn ByteSource>> {
+    let path = path.as_ref();
+    match MmapSource::open(path) {
+        Ok(m) => Ok(Arc::new(m)),
+        Err(_) => Ok(Arc::new(FileSource::open(path)?)),
+    }
+}
+
+/// A wrapper that counts the reads and bytes that pass through it, and records every range asked for.
+/// Used by tests to prove that a cutout reads only what it needs.
+#[derive(Debug)]
+pub struct CountingSource<S> {
+    inner: S,
+    reads: AtomicU64,
+    bytes: AtomicU64,
+    log: std::sync::Mutex<Vec<Range<u64>>>,
+}
+
+impl<S: ByteSource> CountingSource<S> {
+    /// Wrap a source.
+    pub fn new(inner: S) -> Self {
+        CountingSource {
+            inner,
+            reads: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            log: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Number of ranges read so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// Number of bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Every range read so far, in order.
+    pub fn ranges(&self) -> Vec<Range<u64>> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Forget the counts.
+    pub fn reset(&self) {
+        self.reads.store(0, Ordering::Relaxed);
+        self.bytes.store(0, Ordering::Relaxed);
+        if let Ok(mut l) = self.log.lock() {
+            l.clear();
+        }
+    }
+
+    /// The wrapped source.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    fn record(&self, r: Range<u64>) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(r.end - r.start, Ordering::Relaxed);
+        if let Ok(mut l) = self.log.lock() {
+            l.push(r);
+        }
+    }
+}
+
+impl<S: ByteSource> ByteSource for CountingSource<S> {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.inner.read_exact_at(offset, buf)?;
+        self.record(offset..offset + buf.len() as u64);
+        Ok(())
+    }
+    fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
+        let b = self.inner.read_range(range.clone())?;
+        self.record(range);
+        Ok(b)
+    }
+    fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        let b = self.inner.read_ranges(ranges)?;
+        for r in ranges {
+            self.record(r.clone());
+        }
+        Ok(b)
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn sample_file() -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        f.write_all(&data).unwrap();
+        f.flush().unwrap();
+        f
+    }
+
+    #[test]
+    fn sources_agree_and_refuse_past_end() {
+        let f = sample_file();
+        let want: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let sources: Vec<Box<dyn ByteSource>> = vec![
+            Box::new(MemSource::new(want.clone())),
+            Box::new(FileSource::open(f.path()).unwrap()),
+            Box::new(MmapSource::open(f.path()).unwrap()),
+        ];
+        for s in &sources {
+            assert_eq!(s.len(), 10_000);
+            let b = s.read_range(100..300).unwrap();
+            assert_eq!(&b[..], &want[100..300]);
+            let mut buf = [0u8; 7];
+            s.read_exact_at(9_993, &mut buf).unwrap();
+            assert_eq!(&buf, &want[9_993..]);
+            assert!(matches!(
+                s.read_exact_at(9_994, &mut buf),
+                Err(Error::OutOfBounds { .. })
+            ));
+            assert!(s.read_range(9_000..10_001).is_err());
+            #[allow(clippy::reversed_empty_ranges)]
+            let backwards = 10..5;
+            assert!(s.read_range(backwards).is_err());
+            assert!(s.read_range(u64::MAX - 1..u64::MAX).is_err());
+            let many = s.read_ranges(&[0..10, 50..60]).unwrap();
+            assert_eq!(&many[1][..], &want[50..60]);
+        }
+    }
+
+    #[test]
+    fn mmap_read_range_is_zero_copy() {
+        let f = sample_file();
+        let m = MmapSource::open(f.path()).unwrap();
+        let whole = m.bytes().as_ptr() as usize;
+        let b = m.read_range(1234..2000).unwrap();
+        assert_eq!(
+            b.as_ptr() as usize,
+            whole + 1234,
+            "read_range must point into the map"
+        );
+        let mem = MemSource::new(vec![1u8; 100]);
+        let b = mem.read_range(10..20).unwrap();
+        assert_eq!(b.as_ptr() as usize, mem.bytes().as_ptr() as usize + 10);
+    }
+
+    #[test]
+    fn counting_source_reports_exactly_what_was_asked() {
+        let c = CountingSource::new(MemSource::new(vec![0u8; 1000]));
+        let mut buf = [0u8; 17];
+        c.read_exact_at(3, &mut buf).unwrap();
+        c.read_range(100..164).unwrap();
+        c.read_ranges(&[200..201, 300..310]).unwrap();
+        assert_eq!(c.reads(), 4);
+        assert_eq!(c.bytes_read(), 17 + 64 + 1 + 10);
+        assert_eq!(c.ranges(), vec![3..20, 100..164, 200..201, 300..310]);
+        assert!(c.read_range(990..1001).is_err());
+        assert_eq!(c.reads(), 4, "failed reads are not counted");
+        c.reset();
+        assert_eq!(c.bytes_read(), 0);
+    }
+}

@@ -1,0 +1,447 @@
+//! Key-value stores for chunked formats (Zarr, exploded layouts).
+//!
+//! Keys are `/`-separated relative paths. Every key is validated by [`validate_key`] before it
+//! touches storage: no empty key, no absolute path, no `.`/`..` segment, no backslash, no NUL,
+//! no empty segment. A directory store therefore never reads or writes outside its root.
+
+use crate::error::{Error, Result};
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+/// Validate a store key (see the module docs). A prefix for listing may be empty or end with `/`.
+pub fn validate_key(key: &str) -> Result<()> {
+    let bad = |reason| {
+        Err(Error::InvalidKey {
+            key: key.to_string(),
+            reason,
+        })
+    };
+    if key.is_empty() {
+        return bad("empty key");
+    }
+    if key.starts_with('/') {
+        return bad("absolute path");
+    }
+    if key.contains('\\') {
+        return bad("backslash");
+    }
+    if key.contains('\0') {
+        return bad("NUL byte");
+    }
+    if key.len() > 1 && key.as_bytes()[1] == b':' {
+        return bad("drive letter");
+    }
+    for seg in key.split('/') {
+        match seg {
+            "" => return bad("empty path segment"),
+            "." | ".." => return bad("'.' or '..' segment"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn validate_prefix(prefix: &str) -> Result<()> {
+    let p = prefix.trim_end_matches('/');
+    if p.is_empty() && (prefix.is_empty() || prefix == "/") {
+        return Ok(());
+    }
+    validate_key(p)
+}
+
+/// A key-value store.
+pub trait Store: Send + Sync + Debug {
+    /// The value of `key`, or `None` when absent.
+    fn get(&self, key: &str) -> Result<Option<Bytes>>;
+
+    /// A byte range of the value of `key` (`None` when the key is absent).
+    fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Bytes>> {
+        match self.get(key)? {
+            None => Ok(None),
+            Some(b) => {
+                crate::source::check_range(&range, b.len() as u64)?;
+                Ok(Some(b.slice(range.start as usize..range.end as usize)))
+            }
+        }
+    }
+
+    /// Several values at once (remote stores fetch them concurrently).
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Bytes>>> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
+
+    /// Set `key` to `value` (atomically for directory stores).
+    fn set(&self, key: &str, value: &[u8]) -> Result<()>;
+
+    /// Delete `key` (no error if absent).
+    fn delete(&self, key: &str) -> Result<()>;
+
+    /// Every key under `prefix` (recursively), sorted. `""` lists the whole store.
+    fn list_prefix(&self, prefix: &str) -> Result<Vec<String>>;
+
+    /// The direct children of a directory prefix: `(keys, sub-prefixes)`, each relative to the
+    /// store root, sub-prefixes ending with `/`.
+    fn list_dir(&self, prefix: &str) -> Result<(Vec<String>, Vec<String>)> {
+        let p = normalise_dir(prefix);
+        let mut keys = Vec::new();
+        let mut dirs = std::collections::BTreeSet::new();
+        for k in self.list_prefix(&p)? {
+            let rest = &k[p.len()..];
+            match rest.find('/') {
+                Some(i) => {
+                    dirs.insert(format!("{p}{}/", &rest[..i]));
+                }
+                None => keys.push(k),
+            }
+        }
+        Ok((keys, dirs.into_iter().collect()))
+    }
+
+    /// True when the store accepts writes.
+    fn is_writable(&self) -> bool {
+        true
+    }
+
+    /// A short description (path or URL) for error messages.
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+fn normalise_dir(prefix: &str) -> String {
+    let p = prefix.trim_matches('/');
+    if p.is_empty() {
+        String::new()
+    } else {
+        format!("{p}/")
+    }
+}
+
+/// An in-memory store.
+#[derive(Debug, Default)]
+pub struct MemStore {
+    map: RwLock<BTreeMap<String, Bytes>>,
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Unsupported("store lock poisoned".into())
+}
+
+impl Store for MemStore {
+    fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        validate_key(key)?;
+        Ok(self.map.read().map_err(|_| poisoned())?.get(key).cloned())
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<()> {
+        validate_key(key)?;
+        self.map
+            .write()
+            .map_err(|_| poisoned())?
+            .insert(key.to_string(), Bytes::copy_from_slice(value));
+        Ok(())
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        validate_key(key)?;
+        self.map.write().map_err(|_| poisoned())?.remove(key);
+        Ok(())
+    }
+    fn list_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+        validate_prefix(prefix)?;
+        let p = prefix.trim_start_matches('/');
+        Ok(self
+            .map
+            .read()
+            .map_err(|_| poisoned())?
+            .range(p.to_string()..)
+            .take_while(|(k, _)| k.starts_with(p))
+            .map(|(k, _)| k.clone())
+            .collect())
+    }
+    fn describe(&self) -> String {
+        "<memory store>".into()
+    }
+}
+
+/// A store in a local directory: one file per key. Writes go to a temporary file in the same
+/// directory and are renamed into place, so a reader never sees a half-written value.
+#[derive(Debug, Clone)]
+pub struct DirStore {
+    root: PathBuf,
+    writable: bool,
+}
+
+impl DirStore {
+    /// Open an existing directory for reading and writing.
+    pub fn open(root: impl AsRef<Path>) -> Result<Self> {
+        let root = root.as_ref().to_path_buf();
+        if !root.is_dir() {
+            return Err(Error::io(
+                root.display().to_string(),
+                std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"),
+            ));
+        }
+        Ok(DirStore {
+            root,
+            writable: true,
+        })
+    }
+
+    /// Open an existing directory read-only.
+    pub fn open_read_only(root: impl AsRef<Path>) -> Result<Self> {
+        let mut s = Self::open(root)?;
+        s.writable = false;
+        Ok(s)
+    }
+
+    /// Create the directory (and parents) if needed and open it for writing.
+    pub fn create(root: impl AsRef<Path>) -> Result<Self> {
+        let root = root.as_ref();
+        std::fs::create_dir_all(root).map_err(|e| Error::io(root.display().to_string(), e))?;
+        Self::open(root)
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path_of(&self, key: &str) -> Result<PathBuf> {
+        validate_key(key)?;
+        Ok(self.root.join(key))
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(Error::ReadOnly(self.root.clone()))
+        }
+    }
+}
+
+impl Store for DirStore {
+    fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        let p = self.path_of(key)?;
+        match std::fs::read(&p) {
+            Ok(v) => Ok(Some(Bytes::from(v))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if p.is_dir() => {
+                let _ = e;
+                Ok(None)
+            }
+            Err(e) => Err(Error::io(p.display().to_string(), e)),
+        }
+    }
+
+    fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Bytes>> {
+        let p = self.path_of(key)?;
+        let src = match crate::source::FileSource::open(&p) {
+            Ok(s) => s,
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None)
+            }
+            Err(e) => return Err(e),
+        };
+        use crate::source::ByteSource;
+        Ok(Some(src.read_range(range)?))
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.check_writable()?;
+        let p = self.path_of(key)?;
+        write_atomic(&p, value)
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        self.check_writable()?;
+        let p = self.path_of(key)?;
+        match std::fs::remove_file(&p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(p.display().to_string(), e)),
+        }
+    }
+
+    fn list_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+        validate_prefix(prefix)?;
+        let p = prefix.trim_start_matches('/');
+        // Walk from the deepest directory the prefix names.
+        let dir_part = match p.rfind('/') {
+            Some(i) => &p[..i],
+            None => "",
+        };
+        let start = if dir_part.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(dir_part)
+        };
+        let mut out = Vec::new();
+        let mut stack = vec![(start, dir_part.to_string())];
+        while let Some((dir, rel)) = stack.pop() {
+            let rd = match std::fs::read_dir(&dir) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => continue,
+                Err(e) => return Err(Error::io(dir.display().to_string(), e)),
+            };
+            for ent in rd {
+                let ent = ent.map_err(|e| Error::io(dir.display().to_string(), e))?;
+                let name = match ent.file_name().into_string() {
+                    Ok(n) => n,
+                    Err(_) => continue,
+                };
+                if name.starts_with(".nd-tmp-") {
+                    continue;
+                }
+                let key = if rel.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{rel}/{name}")
+                };
+                let ft = ent
+                    .file_type()
+                    .map_err(|e| Error::io(ent.path().display().to_string(), e))?;
+                if ft.is_dir() {
+                    if key.starts_with(p) || p.starts_with(&format!("{key}/")) {
+                        stack.push((ent.path(), key));
+                    }
+                } else if ft.is_file() && key.starts_with(p) {
+                    out.push(key);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+}
+
+/// Write a file atomically: a temporary file beside it, flushed, then renamed over it.
+/// Parent directories are created.
+pub fn write_atomic(path: &Path, value: &[u8]) -> Result<()> {
+    let ctx = || path.display().to_string();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(ctx(), e))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("value");
+    let tmp = dir.join(format!(
+        ".nd-tmp-{}-{}",
+        std::process::id(),
+        unique_suffix(name)
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(value)?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(ctx(), e));
+    }
+    Ok(())
+}
+
+fn unique_suffix(name: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{name}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_validated() {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "..",
+            "a//b",
+            "./a",
+            "a\\b",
+            "C:/x",
+            "a/",
+            "a/.",
+        ] {
+            assert!(validate_key(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in [
+            "a",
+            ".zarray",
+            "0.0.1",
+            "a/b/.zattrs",
+            "c/0/1",
+            "..a",
+            "a..b",
+        ] {
+            validate_key(good).unwrap();
+        }
+    }
+
+    fn exercise(s: &dyn Store) {
+        assert_eq!(s.get("x").unwrap(), None);
+        s.set("x", b"hello").unwrap();
+        s.set("g/a/.zarray", b"{}").unwrap();
+        s.set("g/a/0.0", b"c").unwrap();
+        s.set("g/b/.zarray", b"{}").unwrap();
+        s.set("g/.zgroup", b"{}").unwrap();
+        assert_eq!(&s.get("x").unwrap().unwrap()[..], b"hello");
+        assert_eq!(&s.get_range("x", 1..3).unwrap().unwrap()[..], b"el");
+        assert!(s.get_range("x", 3..9).is_err());
+        assert_eq!(
+            s.list_prefix("g/a/").unwrap(),
+            vec!["g/a/.zarray".to_string(), "g/a/0.0".to_string()]
+        );
+        assert_eq!(s.list_prefix("").unwrap().len(), 5);
+        let (keys, dirs) = s.list_dir("g").unwrap();
+        assert_eq!(keys, vec!["g/.zgroup".to_string()]);
+        assert_eq!(dirs, vec!["g/a/".to_string(), "g/b/".to_string()]);
+        s.delete("x").unwrap();
+        s.delete("x").unwrap();
+        assert_eq!(s.get("x").unwrap(), None);
+        assert!(s.get("../x").is_err());
+        assert!(s.set("/tmp/evil", b"").is_err());
+        assert!(s.list_prefix("../").is_err());
+    }
+
+    #[test]
+    fn mem_store() {
+        exercise(&MemStore::new());
+    }
+
+    #[test]
+    fn dir_store() {
+        let d = tempfile::tempdir().unwrap();
+        let s = DirStore::create(d.path().join("root")).unwrap();
+        exercise(&s);
+        // nothing written outside the root, no temp files left behind
+        let names: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1);
+        let ro = DirStore::open_read_only(s.root()).unwrap();
+        assert!(matches!(ro.set("y", b"1"), Err(Error::ReadOnly(_))));
+    }
+}

@@ -1,0 +1,1 @@
+//! nd-fits (in progress).

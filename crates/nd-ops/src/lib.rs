@@ -1,0 +1,1 @@
+//! nd-ops (in progress).

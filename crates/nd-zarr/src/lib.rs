@@ -1,0 +1,1 @@
+//! nd-zarr (in progress).
