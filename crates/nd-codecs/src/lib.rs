@@ -1,1 +1,3 @@
 //! nd-codecs (in progress).
+
+pub mod zarr_v2;

@@ -20,6 +20,8 @@ pub mod array;
 pub mod buf;
 pub mod dtype;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod npy;
 pub mod shape;
 pub mod source;
