@@ -2,7 +2,9 @@
 use nd_core::{npy, DataType};
 
 fn main() {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "testdata/npy/example.npy".into());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "testdata/npy/example.npy".into());
     match npy::read_npy(&path) {
         Ok(a) => {
             println!("{path}: {} {:?}", a.dtype(), a.shape());

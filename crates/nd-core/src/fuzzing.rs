@@ -15,7 +15,9 @@ pub fn npy(data: &[u8]) {
 /// Replay every file of `fuzz/corpus/<target>` (relative to the workspace root) through `f`.
 /// Returns the number of inputs replayed. Used by each crate's corpus test.
 pub fn replay_corpus(target: &str, f: impl Fn(&[u8])) -> usize {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(target);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
     let mut n = 0;
     if let Ok(rd) = std::fs::read_dir(&root) {
         let mut paths: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();

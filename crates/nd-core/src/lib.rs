@@ -33,6 +33,7 @@ pub use array::{
 pub use buf::{AlignedBuf, ArrayBuf};
 pub use dtype::{DataType, Descr, DescrField, Element, Endian, Field, StructType};
 pub use error::{Error, Result};
+pub use npy::NpyWriter;
 pub use shape::{num_bytes, num_elements, ChunkGrid, ChunkPiece, Order, Region};
 pub use source::{open_local, ByteSource, CountingSource, FileSource, MemSource, MmapSource};
 pub use store::{validate_key, write_atomic, DirStore, MemStore, Store};

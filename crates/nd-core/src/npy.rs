@@ -185,6 +185,180 @@ pub fn write_npy(path: impl AsRef<Path>, a: &ArrayBuf) -> Result<()> {
     crate::store::write_atomic(path.as_ref(), &v)
 }
 
+/// A `.npy` file written region by region (an [`crate::ArrayWrite`]), for arrays larger than memory.
+///
+/// The header is written and the data area preallocated in a temporary file beside the target;
+/// regions are written with positional writes (safe from many threads); [`crate::ArrayWrite::finish`]
+/// syncs and renames the file into place. Dropped without `finish`, the temporary file is removed.
+#[derive(Debug)]
+pub struct NpyWriter {
+    dtype: DataType,
+    shape: Vec<u64>,
+    chunks: Vec<u64>,
+    file: std::fs::File,
+    tmp: std::path::PathBuf,
+    path: std::path::PathBuf,
+    data_offset: u64,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl NpyWriter {
+    /// Start writing an array of `dtype` and `shape` (native byte order, C order) to `path`.
+    pub fn create(path: impl AsRef<Path>, dtype: DataType, shape: Vec<u64>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let dtype = dtype.to_native();
+        let header = header_bytes(&dtype, &shape);
+        let n = num_bytes(&shape, dtype.size())? as u64;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("out.npy");
+        let tmp = dir.join(format!(".nd-tmp-{}-{name}", std::process::id()));
+        let ctx = |e| Error::io(tmp.display().to_string(), e);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(ctx)?;
+        file.write_all(&header).map_err(ctx)?;
+        file.set_len(header.len() as u64 + n).map_err(ctx)?;
+        // Natural unit: whole rows of the last axes, about 8 MiB.
+        let mut chunks = shape.clone();
+        let mut bytes = n;
+        for c in chunks.iter_mut() {
+            if bytes <= 8 << 20 || *c <= 1 {
+                break;
+            }
+            let per = bytes / (*c).max(1);
+            let keep = ((8u64 << 20) / per.max(1)).max(1).min(*c);
+            bytes = per * keep;
+            *c = keep;
+        }
+        Ok(NpyWriter {
+            dtype,
+            shape,
+            chunks,
+            file,
+            tmp,
+            path,
+            data_offset: header.len() as u64,
+            done: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+}
+
+impl Drop for NpyWriter {
+    fn drop(&mut self) {
+        if !self.done.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl crate::ArrayRead for NpyWriter {
+    fn shape(&self) -> &[u64] {
+        &self.shape
+    }
+    fn dtype(&self) -> &DataType {
+        &self.dtype
+    }
+    fn chunk_shape(&self) -> Vec<u64> {
+        self.chunks.clone()
+    }
+    fn read_region_into(&self, _region: &Region, _out: &mut [u8]) -> Result<()> {
+        Err(Error::Unsupported("reading from an NpyWriter".into()))
+    }
+}
+
+impl crate::ArrayWrite for NpyWriter {
+    fn write_region(&self, region: &Region, data: &[u8]) -> Result<()> {
+        region.check_within(&self.shape)?;
+        crate::array::check_out_len(region, &self.dtype, data)?;
+        let elem = self.dtype.size() as u64;
+        let rs = region.shape();
+        if rs.contains(&0) {
+            return Ok(());
+        }
+        // Write each contiguous run (the innermost axis, merged with full trailing axes).
+        let nd = rs.len();
+        let mut k = nd; // axes k.. are covered whole by the region
+        while k > 0 && rs[k - 1] == self.shape[k - 1] {
+            k -= 1;
+        }
+        let run_axis = k.saturating_sub(1);
+        let run_elems: u64 = if nd == 0 {
+            1
+        } else {
+            rs[run_axis..].iter().product()
+        };
+        let st = crate::shape::strides(&self.shape, Order::C);
+        let outer: Vec<u64> = if nd == 0 {
+            vec![]
+        } else {
+            rs[..run_axis].to_vec()
+        };
+        let mut idx = vec![0u64; outer.len()];
+        let run_bytes = (run_elems * elem) as usize;
+        let mut src_off = 0usize;
+        loop {
+            let mut off = 0u64;
+            for ax in 0..nd {
+                let c = region.ranges[ax].start + if ax < outer.len() { idx[ax] } else { 0 };
+                off += c * st[ax];
+            }
+            let pos = self.data_offset + off * elem;
+            write_all_at(&self.file, &data[src_off..src_off + run_bytes], pos)
+                .map_err(|e| Error::io(format!("{} at offset {pos}", self.tmp.display()), e))?;
+            src_off += run_bytes;
+            let mut ax = outer.len();
+            loop {
+                if ax == 0 {
+                    return Ok(());
+                }
+                ax -= 1;
+                idx[ax] += 1;
+                if idx[ax] < outer[ax] {
+                    break;
+                }
+                idx[ax] = 0;
+            }
+        }
+    }
+
+    fn finish(&self) -> Result<()> {
+        self.file
+            .sync_all()
+            .map_err(|e| Error::io(self.tmp.display().to_string(), e))?;
+        std::fs::rename(&self.tmp, &self.path)
+            .map_err(|e| Error::io(self.path.display().to_string(), e))?;
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn write_all_at(f: &std::fs::File, buf: &[u8], pos: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    f.write_all_at(buf, pos)
+}
+
+#[cfg(windows)]
+fn write_all_at(f: &std::fs::File, mut buf: &[u8], mut pos: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        let n = f.seek_write(buf, pos)?;
+        buf = &buf[n..];
+        pos += n as u64;
+    }
+    Ok(())
+}
+
 fn descr_to_py(d: &Descr) -> String {
     match d {
         Descr::Simple(s) => format!("'{s}'"),
@@ -435,6 +609,34 @@ mod tests {
         }
         let a = read_npy_bytes(&h).unwrap();
         assert_eq!(a.as_slice::<i16>().unwrap(), &[0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn npy_writer_by_regions() {
+        use crate::{ArrayRead, ArrayWrite};
+        let d = std::env::temp_dir().join(format!("nd-npy-writer-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.join("w.npy");
+        let w = NpyWriter::create(&p, DataType::UInt16, vec![4, 5]).unwrap();
+        assert_eq!(w.shape(), &[4, 5]);
+        let r1 = Region::new(vec![0..4, 0..2]);
+        let r2 = Region::new(vec![0..4, 2..5]);
+        let v1: Vec<u16> = (0..4)
+            .flat_map(|i| (0..2).map(move |j| i * 10 + j))
+            .collect();
+        let v2: Vec<u16> = (0..4)
+            .flat_map(|i| (2..5).map(move |j| i * 10 + j))
+            .collect();
+        w.write_region(&r1, bytemuck::cast_slice(&v1)).unwrap();
+        w.write_region(&r2, bytemuck::cast_slice(&v2)).unwrap();
+        assert!(!p.exists(), "nothing at the target before finish");
+        w.finish().unwrap();
+        let a = read_npy(&p).unwrap();
+        let want: Vec<u16> = (0..4)
+            .flat_map(|i| (0..5).map(move |j| i * 10 + j))
+            .collect();
+        assert_eq!(a.as_slice::<u16>().unwrap(), &want[..]);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
