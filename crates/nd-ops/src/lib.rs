@@ -18,8 +18,10 @@
 pub mod blocks;
 mod mem;
 mod reduce;
+mod view;
 
 pub use mem::MemArray;
+pub use view::RegionView;
 pub use reduce::{select, stats, stats_along_axis, Stats};
 
 use nd_core::{num_bytes, ArrayBuf, ArrayRead, ArrayWrite, Error, Region, Result};
