@@ -1,0 +1,1 @@
+//! Numeric casts with numpy semantics (in progress).
