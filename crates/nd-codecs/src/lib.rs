@@ -175,7 +175,6 @@ pub(crate) fn cfg_i64(v: &Value, key: &str, default: i64) -> Result<i64> {
 }
 
 /// Read a required string key of a config.
-#[allow(dead_code)]
 pub(crate) fn cfg_str<'a>(v: &'a Value, key: &str) -> Result<&'a str> {
     v.get(key)
         .and_then(Value::as_str)
