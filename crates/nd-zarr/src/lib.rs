@@ -1,1 +1,39 @@
-//! nd-zarr (in progress).
+//! # nd-zarr
+//!
+//! Zarr v2 arrays and hierarchies, read and written as zarr-python 2.x reads and writes them:
+//! every numpy dtype zarr-python stores (byte strings, unicode, datetimes, records), every
+//! compressor and filter of [`nd_codecs`], C and F order, `.` and `/` chunk keys (and the legacy
+//! nested layout), missing chunks as the fill value, groups, attributes and consolidated metadata.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use nd_core::{ArrayRead, DataType, MemStore, Region, Store};
+//! use nd_zarr::{ArrayMetadataV2, Hierarchy, ZarrArray};
+//!
+//! let store: Arc<dyn Store> = Arc::new(MemStore::new());
+//! let mut meta = ArrayMetadataV2::new(vec![6, 5], vec![4, 4], DataType::UInt16).unwrap();
+//! meta.compressor = serde_json::json!({"id": "zstd", "level": 1});
+//! let a = ZarrArray::create(store.clone(), "g/a", meta).unwrap();
+//! let values: Vec<u16> = (0..30).collect();
+//! let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+//! a.write(&Region::full(&[6, 5]), &bytes).unwrap();
+//! nd_zarr::write_consolidated(store.clone()).unwrap();
+//!
+//! let h = Hierarchy::open(store).unwrap();
+//! assert!(h.is_consolidated());
+//! assert_eq!(h.arrays(), vec!["g/a"]);
+//! let back = h.array("g/a").unwrap().read_region(&Region::parse("1:3,2:4", &[6, 5]).unwrap()).unwrap();
+//! assert_eq!(back.as_slice::<u16>().unwrap(), &[7, 8, 12, 13]);
+//! ```
+#![warn(missing_docs)]
+
+pub mod array;
+pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod hierarchy;
+
+pub use array::ZarrArray;
+pub use error::{Error, Result};
+pub use hierarchy::{create_group, write_consolidated, Hierarchy, Node, NodeKind, ZMETADATA};
+pub use nd_codecs::zarr_v2::ArrayMetadataV2;

@@ -1,0 +1,68 @@
+//! Entry points of the cargo-fuzz targets (`fuzz/fuzz_targets/zarr_*.rs`) and the corpus replay tests.
+//! None of them may panic, whatever the input.
+
+use crate::hierarchy::Hierarchy;
+use nd_codecs::zarr_v2::ArrayMetadataV2;
+use nd_core::{ArrayRead, MemStore, Region, Store};
+use std::sync::Arc;
+
+/// Largest decoded chunk the fuzz targets try to decode.
+const FUZZ_MAX_CHUNK: usize = 1 << 22;
+
+/// Parse `.zarray` bytes; if they parse, write them and parse again (must round-trip).
+pub fn zarray(data: &[u8]) {
+    if let Ok(m) = ArrayMetadataV2::parse(data) {
+        let back = ArrayMetadataV2::parse(&m.to_json_bytes());
+        assert!(back.is_ok(), "written .zarray does not parse: {back:?}");
+        let _ = m.pipeline();
+    }
+}
+
+/// Open a hierarchy from `.zmetadata` bytes and read the first element of each (small) array
+/// (missing chunks: the fill value).
+pub fn zmetadata(data: &[u8]) {
+    let store: Arc<dyn Store> = Arc::new(MemStore::new());
+    if let Ok(h) = Hierarchy::from_consolidated(store, data) {
+        for p in h.arrays() {
+            if let Ok(a) = h.array(p) {
+                if a.metadata().chunk_bytes() <= FUZZ_MAX_CHUNK && !a.shape().contains(&0) {
+                    let r = Region::new(a.shape().iter().map(|_| 0..1).collect());
+                    let _ = a.read_region(&r);
+                }
+            }
+        }
+        let _ = h.consolidated_json();
+    }
+}
+
+/// A `.zarray` document, a NUL byte, then one stored chunk: decode the chunk through the
+/// array's pipeline with the declared chunk shape, then read the whole array from a store
+/// holding that chunk as chunk 0.
+pub fn chunk(data: &[u8]) {
+    let Some(split) = data.iter().position(|&b| b == 0) else {
+        return;
+    };
+    let (head, rest) = data.split_at(split);
+    let chunk = &rest[1..]; // ok: rest starts with the NUL byte
+    let Ok(m) = ArrayMetadataV2::parse(head) else {
+        return;
+    };
+    if m.chunk_bytes() > FUZZ_MAX_CHUNK {
+        return;
+    }
+    let Ok(p) = m.pipeline() else {
+        return;
+    };
+    let mut out = vec![0u8; m.chunk_bytes()];
+    let _ = m.decode_chunk_into(&p, chunk, &mut out);
+    let total = nd_core::num_bytes(&m.shape, m.dtype.size()).unwrap_or(usize::MAX);
+    if total <= FUZZ_MAX_CHUNK {
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
+        let key = m.chunk_key(&vec![0; m.shape.len()], m.separator());
+        if store.set(&key, chunk).is_ok() {
+            if let Ok(a) = crate::ZarrArray::from_parts(store, "", m, Default::default()) {
+                let _ = a.read_all();
+            }
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! Hierarchies of groups and arrays: opened from consolidated metadata (`.zmetadata`, one get)
+//! or by walking the store; groups created; metadata consolidated.
+
+use crate::array::{get_json, join, norm_path, set_json, ZarrArray};
+use crate::error::{meta_err, store_err, Error, Result};
+use nd_codecs::zarr_v2::{parse_json_lenient, ArrayMetadataV2, MetadataError};
+use nd_core::{DirStore, Store};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The key of consolidated metadata at the root of a store.
+pub const ZMETADATA: &str = ".zmetadata";
+
+/// How deep a walk descends into nested groups before giving up.
+const MAX_DEPTH: usize = 64;
+
+/// Whether a node is a group or an array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A group (`.zgroup`).
+    Group,
+    /// An array (`.zarray`).
+    Array,
+}
+
+/// One group or array of a hierarchy.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Path in the store, `""` for the root.
+    pub path: String,
+    /// Group or array.
+    pub kind: NodeKind,
+    /// The attributes (`.zattrs`), empty when absent.
+    pub attributes: Map<String, Value>,
+    /// The array metadata (arrays only).
+    pub metadata: Option<ArrayMetadataV2>,
+}
+
+/// All the groups and arrays of a store.
+#[derive(Debug)]
+pub struct Hierarchy {
+    store: Arc<dyn Store>,
+    nodes: BTreeMap<String, Node>,
+    /// Every metadata document found (`.zgroup`, `.zarray`, `.zattrs` keys), as parsed JSON.
+    docs: BTreeMap<String, Value>,
+    consolidated: bool,
+}
+
+fn as_object(key: &str, v: Value) -> Result<Map<String, Value>> {
+    match v {
+        Value::Object(m) => Ok(m),
+        _ => Err(Error::Metadata {
+            key: key.to_string(),
+            source: MetadataError::Json("not a JSON object".into()),
+        }),
+    }
+}
+
+fn check_group(key: &str, v: &Value) -> Result<()> {
+    match v.get("zarr_format").and_then(Value::as_u64) {
+        Some(2) => Ok(()),
+        _ => Err(Error::Metadata {
+            key: key.to_string(),
+            source: MetadataError::Invalid {
+                field: "zarr_format",
+                reason: format!("unsupported group metadata {v}"),
+            },
+        }),
+    }
+}
+
+impl Hierarchy {
+    /// Open a store: from `.zmetadata` when present (one get), else by walking it.
+    pub fn open(store: Arc<dyn Store>) -> Result<Hierarchy> {
+        match store.get(ZMETADATA).map_err(store_err(ZMETADATA))? {
+            Some(b) => Self::from_consolidated(store, &b),
+            None => Self::open_walk(store),
+        }
+    }
+
+    /// Open a local directory store (read-only).
+    pub fn open_path(path: impl AsRef<Path>) -> Result<Hierarchy> {
+        let p = path.as_ref();
+        let store = DirStore::open_read_only(p).map_err(store_err(&p.display().to_string()))?;
+        Self::open(Arc::new(store))
+    }
+
+    /// Open from consolidated metadata bytes (the value of `.zmetadata`).
+    pub fn from_consolidated(store: Arc<dyn Store>, bytes: &[u8]) -> Result<Hierarchy> {
+        let v = parse_json_lenient(bytes).map_err(meta_err(ZMETADATA))?;
+        let bad = |reason: &str| Error::Metadata {
+            key: ZMETADATA.into(),
+            source: MetadataError::Invalid {
+                field: "metadata",
+                reason: reason.to_string(),
+            },
+        };
+        match v.get("zarr_consolidated_format").and_then(Value::as_u64) {
+            Some(1) => {}
+            _ => return Err(bad("zarr_consolidated_format is not 1")),
+        }
+        let docs = v
+            .get("metadata")
+            .and_then(Value::as_object)
+            .ok_or_else(|| bad("no \"metadata\" object"))?;
+        let mut h = Hierarchy {
+            store,
+            nodes: BTreeMap::new(),
+            docs: BTreeMap::new(),
+            consolidated: true,
+        };
+        for (key, doc) in docs {
+            nd_core::validate_key(key).map_err(store_err(key))?;
+            h.docs.insert(key.clone(), doc.clone());
+        }
+        h.build_nodes()?;
+        if h.nodes.is_empty() {
+            return Err(bad("no group or array"));
+        }
+        Ok(h)
+    }
+
+    /// Open by walking the store from the root (ignores `.zmetadata`).
+    pub fn open_walk(store: Arc<dyn Store>) -> Result<Hierarchy> {
+        let mut h = Hierarchy {
+            store,
+            nodes: BTreeMap::new(),
+            docs: BTreeMap::new(),
+            consolidated: false,
+        };
+        h.walk("", 0)?;
+        if h.docs.is_empty() {
+            return Err(Error::NotFound {
+                what: "array or group",
+                path: String::new(),
+            });
+        }
+        h.build_nodes()?;
+        Ok(h)
+    }
+
+    fn walk(&mut self, path: &str, depth: usize) -> Result<()> {
+        let store = self.store.clone();
+        let mut found_group = false;
+        for name in [".zarray", ".zgroup", ".zattrs"] {
+            let key = join(path, name);
+            if let Some(v) = get_json(store.as_ref(), &key)? {
+                if name == ".zarray" {
+                    // an array: its attributes, nothing below
+                    self.docs.insert(key, v);
+                    let akey = join(path, ".zattrs");
+                    if let Some(a) = get_json(store.as_ref(), &akey)? {
+                        self.docs.insert(akey, a);
+                    }
+                    return Ok(());
+                }
+                if name == ".zgroup" {
+                    found_group = true;
+                }
+                if name == ".zattrs" && !found_group {
+                    return Ok(());
+                }
+                self.docs.insert(key, v);
+            }
+        }
+        if !found_group || depth >= MAX_DEPTH {
+            return Ok(());
+        }
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}/")
+        };
+        let (_, dirs) = store.list_dir(&prefix).map_err(store_err(&prefix))?;
+        for d in dirs {
+            let child = d.trim_end_matches('/');
+            if child.is_empty() || child == path {
+                continue;
+            }
+            self.walk(child, depth + 1)?;
+        }
+        Ok(())
+    }
+
+    fn build_nodes(&mut self) -> Result<()> {
+        let mut nodes = BTreeMap::new();
+        for (key, doc) in &self.docs {
+            let (path, name) = match key.rsplit_once('/') {
+                Some((p, n)) => (p.to_string(), n),
+                None => (String::new(), key.as_str()),
+            };
+            match name {
+                ".zarray" => {
+                    let meta = ArrayMetadataV2::from_json(doc).map_err(meta_err(key))?;
+                    nodes.insert(
+                        path.clone(),
+                        Node {
+                            path,
+                            kind: NodeKind::Array,
+                            attributes: Map::new(),
+                            metadata: Some(meta),
+                        },
+                    );
+                }
+                ".zgroup" => {
+                    check_group(key, doc)?;
+                    nodes.entry(path.clone()).or_insert(Node {
+                        path,
+                        kind: NodeKind::Group,
+                        attributes: Map::new(),
+                        metadata: None,
+                    });
+                }
+                _ => {}
+            }
+        }
+        for (key, doc) in &self.docs {
+            if let Some(path) = key.strip_suffix(".zattrs") {
+                let path = path.trim_end_matches('/');
+                if let Some(n) = nodes.get_mut(path) {
+                    n.attributes = as_object(key, doc.clone())?;
+                }
+            }
+        }
+        self.nodes = nodes;
+        Ok(())
+    }
+
+    /// True when the hierarchy was read from `.zmetadata`.
+    pub fn is_consolidated(&self) -> bool {
+        self.consolidated
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Every node, sorted by path.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values()
+    }
+
+    /// The node at `path`.
+    pub fn node(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(&norm_path(path))
+    }
+
+    /// Paths of every group, sorted.
+    pub fn groups(&self) -> Vec<&str> {
+        self.paths(NodeKind::Group)
+    }
+
+    /// Paths of every array, sorted.
+    pub fn arrays(&self) -> Vec<&str> {
+        self.paths(NodeKind::Array)
+    }
+
+    fn paths(&self, kind: NodeKind) -> Vec<&str> {
+        self.nodes
+            .values()
+            .filter(|n| n.kind == kind)
+            .map(|n| n.path.as_str())
+            .collect()
+    }
+
+    /// The array at `path`, using the metadata already read (no further get).
+    pub fn array(&self, path: &str) -> Result<ZarrArray> {
+        let path = norm_path(path);
+        match self.nodes.get(&path) {
+            Some(Node {
+                metadata: Some(m),
+                attributes,
+                ..
+            }) => ZarrArray::from_parts(self.store.clone(), &path, m.clone(), attributes.clone()),
+            _ => Err(Error::NotFound {
+                what: "array",
+                path,
+            }),
+        }
+    }
+
+    /// The consolidated metadata document of this hierarchy (what `.zmetadata` holds).
+    pub fn consolidated_json(&self) -> Value {
+        let mut m = Map::new();
+        for (k, v) in &self.docs {
+            m.insert(k.clone(), v.clone());
+        }
+        let mut top = Map::new();
+        top.insert("metadata".into(), Value::Object(m));
+        top.insert("zarr_consolidated_format".into(), Value::from(1));
+        Value::Object(top)
+    }
+}
+
+/// Walk the store and write `.zmetadata` (strict JSON; bare NaN attributes become `"NaN"`).
+/// Returns the hierarchy that was consolidated.
+pub fn write_consolidated(store: Arc<dyn Store>) -> Result<Hierarchy> {
+    let h = Hierarchy::open_walk(store)?;
+    set_json(h.store.as_ref(), ZMETADATA, &h.consolidated_json())?;
+    Ok(h)
+}
+
+fn group_doc() -> Value {
+    let mut m = Map::new();
+    m.insert("zarr_format".into(), Value::from(2));
+    Value::Object(m)
+}
+
+/// Make every ancestor of `path` a group (writing `.zgroup` where missing); refuse when one is an array.
+fn ensure_ancestors(store: &dyn Store, path: &str) -> Result<()> {
+    if path.is_empty() {
+        return Ok(());
+    }
+    let mut anc = String::new();
+    let parts: Vec<&str> = path.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let key = join(&anc, ".zarray");
+        if store.get(&key).map_err(store_err(&key))?.is_some() {
+            return Err(Error::Conflict {
+                path: path.to_string(),
+                reason: format!("{anc:?} is an array"),
+            });
+        }
+        let gkey = join(&anc, ".zgroup");
+        if store.get(&gkey).map_err(store_err(&gkey))?.is_none() {
+            set_json(store, &gkey, &group_doc())?;
+        }
+        if i + 1 < parts.len() {
+            anc = join(&anc, part);
+        }
+    }
+    Ok(())
+}
+
+/// Prepare `path` for a new array: ancestors become groups, whatever was at `path` is removed
+/// (as zarr-python's `mode="w"` does).
+pub(crate) fn prepare_node(store: &dyn Store, path: &str) -> Result<()> {
+    nd_core::validate_key(&join(path, ".zarray")).map_err(store_err(path))?;
+    ensure_ancestors(store, path)?;
+    let prefix = if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}/")
+    };
+    for k in store.list_prefix(&prefix).map_err(store_err(&prefix))? {
+        store.delete(&k).map_err(store_err(&k))?;
+    }
+    Ok(())
+}
+
+/// Create a group at `path` (and its ancestors), with attributes when given. An existing group
+/// keeps its children; an array in the way is an error.
+pub fn create_group(
+    store: &dyn Store,
+    path: &str,
+    attributes: Option<&Map<String, Value>>,
+) -> Result<()> {
+    let path = norm_path(path);
+    nd_core::validate_key(&join(&path, ".zgroup")).map_err(store_err(&path))?;
+    ensure_ancestors(store, &path)?;
+    let akey = join(&path, ".zarray");
+    if store.get(&akey).map_err(store_err(&akey))?.is_some() {
+        return Err(Error::Conflict {
+            path,
+            reason: "an array is there".into(),
+        });
+    }
+    let gkey = join(&path, ".zgroup");
+    if store.get(&gkey).map_err(store_err(&gkey))?.is_none() {
+        set_json(store, &gkey, &group_doc())?;
+    }
+    if let Some(a) = attributes {
+        set_json(store, &join(&path, ".zattrs"), &Value::Object(a.clone()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! Every store of testdata/zarr (written by zarr-python 2.18, see testdata/gen_zarr.py) reads
+//! value-for-value as zarr-python read it (testdata/zarr/expected/*.npy).
+
+use nd_core::{ArrayRead, DataType, DirStore, Region, Store};
+use nd_zarr::{Hierarchy, ZarrArray};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/zarr")
+}
+
+fn cases() -> Vec<Value> {
+    let text = std::fs::read_to_string(testdata().join("cases.json")).unwrap();
+    serde_json::from_str::<Value>(&text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Compare decoded values with what zarr-python returned; NaN equals NaN (bitwise comparison
+/// would also do, but zarr-python may produce a different NaN payload from the fill value).
+fn same(dtype: &DataType, a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match dtype {
+        DataType::Float32 | DataType::Complex64 => {
+            a.chunks_exact(4).zip(b.chunks_exact(4)).all(|(x, y)| {
+                let (x, y) = (
+                    f32::from_ne_bytes(x.try_into().unwrap()),
+                    f32::from_ne_bytes(y.try_into().unwrap()),
+                );
+                x == y || (x.is_nan() && y.is_nan())
+            })
+        }
+        DataType::Float64 | DataType::Complex128 => {
+            a.chunks_exact(8).zip(b.chunks_exact(8)).all(|(x, y)| {
+                let (x, y) = (
+                    f64::from_ne_bytes(x.try_into().unwrap()),
+                    f64::from_ne_bytes(y.try_into().unwrap()),
+                );
+                x == y || (x.is_nan() && y.is_nan())
+            })
+        }
+        _ => a == b,
+    }
+}
+
+/// Codecs nd-codecs does not implement (yet): the cases using them must fail with a typed error.
+const UNSUPPORTED: &[&str] = &[
+    "lzma",
+    "crc32",
+    "adler32",
+    "fletcher32",
+    "bitround",
+    "filter_crc",
+];
+
+#[test]
+fn every_case_reads_as_zarr_python_reads_it() {
+    let root = testdata();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for c in cases() {
+        let name = c["name"].as_str().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(DirStore::open_read_only(root.join(c["store"].as_str().unwrap())).unwrap());
+        let expected = nd_core::npy::read_npy(root.join(c["npy"].as_str().unwrap())).unwrap();
+        let result = ZarrArray::open(store, c["path"].as_str().unwrap()).and_then(|a| {
+            let got = a.read_all().map_err(nd_zarr::Error::Core)?;
+            Ok((a, got))
+        });
+        match result {
+            Err(e) => {
+                if !UNSUPPORTED.contains(&name) {
+                    failures.push(format!("{name}: {e}"));
+                }
+            }
+            Ok((a, got)) => {
+                if UNSUPPORTED.contains(&name) {
+                    eprintln!("{name}: now supported, remove it from UNSUPPORTED");
+                }
+                assert_eq!(got.shape(), expected.shape(), "{name}");
+                assert_eq!(a.dtype().size(), expected.dtype().size(), "{name}");
+                if !same(a.dtype(), got.bytes(), expected.bytes()) {
+                    failures.push(format!("{name}: values differ"));
+                }
+                // a cutout through the middle reads the same values as the full read
+                let shape = a.shape().to_vec();
+                if !shape.is_empty() && !shape.contains(&0) {
+                    let region = Region::new(
+                        shape
+                            .iter()
+                            .map(|&n| n / 3..(2 * n).div_ceil(3).max(n / 3 + 1))
+                            .collect(),
+                    );
+                    let part = a.read_region(&region).unwrap();
+                    let elem = a.dtype().size();
+                    let mut want = vec![0u8; part.bytes().len()];
+                    nd_core::shape::copy_region(
+                        expected.bytes(),
+                        &shape,
+                        nd_core::Order::C,
+                        &region,
+                        &mut want,
+                        &region.shape(),
+                        &vec![0; shape.len()],
+                        elem,
+                    )
+                    .unwrap();
+                    if !same(a.dtype(), part.bytes(), &want) {
+                        failures.push(format!("{name}: cutout {region:?} differs"));
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(checked > 80, "only {checked} cases checked");
+}
+
+#[test]
+fn hierarchy_matches_zarr_python() {
+    let root = testdata();
+    let want: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("hier.json")).unwrap()).unwrap();
+    let want = want.as_object().unwrap();
+    let store: Arc<dyn Store> = Arc::new(DirStore::open_read_only(root.join("hier.zarr")).unwrap());
+    let consolidated = Hierarchy::open(store.clone()).unwrap();
+    assert!(consolidated.is_consolidated());
+    let walked = Hierarchy::open_walk(store).unwrap();
+    for h in [&consolidated, &walked] {
+        let paths: Vec<&str> = h.nodes().map(|n| n.path.as_str()).collect();
+        let mut want_paths: Vec<&str> = want.keys().map(|k| k.as_str()).collect();
+        want_paths.sort();
+        assert_eq!(paths, want_paths);
+        for n in h.nodes() {
+            let w = &want[&n.path];
+            let kind = if n.kind == nd_zarr::NodeKind::Array {
+                "array"
+            } else {
+                "group"
+            };
+            assert_eq!(w["kind"], kind, "{}", n.path);
+            assert_eq!(
+                &Value::Object(n.attributes.clone()),
+                &w["attrs"],
+                "{}",
+                n.path
+            );
+            if n.kind == nd_zarr::NodeKind::Array {
+                let a = h.array(&n.path).unwrap();
+                let got = a.read_all().unwrap();
+                let npy = root.join(format!("expected/hier_{}.npy", n.path.replace('/', "_")));
+                let expected = nd_core::npy::read_npy(npy).unwrap();
+                assert_eq!(got.shape(), expected.shape());
+                assert!(same(a.dtype(), got.bytes(), expected.bytes()), "{}", n.path);
+            }
+        }
+    }
+    assert_eq!(consolidated.arrays(), vec!["g1/arr", "g1/g2/deep", "top"]);
+    assert_eq!(
+        consolidated.groups(),
+        vec!["", "empty_group", "g1", "g1/g2"]
+    );
+}
+
+#[test]
+fn bad_inputs_are_typed_errors() {
+    let store = Arc::new(nd_core::MemStore::new());
+    let good = std::fs::read(testdata().join("stores/zstd.zarr/.zarray")).unwrap();
+    store.set(".zarray", &good).unwrap();
+    store.set("0.0", b"not zstd").unwrap();
+    let a = ZarrArray::open(store.clone(), "").unwrap();
+    let e = a
+        .read_region(&Region::parse("0:2,0:2", a.shape()).unwrap())
+        .unwrap_err();
+    assert!(e.to_string().contains("0.0"), "{e}");
+    // a chunk of the wrong decoded size
+    let raw = std::fs::read(testdata().join("stores/raw.zarr/.zarray")).unwrap();
+    store.set(".zarray", &raw).unwrap();
+    store.set("0.0", &[0u8; 10]).unwrap();
+    let a = ZarrArray::open(store.clone(), "").unwrap();
+    let e = a.read_all().unwrap_err();
+    assert!(e.to_string().contains("0.0"), "{e}");
+    // a path that escapes the store
+    assert!(matches!(
+        ZarrArray::open(store.clone(), "../x"),
+        Err(nd_zarr::Error::Store { .. })
+    ));
+    // consolidated metadata naming a key outside the store
+    let zm =
+        br#"{"zarr_consolidated_format": 1, "metadata": {"../a/.zgroup": {"zarr_format": 2}}}"#;
+    assert!(Hierarchy::from_consolidated(store.clone(), zm).is_err());
+    // impossible shapes
+    store
+        .set(".zarray", br#"{"zarr_format": 2, "shape": [4], "chunks": [0], "dtype": "<i2", "compressor": null, "filters": null, "fill_value": 0, "order": "C"}"#)
+        .unwrap();
+    assert!(matches!(
+        ZarrArray::open(store, ""),
+        Err(nd_zarr::Error::Metadata { .. })
+    ));
+}
