@@ -1,7 +1,18 @@
 //! ASDF block compression, selected by the block header's 4-byte compression id.
 //!
 //! Python asdf writes `\0\0\0\0` (none), `zlib`, `bzp2` and `lz4\0`; the asdf-compression plugin
-//! adds `blsc`, `lz4f` and `zstd`.
+//! adds `blsc` (one Blosc 1 buffer), `lz4f` (LZ4 frames), `zstd` (zstd frames) and `lz4b` (the same
+//! chunked LZ4 framing as `lz4\0`). Its `bls2` (Blosc2) is not supported.
+//!
+//! | id | stored bytes |
+//! |---|---|
+//! | `\0\0\0\0` | the data |
+//! | `zlib` | one zlib stream (RFC 1950) |
+//! | `bzp2` | one bzip2 stream |
+//! | `lz4\0`, `lz4b` | 4 MiB input chunks, each `[u32 BE n][u32 LE decoded len][raw LZ4 block of n-4 bytes]` |
+//! | `lz4f` | LZ4 frame(s) (magic `04 22 4D 18`) |
+//! | `zstd` | zstd frame(s) |
+//! | `blsc` | one Blosc 1 buffer (16-byte header, see [`crate::blosc`]) |
 
 use crate::{Error, Result};
 
@@ -26,7 +37,13 @@ pub fn decode(compression: &[u8; 4], data: &[u8], max_len: usize) -> Result<Vec<
         }
         b"zlib" => crate::Zlib::decode_stream(data, max_len),
         b"bzp2" => crate::Bz2::decode_stream(data, max_len),
-        b"lz4\0" => crate::lz4::decode_asdf(data, max_len),
+        b"lz4\0" | b"lz4b" => crate::lz4::decode_asdf(data, max_len),
+        b"lz4f" => crate::lz4::decode_frame(data, max_len),
+        b"zstd" => crate::Zstd::decode_frames(data, max_len),
+        b"blsc" => crate::blosc::decompress(data, max_len),
+        b"bls2" => Err(Error::Unsupported(
+            "ASDF block compression \"bls2\" (Blosc2 chunks; only Blosc 1 is built in)".into(),
+        )),
         other => Err(Error::Unsupported(format!(
             "ASDF block compression {:?}",
             label(other)
@@ -40,7 +57,10 @@ pub fn encode(compression: &[u8; 4], data: &[u8]) -> Result<Vec<u8>> {
         b"\0\0\0\0" => Ok(data.to_vec()),
         b"zlib" => crate::Zlib::encode_stream(data, 6),
         b"bzp2" => crate::Bz2::encode_stream(data, 9),
-        b"lz4\0" => crate::lz4::encode_asdf(data),
+        b"lz4\0" | b"lz4b" => crate::lz4::encode_asdf(data),
+        b"lz4f" => crate::lz4::encode_frame(data),
+        b"zstd" => crate::Zstd::encode_frame(data, 3, false),
+        b"blsc" => crate::blosc::compress(data, "blosclz", 9, 1, 1, 0),
         other => Err(Error::Unsupported(format!(
             "ASDF block compression {:?}",
             label(other)

@@ -59,7 +59,10 @@ impl Header {
             .get(..HEADER_LEN)
             .and_then(|s| s.try_into().ok())
             .ok_or_else(|| {
-                Error::corrupt(NAME, format!("{} bytes is shorter than the 16-byte header", data.len()))
+                Error::corrupt(
+                    NAME,
+                    format!("{} bytes is shorter than the 16-byte header", data.len()),
+                )
             })?;
         let u = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]); // ok: i + 3 < 16
         Ok(Header {
@@ -209,7 +212,11 @@ pub fn compress(
         });
     }
     // c-blosc itself treats a typesize above 255 as 1.
-    let typesize = if (1..=255).contains(&typesize) { typesize } else { 1 };
+    let typesize = if (1..=255).contains(&typesize) {
+        typesize
+    } else {
+        1
+    };
     let shuffle = match shuffle {
         AUTOSHUFFLE if typesize == 1 => 2,
         AUTOSHUFFLE => 1,
@@ -276,18 +283,24 @@ impl Blosc {
         }
         let clevel = cfg_i64(v, "clevel", 5)?;
         if !(0..=9).contains(&clevel) {
-            return Err(Error::Config(format!("blosc: clevel {clevel} outside 0..=9")));
+            return Err(Error::Config(format!(
+                "blosc: clevel {clevel} outside 0..=9"
+            )));
         }
         let shuffle = cfg_i64(v, "shuffle", 1)?;
         if !(-1..=2).contains(&shuffle) {
-            return Err(Error::Config(format!("blosc: shuffle {shuffle} outside -1..=2")));
+            return Err(Error::Config(format!(
+                "blosc: shuffle {shuffle} outside -1..=2"
+            )));
         }
         let blocksize = cfg_i64(v, "blocksize", 0)?;
         let blocksize = usize::try_from(blocksize)
             .map_err(|_| Error::Config(format!("blosc: bad blocksize {blocksize}")))?;
         let typesize = cfg_i64(v, "typesize", 1)?;
         if !(1..=255).contains(&typesize) {
-            return Err(Error::Config(format!("blosc: typesize {typesize} outside 1..=255")));
+            return Err(Error::Config(format!(
+                "blosc: typesize {typesize} outside 1..=255"
+            )));
         }
         Ok(Blosc {
             cname,
@@ -329,6 +342,10 @@ impl Codec for Blosc {
         decompress_into(data, out)
     }
     fn set_typesize(&mut self, typesize: usize) {
-        self.typesize = if (1..=255).contains(&typesize) { typesize } else { 1 };
+        self.typesize = if (1..=255).contains(&typesize) {
+            typesize
+        } else {
+            1
+        };
     }
 }

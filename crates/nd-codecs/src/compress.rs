@@ -305,8 +305,8 @@ impl Zstd {
     }
 
     fn bulk_into(data: &[u8], out: &mut [u8]) -> Result<usize> {
-        let mut d = zstd::bulk::Decompressor::new()
-            .map_err(|e| Error::corrupt("zstd", e.to_string()))?;
+        let mut d =
+            zstd::bulk::Decompressor::new().map_err(|e| Error::corrupt("zstd", e.to_string()))?;
         d.decompress_to_buffer(data, out).map_err(|e| {
             let msg = e.to_string();
             if msg.contains("too small") {

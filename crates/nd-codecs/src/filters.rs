@@ -272,13 +272,17 @@ impl PyNum {
         } else if let Some(f) = x.as_f64() {
             Ok(PyNum::Float(f))
         } else {
-            Err(Error::Config(format!("{codec}: {key:?} must be a number, got {x}")))
+            Err(Error::Config(format!(
+                "{codec}: {key:?} must be a number, got {x}"
+            )))
         }
     }
     fn json(&self) -> Value {
         match self {
             PyNum::Int(i) => json!(i),
-            PyNum::Float(f) => Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+            PyNum::Float(f) => Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
         }
     }
     fn val(&self) -> Val {
@@ -429,7 +433,9 @@ impl Quantize {
             ));
         }
         if !(-300..=300).contains(&digits) {
-            return Err(Error::Config(format!("quantize: digits {digits} out of range")));
+            return Err(Error::Config(format!(
+                "quantize: digits {digits} out of range"
+            )));
         }
         Ok(Quantize {
             digits,
@@ -514,7 +520,13 @@ impl Codec for AsType {
         })
     }
     fn encode(&self, data: &[u8]) -> Result<Vec<u8>> {
-        run_encode("astype", data, &self.decode_dtype, &self.encode_dtype, |v| v)
+        run_encode(
+            "astype",
+            data,
+            &self.decode_dtype,
+            &self.encode_dtype,
+            |v| v,
+        )
     }
     fn decode(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
         run_decode(
@@ -527,7 +539,14 @@ impl Codec for AsType {
         )
     }
     fn decode_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
-        map_items("astype", data, &self.encode_dtype, &self.decode_dtype, out, |v| v)
+        map_items(
+            "astype",
+            data,
+            &self.encode_dtype,
+            &self.decode_dtype,
+            out,
+            |v| v,
+        )
     }
     fn encoded_len(&self, decoded_len: usize) -> usize {
         mapped_len(decoded_len, &self.decode_dtype, &self.encode_dtype)
@@ -555,7 +574,10 @@ impl PackBits {
             .split_first()
             .ok_or_else(|| Error::corrupt("packbits", "empty input (no padding byte)"))?;
         if pad > 7 || (rest.is_empty() && pad != 0) {
-            return Err(Error::corrupt("packbits", format!("bad padding count {pad}")));
+            return Err(Error::corrupt(
+                "packbits",
+                format!("bad padding count {pad}"),
+            ));
         }
         Ok(rest.len() * 8 - pad as usize)
     }

@@ -71,8 +71,8 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 /// The uncompressed size stated by a numcodecs LZ4 buffer, checked against `max_len` and the
 /// LZ4 expansion bound.
 fn numcodecs_size(data: &[u8], max_len: usize) -> Result<usize> {
-    let n = le32(data, 0).ok_or_else(|| Error::corrupt(NAME, "shorter than the 4-byte size"))?
-        as usize;
+    let n =
+        le32(data, 0).ok_or_else(|| Error::corrupt(NAME, "shorter than the 4-byte size"))? as usize;
     if n > max_len {
         return Err(Error::TooLarge {
             codec: NAME,
@@ -89,7 +89,10 @@ pub fn decode_numcodecs(data: &[u8], max_len: usize) -> Result<Vec<u8>> {
     if n > max_block_output(block.len()) {
         return Err(Error::corrupt(
             NAME,
-            format!("stated size {n} is impossible for a {}-byte block", block.len()),
+            format!(
+                "stated size {n} is impossible for a {}-byte block",
+                block.len()
+            ),
         ));
     }
     let mut out = vec![0u8; n];
@@ -130,9 +133,9 @@ pub fn decode_asdf(data: &[u8], max_len: usize) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut pos = 0usize;
     while pos < data.len() {
-        let clen = be32(data, pos).ok_or_else(|| {
-            Error::corrupt(NAME, format!("truncated chunk length at byte {pos}"))
-        })? as usize;
+        let clen = be32(data, pos)
+            .ok_or_else(|| Error::corrupt(NAME, format!("truncated chunk length at byte {pos}")))?
+            as usize;
         let start = pos + 4;
         let end = start
             .checked_add(clen)
@@ -144,9 +147,9 @@ pub fn decode_asdf(data: &[u8], max_len: usize) -> Result<Vec<u8>> {
                 )
             })?;
         let chunk = &data[start..end]; // ok: bounds checked above
-        let n = le32(chunk, 0).ok_or_else(|| {
-            Error::corrupt(NAME, format!("chunk at byte {pos} has no size"))
-        })? as usize;
+        let n = le32(chunk, 0)
+            .ok_or_else(|| Error::corrupt(NAME, format!("chunk at byte {pos} has no size")))?
+            as usize;
         let total = out.len().saturating_add(n);
         if total > max_len {
             return Err(Error::TooLarge {
