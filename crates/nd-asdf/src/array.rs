@@ -1,0 +1,344 @@
+//! Arrays of an ASDF file: block-backed (strided views into one block, lazily read), inline, or
+//! Zarr-chunked; all implement [`nd_core::ArrayRead`] and deliver native-endian values.
+
+use crate::blocks::Blocks;
+use crate::error::{Error, Result};
+use crate::zarr::ZarrStorage;
+use nd_core::{ArrayBuf, ArrayRead, ByteSource, DataType, Endian, Region};
+use std::sync::Arc;
+
+/// A strided view into the decoded bytes of one block.
+#[derive(Debug, Clone)]
+pub struct BlockView {
+    pub(crate) blocks: Arc<Blocks>,
+    pub(crate) block: usize,
+    /// Byte offset of element (0, 0, ...) in the block data.
+    pub(crate) offset: u64,
+    /// Byte strides.
+    pub(crate) strides: Vec<i64>,
+    /// Byte order of the stored values.
+    pub(crate) endian: Endian,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Storage {
+    Block(BlockView),
+    Inline(Arc<ArrayBuf>),
+    Zarr(Arc<ZarrStorage>),
+}
+
+/// One array of an ASDF file.
+#[derive(Debug, Clone)]
+pub struct AsdfArray {
+    pub(crate) path: String,
+    pub(crate) shape: Vec<u64>,
+    /// Stored type (with per-field byte orders for records).
+    pub(crate) stored: DataType,
+    /// Native type delivered by reads.
+    pub(crate) native: DataType,
+    pub(crate) storage: Storage,
+    pub(crate) mask: Option<MaskSource>,
+    pub(crate) codec: Option<String>,
+}
+
+/// Where the mask of a masked array comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum MaskSource {
+    Array(Box<AsdfArray>),
+    Scalar(f64),
+    Inline(Arc<Vec<bool>>),
+}
+
+/// Check that every element of a strided view lies inside `len` bytes; returns nothing or an error.
+pub(crate) fn check_view_bounds(
+    shape: &[u64],
+    offset: u64,
+    strides: &[i64],
+    elem: usize,
+    len: u64,
+    path: &str,
+) -> Result<()> {
+    if shape.contains(&0) {
+        return Ok(());
+    }
+    let mut lo = offset as i128;
+    let mut hi = offset as i128 + elem as i128;
+    for (&n, &s) in shape.iter().zip(strides) {
+        let span = (n as i128 - 1) * s as i128;
+        if span < 0 {
+            lo += span;
+        } else {
+            hi += span;
+        }
+    }
+    if lo < 0 || hi > len as i128 {
+        return Err(Error::node(
+            path,
+            format!(
+                "array (shape {shape:?}, offset {offset}, strides {strides:?}) reaches bytes {lo}..{hi} outside its block of {len} bytes"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Gather the elements of `region` of a strided view (bytes in `read`) into C-order `out`.
+/// `fetch(range, dst)` copies block bytes `range` into `dst`.
+fn gather(
+    region: &Region,
+    offset: u64,
+    strides: &[i64],
+    elem: usize,
+    out: &mut [u8],
+    fetch: &mut dyn FnMut(u64, &mut [u8]) -> Result<()>,
+) -> Result<()> {
+    let count = region.shape();
+    if count.contains(&0) {
+        return Ok(());
+    }
+    let nd = count.len();
+    let mut base = offset as i128;
+    for (r, &s) in region.ranges.iter().zip(strides) {
+        base += r.start as i128 * s as i128;
+    }
+    // merge innermost axes that are contiguous in the source into one run
+    let mut run = elem;
+    let mut inner = nd;
+    while inner > 0 && strides[inner - 1] == run as i64 {
+        run *= count[inner - 1] as usize;
+        inner -= 1;
+    }
+    let outer = &count[..inner];
+    let mut idx = vec![0u64; inner];
+    let mut pos = 0usize;
+    loop {
+        let mut so = base;
+        for (ax, &i) in idx.iter().enumerate() {
+            so += i as i128 * strides[ax] as i128;
+        }
+        let dst = out
+            .get_mut(pos..pos + run)
+            .ok_or_else(|| Error::Core(nd_core::Error::Shape("output too small".into())))?;
+        let so = u64::try_from(so)
+            .map_err(|_| Error::Core(nd_core::Error::Shape("negative byte offset".into())))?;
+        fetch(so, dst)?;
+        pos += run;
+        let mut ax = inner;
+        loop {
+            if ax == 0 {
+                return Ok(());
+            }
+            ax -= 1;
+            idx[ax] += 1;
+            if idx[ax] < outer[ax] {
+                break;
+            }
+            idx[ax] = 0;
+        }
+    }
+}
+
+/// The byte span `[lo, hi)` a region of a strided view touches.
+fn span(region: &Region, offset: u64, strides: &[i64], elem: usize) -> (u64, u64) {
+    let mut lo = offset as i128;
+    let mut hi = offset as i128 + elem as i128;
+    for (r, &s) in region.ranges.iter().zip(strides) {
+        lo += r.start as i128 * s as i128;
+        hi += r.start as i128 * s as i128;
+        let ext = (r.end - r.start).saturating_sub(1) as i128 * s as i128;
+        if ext < 0 {
+            lo += ext;
+        } else {
+            hi += ext;
+        }
+    }
+    (lo.max(0) as u64, hi.max(0) as u64)
+}
+
+impl BlockView {
+    fn read(&self, region: &Region, elem: usize, out: &mut [u8]) -> Result<()> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        let (lo, hi) = span(region, self.offset, &self.strides, elem);
+        let needed = out.len() as u64;
+        let blocks = &self.blocks;
+        if blocks.is_compressed(self.block) {
+            let data = blocks.data(self.block)?;
+            return gather(region, self.offset, &self.strides, elem, out, &mut |o, dst| {
+                let s = data
+                    .get(o as usize..o as usize + dst.len())
+                    .ok_or_else(|| Error::block(self.block, o, "view outside the block"))?;
+                dst.copy_from_slice(s);
+                Ok(())
+            });
+        }
+        let h = blocks.header(self.block)?.clone();
+        let start = h.data_offset();
+        let src: &Arc<dyn ByteSource> = blocks.source();
+        if hi > h.used {
+            return Err(Error::block(self.block, h.offset, "view outside the block"));
+        }
+        if hi - lo <= needed.saturating_mul(2) + (64 << 10) {
+            // one read of the span (zero-copy on a memory map), then a gather from memory
+            let data = src.read_range(start + lo..start + hi)?;
+            gather(region, self.offset, &self.strides, elem, out, &mut |o, dst| {
+                let rel = (o - lo) as usize;
+                let s = data
+                    .get(rel..rel + dst.len())
+                    .ok_or_else(|| Error::block(self.block, o, "view outside the block"))?;
+                dst.copy_from_slice(s);
+                Ok(())
+            })
+        } else {
+            // sparse region: read only the runs it needs
+            gather(region, self.offset, &self.strides, elem, out, &mut |o, dst| {
+                Ok(src.read_exact_at(start + o, dst)?)
+            })
+        }
+    }
+}
+
+impl AsdfArray {
+    /// Tree path of the array.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The stored element type (with its byte order, per field for records).
+    pub fn stored_dtype(&self) -> &DataType {
+        &self.stored
+    }
+
+    /// True when the array has a mask (python asdf returns a `numpy.ma.MaskedArray`).
+    pub fn is_masked(&self) -> bool {
+        self.mask.is_some()
+    }
+
+    /// The mask of `region` (true = masked), if the array is masked.
+    pub fn read_mask(&self, region: &Region) -> Result<Option<Vec<bool>>> {
+        let Some(m) = &self.mask else {
+            return Ok(None);
+        };
+        let n = region.num_elements() as usize;
+        Ok(Some(match m {
+            MaskSource::Array(a) => {
+                let buf = a.read_region(region)?;
+                let sz = a.native.size().max(1);
+                buf.bytes()
+                    .chunks(sz)
+                    .map(|c| c.iter().any(|&b| b != 0))
+                    .collect()
+            }
+            MaskSource::Inline(v) => {
+                let full = Region::full(&self.shape);
+                if *region == full {
+                    v.as_ref().clone()
+                } else {
+                    let bools: Vec<u8> = v.iter().map(|&b| b as u8).collect();
+                    let mut out = vec![0u8; n];
+                    nd_core::shape::copy_region(
+                        &bools,
+                        &self.shape,
+                        nd_core::Order::C,
+                        region,
+                        &mut out,
+                        &region.shape(),
+                        &vec![0; region.ndim()],
+                        1,
+                    )?;
+                    out.into_iter().map(|b| b != 0).collect()
+                }
+            }
+            MaskSource::Scalar(v) => {
+                let buf = self.read_region(region)?;
+                scalar_mask(&buf, *v)
+            }
+        }))
+    }
+
+    fn read_into(&self, region: &Region, out: &mut [u8]) -> Result<()> {
+        region.check_within(&self.shape)?;
+        nd_core::array::check_out_len(region, &self.native, out)?;
+        let elem = self.stored.size();
+        match &self.storage {
+            Storage::Block(v) => {
+                v.read(region, elem, out)?;
+                self.stored.swap_to_native(v.endian, out);
+                Ok(())
+            }
+            Storage::Inline(buf) => {
+                nd_core::shape::copy_region(
+                    buf.bytes(),
+                    &self.shape,
+                    nd_core::Order::C,
+                    region,
+                    out,
+                    &region.shape(),
+                    &vec![0; region.ndim()],
+                    elem,
+                )?;
+                Ok(())
+            }
+            Storage::Zarr(z) => z.read(region, out),
+        }
+    }
+}
+
+fn scalar_mask(buf: &ArrayBuf, v: f64) -> Vec<bool> {
+    let vals: Vec<f64> = match buf.dtype() {
+        DataType::Float64 => buf.as_slice::<f64>().map(|s| s.to_vec()).unwrap_or_default(),
+        DataType::Float32 => buf
+            .as_slice::<f32>()
+            .map(|s| s.iter().map(|&x| x as f64).collect())
+            .unwrap_or_default(),
+        DataType::Int64 => buf
+            .as_slice::<i64>()
+            .map(|s| s.iter().map(|&x| x as f64).collect())
+            .unwrap_or_default(),
+        DataType::Int32 => buf
+            .as_slice::<i32>()
+            .map(|s| s.iter().map(|&x| x as f64).collect())
+            .unwrap_or_default(),
+        _ => vec![],
+    };
+    if v.is_nan() {
+        vals.iter().map(|x| x.is_nan()).collect()
+    } else {
+        vals.iter().map(|&x| x == v).collect()
+    }
+}
+
+impl ArrayRead for AsdfArray {
+    fn shape(&self) -> &[u64] {
+        &self.shape
+    }
+
+    fn dtype(&self) -> &DataType {
+        &self.native
+    }
+
+    fn chunk_shape(&self) -> Vec<u64> {
+        match &self.storage {
+            Storage::Zarr(z) => z.chunk_shape(),
+            _ => {
+                // slabs of about 4 MiB along the first axis
+                let mut c = self.shape.clone();
+                if let Some(first) = c.first_mut() {
+                    let row: u64 = self.shape[1..].iter().product::<u64>().max(1)
+                        * self.native.size().max(1) as u64;
+                    *first = ((4u64 << 20) / row).clamp(1, (*first).max(1));
+                }
+                c
+            }
+        }
+    }
+
+    fn read_region_into(&self, region: &Region, out: &mut [u8]) -> nd_core::Result<()> {
+        Ok(self.read_into(region, out)?)
+    }
+
+    fn codec(&self) -> Option<String> {
+        self.codec.clone()
+    }
+}

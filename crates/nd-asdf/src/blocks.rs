@@ -1,0 +1,162 @@
+//! Lazy access to block data: uncompressed blocks are served from the byte source (zero-copy for
+//! memory maps), compressed blocks are decoded once on first touch, bounded by their declared size.
+
+use crate::error::{Error, Result};
+use crate::layout::BlockHeader;
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use nd_core::ByteSource;
+use std::sync::{Arc, OnceLock};
+
+/// The blocks of one file.
+#[derive(Debug)]
+pub struct Blocks {
+    src: Arc<dyn ByteSource>,
+    headers: Vec<BlockHeader>,
+    decoded: Vec<OnceLock<Bytes>>,
+}
+
+/// Which bytes a block's checksum matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChecksumMatch {
+    /// The block has no checksum.
+    None,
+    /// MD5 of the stored (possibly compressed) bytes: the standard, and python asdf ≥ 5.3.
+    Stored,
+    /// MD5 of the decompressed bytes: python asdf before 5.3 (e.g. the reference `compressed.asdf`).
+    Decoded,
+    /// Neither matched.
+    Mismatch,
+}
+
+impl Blocks {
+    /// Blocks of `src` described by `headers`.
+    pub fn new(src: Arc<dyn ByteSource>, headers: Vec<BlockHeader>) -> Self {
+        let decoded = headers.iter().map(|_| OnceLock::new()).collect();
+        Blocks {
+            src,
+            headers,
+            decoded,
+        }
+    }
+
+    /// Number of blocks.
+    pub fn len(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// True when there are no blocks.
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty()
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &[BlockHeader] {
+        &self.headers
+    }
+
+    /// The byte source.
+    pub fn source(&self) -> &Arc<dyn ByteSource> {
+        &self.src
+    }
+
+    /// Resolve a source index as written in the tree (negative counts from the end).
+    pub fn resolve(&self, index: i64) -> Result<usize> {
+        let n = self.headers.len() as i64;
+        let i = if index < 0 { n + index } else { index };
+        if i < 0 || i >= n {
+            return Err(Error::NoSuchBlock {
+                index,
+                count: self.headers.len(),
+            });
+        }
+        Ok(i as usize)
+    }
+
+    /// The header of block `i`.
+    pub fn header(&self, i: usize) -> Result<&BlockHeader> {
+        self.headers.get(i).ok_or(Error::NoSuchBlock {
+            index: i as i64,
+            count: self.headers.len(),
+        })
+    }
+
+    /// The stored bytes of block `i` (zero-copy for memory-mapped sources).
+    pub fn stored(&self, i: usize) -> Result<Bytes> {
+        let h = self.header(i)?;
+        let start = h.data_offset();
+        Ok(self.src.read_range(start..start + h.used)?)
+    }
+
+    /// True when block `i` is compressed.
+    pub fn is_compressed(&self, i: usize) -> bool {
+        self.headers.get(i).is_some_and(|h| h.compression != [0; 4])
+    }
+
+    /// The decoded bytes of block `i`, decoding (once) if compressed.
+    pub fn data(&self, i: usize) -> Result<Bytes> {
+        let h = self.header(i)?;
+        if h.compression == [0; 4] {
+            return self.stored(i);
+        }
+        if let Some(b) = self.decoded[i].get() {
+            return Ok(b.clone());
+        }
+        let stored = self.stored(i)?;
+        let max = usize::try_from(h.data_size).map_err(|_| Error::Codec {
+            block: i,
+            message: "data size too large".into(),
+        })?;
+        let out = nd_codecs::asdf::decode(&h.compression, &stored, max).map_err(|e| {
+            Error::Codec {
+                block: i,
+                message: e.to_string(),
+            }
+        })?;
+        if out.len() as u64 != h.data_size {
+            return Err(Error::Codec {
+                block: i,
+                message: format!(
+                    "decoded {} bytes, the header says {}",
+                    out.len(),
+                    h.data_size
+                ),
+            });
+        }
+        let b = Bytes::from(out);
+        let _ = self.decoded[i].set(b.clone());
+        Ok(b)
+    }
+
+    /// Length of the decoded data of block `i`.
+    pub fn data_len(&self, i: usize) -> Result<u64> {
+        Ok(self.header(i)?.data_size)
+    }
+
+    /// Verify block `i`'s checksum, trying the stored bytes first, then the decoded bytes.
+    pub fn verify(&self, i: usize) -> Result<ChecksumMatch> {
+        let h = self.header(i)?;
+        if !h.has_checksum() {
+            return Ok(ChecksumMatch::None);
+        }
+        let stored = self.stored(i)?;
+        if md5(&stored) == h.checksum {
+            return Ok(ChecksumMatch::Stored);
+        }
+        if h.compression != [0; 4] {
+            if let Ok(d) = self.data(i) {
+                if md5(&d) == h.checksum {
+                    return Ok(ChecksumMatch::Decoded);
+                }
+            }
+        }
+        Ok(ChecksumMatch::Mismatch)
+    }
+}
+
+/// MD5 digest of bytes.
+pub fn md5(data: &[u8]) -> [u8; 16] {
+    let mut h = Md5::new();
+    h.update(data);
+    h.finalize().into()
+}

@@ -1,0 +1,360 @@
+//! Opening ASDF files: the tree first, blocks only when an array is touched.
+
+use crate::array::{check_view_bounds, AsdfArray, BlockView, MaskSource, Storage};
+use crate::blocks::{Blocks, ChecksumMatch};
+use crate::error::{Error, Result};
+use crate::layout::{parse_layout, IndexStatus, Layout};
+use crate::ndarray::{inline_shape, inline_to_bytes, parse_ndarray, Dim, Mask, NdArrayMeta, Source, NDARRAY_TAG};
+use crate::yaml::{Node, Value};
+use nd_core::{ArrayBuf, ByteSource, DataType};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where an array's values are stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StorageKind {
+    /// In block `n` of this file.
+    Block(usize),
+    /// In the first block of another file (exploded storage).
+    External(String),
+    /// Inline in the tree.
+    Inline,
+    /// Zarr chunks in blocks of this file (asdf-zarr).
+    Zarr,
+}
+
+/// A summary of one array of the tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrayInfo {
+    /// Shape (`None` for a streamed `'*'` dimension that was not resolved, or inline data without one).
+    pub shape: Option<Vec<u64>>,
+    /// Element type as stored.
+    pub dtype: DataType,
+    /// Storage.
+    pub storage: StorageKind,
+    /// Block compression id (`zlib`, `bzp2`, `lz4`) or Zarr compressor, if any.
+    pub compression: Option<String>,
+    /// The tag of the node.
+    pub tag: String,
+}
+
+/// The result of [`AsdfFile::verify`].
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    /// Per block: which bytes the checksum matched.
+    pub blocks: Vec<ChecksumMatch>,
+    /// How the block list was found.
+    pub index: IndexStatus,
+    /// Layout warnings.
+    pub warnings: Vec<String>,
+}
+
+impl VerifyReport {
+    /// True when no checksum mismatched and the index (if any) was valid.
+    pub fn ok(&self) -> bool {
+        !self.blocks.contains(&ChecksumMatch::Mismatch) && !matches!(self.index, IndexStatus::Invalid(_))
+    }
+}
+
+/// An open ASDF file.
+#[derive(Debug)]
+pub struct AsdfFile {
+    layout: Layout,
+    tree: Node,
+    blocks: Arc<Blocks>,
+    base_dir: Option<PathBuf>,
+}
+
+/// Tags recognised as Zarr-in-ASDF.
+pub const ZARR_TAGS: [&str; 2] = [
+    "asdf://asdf-format.org/zarr/tags/zarr",
+    "asdf://stsci.edu/example-project/tags/zarr",
+];
+
+impl AsdfFile {
+    /// Open a local file (memory-mapped).
+    pub fn open(path: impl AsRef<Path>) -> Result<AsdfFile> {
+        let path = path.as_ref();
+        let src = nd_core::open_local(path)?;
+        let mut f = AsdfFile::from_source(src)?;
+        f.base_dir = Some(path.parent().unwrap_or(Path::new(".")).to_path_buf());
+        Ok(f)
+    }
+
+    /// Open from any byte source (external `source` URIs then cannot be resolved).
+    pub fn from_source(src: Arc<dyn ByteSource>) -> Result<AsdfFile> {
+        let layout = parse_layout(src.as_ref())?;
+        let tree = match &layout.tree {
+            Some(r) => {
+                let bytes = src.read_range(r.clone())?;
+                let text = std::str::from_utf8(&bytes).map_err(|e| Error::Yaml {
+                    offset: r.start + e.valid_up_to() as u64,
+                    message: "tree is not UTF-8".into(),
+                })?;
+                crate::yaml::load(text, r.start)?
+            }
+            None => Node::new(Value::Null),
+        };
+        let blocks = Arc::new(Blocks::new(src, layout.blocks.clone()));
+        Ok(AsdfFile {
+            layout,
+            tree,
+            blocks,
+            base_dir: None,
+        })
+    }
+
+    /// Set the directory relative `source` URIs are resolved against.
+    pub fn set_base_dir(&mut self, dir: impl Into<PathBuf>) {
+        self.base_dir = Some(dir.into());
+    }
+
+    /// The YAML tree.
+    pub fn tree(&self) -> &Node {
+        &self.tree
+    }
+
+    /// The physical layout (versions, comments, block headers, index status, warnings).
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The blocks.
+    pub fn blocks(&self) -> &Arc<Blocks> {
+        &self.blocks
+    }
+
+    /// Warnings raised while opening (index fallback, trailing bytes).
+    pub fn warnings(&self) -> &[String] {
+        &self.layout.warnings
+    }
+
+    /// Every array of the tree (ndarray and Zarr nodes), by path, in file order. Arrays that are
+    /// parts of other arrays (masks) are listed too, under their own paths.
+    pub fn arrays(&self) -> Vec<(String, ArrayInfo)> {
+        let mut out = Vec::new();
+        self.tree.walk(&mut |path, node| {
+            if let Some(info) = self.info(path, node) {
+                out.push((path.to_string(), info));
+            }
+        });
+        out
+    }
+
+    fn info(&self, path: &str, node: &Node) -> Option<ArrayInfo> {
+        let tag = node.tag()?;
+        let base = crate::yaml::tag_base(tag);
+        if ZARR_TAGS.contains(&base) {
+            let z = crate::zarr::zarr_info(node);
+            return Some(ArrayInfo {
+                shape: z.as_ref().map(|z| z.0.clone()),
+                dtype: z.as_ref().map_or(DataType::UInt8, |z| z.1.clone()),
+                storage: StorageKind::Zarr,
+                compression: z.and_then(|z| z.2),
+                tag: tag.to_string(),
+            });
+        }
+        if base != NDARRAY_TAG {
+            return None;
+        }
+        let meta = parse_ndarray(node, path).ok()?;
+        let (storage, compression) = match &meta.source {
+            Source::Block(i) => match self.blocks.resolve(*i) {
+                Ok(b) => (
+                    StorageKind::Block(b),
+                    self.blocks.headers()[b].compression_name(),
+                ),
+                Err(_) => (StorageKind::Block(usize::MAX), None),
+            },
+            Source::External(u) => (StorageKind::External(u.clone()), None),
+            Source::Inline(_) => (StorageKind::Inline, None),
+        };
+        let shape = self.resolved_shape(&meta, path).ok();
+        Some(ArrayInfo {
+            shape,
+            dtype: meta.dtype.clone(),
+            storage,
+            compression,
+            tag: tag.to_string(),
+        })
+    }
+
+    fn resolved_shape(&self, meta: &NdArrayMeta, path: &str) -> Result<Vec<u64>> {
+        match (&meta.shape, &meta.source) {
+            (Some(s), Source::Block(i)) if s.first() == Some(&Dim::Star) => {
+                let b = self.blocks.resolve(*i)?;
+                let len = self.blocks.data_len(b)?;
+                star_shape(s, meta, len, path)
+            }
+            (Some(s), _) => s
+                .iter()
+                .map(|d| match d {
+                    Dim::Fixed(n) => Ok(*n),
+                    Dim::Star => Err(Error::node(path, "'*' shape outside a block")),
+                })
+                .collect(),
+            (None, Source::Inline(d)) => inline_shape(d, &meta.dtype, path),
+            (None, _) => Err(Error::node(path, "ndarray without shape")),
+        }
+    }
+
+    /// The array at a tree path (`ndarray` or Zarr node).
+    pub fn array(&self, path: &str) -> Result<AsdfArray> {
+        let node = self
+            .tree
+            .get_path(path)
+            .ok_or_else(|| Error::NoArray(path.to_string()))?;
+        let tag = node.tag().ok_or_else(|| Error::NoArray(path.to_string()))?;
+        let base = crate::yaml::tag_base(tag);
+        if ZARR_TAGS.contains(&base) {
+            return crate::zarr::open_zarr(node, path, &self.blocks);
+        }
+        if base != NDARRAY_TAG {
+            return Err(Error::NoArray(path.to_string()));
+        }
+        let meta = parse_ndarray(node, path)?;
+        self.make_array(&meta, path)
+    }
+
+    fn make_array(&self, meta: &NdArrayMeta, path: &str) -> Result<AsdfArray> {
+        let native = meta.dtype.to_native();
+        let elem = meta.dtype.size();
+        let (shape, storage, codec, inline_mask) = match &meta.source {
+            Source::Inline(data) => {
+                let shape = self.resolved_shape(meta, path)?;
+                let (bytes, mask) = inline_to_bytes(data, &meta.dtype, &shape, path)?;
+                let buf = ArrayBuf::from_bytes(native.clone(), shape.clone(), &bytes)?;
+                (shape, Storage::Inline(Arc::new(buf)), None, mask)
+            }
+            Source::Block(i) => {
+                let b = self.blocks.resolve(*i)?;
+                let shape = self.resolved_shape(meta, path)?;
+                let len = self.blocks.data_len(b)?;
+                let view = self.view(meta, &shape, self.blocks.clone(), b, len, path)?;
+                let codec = self.blocks.headers()[b].compression_name();
+                (shape, Storage::Block(view), codec, None)
+            }
+            Source::External(uri) => {
+                let ext = self.open_external(uri, path)?;
+                let blocks = ext.blocks.clone();
+                if blocks.is_empty() {
+                    return Err(Error::node(path, format!("external file {uri:?} has no block")));
+                }
+                let len = blocks.data_len(0)?;
+                let shape = match &meta.shape {
+                    Some(s) if s.first() == Some(&Dim::Star) => star_shape(s, meta, len, path)?,
+                    _ => self.resolved_shape(meta, path)?,
+                };
+                let codec = blocks.headers()[0].compression_name();
+                let view = self.view(meta, &shape, blocks, 0, len, path)?;
+                (shape, Storage::Block(view), codec, None)
+            }
+        };
+        let mask = match (&meta.mask, inline_mask) {
+            (_, Some(m)) => Some(MaskSource::Inline(Arc::new(m))),
+            (Some(Mask::Array(m)), None) => {
+                let a = self.make_array(m, &format!("{path}/mask"))?;
+                if a.shape != shape {
+                    return Err(Error::node(path, "mask shape differs from the array shape"));
+                }
+                Some(MaskSource::Array(Box::new(a)))
+            }
+            (Some(Mask::Scalar(v)), None) => Some(MaskSource::Scalar(*v)),
+            (None, None) => None,
+        };
+        let _ = elem;
+        Ok(AsdfArray {
+            path: path.to_string(),
+            shape,
+            stored: meta.dtype.clone(),
+            native,
+            storage,
+            mask,
+            codec,
+        })
+    }
+
+    fn view(
+        &self,
+        meta: &NdArrayMeta,
+        shape: &[u64],
+        blocks: Arc<Blocks>,
+        block: usize,
+        len: u64,
+        path: &str,
+    ) -> Result<BlockView> {
+        let elem = meta.dtype.size();
+        let strides = match &meta.strides {
+            Some(s) => s.clone(),
+            None => c_strides(shape, elem),
+        };
+        check_view_bounds(shape, meta.offset, &strides, elem, len, path)?;
+        Ok(BlockView {
+            blocks,
+            block,
+            offset: meta.offset,
+            strides,
+            endian: meta.endian,
+        })
+    }
+
+    fn open_external(&self, uri: &str, path: &str) -> Result<AsdfFile> {
+        let dir = self
+            .base_dir
+            .as_ref()
+            .ok_or_else(|| Error::node(path, format!("external source {uri:?} needs a file path")))?;
+        let rel = uri.strip_prefix("file://").unwrap_or(uri);
+        if rel.contains("://") || rel.starts_with('/') || rel.split('/').any(|s| s == "..") {
+            return Err(Error::node(path, format!("external source {uri:?} is not a relative file name")));
+        }
+        AsdfFile::open(dir.join(rel))
+    }
+
+    /// Verify every block checksum (stored bytes, then decoded bytes for old python asdf files)
+    /// and report how the block index was used.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let blocks = (0..self.blocks.len())
+            .map(|i| self.blocks.verify(i))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(VerifyReport {
+            blocks,
+            index: self.layout.index.clone(),
+            warnings: self.layout.warnings.clone(),
+        })
+    }
+}
+
+/// C-contiguous byte strides.
+pub(crate) fn c_strides(shape: &[u64], elem: usize) -> Vec<i64> {
+    let mut s = vec![0i64; shape.len()];
+    let mut acc = elem as i64;
+    for i in (0..shape.len()).rev() {
+        s[i] = acc;
+        acc = acc.saturating_mul(shape[i] as i64);
+    }
+    s
+}
+
+/// python asdf's `get_actual_shape`: rows = floor(block size / stride of the first axis).
+fn star_shape(s: &[Dim], meta: &NdArrayMeta, len: u64, path: &str) -> Result<Vec<u64>> {
+    let rest: Vec<u64> = s[1..]
+        .iter()
+        .map(|d| match d {
+            Dim::Fixed(n) => Ok(*n),
+            Dim::Star => Err(Error::node(path, "'*' may only be the first dimension")),
+        })
+        .collect::<Result<_>>()?;
+    let stride = match &meta.strides {
+        Some(st) => st.first().copied().unwrap_or(0).unsigned_abs(),
+        None => rest
+            .iter()
+            .try_fold(meta.dtype.size() as u64, |a, &d| a.checked_mul(d))
+            .unwrap_or(0),
+    };
+    if stride == 0 {
+        return Err(Error::node(path, "streamed array with zero row size"));
+    }
+    let mut shape = vec![len / stride];
+    shape.extend(rest);
+    Ok(shape)
+}

@@ -1,0 +1,473 @@
+//! The physical layout of an ASDF file: header line, comments, YAML tree, blocks, block index.
+//!
+//! Everything here reads through a [`ByteSource`] and validates every size against the source
+//! length before reading.
+
+use crate::error::{Error, Result};
+use nd_core::ByteSource;
+
+/// Block magic `\xd3BLK`.
+pub const BLOCK_MAGIC: &[u8; 4] = b"\xd3BLK";
+/// Header line of the block index.
+pub const INDEX_HEADER: &[u8] = b"#ASDF BLOCK INDEX";
+/// Size of the fixed block header fields after the 2-byte header size (flags .. checksum).
+pub const MIN_HEADER_SIZE: u16 = 48;
+/// Block flag: the block is streamed (runs to the end of the file).
+pub const FLAG_STREAMED: u32 = 1;
+
+const CHUNK: u64 = 8 * 1024;
+/// How far back from the end of the file the block index is searched for.
+const MAX_INDEX_SEARCH: u64 = 16 << 20;
+
+/// One block header as read from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockHeader {
+    /// Offset of the block magic in the file.
+    pub offset: u64,
+    /// Header size (bytes after the 2-byte size field, at least 48).
+    pub header_size: u16,
+    /// Flags (bit 0: streamed).
+    pub flags: u32,
+    /// Compression id (`\0\0\0\0` for none).
+    pub compression: [u8; 4],
+    /// Allocated size (bytes reserved after the header).
+    pub allocated: u64,
+    /// Used size (stored bytes). For a streamed block: from the data start to the end of the file.
+    pub used: u64,
+    /// Size of the decoded data. For a streamed block: the used size.
+    pub data_size: u64,
+    /// MD5 checksum (all zero: none).
+    pub checksum: [u8; 16],
+}
+
+impl BlockHeader {
+    /// Offset of the block data in the file.
+    pub fn data_offset(&self) -> u64 {
+        self.offset + 6 + self.header_size as u64
+    }
+
+    /// True for a streamed block.
+    pub fn is_streamed(&self) -> bool {
+        self.flags & FLAG_STREAMED != 0
+    }
+
+    /// The compression id as text (`zlib`, `bzp2`, `lz4`), `None` when uncompressed.
+    pub fn compression_name(&self) -> Option<String> {
+        if self.compression == [0; 4] {
+            None
+        } else {
+            Some(
+                String::from_utf8_lossy(&self.compression)
+                    .trim_end_matches('\0')
+                    .to_string(),
+            )
+        }
+    }
+
+    /// True when the header carries a checksum.
+    pub fn has_checksum(&self) -> bool {
+        self.checksum != [0; 16]
+    }
+
+    /// Offset one past the block's allocated space.
+    pub fn end(&self) -> u64 {
+        self.data_offset() + self.allocated
+    }
+
+    /// Parse and validate a block header at `offset` (the magic) against the source length.
+    pub fn read(src: &dyn ByteSource, offset: u64, block: usize) -> Result<BlockHeader> {
+        let len = src.len();
+        let bad = |m: String| Error::block(block, offset, m);
+        if offset.checked_add(6).is_none_or(|e| e > len) {
+            return Err(bad("block header runs past the end of the file".into()));
+        }
+        let mut head = [0u8; 6];
+        src.read_exact_at(offset, &mut head)?;
+        if &head[..4] != BLOCK_MAGIC {
+            return Err(bad("no block magic".into()));
+        }
+        let header_size = u16::from_be_bytes([head[4], head[5]]);
+        if header_size < MIN_HEADER_SIZE {
+            return Err(bad(format!("header size {header_size} is below 48")));
+        }
+        if offset + 6 + header_size as u64 > len {
+            return Err(bad("block header runs past the end of the file".into()));
+        }
+        let mut h = [0u8; 48];
+        src.read_exact_at(offset + 6, &mut h)?;
+        let be32 = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let be64 = |i: usize| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&h[i..i + 8]); // ok: i + 8 <= 48
+            u64::from_be_bytes(a)
+        };
+        let mut compression = [0u8; 4];
+        compression.copy_from_slice(&h[4..8]);
+        let mut checksum = [0u8; 16];
+        checksum.copy_from_slice(&h[32..48]);
+        let mut hdr = BlockHeader {
+            offset,
+            header_size,
+            flags: be32(0),
+            compression,
+            allocated: be64(8),
+            used: be64(16),
+            data_size: be64(24),
+            checksum,
+        };
+        let data_off = hdr.data_offset();
+        if hdr.is_streamed() {
+            if hdr.compression != [0; 4] {
+                return Err(bad("streamed block with compression".into()));
+            }
+            hdr.used = len - data_off;
+            hdr.data_size = hdr.used;
+            hdr.allocated = hdr.used;
+            return Ok(hdr);
+        }
+        if hdr.used > hdr.allocated {
+            return Err(bad(format!(
+                "used size {} is larger than allocated size {}",
+                hdr.used, hdr.allocated
+            )));
+        }
+        if data_off
+            .checked_add(hdr.allocated)
+            .is_none_or(|e| e > len)
+        {
+            return Err(bad(format!(
+                "allocated size {} runs past the end of the file ({len} bytes)",
+                hdr.allocated
+            )));
+        }
+        if hdr.compression == [0; 4] && hdr.used != hdr.data_size {
+            return Err(bad(format!(
+                "uncompressed block with used size {} != data size {}",
+                hdr.used, hdr.data_size
+            )));
+        }
+        Ok(hdr)
+    }
+}
+
+/// How the block list was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexStatus {
+    /// The file has no blocks.
+    NoBlocks,
+    /// A valid block index was used.
+    Used,
+    /// There is no block index; blocks were found by scanning.
+    Absent,
+    /// A block index was present but failed validation; blocks were found by scanning.
+    Invalid(String),
+}
+
+/// The parsed layout of an ASDF file.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// File format version from the header line (`1.0.0`).
+    pub file_version: String,
+    /// ASDF standard version from the `#ASDF_STANDARD` comment, if any.
+    pub standard_version: Option<String>,
+    /// Comment lines after the header (without `#`).
+    pub comments: Vec<String>,
+    /// Byte range of the YAML tree (from `%YAML` to the end of the `...` line), if there is one.
+    pub tree: Option<std::ops::Range<u64>>,
+    /// The blocks, in file order.
+    pub blocks: Vec<BlockHeader>,
+    /// How the blocks were found.
+    pub index: IndexStatus,
+    /// Offset of the block index, if one was found.
+    pub index_offset: Option<u64>,
+    /// Warnings (index fallback, trailing garbage).
+    pub warnings: Vec<String>,
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// Search forward from `start` for the first match of `pred` over growing windows.
+/// `pred(window) -> Some(pos)`; `overlap` bytes are re-read between windows.
+fn scan_forward(
+    src: &dyn ByteSource,
+    start: u64,
+    overlap: u64,
+    mut pred: impl FnMut(&[u8], bool) -> Option<usize>,
+) -> Result<Option<u64>> {
+    let len = src.len();
+    let mut pos = start;
+    let mut size = CHUNK;
+    while pos < len {
+        let end = (pos + size).min(len);
+        let buf = src.read_range(pos..end)?;
+        if let Some(i) = pred(&buf, end == len) {
+            return Ok(Some(pos + i as u64));
+        }
+        if end == len {
+            break;
+        }
+        pos = end.saturating_sub(overlap).max(pos + 1);
+        size = (size * 2).min(64 << 20);
+    }
+    Ok(None)
+}
+
+/// Find the end of the YAML tree starting at `start`: python asdf's `\r?\n\.\.\.((\r?\n)|$)`.
+fn find_tree_end(src: &dyn ByteSource, start: u64) -> Result<Option<u64>> {
+    scan_forward(src, start, 8, |buf, at_eof| {
+        let mut from = 0;
+        while let Some(i) = find(&buf[from..], b"\n...") {
+            let p = from + i;
+            let after = &buf[p + 4..];
+            if after.starts_with(b"\n") {
+                return Some(p + 5);
+            }
+            if after.starts_with(b"\r\n") {
+                return Some(p + 6);
+            }
+            if after.is_empty() && at_eof {
+                return Some(p + 4);
+            }
+            if after.len() < 2 && !at_eof {
+                // might continue in the next window
+                return None;
+            }
+            from = p + 1;
+        }
+        None
+    })
+}
+
+/// Parse the header, comments, tree location and block list of an ASDF file.
+pub fn parse_layout(src: &dyn ByteSource) -> Result<Layout> {
+    let len = src.len();
+    let head = src.read_range(0..len.min(CHUNK))?;
+    let nl = find(&head, b"\n").ok_or_else(|| Error::NotAsdf("no header line".into()))?;
+    let line = head[..nl].strip_suffix(b"\r").unwrap_or(&head[..nl]);
+    let line = std::str::from_utf8(line).map_err(|_| Error::NotAsdf("header is not text".into()))?;
+    let mut parts = line.split_whitespace();
+    if parts.next() != Some("#ASDF") {
+        return Err(Error::NotAsdf("does not start with #ASDF".into()));
+    }
+    let file_version = parts
+        .next()
+        .ok_or_else(|| Error::NotAsdf("no version on the header line".into()))?
+        .to_string();
+    if parts.next().is_some() || !file_version.starts_with("1.") {
+        return Err(Error::NotAsdf(format!(
+            "unsupported file format version {line:?}"
+        )));
+    }
+    // comment section: up to %YAML or block magic
+    let mut pos = nl as u64 + 1;
+    let content_start = scan_forward(src, pos, 5, |buf, _| {
+        let a = find(buf, b"%YAML");
+        let b = find(buf, BLOCK_MAGIC);
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (x, y) => x.or(y),
+        }
+    })?
+    .unwrap_or(len);
+    let comment_bytes = src.read_range(pos..content_start)?;
+    let mut comments = Vec::new();
+    let mut standard_version = None;
+    for l in comment_bytes.split(|&b| b == b'\n') {
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        if l.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        let Some(c) = l.strip_prefix(b"#") else {
+            return Err(Error::NotAsdf(format!(
+                "invalid content between header and tree at byte {pos}"
+            )));
+        };
+        let c = String::from_utf8_lossy(c).trim().to_string();
+        let mut w = c.split_whitespace();
+        if w.next() == Some("ASDF_STANDARD") {
+            if let (Some(v), None) = (w.next(), w.next()) {
+                standard_version.get_or_insert(v.to_string());
+            }
+        }
+        comments.push(c);
+    }
+    pos = content_start;
+    let mut tree = None;
+    let mut warnings = Vec::new();
+    if pos < len {
+        let mut tok = [0u8; 4];
+        src.read_exact_at(pos, &mut tok)?;
+        if &tok == b"%YAM" {
+            let end = find_tree_end(src, pos)?.ok_or_else(|| Error::Yaml {
+                offset: pos,
+                message: "no end of YAML marker (`...`)".into(),
+            })?;
+            tree = Some(pos..end);
+            pos = end;
+        }
+    }
+    // first block: the first magic after the tree (arbitrary bytes may come between)
+    let first = scan_forward(src, pos, 3, |buf, _| find(buf, BLOCK_MAGIC))?;
+    let mut layout = Layout {
+        file_version,
+        standard_version,
+        comments,
+        tree,
+        blocks: Vec::new(),
+        index: IndexStatus::NoBlocks,
+        index_offset: None,
+        warnings: Vec::new(),
+    };
+    let Some(first) = first else {
+        return Ok(layout);
+    };
+    // block index
+    let idx_off = find_index(src, first)?;
+    if let Some(io) = idx_off {
+        layout.index_offset = Some(io);
+        match read_index(src, io, first) {
+            Ok(blocks) => {
+                layout.blocks = blocks;
+                layout.index = IndexStatus::Used;
+                return Ok(layout);
+            }
+            Err(why) => {
+                warnings.push(format!(
+                    "block index at byte {io} is invalid ({why}); falling back to scanning the blocks"
+                ));
+                layout.index = IndexStatus::Invalid(why);
+            }
+        }
+    } else {
+        layout.index = IndexStatus::Absent;
+    }
+    layout.blocks = scan_blocks(src, first, &mut warnings)?;
+    layout.warnings = warnings;
+    Ok(layout)
+}
+
+/// Look for `#ASDF BLOCK INDEX` from the end of the file backwards (at most 16 MiB back).
+fn find_index(src: &dyn ByteSource, min_offset: u64) -> Result<Option<u64>> {
+    let len = src.len();
+    let mut size = CHUNK;
+    loop {
+        let start = len.saturating_sub(size).max(min_offset);
+        let buf = src.read_range(start..len)?;
+        if let Some(i) = rfind(&buf, INDEX_HEADER) {
+            return Ok(Some(start + i as u64));
+        }
+        if start == min_offset || size >= MAX_INDEX_SEARCH {
+            return Ok(None);
+        }
+        size *= 4;
+    }
+}
+
+/// Read and validate the block index at `io` (the checks the standard recommends and more):
+/// a YAML list of integers, strictly increasing, the first equal to the first block found,
+/// a valid block header at every offset, each block ending before the next one starts and the
+/// last ending before the index; no streamed block (a streamed block cannot be followed by an index).
+fn read_index(
+    src: &dyn ByteSource,
+    io: u64,
+    first: u64,
+) -> std::result::Result<Vec<BlockHeader>, String> {
+    let text = src
+        .read_range(io + INDEX_HEADER.len() as u64..src.len())
+        .map_err(|e| e.to_string())?;
+    let text = std::str::from_utf8(&text).map_err(|_| "index is not UTF-8".to_string())?;
+    let node = crate::yaml::load(text, io).map_err(|e| format!("index is not YAML: {e}"))?;
+    let items = node.as_seq().ok_or("index is not a list")?;
+    if items.is_empty() {
+        return Err("index is empty".into());
+    }
+    let mut offsets = Vec::with_capacity(items.len());
+    for it in items {
+        let o = it.as_int().ok_or("index entry is not an integer")?;
+        offsets.push(u64::try_from(o).map_err(|_| "negative offset in index")?);
+    }
+    if offsets.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("offsets are not increasing".into());
+    }
+    if offsets[0] != first {
+        return Err(format!(
+            "first offset {} is not the first block at {first}",
+            offsets[0]
+        ));
+    }
+    let mut blocks = Vec::with_capacity(offsets.len());
+    for (i, &o) in offsets.iter().enumerate() {
+        if o >= io {
+            return Err(format!("offset {o} is not before the index"));
+        }
+        let h = BlockHeader::read(src, o, i).map_err(|e| e.to_string())?;
+        if h.is_streamed() {
+            return Err("a streamed block cannot be followed by an index".into());
+        }
+        let limit = offsets.get(i + 1).copied().unwrap_or(io);
+        if h.end() > limit {
+            return Err(format!(
+                "block {i} at {o} ends at {} past the next offset {limit}",
+                h.end()
+            ));
+        }
+        blocks.push(h);
+    }
+    // the last block must be followed by the index (allowing only padding between them)
+    if let Some(last) = blocks.last() {
+        let gap = src
+            .read_range(last.end()..io)
+            .map_err(|e| e.to_string())?;
+        if gap.iter().any(|&b| b != 0 && !b.is_ascii_whitespace()) {
+            return Err("bytes between the last block and the index".into());
+        }
+    }
+    Ok(blocks)
+}
+
+/// Walk the blocks one after the other from `first`.
+fn scan_blocks(
+    src: &dyn ByteSource,
+    first: u64,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<BlockHeader>> {
+    let len = src.len();
+    let mut blocks = Vec::new();
+    let mut pos = first;
+    loop {
+        let h = BlockHeader::read(src, pos, blocks.len())?;
+        let streamed = h.is_streamed();
+        pos = h.end();
+        blocks.push(h);
+        if streamed || pos >= len {
+            break;
+        }
+        let n = (len - pos).min(4) as usize;
+        let mut next = [0u8; 4];
+        src.read_exact_at(pos, &mut next[..n])?;
+        if next[..n] == BLOCK_MAGIC[..n] && n == 4 {
+            continue;
+        }
+        if next[..n] != INDEX_HEADER[..n] && next[..n].iter().any(|&b| b != 0) {
+            warnings.push(format!(
+                "invalid bytes {:?} after block {} at byte {pos}",
+                &next[..n],
+                blocks.len() - 1
+            ));
+        }
+        break;
+    }
+    Ok(blocks)
+}

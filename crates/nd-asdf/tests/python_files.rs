@@ -1,0 +1,152 @@
+//! Files python asdf wrote with its storage options, read value-for-value as python asdf reads them.
+mod common;
+use common::*;
+use nd_asdf::{AsdfFile, ChecksumMatch, IndexStatus};
+use nd_core::{ArrayRead, CountingSource, MmapSource, Region};
+use std::sync::Arc;
+
+fn py(name: &str) -> std::path::PathBuf {
+    testdata().join("asdf/py").join(name)
+}
+
+#[test]
+fn every_python_file_reads_like_python_asdf() {
+    let exp = testdata().join("asdf/py/expected");
+    let mut names: Vec<_> = std::fs::read_dir(testdata().join("asdf/py"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".asdf"))
+        .collect();
+    names.sort();
+    let mut total = 0;
+    for name in &names {
+        let f = AsdfFile::open(py(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        total += compare_expected(&f, &exp.join(name.trim_end_matches(".asdf")), name);
+    }
+    let f = AsdfFile::open(py("exploded/exploded.asdf")).unwrap();
+    total += compare_expected(&f, &exp.join("exploded"), "exploded");
+    eprintln!("{} files, {total} arrays compared", names.len() + 1);
+    assert!(names.len() >= 20);
+}
+
+#[test]
+fn block_index_is_used_only_when_valid() {
+    let f = AsdfFile::open(py("index_present.asdf")).unwrap();
+    assert_eq!(f.layout().index, IndexStatus::Used);
+    assert!(f.warnings().is_empty());
+    let f = AsdfFile::open(py("index_absent.asdf")).unwrap();
+    assert_eq!(f.layout().index, IndexStatus::Absent);
+    for bad in ["index_lying.asdf", "index_short.asdf", "index_garbage.asdf"] {
+        let f = AsdfFile::open(py(bad)).unwrap();
+        assert!(
+            matches!(f.layout().index, IndexStatus::Invalid(_)),
+            "{bad}: {:?}",
+            f.layout().index
+        );
+        assert_eq!(f.warnings().len(), 1, "{bad}");
+        assert_eq!(f.blocks().len(), 4, "{bad}");
+    }
+}
+
+#[test]
+fn opening_with_an_index_reads_no_block_data() {
+    let src = Arc::new(CountingSource::new(
+        MmapSource::open(py("many_blocks.asdf")).unwrap(),
+    ));
+    let f = AsdfFile::from_source(src.clone()).unwrap();
+    assert_eq!(f.layout().index, IndexStatus::Used);
+    assert_eq!(f.blocks().len(), 300);
+    let read_at_open = src.bytes_read();
+    let data_bytes: u64 = f.blocks().headers().iter().map(|h| h.used).sum();
+    // the tree, the index, and 54 header bytes per block; no block data
+    let first = f.blocks().headers()[0].offset;
+    let index_len = nd_core::ByteSource::len(src.as_ref()) - f.layout().index_offset.unwrap();
+    assert!(
+        read_at_open <= 2 * first + 54 * 300 + index_len + 4 * 8192,
+        "read {read_at_open} bytes at open"
+    );
+    assert!(data_bytes > 0);
+    // touching one array reads its bytes only
+    src.reset();
+    let a = f.array("arrays/17").unwrap();
+    let v = a.read_all().unwrap();
+    assert_eq!(src.bytes_read(), v.bytes().len() as u64);
+}
+
+#[test]
+fn checksums_old_and_new_style() {
+    // asdf-standard 1.0.0 compressed.asdf was written by python asdf hashing the decoded bytes
+    let f = AsdfFile::open(testdata().join("asdf-standard/1.0.0/compressed.asdf")).unwrap();
+    let r = f.verify().unwrap();
+    assert_eq!(r.blocks, vec![ChecksumMatch::Decoded, ChecksumMatch::Decoded]);
+    assert!(r.ok());
+    let f = AsdfFile::open(py("checksum_new.asdf")).unwrap();
+    let r = f.verify().unwrap();
+    assert_eq!(r.blocks, vec![ChecksumMatch::Stored]);
+    // a flipped byte in the block data is a mismatch
+    let mut raw = std::fs::read(py("index_absent.asdf")).unwrap();
+    let f = AsdfFile::open(py("index_absent.asdf")).unwrap();
+    let at = f.blocks().headers()[1].data_offset() as usize;
+    raw[at] ^= 1;
+    let f = AsdfFile::from_source(Arc::new(nd_core::MemSource::new(raw))).unwrap();
+    let r = f.verify().unwrap();
+    assert_eq!(r.blocks[1], ChecksumMatch::Mismatch);
+    assert!(!r.ok());
+}
+
+#[test]
+fn tags_kept_and_tree_queries() {
+    let f = AsdfFile::open(py("tags.asdf")).unwrap();
+    let t = f.tree();
+    assert_eq!(t.tag(), Some("tag:stsci.edu:asdf/core/asdf-1.1.0"));
+    assert_eq!(t.get("c").unwrap().tag(), Some("tag:stsci.edu:asdf/core/complex-1.0.0"));
+    assert_eq!(t.get("u").unwrap().tag(), Some("asdf://example.org/tags/thing-1.0.0"));
+    assert_eq!(t.get("v").unwrap().tag(), Some("tag:example.org:verbatim-1.0"));
+    assert_eq!(t.get_path("meta/list/1/deep").unwrap().to_json(), serde_json::json!(true));
+    assert_eq!(t.get_path("u/y/1").unwrap().as_str(), Some("b"));
+}
+
+#[test]
+fn streamed_block_and_cutouts() {
+    let f = AsdfFile::open(py("stream.asdf")).unwrap();
+    let h = f.blocks().headers().last().unwrap().clone();
+    assert!(h.is_streamed());
+    let a = f.array("stream").unwrap();
+    assert_eq!(a.shape(), &[7, 3]);
+    let r = a.read_region(&Region::parse("2:4,1:3", a.shape()).unwrap()).unwrap();
+    assert_eq!(r.as_slice::<f64>().unwrap(), &[2.5, -2.0, 3.5, -3.0]);
+}
+
+#[test]
+fn yaml11_scalars_resolve_like_pyyaml() {
+    let cases: Vec<(String, String, serde_json::Value)> = serde_json::from_slice(
+        &std::fs::read(testdata().join("asdf/yaml11.json")).unwrap(),
+    )
+    .unwrap();
+    let doc: String = cases
+        .iter()
+        .map(|(s, _, _)| if s.is_empty() { "- \n".to_string() } else { format!("- {s}\n") })
+        .collect();
+    let n = nd_asdf::yaml::load(&doc, 0).unwrap();
+    let items = n.as_seq().unwrap();
+    assert_eq!(items.len(), cases.len());
+    for ((src, kind, want), got) in cases.iter().zip(items) {
+        use nd_asdf::Value as V;
+        match (kind.as_str(), &got.value) {
+            ("bool", V::Bool(b)) => assert_eq!(serde_json::json!(b), *want, "{src}"),
+            ("null", V::Null) => {}
+            ("int", V::Int(i)) => assert_eq!(i.to_string(), want.as_str().unwrap(), "{src}"),
+            ("float", V::Float(x)) => {
+                let w = want.as_str().unwrap();
+                assert_eq!(nd_asdf::yaml::python_float_repr(*x), w, "{src}")
+            }
+            ("str", V::Str(s)) => {
+                assert_eq!(s, want.as_str().unwrap(), "{src}");
+                assert!(got.tag().is_none() || got.tag() == Some("tag:yaml.org,2002:timestamp"), "{src}");
+            }
+            ("str", V::Str(_)) => {}
+            _ if src == "2001-12-14" => {}
+            (k, v) => panic!("{src:?}: python says {k} {want}, we say {v:?}"),
+        }
+    }
+}
