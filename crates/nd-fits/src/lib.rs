@@ -1,1 +1,42 @@
-//! nd-fits (in progress).
+//! # nd-fits
+//!
+//! FITS files read exactly as astropy.io.fits reads them, and written so that astropy and
+//! cfitsio accept them:
+//!
+//! - headers ([`Header`], [`Card`]): 80-column cards read free-format (astropy's rules), CONTINUE
+//!   long strings, HIERARCH keywords, duplicates, raw text kept so headers round-trip byte for byte,
+//!   lenient reading with warnings or strict reading;
+//! - a lazy HDU list ([`Fits`]): opening reads the primary header only, later headers are read on
+//!   demand by walking from header to header; `.fits.gz` files are decompressed transparently;
+//! - images ([`FitsImage`], an [`nd_core::ArrayRead`]): astropy's physical values (BSCALE/BZERO,
+//!   unsigned conventions, BLANK → NaN, astropy's result type), raw values, and region reads that
+//!   fetch only the bytes the region covers;
+//! - checksums ([`verify_checksums`]) and writing ([`FitsWriter`], [`FitsImageWriter`], [`append_image`]).
+//!
+//! ```no_run
+//! use nd_core::{ArrayRead, Region};
+//! let fits = nd_fits::Fits::open("image.fits")?;
+//! let sci = fits.find("SCI", Some(1))?;
+//! let img = fits.image(sci.index)?;
+//! let cut = img.read_region(&Region::parse("10:20,100:200", img.shape())?)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod card;
+pub mod checksum;
+pub mod error;
+pub mod fits;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod header;
+pub mod image;
+pub mod write;
+
+pub use card::{Card, Value};
+pub use checksum::{verify_checksums, ChecksumReport, ChecksumStatus};
+pub use error::{Error, Result};
+pub use fits::{Fits, Hdu, HduKind, OpenOptions};
+pub use header::{Header, Strictness, Warning};
+pub use image::{FitsImage, RandomGroups, Scaling};
+pub use write::{append_image, FitsImageWriter, FitsWriter, ScaleSpec};
