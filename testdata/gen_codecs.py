@@ -238,6 +238,7 @@ def generate(outdir):
     add_pipeline("pipe_none_lz4", [], {"id": "lz4", "acceleration": 1}, arrays["rand_u2"])
 
     _asdf_cases(outdir, cases, put_enc, put_dec, arrays)
+    _fuzz_seeds(outdir, cases)
 
     with open(os.path.join(outdir, "index.json"), "w") as f:
         json.dump(cases, f, indent=1, ensure_ascii=False)
@@ -299,3 +300,49 @@ def _asdf_cases(outdir, cases, put_enc, put_dec, arrays):
     b = bytes(numcodecs.Blosc(cname="blosclz", clevel=9, shuffle=1).encode(np.frombuffer(raw, "u1")))
     cases.append({"name": "asdf_blsc_normal_f8", "kind": "asdf", "compression": b"blsc".hex(),
                   "encoded": put_enc("asdf_blsc_normal_f8", b), "decoded": put_dec(raw)})
+
+
+def _fuzz_seeds(outdir, cases):
+    """Seed corpora of the codec_* fuzz targets: small fixtures, plus pipeline inputs."""
+    from numcodecs import registry
+
+    root = os.path.join(os.path.dirname(os.path.abspath(outdir)), "..", "fuzz", "corpus")
+    picks = {
+        "codec_blosc": ["blosc_lz4_s1_rand_u2", "blosc_zstd_s2_b1024_smooth_i4", "blosc_blosclz_s-1_rand_u1",
+                        "blosc_zlib_s0_normal_f8", "blosc_lz4_tiny_u2", "blosc_lz4hc_s1_b1024_smooth_i4"],
+        "codec_zstd": ["zstd_l3_smooth_i4", "zstd_two_frames_no_content_size", "zstd_l3_checksum_rand_u2",
+                       "zstd_l-1_const_f4"],
+        "codec_zlib": ["zlib_l1_smooth_i4", "gzip_l9_const_f4", "zlib_l5_empty_u2"],
+        "codec_bz2": ["bz2_l1_const_f4", "bz2_l9_smooth_i4"],
+        "codec_lz4": ["lz4_a1_smooth_i4", "lz4_a10_const_f4", "asdf_lz4_const_f4", "asdf_lz4f_normal_f8"],
+    }
+    by_name = {c["name"]: c for c in cases}
+    for target, names in picks.items():
+        d = os.path.join(root, target)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        for n in names:
+            shutil.copy(os.path.join(outdir, by_name[n]["encoded"]), os.path.join(d, n))
+    # codec_pipeline: [config index][decoded length u16 LE][chunk]; configs as in nd_codecs::fuzzing
+    d = os.path.join(root, "codec_pipeline")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    rng = np.random.default_rng(3)
+    seeds = [
+        (0, None, {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0},
+         rng.integers(0, 50, 300, dtype="u2")),
+        (1, [{"id": "delta", "dtype": "<i4", "astype": "<i2"}],
+         {"id": "blosc", "cname": "zstd", "clevel": 5, "shuffle": 2, "blocksize": 0}, np.arange(200, dtype="i4") * 3),
+        (2, [{"id": "fixedscaleoffset", "offset": 10, "scale": 100, "dtype": "<f8", "astype": "<u2"}],
+         {"id": "zlib", "level": 1}, np.linspace(10, 20, 100)),
+        (3, [{"id": "quantize", "digits": 2, "dtype": "<f8"}, {"id": "shuffle", "elementsize": 8}],
+         {"id": "zstd", "level": 1}, np.linspace(0, 1, 64)),
+        (4, [{"id": "astype", "encode_dtype": "<f4", "decode_dtype": "<f8"}], None, np.linspace(0, 1, 16)),
+    ]
+    for sel, filters, comp, arr in seeds:
+        x = arr
+        for f in filters or []:
+            x = registry.get_codec(dict(f)).encode(x)
+        enc = bytes(registry.get_codec(dict(comp)).encode(x)) if comp else _as_bytes(x)
+        with open(os.path.join(d, f"seed{sel}"), "wb") as f:
+            f.write(bytes([sel]) + struct.pack("<H", arr.nbytes) + enc)
