@@ -812,7 +812,12 @@ pub fn encode_fill_value(b: &[u8], dtype: &DataType, endian: Endian) -> Value {
             let im = f64::from_ne_bytes(arr(b.get(8..).unwrap_or(&[])));
             Value::Array(vec![f64_json(re), f64_json(im)])
         }
-        DataType::Bytes(_) | DataType::Raw(_) => b64(b),
+        // numpy's bytes_ scalar drops trailing NULs, so zarr-python encodes "zz" for b"zz\0\0\0"
+        DataType::Bytes(_) => {
+            let end = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
+            b64(&b[..end])
+        }
+        DataType::Raw(_) => b64(b),
         DataType::Struct(_) => {
             let mut v = b.to_vec();
             dtype.swap_from_native(endian, &mut v);
@@ -890,7 +895,7 @@ mod tests {
         let m = ArrayMetadataV2::parse(meta(r#""dtype": "|S3", "fill_value": "eno=""#).as_bytes())
             .unwrap();
         assert_eq!(m.fill_value.as_deref(), Some(&b"zz\0"[..]));
-        assert_eq!(m.fill_value_json(), "enoA");
+        assert_eq!(m.fill_value_json(), "eno=");
         let m = ArrayMetadataV2::parse(meta(r#""dtype": ">U2", "fill_value": "é""#).as_bytes())
             .unwrap();
         assert_eq!(m.fill_value_json(), "é");
