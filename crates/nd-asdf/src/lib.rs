@@ -26,6 +26,7 @@
 
 pub mod array;
 pub mod blocks;
+pub mod emit;
 pub mod error;
 pub mod file;
 #[doc(hidden)]
@@ -33,6 +34,7 @@ pub mod fuzzing;
 pub mod layout;
 pub mod ndarray;
 pub mod yaml;
+pub mod write;
 pub mod zarr;
 
 pub use array::AsdfArray;
@@ -40,4 +42,5 @@ pub use blocks::ChecksumMatch;
 pub use error::{Error, Result};
 pub use file::{ArrayInfo, AsdfFile, StorageKind, VerifyReport};
 pub use layout::{BlockHeader, IndexStatus, Layout};
+pub use write::{ArrayOptions, AsdfArrayWriter, AsdfWriter, Compression, StreamWriter};
 pub use yaml::{Node, Value};

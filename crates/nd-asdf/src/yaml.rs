@@ -182,6 +182,28 @@ impl Node {
             .is_some_and(|t| tag_base(t) == base)
     }
 
+    /// Build an untagged tree from JSON (`"NaN"`-style strings stay strings).
+    pub fn from_json(v: &serde_json::Value) -> Node {
+        use serde_json::Value as J;
+        Node::new(match v {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => Value::Int(i as i128),
+                (_, Some(u), _) => Value::Int(u as i128),
+                (_, _, Some(f)) => Value::Float(f),
+                _ => Value::Null,
+            },
+            J::String(s) => Value::Str(s.clone()),
+            J::Array(a) => Value::Seq(a.iter().map(Node::from_json).collect()),
+            J::Object(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| (Node::str(k.clone()), Node::from_json(v)))
+                    .collect(),
+            ),
+        })
+    }
+
     /// Convert to JSON. Tags are dropped (use [`Node::to_json_tagged`] to keep them); non-finite
     /// floats become the strings `"NaN"`, `"Infinity"`, `"-Infinity"`; integers outside `i64`/`u64`
     /// become strings; mapping keys use their string form.

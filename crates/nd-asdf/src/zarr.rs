@@ -1,33 +1,233 @@
-//! Zarr arrays stored inside ASDF files (the asdf-zarr package's internal storage).
+//! Zarr arrays stored inside ASDF files, as the asdf-zarr package writes them ("internal" storage):
+//! a node tagged `asdf://asdf-format.org/zarr/tags/zarr-1.0.0` (or the older
+//! `asdf://stsci.edu/example-project/tags/zarr-1.0.0`) holding the `.zarray` metadata and
+//! `chunk_block_map`, the index of a block of int32 (little-endian) block indices over the chunk
+//! grid in C order, -1 for a chunk that was never written (fill value). Each chunk block holds the
+//! Zarr-encoded chunk bytes. Chunk decoding is nd-codecs' Zarr v2 logic.
 
-use crate::error::Result;
-use nd_core::Region;
+use crate::blocks::Blocks;
+use crate::error::{Error, Result};
+use crate::yaml::{Node, Value};
+use crate::{AsdfArray, AsdfWriter};
+use nd_codecs::zarr_v2::ArrayMetadataV2;
+use nd_codecs::Pipeline;
+use nd_core::{ArrayBuf, ChunkDecoder, ChunkGrid, ChunkedLayout, DataType, Region};
+use std::sync::Arc;
+
+/// The tag written for Zarr-in-ASDF arrays.
+pub const ZARR_TAG_WRITE: &str = "asdf://asdf-format.org/zarr/tags/zarr-1.0.0";
 
 /// Chunked storage of a Zarr-in-ASDF array.
 #[derive(Debug)]
 pub struct ZarrStorage {
-    chunks: Vec<u64>,
+    meta: ArrayMetadataV2,
+    pipeline: Pipeline,
+    blocks: Arc<Blocks>,
+    /// Block index of each chunk (C order over the grid), -1 for missing.
+    map: Vec<i32>,
+    layout: ChunkedLayout,
+    path: String,
+}
+
+struct Decoder<'a>(&'a ZarrStorage);
+
+impl ChunkDecoder for Decoder<'_> {
+    type Error = Error;
+    fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
+        let z = self.0;
+        let grid = z.layout.grid.grid_shape();
+        let mut lin = 0u64;
+        for (c, g) in chunk.iter().zip(&grid) {
+            lin = lin * g + c;
+        }
+        let b = *z
+            .map
+            .get(lin as usize)
+            .ok_or_else(|| Error::node(&z.path, "chunk outside the chunk_block_map"))?;
+        if b < 0 {
+            return Ok(false);
+        }
+        let bi = z.blocks.resolve(b as i64)?;
+        let data = z.blocks.data(bi)?;
+        z.meta
+            .decode_chunk_into(&z.pipeline, &data, dst)
+            .map_err(|e| Error::Codec {
+                block: bi,
+                message: format!("zarr chunk {chunk:?} of {:?}: {e}", z.path),
+            })?;
+        Ok(true)
+    }
 }
 
 impl ZarrStorage {
     pub(crate) fn chunk_shape(&self) -> Vec<u64> {
-        self.chunks.clone()
+        self.meta.chunks.clone()
     }
-    pub(crate) fn read(&self, _region: &Region, _out: &mut [u8]) -> Result<()> {
-        Err(crate::Error::node("", "zarr not implemented yet"))
+
+    pub(crate) fn read(&self, region: &Region, out: &mut [u8]) -> Result<()> {
+        nd_core::read_chunked(&self.layout, region, out, &Decoder(self), true)
+    }
+
+    /// The `.zarray` metadata.
+    pub fn metadata(&self) -> &ArrayMetadataV2 {
+        &self.meta
     }
 }
 
-/// Shape, dtype and compressor of a Zarr node, if its `.zarray` can be read.
-pub(crate) fn zarr_info(_node: &crate::yaml::Node) -> Option<(Vec<u64>, nd_core::DataType, Option<String>)> {
-    None
+fn metadata_of(node: &Node, path: &str) -> Result<ArrayMetadataV2> {
+    let za = node
+        .get(".zarray")
+        .ok_or_else(|| Error::node(path, "zarr node without .zarray (external storage is not supported)"))?;
+    ArrayMetadataV2::from_json(&za.to_json()).map_err(|e| Error::node(path, format!(".zarray: {e}")))
+}
+
+/// Shape, dtype and compressor id of a Zarr node, if its `.zarray` can be read.
+pub(crate) fn zarr_info(node: &Node) -> Option<(Vec<u64>, DataType, Option<String>)> {
+    let m = metadata_of(node, "").ok()?;
+    let comp = m
+        .compressor
+        .get("id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    Some((m.shape.clone(), m.dtype.clone(), comp))
 }
 
 /// Open a Zarr-in-ASDF array.
-pub(crate) fn open_zarr(
-    _node: &crate::yaml::Node,
+pub(crate) fn open_zarr(node: &Node, path: &str, blocks: &Arc<Blocks>) -> Result<AsdfArray> {
+    let meta = metadata_of(node, path)?;
+    let pipeline = meta
+        .pipeline()
+        .map_err(|e| Error::node(path, format!("zarr codecs: {e}")))?;
+    let grid = ChunkGrid::new(meta.shape.clone(), meta.chunks.clone())?;
+    let n = grid.num_chunks();
+    let map_block = node
+        .get("chunk_block_map")
+        .and_then(|n| n.as_int())
+        .and_then(|i| i64::try_from(i).ok())
+        .ok_or_else(|| Error::node(path, "zarr node without an integer chunk_block_map"))?;
+    let mb = blocks.resolve(map_block)?;
+    let raw = blocks.data(mb)?;
+    if (raw.len() as u64) != n.saturating_mul(4) {
+        return Err(Error::node(
+            path,
+            format!("chunk_block_map has {} bytes for {n} chunks", raw.len()),
+        ));
+    }
+    let map: Vec<i32> = raw
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let native = meta.dtype.to_native();
+    let layout = ChunkedLayout {
+        grid,
+        elem_size: native.size(),
+        order: meta.order,
+        fill: meta.fill_value.clone().unwrap_or_default(),
+    };
+    let codec = meta
+        .compressor
+        .get("id")
+        .and_then(|v| v.as_str())
+        .map(|s| format!("zarr:{s}"));
+    let storage = ZarrStorage {
+        pipeline,
+        blocks: blocks.clone(),
+        map,
+        layout,
+        path: path.to_string(),
+        meta: meta.clone(),
+    };
+    Ok(AsdfArray {
+        path: path.to_string(),
+        shape: meta.shape.clone(),
+        stored: native.clone(),
+        native,
+        storage: crate::array::Storage::Zarr(Arc::new(storage)),
+        mask: None,
+        codec,
+    })
+}
+
+/// Build the asdf-zarr node for `data` and add its chunk blocks to `w`.
+pub(crate) fn write_zarr(
+    w: &mut AsdfWriter,
+    data: &ArrayBuf,
+    chunks: &[u64],
+    compressor: &serde_json::Value,
+    fill: Option<f64>,
     path: &str,
-    _blocks: &std::sync::Arc<crate::blocks::Blocks>,
-) -> Result<crate::AsdfArray> {
-    Err(crate::Error::node(path, "zarr not implemented yet"))
+) -> Result<Node> {
+    let dt = data.dtype().clone();
+    let mut meta = ArrayMetadataV2::new(data.shape().to_vec(), chunks.to_vec(), dt.clone())
+        .map_err(|e| Error::node(path, e.to_string()))?;
+    meta.compressor = compressor.clone();
+    if let Some(f) = fill {
+        meta.fill_value = Some(fill_bytes(&dt, f).ok_or_else(|| Error::node(path, "fill value needs a numeric type"))?);
+    }
+    let pipeline = meta.pipeline().map_err(|e| Error::node(path, e.to_string()))?;
+    let grid = ChunkGrid::new(meta.shape.clone(), meta.chunks.clone())?;
+    let gshape = grid.grid_shape();
+    let elem = dt.size();
+    let mut map = Vec::new();
+    let nchunks = grid.num_chunks();
+    let mut idx = vec![0u64; gshape.len()];
+    for _ in 0..nchunks {
+        let r = grid.chunk_region(&idx);
+        // full-size chunk, edge padded with the fill value
+        let chunk_bytes = meta.chunk_bytes();
+        let mut buf = vec![0u8; chunk_bytes];
+        nd_core::array::fill_slice(&mut buf, meta.fill_value.as_deref().unwrap_or(&[]));
+        nd_core::shape::copy_region(
+            data.bytes(),
+            data.shape(),
+            nd_core::Order::C,
+            &r,
+            &mut buf,
+            &meta.chunks,
+            &vec![0; r.ndim()],
+            elem,
+        )?;
+        if meta.is_fill_chunk(&buf) {
+            map.push(-1i32);
+        } else {
+            let enc = meta
+                .encode_chunk(&pipeline, &buf)
+                .map_err(|e| Error::node(path, e.to_string()))?;
+            map.push(w.push_raw_block(enc) as i32);
+        }
+        // next chunk index, C order
+        for ax in (0..idx.len()).rev() {
+            idx[ax] += 1;
+            if idx[ax] < gshape[ax] {
+                break;
+            }
+            idx[ax] = 0;
+        }
+    }
+    let map_bytes: Vec<u8> = map.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mb = w.push_raw_block(map_bytes);
+    let zarray = Node::from_json(&meta.to_json());
+    Ok(Node::tagged(
+        ZARR_TAG_WRITE,
+        Value::Map(vec![
+            (Node::str(".zarray"), zarray),
+            (Node::str("chunk_block_map"), Node::new(Value::Int(mb as i128))),
+        ]),
+    ))
+}
+
+fn fill_bytes(dt: &DataType, f: f64) -> Option<Vec<u8>> {
+    Some(match dt {
+        DataType::Int8 => (f as i8).to_ne_bytes().to_vec(),
+        DataType::Int16 => (f as i16).to_ne_bytes().to_vec(),
+        DataType::Int32 => (f as i32).to_ne_bytes().to_vec(),
+        DataType::Int64 => (f as i64).to_ne_bytes().to_vec(),
+        DataType::UInt8 => (f as u8).to_ne_bytes().to_vec(),
+        DataType::UInt16 => (f as u16).to_ne_bytes().to_vec(),
+        DataType::UInt32 => (f as u32).to_ne_bytes().to_vec(),
+        DataType::UInt64 => (f as u64).to_ne_bytes().to_vec(),
+        DataType::Float32 => (f as f32).to_ne_bytes().to_vec(),
+        DataType::Float64 => f.to_ne_bytes().to_vec(),
+        _ => return None,
+    })
 }

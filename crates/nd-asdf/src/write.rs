@@ -1,0 +1,781 @@
+//! Writing ASDF files that python asdf reads back: a tree with arrays in blocks (optionally
+//! compressed), inline arrays, views into shared blocks, Zarr-chunked arrays, a streamed last
+//! array; checksums (MD5 of the stored bytes) and a block index; written atomically.
+
+use crate::blocks::md5;
+use crate::emit::emit_document;
+use crate::error::{Error, Result};
+use crate::layout::{FLAG_STREAMED, INDEX_HEADER};
+use crate::yaml::{Node, Value};
+use nd_core::{ArrayBuf, ArrayRead, DataType, Endian, Region};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The ASDF standard version written.
+pub const STANDARD_VERSION: &str = "1.5.0";
+/// The ndarray tag written (standard 1.5.0).
+pub const NDARRAY_TAG_WRITE: &str = "tag:stsci.edu:asdf/core/ndarray-1.0.0";
+
+/// Block compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// `zlib`
+    Zlib,
+    /// `bzp2`
+    Bzip2,
+    /// `lz4` (python asdf's 4 MiB chunk framing)
+    Lz4,
+}
+
+impl Compression {
+    /// The 4-byte id.
+    pub fn id(self) -> [u8; 4] {
+        match self {
+            Compression::Zlib => *b"zlib",
+            Compression::Bzip2 => *b"bzp2",
+            Compression::Lz4 => *b"lz4\0",
+        }
+    }
+}
+
+/// How one array is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Storage {
+    /// Inline when smaller than the writer's threshold, otherwise a block.
+    #[default]
+    Auto,
+    /// Always a block.
+    Block,
+    /// Always inline in the tree.
+    Inline,
+}
+
+/// Per-array options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ArrayOptions {
+    /// Block compression.
+    pub compression: Option<Compression>,
+    /// Storage choice.
+    pub storage: Storage,
+}
+
+struct PendingBlock {
+    data: Vec<u8>,
+    compression: Option<Compression>,
+}
+
+/// Builds an ASDF file: a tree plus arrays, written in one go with [`AsdfWriter::write`].
+pub struct AsdfWriter {
+    tree: Node,
+    blocks: Vec<PendingBlock>,
+    stream: Option<(String, Vec<u8>)>,
+    /// Arrays with fewer elements than this are written inline under [`Storage::Auto`] (default 0: never).
+    pub inline_threshold: u64,
+    /// Write MD5 checksums (default true).
+    pub checksums: bool,
+    /// Write a block index (default true).
+    pub block_index: bool,
+}
+
+impl Default for AsdfWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn software() -> Node {
+    Node::tagged(
+        "tag:stsci.edu:asdf/core/software-1.0.0",
+        Value::Map(vec![
+            (Node::str("author"), Node::str("nd")),
+            (Node::str("homepage"), Node::str("https://example.invalid/nd")),
+            (Node::str("name"), Node::str("nd-asdf")),
+            (Node::str("version"), Node::str(env!("CARGO_PKG_VERSION"))),
+        ]),
+    )
+}
+
+/// The ASDF datatype node of a type (records with per-field byte order and shape).
+pub fn datatype_node(dt: &DataType, endian: Endian) -> Result<Node> {
+    let name = match dt {
+        DataType::Int8 => "int8",
+        DataType::Int16 => "int16",
+        DataType::Int32 => "int32",
+        DataType::Int64 => "int64",
+        DataType::UInt8 => "uint8",
+        DataType::UInt16 => "uint16",
+        DataType::UInt32 => "uint32",
+        DataType::UInt64 => "uint64",
+        DataType::Float16 => "float16",
+        DataType::Float32 => "float32",
+        DataType::Float64 => "float64",
+        DataType::Complex64 => "complex64",
+        DataType::Complex128 => "complex128",
+        DataType::Bool => "bool8",
+        DataType::Bytes(n) => {
+            return Ok(Node::new(Value::Seq(vec![
+                Node::str("ascii"),
+                Node::new(Value::Int(*n as i128)),
+            ])))
+        }
+        DataType::Ucs4(n) => {
+            return Ok(Node::new(Value::Seq(vec![
+                Node::str("ucs4"),
+                Node::new(Value::Int(*n as i128)),
+            ])))
+        }
+        DataType::Struct(s) => {
+            let mut pos = 0;
+            let mut fields = Vec::new();
+            for f in &s.fields {
+                if f.offset != pos {
+                    return Err(Error::node("", "records with padding cannot be written to ASDF"));
+                }
+                pos += f.size();
+                let mut m = vec![
+                    (Node::str("name"), Node::str(f.name.clone())),
+                    (Node::str("datatype"), datatype_node(&f.dtype, f.endian)?),
+                ];
+                if f.dtype.has_byte_order() {
+                    m.push((Node::str("byteorder"), Node::str(byteorder(f.endian))));
+                }
+                if !f.shape.is_empty() {
+                    m.push((
+                        Node::str("shape"),
+                        Node::new(Value::Seq(
+                            f.shape.iter().map(|&d| Node::new(Value::Int(d as i128))).collect(),
+                        )),
+                    ));
+                }
+                fields.push(Node::new(Value::Map(m)));
+            }
+            if pos != s.itemsize {
+                return Err(Error::node("", "records with padding cannot be written to ASDF"));
+            }
+            return Ok(Node::new(Value::Seq(fields)));
+        }
+        other => return Err(Error::node("", format!("ASDF has no datatype for {other}"))),
+    };
+    let _ = endian;
+    Ok(Node::str(name))
+}
+
+fn byteorder(e: Endian) -> &'static str {
+    match e {
+        Endian::Big => "big",
+        Endian::Little => "little",
+        Endian::NotApplicable => {
+            if Endian::NATIVE == Endian::Big {
+                "big"
+            } else {
+                "little"
+            }
+        }
+    }
+}
+
+fn int_seq(v: &[u64]) -> Node {
+    Node::new(Value::Seq(v.iter().map(|&d| Node::new(Value::Int(d as i128))).collect()))
+}
+
+/// Insert `value` at a `/`-separated path into a mapping tree, creating mappings on the way.
+pub fn insert_path(root: &mut Node, path: &str, value: Node) -> Result<()> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let Some((last, parents)) = segs.split_last() else {
+        return Err(Error::node(path, "empty path"));
+    };
+    let mut cur = root;
+    for s in parents {
+        if cur.get(s).is_none() {
+            cur.insert(s, Node::new(Value::Map(vec![])));
+        }
+        cur = cur.get_mut(s).ok_or_else(|| Error::node(path, "parent is not a mapping"))?;
+        if cur.as_map().is_none() {
+            return Err(Error::node(path, "parent is not a mapping"));
+        }
+    }
+    if cur.as_map().is_none() {
+        return Err(Error::node(path, "parent is not a mapping"));
+    }
+    cur.insert(last, value);
+    Ok(())
+}
+
+/// Inline data nodes for native-endian C-order values.
+fn inline_data(buf: &ArrayBuf) -> Result<Node> {
+    let dt = buf.dtype().clone();
+    let size = dt.size();
+    let bytes = buf.bytes();
+    let scalars: Vec<Node> = bytes
+        .chunks(size.max(1))
+        .map(|c| scalar_node(&dt, c))
+        .collect::<Result<_>>()?;
+    fn nest(items: &mut std::vec::IntoIter<Node>, shape: &[u64]) -> Node {
+        match shape.split_first() {
+            None => items.next().unwrap_or(Node::new(Value::Null)),
+            Some((&d, rest)) => Node::new(Value::Seq((0..d).map(|_| nest(items, rest)).collect())),
+        }
+    }
+    let mut it = scalars.into_iter();
+    Ok(nest(&mut it, buf.shape()))
+}
+
+fn scalar_node(dt: &DataType, c: &[u8]) -> Result<Node> {
+    macro_rules! ne {
+        ($t:ty) => {{
+            let mut a = [0u8; std::mem::size_of::<$t>()];
+            a.copy_from_slice(&c[..std::mem::size_of::<$t>()]);
+            <$t>::from_ne_bytes(a)
+        }};
+    }
+    Ok(match dt {
+        DataType::Bool => Node::new(Value::Bool(c[0] != 0)),
+        DataType::Int8 => Node::new(Value::Int(ne!(i8) as i128)),
+        DataType::Int16 => Node::new(Value::Int(ne!(i16) as i128)),
+        DataType::Int32 => Node::new(Value::Int(ne!(i32) as i128)),
+        DataType::Int64 => Node::new(Value::Int(ne!(i64) as i128)),
+        DataType::UInt8 => Node::new(Value::Int(ne!(u8) as i128)),
+        DataType::UInt16 => Node::new(Value::Int(ne!(u16) as i128)),
+        DataType::UInt32 => Node::new(Value::Int(ne!(u32) as i128)),
+        DataType::UInt64 => Node::new(Value::Int(ne!(u64) as i128)),
+        DataType::Float16 => Node::new(Value::Float(half::f16::from_bits(ne!(u16)).to_f64())),
+        DataType::Float32 => Node::new(Value::Float(ne!(f32) as f64)),
+        DataType::Float64 => Node::new(Value::Float(ne!(f64))),
+        DataType::Complex64 | DataType::Complex128 => {
+            let (re, im) = if *dt == DataType::Complex64 {
+                (ne!(f32) as f64, {
+                    let mut a = [0u8; 4];
+                    a.copy_from_slice(&c[4..8]);
+                    f32::from_ne_bytes(a) as f64
+                })
+            } else {
+                (ne!(f64), {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(&c[8..16]);
+                    f64::from_ne_bytes(a)
+                })
+            };
+            let fmt = |x: f64| {
+                if x.is_nan() {
+                    "nan".to_string()
+                } else if x.is_infinite() {
+                    if x > 0.0 { "inf" } else { "-inf" }.to_string()
+                } else {
+                    let r = crate::yaml::python_float_repr(x);
+                    r.strip_suffix(".0").map(str::to_string).unwrap_or(r)
+                }
+            };
+            let im_s = fmt(im);
+            let sign = if im_s.starts_with('-') { "" } else { "+" };
+            Node::tagged(
+                "tag:stsci.edu:asdf/core/complex-1.0.0",
+                Value::Str(format!("({}{sign}{im_s}j)", fmt(re))),
+            )
+        }
+        DataType::Bytes(_) => {
+            let end = c.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+            Node::str(String::from_utf8_lossy(&c[..end]).to_string())
+        }
+        DataType::Ucs4(_) => {
+            let s: String = c
+                .chunks_exact(4)
+                .map(|w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
+                .take_while(|&u| u != 0)
+                .filter_map(char::from_u32)
+                .collect();
+            Node::str(s)
+        }
+        DataType::Struct(s) => {
+            let mut items = Vec::new();
+            for f in &s.fields {
+                let fb = c
+                    .get(f.offset..f.offset + f.size())
+                    .ok_or_else(|| Error::node("", "record field out of range"))?;
+                if f.shape.is_empty() {
+                    items.push(scalar_node(&f.dtype, fb)?);
+                } else {
+                    let sub = ArrayBuf::from_bytes(
+                        f.dtype.to_native(),
+                        f.shape.iter().map(|&d| d as u64).collect(),
+                        fb,
+                    )?;
+                    items.push(inline_data(&sub)?);
+                }
+            }
+            Node::new(Value::Seq(items))
+        }
+        other => return Err(Error::node("", format!("cannot write {other} inline"))),
+    })
+}
+
+impl AsdfWriter {
+    /// An empty file.
+    pub fn new() -> Self {
+        AsdfWriter {
+            tree: Node::tagged(
+                "tag:stsci.edu:asdf/core/asdf-1.1.0",
+                Value::Map(vec![(Node::str("asdf_library"), software())]),
+            ),
+            blocks: Vec::new(),
+            stream: None,
+            inline_threshold: 0,
+            checksums: true,
+            block_index: true,
+        }
+    }
+
+    /// The tree (the root mapping), to add metadata.
+    pub fn tree_mut(&mut self) -> &mut Node {
+        &mut self.tree
+    }
+
+    /// Set a tree value at a `/` path.
+    pub fn set(&mut self, path: &str, value: Node) -> Result<()> {
+        insert_path(&mut self.tree, path, value)
+    }
+
+    fn add_block(&mut self, data: Vec<u8>, compression: Option<Compression>) -> usize {
+        self.blocks.push(PendingBlock { data, compression });
+        self.blocks.len() - 1
+    }
+
+    /// Add an array (native-endian values) at a tree path. Returns the block index, if any.
+    pub fn add_array(&mut self, path: &str, data: &ArrayBuf, opts: ArrayOptions) -> Result<Option<usize>> {
+        self.add_array_endian(path, data, Endian::NATIVE, opts)
+    }
+
+    /// Add an array stored in the given byte order.
+    pub fn add_array_endian(
+        &mut self,
+        path: &str,
+        data: &ArrayBuf,
+        endian: Endian,
+        opts: ArrayOptions,
+    ) -> Result<Option<usize>> {
+        let n = data.len() as u64;
+        let inline = match opts.storage {
+            Storage::Inline => true,
+            Storage::Block => false,
+            Storage::Auto => n < self.inline_threshold,
+        };
+        let dt = data.dtype().clone();
+        let mut m = Vec::new();
+        let mut block = None;
+        if inline {
+            m.push((Node::str("data"), inline_data(data)?));
+        } else {
+            let mut bytes = data.bytes().to_vec();
+            let stored_dt = with_endian(&dt, endian);
+            stored_dt.swap_from_native(endian, &mut bytes);
+            let b = self.add_block(bytes, opts.compression);
+            block = Some(b);
+            m.push((Node::str("source"), Node::new(Value::Int(b as i128))));
+        }
+        m.push((Node::str("datatype"), datatype_node(&with_endian(&dt, endian), endian)?));
+        if !inline {
+            m.push((Node::str("byteorder"), Node::str(byteorder(endian))));
+        }
+        m.push((Node::str("shape"), int_seq(data.shape())));
+        self.set(path, Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m)))?;
+        Ok(block)
+    }
+
+    /// Add a view into the block of an array added earlier: `offset` and `strides` in bytes
+    /// (negative strides allowed), stored type and byte order of the base.
+    pub fn add_view(
+        &mut self,
+        path: &str,
+        base_block: usize,
+        dtype: &DataType,
+        endian: Endian,
+        shape: &[u64],
+        offset: u64,
+        strides: &[i64],
+    ) -> Result<()> {
+        let pb = self
+            .blocks
+            .get(base_block)
+            .ok_or_else(|| Error::node(path, "no such block"))?;
+        crate::array::check_view_bounds(shape, offset, strides, dtype.size(), pb.data.len() as u64, path)?;
+        let m = vec![
+            (Node::str("source"), Node::new(Value::Int(base_block as i128))),
+            (Node::str("datatype"), datatype_node(dtype, endian)?),
+            (Node::str("byteorder"), Node::str(byteorder(endian))),
+            (Node::str("shape"), int_seq(shape)),
+            (Node::str("offset"), Node::new(Value::Int(offset as i128))),
+            (
+                Node::str("strides"),
+                Node::new(Value::Seq(strides.iter().map(|&s| Node::new(Value::Int(s as i128))).collect())),
+            ),
+        ];
+        self.set(path, Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m)))
+    }
+
+    /// Add a masked array: values plus a boolean mask array (python asdf's layout).
+    pub fn add_masked(&mut self, path: &str, data: &ArrayBuf, mask: &[bool], opts: ArrayOptions) -> Result<()> {
+        if mask.len() != data.len() {
+            return Err(Error::node(path, "mask size differs from the data"));
+        }
+        self.add_array(path, data, opts)?;
+        let mb: Vec<u8> = mask.iter().map(|&b| b as u8).collect();
+        let mbuf = ArrayBuf::from_bytes(DataType::Bool, data.shape().to_vec(), &mb)?;
+        self.add_array(&format!("{path}/mask"), &mbuf, opts)?;
+        Ok(())
+    }
+
+    /// Add an array written in the asdf-zarr layout (Zarr v2 chunks in blocks, a `chunk_block_map`
+    /// block of int32 indices, -1 for chunks that are all fill value and are not stored).
+    pub fn add_zarr(
+        &mut self,
+        path: &str,
+        data: &ArrayBuf,
+        chunks: &[u64],
+        compressor: &serde_json::Value,
+        fill_value: Option<f64>,
+    ) -> Result<()> {
+        let node = crate::zarr::write_zarr(self, data, chunks, compressor, fill_value, path)?;
+        self.set(path, node)
+    }
+
+    pub(crate) fn push_raw_block(&mut self, data: Vec<u8>) -> usize {
+        self.add_block(data, None)
+    }
+
+    /// Declare a streamed last array (shape `['*', row...]`); its rows are appended with
+    /// [`StreamWriter::write_rows`] after [`AsdfWriter::write_streaming`].
+    pub fn set_stream(&mut self, path: &str, dtype: &DataType, row_shape: &[u64]) -> Result<()> {
+        let mut shape = vec![Node::str("*")];
+        shape.extend(row_shape.iter().map(|&d| Node::new(Value::Int(d as i128))));
+        let m = vec![
+            (Node::str("source"), Node::new(Value::Int(-1))),
+            (Node::str("datatype"), datatype_node(dtype, Endian::NATIVE)?),
+            (Node::str("byteorder"), Node::str(byteorder(Endian::NATIVE))),
+            (Node::str("shape"), Node::new(Value::Seq(shape))),
+        ];
+        self.set(path, Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m)))?;
+        self.stream = Some((path.to_string(), Vec::new()));
+        Ok(())
+    }
+
+    /// The header and tree text.
+    fn head(&self) -> Vec<u8> {
+        let mut out = format!(
+            "#ASDF 1.0.0\n#ASDF_STANDARD {STANDARD_VERSION}\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- "
+        )
+        .into_bytes();
+        out.extend_from_slice(emit_document(&self.tree).as_bytes());
+        out.extend_from_slice(b"...\n");
+        out
+    }
+
+    /// The whole file as bytes (without a streamed block's rows).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = self.head();
+        let mut offsets = Vec::new();
+        for b in &self.blocks {
+            offsets.push(out.len() as u64);
+            let stored = match b.compression {
+                Some(c) => nd_codecs::asdf::encode(&c.id(), &b.data)
+                    .map_err(|e| Error::Codec { block: offsets.len() - 1, message: e.to_string() })?,
+                None => b.data.clone(),
+            };
+            let id = b.compression.map_or([0; 4], |c| c.id());
+            write_block_header(&mut out, 0, id, stored.len() as u64, stored.len() as u64, b.data.len() as u64,
+                if self.checksums { md5(&stored) } else { [0; 16] });
+            out.extend_from_slice(&stored);
+        }
+        if self.stream.is_some() {
+            write_block_header(&mut out, FLAG_STREAMED, [0; 4], 0, 0, 0, [0; 16]);
+        } else if self.block_index && !offsets.is_empty() {
+            write_index(&mut out, &offsets);
+        }
+        Ok(out)
+    }
+
+    /// Write the file atomically (temporary file beside it, then rename).
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
+        let bytes = self.to_bytes()?;
+        nd_core::write_atomic(path.as_ref(), &bytes)?;
+        Ok(())
+    }
+
+    /// Start writing a file with a streamed last array (declared with [`AsdfWriter::set_stream`]):
+    /// rows are appended, and [`StreamWriter::finish`] renames the file into place.
+    pub fn write_streaming(&self, path: impl AsRef<Path>) -> Result<StreamWriter> {
+        if self.stream.is_none() {
+            return Err(Error::node("", "no streamed array declared"));
+        }
+        let bytes = self.to_bytes()?;
+        let (tmp, mut file) = temp_beside(path.as_ref())?;
+        file.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
+        Ok(StreamWriter { file, tmp, dest: path.as_ref().to_path_buf() })
+    }
+}
+
+fn with_endian(dt: &DataType, endian: Endian) -> DataType {
+    match dt {
+        DataType::Struct(s) => {
+            let mut s = s.clone();
+            for f in &mut s.fields {
+                if f.dtype.has_byte_order() {
+                    f.endian = endian;
+                }
+            }
+            DataType::Struct(s)
+        }
+        other => other.clone(),
+    }
+}
+
+fn write_block_header(out: &mut Vec<u8>, flags: u32, comp: [u8; 4], alloc: u64, used: u64, data: u64, sum: [u8; 16]) {
+    out.extend_from_slice(crate::layout::BLOCK_MAGIC);
+    out.extend_from_slice(&48u16.to_be_bytes());
+    out.extend_from_slice(&flags.to_be_bytes());
+    out.extend_from_slice(&comp);
+    out.extend_from_slice(&alloc.to_be_bytes());
+    out.extend_from_slice(&used.to_be_bytes());
+    out.extend_from_slice(&data.to_be_bytes());
+    out.extend_from_slice(&sum);
+}
+
+fn write_index(out: &mut Vec<u8>, offsets: &[u64]) {
+    out.extend_from_slice(INDEX_HEADER);
+    out.extend_from_slice(b"\n%YAML 1.1\n---\n");
+    for o in offsets {
+        out.extend_from_slice(format!("- {o}\n").as_bytes());
+    }
+    out.extend_from_slice(b"...\n");
+}
+
+fn io_err(p: &Path, e: std::io::Error) -> Error {
+    Error::Core(nd_core::Error::io(p.display().to_string(), e))
+}
+
+fn temp_beside(path: &Path) -> Result<(PathBuf, std::fs::File)> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let tmp = dir.join(format!(
+        ".{name}.nd-tmp-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| io_err(&tmp, e))?;
+    Ok((tmp, f))
+}
+
+/// Appends rows to the streamed last block of a file being written.
+pub struct StreamWriter {
+    file: std::fs::File,
+    tmp: PathBuf,
+    dest: PathBuf,
+}
+
+impl StreamWriter {
+    /// Append native-endian rows (whole rows of the declared type and row shape).
+    pub fn write_rows(&mut self, data: &[u8]) -> Result<()> {
+        self.file.write_all(data).map_err(|e| io_err(&self.tmp, e))
+    }
+
+    /// Flush and rename the file into place.
+    pub fn finish(self) -> Result<()> {
+        self.file.sync_data().map_err(|e| io_err(&self.tmp, e))?;
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| io_err(&self.dest, e))
+    }
+}
+
+/// Writes one big uncompressed array block by block (out of core): the file (tree, block header,
+/// preallocated block) is created in a temporary file, regions are written with positional writes,
+/// and [`ArrayWrite::finish`](nd_core::ArrayWrite::finish) writes the checksum and index and renames.
+pub struct AsdfArrayWriter {
+    file: std::fs::File,
+    tmp: PathBuf,
+    dest: PathBuf,
+    shape: Vec<u64>,
+    dtype: DataType,
+    header_at: u64,
+    data_at: u64,
+    data_len: u64,
+    done: std::sync::Mutex<bool>,
+}
+
+impl std::fmt::Debug for AsdfArrayWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AsdfArrayWriter({})", self.dest.display())
+    }
+}
+
+impl AsdfArrayWriter {
+    /// Create `path` with the tree of `writer` plus one array at `array_path` of `dtype` and `shape`
+    /// (native byte order) whose block is the file's last block.
+    pub fn create(
+        path: impl AsRef<Path>,
+        mut writer: AsdfWriter,
+        array_path: &str,
+        dtype: &DataType,
+        shape: &[u64],
+    ) -> Result<AsdfArrayWriter> {
+        let data_len = nd_core::num_bytes(shape, dtype.size())? as u64;
+        let block = writer.blocks.len();
+        let m = vec![
+            (Node::str("source"), Node::new(Value::Int(block as i128))),
+            (Node::str("datatype"), datatype_node(dtype, Endian::NATIVE)?),
+            (Node::str("byteorder"), Node::str(byteorder(Endian::NATIVE))),
+            (Node::str("shape"), int_seq(shape)),
+        ];
+        writer.set(array_path, Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m)))?;
+        let saved_index = writer.block_index;
+        writer.block_index = false;
+        let mut bytes = writer.to_bytes()?;
+        writer.block_index = saved_index;
+        let header_at = bytes.len() as u64;
+        write_block_header(&mut bytes, 0, [0; 4], data_len, data_len, data_len, [0; 16]);
+        let data_at = bytes.len() as u64;
+        let (tmp, mut file) = temp_beside(path.as_ref())?;
+        file.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
+        file.set_len(data_at + data_len).map_err(|e| io_err(&tmp, e))?;
+        Ok(AsdfArrayWriter {
+            file,
+            tmp,
+            dest: path.as_ref().to_path_buf(),
+            shape: shape.to_vec(),
+            dtype: dtype.to_native(),
+            header_at,
+            data_at,
+            data_len,
+            done: std::sync::Mutex::new(false),
+        })
+    }
+}
+
+impl ArrayRead for AsdfArrayWriter {
+    fn shape(&self) -> &[u64] {
+        &self.shape
+    }
+    fn dtype(&self) -> &DataType {
+        &self.dtype
+    }
+    fn chunk_shape(&self) -> Vec<u64> {
+        let mut c = self.shape.clone();
+        if let Some(f) = c.first_mut() {
+            let row: u64 = self.shape[1..].iter().product::<u64>().max(1) * self.dtype.size() as u64;
+            *f = ((8u64 << 20) / row).clamp(1, (*f).max(1));
+        }
+        c
+    }
+    fn read_region_into(&self, region: &Region, out: &mut [u8]) -> nd_core::Result<()> {
+        use std::os::unix::fs::FileExt;
+        region.check_within(&self.shape)?;
+        let elem = self.dtype.size();
+        let strides = crate::file::c_strides(&self.shape, elem);
+        let mut pos = 0usize;
+        for_each_run(region, &strides, elem, &mut |off, len| {
+            self.file
+                .read_exact_at(&mut out[pos..pos + len], self.data_at + off)
+                .map_err(|e| nd_core::Error::io(self.tmp.display().to_string(), e))?;
+            pos += len;
+            Ok(())
+        })
+    }
+}
+
+/// Call `f(byte offset, run length)` for each contiguous run of a C-order region, in C order.
+fn for_each_run(
+    region: &Region,
+    strides: &[i64],
+    elem: usize,
+    f: &mut dyn FnMut(u64, usize) -> nd_core::Result<()>,
+) -> nd_core::Result<()> {
+    let count = region.shape();
+    if count.contains(&0) {
+        return Ok(());
+    }
+    let nd = count.len();
+    if nd == 0 {
+        return f(0, elem);
+    }
+    // the innermost axis is one run; an outer axis joins it while the axes inside it are full
+    let mut inner = nd - 1;
+    let mut run = count[nd - 1] as usize * elem;
+    while inner > 0 && count[inner] as i64 * strides[inner] == strides[inner - 1] {
+        run *= count[inner - 1] as usize;
+        inner -= 1;
+    }
+    let mut idx = vec![0u64; inner];
+    loop {
+        let mut off = 0i64;
+        for ax in 0..nd {
+            let i = if ax < inner { idx[ax] } else { 0 };
+            off += (region.ranges[ax].start + i) as i64 * strides[ax];
+        }
+        f(off as u64, run)?;
+        let mut ax = inner;
+        loop {
+            if ax == 0 {
+                return Ok(());
+            }
+            ax -= 1;
+            idx[ax] += 1;
+            if idx[ax] < count[ax] {
+                break;
+            }
+            idx[ax] = 0;
+        }
+    }
+}
+
+impl nd_core::ArrayWrite for AsdfArrayWriter {
+    fn write_region(&self, region: &Region, data: &[u8]) -> nd_core::Result<()> {
+        use std::os::unix::fs::FileExt;
+        region.check_within(&self.shape)?;
+        nd_core::array::check_out_len(region, &self.dtype, data)?;
+        let elem = self.dtype.size();
+        let strides = crate::file::c_strides(&self.shape, elem);
+        let mut pos = 0usize;
+        for_each_run(region, &strides, elem, &mut |off, len| {
+            self.file
+                .write_all_at(&data[pos..pos + len], self.data_at + off)
+                .map_err(|e| nd_core::Error::io(self.tmp.display().to_string(), e))?;
+            pos += len;
+            Ok(())
+        })
+    }
+
+    fn finish(&self) -> nd_core::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let mut done = self.done.lock().map_err(|_| nd_core::Error::Unsupported("poisoned".into()))?;
+        if *done {
+            return Ok(());
+        }
+        let ioe = |e| nd_core::Error::io(self.tmp.display().to_string(), e);
+        // checksum of the block, read back in pieces
+        let mut h = <md5::Md5 as md5::Digest>::new();
+        let mut buf = vec![0u8; 8 << 20];
+        let mut off = 0u64;
+        while off < self.data_len {
+            let n = (self.data_len - off).min(buf.len() as u64) as usize;
+            self.file.read_exact_at(&mut buf[..n], self.data_at + off).map_err(ioe)?;
+            md5::Digest::update(&mut h, &buf[..n]);
+            off += n as u64;
+        }
+        let sum: [u8; 16] = md5::Digest::finalize(h).into();
+        self.file.write_all_at(&sum, self.header_at + 6 + 32).map_err(ioe)?;
+        let mut idx = Vec::new();
+        // offsets of all blocks: re-read the headers we wrote
+        let src = nd_core::FileSource::open(&self.tmp)?;
+        let layout = crate::layout::parse_layout(&src).map_err(nd_core::Error::from)?;
+        let offsets: Vec<u64> = layout.blocks.iter().map(|b| b.offset).collect();
+        write_index(&mut idx, &offsets);
+        self.file.write_all_at(&idx, self.data_at + self.data_len).map_err(ioe)?;
+        self.file.sync_all().map_err(ioe)?;
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| nd_core::Error::io(self.dest.display().to_string(), e))?;
+        *done = true;
+        Ok(())
+    }
+}
