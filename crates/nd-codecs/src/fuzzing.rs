@@ -26,7 +26,11 @@ fn decode_both(c: &dyn Codec, data: &[u8]) {
         let n = c.decode_into(data, &mut out);
         assert!(n.is_ok() && out == v, "{}: decode_into disagrees", c.id());
         if !v.is_empty() {
-            assert!(c.decode(data, v.len() - 1).is_err(), "{}: limit ignored", c.id());
+            assert!(
+                c.decode(data, v.len() - 1).is_err(),
+                "{}: limit ignored",
+                c.id()
+            );
         }
         check_roundtrip(c, &v);
     }
@@ -43,7 +47,13 @@ pub fn blosc(data: &[u8]) {
 
 /// zstd frames (with and without content sizes, several frames).
 pub fn zstd(data: &[u8]) {
-    decode_both(&crate::Zstd { level: 1, checksum: false }, data);
+    decode_both(
+        &crate::Zstd {
+            level: 1,
+            checksum: false,
+        },
+        data,
+    );
 }
 
 /// zlib and gzip streams.
@@ -81,18 +91,38 @@ pub fn lz4(data: &[u8]) {
 fn pipeline_configs() -> Vec<(serde_json::Value, serde_json::Value)> {
     let null = serde_json::Value::Null;
     vec![
-        (json!({"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0}), null.clone()),
-        (json!({"id": "blosc", "cname": "zstd", "clevel": 5, "shuffle": 2, "blocksize": 0}),
-         json!([{"id": "delta", "dtype": "<i4", "astype": "<i2"}])),
-        (json!({"id": "zlib", "level": 1}),
-         json!([{"id": "fixedscaleoffset", "offset": 10, "scale": 100, "dtype": "<f8", "astype": "<u2"}])),
-        (json!({"id": "zstd", "level": 1}),
-         json!([{"id": "quantize", "digits": 2, "dtype": "<f8"}, {"id": "shuffle", "elementsize": 8}])),
-        (null.clone(), json!([{"id": "astype", "encode_dtype": "<f4", "decode_dtype": "<f8"}])),
-        (json!({"id": "lz4", "acceleration": 1}), json!([{"id": "packbits"}])),
-        (json!({"id": "gzip", "level": 1}),
-         json!([{"id": "categorize", "labels": ["a", "bb"], "dtype": "<U2", "astype": "|u1"}])),
-        (json!({"id": "bz2", "level": 1}), json!([{"id": "delta", "dtype": ">u2"}])),
+        (
+            json!({"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0}),
+            null.clone(),
+        ),
+        (
+            json!({"id": "blosc", "cname": "zstd", "clevel": 5, "shuffle": 2, "blocksize": 0}),
+            json!([{"id": "delta", "dtype": "<i4", "astype": "<i2"}]),
+        ),
+        (
+            json!({"id": "zlib", "level": 1}),
+            json!([{"id": "fixedscaleoffset", "offset": 10, "scale": 100, "dtype": "<f8", "astype": "<u2"}]),
+        ),
+        (
+            json!({"id": "zstd", "level": 1}),
+            json!([{"id": "quantize", "digits": 2, "dtype": "<f8"}, {"id": "shuffle", "elementsize": 8}]),
+        ),
+        (
+            null.clone(),
+            json!([{"id": "astype", "encode_dtype": "<f4", "decode_dtype": "<f8"}]),
+        ),
+        (
+            json!({"id": "lz4", "acceleration": 1}),
+            json!([{"id": "packbits"}]),
+        ),
+        (
+            json!({"id": "gzip", "level": 1}),
+            json!([{"id": "categorize", "labels": ["a", "bb"], "dtype": "<U2", "astype": "|u1"}]),
+        ),
+        (
+            json!({"id": "bz2", "level": 1}),
+            json!([{"id": "delta", "dtype": ">u2"}]),
+        ),
     ]
 }
 
@@ -111,7 +141,16 @@ pub fn pipeline(data: &[u8]) {
         }
         let _ = p.encode(chunk);
     }
-    let ids: [&[u8; 4]; 8] = [b"\0\0\0\0", b"zlib", b"bzp2", b"lz4\0", b"lz4f", b"zstd", b"blsc", b"bls2"];
+    let ids: [&[u8; 4]; 8] = [
+        b"\0\0\0\0",
+        b"zlib",
+        b"bzp2",
+        b"lz4\0",
+        b"lz4f",
+        b"zstd",
+        b"blsc",
+        b"bls2",
+    ];
     let id = ids[*sel as usize % ids.len()]; // ok: modulo the length
     if let Ok(v) = crate::asdf::decode(id, chunk, LIMIT) {
         assert!(v.len() <= LIMIT);

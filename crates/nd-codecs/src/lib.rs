@@ -10,6 +10,8 @@
 //! - [`Pipeline`]: the filters and compressor of a Zarr v2 array.
 //! - [`asdf`]: ASDF block compression by its 4-byte id.
 //! - [`lz4`], [`blosc`]: the raw framings, for callers that need them directly.
+//!
+//! Byte layouts and the decompression-bomb rule: `spec-notes/codecs.md`.
 #![warn(missing_docs)]
 
 pub mod asdf;
@@ -22,6 +24,11 @@ mod numeric;
 pub mod zarr_v2;
 
 pub use compress::{Bz2, Gzip, Zlib, Zstd};
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 pub use filters::{AsType, Categorize, Delta, FixedScaleOffset, PackBits, Quantize, Shuffle};
 
 use serde_json::Value;

@@ -168,9 +168,9 @@ impl NumType {
             Val::U(u) => u,
             Val::F(f) => {
                 let t = f.trunc();
-                if self.kind == Kind::U64 && t >= 0.0 && t < 18446744073709551616.0 {
+                if self.kind == Kind::U64 && (0.0..18446744073709551616.0).contains(&t) {
                     t as u64
-                } else if t >= -9223372036854775808.0 && t < 9223372036854775808.0 {
+                } else if (-9223372036854775808.0..9223372036854775808.0).contains(&t) {
                     t as i64 as u64
                 } else {
                     // What x86 produces for NaN and out-of-range values.

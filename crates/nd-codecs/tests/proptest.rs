@@ -16,14 +16,20 @@ fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         prop::collection::vec(any::<u8>(), 0..max),
         // compressible: runs of a few values
-        prop::collection::vec((0u8..4, 1usize..64), 0..64)
-            .prop_map(|runs| runs.into_iter().flat_map(|(b, n)| std::iter::repeat_n(b, n)).collect()),
+        prop::collection::vec((0u8..4, 1usize..64), 0..64).prop_map(|runs| runs
+            .into_iter()
+            .flat_map(|(b, n)| std::iter::repeat_n(b, n))
+            .collect()),
     ]
 }
 
 fn roundtrip(c: &dyn Codec, data: &[u8]) {
-    let enc = c.encode(data).unwrap_or_else(|e| panic!("{}: encode: {e}", c.id()));
-    let dec = c.decode(&enc, data.len()).unwrap_or_else(|e| panic!("{}: decode: {e}", c.id()));
+    let enc = c
+        .encode(data)
+        .unwrap_or_else(|e| panic!("{}: encode: {e}", c.id()));
+    let dec = c
+        .decode(&enc, data.len())
+        .unwrap_or_else(|e| panic!("{}: decode: {e}", c.id()));
     assert_eq!(dec, data, "{}", c.config());
     let mut out = vec![0u8; data.len()];
     c.decode_into(&enc, &mut out).unwrap();
