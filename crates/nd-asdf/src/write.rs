@@ -356,7 +356,10 @@ impl AsdfWriter {
         let inline = match opts.storage {
             Storage::Inline => true,
             Storage::Block => false,
-            Storage::Auto => n < self.inline_threshold,
+            // python asdf (6.0) cannot read inline records when the first dimension equals the
+            // number of fields (its `inline_data_asarray` takes the outer list for one record),
+            // so records go to blocks unless inline storage is asked for explicitly
+            Storage::Auto => n < self.inline_threshold && !matches!(data.dtype(), DataType::Struct(_)),
         };
         let dt = data.dtype().clone();
         let mut m = Vec::new();
