@@ -181,7 +181,10 @@ impl Card {
         if let Some(c) = comment {
             check_text(c)?;
         }
-        let hierarch = keyword.trim_start().to_ascii_uppercase().starts_with("HIERARCH ")
+        let hierarch = keyword
+            .trim_start()
+            .to_ascii_uppercase()
+            .starts_with("HIERARCH ")
             || kw.len() > 8
             || !kw.bytes().all(is_keyword_char);
         if kw.is_empty() || !kw.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'=') {
@@ -207,7 +210,9 @@ impl Card {
     pub fn commentary(keyword: &str, text: &str) -> Result<Card> {
         let kw = keyword.trim().to_ascii_uppercase();
         if !COMMENTARY.contains(&kw.as_str()) {
-            return Err(Error::Invalid(format!("{keyword:?} is not a commentary keyword")));
+            return Err(Error::Invalid(format!(
+                "{keyword:?} is not a commentary keyword"
+            )));
         }
         check_text(text)?;
         let mut raw = String::new();
@@ -333,10 +338,14 @@ pub(crate) fn parse_card(raw: String, warn: &mut dyn FnMut(String)) -> Card {
             warn(format!("lowercase keyword {keyword:?}"));
         }
         if !keyword.bytes().all(is_keyword_char) {
-            warn(format!("keyword {keyword:?} has characters outside A-Z 0-9 - _"));
+            warn(format!(
+                "keyword {keyword:?} has characters outside A-Z 0-9 - _"
+            ));
         }
         if first.as_bytes().get(8..10) != Some(b"= ") && upper != "CONTINUE" {
-            warn(format!("value indicator of {keyword:?} is not in columns 9-10"));
+            warn(format!(
+                "value indicator of {keyword:?} is not in columns 9-10"
+            ));
         }
     }
     let keyword = if hierarch {
@@ -378,11 +387,7 @@ fn split_card(img: &str) -> Option<(String, String, bool)> {
     Some((key, img.get(idx + 2..)?.trim().to_string(), false))
 }
 
-fn parse_field(
-    vc: &str,
-    keyword: &str,
-    warn: &mut dyn FnMut(String),
-) -> (Value, Option<String>) {
+fn parse_field(vc: &str, keyword: &str, warn: &mut dyn FnMut(String)) -> (Value, Option<String>) {
     match parse_value_comment(vc) {
         Some(x) => x,
         None => {
@@ -420,7 +425,9 @@ fn parse_long_string(
                 }
             }
             None => {
-                warn(format!("CONTINUE card {i} does not continue a string: {vc:?}"));
+                warn(format!(
+                    "CONTINUE card {i} does not continue a string: {vc:?}"
+                ));
                 return parse_field(first_vc, "", warn);
             }
         }
@@ -472,10 +479,9 @@ fn comment_rest(after: &str) -> Option<Option<String>> {
     let t = after.trim_start_matches(' ');
     if t.is_empty() {
         Some(None)
-    } else if let Some(c) = t.strip_prefix('/') {
-        Some(Some(c.trim_start_matches(' ').trim_end().to_string()))
     } else {
-        None
+        t.strip_prefix('/')
+            .map(|c| Some(c.trim_start_matches(' ').trim_end().to_string()))
     }
 }
 
@@ -501,7 +507,10 @@ pub(crate) fn parse_value_comment(vc: &str) -> Option<(Value, Option<String>)> {
         }
         Some(b'(') => {
             let (after, (re, im)) = complex(vc).ok()?;
-            return Some((Value::Complex(re.as_f64()?, im.as_f64()?), comment_rest(after)?));
+            return Some((
+                Value::Complex(re.as_f64()?, im.as_f64()?),
+                comment_rest(after)?,
+            ));
         }
         _ => {}
     }
@@ -591,7 +600,11 @@ pub(crate) fn py_float_repr(v: f64) -> String {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if v.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let e = format!("{v:e}"); // e.g. "1.2345e-7", "-5e20"
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
@@ -664,7 +677,10 @@ fn format_value(v: &Value) -> Result<String> {
             if !re.is_finite() || !im.is_finite() {
                 return Err(Error::Invalid("non-finite complex header value".into()));
             }
-            format!("{:>20}", format!("({}, {})", format_float(*re), format_float(*im)))
+            format!(
+                "{:>20}",
+                format!("({}, {})", format_float(*re), format_float(*im))
+            )
         }
         Value::Str(s) => {
             check_text(s)?;
@@ -689,7 +705,11 @@ fn format_value_card(
         format!("{keyword:<8}= ")
     };
     let vstr = format_value(value)?;
-    let vstr = if hierarch { vstr.trim_start().to_string() } else { vstr };
+    let vstr = if hierarch {
+        vstr.trim_start().to_string()
+    } else {
+        vstr
+    };
     let mut img = format!("{head}{vstr}");
     if let Some(c) = comment {
         img.push_str(" / ");
@@ -783,8 +803,14 @@ mod tests {
 
     #[test]
     fn values() {
-        assert_eq!(card("SIMPLE  =                    T").0.value, Value::Bool(true));
-        assert_eq!(card("NAXIS1  =                  100 / len").0.value, Value::Int(100));
+        assert_eq!(
+            card("SIMPLE  =                    T").0.value,
+            Value::Bool(true)
+        );
+        assert_eq!(
+            card("NAXIS1  =                  100 / len").0.value,
+            Value::Int(100)
+        );
         assert_eq!(
             card("NAXIS1  =                  100 / len").0.comment(),
             Some("len")
@@ -798,16 +824,22 @@ mod tests {
             card("X       = 9223372036854775808").0.value,
             Value::BigInt("9223372036854775808".into())
         );
-        assert_eq!(card("X       = (1.5, -2)").0.value, Value::Complex(1.5, -2.0));
-        assert_eq!(card("X       = 'it''s  ' / c").0.value, Value::Str("it's".into()));
-        assert_eq!(card("X       = '  lead'").0.value, Value::Str("  lead".into()));
+        assert_eq!(
+            card("X       = (1.5, -2)").0.value,
+            Value::Complex(1.5, -2.0)
+        );
+        assert_eq!(
+            card("X       = 'it''s  ' / c").0.value,
+            Value::Str("it's".into())
+        );
+        assert_eq!(
+            card("X       = '  lead'").0.value,
+            Value::Str("  lead".into())
+        );
         assert_eq!(card("X       = ''").0.value, Value::Str("".into()));
         assert_eq!(card("X       =").0.value, Value::Undefined);
         assert_eq!(card("X       =   / only comment").0.value, Value::Undefined);
-        assert_eq!(
-            card("X       = 'a/b' / c/d").0.comment(),
-            Some("c/d")
-        );
+        assert_eq!(card("X       = 'a/b' / c/d").0.comment(), Some("c/d"));
         assert!(matches!(card("X       = 12abc").0.value, Value::Invalid(_)));
         let (c, w) = card("naxis   = 2");
         assert_eq!(c.keyword(), "NAXIS");

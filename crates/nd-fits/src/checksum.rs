@@ -175,7 +175,11 @@ mod tests {
         assert_eq!(encode(0).len(), 16);
         // Every encoded char is alphanumeric.
         for v in [0u32, 1, 0xffff_ffff, 0x1234_5678, 0xdead_beef] {
-            assert!(encode(v).bytes().all(|b| b.is_ascii_alphanumeric()), "{}", encode(v));
+            assert!(
+                encode(v).bytes().all(|b| b.is_ascii_alphanumeric()),
+                "{}",
+                encode(v)
+            );
         }
     }
 }

@@ -30,7 +30,9 @@ pub enum Error {
         msg: String,
     },
     /// The data of an HDU reaches past the end of the file.
-    #[error("HDU {hdu}: data at byte {offset} needs {needed} bytes but the file ends at byte {size}")]
+    #[error(
+        "HDU {hdu}: data at byte {offset} needs {needed} bytes but the file ends at byte {size}"
+    )]
     Truncated {
         /// HDU index.
         hdu: usize,

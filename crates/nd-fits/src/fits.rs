@@ -58,6 +58,15 @@ pub struct Hdu {
 impl Hdu {
     /// EXTNAME (trimmed), or `"PRIMARY"` for the primary HDU without one, or `""`.
     pub fn name(&self) -> String {
+        if self.kind == HduKind::CompressedImage {
+            // astropy shows the compressed image's own header: a later EXTNAME (the image's)
+            // overrides the table's default 'COMPRESSED_IMAGE'.
+            if let Some(Value::Str(s)) =
+                self.header.cards_named("EXTNAME").last().map(|c| c.value())
+            {
+                return s.trim().to_string();
+            }
+        }
         match self.header.get_str("EXTNAME") {
             Some(s) => s.trim().to_string(),
             None if self.index == 0 => "PRIMARY".into(),
@@ -98,8 +107,11 @@ impl Hdu {
 
     /// Byte offset just past this HDU (data padded to whole blocks).
     pub fn end_offset(&self) -> u64 {
-        self.data_offset
-            .saturating_add(self.data_len.div_ceil(BLOCK as u64).saturating_mul(BLOCK as u64))
+        self.data_offset.saturating_add(
+            self.data_len
+                .div_ceil(BLOCK as u64)
+                .saturating_mul(BLOCK as u64),
+        )
     }
 }
 
@@ -274,6 +286,13 @@ impl Fits {
         let size = self.source.len();
         if w.next >= size {
             w.done = true;
+            if w.count == 0 {
+                return Err(Error::Header {
+                    hdu: 0,
+                    offset: 0,
+                    msg: "empty file: no primary header".into(),
+                });
+            }
             return Ok(());
         }
         match read_hdu(&*self.source, w.count, w.next, self.opts.strictness) {
@@ -405,7 +424,12 @@ fn int_kw(h: &Header, key: &str, default: Option<i64>, hdu: usize, offset: u64) 
 }
 
 /// Read the header at `offset` and compute where its data is.
-pub(crate) fn read_hdu(src: &dyn ByteSource, index: usize, offset: u64, strict: Strictness) -> Result<Hdu> {
+pub(crate) fn read_hdu(
+    src: &dyn ByteSource,
+    index: usize,
+    offset: u64,
+    strict: Strictness,
+) -> Result<Hdu> {
     let (header, hlen) = read_header(src, offset, index, strict)?;
     hdu_from_header(header, index, offset, hlen)
 }
@@ -464,9 +488,7 @@ pub(crate) fn hdu_from_header(header: Header, index: usize, offset: u64, hlen: u
     if pcount < 0 || gcount < 0 {
         return Err(herr(format!("negative PCOUNT {pcount} or GCOUNT {gcount}")));
     }
-    let groups = index == 0
-        && header.get_bool("GROUPS") == Some(true)
-        && naxes.first() == Some(&0);
+    let groups = index == 0 && header.get_bool("GROUPS") == Some(true) && naxes.first() == Some(&0);
     let kind = if groups { HduKind::RandomGroups } else { kind };
     let too_big = || herr("data size overflows".into());
     let data_len = if naxis == 0 {

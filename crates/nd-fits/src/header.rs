@@ -233,7 +233,10 @@ pub(crate) fn read_header(
             warnings.push(Warning {
                 card: None,
                 offset: pos,
-                msg: format!("header block at byte {pos} is truncated to {} bytes", end - pos),
+                msg: format!(
+                    "header block at byte {pos} is truncated to {} bytes",
+                    end - pos
+                ),
             });
         }
         let block = src.read_range(pos..end)?;
@@ -346,8 +349,10 @@ fn check_fixed_format(cards: &[Card], images: &[(String, u64)], warnings: &mut V
     let mut img = 0usize;
     for (n, c) in cards.iter().enumerate() {
         let k = c.keyword();
-        let mandatory = matches!(k, "SIMPLE" | "BITPIX" | "NAXIS" | "PCOUNT" | "GCOUNT" | "EXTEND")
-            || (k.starts_with("NAXIS") && k[5..].bytes().all(|b| b.is_ascii_digit()));
+        let mandatory = matches!(
+            k,
+            "SIMPLE" | "BITPIX" | "NAXIS" | "PCOUNT" | "GCOUNT" | "EXTEND"
+        ) || (k.starts_with("NAXIS") && k[5..].bytes().all(|b| b.is_ascii_digit()));
         if mandatory && matches!(c.value(), Value::Int(_) | Value::Bool(_)) {
             let raw = c.raw();
             let rb = raw.as_bytes();
@@ -421,7 +426,11 @@ mod tests {
     fn missing_end_and_strict() {
         let b = block(&["SIMPLE  =                    T"]);
         assert!(matches!(Header::from_bytes(&b), Err(Error::Header { .. })));
-        let b = block(&["SIMPLE  =                    T", "naxis   =                    0", "END"]);
+        let b = block(&[
+            "SIMPLE  =                    T",
+            "naxis   =                    0",
+            "END",
+        ]);
         let src = nd_core::MemSource::new(b);
         assert!(read_header(&src, 0, 0, Strictness::Lenient).is_ok());
         assert!(matches!(

@@ -84,7 +84,11 @@ impl Scaling {
             .and_then(|b| i64::try_from(b).ok())
             .filter(|&b| b != 0);
         let scale_f = if one { None } else { bscale.as_f64() };
-        let zero_f = if bzero.num_eq(0) { None } else { bzero.as_f64() };
+        let zero_f = if bzero.num_eq(0) {
+            None
+        } else {
+            bzero.as_f64()
+        };
         Ok(match bitpix {
             8 | 16 | -32 => Scaling::F32 {
                 scale: scale_f.map(|s| s as f32),
@@ -194,14 +198,9 @@ pub(crate) fn convert(bitpix: i64, scaling: &Scaling, src: &[u8], dst: &mut [u8]
         (Scaling::Unsigned, _) => map_elems::<8, 8>(src, dst, |a| {
             (u64::from_be_bytes(a) ^ 0x8000_0000_0000_0000).to_ne_bytes()
         }),
-        (&Scaling::F32 { scale, zero, blank }, 8) => to_f32::<1>(
-            src,
-            dst,
-            |a| (a[0] as f32, a[0] as i64),
-            scale,
-            zero,
-            blank,
-        ),
+        (&Scaling::F32 { scale, zero, blank }, 8) => {
+            to_f32::<1>(src, dst, |a| (a[0] as f32, a[0] as i64), scale, zero, blank)
+        }
         (&Scaling::F32 { scale, zero, blank }, 16) => to_f32::<2>(
             src,
             dst,
@@ -213,14 +212,9 @@ pub(crate) fn convert(bitpix: i64, scaling: &Scaling, src: &[u8], dst: &mut [u8]
             zero,
             blank,
         ),
-        (&Scaling::F32 { scale, zero, .. }, _) => to_f32::<4>(
-            src,
-            dst,
-            |a| (f32::from_be_bytes(a), 0),
-            scale,
-            zero,
-            None,
-        ),
+        (&Scaling::F32 { scale, zero, .. }, _) => {
+            to_f32::<4>(src, dst, |a| (f32::from_be_bytes(a), 0), scale, zero, None)
+        }
         (&Scaling::F64 { scale, zero, blank }, 32) => to_f64::<4>(
             src,
             dst,
@@ -243,21 +237,20 @@ pub(crate) fn convert(bitpix: i64, scaling: &Scaling, src: &[u8], dst: &mut [u8]
             zero,
             blank,
         ),
-        (&Scaling::F64 { scale, zero, .. }, _) => to_f64::<8>(
-            src,
-            dst,
-            |a| (f64::from_be_bytes(a), 0),
-            scale,
-            zero,
-            None,
-        ),
+        (&Scaling::F64 { scale, zero, .. }, _) => {
+            to_f64::<8>(src, dst, |a| (f64::from_be_bytes(a), 0), scale, zero, None)
+        }
     }
 }
 
 /// Call `f(first_element, n_elements)` for each contiguous run of `region` in a C-order array of
 /// `shape` (element units), in C order of the region. Runs never touch each other (full inner
 /// axes are merged into one run).
-pub fn region_runs(shape: &[u64], region: &Region, mut f: impl FnMut(u64, u64) -> Result<()>) -> Result<()> {
+pub fn region_runs(
+    shape: &[u64],
+    region: &Region,
+    mut f: impl FnMut(u64, u64) -> Result<()>,
+) -> Result<()> {
     region.check_within(shape)?;
     if region.is_empty() || shape.is_empty() {
         return Ok(());
@@ -425,15 +418,18 @@ impl FitsImage {
             rest = tail;
         }
         let work = |(fo, n, dst): &mut (u64, u64, &mut [u8])| -> Result<()> {
-            let bytes = self.source.read_range(*fo..*fo + *n * es).map_err(|e| match e {
-                nd_core::Error::OutOfBounds { size, .. } => Error::Truncated {
-                    hdu: self.hdu,
-                    offset: self.data_offset,
-                    needed: *fo + *n * es - self.data_offset,
-                    size,
-                },
-                e => Error::Core(e),
-            })?;
+            let bytes = self
+                .source
+                .read_range(*fo..*fo + *n * es)
+                .map_err(|e| match e {
+                    nd_core::Error::OutOfBounds { size, .. } => Error::Truncated {
+                        hdu: self.hdu,
+                        offset: self.data_offset,
+                        needed: *fo + *n * es - self.data_offset,
+                        size,
+                    },
+                    e => Error::Core(e),
+                })?;
             convert(self.bitpix, &self.scaling, &bytes, dst);
             Ok(())
         };
@@ -464,7 +460,8 @@ impl ArrayRead for FitsImage {
         // A slab of whole rows of about 4 MiB.
         let mut c = self.shape.clone();
         if let Some(first) = c.first_mut() {
-            let row: u64 = self.shape[1..].iter().product::<u64>().max(1) * self.dtype.size() as u64;
+            let row: u64 =
+                self.shape[1..].iter().product::<u64>().max(1) * self.dtype.size() as u64;
             *first = (PIECE / row).clamp(1, (*first).max(1));
         }
         c
@@ -490,7 +487,8 @@ pub(crate) const STRUCTURAL: &[&str] = &[
 ];
 
 pub(crate) fn is_structural(k: &str) -> bool {
-    STRUCTURAL.contains(&k) || (k.starts_with("NAXIS") && k[5..].bytes().all(|b| b.is_ascii_digit()))
+    STRUCTURAL.contains(&k)
+        || (k.starts_with("NAXIS") && k[5..].bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn header_attributes(h: &Header) -> Attributes {
@@ -506,12 +504,17 @@ fn header_attributes(h: &Header) -> Attributes {
             Value::Int(i) => AttrValue::Int(*i),
             Value::BigInt(s) => AttrValue::Str(s.clone()),
             Value::Float(f) => AttrValue::Float(*f),
-            Value::Complex(r, i) => AttrValue::List(vec![AttrValue::Float(*r), AttrValue::Float(*i)]),
+            Value::Complex(r, i) => {
+                AttrValue::List(vec![AttrValue::Float(*r), AttrValue::Float(*i)])
+            }
             Value::Str(s) | Value::Text(s) | Value::Invalid(s) => AttrValue::Str(s.clone()),
         };
         if c.is_commentary() {
             let key = if k.is_empty() { "COMMENT" } else { k };
-            match a.entry(key.to_string()).or_insert_with(|| AttrValue::List(vec![])) {
+            match a
+                .entry(key.to_string())
+                .or_insert_with(|| AttrValue::List(vec![]))
+            {
                 AttrValue::List(l) => l.push(v),
                 other => *other = AttrValue::List(vec![v]),
             }
@@ -560,7 +563,11 @@ impl RandomGroups {
         let mut data = ArrayBuf::zeros(dt.clone(), shape.clone())?;
         let gbytes = ((pcount + per) as usize) * e;
         let pb = pcount as usize * e;
-        for (g, grp) in bytes.chunks_exact(gbytes.max(1)).enumerate().take(gcount as usize) {
+        for (g, grp) in bytes
+            .chunks_exact(gbytes.max(1))
+            .enumerate()
+            .take(gcount as usize)
+        {
             let pd = &mut params.bytes_mut()[g * pb..(g + 1) * pb];
             convert(hdu.bitpix, &Scaling::None, &grp[..pb], pd);
             let db = per as usize * e;

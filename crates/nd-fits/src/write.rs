@@ -87,7 +87,12 @@ fn to_stored(bitpix: i64, scaling: &Scaling, native: &[u8], out: &mut [u8]) {
     }
 }
 
-fn scaled_to_stored(spec: &ScaleSpec, dtype: &DataType, native: &[u8], out: &mut [u8]) -> Result<()> {
+fn scaled_to_stored(
+    spec: &ScaleSpec,
+    dtype: &DataType,
+    native: &[u8],
+    out: &mut [u8],
+) -> Result<()> {
     let vals: Vec<f64> = match dtype {
         DataType::Float32 => native
             .chunks_exact(4)
@@ -112,7 +117,11 @@ fn scaled_to_stored(spec: &ScaleSpec, dtype: &DataType, native: &[u8], out: &mut
         16 => (i16::MIN as f64, i16::MAX as f64),
         32 => (i32::MIN as f64, i32::MAX as f64),
         64 => (i64::MIN as f64, i64::MAX as f64),
-        b => return Err(Error::Invalid(format!("scaled BITPIX must be 8/16/32/64, not {b}"))),
+        b => {
+            return Err(Error::Invalid(format!(
+                "scaled BITPIX must be 8/16/32/64, not {b}"
+            )))
+        }
     };
     let e = (spec.bitpix / 8) as usize;
     for (v, o) in vals.iter().zip(out.chunks_exact_mut(e)) {
@@ -121,7 +130,9 @@ fn scaled_to_stored(spec: &ScaleSpec, dtype: &DataType, native: &[u8], out: &mut
                 Error::Invalid("data holds NaN but the scale spec has no BLANK".into())
             })?
         } else {
-            (((v - spec.bzero) / spec.bscale).round_ties_even().clamp(lo, hi)) as i64
+            (((v - spec.bzero) / spec.bscale)
+                .round_ties_even()
+                .clamp(lo, hi)) as i64
         };
         let b = stored.to_be_bytes();
         o.copy_from_slice(&b[8 - e..]);
@@ -140,12 +151,20 @@ fn image_header(
 ) -> Result<Header> {
     let mut h = Header::new();
     if primary {
-        h.push(Card::new("SIMPLE", true, Some("conforms to FITS standard"))?);
+        h.push(Card::new(
+            "SIMPLE",
+            true,
+            Some("conforms to FITS standard"),
+        )?);
     } else {
         h.push(Card::new("XTENSION", "IMAGE", Some("Image extension"))?);
     }
     h.push(Card::new("BITPIX", bitpix, Some("array data type"))?);
-    h.push(Card::new("NAXIS", shape.len() as i64, Some("number of array dimensions"))?);
+    h.push(Card::new(
+        "NAXIS",
+        shape.len() as i64,
+        Some("number of array dimensions"),
+    )?);
     for (i, &d) in shape.iter().rev().enumerate() {
         h.push(Card::new(&format!("NAXIS{}", i + 1), d, None)?);
     }
@@ -165,7 +184,11 @@ fn image_header(
         h.push(c.clone());
     }
     if checksums {
-        h.push(Card::new("CHECKSUM", "0000000000000000", Some("HDU checksum"))?);
+        h.push(Card::new(
+            "CHECKSUM",
+            "0000000000000000",
+            Some("HDU checksum"),
+        )?);
         h.push(Card::new("DATASUM", "0", Some("data unit checksum"))?);
     }
     Ok(h)
@@ -180,7 +203,9 @@ fn finish_checksums(h: &mut Header, dsum: u32) -> Result<Vec<u8>> {
     h.set("CHECKSUM", encode(!sum), Some("HDU checksum"))?;
     let out = h.to_bytes();
     if out.len() != bytes.len() {
-        return Err(Error::Invalid("checksum cards changed the header size".into()));
+        return Err(Error::Invalid(
+            "checksum cards changed the header size".into(),
+        ));
     }
     Ok(out)
 }
@@ -270,16 +295,27 @@ impl FitsWriter {
             cards,
             self.checksums,
         )?;
-        self.hdus.push(PendingHdu { header, data: bytes });
+        self.hdus.push(PendingHdu {
+            header,
+            data: bytes,
+        });
         Ok(())
     }
 
     /// Add float data stored as scaled integers (BSCALE/BZERO, NaN → BLANK).
-    pub fn add_image_scaled(&mut self, data: &ArrayBuf, spec: ScaleSpec, cards: &[Card]) -> Result<()> {
+    pub fn add_image_scaled(
+        &mut self,
+        data: &ArrayBuf,
+        spec: ScaleSpec,
+        cards: &[Card],
+    ) -> Result<()> {
         let e = (spec.bitpix.unsigned_abs() / 8) as usize;
         let mut bytes = vec![0u8; data.len() * e];
         scaled_to_stored(&spec, data.dtype(), data.bytes(), &mut bytes)?;
-        let mut scale = vec![("BSCALE", Value::Float(spec.bscale)), ("BZERO", Value::Float(spec.bzero))];
+        let mut scale = vec![
+            ("BSCALE", Value::Float(spec.bscale)),
+            ("BZERO", Value::Float(spec.bzero)),
+        ];
         if let Some(b) = spec.blank {
             scale.push(("BLANK", Value::Int(b)));
         }
@@ -291,7 +327,10 @@ impl FitsWriter {
             cards,
             self.checksums,
         )?;
-        self.hdus.push(PendingHdu { header, data: bytes });
+        self.hdus.push(PendingHdu {
+            header,
+            data: bytes,
+        });
         Ok(())
     }
 
@@ -308,7 +347,8 @@ impl FitsWriter {
             let f = w
                 .into_inner()
                 .map_err(|e| Error::io(tmp.display().to_string(), e.into_error()))?;
-            f.sync_all().map_err(|e| Error::io(tmp.display().to_string(), e))?;
+            f.sync_all()
+                .map_err(|e| Error::io(tmp.display().to_string(), e))?;
             std::fs::rename(&tmp, &self.path)
                 .map_err(|e| Error::io(format!("rename to {}", self.path.display()), e))
         })();
@@ -338,7 +378,12 @@ fn write_hdus(w: &mut impl Write, hdus: Vec<PendingHdu>) -> Result<()> {
 
 /// Append an image extension to an existing FITS file (atomically: the file is copied to a
 /// temporary file, the HDU appended, and the copy renamed over the original).
-pub fn append_image(path: impl AsRef<Path>, data: &ArrayBuf, cards: &[Card], checksums: bool) -> Result<()> {
+pub fn append_image(
+    path: impl AsRef<Path>,
+    data: &ArrayBuf,
+    cards: &[Card],
+    checksums: bool,
+) -> Result<()> {
     let path = path.as_ref();
     let end = existing_end(path)?;
     let mut w = FitsWriter::create(path);
@@ -346,7 +391,10 @@ pub fn append_image(path: impl AsRef<Path>, data: &ArrayBuf, cards: &[Card], che
     // Build as an extension: add a placeholder primary first, then drop it.
     w.add_empty_primary(&[])?;
     w.add_image(data, cards)?;
-    let hdu = w.hdus.pop().ok_or_else(|| Error::Invalid("no HDU".into()))?;
+    let hdu = w
+        .hdus
+        .pop()
+        .ok_or_else(|| Error::Invalid("no HDU".into()))?;
     let tmp = temp_path(path);
     let res = (|| -> Result<()> {
         copy_prefix(path, &tmp, end)?;
@@ -359,8 +407,10 @@ pub fn append_image(path: impl AsRef<Path>, data: &ArrayBuf, cards: &[Card], che
         let f = bw
             .into_inner()
             .map_err(|e| Error::io(tmp.display().to_string(), e.into_error()))?;
-        f.sync_all().map_err(|e| Error::io(tmp.display().to_string(), e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(format!("rename to {}", path.display()), e))
+        f.sync_all()
+            .map_err(|e| Error::io(tmp.display().to_string(), e))?;
+        std::fs::rename(&tmp, path)
+            .map_err(|e| Error::io(format!("rename to {}", path.display()), e))
     })();
     if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -395,7 +445,8 @@ fn copy_prefix(src: &Path, dst: &Path, len: u64) -> Result<()> {
     use std::io::Read;
     let f = File::open(src).map_err(|e| Error::io(src.display().to_string(), e))?;
     let mut out = File::create(dst).map_err(|e| Error::io(dst.display().to_string(), e))?;
-    std::io::copy(&mut f.take(len), &mut out).map_err(|e| Error::io(dst.display().to_string(), e))?;
+    std::io::copy(&mut f.take(len), &mut out)
+        .map_err(|e| Error::io(dst.display().to_string(), e))?;
     Ok(())
 }
 
@@ -473,7 +524,14 @@ impl FitsImageWriter {
             scale.push(("BSCALE", Value::Int(1)));
             scale.push(("BZERO", z));
         }
-        let header = image_header(existing.is_none(), lay.bitpix, shape, &scale, cards, checksums)?;
+        let header = image_header(
+            existing.is_none(),
+            lay.bitpix,
+            shape,
+            &scale,
+            cards,
+            checksums,
+        )?;
         let hbytes = header.to_bytes();
         let data_len = nd_core::num_bytes(shape, dtype.size())? as u64;
         let tmp = temp_path(path);
@@ -498,7 +556,9 @@ impl FitsImageWriter {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }
-        let wfile = file.try_clone().map_err(|e| Error::io(tmp.display().to_string(), e))?;
+        let wfile = file
+            .try_clone()
+            .map_err(|e| Error::io(tmp.display().to_string(), e))?;
         Ok(FitsImageWriter {
             path: path.to_path_buf(),
             tmp,
@@ -593,7 +653,10 @@ fn read_at(f: &File, mut offset: u64, mut buf: &mut [u8]) -> Result<()> {
             .seek_read(buf, offset)
             .map_err(|e| Error::io(format!("read at {offset}"), e))?;
         if n == 0 {
-            return Err(Error::io(format!("read at {offset}"), std::io::ErrorKind::UnexpectedEof.into()));
+            return Err(Error::io(
+                format!("read at {offset}"),
+                std::io::ErrorKind::UnexpectedEof.into(),
+            ));
         }
         buf = &mut buf[n..];
         offset += n as u64;
@@ -611,7 +674,8 @@ impl ArrayRead for FitsImageWriter {
     fn chunk_shape(&self) -> Vec<u64> {
         let mut c = self.shape.clone();
         if let Some(first) = c.first_mut() {
-            let row: u64 = self.shape[1..].iter().product::<u64>().max(1) * self.dtype.size() as u64;
+            let row: u64 =
+                self.shape[1..].iter().product::<u64>().max(1) * self.dtype.size() as u64;
             *first = ((4u64 << 20) / row).clamp(1, (*first).max(1));
         }
         c
@@ -663,14 +727,25 @@ mod tests {
     fn write_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.fits");
-        let a = ArrayBuf::from_vec(vec![3, 4], &(0..12).map(|i| i as u16 * 5000).collect::<Vec<_>>()).unwrap();
+        let a = ArrayBuf::from_vec(
+            vec![3, 4],
+            &(0..12).map(|i| i as u16 * 5000).collect::<Vec<_>>(),
+        )
+        .unwrap();
         let b = ArrayBuf::from_vec(vec![5], &[-3i8, -128, 0, 7, 127]).unwrap();
         let long = "L".repeat(150);
         let mut w = FitsWriter::create(&p);
         w.set_checksums(true);
-        w.add_image(&a, &[Card::new("LONGSTR", long.as_str(), Some("long")).unwrap(),
-            Card::new("HIERARCH ESO DET CHIP", 3i64, None).unwrap()]).unwrap();
-        w.add_image(&b, &[Card::new("EXTNAME", "SCI", None).unwrap()]).unwrap();
+        w.add_image(
+            &a,
+            &[
+                Card::new("LONGSTR", long.as_str(), Some("long")).unwrap(),
+                Card::new("HIERARCH ESO DET CHIP", 3i64, None).unwrap(),
+            ],
+        )
+        .unwrap();
+        w.add_image(&b, &[Card::new("EXTNAME", "SCI", None).unwrap()])
+            .unwrap();
         w.finish().unwrap();
         let f = crate::Fits::open(&p).unwrap();
         assert_eq!(f.len(), 2);
@@ -678,7 +753,10 @@ mod tests {
         assert_eq!(ia.as_slice::<u16>().unwrap(), a.as_slice::<u16>().unwrap());
         let ib = f.image(1).unwrap().read_all().unwrap();
         assert_eq!(ib.as_slice::<i8>().unwrap(), b.as_slice::<i8>().unwrap());
-        assert_eq!(f.hdu(0).unwrap().header.get_str("LONGSTR"), Some(long.as_str()));
+        assert_eq!(
+            f.hdu(0).unwrap().header.get_str("LONGSTR"),
+            Some(long.as_str())
+        );
         assert_eq!(f.hdu(0).unwrap().header.get_int("ESO DET CHIP"), Some(3));
         for r in crate::verify_checksums(&f).unwrap() {
             assert_eq!(r.checksum, crate::ChecksumStatus::Valid);
