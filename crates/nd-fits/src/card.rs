@@ -685,7 +685,8 @@ fn format_value(v: &Value) -> Result<String> {
         Value::Str(s) => {
             check_text(s)?;
             let esc = s.replace('\'', "''");
-            format!("'{esc:<8}'")
+            // astropy pads the quoted string to 8 characters and the field to 20 columns.
+            format!("{:<20}", format!("'{esc:<8}'"))
         }
         Value::Text(_) | Value::Invalid(_) => {
             return Err(Error::Invalid("text values cannot be formatted".into()))
