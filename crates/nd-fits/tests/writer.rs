@@ -1,5 +1,6 @@
 //! Files written by nd-fits read back by nd-fits: the committed ones in testdata/fits/written
 //! (also checked by astropy: testdata/check_fits_written.py) and fresh ones in temp dirs.
+#![allow(clippy::single_range_in_vec_init)]
 
 use nd_core::{ArrayBuf, ArrayRead, ArrayWrite, DataType, Region};
 use nd_fits::{append_image, Card, ChecksumStatus, Fits, FitsImageWriter, FitsWriter, ScaleSpec};
