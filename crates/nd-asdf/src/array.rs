@@ -165,13 +165,20 @@ impl BlockView {
         let blocks = &self.blocks;
         if blocks.is_compressed(self.block) {
             let data = blocks.data(self.block)?;
-            return gather(region, self.offset, &self.strides, elem, out, &mut |o, dst| {
-                let s = data
-                    .get(o as usize..o as usize + dst.len())
-                    .ok_or_else(|| Error::block(self.block, o, "view outside the block"))?;
-                dst.copy_from_slice(s);
-                Ok(())
-            });
+            return gather(
+                region,
+                self.offset,
+                &self.strides,
+                elem,
+                out,
+                &mut |o, dst| {
+                    let s = data
+                        .get(o as usize..o as usize + dst.len())
+                        .ok_or_else(|| Error::block(self.block, o, "view outside the block"))?;
+                    dst.copy_from_slice(s);
+                    Ok(())
+                },
+            );
         }
         let h = blocks.header(self.block)?.clone();
         let start = h.data_offset();
@@ -182,19 +189,31 @@ impl BlockView {
         if hi - lo <= needed.saturating_mul(2) + (64 << 10) {
             // one read of the span (zero-copy on a memory map), then a gather from memory
             let data = src.read_range(start + lo..start + hi)?;
-            gather(region, self.offset, &self.strides, elem, out, &mut |o, dst| {
-                let rel = (o - lo) as usize;
-                let s = data
-                    .get(rel..rel + dst.len())
-                    .ok_or_else(|| Error::block(self.block, o, "view outside the block"))?;
-                dst.copy_from_slice(s);
-                Ok(())
-            })
+            gather(
+                region,
+                self.offset,
+                &self.strides,
+                elem,
+                out,
+                &mut |o, dst| {
+                    let rel = (o - lo) as usize;
+                    let s = data
+                        .get(rel..rel + dst.len())
+                        .ok_or_else(|| Error::block(self.block, o, "view outside the block"))?;
+                    dst.copy_from_slice(s);
+                    Ok(())
+                },
+            )
         } else {
             // sparse region: read only the runs it needs
-            gather(region, self.offset, &self.strides, elem, out, &mut |o, dst| {
-                Ok(src.read_exact_at(start + o, dst)?)
-            })
+            gather(
+                region,
+                self.offset,
+                &self.strides,
+                elem,
+                out,
+                &mut |o, dst| Ok(src.read_exact_at(start + o, dst)?),
+            )
         }
     }
 }
@@ -287,7 +306,10 @@ impl AsdfArray {
 
 fn scalar_mask(buf: &ArrayBuf, v: f64) -> Vec<bool> {
     let vals: Vec<f64> = match buf.dtype() {
-        DataType::Float64 => buf.as_slice::<f64>().map(|s| s.to_vec()).unwrap_or_default(),
+        DataType::Float64 => buf
+            .as_slice::<f64>()
+            .map(|s| s.to_vec())
+            .unwrap_or_default(),
         DataType::Float32 => buf
             .as_slice::<f32>()
             .map(|s| s.iter().map(|&x| x as f64).collect())

@@ -107,12 +107,11 @@ impl Blocks {
             block: i,
             message: "data size too large".into(),
         })?;
-        let out = nd_codecs::asdf::decode(&h.compression, &stored, max).map_err(|e| {
-            Error::Codec {
+        let out =
+            nd_codecs::asdf::decode(&h.compression, &stored, max).map_err(|e| Error::Codec {
                 block: i,
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         if out.len() as u64 != h.data_size {
             return Err(Error::Codec {
                 block: i,

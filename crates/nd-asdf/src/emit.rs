@@ -35,7 +35,11 @@ pub fn emit_document(node: &Node) -> String {
 /// The text of a tag: `!core/...` for ASDF tags (the `%TAG !` handle), `!<...>` otherwise.
 pub fn tag_text(t: &str) -> String {
     if let Some(rest) = t.strip_prefix(ASDF_PREFIX) {
-        if rest.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) && !rest.is_empty() {
+        if rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+            && !rest.is_empty()
+        {
             return format!("!{rest}");
         }
     }
@@ -102,12 +106,10 @@ fn emit_value(v: &Node, indent: usize, out: &mut String) {
 
 fn key_text(k: &Node) -> String {
     let s = flow(k);
-    if k.tag.is_none() && matches!(k.value, Value::Str(_)) {
-        s
-    } else if is_scalar(k) {
+    if is_scalar(k) {
         s
     } else {
-        // complex keys: explicit form is rare in ASDF; write the flow form quoted
+        // complex keys are rare in ASDF; write their flow form as a string
         quote(&s)
     }
 }
@@ -131,9 +133,9 @@ fn flow_untagged(n: &Node) -> String {
             let core_plain = n.tag.as_deref().is_some_and(|t| {
                 t == "tag:yaml.org,2002:int" || t == "tag:yaml.org,2002:timestamp"
             });
-            if core_plain && !s.contains(['\n', '#', ':']) {
-                s.clone()
-            } else if n.tag.is_some() && plain_ok_tagged(s) {
+            if (core_plain && !s.contains(['\n', '#', ':']))
+                || (n.tag.is_some() && plain_ok_tagged(s))
+            {
                 s.clone()
             } else {
                 str_text(s)
@@ -189,7 +191,8 @@ fn plain_safe(s: &str) -> bool {
     if s.ends_with(' ') || s.contains(": ") || s.contains(" #") || s.ends_with(':') {
         return false;
     }
-    s.chars().all(|c| c.is_ascii_graphic() && !",[]{}".contains(c) || c == ' ')
+    s.chars()
+        .all(|c| c.is_ascii_graphic() && !",[]{}".contains(c) || c == ' ')
 }
 
 /// A string scalar: plain when YAML 1.1 reads it back as the same string, double-quoted otherwise.
@@ -211,7 +214,9 @@ fn quote(s: &str) -> String {
             '\n' => q.push_str("\\n"),
             '\t' => q.push_str("\\t"),
             '\r' => q.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => q.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                q.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if (0x80..0xa0).contains(&(c as u32)) || c == '\u{feff}' => {
                 q.push_str(&format!("\\u{:04x}", c as u32))
             }
@@ -231,9 +236,32 @@ mod tests {
     fn round_trip_tricky_scalars() {
         let mut entries = Vec::new();
         for s in [
-            "yes", "no", "on", "off", "017", "0x1F", "1_000", "1:30", "~", "null", "", " lead",
-            "trail ", "a: b", "#x", "- x", "1.5", ".nan", "2001-12-14", "héllo ☃", "tab\there",
-            "line\nbreak", "quote\"s", "[x]", "y", "08",
+            "yes",
+            "no",
+            "on",
+            "off",
+            "017",
+            "0x1F",
+            "1_000",
+            "1:30",
+            "~",
+            "null",
+            "",
+            " lead",
+            "trail ",
+            "a: b",
+            "#x",
+            "- x",
+            "1.5",
+            ".nan",
+            "2001-12-14",
+            "héllo ☃",
+            "tab\there",
+            "line\nbreak",
+            "quote\"s",
+            "[x]",
+            "y",
+            "08",
         ] {
             entries.push((Node::str(s), Node::str(s)));
         }

@@ -4,7 +4,9 @@ use crate::array::{check_view_bounds, AsdfArray, BlockView, MaskSource, Storage}
 use crate::blocks::{Blocks, ChecksumMatch};
 use crate::error::{Error, Result};
 use crate::layout::{parse_layout, IndexStatus, Layout};
-use crate::ndarray::{inline_shape, inline_to_bytes, parse_ndarray, Dim, Mask, NdArrayMeta, Source, NDARRAY_TAG};
+use crate::ndarray::{
+    inline_shape, inline_to_bytes, parse_ndarray, Dim, Mask, NdArrayMeta, Source, NDARRAY_TAG,
+};
 use crate::yaml::{Node, Value};
 use nd_core::{ArrayBuf, ByteSource, DataType};
 use std::path::{Path, PathBuf};
@@ -52,7 +54,8 @@ pub struct VerifyReport {
 impl VerifyReport {
     /// True when no checksum mismatched and the index (if any) was valid.
     pub fn ok(&self) -> bool {
-        !self.blocks.contains(&ChecksumMatch::Mismatch) && !matches!(self.index, IndexStatus::Invalid(_))
+        !self.blocks.contains(&ChecksumMatch::Mismatch)
+            && !matches!(self.index, IndexStatus::Invalid(_))
     }
 }
 
@@ -238,7 +241,10 @@ impl AsdfFile {
                 let ext = self.open_external(uri, path)?;
                 let blocks = ext.blocks.clone();
                 if blocks.is_empty() {
-                    return Err(Error::node(path, format!("external file {uri:?} has no block")));
+                    return Err(Error::node(
+                        path,
+                        format!("external file {uri:?} has no block"),
+                    ));
                 }
                 let len = blocks.data_len(0)?;
                 let shape = match &meta.shape {
@@ -299,13 +305,15 @@ impl AsdfFile {
     }
 
     fn open_external(&self, uri: &str, path: &str) -> Result<AsdfFile> {
-        let dir = self
-            .base_dir
-            .as_ref()
-            .ok_or_else(|| Error::node(path, format!("external source {uri:?} needs a file path")))?;
+        let dir = self.base_dir.as_ref().ok_or_else(|| {
+            Error::node(path, format!("external source {uri:?} needs a file path"))
+        })?;
         let rel = uri.strip_prefix("file://").unwrap_or(uri);
         if rel.contains("://") || rel.starts_with('/') || rel.split('/').any(|s| s == "..") {
-            return Err(Error::node(path, format!("external source {uri:?} is not a relative file name")));
+            return Err(Error::node(
+                path,
+                format!("external source {uri:?} is not a relative file name"),
+            ));
         }
         AsdfFile::open(dir.join(rel))
     }

@@ -131,10 +131,7 @@ impl BlockHeader {
                 hdr.used, hdr.allocated
             )));
         }
-        if data_off
-            .checked_add(hdr.allocated)
-            .is_none_or(|e| e > len)
-        {
+        if data_off.checked_add(hdr.allocated).is_none_or(|e| e > len) {
             return Err(bad(format!(
                 "allocated size {} runs past the end of the file ({len} bytes)",
                 hdr.allocated
@@ -256,7 +253,8 @@ pub fn parse_layout(src: &dyn ByteSource) -> Result<Layout> {
     let head = src.read_range(0..len.min(CHUNK))?;
     let nl = find(&head, b"\n").ok_or_else(|| Error::NotAsdf("no header line".into()))?;
     let line = head[..nl].strip_suffix(b"\r").unwrap_or(&head[..nl]);
-    let line = std::str::from_utf8(line).map_err(|_| Error::NotAsdf("header is not text".into()))?;
+    let line =
+        std::str::from_utf8(line).map_err(|_| Error::NotAsdf("header is not text".into()))?;
     let mut parts = line.split_whitespace();
     if parts.next() != Some("#ASDF") {
         return Err(Error::NotAsdf("does not start with #ASDF".into()));
@@ -427,9 +425,7 @@ fn read_index(
     }
     // the last block must be followed by the index (allowing only padding between them)
     if let Some(last) = blocks.last() {
-        let gap = src
-            .read_range(last.end()..io)
-            .map_err(|e| e.to_string())?;
+        let gap = src.read_range(last.end()..io).map_err(|e| e.to_string())?;
         if gap.iter().any(|&b| b != 0 && !b.is_ascii_whitespace()) {
             return Err("bytes between the last block and the index".into());
         }

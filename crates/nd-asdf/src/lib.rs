@@ -33,8 +33,8 @@ pub mod file;
 pub mod fuzzing;
 pub mod layout;
 pub mod ndarray;
-pub mod yaml;
 pub mod write;
+pub mod yaml;
 pub mod zarr;
 
 pub use array::AsdfArray;

@@ -62,7 +62,10 @@ fn endian_of(node: &Node, path: &str) -> Result<Endian> {
     match node.as_str() {
         Some("big") => Ok(Endian::Big),
         Some("little") => Ok(Endian::Little),
-        _ => Err(Error::node(path, format!("invalid byteorder {:?}", node.to_json()))),
+        _ => Err(Error::node(
+            path,
+            format!("invalid byteorder {:?}", node.to_json()),
+        )),
     }
 }
 
@@ -118,7 +121,9 @@ pub fn parse_datatype(node: &Node, endian: Endian, path: &str) -> Result<(DataTy
             for (i, it) in items.iter().enumerate() {
                 let (name, dnode, fe, shape) = match &it.value {
                     Value::Map(_) => {
-                        let d = it.get("datatype").ok_or_else(|| bad("field without datatype"))?;
+                        let d = it
+                            .get("datatype")
+                            .ok_or_else(|| bad("field without datatype"))?;
                         let fe = match it.get("byteorder") {
                             Some(b) => endian_of(b, path)?,
                             None => endian,
@@ -146,7 +151,11 @@ pub fn parse_datatype(node: &Node, endian: Endian, path: &str) -> Result<(DataTy
                 };
                 let (dt, e) = parse_datatype(dnode, fe, path)?;
                 // numpy names unnamed fields f0, f1, ...
-                let name = if name.is_empty() { format!("f{i}") } else { name };
+                let name = if name.is_empty() {
+                    format!("f{i}")
+                } else {
+                    name
+                };
                 let f = Field {
                     name,
                     dtype: dt,
@@ -278,9 +287,10 @@ pub fn parse_ndarray(node: &Node, path: &str) -> Result<NdArrayMeta> {
         Some(m) => match &m.value {
             Value::Int(i) => Some(Mask::Scalar(*i as f64)),
             Value::Float(f) => Some(Mask::Scalar(*f)),
-            Value::Map(_) | Value::Seq(_) => {
-                Some(Mask::Array(Box::new(parse_ndarray(m, &format!("{path}/mask"))?)))
-            }
+            Value::Map(_) | Value::Seq(_) => Some(Mask::Array(Box::new(parse_ndarray(
+                m,
+                &format!("{path}/mask"),
+            )?))),
             _ => return Err(Error::node(path, "mask is neither a number nor an array")),
         },
     };
@@ -335,7 +345,10 @@ pub fn parse_complex(s: &str) -> Option<(f64, f64)> {
     }
     // i -> j except in "inf"
     let t = t.replace("inf", "\u{1}").replace("INF", "\u{2}");
-    let t = t.replace(['i', 'I'], "j").replace('\u{1}', "inf").replace('\u{2}', "INF");
+    let t = t
+        .replace(['i', 'I'], "j")
+        .replace('\u{1}', "inf")
+        .replace('\u{2}', "INF");
     let lower = t.to_lowercase();
     let pf = |x: &str| -> Option<f64> {
         let x = x.trim();
@@ -377,38 +390,22 @@ pub fn parse_complex(s: &str) -> Option<(f64, f64)> {
 pub fn inline_shape(data: &Node, dtype: &DataType, path: &str) -> Result<Vec<u64>> {
     let mut shape = Vec::new();
     let mut cur = data;
-    let record_len = match dtype {
-        DataType::Struct(s) => Some(s.fields.len()),
-        _ => None,
-    };
-    loop {
-        match &cur.value {
-            Value::Seq(items) => {
-                if let Some(n) = record_len {
-                    // a list whose items are all scalars (or sub-array lists) of record length is one record
-                    let is_record = items.len() == n
-                        && items.first().is_some_and(|f| !matches!(f.value, Value::Seq(_)))
-                        || (items.len() == n
-                            && items
-                                .first()
-                                .and_then(|f| f.as_seq())
-                                .is_some_and(|s| s.iter().all(|x| !matches!(x.value, Value::Seq(_))))
-                            && shape.len() >= 1);
-                    if is_record && !shape.is_empty() {
-                        break;
-                    }
-                }
-                shape.push(items.len() as u64);
-                if shape.len() > 64 {
-                    return Err(Error::node(path, "inline data nests too deep"));
-                }
-                match items.first() {
-                    Some(f) => cur = f,
-                    None => break,
-                }
-            }
-            _ => break,
+    while let Value::Seq(items) = &cur.value {
+        shape.push(items.len() as u64);
+        if shape.len() > 64 {
+            return Err(Error::node(path, "inline data nests too deep"));
         }
+        match items.first() {
+            Some(f) => cur = f,
+            None => break,
+        }
+    }
+    // for records, the innermost list is one record, not a dimension
+    if matches!(dtype, DataType::Struct(_))
+        && !shape.is_empty()
+        && !matches!(cur.value, Value::Seq(_))
+    {
+        shape.pop();
     }
     Ok(shape)
 }

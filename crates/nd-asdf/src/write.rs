@@ -88,7 +88,10 @@ fn software() -> Node {
         "tag:stsci.edu:asdf/core/software-1.0.0",
         Value::Map(vec![
             (Node::str("author"), Node::str("nd")),
-            (Node::str("homepage"), Node::str("https://example.invalid/nd")),
+            (
+                Node::str("homepage"),
+                Node::str("https://example.invalid/nd"),
+            ),
             (Node::str("name"), Node::str("nd-asdf")),
             (Node::str("version"), Node::str(env!("CARGO_PKG_VERSION"))),
         ]),
@@ -129,7 +132,10 @@ pub fn datatype_node(dt: &DataType, endian: Endian) -> Result<Node> {
             let mut fields = Vec::new();
             for f in &s.fields {
                 if f.offset != pos {
-                    return Err(Error::node("", "records with padding cannot be written to ASDF"));
+                    return Err(Error::node(
+                        "",
+                        "records with padding cannot be written to ASDF",
+                    ));
                 }
                 pos += f.size();
                 let mut m = vec![
@@ -143,14 +149,20 @@ pub fn datatype_node(dt: &DataType, endian: Endian) -> Result<Node> {
                     m.push((
                         Node::str("shape"),
                         Node::new(Value::Seq(
-                            f.shape.iter().map(|&d| Node::new(Value::Int(d as i128))).collect(),
+                            f.shape
+                                .iter()
+                                .map(|&d| Node::new(Value::Int(d as i128)))
+                                .collect(),
                         )),
                     ));
                 }
                 fields.push(Node::new(Value::Map(m)));
             }
             if pos != s.itemsize {
-                return Err(Error::node("", "records with padding cannot be written to ASDF"));
+                return Err(Error::node(
+                    "",
+                    "records with padding cannot be written to ASDF",
+                ));
             }
             return Ok(Node::new(Value::Seq(fields)));
         }
@@ -175,7 +187,11 @@ fn byteorder(e: Endian) -> &'static str {
 }
 
 fn int_seq(v: &[u64]) -> Node {
-    Node::new(Value::Seq(v.iter().map(|&d| Node::new(Value::Int(d as i128))).collect()))
+    Node::new(Value::Seq(
+        v.iter()
+            .map(|&d| Node::new(Value::Int(d as i128)))
+            .collect(),
+    ))
 }
 
 /// Insert `value` at a `/`-separated path into a mapping tree, creating mappings on the way.
@@ -189,7 +205,9 @@ pub fn insert_path(root: &mut Node, path: &str, value: Node) -> Result<()> {
         if cur.get(s).is_none() {
             cur.insert(s, Node::new(Value::Map(vec![])));
         }
-        cur = cur.get_mut(s).ok_or_else(|| Error::node(path, "parent is not a mapping"))?;
+        cur = cur
+            .get_mut(s)
+            .ok_or_else(|| Error::node(path, "parent is not a mapping"))?;
         if cur.as_map().is_none() {
             return Err(Error::node(path, "parent is not a mapping"));
         }
@@ -340,7 +358,12 @@ impl AsdfWriter {
     }
 
     /// Add an array (native-endian values) at a tree path. Returns the block index, if any.
-    pub fn add_array(&mut self, path: &str, data: &ArrayBuf, opts: ArrayOptions) -> Result<Option<usize>> {
+    pub fn add_array(
+        &mut self,
+        path: &str,
+        data: &ArrayBuf,
+        opts: ArrayOptions,
+    ) -> Result<Option<usize>> {
         self.add_array_endian(path, data, Endian::NATIVE, opts)
     }
 
@@ -359,7 +382,9 @@ impl AsdfWriter {
             // python asdf (6.0) cannot read inline records when the first dimension equals the
             // number of fields (its `inline_data_asarray` takes the outer list for one record),
             // so records go to blocks unless inline storage is asked for explicitly
-            Storage::Auto => n < self.inline_threshold && !matches!(data.dtype(), DataType::Struct(_)),
+            Storage::Auto => {
+                n < self.inline_threshold && !matches!(data.dtype(), DataType::Struct(_))
+            }
         };
         let dt = data.dtype().clone();
         let mut m = Vec::new();
@@ -374,7 +399,10 @@ impl AsdfWriter {
             block = Some(b);
             m.push((Node::str("source"), Node::new(Value::Int(b as i128))));
         }
-        m.push((Node::str("datatype"), datatype_node(&with_endian(&dt, endian), endian)?));
+        m.push((
+            Node::str("datatype"),
+            datatype_node(&with_endian(&dt, endian), endian)?,
+        ));
         if !inline {
             m.push((Node::str("byteorder"), Node::str(byteorder(endian))));
         }
@@ -385,6 +413,7 @@ impl AsdfWriter {
 
     /// Add a view into the block of an array added earlier: `offset` and `strides` in bytes
     /// (negative strides allowed), stored type and byte order of the base.
+    #[allow(clippy::too_many_arguments)]
     pub fn add_view(
         &mut self,
         path: &str,
@@ -399,23 +428,44 @@ impl AsdfWriter {
             .blocks
             .get(base_block)
             .ok_or_else(|| Error::node(path, "no such block"))?;
-        crate::array::check_view_bounds(shape, offset, strides, dtype.size(), pb.data.len() as u64, path)?;
+        crate::array::check_view_bounds(
+            shape,
+            offset,
+            strides,
+            dtype.size(),
+            pb.data.len() as u64,
+            path,
+        )?;
         let m = vec![
-            (Node::str("source"), Node::new(Value::Int(base_block as i128))),
+            (
+                Node::str("source"),
+                Node::new(Value::Int(base_block as i128)),
+            ),
             (Node::str("datatype"), datatype_node(dtype, endian)?),
             (Node::str("byteorder"), Node::str(byteorder(endian))),
             (Node::str("shape"), int_seq(shape)),
             (Node::str("offset"), Node::new(Value::Int(offset as i128))),
             (
                 Node::str("strides"),
-                Node::new(Value::Seq(strides.iter().map(|&s| Node::new(Value::Int(s as i128))).collect())),
+                Node::new(Value::Seq(
+                    strides
+                        .iter()
+                        .map(|&s| Node::new(Value::Int(s as i128)))
+                        .collect(),
+                )),
             ),
         ];
         self.set(path, Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m)))
     }
 
     /// Add a masked array: values plus a boolean mask array (python asdf's layout).
-    pub fn add_masked(&mut self, path: &str, data: &ArrayBuf, mask: &[bool], opts: ArrayOptions) -> Result<()> {
+    pub fn add_masked(
+        &mut self,
+        path: &str,
+        data: &ArrayBuf,
+        mask: &[bool],
+        opts: ArrayOptions,
+    ) -> Result<()> {
         if mask.len() != data.len() {
             return Err(Error::node(path, "mask size differs from the data"));
         }
@@ -478,13 +528,26 @@ impl AsdfWriter {
         for b in &self.blocks {
             offsets.push(out.len() as u64);
             let stored = match b.compression {
-                Some(c) => nd_codecs::asdf::encode(&c.id(), &b.data)
-                    .map_err(|e| Error::Codec { block: offsets.len() - 1, message: e.to_string() })?,
+                Some(c) => nd_codecs::asdf::encode(&c.id(), &b.data).map_err(|e| Error::Codec {
+                    block: offsets.len() - 1,
+                    message: e.to_string(),
+                })?,
                 None => b.data.clone(),
             };
             let id = b.compression.map_or([0; 4], |c| c.id());
-            write_block_header(&mut out, 0, id, stored.len() as u64, stored.len() as u64, b.data.len() as u64,
-                if self.checksums { md5(&stored) } else { [0; 16] });
+            write_block_header(
+                &mut out,
+                0,
+                id,
+                stored.len() as u64,
+                stored.len() as u64,
+                b.data.len() as u64,
+                if self.checksums {
+                    md5(&stored)
+                } else {
+                    [0; 16]
+                },
+            );
             out.extend_from_slice(&stored);
         }
         if self.stream.is_some() {
@@ -511,7 +574,11 @@ impl AsdfWriter {
         let bytes = self.to_bytes()?;
         let (tmp, mut file) = temp_beside(path.as_ref())?;
         file.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
-        Ok(StreamWriter { file, tmp, dest: path.as_ref().to_path_buf() })
+        Ok(StreamWriter {
+            file,
+            tmp,
+            dest: path.as_ref().to_path_buf(),
+        })
     }
 }
 
@@ -530,7 +597,15 @@ fn with_endian(dt: &DataType, endian: Endian) -> DataType {
     }
 }
 
-fn write_block_header(out: &mut Vec<u8>, flags: u32, comp: [u8; 4], alloc: u64, used: u64, data: u64, sum: [u8; 16]) {
+fn write_block_header(
+    out: &mut Vec<u8>,
+    flags: u32,
+    comp: [u8; 4],
+    alloc: u64,
+    used: u64,
+    data: u64,
+    sum: [u8; 16],
+) {
     out.extend_from_slice(crate::layout::BLOCK_MAGIC);
     out.extend_from_slice(&48u16.to_be_bytes());
     out.extend_from_slice(&flags.to_be_bytes());
@@ -555,7 +630,10 @@ fn io_err(p: &Path, e: std::io::Error) -> Error {
 }
 
 fn temp_beside(path: &Path) -> Result<(PathBuf, std::fs::File)> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -642,7 +720,8 @@ impl AsdfArrayWriter {
         let data_at = bytes.len() as u64;
         let (tmp, mut file) = temp_beside(path.as_ref())?;
         file.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
-        file.set_len(data_at + data_len).map_err(|e| io_err(&tmp, e))?;
+        file.set_len(data_at + data_len)
+            .map_err(|e| io_err(&tmp, e))?;
         Ok(AsdfArrayWriter {
             file,
             tmp,
@@ -667,7 +746,8 @@ impl ArrayRead for AsdfArrayWriter {
     fn chunk_shape(&self) -> Vec<u64> {
         let mut c = self.shape.clone();
         if let Some(f) = c.first_mut() {
-            let row: u64 = self.shape[1..].iter().product::<u64>().max(1) * self.dtype.size() as u64;
+            let row: u64 =
+                self.shape[1..].iter().product::<u64>().max(1) * self.dtype.size() as u64;
             *f = ((8u64 << 20) / row).clamp(1, (*f).max(1));
         }
         c
@@ -752,7 +832,10 @@ impl nd_core::ArrayWrite for AsdfArrayWriter {
 
     fn finish(&self) -> nd_core::Result<()> {
         use std::os::unix::fs::FileExt;
-        let mut done = self.done.lock().map_err(|_| nd_core::Error::Unsupported("poisoned".into()))?;
+        let mut done = self
+            .done
+            .lock()
+            .map_err(|_| nd_core::Error::Unsupported("poisoned".into()))?;
         if *done {
             return Ok(());
         }
@@ -763,21 +846,28 @@ impl nd_core::ArrayWrite for AsdfArrayWriter {
         let mut off = 0u64;
         while off < self.data_len {
             let n = (self.data_len - off).min(buf.len() as u64) as usize;
-            self.file.read_exact_at(&mut buf[..n], self.data_at + off).map_err(ioe)?;
+            self.file
+                .read_exact_at(&mut buf[..n], self.data_at + off)
+                .map_err(ioe)?;
             md5::Digest::update(&mut h, &buf[..n]);
             off += n as u64;
         }
         let sum: [u8; 16] = md5::Digest::finalize(h).into();
-        self.file.write_all_at(&sum, self.header_at + 6 + 32).map_err(ioe)?;
+        self.file
+            .write_all_at(&sum, self.header_at + 6 + 32)
+            .map_err(ioe)?;
         let mut idx = Vec::new();
         // offsets of all blocks: re-read the headers we wrote
         let src = nd_core::FileSource::open(&self.tmp)?;
         let layout = crate::layout::parse_layout(&src).map_err(nd_core::Error::from)?;
         let offsets: Vec<u64> = layout.blocks.iter().map(|b| b.offset).collect();
         write_index(&mut idx, &offsets);
-        self.file.write_all_at(&idx, self.data_at + self.data_len).map_err(ioe)?;
+        self.file
+            .write_all_at(&idx, self.data_at + self.data_len)
+            .map_err(ioe)?;
         self.file.sync_all().map_err(ioe)?;
-        std::fs::rename(&self.tmp, &self.dest).map_err(|e| nd_core::Error::io(self.dest.display().to_string(), e))?;
+        std::fs::rename(&self.tmp, &self.dest)
+            .map_err(|e| nd_core::Error::io(self.dest.display().to_string(), e))?;
         *done = true;
         Ok(())
     }

@@ -177,9 +177,7 @@ impl Node {
     /// True when the tag (without its version suffix) is `base`, e.g.
     /// `is_tag("tag:stsci.edu:asdf/core/ndarray")` for `...ndarray-1.1.0`.
     pub fn has_tag_base(&self, base: &str) -> bool {
-        self.tag
-            .as_deref()
-            .is_some_and(|t| tag_base(t) == base)
+        self.tag.as_deref().is_some_and(|t| tag_base(t) == base)
     }
 
     /// Build an untagged tree from JSON (`"NaN"`-style strings stay strings).
@@ -244,9 +242,7 @@ impl Node {
             Value::Map(entries) => {
                 let mut m = serde_json::Map::new();
                 for (k, v) in entries {
-                    let key = k
-                        .key_string()
-                        .unwrap_or_else(|| k.json(tags).to_string());
+                    let key = k.key_string().unwrap_or_else(|| k.json(tags).to_string());
                     m.insert(key, v.json(tags));
                 }
                 J::Object(m)
@@ -413,7 +409,10 @@ fn is_int(s: &str) -> bool {
         // `0` alone, or `0[0-7_]+`
         return r.is_empty() || all(r, |b| (b'0'..=b'7').contains(&b) || b == b'_');
     }
-    if u.as_bytes().first().is_some_and(|b| (b'1'..=b'9').contains(b)) {
+    if u.as_bytes()
+        .first()
+        .is_some_and(|b| (b'1'..=b'9').contains(b))
+    {
         let mut parts = u.split(':');
         let first = parts.next().unwrap_or("");
         if !digits_us(first) {
@@ -460,7 +459,14 @@ fn is_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
     let d = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
     // [0-9]{4}-[0-9]{2}-[0-9]{2}
-    if b.len() == 10 && (0..4).all(d) && b[4] == b'-' && d(5) && d(6) && b[7] == b'-' && d(8) && d(9)
+    if b.len() == 10
+        && (0..4).all(d)
+        && b[4] == b'-'
+        && d(5)
+        && d(6)
+        && b[7] == b'-'
+        && d(8)
+        && d(9)
     {
         return true;
     }
@@ -482,8 +488,11 @@ fn is_timestamp(s: &str) -> bool {
             false
         }
     };
-    if !(take_digits(&mut i, 4, 4) && lit(&mut i, b'-') && take_digits(&mut i, 1, 2))
-        || !(lit(&mut i, b'-') && take_digits(&mut i, 1, 2))
+    if !(take_digits(&mut i, 4, 4)
+        && lit(&mut i, b'-')
+        && take_digits(&mut i, 1, 2)
+        && lit(&mut i, b'-')
+        && take_digits(&mut i, 1, 2))
     {
         return false;
     }
@@ -530,8 +539,24 @@ fn is_timestamp(s: &str) -> bool {
 pub fn resolve_plain(s: &str) -> Implicit {
     if matches!(
         s,
-        "yes" | "Yes" | "YES" | "no" | "No" | "NO" | "true" | "True" | "TRUE" | "false" | "False"
-            | "FALSE" | "on" | "On" | "ON" | "off" | "Off" | "OFF"
+        "yes"
+            | "Yes"
+            | "YES"
+            | "no"
+            | "No"
+            | "NO"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
     ) {
         return Implicit::Bool;
     }
@@ -849,7 +874,9 @@ impl Loader {
                         ));
                     }
                 },
-                Implicit::Float => Value::Float(construct_float(value).ok_or_else(|| bad("float"))?),
+                Implicit::Float => {
+                    Value::Float(construct_float(value).ok_or_else(|| bad("float"))?)
+                }
                 Implicit::Timestamp => {
                     return Ok((
                         Node::tagged(
@@ -871,9 +898,9 @@ impl Loader {
             None | Some("!") => Node::str(value),
             Some(_) if core("str") => Node::str(value),
             Some(_) if core("null") => Node::new(Value::Null),
-            Some(_) if core("bool") => {
-                Node::new(Value::Bool(construct_bool(value).ok_or_else(|| bad("bool"))?))
-            }
+            Some(_) if core("bool") => Node::new(Value::Bool(
+                construct_bool(value).ok_or_else(|| bad("bool"))?,
+            )),
             Some(_) if core("int") => {
                 Node::new(Value::Int(construct_int(value).ok_or_else(|| bad("int"))?))
             }
@@ -1001,7 +1028,11 @@ mod tests {
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..12 {
             let refs = vec![format!("*{}", (b'a' + i) as char); 10].join(", ");
-            bomb.push_str(&format!("{}: &{} [{refs}]\n", (b'b' + i) as char, (b'b' + i) as char));
+            bomb.push_str(&format!(
+                "{}: &{} [{refs}]\n",
+                (b'b' + i) as char,
+                (b'b' + i) as char
+            ));
         }
         assert!(matches!(load(&bomb, 0), Err(Error::AliasBudget { .. })));
         let deep = "[".repeat(10_000);

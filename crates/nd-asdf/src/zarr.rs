@@ -75,10 +75,14 @@ impl ZarrStorage {
 }
 
 fn metadata_of(node: &Node, path: &str) -> Result<ArrayMetadataV2> {
-    let za = node
-        .get(".zarray")
-        .ok_or_else(|| Error::node(path, "zarr node without .zarray (external storage is not supported)"))?;
-    ArrayMetadataV2::from_json(&za.to_json()).map_err(|e| Error::node(path, format!(".zarray: {e}")))
+    let za = node.get(".zarray").ok_or_else(|| {
+        Error::node(
+            path,
+            "zarr node without .zarray (external storage is not supported)",
+        )
+    })?;
+    ArrayMetadataV2::from_json(&za.to_json())
+        .map_err(|e| Error::node(path, format!(".zarray: {e}")))
 }
 
 /// Shape, dtype and compressor id of a Zarr node, if its `.zarray` can be read.
@@ -162,9 +166,14 @@ pub(crate) fn write_zarr(
         .map_err(|e| Error::node(path, e.to_string()))?;
     meta.compressor = compressor.clone();
     if let Some(f) = fill {
-        meta.fill_value = Some(fill_bytes(&dt, f).ok_or_else(|| Error::node(path, "fill value needs a numeric type"))?);
+        meta.fill_value = Some(
+            fill_bytes(&dt, f)
+                .ok_or_else(|| Error::node(path, "fill value needs a numeric type"))?,
+        );
     }
-    let pipeline = meta.pipeline().map_err(|e| Error::node(path, e.to_string()))?;
+    let pipeline = meta
+        .pipeline()
+        .map_err(|e| Error::node(path, e.to_string()))?;
     let grid = ChunkGrid::new(meta.shape.clone(), meta.chunks.clone())?;
     let gshape = grid.grid_shape();
     let elem = dt.size();
@@ -211,7 +220,10 @@ pub(crate) fn write_zarr(
         ZARR_TAG_WRITE,
         Value::Map(vec![
             (Node::str(".zarray"), zarray),
-            (Node::str("chunk_block_map"), Node::new(Value::Int(mb as i128))),
+            (
+                Node::str("chunk_block_map"),
+                Node::new(Value::Int(mb as i128)),
+            ),
         ]),
     ))
 }

@@ -78,7 +78,10 @@ fn checksums_old_and_new_style() {
     // asdf-standard 1.0.0 compressed.asdf was written by python asdf hashing the decoded bytes
     let f = AsdfFile::open(testdata().join("asdf-standard/1.0.0/compressed.asdf")).unwrap();
     let r = f.verify().unwrap();
-    assert_eq!(r.blocks, vec![ChecksumMatch::Decoded, ChecksumMatch::Decoded]);
+    assert_eq!(
+        r.blocks,
+        vec![ChecksumMatch::Decoded, ChecksumMatch::Decoded]
+    );
     assert!(r.ok());
     let f = AsdfFile::open(py("checksum_new.asdf")).unwrap();
     let r = f.verify().unwrap();
@@ -99,10 +102,22 @@ fn tags_kept_and_tree_queries() {
     let f = AsdfFile::open(py("tags.asdf")).unwrap();
     let t = f.tree();
     assert_eq!(t.tag(), Some("tag:stsci.edu:asdf/core/asdf-1.1.0"));
-    assert_eq!(t.get("c").unwrap().tag(), Some("tag:stsci.edu:asdf/core/complex-1.0.0"));
-    assert_eq!(t.get("u").unwrap().tag(), Some("asdf://example.org/tags/thing-1.0.0"));
-    assert_eq!(t.get("v").unwrap().tag(), Some("tag:example.org:verbatim-1.0"));
-    assert_eq!(t.get_path("meta/list/1/deep").unwrap().to_json(), serde_json::json!(true));
+    assert_eq!(
+        t.get("c").unwrap().tag(),
+        Some("tag:stsci.edu:asdf/core/complex-1.0.0")
+    );
+    assert_eq!(
+        t.get("u").unwrap().tag(),
+        Some("asdf://example.org/tags/thing-1.0.0")
+    );
+    assert_eq!(
+        t.get("v").unwrap().tag(),
+        Some("tag:example.org:verbatim-1.0")
+    );
+    assert_eq!(
+        t.get_path("meta/list/1/deep").unwrap().to_json(),
+        serde_json::json!(true)
+    );
     assert_eq!(t.get_path("u/y/1").unwrap().as_str(), Some("b"));
 }
 
@@ -113,19 +128,26 @@ fn streamed_block_and_cutouts() {
     assert!(h.is_streamed());
     let a = f.array("stream").unwrap();
     assert_eq!(a.shape(), &[7, 3]);
-    let r = a.read_region(&Region::parse("2:4,1:3", a.shape()).unwrap()).unwrap();
+    let r = a
+        .read_region(&Region::parse("2:4,1:3", a.shape()).unwrap())
+        .unwrap();
     assert_eq!(r.as_slice::<f64>().unwrap(), &[2.5, -2.0, 3.5, -3.0]);
 }
 
 #[test]
 fn yaml11_scalars_resolve_like_pyyaml() {
-    let cases: Vec<(String, String, serde_json::Value)> = serde_json::from_slice(
-        &std::fs::read(testdata().join("asdf/yaml11.json")).unwrap(),
-    )
-    .unwrap();
+    let cases: Vec<(String, String, serde_json::Value)> =
+        serde_json::from_slice(&std::fs::read(testdata().join("asdf/yaml11.json")).unwrap())
+            .unwrap();
     let doc: String = cases
         .iter()
-        .map(|(s, _, _)| if s.is_empty() { "- \n".to_string() } else { format!("- {s}\n") })
+        .map(|(s, _, _)| {
+            if s.is_empty() {
+                "- \n".to_string()
+            } else {
+                format!("- {s}\n")
+            }
+        })
         .collect();
     let n = nd_asdf::yaml::load(&doc, 0).unwrap();
     let items = n.as_seq().unwrap();
@@ -142,10 +164,45 @@ fn yaml11_scalars_resolve_like_pyyaml() {
             }
             ("str", V::Str(s)) => {
                 assert_eq!(s, want.as_str().unwrap(), "{src}");
-                assert!(got.tag().is_none() || got.tag() == Some("tag:yaml.org,2002:timestamp"), "{src}");
+                assert!(
+                    got.tag().is_none() || got.tag() == Some("tag:yaml.org,2002:timestamp"),
+                    "{src}"
+                );
             }
             _ if src == "2001-12-14" => {}
             (k, v) => panic!("{src:?}: python says {k} {want}, we say {v:?}"),
         }
     }
+}
+
+#[test]
+fn zarr_cutout_reads_only_its_chunks() {
+    let src = Arc::new(CountingSource::new(
+        MmapSource::open(py("zarr_internal.asdf")).unwrap(),
+    ));
+    let f = AsdfFile::from_source(src.clone()).unwrap();
+    let a = f.array("zarr").unwrap();
+    assert_eq!(a.shape(), &[40, 30]);
+    assert_eq!(a.chunk_shape(), vec![16, 8]);
+    src.reset();
+    // rows 17..20, cols 9..15: one chunk (1, 1) of a 3x4 grid
+    let cut = a
+        .read_region(&Region::parse("17:20,9:15", a.shape()).unwrap())
+        .unwrap();
+    // exactly one read: the one chunk block the cutout touches (16*8 float32, uncompressed)
+    let ranges = src.ranges();
+    assert_eq!(ranges.len(), 1, "{ranges:?}");
+    assert_eq!(ranges[0].end - ranges[0].start, 16 * 8 * 4);
+    assert!(f
+        .blocks()
+        .headers()
+        .iter()
+        .any(|h| h.data_offset() == ranges[0].start));
+    let full = a.read_all().unwrap();
+    let fv = full.as_slice::<f32>().unwrap();
+    let want: Vec<f32> = (17..20)
+        .flat_map(|r| (9..15).map(move |c| (r, c)))
+        .map(|(r, c)| fv[r * 30 + c])
+        .collect();
+    assert_eq!(cut.as_slice::<f32>().unwrap(), &want[..]);
 }

@@ -9,11 +9,18 @@ fn all_reference_files_read_like_python_asdf() {
     let exp = testdata().join("asdf/expected");
     let mut files = 0;
     let mut arrays = 0;
-    let mut versions: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut versions: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     versions.sort();
     for v in &versions {
         let ver = v.file_name().unwrap().to_str().unwrap().to_string();
-        let mut names: Vec<_> = std::fs::read_dir(v).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut names: Vec<_> = std::fs::read_dir(v)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         names.sort();
         for p in names {
             let name = p.file_name().unwrap().to_str().unwrap().to_string();

@@ -24,11 +24,16 @@ pub fn compare_expected(f: &AsdfFile, expected_dir: &Path, what: &str) -> usize 
     let ours: Vec<String> = f.arrays().into_iter().map(|(p, _)| p).collect();
     let mut n = 0;
     for (path, entry) in index.as_object().unwrap() {
-        assert!(ours.contains(path), "{what}: python array {path} not listed by arrays(): {ours:?}");
+        assert!(
+            ours.contains(path),
+            "{what}: python array {path} not listed by arrays(): {ours:?}"
+        );
         let a = f
             .array(path)
             .unwrap_or_else(|e| panic!("{what} {path}: {e}"));
-        let got = a.read_all().unwrap_or_else(|e| panic!("{what} {path}: {e}"));
+        let got = a
+            .read_all()
+            .unwrap_or_else(|e| panic!("{what} {path}: {e}"));
         if let Some(npy) = entry.get("npy").and_then(|v| v.as_str()) {
             let want = nd_core::npy::read_npy(expected_dir.join(npy)).unwrap();
             assert_eq!(got.shape(), want.shape(), "{what} {path}: shape");
@@ -50,12 +55,22 @@ pub fn compare_expected(f: &AsdfFile, expected_dir: &Path, what: &str) -> usize 
         }
         if let Some(mask) = entry.get("mask").and_then(|v| v.as_str()) {
             let want = nd_core::npy::read_npy(expected_dir.join(mask)).unwrap();
-            let got = a.read_mask(&Region::full(a.shape())).unwrap().expect("masked");
+            let got = a
+                .read_mask(&Region::full(a.shape()))
+                .unwrap()
+                .expect("masked");
             let want: Vec<bool> = want.bytes().iter().map(|&b| b != 0).collect();
             assert_eq!(got, want, "{what} {path}: mask");
         } else {
-            assert!(!a.is_masked() || a.read_mask(&Region::full(a.shape())).unwrap().unwrap().iter().all(|m| !m),
-                "{what} {path}: we see a mask python does not");
+            assert!(
+                !a.is_masked()
+                    || a.read_mask(&Region::full(a.shape()))
+                        .unwrap()
+                        .unwrap()
+                        .iter()
+                        .all(|m| !m),
+                "{what} {path}: we see a mask python does not"
+            );
         }
         n += 1;
     }
