@@ -1,1 +1,260 @@
-fn main() {}
+//! `nd`: inspect, export, convert, verify and summarise FITS, ASDF and Zarr v2 arrays.
+//!
+//! Exit status: 0 on success, 1 when `verify` finds a problem, 2 on bad usage or unreadable input,
+//! always with a one-line message on stderr naming the file and where it failed.
+
+mod dataset;
+mod detect;
+mod fits;
+
+use clap::{Parser, Subcommand};
+use dataset::{typestr, CliError, CliResult};
+use nd_core::{ArrayRead, NpyWriter, Region};
+use nd_ops::{Options, RegionView};
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "nd",
+    version,
+    about = "Read FITS, ASDF and Zarr v2 arrays exactly as astropy, asdf and zarr-python do"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// What the file holds (HDUs, tree arrays, hierarchy).
+    Info {
+        /// File or store (format detected from content).
+        path: String,
+        /// One JSON object instead of the human listing.
+        #[arg(long)]
+        json: bool,
+    },
+    /// FITS header cards as they are in the file.
+    Header {
+        /// FITS file.
+        path: String,
+        /// HDU index or EXTNAME (default: all HDUs).
+        hdu: Option<String>,
+    },
+    /// Write one array (or a region of it) as a .npy file.
+    Export {
+        /// File or store.
+        path: String,
+        /// Which array: FITS `N` or `EXTNAME`; ASDF tree path; Zarr array path.
+        selector: String,
+        /// Output .npy file.
+        #[arg(short = 'o', long = "output")]
+        output: String,
+        /// numpy-order half-open ranges, e.g. `10:20,:`.
+        #[arg(long)]
+        region: Option<String>,
+        /// Memory budget in MiB.
+        #[arg(long, default_value_t = 256)]
+        budget_mib: usize,
+    },
+    /// Out-of-core statistics of one array.
+    Stat {
+        /// File or store.
+        path: String,
+        /// Which array.
+        selector: String,
+        /// Reduce along this axis (numpy order); the result goes to `-o OUT.npy`.
+        #[arg(long)]
+        axis: Option<usize>,
+        /// With --axis: which statistic to write (sum, mean, min, max, std, count, nan_count).
+        #[arg(long, default_value = "sum")]
+        stat: String,
+        /// With --axis: output .npy file.
+        #[arg(short = 'o', long = "output")]
+        output: Option<String>,
+        /// numpy-order region to restrict to.
+        #[arg(long)]
+        region: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+        /// Memory budget in MiB.
+        #[arg(long, default_value_t = 256)]
+        budget_mib: usize,
+    },
+    /// Check checksums, indexes and chunk decodability; exit 1 when anything is damaged.
+    Verify {
+        /// File or store.
+        path: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("nd: {}", e.msg.replace('\n', " "));
+            ExitCode::from(e.code as u8)
+        }
+    }
+}
+
+fn run(cli: Cli) -> CliResult<u8> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let werr = |e: std::io::Error| CliError::input(format!("writing output: {e}"));
+    match cli.cmd {
+        Cmd::Info { path, json } => {
+            let ds = detect::open(&path)?;
+            if json {
+                let arrays = ds.arrays()?;
+                let mut obj = serde_json::Map::new();
+                obj.insert("format".into(), ds.format().into());
+                obj.insert(
+                    "arrays".into(),
+                    arrays
+                        .iter()
+                        .map(|a| a.to_json())
+                        .collect::<Vec<_>>()
+                        .into(),
+                );
+                ds.info_json_extra(&mut obj)?;
+                writeln!(out, "{}", serde_json::Value::Object(obj)).map_err(werr)?;
+            } else {
+                ds.info_human(&mut out).map_err(werr)?;
+            }
+            for w in ds.warnings() {
+                eprintln!("nd: warning: {path}: {w}");
+            }
+            ds.check_readable()?;
+        }
+        Cmd::Header { path, hdu } => {
+            let ds = detect::open(&path)?;
+            let text = ds.header_text(hdu.as_deref())?;
+            out.write_all(text.as_bytes()).map_err(werr)?;
+        }
+        Cmd::Export {
+            path,
+            selector,
+            output,
+            region,
+            budget_mib,
+        } => {
+            let ds = detect::open(&path)?;
+            let arr = ds.open_array(&selector)?;
+            let view = view_of(&*arr, region.as_deref(), &path, &selector)?;
+            let writer = NpyWriter::create(&output, view.dtype().clone(), view.shape().to_vec())
+                .map_err(|e| CliError::input(format!("{output}: {e}")))?;
+            let opts = Options {
+                budget: budget_mib << 20,
+                ..Options::default()
+            };
+            nd_ops::copy(&view, &writer, &opts)
+                .map_err(|e| CliError::input(format!("{path}: {selector}: {e}")))?;
+        }
+        Cmd::Stat {
+            path,
+            selector,
+            axis,
+            stat,
+            output,
+            region,
+            json,
+            budget_mib,
+        } => {
+            let ds = detect::open(&path)?;
+            let arr = ds.open_array(&selector)?;
+            let view = view_of(&*arr, region.as_deref(), &path, &selector)?;
+            let opts = Options {
+                budget: budget_mib << 20,
+                ..Options::default()
+            };
+            let fail = |e: nd_core::Error| CliError::input(format!("{path}: {selector}: {e}"));
+            match axis {
+                None => {
+                    let s = nd_ops::stats(&view, &opts).map_err(fail)?;
+                    if json {
+                        let j = serde_json::json!({
+                            "min": num(s.min), "max": num(s.max), "mean": num(s.mean), "sum": num(s.sum),
+                            "std": num(s.std), "count": s.count, "nan_count": s.nan_count,
+                        });
+                        writeln!(out, "{j}").map_err(werr)?;
+                    } else {
+                        writeln!(
+                            out,
+                            "{path} {selector}: shape {:?} {}\n  count {}  nan_count {}\n  min {}  max {}\n  mean {}  std {}  sum {}",
+                            view.shape(), typestr(view.dtype()), s.count, s.nan_count, s.min, s.max, s.mean, s.std, s.sum
+                        )
+                        .map_err(werr)?;
+                    }
+                }
+                Some(k) => {
+                    let output =
+                        output.ok_or_else(|| CliError::input("stat --axis needs -o OUT.npy"))?;
+                    let (shape, st) = nd_ops::stats_along_axis(&view, k, &opts).map_err(fail)?;
+                    let arr = nd_ops::select(&shape, &st, &stat).map_err(fail)?;
+                    nd_core::npy::write_npy(&output, &arr)
+                        .map_err(|e| CliError::input(format!("{output}: {e}")))?;
+                    if json {
+                        writeln!(out, "{}", serde_json::json!({"axis": k, "stat": stat, "shape": shape, "output": output}))
+                            .map_err(werr)?;
+                    }
+                }
+            }
+        }
+        Cmd::Verify { path } => {
+            let ds = detect::open(&path)?;
+            let findings = ds.verify()?;
+            let mut bad = 0;
+            for f in &findings {
+                if !f.ok {
+                    bad += 1;
+                }
+                writeln!(
+                    out,
+                    "{:<8} {:<24} {:<20} {}",
+                    if f.ok { "ok" } else { "DAMAGED" },
+                    f.place,
+                    f.what,
+                    f.detail
+                )
+                .map_err(werr)?;
+            }
+            if bad > 0 {
+                eprintln!("nd: {path}: {bad} problem(s) found");
+                return Ok(1);
+            }
+            writeln!(out, "{path}: {} check(s), no problems", findings.len()).map_err(werr)?;
+        }
+    }
+    Ok(0)
+}
+
+fn num(v: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(v)
+        .map(serde_json::Value::Number)
+        .unwrap_or(serde_json::Value::Null)
+}
+
+fn view_of<'a>(
+    arr: &'a dyn ArrayRead,
+    region: Option<&str>,
+    path: &str,
+    selector: &str,
+) -> CliResult<RegionView<'a>> {
+    let r = match region {
+        Some(spec) => Region::parse(spec, arr.shape())
+            .map_err(|e| CliError::input(format!("{path}: {selector}: {e}")))?,
+        None => Region::full(arr.shape()),
+    };
+    RegionView::new(arr, r).map_err(|e| CliError::input(format!("{path}: {selector}: {e}")))
+}

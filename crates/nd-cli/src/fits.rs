@@ -1,0 +1,277 @@
+//! FITS in the `nd` command.
+
+use crate::dataset::{typestr, ArrayEntry, CliError, CliResult, Dataset, Finding};
+use nd_core::ArrayRead;
+use nd_fits::{ChecksumStatus, Fits, Hdu, HduKind};
+use std::io::Write;
+
+/// An opened FITS file.
+pub struct FitsDataset {
+    path: String,
+    fits: Fits,
+}
+
+impl FitsDataset {
+    /// Open (reads the primary header only).
+    pub fn open(path: &str) -> CliResult<Self> {
+        let fits = Fits::open(path).map_err(|e| CliError::input(format!("{path}: {e}")))?;
+        Ok(FitsDataset {
+            path: path.to_string(),
+            fits,
+        })
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> CliError {
+        CliError::input(format!("{}: {e}", self.path))
+    }
+
+    /// Every HDU; a header that cannot be read ends the walk with an error naming it.
+    fn all(&self) -> CliResult<Vec<&Hdu>> {
+        self.fits.hdus().map_err(|e| self.err(e))
+    }
+
+    /// An HDU by index or EXTNAME (`NAME` or `NAME,VER`).
+    fn select(&self, sel: &str) -> CliResult<&Hdu> {
+        let sel = sel.trim();
+        if let Ok(i) = sel.parse::<usize>() {
+            return self.fits.hdu(i).map_err(|e| self.err(e));
+        }
+        let (name, ver) = match sel.split_once(',') {
+            Some((n, v)) => (
+                n.trim(),
+                Some(
+                    v.trim()
+                        .parse::<i64>()
+                        .map_err(|_| self.err(format!("bad EXTVER in {sel:?}")))?,
+                ),
+            ),
+            None => (sel, None),
+        };
+        self.fits.find(name, ver).map_err(|e| self.err(e))
+    }
+}
+
+fn kind_name(k: &HduKind) -> &'static str {
+    match k {
+        HduKind::Primary => "primary",
+        HduKind::Image => "image",
+        HduKind::BinTable => "bintable",
+        HduKind::Table => "table",
+        HduKind::CompressedImage => "compressed_image",
+        HduKind::RandomGroups => "random_groups",
+        HduKind::Other(_) => "other",
+    }
+}
+
+fn hdu_dtype(h: &Hdu) -> Option<String> {
+    h.physical_dtype()
+        .or_else(|| h.stored_dtype())
+        .map(|d| typestr(&d))
+}
+
+impl Dataset for FitsDataset {
+    fn format(&self) -> &'static str {
+        "fits"
+    }
+
+    fn arrays(&self) -> CliResult<Vec<ArrayEntry>> {
+        let mut out = Vec::new();
+        for h in self.all()? {
+            if !h.kind.is_image() || h.naxes.is_empty() {
+                continue;
+            }
+            let img = self.fits.image(h.index).map_err(|e| self.err(e))?;
+            out.push(ArrayEntry {
+                path: h.index.to_string(),
+                shape: img.shape().to_vec(),
+                dtype: typestr(img.dtype()),
+                chunks: None,
+                codec: None,
+            });
+        }
+        Ok(out)
+    }
+
+    fn open_array(&self, selector: &str) -> CliResult<Box<dyn ArrayRead + '_>> {
+        let h = self.select(selector)?;
+        match h.kind {
+            HduKind::Primary | HduKind::Image => {}
+            ref k => {
+                return Err(self.err(format!(
+                    "HDU {} ({}) is a {}, not an image",
+                    h.index,
+                    h.name(),
+                    kind_name(k)
+                )));
+            }
+        }
+        let img = self.fits.image(h.index).map_err(|e| self.err(e))?;
+        Ok(Box::new(img))
+    }
+
+    fn info_human(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            w,
+            "Filename: {}{}",
+            self.path,
+            if self.fits.is_gzipped() {
+                " (gzip)"
+            } else {
+                ""
+            }
+        )?;
+        writeln!(
+            w,
+            "{:>4}  {:<20} {:>4}  {:<17} {:>5}  {:<22} Format",
+            "No.", "Name", "Ver", "Type", "Cards", "Dimensions"
+        )?;
+        let hdus = match self.fits.hdus() {
+            Ok(h) => h,
+            Err(e) => {
+                writeln!(w, "error: {e}")?;
+                return Ok(());
+            }
+        };
+        for h in hdus {
+            let dims = h.shape();
+            let dims = if dims.is_empty() {
+                "()".to_string()
+            } else {
+                format!("{dims:?}")
+            };
+            writeln!(
+                w,
+                "{:>4}  {:<20} {:>4}  {:<17} {:>5}  {:<22} {}",
+                h.index,
+                h.name(),
+                h.ver(),
+                kind_name(&h.kind),
+                h.header.len(),
+                dims,
+                hdu_dtype(h).unwrap_or_default()
+            )?;
+        }
+        Ok(())
+    }
+
+    fn info_json_extra(
+        &self,
+        obj: &mut serde_json::Map<String, serde_json::Value>,
+    ) -> CliResult<()> {
+        let hdus: Vec<serde_json::Value> = self
+            .all()?
+            .iter()
+            .map(|h| {
+                serde_json::json!({
+                    "index": h.index,
+                    "kind": kind_name(&h.kind),
+                    "name": h.name(),
+                    "shape": h.shape(),
+                    "dtype": hdu_dtype(h),
+                    "cards": h.header.len(),
+                })
+            })
+            .collect();
+        obj.insert("hdus".into(), hdus.into());
+        Ok(())
+    }
+
+    fn header_text(&self, hdu: Option<&str>) -> CliResult<String> {
+        let hdus = match hdu {
+            Some(s) => vec![self.select(s)?],
+            None => self.all()?,
+        };
+        let mut out = String::new();
+        for (i, h) in hdus.iter().enumerate() {
+            if hdu.is_none() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                out.push_str(&format!("# HDU {} {}\n", h.index, h.name()));
+            }
+            for c in h.header.cards() {
+                // A long-string card is several 80-column cards (CONTINUE): one line each.
+                let raw = c.raw().as_bytes();
+                for line in raw.chunks(80) {
+                    out.push_str(String::from_utf8_lossy(line).trim_end());
+                    out.push('\n');
+                }
+            }
+            out.push_str("END\n");
+        }
+        Ok(out)
+    }
+
+    fn check_readable(&self) -> CliResult<()> {
+        let size = self.fits.source().len();
+        for h in self.all()? {
+            if h.data_offset.saturating_add(h.data_len) > size {
+                return Err(self.err(nd_fits::Error::Truncated {
+                    hdu: h.index,
+                    offset: h.data_offset,
+                    needed: h.data_len,
+                    size,
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        let mut w: Vec<String> = self
+            .fits
+            .warnings()
+            .into_iter()
+            .map(|(i, w)| format!("HDU {i}: {w}"))
+            .collect();
+        if let Some(e) = self.fits.walk_error() {
+            w.push(format!(
+                "{e} (ignored, as astropy does; the HDUs before it are listed)"
+            ));
+        }
+        w
+    }
+
+    fn verify(&self) -> CliResult<Vec<Finding>> {
+        let mut out = Vec::new();
+        if let Some(e) = self.fits.walk_error() {
+            out.push(Finding {
+                place: "file".into(),
+                what: "HDU walk".into(),
+                ok: false,
+                detail: e.to_string(),
+            });
+        }
+        let reports = match nd_fits::verify_checksums(&self.fits) {
+            Ok(r) => r,
+            Err(e) => {
+                out.push(Finding {
+                    place: "file".into(),
+                    what: "structure".into(),
+                    ok: false,
+                    detail: e.to_string(),
+                });
+                return Ok(out);
+            }
+        };
+        for r in reports {
+            let place = format!("HDU {}", r.hdu);
+            for (what, st) in [("CHECKSUM", r.checksum), ("DATASUM", r.datasum)] {
+                out.push(Finding {
+                    place: place.clone(),
+                    what: what.into(),
+                    ok: st != ChecksumStatus::Invalid,
+                    detail: match st {
+                        ChecksumStatus::Valid => "valid".into(),
+                        ChecksumStatus::Absent => "absent".into(),
+                        ChecksumStatus::Invalid if what == "DATASUM" => {
+                            format!("invalid (data sums to {})", r.computed_datasum)
+                        }
+                        ChecksumStatus::Invalid => "invalid".into(),
+                    },
+                });
+            }
+        }
+        Ok(out)
+    }
+}
