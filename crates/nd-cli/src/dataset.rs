@@ -66,6 +66,28 @@ pub struct Finding {
     pub detail: String,
 }
 
+/// The arrays of a file to convert, with names and metadata (see `spec-notes/convert.md`).
+#[derive(Debug, Default)]
+pub struct ConvertPlan {
+    /// File-level metadata (FITS: the header of an empty primary HDU, the HDU order).
+    pub meta: serde_json::Map<String, serde_json::Value>,
+    /// The arrays, in file order.
+    pub items: Vec<ConvertItem>,
+    /// What cannot be converted (tables, ...), for a warning.
+    pub skipped: Vec<String>,
+}
+
+/// One array to convert.
+#[derive(Debug)]
+pub struct ConvertItem {
+    /// Name in the destination (Zarr path, ASDF tree key, FITS EXTNAME).
+    pub name: String,
+    /// Selector that opens it in the source.
+    pub selector: String,
+    /// Its metadata (FITS: `fits_header`, the raw non-structural cards).
+    pub meta: serde_json::Map<String, serde_json::Value>,
+}
+
 /// An opened file or store of any format.
 pub trait Dataset {
     /// `fits`, `asdf` or `zarr`.
@@ -99,6 +121,8 @@ pub trait Dataset {
     fn warnings(&self) -> Vec<String> {
         Vec::new()
     }
+    /// What `nd convert` copies.
+    fn convert_plan(&self) -> CliResult<ConvertPlan>;
     /// Everything the format can check.
     fn verify(&self) -> CliResult<Vec<Finding>>;
 }

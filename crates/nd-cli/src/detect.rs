@@ -50,8 +50,7 @@ pub fn detect(path: &str) -> CliResult<Format> {
 pub fn open(path: &str) -> CliResult<Box<dyn Dataset>> {
     match detect(path)? {
         Format::Fits => Ok(Box::new(crate::fits::FitsDataset::open(path)?)),
-        f => Err(CliError::input(format!(
-            "{path}: {f:?} is not wired into nd yet"
-        ))),
+        Format::Zarr => Ok(Box::new(crate::zarr::ZarrDataset::open(path)?)),
+        Format::Asdf => Ok(Box::new(crate::asdf::AsdfDataset::open(path)?)),
     }
 }

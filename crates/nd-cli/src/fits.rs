@@ -1,6 +1,8 @@
 //! FITS in the `nd` command.
 
-use crate::dataset::{typestr, ArrayEntry, CliError, CliResult, Dataset, Finding};
+use crate::dataset::{
+    typestr, ArrayEntry, CliError, CliResult, ConvertItem, ConvertPlan, Dataset, Finding,
+};
 use nd_core::ArrayRead;
 use nd_fits::{ChecksumStatus, Fits, Hdu, HduKind};
 use std::io::Write;
@@ -67,6 +69,48 @@ fn hdu_dtype(h: &Hdu) -> Option<String> {
     h.physical_dtype()
         .or_else(|| h.stored_dtype())
         .map(|d| typestr(&d))
+}
+
+/// Keywords that describe the data layout; conversions regenerate them instead of copying them.
+/// The data is converted as physical values, so the scaling keywords go too.
+pub fn is_structural(key: &str) -> bool {
+    const FIXED: &[&str] = &[
+        "SIMPLE", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT", "XTENSION", "BSCALE", "BZERO",
+        "BLANK", "CHECKSUM", "DATASUM", "GROUPS", "END",
+    ];
+    FIXED.contains(&key)
+        || (key.starts_with("NAXIS") && key[5..].bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The non-structural cards of a header, each as its raw text (several 80-column images for CONTINUE).
+pub fn header_cards_json(h: &Hdu) -> serde_json::Value {
+    h.header
+        .cards()
+        .iter()
+        .filter(|c| !is_structural(c.keyword()))
+        .map(|c| serde_json::Value::String(c.raw().trim_end().to_string()))
+        .collect::<Vec<_>>()
+        .into()
+}
+
+/// A name usable as a Zarr key and ASDF tree key: letters, digits, `_`, `-`, `.`; others become `_`.
+fn clean_name(s: &str) -> String {
+    let t: String = s
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_-.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if t.is_empty() || t.chars().all(|c| c == '.') {
+        "_".into()
+    } else {
+        t
+    }
 }
 
 impl Dataset for FitsDataset {
@@ -200,6 +244,55 @@ impl Dataset for FitsDataset {
             out.push_str("END\n");
         }
         Ok(out)
+    }
+
+    fn convert_plan(&self) -> CliResult<ConvertPlan> {
+        let hdus = self.all()?;
+        let mut plan = ConvertPlan::default();
+        let mut order = Vec::new();
+        let base_names: Vec<String> = hdus
+            .iter()
+            .map(|h| {
+                let n = h.name();
+                if n.is_empty() {
+                    format!("HDU{}", h.index)
+                } else {
+                    clean_name(&n)
+                }
+            })
+            .collect();
+        for (h, base) in hdus.iter().zip(&base_names) {
+            let has_data = h.kind.is_image() && !h.naxes.is_empty();
+            if h.index == 0 && !has_data {
+                plan.meta.insert("fits_header".into(), header_cards_json(h));
+                continue;
+            }
+            if !has_data {
+                plan.skipped.push(format!(
+                    "HDU {} ({}, {})",
+                    h.index,
+                    h.name(),
+                    kind_name(&h.kind)
+                ));
+                continue;
+            }
+            let dup = base_names.iter().filter(|b| *b == base).count() > 1;
+            let name = if dup {
+                format!("{base}_{}", h.ver())
+            } else {
+                base.clone()
+            };
+            let mut meta = serde_json::Map::new();
+            meta.insert("fits_header".into(), header_cards_json(h));
+            order.push(serde_json::Value::String(name.clone()));
+            plan.items.push(ConvertItem {
+                name,
+                selector: h.index.to_string(),
+                meta,
+            });
+        }
+        plan.meta.insert("fits_hdu_order".into(), order.into());
+        Ok(plan)
     }
 
     fn check_readable(&self) -> CliResult<()> {

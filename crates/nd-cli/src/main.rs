@@ -3,9 +3,12 @@
 //! Exit status: 0 on success, 1 when `verify` finds a problem, 2 on bad usage or unreadable input,
 //! always with a one-line message on stderr naming the file and where it failed.
 
+mod asdf;
+mod convert;
 mod dataset;
 mod detect;
 mod fits;
+mod zarr;
 
 use clap::{Parser, Subcommand};
 use dataset::{typestr, CliError, CliResult};
@@ -83,12 +86,40 @@ enum Cmd {
         #[arg(long, default_value_t = 256)]
         budget_mib: usize,
     },
+    /// Write a file in the format its name ends with (.zarr, .asdf, .fits), streaming with bounded memory.
+    Convert {
+        /// Source file or store.
+        src: String,
+        /// Destination (.zarr, .asdf or .fits).
+        dst: String,
+        /// Only this array (it becomes the root array / tree key `data` / primary HDU).
+        #[arg(long)]
+        array: Option<String>,
+        /// Chunk shape for Zarr (and chunked ASDF) output, e.g. `256,256`.
+        #[arg(long, value_delimiter = ',')]
+        chunks: Option<Vec<u64>>,
+        /// Compressor: none, zlib:6, gzip:6, bz2:9, zstd:3, lz4:1, blosc:lz4:5:shuffle.
+        #[arg(long)]
+        compressor: Option<String>,
+        /// Replace the destination if it exists.
+        #[arg(long)]
+        force: bool,
+        /// No progress bar.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Memory budget in MiB.
+        #[arg(long, default_value_t = 256)]
+        budget_mib: usize,
+    },
     /// Check checksums, indexes and chunk decodability; exit 1 when anything is damaged.
     Verify {
         /// File or store.
         path: String,
     },
 }
+
+/// Internal marker: standard output was closed by the reader.
+const BROKEN_PIPE: i32 = -1;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -101,6 +132,7 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if e.code == BROKEN_PIPE => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("nd: {}", e.msg.replace('\n', " "));
             ExitCode::from(e.code as u8)
@@ -111,7 +143,17 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> CliResult<u8> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let werr = |e: std::io::Error| CliError::input(format!("writing output: {e}"));
+    // A closed pipe (`nd info … | head`) ends the output quietly, as for other Unix tools.
+    let werr = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError {
+                code: BROKEN_PIPE,
+                msg: String::new(),
+            }
+        } else {
+            CliError::input(format!("writing output: {e}"))
+        }
+    };
     match cli.cmd {
         Cmd::Info { path, json } => {
             let ds = detect::open(&path)?;
@@ -209,6 +251,57 @@ fn run(cli: Cli) -> CliResult<u8> {
                             .map_err(werr)?;
                     }
                 }
+            }
+        }
+        Cmd::Convert {
+            src,
+            dst,
+            array,
+            chunks,
+            compressor,
+            force,
+            quiet,
+            budget_mib,
+        } => {
+            let ds = detect::open(&src)?;
+            let bar = (!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+                let b = indicatif::ProgressBar::new(0);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                b
+            });
+            let progress = |done: u64, total: u64| {
+                if let Some(b) = &bar {
+                    b.set_length(total);
+                    b.set_position(done);
+                }
+            };
+            let opts = Options {
+                budget: budget_mib << 20,
+                threads: 0,
+                progress: Some(&progress),
+            };
+            let notes = convert::convert(
+                &*ds,
+                convert::ConvertArgs {
+                    src: &src,
+                    dst: &dst,
+                    array: array.as_deref(),
+                    chunks,
+                    compressor: compressor.as_deref(),
+                    force,
+                    opts,
+                },
+            )?;
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            for n in notes {
+                eprintln!("nd: note: {src}: {n}");
             }
         }
         Cmd::Verify { path } => {

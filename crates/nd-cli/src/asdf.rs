@@ -1,0 +1,278 @@
+//! ASDF in the `nd` command.
+
+use crate::dataset::{
+    typestr, ArrayEntry, CliError, CliResult, ConvertItem, ConvertPlan, Dataset, Finding,
+};
+use nd_asdf::{AsdfFile, ChecksumMatch, IndexStatus, Node, StorageKind, Value};
+use nd_core::ArrayRead;
+use std::collections::HashMap;
+use std::io::Write;
+
+/// An opened ASDF file (tree and block list read; no block data).
+pub struct AsdfDataset {
+    path: String,
+    file: AsdfFile,
+}
+
+impl AsdfDataset {
+    /// Open.
+    pub fn open(path: &str) -> CliResult<Self> {
+        let file = AsdfFile::open(path).map_err(|e| CliError::input(format!("{path}: {e}")))?;
+        Ok(AsdfDataset {
+            path: path.to_string(),
+            file,
+        })
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> CliError {
+        CliError::input(format!("{}: {e}", self.path))
+    }
+}
+
+fn storage_text(s: &StorageKind) -> String {
+    match s {
+        StorageKind::Block(usize::MAX) => "block ?".into(),
+        StorageKind::Block(b) => format!("block {b}"),
+        StorageKind::External(u) => format!("external {u}"),
+        StorageKind::Inline => "inline".into(),
+        StorageKind::Zarr => "zarr chunks".into(),
+    }
+}
+
+fn short_tag(t: &str) -> &str {
+    t.strip_prefix("tag:stsci.edu:asdf/").unwrap_or(t)
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Str(s) => {
+            let s = s.replace('\n', "\\n");
+            if s.chars().count() > 60 {
+                format!("{:?}…", s.chars().take(60).collect::<String>())
+            } else {
+                format!("{s:?}")
+            }
+        }
+        _ => return None,
+    })
+}
+
+struct Printer<'a> {
+    arrays: HashMap<String, String>,
+    w: &'a mut dyn Write,
+}
+
+impl Printer<'_> {
+    fn node(&mut self, path: &str, label: &str, n: &Node, depth: usize) -> std::io::Result<()> {
+        let indent = "  ".repeat(depth);
+        let tag = n
+            .tag
+            .as_deref()
+            .map(|t| format!(" !{}", short_tag(t)))
+            .unwrap_or_default();
+        if let Some(desc) = self.arrays.get(path) {
+            return writeln!(self.w, "{indent}{label}{tag}: {desc}");
+        }
+        if let Some(s) = scalar_text(&n.value) {
+            return writeln!(self.w, "{indent}{label}{tag}: {s}");
+        }
+        if depth > 12 {
+            return writeln!(self.w, "{indent}{label}{tag}: …");
+        }
+        match &n.value {
+            Value::Seq(items) => {
+                writeln!(self.w, "{indent}{label}{tag}: [{} items]", items.len())?;
+                for (i, it) in items.iter().enumerate().take(20) {
+                    self.node(
+                        &join(path, &i.to_string()),
+                        &format!("- {i}"),
+                        it,
+                        depth + 1,
+                    )?;
+                }
+                if items.len() > 20 {
+                    writeln!(self.w, "{indent}  … {} more", items.len() - 20)?;
+                }
+            }
+            Value::Map(entries) => {
+                writeln!(self.w, "{indent}{label}{tag}:")?;
+                for (k, v) in entries.iter().take(200) {
+                    let key = k.key_string().unwrap_or_else(|| "?".into());
+                    self.node(&join(path, &key), &key, v, depth + 1)?;
+                }
+                if entries.len() > 200 {
+                    writeln!(self.w, "{indent}  … {} more keys", entries.len() - 200)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn join(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}/{b}")
+    }
+}
+
+impl Dataset for AsdfDataset {
+    fn format(&self) -> &'static str {
+        "asdf"
+    }
+
+    fn arrays(&self) -> CliResult<Vec<ArrayEntry>> {
+        let mut out = Vec::new();
+        for (path, info) in self.file.arrays() {
+            let arr = self.file.array(&path).map_err(|e| self.err(e))?;
+            out.push(ArrayEntry {
+                path,
+                shape: arr.shape().to_vec(),
+                dtype: typestr(arr.dtype()),
+                chunks: if info.storage == StorageKind::Zarr {
+                    Some(arr.chunk_shape())
+                } else {
+                    None
+                },
+                codec: info.compression.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn open_array(&self, selector: &str) -> CliResult<Box<dyn ArrayRead + '_>> {
+        let p = selector.trim().trim_matches('/');
+        let a = self.file.array(p).map_err(|e| self.err(e))?;
+        Ok(Box::new(a))
+    }
+
+    fn info_human(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        let l = self.file.layout();
+        writeln!(
+            w,
+            "ASDF file: {} ({} blocks, index: {:?})",
+            self.path,
+            self.file.blocks().len(),
+            l.index
+        )?;
+        let arrays = self
+            .file
+            .arrays()
+            .into_iter()
+            .map(|(p, i)| {
+                let shape = i
+                    .shape
+                    .map(|s| format!("{s:?}"))
+                    .unwrap_or_else(|| "?".into());
+                let comp = i.compression.map(|c| format!(", {c}")).unwrap_or_default();
+                (
+                    p,
+                    format!(
+                        "array {shape} {} ({}{comp})",
+                        typestr(&i.dtype.to_native()),
+                        storage_text(&i.storage)
+                    ),
+                )
+            })
+            .collect();
+        let arrays: HashMap<String, String> = arrays;
+        if !arrays.is_empty() {
+            writeln!(w, "Arrays:")?;
+            let mut listed: Vec<_> = arrays.iter().collect();
+            listed.sort();
+            for (path, desc) in listed {
+                writeln!(w, "  {path}: {desc}")?;
+            }
+            writeln!(w, "Tree:")?;
+        }
+        let mut p = Printer { arrays, w };
+        match &self.file.tree().value {
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    let key = k.key_string().unwrap_or_else(|| "?".into());
+                    p.node(&key, &key, v, 0)?;
+                }
+                Ok(())
+            }
+            _ => p.node("", "(root)", self.file.tree(), 0),
+        }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.file.warnings().to_vec()
+    }
+
+    fn convert_plan(&self) -> CliResult<ConvertPlan> {
+        let mut plan = ConvertPlan::default();
+        let tree = self.file.tree();
+        let obj = |n: Option<&Node>| match n.map(|n| n.to_json()) {
+            Some(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        plan.meta = obj(tree.get_path("meta/file"));
+        let arrays = self.file.arrays();
+        let paths: Vec<&String> = arrays.iter().map(|(p, _)| p).collect();
+        for (path, _) in &arrays {
+            // a mask is converted with its array's values, not as an array of its own
+            if path.ends_with("/mask") && paths.contains(&&path[..path.len() - 5].to_string()) {
+                continue;
+            }
+            if path.starts_with("meta/") {
+                continue;
+            }
+            plan.items.push(ConvertItem {
+                name: path.clone(),
+                selector: path.clone(),
+                meta: obj(tree.get_path(&format!("meta/arrays/{path}"))),
+            });
+        }
+        crate::zarr::order_items(&mut plan);
+        Ok(plan)
+    }
+
+    fn verify(&self) -> CliResult<Vec<Finding>> {
+        let rep = self.file.verify().map_err(|e| self.err(e))?;
+        let mut out = vec![Finding {
+            place: "file".into(),
+            what: "block index".into(),
+            ok: !matches!(rep.index, IndexStatus::Invalid(_)),
+            detail: match &rep.index {
+                IndexStatus::Invalid(why) => format!("invalid ({why}); blocks found by scanning"),
+                other => format!("{other:?}"),
+            },
+        }];
+        for (i, m) in rep.blocks.iter().enumerate() {
+            out.push(Finding {
+                place: format!("block {i}"),
+                what: "checksum".into(),
+                ok: *m != ChecksumMatch::Mismatch,
+                detail: match m {
+                    ChecksumMatch::None => "none stored".into(),
+                    ChecksumMatch::Stored => "valid (MD5 of stored bytes)".into(),
+                    ChecksumMatch::Decoded => {
+                        "valid (MD5 of decoded bytes, python asdf < 5.3)".into()
+                    }
+                    ChecksumMatch::Mismatch => "MD5 does not match".into(),
+                },
+            });
+        }
+        // Every array must be readable as declared (shape and storage consistent with its block).
+        for (path, _) in self.file.arrays() {
+            if let Err(e) = self.file.array(&path) {
+                out.push(Finding {
+                    place: path,
+                    what: "array".into(),
+                    ok: false,
+                    detail: e.to_string(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}

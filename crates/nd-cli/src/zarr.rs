@@ -1,0 +1,260 @@
+//! Zarr v2 in the `nd` command.
+
+use crate::dataset::{
+    typestr, ArrayEntry, CliError, CliResult, ConvertItem, ConvertPlan, Dataset, Finding,
+};
+use nd_core::{ArrayRead, ChunkGrid, Region};
+use nd_zarr::{Hierarchy, NodeKind};
+use std::io::Write;
+
+/// An opened Zarr v2 store (consolidated metadata when present).
+pub struct ZarrDataset {
+    path: String,
+    h: Hierarchy,
+}
+
+fn codec_of(meta: &nd_zarr::ArrayMetadataV2) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(arr) = meta.filters.as_array() {
+        for f in arr {
+            if let Some(id) = f.get("id").and_then(|v| v.as_str()) {
+                parts.push(id.to_string());
+            }
+        }
+    }
+    if let Some(c) = meta.compressor.as_object() {
+        let id = c.get("id").and_then(|v| v.as_str()).unwrap_or("?");
+        let mut s = id.to_string();
+        if let Some(cn) = c.get("cname").and_then(|v| v.as_str()) {
+            s.push(':');
+            s.push_str(cn);
+        }
+        if let Some(l) = c
+            .get("clevel")
+            .or_else(|| c.get("level"))
+            .and_then(|v| v.as_i64())
+        {
+            s.push(':');
+            s.push_str(&l.to_string());
+        }
+        parts.push(s);
+    }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join("+"))
+    }
+}
+
+impl ZarrDataset {
+    /// Open a directory store.
+    pub fn open(path: &str) -> CliResult<Self> {
+        let h = Hierarchy::open_path(path).map_err(|e| CliError::input(format!("{path}: {e}")))?;
+        Ok(ZarrDataset {
+            path: path.to_string(),
+            h,
+        })
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> CliError {
+        CliError::input(format!("{}: {e}", self.path))
+    }
+
+    fn norm(sel: &str) -> &str {
+        sel.trim().trim_matches('/')
+    }
+}
+
+impl Dataset for ZarrDataset {
+    fn format(&self) -> &'static str {
+        "zarr"
+    }
+
+    fn arrays(&self) -> CliResult<Vec<ArrayEntry>> {
+        Ok(self
+            .h
+            .nodes()
+            .filter_map(|n| {
+                let m = n.metadata.as_ref()?;
+                Some(ArrayEntry {
+                    path: if n.path.is_empty() {
+                        "/".into()
+                    } else {
+                        n.path.clone()
+                    },
+                    shape: m.shape.clone(),
+                    dtype: typestr(&m.dtype.to_native()),
+                    chunks: Some(m.chunks.clone()),
+                    codec: codec_of(m),
+                })
+            })
+            .collect())
+    }
+
+    fn open_array(&self, selector: &str) -> CliResult<Box<dyn ArrayRead + '_>> {
+        let p = Self::norm(selector);
+        match self.h.node(p) {
+            Some(n) if n.kind == NodeKind::Array => {}
+            Some(_) => return Err(self.err(format!("{selector:?} is a group, not an array"))),
+            None => return Err(self.err(format!("no array {selector:?} in the store"))),
+        }
+        let a = self.h.array(p).map_err(|e| self.err(e))?;
+        Ok(Box::new(a))
+    }
+
+    fn info_human(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            w,
+            "Zarr v2 store: {}{}",
+            self.path,
+            if self.h.is_consolidated() {
+                " (consolidated metadata)"
+            } else {
+                ""
+            }
+        )?;
+        for n in self.h.nodes() {
+            let depth = if n.path.is_empty() {
+                0
+            } else {
+                n.path.matches('/').count() + 1
+            };
+            let name = if n.path.is_empty() {
+                "/"
+            } else {
+                n.path.rsplit('/').next().unwrap_or("")
+            };
+            let indent = "  ".repeat(depth);
+            match &n.metadata {
+                Some(m) => writeln!(
+                    w,
+                    "{indent}{name}  array {:?} {} chunks {:?} order {:?} codec {}",
+                    m.shape,
+                    typestr(&m.dtype.to_native()),
+                    m.chunks,
+                    m.order,
+                    codec_of(m).unwrap_or_else(|| "none".into())
+                )?,
+                None => writeln!(w, "{indent}{name}  group")?,
+            }
+            for (k, v) in &n.attributes {
+                let s = v.to_string();
+                let s = if s.chars().count() > 70 {
+                    format!("{}…", s.chars().take(70).collect::<String>())
+                } else {
+                    s
+                };
+                writeln!(w, "{indent}    @{k} = {s}")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn convert_plan(&self) -> CliResult<ConvertPlan> {
+        let mut plan = ConvertPlan::default();
+        for n in self.h.nodes() {
+            if n.path.is_empty() && n.metadata.is_none() {
+                plan.meta = n.attributes.clone();
+            }
+            if n.metadata.is_some() {
+                plan.items.push(ConvertItem {
+                    name: if n.path.is_empty() {
+                        "data".into()
+                    } else {
+                        n.path.clone()
+                    },
+                    selector: if n.path.is_empty() {
+                        "/".into()
+                    } else {
+                        n.path.clone()
+                    },
+                    meta: n.attributes.clone(),
+                });
+            }
+        }
+        order_items(&mut plan);
+        Ok(plan)
+    }
+
+    fn verify(&self) -> CliResult<Vec<Finding>> {
+        let mut out = Vec::new();
+        for n in self.h.nodes() {
+            let Some(m) = &n.metadata else { continue };
+            let place = if n.path.is_empty() {
+                "/".to_string()
+            } else {
+                n.path.clone()
+            };
+            let arr = match self.h.array(&n.path) {
+                Ok(a) => a,
+                Err(e) => {
+                    out.push(Finding {
+                        place,
+                        what: "metadata".into(),
+                        ok: false,
+                        detail: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            let grid = match ChunkGrid::new(m.shape.clone(), m.chunks.clone()) {
+                Ok(g) => g,
+                Err(e) => {
+                    out.push(Finding {
+                        place,
+                        what: "metadata".into(),
+                        ok: false,
+                        detail: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            let pieces = grid
+                .pieces(&Region::full(&m.shape))
+                .map_err(|e| self.err(e))?;
+            let (mut present, mut missing, mut bad) = (0u64, 0u64, 0u64);
+            let mut first_bad = String::new();
+            let mut buf = vec![0u8; m.chunk_bytes()];
+            for p in &pieces {
+                match arr.decode_chunk_into(&p.chunk, &mut buf) {
+                    Ok(true) => present += 1,
+                    Ok(false) => missing += 1,
+                    Err(e) => {
+                        bad += 1;
+                        if first_bad.is_empty() {
+                            first_bad = e.to_string();
+                        }
+                    }
+                }
+            }
+            out.push(Finding {
+                place,
+                what: "chunks".into(),
+                ok: bad == 0,
+                detail: if bad == 0 {
+                    format!("{present} decoded, {missing} missing (fill value)")
+                } else {
+                    format!(
+                        "{bad} of {} do not decode; first: {first_bad}",
+                        pieces.len()
+                    )
+                },
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Put items in the order a `fits_hdu_order` list in the file metadata gives (Zarr lists keys
+/// alphabetically; the list keeps a FITS file's HDU order through a round trip).
+pub fn order_items(plan: &mut ConvertPlan) {
+    if let Some(order) = plan.meta.get("fits_hdu_order").and_then(|v| v.as_array()) {
+        let pos = |name: &str| {
+            order
+                .iter()
+                .position(|o| o.as_str() == Some(name))
+                .unwrap_or(usize::MAX)
+        };
+        plan.items.sort_by_key(|i| pos(&i.name));
+    }
+}
