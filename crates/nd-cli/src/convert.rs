@@ -118,6 +118,8 @@ pub struct ConvertArgs<'a> {
     pub compressor: Option<&'a str>,
     /// Replace an existing destination.
     pub force: bool,
+    /// Write CHECKSUM and DATASUM in FITS output.
+    pub checksum: bool,
     /// Memory budget and progress.
     pub opts: Options<'a>,
 }
@@ -342,6 +344,7 @@ fn convert_to_fits(
         if let Some(Value::Array(_)) = plan.meta.get("fits_header") {
             let cards = fits_cards(&plan.meta, None, notes)?;
             let mut w = nd_fits::FitsWriter::create(&tmp_dst);
+            w.set_checksums(a.checksum);
             w.add_empty_primary(&cards).map_err(|e| dst_err(&e))?;
             w.finish().map_err(|e| dst_err(&e))?;
             have_primary = true;
@@ -360,7 +363,7 @@ fn convert_to_fits(
                 src.dtype().clone(),
                 src.shape(),
                 &cards,
-                false,
+                a.checksum,
             )
         } else {
             nd_fits::FitsImageWriter::create(
@@ -368,7 +371,7 @@ fn convert_to_fits(
                 src.dtype().clone(),
                 src.shape(),
                 &cards,
-                false,
+                a.checksum,
             )
         }
         .map_err(|e| dst_err(&e))?;

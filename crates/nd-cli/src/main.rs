@@ -104,6 +104,9 @@ enum Cmd {
         /// Replace the destination if it exists.
         #[arg(long)]
         force: bool,
+        /// Write CHECKSUM and DATASUM cards (FITS output).
+        #[arg(long)]
+        checksum: bool,
         /// No progress bar.
         #[arg(short, long)]
         quiet: bool,
@@ -260,6 +263,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             chunks,
             compressor,
             force,
+            checksum,
             quiet,
             budget_mib,
         } => {
@@ -294,6 +298,7 @@ fn run(cli: Cli) -> CliResult<u8> {
                     chunks,
                     compressor: compressor.as_deref(),
                     force,
+                    checksum,
                     opts,
                 },
             )?;
