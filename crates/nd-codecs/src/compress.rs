@@ -297,11 +297,24 @@ impl Zstd {
                 Ok(out)
             }
             None => {
-                let dec = zstd::stream::read::Decoder::with_buffer(data)
-                    .map_err(|e| Error::corrupt("zstd", e.to_string()))?;
+                let dec = Zstd::stream_decoder(data, max_len)?;
                 read_bounded("zstd", dec, max_len, data.len().saturating_mul(4))
             }
         }
+    }
+
+    /// A streaming decoder for frames without a content size. Its window (the memory it
+    /// allocates) is limited to 8 MiB (what zstd level 19 uses) or the next power of two above
+    /// `max_len`, whichever is larger: a frame asking for more is refused.
+    fn stream_decoder(
+        data: &[u8],
+        max_len: usize,
+    ) -> Result<zstd::stream::read::Decoder<'_, &[u8]>> {
+        let err = |e: std::io::Error| Error::corrupt("zstd", e.to_string());
+        let mut dec = zstd::stream::read::Decoder::with_buffer(data).map_err(err)?;
+        let need = usize::BITS - max_len.saturating_sub(1).leading_zeros();
+        dec.window_log_max(need.clamp(23, 31)).map_err(err)?;
+        Ok(dec)
     }
 
     fn bulk_into(data: &[u8], out: &mut [u8]) -> Result<usize> {
@@ -361,8 +374,7 @@ impl Codec for Zstd {
             }),
             Some(_) => Zstd::bulk_into(data, out),
             None => {
-                let dec = zstd::stream::read::Decoder::with_buffer(data)
-                    .map_err(|e| Error::corrupt("zstd", e.to_string()))?;
+                let dec = Zstd::stream_decoder(data, out.len())?;
                 read_exact_into("zstd", dec, out)
             }
         }
