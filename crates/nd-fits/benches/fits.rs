@@ -44,8 +44,11 @@ fn many_file() -> PathBuf {
         w.add_empty_primary(&[]).unwrap();
         let a = ArrayBuf::from_vec(vec![2, 3], &[1i16; 6]).unwrap();
         for i in 1..500 {
-            w.add_image(&a, &[Card::new("EXTNAME", format!("E{i}").as_str(), None).unwrap()])
-                .unwrap();
+            w.add_image(
+                &a,
+                &[Card::new("EXTNAME", format!("E{i}").as_str(), None).unwrap()],
+            )
+            .unwrap();
         }
         w.finish().unwrap();
     }
@@ -56,10 +59,18 @@ fn header_bytes() -> (Vec<u8>, usize) {
     let mut h = Header::new();
     for i in 0..1000 {
         match i % 4 {
-            0 => h.set(&format!("INT{i}"), i as i64, Some("an integer")).unwrap(),
-            1 => h.set(&format!("FLT{i}"), i as f64 * 1.5e-3, Some("a float")).unwrap(),
-            2 => h.set(&format!("STR{i}"), "some text value", Some("a string")).unwrap(),
-            _ => h.add_history("a history card with some text in it").unwrap(),
+            0 => h
+                .set(&format!("INT{i}"), i as i64, Some("an integer"))
+                .unwrap(),
+            1 => h
+                .set(&format!("FLT{i}"), i as f64 * 1.5e-3, Some("a float"))
+                .unwrap(),
+            2 => h
+                .set(&format!("STR{i}"), "some text value", Some("a string"))
+                .unwrap(),
+            _ => h
+                .add_history("a history card with some text in it")
+                .unwrap(),
         }
     }
     let n = h.len() + 1;
@@ -110,7 +121,15 @@ fn benches(c: &mut Criterion) {
     g.finish();
     let mut g = c.benchmark_group("section");
     let r = Region::new(vec![n / 2..n / 2 + 100, n / 3..n / 3 + 100]);
-    g.bench_function("section_100x100", |b| b.iter(|| black_box(img.read_region(&r).unwrap())));
+    g.bench_function("section_100x100", |b| {
+        b.iter(|| black_box(img.read_region(&r).unwrap()))
+    });
+    g.bench_function("open_and_section_100x100", |b| {
+        b.iter(|| {
+            let f = Fits::open(&big).unwrap();
+            black_box(f.image(0).unwrap().read_region(&r).unwrap())
+        })
+    });
     g.finish();
 }
 

@@ -299,25 +299,28 @@ fn pad80(s: &str) -> String {
 /// Parse one card from its images (80 characters, or a multiple when CONTINUE cards were
 /// attached). Irregularities are reported through `warn` (card stays usable).
 pub(crate) fn parse_card(raw: String, warn: &mut dyn FnMut(String)) -> Card {
-    let first = raw.get(..CARD_LEN).unwrap_or(&raw).to_string();
-    let kw8 = first.get(..8).unwrap_or(&first);
-    let kw8t = kw8.trim();
-    let upper = kw8t.to_ascii_uppercase();
+    let first: &str = raw.get(..CARD_LEN).unwrap_or(&raw);
+    let kw8 = first.get(..8).unwrap_or(first);
+    let kw8t = trim_sp(kw8);
+    let is_continue = kw8t.eq_ignore_ascii_case("CONTINUE");
     // Commentary cards.
-    if COMMENTARY.contains(&upper.as_str()) {
+    if kw8t.is_empty()
+        || kw8t.eq_ignore_ascii_case("COMMENT")
+        || kw8t.eq_ignore_ascii_case("HISTORY")
+    {
         if !kw8t.bytes().all(|b| b.is_ascii_uppercase()) {
             warn(format!("lowercase keyword {kw8t:?}"));
         }
-        let text = first.get(8..).unwrap_or("").trim_end().to_string();
+        let text = trim_end_sp(first.get(8..).unwrap_or("")).to_string();
         return Card {
-            keyword: upper,
+            keyword: kw8t.to_ascii_uppercase(),
             value: Value::Text(text),
             comment: None,
             raw,
             hierarch: false,
         };
     }
-    let (keyword, vc, hierarch) = match split_card(&first) {
+    let (keyword, vc, hierarch) = match split_card(first) {
         Some(x) => x,
         None => {
             warn(format!(
@@ -342,21 +345,21 @@ pub(crate) fn parse_card(raw: String, warn: &mut dyn FnMut(String)) -> Card {
                 "keyword {keyword:?} has characters outside A-Z 0-9 - _"
             ));
         }
-        if first.as_bytes().get(8..10) != Some(b"= ") && upper != "CONTINUE" {
+        if first.as_bytes().get(8..10) != Some(b"= ") && !is_continue {
             warn(format!(
                 "value indicator of {keyword:?} is not in columns 9-10"
             ));
         }
     }
     let keyword = if hierarch {
-        keyword
+        keyword.to_string()
     } else {
         keyword.to_ascii_uppercase()
     };
     let (value, comment) = if raw.len() > CARD_LEN {
-        parse_long_string(&raw, &vc, warn)
+        parse_long_string(&raw, vc, warn)
     } else {
-        parse_field(&vc, &keyword, warn)
+        parse_field(vc, &keyword, warn)
     };
     Card {
         keyword,
@@ -368,23 +371,44 @@ pub(crate) fn parse_card(raw: String, warn: &mut dyn FnMut(String)) -> Card {
 }
 
 /// Split one image into keyword and value/comment text (both trimmed), astropy's way.
-fn split_card(img: &str) -> Option<(String, String, bool)> {
-    let kw8 = img.get(..8).unwrap_or(img).trim();
+fn split_card(img: &str) -> Option<(&str, &str, bool)> {
+    let kw8 = trim_sp(img.get(..8).unwrap_or(img));
     if kw8.eq_ignore_ascii_case("CONTINUE") {
-        return Some(("CONTINUE".into(), img.get(8..)?.trim().to_string(), false));
+        return Some(("CONTINUE", trim_sp(img.get(8..)?), false));
     }
     if kw8.eq_ignore_ascii_case("HIERARCH") && img.as_bytes().get(8) == Some(&b' ') {
-        if let Some(eq) = img.find('=') {
-            let key = img.get(9..eq).unwrap_or("").trim().to_string();
-            return Some((key, img.get(eq + 1..)?.trim().to_string(), true));
+        if let Some(eq) = img.bytes().position(|b| b == b'=') {
+            let key = trim_sp(img.get(9..eq).unwrap_or(""));
+            return Some((key, trim_sp(img.get(eq + 1..)?), true));
         }
     }
-    let idx = img.find("= ")?;
-    if idx > 8 {
-        return None;
-    }
-    let key = img.get(..idx.min(8))?.trim().to_string();
-    Some((key, img.get(idx + 2..)?.trim().to_string(), false))
+    // astropy: the first "= " must start within the first 9 columns.
+    let b = img.as_bytes();
+    let idx = (0..=8usize.min(b.len().saturating_sub(2)))
+        .find(|&k| b.get(k) == Some(&b'=') && b.get(k + 1) == Some(&b' '))?;
+    let key = trim_sp(img.get(..idx.min(8))?);
+    Some((key, trim_sp(img.get(idx + 2..)?), false))
+}
+
+/// Trim ASCII spaces (and other ASCII whitespace) from both ends, byte-wise.
+fn trim_sp(s: &str) -> &str {
+    let b = s.as_bytes();
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    s.get(start..end.max(start)).unwrap_or("")
+}
+
+/// Trim trailing ASCII spaces, byte-wise.
+fn trim_end_sp(s: &str) -> &str {
+    let b = s.as_bytes();
+    let end = b.iter().rposition(|c| *c != b' ').map_or(0, |e| e + 1);
+    s.get(..end).unwrap_or("")
 }
 
 fn parse_field(vc: &str, keyword: &str, warn: &mut dyn FnMut(String)) -> (Value, Option<String>) {
@@ -491,7 +515,11 @@ pub(crate) fn parse_value_comment(vc: &str) -> Option<(Value, Option<String>)> {
     if let Some(rest) = vc.strip_prefix('\'') {
         let (strg, after) = find_string_end(rest)?;
         let comment = comment_rest(after)?;
-        let v = strg.replace("''", "'").trim_end().to_string();
+        let v = if strg.contains('\'') {
+            strg.replace("''", "'").trim_end().to_string()
+        } else {
+            trim_end_sp(strg).to_string()
+        };
         return Some((Value::Str(v), comment));
     }
     let first = vc.as_bytes().first().copied();
@@ -546,6 +574,18 @@ fn number(i: &str) -> IResult<&str, Value> {
 }
 
 pub(crate) fn number_value(text: &str) -> Value {
+    if !text
+        .bytes()
+        .any(|b| matches!(b, b' ' | b'D' | b'd' | b'.' | b'e' | b'E'))
+    {
+        if let Ok(v) = text.parse::<i64>() {
+            return Value::Int(v);
+        }
+    } else if !text.bytes().any(|b| matches!(b, b' ' | b'D' | b'd')) {
+        if let Ok(v) = text.parse::<f64>() {
+            return Value::Float(v);
+        }
+    }
     let s: String = text
         .chars()
         .filter(|c| *c != ' ')

@@ -263,8 +263,7 @@ pub(crate) fn read_header(
                 break;
             }
             let text: String = if img.iter().all(|&b| (0x20..0x7f).contains(&b)) {
-                // ok: checked ASCII
-                String::from_utf8_lossy(img).into_owned()
+                String::from_utf8(img.to_vec()).unwrap_or_default() // ok: checked ASCII
             } else {
                 if !non_ascii_warned {
                     warnings.push(Warning {
@@ -305,12 +304,12 @@ pub(crate) fn read_header(
     let mut cards = Vec::with_capacity(images.len());
     let mut i = 0;
     while i < images.len() {
-        let (first, off) = &images[i]; // ok: i < len
-        let mut raw = first.clone();
+        let off = images[i].1; // ok: i < len
+        let mut raw = std::mem::take(&mut images[i].0);
         let mut j = i + 1;
         let commentary = {
-            let k = first.get(..8).unwrap_or("").trim().to_ascii_uppercase();
-            crate::card::COMMENTARY.contains(&k.as_str())
+            let k = raw.get(..8).unwrap_or("").trim();
+            k.is_empty() || k.eq_ignore_ascii_case("COMMENT") || k.eq_ignore_ascii_case("HISTORY")
         };
         if !commentary {
             while j < images.len() && images[j].0.starts_with("CONTINUE") {
@@ -319,7 +318,6 @@ pub(crate) fn read_header(
             }
         }
         let card_no = cards.len();
-        let off = *off;
         let card = parse_card(raw, &mut |msg| {
             warnings.push(Warning {
                 card: Some(card_no),
