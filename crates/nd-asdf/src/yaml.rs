@@ -71,11 +71,17 @@ impl Node {
     /// The value of `key` when this is a mapping (keys compared by their string form).
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {
-            Value::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.key_string().as_deref() == Some(key))
-                .map(|(_, v)| v),
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.key_is(key)).map(|(_, v)| v),
             _ => None,
+        }
+    }
+
+    /// True when this scalar's key form is `key` (no allocation for string keys).
+    pub fn key_is(&self, key: &str) -> bool {
+        match &self.value {
+            Value::Str(s) => s == key,
+            Value::Seq(_) | Value::Map(_) => false,
+            _ => self.key_string().as_deref() == Some(key),
         }
     }
 
@@ -84,7 +90,7 @@ impl Node {
         match &mut self.value {
             Value::Map(entries) => entries
                 .iter_mut()
-                .find(|(k, _)| k.key_string().as_deref() == Some(key))
+                .find(|(k, _)| k.key_is(key))
                 .map(|(_, v)| v),
             _ => None,
         }
@@ -93,10 +99,7 @@ impl Node {
     /// Set `key` of a mapping (replacing an existing value). Does nothing on non-mappings.
     pub fn insert(&mut self, key: &str, value: Node) {
         if let Value::Map(entries) = &mut self.value {
-            if let Some(slot) = entries
-                .iter_mut()
-                .find(|(k, _)| k.key_string().as_deref() == Some(key))
-            {
+            if let Some(slot) = entries.iter_mut().find(|(k, _)| k.key_is(key)) {
                 slot.1 = value;
             } else {
                 entries.push((Node::str(key), value));
@@ -696,6 +699,7 @@ enum FrameKind {
     Seq(Vec<Node>),
     Map {
         entries: Vec<(Node, Node)>,
+        seen: HashMap<(u8, String), usize>,
         key: Option<Node>,
         merges: Vec<Node>,
         pending_merge: bool,
@@ -803,6 +807,7 @@ impl Loader {
                     size: 1,
                     kind: FrameKind::Map {
                         entries: Vec::new(),
+                        seen: HashMap::new(),
                         key: None,
                         merges: Vec::new(),
                         pending_merge: false,
@@ -927,6 +932,7 @@ impl Loader {
             FrameKind::Seq(items) => items.push(node),
             FrameKind::Map {
                 entries,
+                seen,
                 key,
                 merges,
                 pending_merge,
@@ -940,12 +946,46 @@ impl Loader {
                         merges.push(node);
                         *pending_merge = false;
                     } else {
-                        insert_entry(entries, k, node);
+                        insert_entry_hashed(entries, seen, k, node);
                     }
                 }
             },
         }
         Ok(())
+    }
+}
+
+fn scalar_key(k: &Node) -> Option<(u8, String)> {
+    let d = match &k.value {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Int(_) => 2,
+        Value::Float(_) => return None,
+        Value::Str(_) => 3,
+        _ => return None,
+    };
+    Some((d, k.key_string()?))
+}
+
+fn insert_entry_hashed(
+    entries: &mut Vec<(Node, Node)>,
+    seen: &mut HashMap<(u8, String), usize>,
+    k: Node,
+    v: Node,
+) {
+    match scalar_key(&k) {
+        Some(h) => match seen.get(&h) {
+            Some(&i) => {
+                if let Some(slot) = entries.get_mut(i) {
+                    slot.1 = v;
+                }
+            }
+            None => {
+                seen.insert(h, entries.len());
+                entries.push((k, v));
+            }
+        },
+        None => insert_entry(entries, k, v),
     }
 }
 
