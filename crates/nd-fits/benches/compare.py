@@ -124,3 +124,34 @@ try:
     print(f"fitsio open + 100x100 section: {med(sec_fitsio) * 1e3:.2f} ms")
 except ImportError:
     print("fitsio not installed")
+
+
+# Interleaved rounds: astropy, fitsio and nd-fits (examples/bench_read, in-process timings) one
+# after the other, so that all three see the same machine load. Medians over the rounds.
+ND = os.environ.get("ND_BENCH_READ")
+if ND:
+    import subprocess
+    import fitsio
+
+    rows = {k: [] for k in ["nd_open_read_all", "nd_read_into", "nd_open_section", "nd_walk",
+                            "fitsio_read", "fitsio_section", "fitsio_walk",
+                            "astropy_read_native", "astropy_section", "astropy_walk"]}
+    for _ in range(7):
+        out = subprocess.run([ND, big, many], capture_output=True, text=True, check=True).stdout.split()
+        for k, v in zip(["nd_open_read_all", "nd_read_into", "nd_open_section", "nd_walk"], out):
+            rows[k].append(float(v))
+        rows["fitsio_read"].append(med(full_fitsio, 1))
+        rows["fitsio_section"].append(med(sec_fitsio, 1))
+        rows["fitsio_walk"].append(med(walk_fitsio, 1))
+        rows["astropy_read_native"].append(med(full_astropy, 1))
+        rows["astropy_section"].append(med(sec_astropy, 1))
+        rows["astropy_walk"].append(med(walk_astropy, 1))
+    m = {k: statistics.median(v) for k, v in rows.items()}
+    print("interleaved medians (s):", {k: round(v, 5) for k, v in m.items()})
+    print(f"full read (open + read, fresh buffer): nd {m['nd_open_read_all']:.3f} s, fitsio {m['fitsio_read']:.3f} s "
+          f"-> {m['fitsio_read'] / m['nd_open_read_all']:.1f}x; astropy (+to native) {m['astropy_read_native']:.3f} s")
+    print(f"full read into a reused buffer: nd {m['nd_read_into']:.3f} s -> {m['fitsio_read'] / m['nd_read_into']:.1f}x fitsio")
+    print(f"open + 100x100 section: nd {m['nd_open_section'] * 1e3:.2f} ms, fitsio {m['fitsio_section'] * 1e3:.2f} ms, "
+          f"astropy {m['astropy_section'] * 1e3:.2f} ms")
+    print(f"open 500 HDUs + count: nd {m['nd_walk'] * 1e3:.2f} ms, fitsio {m['fitsio_walk'] * 1e3:.2f} ms, "
+          f"astropy {m['astropy_walk'] * 1e3:.1f} ms")
