@@ -760,6 +760,9 @@ fn format_value_card(
         return Ok(pad80(&img));
     }
     match value {
+        Value::Str(_) if head.len() + 3 > CARD_LEN => Err(Error::Invalid(format!(
+            "keyword {keyword} is too long for a string value"
+        ))),
         Value::Str(s) => Ok(long_string_images(&head, s, comment)),
         _ => {
             let base = format!("{head}{vstr}");

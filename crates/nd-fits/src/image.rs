@@ -480,8 +480,11 @@ impl ArrayRead for FitsImage {
         // A slab of whole rows of about 4 MiB.
         let mut c = self.shape.clone();
         if let Some(first) = c.first_mut() {
-            let row: u64 =
-                self.shape[1..].iter().product::<u64>().max(1) * self.dtype.size() as u64;
+            let row: u64 = self.shape[1..]
+                .iter()
+                .fold(1u64, |a, &d| a.saturating_mul(d))
+                .max(1)
+                .saturating_mul(self.dtype.size() as u64);
             *first = (PIECE / row).clamp(1, (*first).max(1));
         }
         c
@@ -577,7 +580,7 @@ impl RandomGroups {
         let pcount = hdu.header.get_int("PCOUNT").unwrap_or(0).max(0) as u64;
         let shape = hdu.shape();
         let gcount = shape.first().copied().unwrap_or(0);
-        let per: u64 = shape[1..].iter().product();
+        let per: u64 = shape[1..].iter().fold(1u64, |a, &d| a.saturating_mul(d));
         let bytes = src.read_range(hdu.data_offset..hdu.data_offset + hdu.data_len)?;
         let mut params = ArrayBuf::zeros(dt.clone(), vec![gcount, pcount])?;
         let mut data = ArrayBuf::zeros(dt.clone(), shape.clone())?;

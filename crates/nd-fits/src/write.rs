@@ -674,8 +674,11 @@ impl ArrayRead for FitsImageWriter {
     fn chunk_shape(&self) -> Vec<u64> {
         let mut c = self.shape.clone();
         if let Some(first) = c.first_mut() {
-            let row: u64 =
-                self.shape[1..].iter().product::<u64>().max(1) * self.dtype.size() as u64;
+            let row: u64 = self.shape[1..]
+                .iter()
+                .fold(1u64, |a, &d| a.saturating_mul(d))
+                .max(1)
+                .saturating_mul(self.dtype.size() as u64);
             *first = ((4u64 << 20) / row).clamp(1, (*first).max(1));
         }
         c
