@@ -535,3 +535,25 @@ fn raw_images_give_stored_values() {
     assert_eq!(u.raw_image(0).unwrap().dtype(), &DataType::Int16);
     assert_eq!(u.image(0).unwrap().dtype(), &DataType::UInt16);
 }
+
+#[test]
+fn concurrent_lazy_walk_and_reads() {
+    let fits = Fits::open(root().join("gen/many_ext.fits.gz")).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4usize {
+            let fits = &fits;
+            s.spawn(move || {
+                for i in (t..500).step_by(37) {
+                    let h = fits.hdu(i).unwrap();
+                    assert_eq!(h.index, i);
+                    if i > 0 {
+                        assert_eq!(h.name(), format!("E{i}"));
+                        let v = fits.image(i).unwrap().read_all().unwrap();
+                        assert_eq!(v.as_slice::<i16>().unwrap(), &[i as i16; 6]);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(fits.len(), 500);
+}
