@@ -26,6 +26,7 @@
 
 pub mod array;
 pub mod blocks;
+pub mod deferred;
 pub mod emit;
 pub mod error;
 pub mod file;
@@ -39,8 +40,9 @@ pub mod zarr;
 
 pub use array::AsdfArray;
 pub use blocks::ChecksumMatch;
+pub use deferred::{ArrayHandleId, AsdfArrayWriter, DeferredArray, DeferredFile};
 pub use error::{Error, Result};
 pub use file::{ArrayInfo, AsdfFile, StorageKind, VerifyReport};
 pub use layout::{BlockHeader, IndexStatus, Layout};
-pub use write::{ArrayOptions, AsdfArrayWriter, AsdfWriter, Compression, StreamWriter};
+pub use write::{ArrayOptions, AsdfWriter, Compression, StreamWriter};
 pub use yaml::{Node, Value};

@@ -7,7 +7,7 @@ use crate::emit::emit_document;
 use crate::error::{Error, Result};
 use crate::layout::{FLAG_STREAMED, INDEX_HEADER};
 use crate::yaml::{Node, Value};
-use nd_core::{ArrayBuf, ArrayRead, DataType, Endian, Region};
+use nd_core::{ArrayBuf, DataType, Endian, Region};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -59,16 +59,17 @@ pub struct ArrayOptions {
     pub storage: Storage,
 }
 
-struct PendingBlock {
-    data: Vec<u8>,
-    compression: Option<Compression>,
+pub(crate) struct PendingBlock {
+    pub(crate) data: Vec<u8>,
+    pub(crate) compression: Option<Compression>,
 }
 
 /// Builds an ASDF file: a tree plus arrays, written in one go with [`AsdfWriter::write`].
 pub struct AsdfWriter {
-    tree: Node,
-    blocks: Vec<PendingBlock>,
-    stream: Option<(String, Vec<u8>)>,
+    pub(crate) tree: Node,
+    pub(crate) blocks: Vec<PendingBlock>,
+    pub(crate) stream: Option<(String, Vec<u8>)>,
+    pub(crate) deferred: Vec<crate::deferred::Declared>,
     /// Arrays with fewer elements than this are written inline under [`Storage::Auto`] (default 0: never).
     pub inline_threshold: u64,
     /// Write MD5 checksums (default true).
@@ -172,7 +173,7 @@ pub fn datatype_node(dt: &DataType, endian: Endian) -> Result<Node> {
     Ok(Node::str(name))
 }
 
-fn byteorder(e: Endian) -> &'static str {
+pub(crate) fn byteorder(e: Endian) -> &'static str {
     match e {
         Endian::Big => "big",
         Endian::Little => "little",
@@ -186,7 +187,7 @@ fn byteorder(e: Endian) -> &'static str {
     }
 }
 
-fn int_seq(v: &[u64]) -> Node {
+pub(crate) fn int_seq(v: &[u64]) -> Node {
     Node::new(Value::Seq(
         v.iter()
             .map(|&d| Node::new(Value::Int(d as i128)))
@@ -336,6 +337,7 @@ impl AsdfWriter {
             ),
             blocks: Vec::new(),
             stream: None,
+            deferred: Vec::new(),
             inline_threshold: 0,
             checksums: true,
             block_index: true,
@@ -511,19 +513,36 @@ impl AsdfWriter {
     }
 
     /// The header and tree text.
-    fn head(&self) -> Vec<u8> {
+    pub(crate) fn head(tree: &Node) -> Vec<u8> {
         let mut out = format!(
             "#ASDF 1.0.0\n#ASDF_STANDARD {STANDARD_VERSION}\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- "
         )
         .into_bytes();
-        out.extend_from_slice(emit_document(&self.tree).as_bytes());
+        out.extend_from_slice(emit_document(tree).as_bytes());
         out.extend_from_slice(b"...\n");
         out
     }
 
     /// The whole file as bytes (without a streamed block's rows).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut out = self.head();
+        if !self.deferred.is_empty() {
+            return Err(Error::node(
+                &self.deferred[0].path, // ok: not empty
+                "arrays declared with add_array_deferred are written with write_deferred",
+            ));
+        }
+        let mut out = Self::head(&self.tree);
+        let offsets = self.append_blocks(&mut out)?;
+        if self.stream.is_some() {
+            write_block_header(&mut out, FLAG_STREAMED, [0; 4], 0, 0, 0, [0; 16]);
+        } else if self.block_index && !offsets.is_empty() {
+            write_index(&mut out, &offsets);
+        }
+        Ok(out)
+    }
+
+    /// Append the in-memory blocks (encoded, with checksums) to `out`; their offsets.
+    pub(crate) fn append_blocks(&self, out: &mut Vec<u8>) -> Result<Vec<u64>> {
         let mut offsets = Vec::new();
         for b in &self.blocks {
             offsets.push(out.len() as u64);
@@ -536,7 +555,7 @@ impl AsdfWriter {
             };
             let id = b.compression.map_or([0; 4], |c| c.id());
             write_block_header(
-                &mut out,
+                out,
                 0,
                 id,
                 stored.len() as u64,
@@ -550,12 +569,7 @@ impl AsdfWriter {
             );
             out.extend_from_slice(&stored);
         }
-        if self.stream.is_some() {
-            write_block_header(&mut out, FLAG_STREAMED, [0; 4], 0, 0, 0, [0; 16]);
-        } else if self.block_index && !offsets.is_empty() {
-            write_index(&mut out, &offsets);
-        }
-        Ok(out)
+        Ok(offsets)
     }
 
     /// Write the file atomically (temporary file beside it, then rename).
@@ -597,7 +611,7 @@ fn with_endian(dt: &DataType, endian: Endian) -> DataType {
     }
 }
 
-fn write_block_header(
+pub(crate) fn write_block_header(
     out: &mut Vec<u8>,
     flags: u32,
     comp: [u8; 4],
@@ -616,7 +630,7 @@ fn write_block_header(
     out.extend_from_slice(&sum);
 }
 
-fn write_index(out: &mut Vec<u8>, offsets: &[u64]) {
+pub(crate) fn write_index(out: &mut Vec<u8>, offsets: &[u64]) {
     out.extend_from_slice(INDEX_HEADER);
     out.extend_from_slice(b"\n%YAML 1.1\n---\n");
     for o in offsets {
@@ -625,11 +639,11 @@ fn write_index(out: &mut Vec<u8>, offsets: &[u64]) {
     out.extend_from_slice(b"...\n");
 }
 
-fn io_err(p: &Path, e: std::io::Error) -> Error {
+pub(crate) fn io_err(p: &Path, e: std::io::Error) -> Error {
     Error::Core(nd_core::Error::io(p.display().to_string(), e))
 }
 
-fn temp_beside(path: &Path) -> Result<(PathBuf, std::fs::File)> {
+pub(crate) fn temp_beside(path: &Path) -> Result<(PathBuf, std::fs::File)> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -671,105 +685,8 @@ impl StreamWriter {
     }
 }
 
-/// Writes one big uncompressed array block by block (out of core): the file (tree, block header,
-/// preallocated block) is created in a temporary file, regions are written with positional writes,
-/// and [`ArrayWrite::finish`](nd_core::ArrayWrite::finish) writes the checksum and index and renames.
-pub struct AsdfArrayWriter {
-    file: std::fs::File,
-    tmp: PathBuf,
-    dest: PathBuf,
-    shape: Vec<u64>,
-    dtype: DataType,
-    header_at: u64,
-    data_at: u64,
-    data_len: u64,
-    done: std::sync::Mutex<bool>,
-}
-
-impl std::fmt::Debug for AsdfArrayWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AsdfArrayWriter({})", self.dest.display())
-    }
-}
-
-impl AsdfArrayWriter {
-    /// Create `path` with the tree of `writer` plus one array at `array_path` of `dtype` and `shape`
-    /// (native byte order) whose block is the file's last block.
-    pub fn create(
-        path: impl AsRef<Path>,
-        mut writer: AsdfWriter,
-        array_path: &str,
-        dtype: &DataType,
-        shape: &[u64],
-    ) -> Result<AsdfArrayWriter> {
-        let data_len = nd_core::num_bytes(shape, dtype.size())? as u64;
-        let block = writer.blocks.len();
-        let m = vec![
-            (Node::str("source"), Node::new(Value::Int(block as i128))),
-            (Node::str("datatype"), datatype_node(dtype, Endian::NATIVE)?),
-            (Node::str("byteorder"), Node::str(byteorder(Endian::NATIVE))),
-            (Node::str("shape"), int_seq(shape)),
-        ];
-        writer.set(array_path, Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m)))?;
-        let saved_index = writer.block_index;
-        writer.block_index = false;
-        let mut bytes = writer.to_bytes()?;
-        writer.block_index = saved_index;
-        let header_at = bytes.len() as u64;
-        write_block_header(&mut bytes, 0, [0; 4], data_len, data_len, data_len, [0; 16]);
-        let data_at = bytes.len() as u64;
-        let (tmp, mut file) = temp_beside(path.as_ref())?;
-        file.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
-        file.set_len(data_at + data_len)
-            .map_err(|e| io_err(&tmp, e))?;
-        Ok(AsdfArrayWriter {
-            file,
-            tmp,
-            dest: path.as_ref().to_path_buf(),
-            shape: shape.to_vec(),
-            dtype: dtype.to_native(),
-            header_at,
-            data_at,
-            data_len,
-            done: std::sync::Mutex::new(false),
-        })
-    }
-}
-
-impl ArrayRead for AsdfArrayWriter {
-    fn shape(&self) -> &[u64] {
-        &self.shape
-    }
-    fn dtype(&self) -> &DataType {
-        &self.dtype
-    }
-    fn chunk_shape(&self) -> Vec<u64> {
-        let mut c = self.shape.clone();
-        if let Some(f) = c.first_mut() {
-            let row: u64 =
-                self.shape[1..].iter().product::<u64>().max(1) * self.dtype.size() as u64;
-            *f = ((8u64 << 20) / row).clamp(1, (*f).max(1));
-        }
-        c
-    }
-    fn read_region_into(&self, region: &Region, out: &mut [u8]) -> nd_core::Result<()> {
-        use std::os::unix::fs::FileExt;
-        region.check_within(&self.shape)?;
-        let elem = self.dtype.size();
-        let strides = crate::file::c_strides(&self.shape, elem);
-        let mut pos = 0usize;
-        for_each_run(region, &strides, elem, &mut |off, len| {
-            self.file
-                .read_exact_at(&mut out[pos..pos + len], self.data_at + off)
-                .map_err(|e| nd_core::Error::io(self.tmp.display().to_string(), e))?;
-            pos += len;
-            Ok(())
-        })
-    }
-}
-
 /// Call `f(byte offset, run length)` for each contiguous run of a C-order region, in C order.
-fn for_each_run(
+pub(crate) fn for_each_run(
     region: &Region,
     strides: &[i64],
     elem: usize,
@@ -810,65 +727,5 @@ fn for_each_run(
             }
             idx[ax] = 0;
         }
-    }
-}
-
-impl nd_core::ArrayWrite for AsdfArrayWriter {
-    fn write_region(&self, region: &Region, data: &[u8]) -> nd_core::Result<()> {
-        use std::os::unix::fs::FileExt;
-        region.check_within(&self.shape)?;
-        nd_core::array::check_out_len(region, &self.dtype, data)?;
-        let elem = self.dtype.size();
-        let strides = crate::file::c_strides(&self.shape, elem);
-        let mut pos = 0usize;
-        for_each_run(region, &strides, elem, &mut |off, len| {
-            self.file
-                .write_all_at(&data[pos..pos + len], self.data_at + off)
-                .map_err(|e| nd_core::Error::io(self.tmp.display().to_string(), e))?;
-            pos += len;
-            Ok(())
-        })
-    }
-
-    fn finish(&self) -> nd_core::Result<()> {
-        use std::os::unix::fs::FileExt;
-        let mut done = self
-            .done
-            .lock()
-            .map_err(|_| nd_core::Error::Unsupported("poisoned".into()))?;
-        if *done {
-            return Ok(());
-        }
-        let ioe = |e| nd_core::Error::io(self.tmp.display().to_string(), e);
-        // checksum of the block, read back in pieces
-        let mut h = <md5::Md5 as md5::Digest>::new();
-        let mut buf = vec![0u8; 8 << 20];
-        let mut off = 0u64;
-        while off < self.data_len {
-            let n = (self.data_len - off).min(buf.len() as u64) as usize;
-            self.file
-                .read_exact_at(&mut buf[..n], self.data_at + off)
-                .map_err(ioe)?;
-            md5::Digest::update(&mut h, &buf[..n]);
-            off += n as u64;
-        }
-        let sum: [u8; 16] = md5::Digest::finalize(h).into();
-        self.file
-            .write_all_at(&sum, self.header_at + 6 + 32)
-            .map_err(ioe)?;
-        let mut idx = Vec::new();
-        // offsets of all blocks: re-read the headers we wrote
-        let src = nd_core::FileSource::open(&self.tmp)?;
-        let layout = crate::layout::parse_layout(&src).map_err(nd_core::Error::from)?;
-        let offsets: Vec<u64> = layout.blocks.iter().map(|b| b.offset).collect();
-        write_index(&mut idx, &offsets);
-        self.file
-            .write_all_at(&idx, self.data_at + self.data_len)
-            .map_err(ioe)?;
-        self.file.sync_all().map_err(ioe)?;
-        std::fs::rename(&self.tmp, &self.dest)
-            .map_err(|e| nd_core::Error::io(self.dest.display().to_string(), e))?;
-        *done = true;
-        Ok(())
     }
 }

@@ -228,7 +228,7 @@ pub(crate) fn write_zarr(
     ))
 }
 
-fn fill_bytes(dt: &DataType, f: f64) -> Option<Vec<u8>> {
+pub(crate) fn fill_bytes(dt: &DataType, f: f64) -> Option<Vec<u8>> {
     Some(match dt {
         DataType::Int8 => (f as i8).to_ne_bytes().to_vec(),
         DataType::Int16 => (f as i16).to_ne_bytes().to_vec(),

@@ -417,3 +417,198 @@ fn write_files_python_reads() {
     let f = AsdfFile::open(out("w_out_of_core.asdf")).unwrap();
     assert_eq!(f.layout().index, nd_asdf::IndexStatus::Used);
 }
+
+/// Copy `reg` out of a C-order array.
+fn cut(full: &ArrayBuf, reg: &Region) -> Vec<u8> {
+    let elem = full.dtype().size();
+    let mut part = vec![0u8; reg.num_elements() as usize * elem];
+    nd_core::shape::copy_region(
+        full.bytes(),
+        full.shape(),
+        nd_core::Order::C,
+        reg,
+        &mut part,
+        &reg.shape(),
+        &vec![0; reg.ndim()],
+        elem,
+    )
+    .unwrap();
+    part
+}
+
+#[test]
+fn deferred_arrays_written_concurrently() {
+    let mut e = Expect::new("w_deferred");
+    let mut w = AsdfWriter::new();
+    w.set("meta/note", Node::str("written by write_deferred"))
+        .unwrap();
+    // an in-memory compressed array before the deferred ones
+    let small = arange(vec![5, 4], |i| i as i32 - 3);
+    w.add_array(
+        "small",
+        &small,
+        ArrayOptions {
+            compression: Some(Compression::Zlib),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    e.add("small", &small, None);
+    let a = arange(vec![90, 70], |i| (i as f64).sqrt());
+    let b = arange(vec![16, 33, 5], |i| (i as i16).wrapping_mul(7));
+    // zarr: the first z-slab (16 planes) stays zero, the fill value, so those chunks are not stored
+    let z = arange(vec![36, 20, 30], |i| {
+        if i < 16 * 20 * 30 {
+            0.0f32
+        } else {
+            (i % 977) as f32 * 0.25
+        }
+    });
+    let u = arange(vec![33, 17], |i| i as u16);
+    let ia = w
+        .add_array_deferred("big/a", &DataType::Float64, &[90, 70])
+        .unwrap();
+    let ib = w
+        .add_array_deferred("big/b", &DataType::Int16, &[16, 33, 5])
+        .unwrap();
+    let zlib = serde_json::json!({"id": "zlib", "level": 1});
+    let iz = w
+        .add_zarr_deferred(
+            "cube",
+            &DataType::Float32,
+            &[36, 20, 30],
+            &[16, 16, 16],
+            &zlib,
+            Some(0.0),
+        )
+        .unwrap();
+    let iu = w
+        .add_zarr_deferred(
+            "plain",
+            &DataType::UInt16,
+            &[33, 17],
+            &[10, 10],
+            &serde_json::Value::Null,
+            None,
+        )
+        .unwrap();
+    e.add("big/a", &a, None);
+    e.add("big/b", &b, None);
+    e.add("cube", &z, None);
+    e.add("plain", &u, None);
+    let df = w.write_deferred(out("w_deferred.asdf")).unwrap();
+    let (ha, hb, hz, hu) = (
+        df.array(ia).unwrap(),
+        df.array(ib).unwrap(),
+        df.array(iz).unwrap(),
+        df.array(iu).unwrap(),
+    );
+    assert_eq!(hz.chunk_shape(), vec![16, 16, 16]);
+    // a region that cuts a chunk is refused
+    let bad = Region::new(vec![0..8, 0..16, 0..16]);
+    assert!(hz.write_region(&bad, &cut(&z, &bad)).is_err());
+    // the zarr arrays: chunk-aligned slabs in scrambled order (one thread here so that the
+    // committed file is the same on every run; concurrent chunk writes are tested below)
+    for z0 in [32u64, 0, 16] {
+        for y0 in [16u64, 0] {
+            let reg = Region::new(vec![z0..(z0 + 16).min(36), y0..(y0 + 16).min(20), 0..30]);
+            hz.write_region(&reg, &cut(&z, &reg)).unwrap();
+        }
+    }
+    for r0 in [30u64, 10, 20, 0] {
+        let reg = Region::new(vec![r0..(r0 + 10).min(33), 0..17]);
+        hu.write_region(&reg, &cut(&u, &reg)).unwrap();
+    }
+    // the uncompressed arrays written by three threads at once
+    std::thread::scope(|s| {
+        for t in 0..3u64 {
+            let (ha, hb) = (&ha, &hb);
+            let (a, b) = (&a, &b);
+            s.spawn(move || {
+                for r0 in (0..90u64).step_by(9).filter(|r| (r / 9) % 3 == t) {
+                    let reg = Region::new(vec![r0..r0 + 9, 0..70]);
+                    ha.write_region(&reg, &cut(a, &reg)).unwrap();
+                }
+                let reg = Region::new(vec![0..16, t * 11..t * 11 + 11, 0..5]);
+                hb.write_region(&reg, &cut(b, &reg)).unwrap();
+            });
+        }
+    });
+    // reads before finishing return what was written
+    assert_eq!(hz.read_all().unwrap().bytes(), z.bytes());
+    assert_eq!(ha.read_all().unwrap().bytes(), a.bytes());
+    df.finish().unwrap();
+    e.finish();
+    assert!(
+        ha.write_region(&Region::full(&[90, 70]), a.bytes())
+            .is_err(),
+        "written after finish"
+    );
+    check_ours(&out("w_deferred.asdf"), "w_deferred");
+    let f = AsdfFile::open(out("w_deferred.asdf")).unwrap();
+    assert_eq!(f.layout().index, nd_asdf::IndexStatus::Used);
+    // small, a, b, two maps, then the stored chunks: 3 x 2 x 2 minus the 2 x 2 fill chunks of
+    // the first slab, and 4 x 2 of `plain`
+    assert_eq!(f.blocks().len(), 5 + (12 - 4) + 8);
+    // the chunk blocks are in write order, not grid order: the map says where each is
+    let z_read = f.array("cube").unwrap();
+    assert_eq!(z_read.read_all().unwrap().bytes(), z.bytes());
+}
+
+#[test]
+fn deferred_zarr_memory_stays_bounded() {
+    // 8 x 8 chunks of 64 x 64 f64 (32 KiB each), written by 4 threads in whole-row slabs
+    // of 8 chunks per call: the writer holds one decoded + one encoded chunk per call in flight.
+    let n = 512u64;
+    let data = arange(vec![n, n], |i| ((i * 2654435761) % 1000) as f64);
+    let mut w = AsdfWriter::new();
+    let zlib = serde_json::json!({"id": "zlib", "level": 1});
+    let id = w
+        .add_zarr_deferred("x", &DataType::Float64, &[n, n], &[64, 64], &zlib, None)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let df = w.write_deferred(dir.path().join("m.asdf")).unwrap();
+    let h = df.array(id).unwrap();
+    // concurrent chunk writes, each call one row of 8 chunks
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let (h, data) = (&h, &data);
+            s.spawn(move || {
+                for r0 in (0..n).step_by(64).filter(|r| (r / 64) % 4 == t) {
+                    let reg = Region::new(vec![r0..r0 + 64, 0..n]);
+                    h.write_region(&reg, &cut(data, &reg)).unwrap();
+                }
+            });
+        }
+    });
+    let chunk = 64 * 64 * 8u64;
+    let peak = df.peak_buffered_bytes();
+    // zlib output of a chunk is at most the chunk plus a small overhead
+    assert!(peak >= chunk, "the accounting saw no chunk ({peak})");
+    assert!(
+        peak <= 4 * (2 * chunk + 1024),
+        "held {peak} bytes for 4 writers of {chunk}-byte chunks"
+    );
+    df.finish().unwrap();
+    let f = AsdfFile::open(dir.path().join("m.asdf")).unwrap();
+    assert_eq!(
+        f.array("x").unwrap().read_all().unwrap().bytes(),
+        data.bytes()
+    );
+    assert!(f.verify().unwrap().ok());
+}
+
+#[test]
+fn deferred_file_dropped_unfinished_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = AsdfWriter::new();
+    w.add_array_deferred("a", &DataType::UInt8, &[10]).unwrap();
+    assert!(
+        w.write(dir.path().join("no.asdf")).is_err(),
+        "write() with deferred arrays"
+    );
+    let df = w.write_deferred(dir.path().join("x.asdf")).unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    drop(df);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
