@@ -460,7 +460,14 @@ impl ArrayMetadataV2 {
             DataType::Float16 => {
                 float_all_eq::<2>(native, fill, |b| half::f16::from_ne_bytes(b).is_nan())
             }
-            _ => native.chunks_exact(n).all(|c| c == &fill[..]),
+            _ if fill.iter().all(|&b| b == 0) => native.iter().all(|&b| b == 0),
+            _ => {
+                // compare runs of a repeated pattern (memcmp) rather than element by element
+                let pattern: Vec<u8> = fill.iter().copied().cycle().take(n * 64).collect();
+                native
+                    .chunks(pattern.len())
+                    .all(|c| c == &pattern[..c.len()])
+            }
         }
     }
 }
@@ -907,6 +914,20 @@ mod tests {
             .unwrap();
         assert_eq!(m.fill_value, None);
         assert!(!m.is_fill_chunk(&[0, 0]));
+        let m = ArrayMetadataV2::parse(meta(r#""dtype": ">i4", "fill_value": -42"#).as_bytes())
+            .unwrap();
+        let mut chunk: Vec<u8> = (0..8 * 300).flat_map(|_| (-42i32).to_ne_bytes()).collect();
+        assert!(m.is_fill_chunk(&chunk));
+        chunk[4 * 299] = 1;
+        assert!(!m.is_fill_chunk(&chunk));
+        let m = ArrayMetadataV2::parse(meta(r#""dtype": "<f4", "fill_value": "NaN""#).as_bytes())
+            .unwrap();
+        let mut chunk: Vec<u8> = (0..8)
+            .flat_map(|i| (f32::NAN * i as f32).to_ne_bytes())
+            .collect();
+        assert!(m.is_fill_chunk(&chunk));
+        chunk[..4].copy_from_slice(&0f32.to_ne_bytes());
+        assert!(!m.is_fill_chunk(&chunk));
     }
 
     #[test]

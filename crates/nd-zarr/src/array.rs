@@ -59,6 +59,8 @@ pub struct ZarrArray {
     /// Separator of chunk keys: b'.' or b'/', or 0 while unknown (legacy arrays without the key).
     sep: AtomicU8,
     parallel: bool,
+    /// True when chunks are stored as native bytes (no codec, no byte swap).
+    raw: bool,
 }
 
 impl ZarrArray {
@@ -108,7 +110,12 @@ impl ZarrArray {
             None if meta.shape.len() <= 1 => b'.',
             None => SEP_UNKNOWN,
         };
+        let raw = pipeline.filters.is_empty()
+            && pipeline.compressor.is_none()
+            && meta.dtype.to_native() == meta.dtype
+            && !(meta.endian.needs_swap() && meta.dtype.swap_unit() > 1);
         Ok(ZarrArray {
+            raw,
             store,
             path,
             native: meta.dtype.to_native(),
@@ -250,7 +257,9 @@ impl ZarrArray {
         let covers = p.in_chunk.shape() == stored.shape();
         let mut buf = vec![0u8; self.meta.chunk_bytes()];
         let present = !covers && self.decode_chunk_into(&p.chunk, &mut buf)?;
-        if !present {
+        // A write that covers the whole (non-edge) chunk overwrites every byte: no fill needed.
+        let whole = covers && p.in_chunk.shape() == *cshape;
+        if !present && !whole {
             nd_core::array::fill_slice(&mut buf, &self.layout.fill);
         }
         let count = p.in_out.shape();
@@ -264,6 +273,9 @@ impl ZarrArray {
         let key = self.chunk_key(&p.chunk);
         if self.meta.is_fill_chunk(&buf) {
             self.store.delete(&key).map_err(store_err(&key))
+        } else if self.raw {
+            // no filters, no compressor, native byte order: the chunk is stored as it is
+            self.store.set(&key, &buf).map_err(store_err(&key))
         } else {
             let enc = self
                 .meta
