@@ -3,7 +3,7 @@
 use crate::array::{check_view_bounds, AsdfArray, BlockView, MaskSource, Storage};
 use crate::blocks::{Blocks, ChecksumMatch};
 use crate::error::{Error, Result};
-use crate::layout::{parse_layout, IndexStatus, Layout};
+use crate::layout::{parse_layout_and_tree, IndexStatus, Layout};
 use crate::ndarray::{
     inline_shape, inline_to_bytes, parse_ndarray, Dim, Mask, NdArrayMeta, Source, NDARRAY_TAG,
 };
@@ -86,17 +86,16 @@ impl AsdfFile {
 
     /// Open from any byte source (external `source` URIs then cannot be resolved).
     pub fn from_source(src: Arc<dyn ByteSource>) -> Result<AsdfFile> {
-        let layout = parse_layout(src.as_ref())?;
-        let tree = match &layout.tree {
-            Some(r) => {
-                let bytes = src.read_range(r.clone())?;
+        let (layout, tree_bytes) = parse_layout_and_tree(src.as_ref())?;
+        let tree = match (&layout.tree, tree_bytes) {
+            (Some(r), Some(bytes)) => {
                 let text = std::str::from_utf8(&bytes).map_err(|e| Error::Yaml {
                     offset: r.start + e.valid_up_to() as u64,
                     message: "tree is not UTF-8".into(),
                 })?;
                 crate::yaml::load(text, r.start)?
             }
-            None => Node::new(Value::Null),
+            _ => Node::new(Value::Null),
         };
         let blocks = Arc::new(Blocks::new(src, layout.blocks.clone()));
         Ok(AsdfFile {

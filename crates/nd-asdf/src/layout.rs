@@ -4,6 +4,7 @@
 //! length before reading.
 
 use crate::error::{Error, Result};
+use bytes::Bytes;
 use nd_core::ByteSource;
 
 /// Block magic `\xd3BLK`.
@@ -18,6 +19,8 @@ pub const FLAG_STREAMED: u32 = 1;
 const CHUNK: u64 = 8 * 1024;
 /// How far back from the end of the file the block index is searched for.
 const MAX_INDEX_SEARCH: u64 = 16 << 20;
+/// The first tail read when looking for the block index.
+pub const INDEX_TAIL: u64 = 64 << 10;
 
 /// One block header as read from the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,12 +80,22 @@ impl BlockHeader {
     /// Parse and validate a block header at `offset` (the magic) against the source length.
     pub fn read(src: &dyn ByteSource, offset: u64, block: usize) -> Result<BlockHeader> {
         let len = src.len();
+        let n = len.saturating_sub(offset).min(6 + MIN_HEADER_SIZE as u64) as usize;
+        let mut buf = [0u8; 6 + MIN_HEADER_SIZE as usize];
+        if n > 0 {
+            src.read_exact_at(offset, &mut buf[..n])?; // ok: n <= 54
+        }
+        Self::parse(&buf[..n], offset, len, block) // ok: n <= 54
+    }
+
+    /// Parse and validate a block header from its first bytes (up to 54: magic, size, the 48
+    /// fixed fields) read at `offset` of a source of `len` bytes.
+    pub fn parse(bytes: &[u8], offset: u64, len: u64, block: usize) -> Result<BlockHeader> {
         let bad = |m: String| Error::block(block, offset, m);
-        if offset.checked_add(6).is_none_or(|e| e > len) {
+        if offset.checked_add(6).is_none_or(|e| e > len) || bytes.len() < 6 {
             return Err(bad("block header runs past the end of the file".into()));
         }
-        let mut head = [0u8; 6];
-        src.read_exact_at(offset, &mut head)?;
+        let head = &bytes[..6]; // ok: checked above
         if &head[..4] != BLOCK_MAGIC {
             return Err(bad("no block magic".into()));
         }
@@ -93,8 +106,10 @@ impl BlockHeader {
         if offset + 6 + header_size as u64 > len {
             return Err(bad("block header runs past the end of the file".into()));
         }
-        let mut h = [0u8; 48];
-        src.read_exact_at(offset + 6, &mut h)?;
+        let h: &[u8; 48] = bytes
+            .get(6..54)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("block header runs past the end of the file".into()))?;
         let be32 = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
         let be64 = |i: usize| {
             let mut a = [0u8; 8];
@@ -195,35 +210,69 @@ fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
 }
 
-/// Search forward from `start` for the first match of `pred` over growing windows.
-/// `pred(window) -> Some(pos)`; `overlap` bytes are re-read between windows.
-fn scan_forward(
-    src: &dyn ByteSource,
-    start: u64,
-    overlap: u64,
-    mut pred: impl FnMut(&[u8], bool) -> Option<usize>,
-) -> Result<Option<u64>> {
-    let len = src.len();
-    let mut pos = start;
-    let mut size = CHUNK;
-    while pos < len {
-        let end = (pos + size).min(len);
-        let buf = src.read_range(pos..end)?;
-        if let Some(i) = pred(&buf, end == len) {
-            return Ok(Some(pos + i as u64));
-        }
-        if end == len {
-            break;
-        }
-        pos = end.saturating_sub(overlap).max(pos + 1);
-        size = (size * 2).min(64 << 20);
+/// The bytes from the start of the file read so far (header line, comments, tree, what follows),
+/// grown in steps that double up to [`MAX_STEP`]: finding the end of a tree of `n` bytes reads at
+/// most `n + MAX_STEP` bytes, and the tree is not read a second time to parse it.
+struct Head<'a> {
+    src: &'a dyn ByteSource,
+    buf: Vec<u8>,
+    len: u64,
+}
+
+/// Largest read step of [`Head`].
+const MAX_STEP: u64 = 256 << 10;
+
+impl<'a> Head<'a> {
+    fn new(src: &'a dyn ByteSource) -> Result<Head<'a>> {
+        let len = src.len();
+        let buf = src.read_range(0..len.min(CHUNK))?.to_vec();
+        Ok(Head { src, buf, len })
     }
-    Ok(None)
+
+    fn end(&self) -> u64 {
+        self.buf.len() as u64
+    }
+
+    /// Read the next step; false at the end of the file.
+    fn grow(&mut self) -> Result<bool> {
+        let end = self.end();
+        if end >= self.len {
+            return Ok(false);
+        }
+        let step = end.clamp(CHUNK, MAX_STEP);
+        let more = self.src.read_range(end..(end + step).min(self.len))?;
+        self.buf.extend_from_slice(&more);
+        Ok(true)
+    }
+
+    /// Search forward from `start` until `pred(bytes from start, at_eof)` gives a position
+    /// (relative to `start`); `overlap` bytes are searched again after each growth.
+    fn scan(
+        &mut self,
+        start: u64,
+        overlap: usize,
+        mut pred: impl FnMut(&[u8], bool) -> Option<usize>,
+    ) -> Result<Option<u64>> {
+        let mut from = start as usize;
+        loop {
+            let at_eof = self.end() >= self.len;
+            if let Some(hay) = self.buf.get(from..) {
+                if let Some(i) = pred(hay, at_eof) {
+                    return Ok(Some((from + i) as u64));
+                }
+            }
+            let searched = self.buf.len();
+            if !self.grow()? {
+                return Ok(None);
+            }
+            from = searched.saturating_sub(overlap).max(from);
+        }
+    }
 }
 
 /// Find the end of the YAML tree starting at `start`: python asdf's `\r?\n\.\.\.((\r?\n)|$)`.
-fn find_tree_end(src: &dyn ByteSource, start: u64) -> Result<Option<u64>> {
-    scan_forward(src, start, 8, |buf, at_eof| {
+fn find_tree_end(head: &mut Head, start: u64) -> Result<Option<u64>> {
+    head.scan(start, 8, |buf, at_eof| {
         let mut from = 0;
         while let Some(i) = find(&buf[from..], b"\n...") {
             let p = from + i;
@@ -249,10 +298,16 @@ fn find_tree_end(src: &dyn ByteSource, start: u64) -> Result<Option<u64>> {
 
 /// Parse the header, comments, tree location and block list of an ASDF file.
 pub fn parse_layout(src: &dyn ByteSource) -> Result<Layout> {
+    Ok(parse_layout_and_tree(src)?.0)
+}
+
+/// [`parse_layout`], also giving the tree's bytes (read once while looking for its end).
+pub(crate) fn parse_layout_and_tree(src: &dyn ByteSource) -> Result<(Layout, Option<Bytes>)> {
     let len = src.len();
-    let head = src.read_range(0..len.min(CHUNK))?;
-    let nl = find(&head, b"\n").ok_or_else(|| Error::NotAsdf("no header line".into()))?;
-    let line = head[..nl].strip_suffix(b"\r").unwrap_or(&head[..nl]);
+    let mut head = Head::new(src)?;
+    let nl = find(&head.buf, b"\n").ok_or_else(|| Error::NotAsdf("no header line".into()))?;
+    let line = &head.buf[..nl];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
     let line =
         std::str::from_utf8(line).map_err(|_| Error::NotAsdf("header is not text".into()))?;
     let mut parts = line.split_whitespace();
@@ -270,16 +325,20 @@ pub fn parse_layout(src: &dyn ByteSource) -> Result<Layout> {
     }
     // comment section: up to %YAML or block magic
     let mut pos = nl as u64 + 1;
-    let content_start = scan_forward(src, pos, 5, |buf, _| {
-        let a = find(buf, b"%YAML");
-        let b = find(buf, BLOCK_MAGIC);
-        match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (x, y) => x.or(y),
-        }
-    })?
-    .unwrap_or(len);
-    let comment_bytes = src.read_range(pos..content_start)?;
+    let content_start = head
+        .scan(pos, 5, |buf, _| {
+            let a = find(buf, b"%YAML");
+            let b = find(buf, BLOCK_MAGIC);
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (x, y) => x.or(y),
+            }
+        })?
+        .unwrap_or(len);
+    let comment_bytes = head
+        .buf
+        .get(pos as usize..content_start as usize)
+        .unwrap_or_default();
     let mut comments = Vec::new();
     let mut standard_version = None;
     for l in comment_bytes.split(|&b| b == b'\n') {
@@ -304,20 +363,20 @@ pub fn parse_layout(src: &dyn ByteSource) -> Result<Layout> {
     pos = content_start;
     let mut tree = None;
     let mut warnings = Vec::new();
-    if pos < len {
-        let mut tok = [0u8; 4];
-        src.read_exact_at(pos, &mut tok)?;
-        if &tok == b"%YAM" {
-            let end = find_tree_end(src, pos)?.ok_or_else(|| Error::Yaml {
-                offset: pos,
-                message: "no end of YAML marker (`...`)".into(),
-            })?;
-            tree = Some(pos..end);
-            pos = end;
-        }
+    if head.buf.get(pos as usize..pos as usize + 4) == Some(b"%YAM") {
+        let end = find_tree_end(&mut head, pos)?.ok_or_else(|| Error::Yaml {
+            offset: pos,
+            message: "no end of YAML marker (`...`)".into(),
+        })?;
+        tree = Some(pos..end);
+        pos = end;
     }
     // first block: the first magic after the tree (arbitrary bytes may come between)
-    let first = scan_forward(src, pos, 3, |buf, _| find(buf, BLOCK_MAGIC))?;
+    let first = head.scan(pos, 3, |buf, _| find(buf, BLOCK_MAGIC))?;
+    let head_bytes = Bytes::from(std::mem::take(&mut head.buf));
+    let tree_bytes = tree
+        .as_ref()
+        .map(|r| head_bytes.slice(r.start as usize..r.end as usize));
     let mut layout = Layout {
         file_version,
         standard_version,
@@ -329,17 +388,16 @@ pub fn parse_layout(src: &dyn ByteSource) -> Result<Layout> {
         warnings: Vec::new(),
     };
     let Some(first) = first else {
-        return Ok(layout);
+        return Ok((layout, tree_bytes));
     };
     // block index
-    let idx_off = find_index(src, first)?;
-    if let Some(io) = idx_off {
+    if let Some((io, text)) = find_index(src, first)? {
         layout.index_offset = Some(io);
-        match read_index(src, io, first) {
+        match read_index(src, io, &text, first) {
             Ok(blocks) => {
                 layout.blocks = blocks;
                 layout.index = IndexStatus::Used;
-                return Ok(layout);
+                return Ok((layout, tree_bytes));
             }
             Err(why) => {
                 warnings.push(format!(
@@ -353,20 +411,42 @@ pub fn parse_layout(src: &dyn ByteSource) -> Result<Layout> {
     }
     layout.blocks = scan_blocks(src, first, &mut warnings)?;
     layout.warnings = warnings;
-    Ok(layout)
+    Ok((layout, tree_bytes))
 }
 
-/// Look for `#ASDF BLOCK INDEX` from the end of the file backwards (at most 16 MiB back).
-fn find_index(src: &dyn ByteSource, min_offset: u64) -> Result<Option<u64>> {
+/// Bytes a block index can consist of (`#ASDF BLOCK INDEX`, `%YAML 1.1`, `---`, `- 123`, `...`,
+/// flow lists).
+fn index_byte(b: u8) -> bool {
+    b.is_ascii_digit() || b" \t\r\n-.,[]+%#ABCDEFIKLMNOSXY".contains(&b)
+}
+
+/// Look for `#ASDF BLOCK INDEX` from the end of the file backwards: the last [`INDEX_TAIL`]
+/// bytes, growing geometrically (up to 16 MiB) only while everything read could be part of an
+/// index — so a file without an index costs one tail read, not a read into its last block.
+/// Gives the index offset and its bytes (to the end of the file).
+fn find_index(src: &dyn ByteSource, min_offset: u64) -> Result<Option<(u64, Bytes)>> {
     let len = src.len();
-    let mut size = CHUNK;
+    let mut size = INDEX_TAIL;
+    let mut start = len;
+    let mut tail = Bytes::new();
     loop {
-        let start = len.saturating_sub(size).max(min_offset);
-        let buf = src.read_range(start..len)?;
-        if let Some(i) = rfind(&buf, INDEX_HEADER) {
-            return Ok(Some(start + i as u64));
+        let new_start = len.saturating_sub(size).max(min_offset);
+        if new_start < start {
+            let more = src.read_range(new_start..start)?;
+            tail = if tail.is_empty() {
+                more
+            } else {
+                let mut v = Vec::with_capacity(more.len() + tail.len());
+                v.extend_from_slice(&more);
+                v.extend_from_slice(&tail);
+                Bytes::from(v)
+            };
+            start = new_start;
         }
-        if start == min_offset || size >= MAX_INDEX_SEARCH {
+        if let Some(i) = rfind(&tail, INDEX_HEADER) {
+            return Ok(Some((start + i as u64, tail.slice(i..))));
+        }
+        if start == min_offset || size >= MAX_INDEX_SEARCH || !tail.iter().all(|&b| index_byte(b)) {
             return Ok(None);
         }
         size *= 4;
@@ -380,12 +460,11 @@ fn find_index(src: &dyn ByteSource, min_offset: u64) -> Result<Option<u64>> {
 fn read_index(
     src: &dyn ByteSource,
     io: u64,
+    index: &[u8],
     first: u64,
 ) -> std::result::Result<Vec<BlockHeader>, String> {
-    let text = src
-        .read_range(io + INDEX_HEADER.len() as u64..src.len())
-        .map_err(|e| e.to_string())?;
-    let text = std::str::from_utf8(&text).map_err(|_| "index is not UTF-8".to_string())?;
+    let text = index.get(INDEX_HEADER.len()..).unwrap_or_default();
+    let text = std::str::from_utf8(text).map_err(|_| "index is not UTF-8".to_string())?;
     let node = crate::yaml::load(text, io).map_err(|e| format!("index is not YAML: {e}"))?;
     let items = node.as_seq().ok_or("index is not a list")?;
     if items.is_empty() {
@@ -405,12 +484,19 @@ fn read_index(
             offsets[0]
         ));
     }
+    if offsets.last().is_some_and(|&o| o >= io) {
+        return Err("an offset is not before the index".into());
+    }
+    // every header in one batch (one round trip on sources that coalesce requests)
+    let len = src.len();
+    let ranges: Vec<std::ops::Range<u64>> = offsets
+        .iter()
+        .map(|&o| o..(o + 6 + MIN_HEADER_SIZE as u64).min(len))
+        .collect();
+    let heads = src.read_ranges(&ranges).map_err(|e| e.to_string())?;
     let mut blocks = Vec::with_capacity(offsets.len());
-    for (i, &o) in offsets.iter().enumerate() {
-        if o >= io {
-            return Err(format!("offset {o} is not before the index"));
-        }
-        let h = BlockHeader::read(src, o, i).map_err(|e| e.to_string())?;
+    for (i, (&o, hb)) in offsets.iter().zip(&heads).enumerate() {
+        let h = BlockHeader::parse(hb, o, len, i).map_err(|e| e.to_string())?;
         if h.is_streamed() {
             return Err("a streamed block cannot be followed by an index".into());
         }
