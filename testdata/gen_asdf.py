@@ -177,6 +177,8 @@ def py_files(out):
                 "a: !core/ndarray-1.0.0\n  data: [[1, null, 3], [null, 5, 6]]\n  datatype: int64\n  shape: [2, 3]\n"
                 "b: !core/ndarray-1.0.0\n  data: [1.5, null, 2.5]\n  datatype: float64\n  shape: [3]\n...\n")
 
+    mask_values(os.path.join(d, "mask_values.asdf"))
+
     # streamed block
     af = asdf.AsdfFile({"before": np.arange(5, dtype="u2"), "stream": asdf.Stream([3], np.float64)})
     with open(os.path.join(d, "stream.asdf"), "wb") as f:
@@ -269,6 +271,42 @@ def py_files(out):
                     dump_expected(af, os.path.join(exp, name[:-5]))
     with asdf.open(os.path.join(sub, "exploded.asdf"), lazy_load=False, memmap=False) as af:
         dump_expected(af, os.path.join(exp, "exploded"))
+
+
+def mask_values(path):
+    """Scalar `mask` values: python asdf applies `np.ma.masked_values` (np.isclose, rtol 1e-5,
+    atol 1e-8, in the array's precision) to floats, exact equality to other types, isnan for NaN.
+    Values straddle the tolerance (float32 steps of one ulp around 0.1 + 1.01e-6)."""
+    one = np.float32(0.1)
+    f32 = np.concatenate([[one, one - np.spacing(one) * 136],
+                          one + np.arange(120, 150, dtype=np.float32) * np.spacing(one)]).astype(np.float32)
+    f64 = np.array([1.1, 1.1 + 1e-6, 1.1 + 1e-4, 1.10001, 1.1 + 1.1e-5 + 1e-8, 1.1 + 1.1e-5 + 2e-8, 0,
+                    np.inf, -np.inf, np.nan])
+    near0 = np.array([0.0, 1e-9, 1e-8, 1.0000001e-8, 2e-8, -5e-9, -1e-8])
+    f16 = np.array([2.0, 2.00195, 1.998, 0.0, 6e-8, 2048, 2050], dtype=np.float16)
+
+    def fl(a):
+        return "[" + ", ".join(repr(float(x)) if np.isfinite(x) else
+                               (".nan" if np.isnan(x) else (".inf" if x > 0 else "-.inf")) for x in a) + "]"
+
+    def nd(name, data, dtype, n, mask):
+        return f"{name}: !core/ndarray-1.0.0\n  data: {data}\n  datatype: {dtype}\n  shape: [{n}]\n  mask: {mask}\n"
+
+    text = ("#ASDF 1.0.0\n#ASDF_STANDARD 1.5.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- !core/asdf-1.1.0\n"
+            + nd("f32", fl(f32), "float32", len(f32), "0.1")
+            + nd("f64", fl(f64), "float64", len(f64), "1.1")
+            + nd("near0", fl(near0), "float64", len(near0), "0.0")
+            + nd("inf", fl([np.inf, -np.inf, 1e308, np.nan]), "float64", 4, ".inf")
+            + nd("f16", fl(f16), "float16", len(f16), "2.0")
+            + nd("f16b", fl(f16), "float16", len(f16), "2048")
+            + nd("i4", "[1, 3, 3, -3, 4]", "int32", 5, "3")
+            + nd("i4f", "[1, 2, 3]", "int32", 3, "2.5")
+            + nd("u1", "[0, 255, 254]", "uint8", 3, "255")
+            + nd("i8nan", "[1, 2]", "int64", 2, ".nan")
+            + nd("f32nan", "[.nan, 1.0, .nan]", "float32", 3, ".nan")
+            + "...\n")
+    with open(path, "w") as f:
+        f.write(text)
 
 
 YAML11 = [

@@ -304,31 +304,106 @@ impl AsdfArray {
     }
 }
 
-fn scalar_mask(buf: &ArrayBuf, v: f64) -> Vec<bool> {
-    let vals: Vec<f64> = match buf.dtype() {
-        DataType::Float64 => buf
-            .as_slice::<f64>()
-            .map(|s| s.to_vec())
-            .unwrap_or_default(),
-        DataType::Float32 => buf
-            .as_slice::<f32>()
-            .map(|s| s.iter().map(|&x| x as f64).collect())
-            .unwrap_or_default(),
-        DataType::Int64 => buf
-            .as_slice::<i64>()
-            .map(|s| s.iter().map(|&x| x as f64).collect())
-            .unwrap_or_default(),
-        DataType::Int32 => buf
-            .as_slice::<i32>()
-            .map(|s| s.iter().map(|&x| x as f64).collect())
-            .unwrap_or_default(),
-        _ => vec![],
-    };
-    if v.is_nan() {
-        vals.iter().map(|x| x.is_nan()).collect()
-    } else {
-        vals.iter().map(|&x| x == v).collect()
+/// The mask python asdf gives a scalar `mask` value: `isnan(array)` for NaN, otherwise numpy's
+/// `ma.masked_values(array, v)` — for floating types `np.isclose(x, v)` with rtol 1e-5 and atol
+/// 1e-8 computed in the array's precision (NumPy 2 casts the Python float to the array type:
+/// `|x - v| <= atol + rtol * |v|` and `v` finite, or `x == v`), for other types exact equality.
+pub(crate) fn scalar_mask(buf: &ArrayBuf, v: f64) -> Vec<bool> {
+    const RTOL: f64 = 1e-5;
+    const ATOL: f64 = 1e-8;
+    let tol = ATOL + RTOL * v.abs();
+    let finite = v.is_finite();
+    let n = buf.len();
+    let bytes = buf.bytes();
+    let size = buf.dtype().size().max(1);
+    macro_rules! each {
+        ($t:ty, $f:expr) => {{
+            let f = $f;
+            bytes
+                .chunks_exact(std::mem::size_of::<$t>())
+                .map(|c| {
+                    let mut a = [0u8; std::mem::size_of::<$t>()];
+                    a.copy_from_slice(c);
+                    f(<$t>::from_ne_bytes(a))
+                })
+                .collect::<Vec<bool>>()
+        }};
     }
+    // exact equality of an integer with a float (numpy compares an int array with a Python
+    // float in float64, and with a Python int exactly)
+    let int_eq = |x: i128| v.fract() == 0.0 && finite && (x as f64) == v && x == v as i128;
+    let nan = v.is_nan();
+    let out: Vec<bool> = match buf.dtype() {
+        DataType::Float64 => each!(f64, |x: f64| if nan {
+            x.is_nan()
+        } else {
+            ((x - v).abs() <= tol && finite) || x == v
+        }),
+        DataType::Float32 => {
+            let (y, t) = (v as f32, tol as f32);
+            each!(f32, |x: f32| if nan {
+                x.is_nan()
+            } else {
+                ((x - y).abs() <= t && finite) || x == y
+            })
+        }
+        DataType::Float16 => {
+            let y = half::f16::from_f64(v).to_f32();
+            let t = half::f16::from_f64(tol).to_f32();
+            each!(u16, |b: u16| {
+                let x = half::f16::from_bits(b).to_f32();
+                if nan {
+                    x.is_nan()
+                } else {
+                    let d = half::f16::from_f32(x - y).to_f32().abs();
+                    (d <= t && finite) || x == y
+                }
+            })
+        }
+        DataType::Complex64 => {
+            let y = v as f32;
+            bytes
+                .chunks_exact(8)
+                .map(|c| {
+                    let re = f32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
+                    let im = f32::from_ne_bytes([c[4], c[5], c[6], c[7]]);
+                    if nan {
+                        re.is_nan() || im.is_nan()
+                    } else {
+                        re == y && im == 0.0
+                    }
+                })
+                .collect()
+        }
+        DataType::Complex128 => bytes
+            .chunks_exact(16)
+            .map(|c| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(&c[..8]);
+                let re = f64::from_ne_bytes(a);
+                a.copy_from_slice(&c[8..16]);
+                let im = f64::from_ne_bytes(a);
+                if nan {
+                    re.is_nan() || im.is_nan()
+                } else {
+                    re == v && im == 0.0
+                }
+            })
+            .collect(),
+        DataType::Int8 => each!(i8, |x: i8| int_eq(x as i128)),
+        DataType::Int16 => each!(i16, |x: i16| int_eq(x as i128)),
+        DataType::Int32 => each!(i32, |x: i32| int_eq(x as i128)),
+        DataType::Int64 => each!(i64, |x: i64| int_eq(x as i128)),
+        DataType::UInt8 => each!(u8, |x: u8| int_eq(x as i128)),
+        DataType::UInt16 => each!(u16, |x: u16| int_eq(x as i128)),
+        DataType::UInt32 => each!(u32, |x: u32| int_eq(x as i128)),
+        DataType::UInt64 => each!(u64, |x: u64| int_eq(x as i128)),
+        DataType::Bool => each!(u8, |x: u8| int_eq((x != 0) as i128)),
+        // strings and records never equal a number
+        _ => vec![false; bytes.len() / size],
+    };
+    debug_assert_eq!(out.len(), n);
+    out
 }
 
 impl ArrayRead for AsdfArray {

@@ -312,6 +312,13 @@ pub fn tag_version(tag: &str) -> Option<&str> {
     }
 }
 
+/// The NaN PyYAML constructs for `.nan`: `-inf / inf` computed at run time (on x86 the default
+/// NaN, sign bit set: `0xfff8000000000000`), so inline values keep python's exact bits.
+pub fn pyyaml_nan() -> f64 {
+    let inf = std::hint::black_box(f64::INFINITY);
+    -inf / inf
+}
+
 /// Python's `repr(float)` (shortest round-trip form, with `.0`, `inf`, `nan`).
 pub fn python_float_repr(f: f64) -> String {
     if f.is_nan() {
@@ -630,7 +637,7 @@ pub fn construct_float(s: &str) -> Option<f64> {
         return Some(sign * f64::INFINITY);
     }
     if v == ".nan" {
-        return Some(f64::NAN);
+        return Some(pyyaml_nan());
     }
     if v.contains(':') {
         let mut acc = 0.0;

@@ -206,3 +206,35 @@ fn zarr_cutout_reads_only_its_chunks() {
         .collect();
     assert_eq!(cut.as_slice::<f32>().unwrap(), &want[..]);
 }
+
+#[test]
+fn scalar_masks_match_numpy_masked_values() {
+    // python asdf masks with np.ma.masked_values (np.isclose in the array's precision): values
+    // within the tolerance of the mask value are masked too, not only exact matches
+    let name = "mask_values";
+    let f = AsdfFile::open(py(&format!("{name}.asdf"))).unwrap();
+    let n = compare_expected(&f, &testdata().join("asdf/py/expected").join(name), name);
+    assert_eq!(n, 11);
+    let a = f.array("f64").unwrap();
+    let m = a.read_mask(&Region::full(a.shape())).unwrap().unwrap();
+    let v = a.read_all().unwrap();
+    let approx = v
+        .as_slice::<f64>()
+        .unwrap()
+        .iter()
+        .zip(&m)
+        .filter(|(&x, &m)| m && x != 1.1)
+        .count();
+    assert!(
+        approx >= 2,
+        "masked values that differ from the mask value: {approx}"
+    );
+    // a cutout's mask is the same part of the whole mask
+    let a = f.array("f32").unwrap();
+    let whole = a.read_mask(&Region::full(a.shape())).unwrap().unwrap();
+    let part = a
+        .read_mask(&Region::parse("10:25", a.shape()).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(part, whole[10..25].to_vec());
+}
