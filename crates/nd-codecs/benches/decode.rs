@@ -22,7 +22,9 @@ fn data() -> Vec<u8> {
 
 /// Encode in chunks of 8 MiB, as a Zarr array with 4096×1024 u16 chunks would store them.
 fn chunks(c: &dyn Codec, raw: &[u8]) -> Vec<Vec<u8>> {
-    raw.chunks(8 << 20).map(|ch| c.encode(ch).unwrap()).collect()
+    raw.chunks(8 << 20)
+        .map(|ch| c.encode(ch).unwrap())
+        .collect()
 }
 
 fn bench(cr: &mut Criterion) {
@@ -32,7 +34,10 @@ fn bench(cr: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes(raw.len() as u64));
     g.bench_function("memcpy_baseline", |b| b.iter(|| out.copy_from_slice(&raw)));
-    let mut blosc = codec_from_config(&json!({"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0})).unwrap();
+    let mut blosc = codec_from_config(
+        &json!({"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0}),
+    )
+    .unwrap();
     blosc.set_typesize(2);
     let zstd = codec_from_config(&json!({"id": "zstd", "level": 1})).unwrap();
     for (name, c) in [("blosc_lz4_shuffle", &blosc), ("zstd_1", &zstd)] {
