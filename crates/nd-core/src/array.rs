@@ -192,11 +192,27 @@ pub fn read_chunked<D: ChunkDecoder>(
     if parallel && pieces.len() > 1 {
         pieces
             .par_iter()
-            .try_for_each_init(Vec::new, |scratch, p| work(scratch, p))
+            .try_for_each(|p| with_scratch(|scratch| work(scratch, p)))
     } else {
-        let mut scratch = Vec::new();
-        pieces.iter().try_for_each(|p| work(&mut scratch, p))
+        pieces
+            .iter()
+            .try_for_each(|p| with_scratch(|scratch| work(scratch, p)))
     }
+}
+
+/// Run `f` with this thread's reusable chunk scratch buffer: a chunk-sized buffer is allocated
+/// (and its pages faulted in) once per thread rather than once per chunk. Buffers above 64 MiB
+/// are not kept. Re-entrant (a nested call gets a fresh buffer).
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    thread_local! {
+        static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    let mut buf = SCRATCH.with(|c| c.take());
+    let r = f(&mut buf);
+    if buf.capacity() <= 64 << 20 {
+        SCRATCH.with(|c| c.set(buf));
+    }
+    r
 }
 
 /// Fill a buffer with repeats of one element (`fill` empty means zeros).
