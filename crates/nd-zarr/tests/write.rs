@@ -151,4 +151,11 @@ fn written_testdata_reads_back() {
     let h = nd_zarr::Hierarchy::open_path(w.join("hier.zarr")).unwrap();
     assert!(h.is_consolidated());
     assert_eq!(h.arrays(), vec!["a/b/data", "top"]);
+    assert_eq!(h.groups(), vec!["", "a", "a/b"]);
+    assert_eq!(h.node("a/b/data").unwrap().attributes["units"], "K");
+    // a store whose root is an array
+    let h = nd_zarr::Hierarchy::open_path(w.join("raw.zarr")).unwrap();
+    assert!(!h.is_consolidated());
+    assert_eq!(h.arrays(), vec![""]);
+    assert!(h.groups().is_empty());
 }
