@@ -259,6 +259,24 @@ def generate(outdir):
     case("blosc_shuffle_filter_order_F", f8, (7, 8), order="F",
          filters=[Quantize(digits=3, dtype="<f8")], compressor=Blosc(cname="lz4", shuffle=-1))
 
+    # zip stores as zarr-python's ZipStore writes them (stored entries; and one deflated)
+    import zipfile
+    for nm, comp in [("zipstore", zipfile.ZIP_STORED), ("zipstore_deflate", zipfile.ZIP_DEFLATED)]:
+        zp = os.path.join(outdir, "stores", nm + ".zarr.zip")
+        if os.path.exists(zp):
+            os.remove(zp)
+        zs = zarr.ZipStore(zp, mode="w", compression=comp)
+        g = zarr.group(store=zs)
+        g.attrs["kind"] = nm
+        arr = g.create_dataset("sub/a", data=ramp((9, 10), "<i4"), chunks=(4, 4), compressor=Zlib(1),
+                               fill_value=-5)
+        arr[8:, :] = -5
+        zarr.consolidate_metadata(zs)
+        zs.close()
+        zs = zarr.ZipStore(zp, mode="r")
+        np.save(os.path.join(outdir, "expected", nm + ".npy"), zarr.open_consolidated(zs, mode="r")["sub/a"][...])
+        zs.close()
+
     with open(os.path.join(outdir, "cases.json"), "w") as f:
         json.dump(cases, f, indent=1)
 

@@ -32,8 +32,10 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hierarchy;
+pub mod zip;
 
 pub use array::ZarrArray;
 pub use error::{Error, Result};
 pub use hierarchy::{create_group, write_consolidated, Hierarchy, Node, NodeKind, ZMETADATA};
 pub use nd_codecs::zarr_v2::ArrayMetadataV2;
+pub use zip::ZipStore;

@@ -210,3 +210,37 @@ fn bad_inputs_are_typed_errors() {
         Err(nd_zarr::Error::Metadata { .. })
     ));
 }
+
+#[test]
+fn zip_stores_as_zarr_python_writes_them() {
+    for name in ["zipstore", "zipstore_deflate"] {
+        let zs =
+            nd_zarr::ZipStore::open(testdata().join(format!("stores/{name}.zarr.zip"))).unwrap();
+        let store: Arc<dyn Store> = Arc::new(zs);
+        assert!(store.set("x", b"1").is_err());
+        let expected =
+            nd_core::npy::read_npy(testdata().join(format!("expected/{name}.npy"))).unwrap();
+        for h in [
+            Hierarchy::open(store.clone()).unwrap(),
+            Hierarchy::open_walk(store.clone()).unwrap(),
+        ] {
+            assert_eq!(h.arrays(), vec!["sub/a"]);
+            assert_eq!(h.node("").unwrap().attributes["kind"], name);
+            let got = h.array("sub/a").unwrap().read_all().unwrap();
+            assert_eq!(got.bytes(), expected.bytes(), "{name}");
+        }
+    }
+    // damaged zips are errors, not panics
+    let bytes = std::fs::read(testdata().join("stores/zipstore.zarr.zip")).unwrap();
+    for cut in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+        let src = Arc::new(nd_core::MemSource::new(bytes[cut..].to_vec()));
+        if let Ok(z) = nd_zarr::ZipStore::from_source(src, "cut".into()) {
+            let store: Arc<dyn Store> = Arc::new(z);
+            if let Ok(h) = Hierarchy::open(store) {
+                if let Ok(a) = h.array("sub/a") {
+                    let _ = a.read_all();
+                }
+            }
+        }
+    }
+}
