@@ -305,7 +305,11 @@ impl Fits {
             Err(e) if w.count == 0 => Err(e),
             Err(e) => {
                 w.done = true;
-                w.stopped = Some((w.count, w.next, e.to_string()));
+                // Keep the bare message: `walk_error` / `hdu` wrap it in `Error::Header` again.
+                w.stopped = Some(match e {
+                    Error::Header { hdu, offset, msg } if hdu == w.count => (hdu, offset, msg),
+                    other => (w.count, w.next, other.to_string()),
+                });
                 Ok(())
             }
         }

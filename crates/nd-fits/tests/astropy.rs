@@ -477,6 +477,12 @@ fn truncated_and_damaged_files_give_typed_errors() {
         tj.walk_error(),
         Some(Error::Header { hdu: 1, .. })
     ));
+    // The message names the HDU and byte once (no repeated prefix).
+    let msg = tj.walk_error().unwrap().to_string();
+    assert_eq!(msg.matches("HDU 1").count(), 1, "{msg}");
+    assert_eq!(msg.matches("header at byte").count(), 1, "{msg}");
+    let msg2 = tj.hdu(1).unwrap_err().to_string();
+    assert_eq!(msg2, msg);
     // Every prefix and many single-byte damages of a multi-extension file: no panic, typed errors.
     let bytes = std::fs::read(root().join("gen/mef.fits")).unwrap();
     for cut in (0..bytes.len()).step_by(331) {
