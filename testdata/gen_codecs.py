@@ -103,7 +103,7 @@ def generate(outdir):
             return
         cfg = codec.get_config()
         cases.append({"name": name, "kind": "codec", "config": cfg, "itemsize": arr.dtype.itemsize,
-                      "encoded": put_enc(name, enc), "decoded": put_dec(dec),
+                      "dtype": arr.dtype.str, "encoded": put_enc(name, enc), "decoded": put_dec(dec),
                       "original": put_dec(arr.tobytes())})
 
     def add_raw(name, kind, config, enc, dec, **extra):
@@ -209,6 +209,8 @@ def generate(outdir):
     words = np.array(rng.choice(labels + ["zzz", ""], 200), dtype="<U4")
     add_codec("categorize_u4_u1", {"id": "categorize", "labels": labels, "dtype": "<U4", "astype": "|u1"}, words)
 
+    _lzma_checksum_bitround(cases, add_codec, add_raw, put_dec, arrays)
+
     # zarr-style pipelines: filters then compressor
     def add_pipeline(name, filters, compressor, arr):
         fs = [registry.get_codec(dict(f)) for f in filters]
@@ -224,7 +226,7 @@ def generate(outdir):
         cfg = {"filters": [f.get_config() for f in fs] or None,
                "compressor": comp.get_config() if comp else None}
         cases.append({"name": name, "kind": "pipeline", "config": cfg, "itemsize": arr.dtype.itemsize,
-                      "encoded": put_enc(name, enc), "decoded": put_dec(dec),
+                      "dtype": arr.dtype.str, "encoded": put_enc(name, enc), "decoded": put_dec(dec),
                       "original": put_dec(arr.tobytes())})
 
     add_pipeline("pipe_delta_blosc", [{"id": "delta", "dtype": "<i4", "astype": "<i2"}],
@@ -236,12 +238,72 @@ def generate(outdir):
                  {"id": "zstd", "level": 1}, nf)
     add_pipeline("pipe_astype_none", [{"id": "astype", "encode_dtype": "<f4", "decode_dtype": "<f8"}], None, nf)
     add_pipeline("pipe_none_lz4", [], {"id": "lz4", "acceleration": 1}, arrays["rand_u2"])
+    add_pipeline("pipe_crc32_zlib", [{"id": "crc32"}], {"id": "zlib", "level": 1}, arrays["rand_u2"])
+    add_pipeline("pipe_bitround_zstd", [{"id": "bitround", "keepbits": 6}], {"id": "zstd", "level": 1},
+                 nf.astype("f4"))
+    add_pipeline("pipe_bitround_f8_blosc", [{"id": "bitround", "keepbits": 12}],
+                 {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1}, nf)
+    add_pipeline("pipe_adler32_end_lzma", [{"id": "adler32", "location": "end"}],
+                 {"id": "lzma", "preset": 1}, sm)
+    add_pipeline("pipe_delta_fletcher32", [{"id": "delta", "dtype": "<i4"}], {"id": "fletcher32"}, sm)
 
     _asdf_cases(outdir, cases, put_enc, put_dec, arrays)
     _fuzz_seeds(outdir, cases)
 
     with open(os.path.join(outdir, "index.json"), "w") as f:
         json.dump(cases, f, indent=1, ensure_ascii=False)
+
+
+def _lzma_checksum_bitround(cases, add_codec, add_raw, put_dec, arrays):
+    """lzma, crc32, adler32, fletcher32 and bitround (numcodecs 0.15.2 on Python's liblzma/zlib)."""
+    import lzma
+
+    import numcodecs
+    from numcodecs import registry
+
+    nf, sm, a1 = arrays["normal_f8"], arrays["smooth_i4"], arrays["rand_u2"]
+    for preset in (0, 1, None, 9):
+        for an in ("rand_u2", "smooth_i4", "empty_u2"):
+            add_codec(f"lzma_p{preset}_{an}", {"id": "lzma", "preset": preset}, arrays[an])
+    for check in (0, 1, 4, 10):
+        add_codec(f"lzma_check{check}_normal_f8", {"id": "lzma", "check": check, "preset": 1}, nf)
+    add_codec("lzma_extreme3_smooth_i4", {"id": "lzma", "preset": 3 | lzma.PRESET_EXTREME}, sm)
+    add_codec("lzma_alone_normal_f8", {"id": "lzma", "format": 2, "preset": 1}, nf)
+    add_codec("lzma_p1_big_u2", {"id": "lzma", "preset": 1}, arrays["big_u2"])
+    # what lzma.decompress accepts besides one stream: concatenated streams, junk after a stream
+    # (ignored), and the auto format reading xz and .lzma data
+    xz = numcodecs.LZMA(preset=1)
+    auto = numcodecs.LZMA(format=0)
+    two = bytes(xz.encode(a1)) + bytes(xz.encode(sm))
+    junk = bytes(xz.encode(a1)) + b"\0\0\0\0not an xz stream"
+    alone = bytes(numcodecs.LZMA(format=2, preset=1).encode(nf))
+    for nm, codec, enc in (("lzma_two_streams", xz, two), ("lzma_trailing_junk", xz, junk),
+                           ("lzma_auto_xz", auto, bytes(xz.encode(sm))), ("lzma_auto_alone", auto, alone)):
+        add_raw(nm, "codec", codec.get_config(), enc, _as_bytes(codec.decode(enc)))
+
+    for cid in ("crc32", "adler32"):
+        for loc in (None, "start", "end"):
+            cfg = {"id": cid} if loc is None else {"id": cid, "location": loc}
+            for an in ("rand_u2", "empty_u2", "rand_u1") if loc is None else ("rand_u1",):
+                add_codec(f"{cid}_{loc or 'default'}_{an}", cfg, arrays[an])
+    # HDF5's Fletcher-32; rand_u1 has an odd number of bytes. numcodecs 0.15.2 fails on empty data.
+    for an in ("rand_u2", "normal_f8", "rand_u1"):
+        add_codec(f"fletcher32_{an}", {"id": "fletcher32"}, arrays[an])
+
+    rng = np.random.default_rng(11)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.5, 2.5, -2.5, 3.0000001, 1e-310, 5e-324,
+                         np.finfo("f8").max, -np.finfo("f8").max, np.finfo("f8").tiny], dtype="f8")
+    base = np.concatenate([nf[:200], specials, rng.normal(0, 1e6, 100)])
+    with np.errstate(over="ignore"):
+        # numcodecs 0.15.2 refuses big-endian floats (KeyError on '>f8'): little-endian only
+        for dt in ("<f8", "<f4", "<f2"):
+            arr = base.astype(dt)
+            bits = {"f8": 52, "f4": 23, "f2": 10}[dt[1:]]
+            for keep in sorted({0, 1, 6, 10, bits - 1, bits}):
+                if keep > bits:
+                    continue
+                name = f"bitround_k{keep}_{dt[1:]}"
+                add_codec(name, {"id": "bitround", "keepbits": keep}, arr)
 
 
 def _asdf_blocks(data):
@@ -314,6 +376,9 @@ def _fuzz_seeds(outdir, cases):
                        "zstd_l-1_const_f4"],
         "codec_zlib": ["zlib_l1_smooth_i4", "gzip_l9_const_f4", "zlib_l5_empty_u2"],
         "codec_bz2": ["bz2_l1_const_f4", "bz2_l9_smooth_i4"],
+        "codec_lzma": ["lzma_p1_smooth_i4", "lzma_two_streams", "lzma_trailing_junk", "lzma_alone_normal_f8",
+                       "lzma_check10_normal_f8", "crc32_end_rand_u1", "adler32_default_rand_u1",
+                       "fletcher32_rand_u1"],
         "codec_lz4": ["lz4_a1_smooth_i4", "lz4_a10_const_f4", "asdf_lz4_const_f4", "asdf_lz4f_normal_f8"],
     }
     by_name = {c["name"]: c for c in cases}
@@ -338,6 +403,10 @@ def _fuzz_seeds(outdir, cases):
         (3, [{"id": "quantize", "digits": 2, "dtype": "<f8"}, {"id": "shuffle", "elementsize": 8}],
          {"id": "zstd", "level": 1}, np.linspace(0, 1, 64)),
         (4, [{"id": "astype", "encode_dtype": "<f4", "decode_dtype": "<f8"}], None, np.linspace(0, 1, 16)),
+        (8, [{"id": "crc32"}], {"id": "zlib", "level": 1}, np.arange(100, dtype="u2")),
+        (9, [{"id": "bitround", "keepbits": 6}], {"id": "zstd", "level": 1}, np.linspace(0, 1, 64).astype("f4")),
+        (10, [{"id": "adler32", "location": "end"}], {"id": "lzma", "preset": 1}, np.arange(50, dtype="i4")),
+        (11, None, {"id": "fletcher32"}, np.arange(40, dtype="u2")),
     ]
     for sel, filters, comp, arr in seeds:
         x = arr

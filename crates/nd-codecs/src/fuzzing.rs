@@ -87,6 +87,26 @@ pub fn lz4(data: &[u8]) {
     }
 }
 
+/// lzma (xz, .lzma and auto formats) and the checksum codecs (crc32, adler32 at either end,
+/// fletcher32) on the same bytes; bitround decoding (the identity).
+pub fn lzma(data: &[u8]) {
+    for format in [1, 2, 0] {
+        if let Ok(c) = crate::lzma::Lzma::from_config(&json!({"id": "lzma", "format": format})) {
+            decode_both(&c, data);
+        }
+    }
+    for cfg in [
+        json!({"id": "crc32"}),
+        json!({"id": "adler32", "location": "end"}),
+        json!({"id": "fletcher32"}),
+        json!({"id": "bitround", "keepbits": 3}),
+    ] {
+        if let Ok(c) = codec_from_config(&cfg) {
+            decode_both(c.as_ref(), data);
+        }
+    }
+}
+
 /// Configs the pipeline target chooses from.
 fn pipeline_configs() -> Vec<(serde_json::Value, serde_json::Value)> {
     let null = serde_json::Value::Null;
@@ -123,6 +143,16 @@ fn pipeline_configs() -> Vec<(serde_json::Value, serde_json::Value)> {
             json!({"id": "bz2", "level": 1}),
             json!([{"id": "delta", "dtype": ">u2"}]),
         ),
+        (json!({"id": "zlib", "level": 1}), json!([{"id": "crc32"}])),
+        (
+            json!({"id": "zstd", "level": 1}),
+            json!([{"id": "bitround", "keepbits": 6}]),
+        ),
+        (
+            json!({"id": "lzma", "preset": 1}),
+            json!([{"id": "adler32", "location": "end"}]),
+        ),
+        (json!({"id": "fletcher32"}), null.clone()),
     ]
 }
 

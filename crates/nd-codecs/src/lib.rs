@@ -15,11 +15,14 @@
 #![warn(missing_docs)]
 
 pub mod asdf;
+pub mod bitround;
 pub mod blosc;
+pub mod checksum;
 mod compress;
 pub mod filters;
 pub mod fuzzing;
 pub mod lz4;
+pub mod lzma;
 mod numeric;
 pub mod zarr_v2;
 
@@ -66,6 +69,17 @@ pub enum Error {
     /// A codec configuration that is invalid (missing key, bad value).
     #[error("codec config: {0}")]
     Config(String),
+    /// A checksum codec (`crc32`, `adler32`, `fletcher32`) found a checksum that does not match
+    /// the data.
+    #[error("{codec}: stored checksum {stored:#010x} does not match the data's {computed:#010x}")]
+    Checksum {
+        /// The codec.
+        codec: &'static str,
+        /// The checksum stored with the data.
+        stored: u32,
+        /// The checksum of the data.
+        computed: u32,
+    },
     /// A codec, option or data type this crate does not implement.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -142,6 +156,10 @@ pub trait Codec: Send + Sync + std::fmt::Debug {
     /// Tell a compressor the item size of the data it will encode (blosc's `typesize`, which
     /// numcodecs takes from the array's dtype and does not store in the config). No-op by default.
     fn set_typesize(&mut self, _typesize: usize) {}
+
+    /// Tell a filter the element type of the data it will encode, for filters whose config does
+    /// not state it (`bitround`: numcodecs takes it from the array). No-op by default.
+    fn set_dtype(&mut self, _dtype: &nd_core::DataType, _endian: nd_core::Endian) {}
 }
 
 /// Build a codec from its numcodecs JSON config (an object with an `"id"`).
@@ -167,6 +185,10 @@ pub fn codec_from_config(v: &Value) -> Result<Box<dyn Codec>> {
         "astype" => Box::new(AsType::from_config(v)?),
         "packbits" => Box::new(PackBits::from_config(v)?),
         "categorize" => Box::new(Categorize::from_config(v)?),
+        "bitround" => Box::new(bitround::BitRound::from_config(v)?),
+        "crc32" | "adler32" => Box::new(checksum::Checksum32::from_config(v)?),
+        "fletcher32" => Box::new(checksum::Fletcher32),
+        "lzma" => Box::new(lzma::Lzma::from_config(v)?),
         other => return Err(Error::Unsupported(format!("codec id {other:?}"))),
     })
 }
@@ -256,6 +278,15 @@ impl Pipeline {
             .fold(itemsize, |s, f| f.encoded_itemsize(s));
         if let Some(c) = self.compressor.as_mut() {
             c.set_typesize(size);
+        }
+    }
+
+    /// Tell the pipeline the array's element type as stored: the compressor's item size (as
+    /// [`Pipeline::set_itemsize`]) and, for the first filter, the type it encodes (bitround).
+    pub fn set_dtype(&mut self, dtype: &nd_core::DataType, endian: nd_core::Endian) {
+        self.set_itemsize(dtype.size());
+        if let Some(f) = self.filters.first_mut() {
+            f.set_dtype(dtype, endian);
         }
     }
 

@@ -396,7 +396,7 @@ impl ArrayMetadataV2 {
     /// The codec pipeline of the filters and compressor, told the item size (blosc typesize).
     pub fn pipeline(&self) -> crate::Result<Pipeline> {
         let mut p = Pipeline::from_zarr_json(&self.compressor, &self.filters)?;
-        p.set_itemsize(self.dtype.size());
+        p.set_dtype(&self.dtype, self.endian);
         Ok(p)
     }
 

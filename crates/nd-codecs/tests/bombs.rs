@@ -117,3 +117,47 @@ fn bad_configs() {
     let p = nd_codecs::Pipeline::from_zarr_json(&json!("zlib"), &json!(null));
     assert!(p.is_err());
 }
+
+#[test]
+fn lzma_bounds() {
+    let xz = codec_from_config(&json!({"id": "lzma", "preset": 0})).unwrap();
+    let zeros = vec![0u8; 8 << 20];
+    let enc = xz.encode(&zeros).unwrap();
+    assert!(enc.len() < 8 << 10, "{}", enc.len());
+    assert!(too_large(xz.decode(&enc, 1 << 20)));
+    let mut small = vec![0u8; 1 << 20];
+    assert!(too_large(xz.decode_into(&enc, &mut small)));
+    let mut big = vec![0u8; (8 << 20) + 1];
+    assert!(matches!(
+        xz.decode_into(&enc, &mut big),
+        Err(Error::WrongSize { .. })
+    ));
+    assert_eq!(xz.decode(&enc, 8 << 20).unwrap(), zeros);
+    // truncated, empty, and junk before a stream
+    let short = xz.encode(b"hello hello hello").unwrap();
+    for cut in [0, 1, 12, short.len() - 1] {
+        assert!(xz.decode(&short[..cut], 100).is_err(), "cut {cut}");
+    }
+    let mut junk = b"junk".to_vec();
+    junk.extend_from_slice(&short);
+    assert!(xz.decode(&junk, 100).is_err());
+    // a second stream cut short is an error (Python: "Compressed data ended before ..."),
+    // a second one that is not a stream is ignored
+    let mut two = short.clone();
+    two.extend_from_slice(&short[..short.len() - 3]);
+    assert!(xz.decode(&two, 100).is_err());
+    let mut tail = short.clone();
+    tail.extend_from_slice(b"\0\0\0\0 trailing");
+    assert_eq!(xz.decode(&tail, 100).unwrap(), b"hello hello hello");
+    // every one-byte corruption gives an answer, never a crash
+    for i in 0..short.len() {
+        let mut b = short.clone();
+        b[i] ^= 0x41;
+        let _ = xz.decode(&b, 100);
+    }
+    // a .lzma header asking for a 1 GiB dictionary is refused by the memory limit
+    let alone = codec_from_config(&json!({"id": "lzma", "format": 2, "preset": 0})).unwrap();
+    let mut a = alone.encode(b"hello hello hello").unwrap();
+    a[1..5].copy_from_slice(&(1u32 << 30).to_le_bytes());
+    assert!(matches!(alone.decode(&a, 100), Err(Error::Corrupt { .. })));
+}

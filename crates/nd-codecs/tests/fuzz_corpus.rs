@@ -37,3 +37,9 @@ fn codec_pipeline_corpus() {
     let n = replay_corpus("codec_pipeline", nd_codecs::fuzzing::pipeline);
     assert!(n > 0, "fuzz/corpus/codec_pipeline is empty");
 }
+
+#[test]
+fn codec_lzma_corpus() {
+    let n = replay_corpus("codec_lzma", nd_codecs::fuzzing::lzma);
+    assert!(n > 0, "fuzz/corpus/codec_lzma is empty");
+}

@@ -49,6 +49,12 @@ fn compressors() -> Vec<Box<dyn Codec>> {
         json!({"id": "zstd", "level": 1}),
         json!({"id": "zstd", "level": -3, "checksum": true}),
         json!({"id": "lz4", "acceleration": 1}),
+        json!({"id": "lzma", "preset": 1}),
+        json!({"id": "lzma", "format": 2, "preset": 0}),
+        json!({"id": "lzma", "format": 1, "check": 10, "preset": 0}),
+        json!({"id": "crc32"}),
+        json!({"id": "adler32", "location": "end"}),
+        json!({"id": "fletcher32"}),
     ];
     for cname in nd_codecs::blosc::CNAMES {
         for shuffle in [-1, 0, 1, 2] {
@@ -140,6 +146,41 @@ proptest! {
         let c = codec_from_config(&json!({"id": "astype", "encode_dtype": "<f8", "decode_dtype": "<f4"})).unwrap();
         let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         roundtrip(c.as_ref(), &data);
+    }
+
+    #[test]
+    fn bitround_is_round_half_even_on_the_mantissa(
+        values in prop::collection::vec(prop_oneof![1e-30f32..1e30, -1e30f32..-1e-30], 1..200),
+        keepbits in 0u32..23,
+    ) {
+        let mut c = codec_from_config(&json!({"id": "bitround", "keepbits": keepbits})).unwrap();
+        c.set_dtype(&nd_core::DataType::Float32, nd_core::Endian::Little);
+        let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let enc = c.encode(&data).unwrap();
+        prop_assert_eq!(c.decode(&enc, enc.len()).unwrap(), enc.clone());
+        for (x, y) in values.iter().zip(enc.chunks_exact(4)) {
+            let y = f32::from_le_bytes(y.try_into().unwrap());
+            // the spacing of floats with keepbits mantissa bits in x's binade
+            let e = (x.abs() as f64).log2().floor() as i32;
+            let e = if 2f64.powi(e + 1) <= x.abs() as f64 { e + 1 } else if 2f64.powi(e) > x.abs() as f64 { e - 1 } else { e };
+            let ulp = 2f64.powi(e - keepbits as i32);
+            let want = ((*x as f64) / ulp).round_ties_even() * ulp;
+            prop_assert_eq!(y as f64, want, "x={} keepbits={}", x, keepbits);
+        }
+    }
+
+    #[test]
+    fn checksums_detect_any_single_bit_flip(data in bytes(512), bit in any::<usize>()) {
+        for cfg in [json!({"id": "crc32"}), json!({"id": "adler32"}), json!({"id": "fletcher32"})] {
+            let c = codec_from_config(&cfg).unwrap();
+            let mut enc = c.encode(&data).unwrap();
+            prop_assert_eq!(enc.len(), data.len() + 4);
+            let b = bit % (enc.len() * 8);
+            enc[b / 8] ^= 1 << (b % 8);
+            let r = c.decode(&enc, data.len());
+            // a flip changes the sum by ±2^k, never 0 modulo 65521 / 65535: always detected
+            prop_assert!(matches!(r, Err(Error::Checksum { .. })), "{}", cfg);
+        }
     }
 
     #[test]
