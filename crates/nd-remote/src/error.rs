@@ -1,0 +1,210 @@
+//! The error type of nd-remote. Messages carry the URL (without user info or query string) and
+//! the byte range, never a credential: every message from the object store is passed through a
+//! redactor that removes the configured secret values.
+
+use std::ops::Range;
+
+/// Result alias for nd-remote.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong reading a remote object.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A URL that could not be understood or has an unsupported scheme.
+    #[error("invalid remote URL {url:?}: {reason}")]
+    Url {
+        /// The URL (user info and query removed).
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// A bad option value.
+    #[error("remote option {key}: {reason}")]
+    Config {
+        /// The option or environment variable.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+    /// The object does not exist.
+    #[error("{url}: not found")]
+    NotFound {
+        /// The object's URL.
+        url: String,
+    },
+    /// The object changed (size, ETag or modification time) after it was opened: reading on
+    /// would mix two versions.
+    #[error("{url}: the object changed while it was being read ({detail}); reopen it")]
+    Changed {
+        /// The object's URL.
+        url: String,
+        /// What differed.
+        detail: String,
+    },
+    /// The server answered with fewer (or more) bytes than asked, after all retries.
+    #[error("{url}: bytes {}..{} answered with {got} bytes after {attempts} attempts", range.start, range.end)]
+    Short {
+        /// The object's URL.
+        url: String,
+        /// The range asked for.
+        range: Range<u64>,
+        /// Bytes received.
+        got: u64,
+        /// Requests made.
+        attempts: usize,
+    },
+    /// A request failed (after the bounded retries for errors where retrying is safe).
+    #[error("{url}{}: {message}", fmt_range(range))]
+    Request {
+        /// The object's URL.
+        url: String,
+        /// The byte range, when one was asked.
+        range: Option<Range<u64>>,
+        /// What the object store reported, with secrets removed.
+        message: String,
+    },
+    /// A read past the end of the object.
+    #[error("{url}: read of bytes {}..{} is past the end of the object ({size} bytes)", range.start, range.end)]
+    OutOfBounds {
+        /// The object's URL.
+        url: String,
+        /// The range asked for.
+        range: Range<u64>,
+        /// The object's size.
+        size: u64,
+    },
+    /// An operation this source or store does not support (listing plain HTTP, writing
+    /// without `writable`).
+    #[error("{url}: {what} is not supported")]
+    Unsupported {
+        /// The URL.
+        url: String,
+        /// The operation.
+        what: String,
+    },
+    /// The internal runtime could not be started.
+    #[error("nd-remote runtime: {0}")]
+    Runtime(String),
+}
+
+fn fmt_range(r: &Option<Range<u64>>) -> String {
+    match r {
+        Some(r) => format!(" (bytes {}..{})", r.start, r.end),
+        None => String::new(),
+    }
+}
+
+impl From<Error> for nd_core::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::OutOfBounds { range, size, .. } => nd_core::Error::OutOfBounds {
+                offset: range.start,
+                len: range.end.saturating_sub(range.start),
+                size,
+            },
+            e => nd_core::Error::Other(Box::new(e)),
+        }
+    }
+}
+
+/// Removes secrets from text: the configured secret values, user info in URLs, query strings.
+#[derive(Clone, Default)]
+pub(crate) struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Redactor({} secrets)", self.secrets.len())
+    }
+}
+
+impl Redactor {
+    pub(crate) fn new(mut secrets: Vec<String>) -> Self {
+        // Longest first, so a secret containing another is removed whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Redactor { secrets }
+    }
+
+    pub(crate) fn clean(&self, text: &str) -> String {
+        let mut s = text.to_string();
+        for secret in &self.secrets {
+            if s.contains(secret.as_str()) {
+                s = s.replace(secret.as_str(), "[redacted]");
+            }
+        }
+        redact_urls(&s)
+    }
+}
+
+/// Remove user info and query strings from every URL in `text`, and signature-like parameters.
+pub(crate) fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        // the authority and path run to the next whitespace or quote
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '>' || c == ')')
+            .unwrap_or(tail.len());
+        let (url, after) = tail.split_at(end);
+        let url = match url.split_once('?') {
+            Some((u, _)) => format!("{u}?[redacted]"),
+            None => url.to_string(),
+        };
+        let slash = url.find('/').unwrap_or(url.len());
+        let url = match url[..slash].rfind('@') {
+            Some(at) => format!("[redacted]@{}", &url[at + 1..]),
+            None => url,
+        };
+        out.push_str(&url);
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A URL for messages: user info and query removed.
+pub(crate) fn display_url(url: &str) -> String {
+    redact_urls(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_user_info_and_queries() {
+        assert_eq!(
+            redact_urls("GET https://user:pw@host/a/b?X-Amz-Signature=abc failed"),
+            "GET https://[redacted]@host/a/b?[redacted] failed"
+        );
+        assert_eq!(redact_urls("s3://bucket/key"), "s3://bucket/key");
+        let r = Redactor::new(vec!["hunter22".into(), "hunter2".into()]);
+        assert_eq!(
+            r.clean("token=hunter22 and hunter2"),
+            "token=[redacted] and [redacted]"
+        );
+    }
+
+    #[test]
+    fn out_of_bounds_maps_to_core() {
+        let e: nd_core::Error = Error::OutOfBounds {
+            url: "u".into(),
+            range: 5..10,
+            size: 7,
+        }
+        .into();
+        assert!(matches!(
+            e,
+            nd_core::Error::OutOfBounds {
+                offset: 5,
+                len: 5,
+                size: 7
+            }
+        ));
+    }
+}

@@ -1,0 +1,272 @@
+//! Options of remote sources and stores: tuning, retries, credentials.
+
+use crate::error::{Error, Result};
+use crate::stats::Stats;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How remote sources and stores read: block cache, coalescing, concurrency, retries, and the
+/// object-store configuration (credentials, endpoint, region) as a key/value map.
+///
+/// Object-store keys are the ones `object_store`'s builders accept (`aws_endpoint`,
+/// `aws_region`, `aws_access_key_id`, `aws_secret_access_key`, `aws_session_token`,
+/// `google_service_account`, `azure_storage_account_name`, …, and client keys such as
+/// `allow_http`). The builders also read the usual environment variables (`AWS_*`, `GOOGLE_*`,
+/// `AZURE_*`) themselves; keys given here win over the environment.
+///
+/// The `Debug` output hides the values of every map entry (they may be secrets).
+#[derive(Clone)]
+pub struct RemoteOptions {
+    /// Block size of the read cache of a [`open_source`](crate::open_source) source: small reads
+    /// fetch whole aligned blocks. Default 256 KiB (91 FITS blocks).
+    pub block_size: u64,
+    /// Capacity of the block cache of one source, in bytes. Default 64 MiB.
+    pub cache_size: u64,
+    /// Most blocks one sequential read-ahead fetches in one request (the read-ahead doubles
+    /// while reads stay sequential). Default 32 (8 MiB with the default block size).
+    pub max_readahead_blocks: u64,
+    /// Batched reads (`read_ranges`, `get_many`) merge ranges whose gap is at most this many
+    /// bytes into one request. Default 1 MiB (object_store's choice: on a network with a few
+    /// milliseconds of latency, a round trip costs about as much as a megabyte).
+    pub coalesce_gap: u64,
+    /// Largest single request; bigger reads are split into parts fetched concurrently.
+    /// Default 8 MiB.
+    pub part_size: u64,
+    /// Most requests in flight at once for one source or store. Default 8.
+    pub max_in_flight: usize,
+    /// Retries of a failed request (5xx, dropped connection, timeout, short body). Default 3.
+    pub retries: usize,
+    /// First retry delay; it doubles on each retry, capped at 2 s. Default 100 ms.
+    pub retry_backoff: Duration,
+    /// Give up retrying after this long. Default 60 s.
+    pub retry_timeout: Duration,
+    /// Timeout of one request. Default 30 s.
+    pub timeout: Duration,
+    /// Timeout of establishing a connection. Default 5 s.
+    pub connect_timeout: Duration,
+    /// Unsigned requests (public buckets). Default false.
+    pub anonymous: bool,
+    /// Allow writes through [`open_store`](crate::open_store) stores. Default false.
+    pub writable: bool,
+    /// Object-store configuration keys (see the type docs).
+    pub options: BTreeMap<String, String>,
+    /// Request and byte counters shared by everything opened with these options.
+    pub stats: Stats,
+}
+
+impl Default for RemoteOptions {
+    fn default() -> Self {
+        RemoteOptions {
+            block_size: 256 * 1024,
+            cache_size: 64 * 1024 * 1024,
+            max_readahead_blocks: 32,
+            coalesce_gap: 1024 * 1024,
+            part_size: 8 * 1024 * 1024,
+            max_in_flight: 8,
+            retries: 3,
+            retry_backoff: Duration::from_millis(100),
+            retry_timeout: Duration::from_secs(60),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            anonymous: false,
+            writable: false,
+            options: BTreeMap::new(),
+            stats: Stats::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RemoteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self.options.keys().map(String::as_str).collect();
+        f.debug_struct("RemoteOptions")
+            .field("block_size", &self.block_size)
+            .field("cache_size", &self.cache_size)
+            .field("max_readahead_blocks", &self.max_readahead_blocks)
+            .field("coalesce_gap", &self.coalesce_gap)
+            .field("part_size", &self.part_size)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("retries", &self.retries)
+            .field("retry_backoff", &self.retry_backoff)
+            .field("retry_timeout", &self.retry_timeout)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("anonymous", &self.anonymous)
+            .field("writable", &self.writable)
+            .field("options (values hidden)", &keys)
+            .finish()
+    }
+}
+
+/// Environment variables read by [`RemoteOptions::from_env`] (besides the object stores' own).
+pub const ENV_VARS: &[&str] = &[
+    "ND_REMOTE_BLOCK_SIZE",
+    "ND_REMOTE_CACHE_SIZE",
+    "ND_REMOTE_COALESCE_GAP",
+    "ND_REMOTE_PART_SIZE",
+    "ND_REMOTE_MAX_IN_FLIGHT",
+    "ND_REMOTE_RETRIES",
+    "ND_REMOTE_TIMEOUT",
+    "ND_REMOTE_ANONYMOUS",
+];
+
+impl RemoteOptions {
+    /// Defaults, overridden by `ND_REMOTE_*` environment variables (sizes accept `K`/`M`/`G`
+    /// suffixes, times are seconds): `ND_REMOTE_BLOCK_SIZE`, `ND_REMOTE_CACHE_SIZE`,
+    /// `ND_REMOTE_COALESCE_GAP`, `ND_REMOTE_PART_SIZE`, `ND_REMOTE_MAX_IN_FLIGHT`,
+    /// `ND_REMOTE_RETRIES`, `ND_REMOTE_TIMEOUT`, `ND_REMOTE_ANONYMOUS` (1/true). Credentials
+    /// come from the object stores' own variables (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`,
+    /// `GOOGLE_SERVICE_ACCOUNT`, `AZURE_STORAGE_ACCOUNT_NAME`, …), read when a store is built.
+    pub fn from_env() -> Result<Self> {
+        let mut o = RemoteOptions::default();
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        if let Some(v) = var("ND_REMOTE_BLOCK_SIZE") {
+            o.block_size = parse_size("ND_REMOTE_BLOCK_SIZE", &v)?;
+        }
+        if let Some(v) = var("ND_REMOTE_CACHE_SIZE") {
+            o.cache_size = parse_size("ND_REMOTE_CACHE_SIZE", &v)?;
+        }
+        if let Some(v) = var("ND_REMOTE_COALESCE_GAP") {
+            o.coalesce_gap = parse_size("ND_REMOTE_COALESCE_GAP", &v)?;
+        }
+        if let Some(v) = var("ND_REMOTE_PART_SIZE") {
+            o.part_size = parse_size("ND_REMOTE_PART_SIZE", &v)?;
+        }
+        if let Some(v) = var("ND_REMOTE_MAX_IN_FLIGHT") {
+            o.max_in_flight = parse_size("ND_REMOTE_MAX_IN_FLIGHT", &v)? as usize;
+        }
+        if let Some(v) = var("ND_REMOTE_RETRIES") {
+            o.retries = parse_size("ND_REMOTE_RETRIES", &v)? as usize;
+        }
+        if let Some(v) = var("ND_REMOTE_TIMEOUT") {
+            let s: f64 = v.trim().parse().map_err(|_| Error::Config {
+                key: "ND_REMOTE_TIMEOUT".into(),
+                reason: format!("not a number of seconds: {v:?}"),
+            })?;
+            if !(s > 0.0 && s < 1e6) {
+                return Err(Error::Config {
+                    key: "ND_REMOTE_TIMEOUT".into(),
+                    reason: format!("out of range: {v:?}"),
+                });
+            }
+            o.timeout = Duration::from_secs_f64(s);
+        }
+        if let Some(v) = var("ND_REMOTE_ANONYMOUS") {
+            o.anonymous = matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            );
+        }
+        o.validate()?;
+        Ok(o)
+    }
+
+    /// Set an object-store configuration key (builder style).
+    pub fn with_option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.insert(key.into(), value.into());
+        self
+    }
+
+    /// Check the tuning values (non-zero sizes, sane limits).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, reason: &str| {
+            Err(Error::Config {
+                key: key.into(),
+                reason: reason.into(),
+            })
+        };
+        if self.block_size == 0 || self.block_size > 1 << 30 {
+            return bad("block_size", "must be between 1 byte and 1 GiB");
+        }
+        if self.part_size == 0 {
+            return bad("part_size", "must be positive");
+        }
+        if self.max_in_flight == 0 || self.max_in_flight > 1024 {
+            return bad("max_in_flight", "must be between 1 and 1024");
+        }
+        if self.retries > 100 {
+            return bad("retries", "at most 100");
+        }
+        Ok(())
+    }
+
+    /// Values of the options map that look like secrets (redacted from every error message).
+    pub(crate) fn secret_values(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .options
+            .iter()
+            .filter(|(k, _)| is_secret_key(k))
+            .map(|(_, v)| v.clone())
+            .collect();
+        for (k, val) in std::env::vars() {
+            if (k.starts_with("AWS_") || k.starts_with("AZURE_") || k.starts_with("GOOGLE_"))
+                && is_secret_key(&k)
+            {
+                v.push(val);
+            }
+        }
+        v.retain(|s| s.len() >= 4);
+        v
+    }
+}
+
+/// True for configuration keys whose values are credentials.
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "secret",
+        "token",
+        "password",
+        "key",
+        "sas",
+        "credential",
+        "signature",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+        && !k.ends_with("key_id")
+}
+
+fn parse_size(key: &str, v: &str) -> Result<u64> {
+    let t = v.trim();
+    let (num, mul) = match t.char_indices().last() {
+        Some((i, c)) if c.eq_ignore_ascii_case(&'k') => (&t[..i], 1u64 << 10),
+        Some((i, c)) if c.eq_ignore_ascii_case(&'m') => (&t[..i], 1 << 20),
+        Some((i, c)) if c.eq_ignore_ascii_case(&'g') => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .ok_or_else(|| Error::Config {
+            key: key.into(),
+            reason: format!("not a size: {v:?}"),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("k", "64K").unwrap(), 65536);
+        assert_eq!(parse_size("k", "2m").unwrap(), 2 << 20);
+        assert_eq!(parse_size("k", "123").unwrap(), 123);
+        assert!(parse_size("k", "x").is_err());
+        assert!(parse_size("k", "99999999999999G").is_err());
+    }
+
+    #[test]
+    fn debug_hides_values() {
+        let o = RemoteOptions::default().with_option("aws_secret_access_key", "SUPERSECRET");
+        let s = format!("{o:?}");
+        assert!(s.contains("aws_secret_access_key"));
+        assert!(!s.contains("SUPERSECRET"));
+        assert!(is_secret_key("aws_session_token"));
+        assert!(!is_secret_key("aws_access_key_id"));
+        assert!(!is_secret_key("aws_region"));
+        assert_eq!(o.secret_values(), vec!["SUPERSECRET".to_string()]);
+    }
+}
