@@ -67,6 +67,21 @@ pub enum Error {
         /// What.
         msg: String,
     },
+    /// A table or compressed-image problem (bad TFORM, descriptor outside the heap, corrupt
+    /// tile, unparsable ASCII field), with the row and column where it was found.
+    #[error("HDU {hdu}{}{}: {msg}",
+        .row.map(|r| format!(", row {r}")).unwrap_or_default(),
+        .column.as_ref().map(|c| format!(", column {c}")).unwrap_or_default())]
+    Table {
+        /// HDU index.
+        hdu: usize,
+        /// Row (0-based; for compressed images, the tile number), when known.
+        row: Option<u64>,
+        /// Column (name, or `#n` 1-based when unnamed), when known.
+        column: Option<String>,
+        /// What is wrong.
+        msg: String,
+    },
     /// An HDU without data (NAXIS = 0), where astropy's `data` is `None`.
     #[error("HDU {hdu} has no data (NAXIS = 0)")]
     NoData {

@@ -394,6 +394,12 @@ impl Fits {
         crate::image::FitsImage::new(self.source.clone(), self.hdu(index)?, true)
     }
 
+    /// The table of HDU `index` (BINTABLE or ASCII TABLE; a compressed image's underlying
+    /// binary table too).
+    pub fn table(&self, index: usize) -> Result<crate::table::Table> {
+        crate::table::Table::new(self.source.clone(), self.hdu(index)?)
+    }
+
     /// The raw group parameters and data of a random-groups HDU.
     pub fn random_groups(&self, index: usize) -> Result<crate::image::RandomGroups> {
         crate::image::RandomGroups::read(&*self.source, self.hdu(index)?)

@@ -31,6 +31,7 @@ pub mod fits;
 pub mod fuzzing;
 pub mod header;
 pub mod image;
+pub mod table;
 pub mod write;
 
 pub use card::{Card, Value};
@@ -39,4 +40,5 @@ pub use error::{Error, Result};
 pub use fits::{Fits, Hdu, HduKind, OpenOptions};
 pub use header::{Header, Strictness, Warning};
 pub use image::{FitsImage, RandomGroups, Scaling};
+pub use table::{Column, ColumnFormat, ColumnScaling, ColumnSel, Table};
 pub use write::{append_image, FitsImageWriter, FitsWriter, ScaleSpec};
