@@ -76,7 +76,7 @@ pub enum Error {
     },
     /// An operation this source or store does not support (listing plain HTTP, writing
     /// without `writable`).
-    #[error("{url}: {what} is not supported")]
+    #[error("{url}: not supported: {what}")]
     Unsupported {
         /// The URL.
         url: String,
