@@ -14,12 +14,22 @@
 //! object that changes while it is read is an error, never mixed data.
 //!
 //! ```no_run
-//! use nd_remote::{open_source, RemoteOptions};
+//! use nd_core::ByteSource;
+//! use nd_remote::{open_source, open_store, RemoteOptions};
 //! let opts = RemoteOptions::from_env()?;
 //! let src = open_source("https://example.org/data/image.fits", &opts)?;
 //! let head = src.read_range(0..2880)?;
 //! assert_eq!(&head[..6], b"SIMPLE");
 //! println!("{}", opts.stats.snapshot()); // 1 requests (1 GET, ...), 262144 bytes received
+//! let fits = nd_fits_like_reader(src);    // e.g. nd_fits::Fits::from_source(src)
+//!
+//! let s3 = RemoteOptions::default()
+//!     .with_option("aws_region", "eu-west-1")
+//!     .with_option("aws_access_key_id", "…")
+//!     .with_option("aws_secret_access_key", "…");
+//! let store = open_store("s3://bucket/cubes/m31.zarr", &s3)?; // e.g. nd_zarr::Hierarchy::open(store)
+//! let zmeta = store.get(".zmetadata")?;
+//! # fn nd_fits_like_reader(_: std::sync::Arc<dyn ByteSource>) {}
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![warn(missing_docs)]
@@ -51,3 +61,8 @@ pub fn open_source(url: &str, opts: &RemoteOptions) -> Result<Arc<dyn ByteSource
 pub fn open_store(url: &str, opts: &RemoteOptions) -> Result<Arc<dyn Store>> {
     Ok(Arc::new(RemoteStore::open(url, opts)?))
 }
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
