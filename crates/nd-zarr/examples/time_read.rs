@@ -34,9 +34,22 @@ fn main() {
             })
             .collect();
         tc.sort_by(|a, b| a.total_cmp(b));
+        let wdir = format!("{dir}/time_write_{name}.zarr");
+        let meta = a.metadata().clone();
+        let mut tw: Vec<f64> = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                let store: Arc<dyn Store> = Arc::new(DirStore::create(&wdir).unwrap());
+                let w = ZarrArray::create(store, "", meta.clone()).unwrap();
+                w.write(&region, out.as_slice()).unwrap();
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        tw.sort_by(|a, b| a.total_cmp(b));
+        let _ = std::fs::remove_dir_all(&wdir);
         println!(
-            "{name:<10} full median {:.3} s min {:.3} s | cutout median {:.4} s",
-            ts[3], ts[0], tc[10]
+            "{name:<10} full median {:.3} s min {:.3} s | cutout median {:.4} s | write median {:.3} s",
+            ts[3], ts[0], tc[10], tw[1]
         );
     }
 }
