@@ -66,6 +66,8 @@ pub struct AsdfFile {
     tree: Node,
     blocks: Arc<Blocks>,
     base_dir: Option<PathBuf>,
+    /// Path -> child positions of every tagged node, built on the first [`AsdfFile::array`] call.
+    tagged: std::sync::OnceLock<std::collections::HashMap<String, Vec<u32>>>,
 }
 
 /// Tags recognised as Zarr-in-ASDF.
@@ -103,6 +105,7 @@ impl AsdfFile {
             tree,
             blocks,
             base_dir: None,
+            tagged: std::sync::OnceLock::new(),
         })
     }
 
@@ -200,11 +203,34 @@ impl AsdfFile {
         }
     }
 
+    /// The tagged node at `path`: through the path index (built once, so that looking up each of
+    /// thousands of arrays is not a linear search of a big mapping), else by walking the path
+    /// (other spellings: negative sequence indices, extra slashes).
+    fn tagged_node(&self, path: &str) -> Option<&Node> {
+        let index = self.tagged.get_or_init(|| {
+            let mut map = std::collections::HashMap::new();
+            let mut pos = Vec::new();
+            index_tagged(&self.tree, &mut String::new(), &mut pos, &mut map);
+            map
+        });
+        if let Some(pos) = index.get(path) {
+            let mut cur = &self.tree;
+            for &i in pos {
+                cur = match &cur.value {
+                    Value::Map(e) => &e.get(i as usize)?.1,
+                    Value::Seq(items) => items.get(i as usize)?,
+                    _ => return None,
+                };
+            }
+            return Some(cur);
+        }
+        self.tree.get_path(path)
+    }
+
     /// The array at a tree path (`ndarray` or Zarr node).
     pub fn array(&self, path: &str) -> Result<AsdfArray> {
         let node = self
-            .tree
-            .get_path(path)
+            .tagged_node(path)
             .ok_or_else(|| Error::NoArray(path.to_string()))?;
         let tag = node.tag().ok_or_else(|| Error::NoArray(path.to_string()))?;
         let base = crate::yaml::tag_base(tag);
@@ -328,6 +354,71 @@ impl AsdfFile {
             index: self.layout.index.clone(),
             warnings: self.layout.warnings.clone(),
         })
+    }
+}
+
+/// Record the child positions of every tagged node under its `walk` path.
+fn index_tagged(
+    n: &Node,
+    path: &mut String,
+    pos: &mut Vec<u32>,
+    out: &mut std::collections::HashMap<String, Vec<u32>>,
+) {
+    if pos.len() > crate::yaml::MAX_DEPTH {
+        return;
+    }
+    if n.tag.is_some() && !out.contains_key(path.as_str()) {
+        out.insert(path.clone(), pos.clone());
+    }
+    let len = path.len();
+    let mut child = |i: usize, key: &dyn Fn(&mut String), c: &Node, path: &mut String| {
+        if !path.is_empty() {
+            path.push('/');
+        }
+        key(path);
+        pos.push(i as u32);
+        index_tagged(c, path, pos, out);
+        pos.pop();
+        path.truncate(len);
+    };
+    match &n.value {
+        Value::Seq(items) => {
+            for (i, c) in items.iter().enumerate() {
+                child(
+                    i,
+                    &|p: &mut String| {
+                        use std::fmt::Write;
+                        let _ = write!(p, "{i}");
+                    },
+                    c,
+                    path,
+                );
+            }
+        }
+        Value::Map(entries) => {
+            for (i, (k, c)) in entries.iter().enumerate() {
+                // keys a path cannot spell are left to `get_path`
+                let plain = match &k.value {
+                    Value::Str(s) => !s.is_empty() && !s.contains('/'),
+                    _ => k
+                        .key_string()
+                        .is_some_and(|s| !s.is_empty() && !s.contains('/')),
+                };
+                if !plain {
+                    continue;
+                }
+                child(
+                    i,
+                    &|p: &mut String| match &k.value {
+                        Value::Str(s) => p.push_str(s),
+                        _ => p.push_str(&k.key_string().unwrap_or_default()),
+                    },
+                    c,
+                    path,
+                );
+            }
+        }
+        _ => {}
     }
 }
 

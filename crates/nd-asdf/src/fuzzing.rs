@@ -33,9 +33,22 @@ pub fn asdf_blocks(data: &[u8]) {
     }
 }
 
-/// Load bytes as a YAML tree and convert it to JSON.
+/// Load bytes as a YAML tree and convert it to JSON. Also a differential check: when the fast
+/// path accepts the text, the full parser must give the same tree (panics otherwise: a bug).
 pub fn asdf_yaml(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
+        if let Some(fast) = crate::yaml::load_fast(text) {
+            let full =
+                crate::yaml::load_events(text, 0, crate::yaml::LoadOptions::for_len(text.len()));
+            match full {
+                Ok(full) => assert_eq!(
+                    format!("{fast:?}"),
+                    format!("{full:?}"),
+                    "fast YAML path differs from saphyr on {text:?}"
+                ),
+                Err(e) => panic!("fast YAML path accepted what saphyr rejects ({e}): {text:?}"),
+            }
+        }
         if let Ok(n) = crate::yaml::load(text, 0) {
             let _ = n.to_json_tagged();
             let _ = n.get_path("a/0/b");

@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
 
+#[path = "yaml_fast.rs"]
+mod fast;
+
 /// The YAML core tag prefix.
 pub const YAML_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
@@ -273,7 +276,8 @@ impl Node {
                         if !path.is_empty() {
                             path.push('/');
                         }
-                        path.push_str(&i.to_string());
+                        use std::fmt::Write;
+                        let _ = write!(path, "{i}");
                         go(c, path, f);
                         path.truncate(len);
                     }
@@ -283,7 +287,10 @@ impl Node {
                         if !path.is_empty() {
                             path.push('/');
                         }
-                        path.push_str(&k.key_string().unwrap_or_default());
+                        match &k.value {
+                            Value::Str(s) => path.push_str(s),
+                            _ => path.push_str(&k.key_string().unwrap_or_default()),
+                        }
                         go(c, path, f);
                         path.truncate(len);
                     }
@@ -706,7 +713,7 @@ enum FrameKind {
     Seq(Vec<Node>),
     Map {
         entries: Vec<(Node, Node)>,
-        seen: HashMap<(u8, String), usize>,
+        seen: Option<Box<KeyIndex>>,
         key: Option<Node>,
         merges: Vec<Node>,
         pending_merge: bool,
@@ -730,6 +737,21 @@ pub fn load(text: &str, base_offset: u64) -> Result<Node> {
 
 /// [`load`] with explicit limits.
 pub fn load_with(text: &str, base_offset: u64, opts: LoadOptions) -> Result<Node> {
+    if let Some(root) = fast::load(text, opts) {
+        return Ok(root);
+    }
+    load_events(text, base_offset, opts)
+}
+
+/// The fast path of [`load`] alone: `None` when the text needs the full parser (for the
+/// differential tests and the fuzz target).
+#[doc(hidden)]
+pub fn load_fast(text: &str) -> Option<Node> {
+    fast::load(text, LoadOptions::for_len(text.len()))
+}
+
+/// [`load_with`] through the full YAML parser (`saphyr-parser` events) only.
+pub fn load_events(text: &str, base_offset: u64, opts: LoadOptions) -> Result<Node> {
     let mut ld = Loader {
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -768,7 +790,10 @@ pub fn load_with(text: &str, base_offset: u64, opts: LoadOptions) -> Result<Node
 }
 
 fn full_tag(t: &saphyr_parser::Tag) -> String {
-    format!("{}{}", t.handle, t.suffix)
+    let mut s = String::with_capacity(t.handle.len() + t.suffix.len());
+    s.push_str(&t.handle);
+    s.push_str(&t.suffix);
+    s
 }
 
 impl Loader {
@@ -792,56 +817,15 @@ impl Loader {
     fn event(&mut self, ev: Event<'_>, span: Span) -> Result<()> {
         match ev {
             Event::Scalar(value, style, anchor, tag) => {
-                self.count(1)?;
-                let tag = tag.map(|t| full_tag(&t));
-                let (node, merge) = self.scalar(&value, style, tag, span)?;
-                self.finish(node, 1, anchor, merge)
+                self.on_scalar(&value, style, anchor, tag.map(|t| full_tag(&t)), span)
             }
             Event::SequenceStart(anchor, tag) => {
-                self.count(1)?;
-                self.push(Frame {
-                    tag: tag.map(|t| full_tag(&t)),
-                    anchor,
-                    size: 1,
-                    kind: FrameKind::Seq(Vec::new()),
-                })
+                self.on_start(true, anchor, tag.map(|t| full_tag(&t)))
             }
             Event::MappingStart(anchor, tag) => {
-                self.count(1)?;
-                self.push(Frame {
-                    tag: tag.map(|t| full_tag(&t)),
-                    anchor,
-                    size: 1,
-                    kind: FrameKind::Map {
-                        entries: Vec::new(),
-                        seen: HashMap::new(),
-                        key: None,
-                        merges: Vec::new(),
-                        pending_merge: false,
-                    },
-                })
+                self.on_start(false, anchor, tag.map(|t| full_tag(&t)))
             }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let Some(f) = self.stack.pop() else {
-                    return Err(self.err(span, "unbalanced collection end"));
-                };
-                let tag = f.tag.filter(|t| {
-                    t != "tag:yaml.org,2002:seq" && t != "tag:yaml.org,2002:map" && t != "!"
-                });
-                let node = match f.kind {
-                    FrameKind::Seq(items) => Node {
-                        tag,
-                        value: Value::Seq(items),
-                    },
-                    FrameKind::Map {
-                        entries, merges, ..
-                    } => Node {
-                        tag,
-                        value: Value::Map(flatten_merges(entries, merges)),
-                    },
-                };
-                self.finish(node, f.size, f.anchor, false)
-            }
+            Event::SequenceEnd | Event::MappingEnd => self.on_end(span),
             Event::Alias(id) => {
                 let Some((node, size)) = self.anchors.get(&id) else {
                     return Err(Error::CyclicAlias { anchor: id });
@@ -853,6 +837,62 @@ impl Loader {
             }
             _ => Ok(()),
         }
+    }
+
+    fn on_scalar(
+        &mut self,
+        value: &str,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<String>,
+        span: Span,
+    ) -> Result<()> {
+        self.count(1)?;
+        let (node, merge) = self.scalar(value, style, tag, span)?;
+        self.finish(node, 1, anchor, merge)
+    }
+
+    fn on_start(&mut self, seq: bool, anchor: usize, tag: Option<String>) -> Result<()> {
+        self.count(1)?;
+        let kind = if seq {
+            FrameKind::Seq(Vec::new())
+        } else {
+            FrameKind::Map {
+                entries: Vec::new(),
+                seen: None,
+                key: None,
+                merges: Vec::new(),
+                pending_merge: false,
+            }
+        };
+        self.push(Frame {
+            tag,
+            anchor,
+            size: 1,
+            kind,
+        })
+    }
+
+    fn on_end(&mut self, span: Span) -> Result<()> {
+        let Some(f) = self.stack.pop() else {
+            return Err(self.err(span, "unbalanced collection end"));
+        };
+        let tag = f
+            .tag
+            .filter(|t| t != "tag:yaml.org,2002:seq" && t != "tag:yaml.org,2002:map" && t != "!");
+        let node = match f.kind {
+            FrameKind::Seq(items) => Node {
+                tag,
+                value: Value::Seq(items),
+            },
+            FrameKind::Map {
+                entries, merges, ..
+            } => Node {
+                tag,
+                value: Value::Map(flatten_merges(entries, merges)),
+            },
+        };
+        self.finish(node, f.size, f.anchor, false)
     }
 
     fn push(&mut self, f: Frame) -> Result<()> {
@@ -962,33 +1002,64 @@ impl Loader {
     }
 }
 
-fn scalar_key(k: &Node) -> Option<(u8, String)> {
-    let d = match &k.value {
-        Value::Null => 0,
-        Value::Bool(_) => 1,
-        Value::Int(_) => 2,
-        Value::Float(_) => return None,
-        Value::Str(_) => 3,
+/// Maps with more entries than this get a hash index for duplicate keys; smaller ones are
+/// searched linearly (no allocation for the many small mappings of a tree).
+const HASH_FROM: usize = 16;
+
+/// A hash of a scalar key (kind + value), without allocating; `None` for floats and collections.
+fn key_hash(hasher: &std::collections::hash_map::RandomState, k: &Node) -> Option<u64> {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = hasher.build_hasher();
+    match &k.value {
+        Value::Null => 0u8.hash(&mut h),
+        Value::Bool(b) => (1u8, b).hash(&mut h),
+        Value::Int(i) => (2u8, i).hash(&mut h),
+        Value::Str(s) => (3u8, s.as_str()).hash(&mut h),
         _ => return None,
-    };
-    Some((d, k.key_string()?))
+    }
+    Some(h.finish())
+}
+
+/// Duplicate-key index of a large mapping: key hash -> entry position.
+#[derive(Default)]
+struct KeyIndex {
+    state: std::collections::hash_map::RandomState,
+    map: HashMap<u64, usize>,
 }
 
 fn insert_entry_hashed(
     entries: &mut Vec<(Node, Node)>,
-    seen: &mut HashMap<(u8, String), usize>,
+    seen: &mut Option<Box<KeyIndex>>,
     k: Node,
     v: Node,
 ) {
-    match scalar_key(&k) {
-        Some(h) => match seen.get(&h) {
-            Some(&i) => {
+    if seen.is_none() {
+        if entries.len() < HASH_FROM {
+            return insert_entry(entries, k, v);
+        }
+        // the mapping became large: index what it has so far
+        let mut idx = Box::<KeyIndex>::default();
+        for (i, (kk, _)) in entries.iter().enumerate() {
+            if let Some(h) = key_hash(&idx.state, kk) {
+                idx.map.entry(h).or_insert(i);
+            }
+        }
+        *seen = Some(idx);
+    }
+    let Some(idx) = seen.as_mut() else {
+        return insert_entry(entries, k, v);
+    };
+    match key_hash(&idx.state, &k) {
+        Some(h) => match idx.map.get(&h) {
+            Some(&i) if entries.get(i).is_some_and(|(kk, _)| kk.value == k.value) => {
                 if let Some(slot) = entries.get_mut(i) {
                     slot.1 = v;
                 }
             }
+            // a 64-bit hash collision between different keys: the slow way
+            Some(_) => insert_entry(entries, k, v),
             None => {
-                seen.insert(h, entries.len());
+                idx.map.insert(h, entries.len());
                 entries.push((k, v));
             }
         },
