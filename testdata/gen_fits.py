@@ -29,7 +29,7 @@ ASTROPY_FILES = [
     # tables and compressed images (issue 4)
     "ascii_i4-i20.fits", "tb.fits", "zerowidth.fits", "logical_null.fits",
     "vla_logical_null.fits", "vla_logical_all_zero.fits", "vla_logical_pre_fix.fits",
-    "stddata.fits", "comp.fits", "compressed_float_bzero.fits",
+    "stddata.fits", "compressed_float_bzero.fits",
 ]
 # astropy's compressed-image test files (hdu/compressed/tests/data)
 ASTROPY_COMP_DATA = os.path.join(os.path.dirname(fits.__file__), "hdu", "compressed", "tests", "data")
@@ -73,7 +73,7 @@ class Gen:
             a = a.astype(a.dtype.newbyteorder("="))
         # Identical arrays (the m13 image in several compressions) are stored once.
         import hashlib
-        h = hashlib.sha1(a.dtype.str.encode() + str(a.shape).encode() + a.tobytes()).hexdigest()
+        h = hashlib.sha1(a.dtype.str.encode() + str(a.shape).encode() + a.tobytes()).hexdigest() + str(gz)
         seen = self.__dict__.setdefault("_seen", {})
         if h in seen:
             return seen[h]
@@ -137,10 +137,13 @@ class Gen:
                     if kind in ("BinTableHDU", "TableHDU"):
                         h["table"] = self.table(key, i, hdu)
                     if kind == "CompImageHDU":
+                        # The header before the data is touched (reading scaled data makes
+                        # astropy drop BSCALE/BZERO from it).
+                        header = [card_json(c) for c in hdu.header.cards]
                         data = hdu.data
                         ch = {"shape": list(data.shape), "dtype": data.dtype.name,
                               "data": self.npy(f"{key}.{i}", data, gz=True),
-                              "header": [card_json(c) for c in hdu.header.cards]}
+                              "header": header}
                         raw_hdr = hdu._bintable.header if hasattr(hdu, "_bintable") else None
                         if raw_hdr is not None:
                             ch["zcmptype"] = raw_hdr.get("ZCMPTYPE")
@@ -423,6 +426,9 @@ def generate(outdir):
     # 9. Tables (issue 4).
     tables(g, outdir, rng)
 
+    # 10. Tile-compressed images (issue 4).
+    compressed(g, outdir, rng)
+
     # 8. astropy's own test files (real-world inputs).
     for name in ASTROPY_FILES:
         shutil.copy(os.path.join(ASTROPY_DATA, name), os.path.join(outdir, "astropy", name))
@@ -626,3 +632,84 @@ def tables(g, outdir, rng):
     # TBCOL must come before TFORM for astropy? no: any order. Insert TBCOL via extra cards.
     raw_table(os.path.join(gen, "ascii_raw.fits"), "TABLE", cols, len(rows), line_len, body)
     g.record("gen/ascii_raw.fits")
+
+
+def compressed(g, outdir, rng):
+    """Tile-compressed images written by astropy (cfitsio's algorithms): every compression type,
+    several tile shapes and dtypes, quantization methods, blanks. Grouped as HDUs of a few files
+    to keep the test data small."""
+    yy, xx = np.mgrid[0:24, 0:30]
+    smooth = (1000 + 300 * np.sin(xx / 5.0) * np.cos(yy / 7.0)).astype(np.float64)
+    noisy = smooth + rng.normal(0, 5, smooth.shape)
+    ints = {
+        "u8": np.clip(noisy / 8, 0, 255).astype(np.uint8),
+        "i8": (noisy / 8 - 128).clip(-128, 127).astype(np.int8),
+        "i16": (noisy - 1000).astype(np.int16) * 7,
+        "u16": (noisy * 20).astype(np.uint16),
+        "i32": (noisy * 1000).astype(np.int32) - 500000,
+        "u32": (noisy * 1000).astype(np.uint32) + 3000000000,
+    }
+    ints["i16"][0, :5] = [-32768, 32767, 0, -1, 1]
+    ints["i32"][0, :4] = [-2**31, 2**31 - 1, 0, -1]
+    floats = {"f32": noisy.astype(np.float32), "f64": noisy * 1.000001}
+    files = {}
+
+    def add(fname, data, **kw):
+        files.setdefault(fname, [fits.PrimaryHDU()])
+        hdu = fits.CompImageHDU(data, name=f"H{len(files[fname])}", **kw)
+        hdu.header["OBJECT"] = "nd-fits test"
+        files[fname].append(hdu)
+
+    # Integers: every algorithm, several tile shapes.
+    for algo, dts in [("RICE_1", ["u8", "i8", "i16", "u16", "i32"]),
+                      ("GZIP_1", ["u8", "i16", "u16", "i32", "u32"]),
+                      ("GZIP_2", ["u8", "i16", "i32", "u32"]),
+                      ("NOCOMPRESS", ["i16", "i32"]),
+                      ("PLIO_1", ["u8", "i16", "i32"]),
+                      ("HCOMPRESS_1", ["i16", "i32"])]:
+        for dt in dts:
+            a = ints[dt]
+            if algo == "PLIO_1":
+                a = (a.astype(np.int64) % 1000).astype(a.dtype)  # PLIO: values < 2^24
+                if dt == "i32":
+                    a = np.abs(a)
+            tiles = {"i16": [None, (7, 30), (8, 16)], "i32": [None, (8, 16)]}.get(dt, [None])
+            if algo == "NOCOMPRESS":
+                tiles = [None]
+            if algo == "HCOMPRESS_1":
+                tiles = [(10, 30), (24, 30)]
+            for tile in tiles:
+                add(f"c_{algo.lower()}", a, compression_type=algo, tile_shape=tile)
+    # HCOMPRESS lossy with and without smoothing.
+    for sm in (False, True):
+        add("c_hcompress_1", ints["i16"], compression_type="HCOMPRESS_1",
+            tile_shape=(24, 30), hcomp_scale=4, hcomp_smooth=sm)
+    # 3-D and 1-D images.
+    cube = (rng.normal(0, 100, (4, 9, 11))).astype(np.int32)
+    add("c_misc", cube, compression_type="RICE_1", tile_shape=(2, 5, 11))
+    add("c_misc", cube, compression_type="GZIP_1", tile_shape=(1, 9, 4))
+    add("c_misc", ints["i16"].ravel()[:500].copy(), compression_type="RICE_1", tile_shape=(64,))
+    # Floats: quantization methods, lossless gzip, blanks (NaN), zeros for DITHER_2.
+    for dt, a in floats.items():
+        a = a.copy()
+        a[3, 4:9] = np.nan
+        for q, m in (("NO_DITHER", -1), ("SUBTRACTIVE_DITHER_1", 1), ("SUBTRACTIVE_DITHER_2", 2)):
+            b = a.copy()
+            if m == 2:
+                b[5, :6] = 0.0
+            add("c_float", b, compression_type="RICE_1", quantize_method=m, quantize_level=16,
+                dither_seed=1234 if m != -1 else 0, tile_shape=(5, 30))
+        add("c_float", a, compression_type="GZIP_2", quantize_level=0)
+        add("c_float", a, compression_type="GZIP_1", quantize_level=-0.5, dither_seed=7)
+        add("c_float", a, compression_type="HCOMPRESS_1", tile_shape=(24, 30), quantize_level=8,
+            dither_seed=99)
+    # Scaled integer image (BSCALE/BZERO in the image header), and an image HDU in between.
+    hdu = fits.CompImageHDU(ints["i16"], compression_type="RICE_1", name="SCALED")
+    hdu.header["BSCALE"] = 0.5
+    hdu.header["BZERO"] = 3.0
+    files["c_misc"].append(hdu)
+    files["c_misc"].append(fits.ImageHDU(ints["u8"], name="PLAIN"))
+    for fname, hdus in files.items():
+        rel = f"gen/{fname}.fits"
+        fits.HDUList(hdus).writeto(os.path.join(outdir, rel))
+        g.record(rel)

@@ -81,6 +81,19 @@ impl Hdu {
 
     /// The data shape in numpy order (NAXISn reversed). For random groups: (GCOUNT, NAXISn..NAXIS2).
     pub fn shape(&self) -> Vec<u64> {
+        if self.kind == HduKind::CompressedImage {
+            // The image's shape (ZNAXISn), as astropy's CompImageHDU reports it.
+            let n = self.header.get_int("ZNAXIS").unwrap_or(0).clamp(0, 999);
+            return (1..=n)
+                .rev()
+                .map(|k| {
+                    self.header
+                        .get_int(&format!("ZNAXIS{k}"))
+                        .unwrap_or(0)
+                        .max(0) as u64
+                })
+                .collect();
+        }
         if self.kind == HduKind::RandomGroups {
             let gcount = self.header.get_int("GCOUNT").unwrap_or(1).max(0) as u64;
             let mut s: Vec<u64> = self.naxes.iter().skip(1).rev().copied().collect();
@@ -97,6 +110,13 @@ impl Hdu {
 
     /// The type astropy returns for this image's data (after BSCALE/BZERO/BLANK), if an image.
     pub fn physical_dtype(&self) -> Option<DataType> {
+        if self.kind == HduKind::CompressedImage {
+            let zbitpix = self.header.get_int("ZBITPIX")?;
+            bitpix_dtype(zbitpix)?;
+            return crate::image::Scaling::from_header(&self.header, zbitpix, self.index)
+                .ok()
+                .map(|s| s.physical_dtype(zbitpix));
+        }
         if !self.kind.is_image() {
             return None;
         }
@@ -385,8 +405,14 @@ impl Fits {
     }
 
     /// The image of HDU `index` with astropy's physical values (BSCALE/BZERO/BLANK applied).
+    /// Tile-compressed HDUs are images too (decoded as [`Fits::compressed_image`]).
     pub fn image(&self, index: usize) -> Result<crate::image::FitsImage> {
-        crate::image::FitsImage::new(self.source.clone(), self.hdu(index)?, false)
+        let hdu = self.hdu(index)?;
+        if hdu.kind == HduKind::CompressedImage {
+            let c = self.compressed_image(index)?;
+            return Ok(crate::image::FitsImage::from_compressed(c, hdu));
+        }
+        crate::image::FitsImage::new(self.source.clone(), hdu, false)
     }
 
     /// The image of HDU `index` with the stored values (no scaling; BITPIX 8 as u8).
@@ -398,6 +424,20 @@ impl Fits {
     /// binary table too).
     pub fn table(&self, index: usize) -> Result<crate::table::Table> {
         crate::table::Table::new(self.source.clone(), self.hdu(index)?)
+    }
+
+    /// The tile-compressed image of HDU `index` (ZIMAGE = T): astropy's `CompImageHDU` data
+    /// and header.
+    pub fn compressed_image(&self, index: usize) -> Result<crate::tile::CompressedImage> {
+        let hdu = self.hdu(index)?;
+        if hdu.kind != HduKind::CompressedImage {
+            return Err(Error::Unsupported {
+                hdu: index,
+                msg: format!("not a tile-compressed image ({:?})", hdu.kind),
+            });
+        }
+        let t = crate::table::Table::new(self.source.clone(), hdu)?;
+        crate::tile::CompressedImage::new(t, hdu)
     }
 
     /// The raw group parameters and data of a random-groups HDU.

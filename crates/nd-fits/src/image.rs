@@ -325,15 +325,37 @@ pub struct FitsImage {
     dtype: DataType,
     scaling: Scaling,
     attrs: Attributes,
+    /// Set for tile-compressed HDUs: reads go through the tile decoder.
+    comp: Option<Arc<crate::tile::CompressedImage>>,
 }
 
 impl FitsImage {
+    pub(crate) fn from_compressed(c: crate::tile::CompressedImage, hdu: &Hdu) -> FitsImage {
+        FitsImage {
+            source: c.table().source().clone(),
+            hdu: hdu.index,
+            data_offset: hdu.data_offset,
+            shape: c.shape().to_vec(),
+            bitpix: c.zbitpix(),
+            stored: bitpix_dtype(c.zbitpix()).unwrap_or(DataType::UInt8),
+            dtype: c.dtype().clone(),
+            scaling: Scaling::None,
+            attrs: c.attributes(),
+            comp: Some(Arc::new(c)),
+        }
+    }
+
+    /// The tile-compressed image behind this image, for compressed HDUs.
+    pub fn compressed(&self) -> Option<&crate::tile::CompressedImage> {
+        self.comp.as_deref()
+    }
+
     pub(crate) fn new(source: Arc<dyn ByteSource>, hdu: &Hdu, raw: bool) -> Result<FitsImage> {
         if !hdu.kind.is_image() {
             let what = match &hdu.kind {
                 HduKind::RandomGroups => "random groups (use Fits::random_groups)".to_string(),
                 HduKind::BinTable | HduKind::Table => "table data (not implemented yet)".into(),
-                HduKind::CompressedImage => "tile-compressed images (not implemented yet)".into(),
+                HduKind::CompressedImage => "tile-compressed image (use Fits::image)".into(),
                 k => format!("{k:?} extensions"),
             };
             return Err(Error::Unsupported {
@@ -374,6 +396,7 @@ impl FitsImage {
             dtype,
             scaling,
             attrs: header_attributes(&hdu.header),
+            comp: None,
         })
     }
 
@@ -410,6 +433,9 @@ impl FitsImage {
     }
 
     fn read_into(&self, region: &Region, out: &mut [u8]) -> Result<()> {
+        if let Some(c) = &self.comp {
+            return c.read_region_into(region, out).map_err(Error::from);
+        }
         nd_core::array::check_out_len(region, &self.dtype, out)?;
         let es = self.stored.size() as u64;
         let ed = self.dtype.size();
@@ -477,6 +503,9 @@ impl ArrayRead for FitsImage {
         &self.dtype
     }
     fn chunk_shape(&self) -> Vec<u64> {
+        if let Some(c) = &self.comp {
+            return c.chunk_shape();
+        }
         // A slab of whole rows of about 4 MiB.
         let mut c = self.shape.clone();
         if let Some(first) = c.first_mut() {
@@ -493,6 +522,9 @@ impl ArrayRead for FitsImage {
         self.read_into(region, out).map_err(Into::into)
     }
     fn codec(&self) -> Option<String> {
+        if let Some(c) = &self.comp {
+            return c.codec();
+        }
         match &self.scaling {
             Scaling::None => None,
             s => Some(format!("FITS BITPIX {} scaled: {s:?}", self.bitpix)),
@@ -514,7 +546,7 @@ pub(crate) fn is_structural(k: &str) -> bool {
         || (k.starts_with("NAXIS") && k[5..].bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn header_attributes(h: &Header) -> Attributes {
+pub(crate) fn header_attributes(h: &Header) -> Attributes {
     let mut a = Attributes::new();
     for c in h.cards() {
         let k = c.keyword();

@@ -32,6 +32,7 @@ pub mod fuzzing;
 pub mod header;
 pub mod image;
 pub mod table;
+pub mod tile;
 pub mod write;
 
 pub use card::{Card, Value};
@@ -41,4 +42,5 @@ pub use fits::{Fits, Hdu, HduKind, OpenOptions};
 pub use header::{Header, Strictness, Warning};
 pub use image::{FitsImage, RandomGroups, Scaling};
 pub use table::{Column, ColumnFormat, ColumnScaling, ColumnSel, Table};
+pub use tile::{Algorithm, CompressedImage};
 pub use write::{append_image, FitsImageWriter, FitsWriter, ScaleSpec};

@@ -634,8 +634,14 @@ impl Table {
         self.vla_rows(c, 0..self.nrows)
     }
 
-    /// The elements of a variable-length column for a range of rows.
-    pub fn vla_rows(&self, c: &Column, rows: Range<u64>) -> Result<Vec<ArrayBuf>> {
+    /// The source the table reads from.
+    pub(crate) fn source(&self) -> &Arc<dyn ByteSource> {
+        &self.source
+    }
+
+    /// The heap byte ranges (absolute) and element counts of a variable-length column's rows,
+    /// each checked to lie inside the heap.
+    pub fn vla_ranges(&self, c: &Column, rows: Range<u64>) -> Result<Vec<(u64, Range<u64>)>> {
         let (q, code) = match c.format {
             ColumnFormat::Var { q, code, .. } => (q, code),
             _ => {
@@ -675,6 +681,18 @@ impl Table {
             let abs = self.data_offset + self.heap_start + off as u64;
             ranges.push((count as u64, abs..abs + nbytes));
         }
+        Ok(ranges)
+    }
+
+    /// The elements of a variable-length column for a range of rows.
+    pub fn vla_rows(&self, c: &Column, rows: Range<u64>) -> Result<Vec<ArrayBuf>> {
+        let code = match c.format {
+            ColumnFormat::Var { code, .. } => code,
+            _ => {
+                return Err(self.err(None, c, "not a variable-length column".into()));
+            }
+        };
+        let ranges = self.vla_ranges(c, rows.clone())?;
         let nonempty: Vec<Range<u64>> = ranges
             .iter()
             .filter(|(_, r)| !r.is_empty())
