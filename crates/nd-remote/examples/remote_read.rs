@@ -3,8 +3,9 @@
 //! `cargo run --release -p nd-remote --example remote_read -- URL [REGION] [REPEAT] [--ranges]`
 //!
 //! Each repetition opens the URL afresh (a cold cache), reads the region of HDU 0 and prints one
-//! JSON line: seconds (open + read), requests, bytes received. `--ranges` reads the region's byte
-//! runs as one batch (`read_ranges`, coalesced) instead of the plain row-by-row read.
+//! JSON line: seconds (open + read), requests, bytes received. `--ranges` first prefetches the
+//! region's byte runs as one batch (`read_ranges`: coalesced per `ND_REMOTE_COALESCE_GAP`,
+//! concurrent), which the row-by-row read then finds in the source's cache.
 use nd_core::{ArrayRead, Region};
 use nd_remote::{open_source, RemoteOptions};
 use std::time::Instant;

@@ -24,7 +24,9 @@ use std::sync::{Arc, Mutex};
 ///   sequential header walk costs O(log n) requests.
 /// - Longer reads fetch exactly their bytes, split into `part_size` parts fetched concurrently.
 /// - `read_ranges` coalesces ranges closer than `coalesce_gap` and fetches the merged ranges
-///   concurrently (at most `max_in_flight` at a time).
+///   concurrently (at most `max_in_flight` at a time). What it fetched is kept (up to half the
+///   cache size), so a caller can prefetch the byte runs of a region in one batch and then let
+///   the format read them one by one for free.
 pub struct RemoteSource {
     remote: Arc<Remote>,
     path: Path,
@@ -53,6 +55,33 @@ struct Cache {
     next_seq: u64,
     /// Current read-ahead, in blocks.
     readahead: u64,
+    /// Byte ranges fetched by `read_ranges`, kept so that the reads which follow a batch
+    /// (the format's own row-by-row reads after a caller prefetched the runs) cost nothing.
+    extents: std::collections::VecDeque<(Range<u64>, Bytes)>,
+    extent_bytes: u64,
+}
+
+impl Cache {
+    fn extent(&self, r: &Range<u64>) -> Option<Bytes> {
+        self.extents.iter().rev().find_map(|(e, b)| {
+            (e.start <= r.start && r.end <= e.end)
+                .then(|| b.slice((r.start - e.start) as usize..(r.end - e.start) as usize))
+        })
+    }
+
+    fn add_extent(&mut self, r: Range<u64>, b: Bytes, cap: u64) {
+        if b.len() as u64 > cap {
+            return;
+        }
+        self.extent_bytes += b.len() as u64;
+        self.extents.push_back((r, b));
+        while self.extent_bytes > cap {
+            match self.extents.pop_front() {
+                Some((_, old)) => self.extent_bytes -= old.len() as u64,
+                None => break,
+            }
+        }
+    }
 }
 
 impl RemoteSource {
@@ -307,6 +336,9 @@ impl RemoteSource {
 
     /// Read `r` (checked, non-empty) by the rules above.
     fn read(&self, r: Range<u64>) -> Result<Bytes> {
+        if let Some(b) = self.cache.lock().map_err(|_| poisoned())?.extent(&r) {
+            return Ok(b);
+        }
         if r.end - r.start < self.block {
             self.read_small(r)
         } else {
@@ -326,6 +358,8 @@ impl RemoteSource {
             for (i, r) in ranges.iter().enumerate() {
                 if r.start == r.end {
                     out[i] = Some(Bytes::new());
+                } else if let Some(b) = c.extent(r) {
+                    out[i] = Some(b);
                 } else if let Some(bl) = self.cached(&mut c, r) {
                     out[i] = Some(self.assemble(r, &bl));
                 } else {
@@ -358,6 +392,14 @@ impl RemoteSource {
                         b.extend_from_slice(f);
                     }
                     data.push(b.freeze());
+                }
+            }
+            {
+                // Keep what was fetched (up to half the cache size) for the reads that follow.
+                let mut c = self.cache.lock().map_err(|_| poisoned())?;
+                let cap = self.remote.opts.cache_size / 2;
+                for (m, d) in merged.iter().zip(&data) {
+                    c.add_extent(m.clone(), d.clone(), cap);
                 }
             }
             for (i, r) in todo {

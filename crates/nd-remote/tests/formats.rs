@@ -151,6 +151,12 @@ fn fits_cutout(env: &Env) {
         );
         assert_eq!(s.requests, max_req, "{}: {s}", env.name);
         assert!(s.bytes <= max_bytes, "{}: {s}", env.name);
+        // The batch works as a prefetch: the format's own row-by-row read that follows is
+        // served from what it fetched, with no further request.
+        let fits = Fits::from_source(src).unwrap();
+        let again = fits.image(0).unwrap().read(&region).unwrap();
+        assert_eq!(again.bytes(), want.bytes());
+        assert_eq!(o.stats.requests(), max_req, "prefetched cutout");
     }
 }
 
