@@ -469,3 +469,53 @@ mod tests {
         assert!(e.contains("no_such_key"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod builder_tests {
+    use super::*;
+
+    /// Every backend builds from its URL without a network request (anonymous GCS and Azure
+    /// need no credentials; S3 takes its endpoint from the options).
+    #[test]
+    fn every_scheme_builds() {
+        let anon = RemoteOptions {
+            anonymous: true,
+            ..Default::default()
+        };
+        for (url, opts) in [
+            ("https://example.org/a/b.fits", anon.clone()),
+            (
+                "s3://bucket/key.fits",
+                anon.clone()
+                    .with_option("aws_endpoint", "http://127.0.0.1:9"),
+            ),
+            ("gs://bucket/dir/cube.zarr", anon.clone()),
+            (
+                "az://container/dir/x.asdf",
+                anon.clone()
+                    .with_option("azure_storage_account_name", "acct"),
+            ),
+        ] {
+            let r = Remote::open(url, &opts).unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert!(!r.path.as_ref().is_empty(), "{url}");
+            assert!(r.url_of(&r.path).ends_with(r.path.as_ref()), "{url}");
+        }
+    }
+
+    #[test]
+    fn options_from_env() {
+        // Only ND_REMOTE_* variables, which no other test sets or reads.
+        std::env::set_var("ND_REMOTE_BLOCK_SIZE", "64K");
+        std::env::set_var("ND_REMOTE_RETRIES", "5");
+        std::env::set_var("ND_REMOTE_ANONYMOUS", "yes");
+        let o = RemoteOptions::from_env();
+        std::env::set_var("ND_REMOTE_MAX_IN_FLIGHT", "0");
+        let bad = RemoteOptions::from_env();
+        for k in crate::options::ENV_VARS {
+            std::env::remove_var(k);
+        }
+        let o = o.unwrap();
+        assert_eq!((o.block_size, o.retries, o.anonymous), (65536, 5, true));
+        assert!(bad.unwrap_err().to_string().contains("max_in_flight"));
+    }
+}
