@@ -76,3 +76,117 @@ pub fn region(data: &[u8]) {
         }
     }
 }
+
+/// Open a file and read every column (fixed and variable-length) of every table HDU, and a few
+/// row ranges; every problem must be a typed error.
+pub fn table(data: &[u8]) {
+    let Ok(f) = Fits::from_source(Arc::new(MemSource::new(data.to_vec()))) else {
+        return;
+    };
+    for i in 0..f.len().min(6) {
+        let Ok(t) = f.table(i) else { continue };
+        let n = t.nrows();
+        for c in t.columns().to_vec() {
+            if c.is_variable() {
+                let _ = t.vla_column(c.index);
+            } else if let Ok(all) = t.column(c.index) {
+                // A range of rows equals the same rows of the whole column.
+                if n >= 2 {
+                    if let Ok(mut part) = t.read_rows(1..n, &[c.index]) {
+                        let part = part.remove(0);
+                        let cell = all.bytes().len() / n as usize;
+                        assert_eq!(part.bytes(), &all.bytes()[cell..], "row range");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// RICE_1 decoding of arbitrary bytes (first byte: BYTEPIX and block size), then a round trip
+/// of values taken from the input.
+pub fn rice(data: &[u8]) {
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let bytepix = [1usize, 2, 4][(sel % 3) as usize];
+    let blocksize = [16usize, 32, 7, 1][((sel >> 2) % 4) as usize];
+    let n = ((sel >> 4) as usize + 1) * 37;
+    let mut out = vec![0i32; n];
+    let _ = crate::tile::rice::decode(rest, bytepix, blocksize, &mut out);
+    let vals: Vec<i64> = rest
+        .chunks(bytepix)
+        .map(|c| {
+            let mut v = 0i64;
+            for &b in c {
+                v = (v << 8) | b as i64;
+            }
+            match bytepix {
+                1 => v as u8 as i64,
+                2 => v as u16 as i16 as i64,
+                _ => v as u32 as i32 as i64,
+            }
+        })
+        .collect();
+    if let Ok(enc) = crate::tile::rice::encode(&vals, bytepix, blocksize) {
+        let mut back = vec![0i32; vals.len()];
+        crate::tile::rice::decode(&enc, bytepix, blocksize, &mut back).expect("decode own stream");
+        let back: Vec<i64> = back.iter().map(|&v| v as i64).collect();
+        assert_eq!(back, vals, "RICE round trip");
+    }
+}
+
+/// PLIO_1 decoding of arbitrary 16-bit words, then a round trip of values from the input.
+pub fn plio(data: &[u8]) {
+    let words: Vec<i16> = data
+        .chunks_exact(2)
+        .map(|c| i16::from_be_bytes([c[0], c[1]]))
+        .collect();
+    let n = data.first().map_or(10, |&b| b as usize * 8 + 1);
+    let mut out = vec![0i32; n];
+    let _ = crate::tile::plio::decode(&words, &mut out);
+    let px: Vec<i32> = data
+        .iter()
+        .map(|&b| (b as i32 % 5) * 1000 * (b as i32 / 5))
+        .collect();
+    if let Ok(ll) = crate::tile::plio::encode(&px) {
+        let mut back = vec![0i32; px.len()];
+        crate::tile::plio::decode(&ll, &mut back).expect("decode own list");
+        assert_eq!(back, px, "PLIO round trip");
+    }
+}
+
+/// Open a file and decode every tile-compressed image in it (all algorithms, quantization),
+/// whole and by a small region that must equal the same part of the whole.
+pub fn gzip_tile(data: &[u8]) {
+    let Ok(f) = Fits::from_source(Arc::new(MemSource::new(data.to_vec()))) else {
+        return;
+    };
+    for i in 0..f.len().min(6) {
+        let Ok(img) = f.compressed_image(i) else {
+            continue;
+        };
+        let shape = img.shape().to_vec();
+        if shape.iter().product::<u64>() > 1 << 22 {
+            continue;
+        }
+        if let Ok(all) = img.read_all() {
+            let r = Region::new(shape.iter().map(|&d| d / 2..d).collect());
+            if let Ok(part) = img.read_region(&r) {
+                let e = img.dtype().size();
+                let mut expect = vec![0u8; part.bytes().len()];
+                let _ = nd_core::shape::copy_region(
+                    all.bytes(),
+                    &shape,
+                    nd_core::Order::C,
+                    &r,
+                    &mut expect,
+                    &r.shape(),
+                    &vec![0; shape.len()],
+                    e,
+                );
+                assert_eq!(expect, part.bytes(), "tile region differs from the whole");
+            }
+        }
+    }
+}

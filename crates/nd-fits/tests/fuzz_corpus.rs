@@ -16,3 +16,23 @@ fn fits_walk_corpus() {
 fn fits_region_corpus() {
     assert!(replay_corpus("fits_region", nd_fits::fuzzing::region) > 0);
 }
+
+#[test]
+fn fits_table_corpus() {
+    assert!(replay_corpus("fits_table", nd_fits::fuzzing::table) > 0);
+}
+
+#[test]
+fn fits_rice_corpus() {
+    assert!(replay_corpus("fits_rice", nd_fits::fuzzing::rice) > 0);
+}
+
+#[test]
+fn fits_plio_corpus() {
+    assert!(replay_corpus("fits_plio", nd_fits::fuzzing::plio) > 0);
+}
+
+#[test]
+fn fits_gzip_tile_corpus() {
+    assert!(replay_corpus("fits_gzip_tile", nd_fits::fuzzing::gzip_tile) > 0);
+}
