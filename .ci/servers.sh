@@ -129,14 +129,17 @@ with urllib.request.urlopen(req, timeout=10) as r:
     assert r.status in (200, 204), r.status
 EOF
 
-# --- watchdog: stop the servers when the owner exits -----------------------------------------
-if [ "$OWNER" != 0 ] && kill -0 "$OWNER" 2>/dev/null; then
-    NPID=$(cat "$STATE/nginx.pid-started")
-    MPID=$(cat "$STATE/moto.pid-started")
-    setsid bash -c "while kill -0 $OWNER 2>/dev/null; do sleep 2; done; \
-        pkill -TERM -s $NPID 2>/dev/null; pkill -TERM -s $MPID 2>/dev/null; true" \
-        >/dev/null 2>&1 </dev/null &
-fi
+# --- watchdog: stop the servers (and remove the env file) when the owner exits, when a server
+# dies, or after the TTL ---------------------------------------------------------------------
+NPID=$(cat "$STATE/nginx.pid-started")
+MPID=$(cat "$STATE/moto.pid-started")
+[ "$OWNER" != 0 ] && ! kill -0 "$OWNER" 2>/dev/null && OWNER=0
+setsid bash -c "end=\$((SECONDS + $TTL)); \
+    while [ \$SECONDS -lt \$end ] && kill -0 $NPID 2>/dev/null && kill -0 $MPID 2>/dev/null \
+          && { [ $OWNER = 0 ] || kill -0 $OWNER 2>/dev/null; }; do sleep 2; done; \
+    pkill -TERM -s $NPID 2>/dev/null; pkill -TERM -s $MPID 2>/dev/null; \
+    if [ \"\$(cat '$STATE/nginx.pid-started' 2>/dev/null)\" = $NPID ]; then rm -f '$ENVFILE'; fi; true" \
+    >/dev/null 2>&1 </dev/null &
 
 cat >"$ENVFILE" <<EOF
 ND_TEST_HTTP_URL=http://127.0.0.1:$HTTP_PORT
