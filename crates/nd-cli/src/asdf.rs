@@ -24,6 +24,19 @@ impl AsdfDataset {
         })
     }
 
+    /// Open from any byte source (a URL).
+    pub fn from_source(
+        name: &str,
+        src: std::sync::Arc<dyn nd_core::ByteSource>,
+    ) -> CliResult<Self> {
+        let file =
+            AsdfFile::from_source(src).map_err(|e| CliError::input(format!("{name}: {e}")))?;
+        Ok(AsdfDataset {
+            path: name.to_string(),
+            file,
+        })
+    }
+
     fn err(&self, e: impl std::fmt::Display) -> CliError {
         CliError::input(format!("{}: {e}", self.path))
     }

@@ -23,6 +23,18 @@ impl FitsDataset {
         })
     }
 
+    /// Open from any byte source (a URL).
+    pub fn from_source(
+        name: &str,
+        src: std::sync::Arc<dyn nd_core::ByteSource>,
+    ) -> CliResult<Self> {
+        let fits = Fits::from_source(src).map_err(|e| CliError::input(format!("{name}: {e}")))?;
+        Ok(FitsDataset {
+            path: name.to_string(),
+            fits,
+        })
+    }
+
     fn err(&self, e: impl std::fmt::Display) -> CliError {
         CliError::input(format!("{}: {e}", self.path))
     }

@@ -24,6 +24,9 @@ use std::process::ExitCode;
     about = "Read FITS, ASDF and Zarr v2 arrays exactly as astropy, asdf and zarr-python do"
 )]
 struct Cli {
+    /// Report the requests and bytes sent to remote servers (URLs) on stderr.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -133,7 +136,17 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
+    let verbose = cli.verbose;
+    let result = run(cli);
+    if verbose {
+        if let Some(s) = detect::remote_stats().filter(|s| s.requests > 0) {
+            eprintln!(
+                "nd: remote: {} requests ({} GET, {} HEAD, {} other), {} bytes, {} errors",
+                s.requests, s.gets, s.heads, s.others, s.bytes, s.errors
+            );
+        }
+    }
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.code == BROKEN_PIPE => ExitCode::SUCCESS,
         Err(e) => {

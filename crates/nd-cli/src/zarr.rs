@@ -56,6 +56,15 @@ impl ZarrDataset {
         })
     }
 
+    /// Open any store (a URL).
+    pub fn from_store(name: &str, store: std::sync::Arc<dyn nd_core::Store>) -> CliResult<Self> {
+        let h = Hierarchy::open(store).map_err(|e| CliError::input(format!("{name}: {e}")))?;
+        Ok(ZarrDataset {
+            path: name.to_string(),
+            h,
+        })
+    }
+
     fn err(&self, e: impl std::fmt::Display) -> CliError {
         CliError::input(format!("{}: {e}", self.path))
     }

@@ -631,3 +631,72 @@ fn damaged_inputs_never_crash() {
     );
     assert!(runs > 300);
 }
+
+/// The test servers `.ci/servers.sh` started (nginx on loopback), if any.
+fn http_base() -> Option<String> {
+    let env = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/nd-test-servers.env");
+    let text = std::fs::read_to_string(env).ok()?;
+    text.lines().find_map(|l| {
+        l.strip_prefix("ND_TEST_HTTP_URL=")
+            .map(|s| s.trim().to_string())
+    })
+}
+
+#[test]
+fn urls_read_like_local_paths() {
+    let Some(base) = http_base() else {
+        println!("SKIPPED urls_read_like_local_paths: no test servers (run `bash .ci/servers.sh`; .ci/run does)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        ("example/cube.fits", "SCI", Some("10:12,5:25,30:50")),
+        ("fits/gen/mef.fits", "4", None),
+        ("asdf/py/views.asdf", "transposed", Some("2:9,1:4")),
+        ("asdf/py/zarr_zlib.asdf", "zarr", Some("0:25,3:9")),
+        ("zarr/hier.zarr", "g1/arr", Some("1:5,:")),
+        ("zarr/stores/blosc_zstd_shuffle.zarr", "/", None),
+    ];
+    for (rel, sel, region) in cases {
+        let local = root().join(rel);
+        let url = format!("{base}/{rel}");
+        let (a, b) = (tmp.path().join("a.npy"), tmp.path().join("b.npy"));
+        let mut args_l = vec![
+            "export",
+            local.to_str().unwrap(),
+            sel,
+            "-o",
+            a.to_str().unwrap(),
+        ];
+        let mut args_r = vec!["-v", "export", url.as_str(), sel, "-o", b.to_str().unwrap()];
+        if let Some(r) = region {
+            args_l.extend(["--region", r]);
+            args_r.extend(["--region", r]);
+        }
+        ok(&args_l);
+        let o = ok(&args_r);
+        assert_same(&read_npy(&b).unwrap(), &read_npy(&a).unwrap(), &url);
+        // the verbose line reports what crossed the wire: a handful of requests for a cutout
+        let line = o
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("nd: remote: "))
+            .expect("remote stats line");
+        let requests: u64 = line["nd: remote: ".len()..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // a cutout: a handful; a whole unconsolidated store: its metadata probes and chunks
+        let most = if region.is_some() { 12 } else { 40 };
+        assert!((1..=most).contains(&requests), "{url}: {line}");
+    }
+    let o = nd(&["info", &format!("{base}/example/absent.fits")]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.starts_with("nd: ") && o.stderr.contains("absent.fits"),
+        "{}",
+        o.stderr
+    );
+}
