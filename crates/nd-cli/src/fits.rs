@@ -77,10 +77,34 @@ fn kind_name(k: &HduKind) -> &'static str {
     }
 }
 
+/// A column's name in selectors: TTYPE, or `col<N>` (1-based, as astropy names unnamed columns).
+fn column_label(c: &nd_fits::table::Column) -> String {
+    if c.name.is_empty() {
+        format!("col{}", c.index + 1)
+    } else {
+        c.name.clone()
+    }
+}
+
+fn is_table(h: &Hdu) -> bool {
+    matches!(h.kind, HduKind::BinTable | HduKind::Table)
+}
+
 fn hdu_dtype(h: &Hdu) -> Option<String> {
+    if is_table(h) {
+        return None;
+    }
     h.physical_dtype()
         .or_else(|| h.stored_dtype())
         .map(|d| typestr(&d))
+}
+
+/// The shape `nd info` shows: the image's, or `[rows]` for a table.
+fn hdu_shape(h: &Hdu) -> Vec<u64> {
+    if is_table(h) {
+        return vec![h.header.get_int("NAXIS2").unwrap_or(0).max(0) as u64];
+    }
+    h.shape()
 }
 
 /// Keywords that describe the data layout; conversions regenerate them instead of copying them.
@@ -133,31 +157,90 @@ impl Dataset for FitsDataset {
     fn arrays(&self) -> CliResult<Vec<ArrayEntry>> {
         let mut out = Vec::new();
         for h in self.all()? {
-            if !h.kind.is_image() || h.naxes.is_empty() {
-                continue;
+            match h.kind {
+                HduKind::Primary | HduKind::Image if !h.naxes.is_empty() => {
+                    let img = self.fits.image(h.index).map_err(|e| self.err(e))?;
+                    out.push(ArrayEntry {
+                        path: h.index.to_string(),
+                        shape: img.shape().to_vec(),
+                        dtype: typestr(img.dtype()),
+                        chunks: None,
+                        codec: None,
+                    });
+                }
+                HduKind::CompressedImage => {
+                    let c = self
+                        .fits
+                        .compressed_image(h.index)
+                        .map_err(|e| self.err(e))?;
+                    out.push(ArrayEntry {
+                        path: h.index.to_string(),
+                        shape: c.shape().to_vec(),
+                        dtype: typestr(c.dtype()),
+                        chunks: Some(c.tile_shape().to_vec()),
+                        codec: Some(c.algorithm().name().to_string()),
+                    });
+                }
+                HduKind::BinTable | HduKind::Table => {
+                    let t = self.fits.table(h.index).map_err(|e| self.err(e))?;
+                    for col in t.columns() {
+                        if col.is_variable() {
+                            continue;
+                        }
+                        let mut shape = vec![t.nrows()];
+                        shape.extend_from_slice(&col.shape);
+                        out.push(ArrayEntry {
+                            path: format!("{}/{}", h.index, column_label(col)),
+                            shape,
+                            dtype: typestr(&col.dtype),
+                            chunks: None,
+                            codec: None,
+                        });
+                    }
+                }
+                _ => {}
             }
-            let img = self.fits.image(h.index).map_err(|e| self.err(e))?;
-            out.push(ArrayEntry {
-                path: h.index.to_string(),
-                shape: img.shape().to_vec(),
-                dtype: typestr(img.dtype()),
-                chunks: None,
-                codec: None,
-            });
         }
         Ok(out)
     }
 
     fn open_array(&self, selector: &str) -> CliResult<Box<dyn ArrayRead + '_>> {
+        // `N/COLUMN` (or `EXTNAME/COLUMN`) selects a table column
+        if let Some((hsel, col)) = selector.split_once('/') {
+            let h = self.select(hsel)?;
+            if !matches!(h.kind, HduKind::BinTable | HduKind::Table) {
+                return Err(self.err(format!("HDU {} ({}) is not a table", h.index, h.name())));
+            }
+            let t = self.fits.table(h.index).map_err(|e| self.err(e))?;
+            let c = t
+                .columns()
+                .iter()
+                .find(|c| column_label(c) == col)
+                .map(|c| c.index);
+            let c = match c {
+                Some(i) => t.columns().get(i),
+                None => t.find_column(col).ok(),
+            }
+            .ok_or_else(|| self.err(format!("HDU {}: no column {col:?}", h.index)))?;
+            if c.is_variable() {
+                return Err(self.err(format!(
+                    "HDU {}: column {col:?} holds variable-length arrays (astropy gives an object array, which .npy cannot hold without pickle)",
+                    h.index
+                )));
+            }
+            let buf = t.column(c.index).map_err(|e| self.err(e))?;
+            return Ok(Box::new(nd_ops::MemArray::new(buf)));
+        }
         let h = self.select(selector)?;
         match h.kind {
-            HduKind::Primary | HduKind::Image => {}
+            HduKind::Primary | HduKind::Image | HduKind::CompressedImage => {}
             ref k => {
                 return Err(self.err(format!(
-                    "HDU {} ({}) is a {}, not an image",
+                    "HDU {} ({}) is a {}, not an image (select a column as {}/COLUMN)",
                     h.index,
                     h.name(),
-                    kind_name(k)
+                    kind_name(k),
+                    h.index
                 )));
             }
         }
@@ -189,11 +272,16 @@ impl Dataset for FitsDataset {
             }
         };
         for h in hdus {
-            let dims = h.shape();
-            let dims = if dims.is_empty() {
+            let dims = if is_table(h) {
+                format!(
+                    "{}R x {}C",
+                    hdu_shape(h)[0],
+                    h.header.get_int("TFIELDS").unwrap_or(0)
+                )
+            } else if h.shape().is_empty() {
                 "()".to_string()
             } else {
-                format!("{dims:?}")
+                format!("{:?}", h.shape())
             };
             writeln!(
                 w,
@@ -222,7 +310,7 @@ impl Dataset for FitsDataset {
                     "index": h.index,
                     "kind": kind_name(&h.kind),
                     "name": h.name(),
-                    "shape": h.shape(),
+                    "shape": hdu_shape(h),
                     "dtype": hdu_dtype(h),
                     "cards": h.header.len(),
                 })
@@ -274,7 +362,8 @@ impl Dataset for FitsDataset {
             })
             .collect();
         for (h, base) in hdus.iter().zip(&base_names) {
-            let has_data = h.kind.is_image() && !h.naxes.is_empty();
+            let has_data =
+                (h.kind.is_image() && !h.naxes.is_empty()) || h.kind == HduKind::CompressedImage;
             if h.index == 0 && !has_data {
                 plan.meta.insert("fits_header".into(), header_cards_json(h));
                 continue;
