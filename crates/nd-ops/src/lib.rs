@@ -21,8 +21,8 @@ mod reduce;
 mod view;
 
 pub use mem::MemArray;
-pub use view::RegionView;
 pub use reduce::{select, stats, stats_along_axis, Stats};
+pub use view::RegionView;
 
 use nd_core::{num_bytes, ArrayBuf, ArrayRead, ArrayWrite, Error, Region, Result};
 use rayon::prelude::*;
