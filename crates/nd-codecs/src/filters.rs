@@ -55,6 +55,43 @@ fn map_items(
     Ok(need)
 }
 
+/// Check that `data` is whole `from` items and `out` exactly as many `to` items; the byte count.
+fn check_mapped(
+    codec: &'static str,
+    data: &[u8],
+    from: &NumType,
+    to: &NumType,
+    out: &[u8],
+) -> Result<usize> {
+    let n = check_items(codec, data.len(), from.size())?;
+    let need = n * to.size();
+    if need != out.len() {
+        return Err(Error::WrongSize {
+            codec: codec.into(),
+            expected: out.len(),
+            actual: need,
+        });
+    }
+    Ok(need)
+}
+
+/// Decode into a new buffer of `mapped_len` bytes (bounded by `max_len`) with `decode_into`.
+fn decode_alloc(
+    codec: &'static str,
+    data: &[u8],
+    max_len: usize,
+    from: &NumType,
+    to: &NumType,
+    decode_into: impl FnOnce(&[u8], &mut [u8]) -> Result<usize>,
+) -> Result<Vec<u8>> {
+    check_items(codec, data.len(), from.size())?;
+    let len = mapped_len(data.len(), from, to);
+    bound(codec, len, max_len)?;
+    let mut out = vec![0u8; len];
+    decode_into(data, &mut out)?;
+    Ok(out)
+}
+
 /// Output size of mapping `len` bytes of `from` items to `to` items (0 when not whole items).
 fn mapped_len(len: usize, from: &NumType, to: &NumType) -> usize {
     len / from.size() * to.size()
@@ -123,6 +160,12 @@ impl Shuffle {
     }
 
     fn unshuffle_into(&self, data: &[u8], out: &mut [u8]) {
+        if !crate::fast::unshuffle(self.elementsize, data, out) {
+            self.unshuffle_generic(data, out);
+        }
+    }
+
+    fn unshuffle_generic(&self, data: &[u8], out: &mut [u8]) {
         let es = self.elementsize;
         if es <= 1 {
             out.copy_from_slice(data);
@@ -134,6 +177,24 @@ impl Shuffle {
                 out[i * es + j] = b; // ok: i < count, j < es
             }
         }
+    }
+}
+
+impl Shuffle {
+    /// `decode_into` by the byte-by-byte path only (benchmarks and tests compare the typed paths
+    /// with it).
+    #[doc(hidden)]
+    pub fn decode_into_generic(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
+        self.check(data.len())?;
+        if data.len() != out.len() {
+            return Err(Error::WrongSize {
+                codec: "shuffle".into(),
+                expected: out.len(),
+                actual: data.len(),
+            });
+        }
+        self.unshuffle_generic(data, out);
+        Ok(out.len())
     }
 }
 
@@ -200,6 +261,17 @@ impl Delta {
     }
 
     fn decode_to(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
+        let need = check_mapped("delta", data, &self.astype, &self.dtype, out)?;
+        if crate::fast::delta(&self.astype, &self.dtype, data, out).is_some() {
+            return Ok(need);
+        }
+        self.decode_into_generic(data, out)
+    }
+
+    /// `decode_into` by the element-by-element path only (benchmarks and tests compare the typed
+    /// paths with it).
+    #[doc(hidden)]
+    pub fn decode_into_generic(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
         let mut acc: Option<Val> = None;
         let dt = &self.dtype;
         map_items("delta", data, &self.astype, &self.dtype, out, |v| {
@@ -320,6 +392,20 @@ impl FixedScaleOffset {
         })
     }
 
+    /// `decode_into` by the element-by-element path only (benchmarks and tests compare the typed
+    /// paths with it).
+    #[doc(hidden)]
+    pub fn decode_into_generic(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
+        map_items(
+            "fixedscaleoffset",
+            data,
+            &self.astype,
+            &self.dtype,
+            out,
+            self.decode_fn(),
+        )
+    }
+
     fn decode_fn(&self) -> impl Fn(Val) -> Val + '_ {
         // enc / scale: true division, float64 for integer enc, enc's float type otherwise.
         let float_enc = self.astype.is_float();
@@ -378,24 +464,23 @@ impl Codec for FixedScaleOffset {
         })
     }
     fn decode(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
-        run_decode(
+        decode_alloc(
             "fixedscaleoffset",
             data,
             max_len,
             &self.astype,
             &self.dtype,
-            self.decode_fn(),
+            |d, o| self.decode_into(d, o),
         )
     }
     fn decode_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
-        map_items(
-            "fixedscaleoffset",
-            data,
-            &self.astype,
-            &self.dtype,
-            out,
-            self.decode_fn(),
-        )
+        let need = check_mapped("fixedscaleoffset", data, &self.astype, &self.dtype, out)?;
+        let (scale, offset) = (self.scale.f64(), self.offset.f64());
+        if crate::fast::scale_offset(&self.astype, &self.dtype, scale, offset, data, out).is_some()
+        {
+            return Ok(need);
+        }
+        self.decode_into_generic(data, out)
     }
     fn encoded_len(&self, decoded_len: usize) -> usize {
         mapped_len(decoded_len, &self.dtype, &self.astype)
@@ -508,6 +593,22 @@ impl AsType {
     }
 }
 
+impl AsType {
+    /// `decode_into` by the element-by-element path only (benchmarks and tests compare the typed
+    /// paths with it).
+    #[doc(hidden)]
+    pub fn decode_into_generic(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
+        map_items(
+            "astype",
+            data,
+            &self.encode_dtype,
+            &self.decode_dtype,
+            out,
+            |v| v,
+        )
+    }
+}
+
 impl Codec for AsType {
     fn id(&self) -> &str {
         "astype"
@@ -529,24 +630,21 @@ impl Codec for AsType {
         )
     }
     fn decode(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
-        run_decode(
+        decode_alloc(
             "astype",
             data,
             max_len,
             &self.encode_dtype,
             &self.decode_dtype,
-            |v| v,
+            |d, o| self.decode_into(d, o),
         )
     }
     fn decode_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
-        map_items(
-            "astype",
-            data,
-            &self.encode_dtype,
-            &self.decode_dtype,
-            out,
-            |v| v,
-        )
+        let need = check_mapped("astype", data, &self.encode_dtype, &self.decode_dtype, out)?;
+        if crate::fast::cast(&self.encode_dtype, &self.decode_dtype, data, out).is_some() {
+            return Ok(need);
+        }
+        self.decode_into_generic(data, out)
     }
     fn encoded_len(&self, decoded_len: usize) -> usize {
         mapped_len(decoded_len, &self.decode_dtype, &self.encode_dtype)

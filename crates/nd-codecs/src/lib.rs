@@ -19,6 +19,7 @@ pub mod bitround;
 pub mod blosc;
 pub mod checksum;
 mod compress;
+mod fast;
 pub mod filters;
 pub mod fuzzing;
 pub mod lz4;
