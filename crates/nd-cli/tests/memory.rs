@@ -1,0 +1,139 @@
+//! `nd convert` of an image larger than its memory budget keeps the process's anonymous memory
+//! (heap, stacks: what cannot be paged back to a file) within the budget plus a fixed overhead.
+//! Measured by sampling /proc/PID/status of the child while it runs (Linux only).
+
+#![cfg(target_os = "linux")]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Run `nd`, sampling its RssAnon; returns (exit code, peak RssAnon in bytes, stderr).
+fn run_sampled(args: &[&str]) -> (i32, u64, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nd"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status_path = format!("/proc/{}/status", child.id());
+    let start = Instant::now();
+    let mut peak = 0u64;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_path) {
+            for l in s.lines() {
+                if let Some(v) = l.strip_prefix("RssAnon:") {
+                    let kb: u64 = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+                    peak = peak.max(kb * 1024);
+                }
+            }
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "nd {args:?} took over 10 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        peak,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A FITS file with one float32 image of `rows` x `cols`, written without holding it in memory:
+/// the header, then a sparse data area with a marker value written into some rows.
+fn big_fits(path: &Path, rows: u64, cols: u64) {
+    let mut h = String::new();
+    for (k, v) in [("SIMPLE", "T"), ("BITPIX", "-32"), ("NAXIS", "2")] {
+        h.push_str(&format!("{k:<8}= {v:>20}"));
+        h.push_str(&" ".repeat(80 - 30));
+    }
+    for (k, v) in [("NAXIS1", cols), ("NAXIS2", rows)] {
+        h.push_str(&format!("{k:<8}= {v:>20}"));
+        h.push_str(&" ".repeat(50));
+    }
+    h.push_str(&format!("{:<80}", "END"));
+    while h.len() % 2880 != 0 {
+        h.push(' ');
+    }
+    let data = rows * cols * 4;
+    let mut f = std::fs::File::create(path).unwrap();
+    f.write_all(h.as_bytes()).unwrap();
+    f.set_len(h.len() as u64 + data.div_ceil(2880) * 2880)
+        .unwrap();
+    use std::os::unix::fs::FileExt;
+    for r in (0..rows).step_by(997) {
+        let row: Vec<u8> = (0..cols)
+            .flat_map(|c| ((r * 3 + c) as f32).to_be_bytes())
+            .collect();
+        f.write_all_at(&row, h.len() as u64 + r * cols * 4).unwrap();
+    }
+}
+
+#[test]
+fn convert_larger_than_budget_stays_within_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rows, cols) = (4096u64, 8192u64); // 128 MiB of float32, four times the budget
+    let src = tmp.path().join("big.fits");
+    big_fits(&src, rows, cols);
+    let budget_mib = 32u64;
+    // Fixed costs beside the budget: the binary, its allocator arenas, thread stacks.
+    let overhead = 48u64 << 20;
+    let zarr = tmp.path().join("big.zarr");
+    let b = budget_mib.to_string();
+    let (code, peak, err) = run_sampled(&[
+        "convert",
+        src.to_str().unwrap(),
+        zarr.to_str().unwrap(),
+        "--compressor",
+        "zlib:1",
+        "--chunks",
+        "512,1024",
+        "--budget-mib",
+        &b,
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    println!(
+        "FITS -> Zarr, 128 MiB image, budget {budget_mib} MiB: peak RssAnon {} MiB",
+        peak >> 20
+    );
+    assert!(
+        peak <= (budget_mib << 20) + overhead,
+        "peak anonymous memory {} MiB",
+        peak >> 20
+    );
+
+    let back = tmp.path().join("back.fits");
+    let (code, peak2, err) = run_sampled(&[
+        "convert",
+        zarr.to_str().unwrap(),
+        back.to_str().unwrap(),
+        "--budget-mib",
+        &b,
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    println!("Zarr -> FITS, same image: peak RssAnon {} MiB", peak2 >> 20);
+    assert!(
+        peak2 <= (budget_mib << 20) + overhead,
+        "peak anonymous memory {} MiB",
+        peak2 >> 20
+    );
+
+    // The round trip kept the data: compare the marker rows and a zero row.
+    let (a, b2) = (std::fs::read(&src).unwrap(), std::fs::read(&back).unwrap());
+    let off = 2880usize;
+    for r in [0u64, 997, 997 * 8, 5] {
+        let s = off + (r * cols * 4) as usize;
+        let e = s + (cols * 4) as usize;
+        assert_eq!(a[s..e], b2[s..e], "row {r}");
+    }
+    assert_eq!(a.len(), b2.len());
+}
