@@ -128,21 +128,30 @@ impl<'a> P<'a> {
     }
 
     fn document(&mut self) -> R {
-        // directives
+        // directives (each at most once, the usual forms only)
+        let mut version = false;
+        let mut declared: Vec<&str> = Vec::new();
         while let Some(l) = self.line() {
             let t = l.text;
             if let Some(v) = t.strip_prefix("%YAML ") {
-                if !v.starts_with("1.") || l.indent != 0 {
+                if version || !(v == "1.1" || v == "1.2") || l.indent != 0 {
                     return Err(Bail);
                 }
+                version = true;
             } else if let Some(rest) = t.strip_prefix("%TAG ") {
                 let mut w = rest.split(' ').filter(|s| !s.is_empty());
                 let (Some(h), Some(pfx), None) = (w.next(), w.next(), w.next()) else {
                     return Err(Bail);
                 };
-                if !h.starts_with('!') || !h.ends_with('!') || pfx.contains('%') {
+                if l.indent != 0
+                    || !h.starts_with('!')
+                    || !h.ends_with('!')
+                    || pfx.contains('%')
+                    || declared.contains(&h)
+                {
                     return Err(Bail);
                 }
+                declared.push(h);
                 self.handles.retain(|(x, _)| *x != h);
                 self.handles.push((h, pfx));
             } else {
