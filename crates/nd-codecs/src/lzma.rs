@@ -9,7 +9,8 @@
 //!
 //! Decoding follows `lzma.decompress`: concatenated streams are decoded one after another; after
 //! the first stream, bytes that are not a valid stream are ignored, but a truncated stream is an
-//! error. Output beyond `max_len` is [`Error::TooLarge`]; the decoder's memory is limited to
+//! error. A later stream that goes past the output limit is decoded on without storing (at most
+//! 1 GiB) to find out whether it is valid (then `TooLarge`) or junk (ignored, as Python does). Output beyond `max_len` is [`Error::TooLarge`]; the decoder's memory is limited to
 //! max(96 MiB, `max_len` + 1 MiB) (a preset-9 stream needs 65 MiB).
 
 use crate::{Codec, Error, Result};
@@ -152,40 +153,53 @@ impl Lzma {
     }
 
     /// Decode one stream from `input` into `sink` from `*pos`. Returns the input bytes used.
-    fn one_stream(&self, input: &[u8], sink: &mut Sink, pos: &mut usize) -> Result<usize> {
+    ///
+    /// When the sink is full: the first stream must end without another byte (else `TooLarge`);
+    /// a later stream is decoded on without storing, up to [`DISCARD_MAX`] bytes, because Python
+    /// ignores it if it turns out invalid: an error then (which the caller ignores), `TooLarge`
+    /// if it is a valid stream.
+    fn one_stream(
+        &self,
+        input: &[u8],
+        sink: &mut Sink,
+        pos: &mut usize,
+        first: bool,
+    ) -> Result<usize> {
         let memlimit = (sink.limit() as u64).saturating_add(1 << 20).max(96 << 20);
         let mut s = self.decoder(memlimit)?;
         let mut used = 0usize;
+        let mut scratch: Vec<u8> = Vec::new();
+        let mut discarded = 0usize;
+        let too_large = |limit| Error::TooLarge {
+            codec: "lzma",
+            limit,
+        };
         loop {
-            if *pos == sink.buf().len() && !sink.grow() {
-                // Full: the stream must end without producing another byte.
-                let mut probe = [0u8; 1];
-                let (i0, o0) = (s.total_in(), s.total_out());
-                let st = s
-                    .process(&input[used..], &mut probe, Action::Run)
-                    .map_err(lzma_err)?;
-                used += (s.total_in() - i0) as usize;
-                if s.total_out() > o0 {
-                    return Err(Error::TooLarge {
-                        codec: "lzma",
-                        limit: sink.limit(),
-                    });
-                }
-                match st {
-                    Status::StreamEnd => return Ok(used),
-                    _ if s.total_in() == i0 => return Err(truncated()),
-                    _ => continue,
-                }
+            let full = *pos == sink.buf().len() && !sink.grow();
+            if full && scratch.is_empty() {
+                scratch = vec![0u8; if first { 1 } else { 64 << 10 }];
             }
             let (i0, o0) = (s.total_in(), s.total_out());
-            let st = s
-                .process(&input[used..], &mut sink.buf()[*pos..], Action::Run)
-                .map_err(lzma_err)?;
+            let st = if full {
+                s.process(&input[used..], &mut scratch, Action::Run)
+            } else {
+                s.process(&input[used..], &mut sink.buf()[*pos..], Action::Run)
+            }
+            .map_err(lzma_err)?;
             used += (s.total_in() - i0) as usize;
-            *pos += (s.total_out() - o0) as usize;
+            let produced = (s.total_out() - o0) as usize;
+            if full {
+                discarded += produced;
+                if discarded > 0 && (first || discarded > DISCARD_MAX) {
+                    return Err(too_large(sink.limit()));
+                }
+            } else {
+                *pos += produced;
+            }
             match st {
+                Status::StreamEnd if discarded > 0 => return Err(too_large(sink.limit())),
                 Status::StreamEnd => return Ok(used),
-                _ if s.total_in() == i0 && s.total_out() == o0 => return Err(truncated()),
+                _ if s.total_in() == i0 && produced == 0 => return Err(truncated()),
                 _ => {}
             }
         }
@@ -198,7 +212,7 @@ impl Lzma {
         let mut first = true;
         loop {
             let start = pos;
-            match self.one_stream(rest, sink, &mut pos) {
+            match self.one_stream(rest, sink, &mut pos, first) {
                 Ok(used) => {
                     rest = rest.get(used..).unwrap_or(&[]);
                 }
@@ -259,6 +273,9 @@ impl Lzma {
         }
     }
 }
+
+/// The most a later stream is decoded past the output limit to find out whether it is valid.
+const DISCARD_MAX: usize = 1 << 30;
 
 const TRUNCATED: &str = "compressed data ended before the end-of-stream marker";
 
