@@ -463,26 +463,55 @@ impl FitsImage {
             jobs.push((fo, n, head));
             rest = tail;
         }
-        let work = |(fo, n, dst): &mut (u64, u64, &mut [u8])| -> Result<()> {
-            let bytes = self
+        let trunc = |e: nd_core::Error, end: u64| match e {
+            nd_core::Error::OutOfBounds { size, .. } => Error::Truncated {
+                hdu: self.hdu,
+                offset: self.data_offset,
+                needed: end - self.data_offset,
+                size,
+            },
+            e => Error::Core(e),
+        };
+        // Batches of pieces (at most PIECE stored bytes, or one larger piece) are fetched with one
+        // `read_ranges` call, so that a source with costly requests (remote) can coalesce and
+        // fetch them concurrently; memory and mmap sources answer it without copying.
+        let mut batches: Vec<Vec<(u64, u64, &mut [u8])>> = Vec::new();
+        let mut cur: Vec<(u64, u64, &mut [u8])> = Vec::new();
+        let mut cur_bytes = 0u64;
+        for job in jobs {
+            let b = job.1 * es;
+            if !cur.is_empty() && cur_bytes + b > PIECE {
+                batches.push(std::mem::take(&mut cur));
+                cur_bytes = 0;
+            }
+            cur_bytes += b;
+            cur.push(job);
+        }
+        if !cur.is_empty() {
+            batches.push(cur);
+        }
+        let work = |batch: &mut Vec<(u64, u64, &mut [u8])>| -> Result<()> {
+            let ranges: Vec<std::ops::Range<u64>> =
+                batch.iter().map(|(fo, n, _)| *fo..*fo + *n * es).collect();
+            let end = ranges.iter().map(|r| r.end).max().unwrap_or(0);
+            let got = self
                 .source
-                .read_range(*fo..*fo + *n * es)
-                .map_err(|e| match e {
-                    nd_core::Error::OutOfBounds { size, .. } => Error::Truncated {
-                        hdu: self.hdu,
-                        offset: self.data_offset,
-                        needed: *fo + *n * es - self.data_offset,
-                        size,
-                    },
-                    e => Error::Core(e),
-                })?;
-            convert(self.bitpix, &self.scaling, &bytes, dst);
+                .read_ranges(&ranges)
+                .map_err(|e| trunc(e, end))?;
+            if got.len() != batch.len() {
+                return Err(Error::Invalid(
+                    "byte source returned the wrong number of ranges".into(),
+                ));
+            }
+            for ((_, _, dst), bytes) in batch.iter_mut().zip(&got) {
+                convert(self.bitpix, &self.scaling, bytes, dst);
+            }
             Ok(())
         };
-        if jobs.len() > 1 && total * es >= 2 * PIECE {
-            jobs.par_iter_mut().try_for_each(work)
+        if batches.len() > 1 && total * es >= 2 * PIECE {
+            batches.par_iter_mut().try_for_each(work)
         } else {
-            jobs.iter_mut().try_for_each(work)
+            batches.iter_mut().try_for_each(work)
         }
     }
 
