@@ -11,17 +11,12 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Cases not re-written: the blosc matrix is covered by a few representatives (size budget),
-/// and codecs nd-codecs does not implement cannot be written.
+/// Cases not re-written: the blosc matrix is covered by a few representatives (size budget).
 fn skip(name: &str) -> bool {
-    (name.starts_with("blosc_")
+    name.starts_with("blosc_")
         && !matches!(
             name,
             "blosc_lz4_shuffle" | "blosc_zstd_bitshuffle" | "blosc_blosclz_auto" | "blosc_u1"
-        ))
-        || matches!(
-            name,
-            "lzma" | "crc32" | "adler32" | "fletcher32" | "bitround" | "filter_crc"
         )
 }
 
