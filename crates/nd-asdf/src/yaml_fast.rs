@@ -106,6 +106,26 @@ fn plain_ok(s: &str) -> bool {
         && !s.ends_with(':')
 }
 
+/// Tag characters accepted on the fast path: a small subset of the URI characters YAML allows,
+/// enough for `tag:stsci.edu:asdf/core/ndarray-1.0.0` and `asdf://...` tags.
+fn uri_ok(t: &str) -> bool {
+    !t.is_empty()
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./:".contains(&c))
+}
+
+/// A tag handle: `!`, `!!` or `!word!`.
+fn handle_ok(h: &str) -> bool {
+    h == "!"
+        || h == "!!"
+        || h.len() > 2
+            && h.starts_with('!')
+            && h.ends_with('!')
+            && h[1..h.len() - 1] // ok: len > 2, ASCII `!` at both ends
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-')
+}
+
 /// Split `key: rest` / `key:` at the first `: ` or a final `:`.
 fn split_key(s: &str) -> Option<(&str, &str)> {
     let b = s.as_bytes();
@@ -146,7 +166,8 @@ impl<'a> P<'a> {
                 if l.indent != 0
                     || !h.starts_with('!')
                     || !h.ends_with('!')
-                    || pfx.contains('%')
+                    || !uri_ok(pfx.strip_prefix('!').unwrap_or(pfx))
+                    || !handle_ok(h)
                     || declared.contains(&h)
                 {
                     return Err(Bail);
@@ -194,10 +215,6 @@ impl<'a> P<'a> {
         if tok.len() < 2 || tok.contains('%') {
             return Err(Bail);
         }
-        let uri_ok = |t: &str| {
-            t.bytes()
-                .all(|c| c.is_ascii_alphanumeric() || b"-_./:#;?@&=+$~*'()".contains(&c))
-        };
         if let Some(v) = tok.strip_prefix("!<") {
             // verbatim `!<uri>`
             let uri = v.strip_suffix('>').ok_or(Bail)?;

@@ -117,6 +117,9 @@ fn fast_path_edges() {
         "a: {x: 1}}\n",
         "a: [1, 2]]\n",
     ];
+    // found by the fuzz target: a %TAG prefix that is not a URI
+    let fuzzed = "%TAG !ex! asdf://exa}ple.org/\n--- !ex!a-1.0.0\nx: !<tag:v> 5(\ny: !!str 017OFF !!int '0b11'\n";
+    same("fuzzed %TAG prefix", fuzzed);
     let mut fast = 0;
     for (i, d) in docs.iter().enumerate() {
         let text = format!("{head}{d}...\n");
@@ -135,14 +138,18 @@ fn array_lookup_through_the_path_index_is_get_path() {
     use nd_asdf::AsdfFile;
     use nd_core::ArrayRead;
     // inline arrays: x/a0..a199, a key with a slash and the nested path it spells
-    let mut t = String::from("#ASDF 1.0.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- !core/asdf-1.1.0\n");
+    let mut t =
+        String::from("#ASDF 1.0.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- !core/asdf-1.1.0\n");
     t.push_str("p/q: !core/ndarray-1.0.0\n  data: [7, 8, 9]\n  datatype: uint8\n  shape: [3]\n");
     t.push_str("x:\n");
     for i in 0..200 {
-        t.push_str(&format!("  a{i}: !core/ndarray-1.0.0\n    data: [{i}]\n    datatype: uint32\n    shape: [1]\n"));
+        t.push_str(&format!(
+            "  a{i}: !core/ndarray-1.0.0\n    data: [{i}]\n    datatype: uint32\n    shape: [1]\n"
+        ));
     }
     t.push_str("p:\n  q: !core/ndarray-1.0.0\n    data: [1, 1, 1, 1, 1]\n    datatype: uint8\n    shape: [5]\n...\n");
-    let f = AsdfFile::from_source(std::sync::Arc::new(nd_core::MemSource::new(t.into_bytes()))).unwrap();
+    let f = AsdfFile::from_source(std::sync::Arc::new(nd_core::MemSource::new(t.into_bytes())))
+        .unwrap();
     // `p/q` is the nested node, as `get_path` has it, not the key spelled with a slash
     assert_eq!(f.array("p/q").unwrap().shape(), &[5]);
     for i in (0..200).step_by(37) {
