@@ -395,17 +395,19 @@ fn convert_to_asdf(
     use nd_asdf::{ArrayOptions, AsdfWriter, Compression, Node};
     let dst = a.dst;
     let dst_err = |e: &dyn std::fmt::Display| CliError::input(format!("{dst}: {e}"));
-    let block_comp = match compressor {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.get("id").and_then(|i| i.as_str()) {
-            Some("zlib") => Some(Some(Compression::Zlib)),
-            Some("bz2") => Some(Some(Compression::Bzip2)),
-            Some("lz4") => Some(Some(Compression::Lz4)),
-            _ => None, // chunked (asdf-zarr) with this compressor
-        },
+    // zlib / bz2 / lz4 compress whole blocks (held in memory); other compressors write the
+    // asdf-zarr layout chunk by chunk; none streams into preallocated blocks.
+    let block_comp = match compressor
+        .and_then(|v| v.get("id"))
+        .and_then(|i| i.as_str())
+    {
+        Some("zlib") => Some(Compression::Zlib),
+        Some("bz2") => Some(Compression::Bzip2),
+        Some("lz4") => Some(Compression::Lz4),
+        _ => None,
     };
-    let zarr_comp = match (compressor, &block_comp) {
-        (Some(v), None) if !v.is_null() => Some(v.clone()),
+    let zarr_comp = match compressor {
+        Some(v) if !v.is_null() && block_comp.is_none() => Some(v.clone()),
         _ => None,
     };
     let mut w = AsdfWriter::new();
@@ -416,9 +418,8 @@ fn convert_to_asdf(
         )
         .map_err(|e| dst_err(&e))?;
     }
-    let n = plan.items.len();
-    let mut last: Option<(String, Box<dyn ArrayRead + '_>)> = None;
-    for (i, item) in plan.items.iter().enumerate() {
+    let mut deferred = Vec::new();
+    for item in &plan.items {
         let src = ds.open_array(&item.selector)?;
         let key = if single {
             "data".to_string()
@@ -434,52 +435,49 @@ fn convert_to_asdf(
             w.set(&mpath, Node::from_json(&Value::Object(item.meta.clone())))
                 .map_err(|e| dst_err(&e))?;
         }
-        let streamable = zarr_comp.is_none() && block_comp.flatten().is_none();
-        if i + 1 == n && streamable {
-            last = Some((key, src));
-            break;
-        }
-        // Held in memory: refuse arrays beyond the budget rather than exceed it.
-        let bytes = nd_core::num_bytes(src.shape(), src.dtype().size()).unwrap_or(usize::MAX);
-        if bytes > a.opts.budget {
-            return Err(CliError::input(format!(
-                "{dst}: array {:?} ({} MiB) would be held in memory to write it {}; that is over the memory budget ({} MiB). Write it alone with --array and --compressor none, or convert to Zarr",
-                item.name,
-                bytes >> 20,
-                if streamable { "before the last array" } else { "compressed" },
-                a.opts.budget >> 20
-            )));
-        }
-        let buf = src
-            .read_all()
-            .map_err(|e| CliError::input(format!("{}: {}: {e}", a.src, item.name)))?;
-        if let Some(zc) = &zarr_comp {
-            let chunks = match &a.chunks {
-                Some(c) => fit_chunks(c, src.shape(), &item.name)?,
-                None => natural_chunks(&*src),
-            };
-            w.add_zarr(&key, &buf, &chunks, zc, None)
-                .map_err(|e| dst_err(&e))?;
-        } else {
+        if let Some(c) = block_comp {
+            // A compressed block is one stream: the array is held in memory, within the budget.
+            let bytes = nd_core::num_bytes(src.shape(), src.dtype().size()).unwrap_or(usize::MAX);
+            if bytes > a.opts.budget {
+                return Err(CliError::input(format!(
+                    "{dst}: array {:?} ({} MiB) would be held in memory to compress it as one block, over the memory budget ({} MiB); use --compressor none, or a chunked compressor such as zstd:3 or blosc:lz4:5:shuffle",
+                    item.name,
+                    bytes >> 20,
+                    a.opts.budget >> 20
+                )));
+            }
+            let buf = src
+                .read_all()
+                .map_err(|e| CliError::input(format!("{}: {}: {e}", a.src, item.name)))?;
             w.add_array(
                 &key,
                 &buf,
                 ArrayOptions {
-                    compression: block_comp.flatten(),
+                    compression: Some(c),
                     ..Default::default()
                 },
             )
             .map_err(|e| dst_err(&e))?;
+            continue;
         }
-    }
-    match last {
-        Some((key, src)) => {
-            let aw = nd_asdf::AsdfArrayWriter::create(dst, w, &key, src.dtype(), src.shape())
-                .map_err(|e| dst_err(&e))?;
-            nd_ops::copy(&*src, &aw, &a.opts)
-                .map_err(|e| CliError::input(format!("{} -> {dst}: {key}: {e}", a.src)))?;
+        let id = match &zarr_comp {
+            Some(zc) => {
+                let chunks = match &a.chunks {
+                    Some(c) => fit_chunks(c, src.shape(), &item.name)?,
+                    None => natural_chunks(&*src),
+                };
+                w.add_zarr_deferred(&key, src.dtype(), src.shape(), &chunks, zc, None)
+            }
+            None => w.add_array_deferred(&key, src.dtype(), src.shape()),
         }
-        None => w.write(dst).map_err(|e| dst_err(&e))?,
+        .map_err(|e| dst_err(&e))?;
+        deferred.push((id, item, src));
     }
-    Ok(())
+    let file = w.write_deferred(dst).map_err(|e| dst_err(&e))?;
+    for (id, item, src) in deferred {
+        let handle = file.array(id).map_err(|e| dst_err(&e))?;
+        nd_ops::copy(&*src, &*handle, &a.opts)
+            .map_err(|e| CliError::input(format!("{} -> {dst}: {}: {e}", a.src, item.name)))?;
+    }
+    file.finish().map_err(|e| dst_err(&e))
 }
