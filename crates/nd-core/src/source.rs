@@ -62,41 +62,29 @@ pub fn check_range(range: &Range<u64>, size: u64) -> Result<usize> {
     usize::try_from(range.end - range.start).map_err(|_| oob())
 }
 
-impl<T: ByteSource + ?Sized> ByteSource for Arc<T> {
-    fn len(&self) -> u64 {
-        (**self).len()
-    }
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        (**self).read_exact_at(offset, buf)
-    }
-    fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
-        (**self).read_range(range)
-    }
-    fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        (**self).read_ranges(ranges)
-    }
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
+/// Smart pointers to a source are sources.
+macro_rules! forward_source {
+    ($($ptr:ident),*) => {$(
+        impl<T: ByteSource + ?Sized> ByteSource for $ptr<T> {
+            fn len(&self) -> u64 {
+                (**self).len()
+            }
+            fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+                (**self).read_exact_at(offset, buf)
+            }
+            fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
+                (**self).read_range(range)
+            }
+            fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+                (**self).read_ranges(ranges)
+            }
+            fn describe(&self) -> String {
+                (**self).describe()
+            }
+        }
+    )*};
 }
-
-impl<T: ByteSource + ?Sized> ByteSource for Box<T> {
-    fn len(&self) -> u64 {
-        (**self).len()
-    }
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        (**self).read_exact_at(offset, buf)
-    }
-    fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
-        (**self).read_range(range)
-    }
-    fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        (**self).read_ranges(ranges)
-    }
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
-}
+forward_source!(Arc, Box);
 
 /// Bytes held in memory. `read_range` is zero-copy.
 #[derive(Clone, Debug, Default)]
