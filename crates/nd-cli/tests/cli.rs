@@ -79,6 +79,11 @@ fn assert_same(got: &ArrayBuf, want: &ArrayBuf, what: &str) {
     assert!(same, "{what}: values differ from the reference");
 }
 
+/// A JSON file of the testdata (manifests written by the generators).
+fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
 /// A reference `.npy` (gzip-compressed when it ends in `.gz`).
 fn read_expected(p: &Path) -> ArrayBuf {
     if p.extension().is_some_and(|e| e == "gz") {
@@ -119,8 +124,7 @@ fn export_and_compare(file: &Path, selector: &str, expected: &Path, tmp: &Path) 
 fn fits_exports_equal_astropy() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = root().join("fits");
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest: Value = read_json(&dir.join("manifest.json"));
     let mut n = 0;
     for (path, entry) in manifest.as_object().unwrap() {
         let file = dir.join(path);
@@ -144,8 +148,7 @@ fn fits_exports_equal_astropy() {
 fn fits_tables_and_compressed_images_equal_astropy() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = root().join("fits");
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest: Value = read_json(&dir.join("manifest.json"));
     let (mut cols, mut comp) = (0, 0);
     for (path, entry) in manifest.as_object().unwrap() {
         let file = dir.join(path);
@@ -213,8 +216,7 @@ fn fits_tables_and_compressed_images_equal_astropy() {
 fn zarr_exports_equal_zarr_python() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = root().join("zarr");
-    let cases: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("cases.json")).unwrap()).unwrap();
+    let cases: Value = read_json(&dir.join("cases.json"));
     let mut n = 0;
     for c in cases.as_array().unwrap() {
         let (Some(store), Some(npy)) = (c["store"].as_str(), c["npy"].as_str()) else {

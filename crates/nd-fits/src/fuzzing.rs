@@ -8,7 +8,7 @@ use std::sync::Arc;
 pub fn header(data: &[u8]) {
     if let Ok((h, _)) = Header::from_bytes(data) {
         let bytes = h.to_bytes();
-        let (h2, n) = Header::from_bytes(&bytes).expect("re-parse of a written header");
+        let (h2, n) = Header::from_bytes(&bytes).expect("re-parse of a written header"); // ok: a fuzz invariant; the panic is the finding
         assert_eq!(n, bytes.len());
         let a: Vec<&str> = h.cards().iter().map(|c| c.raw()).collect();
         let b: Vec<&str> = h2.cards().iter().map(|c| c.raw()).collect();
@@ -130,7 +130,7 @@ pub fn rice(data: &[u8]) {
         .collect();
     if let Ok(enc) = crate::tile::rice::encode(&vals, bytepix, blocksize) {
         let mut back = vec![0i32; vals.len()];
-        crate::tile::rice::decode(&enc, bytepix, blocksize, &mut back).expect("decode own stream");
+        crate::tile::rice::decode(&enc, bytepix, blocksize, &mut back).expect("decode own stream"); // ok: a fuzz invariant; the panic is the finding
         let back: Vec<i64> = back.iter().map(|&v| v as i64).collect();
         assert_eq!(back, vals, "RICE round trip");
     }
@@ -151,7 +151,7 @@ pub fn plio(data: &[u8]) {
         .collect();
     if let Ok(ll) = crate::tile::plio::encode(&px) {
         let mut back = vec![0i32; px.len()];
-        crate::tile::plio::decode(&ll, &mut back).expect("decode own list");
+        crate::tile::plio::decode(&ll, &mut back).expect("decode own list"); // ok: a fuzz invariant; the panic is the finding
         assert_eq!(back, px, "PLIO round trip");
     }
 }
