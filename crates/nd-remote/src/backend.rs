@@ -5,6 +5,7 @@ use crate::error::{display_url, Error, Redactor, Result};
 use crate::options::RemoteOptions;
 use crate::stats::CountingConnector;
 use bytes::Bytes;
+use object_store::client::{HttpClient, HttpConnector};
 use object_store::path::Path;
 use object_store::{
     BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt,
@@ -12,6 +13,7 @@ use object_store::{
 };
 use std::future::Future;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -86,6 +88,16 @@ pub(crate) struct Remote {
     pub(crate) in_flight: Arc<Semaphore>,
     /// True for plain HTTP(S) stores (no listing without WebDAV).
     pub(crate) is_http: bool,
+    /// HTTP(S) only: the server's base URL and a client built like the object store's (same
+    /// options, same counters), for the requests object_store cannot send (multi-range GETs).
+    pub(crate) http_base: Option<url::Url>,
+    pub(crate) http_client: Option<HttpClient>,
+    /// What the server did with multi-range requests: 0 unknown, 1 answered one, 2 answered
+    /// one uselessly (200, another status, an oversized body; later batches use ordinary
+    /// coalescing).
+    pub(crate) multi_range_state: AtomicU8,
+    /// Why the server's multi-range answers were refused, once they were.
+    pub(crate) multi_range_note: std::sync::Mutex<Option<String>>,
 }
 
 /// The object's identity at open time: reads check every response against it.
@@ -95,6 +107,8 @@ pub(crate) struct Pin {
     pub(crate) e_tag: Option<String>,
     /// Last-Modified as RFC 3339 text (compared only when there is no ETag).
     pub(crate) last_modified: String,
+    /// Last-Modified in seconds since the epoch (0 when the server sent none).
+    pub(crate) last_modified_ts: i64,
     pub(crate) version: Option<String>,
 }
 
@@ -104,6 +118,7 @@ impl Pin {
             size: m.size,
             e_tag: m.e_tag.clone(),
             last_modified: m.last_modified.to_rfc3339(),
+            last_modified_ts: m.last_modified.timestamp(),
             version: m.version.clone(),
         }
     }
@@ -191,6 +206,8 @@ impl Remote {
                 "the {scheme} backend is not compiled in (enable the nd-remote feature)"
             ))
         };
+        let mut http_base = None;
+        let mut http_client = None;
         let store: Arc<dyn ObjectStore> = match scheme.as_str() {
             "http" | "https" => {
                 #[cfg(feature = "http")]
@@ -200,13 +217,21 @@ impl Remote {
                         None => format!("{scheme}://{host}"),
                     };
                     let mut b = object_store::http::HttpBuilder::new()
-                        .with_url(base)
+                        .with_url(base.clone())
                         .with_client_options(client_options(opts))
                         .with_retry(retry_config(opts))
                         .with_http_connector(connector());
+                    let mut co = client_options(opts);
                     for (k, v) in &opts.options {
-                        let key = k.parse().map_err(|e| config_err(k, e))?;
+                        let key: object_store::ClientConfigKey =
+                            k.parse().map_err(|e| config_err(k, e))?;
                         b = b.with_config(key, v);
+                        co = co.with_config(key, v);
+                    }
+                    if opts.multi_range {
+                        http_base = Some(url::Url::parse(&base).map_err(|e| bad(&e.to_string()))?);
+                        http_client =
+                            Some(connector().connect(&co).map_err(|e| bad(&e.to_string()))?);
                     }
                     Arc::new(b.build().map_err(|e| bad(&e.to_string()))?)
                 }
@@ -286,7 +311,48 @@ impl Remote {
             redactor: Redactor::new(opts.secret_values()),
             in_flight: Arc::new(Semaphore::new(opts.max_in_flight)),
             is_http: scheme == "http" || scheme == "https",
+            http_base,
+            http_client,
+            multi_range_state: AtomicU8::new(0),
+            multi_range_note: std::sync::Mutex::new(None),
         })
+    }
+
+    /// True when batched reads may use multi-range requests (HTTP(S), enabled, not refused).
+    pub(crate) fn multi_range(&self) -> bool {
+        self.http_client.is_some()
+            && self.opts.max_ranges_per_request >= 2
+            && self.multi_range_state.load(Ordering::Relaxed) != 2
+    }
+
+    /// True once the server answered (or refused) a multi-range request.
+    pub(crate) fn multi_range_known(&self) -> bool {
+        self.multi_range_state.load(Ordering::Relaxed) != 0
+    }
+
+    /// The server answered a multi-range request usefully.
+    pub(crate) fn multi_range_works(&self) {
+        let _ = self
+            .multi_range_state
+            .compare_exchange(0, 1, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// The server refused a multi-range request: no more of them for this URL.
+    pub(crate) fn multi_range_refused(&self, why: String) {
+        self.multi_range_state.store(2, Ordering::Relaxed);
+        if let Ok(mut n) = self.multi_range_note.lock() {
+            n.get_or_insert(why);
+        }
+    }
+
+    /// The URL of `path` on an HTTP(S) server (as object_store's HTTP store builds it).
+    pub(crate) fn http_url(&self, path: &Path) -> Option<url::Url> {
+        let mut u = self.http_base.clone()?;
+        u.path_segments_mut()
+            .ok()?
+            .pop_if_empty()
+            .extend(path.parts());
+        Some(u)
     }
 
     /// The URL of `path` for messages.

@@ -64,6 +64,16 @@ pub enum Error {
         /// What the object store reported, with secrets removed.
         message: String,
     },
+    /// A response that contradicts itself or the request (a multipart part whose body is not
+    /// as long as its `Content-Range`, a range past the end of the object, a malformed part):
+    /// never used, never retried.
+    #[error("{url}: invalid response: {detail}")]
+    BadResponse {
+        /// The object's URL.
+        url: String,
+        /// What was wrong.
+        detail: String,
+    },
     /// A read past the end of the object.
     #[error("{url}: read of bytes {}..{} is past the end of the object ({size} bytes)", range.start, range.end)]
     OutOfBounds {

@@ -36,6 +36,7 @@
 
 mod backend;
 mod error;
+mod multirange;
 mod options;
 mod source;
 mod stats;

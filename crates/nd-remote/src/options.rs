@@ -26,9 +26,25 @@ pub struct RemoteOptions {
     /// while reads stay sequential). Default 32 (8 MiB with the default block size).
     pub max_readahead_blocks: u64,
     /// Batched reads (`read_ranges`, `get_many`) merge ranges whose gap is at most this many
-    /// bytes into one request. Default 1 MiB (object_store's choice: on a network with a few
-    /// milliseconds of latency, a round trip costs about as much as a megabyte).
+    /// bytes into one request, reading the gaps. Default 1 MiB (object_store's choice: on a
+    /// network with a few milliseconds of latency, a round trip costs about as much as a
+    /// megabyte). This is the rule for S3, GCS and Azure (their APIs have no multi-range read),
+    /// and for HTTP(S) when `multi_range` is off or the server refuses multi-range requests.
     pub coalesce_gap: u64,
+    /// HTTP(S) sources: send the ranges of a batched read (`read_ranges`) as multi-range
+    /// requests (`Range: bytes=a-b,c-d,…`, answered `multipart/byteranges`), so that a batch of
+    /// scattered ranges costs one request and only its bytes (plus about 100 bytes of framing per
+    /// range). A server that ignores them (200) or answers uselessly is detected on the first
+    /// try, and the source falls back to `coalesce_gap` coalescing. Default true.
+    pub multi_range: bool,
+    /// With multi-range requests, ranges whose gap is at most this many bytes (and at most
+    /// `coalesce_gap`) are still merged into one range, reading the gap: it saves a part's
+    /// framing and keeps the `Range` header short. Default 4 KiB.
+    pub multi_range_gap: u64,
+    /// Most ranges in one multi-range request (the `Range` header is also kept under 7,000
+    /// bytes, and the data of one request under `part_size`). Default 200 (Apache's
+    /// `MaxRanges` default; nginx has no limit unless `max_ranges` is set).
+    pub max_ranges_per_request: usize,
     /// Largest single request; bigger reads are split into parts fetched concurrently.
     /// Default 8 MiB.
     pub part_size: u64,
@@ -61,6 +77,9 @@ impl Default for RemoteOptions {
             cache_size: 64 * 1024 * 1024,
             max_readahead_blocks: 32,
             coalesce_gap: 1024 * 1024,
+            multi_range: true,
+            multi_range_gap: 4096,
+            max_ranges_per_request: 200,
             part_size: 8 * 1024 * 1024,
             max_in_flight: 8,
             retries: 3,
@@ -84,6 +103,9 @@ impl std::fmt::Debug for RemoteOptions {
             .field("cache_size", &self.cache_size)
             .field("max_readahead_blocks", &self.max_readahead_blocks)
             .field("coalesce_gap", &self.coalesce_gap)
+            .field("multi_range", &self.multi_range)
+            .field("multi_range_gap", &self.multi_range_gap)
+            .field("max_ranges_per_request", &self.max_ranges_per_request)
             .field("part_size", &self.part_size)
             .field("max_in_flight", &self.max_in_flight)
             .field("retries", &self.retries)
@@ -103,6 +125,8 @@ pub const ENV_VARS: &[&str] = &[
     "ND_REMOTE_BLOCK_SIZE",
     "ND_REMOTE_CACHE_SIZE",
     "ND_REMOTE_COALESCE_GAP",
+    "ND_REMOTE_MULTI_RANGE",
+    "ND_REMOTE_MULTI_RANGE_GAP",
     "ND_REMOTE_PART_SIZE",
     "ND_REMOTE_MAX_IN_FLIGHT",
     "ND_REMOTE_RETRIES",
@@ -113,7 +137,8 @@ pub const ENV_VARS: &[&str] = &[
 impl RemoteOptions {
     /// Defaults, overridden by `ND_REMOTE_*` environment variables (sizes accept `K`/`M`/`G`
     /// suffixes, times are seconds): `ND_REMOTE_BLOCK_SIZE`, `ND_REMOTE_CACHE_SIZE`,
-    /// `ND_REMOTE_COALESCE_GAP`, `ND_REMOTE_PART_SIZE`, `ND_REMOTE_MAX_IN_FLIGHT`,
+    /// `ND_REMOTE_COALESCE_GAP`, `ND_REMOTE_MULTI_RANGE` (0/1), `ND_REMOTE_MULTI_RANGE_GAP`,
+    /// `ND_REMOTE_PART_SIZE`, `ND_REMOTE_MAX_IN_FLIGHT`,
     /// `ND_REMOTE_RETRIES`, `ND_REMOTE_TIMEOUT`, `ND_REMOTE_ANONYMOUS` (1/true). Credentials
     /// come from the object stores' own variables (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`,
     /// `GOOGLE_SERVICE_ACCOUNT`, `AZURE_STORAGE_ACCOUNT_NAME`, …), read when a store is built.
@@ -128,6 +153,12 @@ impl RemoteOptions {
         }
         if let Some(v) = var("ND_REMOTE_COALESCE_GAP") {
             o.coalesce_gap = parse_size("ND_REMOTE_COALESCE_GAP", &v)?;
+        }
+        if let Some(v) = var("ND_REMOTE_MULTI_RANGE") {
+            o.multi_range = parse_bool("ND_REMOTE_MULTI_RANGE", &v)?;
+        }
+        if let Some(v) = var("ND_REMOTE_MULTI_RANGE_GAP") {
+            o.multi_range_gap = parse_size("ND_REMOTE_MULTI_RANGE_GAP", &v)?;
         }
         if let Some(v) = var("ND_REMOTE_PART_SIZE") {
             o.part_size = parse_size("ND_REMOTE_PART_SIZE", &v)?;
@@ -184,6 +215,9 @@ impl RemoteOptions {
         if self.max_in_flight == 0 || self.max_in_flight > 1024 {
             return bad("max_in_flight", "must be between 1 and 1024");
         }
+        if self.max_ranges_per_request == 0 || self.max_ranges_per_request > 10_000 {
+            return bad("max_ranges_per_request", "must be between 1 and 10000");
+        }
         if self.retries > 100 {
             return bad("retries", "at most 100");
         }
@@ -225,6 +259,17 @@ pub(crate) fn is_secret_key(key: &str) -> bool {
     .iter()
     .any(|w| k.contains(w))
         && !k.ends_with("key_id")
+}
+
+fn parse_bool(key: &str, v: &str) -> Result<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(Error::Config {
+            key: key.into(),
+            reason: format!("not a boolean: {v:?}"),
+        }),
+    }
 }
 
 fn parse_size(key: &str, v: &str) -> Result<u64> {

@@ -3,6 +3,7 @@
 
 use crate::backend::{block_on, Pin, Remote};
 use crate::error::{Error, Result};
+use crate::multirange::{range_header_len, MultiOutcome, MAX_RANGE_HEADER};
 use crate::options::RemoteOptions;
 use crate::stats::Stats;
 use bytes::{Bytes, BytesMut};
@@ -61,6 +62,9 @@ struct Cache {
     extent_bytes: u64,
 }
 
+/// Most extents kept (each lookup scans them).
+const MAX_EXTENTS: usize = 4096;
+
 impl Cache {
     fn extent(&self, r: &Range<u64>) -> Option<Bytes> {
         self.extents.iter().rev().find_map(|(e, b)| {
@@ -75,7 +79,7 @@ impl Cache {
         }
         self.extent_bytes += b.len() as u64;
         self.extents.push_back((r, b));
-        while self.extent_bytes > cap {
+        while self.extent_bytes > cap || self.extents.len() > MAX_EXTENTS {
             match self.extents.pop_front() {
                 Some((_, old)) => self.extent_bytes -= old.len() as u64,
                 None => break,
@@ -145,6 +149,28 @@ impl RemoteSource {
     /// The object's version at open time (versioned buckets).
     pub fn version(&self) -> Option<&str> {
         self.pin.version.as_deref()
+    }
+
+    /// Whether batched reads use HTTP multi-range requests: `Ok(())` while they do (HTTP(S)
+    /// with `multi_range` on, and the server has not refused one), else why not.
+    pub fn multi_range_status(&self) -> std::result::Result<(), String> {
+        if self.remote.multi_range() {
+            return Ok(());
+        }
+        if let Some(n) = self
+            .remote
+            .multi_range_note
+            .lock()
+            .ok()
+            .and_then(|n| n.clone())
+        {
+            return Err(n);
+        }
+        Err(if self.remote.is_http {
+            "multi-range requests are off (RemoteOptions::multi_range)".into()
+        } else {
+            "not an HTTP(S) source: the object store API has no multi-range read".into()
+        })
     }
 
     /// The URL (without user info or query).
@@ -346,6 +372,135 @@ impl RemoteSource {
         }
     }
 
+    /// The bytes of each of `merged` (sorted, disjoint): split into `part_size` parts, fetched
+    /// concurrently, with multi-range requests when `multi`. Parts a multi-range answer did not
+    /// cover (or all of them, when the server refused) are fetched the ordinary way, coalesced
+    /// with `coalesce_gap`.
+    fn fetch_merged(&self, merged: &[Range<u64>], multi: bool) -> Result<Vec<Bytes>> {
+        // Each merged range, in parts; remember which parts make which merged range.
+        let mut parts = Vec::new();
+        let mut spans = Vec::with_capacity(merged.len());
+        for m in merged {
+            let p = self.parts(m.clone());
+            spans.push(parts.len()..parts.len() + p.len());
+            parts.extend(p);
+        }
+        let mut fetched: Vec<Bytes> = if multi && parts.len() > 1 {
+            let got = self.fetch_multi(&parts)?;
+            let missing: Vec<Range<u64>> = parts
+                .iter()
+                .zip(&got)
+                .filter(|(_, g)| g.is_none())
+                .map(|(p, _)| p.clone())
+                .collect();
+            let (again_ranges, again) = if missing.is_empty() {
+                (Vec::new(), Vec::new())
+            } else {
+                let m2 = coalesce(
+                    missing,
+                    self.remote.opts.coalesce_gap,
+                    self.remote.opts.part_size,
+                );
+                let d2 = self.fetch_merged(&m2, false)?;
+                (m2, d2)
+            };
+            let mut v = Vec::with_capacity(parts.len());
+            for (p, g) in parts.iter().zip(got) {
+                v.push(match g {
+                    Some(b) => b,
+                    None => slice_from(&again_ranges, &again, p)?,
+                });
+            }
+            v
+        } else {
+            self.fetch(parts)?
+        };
+        let mut data: Vec<Bytes> = Vec::with_capacity(merged.len());
+        for s in spans {
+            if s.len() == 1 {
+                data.push(std::mem::take(&mut fetched[s.start]));
+            } else {
+                let mut b = BytesMut::new();
+                for f in &fetched[s] {
+                    b.extend_from_slice(f);
+                }
+                data.push(b.freeze());
+            }
+        }
+        Ok(data)
+    }
+
+    /// Fetch `ranges` (sorted, disjoint) with multi-range requests: packed into groups (at most
+    /// `max_ranges_per_request` ranges, a `Range` header under 7,000 bytes, at most `part_size`
+    /// bytes), groups fetched concurrently. `None` for a range no answer covered, or for every
+    /// range of a group the server refused (then the source stops sending multi-range
+    /// requests). While the server's support is unknown, the first group goes alone.
+    fn fetch_multi(&self, ranges: &[Range<u64>]) -> Result<Vec<Option<Bytes>>> {
+        let opts = &self.remote.opts;
+        let mut groups: Vec<Range<usize>> = Vec::new();
+        let (mut start, mut hlen, mut bytes) = (0usize, 0usize, 0u64);
+        for (i, r) in ranges.iter().enumerate() {
+            let l = range_header_len(r);
+            let b = r.end - r.start;
+            if i > start
+                && (i - start >= opts.max_ranges_per_request
+                    || hlen + l > MAX_RANGE_HEADER
+                    || bytes + b > opts.part_size)
+            {
+                groups.push(start..i);
+                (start, hlen, bytes) = (i, 0, 0);
+            }
+            hlen += l;
+            bytes += b;
+        }
+        if start < ranges.len() {
+            groups.push(start..ranges.len());
+        }
+        let remote = self.remote.clone();
+        let path = self.path.clone();
+        let pin = self.pin.clone();
+        let n = opts.max_in_flight;
+        let one = |g: Range<usize>| {
+            let (remote, path, pin) = (&remote, &path, &pin);
+            let rs = &ranges[g];
+            async move {
+                if rs.len() == 1 {
+                    let b = remote.get(path, Some(rs[0].clone()), Some(pin)).await?.0;
+                    return Ok::<_, Error>(vec![Some(b)]);
+                }
+                if !remote.multi_range() {
+                    return Ok(vec![None; rs.len()]);
+                }
+                match remote.get_multi(rs, pin).await? {
+                    MultiOutcome::Parts(p) => {
+                        remote.multi_range_works();
+                        Ok(p)
+                    }
+                    MultiOutcome::Unsupported(why) => {
+                        remote.multi_range_refused(why);
+                        Ok(vec![None; rs.len()])
+                    }
+                }
+            }
+        };
+        block_on(async {
+            let mut groups = groups.into_iter();
+            let mut out: Vec<Option<Bytes>> = Vec::with_capacity(ranges.len());
+            if !self.remote.multi_range_known() {
+                if let Some(g) = groups.next() {
+                    out.extend(one(g).await?);
+                }
+            }
+            let rest: Vec<Vec<Option<Bytes>>> = futures::stream::iter(groups)
+                .map(one)
+                .buffered(n)
+                .try_collect()
+                .await?;
+            out.extend(rest.into_iter().flatten());
+            Ok(out)
+        })?
+    }
+
     /// Batched read: cached ranges from the cache, the rest coalesced and fetched concurrently.
     fn read_many(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         for r in ranges {
@@ -368,32 +523,19 @@ impl RemoteSource {
             }
         }
         if !todo.is_empty() {
+            let opts = &self.remote.opts;
+            let multi = self.remote.multi_range();
+            let gap = if multi {
+                opts.coalesce_gap.min(opts.multi_range_gap)
+            } else {
+                opts.coalesce_gap
+            };
             let merged = coalesce(
                 todo.iter().map(|(_, r)| r.clone()).collect(),
-                self.remote.opts.coalesce_gap,
-                self.remote.opts.part_size,
+                gap,
+                opts.part_size,
             );
-            // Each merged range, in parts; remember which parts make which merged range.
-            let mut parts = Vec::new();
-            let mut spans = Vec::with_capacity(merged.len());
-            for m in &merged {
-                let p = self.parts(m.clone());
-                spans.push(parts.len()..parts.len() + p.len());
-                parts.extend(p);
-            }
-            let mut fetched = self.fetch(parts)?;
-            let mut data: Vec<Bytes> = Vec::with_capacity(merged.len());
-            for s in spans {
-                if s.len() == 1 {
-                    data.push(std::mem::take(&mut fetched[s.start]));
-                } else {
-                    let mut b = BytesMut::new();
-                    for f in &fetched[s] {
-                        b.extend_from_slice(f);
-                    }
-                    data.push(b.freeze());
-                }
-            }
+            let data = self.fetch_merged(&merged, multi)?;
             {
                 // Keep what was fetched (up to half the cache size) for the reads that follow.
                 let mut c = self.cache.lock().map_err(|_| poisoned())?;
@@ -403,14 +545,7 @@ impl RemoteSource {
                 }
             }
             for (i, r) in todo {
-                // the merged range holding r: the last one starting at or before r.start
-                let k = merged
-                    .partition_point(|m| m.start <= r.start)
-                    .saturating_sub(1);
-                let m = &merged[k];
-                let lo = (r.start - m.start) as usize;
-                let hi = (r.end - m.start) as usize;
-                out[i] = Some(data[k].slice(lo..hi));
+                out[i] = Some(slice_from(&merged, &data, &r)?);
             }
         }
         Ok(out.into_iter().map(Option::unwrap_or_default).collect())
@@ -419,6 +554,23 @@ impl RemoteSource {
 
 fn poisoned() -> Error {
     Error::Runtime("block cache lock poisoned".into())
+}
+
+/// The bytes of `r` out of the fetched `merged` ranges (sorted, disjoint) and their `data`.
+fn slice_from(merged: &[Range<u64>], data: &[Bytes], r: &Range<u64>) -> Result<Bytes> {
+    // the merged range holding r: the last one starting at or before r.start
+    let k = merged
+        .partition_point(|m| m.start <= r.start)
+        .saturating_sub(1);
+    match (merged.get(k), data.get(k)) {
+        (Some(m), Some(d)) if m.start <= r.start && r.end <= m.end => {
+            Ok(d.slice((r.start - m.start) as usize..(r.end - m.start) as usize))
+        }
+        _ => Err(Error::Runtime(format!(
+            "internal: bytes {}..{} not in the fetched ranges",
+            r.start, r.end
+        ))),
+    }
 }
 
 /// Sort and merge ranges whose gap is at most `gap`, as long as the merged range stays within
