@@ -320,7 +320,11 @@ impl CompressedImage {
         let blocksize = int_setting("BLOCKSIZE", 32);
         let bytepix = int_setting("BYTEPIX", 4);
         let hscale = int_setting("SCALE", 0);
-        let hsmooth = int_setting("SMOOTH", 0) != 0;
+        // astropy writes SMOOTH as a logical (T/F); cfitsio as an integer.
+        let hsmooth = match zval(h, "SMOOTH") {
+            Some(Value::Bool(b)) => b,
+            _ => int_setting("SMOOTH", 0) != 0,
+        };
         let image_header = image_header(h)?;
         let scaling = Scaling::from_header(&image_header, zbitpix, idx)?;
         let dtype = scaling.physical_dtype(zbitpix);
