@@ -173,6 +173,7 @@ pub(crate) fn parse_multipart(
         while matches!(b.get(p), Some(b' ') | Some(b'\t')) {
             p += 1;
         }
+        let after = p;
         p = line_end(b, p).ok_or_else(|| {
             if b"\r\n".starts_with(b.get(p..).unwrap_or_default()) {
                 trunc("the body ends after a boundary")
@@ -180,6 +181,10 @@ pub(crate) fn parse_multipart(
                 bad(format!("no line end after the boundary at byte {p}"))
             }
         })?;
+        // The part keeps the line ends its boundary line used: after the body exactly that
+        // line end must follow (accepting either there would let a body one byte short of
+        // its Content-Range pass, its last byte being the CR of a CRLF).
+        let eol: &[u8] = if p - after == 2 { b"\r\n" } else { b"\n" };
         // part headers, up to an empty line
         let mut content_range = None;
         let start = p;
@@ -229,12 +234,12 @@ pub(crate) fn parse_multipart(
             return Err(trunc("the body ends inside a part"));
         }
         let data = body.slice(p..end);
-        // the part must be followed by a line end and the boundary: a body longer or shorter
-        // than its Content-Range lands anywhere else
-        let q = line_end(b, end);
-        let ok = q.is_some_and(|q| b.get(q..q + delim.len()) == Some(delim));
-        if !ok {
-            if q.is_some_and(|q| q + delim.len() > b.len()) || end + 2 > b.len() {
+        // the part must be followed by the line end and the boundary: a body longer or
+        // shorter than its Content-Range lands anywhere else
+        let follow = [eol, delim].concat();
+        let rest = b.get(end..).unwrap_or_default();
+        if !rest.starts_with(&follow) {
+            if follow.starts_with(rest) {
                 return Err(trunc("the body ends after a part"));
             }
             return Err(bad(format!(
@@ -245,7 +250,7 @@ pub(crate) fn parse_multipart(
             )));
         }
         parts.push((range, total, data));
-        p = q.unwrap_or(end) + delim.len(); // ok: q is Some here
+        p = end + follow.len();
     }
 }
 
@@ -543,7 +548,7 @@ impl Remote {
                 return Err(Error::BadResponse {
                     url,
                     detail: format!(
-                        "a part states bytes {}-{} of a {}-byte object",
+                        "a part states bytes {}-{}, past the end of the {}-byte object",
                         r.start,
                         r.end - 1,
                         pin.size
@@ -677,6 +682,18 @@ mod tests {
         ));
         // shorter
         let b = body(b"--b\r\nContent-Range: bytes 0-5/10\r\n\r\nABCD\r\n--b--\r\nmore bytes here");
+        assert!(matches!(
+            parse_multipart(&b, "b"),
+            Err(PartsError::Malformed(_))
+        ));
+        // one byte shorter, so that the CR of the CRLF after it would complete it
+        let b = body(b"--b\r\nContent-Range: bytes 0-4/10\r\n\r\nABCD\r\n--b--\r\n");
+        assert!(matches!(
+            parse_multipart(&b, "b"),
+            Err(PartsError::Malformed(_))
+        ));
+        // the same with bare LF line ends
+        let b = body(b"--b\nContent-Range: bytes 0-4/10\n\nABCD\n--b--\n");
         assert!(matches!(
             parse_multipart(&b, "b"),
             Err(PartsError::Malformed(_))

@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 struct Req {
     method: String,
     path: String,
+    /// The range, when exactly one was asked.
     range: Option<(u64, u64)>,
+    /// Every range asked (inclusive ends), in order.
+    ranges: Vec<(u64, u64)>,
     headers: String,
 }
 
@@ -35,6 +38,18 @@ enum Act {
     Short { data: Arc<Vec<u8>> },
     /// 200 with the whole object whatever the Range.
     IgnoreRange { data: Arc<Vec<u8>> },
+    /// A multi-range answer: `multipart/byteranges` with the parts listed (inclusive ranges,
+    /// any order), each labelled `label(range)` and holding `body(range)`, cut after `keep`
+    /// body bytes when set (Content-Length promising the whole).
+    Multi {
+        data: Arc<Vec<u8>>,
+        parts: Vec<(u64, u64)>,
+        label: fn(u64, u64, usize) -> String,
+        body_len: fn(u64, u64) -> u64,
+        keep: Option<usize>,
+    },
+    /// A single-part 206 for the span of every range asked (a server that merged them).
+    SingleSpan { data: Arc<Vec<u8>> },
     /// Close the connection without answering.
     Close,
     /// Answer nothing for this long.
@@ -69,7 +84,7 @@ fn read_req(s: &mut TcpStream) -> Option<Req> {
     let method = parts.next()?.to_string();
     let path = parts.next()?.to_string();
     let mut headers = String::new();
-    let mut range = None;
+    let mut ranges = Vec::new();
     let mut content_length = 0usize;
     loop {
         let mut h = String::new();
@@ -79,8 +94,10 @@ fn read_req(s: &mut TcpStream) -> Option<Req> {
         headers.push_str(&h);
         let lower = h.to_ascii_lowercase();
         if let Some(v) = lower.strip_prefix("range: bytes=") {
-            let (a, b) = v.trim().split_once('-')?;
-            range = Some((a.parse().ok()?, b.parse().ok()?));
+            for one in v.trim().split(',') {
+                let (a, b) = one.trim().split_once('-')?;
+                ranges.push((a.parse().ok()?, b.parse().ok()?));
+            }
         }
         if let Some(v) = lower.strip_prefix("content-length:") {
             content_length = v.trim().parse().unwrap_or(0);
@@ -91,7 +108,8 @@ fn read_req(s: &mut TcpStream) -> Option<Req> {
     Some(Req {
         method,
         path,
-        range,
+        range: (ranges.len() == 1).then(|| ranges[0]),
+        ranges,
         headers,
     })
 }
@@ -165,6 +183,46 @@ fn respond(s: &mut TcpStream, req: &Req, act: Act) {
         Act::IgnoreRange { data } => {
             let _ = s.write_all(head(200, "OK", "ETag: \"v1\"\r\n", data.len()).as_bytes());
             let _ = s.write_all(&data);
+        }
+        Act::Multi {
+            data,
+            parts,
+            label,
+            body_len,
+            keep,
+        } => {
+            let n = data.len();
+            let mut body = Vec::new();
+            body.extend_from_slice(b"preamble to ignore\r\n");
+            for (a, b) in parts {
+                let len = body_len(a, b) as usize;
+                let chunk = &data[a as usize..(a as usize + len).min(n)];
+                body.extend_from_slice(
+                    format!(
+                        "--BND\r\nContent-Type: application/octet-stream\r\nContent-Range: {}\r\n\r\n",
+                        label(a, b, n)
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(chunk);
+                body.extend_from_slice(b"\r\n");
+            }
+            body.extend_from_slice(b"--BND--\r\n");
+            let extra = "ETag: \"v1\"\r\nContent-Type: multipart/byteranges; boundary=BND\r\n";
+            let _ = s.write_all(head(206, "Partial Content", extra, body.len()).as_bytes());
+            let _ = s.write_all(&body[..keep.unwrap_or(body.len()).min(body.len())]);
+            let _ = s.flush();
+        }
+        Act::SingleSpan { data } => {
+            let a = req.ranges.first().map_or(0, |r| r.0);
+            let b = req.ranges.last().map_or(0, |r| r.1);
+            let body = &data[a as usize..=b as usize];
+            let extra = format!(
+                "ETag: \"v1\"\r\nContent-Range: bytes {a}-{b}/{}\r\n",
+                data.len()
+            );
+            let _ = s.write_all(head(206, "Partial Content", &extra, body.len()).as_bytes());
+            let _ = s.write_all(body);
         }
         Act::Close => {}
         Act::Hang(d) => {
@@ -539,6 +597,7 @@ fn requests_in_flight_are_bounded() {
     let mut o = opts();
     o.max_in_flight = 3;
     o.coalesce_gap = 0;
+    o.multi_range = false; // one request per range
     let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap();
     let ranges: Vec<_> = (0..40u64).map(|i| i * 10_000..i * 10_000 + 100).collect();
     let got = src.read_ranges(&ranges).unwrap();
@@ -560,5 +619,305 @@ impl DowncastRemote for nd_core::Error {
             nd_core::Error::Other(b) => b.downcast_ref::<Error>(),
             _ => None,
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP multi-range requests (batched reads): `Act::Serve` answers single ranges only and a
+// multi-range request with 200 and the whole object, like a server without multi-range support;
+// `Act::Multi` is a server with it, or a misbehaving one.
+
+fn label_ok(a: u64, b: u64, n: usize) -> String {
+    format!("bytes {a}-{b}/{n}")
+}
+
+fn len_ok(a: u64, b: u64) -> u64 {
+    b - a + 1
+}
+
+fn multi(data: &Arc<Vec<u8>>, parts: Vec<(u64, u64)>) -> Act {
+    Act::Multi {
+        data: data.clone(),
+        parts,
+        label: label_ok,
+        body_len: len_ok,
+        keep: None,
+    }
+}
+
+/// 30 ranges of 300 bytes, 10,000 apart.
+fn scattered() -> Vec<std::ops::Range<u64>> {
+    (0..30u64)
+        .map(|i| 20_000 + i * 10_000..20_000 + i * 10_000 + 300)
+        .collect()
+}
+
+fn check(d: &[u8], ranges: &[std::ops::Range<u64>], got: &[bytes::Bytes]) {
+    assert_eq!(got.len(), ranges.len());
+    for (r, g) in ranges.iter().zip(got) {
+        assert_eq!(&g[..], &d[r.start as usize..r.end as usize], "bytes {r:?}");
+    }
+}
+
+fn open_remote(s: &Server, o: &RemoteOptions) -> nd_remote::RemoteSource {
+    nd_remote::RemoteSource::open(&format!("{}/f.bin", s.url), o).unwrap()
+}
+
+#[test]
+fn a_batch_is_one_multi_range_request() {
+    let d = data(400_000);
+    for reorder in [false, true] {
+        let d2 = d.clone();
+        let s = server(move |_, req| {
+            if req.ranges.len() < 2 {
+                return Act::Serve {
+                    data: d2.clone(),
+                    etag: "v1",
+                };
+            }
+            let mut parts = req.ranges.clone();
+            if reorder {
+                // parts in another order, and the first two merged into one part
+                let (a, b) = (parts[0], parts[1]);
+                parts.drain(..2);
+                parts.reverse();
+                parts.insert(3, (a.0, b.1));
+            }
+            multi(&d2, parts)
+        });
+        let o = opts();
+        let src = open_remote(&s, &o);
+        let ranges = scattered();
+        let got = src.read_ranges(&ranges).unwrap();
+        check(&d, &ranges, &got);
+        let reqs = s.reqs.lock().unwrap().clone();
+        assert_eq!(reqs.len(), 2, "open + one request: {reqs:?}");
+        assert_eq!(reqs[1].ranges.len(), 30);
+        assert!(reqs[1]
+            .headers
+            .to_ascii_lowercase()
+            .contains("if-match: \"v1\""));
+        assert_eq!(o.stats.requests(), 2);
+        // the first block, the data, the framing (about 80 bytes a part here) and the
+        // preamble; the merged part adds its 9,700-byte gap
+        let data_bytes = 4096 + 30 * 300 + if reorder { 9_700 } else { 0 };
+        let b = o.stats.bytes();
+        assert!(b >= data_bytes && b <= data_bytes + 30 * 160 + 100, "{b}");
+        assert_eq!(src.multi_range_status(), Ok(()));
+        // served again from what the batch fetched
+        let again = src.read_ranges(&ranges[3..9]).unwrap();
+        check(&d, &ranges[3..9], &again);
+        assert_eq!(o.stats.requests(), 2);
+    }
+}
+
+#[test]
+fn a_server_ignoring_multi_range_requests_is_detected_and_the_batch_falls_back() {
+    let d = data(4_000_000);
+    let d2 = d.clone();
+    let s = server(move |_, _| Act::Serve {
+        data: d2.clone(),
+        etag: "v1",
+    });
+    let mut o = opts();
+    o.coalesce_gap = 0;
+    let src = open_remote(&s, &o);
+    let ranges: Vec<_> = (0..30u64)
+        .map(|i| 10_000 + i * 100_000..10_000 + i * 100_000 + 500)
+        .collect();
+    let got = src.read_ranges(&ranges).unwrap();
+    check(&d, &ranges, &got);
+    let why = src.multi_range_status().unwrap_err();
+    assert!(why.contains("200"), "{why}");
+    let reqs = s.reqs.lock().unwrap().clone();
+    // open, the refused multi-range request (alone: the server's support was unknown), then
+    // one request per range (coalesce_gap 0)
+    assert_eq!(reqs.len(), 1 + 1 + 30, "{reqs:?}");
+    assert_eq!(reqs[1].ranges.len(), 30);
+    assert!(reqs[2..].iter().all(|r| r.range.is_some()));
+    // the 4 MB answer to the multi-range request was not read
+    assert!(
+        o.stats.bytes() < 4096 + 30 * 500 + 1_000_000,
+        "{}",
+        o.stats.bytes()
+    );
+    // later batches do not try again
+    let more: Vec<_> = ranges
+        .iter()
+        .map(|r| r.start + 1000..r.end + 1000)
+        .collect();
+    check(&d, &more, &src.read_ranges(&more).unwrap());
+    assert!(s.reqs.lock().unwrap()[32..]
+        .iter()
+        .all(|r| r.ranges.len() == 1));
+}
+
+#[test]
+fn a_single_part_answer_is_used_when_it_covers_the_ranges() {
+    let d = data(4_000_000);
+    let d2 = d.clone();
+    let s = server(move |_, req| {
+        if req.ranges.len() > 1 {
+            Act::SingleSpan { data: d2.clone() }
+        } else {
+            Act::Serve {
+                data: d2.clone(),
+                etag: "v1",
+            }
+        }
+    });
+    let o = opts();
+    let src = open_remote(&s, &o);
+    // a span of 290 KB for 9 KB asked: within the bound (asked + max(asked, 1 MiB)), used
+    let ranges = scattered();
+    check(&d, &ranges, &src.read_ranges(&ranges).unwrap());
+    assert_eq!(s.count.load(Ordering::SeqCst), 2);
+    assert_eq!(src.multi_range_status(), Ok(()));
+    // a span of 2.9 MB for 15 KB asked is refused before its body is read: fallback
+    let mut o = opts();
+    o.coalesce_gap = 0;
+    let src = open_remote(&s, &o);
+    let far: Vec<_> = (0..30u64)
+        .map(|i| 10_000 + i * 100_000..10_000 + i * 100_000 + 500)
+        .collect();
+    check(&d, &far, &src.read_ranges(&far).unwrap());
+    assert!(src.multi_range_status().is_err());
+    assert!(
+        o.stats.bytes() < 4096 + 30 * 500 + 1_000_000,
+        "{}",
+        o.stats.bytes()
+    );
+}
+
+#[test]
+fn a_missing_part_is_fetched_alone() {
+    let d = data(400_000);
+    let d2 = d.clone();
+    let s = server(move |_, req| {
+        if req.ranges.len() > 1 {
+            let mut parts = req.ranges.clone();
+            parts.remove(5);
+            multi(&d2, parts)
+        } else {
+            Act::Serve {
+                data: d2.clone(),
+                etag: "v1",
+            }
+        }
+    });
+    let o = opts();
+    let src = open_remote(&s, &o);
+    let ranges = scattered();
+    check(&d, &ranges, &src.read_ranges(&ranges).unwrap());
+    let reqs = s.reqs.lock().unwrap().clone();
+    assert_eq!(reqs.len(), 3, "{reqs:?}");
+    assert_eq!(
+        reqs[2].range,
+        Some((ranges[5].start, ranges[5].end - 1)),
+        "{reqs:?}"
+    );
+}
+
+#[test]
+fn a_cut_multipart_body_is_retried_then_a_clear_error() {
+    let d = data(400_000);
+    // cut once, then whole
+    let d2 = d.clone();
+    let s = server(move |i, req| {
+        if req.ranges.len() > 1 {
+            Act::Multi {
+                data: d2.clone(),
+                parts: req.ranges.clone(),
+                label: label_ok,
+                body_len: len_ok,
+                keep: (i == 1).then_some(2000),
+            }
+        } else {
+            Act::Serve {
+                data: d2.clone(),
+                etag: "v1",
+            }
+        }
+    });
+    let o = opts();
+    let src = open_remote(&s, &o);
+    let ranges = scattered();
+    check(&d, &ranges, &src.read_ranges(&ranges).unwrap());
+    assert_eq!(s.count.load(Ordering::SeqCst), 3);
+
+    // always cut: an error after 1 + retries attempts, never partial data
+    let d2 = d.clone();
+    let s = server(move |_, req| {
+        if req.ranges.len() > 1 {
+            Act::Multi {
+                data: d2.clone(),
+                parts: req.ranges.clone(),
+                label: label_ok,
+                body_len: len_ok,
+                keep: Some(5000),
+            }
+        } else {
+            Act::Serve {
+                data: d2.clone(),
+                etag: "v1",
+            }
+        }
+    });
+    let src = open_remote(&s, &o);
+    let e = src.read_ranges(&ranges).unwrap_err().to_string();
+    assert_eq!(s.count.load(Ordering::SeqCst), 1 + 4, "{e}");
+    assert!(e.contains("/f.bin") && e.contains("multi-range"), "{e}");
+}
+
+#[test]
+fn lying_multipart_answers_are_errors() {
+    let d = data(400_000);
+    type Lie = (
+        fn(u64, u64, usize) -> String,
+        fn(u64, u64) -> u64,
+        &'static str,
+    );
+    let lies: [Lie; 4] = [
+        // a part one byte longer than its Content-Range
+        (label_ok, |a, b| b - a + 2, "not followed by the boundary"),
+        // one byte shorter
+        (label_ok, |a, b| b - a, "not followed by the boundary"),
+        // a part placed past the end of the object
+        (
+            |a, b, n| format!("bytes {}-{}/{n}", a + n as u64, b + n as u64),
+            len_ok,
+            "past the end",
+        ),
+        // another total size: the object changed
+        (|a, b, _| format!("bytes {a}-{b}/999999"), len_ok, "changed"),
+    ];
+    for (label, body_len, what) in lies {
+        let d2 = d.clone();
+        let s = server(move |_, req| {
+            if req.ranges.len() > 1 {
+                Act::Multi {
+                    data: d2.clone(),
+                    parts: req.ranges.clone(),
+                    label,
+                    body_len,
+                    keep: None,
+                }
+            } else {
+                Act::Serve {
+                    data: d2.clone(),
+                    etag: "v1",
+                }
+            }
+        });
+        let o = opts();
+        let src = open_remote(&s, &o);
+        let e = src.read_ranges(&scattered()).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains(what) && msg.contains("/f.bin"),
+            "{what}: {msg}"
+        );
+        // not retried, not silently replaced by other requests
+        assert_eq!(s.count.load(Ordering::SeqCst), 2, "{what}: {msg}");
     }
 }
