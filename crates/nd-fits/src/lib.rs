@@ -34,6 +34,8 @@ pub mod image;
 pub mod table;
 pub mod tile;
 pub mod write;
+pub mod write_compressed;
+pub mod write_table;
 
 pub use card::{Card, Value};
 pub use checksum::{verify_checksums, ChecksumReport, ChecksumStatus};
@@ -44,3 +46,5 @@ pub use image::{FitsImage, RandomGroups, Scaling};
 pub use table::{Column, ColumnFormat, ColumnScaling, ColumnSel, Table};
 pub use tile::{Algorithm, CompressedImage};
 pub use write::{append_image, FitsImageWriter, FitsWriter, ScaleSpec};
+pub use write_compressed::{CompressOptions, Quantization};
+pub use write_table::{ColumnData, ColumnValues, TableScale};

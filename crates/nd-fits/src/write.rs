@@ -225,9 +225,9 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
-struct PendingHdu {
-    header: Header,
-    data: Vec<u8>, // stored big-endian bytes (unpadded)
+pub(crate) struct PendingHdu {
+    pub(crate) header: Header,
+    pub(crate) data: Vec<u8>, // stored big-endian bytes (unpadded)
 }
 
 /// Builds a FITS file from arrays and writes it atomically on [`FitsWriter::finish`].
@@ -244,8 +244,8 @@ struct PendingHdu {
 /// ```
 pub struct FitsWriter {
     path: PathBuf,
-    hdus: Vec<PendingHdu>,
-    checksums: bool,
+    pub(crate) hdus: Vec<PendingHdu>,
+    pub(crate) checksums: bool,
 }
 
 impl FitsWriter {

@@ -1,0 +1,799 @@
+//! Writing tile-compressed images (a BINTABLE with ZIMAGE = T) as astropy's `CompImageHDU`
+//! writes them: RICE_1, GZIP_1, GZIP_2 and PLIO_1; integer images lossless; float images
+//! quantized per tile with cfitsio's algorithm (noise estimate, zero point, dither sequence),
+//! tiles that cannot be quantized stored losslessly in GZIP_COMPRESSED_DATA, NaN as ZBLANK; or
+//! float images stored losslessly with GZIP_1 / GZIP_2. See `spec-notes/fits-tile-compression.md`.
+
+use crate::card::{Card, Value};
+use crate::error::{Error, Result};
+use crate::tile::quantize::{dither_table, Dither, N_RANDOM, ZERO_VALUE};
+use crate::tile::{plio, rice, Algorithm};
+use crate::write::FitsWriter;
+use crate::write_table::{build_bintable, ColumnData, ColumnValues};
+use nd_core::{ArrayBuf, ChunkGrid, DataType};
+use rayon::prelude::*;
+use std::io::Write;
+
+/// The value quantized tiles store for NaN (astropy's `DEFAULT_ZBLANK`), written as ZBLANK.
+pub const QUANTIZED_BLANK: i32 = i32::MIN;
+
+/// How float images are quantized (astropy's `quantize_level`, `quantize_method`, `dither_seed`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quantization {
+    /// > 0: the quantization step is the tile's noise estimate / `level` (astropy's default 16);
+    /// < 0: `|level|` is the step itself; 0: noise / 4 (cfitsio's default). Written as NOISEBIT.
+    pub level: f32,
+    /// ZQUANTIZ: NO_DITHER, SUBTRACTIVE_DITHER_1 (default) or SUBTRACTIVE_DITHER_2.
+    pub dither: Dither,
+    /// ZDITHER0, 1 ..= 10000 (default 1); ignored for NO_DITHER.
+    pub seed: i64,
+}
+
+impl Default for Quantization {
+    fn default() -> Self {
+        Quantization {
+            level: 16.0,
+            dither: Dither::Subtractive1,
+            seed: 1,
+        }
+    }
+}
+
+/// Options of [`FitsWriter::add_compressed_image`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompressOptions {
+    /// ZCMPTYPE: `Rice`, `Gzip1`, `Gzip2` or `Plio` (integers in 0 .. 2^24 only).
+    pub algorithm: Algorithm,
+    /// The tile shape in numpy order (ZTILEn reversed); `None`: one image row per tile,
+    /// `(1, …, 1, NAXIS1)`, the astropy / cfitsio default. Clipped to the image shape.
+    pub tile: Option<Vec<u64>>,
+    /// Float images: quantization (default), or `None` for lossless storage of the float bytes
+    /// (GZIP_1 / GZIP_2 only). Ignored for integer images.
+    pub quantize: Option<Quantization>,
+    /// RICE_1 pixels per block (ZVAL BLOCKSIZE), default 32.
+    pub blocksize: usize,
+    /// gzip level for GZIP_1 / GZIP_2 and the lossless fallback, default 6.
+    pub gzip_level: u32,
+    /// Use 64-bit descriptors (`1QB`) for the compressed-data columns (needed past 2 GiB).
+    pub q_descriptors: bool,
+}
+
+impl Default for CompressOptions {
+    fn default() -> Self {
+        CompressOptions {
+            algorithm: Algorithm::Rice,
+            tile: None,
+            quantize: Some(Quantization::default()),
+            blocksize: 32,
+            gzip_level: 6,
+            q_descriptors: false,
+        }
+    }
+}
+
+impl CompressOptions {
+    /// Defaults with another algorithm.
+    pub fn new(algorithm: Algorithm) -> CompressOptions {
+        CompressOptions {
+            algorithm,
+            ..Default::default()
+        }
+    }
+}
+
+/// What one tile became.
+struct TileOut {
+    /// COMPRESSED_DATA bytes (empty for a fallback tile).
+    data: Vec<u8>,
+    /// PLIO_1: the line list (COMPRESSED_DATA is `1PI`).
+    words: Option<Vec<i16>>,
+    /// GZIP_COMPRESSED_DATA bytes (fallback tiles).
+    gz: Vec<u8>,
+    zscale: f64,
+    zzero: f64,
+    blank: bool,
+}
+
+/// Stored pixel values of an integer image and its ZBITPIX / BZERO.
+fn int_layout(dt: &DataType) -> Option<(i64, Option<Value>)> {
+    Some(match dt {
+        DataType::UInt8 => (8, None),
+        DataType::Int8 => (8, Some(Value::Int(-128))),
+        DataType::Int16 => (16, None),
+        DataType::UInt16 => (16, Some(Value::Int(32768))),
+        DataType::Int32 => (32, None),
+        DataType::UInt32 => (32, Some(Value::Int(2147483648))),
+        DataType::Int64 => (64, None),
+        DataType::UInt64 => (64, Some(Value::BigInt("9223372036854775808".into()))),
+        _ => return None,
+    })
+}
+
+/// One pixel of an integer image as its stored integer (u8 range for BITPIX 8, signed otherwise).
+fn stored_int(dt: &DataType, b: &[u8]) -> i64 {
+    let mut a = [0u8; 8];
+    a[..b.len()].copy_from_slice(b);
+    match dt {
+        DataType::UInt8 => b[0] as i64,
+        DataType::Int8 => (b[0] ^ 0x80) as i64,
+        DataType::Int16 => i16::from_ne_bytes([a[0], a[1]]) as i64,
+        DataType::UInt16 => (u16::from_ne_bytes([a[0], a[1]]) ^ 0x8000) as i16 as i64,
+        DataType::Int32 => i32::from_ne_bytes([a[0], a[1], a[2], a[3]]) as i64,
+        DataType::UInt32 => {
+            (u32::from_ne_bytes([a[0], a[1], a[2], a[3]]) ^ 0x8000_0000) as i32 as i64
+        }
+        DataType::Int64 => i64::from_ne_bytes(a),
+        _ => (u64::from_ne_bytes(a) ^ (1 << 63)) as i64,
+    }
+}
+
+fn gzip(data: &[u8], level: u32) -> Result<Vec<u8>> {
+    let mut e = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 2 + 64),
+        flate2::Compression::new(level.min(9)),
+    );
+    e.write_all(data)
+        .and_then(|_| e.finish())
+        .map_err(|e| Error::io("gzip", e))
+}
+
+/// GZIP_2's byte shuffle: all first bytes, then all second bytes, ...
+fn shuffle(be: &[u8], item: usize) -> Vec<u8> {
+    let n = be.len() / item;
+    let mut out = vec![0u8; be.len()];
+    for (i, px) in be.chunks_exact(item).enumerate() {
+        for (k, &b) in px.iter().enumerate() {
+            out[k * n + i] = b;
+        }
+    }
+    out
+}
+
+/// Integers of `width` bytes, big-endian.
+fn be_ints(vals: &[i64], width: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(vals.len() * width);
+    for v in vals {
+        out.extend_from_slice(&v.to_be_bytes()[8 - width..]);
+    }
+    out
+}
+
+/// Compress integer values (already stored values) of `width` bytes.
+fn compress_ints(vals: &[i64], width: usize, opts: &CompressOptions) -> Result<TileOut> {
+    let mut out = TileOut {
+        data: Vec::new(),
+        words: None,
+        gz: Vec::new(),
+        zscale: 0.0,
+        zzero: 0.0,
+        blank: false,
+    };
+    match opts.algorithm {
+        Algorithm::Rice => {
+            out.data = rice::encode(vals, width, opts.blocksize).map_err(Error::Invalid)?;
+        }
+        Algorithm::Gzip1 => out.data = gzip(&be_ints(vals, width), opts.gzip_level)?,
+        Algorithm::Gzip2 => {
+            out.data = gzip(&shuffle(&be_ints(vals, width), width), opts.gzip_level)?
+        }
+        Algorithm::Plio => {
+            let px: Vec<i32> = vals
+                .iter()
+                .map(|&v| i32::try_from(v).unwrap_or(-1))
+                .collect();
+            out.words = Some(plio::encode(&px).map_err(Error::Invalid)?);
+        }
+        other => {
+            return Err(Error::Invalid(format!(
+                "writing {} is not supported",
+                other.name()
+            )))
+        }
+    }
+    Ok(out)
+}
+
+macro_rules! quantizer {
+    ($noise:ident, $quantize:ident, $t:ty) => {
+        /// cfitsio's FnNoise5 for one row of pixels (astropy passes the tile as one row, no
+        /// null check): (min, max, noise2, noise3, noise5).
+        fn $noise(a: &[$t]) -> ($t, $t, f64, f64, f64) {
+            let (mut mn, mut mx) = (<$t>::MAX, -<$t>::MAX);
+            for &v in a {
+                if v < mn {
+                    mn = v;
+                }
+                if v > mx {
+                    mx = v;
+                }
+            }
+            let nx = a.len();
+            if nx < 9 {
+                return (mn, mx, 0.0, 0.0, 0.0);
+            }
+            let mut d2: Vec<$t> = vec![0.0; nx];
+            let mut d3: Vec<$t> = vec![0.0; nx];
+            let mut d5: Vec<$t> = vec![0.0; nx];
+            let (mut nvals, mut nvals2) = (0usize, 0usize);
+            let [mut v1, mut v2, mut v3, mut v4, mut v5, mut v6, mut v7, mut v8] =
+                [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]; // ok: nx >= 9
+            for &v9 in &a[8..] {
+                if !(v5 == v6 && v6 == v7) {
+                    d2[nvals2] = (v5 - v7).abs();
+                    nvals2 += 1;
+                }
+                if !(v3 == v4 && v4 == v5 && v5 == v6 && v6 == v7) {
+                    d3[nvals] = ((2.0 * v5) - v3 - v7).abs();
+                    d5[nvals] = ((6.0 * v5) - (4.0 * v3) - (4.0 * v7) + v1 + v9).abs();
+                    nvals += 1;
+                }
+                v1 = v2;
+                v2 = v3;
+                v3 = v4;
+                v4 = v5;
+                v5 = v6;
+                v6 = v7;
+                v7 = v8;
+                v8 = v9;
+            }
+            let _ = (v1, v2, v8);
+            // The median as cfitsio's quick_select returns it: element (n - 1) / 2.
+            let median = |d: &mut [$t]| -> f64 {
+                let k = (d.len() - 1) / 2;
+                d.select_nth_unstable_by(k, |x, y| x.total_cmp(y));
+                d[k] as f64
+            };
+            let (x2, x3, x5) = if nvals == 0 {
+                (0.0, 0.0, 0.0)
+            } else if nvals == 1 {
+                let x2 = if nvals2 == 1 { d2[0] as f64 } else { 0.0 };
+                (x2, d3[0] as f64, d5[0] as f64)
+            } else {
+                // cfitsio takes the median of the first `nvals` second-order differences
+                // (zeros past `nvals2`), as it does.
+                let x2 = if nvals2 > 1 {
+                    median(&mut d2[..nvals])
+                } else {
+                    0.0
+                };
+                (x2, median(&mut d3[..nvals]), median(&mut d5[..nvals]))
+            };
+            (mn, mx, 1.0483579 * x2, 0.6052697 * x3, 0.1772048 * x5)
+        }
+
+        /// cfitsio's fits_quantize_float / _double as astropy calls it (no null check, `row` =
+        /// tile index + ZDITHER0, or 0 for no dithering): the integers, ZSCALE and ZZERO, or
+        /// None when the tile is not to be quantized.
+        fn $quantize(
+            a: &[$t],
+            level: f32,
+            dither: Dither,
+            row: i64,
+        ) -> Option<(Vec<i32>, f64, f64)> {
+            let nx = a.len();
+            if nx <= 1 {
+                return None;
+            }
+            let (mn, mx, delta) = if level >= 0.0 {
+                let (mn, mx, n2, n3, n5) = $noise(a);
+                let mut stdev = n3;
+                if n2 != 0.0 && n2 < stdev {
+                    stdev = n2;
+                }
+                if n5 != 0.0 && n5 < stdev {
+                    stdev = n5;
+                }
+                let delta = if level == 0.0 {
+                    stdev / 4.0
+                } else {
+                    stdev / level as f64
+                };
+                if delta == 0.0 {
+                    return None;
+                }
+                (mn, mx, delta)
+            } else {
+                let (mn, mx, ..) = $noise(&a[..nx.min(1)]);
+                let (mn, mx) = a.iter().fold((mn, mx), |(lo, hi), &v| {
+                    (if v < lo { v } else { lo }, if v > hi { v } else { hi })
+                });
+                (mn, mx, -(level as f64))
+            };
+            let span = (mx - mn) as f64;
+            if span / delta > 2.0 * 2147483647.0 - 10.0 {
+                return None;
+            }
+            let zeropt = if dither == Dither::Subtractive2 {
+                mn as f64 - delta * (-2147483647.0 + 10.0)
+            } else if span / delta < 2147483647.0 - 10.0 {
+                let iq = (mn as f64 / delta + 0.5) as i64;
+                iq as f64 * delta
+            } else {
+                ((mn + mx) as f64) / 2.0
+            };
+            let nint = |x: f64| -> i32 {
+                if x >= 0.0 {
+                    (x + 0.5) as i32
+                } else {
+                    (x - 0.5) as i32
+                }
+            };
+            let t = &dither_table().0;
+            let mut q = Vec::with_capacity(nx);
+            if row > 0 {
+                let mut iseed = ((row - 1) % N_RANDOM as i64) as usize;
+                let mut next = (t[iseed] as f64 * 500.0) as usize;
+                for &v in a {
+                    if dither == Dither::Subtractive2 && v == 0.0 {
+                        q.push(ZERO_VALUE as i32);
+                    } else {
+                        let r = t[next.min(N_RANDOM - 1)] as f64;
+                        q.push(nint(((v as f64 - zeropt) / delta) + r - 0.5));
+                    }
+                    next += 1;
+                    if next == N_RANDOM {
+                        iseed += 1;
+                        if iseed == N_RANDOM {
+                            iseed = 0;
+                        }
+                        next = (t[iseed] * 500.0f32) as usize;
+                    }
+                }
+            } else {
+                for &v in a {
+                    q.push(nint((v as f64 - zeropt) / delta));
+                }
+            }
+            Some((q, delta, zeropt))
+        }
+    };
+}
+
+quantizer!(noise5_f32, quantize_f32, f32);
+quantizer!(noise5_f64, quantize_f64, f64);
+
+/// Quantize (or store losslessly) one float tile as astropy does.
+fn compress_floats<T>(
+    vals: &[T],
+    q: Option<&Quantization>,
+    row: i64,
+    opts: &CompressOptions,
+    quant: fn(&[T], f32, Dither, i64) -> Option<(Vec<i32>, f64, f64)>,
+    be: fn(&[T]) -> Vec<u8>,
+    is_nan: fn(&T) -> bool,
+    zero: T,
+) -> Result<TileOut>
+where
+    T: Copy + PartialOrd,
+{
+    let width = std::mem::size_of::<T>();
+    let Some(q) = q else {
+        let raw = be(vals);
+        let data = match opts.algorithm {
+            Algorithm::Gzip1 => gzip(&raw, opts.gzip_level)?,
+            Algorithm::Gzip2 => gzip(&shuffle(&raw, width), opts.gzip_level)?,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "lossless float images need GZIP_1 or GZIP_2, not {}",
+                    other.name()
+                )))
+            }
+        };
+        return Ok(TileOut {
+            data,
+            words: None,
+            gz: Vec::new(),
+            zscale: 0.0,
+            zzero: 0.0,
+            blank: false,
+        });
+    };
+    // astropy: NaN pixels take the tile's smallest value (0 when all are NaN) while quantizing.
+    let nan: Vec<bool> = vals.iter().map(is_nan).collect();
+    let any_nan = nan.iter().any(|&b| b);
+    let filled: Vec<T> = if any_nan {
+        let fill = vals
+            .iter()
+            .filter(|v| !is_nan(v))
+            .fold(None, |m: Option<T>, &v| match m {
+                Some(m) if m <= v => Some(m),
+                _ => Some(v),
+            })
+            .unwrap_or(zero);
+        vals.iter()
+            .map(|&v| if is_nan(&v) { fill } else { v })
+            .collect()
+    } else {
+        vals.to_vec()
+    };
+    let seed_row = if q.dither == Dither::None { 0 } else { row };
+    match quant(&filled, q.level, q.dither, seed_row) {
+        Some((mut ints, scale, zz)) => {
+            if any_nan {
+                for (i, &b) in ints.iter_mut().zip(&nan) {
+                    if b {
+                        *i = QUANTIZED_BLANK;
+                    }
+                }
+            }
+            let wide: Vec<i64> = ints.iter().map(|&v| v as i64).collect();
+            let mut out = compress_ints(&wide, 4, opts)?;
+            out.zscale = scale;
+            out.zzero = zz;
+            out.blank = any_nan;
+            Ok(out)
+        }
+        None => Ok(TileOut {
+            data: Vec::new(),
+            words: None,
+            gz: gzip(&be(vals), opts.gzip_level)?,
+            zscale: 0.0,
+            zzero: 0.0,
+            blank: false,
+        }),
+    }
+}
+
+fn be_f32(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_be_bytes()).collect()
+}
+
+fn be_f64(v: &[f64]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_be_bytes()).collect()
+}
+
+/// The pixels of one tile (C order), as native bytes.
+fn tile_bytes(data: &ArrayBuf, region: &nd_core::Region) -> Result<Vec<u8>> {
+    let e = data.dtype().size() as u64;
+    let mut out = Vec::with_capacity((region.num_elements() * e) as usize);
+    let src = data.bytes();
+    crate::image::region_runs(data.shape(), region, |off, n| {
+        let (s, l) = ((off * e) as usize, (n * e) as usize);
+        out.extend_from_slice(&src[s..s + l]);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+impl FitsWriter {
+    /// Add a tile-compressed image extension (an empty primary HDU is added first if there is
+    /// none), read back by astropy as a `CompImageHDU` and by [`crate::Fits::compressed_image`].
+    /// Integer images (uint8, int8, int16, uint16, int32, uint32; int64 / uint64 with GZIP only)
+    /// are stored losslessly, unsigned ones and int8 with BZERO as astropy writes them. Float
+    /// images are quantized as `opts.quantize` says. `cards` (EXTNAME, OBJECT, …) go into the
+    /// table header; structural, table and compression keywords among them are ignored.
+    ///
+    /// ```no_run
+    /// use nd_core::ArrayBuf;
+    /// use nd_fits::{Algorithm, Card, CompressOptions, FitsWriter};
+    /// let img = ArrayBuf::from_vec(vec![2, 3], &[1i16, 2, 3, 4, 5, 6])?;
+    /// let mut w = FitsWriter::create("comp.fits");
+    /// w.add_compressed_image(&img, &CompressOptions::new(Algorithm::Rice), &[Card::new("EXTNAME", "SCI", None)?])?;
+    /// w.finish()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_compressed_image(
+        &mut self,
+        data: &ArrayBuf,
+        opts: &CompressOptions,
+        cards: &[Card],
+    ) -> Result<()> {
+        let dt = data.dtype().clone();
+        let shape = data.shape().to_vec();
+        if shape.is_empty() {
+            return Err(Error::Invalid(
+                "a compressed image needs at least one axis".into(),
+            ));
+        }
+        let float = matches!(dt, DataType::Float32 | DataType::Float64);
+        let (zbitpix, bzero) = if float {
+            (if dt == DataType::Float32 { -32 } else { -64 }, None)
+        } else {
+            int_layout(&dt)
+                .ok_or_else(|| Error::Invalid(format!("FITS images cannot hold {dt} values")))?
+        };
+        let quant = if float { opts.quantize } else { None };
+        match opts.algorithm {
+            Algorithm::Rice | Algorithm::Plio if zbitpix == 64 => {
+                return Err(Error::Invalid(format!(
+                    "{} cannot hold 64-bit integers (use GZIP_1 or GZIP_2)",
+                    opts.algorithm.name()
+                )))
+            }
+            Algorithm::Plio if float => {
+                return Err(Error::Invalid("PLIO_1 takes integer images only".into()))
+            }
+            Algorithm::Hcompress | Algorithm::NoCompress => {
+                return Err(Error::Invalid(format!(
+                    "writing {} is not supported",
+                    opts.algorithm.name()
+                )))
+            }
+            _ => {}
+        }
+        if opts.algorithm == Algorithm::Rice && opts.blocksize == 0 {
+            return Err(Error::Invalid("RICE_1 BLOCKSIZE 0".into()));
+        }
+        if let Some(q) = &quant {
+            if q.dither != Dither::None && !(1..=10000).contains(&q.seed) {
+                return Err(Error::Invalid(format!(
+                    "ZDITHER0 must be 1 ..= 10000, not {}",
+                    q.seed
+                )));
+            }
+            if !q.level.is_finite() {
+                return Err(Error::Invalid("quantization level must be finite".into()));
+            }
+        }
+        let ndim = shape.len();
+        let tile: Vec<u64> = match &opts.tile {
+            Some(t) => {
+                if t.len() != ndim || t.contains(&0) {
+                    return Err(Error::Invalid(format!(
+                        "tile shape {t:?} does not fit an image of shape {shape:?}"
+                    )));
+                }
+                t.iter()
+                    .zip(&shape)
+                    .map(|(&t, &n)| t.min(n.max(1)))
+                    .collect()
+            }
+            None => {
+                let mut t = vec![1u64; ndim];
+                t[ndim - 1] = shape[ndim - 1].max(1);
+                t
+            }
+        };
+        let empty = shape.contains(&0);
+        let grid = ChunkGrid::new(shape.clone(), tile.clone())?;
+        let gs = grid.grid_shape();
+        let ntiles: u64 = if empty { 0 } else { gs.iter().product() };
+        let coords = |mut k: u64| -> Vec<u64> {
+            let mut c = vec![0u64; gs.len()];
+            for (ax, &g) in gs.iter().enumerate().rev() {
+                c[ax] = k % g;
+                k /= g;
+            }
+            c
+        };
+        let seed = quant.map(|q| q.seed).unwrap_or(0);
+        let tiles: Vec<TileOut> = (0..ntiles)
+            .into_par_iter()
+            .map(|k| -> Result<TileOut> {
+                let region = grid.chunk_region(&coords(k));
+                let bytes = tile_bytes(data, &region)?;
+                let row = k as i64 + seed;
+                match dt {
+                    DataType::Float32 => {
+                        let v: Vec<f32> = bytes
+                            .chunks_exact(4)
+                            .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])) // ok: chunks_exact(4)
+                            .collect();
+                        compress_floats(
+                            &v,
+                            quant.as_ref(),
+                            row,
+                            opts,
+                            quantize_f32,
+                            be_f32,
+                            |x| x.is_nan(),
+                            0.0,
+                        )
+                    }
+                    DataType::Float64 => {
+                        let v: Vec<f64> = bytes
+                            .chunks_exact(8)
+                            .map(|c| {
+                                let mut a = [0u8; 8];
+                                a.copy_from_slice(c);
+                                f64::from_ne_bytes(a)
+                            })
+                            .collect();
+                        compress_floats(
+                            &v,
+                            quant.as_ref(),
+                            row,
+                            opts,
+                            quantize_f64,
+                            be_f64,
+                            |x| x.is_nan(),
+                            0.0,
+                        )
+                    }
+                    _ => {
+                        let e = dt.size();
+                        let vals: Vec<i64> =
+                            bytes.chunks_exact(e).map(|b| stored_int(&dt, b)).collect();
+                        compress_ints(&vals, (zbitpix / 8) as usize, opts)
+                    }
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let any_blank = tiles.iter().any(|t| t.blank);
+        let q = opts.q_descriptors;
+        let mut columns = Vec::new();
+        let bytes_col = |name: &str, rows: Vec<ArrayBuf>| {
+            ColumnData::new(
+                name,
+                ColumnValues::Var {
+                    dtype: DataType::UInt8,
+                    rows,
+                    q,
+                },
+            )
+        };
+        let u8_rows = |f: &dyn Fn(&TileOut) -> &[u8]| -> Result<Vec<ArrayBuf>> {
+            tiles
+                .iter()
+                .map(|t| {
+                    let b = f(t);
+                    Ok(ArrayBuf::from_bytes(
+                        DataType::UInt8,
+                        vec![b.len() as u64],
+                        b,
+                    )?)
+                })
+                .collect()
+        };
+        if opts.algorithm == Algorithm::Plio {
+            let rows = tiles
+                .iter()
+                .map(|t| {
+                    let w = t.words.as_deref().unwrap_or(&[]);
+                    Ok(ArrayBuf::from_vec(vec![w.len() as u64], w)?)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            columns.push(ColumnData::new(
+                "COMPRESSED_DATA",
+                ColumnValues::Var {
+                    dtype: DataType::Int16,
+                    rows,
+                    q,
+                },
+            ));
+        } else {
+            columns.push(bytes_col("COMPRESSED_DATA", u8_rows(&|t| &t.data)?));
+        }
+        if quant.is_some() {
+            columns.push(bytes_col("GZIP_COMPRESSED_DATA", u8_rows(&|t| &t.gz)?));
+            let zs: Vec<f64> = tiles.iter().map(|t| t.zscale).collect();
+            let zz: Vec<f64> = tiles.iter().map(|t| t.zzero).collect();
+            columns.push(ColumnData::array(
+                "ZSCALE",
+                ArrayBuf::from_vec(vec![zs.len() as u64], &zs)?,
+            ));
+            columns.push(ColumnData::array(
+                "ZZERO",
+                ArrayBuf::from_vec(vec![zz.len() as u64], &zz)?,
+            ));
+        }
+        let hdu = self.hdus.len().max(1);
+        let mut built =
+            build_bintable(&columns).map_err(|e| crate::write_table::with_hdu(e, hdu))?;
+        let h = &mut built.header;
+        h.push(Card::new(
+            "ZIMAGE",
+            true,
+            Some("extension contains compressed image"),
+        )?);
+        h.push(Card::new("ZTENSION", "IMAGE", Some("Image extension"))?);
+        h.push(Card::new("ZBITPIX", zbitpix, Some("array data type"))?);
+        h.push(Card::new(
+            "ZNAXIS",
+            ndim as i64,
+            Some("number of array dimensions"),
+        )?);
+        for (i, &d) in shape.iter().rev().enumerate() {
+            h.push(Card::new(&format!("ZNAXIS{}", i + 1), d, None)?);
+        }
+        h.push(Card::new("ZPCOUNT", 0i64, Some("number of parameters"))?);
+        h.push(Card::new("ZGCOUNT", 1i64, Some("number of groups"))?);
+        for (i, &t) in tile.iter().rev().enumerate() {
+            h.push(Card::new(
+                &format!("ZTILE{}", i + 1),
+                t,
+                Some("size of tiles to be compressed"),
+            )?);
+        }
+        h.push(Card::new(
+            "ZCMPTYPE",
+            opts.algorithm.name(),
+            Some("compression algorithm"),
+        )?);
+        let mut params: Vec<(&str, i64, &str)> = Vec::new();
+        if opts.algorithm == Algorithm::Rice {
+            let bytepix = if float { 4 } else { (zbitpix / 8) as i64 };
+            params.push(("BLOCKSIZE", opts.blocksize as i64, "pixels per block"));
+            params.push(("BYTEPIX", bytepix, "bytes per pixel (1, 2, 4, or 8)"));
+        }
+        for (i, (name, v, c)) in params.iter().enumerate() {
+            h.push(Card::new(&format!("ZNAME{}", i + 1), *name, None)?);
+            h.push(Card::new(&format!("ZVAL{}", i + 1), *v, Some(c))?);
+        }
+        if let Some(q) = &quant {
+            let k = params.len() + 1;
+            h.push(Card::new(&format!("ZNAME{k}"), "NOISEBIT", None)?);
+            let lv = q.level as f64;
+            let v = if lv.fract() == 0.0 && lv.abs() < 1e15 {
+                Value::Int(lv as i64)
+            } else {
+                Value::Float(lv)
+            };
+            h.push(Card::new(
+                &format!("ZVAL{k}"),
+                v,
+                Some("floating point quantization level"),
+            )?);
+            let method = match q.dither {
+                Dither::None => "NO_DITHER",
+                Dither::Subtractive1 => "SUBTRACTIVE_DITHER_1",
+                Dither::Subtractive2 => "SUBTRACTIVE_DITHER_2",
+            };
+            h.push(Card::new("ZQUANTIZ", method, Some("quantization method"))?);
+            if q.dither != Dither::None {
+                h.push(Card::new(
+                    "ZDITHER0",
+                    q.seed,
+                    Some("dithering offset when quantizing floats"),
+                )?);
+            }
+        }
+        let has_extname = cards.iter().any(|c| c.keyword() == "EXTNAME");
+        let user: Vec<Card> = cards
+            .iter()
+            .filter(|c| !is_compression_reserved(c.keyword()))
+            .cloned()
+            .collect();
+        let mut after = Vec::new();
+        if !has_extname {
+            after.push(Card::new(
+                "EXTNAME",
+                "COMPRESSED_IMAGE",
+                Some("name of this binary table extension"),
+            )?);
+        }
+        if any_blank {
+            after.push(Card::new("ZBLANK", QUANTIZED_BLANK as i64, None)?);
+        }
+        if let Some(z) = bzero {
+            after.push(Card::new("BSCALE", 1i64, None)?);
+            after.push(Card::new("BZERO", z, None)?);
+        }
+        self.push_table(built, &user, &after)
+    }
+}
+
+/// Keywords a user card may not set in a compressed image's table header.
+fn is_compression_reserved(k: &str) -> bool {
+    const FIXED: &[&str] = &[
+        "ZIMAGE", "ZCMPTYPE", "ZMASKCMP", "ZQUANTIZ", "ZDITHER0", "ZBLANK", "ZSCALE", "ZZERO",
+        "ZSIMPLE", "ZTENSION", "ZBITPIX", "ZNAXIS", "ZEXTEND", "ZBLOCKED", "ZPCOUNT", "ZGCOUNT",
+        "ZHECKSUM", "ZDATASUM", "BSCALE", "BZERO", "BLANK", "SIMPLE", "EXTEND",
+    ];
+    if FIXED.contains(&k) || crate::write_table::is_table_reserved(k) {
+        return true;
+    }
+    ["ZNAXIS", "ZTILE", "ZNAME", "ZVAL"].iter().any(|p| {
+        k.strip_prefix(p)
+            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn noise_of_short_and_constant_rows() {
+        assert_eq!(noise5_f64(&[1.0, 2.0, 3.0]), (1.0, 3.0, 0.0, 0.0, 0.0));
+        let c = [5.0f32; 20];
+        let (mn, mx, n2, n3, n5) = noise5_f32(&c);
+        assert_eq!((mn, mx, n2, n3, n5), (5.0, 5.0, 0.0, 0.0, 0.0));
+        assert!(quantize_f32(&c, 16.0, Dither::Subtractive1, 1).is_none());
+        // A ramp: second differences vanish, noise3 and noise5 are 0, noise2 is not.
+        let r: Vec<f64> = (0..50).map(|i| i as f64).collect();
+        let (_, _, n2, n3, n5) = noise5_f64(&r);
+        assert_eq!((n3, n5), (0.0, 0.0));
+        assert!((n2 - 2.0 * 1.0483579).abs() < 1e-12);
+    }
+}
