@@ -8,8 +8,9 @@
 //! The API is synchronous; requests run on a small internal tokio runtime (two worker threads).
 //! Latency is handled below the formats: a block cache with sequential read-ahead (a FITS
 //! header walk reads 2880 bytes at a time, but costs one request per cache block, fewer as the
-//! read-ahead grows), batched reads that coalesce nearby ranges and run concurrently, a bound on
-//! requests in flight, and bounded retries with backoff for errors where retrying is safe.
+//! read-ahead grows), batched reads sent as HTTP multi-range requests (one request for many
+//! scattered ranges, only their bytes) or, on object stores, coalesced and run concurrently, a
+//! bound on requests in flight, and bounded retries with backoff for errors where retrying is safe.
 //! Every response is checked against the object's size and ETag taken at open time, so an
 //! object that changes while it is read is an error, never mixed data.
 //!

@@ -24,8 +24,11 @@ use std::sync::{Arc, Mutex};
 ///   continues the previous one doubles the read-ahead (up to `max_readahead_blocks`), so a
 ///   sequential header walk costs O(log n) requests.
 /// - Longer reads fetch exactly their bytes, split into `part_size` parts fetched concurrently.
-/// - `read_ranges` coalesces ranges closer than `coalesce_gap` and fetches the merged ranges
-///   concurrently (at most `max_in_flight` at a time). What it fetched is kept (up to half the
+/// - `read_ranges` over HTTP(S) merges ranges closer than `multi_range_gap` and sends them as
+///   multi-range requests (up to `max_ranges_per_request` ranges each, concurrently); a server
+///   that refuses them is detected on the first answer, and then, as on S3, GCS and Azure,
+///   ranges closer than `coalesce_gap` are merged and the merged ranges fetched concurrently (at
+///   most `max_in_flight` at a time). What it fetched is kept (up to half the
 ///   cache size), so a caller can prefetch the byte runs of a region in one batch and then let
 ///   the format read them one by one for free.
 pub struct RemoteSource {
