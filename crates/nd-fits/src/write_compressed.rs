@@ -20,8 +20,9 @@ pub const QUANTIZED_BLANK: i32 = i32::MIN;
 /// How float images are quantized (astropy's `quantize_level`, `quantize_method`, `dither_seed`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Quantization {
-    /// > 0: the quantization step is the tile's noise estimate / `level` (astropy's default 16);
-    /// < 0: `|level|` is the step itself; 0: noise / 4 (cfitsio's default). Written as NOISEBIT.
+    /// Positive: the quantization step is the tile's noise estimate / `level` (astropy's
+    /// default 16); negative: `|level|` is the step itself; 0: noise / 4 (cfitsio's default).
+    /// Written as NOISEBIT.
     pub level: f32,
     /// ZQUANTIZ: NO_DITHER, SUBTRACTIVE_DITHER_1 (default) or SUBTRACTIVE_DITHER_2.
     pub dither: Dither,
@@ -352,23 +353,50 @@ macro_rules! quantizer {
 quantizer!(noise5_f32, quantize_f32, f32);
 quantizer!(noise5_f64, quantize_f64, f64);
 
+/// The float types of images, with their quantizer.
+trait QFloat: Copy + PartialOrd {
+    const ZERO: Self;
+    fn quantize(a: &[Self], level: f32, dither: Dither, row: i64) -> Option<(Vec<i32>, f64, f64)>;
+    fn be(v: &[Self]) -> Vec<u8>;
+    fn nan(&self) -> bool;
+}
+
+impl QFloat for f32 {
+    const ZERO: f32 = 0.0;
+    fn quantize(a: &[f32], level: f32, dither: Dither, row: i64) -> Option<(Vec<i32>, f64, f64)> {
+        quantize_f32(a, level, dither, row)
+    }
+    fn be(v: &[f32]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_be_bytes()).collect()
+    }
+    fn nan(&self) -> bool {
+        self.is_nan()
+    }
+}
+
+impl QFloat for f64 {
+    const ZERO: f64 = 0.0;
+    fn quantize(a: &[f64], level: f32, dither: Dither, row: i64) -> Option<(Vec<i32>, f64, f64)> {
+        quantize_f64(a, level, dither, row)
+    }
+    fn be(v: &[f64]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_be_bytes()).collect()
+    }
+    fn nan(&self) -> bool {
+        self.is_nan()
+    }
+}
+
 /// Quantize (or store losslessly) one float tile as astropy does.
-fn compress_floats<T>(
+fn compress_floats<T: QFloat>(
     vals: &[T],
     q: Option<&Quantization>,
     row: i64,
     opts: &CompressOptions,
-    quant: fn(&[T], f32, Dither, i64) -> Option<(Vec<i32>, f64, f64)>,
-    be: fn(&[T]) -> Vec<u8>,
-    is_nan: fn(&T) -> bool,
-    zero: T,
-) -> Result<TileOut>
-where
-    T: Copy + PartialOrd,
-{
+) -> Result<TileOut> {
     let width = std::mem::size_of::<T>();
     let Some(q) = q else {
-        let raw = be(vals);
+        let raw = T::be(vals);
         let data = match opts.algorithm {
             Algorithm::Gzip1 => gzip(&raw, opts.gzip_level)?,
             Algorithm::Gzip2 => gzip(&shuffle(&raw, width), opts.gzip_level)?,
@@ -389,25 +417,25 @@ where
         });
     };
     // astropy: NaN pixels take the tile's smallest value (0 when all are NaN) while quantizing.
-    let nan: Vec<bool> = vals.iter().map(is_nan).collect();
+    let nan: Vec<bool> = vals.iter().map(T::nan).collect();
     let any_nan = nan.iter().any(|&b| b);
     let filled: Vec<T> = if any_nan {
         let fill = vals
             .iter()
-            .filter(|v| !is_nan(v))
+            .filter(|v| !v.nan())
             .fold(None, |m: Option<T>, &v| match m {
                 Some(m) if m <= v => Some(m),
                 _ => Some(v),
             })
-            .unwrap_or(zero);
+            .unwrap_or(T::ZERO);
         vals.iter()
-            .map(|&v| if is_nan(&v) { fill } else { v })
+            .map(|&v| if v.nan() { fill } else { v })
             .collect()
     } else {
         vals.to_vec()
     };
     let seed_row = if q.dither == Dither::None { 0 } else { row };
-    match quant(&filled, q.level, q.dither, seed_row) {
+    match T::quantize(&filled, q.level, q.dither, seed_row) {
         Some((mut ints, scale, zz)) => {
             if any_nan {
                 for (i, &b) in ints.iter_mut().zip(&nan) {
@@ -426,20 +454,12 @@ where
         None => Ok(TileOut {
             data: Vec::new(),
             words: None,
-            gz: gzip(&be(vals), opts.gzip_level)?,
+            gz: gzip(&T::be(vals), opts.gzip_level)?,
             zscale: 0.0,
             zzero: 0.0,
             blank: false,
         }),
     }
-}
-
-fn be_f32(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_be_bytes()).collect()
-}
-
-fn be_f64(v: &[f64]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_be_bytes()).collect()
 }
 
 /// The pixels of one tile (C order), as native bytes.
@@ -569,16 +589,7 @@ impl FitsWriter {
                             .chunks_exact(4)
                             .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])) // ok: chunks_exact(4)
                             .collect();
-                        compress_floats(
-                            &v,
-                            quant.as_ref(),
-                            row,
-                            opts,
-                            quantize_f32,
-                            be_f32,
-                            |x| x.is_nan(),
-                            0.0,
-                        )
+                        compress_floats(&v, quant.as_ref(), row, opts)
                     }
                     DataType::Float64 => {
                         let v: Vec<f64> = bytes
@@ -589,16 +600,7 @@ impl FitsWriter {
                                 f64::from_ne_bytes(a)
                             })
                             .collect();
-                        compress_floats(
-                            &v,
-                            quant.as_ref(),
-                            row,
-                            opts,
-                            quantize_f64,
-                            be_f64,
-                            |x| x.is_nan(),
-                            0.0,
-                        )
+                        compress_floats(&v, quant.as_ref(), row, opts)
                     }
                     _ => {
                         let e = dt.size();
@@ -702,7 +704,7 @@ impl FitsWriter {
         )?);
         let mut params: Vec<(&str, i64, &str)> = Vec::new();
         if opts.algorithm == Algorithm::Rice {
-            let bytepix = if float { 4 } else { (zbitpix / 8) as i64 };
+            let bytepix = if float { 4 } else { zbitpix / 8 };
             params.push(("BLOCKSIZE", opts.blocksize as i64, "pixels per block"));
             params.push(("BYTEPIX", bytepix, "bytes per pixel (1, 2, 4, or 8)"));
         }
