@@ -447,6 +447,10 @@ def generate(outdir):
         shutil.copy(os.path.join(ASTROPY_COMP_DATA, name), os.path.join(outdir, "astropy", name))
         g.record(f"astropy/{name}")
 
+    # 11. More HCOMPRESS_1 cases (own random generator, recorded last so that nothing above
+    # changes).
+    hcompress(g, outdir)
+
     with open(os.path.join(outdir, "manifest.json"), "w") as f:
         json.dump(g.manifest, f, sort_keys=True, separators=(",", ":"))
 
@@ -713,3 +717,51 @@ def compressed(g, outdir, rng):
         rel = f"gen/{fname}.fits"
         fits.HDUList(hdus).writeto(os.path.join(outdir, rel))
         g.record(rel)
+
+
+def hcompress(g, outdir):
+    """HCOMPRESS_1 through astropy: lossless and lossy integers, smoothing, quantized floats with
+    both dither methods, tiles that do not divide the image, non-square and minimal (4-pixel)
+    tiles, 2-D tiles of a cube, and full-range int32 (H-transform sums beyond 32 bits).
+
+    astropy refuses tiles narrower than 4 pixels (so no 1xN or Nx1 tile can be written: "Hcompress
+    minimum tile dimension is 4 pixels") and its reader wants exactly two tile axes longer than 1."""
+    rng = np.random.default_rng(20261122)
+    yy, xx = np.mgrid[0:37, 0:45]
+    sky = 2000 + 900 * np.sin(xx / 6.0) * np.cos(yy / 4.0) + 3000 * np.exp(
+        -((xx - 20) ** 2 + (yy - 15) ** 2) / 20.0)
+    noisy = sky + rng.normal(0, 8, sky.shape)
+    i16 = (noisy - 2500).astype(np.int16)
+    i32 = (noisy * 300).astype(np.int32) - 400000
+    full = rng.integers(-2**31, 2**31 - 1, size=(16, 16), dtype=np.int32, endpoint=True)
+    full.flat[:4] = [-2**31, 2**31 - 1, -2**31, 2**31 - 1]
+    f32 = noisy.astype(np.float32)
+    f32[10, 3:7] = np.nan
+    f32z = f32.copy()
+    f32z[20, :9] = 0.0
+    hdus = [fits.PrimaryHDU()]
+
+    def add(data, **kw):
+        hdu = fits.CompImageHDU(data, compression_type="HCOMPRESS_1", name=f"H{len(hdus)}", **kw)
+        hdus.append(hdu)
+
+    add(i16, tile_shape=(16, 20))                       # lossless, edge tiles 5 wide/high
+    add(i32, tile_shape=(8, 45))                        # lossless, full-width strips
+    add(i32, tile_shape=(16, 20), hcomp_scale=2.5)      # lossy (astropy uses int(2.5) = 2)
+    add(i32, tile_shape=(37, 45), hcomp_scale=8, hcomp_smooth=True)   # one odd-sized tile
+    add(i16, tile_shape=(16, 20), hcomp_scale=6, hcomp_smooth=True)   # smoothing, edge tiles
+    add(f32, tile_shape=(16, 20), quantize_method=1, dither_seed=17)  # default quantize_level
+    add(f32z, tile_shape=(16, 20), quantize_method=2, dither_seed=23)
+    add(f32.astype(np.float64), tile_shape=(37, 45), quantize_method=-1, quantize_level=4)
+    add(i16[:36, :44].copy(), tile_shape=(4, 11))       # 4-row tiles (the minimum)
+    add(i16[:12, :16].copy(), tile_shape=(4, 4))        # 4 x 4 tiles
+    add(i16[:8, :40].copy(), tile_shape=(8, 4))         # tall, narrow tiles
+    add(np.clip(noisy / 20, 0, 255).astype(np.uint8), tile_shape=(16, 20))
+    add((noisy * 10).astype(np.uint16), tile_shape=(16, 20))
+    add(full, tile_shape=(8, 8))                        # sums of four pixels exceed 2^32
+    add(full, tile_shape=(16, 16), hcomp_scale=3, hcomp_smooth=True)
+    cube = np.stack([i16[:16, :18] + 7 * k for k in range(3)]).astype(np.int16)
+    add(cube, tile_shape=(1, 8, 9))                     # 2-D tiles of a cube
+    rel = "gen/c_hcompress_2.fits"
+    fits.HDUList(hdus).writeto(os.path.join(outdir, rel))
+    g.record(rel)
