@@ -263,3 +263,122 @@ fn corrupt_tiles_are_typed_errors() {
         }
     }
 }
+
+/// The compressed bytes of tile 0 of HDU `i` of gen/c_hcompress_2.fits, and the tile shape.
+fn hcompress_tile(i: usize) -> (Vec<u8>, Vec<u64>) {
+    let fits = Fits::open(root().join("gen/c_hcompress_2.fits")).unwrap();
+    let img = fits.compressed_image(i).unwrap();
+    assert_eq!(img.algorithm(), Algorithm::Hcompress);
+    let t = fits.table(i).unwrap();
+    let c = t.find_column("COMPRESSED_DATA").unwrap().clone();
+    let bytes = t.vla_rows(&c, 0..1).unwrap().remove(0).bytes().to_vec();
+    (bytes, img.tile_shape().to_vec())
+}
+
+fn tile_dims(shape: &[u64]) -> (usize, usize) {
+    let d: Vec<usize> = shape
+        .iter()
+        .filter(|&&n| n != 1)
+        .map(|&n| n as usize)
+        .collect();
+    (d[0], d[1])
+}
+
+#[test]
+fn hcompress_truncated_streams_are_errors() {
+    use nd_fits::tile::hcompress::decode;
+    // int16 lossless, float32 dithered (33 bit planes), full-range int32, smoothed lossy.
+    for i in [1, 6, 14, 15] {
+        let (b, shape) = hcompress_tile(i);
+        let (nx, ny) = tile_dims(&shape);
+        let whole = decode(&b, nx, ny, 0, i == 15).unwrap();
+        assert_eq!(whole.len(), nx * ny);
+        for cut in 0..b.len() {
+            assert!(
+                decode(&b[..cut], nx, ny, 0, i == 15).is_err(),
+                "HDU {i}: {cut} of {} bytes decoded",
+                b.len()
+            );
+        }
+        // Trailing bytes are ignored, as cfitsio ignores them.
+        let mut longer = b.clone();
+        longer.extend_from_slice(&[0xFF; 9]);
+        assert_eq!(decode(&longer, nx, ny, 0, i == 15).unwrap(), whole);
+    }
+}
+
+#[test]
+fn hcompress_hostile_headers_and_bytes_never_panic() {
+    use nd_fits::tile::hcompress::decode;
+    let (b, shape) = hcompress_tile(1);
+    let (nx, ny) = tile_dims(&shape);
+    let patch = |at: usize, v: &[u8]| {
+        let mut x = b.clone();
+        x[at..at + v.len()].copy_from_slice(v);
+        x
+    };
+    let err = |x: &[u8], what: &str| {
+        let e = decode(x, nx, ny, 0, true).unwrap_err();
+        assert!(e.contains(what), "{e}");
+    };
+    err(&patch(0, &[0xDD, 0x98]), "magic");
+    err(&patch(2, &0i32.to_be_bytes()), "dimensions");
+    err(&patch(2, &(-16i32).to_be_bytes()), "dimensions");
+    err(&patch(2, &i32::MAX.to_be_bytes()), "pixels");
+    err(&patch(6, &i32::MAX.to_be_bytes()), "pixels");
+    err(&patch(22, &[65]), "bit planes");
+    err(&patch(24, &[255]), "bit planes");
+    // The tile's dimensions transposed: astropy accepts any with the right product.
+    let t = patch(
+        2,
+        &[(ny as u32).to_be_bytes(), (nx as u32).to_be_bytes()].concat(),
+    );
+    let _ = decode(&t, nx, ny, 0, false);
+    // Extreme scales and sums, and 64 bit planes everywhere: wrapping arithmetic, no panic.
+    for scale in [i32::MAX, i32::MIN, -1, 1 << 30] {
+        let x = patch(10, &scale.to_be_bytes());
+        let x = [&x[..14], &i64::MIN.to_be_bytes()[..], &x[22..]].concat();
+        let _ = decode(&x, nx, ny, 0, true);
+        let x = patch(22, &[64, 64, 64]);
+        let _ = decode(&x, nx, ny, 0, true);
+    }
+    // Every byte of the stream replaced by a few values: an error or some values, never a panic.
+    for at in 0..b.len() {
+        for v in [0x00, 0xFF, 0x0F, 0xF0, b[at] ^ 0x10] {
+            let x = patch(at, &[v]);
+            if let Ok(out) = decode(&x, nx, ny, 0, at % 2 == 0) {
+                assert_eq!(out.len(), nx * ny);
+            }
+        }
+    }
+    // Degenerate tiles astropy never writes (1 x N, N x 1, 1 x 1, 2 x 3) with arbitrary bit
+    // streams behind a valid header.
+    let mut seed = 12345u64;
+    for (sx, sy) in [(1usize, 1usize), (1, 7), (7, 1), (2, 3), (3, 2), (5, 5)] {
+        for planes in [[0u8, 0, 0], [3, 2, 1], [64, 64, 64], [1, 0, 0]] {
+            for _ in 0..50 {
+                let mut x = vec![0xDD, 0x99];
+                x.extend_from_slice(&(sx as i32).to_be_bytes());
+                x.extend_from_slice(&(sy as i32).to_be_bytes());
+                x.extend_from_slice(&3i32.to_be_bytes());
+                x.extend_from_slice(&1000i64.to_be_bytes());
+                x.extend_from_slice(&planes);
+                for _ in 0..(seed % 40) {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    x.push((seed >> 56) as u8);
+                }
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                if let Ok(out) = decode(&x, sx, sy, 0, true) {
+                    assert_eq!(out.len(), sx * sy);
+                }
+            }
+        }
+    }
+    // An all-zero image of one pixel: its value is the sum.
+    let mut one = vec![0xDD, 0x99, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0];
+    one.extend_from_slice(&(-77i64).to_be_bytes());
+    one.extend_from_slice(&[0, 0, 0, 0]);
+    assert_eq!(decode(&one, 1, 1, 0, false).unwrap(), vec![-77]);
+}
