@@ -110,39 +110,44 @@ def check_compressed(d, base, path, i, hdu, s):
         for k in range(1, 10):
             if th.get(f"ZNAME{k}") == "NOISEBIT":
                 noisebit = th[f"ZVAL{k}"]
-    if not s.get("lossy"):
+    lossy = s.get("lossy", False)
+    if not lossy:
         assert zscale is None or "GZIP_COMPRESSED_DATA" in table.dtype.names, where
         assert np.array_equal(got, want, equal_nan=want.dtype.kind == "f"), where
-        return 1
-    # Quantized: within the tile's step of the original, NaN kept.
-    step = zscale[tile_index(want.shape, tile)]
-    assert np.array_equal(np.isnan(got), np.isnan(want)), where
-    ok = ~np.isnan(want)
-    # Fallback tiles (ZSCALE 0) are lossless.
-    assert np.all(np.abs(got[ok].astype(np.float64) - want[ok]) <= np.maximum(step[ok], 0) * 1.0000001), where
-    # nd-fits' reader decoded the same file to the same bits.
-    ours = np.load(f"{base}.{i}.ours.npy")
-    assert ours.dtype == got.dtype.newbyteorder("="), where
-    assert np.array_equal(ours.view(f"u{ours.itemsize}"), got.astype(ours.dtype).view(f"u{ours.itemsize}")), (where, "ours")
-    # astropy compressing the same data with the same settings gives the same values.
-    ref = fits.CompImageHDU(
-        want,
-        compression_type=s["algorithm"],
-        tile_shape=tuple(tile),
-        quantize_level=noisebit,
-        quantize_method=DITHER[zq],
-        dither_seed=dither0 if zq != "NO_DITHER" else 0,
-    )
+        if want.dtype.kind == "f":
+            return 1  # lossless floats: nothing for astropy to compare its compression with
+    else:
+        # Quantized: within the tile's step of the original, NaN kept.
+        step = zscale[tile_index(want.shape, tile)]
+        assert np.array_equal(np.isnan(got), np.isnan(want)), where
+        ok = ~np.isnan(want)
+        # Fallback tiles (ZSCALE 0) are lossless.
+        assert np.all(np.abs(got[ok].astype(np.float64) - want[ok]) <= np.maximum(step[ok], 0) * 1.0000001), where
+        # nd-fits' reader decoded the same file to the same bits.
+        ours = np.load(f"{base}.{i}.ours.npy")
+        assert ours.dtype == got.dtype.newbyteorder("="), where
+        assert np.array_equal(ours.view(f"u{ours.itemsize}"), got.astype(ours.dtype).view(f"u{ours.itemsize}")), (where, "ours")
+    # astropy compressing the same data with the same settings gives the same values (and, for
+    # RICE_1 and PLIO_1, the same bytes).
+    kw = {}
+    if lossy:
+        kw = dict(quantize_level=noisebit, quantize_method=DITHER[zq], dither_seed=dither0 if zq != "NO_DITHER" else 0)
+    ref = fits.CompImageHDU(want, compression_type=s["algorithm"], tile_shape=tuple(tile), **kw)
     buf = io.BytesIO()
     fits.HDUList([fits.PrimaryHDU(), ref]).writeto(buf)
     blob = buf.getvalue()
     with fits.open(io.BytesIO(blob)) as r:
         theirs = r[1].data
+        assert theirs.dtype == got.dtype, (where, theirs.dtype, got.dtype)
         assert np.array_equal(theirs.view(f"u{theirs.itemsize}"), got.view(f"u{got.itemsize}")), (where, "astropy's own compression decodes differently")
-    if s["algorithm"] == "RICE_1":
+    if s["algorithm"] in ("RICE_1", "PLIO_1"):
         with fits.open(io.BytesIO(blob), disable_image_compression=True) as r:
             theirs_raw = [bytes(np.asarray(x).tobytes()) for x in r[1].data["COMPRESSED_DATA"]]
-        assert theirs_raw == ours_raw, (where, "RICE_1 bytes differ from astropy's")
+        same = theirs_raw == ours_raw
+        if s["algorithm"] == "RICE_1":
+            assert same, (where, "RICE_1 bytes differ from astropy's")
+        elif not same:
+            print(f"note: {where}: PLIO_1 line lists differ from cfitsio's (both decode equal)")
     return 1
 
 

@@ -11,7 +11,9 @@
 //! - images ([`FitsImage`], an [`nd_core::ArrayRead`]): astropy's physical values (BSCALE/BZERO,
 //!   unsigned conventions, BLANK → NaN, astropy's result type), raw values, and region reads that
 //!   fetch only the bytes the region covers;
-//! - checksums ([`verify_checksums`]) and writing ([`FitsWriter`], [`FitsImageWriter`], [`append_image`]).
+//! - checksums ([`verify_checksums`]) and writing ([`FitsWriter`], [`FitsImageWriter`], [`append_image`]):
+//!   images, binary tables ([`FitsWriter::add_bintable`]) and tile-compressed images
+//!   ([`FitsWriter::add_compressed_image`]).
 //!
 //! ```no_run
 //! use nd_core::{ArrayRead, Region};
@@ -44,6 +46,7 @@ pub use fits::{Fits, Hdu, HduKind, OpenOptions};
 pub use header::{Header, Strictness, Warning};
 pub use image::{FitsImage, RandomGroups, Scaling};
 pub use table::{Column, ColumnFormat, ColumnScaling, ColumnSel, Table};
+pub use tile::quantize::Dither;
 pub use tile::{Algorithm, CompressedImage};
 pub use write::{append_image, FitsImageWriter, FitsWriter, ScaleSpec};
 pub use write_compressed::{CompressOptions, Quantization};

@@ -55,7 +55,8 @@ pub struct CompressOptions {
     pub blocksize: usize,
     /// gzip level for GZIP_1 / GZIP_2 and the lossless fallback, default 6.
     pub gzip_level: u32,
-    /// Use 64-bit descriptors (`1QB`) for the compressed-data columns (needed past 2 GiB).
+    /// Use 64-bit descriptors (`1QB`) for the compressed-data columns (chosen anyway when the
+    /// compressed data pass 2 GiB).
     pub q_descriptors: bool,
 }
 
@@ -612,7 +613,14 @@ impl FitsWriter {
             })
             .collect::<Result<Vec<_>>>()?;
         let any_blank = tiles.iter().any(|t| t.blank);
-        let q = opts.q_descriptors;
+        // 32-bit descriptors address at most 2^31 - 1 heap bytes: switch to Q past that.
+        let heap: u64 = tiles
+            .iter()
+            .map(|t| {
+                (t.data.len() + t.gz.len() + 2 * t.words.as_ref().map_or(0, |w| w.len())) as u64
+            })
+            .sum();
+        let q = opts.q_descriptors || heap > i32::MAX as u64;
         let mut columns = Vec::new();
         let bytes_col = |name: &str, rows: Vec<ArrayBuf>| {
             ColumnData::new(
