@@ -6,7 +6,7 @@
 
 use crate::card::{Card, Value};
 use crate::error::{Error, Result};
-use crate::tile::quantize::{dither_table, Dither, N_RANDOM, ZERO_VALUE};
+use crate::tile::quantize::{quantize_f32, quantize_f64, Dither};
 use crate::tile::{plio, rice, Algorithm};
 use crate::write::FitsWriter;
 use crate::write_table::{build_bintable, ColumnData, ColumnValues};
@@ -194,165 +194,6 @@ fn compress_ints(vals: &[i64], width: usize, opts: &CompressOptions) -> Result<T
     }
     Ok(out)
 }
-
-macro_rules! quantizer {
-    ($noise:ident, $quantize:ident, $t:ty) => {
-        /// cfitsio's FnNoise5 for one row of pixels (astropy passes the tile as one row, no
-        /// null check): (min, max, noise2, noise3, noise5).
-        fn $noise(a: &[$t]) -> ($t, $t, f64, f64, f64) {
-            let (mut mn, mut mx) = (<$t>::MAX, -<$t>::MAX);
-            for &v in a {
-                if v < mn {
-                    mn = v;
-                }
-                if v > mx {
-                    mx = v;
-                }
-            }
-            let nx = a.len();
-            if nx < 9 {
-                return (mn, mx, 0.0, 0.0, 0.0);
-            }
-            let mut d2: Vec<$t> = vec![0.0; nx];
-            let mut d3: Vec<$t> = vec![0.0; nx];
-            let mut d5: Vec<$t> = vec![0.0; nx];
-            let (mut nvals, mut nvals2) = (0usize, 0usize);
-            let [mut v1, mut v2, mut v3, mut v4, mut v5, mut v6, mut v7, mut v8] =
-                [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]; // ok: nx >= 9
-            for &v9 in &a[8..] {
-                if !(v5 == v6 && v6 == v7) {
-                    d2[nvals2] = (v5 - v7).abs();
-                    nvals2 += 1;
-                }
-                if !(v3 == v4 && v4 == v5 && v5 == v6 && v6 == v7) {
-                    d3[nvals] = ((2.0 * v5) - v3 - v7).abs();
-                    d5[nvals] = ((6.0 * v5) - (4.0 * v3) - (4.0 * v7) + v1 + v9).abs();
-                    nvals += 1;
-                }
-                v1 = v2;
-                v2 = v3;
-                v3 = v4;
-                v4 = v5;
-                v5 = v6;
-                v6 = v7;
-                v7 = v8;
-                v8 = v9;
-            }
-            let _ = (v1, v2, v8);
-            // The median as cfitsio's quick_select returns it: element (n - 1) / 2.
-            let median = |d: &mut [$t]| -> f64 {
-                let k = (d.len() - 1) / 2;
-                d.select_nth_unstable_by(k, |x, y| x.total_cmp(y));
-                d[k] as f64
-            };
-            let (x2, x3, x5) = if nvals == 0 {
-                (0.0, 0.0, 0.0)
-            } else if nvals == 1 {
-                let x2 = if nvals2 == 1 { d2[0] as f64 } else { 0.0 };
-                (x2, d3[0] as f64, d5[0] as f64)
-            } else {
-                // cfitsio takes the median of the first `nvals` second-order differences
-                // (zeros past `nvals2`), as it does.
-                let x2 = if nvals2 > 1 {
-                    median(&mut d2[..nvals])
-                } else {
-                    0.0
-                };
-                (x2, median(&mut d3[..nvals]), median(&mut d5[..nvals]))
-            };
-            (mn, mx, 1.0483579 * x2, 0.6052697 * x3, 0.1772048 * x5)
-        }
-
-        /// cfitsio's fits_quantize_float / _double as astropy calls it (no null check, `row` =
-        /// tile index + ZDITHER0, or 0 for no dithering): the integers, ZSCALE and ZZERO, or
-        /// None when the tile is not to be quantized.
-        fn $quantize(
-            a: &[$t],
-            level: f32,
-            dither: Dither,
-            row: i64,
-        ) -> Option<(Vec<i32>, f64, f64)> {
-            let nx = a.len();
-            if nx <= 1 {
-                return None;
-            }
-            let (mn, mx, delta) = if level >= 0.0 {
-                let (mn, mx, n2, n3, n5) = $noise(a);
-                let mut stdev = n3;
-                if n2 != 0.0 && n2 < stdev {
-                    stdev = n2;
-                }
-                if n5 != 0.0 && n5 < stdev {
-                    stdev = n5;
-                }
-                let delta = if level == 0.0 {
-                    stdev / 4.0
-                } else {
-                    stdev / level as f64
-                };
-                if delta == 0.0 {
-                    return None;
-                }
-                (mn, mx, delta)
-            } else {
-                let (mn, mx, ..) = $noise(&a[..nx.min(1)]);
-                let (mn, mx) = a.iter().fold((mn, mx), |(lo, hi), &v| {
-                    (if v < lo { v } else { lo }, if v > hi { v } else { hi })
-                });
-                (mn, mx, -(level as f64))
-            };
-            let span = (mx - mn) as f64;
-            if span / delta > 2.0 * 2147483647.0 - 10.0 {
-                return None;
-            }
-            let zeropt = if dither == Dither::Subtractive2 {
-                mn as f64 - delta * (-2147483647.0 + 10.0)
-            } else if span / delta < 2147483647.0 - 10.0 {
-                let iq = (mn as f64 / delta + 0.5) as i64;
-                iq as f64 * delta
-            } else {
-                ((mn + mx) as f64) / 2.0
-            };
-            let nint = |x: f64| -> i32 {
-                if x >= 0.0 {
-                    (x + 0.5) as i32
-                } else {
-                    (x - 0.5) as i32
-                }
-            };
-            let t = &dither_table().0;
-            let mut q = Vec::with_capacity(nx);
-            if row > 0 {
-                let mut iseed = ((row - 1) % N_RANDOM as i64) as usize;
-                let mut next = (t[iseed] as f64 * 500.0) as usize;
-                for &v in a {
-                    if dither == Dither::Subtractive2 && v == 0.0 {
-                        q.push(ZERO_VALUE as i32);
-                    } else {
-                        let r = t[next.min(N_RANDOM - 1)] as f64;
-                        q.push(nint(((v as f64 - zeropt) / delta) + r - 0.5));
-                    }
-                    next += 1;
-                    if next == N_RANDOM {
-                        iseed += 1;
-                        if iseed == N_RANDOM {
-                            iseed = 0;
-                        }
-                        next = (t[iseed] * 500.0f32) as usize;
-                    }
-                }
-            } else {
-                for &v in a {
-                    q.push(nint((v as f64 - zeropt) / delta));
-                }
-            }
-            Some((q, delta, zeropt))
-        }
-    };
-}
-
-quantizer!(noise5_f32, quantize_f32, f32);
-quantizer!(noise5_f64, quantize_f64, f64);
 
 /// The float types of images, with their quantizer.
 trait QFloat: Copy + PartialOrd {
@@ -787,23 +628,4 @@ fn is_compression_reserved(k: &str) -> bool {
         k.strip_prefix(p)
             .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn noise_of_short_and_constant_rows() {
-        assert_eq!(noise5_f64(&[1.0, 2.0, 3.0]), (1.0, 3.0, 0.0, 0.0, 0.0));
-        let c = [5.0f32; 20];
-        let (mn, mx, n2, n3, n5) = noise5_f32(&c);
-        assert_eq!((mn, mx, n2, n3, n5), (5.0, 5.0, 0.0, 0.0, 0.0));
-        assert!(quantize_f32(&c, 16.0, Dither::Subtractive1, 1).is_none());
-        // A ramp: second differences vanish, noise3 and noise5 are 0, noise2 is not.
-        let r: Vec<f64> = (0..50).map(|i| i as f64).collect();
-        let (_, _, n2, n3, n5) = noise5_f64(&r);
-        assert_eq!((n3, n5), (0.0, 0.0));
-        assert!((n2 - 2.0 * 1.0483579).abs() < 1e-12);
-    }
 }

@@ -104,73 +104,165 @@ pub fn unquantize(
     }
 }
 
-/// Quantize floats for writing (cfitsio's `fits_quantize_float` idea, simplified): returns the
-/// integers, ZSCALE and ZZERO, or None when the tile cannot be quantized (all NaN handled by the
-/// caller). `level` > 0: noise / level; < 0: |level| is the scale itself.
-pub fn quantize(
-    vals: &[f64],
-    level: f64,
-    dither: Dither,
-    row: i64,
-    nan_value: i64,
-) -> Option<(Vec<i64>, f64, f64)> {
-    let finite: Vec<f64> = vals.iter().copied().filter(|v| v.is_finite()).collect();
-    if finite.is_empty() {
-        return Some((vec![nan_value; vals.len()], 1.0, 0.0));
-    }
-    let (mn, mx) = finite
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let scale = if level < 0.0 {
-        -level
-    } else {
-        // Noise estimate: median absolute difference of neighbours (MAD of first differences).
-        let mut d: Vec<f64> = finite.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-        let noise = if d.is_empty() {
-            0.0
-        } else {
-            let k = d.len() / 2;
-            d.select_nth_unstable_by(k, |a, b| a.total_cmp(b));
-            d[k] * 1.0 / (2f64.sqrt() * 0.6745)
-        };
-        if noise == 0.0 {
-            // Constant or integer-valued tile: use a scale of 1 / level.
-            1.0 / level.max(1.0)
-        } else {
-            noise / level
+// Quantizing for writing: cfitsio's fits_quantize_float / _double as astropy calls them.
+macro_rules! quantizer {
+    ($noise:ident, $quantize:ident, $t:ty) => {
+        /// cfitsio's FnNoise5 for one row of pixels (astropy passes the tile as one row, no
+        /// null check): (min, max, noise2, noise3, noise5).
+        fn $noise(a: &[$t]) -> ($t, $t, f64, f64, f64) {
+            let (mut mn, mut mx) = (<$t>::MAX, -<$t>::MAX);
+            for &v in a {
+                if v < mn {
+                    mn = v;
+                }
+                if v > mx {
+                    mx = v;
+                }
+            }
+            let nx = a.len();
+            if nx < 9 {
+                return (mn, mx, 0.0, 0.0, 0.0);
+            }
+            let mut d2: Vec<$t> = vec![0.0; nx];
+            let mut d3: Vec<$t> = vec![0.0; nx];
+            let mut d5: Vec<$t> = vec![0.0; nx];
+            let (mut nvals, mut nvals2) = (0usize, 0usize);
+            let [mut v1, mut v2, mut v3, mut v4, mut v5, mut v6, mut v7, mut v8] =
+                [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]; // ok: nx >= 9
+            for &v9 in &a[8..] {
+                if !(v5 == v6 && v6 == v7) {
+                    d2[nvals2] = (v5 - v7).abs();
+                    nvals2 += 1;
+                }
+                if !(v3 == v4 && v4 == v5 && v5 == v6 && v6 == v7) {
+                    d3[nvals] = ((2.0 * v5) - v3 - v7).abs();
+                    d5[nvals] = ((6.0 * v5) - (4.0 * v3) - (4.0 * v7) + v1 + v9).abs();
+                    nvals += 1;
+                }
+                v1 = v2;
+                v2 = v3;
+                v3 = v4;
+                v4 = v5;
+                v5 = v6;
+                v6 = v7;
+                v7 = v8;
+                v8 = v9;
+            }
+            let _ = (v1, v2, v8);
+            // The median as cfitsio's quick_select returns it: element (n - 1) / 2.
+            let median = |d: &mut [$t]| -> f64 {
+                let k = (d.len() - 1) / 2;
+                d.select_nth_unstable_by(k, |x, y| x.total_cmp(y));
+                d[k] as f64
+            };
+            let (x2, x3, x5) = if nvals == 0 {
+                (0.0, 0.0, 0.0)
+            } else if nvals == 1 {
+                let x2 = if nvals2 == 1 { d2[0] as f64 } else { 0.0 };
+                (x2, d3[0] as f64, d5[0] as f64)
+            } else {
+                // cfitsio takes the median of the first `nvals` second-order differences
+                // (zeros past `nvals2`), as it does.
+                let x2 = if nvals2 > 1 {
+                    median(&mut d2[..nvals])
+                } else {
+                    0.0
+                };
+                (x2, median(&mut d3[..nvals]), median(&mut d5[..nvals]))
+            };
+            (mn, mx, 1.0483579 * x2, 0.6052697 * x3, 0.1772048 * x5)
+        }
+
+        /// cfitsio's fits_quantize_float / _double as astropy calls it (no null check, `row` =
+        /// tile index + ZDITHER0, or 0 for no dithering): the integers, ZSCALE and ZZERO, or
+        /// None when the tile is not to be quantized.
+        pub fn $quantize(
+            a: &[$t],
+            level: f32,
+            dither: Dither,
+            row: i64,
+        ) -> Option<(Vec<i32>, f64, f64)> {
+            let nx = a.len();
+            if nx <= 1 {
+                return None;
+            }
+            let (mn, mx, delta) = if level >= 0.0 {
+                let (mn, mx, n2, n3, n5) = $noise(a);
+                let mut stdev = n3;
+                if n2 != 0.0 && n2 < stdev {
+                    stdev = n2;
+                }
+                if n5 != 0.0 && n5 < stdev {
+                    stdev = n5;
+                }
+                let delta = if level == 0.0 {
+                    stdev / 4.0
+                } else {
+                    stdev / level as f64
+                };
+                if delta == 0.0 {
+                    return None;
+                }
+                (mn, mx, delta)
+            } else {
+                let (mn, mx, ..) = $noise(&a[..nx.min(1)]);
+                let (mn, mx) = a.iter().fold((mn, mx), |(lo, hi), &v| {
+                    (if v < lo { v } else { lo }, if v > hi { v } else { hi })
+                });
+                (mn, mx, -(level as f64))
+            };
+            let span = (mx - mn) as f64;
+            if span / delta > 2.0 * 2147483647.0 - 10.0 {
+                return None;
+            }
+            let zeropt = if dither == Dither::Subtractive2 {
+                mn as f64 - delta * (-2147483647.0 + 10.0)
+            } else if span / delta < 2147483647.0 - 10.0 {
+                let iq = (mn as f64 / delta + 0.5) as i64;
+                iq as f64 * delta
+            } else {
+                ((mn + mx) as f64) / 2.0
+            };
+            let nint = |x: f64| -> i32 {
+                if x >= 0.0 {
+                    (x + 0.5) as i32
+                } else {
+                    (x - 0.5) as i32
+                }
+            };
+            let t = &dither_table().0;
+            let mut q = Vec::with_capacity(nx);
+            if row > 0 {
+                let mut iseed = ((row - 1) % N_RANDOM as i64) as usize;
+                let mut next = (t[iseed] as f64 * 500.0) as usize;
+                for &v in a {
+                    if dither == Dither::Subtractive2 && v == 0.0 {
+                        q.push(ZERO_VALUE as i32);
+                    } else {
+                        let r = t[next.min(N_RANDOM - 1)] as f64;
+                        q.push(nint(((v as f64 - zeropt) / delta) + r - 0.5));
+                    }
+                    next += 1;
+                    if next == N_RANDOM {
+                        iseed += 1;
+                        if iseed == N_RANDOM {
+                            iseed = 0;
+                        }
+                        next = (t[iseed] * 500.0f32) as usize;
+                    }
+                }
+            } else {
+                for &v in a {
+                    q.push(nint((v as f64 - zeropt) / delta));
+                }
+            }
+            Some((q, delta, zeropt))
         }
     };
-    if scale.is_nan() || scale <= 0.0 || !scale.is_finite() {
-        return None;
-    }
-    // Integer range available: keep clear of the NaN marker and ZERO_VALUE.
-    let range = (mx - mn) / scale;
-    if range > 2.0 * 2147483600.0 - 10.0 {
-        return None;
-    }
-    let zero = mn + (range / 2.0).floor() * scale;
-    let mut it = DitherIter::new(row);
-    let mut q = Vec::with_capacity(vals.len());
-    for &v in vals {
-        let r = if dither == Dither::None {
-            0.5
-        } else {
-            it.next_value() as f64
-        };
-        if !v.is_finite() {
-            q.push(nan_value);
-        } else if dither == Dither::Subtractive2 && v == 0.0 {
-            q.push(ZERO_VALUE);
-        } else if dither == Dither::None {
-            q.push(((v - zero) / scale).round() as i64);
-        } else {
-            q.push(((v - zero) / scale + r - 0.5).round() as i64);
-        }
-    }
-    Some((q, scale, zero))
 }
+
+quantizer!(noise5_f32, quantize_f32, f32);
+quantizer!(noise5_f64, quantize_f64, f64);
 
 #[cfg(test)]
 mod tests {
@@ -187,12 +279,33 @@ mod tests {
     fn quantize_round_trip_within_a_step() {
         let vals: Vec<f64> = (0..500).map(|i| (i as f64 * 0.37).sin() * 100.0).collect();
         for d in [Dither::None, Dither::Subtractive1, Dither::Subtractive2] {
-            let (q, s, z) = quantize(&vals, 4.0, d, 17, i32::MIN as i64).unwrap();
+            let row = if d == Dither::None { 0 } else { 17 };
+            let (q, s, z) = quantize_f64(&vals, 4.0, d, row).unwrap();
+            let q: Vec<i64> = q.into_iter().map(|v| v as i64).collect();
             let mut out = vec![0f64; vals.len()];
-            unquantize(&q, d, 17, s, z, true, &mut out);
+            unquantize(&q, d, row, s, z, true, &mut out);
             for (a, b) in vals.iter().zip(&out) {
                 assert!((a - b).abs() <= s, "{a} {b} {s}");
             }
         }
+    }
+
+    #[test]
+    fn noise_of_short_and_constant_rows() {
+        assert_eq!(noise5_f64(&[1.0, 2.0, 3.0]), (1.0, 3.0, 0.0, 0.0, 0.0));
+        let c = [5.0f32; 20];
+        let (mn, mx, n2, n3, n5) = noise5_f32(&c);
+        assert_eq!((mn, mx, n2, n3, n5), (5.0, 5.0, 0.0, 0.0, 0.0));
+        assert!(quantize_f32(&c, 16.0, Dither::Subtractive1, 1).is_none());
+        assert!(quantize_f32(&[1.0], 16.0, Dither::Subtractive1, 1).is_none());
+        // A ramp: second differences vanish, noise3 and noise5 are 0, noise2 is not.
+        let r: Vec<f64> = (0..50).map(|i| i as f64).collect();
+        let (_, _, n2, n3, n5) = noise5_f64(&r);
+        assert_eq!((n3, n5), (0.0, 0.0));
+        assert!((n2 - 2.0 * 1.0483579).abs() < 1e-12);
+        // An absolute step quantizes even a constant tile.
+        let (q, s, _) = quantize_f32(&c, -0.5, Dither::None, 0).unwrap();
+        assert_eq!(s, 0.5);
+        assert!(q.iter().all(|&v| v == q[0]));
     }
 }
