@@ -402,3 +402,42 @@ fn bad_requests_are_errors() {
         )
         .is_err());
 }
+
+#[test]
+fn edge_shapes() {
+    let (_keep, dir) = out_dir();
+    let path = dir.join("compressed_edges.fits");
+    let one_d = arr(&[50], |i| noise(i) as f32 + 10.0);
+    let single_px_tiles = arr(&[3, 4], |i| i as f64 * 0.5);
+    let empty = ArrayBuf::zeros(DataType::Int16, vec![0, 5]).unwrap();
+    let mut w = FitsWriter::create(&path);
+    w.add_compressed_image(&one_d, &CompressOptions::default(), &[])
+        .unwrap();
+    // 1-pixel tiles cannot be quantized: every tile is stored losslessly.
+    w.add_compressed_image(
+        &single_px_tiles,
+        &opts(
+            Algorithm::Gzip2,
+            Some(vec![1, 1]),
+            q(16.0, Dither::Subtractive1, 3),
+        ),
+        &[],
+    )
+    .unwrap();
+    w.add_compressed_image(&empty, &opts(Algorithm::Rice, None, None), &[])
+        .unwrap();
+    w.finish().unwrap();
+    let f = Fits::open(&path).unwrap();
+    let a = f.compressed_image(1).unwrap().read_all().unwrap();
+    let (g, want) = (as_f64(&a), as_f64(&one_d));
+    let steps = step_per_pixel(&f, 1, &[50]);
+    for ((x, y), s) in g.iter().zip(&want).zip(&steps) {
+        assert!((x - y).abs() <= *s && *s > 0.0);
+    }
+    let b = f.compressed_image(2).unwrap().read_all().unwrap();
+    assert_eq!(b.bytes(), single_px_tiles.bytes());
+    assert!(step_per_pixel(&f, 2, &[3, 4]).iter().all(|&s| s == 0.0));
+    let c = f.compressed_image(3).unwrap();
+    assert_eq!(c.shape(), &[0, 5]);
+    assert_eq!(c.read_all().unwrap().len(), 0);
+}
