@@ -5,7 +5,9 @@ use crate::error::{display_url, Error, Redactor, Result};
 use crate::options::RemoteOptions;
 use crate::stats::CountingConnector;
 use bytes::Bytes;
-use object_store::client::{HttpClient, HttpConnector};
+use object_store::client::HttpClient;
+#[cfg(feature = "http")]
+use object_store::client::HttpConnector;
 use object_store::path::Path;
 use object_store::{
     BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt,
@@ -206,7 +208,9 @@ impl Remote {
                 "the {scheme} backend is not compiled in (enable the nd-remote feature)"
             ))
         };
+        #[cfg_attr(not(feature = "http"), allow(unused_mut))]
         let mut http_base = None;
+        #[cfg_attr(not(feature = "http"), allow(unused_mut))]
         let mut http_client = None;
         let store: Arc<dyn ObjectStore> = match scheme.as_str() {
             "http" | "https" => {

@@ -37,6 +37,7 @@
 
 mod backend;
 mod error;
+pub mod fuzzing;
 mod multirange;
 mod options;
 mod source;

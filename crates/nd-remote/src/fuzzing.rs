@@ -1,0 +1,30 @@
+//! Entry points for the cargo-fuzz targets (`fuzz/fuzz_targets/remote_multipart.rs`) and the
+//! corpus replay test: the parsers of untrusted server answers, with their invariants checked.
+
+use bytes::Bytes;
+
+/// Parse `data` as a multipart/byteranges answer: the first line is the boundary, the rest the
+/// body. Also feeds the first line to the `Content-Type`, `Content-Range` and HTTP-date parsers.
+/// Panics only when a parser breaks an invariant (a part whose bytes are not as long as its
+/// range).
+pub fn multipart(data: &[u8]) {
+    let (first, body) = match data.iter().position(|&c| c == b'\n') {
+        Some(i) => (&data[..i], &data[i + 1..]), // ok: i < data.len()
+        None => (data, &[][..]),
+    };
+    let line = String::from_utf8_lossy(first);
+    let line = line.trim_end_matches('\r');
+    let _ = crate::multirange::multipart_boundary(line);
+    if let Some((r, _)) = crate::multirange::parse_content_range(line) {
+        assert!(r.start < r.end);
+    }
+    let _ = crate::multirange::parse_http_date(line);
+    if line.is_empty() {
+        return;
+    }
+    if let Ok(parts) = crate::multirange::parse_multipart(&Bytes::copy_from_slice(body), line) {
+        for (r, _, d) in parts {
+            assert_eq!(d.len() as u64, r.end - r.start, "part bytes vs its range");
+        }
+    }
+}
