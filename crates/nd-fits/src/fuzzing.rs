@@ -190,3 +190,35 @@ pub fn gzip_tile(data: &[u8]) {
         }
     }
 }
+
+/// HCOMPRESS_1 decoding of arbitrary bytes (first byte: bit 0 turns smoothing on). The tile
+/// size is taken from the stream's own header when it is small, so that the fuzzer reaches the
+/// bit planes; every result has one value per pixel, each an i32, and smoothing changes nothing
+/// when the stream's scale is at most 1.
+pub fn hcompress(data: &[u8]) {
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let smooth = sel & 1 == 1;
+    let dim = |at: usize| -> usize {
+        rest.get(at..at + 4)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .map_or(4, |v| v.clamp(1, 300) as usize)
+    };
+    let (nx, ny) = (dim(2), dim(6));
+    let Ok(out) = crate::tile::hcompress::decode(rest, nx, ny, 0, smooth) else {
+        return;
+    };
+    assert_eq!(out.len(), nx * ny, "one value per pixel");
+    assert!(
+        out.iter().all(|&v| v == v as i32 as i64),
+        "values are 32-bit"
+    );
+    let scale = rest
+        .get(10..14)
+        .map_or(0, |b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    if scale <= 1 {
+        let other = crate::tile::hcompress::decode(rest, nx, ny, 0, !smooth);
+        assert_eq!(other.as_ref().ok(), Some(&out), "smoothing with scale <= 1");
+    }
+}

@@ -36,3 +36,8 @@ fn fits_plio_corpus() {
 fn fits_gzip_tile_corpus() {
     assert!(replay_corpus("fits_gzip_tile", nd_fits::fuzzing::gzip_tile) > 0);
 }
+
+#[test]
+fn fits_hcompress_corpus() {
+    assert!(replay_corpus("fits_hcompress", nd_fits::fuzzing::hcompress) > 0);
+}
