@@ -343,8 +343,8 @@ fn hcompress_hostile_headers_and_bytes_never_panic() {
         let _ = decode(&x, nx, ny, 0, true);
     }
     // Every byte of the stream replaced by a few values: an error or some values, never a panic.
-    for at in 0..b.len() {
-        for v in [0x00, 0xFF, 0x0F, 0xF0, b[at] ^ 0x10] {
+    for (at, &orig) in b.iter().enumerate() {
+        for v in [0x00, 0xFF, 0x0F, 0xF0, orig ^ 0x10] {
             let x = patch(at, &[v]);
             if let Ok(out) = decode(&x, nx, ny, 0, at % 2 == 0) {
                 assert_eq!(out.len(), nx * ny);
