@@ -55,31 +55,6 @@ impl Default for Acc {
 }
 
 impl Acc {
-    #[inline]
-    fn push(&mut self, v: f64) {
-        if v.is_nan() {
-            self.nan += 1;
-            return;
-        }
-        self.n += 1;
-        let d = v - self.mean;
-        self.mean += d / self.n as f64;
-        self.m2 += d * (v - self.mean);
-        let t = self.sum + v;
-        if self.sum.abs() >= v.abs() {
-            self.comp += (self.sum - t) + v;
-        } else {
-            self.comp += (v - t) + self.sum;
-        }
-        self.sum = t;
-        if v < self.min {
-            self.min = v;
-        }
-        if v > self.max {
-            self.max = v;
-        }
-    }
-
     fn merge(&mut self, o: &Acc) {
         self.nan += o.nan;
         if o.n == 0 {
@@ -130,35 +105,167 @@ impl Acc {
     }
 }
 
-/// Call `f` with every value of a native-endian buffer of a numeric type, as f64.
-fn for_each_f64(buf: &ArrayBuf, mut f: impl FnMut(usize, f64)) -> Result<()> {
-    macro_rules! each {
-        ($t:ty) => {{
-            for (i, v) in buf.as_slice::<$t>()?.iter().enumerate() {
-                f(i, *v as f64);
+/// A numeric element that statistics read as f64.
+trait Val: Copy {
+    fn f(self) -> f64;
+}
+
+macro_rules! val {
+    ($($t:ty),*) => {$(
+        impl Val for $t {
+            #[inline(always)]
+            fn f(self) -> f64 {
+                self as f64
+            }
+        }
+    )*};
+}
+val!(u8, i8, i16, i32, i64, u16, u32, u64, f32, f64);
+
+impl Val for half::f16 {
+    #[inline(always)]
+    fn f(self) -> f64 {
+        self.to_f64()
+    }
+}
+
+/// Lanes per tile of [`block_lanes`]: the scratch is this many lanes (64 bytes each), whatever
+/// the block's width.
+const TILE: usize = 2048;
+
+/// Reusable per-lane scratch of [`lanes`].
+#[derive(Default)]
+struct Scratch {
+    n: Vec<u64>,
+    nan: Vec<u64>,
+    sum: Vec<f64>,
+    comp: Vec<f64>,
+    min: Vec<f64>,
+    max: Vec<f64>,
+    m2: Vec<f64>,
+    mean: Vec<f64>,
+    out: Vec<Acc>,
+}
+
+/// Statistics of lanes `j0..j0 + w` of `x`, a C-order block of `rows` × `inner` values where
+/// lane `j` is column `j`, left in `s.out` (one [`Acc`] per lane). Two passes over the rows, both
+/// along contiguous memory and without a division per value: count, NaN count, compensated sum,
+/// min and max first, then the squared deviations from each lane's mean.
+fn lanes<T: Val>(x: &[T], rows: usize, inner: usize, j0: usize, w: usize, s: &mut Scratch) {
+    s.n.clear();
+    s.n.resize(w, 0);
+    s.nan.clear();
+    s.nan.resize(w, 0);
+    for v in [&mut s.sum, &mut s.comp, &mut s.m2] {
+        v.clear();
+        v.resize(w, 0.0);
+    }
+    s.min.clear();
+    s.min.resize(w, f64::INFINITY);
+    s.max.clear();
+    s.max.resize(w, f64::NEG_INFINITY);
+    for row in x.chunks_exact(inner).take(rows) {
+        let Some(row) = row.get(j0..j0 + w) else {
+            continue;
+        };
+        for (j, v) in row.iter().enumerate() {
+            let v = v.f();
+            if v.is_nan() {
+                s.nan[j] += 1;
+                continue;
+            }
+            s.n[j] += 1;
+            let a = s.sum[j];
+            let t = a + v;
+            s.comp[j] += if a.abs() >= v.abs() {
+                (a - t) + v
+            } else {
+                (v - t) + a
+            };
+            s.sum[j] = t;
+            s.min[j] = s.min[j].min(v);
+            s.max[j] = s.max[j].max(v);
+        }
+    }
+    s.mean.clear();
+    s.mean.extend((0..w).map(|j| {
+        if s.n[j] == 0 {
+            0.0
+        } else {
+            (s.sum[j] + s.comp[j]) / s.n[j] as f64
+        }
+    }));
+    let (means, m2) = (&s.mean, &mut s.m2);
+    for row in x.chunks_exact(inner).take(rows) {
+        let Some(row) = row.get(j0..j0 + w) else {
+            continue;
+        };
+        for (j, v) in row.iter().enumerate() {
+            let d = v.f() - means[j];
+            if !d.is_nan() {
+                m2[j] += d * d;
+            }
+        }
+    }
+    s.out.clear();
+    s.out.extend((0..w).map(|j| Acc {
+        n: s.n[j],
+        nan: s.nan[j],
+        mean: s.mean[j],
+        m2: s.m2[j],
+        sum: s.sum[j],
+        comp: s.comp[j],
+        min: s.min[j],
+        max: s.max[j],
+    }));
+}
+
+/// Per-lane statistics of a block: the block, in C order, is `outer` × `rows` × `inner`, and
+/// lane `(o, j)` runs along the middle axis. The lanes are handed to `sink(o, j0, accs)` in tiles
+/// of at most [`TILE`] lanes (`accs[t]` is lane `(o, j0 + t)`), so the scratch stays small
+/// however wide the block is.
+fn block_lanes(
+    buf: &ArrayBuf,
+    outer: usize,
+    rows: usize,
+    inner: usize,
+    mut sink: impl FnMut(usize, usize, &[Acc]) -> Result<()>,
+) -> Result<()> {
+    let mut s = Scratch::default();
+    let per = rows.saturating_mul(inner);
+    macro_rules! go {
+        ($x:expr) => {{
+            let x = $x;
+            if per == 0 {
+                // no values: every lane is empty
+                let empty = vec![Acc::default(); inner.min(TILE)];
+                for o in 0..outer {
+                    for j0 in (0..inner).step_by(TILE) {
+                        sink(o, j0, &empty[..(inner - j0).min(TILE)])?;
+                    }
+                }
+            } else {
+                for (o, part) in x.chunks_exact(per).take(outer).enumerate() {
+                    for j0 in (0..inner).step_by(TILE) {
+                        lanes(part, rows, inner, j0, (inner - j0).min(TILE), &mut s);
+                        sink(o, j0, &s.out)?;
+                    }
+                }
             }
         }};
     }
     match buf.dtype() {
-        DataType::Bool | DataType::UInt8 => {
-            for (i, v) in buf.bytes().iter().enumerate() {
-                f(i, *v as f64);
-            }
-        }
-        DataType::Int8 => each!(i8),
-        DataType::Int16 => each!(i16),
-        DataType::Int32 => each!(i32),
-        DataType::Int64 => each!(i64),
-        DataType::UInt16 => each!(u16),
-        DataType::UInt32 => each!(u32),
-        DataType::UInt64 => each!(u64),
-        DataType::Float32 => each!(f32),
-        DataType::Float64 => each!(f64),
-        DataType::Float16 => {
-            for (i, v) in buf.as_slice::<half::f16>()?.iter().enumerate() {
-                f(i, v.to_f64());
-            }
-        }
+        DataType::Bool | DataType::UInt8 => go!(buf.bytes()),
+        DataType::Int8 => go!(buf.as_slice::<i8>()?),
+        DataType::Int16 => go!(buf.as_slice::<i16>()?),
+        DataType::Int32 => go!(buf.as_slice::<i32>()?),
+        DataType::Int64 => go!(buf.as_slice::<i64>()?),
+        DataType::UInt16 => go!(buf.as_slice::<u16>()?),
+        DataType::UInt32 => go!(buf.as_slice::<u32>()?),
+        DataType::UInt64 => go!(buf.as_slice::<u64>()?),
+        DataType::Float32 => go!(buf.as_slice::<f32>()?),
+        DataType::Float64 => go!(buf.as_slice::<f64>()?),
+        DataType::Float16 => go!(buf.as_slice::<half::f16>()?),
         other => {
             return Err(Error::Unsupported(format!("statistics of {other} values")));
         }
@@ -178,8 +285,17 @@ pub fn stats(src: &dyn ArrayRead, opts: &Options) -> Result<Stats> {
             .with_max_len(1)
             .try_for_each(|r| -> Result<()> {
                 let buf = src.read_region(r)?;
+                // one lane per position of the last axis, merged: few lanes, little scratch
+                let rs = r.shape();
+                let inner = rs.last().copied().unwrap_or(1) as usize;
+                let rows = rs.iter().rev().skip(1).product::<u64>() as usize;
                 let mut acc = Acc::default();
-                for_each_f64(&buf, |_, v| acc.push(v))?;
+                block_lanes(&buf, 1, rows, inner, |_, _, accs| {
+                    for a in accs {
+                        acc.merge(a);
+                    }
+                    Ok(())
+                })?;
                 total
                     .lock()
                     .map_err(|_| Error::Unsupported("poisoned".into()))?
@@ -217,7 +333,15 @@ pub fn stats_along_axis(
     let out_n =
         nd_core::num_bytes(&out_shape, std::mem::size_of::<Acc>())? / std::mem::size_of::<Acc>();
     let cs = src.chunk_shape();
-    let regions = plan(&shape, src.dtype().size().max(1), &cs, &cs, opts)?;
+    // The output's accumulators (64 bytes per element) are held throughout: the blocks get the
+    // rest of the budget (at least a quarter of it, when the output alone is larger).
+    let acc_bytes = out_n.saturating_mul(std::mem::size_of::<Acc>());
+    let block_opts = Options {
+        budget: opts.budget.saturating_sub(acc_bytes).max(opts.budget / 4),
+        threads: opts.threads,
+        progress: None,
+    };
+    let regions = plan(&shape, src.dtype().size().max(1), &cs, &cs, &block_opts)?;
     let accs = Mutex::new(vec![Acc::default(); out_n]);
     let out_strides = nd_core::shape::strides(&out_shape, nd_core::Order::C);
     opts.run(|| {
@@ -227,32 +351,16 @@ pub fn stats_along_axis(
             .try_for_each(|r| -> Result<()> {
                 let buf = src.read_region(r)?;
                 let rs = r.shape();
-                // Partial accumulators over this block's output footprint.
+                // The block's output footprint: its shape without `axis`.
                 let foot: Vec<u64> = rs
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| *i != axis)
                     .map(|(_, &d)| d)
                     .collect();
-                let foot_n = foot.iter().product::<u64>() as usize;
-                let mut part = vec![Acc::default(); foot_n];
-                let bstr = nd_core::shape::strides(&rs, nd_core::Order::C);
+                let outer = rs[..axis].iter().product::<u64>() as usize;
+                let inner = rs[axis + 1..].iter().product::<u64>() as usize;
                 let fstr = nd_core::shape::strides(&foot, nd_core::Order::C);
-                for_each_f64(&buf, |i, v| {
-                    // map block index i -> footprint index by dropping the axis coordinate
-                    let mut rem = i as u64;
-                    let mut fi = 0u64;
-                    let mut k = 0;
-                    for (ax, &s) in bstr.iter().enumerate() {
-                        let c = rem / s;
-                        rem %= s;
-                        if ax != axis {
-                            fi += c * fstr[k];
-                            k += 1;
-                        }
-                    }
-                    part[fi as usize].push(v);
-                })?;
                 let origin: Vec<u64> = r
                     .start()
                     .iter()
@@ -260,19 +368,26 @@ pub fn stats_along_axis(
                     .filter(|(i, _)| *i != axis)
                     .map(|(_, &d)| d)
                     .collect();
-                let mut g = accs
-                    .lock()
-                    .map_err(|_| Error::Unsupported("poisoned".into()))?;
-                for (fi, p) in part.iter().enumerate() {
-                    let mut rem = fi as u64;
-                    let mut gi = 0u64;
-                    for (k, &s) in fstr.iter().enumerate() {
-                        let c = rem / s;
-                        rem %= s;
-                        gi += (origin[k] + c) * out_strides[k];
+                // Each tile of lanes is merged into the output as soon as it is done.
+                block_lanes(&buf, outer, rs[axis] as usize, inner, |o, j0, part| {
+                    let mut g = accs
+                        .lock()
+                        .map_err(|_| Error::Unsupported("poisoned".into()))?;
+                    for (t, p) in part.iter().enumerate() {
+                        // footprint index (o, j0 + t) -> output index
+                        let mut rem = (o * inner + j0 + t) as u64;
+                        let mut gi = 0u64;
+                        for (k, &s) in fstr.iter().enumerate() {
+                            let c = rem / s;
+                            rem %= s;
+                            gi += (origin[k] + c) * out_strides[k];
+                        }
+                        if let Some(a) = g.get_mut(gi as usize) {
+                            a.merge(p);
+                        }
                     }
-                    g[gi as usize].merge(p);
-                }
+                    Ok(())
+                })?;
                 Ok(())
             })
     })??;

@@ -119,6 +119,81 @@ fn along_axis_matches_per_slice_stats() {
     }
 }
 
+/// Blocks wider than the kernel's lane tile (2048 lanes), integer and float inputs, all-NaN lanes:
+/// statistics along each axis and over the whole array equal a direct two-pass computation.
+#[test]
+fn wide_blocks_and_all_nan_lanes() {
+    let (p, r, c) = (3u64, 4u64, 4500u64);
+    let vals: Vec<f64> = (0..p * r * c)
+        .map(|i| {
+            let col = i % c;
+            if col == 17 || (i % 13 == 0) {
+                f64::NAN // column 17 is NaN in every row and plane
+            } else {
+                ((i as f64) * 0.013).cos() * 1e3 + (i % 7) as f64
+            }
+        })
+        .collect();
+    let ints: Vec<i16> = (0..p * r * c)
+        .map(|i| (i as i16).wrapping_mul(31))
+        .collect();
+    let fa = MemArray::new(ArrayBuf::from_vec(vec![p, r, c], &vals).unwrap());
+    let ia = MemArray::new(ArrayBuf::from_vec(vec![p, r, c], &ints).unwrap());
+    let as_f64: Vec<f64> = ints.iter().map(|&v| v as f64).collect();
+    for (a, data) in [(&fa, &vals), (&ia, &as_f64)] {
+        for budget in [1usize << 30, 40_000] {
+            let opts = Options {
+                budget,
+                threads: 2,
+                progress: None,
+            };
+            let s = stats(a, &opts).unwrap();
+            let (count, nan, sum, min, max, std) = naive(data);
+            assert_eq!((s.count, s.nan_count), (count, nan));
+            assert!(close(s.sum, sum) && close(s.min, min) && close(s.max, max));
+            assert!(
+                (s.std - std).abs() <= 1e-9 * (1.0 + std),
+                "{} vs {std}",
+                s.std
+            );
+            for axis in 0..3 {
+                let (shape, st) = stats_along_axis(a, axis, &opts).unwrap();
+                let dims = [p, r, c];
+                for (k, got) in st.iter().enumerate() {
+                    let (o0, o1) = (k as u64 / shape[1], k as u64 % shape[1]);
+                    let line: Vec<f64> = (0..dims[axis])
+                        .map(|t| {
+                            let idx = match axis {
+                                0 => [t, o0, o1],
+                                1 => [o0, t, o1],
+                                _ => [o0, o1, t],
+                            };
+                            data[((idx[0] * r + idx[1]) * c + idx[2]) as usize]
+                        })
+                        .collect();
+                    let (count, nan, sum, min, max, std) = naive(&line);
+                    assert_eq!(
+                        (got.count, got.nan_count),
+                        (count, nan),
+                        "axis {axis} elem {k}"
+                    );
+                    if count == 0 {
+                        assert!(got.min.is_nan() && got.mean.is_nan() && got.sum == 0.0);
+                    } else {
+                        assert!(
+                            close(got.sum, sum)
+                                && close(got.min, min)
+                                && close(got.max, max)
+                                && (got.std - std).abs() <= 1e-9 * (1.0 + std),
+                            "axis {axis} elem {k}: {got:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A virtual array (values computed from the index) that records the bytes handed out and not yet
 /// written back, to prove the copy's memory in flight is bounded by the budget, not the array size.
 struct Virtual {
