@@ -1,7 +1,8 @@
 //! ASDF in the `nd` command.
 
 use crate::dataset::{
-    typestr, ArrayEntry, CliError, CliResult, ConvertItem, ConvertPlan, Dataset, Finding,
+    table_from_meta, typestr, ArrayEntry, CliError, CliResult, ConvertItem, ConvertPlan, Dataset,
+    Finding,
 };
 use nd_asdf::{AsdfFile, ChecksumMatch, IndexStatus, Node, StorageKind, Value};
 use nd_core::ArrayRead;
@@ -231,7 +232,37 @@ impl Dataset for AsdfDataset {
         plan.meta = obj(tree.get_path("meta/file"));
         let arrays = self.file.arrays();
         let paths: Vec<&String> = arrays.iter().map(|(p, _)| p).collect();
+        // mappings described in `meta/tables/<name>` as FITS tables: their arrays are columns
+        let mut tables: Vec<String> = Vec::new();
+        if let Some(Value::Map(entries)) = tree.get_path("meta/tables").map(|n| &n.value) {
+            for (k, v) in entries {
+                let Some(name) = k.key_string() else { continue };
+                let meta = obj(Some(v));
+                let prefix = format!("{name}/");
+                let children: Vec<String> = paths
+                    .iter()
+                    .filter_map(|p| p.strip_prefix(&prefix))
+                    .filter(|rest| !rest.contains('/'))
+                    .map(String::from)
+                    .collect();
+                if let Some(spec) = table_from_meta(&name, &meta, &children) {
+                    plan.items.push(ConvertItem {
+                        name: name.clone(),
+                        selector: name.clone(),
+                        meta,
+                        table: Some(spec),
+                    });
+                    tables.push(prefix);
+                }
+            }
+        }
         for (path, _) in &arrays {
+            if tables.iter().any(|t| {
+                path.strip_prefix(t.as_str())
+                    .is_some_and(|rest| !rest.contains('/'))
+            }) {
+                continue;
+            }
             // a mask is converted with its array's values, not as an array of its own
             if path.ends_with("/mask") && paths.contains(&&path[..path.len() - 5].to_string()) {
                 continue;
@@ -243,6 +274,7 @@ impl Dataset for AsdfDataset {
                 name: path.clone(),
                 selector: path.clone(),
                 meta: obj(tree.get_path(&format!("meta/arrays/{path}"))),
+                table: None,
             });
         }
         crate::zarr::order_items(&mut plan);

@@ -1,7 +1,9 @@
 //! `nd convert`: every array of a source (or one) into a FITS file, an ASDF file or a Zarr store,
 //! streamed through nd-ops with bounded memory. The metadata mapping is in `spec-notes/convert.md`.
 
-use crate::dataset::{CliError, CliResult, ConvertItem, ConvertPlan, Dataset};
+use crate::dataset::{
+    CliError, CliResult, ConvertItem, ConvertPlan, Dataset, TableColumn, TableSpec,
+};
 use nd_core::{ArrayRead, DataType, DirStore, Store};
 use nd_ops::Options;
 use serde_json::{json, Map, Value};
@@ -137,7 +139,7 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
     let mut notes: Vec<String> = plan
         .skipped
         .iter()
-        .map(|s| format!("skipped {s}: not an image array"))
+        .map(|s| format!("skipped {s}"))
         .collect();
     if let Some(sel) = a.array {
         // one array: find its metadata in the plan when listed there
@@ -154,6 +156,7 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
                 name: "data".into(),
                 selector: sel.to_string(),
                 meta,
+                table: None,
             }],
             skipped: vec![],
         };
@@ -162,8 +165,12 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
         return Err(CliError::input(format!("{}: no arrays to convert", a.src)));
     }
     let compressor = match a.compressor {
-        Some(s) => Some(parse_compressor(s)?),
-        None => None,
+        Some(s) if target != Target::Fits => Some(parse_compressor(s)?),
+        _ => None,
+    };
+    let fits_compressor = match a.compressor {
+        Some(s) if target == Target::Fits => parse_fits_compressor(s)?,
+        _ => None,
     };
     let single = a.array.is_some();
     let src_err = |e: nd_core::Error| CliError::input(format!("{}: {e}", a.src));
@@ -180,6 +187,32 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
             }
             let comp = compressor.unwrap_or_else(|| json!({"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0}));
             for item in &plan.items {
+                if let Some(spec) = &item.table {
+                    // a group holding one array per column, the table's metadata as its attributes
+                    nd_zarr::create_group(store.as_ref(), &item.name, Some(&item.meta))
+                        .map_err(|e| dst_err(&e))?;
+                    for (col, src) in open_table(ds, item, spec, &a)? {
+                        let mut meta = nd_zarr::ArrayMetadataV2::new(
+                            src.shape().to_vec(),
+                            default_chunks(src.shape(), src.dtype().size()),
+                            src.dtype().clone(),
+                        )
+                        .map_err(|e| {
+                            CliError::input(format!(
+                                "{}: table {:?} column {:?}: {e}",
+                                a.dst, item.name, col.key
+                            ))
+                        })?;
+                        meta.compressor = comp.clone();
+                        let path = format!("{}/{}", item.name, col.key);
+                        let z = nd_zarr::ZarrArray::create(store.clone(), &path, meta)
+                            .map_err(|e| dst_err(&e))?;
+                        nd_ops::copy(&*src, &z, &a.opts).map_err(|e| {
+                            CliError::input(format!("{} -> {}: {path}: {e}", a.src, a.dst))
+                        })?;
+                    }
+                    continue;
+                }
                 let src = ds.open_array(&item.selector)?;
                 let chunks = match &a.chunks {
                     Some(c) => fit_chunks(c, src.shape(), &item.name)?,
@@ -207,7 +240,7 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
                 nd_zarr::write_consolidated(store).map_err(|e| dst_err(&e))?;
             }
         }
-        Target::Fits => convert_to_fits(ds, &plan, single, &a, &mut notes)?,
+        Target::Fits => convert_to_fits(ds, &plan, single, &a, fits_compressor, &mut notes)?,
         Target::Asdf => convert_to_asdf(ds, &plan, single, &a, compressor.as_ref())?,
     }
     let _ = src_err;
@@ -321,68 +354,396 @@ fn check_fits_dtype(dt: &DataType, name: &str, dst: &str) -> CliResult<()> {
     }
 }
 
+/// Open a table's columns, after checking that the table fits in the memory budget (each column
+/// is read whole).
+fn open_table<'d, 'i>(
+    ds: &'d dyn Dataset,
+    item: &'i ConvertItem,
+    spec: &'i TableSpec,
+    a: &ConvertArgs,
+) -> CliResult<Vec<(&'i TableColumn, Box<dyn ArrayRead + 'd>)>> {
+    let over = |bytes: u64| {
+        CliError::input(format!(
+            "{}: table {:?} holds {} MiB of column values, over the memory budget ({} MiB): tables are converted with each column read whole; raise --budget-mib",
+            a.src,
+            item.name,
+            bytes.div_ceil(1 << 20),
+            a.opts.budget >> 20
+        ))
+    };
+    if let Some(b) = spec.bytes {
+        if b > a.opts.budget as u64 {
+            return Err(over(b));
+        }
+    }
+    let mut total: u64 = 0;
+    let mut out = Vec::with_capacity(spec.columns.len());
+    for col in &spec.columns {
+        let src = ds.open_array(&col.selector)?;
+        let b = nd_core::num_bytes(src.shape(), src.dtype().size()).unwrap_or(usize::MAX) as u64;
+        total = total.saturating_add(b);
+        if total > a.opts.budget as u64 {
+            return Err(over(total));
+        }
+        out.push((col, src));
+    }
+    Ok(out)
+}
+
+/// A tile-compression spec for FITS output: `none`, `rice` (`rice_1`), `gzip_1` (`gzip`), `gzip_2`,
+/// `plio` (`plio_1`), each with `:`-separated options `q=LEVEL` (float quantization level,
+/// astropy's `quantize_level`; negative = the step itself), `lossless` (floats stored exactly;
+/// gzip only), `dither=none|1|2`, `seed=1..10000`, `level=0..9` (gzip level; a bare number too),
+/// `blocksize=N` (RICE_1).
+pub fn parse_fits_compressor(spec: &str) -> CliResult<Option<nd_fits::CompressOptions>> {
+    use nd_fits::{Algorithm, CompressOptions, Dither, Quantization};
+    let bad = |why: &str| CliError::input(format!("--compressor {spec:?}: {why}"));
+    let mut parts = spec.trim().split(':');
+    let algo = match parts.next().unwrap_or("").to_ascii_lowercase().as_str() {
+        "none" | "raw" => {
+            if parts.next().is_some() {
+                return Err(bad("`none` takes no options"));
+            }
+            return Ok(None);
+        }
+        "rice" | "rice_1" => Algorithm::Rice,
+        "gzip" | "gzip_1" => Algorithm::Gzip1,
+        "gzip_2" => Algorithm::Gzip2,
+        "plio" | "plio_1" => Algorithm::Plio,
+        "hcompress" | "hcompress_1" => {
+            return Err(bad(
+                "HCOMPRESS_1 is read but not written; FITS output takes rice, gzip_1, gzip_2, plio or none",
+            ))
+        }
+        _ => {
+            return Err(bad(
+                "FITS output is tile-compressed with rice, gzip_1 (gzip), gzip_2 or plio, or not at all (none)",
+            ))
+        }
+    };
+    let gzip = matches!(algo, Algorithm::Gzip1 | Algorithm::Gzip2);
+    let mut o = CompressOptions::new(algo);
+    let mut q = Quantization::default();
+    let (mut lossless, mut quant_opt) = (false, false);
+    for p in parts {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        let k = k.trim().to_ascii_lowercase();
+        let v = v.trim();
+        match k.as_str() {
+            "lossless" if v.is_empty() => {
+                if !gzip {
+                    return Err(bad("only gzip_1 and gzip_2 store floats losslessly (rice and plio quantize them)"));
+                }
+                lossless = true;
+            }
+            "q" | "quantize" | "quantize_level" => {
+                let l: f32 = v
+                    .parse()
+                    .ok()
+                    .filter(|l: &f32| l.is_finite() && *l != 0.0)
+                    .ok_or_else(|| bad("q= takes a non-zero number (16: step = noise / 16; negative: the step itself)"))?;
+                q.level = l;
+                quant_opt = true;
+            }
+            "dither" => {
+                q.dither = match v.to_ascii_lowercase().as_str() {
+                    "none" | "no_dither" | "0" => Dither::None,
+                    "1" | "subtractive_dither_1" => Dither::Subtractive1,
+                    "2" | "subtractive_dither_2" => Dither::Subtractive2,
+                    _ => return Err(bad("dither= is none, 1 or 2")),
+                };
+                quant_opt = true;
+            }
+            "seed" => {
+                q.seed = v
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=10000).contains(s))
+                    .ok_or_else(|| bad("seed= is 1 ..= 10000"))?;
+                quant_opt = true;
+            }
+            "level" if gzip => {
+                o.gzip_level = v
+                    .parse()
+                    .ok()
+                    .filter(|l| *l <= 9)
+                    .ok_or_else(|| bad("level= is 0 ..= 9"))?;
+            }
+            _ if gzip && v.is_empty() && k.parse::<u32>().is_ok() => {
+                o.gzip_level = k
+                    .parse()
+                    .ok()
+                    .filter(|l| *l <= 9)
+                    .ok_or_else(|| bad("a gzip level is 0 ..= 9"))?;
+            }
+            "blocksize" if algo == Algorithm::Rice => {
+                o.blocksize = v
+                    .parse()
+                    .ok()
+                    .filter(|b| *b > 0)
+                    .ok_or_else(|| bad("blocksize= takes a positive integer"))?;
+            }
+            _ => {
+                return Err(bad(&format!(
+                    "unknown option {p:?} (q=LEVEL, dither=none|1|2, seed=N{}{})",
+                    if gzip { ", lossless, level=N" } else { "" },
+                    if algo == Algorithm::Rice {
+                        ", blocksize=N"
+                    } else {
+                        ""
+                    }
+                )))
+            }
+        }
+    }
+    if lossless && quant_opt {
+        return Err(bad(
+            "`lossless` and quantization options exclude each other",
+        ));
+    }
+    o.quantize = if lossless { None } else { Some(q) };
+    Ok(Some(o))
+}
+
+/// Add one HDU built in memory (a table or a compressed image) at the end of the partial FITS
+/// file `tmp`: when nothing is written yet, the file starts with an empty primary HDU; otherwise
+/// the HDU is written to a scratch file and its bytes appended.
+fn add_memory_hdu(
+    tmp: &str,
+    started: bool,
+    checksum: bool,
+    add: impl FnOnce(&mut nd_fits::FitsWriter) -> nd_fits::Result<()>,
+) -> Result<(), String> {
+    use std::io::{Seek, SeekFrom};
+    let target = if started {
+        format!("{tmp}.hdu")
+    } else {
+        tmp.to_string()
+    };
+    let mut w = nd_fits::FitsWriter::create(&target);
+    w.set_checksums(checksum);
+    w.add_empty_primary(&[]).map_err(|e| e.to_string())?;
+    add(&mut w).map_err(|e| e.to_string())?;
+    w.finish().map_err(|e| e.to_string())?;
+    if !started {
+        return Ok(());
+    }
+    let res = (|| -> Result<(), String> {
+        let off = {
+            let f = nd_fits::Fits::open(&target).map_err(|e| e.to_string())?;
+            f.hdu(1).map_err(|e| e.to_string())?.header_offset
+        };
+        let mut inp = std::fs::File::open(&target).map_err(|e| e.to_string())?;
+        inp.seek(SeekFrom::Start(off)).map_err(|e| e.to_string())?;
+        let mut out = std::fs::OpenOptions::new()
+            .append(true)
+            .open(tmp)
+            .map_err(|e| e.to_string())?;
+        std::io::copy(&mut inp, &mut out).map_err(|e| e.to_string())?;
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(&target);
+    res
+}
+
+/// The FITS columns of a table item: values read whole, names, units, TNULL and bits from
+/// `fits_table.columns` (when the table came from FITS).
+fn table_columns(
+    ds: &dyn Dataset,
+    item: &ConvertItem,
+    spec: &TableSpec,
+    a: &ConvertArgs,
+) -> CliResult<Vec<nd_fits::ColumnData>> {
+    use nd_fits::{ColumnData, ColumnValues};
+    let described: Vec<&Map<String, Value>> = item
+        .meta
+        .get("fits_table")
+        .and_then(|t| t.get("columns"))
+        .and_then(|c| c.as_array())
+        .map(|v| v.iter().filter_map(|c| c.as_object()).collect())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (col, src) in open_table(ds, item, spec, a)? {
+        let d = described
+            .iter()
+            .find(|d| d.get("array").and_then(|x| x.as_str()) == Some(col.key.as_str()));
+        let field = |k: &str| d.and_then(|d| d.get(k));
+        let buf = src
+            .read_all()
+            .map_err(|e| CliError::input(format!("{}: {}: {e}", a.src, col.selector)))?;
+        let name = field("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or(&col.key)
+            .to_string();
+        let bits =
+            field("bits").and_then(|b| b.as_bool()) == Some(true) && buf.dtype() == &DataType::Bool;
+        let mut c = if bits {
+            ColumnData::new(name, ColumnValues::Bits(buf))
+        } else {
+            ColumnData::array(name, buf)
+        };
+        if let Some(u) = field("unit").and_then(|u| u.as_str()) {
+            c = c.with_unit(u);
+        }
+        if let Some(n) = field("null").and_then(|n| n.as_i64()) {
+            if c_is_integer(&c) {
+                c = c.with_null(n);
+            }
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+fn c_is_integer(c: &nd_fits::ColumnData) -> bool {
+    matches!(&c.values, nd_fits::ColumnValues::Array(b) if b.dtype().is_integer())
+}
+
 fn convert_to_fits(
     ds: &dyn Dataset,
     plan: &ConvertPlan,
     single: bool,
     a: &ConvertArgs,
+    compress: Option<nd_fits::CompressOptions>,
     notes: &mut Vec<String>,
 ) -> CliResult<()> {
     let dst = a.dst;
     let dst_err = |e: &dyn std::fmt::Display| CliError::input(format!("{dst}: {e}"));
-    // Types first, so nothing is written when an array cannot go.
-    let mut arrays = Vec::new();
+    let budget_mib = a.opts.budget >> 20;
+    // Types, sizes and compression first, so nothing is written when an item cannot go.
+    let mut items = Vec::new();
     for item in &plan.items {
+        if let Some(spec) = &item.table {
+            if let Some(b) = spec.bytes.filter(|&b| b > a.opts.budget as u64) {
+                return Err(CliError::input(format!(
+                    "{}: table {:?} holds {} MiB of column values, over the memory budget ({budget_mib} MiB): a table is written from memory; raise --budget-mib",
+                    a.src,
+                    item.name,
+                    b.div_ceil(1 << 20)
+                )));
+            }
+            items.push((item, None));
+            continue;
+        }
         let src = ds.open_array(&item.selector)?;
         check_fits_dtype(src.dtype(), &item.name, dst)?;
-        arrays.push((item, src));
+        if let Some(o) = &compress {
+            use nd_fits::Algorithm;
+            let dt = src.dtype();
+            let float = matches!(dt, DataType::Float32 | DataType::Float64);
+            let wide = matches!(dt, DataType::Int64 | DataType::UInt64);
+            let why = match o.algorithm {
+                Algorithm::Rice | Algorithm::Plio if wide => {
+                    Some("64-bit integers need gzip_1 or gzip_2")
+                }
+                Algorithm::Plio if float => Some("PLIO_1 takes integer images only"),
+                _ if src.shape().is_empty() => Some("a compressed image needs at least one axis"),
+                _ => None,
+            };
+            if let Some(why) = why {
+                return Err(CliError::input(format!(
+                    "{dst}: array {:?} ({dt}) cannot be written with {}: {why}",
+                    item.name,
+                    o.algorithm.name()
+                )));
+            }
+            let bytes = nd_core::num_bytes(src.shape(), dt.size()).unwrap_or(usize::MAX);
+            if bytes > a.opts.budget {
+                return Err(CliError::input(format!(
+                    "{dst}: array {:?} ({} MiB) would be held in memory to tile-compress it, over the memory budget ({budget_mib} MiB); use --compressor none (streamed), or raise --budget-mib",
+                    item.name,
+                    bytes.div_ceil(1 << 20),
+                )));
+            }
+        }
+        items.push((item, Some(src)));
     }
     let tmp_dst = format!("{dst}.nd-partial");
     let _ = std::fs::remove_file(&tmp_dst);
-    let mut have_primary = false;
-    if !single {
-        if let Some(Value::Array(_)) = plan.meta.get("fits_header") {
-            let cards = fits_cards(&plan.meta, None, notes)?;
-            let mut w = nd_fits::FitsWriter::create(&tmp_dst);
-            w.set_checksums(a.checksum);
-            w.add_empty_primary(&cards).map_err(|e| dst_err(&e))?;
-            w.finish().map_err(|e| dst_err(&e))?;
-            have_primary = true;
+    let res = (|| -> CliResult<()> {
+        let mut started = false;
+        if !single {
+            if let Some(Value::Array(_)) = plan.meta.get("fits_header") {
+                let cards = fits_cards(&plan.meta, None, notes)?;
+                let mut w = nd_fits::FitsWriter::create(&tmp_dst);
+                w.set_checksums(a.checksum);
+                w.add_empty_primary(&cards).map_err(|e| dst_err(&e))?;
+                w.finish().map_err(|e| dst_err(&e))?;
+                started = true;
+            }
         }
+        for (item, src) in items {
+            let Some(src) = src else {
+                // a table: a BINTABLE built in memory
+                let Some(spec) = &item.table else { continue };
+                let cols = table_columns(ds, item, spec, a)?;
+                let extname = (!single).then_some(item.name.as_str());
+                let cards = fits_cards(&item.meta, extname, notes)?;
+                add_memory_hdu(&tmp_dst, started, a.checksum, |w| {
+                    w.add_bintable(&cols, &cards)
+                })
+                .map_err(|e| CliError::input(format!("{dst}: table {:?}: {e}", item.name)))?;
+                started = true;
+                continue;
+            };
+            if let Some(o) = &compress {
+                // a tile-compressed image: held in memory (checked against the budget above)
+                let mut o = o.clone();
+                if let Some(c) = &a.chunks {
+                    o.tile = Some(fit_chunks(c, src.shape(), &item.name)?);
+                }
+                let buf = src
+                    .read_all()
+                    .map_err(|e| CliError::input(format!("{}: {}: {e}", a.src, item.name)))?;
+                let extname = (!single).then_some(item.name.as_str());
+                let cards = fits_cards(&item.meta, extname, notes)?;
+                add_memory_hdu(&tmp_dst, started, a.checksum, |w| {
+                    w.add_compressed_image(&buf, &o, &cards)
+                })
+                .map_err(|e| CliError::input(format!("{dst}: array {:?}: {e}", item.name)))?;
+                started = true;
+                if single {
+                    break;
+                }
+                continue;
+            }
+            let extname = if started && !single {
+                Some(item.name.as_str())
+            } else {
+                None
+            };
+            let cards = fits_cards(&item.meta, extname, notes)?;
+            let w = if started {
+                nd_fits::FitsImageWriter::append(
+                    &tmp_dst,
+                    src.dtype().clone(),
+                    src.shape(),
+                    &cards,
+                    a.checksum,
+                )
+            } else {
+                nd_fits::FitsImageWriter::create(
+                    &tmp_dst,
+                    src.dtype().clone(),
+                    src.shape(),
+                    &cards,
+                    a.checksum,
+                )
+            }
+            .map_err(|e| dst_err(&e))?;
+            nd_ops::copy(&*src, &w, &a.opts)
+                .map_err(|e| CliError::input(format!("{} -> {dst}: {}: {e}", a.src, item.name)))?;
+            started = true;
+            if single {
+                break;
+            }
+        }
+        std::fs::rename(&tmp_dst, dst).map_err(|e| dst_err(&e))
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp_dst);
     }
-    for (item, src) in arrays {
-        let extname = if have_primary && !single {
-            Some(item.name.as_str())
-        } else {
-            None
-        };
-        let cards = fits_cards(&item.meta, extname, notes)?;
-        let w = if have_primary {
-            nd_fits::FitsImageWriter::append(
-                &tmp_dst,
-                src.dtype().clone(),
-                src.shape(),
-                &cards,
-                a.checksum,
-            )
-        } else {
-            nd_fits::FitsImageWriter::create(
-                &tmp_dst,
-                src.dtype().clone(),
-                src.shape(),
-                &cards,
-                a.checksum,
-            )
-        }
-        .map_err(|e| dst_err(&e))?;
-        nd_ops::copy(&*src, &w, &a.opts)
-            .map_err(|e| CliError::input(format!("{} -> {dst}: {}: {e}", a.src, item.name)))?;
-        have_primary = true;
-        if single {
-            break;
-        }
-    }
-    std::fs::rename(&tmp_dst, dst).map_err(|e| dst_err(&e))
+    res
 }
 
 fn convert_to_asdf(
@@ -419,7 +780,20 @@ fn convert_to_asdf(
         .map_err(|e| dst_err(&e))?;
     }
     let mut deferred = Vec::new();
+    // every array to write: (tree key, source); a table's columns go under its name
+    let mut units: Vec<(String, Box<dyn ArrayRead + '_>, bool)> = Vec::new();
     for item in &plan.items {
+        if let Some(spec) = &item.table {
+            w.set(
+                &format!("meta/tables/{}", item.name),
+                Node::from_json(&Value::Object(item.meta.clone())),
+            )
+            .map_err(|e| dst_err(&e))?;
+            for (col, src) in open_table(ds, item, spec, a)? {
+                units.push((format!("{}/{}", item.name, col.key), src, true));
+            }
+            continue;
+        }
         let src = ds.open_array(&item.selector)?;
         let key = if single {
             "data".to_string()
@@ -435,20 +809,23 @@ fn convert_to_asdf(
             w.set(&mpath, Node::from_json(&Value::Object(item.meta.clone())))
                 .map_err(|e| dst_err(&e))?;
         }
+        units.push((key, src, false));
+    }
+    for (key, src, column) in units {
         if let Some(c) = block_comp {
             // A compressed block is one stream: the array is held in memory, within the budget.
             let bytes = nd_core::num_bytes(src.shape(), src.dtype().size()).unwrap_or(usize::MAX);
             if bytes > a.opts.budget {
                 return Err(CliError::input(format!(
                     "{dst}: array {:?} ({} MiB) would be held in memory to compress it as one block, over the memory budget ({} MiB); use --compressor none, or a chunked compressor such as zstd:3 or blosc:lz4:5:shuffle",
-                    item.name,
+                    key,
                     bytes >> 20,
                     a.opts.budget >> 20
                 )));
             }
             let buf = src
                 .read_all()
-                .map_err(|e| CliError::input(format!("{}: {}: {e}", a.src, item.name)))?;
+                .map_err(|e| CliError::input(format!("{}: {key}: {e}", a.src)))?;
             w.add_array(
                 &key,
                 &buf,
@@ -463,21 +840,21 @@ fn convert_to_asdf(
         let id = match &zarr_comp {
             Some(zc) => {
                 let chunks = match &a.chunks {
-                    Some(c) => fit_chunks(c, src.shape(), &item.name)?,
-                    None => natural_chunks(&*src),
+                    Some(c) if !column => fit_chunks(c, src.shape(), &key)?,
+                    _ => natural_chunks(&*src),
                 };
                 w.add_zarr_deferred(&key, src.dtype(), src.shape(), &chunks, zc, None)
             }
             None => w.add_array_deferred(&key, src.dtype(), src.shape()),
         }
         .map_err(|e| dst_err(&e))?;
-        deferred.push((id, item, src));
+        deferred.push((id, key, src));
     }
     let file = w.write_deferred(dst).map_err(|e| dst_err(&e))?;
-    for (id, item, src) in deferred {
+    for (id, key, src) in deferred {
         let handle = file.array(id).map_err(|e| dst_err(&e))?;
         nd_ops::copy(&*src, &*handle, &a.opts)
-            .map_err(|e| CliError::input(format!("{} -> {dst}: {}: {e}", a.src, item.name)))?;
+            .map_err(|e| CliError::input(format!("{} -> {dst}: {key}: {e}", a.src)))?;
     }
     file.finish().map_err(|e| dst_err(&e))
 }

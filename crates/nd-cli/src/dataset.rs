@@ -73,7 +73,8 @@ pub struct ConvertPlan {
     pub meta: serde_json::Map<String, serde_json::Value>,
     /// The arrays, in file order.
     pub items: Vec<ConvertItem>,
-    /// What cannot be converted (tables, ...), for a warning.
+    /// What cannot be converted (random groups, variable-length columns, ...), each with its
+    /// reason, for a warning.
     pub skipped: Vec<String>,
 }
 
@@ -84,8 +85,30 @@ pub struct ConvertItem {
     pub name: String,
     /// Selector that opens it in the source.
     pub selector: String,
-    /// Its metadata (FITS: `fits_header`, the raw non-structural cards).
+    /// Its metadata (FITS: `fits_header`, the raw non-structural cards; a table also has
+    /// `fits_table`, its column descriptions).
     pub meta: serde_json::Map<String, serde_json::Value>,
+    /// A table: its columns (then `selector` names the table, not an array).
+    pub table: Option<TableSpec>,
+}
+
+/// The columns of a table to convert (see `spec-notes/convert.md`, "Tables").
+#[derive(Debug, Clone, Default)]
+pub struct TableSpec {
+    /// The columns, in table order.
+    pub columns: Vec<TableColumn>,
+    /// Decoded bytes of all columns, when known before opening them (FITS tables: opening a
+    /// column reads it whole, so the budget is checked first).
+    pub bytes: Option<u64>,
+}
+
+/// One column of a table to convert.
+#[derive(Debug, Clone)]
+pub struct TableColumn {
+    /// Its array name inside the table's group (Zarr) or mapping (ASDF).
+    pub key: String,
+    /// Selector that opens it in the source.
+    pub selector: String,
 }
 
 /// An opened file or store of any format.
@@ -133,4 +156,43 @@ pub fn typestr(dt: &nd_core::DataType) -> String {
         nd_core::DataType::Struct(_) => format!("|V{}", dt.size()),
         other => other.typestr(nd_core::Endian::NATIVE),
     }
+}
+
+/// The table a group (Zarr) or mapping (ASDF) holds when its metadata has `fits_table`: its
+/// columns, in the order `fits_table.columns` lists them (else `children`, the arrays found
+/// under it), each opened as `<prefix>/<array>`.
+pub fn table_from_meta(
+    prefix: &str,
+    meta: &serde_json::Map<String, serde_json::Value>,
+    children: &[String],
+) -> Option<TableSpec> {
+    let ft = meta.get("fits_table")?.as_object()?;
+    let listed: Vec<String> = ft
+        .get("columns")
+        .and_then(|c| c.as_array())
+        .map(|cols| {
+            cols.iter()
+                .filter_map(|c| c.get("array").and_then(|a| a.as_str()).map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let keys = if listed.is_empty() {
+        children.to_vec()
+    } else {
+        listed
+    };
+    Some(TableSpec {
+        columns: keys
+            .into_iter()
+            .map(|k| TableColumn {
+                selector: if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}/{k}")
+                },
+                key: k,
+            })
+            .collect(),
+        bytes: None,
+    })
 }

@@ -2,6 +2,7 @@
 
 use crate::dataset::{
     typestr, ArrayEntry, CliError, CliResult, ConvertItem, ConvertPlan, Dataset, Finding,
+    TableColumn, TableSpec,
 };
 use nd_core::ArrayRead;
 use nd_fits::{ChecksumStatus, Fits, Hdu, HduKind};
@@ -120,13 +121,116 @@ pub fn is_structural(key: &str) -> bool {
 
 /// The non-structural cards of a header, each as its raw text (several 80-column images for CONTINUE).
 pub fn header_cards_json(h: &Hdu) -> serde_json::Value {
-    h.header
-        .cards()
+    cards_json(&h.header, is_structural)
+}
+
+/// The cards of a header that `skip` does not reject, each as its raw text.
+fn cards_json(h: &nd_fits::Header, skip: fn(&str) -> bool) -> serde_json::Value {
+    h.cards()
         .iter()
-        .filter(|c| !is_structural(c.keyword()))
+        .filter(|c| !skip(c.keyword()))
         .map(|c| serde_json::Value::String(c.raw().trim_end().to_string()))
         .collect::<Vec<_>>()
         .into()
+}
+
+/// Keywords a table conversion regenerates from its columns: the structural ones and the
+/// column-defining ones (the keywords the nd-fits table writer does not take from user cards).
+pub fn is_table_structural(key: &str) -> bool {
+    if is_structural(key) || matches!(key, "TFIELDS" | "THEAP") {
+        return true;
+    }
+    [
+        "TTYPE", "TFORM", "TUNIT", "TNULL", "TSCAL", "TZERO", "TDIM", "TDISP", "TBCOL",
+    ]
+    .iter()
+    .any(|p| {
+        key.strip_prefix(p)
+            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// A table's conversion metadata (`fits_header`, `fits_table`) and columns. Variable-length
+/// columns are listed in `skipped` (Zarr v2 and ASDF ndarrays have no ragged arrays).
+fn table_plan(
+    h: &Hdu,
+    t: &nd_fits::Table,
+    skipped: &mut Vec<String>,
+) -> CliResult<(serde_json::Map<String, serde_json::Value>, TableSpec)> {
+    use serde_json::{json, Value};
+    let mut spec = TableSpec::default();
+    let mut cols = Vec::new();
+    let mut skipped_cols = Vec::new();
+    let mut bytes: u64 = 0;
+    let mut used: Vec<String> = Vec::new();
+    for c in t.columns() {
+        if c.is_variable() {
+            skipped.push(format!(
+                "HDU {} ({}) column {:?} ({}): variable-length arrays have no fixed-shape array form; not converted",
+                h.index,
+                h.name(),
+                c.label(),
+                c.tform
+            ));
+            skipped_cols.push(json!({"name": c.name, "tform": c.tform}));
+            continue;
+        }
+        // the array's name: the cleaned TTYPE, `col<N>` when empty or taken
+        let mut key = clean_name(&column_label(c));
+        if key.starts_with('.') {
+            key.insert(0, '_');
+        }
+        if used.contains(&key) {
+            key = format!("col{}", c.index + 1);
+        }
+        used.push(key.clone());
+        let cell: u64 = c.shape.iter().product();
+        bytes = bytes.saturating_add(
+            t.nrows()
+                .saturating_mul(cell)
+                .saturating_mul(c.dtype.size() as u64),
+        );
+        let mut d = serde_json::Map::new();
+        d.insert("name".into(), Value::String(c.name.clone()));
+        d.insert("array".into(), Value::String(key.clone()));
+        d.insert("tform".into(), Value::String(c.tform.clone()));
+        if let Some(u) = &c.unit {
+            d.insert("unit".into(), Value::String(u.clone()));
+        }
+        let bits = matches!(c.format, nd_fits::ColumnFormat::Fixed { code: 'X', .. });
+        if bits {
+            d.insert("bits".into(), Value::Bool(true));
+        }
+        // TNULL travels for integer columns whose values are the stored ones (not scaled to floats)
+        if let Some(nd_fits::Value::Int(n)) = &c.null {
+            if c.dtype.is_integer() && !matches!(c.scaling, nd_fits::ColumnScaling::Float { .. }) {
+                d.insert("null".into(), json!(n));
+            }
+        }
+        cols.push(Value::Object(d));
+        spec.columns.push(TableColumn {
+            key,
+            selector: format!("{}/#{}", h.index, c.index + 1),
+        });
+    }
+    spec.bytes = Some(bytes);
+    let mut meta = serde_json::Map::new();
+    meta.insert(
+        "fits_header".into(),
+        cards_json(&h.header, is_table_structural),
+    );
+    let mut ft = serde_json::Map::new();
+    ft.insert(
+        "xtension".into(),
+        Value::String(if t.is_ascii() { "TABLE" } else { "BINTABLE" }.into()),
+    );
+    ft.insert("nrows".into(), json!(t.nrows()));
+    ft.insert("columns".into(), Value::Array(cols));
+    if !skipped_cols.is_empty() {
+        ft.insert("skipped_columns".into(), Value::Array(skipped_cols));
+    }
+    meta.insert("fits_table".into(), Value::Object(ft));
+    Ok((meta, spec))
 }
 
 /// A name usable as a Zarr key and ASDF tree key: letters, digits, `_`, `-`, `.`; others become `_`.
@@ -212,11 +316,18 @@ impl Dataset for FitsDataset {
                 return Err(self.err(format!("HDU {} ({}) is not a table", h.index, h.name())));
             }
             let t = self.fits.table(h.index).map_err(|e| self.err(e))?;
-            let c = t
-                .columns()
-                .iter()
-                .find(|c| column_label(c) == col)
-                .map(|c| c.index);
+            // `#K`: the K-th column (1-based), as conversions name columns
+            let by_pos = col
+                .strip_prefix('#')
+                .and_then(|k| k.parse::<usize>().ok())
+                .and_then(|k| k.checked_sub(1))
+                .filter(|&i| i < t.columns().len());
+            let c = by_pos.or_else(|| {
+                t.columns()
+                    .iter()
+                    .find(|c| column_label(c) == col)
+                    .map(|c| c.index)
+            });
             let c = match c {
                 Some(i) => t.columns().get(i),
                 None => t.find_column(col).ok(),
@@ -368,28 +479,56 @@ impl Dataset for FitsDataset {
                 plan.meta.insert("fits_header".into(), header_cards_json(h));
                 continue;
             }
-            if !has_data {
-                plan.skipped.push(format!(
-                    "HDU {} ({}, {})",
-                    h.index,
-                    h.name(),
-                    kind_name(&h.kind)
-                ));
-                continue;
-            }
             let dup = base_names.iter().filter(|b| *b == base).count() > 1;
             let name = if dup {
                 format!("{base}_{}", h.ver())
             } else {
                 base.clone()
             };
+            if is_table(h) {
+                let t = self.fits.table(h.index).map_err(|e| self.err(e))?;
+                let (meta, spec) = table_plan(h, &t, &mut plan.skipped)?;
+                order.push(serde_json::Value::String(name.clone()));
+                plan.items.push(ConvertItem {
+                    name,
+                    selector: h.index.to_string(),
+                    meta,
+                    table: Some(spec),
+                });
+                continue;
+            }
+            if !has_data {
+                plan.skipped.push(format!(
+                    "HDU {} ({}, {}): {}; not converted",
+                    h.index,
+                    h.name(),
+                    kind_name(&h.kind),
+                    if h.kind.is_image() {
+                        "no data"
+                    } else {
+                        "neither an image nor a table"
+                    }
+                ));
+                continue;
+            }
             let mut meta = serde_json::Map::new();
-            meta.insert("fits_header".into(), header_cards_json(h));
+            let cards = if h.kind == HduKind::CompressedImage {
+                // the image header astropy shows, not the compressed table's
+                let c = self
+                    .fits
+                    .compressed_image(h.index)
+                    .map_err(|e| self.err(e))?;
+                cards_json(c.image_header(), is_structural)
+            } else {
+                header_cards_json(h)
+            };
+            meta.insert("fits_header".into(), cards);
             order.push(serde_json::Value::String(name.clone()));
             plan.items.push(ConvertItem {
                 name,
                 selector: h.index.to_string(),
                 meta,
+                table: None,
             });
         }
         plan.meta.insert("fits_hdu_order".into(), order.into());

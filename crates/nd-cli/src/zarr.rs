@@ -1,7 +1,8 @@
 //! Zarr v2 in the `nd` command.
 
 use crate::dataset::{
-    typestr, ArrayEntry, CliError, CliResult, ConvertItem, ConvertPlan, Dataset, Finding,
+    table_from_meta, typestr, ArrayEntry, CliError, CliResult, ConvertItem, ConvertPlan, Dataset,
+    Finding,
 };
 use nd_core::{ArrayRead, ChunkGrid, Region};
 use nd_zarr::{Hierarchy, NodeKind};
@@ -161,9 +162,39 @@ impl Dataset for ZarrDataset {
 
     fn convert_plan(&self) -> CliResult<ConvertPlan> {
         let mut plan = ConvertPlan::default();
+        // groups marked as FITS tables: their arrays are the table's columns
+        let parent = |p: &str| p.rsplit_once('/').map_or("", |(a, _)| a).to_string();
+        let tables: Vec<&str> = self
+            .h
+            .nodes()
+            .filter(|n| {
+                n.metadata.is_none()
+                    && !n.path.is_empty()
+                    && n.attributes.contains_key("fits_table")
+            })
+            .map(|n| n.path.as_str())
+            .collect();
         for n in self.h.nodes() {
             if n.path.is_empty() && n.metadata.is_none() {
                 plan.meta = n.attributes.clone();
+            }
+            if tables.contains(&n.path.as_str()) {
+                let children: Vec<String> = self
+                    .h
+                    .nodes()
+                    .filter(|c| c.metadata.is_some() && parent(&c.path) == n.path)
+                    .map(|c| c.path.rsplit('/').next().unwrap_or("").to_string())
+                    .collect();
+                plan.items.push(ConvertItem {
+                    name: n.path.clone(),
+                    selector: n.path.clone(),
+                    meta: n.attributes.clone(),
+                    table: table_from_meta(&n.path, &n.attributes, &children),
+                });
+                continue;
+            }
+            if n.metadata.is_some() && tables.contains(&parent(&n.path).as_str()) {
+                continue;
             }
             if n.metadata.is_some() {
                 plan.items.push(ConvertItem {
@@ -178,6 +209,7 @@ impl Dataset for ZarrDataset {
                         n.path.clone()
                     },
                     meta: n.attributes.clone(),
+                    table: None,
                 });
             }
         }
