@@ -90,6 +90,9 @@ enum Cmd {
         budget_mib: usize,
     },
     /// Write a file in the format its name ends with (.zarr, .asdf, .fits), streaming with bounded memory.
+    ///
+    /// FITS tables become a Zarr group / ASDF mapping named after the HDU holding one array per
+    /// fixed-width column (variable-length columns are skipped with a note), and back a BINTABLE.
     Convert {
         /// Source file or store.
         src: String,
@@ -98,10 +101,16 @@ enum Cmd {
         /// Only this array (it becomes the root array / tree key `data` / primary HDU).
         #[arg(long)]
         array: Option<String>,
-        /// Chunk shape for Zarr (and chunked ASDF) output, e.g. `256,256`.
+        /// Chunk shape for Zarr (and chunked ASDF) output, e.g. `256,256`; the tile shape of
+        /// tile-compressed FITS output (default: one image row per tile, as astropy).
         #[arg(long, value_delimiter = ',')]
         chunks: Option<Vec<u64>>,
-        /// Compressor: none, zlib:6, gzip:6, bz2:9, zstd:3, lz4:1, blosc:lz4:5:shuffle.
+        /// Zarr / ASDF: none, zlib:6, gzip:6, bz2:9, zstd:3, lz4:1, blosc:lz4:5:shuffle.
+        /// FITS: none (plain images, streamed) or tile compression rice, gzip_1 (gzip), gzip_2,
+        /// plio, with options after colons. Integer images are lossless; float images are
+        /// QUANTIZED (lossy; q=16 by default: step = noise / 16; `rice:q=64` finer, `q=-0.01` a
+        /// fixed step; dither=none|1|2, seed=N) unless `gzip_1:lossless` / `gzip_2:lossless`.
+        /// Compressed images are held in memory: one over --budget-mib is an error.
         #[arg(long)]
         compressor: Option<String>,
         /// Replace the destination if it exists.

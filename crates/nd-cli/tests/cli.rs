@@ -777,3 +777,338 @@ fn urls_read_like_local_paths() {
         o.stderr
     );
 }
+
+/// The name a conversion gives an HDU or column (spec-notes/convert.md, "Names").
+fn clean(s: &str) -> String {
+    s.trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_-.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The (keyword, value) of the column cards that must survive a round trip, sorted.
+fn column_cards(file: &Path, hdu: &str) -> Vec<(String, String)> {
+    ok(&["header", file.to_str().unwrap(), hdu])
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let key = l.get(..8)?.trim();
+            let base = key.trim_end_matches(|c: char| c.is_ascii_digit());
+            if !["TTYPE", "TUNIT", "TNULL", "TDIM", "TZERO"].contains(&base) || base == key {
+                return None;
+            }
+            let v = l
+                .get(10..)?
+                .split(" /")
+                .next()?
+                .trim()
+                .trim_matches('\'')
+                .trim();
+            // scaled columns come back as their physical float values (no TSCAL/TZERO); the
+            // unsigned conventions stay
+            let unsigned = ["32768", "2147483648", "9223372036854775808", "-128"];
+            if base == "TZERO" && !unsigned.contains(&v) {
+                return None;
+            }
+            Some((key.to_string(), v.to_string()))
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn fits_tables_convert_to_zarr_and_asdf_and_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = root().join("fits");
+    let manifest: Value = read_json(&dir.join("manifest.json"));
+    let mut compared = 0;
+    for path in [
+        "gen/bt_all.fits",           // L X B I J K E D C M A, TDIM, unsigned, TNULL
+        "astropy/chandra_time.fits", // units, 32X, TLMIN/TLMAX cards
+        "astropy/zerowidth.fits",    // 0D columns, names with spaces, five tables
+        "gen/ascii_w.fits",          // an ASCII table comes back as a BINTABLE
+        "gen/bt_vla.fits",           // variable-length columns are skipped with a note
+    ] {
+        let src = dir.join(path);
+        let s = src.to_str().unwrap();
+        let entry = &manifest[path];
+        for mid in ["t.zarr", "t.asdf"] {
+            let m = tmp.path().join(format!("{}.{mid}", clean(path)));
+            let back = tmp.path().join(format!("{}.{mid}.fits", clean(path)));
+            let o = ok(&["convert", s, m.to_str().unwrap(), "-q"]);
+            if path.contains("vla") {
+                // one note per variable-length column, naming it
+                for c in ["VJ", "VD", "VA", "VL"] {
+                    assert!(
+                        o.stderr.contains(&format!("column \"{c}\"")),
+                        "{}",
+                        o.stderr
+                    );
+                }
+                assert!(o.stderr.contains("variable-length"), "{}", o.stderr);
+            }
+            ok(&["convert", m.to_str().unwrap(), back.to_str().unwrap(), "-q"]);
+            for h in entry["hdus"].as_array().unwrap() {
+                let cols = h["table"]["columns"].as_array();
+                let Some(cols) = cols else { continue };
+                let idx = h["index"].as_u64().unwrap().to_string();
+                let hname = h["name"].as_str().unwrap_or("");
+                let table = if hname.is_empty() {
+                    format!("HDU{idx}")
+                } else {
+                    clean(hname)
+                };
+                let mut fixed = 0;
+                for c in cols {
+                    let Some(data) = c["data"].as_str() else {
+                        continue;
+                    };
+                    if c["vla"] == Value::Bool(true) || c["shapes"].is_array() {
+                        continue;
+                    }
+                    fixed += 1;
+                    let name = c["name"].as_str().unwrap();
+                    let want = dir.join(data);
+                    // the column in the Zarr / ASDF file, and in the FITS file made from it
+                    export_and_compare(&m, &format!("{table}/{}", clean(name)), &want, tmp.path());
+                    export_and_compare(&back, &format!("{idx}/{name}"), &want, tmp.path());
+                    compared += 2;
+                }
+                // names, units, TNULL, TDIM and unsigned TZERO survive (VLA columns excepted)
+                if fixed == cols.len() {
+                    assert_eq!(
+                        column_cards(&src, &idx),
+                        column_cards(&back, &idx),
+                        "{path} via {mid}: HDU {idx} column cards"
+                    );
+                }
+                let info: Value =
+                    serde_json::from_str(&ok(&["info", "--json", back.to_str().unwrap()]).stdout)
+                        .unwrap();
+                let kind = &info["hdus"][idx.parse::<usize>().unwrap()]["kind"];
+                assert_eq!(kind, "bintable", "{path} via {mid}");
+            }
+        }
+    }
+    assert!(compared >= 100, "only {compared} columns compared");
+    // a table over the memory budget is refused with a message saying so, nothing written
+    let d = tmp.path().join("budget.zarr");
+    let o = nd(&[
+        "convert",
+        dir.join("gen/bt_all.fits").to_str().unwrap(),
+        d.to_str().unwrap(),
+        "--budget-mib",
+        "0",
+    ]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("memory budget"), "{}", o.stderr);
+}
+
+/// The values of a FITS file's HDU `hdu` through `nd export`.
+fn export_hdu(file: &Path, hdu: &str, tmp: &Path) -> ArrayBuf {
+    let out = tmp.join("hdu.npy");
+    let _ = std::fs::remove_file(&out);
+    ok(&[
+        "export",
+        file.to_str().unwrap(),
+        hdu,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    read_npy(&out).unwrap()
+}
+
+#[test]
+fn compressed_fits_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = root().join("fits");
+    // integers: lossless with every algorithm that takes them, one row per tile or --chunks tiles
+    for (name, algos) in [
+        ("dt_i16", &["rice", "gzip_1", "gzip_2"][..]),
+        ("dt_u16", &["rice", "gzip"][..]),
+        ("dt_i32", &["rice", "gzip_2"][..]),
+        ("dt_u8", &["rice", "plio"][..]),
+        ("dt_i64", &["gzip_1"][..]),
+    ] {
+        let src = dir.join(format!("gen/{name}.fits"));
+        let want = read_npy(dir.join(format!("expected/gen_{name}_fits.0.npy"))).unwrap();
+        for algo in algos {
+            for chunks in [None, Some("3,5")] {
+                let out = tmp.path().join(format!("{name}.{algo}.fits"));
+                let mut args = vec![
+                    "convert",
+                    src.to_str().unwrap(),
+                    out.to_str().unwrap(),
+                    "--compressor",
+                    algo,
+                    "--force",
+                    "-q",
+                ];
+                if let Some(c) = chunks {
+                    args.extend(["--chunks", c]);
+                }
+                ok(&args);
+                let info: Value =
+                    serde_json::from_str(&ok(&["info", "--json", out.to_str().unwrap()]).stdout)
+                        .unwrap();
+                assert_eq!(info["hdus"][1]["kind"], "compressed_image", "{name} {algo}");
+                let a = &info["arrays"][0];
+                let zcmp = match *algo {
+                    "gzip" | "gzip_1" => "GZIP_1",
+                    "gzip_2" => "GZIP_2",
+                    "rice" => "RICE_1",
+                    _ => "PLIO_1",
+                }
+                .to_string();
+                assert_eq!(a["codec"], Value::String(zcmp), "{name} {algo}");
+                let tile: Vec<u64> = serde_json::from_value(a["chunks"].clone()).unwrap();
+                let shape = want.shape();
+                let expect_tile = match chunks {
+                    None => vec![1, shape[1]],
+                    Some(_) => vec![3, 5],
+                };
+                assert_eq!(tile, expect_tile, "{name} {algo} {chunks:?}");
+                assert_same(
+                    &export_hdu(&out, "1", tmp.path()),
+                    &want,
+                    &format!("{name} {algo}"),
+                );
+            }
+        }
+    }
+    // floats: quantized within half the step each tile records (ZSCALE), or exact when lossless
+    for name in ["dt_f32", "dt_f64"] {
+        let src = dir.join(format!("gen/{name}.fits"));
+        let want = read_npy(dir.join(format!("expected/gen_{name}_fits.0.npy"))).unwrap();
+        let as_f64 = |a: &ArrayBuf| -> Vec<f64> {
+            match a.dtype() {
+                DataType::Float32 => a
+                    .as_slice::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|&v| v as f64)
+                    .collect(),
+                _ => a.as_slice::<f64>().unwrap().to_vec(),
+            }
+        };
+        for spec in ["rice", "rice:q=4", "gzip_2:q=-0.001:dither=2", "gzip_1"] {
+            let out = tmp.path().join(format!("{name}.q.fits"));
+            ok(&[
+                "convert",
+                src.to_str().unwrap(),
+                out.to_str().unwrap(),
+                "--compressor",
+                spec,
+                "--force",
+                "-q",
+            ]);
+            let got = export_hdu(&out, "1", tmp.path());
+            assert_eq!(got.dtype(), want.dtype(), "{name} {spec}");
+            let fits = nd_fits::Fits::open(&out).unwrap();
+            let zscale = fits
+                .compressed_image(1)
+                .unwrap()
+                .table()
+                .column("ZSCALE")
+                .unwrap();
+            let zscale = zscale.as_slice::<f64>().unwrap();
+            let width = want.shape()[1] as usize;
+            let (g, w) = (as_f64(&got), as_f64(&want));
+            let mut worst = 0f64;
+            for (i, (a, b)) in g.iter().zip(&w).enumerate() {
+                let step = zscale[i / width];
+                if a.is_nan() || b.is_nan() || step == 0.0 {
+                    // NaN stays NaN; a tile that cannot be quantized (it holds an infinity) is
+                    // stored losslessly, as astropy does (ZSCALE 0)
+                    assert!(
+                        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                        "{name} {spec}: pixel {i}: {a} vs {b}"
+                    );
+                    continue;
+                }
+                if spec.contains("q=-") {
+                    assert!((step - 0.001).abs() < 1e-9, "{name} {spec}: step {step}");
+                }
+                assert!(
+                    (a - b).abs() <= step * 0.5 * (1.0 + 1e-6) + 1e-6 * b.abs(),
+                    "{name} {spec}: pixel {i}: {a} vs {b}, step {step}"
+                );
+                worst = worst.max((a - b).abs());
+            }
+            assert!(worst > 0.0, "{name} {spec}: quantization changed nothing");
+        }
+        let out = tmp.path().join(format!("{name}.lossless.fits"));
+        ok(&[
+            "convert",
+            src.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--compressor",
+            "gzip_2:lossless",
+            "-q",
+        ]);
+        assert_same(&export_hdu(&out, "1", tmp.path()), &want, name);
+    }
+    // a multi-extension file keeps its headers' cards (EXTNAME, EXTVER, ...) around the tiles
+    let mef = dir.join("gen/mef.fits");
+    let out = tmp.path().join("mef.rice.fits");
+    let z = tmp.path().join("mef.zarr");
+    ok(&["convert", mef.to_str().unwrap(), z.to_str().unwrap(), "-q"]);
+    ok(&[
+        "convert",
+        z.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--compressor",
+        "gzip_2:lossless",
+        "--checksum",
+        "-q",
+    ]);
+    let (a, b) = (exports_of(&mef), exports_of(&out));
+    assert_eq!(a.len(), b.len());
+    for ((sa, x), (_, y)) in a.iter().zip(&b) {
+        assert_same(y, x, &format!("mef HDU {sa}"));
+    }
+    let info: Value =
+        serde_json::from_str(&ok(&["info", "--json", out.to_str().unwrap()]).stdout).unwrap();
+    let names: Vec<&str> = info["hdus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["PRIMARY", "SCI", "ERR", "DQ", "SCI", "ERR", "DQ"]);
+    let v = ok(&["verify", out.to_str().unwrap()]);
+    assert!(!v.stdout.contains("absent"), "{}", v.stdout);
+    // refused: over the budget (suggesting --compressor none), 64-bit with RICE, floats with
+    // PLIO, lossless RICE, unknown names; nothing is left behind
+    for (src, spec, budget, says) in [
+        ("dt_i16", "rice", "0", "--compressor none"),
+        ("dt_i64", "rice", "256", "gzip_1 or gzip_2"),
+        ("dt_f32", "plio", "256", "integer images only"),
+        ("dt_i16", "plio", "256", "0 .. 2^24"),
+        ("dt_f32", "rice:lossless", "256", "losslessly"),
+        ("dt_f32", "zstd:3", "256", "rice, gzip_1"),
+        ("dt_f32", "rice:q=0", "256", "non-zero"),
+    ] {
+        let out = tmp.path().join("refused.fits");
+        let o = nd(&[
+            "convert",
+            dir.join(format!("gen/{src}.fits")).to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--compressor",
+            spec,
+            "--budget-mib",
+            budget,
+        ]);
+        assert_eq!(o.code, 2, "{src} {spec}: {}", o.stderr);
+        assert!(o.stderr.contains(says), "{src} {spec}: {}", o.stderr);
+        assert!(!out.exists(), "{src} {spec}");
+        assert!(!tmp.path().join("refused.fits.nd-partial").exists());
+    }
+}
