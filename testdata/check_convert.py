@@ -34,6 +34,13 @@ def same(a, b, what):
         print("FAIL", what, a.dtype, b.dtype, a.shape, b.shape)
 
 
+def failures_note(msg):
+    global checked, failures
+    checked += 1
+    failures += 1
+    print("FAIL", msg)
+
+
 def fits_images(path):
     with fits.open(path) as h:
         return [(x.name, x.ver, x.data.copy(), x.header.copy()) for x in h if x.data is not None and x.is_image]
@@ -77,6 +84,91 @@ with tempfile.TemporaryDirectory() as tmp:
         else:
             same(fits.getdata(d), want, dst)
 
+    # FITS tables: a Zarr group / ASDF mapping per table, one array per fixed-width column, and
+    # back to a BINTABLE (spec-notes/convert.md, "Tables")
+    def clean(n):
+        return "".join(c if c.isascii() and (c.isalnum() or c in "_-.") else "_" for c in n.strip())
+
+    def norm(x):
+        x = np.asarray(x)
+        if x.dtype.kind == "U":
+            x = np.char.encode(x, "ascii")
+        if x.dtype.kind == "S":
+            x = np.char.rstrip(x)  # astropy compares table strings without trailing whitespace
+        return x
+
+    for src in ["fits/gen/bt_all.fits", "fits/astropy/chandra_time.fits", "fits/astropy/zerowidth.fits",
+                "fits/gen/ascii_w.fits", "fits/gen/bt_vla.fits", "fits/astropy/stddata.fits"]:
+        s = os.path.join(HERE, src)
+        name = "t_" + os.path.basename(src).replace(".", "_")
+        z, a = os.path.join(tmp, name + ".zarr"), os.path.join(tmp, name + ".asdf")
+        nd("convert", s, z)
+        nd("convert", s, a)
+        backs = []
+        for mid in (z, a):
+            f = mid + ".fits"
+            nd("convert", mid, f, "--checksum")
+            backs.append(f)
+        g = zarr.open(z, mode="r")
+        with fits.open(s) as h, asdf.open(a) as af, fits.open(backs[0], checksum=True) as b1, \
+                fits.open(backs[1], checksum=True) as b2:
+            for i, hdu in enumerate(h):
+                if not isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
+                    continue
+                t = clean(hdu.name) if hdu.name else f"HDU{i}"
+                for col in hdu.columns:
+                    if col.format.startswith(("P", "Q")) or "P" in col.format[:3] or "Q" in col.format[:3]:
+                        assert clean(col.name) not in g[t], (src, col.name)  # skipped with a note
+                        continue
+                    want = norm(hdu.data[col.name])
+                    key = clean(col.name)
+                    same(norm(g[t][key][...]), want, f"{src} -> zarr {t}/{key}")
+                    same(norm(af[t][key][...]), want, f"{src} -> asdf {t}/{key}")
+                    for b, via in ((b1, "zarr"), (b2, "asdf")):
+                        bt = b[i]
+                        same(norm(bt.data[col.name]), want, f"{src} -> {via} -> fits {i}/{col.name}")
+                        bc = bt.columns[col.name]
+                        if (bc.unit or "") != (col.unit or "") or (col.dim and bc.dim != col.dim):
+                            failures_note(f"{src} -> {via} -> fits {i}/{col.name}: unit/dim {bc.unit!r} {bc.dim!r}")
+            for b in (b1, b2):
+                b.verify("exception")
+
+    # tile-compressed FITS output: astropy decodes what nd wrote as nd does; integers exactly the
+    # source, floats within half their tile's quantization step (exact when lossless)
+    for src, comps in [("fits/gen/mef.fits", ["rice", "gzip_1", "gzip_2:lossless", "rice:q=64:dither=2"]),
+                       ("example/cube.fits", ["rice", "gzip_2"]), ("fits/gen/dt_u8.fits", ["plio"]),
+                       ("fits/gen/dt_i64.fits", ["gzip_1"]), ("fits/gen/dt_f64.fits", ["rice:q=-0.01"])]:
+        s = os.path.join(HERE, src)
+        images = fits_images(s)
+        for comp in comps:
+            f = os.path.join(tmp, os.path.basename(src) + "." + comp.replace(":", "_") + ".fits")
+            nd("convert", s, f, "--compressor", comp, "--checksum")
+            with fits.open(f, checksum=True) as h, fits.open(f, disable_image_compression=True) as raw:
+                h.verify("exception")
+                comp_hdus = [x for x in h if isinstance(x, fits.CompImageHDU)]
+                assert len(comp_hdus) == len(images), (src, comp, len(comp_hdus))
+                for (n1, v1, d1, h1), x in zip(images, comp_hdus):
+                    what = f"{src} --compressor {comp} {n1},{v1}"
+                    k = h.index_of(x)
+                    npy = os.path.join(tmp, "nd.npy")
+                    nd("export", f, str(k), "-o", npy)
+                    same(np.load(npy), x.data, what + " (astropy = nd)")
+                    for key in ("OBJECT", "EXTNAME", "EXTVER", "BUNIT"):
+                        if key in h1 and (key not in x.header or x.header[key] != h1[key]):
+                            failures_note(f"{what}: header {key}")
+                    if d1.dtype.kind in "iu" or comp.endswith("lossless"):
+                        same(x.data, d1, what)
+                    else:
+                        zs = raw[k].data["ZSCALE"]
+                        tile_rows = x.data.reshape(len(zs), -1)
+                        want = d1.reshape(len(zs), -1).astype(np.float64)
+                        with np.errstate(invalid="ignore"):  # inf - inf in a lossless tile
+                            err = np.abs(tile_rows.astype(np.float64) - want)
+                        fin = np.isfinite(want)
+                        bound = (zs[:, None] * 0.5 * (1 + 1e-6)) + 1e-6 * np.abs(want)
+                        ok = np.all(np.where(fin, err <= bound, np.isnan(tile_rows) == np.isnan(want)))
+                        same(np.array(ok), np.array(True), what + " (within ZSCALE / 2)")
+
 warnings.resetwarnings()
-print(f"{checked} arrays read back by astropy, asdf and zarr-python; {failures} failures")
+print(f"{checked} arrays and columns read back by astropy, asdf and zarr-python; {failures} failures")
 sys.exit(1 if failures else 0)
