@@ -925,31 +925,28 @@ impl Table {
                     })
                     .collect();
                 let parts = self.source.read_ranges(&ranges)?;
-                for (i, row) in parts.iter().enumerate() {
-                    for (ci, c) in cols.iter().enumerate() {
-                        let off = (c.offset - lo) as usize;
-                        let cell = row.get(off..off + c.width as usize).unwrap_or(&[]);
-                        let co = cell_out[ci];
-                        let dst = &mut dsts[ci][i * co..(i + 1) * co];
-                        convert_cell(&convs[ci], cell, dst)
-                            .map_err(|m| self.err(Some(r0 + i as u64), c, m))?;
-                    }
+                for (ci, c) in cols.iter().enumerate() {
+                    let off = (c.offset - lo) as usize;
+                    let cells = parts
+                        .iter()
+                        .map(|row| row.get(off..off + c.width as usize).unwrap_or(&[]));
+                    convert_column(&convs[ci], cells, cell_out[ci], &mut dsts[ci][..])
+                        .map_err(|(i, m)| self.err(Some(r0 + i as u64), c, m))?;
                 }
             } else {
                 let bytes = self
                     .source
                     .read_range(base..base + n as u64 * self.row_len)?;
                 let rl = self.row_len as usize;
-                for i in 0..n {
-                    let row = &bytes[i * rl..(i + 1) * rl];
-                    for (ci, c) in cols.iter().enumerate() {
-                        let off = c.offset as usize;
-                        let cell = &row[off..off + c.width as usize];
-                        let co = cell_out[ci];
-                        let dst = &mut dsts[ci][i * co..(i + 1) * co];
-                        convert_cell(&convs[ci], cell, dst)
-                            .map_err(|m| self.err(Some(r0 + i as u64), c, m))?;
-                    }
+                // Column by column over the block: one dispatch per column, not per cell.
+                for (ci, c) in cols.iter().enumerate() {
+                    let (off, w) = (c.offset as usize, c.width as usize);
+                    let cells = bytes
+                        .chunks_exact(rl.max(1))
+                        .take(n)
+                        .map(|row| row.get(off..off + w).unwrap_or(&[]));
+                    convert_column(&convs[ci], cells, cell_out[ci], &mut dsts[ci][..])
+                        .map_err(|(i, m)| self.err(Some(r0 + i as u64), c, m))?;
                 }
             }
             Ok(())
@@ -1082,6 +1079,54 @@ fn raw_f64(code: char, b: &[u8]) -> f64 {
 }
 
 /// Convert one cell (the column's bytes of one row, or a heap array) into `dst`.
+/// Convert one column's cells (one per row, in order) into `dst` (`co` bytes per row). Plain
+/// big-endian numbers run a tight byte-swap loop; everything else goes through [`convert_cell`].
+/// An error carries the index of the row (within `cells`) where it happened.
+fn convert_column<'r>(
+    conv: &Conv,
+    cells: impl Iterator<Item = &'r [u8]>,
+    co: usize,
+    dst: &mut [u8],
+) -> std::result::Result<(), (usize, String)> {
+    if co == 0 {
+        return Ok(());
+    }
+    if let Conv::Swap { unit, count } = *conv {
+        if unit * count == co {
+            let outs = dst.chunks_exact_mut(co);
+            match unit {
+                1 => swap_column::<1>(cells, outs),
+                2 => swap_column::<2>(cells, outs),
+                4 => swap_column::<4>(cells, outs),
+                8 => swap_column::<8>(cells, outs),
+                _ => return Err((0, format!("bad element size {unit}"))),
+            }
+            return Ok(());
+        }
+    }
+    for (i, (cell, d)) in cells.zip(dst.chunks_exact_mut(co)).enumerate() {
+        convert_cell(conv, cell, d).map_err(|m| (i, m))?;
+    }
+    Ok(())
+}
+
+/// Big-endian cells of `N`-byte elements to native order, cell by cell (a short cell leaves the
+/// rest of its output zero, as [`convert_cell`] does).
+#[inline(always)]
+fn swap_column<'r, 'd, const N: usize>(
+    cells: impl Iterator<Item = &'r [u8]>,
+    outs: impl Iterator<Item = &'d mut [u8]>,
+) {
+    for (cell, d) in cells.zip(outs) {
+        for (s, o) in cell.chunks_exact(N).zip(d.chunks_exact_mut(N)) {
+            let mut a = [0u8; N];
+            a.copy_from_slice(s);
+            a.reverse();
+            o.copy_from_slice(&a);
+        }
+    }
+}
+
 fn convert_cell(conv: &Conv, cell: &[u8], dst: &mut [u8]) -> std::result::Result<(), String> {
     match conv {
         Conv::Logical => {
