@@ -1,9 +1,14 @@
 //! Criterion benchmarks: header parsing (cards/s), opening a 500-HDU file, full read of a
-//! 256 MiB float32 image, a 100x100 section of it.
+//! 256 MiB float32 image, a 100x100 section of it; one float column of a 1M-row table, every
+//! column of a 100k x 50 table, full decompression of 4096x4096 RICE_1 images (serial and
+//! parallel tile decoding).
 //!
-//! The big files live under /tmp/nd-fits-bench (made by `benches/compare.py` with astropy, which
-//! also times astropy and fitsio on the same files); if absent they are written here with nd-fits.
-//! Set ND_FITS_BENCH_SIDE=1024 for a quick run on a smaller image.
+//! The files live under /tmp/nd-fits-bench, made by `benches/compare.py` with astropy (which also
+//! times astropy and fitsio on the same files): **run it first**. The image files are written here
+//! with nd-fits if absent (set ND_FITS_BENCH_SIDE=1024 for a quick run on a smaller image); the
+//! table and compressed-image cases are skipped with a message if their files are missing. Before
+//! timing, each of those cases checks nd-fits' values against what astropy returned
+//! (`/tmp/nd-fits-bench/expected/*.npy`, written by compare.py), byte for byte.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nd_core::{ArrayBuf, ArrayRead, DataType, Region};
@@ -133,5 +138,129 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(all, benches);
+/// A file written by compare.py, or `None` (with a message) if it is missing.
+fn astropy_file(name: &str) -> Option<PathBuf> {
+    let p = dir().join(name);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!(
+            "skipping {}: missing; run `.venv/bin/python crates/nd-fits/benches/compare.py` first",
+            p.display()
+        );
+        None
+    }
+}
+
+/// Assert that nd-fits returned exactly what astropy did (dtype, shape, bytes), if compare.py
+/// left the expected array.
+fn check_astropy(what: &str, got: &ArrayBuf) {
+    let p = dir().join("expected").join(format!("{what}.npy"));
+    let Ok(exp) = nd_core::npy::read_npy(&p) else {
+        eprintln!(
+            "{what}: no {} to check against (run compare.py)",
+            p.display()
+        );
+        return;
+    };
+    assert_eq!(
+        got.dtype(),
+        exp.dtype(),
+        "{what}: dtype differs from astropy"
+    );
+    assert_eq!(
+        got.shape(),
+        exp.shape(),
+        "{what}: shape differs from astropy"
+    );
+    assert!(
+        got.bytes() == exp.bytes(),
+        "{what}: values differ from astropy"
+    );
+    eprintln!("{what}: values equal astropy's");
+}
+
+fn tables(c: &mut Criterion) {
+    if let Some(path) = astropy_file("table_1m.fits") {
+        let fits = Fits::open(&path).unwrap();
+        let t = fits.table(1).unwrap();
+        check_astropy("table_1m_FLUX", &t.column("FLUX").unwrap());
+        let mut g = c.benchmark_group("table_1m");
+        g.sample_size(20);
+        g.throughput(Throughput::Elements(t.nrows()));
+        g.bench_function("open_read_column_E", |b| {
+            b.iter(|| {
+                let f = Fits::open(&path).unwrap();
+                black_box(f.table(1).unwrap().column("FLUX").unwrap())
+            })
+        });
+        g.bench_function("read_column_E", |b| {
+            b.iter(|| black_box(t.column("FLUX").unwrap()))
+        });
+        g.finish();
+    }
+    if let Some(path) = astropy_file("wide_100k_x50.fits") {
+        let fits = Fits::open(&path).unwrap();
+        let t = fits.table(1).unwrap();
+        let n = t.nrows();
+        let all: Vec<usize> = (0..t.columns().len()).collect();
+        for (i, a) in t.read_rows(0..n, &all).unwrap().iter().enumerate() {
+            check_astropy(&format!("wide_C{i:02}"), a);
+        }
+        let mut g = c.benchmark_group("wide_100k_x50");
+        g.sample_size(20);
+        g.throughput(Throughput::Bytes(n * t.row_len()));
+        g.bench_function("open_read_all_columns", |b| {
+            b.iter(|| {
+                let f = Fits::open(&path).unwrap();
+                let t = f.table(1).unwrap();
+                black_box(t.read_rows(0..n, &all).unwrap())
+            })
+        });
+        g.bench_function("read_all_columns", |b| {
+            b.iter(|| black_box(t.read_rows(0..n, &all).unwrap()))
+        });
+        g.bench_function("read_columns_one_by_one", |b| {
+            b.iter(|| {
+                for &i in &all {
+                    black_box(t.column(i).unwrap());
+                }
+            })
+        });
+        g.finish();
+    }
+}
+
+fn rice(c: &mut Criterion) {
+    let cases = [
+        ("rice_i32_rows", "rice_i32_4096_rows.fits"),
+        ("rice_i32_256", "rice_i32_4096_t256.fits"),
+        ("rice_f32q_rows", "rice_f32q_4096_rows.fits"),
+    ];
+    let mut g = c.benchmark_group("rice_4096");
+    g.sample_size(10);
+    for (name, file) in cases {
+        let Some(path) = astropy_file(file) else {
+            continue;
+        };
+        let open = |parallel: bool| {
+            let f = Fits::open(&path).unwrap();
+            let mut img = f.compressed_image(1).unwrap();
+            img.set_parallel(parallel);
+            img
+        };
+        let img = open(true);
+        let px: u64 = img.shape().iter().product();
+        check_astropy(name, &img.read_all().unwrap());
+        g.throughput(Throughput::Bytes(px * img.dtype().size() as u64));
+        for (mode, parallel) in [("serial", false), ("parallel", true)] {
+            g.bench_function(format!("{name}_open_decompress_{mode}"), |b| {
+                b.iter(|| black_box(open(parallel).read_all().unwrap()))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(all, benches, tables, rice);
 criterion_main!(all);
