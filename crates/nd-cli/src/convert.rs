@@ -164,6 +164,14 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
     if plan.items.is_empty() {
         return Err(CliError::input(format!("{}: no arrays to convert", a.src)));
     }
+    // tables are converted with each column read whole: refuse one over the budget before writing
+    for item in &plan.items {
+        if let Some(b) = item.table.as_ref().and_then(|t| t.bytes) {
+            if b > a.opts.budget as u64 {
+                return Err(table_over_budget(&a, &item.name, b));
+            }
+        }
+    }
     let compressor = match a.compressor {
         Some(s) if target != Target::Fits => Some(parse_compressor(s)?),
         _ => None,
@@ -189,9 +197,10 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
             for item in &plan.items {
                 if let Some(spec) = &item.table {
                     // a group holding one array per column, the table's metadata as its attributes
+                    let cols = open_table(ds, item, spec, &a)?;
                     nd_zarr::create_group(store.as_ref(), &item.name, Some(&item.meta))
                         .map_err(|e| dst_err(&e))?;
-                    for (col, src) in open_table(ds, item, spec, &a)? {
+                    for (col, src) in cols {
                         let mut meta = nd_zarr::ArrayMetadataV2::new(
                             src.shape().to_vec(),
                             default_chunks(src.shape(), src.dtype().size()),
@@ -354,6 +363,15 @@ fn check_fits_dtype(dt: &DataType, name: &str, dst: &str) -> CliResult<()> {
     }
 }
 
+fn table_over_budget(a: &ConvertArgs, name: &str, bytes: u64) -> CliError {
+    CliError::input(format!(
+        "{}: table {name:?} holds {} MiB of column values, over the memory budget ({} MiB): tables are converted with each column read whole; raise --budget-mib",
+        a.src,
+        bytes.div_ceil(1 << 20),
+        a.opts.budget >> 20
+    ))
+}
+
 /// Open a table's columns, after checking that the table fits in the memory budget (each column
 /// is read whole).
 fn open_table<'d, 'i>(
@@ -362,15 +380,7 @@ fn open_table<'d, 'i>(
     spec: &'i TableSpec,
     a: &ConvertArgs,
 ) -> CliResult<Vec<(&'i TableColumn, Box<dyn ArrayRead + 'd>)>> {
-    let over = |bytes: u64| {
-        CliError::input(format!(
-            "{}: table {:?} holds {} MiB of column values, over the memory budget ({} MiB): tables are converted with each column read whole; raise --budget-mib",
-            a.src,
-            item.name,
-            bytes.div_ceil(1 << 20),
-            a.opts.budget >> 20
-        ))
-    };
+    let over = |bytes: u64| table_over_budget(a, &item.name, bytes);
     if let Some(b) = spec.bytes {
         if b > a.opts.budget as u64 {
             return Err(over(b));
@@ -613,15 +623,7 @@ fn convert_to_fits(
     // Types, sizes and compression first, so nothing is written when an item cannot go.
     let mut items = Vec::new();
     for item in &plan.items {
-        if let Some(spec) = &item.table {
-            if let Some(b) = spec.bytes.filter(|&b| b > a.opts.budget as u64) {
-                return Err(CliError::input(format!(
-                    "{}: table {:?} holds {} MiB of column values, over the memory budget ({budget_mib} MiB): a table is written from memory; raise --budget-mib",
-                    a.src,
-                    item.name,
-                    b.div_ceil(1 << 20)
-                )));
-            }
+        if item.table.is_some() {
             items.push((item, None));
             continue;
         }

@@ -909,6 +909,7 @@ fn fits_tables_convert_to_zarr_and_asdf_and_back() {
     ]);
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("memory budget"), "{}", o.stderr);
+    assert!(!d.exists(), "nothing is written when a table is refused");
 }
 
 /// The values of a FITS file's HDU `hdu` through `nd export`.
