@@ -21,6 +21,20 @@ impl<'a> BitReader<'a> {
 
     #[inline(always)]
     fn refill(&mut self) {
+        // Fast path: one 8-byte load, keeping the whole bytes that fit. The bits of a partly
+        // fitting byte below the window are that byte's true bits, so OR-ing it in again on the
+        // next refill changes nothing.
+        if self.n < 64 {
+            if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(chunk);
+                self.buf |= u64::from_be_bytes(a) >> self.n;
+                let take = (64 - self.n) / 8;
+                self.pos += take as usize;
+                self.n += take * 8;
+                return;
+            }
+        }
         while self.n <= 56 {
             match self.data.get(self.pos) {
                 Some(&b) => {
