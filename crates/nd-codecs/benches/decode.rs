@@ -1,24 +1,13 @@
 //! Decode throughput of 64 MiB of u16 (a smooth image with noise) with blosc-lz4 + shuffle and
 //! zstd level 1, into a reused buffer; `memcpy` of the same bytes is the baseline of the run.
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nd_codecs::{codec_from_config, Codec};
 use serde_json::json;
 
 const N: usize = 32 << 20; // u16 values = 64 MiB
-
-fn data() -> Vec<u8> {
-    let mut state = 0x2545F4914F6CDD1Du64;
-    (0..N)
-        .flat_map(|i| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let v = ((i % 4096) as u16 / 4).wrapping_add(1000) + (state % 8) as u16;
-            v.to_le_bytes()
-        })
-        .collect()
-}
 
 /// Encode in chunks of 8 MiB, as a Zarr array with 4096×1024 u16 chunks would store them.
 fn chunks(c: &dyn Codec, raw: &[u8]) -> Vec<Vec<u8>> {
@@ -28,7 +17,7 @@ fn chunks(c: &dyn Codec, raw: &[u8]) -> Vec<Vec<u8>> {
 }
 
 fn bench(cr: &mut Criterion) {
-    let raw = data();
+    let raw = common::noisy_u16_image(N);
     let mut out = vec![0u8; raw.len()];
     let mut g = cr.benchmark_group("decode_64MiB_u16");
     g.sample_size(10);

@@ -1,23 +1,20 @@
 //! Filter decoding of a 64 MiB decoded chunk: the typed loops (`decode_into`) against the
 //! element-by-element path (`decode_into_generic`, the previous implementation) in the same run.
 
+mod common;
+
+use common::noise;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nd_codecs::{AsType, Codec, Delta, FixedScaleOffset, Shuffle};
 use serde_json::json;
 
 const BYTES: usize = 64 << 20;
 
-fn noise(n: usize) -> impl Iterator<Item = u64> {
-    let mut s = 0x2545F4914F6CDD1Du64;
-    (0..n).map(move |_| {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    })
-}
-
 type Dec<'a> = Box<dyn Fn(&[u8], &mut [u8]) -> nd_codecs::Result<usize> + 'a>;
+
+fn dec<'a>(f: impl Fn(&[u8], &mut [u8]) -> nd_codecs::Result<usize> + 'a) -> Dec<'a> {
+    Box::new(f)
+}
 
 fn bench(cr: &mut Criterion) {
     let delta = Delta::from_config(&json!({"id": "delta", "dtype": "<i4"})).unwrap();
@@ -45,43 +42,24 @@ fn bench(cr: &mut Criterion) {
         .flat_map(|v| (v as f32 * 1e-12).to_le_bytes())
         .collect();
     let raw: Vec<u8> = noise(BYTES / 8).flat_map(|v| v.to_le_bytes()).collect();
+    // (name, input, typed path, generic path) of one codec
+    macro_rules! case {
+        ($name:expr, $input:expr, $codec:expr) => {
+            (
+                $name,
+                $input,
+                dec(|d, o| $codec.decode_into(d, o)),
+                dec(|d, o| $codec.decode_into_generic(d, o)),
+            )
+        };
+    }
     let cases: Vec<(&str, &[u8], Dec, Dec)> = vec![
-        (
-            "delta_i4",
-            &i4,
-            Box::new(|d, o| delta.decode_into(d, o)),
-            Box::new(|d, o| delta.decode_into_generic(d, o)),
-        ),
-        (
-            "delta_i4_from_i2",
-            &i2,
-            Box::new(|d, o| delta_i2.decode_into(d, o)),
-            Box::new(|d, o| delta_i2.decode_into_generic(d, o)),
-        ),
-        (
-            "fixedscaleoffset_u2_to_f8",
-            &u2,
-            Box::new(|d, o| fso.decode_into(d, o)),
-            Box::new(|d, o| fso.decode_into_generic(d, o)),
-        ),
-        (
-            "astype_f4_to_f8",
-            &f4,
-            Box::new(|d, o| astype.decode_into(d, o)),
-            Box::new(|d, o| astype.decode_into_generic(d, o)),
-        ),
-        (
-            "shuffle_4",
-            &raw,
-            Box::new(|d, o| sh4.decode_into(d, o)),
-            Box::new(|d, o| sh4.decode_into_generic(d, o)),
-        ),
-        (
-            "shuffle_8",
-            &raw,
-            Box::new(|d, o| sh8.decode_into(d, o)),
-            Box::new(|d, o| sh8.decode_into_generic(d, o)),
-        ),
+        case!("delta_i4", &i4, delta),
+        case!("delta_i4_from_i2", &i2, delta_i2),
+        case!("fixedscaleoffset_u2_to_f8", &u2, fso),
+        case!("astype_f4_to_f8", &f4, astype),
+        case!("shuffle_4", &raw, sh4),
+        case!("shuffle_8", &raw, sh8),
     ];
     let mut out = vec![0u8; BYTES];
     let mut check = vec![0u8; BYTES];

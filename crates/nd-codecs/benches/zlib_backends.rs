@@ -3,25 +3,14 @@
 //! against miniz_oxide called directly (flate2's default backend) in the same run; `memcpy` of
 //! the output size for scale.
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use miniz_oxide::inflate::stream::{inflate, InflateState};
 use miniz_oxide::{DataFormat, MZFlush, MZStatus};
 use nd_codecs::{Codec, Zlib};
 
 const N: usize = 32 << 20; // u16 values = 64 MiB
-
-fn data() -> Vec<u8> {
-    let mut state = 0x2545F4914F6CDD1Du64;
-    (0..N)
-        .flat_map(|i| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let v = ((i % 4096) as u16 / 4).wrapping_add(1000) + (state % 8) as u16;
-            v.to_le_bytes()
-        })
-        .collect()
-}
 
 fn miniz_decode(enc: &[u8], out: &mut [u8]) -> usize {
     let mut st = InflateState::new_boxed(DataFormat::Zlib);
@@ -31,7 +20,7 @@ fn miniz_decode(enc: &[u8], out: &mut [u8]) -> usize {
 }
 
 fn bench(cr: &mut Criterion) {
-    let raw = data();
+    let raw = common::noisy_u16_image(N);
     let enc = Zlib::encode_stream(&raw, 6).unwrap();
     let zlib = Zlib { level: 6 };
     let mut out = vec![0u8; raw.len()];

@@ -26,15 +26,7 @@ fn label(c: &[u8; 4]) -> String {
 /// decoded bytes is [`Error::TooLarge`].
 pub fn decode(compression: &[u8; 4], data: &[u8], max_len: usize) -> Result<Vec<u8>> {
     match compression {
-        b"\0\0\0\0" => {
-            if data.len() > max_len {
-                return Err(Error::TooLarge {
-                    codec: "none",
-                    limit: max_len,
-                });
-            }
-            Ok(data.to_vec())
-        }
+        b"\0\0\0\0" => crate::copy_bounded("none", data, max_len),
         b"zlib" => crate::Zlib::decode_stream(data, max_len),
         b"bzp2" => crate::Bz2::decode_stream(data, max_len),
         b"lz4\0" | b"lz4b" => crate::lz4::decode_asdf(data, max_len),

@@ -134,30 +134,10 @@ impl Codec for BitRound {
         Ok(out)
     }
     fn decode(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
-        if data.len() > max_len {
-            return Err(Error::TooLarge {
-                codec: "bitround",
-                limit: max_len,
-            });
-        }
-        Ok(data.to_vec())
+        crate::copy_bounded("bitround", data, max_len)
     }
     fn decode_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
-        if data.len() > out.len() {
-            return Err(Error::TooLarge {
-                codec: "bitround",
-                limit: out.len(),
-            });
-        }
-        if data.len() < out.len() {
-            return Err(Error::WrongSize {
-                codec: "bitround".into(),
-                expected: out.len(),
-                actual: data.len(),
-            });
-        }
-        out.copy_from_slice(data);
-        Ok(data.len())
+        crate::copy_exact("bitround", data, out)
     }
     fn set_dtype(&mut self, dtype: &DataType, endian: Endian) {
         self.dtype = Some(match dtype {

@@ -96,12 +96,7 @@ impl Header {
                 format!("format version {} (only 2 is known)", self.version),
             ));
         }
-        if self.nbytes as usize > max_len {
-            return Err(Error::TooLarge {
-                codec: NAME,
-                limit: max_len,
-            });
-        }
+        crate::check_limit(NAME, self.nbytes as usize, max_len)?;
         if (self.cbytes as usize) < HEADER_LEN || self.cbytes as usize > data_len {
             return Err(Error::corrupt(
                 NAME,
@@ -143,13 +138,7 @@ impl Header {
 pub fn decompress_into(data: &[u8], out: &mut [u8]) -> Result<usize> {
     let h = Header::parse(data)?;
     h.validate(data.len(), out.len())?;
-    if h.nbytes as usize != out.len() {
-        return Err(Error::WrongSize {
-            codec: NAME.into(),
-            expected: out.len(),
-            actual: h.nbytes as usize,
-        });
-    }
+    crate::check_size(NAME, out.len(), h.nbytes as usize)?;
     if out.is_empty() {
         return Ok(0);
     }
@@ -170,13 +159,7 @@ pub fn decompress_into(data: &[u8], out: &mut [u8]) -> Result<usize> {
             format!("c-blosc failed ({n}) on a {} buffer", h.compressor()),
         ));
     }
-    if n as usize != out.len() {
-        return Err(Error::WrongSize {
-            codec: NAME.into(),
-            expected: out.len(),
-            actual: n as usize,
-        });
-    }
+    crate::check_size(NAME, out.len(), n as usize)?;
     Ok(out.len())
 }
 

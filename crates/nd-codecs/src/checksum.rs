@@ -182,34 +182,6 @@ impl Checksum32 {
     }
 }
 
-fn copy_checked(codec: &'static str, payload: &[u8], out: &mut [u8]) -> Result<usize> {
-    if payload.len() > out.len() {
-        return Err(Error::TooLarge {
-            codec,
-            limit: out.len(),
-        });
-    }
-    if payload.len() < out.len() {
-        return Err(Error::WrongSize {
-            codec: codec.into(),
-            expected: out.len(),
-            actual: payload.len(),
-        });
-    }
-    out.copy_from_slice(payload);
-    Ok(payload.len())
-}
-
-fn bounded(codec: &'static str, payload: &[u8], max_len: usize) -> Result<Vec<u8>> {
-    if payload.len() > max_len {
-        return Err(Error::TooLarge {
-            codec,
-            limit: max_len,
-        });
-    }
-    Ok(payload.to_vec())
-}
-
 impl Codec for Checksum32 {
     fn id(&self) -> &str {
         self.name()
@@ -241,10 +213,10 @@ impl Codec for Checksum32 {
         Ok(out)
     }
     fn decode(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
-        bounded(self.name(), self.payload(data)?, max_len)
+        crate::copy_bounded(self.name(), self.payload(data)?, max_len)
     }
     fn decode_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
-        copy_checked(self.name(), self.payload(data)?, out)
+        crate::copy_exact(self.name(), self.payload(data)?, out)
     }
     fn encoded_len(&self, decoded_len: usize) -> usize {
         decoded_len + 4
@@ -293,10 +265,10 @@ impl Codec for Fletcher32 {
         Ok(out)
     }
     fn decode(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
-        bounded("fletcher32", Fletcher32::payload(data)?, max_len)
+        crate::copy_bounded("fletcher32", Fletcher32::payload(data)?, max_len)
     }
     fn decode_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
-        copy_checked("fletcher32", Fletcher32::payload(data)?, out)
+        crate::copy_exact("fletcher32", Fletcher32::payload(data)?, out)
     }
     fn encoded_len(&self, decoded_len: usize) -> usize {
         decoded_len + 4

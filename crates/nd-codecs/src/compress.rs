@@ -16,12 +16,7 @@ pub(crate) fn read_bounded<R: Read>(
     r.take(limit)
         .read_to_end(&mut out)
         .map_err(|e| Error::corrupt(codec, e.to_string()))?;
-    if out.len() > max_len {
-        return Err(Error::TooLarge {
-            codec,
-            limit: max_len,
-        });
-    }
+    crate::check_limit(codec, out.len(), max_len)?;
     Ok(out)
 }
 
@@ -60,6 +55,16 @@ pub(crate) fn read_exact_into<R: Read>(
             Err(e) => return Err(Error::corrupt(codec, e.to_string())),
         }
     }
+}
+
+/// Read all of the encoder `r` (fed `data`) into a new vector.
+fn encode_with<R: Read>(codec: &'static str, data: &[u8], mut r: R) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len() / 2 + 64);
+    r.read_to_end(&mut out).map_err(|e| Error::Encode {
+        codec,
+        reason: e.to_string(),
+    })?;
+    Ok(out)
 }
 
 fn level_in(codec: &str, level: i64, lo: i64, hi: i64) -> Result<i64> {
@@ -101,14 +106,8 @@ impl Zlib {
 
     /// Encode a zlib stream at `level`.
     pub fn encode_stream(data: &[u8], level: u32) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(data.len() / 2 + 64);
-        flate2::bufread::ZlibEncoder::new(data, flate2::Compression::new(level.min(9)))
-            .read_to_end(&mut out)
-            .map_err(|e| Error::Encode {
-                codec: "zlib",
-                reason: e.to_string(),
-            })?;
-        Ok(out)
+        let level = flate2::Compression::new(level.min(9));
+        encode_with("zlib", data, flate2::bufread::ZlibEncoder::new(data, level))
     }
 }
 
@@ -156,16 +155,12 @@ impl Codec for Gzip {
         json!({"id": "gzip", "level": self.level})
     }
     fn encode(&self, data: &[u8]) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(data.len() / 2 + 64);
-        flate2::GzBuilder::new()
-            .mtime(0)
-            .buf_read(data, flate2::Compression::new(self.level))
-            .read_to_end(&mut out)
-            .map_err(|e| Error::Encode {
-                codec: "gzip",
-                reason: e.to_string(),
-            })?;
-        Ok(out)
+        let level = flate2::Compression::new(self.level);
+        encode_with(
+            "gzip",
+            data,
+            flate2::GzBuilder::new().mtime(0).buf_read(data, level),
+        )
     }
     fn decode(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
         read_bounded(
@@ -208,14 +203,8 @@ impl Bz2 {
 
     /// Encode one bzip2 stream at `level`.
     pub fn encode_stream(data: &[u8], level: u32) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(data.len() / 2 + 64);
-        bzip2::bufread::BzEncoder::new(data, bzip2::Compression::new(level.clamp(1, 9)))
-            .read_to_end(&mut out)
-            .map_err(|e| Error::Encode {
-                codec: "bz2",
-                reason: e.to_string(),
-            })?;
-        Ok(out)
+        let level = bzip2::Compression::new(level.clamp(1, 9));
+        encode_with("bz2", data, bzip2::bufread::BzEncoder::new(data, level))
     }
 }
 

@@ -35,61 +35,32 @@ fn map_slice<A: Pod, B: Pod>(src: &[u8], dst: &mut [u8], mut f: impl FnMut(A) ->
     }
 }
 
+/// `match $k` with one arm per listed kind, each running `$body` with `$t` the listed Rust type;
+/// `None` for other kinds.
+macro_rules! typed_kind {
+    ($k:expr, $t:ident, $body:expr, $($kind:ident => $ty:ty),+) => {
+        match $k {
+            $(Kind::$kind => {
+                type $t = $ty;
+                $body
+            })+
+            _ => None,
+        }
+    };
+}
+
 /// Run `$body` with `$t` the Rust type of an integer kind; `None` for other kinds.
 macro_rules! int_kind {
     ($k:expr, $t:ident, $body:expr) => {
-        match $k {
-            Kind::I8 => {
-                type $t = i8;
-                $body
-            }
-            Kind::I16 => {
-                type $t = i16;
-                $body
-            }
-            Kind::I32 => {
-                type $t = i32;
-                $body
-            }
-            Kind::I64 => {
-                type $t = i64;
-                $body
-            }
-            Kind::U8 => {
-                type $t = u8;
-                $body
-            }
-            Kind::U16 => {
-                type $t = u16;
-                $body
-            }
-            Kind::U32 => {
-                type $t = u32;
-                $body
-            }
-            Kind::U64 => {
-                type $t = u64;
-                $body
-            }
-            _ => None,
-        }
+        typed_kind!($k, $t, $body, I8 => i8, I16 => i16, I32 => i32, I64 => i64,
+            U8 => u8, U16 => u16, U32 => u32, U64 => u64)
     };
 }
 
 /// Run `$body` with `$t` the Rust type of f32 / f64; `None` for other kinds.
 macro_rules! float_kind {
     ($k:expr, $t:ident, $body:expr) => {
-        match $k {
-            Kind::F32 => {
-                type $t = f32;
-                $body
-            }
-            Kind::F64 => {
-                type $t = f64;
-                $body
-            }
-            _ => None,
-        }
+        typed_kind!($k, $t, $body, F32 => f32, F64 => f64)
     };
 }
 

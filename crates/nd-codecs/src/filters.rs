@@ -5,27 +5,25 @@
 //! (NEP 50: a Python scalar takes the array's type), so float32 data is computed in float32.
 
 use crate::numeric::{check_items, NumType, Val};
-use crate::{cfg_i64, cfg_str, Codec, Error, Result};
+use crate::{cfg_i64, cfg_str, check_limit as bound, check_size, Codec, Error, Result};
 use serde_json::{json, Number, Value};
 
-fn bound(codec: &'static str, len: usize, max_len: usize) -> Result<()> {
-    if len > max_len {
-        Err(Error::TooLarge {
-            codec,
-            limit: max_len,
-        })
-    } else {
-        Ok(())
+/// The astype of a config: the "astype" key, or `default` when it is absent or null.
+fn astype_or(
+    codec: &'static str,
+    v: &Value,
+    default: impl FnOnce() -> Result<NumType>,
+) -> Result<NumType> {
+    match v.get("astype") {
+        None | Some(Value::Null) => default(),
+        Some(Value::String(s)) => NumType::parse(codec, s),
+        Some(x) => Err(Error::Config(format!("{codec}: bad astype {x}"))),
     }
 }
 
 /// The astype of a config: the "astype" key, or the dtype when it is absent or null.
 fn astype_of(codec: &'static str, v: &Value, dtype: &NumType) -> Result<NumType> {
-    match v.get("astype") {
-        None | Some(Value::Null) => Ok(dtype.clone()),
-        Some(Value::String(s)) => NumType::parse(codec, s),
-        Some(x) => Err(Error::Config(format!("{codec}: bad astype {x}"))),
-    }
+    astype_or(codec, v, || Ok(dtype.clone()))
 }
 
 /// Map every `from`-typed item of `data` to a `to`-typed item with `f`.
@@ -37,15 +35,7 @@ fn map_items(
     out: &mut [u8],
     mut f: impl FnMut(Val) -> Val,
 ) -> Result<usize> {
-    let n = check_items(codec, data.len(), from.size())?;
-    let need = n * to.size();
-    if need != out.len() {
-        return Err(Error::WrongSize {
-            codec: codec.into(),
-            expected: out.len(),
-            actual: need,
-        });
-    }
+    let need = check_mapped(codec, data, from, to, out)?;
     for (src, dst) in data
         .chunks_exact(from.size())
         .zip(out.chunks_exact_mut(to.size()))
@@ -65,13 +55,7 @@ fn check_mapped(
 ) -> Result<usize> {
     let n = check_items(codec, data.len(), from.size())?;
     let need = n * to.size();
-    if need != out.len() {
-        return Err(Error::WrongSize {
-            codec: codec.into(),
-            expected: out.len(),
-            actual: need,
-        });
-    }
+    check_size(codec, out.len(), need)?;
     Ok(need)
 }
 
@@ -118,12 +102,9 @@ fn run_decode(
     to: &NumType,
     f: impl FnMut(Val) -> Val,
 ) -> Result<Vec<u8>> {
-    check_items(codec, data.len(), from.size())?;
-    let len = mapped_len(data.len(), from, to);
-    bound(codec, len, max_len)?;
-    let mut out = vec![0u8; len];
-    map_items(codec, data, from, to, &mut out, f)?;
-    Ok(out)
+    decode_alloc(codec, data, max_len, from, to, |d, o| {
+        map_items(codec, d, from, to, o, f)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,6 +140,12 @@ impl Shuffle {
         Ok(())
     }
 
+    /// `check`, and `out` exactly as long as `data`.
+    fn check_into(&self, data: &[u8], out: &[u8]) -> Result<()> {
+        self.check(data.len())?;
+        check_size("shuffle", out.len(), data.len())
+    }
+
     fn unshuffle_into(&self, data: &[u8], out: &mut [u8]) {
         if !crate::fast::unshuffle(self.elementsize, data, out) {
             self.unshuffle_generic(data, out);
@@ -185,14 +172,7 @@ impl Shuffle {
     /// with it).
     #[doc(hidden)]
     pub fn decode_into_generic(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
-        self.check(data.len())?;
-        if data.len() != out.len() {
-            return Err(Error::WrongSize {
-                codec: "shuffle".into(),
-                expected: out.len(),
-                actual: data.len(),
-            });
-        }
+        self.check_into(data, out)?;
         self.unshuffle_generic(data, out);
         Ok(out.len())
     }
@@ -228,14 +208,7 @@ impl Codec for Shuffle {
         Ok(out)
     }
     fn decode_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
-        self.check(data.len())?;
-        if data.len() != out.len() {
-            return Err(Error::WrongSize {
-                codec: "shuffle".into(),
-                expected: out.len(),
-                actual: data.len(),
-            });
-        }
+        self.check_into(data, out)?;
         self.unshuffle_into(data, out);
         Ok(out.len())
     }
@@ -306,12 +279,9 @@ impl Codec for Delta {
         })
     }
     fn decode(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
-        check_items("delta", data.len(), self.astype.size())?;
-        let len = mapped_len(data.len(), &self.astype, &self.dtype);
-        bound("delta", len, max_len)?;
-        let mut out = vec![0u8; len];
-        self.decode_to(data, &mut out)?;
-        Ok(out)
+        decode_alloc("delta", data, max_len, &self.astype, &self.dtype, |d, o| {
+            self.decode_to(d, o)
+        })
     }
     fn decode_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
         self.decode_to(data, out)
@@ -714,13 +684,7 @@ impl Codec for PackBits {
     }
     fn decode_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
         let n = PackBits::unpacked_len(data)?;
-        if n != out.len() {
-            return Err(Error::WrongSize {
-                codec: "packbits".into(),
-                expected: out.len(),
-                actual: n,
-            });
-        }
+        check_size("packbits", out.len(), n)?;
         PackBits::unpack(data, out);
         Ok(n)
     }
@@ -769,11 +733,7 @@ impl Categorize {
                     .ok_or_else(|| Error::Config(format!("categorize: label {l} is not a string")))
             })
             .collect::<Result<Vec<_>>>()?;
-        let astype = match v.get("astype") {
-            None | Some(Value::Null) => NumType::parse("categorize", "|u1")?,
-            Some(Value::String(s)) => NumType::parse("categorize", s)?,
-            Some(x) => return Err(Error::Config(format!("categorize: bad astype {x}"))),
-        };
+        let astype = astype_or("categorize", v, || NumType::parse("categorize", "|u1"))?;
         Ok(Categorize {
             labels,
             nchars,
@@ -822,13 +782,7 @@ impl Categorize {
     fn decode_to(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
         let n = check_items("categorize", data.len(), self.astype.size())?;
         let need = n * self.item_size();
-        if need != out.len() {
-            return Err(Error::WrongSize {
-                codec: "categorize".into(),
-                expected: out.len(),
-                actual: need,
-            });
-        }
+        check_size("categorize", out.len(), need)?;
         for (src, dst) in data
             .chunks_exact(self.astype.size())
             .zip(out.chunks_exact_mut(self.item_size()))

@@ -130,13 +130,7 @@ pub trait Codec: Send + Sync + std::fmt::Debug {
     /// (more output is [`Error::TooLarge`], less is [`Error::WrongSize`]). Returns the bytes written.
     fn decode_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
         let v = self.decode(data, out.len())?;
-        if v.len() != out.len() {
-            return Err(Error::WrongSize {
-                codec: self.id().to_string(),
-                expected: out.len(),
-                actual: v.len(),
-            });
-        }
+        check_size(self.id(), out.len(), v.len())?;
         out.copy_from_slice(&v);
         Ok(v.len())
     }
@@ -370,7 +364,8 @@ impl Pipeline {
     }
 }
 
-fn check_size(codec: &str, expected: usize, actual: usize) -> Result<()> {
+/// `WrongSize` unless `actual` bytes are the `expected` ones.
+pub(crate) fn check_size(codec: &str, expected: usize, actual: usize) -> Result<()> {
     if expected == actual {
         Ok(())
     } else {
@@ -380,4 +375,30 @@ fn check_size(codec: &str, expected: usize, actual: usize) -> Result<()> {
             actual,
         })
     }
+}
+
+/// `TooLarge` when `len` bytes exceed `max_len`.
+pub(crate) fn check_limit(codec: &'static str, len: usize, max_len: usize) -> Result<()> {
+    if len > max_len {
+        Err(Error::TooLarge {
+            codec,
+            limit: max_len,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// A copy of `data`, refused (`TooLarge`) when longer than `max_len`.
+pub(crate) fn copy_bounded(codec: &'static str, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
+    check_limit(codec, data.len(), max_len)?;
+    Ok(data.to_vec())
+}
+
+/// Copy `data` into exactly `out`: longer is `TooLarge`, shorter is `WrongSize`.
+pub(crate) fn copy_exact(codec: &'static str, data: &[u8], out: &mut [u8]) -> Result<usize> {
+    check_limit(codec, data.len(), out.len())?;
+    check_size(codec, out.len(), data.len())?;
+    out.copy_from_slice(data);
+    Ok(data.len())
 }

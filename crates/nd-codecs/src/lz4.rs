@@ -43,13 +43,7 @@ pub fn decompress_block(data: &[u8], out: &mut [u8]) -> Result<usize> {
         },
         other => Error::corrupt(NAME, other.to_string()),
     })?;
-    if n != out.len() {
-        return Err(Error::WrongSize {
-            codec: NAME.into(),
-            expected: out.len(),
-            actual: n,
-        });
-    }
+    crate::check_size(NAME, out.len(), n)?;
     Ok(n)
 }
 
@@ -73,12 +67,7 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 fn numcodecs_size(data: &[u8], max_len: usize) -> Result<usize> {
     let n =
         le32(data, 0).ok_or_else(|| Error::corrupt(NAME, "shorter than the 4-byte size"))? as usize;
-    if n > max_len {
-        return Err(Error::TooLarge {
-            codec: NAME,
-            limit: max_len,
-        });
-    }
+    crate::check_limit(NAME, n, max_len)?;
     Ok(n)
 }
 
@@ -103,13 +92,7 @@ pub fn decode_numcodecs(data: &[u8], max_len: usize) -> Result<Vec<u8>> {
 /// Decode numcodecs' LZ4 framing into exactly `out`.
 pub fn decode_numcodecs_into(data: &[u8], out: &mut [u8]) -> Result<usize> {
     let n = numcodecs_size(data, out.len())?;
-    if n != out.len() {
-        return Err(Error::WrongSize {
-            codec: NAME.into(),
-            expected: out.len(),
-            actual: n,
-        });
-    }
+    crate::check_size(NAME, out.len(), n)?;
     decompress_block(&data[4..], out) // ok: numcodecs_size checked 4 bytes
 }
 

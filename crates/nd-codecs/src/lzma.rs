@@ -304,13 +304,7 @@ impl Codec for Lzma {
     fn decode_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
         let len = out.len();
         let n = self.decode_sink(data, &mut Sink::Fixed(out))?;
-        if n != len {
-            return Err(Error::WrongSize {
-                codec: "lzma".into(),
-                expected: len,
-                actual: n,
-            });
-        }
+        crate::check_size("lzma", len, n)?;
         Ok(n)
     }
 }

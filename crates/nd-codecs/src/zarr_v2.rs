@@ -409,13 +409,7 @@ impl ArrayMetadataV2 {
         data: &[u8],
         out: &mut [u8],
     ) -> crate::Result<()> {
-        if out.len() != self.chunk_bytes() {
-            return Err(crate::Error::WrongSize {
-                codec: "zarr chunk".into(),
-                expected: self.chunk_bytes(),
-                actual: out.len(),
-            });
-        }
+        crate::check_size("zarr chunk", self.chunk_bytes(), out.len())?;
         pipeline.decode_into(data, out)?;
         self.dtype.swap_to_native(self.endian, out);
         Ok(())
@@ -424,13 +418,7 @@ impl ArrayMetadataV2 {
     /// Encode one chunk of native-endian values (chunk order, full size): byte swap to the stored
     /// order, then the pipeline.
     pub fn encode_chunk(&self, pipeline: &Pipeline, native: &[u8]) -> crate::Result<Vec<u8>> {
-        if native.len() != self.chunk_bytes() {
-            return Err(crate::Error::WrongSize {
-                codec: "zarr chunk".into(),
-                expected: self.chunk_bytes(),
-                actual: native.len(),
-            });
-        }
+        crate::check_size("zarr chunk", self.chunk_bytes(), native.len())?;
         if self.dtype.has_byte_order() && needs_any_swap(&self.dtype, self.endian) {
             let mut v = native.to_vec();
             self.dtype.swap_from_native(self.endian, &mut v);

@@ -15,6 +15,12 @@ fn size(t: &str) -> usize {
     t[2..].parse().unwrap()
 }
 
+/// The whole items of `size` bytes at the start of `seed`: their count and bytes.
+fn items(seed: &[u8], size: usize) -> (usize, &[u8]) {
+    let n = seed.len() / size;
+    (n, &seed[..n * size])
+}
+
 /// Same bytes, or the same floats with NaN equal to NaN.
 fn same(t: &str, a: &[u8], b: &[u8]) -> bool {
     if a == b {
@@ -67,8 +73,7 @@ proptest! {
     #[test]
     fn astype_typed_equals_generic(from in 0usize..10, to in 0usize..10, seed in prop::collection::vec(any::<u8>(), 0..800)) {
         let (f, t) = (TYPES[from], TYPES[to]);
-        let n = seed.len() / size(f);
-        let data = &seed[..n * size(f)];
+        let (n, data) = items(&seed, size(f));
         let c = AsType::from_config(&json!({"id": "astype", "encode_dtype": f, "decode_dtype": t})).unwrap();
         check(t, n * size(t), data, |d, o| c.decode_into(d, o), |d, o| c.decode_into_generic(d, o))?;
     }
@@ -76,8 +81,7 @@ proptest! {
     #[test]
     fn delta_typed_equals_generic(a in 0usize..10, d in 0usize..10, seed in prop::collection::vec(any::<u8>(), 0..800)) {
         let (at, dt) = (TYPES[a], TYPES[d]);
-        let n = seed.len() / size(at);
-        let data = &seed[..n * size(at)];
+        let (n, data) = items(&seed, size(at));
         let c = Delta::from_config(&json!({"id": "delta", "dtype": dt, "astype": at})).unwrap();
         check(dt, n * size(dt), data, |x, o| c.decode_into(x, o), |x, o| c.decode_into_generic(x, o))?;
     }
@@ -87,16 +91,14 @@ proptest! {
                                              offset in prop_oneof![Just(json!(-7)), (-1e6f64..1e6).prop_map(|x| json!(x))],
                                              seed in prop::collection::vec(any::<u8>(), 0..800)) {
         let (at, dt) = (TYPES[a], TYPES[d]);
-        let n = seed.len() / size(at);
-        let data = &seed[..n * size(at)];
+        let (n, data) = items(&seed, size(at));
         let c = FixedScaleOffset::from_config(&json!({"id": "fixedscaleoffset", "scale": scale, "offset": offset, "dtype": dt, "astype": at})).unwrap();
         check(dt, n * size(dt), data, |x, o| c.decode_into(x, o), |x, o| c.decode_into_generic(x, o))?;
     }
 
     #[test]
     fn shuffle_typed_equals_generic(es in prop::sample::select(vec![2usize, 4, 8]), seed in prop::collection::vec(any::<u8>(), 0..800)) {
-        let n = seed.len() / es;
-        let data = &seed[..n * es];
+        let (_, data) = items(&seed, es);
         let c = Shuffle { elementsize: es };
         check("|u1", data.len(), data, |x, o| c.decode_into(x, o), |x, o| c.decode_into_generic(x, o))?;
     }

@@ -2,44 +2,43 @@
 
 use nd_core::fuzzing::replay_corpus;
 
+/// Replay `fuzz/corpus/<target>` through `f`, which must find inputs there.
+fn replay(target: &str, f: fn(&[u8])) {
+    let n = replay_corpus(target, f);
+    assert!(n > 0, "fuzz/corpus/{target} is empty");
+}
+
 #[test]
 fn codec_blosc_corpus() {
-    let n = replay_corpus("codec_blosc", nd_codecs::fuzzing::blosc);
-    assert!(n > 0, "fuzz/corpus/codec_blosc is empty");
+    replay("codec_blosc", nd_codecs::fuzzing::blosc);
 }
 
 #[test]
 fn codec_zstd_corpus() {
-    let n = replay_corpus("codec_zstd", nd_codecs::fuzzing::zstd);
-    assert!(n > 0, "fuzz/corpus/codec_zstd is empty");
+    replay("codec_zstd", nd_codecs::fuzzing::zstd);
 }
 
 #[test]
 fn codec_zlib_corpus() {
-    let n = replay_corpus("codec_zlib", nd_codecs::fuzzing::zlib);
-    assert!(n > 0, "fuzz/corpus/codec_zlib is empty");
+    replay("codec_zlib", nd_codecs::fuzzing::zlib);
 }
 
 #[test]
 fn codec_lz4_corpus() {
-    let n = replay_corpus("codec_lz4", nd_codecs::fuzzing::lz4);
-    assert!(n > 0, "fuzz/corpus/codec_lz4 is empty");
+    replay("codec_lz4", nd_codecs::fuzzing::lz4);
 }
 
 #[test]
 fn codec_bz2_corpus() {
-    let n = replay_corpus("codec_bz2", nd_codecs::fuzzing::bz2);
-    assert!(n > 0, "fuzz/corpus/codec_bz2 is empty");
+    replay("codec_bz2", nd_codecs::fuzzing::bz2);
 }
 
 #[test]
 fn codec_pipeline_corpus() {
-    let n = replay_corpus("codec_pipeline", nd_codecs::fuzzing::pipeline);
-    assert!(n > 0, "fuzz/corpus/codec_pipeline is empty");
+    replay("codec_pipeline", nd_codecs::fuzzing::pipeline);
 }
 
 #[test]
 fn codec_lzma_corpus() {
-    let n = replay_corpus("codec_lzma", nd_codecs::fuzzing::lzma);
-    assert!(n > 0, "fuzz/corpus/codec_lzma is empty");
+    replay("codec_lzma", nd_codecs::fuzzing::lzma);
 }
