@@ -104,23 +104,41 @@ impl MemSource {
     }
 }
 
+/// `read_exact_at` over bytes in memory.
+fn read_exact_at_bytes(data: &Bytes, offset: u64, buf: &mut [u8]) -> Result<()> {
+    let r = offset..offset.saturating_add(buf.len() as u64);
+    check_range(&r, data.len() as u64)?;
+    buf.copy_from_slice(&data[r.start as usize..r.end as usize]);
+    Ok(())
+}
+
+/// `read_range` over bytes in memory: a zero-copy slice.
+fn read_range_bytes(data: &Bytes, range: Range<u64>) -> Result<Bytes> {
+    check_range(&range, data.len() as u64)?;
+    Ok(data.slice(range.start as usize..range.end as usize))
+}
+
 impl ByteSource for MemSource {
     fn len(&self) -> u64 {
         self.data.len() as u64
     }
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        let r = offset..offset.saturating_add(buf.len() as u64);
-        check_range(&r, self.len())?;
-        buf.copy_from_slice(&self.data[r.start as usize..r.end as usize]);
-        Ok(())
+        read_exact_at_bytes(&self.data, offset, buf)
     }
     fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
-        check_range(&range, self.len())?;
-        Ok(self.data.slice(range.start as usize..range.end as usize))
+        read_range_bytes(&self.data, range)
     }
     fn describe(&self) -> String {
         format!("<memory, {} bytes>", self.data.len())
     }
+}
+
+/// Open a file for reading, with its length.
+fn open_file(path: &Path) -> Result<(File, u64)> {
+    let io = |e| Error::io(path.display().to_string(), e);
+    let file = File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    Ok((file, len))
 }
 
 /// A local file read with positional reads (`pread`): no shared cursor, safe from many threads.
@@ -135,11 +153,7 @@ impl FileSource {
     /// Open a file. Its length is taken once, at open.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let file = File::open(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io(path.display().to_string(), e))?
-            .len();
+        let (file, len) = open_file(&path)?;
         Ok(FileSource { file, len, path })
     }
 
@@ -206,11 +220,7 @@ impl MmapSource {
     /// Map a file read-only.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let file = File::open(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io(path.display().to_string(), e))?
-            .len();
+        let (file, len) = open_file(&path)?;
         let data = if len == 0 {
             Bytes::new()
         } else {
@@ -233,14 +243,10 @@ impl ByteSource for MmapSource {
         self.data.len() as u64
     }
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        let r = offset..offset.saturating_add(buf.len() as u64);
-        check_range(&r, self.len())?;
-        buf.copy_from_slice(&self.data[r.start as usize..r.end as usize]);
-        Ok(())
+        read_exact_at_bytes(&self.data, offset, buf)
     }
     fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
-        check_range(&range, self.len())?;
-        Ok(self.data.slice(range.start as usize..range.end as usize))
+        read_range_bytes(&self.data, range)
     }
     fn describe(&self) -> String {
         self.path.display().to_string()
