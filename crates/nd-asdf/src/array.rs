@@ -3,6 +3,7 @@
 
 use crate::blocks::Blocks;
 use crate::error::{Error, Result};
+use crate::runs::Plan;
 use crate::zarr::ZarrStorage;
 use nd_core::{ArrayBuf, ArrayRead, ByteSource, DataType, Endian, Region};
 use std::sync::Arc;
@@ -82,139 +83,47 @@ pub(crate) fn check_view_bounds(
     Ok(())
 }
 
-/// Gather the elements of `region` of a strided view (bytes in `read`) into C-order `out`.
-/// `fetch(range, dst)` copies block bytes `range` into `dst`.
-fn gather(
-    region: &Region,
-    offset: u64,
-    strides: &[i64],
-    elem: usize,
-    out: &mut [u8],
-    fetch: &mut dyn FnMut(u64, &mut [u8]) -> Result<()>,
-) -> Result<()> {
-    let count = region.shape();
-    if count.contains(&0) {
-        return Ok(());
-    }
-    let nd = count.len();
-    let mut base = offset as i128;
-    for (r, &s) in region.ranges.iter().zip(strides) {
-        base += r.start as i128 * s as i128;
-    }
-    // merge innermost axes that are contiguous in the source into one run
-    let mut run = elem;
-    let mut inner = nd;
-    while inner > 0 && strides[inner - 1] == run as i64 {
-        run *= count[inner - 1] as usize;
-        inner -= 1;
-    }
-    let outer = &count[..inner];
-    let mut idx = vec![0u64; inner];
-    let mut pos = 0usize;
-    loop {
-        let mut so = base;
-        for (ax, &i) in idx.iter().enumerate() {
-            so += i as i128 * strides[ax] as i128;
-        }
-        let dst = out
-            .get_mut(pos..pos + run)
-            .ok_or_else(|| Error::Core(nd_core::Error::Shape("output too small".into())))?;
-        let so = u64::try_from(so)
-            .map_err(|_| Error::Core(nd_core::Error::Shape("negative byte offset".into())))?;
-        fetch(so, dst)?;
-        pos += run;
-        let mut ax = inner;
-        loop {
-            if ax == 0 {
-                return Ok(());
-            }
-            ax -= 1;
-            idx[ax] += 1;
-            if idx[ax] < outer[ax] {
-                break;
-            }
-            idx[ax] = 0;
-        }
-    }
-}
-
-/// The byte span `[lo, hi)` a region of a strided view touches.
-fn span(region: &Region, offset: u64, strides: &[i64], elem: usize) -> (u64, u64) {
-    let mut lo = offset as i128;
-    let mut hi = offset as i128 + elem as i128;
-    for (r, &s) in region.ranges.iter().zip(strides) {
-        lo += r.start as i128 * s as i128;
-        hi += r.start as i128 * s as i128;
-        let ext = (r.end - r.start).saturating_sub(1) as i128 * s as i128;
-        if ext < 0 {
-            lo += ext;
-        } else {
-            hi += ext;
-        }
-    }
-    (lo.max(0) as u64, hi.max(0) as u64)
-}
-
 impl BlockView {
+    /// Read `region` into `out` (stored byte order). Uncompressed blocks (internal, streamed or
+    /// in an external file): the region's byte runs, merged where they touch, are fetched with
+    /// one `read_ranges` call per batch (a batch asks for at most the output's size), so a remote
+    /// source can coalesce them or send one multi-range request, and a memory map answers without
+    /// copying. Compressed blocks are decoded whole (once) and the runs taken from memory.
     fn read(&self, region: &Region, elem: usize, out: &mut [u8]) -> Result<()> {
         if out.is_empty() {
             return Ok(());
         }
-        let (lo, hi) = span(region, self.offset, &self.strides, elem);
-        let needed = out.len() as u64;
+        let Some(plan) = Plan::new(region, self.offset, &self.strides, elem)? else {
+            return Ok(());
+        };
+        let (lo, hi) = plan.span();
+        let max_bytes = out.len() as u64;
         let blocks = &self.blocks;
         if blocks.is_compressed(self.block) {
             let data = blocks.data(self.block)?;
-            return gather(
-                region,
-                self.offset,
-                &self.strides,
-                elem,
-                out,
-                &mut |o, dst| {
-                    let s = data
-                        .get(o as usize..o as usize + dst.len())
-                        .ok_or_else(|| Error::block(self.block, o, "view outside the block"))?;
-                    dst.copy_from_slice(s);
-                    Ok(())
-                },
-            );
+            if hi > data.len() as u64 {
+                return Err(Error::block(self.block, lo, "view outside the block"));
+            }
+            return plan.execute(out, max_bytes, &mut |ranges| {
+                Ok(ranges
+                    .iter()
+                    .map(|r| data.slice(r.start as usize..r.end as usize))
+                    .collect())
+            });
         }
-        let h = blocks.header(self.block)?.clone();
+        let h = blocks.header(self.block)?;
         let start = h.data_offset();
-        let src: &Arc<dyn ByteSource> = blocks.source();
         if hi > h.used {
             return Err(Error::block(self.block, h.offset, "view outside the block"));
         }
-        if hi - lo <= needed.saturating_mul(2) + (64 << 10) {
-            // one read of the span (zero-copy on a memory map), then a gather from memory
-            let data = src.read_range(start + lo..start + hi)?;
-            gather(
-                region,
-                self.offset,
-                &self.strides,
-                elem,
-                out,
-                &mut |o, dst| {
-                    let rel = (o - lo) as usize;
-                    let s = data
-                        .get(rel..rel + dst.len())
-                        .ok_or_else(|| Error::block(self.block, o, "view outside the block"))?;
-                    dst.copy_from_slice(s);
-                    Ok(())
-                },
-            )
-        } else {
-            // sparse region: read only the runs it needs
-            gather(
-                region,
-                self.offset,
-                &self.strides,
-                elem,
-                out,
-                &mut |o, dst| Ok(src.read_exact_at(start + o, dst)?),
-            )
-        }
+        let src: &Arc<dyn ByteSource> = blocks.source();
+        plan.execute(out, max_bytes, &mut |ranges| {
+            let abs: Vec<std::ops::Range<u64>> = ranges
+                .iter()
+                .map(|r| start + r.start..start + r.end)
+                .collect();
+            Ok(src.read_ranges(&abs)?)
+        })
     }
 }
 

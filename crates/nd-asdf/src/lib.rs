@@ -34,6 +34,7 @@ pub mod file;
 pub mod fuzzing;
 pub mod layout;
 pub mod ndarray;
+mod runs;
 pub mod write;
 pub mod yaml;
 pub mod zarr;

@@ -9,9 +9,11 @@ use crate::blocks::Blocks;
 use crate::error::{Error, Result};
 use crate::yaml::{Node, Value};
 use crate::{AsdfArray, AsdfWriter};
+use bytes::Bytes;
 use nd_codecs::zarr_v2::ArrayMetadataV2;
 use nd_codecs::Pipeline;
 use nd_core::{ArrayBuf, ChunkDecoder, ChunkGrid, ChunkedLayout, DataType, Region};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The tag written for Zarr-in-ASDF arrays.
@@ -29,12 +31,21 @@ pub struct ZarrStorage {
     path: String,
 }
 
-struct Decoder<'a>(&'a ZarrStorage);
+struct Decoder<'a> {
+    z: &'a ZarrStorage,
+    /// Stored bytes of chunk blocks fetched ahead in one batch (block index -> bytes).
+    fetched: HashMap<usize, Bytes>,
+}
+
+/// Stored bytes a region read fetches ahead in one batch beyond the output's size: the chunks
+/// covering a region may hold more than the region (edge chunks partly covered); chunks past
+/// this budget are read one by one as they are decoded.
+const PREFETCH_SLACK: u64 = 8 << 20;
 
 impl ChunkDecoder for Decoder<'_> {
     type Error = Error;
     fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
-        let z = self.0;
+        let z = self.z;
         let grid = z.layout.grid.grid_shape();
         let mut lin = 0u64;
         for (c, g) in chunk.iter().zip(&grid) {
@@ -48,7 +59,10 @@ impl ChunkDecoder for Decoder<'_> {
             return Ok(false);
         }
         let bi = z.blocks.resolve(b as i64)?;
-        let data = z.blocks.data(bi)?;
+        let data = match self.fetched.get(&bi) {
+            Some(d) => d.clone(),
+            None => z.blocks.data(bi)?,
+        };
         z.meta
             .decode_chunk_into(&z.pipeline, &data, dst)
             .map_err(|e| Error::Codec {
@@ -65,7 +79,67 @@ impl ZarrStorage {
     }
 
     pub(crate) fn read(&self, region: &Region, out: &mut [u8]) -> Result<()> {
-        nd_core::read_chunked(&self.layout, region, out, &Decoder(self), true)
+        let fetched = self.prefetch(region, out.len() as u64)?;
+        let dec = Decoder { z: self, fetched };
+        nd_core::read_chunked(&self.layout, region, out, &dec, true)
+    }
+
+    /// Fetch the stored bytes of the (uncompressed) chunk blocks covering `region` with one
+    /// `read_ranges` call, in C order of the chunks, up to `out_len + PREFETCH_SLACK` bytes, so
+    /// that a remote source can coalesce them or send one multi-range request.
+    fn prefetch(&self, region: &Region, out_len: u64) -> Result<HashMap<usize, Bytes>> {
+        let mut fetched = HashMap::new();
+        if region.is_empty() {
+            return Ok(fetched);
+        }
+        let grid = self.layout.grid.grid_shape();
+        let budget = out_len.saturating_add(PREFETCH_SLACK);
+        let mut total = 0u64;
+        let mut want: Vec<(usize, std::ops::Range<u64>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for p in self.layout.grid.pieces(region)? {
+            let mut lin = 0u64;
+            for (c, g) in p.chunk.iter().zip(&grid) {
+                lin = lin * g + c;
+            }
+            let Some(&b) = self.map.get(lin as usize) else {
+                continue; // the decoder reports it
+            };
+            if b < 0 {
+                continue; // never written: the fill value
+            }
+            let Ok(bi) = self.blocks.resolve(b as i64) else {
+                continue; // the decoder reports it
+            };
+            if self.blocks.is_compressed(bi) || !seen.insert(bi) {
+                continue;
+            }
+            let h = self.blocks.header(bi)?;
+            if total.saturating_add(h.used) > budget {
+                break;
+            }
+            total += h.used;
+            let s = h.data_offset();
+            want.push((bi, s..s + h.used));
+        }
+        if want.len() < 2 {
+            return Ok(fetched); // nothing to batch
+        }
+        let ranges: Vec<std::ops::Range<u64>> = want.iter().map(|(_, r)| r.clone()).collect();
+        let got = self.blocks.source().read_ranges(&ranges)?;
+        if got.len() != want.len() {
+            return Err(Error::node(
+                &self.path,
+                "byte source returned the wrong number of ranges",
+            ));
+        }
+        for ((bi, r), g) in want.into_iter().zip(got) {
+            if g.len() as u64 != r.end - r.start {
+                return Err(Error::block(bi, r.start, "short read of a chunk block"));
+            }
+            fetched.insert(bi, g);
+        }
+        Ok(fetched)
     }
 
     /// The `.zarray` metadata.
