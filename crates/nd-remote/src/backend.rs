@@ -148,6 +148,25 @@ impl Pin {
     }
 }
 
+/// A cloud object-store builder (S3, GCS, Azure) given the shared options: client options, retries,
+/// the counting connector, anonymous access, then the `key=value` options in their own key type
+/// (`?` returns a config error from the calling function).
+#[allow(unused_macros)] // no cloud feature enabled
+macro_rules! cloud_builder {
+    ($builder:expr, $opts:expr, $connector:expr) => {{
+        let mut b = $builder
+            .with_client_options(client_options($opts))
+            .with_retry(retry_config($opts))
+            .with_http_connector($connector)
+            .with_skip_signature($opts.anonymous);
+        for (k, v) in &$opts.options {
+            let key = k.parse().map_err(|e| config_err(k, e))?;
+            b = b.with_config(key, v);
+        }
+        b
+    }};
+}
+
 fn config_err(key: &str, e: impl std::fmt::Display) -> Error {
     Error::Config {
         key: key.to_string(),
@@ -245,16 +264,8 @@ impl Remote {
             "s3" | "s3a" => {
                 #[cfg(feature = "aws")]
                 {
-                    let mut b = object_store::aws::AmazonS3Builder::from_env()
-                        .with_bucket_name(&host)
-                        .with_client_options(client_options(opts))
-                        .with_retry(retry_config(opts))
-                        .with_http_connector(connector())
-                        .with_skip_signature(opts.anonymous);
-                    for (k, v) in &opts.options {
-                        let key = k.parse().map_err(|e| config_err(k, e))?;
-                        b = b.with_config(key, v);
-                    }
+                    let s3 = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&host);
+                    let mut b = cloud_builder!(s3, opts, connector());
                     if std::env::var("AWS_REGION").is_err()
                         && std::env::var("AWS_DEFAULT_REGION").is_err()
                         && !opts.options.keys().any(|k| k.contains("region"))
@@ -269,16 +280,9 @@ impl Remote {
             "gs" | "gcs" => {
                 #[cfg(feature = "gcp")]
                 {
-                    let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                        .with_bucket_name(&host)
-                        .with_client_options(client_options(opts))
-                        .with_retry(retry_config(opts))
-                        .with_http_connector(connector())
-                        .with_skip_signature(opts.anonymous);
-                    for (k, v) in &opts.options {
-                        let key = k.parse().map_err(|e| config_err(k, e))?;
-                        b = b.with_config(key, v);
-                    }
+                    let gcs = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                        .with_bucket_name(&host);
+                    let b = cloud_builder!(gcs, opts, connector());
                     Arc::new(b.build().map_err(|e| bad(&e.to_string()))?)
                 }
                 #[cfg(not(feature = "gcp"))]
@@ -288,16 +292,9 @@ impl Remote {
                 #[cfg(feature = "azure")]
                 {
                     let base = format!("{scheme}://{}", parsed.authority());
-                    let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
-                        .with_url(base)
-                        .with_client_options(client_options(opts))
-                        .with_retry(retry_config(opts))
-                        .with_http_connector(connector())
-                        .with_skip_signature(opts.anonymous);
-                    for (k, v) in &opts.options {
-                        let key = k.parse().map_err(|e| config_err(k, e))?;
-                        b = b.with_config(key, v);
-                    }
+                    let azure =
+                        object_store::azure::MicrosoftAzureBuilder::from_env().with_url(base);
+                    let b = cloud_builder!(azure, opts, connector());
                     Arc::new(b.build().map_err(|e| bad(&e.to_string()))?)
                 }
                 #[cfg(not(feature = "azure"))]

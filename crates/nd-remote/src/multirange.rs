@@ -674,42 +674,36 @@ mod tests {
 
     #[test]
     fn lies_are_malformed() {
-        // the part is longer than its Content-Range says
-        let b = body(b"--b\r\nContent-Range: bytes 0-3/10\r\n\r\nABCDE\r\n--b--\r\n");
-        assert!(matches!(
-            parse_multipart(&b, "b"),
-            Err(PartsError::Malformed(_))
-        ));
-        // shorter
-        let b = body(b"--b\r\nContent-Range: bytes 0-5/10\r\n\r\nABCD\r\n--b--\r\nmore bytes here");
-        assert!(matches!(
-            parse_multipart(&b, "b"),
-            Err(PartsError::Malformed(_))
-        ));
-        // one byte shorter, so that the CR of the CRLF after it would complete it
-        let b = body(b"--b\r\nContent-Range: bytes 0-4/10\r\n\r\nABCD\r\n--b--\r\n");
-        assert!(matches!(
-            parse_multipart(&b, "b"),
-            Err(PartsError::Malformed(_))
-        ));
-        // the same with bare LF line ends
-        let b = body(b"--b\nContent-Range: bytes 0-4/10\n\nABCD\n--b--\n");
-        assert!(matches!(
-            parse_multipart(&b, "b"),
-            Err(PartsError::Malformed(_))
-        ));
-        // no Content-Range
-        let b = body(b"--b\r\nContent-Type: x\r\n\r\nABCD\r\n--b--\r\n");
-        assert!(matches!(
-            parse_multipart(&b, "b"),
-            Err(PartsError::Malformed(_))
-        ));
-        // a bad one
-        let b = body(b"--b\r\nContent-Range: bytes 4-1/10\r\n\r\nABCD\r\n--b--\r\n");
-        assert!(matches!(
-            parse_multipart(&b, "b"),
-            Err(PartsError::Malformed(_))
-        ));
+        let lies: [(&str, &[u8]); 6] = [
+            (
+                "the part is longer than its Content-Range says",
+                b"--b\r\nContent-Range: bytes 0-3/10\r\n\r\nABCDE\r\n--b--\r\n",
+            ),
+            (
+                "shorter",
+                b"--b\r\nContent-Range: bytes 0-5/10\r\n\r\nABCD\r\n--b--\r\nmore bytes here",
+            ),
+            (
+                "one byte shorter, so that the CR of the CRLF after it would complete it",
+                b"--b\r\nContent-Range: bytes 0-4/10\r\n\r\nABCD\r\n--b--\r\n",
+            ),
+            (
+                "the same with bare LF line ends",
+                b"--b\nContent-Range: bytes 0-4/10\n\nABCD\n--b--\n",
+            ),
+            (
+                "no Content-Range",
+                b"--b\r\nContent-Type: x\r\n\r\nABCD\r\n--b--\r\n",
+            ),
+            (
+                "a bad one",
+                b"--b\r\nContent-Range: bytes 4-1/10\r\n\r\nABCD\r\n--b--\r\n",
+            ),
+        ];
+        for (what, raw) in lies {
+            let r = parse_multipart(&body(raw), "b");
+            assert!(matches!(r, Err(PartsError::Malformed(_))), "{what}: {r:?}");
+        }
         // garbage after a boundary
         let b = body(b"--bX\r\nContent-Range: bytes 0-3/10\r\n\r\nABCD\r\n--b--\r\n");
         assert!(parse_multipart(&b, "b").is_err());

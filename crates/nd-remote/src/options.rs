@@ -145,30 +145,19 @@ impl RemoteOptions {
     pub fn from_env() -> Result<Self> {
         let mut o = RemoteOptions::default();
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        if let Some(v) = var("ND_REMOTE_BLOCK_SIZE") {
-            o.block_size = parse_size("ND_REMOTE_BLOCK_SIZE", &v)?;
-        }
-        if let Some(v) = var("ND_REMOTE_CACHE_SIZE") {
-            o.cache_size = parse_size("ND_REMOTE_CACHE_SIZE", &v)?;
-        }
-        if let Some(v) = var("ND_REMOTE_COALESCE_GAP") {
-            o.coalesce_gap = parse_size("ND_REMOTE_COALESCE_GAP", &v)?;
-        }
+        // a size variable when set: Ok(None) when unset or empty
+        let size = |k: &str| var(k).map(|v| parse_size(k, &v)).transpose();
+        o.block_size = size("ND_REMOTE_BLOCK_SIZE")?.unwrap_or(o.block_size);
+        o.cache_size = size("ND_REMOTE_CACHE_SIZE")?.unwrap_or(o.cache_size);
+        o.coalesce_gap = size("ND_REMOTE_COALESCE_GAP")?.unwrap_or(o.coalesce_gap);
         if let Some(v) = var("ND_REMOTE_MULTI_RANGE") {
             o.multi_range = parse_bool("ND_REMOTE_MULTI_RANGE", &v)?;
         }
-        if let Some(v) = var("ND_REMOTE_MULTI_RANGE_GAP") {
-            o.multi_range_gap = parse_size("ND_REMOTE_MULTI_RANGE_GAP", &v)?;
-        }
-        if let Some(v) = var("ND_REMOTE_PART_SIZE") {
-            o.part_size = parse_size("ND_REMOTE_PART_SIZE", &v)?;
-        }
-        if let Some(v) = var("ND_REMOTE_MAX_IN_FLIGHT") {
-            o.max_in_flight = parse_size("ND_REMOTE_MAX_IN_FLIGHT", &v)? as usize;
-        }
-        if let Some(v) = var("ND_REMOTE_RETRIES") {
-            o.retries = parse_size("ND_REMOTE_RETRIES", &v)? as usize;
-        }
+        o.multi_range_gap = size("ND_REMOTE_MULTI_RANGE_GAP")?.unwrap_or(o.multi_range_gap);
+        o.part_size = size("ND_REMOTE_PART_SIZE")?.unwrap_or(o.part_size);
+        let max_in_flight = size("ND_REMOTE_MAX_IN_FLIGHT")?;
+        o.max_in_flight = max_in_flight.map_or(o.max_in_flight, |n| n as usize);
+        o.retries = size("ND_REMOTE_RETRIES")?.map_or(o.retries, |n| n as usize);
         if let Some(v) = var("ND_REMOTE_TIMEOUT") {
             let s: f64 = v.trim().parse().map_err(|_| Error::Config {
                 key: "ND_REMOTE_TIMEOUT".into(),

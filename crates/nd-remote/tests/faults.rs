@@ -284,6 +284,19 @@ fn data(n: usize) -> Arc<Vec<u8>> {
     Arc::new((0..n).map(|i| (i * 7 + i / 251) as u8).collect())
 }
 
+/// A normal answer for `d` with ETag "v1".
+fn serve(d: &Arc<Vec<u8>>) -> Act {
+    Act::Serve {
+        data: d.clone(),
+        etag: "v1",
+    }
+}
+
+/// Open `f.bin` on the server as a byte source.
+fn open_f(s: &Server, o: &RemoteOptions) -> Arc<dyn ByteSource> {
+    open_source(&format!("{}/f.bin", s.url), o).unwrap()
+}
+
 fn opts() -> RemoteOptions {
     RemoteOptions {
         block_size: 4096,
@@ -299,12 +312,9 @@ fn opts() -> RemoteOptions {
 fn healthy_server_baseline() {
     let d = data(100_000);
     let d2 = d.clone();
-    let s = server(move |_, _| Act::Serve {
-        data: d2.clone(),
-        etag: "v1",
-    });
+    let s = server(move |_, _| serve(&d2));
     let o = opts();
-    let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap();
+    let src = open_f(&s, &o);
     assert_eq!(src.len(), 100_000);
     assert_eq!(&src.read_range(5000..5100).unwrap()[..], &d[5000..5100]);
     assert_eq!(
@@ -326,13 +336,10 @@ fn server_errors_are_retried_then_succeed() {
     // requests 1 and 2 (after the open) fail with 500, then the server recovers
     let s = server(move |i, _| match i {
         1 | 2 => Act::Status(500, "boom".into()),
-        _ => Act::Serve {
-            data: d2.clone(),
-            etag: "v1",
-        },
+        _ => serve(&d2),
     });
     let o = opts();
-    let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap();
+    let src = open_f(&s, &o);
     assert_eq!(
         &src.read_range(20_000..20_100).unwrap()[..],
         &d[20_000..20_100]
@@ -345,14 +352,11 @@ fn server_errors_are_retried_then_succeed() {
 fn persistent_server_errors_give_a_clear_bounded_error() {
     let d = data(50_000);
     let s = server(move |i, _| match i {
-        0 => Act::Serve {
-            data: d.clone(),
-            etag: "v1",
-        },
+        0 => serve(&d),
         _ => Act::Status(503, "unavailable".into()),
     });
     let o = opts();
-    let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap();
+    let src = open_f(&s, &o);
     let t = Instant::now();
     let e = src.read_range(20_000..20_100).unwrap_err().to_string();
     assert!(t.elapsed() < Duration::from_secs(20));
@@ -369,13 +373,10 @@ fn dropped_connections_are_retried() {
     let d2 = d.clone();
     let s = server(move |i, _| match i {
         1 | 2 => Act::Close,
-        _ => Act::Serve {
-            data: d2.clone(),
-            etag: "v1",
-        },
+        _ => serve(&d2),
     });
     let o = opts();
-    let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap();
+    let src = open_f(&s, &o);
     assert_eq!(
         &src.read_range(30_000..31_000).unwrap()[..],
         &d[30_000..31_000]
@@ -393,13 +394,10 @@ fn truncated_bodies_are_retried_and_never_returned() {
             data: d2.clone(),
             keep: 1000,
         },
-        _ => Act::Serve {
-            data: d2.clone(),
-            etag: "v1",
-        },
+        _ => serve(&d2),
     });
     let o = opts();
-    let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap();
+    let src = open_f(&s, &o);
     let got = src.read_range(10_000..30_000).unwrap();
     assert_eq!(&got[..], &d[10_000..30_000]);
     assert!(s.count.load(Ordering::SeqCst) >= 3);
@@ -407,16 +405,13 @@ fn truncated_bodies_are_retried_and_never_returned() {
     // always truncated: an error, after a bounded number of requests
     let d = data(50_000);
     let s = server(move |i, _| match i {
-        0 => Act::Serve {
-            data: d.clone(),
-            etag: "v1",
-        },
+        0 => serve(&d),
         _ => Act::Truncate {
             data: d.clone(),
             keep: 1000,
         },
     });
-    let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap();
+    let src = open_f(&s, &o);
     let e = src.read_range(10_000..30_000).unwrap_err();
     let n = s.count.load(Ordering::SeqCst);
     assert!((2..=1 + 4 * 4).contains(&n), "{n} requests: {e}");
@@ -426,14 +421,11 @@ fn truncated_bodies_are_retried_and_never_returned() {
 fn short_but_consistent_bodies_are_an_error() {
     let d = data(50_000);
     let s = server(move |i, _| match i {
-        0 => Act::Serve {
-            data: d.clone(),
-            etag: "v1",
-        },
+        0 => serve(&d),
         _ => Act::Short { data: d.clone() },
     });
     let o = opts();
-    let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap();
+    let src = open_f(&s, &o);
     let e = src.read_range(10_000..30_000).unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("10000..30000"), "{msg}");
@@ -447,10 +439,7 @@ fn an_object_that_changes_size_is_an_error_not_mixed_data() {
     let v2 = Arc::new((0..60_000).map(|i| (i % 13) as u8).collect::<Vec<u8>>());
     let s = server(move |i, _| {
         if i == 0 {
-            Act::Serve {
-                data: v1.clone(),
-                etag: "v1",
-            }
+            serve(&v1)
         } else {
             // the file was replaced: new size and ETag (this server ignores If-Match)
             Act::Serve {
@@ -460,7 +449,7 @@ fn an_object_that_changes_size_is_an_error_not_mixed_data() {
         }
     });
     let o = opts();
-    let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap();
+    let src = open_f(&s, &o);
     let e = src.read_range(20_000..20_100).unwrap_err();
     assert!(
         matches!(e.downcast_remote(), Some(Error::Changed { .. })),
@@ -490,7 +479,7 @@ fn an_object_that_changes_etag_is_an_error() {
         }
     });
     let o = opts();
-    let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap();
+    let src = open_f(&s, &o);
     for r in [20_000..20_100, 40_000..40_100] {
         let e = src.read_range(r).unwrap_err();
         assert!(
@@ -514,16 +503,13 @@ fn a_server_without_range_support_is_a_clear_error() {
 fn a_hanging_server_times_out() {
     let d = data(50_000);
     let s = server(move |i, _| match i {
-        0 => Act::Serve {
-            data: d.clone(),
-            etag: "v1",
-        },
+        0 => serve(&d),
         _ => Act::Hang(Duration::from_secs(3)),
     });
     let mut o = opts();
     o.timeout = Duration::from_millis(300);
     o.retries = 1;
-    let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap();
+    let src = open_f(&s, &o);
     let t = Instant::now();
     let e = src.read_range(20_000..20_100).unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(10), "{e}");
@@ -589,16 +575,13 @@ fn requests_in_flight_are_bounded() {
         p2.fetch_max(n, Ordering::SeqCst);
         std::thread::sleep(Duration::from_millis(30));
         l2.fetch_sub(1, Ordering::SeqCst);
-        Act::Serve {
-            data: d2.clone(),
-            etag: "v1",
-        }
+        serve(&d2)
     });
     let mut o = opts();
     o.max_in_flight = 3;
     o.coalesce_gap = 0;
     o.multi_range = false; // one request per range
-    let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap();
+    let src = open_f(&s, &o);
     let ranges: Vec<_> = (0..40u64).map(|i| i * 10_000..i * 10_000 + 100).collect();
     let got = src.read_ranges(&ranges).unwrap();
     for (r, g) in ranges.iter().zip(&got) {
@@ -636,13 +619,34 @@ fn len_ok(a: u64, b: u64) -> u64 {
 }
 
 fn multi(data: &Arc<Vec<u8>>, parts: Vec<(u64, u64)>) -> Act {
+    multi_cut(data, parts, None)
+}
+
+/// A correct multipart answer, cut after `keep` body bytes when set.
+fn multi_cut(data: &Arc<Vec<u8>>, parts: Vec<(u64, u64)>, keep: Option<usize>) -> Act {
     Act::Multi {
         data: data.clone(),
         parts,
         label: label_ok,
         body_len: len_ok,
-        keep: None,
+        keep,
     }
+}
+
+/// A server for `d` that answers single ranges normally and multi-range requests with
+/// `f(request number, request)`.
+fn multi_server(
+    d: &Arc<Vec<u8>>,
+    f: impl Fn(usize, &Req) -> Act + Send + Sync + 'static,
+) -> Server {
+    let d = d.clone();
+    server(move |i, req| {
+        if req.ranges.len() > 1 {
+            f(i, req)
+        } else {
+            serve(&d)
+        }
+    })
 }
 
 /// 30 ranges of 300 bytes, 10,000 apart.
@@ -668,13 +672,7 @@ fn a_batch_is_one_multi_range_request() {
     let d = data(400_000);
     for reorder in [false, true] {
         let d2 = d.clone();
-        let s = server(move |_, req| {
-            if req.ranges.len() < 2 {
-                return Act::Serve {
-                    data: d2.clone(),
-                    etag: "v1",
-                };
-            }
+        let s = multi_server(&d, move |_, req| {
             let mut parts = req.ranges.clone();
             if reorder {
                 // parts in another order, and the first two merged into one part
@@ -715,10 +713,7 @@ fn a_batch_is_one_multi_range_request() {
 fn a_server_ignoring_multi_range_requests_is_detected_and_the_batch_falls_back() {
     let d = data(4_000_000);
     let d2 = d.clone();
-    let s = server(move |_, _| Act::Serve {
-        data: d2.clone(),
-        etag: "v1",
-    });
+    let s = server(move |_, _| serve(&d2));
     let mut o = opts();
     o.coalesce_gap = 0;
     let src = open_remote(&s, &o);
@@ -756,16 +751,7 @@ fn a_server_ignoring_multi_range_requests_is_detected_and_the_batch_falls_back()
 fn a_single_part_answer_is_used_when_it_covers_the_ranges() {
     let d = data(4_000_000);
     let d2 = d.clone();
-    let s = server(move |_, req| {
-        if req.ranges.len() > 1 {
-            Act::SingleSpan { data: d2.clone() }
-        } else {
-            Act::Serve {
-                data: d2.clone(),
-                etag: "v1",
-            }
-        }
-    });
+    let s = multi_server(&d, move |_, _| Act::SingleSpan { data: d2.clone() });
     let o = opts();
     let src = open_remote(&s, &o);
     // a span of 290 KB for 9 KB asked: within the bound (asked + max(asked, 1 MiB)), used
@@ -793,17 +779,10 @@ fn a_single_part_answer_is_used_when_it_covers_the_ranges() {
 fn a_missing_part_is_fetched_alone() {
     let d = data(400_000);
     let d2 = d.clone();
-    let s = server(move |_, req| {
-        if req.ranges.len() > 1 {
-            let mut parts = req.ranges.clone();
-            parts.remove(5);
-            multi(&d2, parts)
-        } else {
-            Act::Serve {
-                data: d2.clone(),
-                etag: "v1",
-            }
-        }
+    let s = multi_server(&d, move |_, req| {
+        let mut parts = req.ranges.clone();
+        parts.remove(5);
+        multi(&d2, parts)
     });
     let o = opts();
     let src = open_remote(&s, &o);
@@ -823,21 +802,8 @@ fn a_cut_multipart_body_is_retried_then_a_clear_error() {
     let d = data(400_000);
     // cut once, then whole
     let d2 = d.clone();
-    let s = server(move |i, req| {
-        if req.ranges.len() > 1 {
-            Act::Multi {
-                data: d2.clone(),
-                parts: req.ranges.clone(),
-                label: label_ok,
-                body_len: len_ok,
-                keep: (i == 1).then_some(2000),
-            }
-        } else {
-            Act::Serve {
-                data: d2.clone(),
-                etag: "v1",
-            }
-        }
+    let s = multi_server(&d, move |i, req| {
+        multi_cut(&d2, req.ranges.clone(), (i == 1).then_some(2000))
     });
     let o = opts();
     let src = open_remote(&s, &o);
@@ -847,21 +813,8 @@ fn a_cut_multipart_body_is_retried_then_a_clear_error() {
 
     // always cut: an error after 1 + retries attempts, never partial data
     let d2 = d.clone();
-    let s = server(move |_, req| {
-        if req.ranges.len() > 1 {
-            Act::Multi {
-                data: d2.clone(),
-                parts: req.ranges.clone(),
-                label: label_ok,
-                body_len: len_ok,
-                keep: Some(5000),
-            }
-        } else {
-            Act::Serve {
-                data: d2.clone(),
-                etag: "v1",
-            }
-        }
+    let s = multi_server(&d, move |_, req| {
+        multi_cut(&d2, req.ranges.clone(), Some(5000))
     });
     let src = open_remote(&s, &o);
     let e = src.read_ranges(&ranges).unwrap_err().to_string();
@@ -893,21 +846,12 @@ fn lying_multipart_answers_are_errors() {
     ];
     for (label, body_len, what) in lies {
         let d2 = d.clone();
-        let s = server(move |_, req| {
-            if req.ranges.len() > 1 {
-                Act::Multi {
-                    data: d2.clone(),
-                    parts: req.ranges.clone(),
-                    label,
-                    body_len,
-                    keep: None,
-                }
-            } else {
-                Act::Serve {
-                    data: d2.clone(),
-                    etag: "v1",
-                }
-            }
+        let s = multi_server(&d, move |_, req| Act::Multi {
+            data: d2.clone(),
+            parts: req.ranges.clone(),
+            label,
+            body_len,
+            keep: None,
         });
         let o = opts();
         let src = open_remote(&s, &o);

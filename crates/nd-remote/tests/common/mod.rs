@@ -67,22 +67,27 @@ fn reachable(url: &str) -> bool {
         })
 }
 
-/// The nginx server (url, root dir), or `None` (with a printed reason) when not configured. A
-/// configured server that does not answer is a failure, not a skip: `.ci/run` starts it.
-pub fn http(test: &str) -> Option<(String, PathBuf)> {
-    let s = servers();
-    match (s.http_url, s.http_root) {
-        (Some(u), Some(r)) => {
+/// A configured server's address and its other setting, or `None` (with a printed reason) when
+/// not configured. A configured server that does not answer is a failure, not a skip: `.ci/run`
+/// starts it.
+fn configured<T>(
+    test: &str,
+    kind: &str,
+    addr: Option<String>,
+    other: Option<T>,
+) -> Option<(String, T)> {
+    match (addr, other) {
+        (Some(a), Some(o)) => {
             assert!(
-                reachable(&u),
-                "{test}: the HTTP test server {u} from {} does not answer (run `bash .ci/servers.sh`)",
+                reachable(&a),
+                "{test}: the {kind} test server {a} from {} does not answer (run `bash .ci/servers.sh`)",
                 env_file().display()
             );
-            Some((u, r))
+            Some((a, o))
         }
         _ => {
             eprintln!(
-                "SKIP {test}: no HTTP test server (run `bash .ci/servers.sh`, which writes {})",
+                "SKIP {test}: no {kind} test server (run `bash .ci/servers.sh`, which writes {})",
                 env_file().display()
             );
             None
@@ -90,25 +95,16 @@ pub fn http(test: &str) -> Option<(String, PathBuf)> {
     }
 }
 
+/// The nginx server (url, root dir), or `None` (with a printed reason) when not configured.
+pub fn http(test: &str) -> Option<(String, PathBuf)> {
+    let s = servers();
+    configured(test, "HTTP", s.http_url, s.http_root)
+}
+
 /// The S3 server (endpoint, bucket), or `None` with a printed reason.
 pub fn s3(test: &str) -> Option<(String, String)> {
     let s = servers();
-    match (s.s3_endpoint, s.s3_bucket) {
-        (Some(e), Some(b)) => {
-            assert!(
-                reachable(&e),
-                "{test}: the S3 test server {e} does not answer (run `bash .ci/servers.sh`)"
-            );
-            Some((e, b))
-        }
-        _ => {
-            eprintln!(
-                "SKIP {test}: no S3 test server (run `bash .ci/servers.sh`, which writes {})",
-                env_file().display()
-            );
-            None
-        }
-    }
+    configured(test, "S3", s.s3_endpoint, s.s3_bucket)
 }
 
 /// Options for the moto server (it accepts any credentials).
