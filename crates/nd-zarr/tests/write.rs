@@ -2,24 +2,13 @@
 //! chunks not stored, and stores written by the write_testdata example (checked by zarr-python
 //! in testdata/check_zarr_written.py) read back here too.
 
+mod common;
+
+use common::{cases, testdata};
 use nd_core::{ArrayRead, DataType, DirStore, MemStore, Region, Store};
 use nd_zarr::{ArrayMetadataV2, ZarrArray};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/zarr")
-}
-
-fn cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(testdata().join("cases.json")).unwrap();
-    serde_json::from_str::<Value>(&text)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
 
 #[test]
 fn zarray_written_byte_for_byte_as_zarr_python() {

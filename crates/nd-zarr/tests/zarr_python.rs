@@ -1,24 +1,13 @@
 //! Every store of testdata/zarr (written by zarr-python 2.18, see testdata/gen_zarr.py) reads
 //! value-for-value as zarr-python read it (testdata/zarr/expected/*.npy).
 
+mod common;
+
+use common::{cases, testdata};
 use nd_core::{ArrayRead, DataType, DirStore, Region, Store};
 use nd_zarr::{Hierarchy, ZarrArray};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/zarr")
-}
-
-fn cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(testdata().join("cases.json")).unwrap();
-    serde_json::from_str::<Value>(&text)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
 
 /// Compare decoded values with what zarr-python returned; NaN equals NaN (bitwise comparison
 /// would also do, but zarr-python may produce a different NaN payload from the fill value).
@@ -26,24 +15,21 @@ fn same(dtype: &DataType, a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
+    // f32 widens to f64 exactly: equal as f64 exactly when equal as f32
+    let floats = |size: usize, read: fn(&[u8]) -> f64| {
+        a.chunks_exact(size)
+            .zip(b.chunks_exact(size))
+            .all(|(x, y)| {
+                let (x, y) = (read(x), read(y));
+                x == y || (x.is_nan() && y.is_nan())
+            })
+    };
     match dtype {
         DataType::Float32 | DataType::Complex64 => {
-            a.chunks_exact(4).zip(b.chunks_exact(4)).all(|(x, y)| {
-                let (x, y) = (
-                    f32::from_ne_bytes(x.try_into().unwrap()),
-                    f32::from_ne_bytes(y.try_into().unwrap()),
-                );
-                x == y || (x.is_nan() && y.is_nan())
-            })
+            floats(4, |x| f32::from_ne_bytes(x.try_into().unwrap()) as f64)
         }
         DataType::Float64 | DataType::Complex128 => {
-            a.chunks_exact(8).zip(b.chunks_exact(8)).all(|(x, y)| {
-                let (x, y) = (
-                    f64::from_ne_bytes(x.try_into().unwrap()),
-                    f64::from_ne_bytes(y.try_into().unwrap()),
-                );
-                x == y || (x.is_nan() && y.is_nan())
-            })
+            floats(8, |x| f64::from_ne_bytes(x.try_into().unwrap()))
         }
         _ => a == b,
     }
