@@ -98,6 +98,19 @@ pub fn decode(
     blocksize: usize,
     out: &mut [i32],
 ) -> Result<(), String> {
+    decode_map(input, bytepix, blocksize, out, |v| v)
+}
+
+/// [`decode`], each value (the i32 `decode` would give) passed through `f` and stored as `T`:
+/// lets a caller decode straight into the image's own type without an intermediate buffer.
+#[inline]
+pub fn decode_map<T: Copy>(
+    input: &[u8],
+    bytepix: usize,
+    blocksize: usize,
+    out: &mut [T],
+    f: impl Fn(i32) -> T,
+) -> Result<(), String> {
     let (fsbits, fsmax, bbits) = match bytepix {
         1 => (3u32, 6i64, 8u32),
         2 => (4, 14, 16),
@@ -134,8 +147,7 @@ pub fn decode(
     for block in out.chunks_mut(blocksize) {
         let fs = r.read(fsbits).ok_or_else(eof)? as i64 - 1;
         if fs < 0 {
-            let v = sign(last);
-            block.fill(v);
+            block.fill(f(sign(last)));
         } else if fs == fsmax {
             for o in block.iter_mut() {
                 let diff = r.read(bbits).ok_or_else(eof)?;
@@ -145,7 +157,7 @@ pub fn decode(
                     diff >> 1
                 };
                 last = d.wrapping_add(last) & mask;
-                *o = sign(last);
+                *o = f(sign(last));
             }
         } else {
             let fs = fs as u32;
@@ -159,7 +171,7 @@ pub fn decode(
                     diff >> 1
                 };
                 last = d.wrapping_add(last) & mask;
-                *o = sign(last);
+                *o = f(sign(last));
             }
         }
     }
