@@ -2,7 +2,7 @@
 //! library (astropy, python asdf, zarr-python) returned when the testdata was generated; conversions
 //! round-trip; damaged inputs end with a message and exit status 1 or 2, never a panic or a hang.
 
-use nd_core::{npy::read_npy, ArrayBuf, DataType};
+use nd_core::{npy::read_npy, ArrayBuf, DataType, Element};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -51,29 +51,57 @@ fn ok(args: &[&str]) -> Out {
     o
 }
 
+/// A path as a command-line argument.
+fn arg(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `nd export <file> <selector> -o <out> <extra...>`.
+fn export(file: &Path, selector: &str, out: &Path, extra: &[&str]) -> Out {
+    let mut args = vec!["export", arg(file), selector, "-o", arg(out)];
+    args.extend_from_slice(extra);
+    nd(&args)
+}
+
+/// `nd export …`, which must succeed.
+fn export_ok(file: &Path, selector: &str, out: &Path, extra: &[&str]) {
+    let o = export(file, selector, out, extra);
+    assert_eq!(
+        o.code,
+        0,
+        "export {} {selector} {extra:?}: {}",
+        file.display(),
+        o.stderr
+    );
+}
+
+/// `nd info --json <path>`, which must succeed, parsed.
+fn info_json(path: &Path) -> Value {
+    serde_json::from_str(&ok(&["info", "--json", arg(path)]).stdout).unwrap()
+}
+
+/// The values of a numeric array as f64 (exact for the types the tests use).
+fn as_f64<T: Element + Into<f64>>(a: &ArrayBuf) -> Vec<f64> {
+    a.as_slice::<T>()
+        .unwrap()
+        .iter()
+        .map(|&x| x.into())
+        .collect()
+}
+
 /// Values equal, NaN equal to NaN; same type and shape.
 fn assert_same(got: &ArrayBuf, want: &ArrayBuf, what: &str) {
     assert_eq!(got.shape(), want.shape(), "{what}: shape");
     assert_eq!(got.dtype(), want.dtype(), "{what}: dtype");
+    // f32 widens to f64 exactly (and keeps distinct bit patterns distinct)
+    let floats = |a: Vec<f64>, b: Vec<f64>| {
+        a.iter()
+            .zip(&b)
+            .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits())
+    };
     let same = match got.dtype() {
-        DataType::Float32 => {
-            let (a, b) = (
-                got.as_slice::<f32>().unwrap(),
-                want.as_slice::<f32>().unwrap(),
-            );
-            a.iter()
-                .zip(b)
-                .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits())
-        }
-        DataType::Float64 => {
-            let (a, b) = (
-                got.as_slice::<f64>().unwrap(),
-                want.as_slice::<f64>().unwrap(),
-            );
-            a.iter()
-                .zip(b)
-                .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits())
-        }
+        DataType::Float32 => floats(as_f64::<f32>(got), as_f64::<f32>(want)),
+        DataType::Float64 => floats(as_f64::<f64>(got), as_f64::<f64>(want)),
         _ => got.bytes() == want.bytes(),
     };
     assert!(same, "{what}: values differ from the reference");
@@ -98,24 +126,16 @@ fn read_expected(p: &Path) -> ArrayBuf {
     }
 }
 
-fn export_and_compare(file: &Path, selector: &str, expected: &Path, tmp: &Path) {
+/// The array `selector` of `file` through `nd export` (into a file of `tmp`).
+fn export_read(file: &Path, selector: &str, tmp: &Path) -> ArrayBuf {
     let out = tmp.join("out.npy");
     let _ = std::fs::remove_file(&out);
-    let o = nd(&[
-        "export",
-        file.to_str().unwrap(),
-        selector,
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        o.code,
-        0,
-        "export {} {selector}: {}",
-        file.display(),
-        o.stderr
-    );
-    let got = read_npy(&out).unwrap();
+    export_ok(file, selector, &out, &[]);
+    read_npy(&out).unwrap()
+}
+
+fn export_and_compare(file: &Path, selector: &str, expected: &Path, tmp: &Path) {
+    let got = export_read(file, selector, tmp);
     let want = read_expected(expected);
     assert_same(&got, &want, &format!("{} {selector}", file.display()));
 }
@@ -178,13 +198,7 @@ fn fits_tables_and_compressed_images_equal_astropy() {
                     let name = c["name"].as_str().unwrap_or("");
                     let v = tmp.path().join("v.npy");
                     let sel = format!("{idx}/{name}");
-                    let o = nd(&[
-                        "export",
-                        file.to_str().unwrap(),
-                        &sel,
-                        "-o",
-                        v.to_str().unwrap(),
-                    ]);
+                    let o = export(&file, &sel, &v, &[]);
                     assert_eq!(o.code, 2, "{path} {sel}");
                     assert!(o.stderr.contains("variable-length"), "{}", o.stderr);
                     continue;
@@ -268,12 +282,7 @@ fn asdf_exports_equal_python_asdf() {
 
 #[test]
 fn info_json_lists_every_array() {
-    let o = ok(&[
-        "info",
-        "--json",
-        root().join("fits/gen/mef.fits").to_str().unwrap(),
-    ]);
-    let j: Value = serde_json::from_str(&o.stdout).unwrap();
+    let j = info_json(&root().join("fits/gen/mef.fits"));
     assert_eq!(j["format"], "fits");
     assert_eq!(j["arrays"].as_array().unwrap().len(), 6);
     assert_eq!(j["hdus"].as_array().unwrap().len(), 7);
@@ -281,12 +290,7 @@ fn info_json_lists_every_array() {
     assert_eq!(j["hdus"][3]["dtype"], "<u2");
     assert_eq!(j["arrays"][0]["shape"], serde_json::json!([20, 30]));
 
-    let o = ok(&[
-        "info",
-        "--json",
-        root().join("zarr/hier.zarr").to_str().unwrap(),
-    ]);
-    let j: Value = serde_json::from_str(&o.stdout).unwrap();
+    let j = info_json(&root().join("zarr/hier.zarr"));
     assert_eq!(j["format"], "zarr");
     let paths: Vec<&str> = j["arrays"]
         .as_array()
@@ -297,12 +301,7 @@ fn info_json_lists_every_array() {
     assert_eq!(paths, ["g1/arr", "g1/g2/deep", "top"]);
     assert_eq!(j["arrays"][2]["chunks"], serde_json::json!([4, 5]));
 
-    let o = ok(&[
-        "info",
-        "--json",
-        root().join("asdf/py/views.asdf").to_str().unwrap(),
-    ]);
-    let j: Value = serde_json::from_str(&o.stdout).unwrap();
+    let j = info_json(&root().join("asdf/py/views.asdf"));
     assert_eq!(j["format"], "asdf");
     assert_eq!(j["arrays"].as_array().unwrap().len(), 7);
 }
@@ -313,22 +312,8 @@ fn region_export_reads_the_region() {
     let f = root().join("fits/gen/dim3.fits");
     let whole = tmp.path().join("whole.npy");
     let part = tmp.path().join("part.npy");
-    ok(&[
-        "export",
-        f.to_str().unwrap(),
-        "0",
-        "-o",
-        whole.to_str().unwrap(),
-    ]);
-    ok(&[
-        "export",
-        f.to_str().unwrap(),
-        "0",
-        "-o",
-        part.to_str().unwrap(),
-        "--region",
-        "1:3,:,2:5",
-    ]);
+    export_ok(&f, "0", &whole, &[]);
+    export_ok(&f, "0", &part, &["--region", "1:3,:,2:5"]);
     let w = read_npy(&whole).unwrap();
     let p = read_npy(&part).unwrap();
     assert_eq!(p.shape(), &[2, 5, 3]);
@@ -341,26 +326,10 @@ fn region_export_reads_the_region() {
         }
     }
     // numpy clamps slice ends: 0:9 on an axis of 4 is the whole axis
-    ok(&[
-        "export",
-        f.to_str().unwrap(),
-        "0",
-        "-o",
-        part.to_str().unwrap(),
-        "--region",
-        "0:9",
-    ]);
+    export_ok(&f, "0", &part, &["--region", "0:9"]);
     assert_eq!(read_npy(&part).unwrap().shape(), &[4, 5, 6]);
     for bad in ["0:1,0:1,0:1,0:1", "x:2", "7"] {
-        let o = nd(&[
-            "export",
-            f.to_str().unwrap(),
-            "0",
-            "-o",
-            part.to_str().unwrap(),
-            "--region",
-            bad,
-        ]);
+        let o = export(&f, "0", &part, &["--region", bad]);
         assert_eq!(o.code, 2, "--region {bad}");
         assert!(o.stderr.starts_with("nd: "));
     }
@@ -368,25 +337,10 @@ fn region_export_reads_the_region() {
 
 fn naive_stats(a: &ArrayBuf) -> (u64, u64, f64, f64, f64) {
     let v: Vec<f64> = match a.dtype() {
-        DataType::Float32 => a
-            .as_slice::<f32>()
-            .unwrap()
-            .iter()
-            .map(|&x| x as f64)
-            .collect(),
-        DataType::Float64 => a.as_slice::<f64>().unwrap().to_vec(),
-        DataType::Int16 => a
-            .as_slice::<i16>()
-            .unwrap()
-            .iter()
-            .map(|&x| x as f64)
-            .collect(),
-        DataType::UInt16 => a
-            .as_slice::<u16>()
-            .unwrap()
-            .iter()
-            .map(|&x| x as f64)
-            .collect(),
+        DataType::Float32 => as_f64::<f32>(a),
+        DataType::Float64 => as_f64::<f64>(a),
+        DataType::Int16 => as_f64::<i16>(a),
+        DataType::UInt16 => as_f64::<u16>(a),
         other => panic!("test does not cover {other}"),
     };
     let good: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
@@ -413,7 +367,7 @@ fn stat_matches_reference_values() {
     ] {
         let want = read_npy(dir.join(npy)).unwrap();
         let (count, nan, sum, min, max) = naive_stats(&want);
-        let o = ok(&["stat", dir.join(file).to_str().unwrap(), "0", "--json"]);
+        let o = ok(&["stat", arg(&dir.join(file)), "0", "--json"]);
         let j: Value = serde_json::from_str(&o.stdout).unwrap();
         assert_eq!(j["count"].as_u64(), Some(count), "{file}");
         assert_eq!(j["nan_count"].as_u64(), Some(nan), "{file}");
@@ -430,12 +384,12 @@ fn stat_matches_reference_values() {
     let out = tmp.path().join("m0.npy");
     ok(&[
         "stat",
-        dir.join("gen/dim3.fits").to_str().unwrap(),
+        arg(&dir.join("gen/dim3.fits")),
         "0",
         "--axis",
         "0",
         "-o",
-        out.to_str().unwrap(),
+        arg(&out),
     ]);
     let m0 = read_npy(&out).unwrap();
     let want = read_npy(dir.join("expected/gen_dim3_fits.0.npy")).unwrap();
@@ -458,39 +412,26 @@ fn stat_matches_reference_values() {
 #[test]
 fn verify_reports_damage() {
     let dir = root().join("fits");
-    let good = nd(&["verify", dir.join("gen/checksum_ok.fits").to_str().unwrap()]);
+    let good = nd(&["verify", arg(&dir.join("gen/checksum_ok.fits"))]);
     assert_eq!(good.code, 0, "{}", good.stdout);
-    let stale = nd(&[
-        "verify",
-        dir.join("gen/checksum_stale_data.fits").to_str().unwrap(),
-    ]);
+    let stale = nd(&["verify", arg(&dir.join("gen/checksum_stale_data.fits"))]);
     assert_eq!(stale.code, 1);
     assert!(stale.stdout.contains("DAMAGED") && stale.stdout.contains("DATASUM"));
-    let z = nd(&["verify", root().join("zarr/hier.zarr").to_str().unwrap()]);
+    let z = nd(&["verify", arg(&root().join("zarr/hier.zarr"))]);
     assert_eq!(z.code, 0, "{}", z.stdout);
-    let lying = nd(&[
-        "verify",
-        root().join("asdf/py/index_lying.asdf").to_str().unwrap(),
-    ]);
+    let lying = nd(&["verify", arg(&root().join("asdf/py/index_lying.asdf"))]);
     assert_eq!(
         lying.code, 1,
         "a lying block index is reported: {}",
         lying.stdout
     );
-    let a = nd(&[
-        "verify",
-        root().join("asdf/py/checksum_new.asdf").to_str().unwrap(),
-    ]);
+    let a = nd(&["verify", arg(&root().join("asdf/py/checksum_new.asdf"))]);
     assert_eq!(a.code, 0, "{}", a.stdout);
 }
 
 #[test]
 fn header_prints_cards_as_in_the_file() {
-    let o = ok(&[
-        "header",
-        root().join("fits/gen/cards.fits").to_str().unwrap(),
-        "0",
-    ]);
+    let o = ok(&["header", arg(&root().join("fits/gen/cards.fits")), "0"]);
     let lines: Vec<&str> = o.stdout.lines().collect();
     assert!(lines[0].starts_with("SIMPLE  ="));
     assert!(lines.iter().all(|l| l.len() <= 80));
@@ -499,13 +440,12 @@ fn header_prints_cards_as_in_the_file() {
         .iter()
         .any(|l| l.starts_with("HIERARCH ESO DET CHIP NAME")));
     assert_eq!(*lines.last().unwrap(), "END");
-    let z = nd(&["header", root().join("zarr/hier.zarr").to_str().unwrap()]);
+    let z = nd(&["header", arg(&root().join("zarr/hier.zarr"))]);
     assert_eq!(z.code, 2);
 }
 
 fn exports_of(path: &Path) -> Vec<(String, ArrayBuf)> {
-    let o = ok(&["info", "--json", path.to_str().unwrap()]);
-    let j: Value = serde_json::from_str(&o.stdout).unwrap();
+    let j = info_json(path);
     let tmp = tempfile::tempdir().unwrap();
     j["arrays"]
         .as_array()
@@ -514,13 +454,7 @@ fn exports_of(path: &Path) -> Vec<(String, ArrayBuf)> {
         .map(|a| {
             let sel = a["path"].as_str().unwrap().to_string();
             let out = tmp.path().join("a.npy");
-            ok(&[
-                "export",
-                path.to_str().unwrap(),
-                &sel,
-                "-o",
-                out.to_str().unwrap(),
-            ]);
+            export_ok(path, &sel, &out, &[]);
             (sel, read_npy(&out).unwrap())
         })
         .collect()
@@ -538,14 +472,14 @@ fn round_trips_keep_data_and_headers() {
         "dim4.fits",
     ] {
         let src = root().join("fits/gen").join(name);
-        let s = src.to_str().unwrap();
+        let s = arg(&src);
         for mid in ["z.zarr", "a.asdf"] {
             let m = tmp.path().join(format!("{name}.{mid}"));
             let back = tmp.path().join(format!("{name}.{mid}.fits"));
-            ok(&["convert", s, m.to_str().unwrap(), "-q"]);
-            ok(&["convert", m.to_str().unwrap(), back.to_str().unwrap(), "-q"]);
+            ok(&["convert", s, arg(&m), "-q"]);
+            ok(&["convert", arg(&m), arg(&back), "-q"]);
             let a = ok(&["header", s]).stdout;
-            let mut b = ok(&["header", back.to_str().unwrap()]).stdout;
+            let mut b = ok(&["header", arg(&back)]).stdout;
             if !a.contains("\nEXTEND  =") {
                 // the writer gives every primary header EXTEND = T, as astropy does
                 b = b.replacen("EXTEND  =                    T\n", "", 1);
@@ -569,8 +503,8 @@ fn round_trips_keep_data_and_headers() {
         let d = tmp.path().join(dst);
         ok(&[
             "convert",
-            src.to_str().unwrap(),
-            d.to_str().unwrap(),
+            arg(&src),
+            arg(&d),
             "--array",
             "top",
             "--compressor",
@@ -587,35 +521,19 @@ fn round_trips_keep_data_and_headers() {
             "data"
         };
         let out = tmp.path().join("x.npy");
-        ok(&[
-            "export",
-            d.to_str().unwrap(),
-            sel,
-            "-o",
-            out.to_str().unwrap(),
-        ]);
+        export_ok(&d, sel, &out, &[]);
         let want = read_npy(root().join("zarr/expected/hier_top.npy")).unwrap();
         assert_same(&read_npy(&out).unwrap(), &want, dst);
     }
     // data a destination cannot hold is a clear error naming the array
     let c = root().join("asdf-standard/1.6.0/complex.asdf");
-    let o = nd(&[
-        "convert",
-        c.to_str().unwrap(),
-        tmp.path().join("c.fits").to_str().unwrap(),
-    ]);
+    let o = nd(&["convert", arg(&c), arg(&tmp.path().join("c.fits"))]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("FITS image cannot hold"), "{}", o.stderr);
     assert!(!tmp.path().join("c.fits").exists());
     // existing destinations are not replaced without --force
     let d = tmp.path().join("top.fits");
-    let o = nd(&[
-        "convert",
-        src.to_str().unwrap(),
-        d.to_str().unwrap(),
-        "--array",
-        "top",
-    ]);
+    let o = nd(&["convert", arg(&src), arg(&d), "--array", "top"]);
     assert_eq!(o.code, 2);
 }
 
@@ -659,14 +577,14 @@ fn damaged_inputs_never_crash() {
                 s.file_stem().unwrap().to_str().unwrap()
             ));
             std::fs::write(&p, &b).unwrap();
-            let ps = p.to_str().unwrap();
+            let ps = arg(&p);
             let out = tmp.path().join("o.npy");
             for args in [
                 vec!["info", ps],
                 vec!["info", "--json", ps],
                 vec!["verify", ps],
-                vec!["export", ps, "1", "-o", out.to_str().unwrap()],
-                vec!["export", ps, "data", "-o", out.to_str().unwrap()],
+                vec!["export", ps, "1", "-o", arg(&out)],
+                vec!["export", ps, "data", "-o", arg(&out)],
                 vec!["stat", ps, "0", "--json"],
             ] {
                 let o = nd(&args);
@@ -694,16 +612,9 @@ fn damaged_inputs_never_crash() {
     }
     // a truncated FITS file is an error for info and export of the cut HDU
     let t = root().join("fits/gen/truncated.fits");
-    assert_eq!(nd(&["info", t.to_str().unwrap()]).code, 2);
+    assert_eq!(nd(&["info", arg(&t)]).code, 2);
     assert_eq!(
-        nd(&[
-            "export",
-            t.to_str().unwrap(),
-            "3",
-            "-o",
-            tmp.path().join("t.npy").to_str().unwrap()
-        ])
-        .code,
+        nd(&["export", arg(&t), "3", "-o", arg(&tmp.path().join("t.npy"))]).code,
         2
     );
     assert!(runs > 300);
@@ -738,14 +649,8 @@ fn urls_read_like_local_paths() {
         let local = root().join(rel);
         let url = format!("{base}/{rel}");
         let (a, b) = (tmp.path().join("a.npy"), tmp.path().join("b.npy"));
-        let mut args_l = vec![
-            "export",
-            local.to_str().unwrap(),
-            sel,
-            "-o",
-            a.to_str().unwrap(),
-        ];
-        let mut args_r = vec!["-v", "export", url.as_str(), sel, "-o", b.to_str().unwrap()];
+        let mut args_l = vec!["export", arg(&local), sel, "-o", arg(&a)];
+        let mut args_r = vec!["-v", "export", url.as_str(), sel, "-o", arg(&b)];
         if let Some(r) = region {
             args_l.extend(["--region", r]);
             args_r.extend(["--region", r]);
@@ -794,7 +699,7 @@ fn clean(s: &str) -> String {
 
 /// The (keyword, value) of the column cards that must survive a round trip, sorted.
 fn column_cards(file: &Path, hdu: &str) -> Vec<(String, String)> {
-    ok(&["header", file.to_str().unwrap(), hdu])
+    ok(&["header", arg(file), hdu])
         .stdout
         .lines()
         .filter_map(|l| {
@@ -837,12 +742,12 @@ fn fits_tables_convert_to_zarr_and_asdf_and_back() {
         "gen/bt_vla.fits",           // variable-length columns are skipped with a note
     ] {
         let src = dir.join(path);
-        let s = src.to_str().unwrap();
+        let s = arg(&src);
         let entry = &manifest[path];
         for mid in ["t.zarr", "t.asdf"] {
             let m = tmp.path().join(format!("{}.{mid}", clean(path)));
             let back = tmp.path().join(format!("{}.{mid}.fits", clean(path)));
-            let o = ok(&["convert", s, m.to_str().unwrap(), "-q"]);
+            let o = ok(&["convert", s, arg(&m), "-q"]);
             if path.contains("vla") {
                 // one note per variable-length column, naming it
                 for c in ["VJ", "VD", "VA", "VL"] {
@@ -854,7 +759,7 @@ fn fits_tables_convert_to_zarr_and_asdf_and_back() {
                 }
                 assert!(o.stderr.contains("variable-length"), "{}", o.stderr);
             }
-            ok(&["convert", m.to_str().unwrap(), back.to_str().unwrap(), "-q"]);
+            ok(&["convert", arg(&m), arg(&back), "-q"]);
             for h in entry["hdus"].as_array().unwrap() {
                 let cols = h["table"]["columns"].as_array();
                 let Some(cols) = cols else { continue };
@@ -889,9 +794,7 @@ fn fits_tables_convert_to_zarr_and_asdf_and_back() {
                         "{path} via {mid}: HDU {idx} column cards"
                     );
                 }
-                let info: Value =
-                    serde_json::from_str(&ok(&["info", "--json", back.to_str().unwrap()]).stdout)
-                        .unwrap();
+                let info = info_json(&back);
                 let kind = &info["hdus"][idx.parse::<usize>().unwrap()]["kind"];
                 assert_eq!(kind, "bintable", "{path} via {mid}");
             }
@@ -902,28 +805,14 @@ fn fits_tables_convert_to_zarr_and_asdf_and_back() {
     let d = tmp.path().join("budget.zarr");
     let o = nd(&[
         "convert",
-        dir.join("gen/bt_all.fits").to_str().unwrap(),
-        d.to_str().unwrap(),
+        arg(&dir.join("gen/bt_all.fits")),
+        arg(&d),
         "--budget-mib",
         "0",
     ]);
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("memory budget"), "{}", o.stderr);
     assert!(!d.exists(), "nothing is written when a table is refused");
-}
-
-/// The values of a FITS file's HDU `hdu` through `nd export`.
-fn export_hdu(file: &Path, hdu: &str, tmp: &Path) -> ArrayBuf {
-    let out = tmp.join("hdu.npy");
-    let _ = std::fs::remove_file(&out);
-    ok(&[
-        "export",
-        file.to_str().unwrap(),
-        hdu,
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    read_npy(&out).unwrap()
 }
 
 #[test]
@@ -945,8 +834,8 @@ fn compressed_fits_output() {
                 let out = tmp.path().join(format!("{name}.{algo}.fits"));
                 let mut args = vec![
                     "convert",
-                    src.to_str().unwrap(),
-                    out.to_str().unwrap(),
+                    arg(&src),
+                    arg(&out),
                     "--compressor",
                     algo,
                     "--force",
@@ -956,9 +845,7 @@ fn compressed_fits_output() {
                     args.extend(["--chunks", c]);
                 }
                 ok(&args);
-                let info: Value =
-                    serde_json::from_str(&ok(&["info", "--json", out.to_str().unwrap()]).stdout)
-                        .unwrap();
+                let info = info_json(&out);
                 assert_eq!(info["hdus"][1]["kind"], "compressed_image", "{name} {algo}");
                 let a = &info["arrays"][0];
                 let zcmp = match *algo {
@@ -977,7 +864,7 @@ fn compressed_fits_output() {
                 };
                 assert_eq!(tile, expect_tile, "{name} {algo} {chunks:?}");
                 assert_same(
-                    &export_hdu(&out, "1", tmp.path()),
+                    &export_read(&out, "1", tmp.path()),
                     &want,
                     &format!("{name} {algo}"),
                 );
@@ -988,29 +875,22 @@ fn compressed_fits_output() {
     for name in ["dt_f32", "dt_f64"] {
         let src = dir.join(format!("gen/{name}.fits"));
         let want = read_npy(dir.join(format!("expected/gen_{name}_fits.0.npy"))).unwrap();
-        let as_f64 = |a: &ArrayBuf| -> Vec<f64> {
-            match a.dtype() {
-                DataType::Float32 => a
-                    .as_slice::<f32>()
-                    .unwrap()
-                    .iter()
-                    .map(|&v| v as f64)
-                    .collect(),
-                _ => a.as_slice::<f64>().unwrap().to_vec(),
-            }
+        let values = |a: &ArrayBuf| match a.dtype() {
+            DataType::Float32 => as_f64::<f32>(a),
+            _ => as_f64::<f64>(a),
         };
         for spec in ["rice", "rice:q=4", "gzip_2:q=-0.001:dither=2", "gzip_1"] {
             let out = tmp.path().join(format!("{name}.q.fits"));
             ok(&[
                 "convert",
-                src.to_str().unwrap(),
-                out.to_str().unwrap(),
+                arg(&src),
+                arg(&out),
                 "--compressor",
                 spec,
                 "--force",
                 "-q",
             ]);
-            let got = export_hdu(&out, "1", tmp.path());
+            let got = export_read(&out, "1", tmp.path());
             assert_eq!(got.dtype(), want.dtype(), "{name} {spec}");
             let fits = nd_fits::Fits::open(&out).unwrap();
             let zscale = fits
@@ -1021,7 +901,7 @@ fn compressed_fits_output() {
                 .unwrap();
             let zscale = zscale.as_slice::<f64>().unwrap();
             let width = want.shape()[1] as usize;
-            let (g, w) = (as_f64(&got), as_f64(&want));
+            let (g, w) = (values(&got), values(&want));
             let mut worst = 0f64;
             for (i, (a, b)) in g.iter().zip(&w).enumerate() {
                 let step = zscale[i / width];
@@ -1048,23 +928,23 @@ fn compressed_fits_output() {
         let out = tmp.path().join(format!("{name}.lossless.fits"));
         ok(&[
             "convert",
-            src.to_str().unwrap(),
-            out.to_str().unwrap(),
+            arg(&src),
+            arg(&out),
             "--compressor",
             "gzip_2:lossless",
             "-q",
         ]);
-        assert_same(&export_hdu(&out, "1", tmp.path()), &want, name);
+        assert_same(&export_read(&out, "1", tmp.path()), &want, name);
     }
     // a multi-extension file keeps its headers' cards (EXTNAME, EXTVER, ...) around the tiles
     let mef = dir.join("gen/mef.fits");
     let out = tmp.path().join("mef.rice.fits");
     let z = tmp.path().join("mef.zarr");
-    ok(&["convert", mef.to_str().unwrap(), z.to_str().unwrap(), "-q"]);
+    ok(&["convert", arg(&mef), arg(&z), "-q"]);
     ok(&[
         "convert",
-        z.to_str().unwrap(),
-        out.to_str().unwrap(),
+        arg(&z),
+        arg(&out),
         "--compressor",
         "gzip_2:lossless",
         "--checksum",
@@ -1075,8 +955,7 @@ fn compressed_fits_output() {
     for ((sa, x), (_, y)) in a.iter().zip(&b) {
         assert_same(y, x, &format!("mef HDU {sa}"));
     }
-    let info: Value =
-        serde_json::from_str(&ok(&["info", "--json", out.to_str().unwrap()]).stdout).unwrap();
+    let info = info_json(&out);
     let names: Vec<&str> = info["hdus"]
         .as_array()
         .unwrap()
@@ -1084,7 +963,7 @@ fn compressed_fits_output() {
         .map(|h| h["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["PRIMARY", "SCI", "ERR", "DQ", "SCI", "ERR", "DQ"]);
-    let v = ok(&["verify", out.to_str().unwrap()]);
+    let v = ok(&["verify", arg(&out)]);
     assert!(!v.stdout.contains("absent"), "{}", v.stdout);
     // refused: over the budget (suggesting --compressor none), 64-bit with RICE, floats with
     // PLIO, lossless RICE, unknown names; nothing is left behind
@@ -1100,8 +979,8 @@ fn compressed_fits_output() {
         let out = tmp.path().join("refused.fits");
         let o = nd(&[
             "convert",
-            dir.join(format!("gen/{src}.fits")).to_str().unwrap(),
-            out.to_str().unwrap(),
+            arg(&dir.join(format!("gen/{src}.fits"))),
+            arg(&out),
             "--compressor",
             spec,
             "--budget-mib",
