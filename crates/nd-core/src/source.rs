@@ -104,30 +104,28 @@ impl MemSource {
     }
 }
 
-/// `read_exact_at` over bytes in memory.
-fn read_exact_at_bytes(data: &Bytes, offset: u64, buf: &mut [u8]) -> Result<()> {
-    let r = offset..offset.saturating_add(buf.len() as u64);
-    check_range(&r, data.len() as u64)?;
-    buf.copy_from_slice(&data[r.start as usize..r.end as usize]);
-    Ok(())
-}
-
-/// `read_range` over bytes in memory: a zero-copy slice.
-fn read_range_bytes(data: &Bytes, range: Range<u64>) -> Result<Bytes> {
-    check_range(&range, data.len() as u64)?;
-    Ok(data.slice(range.start as usize..range.end as usize))
+/// The `ByteSource` reads of a source whose bytes are all in `self.data: Bytes` (`read_range`
+/// is a zero-copy slice).
+macro_rules! in_memory_reads {
+    () => {
+        fn len(&self) -> u64 {
+            self.data.len() as u64
+        }
+        fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+            let r = offset..offset.saturating_add(buf.len() as u64);
+            check_range(&r, self.len())?;
+            buf.copy_from_slice(&self.data[r.start as usize..r.end as usize]);
+            Ok(())
+        }
+        fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
+            check_range(&range, self.len())?;
+            Ok(self.data.slice(range.start as usize..range.end as usize))
+        }
+    };
 }
 
 impl ByteSource for MemSource {
-    fn len(&self) -> u64 {
-        self.data.len() as u64
-    }
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        read_exact_at_bytes(&self.data, offset, buf)
-    }
-    fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
-        read_range_bytes(&self.data, range)
-    }
+    in_memory_reads!();
     fn describe(&self) -> String {
         format!("<memory, {} bytes>", self.data.len())
     }
@@ -239,15 +237,7 @@ impl MmapSource {
 }
 
 impl ByteSource for MmapSource {
-    fn len(&self) -> u64 {
-        self.data.len() as u64
-    }
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        read_exact_at_bytes(&self.data, offset, buf)
-    }
-    fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
-        read_range_bytes(&self.data, range)
-    }
+    in_memory_reads!();
     fn describe(&self) -> String {
         self.path.display().to_string()
     }
