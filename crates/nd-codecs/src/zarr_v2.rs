@@ -618,56 +618,28 @@ fn json_int(v: &Value) -> MResult<i128> {
 }
 
 fn int_bytes(v: i128, dtype: &DataType) -> MResult<Vec<u8>> {
-    let range = |lo: i128, hi: i128| -> MResult<()> {
-        if v < lo || v > hi {
-            Err(invalid(
-                "fill_value",
-                format!("{v} does not fit in {dtype}"),
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    Ok(match dtype {
-        DataType::Int8 => {
-            range(i8::MIN.into(), i8::MAX.into())?;
-            (v as i8).to_ne_bytes().to_vec()
-        }
-        DataType::Int16 => {
-            range(i16::MIN.into(), i16::MAX.into())?;
-            (v as i16).to_ne_bytes().to_vec()
-        }
-        DataType::Int32 => {
-            range(i32::MIN.into(), i32::MAX.into())?;
-            (v as i32).to_ne_bytes().to_vec()
-        }
+    /// `v` as a native-endian `T`, when it fits.
+    fn fit<T: TryFrom<i128> + bytemuck::Pod>(v: i128, dtype: &DataType) -> MResult<Vec<u8>> {
+        let x = T::try_from(v)
+            .map_err(|_| invalid("fill_value", format!("{v} does not fit in {dtype}")))?;
+        Ok(bytemuck::bytes_of(&x).to_vec())
+    }
+    match dtype {
+        DataType::Int8 => fit::<i8>(v, dtype),
+        DataType::Int16 => fit::<i16>(v, dtype),
+        DataType::Int32 => fit::<i32>(v, dtype),
         DataType::Int64 | DataType::DateTime64(_) | DataType::TimeDelta64(_) => {
-            range(i64::MIN.into(), i64::MAX.into())?;
-            (v as i64).to_ne_bytes().to_vec()
+            fit::<i64>(v, dtype)
         }
-        DataType::UInt8 => {
-            range(0, u8::MAX.into())?;
-            (v as u8).to_ne_bytes().to_vec()
-        }
-        DataType::UInt16 => {
-            range(0, u16::MAX.into())?;
-            (v as u16).to_ne_bytes().to_vec()
-        }
-        DataType::UInt32 => {
-            range(0, u32::MAX.into())?;
-            (v as u32).to_ne_bytes().to_vec()
-        }
-        DataType::UInt64 => {
-            range(0, u64::MAX.into())?;
-            (v as u64).to_ne_bytes().to_vec()
-        }
-        other => {
-            return Err(invalid(
-                "fill_value",
-                format!("{other} is not an integer type"),
-            ))
-        }
-    })
+        DataType::UInt8 => fit::<u8>(v, dtype),
+        DataType::UInt16 => fit::<u16>(v, dtype),
+        DataType::UInt32 => fit::<u32>(v, dtype),
+        DataType::UInt64 => fit::<u64>(v, dtype),
+        other => Err(invalid(
+            "fill_value",
+            format!("{other} is not an integer type"),
+        )),
+    }
 }
 
 fn float_bytes(f: f64, dtype: &DataType) -> Vec<u8> {

@@ -26,21 +26,18 @@ fn same(t: &str, a: &[u8], b: &[u8]) -> bool {
     if a == b {
         return true;
     }
+    // f32 widens to f64 exactly, keeping distinct bit patterns distinct
+    let floats = |size: usize, read: fn(&[u8]) -> f64| {
+        a.chunks_exact(size)
+            .zip(b.chunks_exact(size))
+            .all(|(x, y)| {
+                let (x, y) = (read(x), read(y));
+                x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+            })
+    };
     match t {
-        "<f4" => a.chunks_exact(4).zip(b.chunks_exact(4)).all(|(x, y)| {
-            let (x, y) = (
-                f32::from_le_bytes(x.try_into().unwrap()),
-                f32::from_le_bytes(y.try_into().unwrap()),
-            );
-            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
-        }),
-        "<f8" => a.chunks_exact(8).zip(b.chunks_exact(8)).all(|(x, y)| {
-            let (x, y) = (
-                f64::from_le_bytes(x.try_into().unwrap()),
-                f64::from_le_bytes(y.try_into().unwrap()),
-            );
-            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
-        }),
+        "<f4" => floats(4, |x| f32::from_le_bytes(x.try_into().unwrap()) as f64),
+        "<f8" => floats(8, |x| f64::from_le_bytes(x.try_into().unwrap())),
         _ => false,
     }
 }
