@@ -316,17 +316,8 @@ impl crate::ArrayWrite for NpyWriter {
             write_all_at(&self.file, &data[src_off..src_off + run_bytes], pos)
                 .map_err(|e| Error::io(format!("{} at offset {pos}", self.tmp.display()), e))?;
             src_off += run_bytes;
-            let mut ax = outer.len();
-            loop {
-                if ax == 0 {
-                    return Ok(());
-                }
-                ax -= 1;
-                idx[ax] += 1;
-                if idx[ax] < outer[ax] {
-                    break;
-                }
-                idx[ax] = 0;
+            if !crate::shape::next_index(&mut idx, &outer) {
+                return Ok(());
             }
         }
     }

@@ -436,19 +436,24 @@ pub unsafe fn copy_strided_raw(
             d_o += i as usize * dst_view.strides[ax];
         }
         std::ptr::copy_nonoverlapping(src.as_ptr().add(so), dst.add(d_o), run);
-        let mut ax = inner;
-        loop {
-            if ax == 0 {
-                return;
-            }
-            ax -= 1;
-            idx[ax] += 1;
-            if idx[ax] < outer[ax] {
-                break;
-            }
-            idx[ax] = 0;
+        if !next_index(&mut idx, outer) {
+            return;
         }
     }
+}
+
+/// Advance the C-order multi-index `idx` (each `idx[ax] < outer[ax]`) by one; `false` once it has
+/// gone past the last index (it is then all zeros again).
+#[inline]
+pub(crate) fn next_index(idx: &mut [u64], outer: &[u64]) -> bool {
+    for (i, &n) in idx.iter_mut().zip(outer).rev() {
+        *i += 1;
+        if *i < n {
+            return true;
+        }
+        *i = 0;
+    }
+    false
 }
 
 /// Copy `region` of a contiguous source array (`src_shape`, `src_order`) into a contiguous C-order
