@@ -357,6 +357,14 @@ impl Remote {
     }
 
     /// The URL of `path` for messages.
+    /// One of the `max_in_flight` request slots, held until dropped.
+    pub(crate) async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        self.in_flight
+            .acquire()
+            .await
+            .map_err(|e| Error::Runtime(e.to_string()))
+    }
+
     pub(crate) fn url_of(&self, path: &Path) -> String {
         match self.url.split_once("://") {
             Some((scheme, rest)) => {
@@ -402,11 +410,7 @@ impl Remote {
         range: Option<Range<u64>>,
         pin: Option<&Pin>,
     ) -> Result<(Bytes, ObjectMeta)> {
-        let _permit = self
-            .in_flight
-            .acquire()
-            .await
-            .map_err(|e| Error::Runtime(e.to_string()))?;
+        let _permit = self.permit().await?;
         let url = || self.url_of(path);
         let mut backoff = self.opts.retry_backoff;
         let mut attempt = 0usize;
@@ -458,11 +462,7 @@ impl Remote {
 
     /// HEAD `path`.
     pub(crate) async fn head(&self, path: &Path) -> Result<ObjectMeta> {
-        let _permit = self
-            .in_flight
-            .acquire()
-            .await
-            .map_err(|e| Error::Runtime(e.to_string()))?;
+        let _permit = self.permit().await?;
         self.store
             .head(path)
             .await

@@ -325,11 +325,7 @@ impl Remote {
         let (Some(client), Some(url)) = (&self.http_client, self.http_url(&self.path)) else {
             return Ok(MultiOutcome::Unsupported("not an HTTP source".into()));
         };
-        let _permit = self
-            .in_flight
-            .acquire()
-            .await
-            .map_err(|e| Error::Runtime(e.to_string()))?;
+        let _permit = self.permit().await?;
         let header = range_header(ranges);
         let mut backoff = self.opts.retry_backoff;
         let mut attempt = 0usize;
