@@ -954,6 +954,77 @@ impl CompressedImage {
         Ok(())
     }
 
+    /// Quantized RICE tiles of float images: the integers decoded into a reused buffer, then
+    /// unquantized (dither, ZBLANK → NaN) straight into `dst` as f32 / f64, computing what
+    /// [`Self::finish_tile`] computes. Returns false when the tile takes the general path.
+    fn decode_quantized(
+        &self,
+        row: u64,
+        tshape: &[u64],
+        scratch: &mut Scratch,
+        dst: &mut [u8],
+    ) -> Result<bool> {
+        if self.algo != Algorithm::Rice
+            || self.scaling != Scaling::None
+            || !matches!(self.zbitpix, -32 | -64)
+        {
+            return Ok(false);
+        }
+        let (ccol, cranges) = &self.cdata;
+        let Some((count, range)) = cranges.get(row as usize) else {
+            return Ok(false);
+        };
+        let r = row as usize;
+        let scale = self.zscale.as_ref().and_then(|v| v.get(r).copied());
+        let zero = self.zzero.as_ref().and_then(|v| v.get(r).copied());
+        let (Some(scale), Some(zero)) = (scale, zero) else {
+            return Ok(false);
+        };
+        let n = tshape.iter().product::<u64>() as usize;
+        if *count == 0 || dst.len() != n * self.dtype.size() {
+            return Ok(false);
+        }
+        let b = self.heap_bytes(range)?;
+        let q = &mut scratch.ints;
+        if q.len() < n {
+            q.resize(n, 0);
+        }
+        let q = &mut q[..n];
+        rice::decode(&b, self.bytepix, self.blocksize, q)
+            .map_err(|m| self.terr(row, &ccol.name, m))?;
+        let zblank = match &self.zblank_col {
+            Some(c) => c.get(r).copied(),
+            None => self.zblank_header,
+        };
+        let seed = if self.dither == Dither::None {
+            0
+        } else {
+            row as i64 + self.dither0
+        };
+        // cfitsio checks ZERO_VALUE only in its 4-byte-integer routines.
+        let wide = self.bytepix == 4;
+        let (d, sc, ze) = (self.dither, scale, zero);
+        macro_rules! go {
+            ($t:ty, $f:expr) => {{
+                match bytemuck::try_cast_slice_mut::<u8, $t>(dst) {
+                    Ok(o) => quantize::unquantize_map(&*q, d, seed, sc, ze, wide, zblank, o, $f),
+                    Err(_) => {
+                        let tb = aligned_bytes(&mut scratch.tmp, dst.len());
+                        let o = bytemuck::cast_slice_mut::<u8, $t>(tb);
+                        quantize::unquantize_map(&*q, d, seed, sc, ze, wide, zblank, o, $f);
+                        dst.copy_from_slice(tb);
+                    }
+                }
+            }};
+        }
+        if self.zbitpix == -32 {
+            go!(f32, |v| v as f32);
+        } else {
+            go!(f64, |v| v);
+        }
+        Ok(true)
+    }
+
     /// Lossless integer tiles whose physical values are the stored ones (or the unsigned /
     /// signed-byte BZERO convention): decoded straight into `dst`, without the i64 and
     /// big-endian passes of [`Self::decode_tile`]. Returns false when the tile takes the
@@ -965,8 +1036,10 @@ impl CompressedImage {
         scratch: &mut Scratch,
         dst: &mut [u8],
     ) -> Result<bool> {
-        if self.quantized
-            || self.zbitpix <= 0
+        if self.quantized {
+            return self.decode_quantized(row, tshape, scratch, dst);
+        }
+        if self.zbitpix <= 0
             || !matches!(
                 self.scaling,
                 Scaling::None | Scaling::Int8 | Scaling::Unsigned
@@ -1075,6 +1148,8 @@ struct Scratch {
     tile: Vec<u64>,
     /// Typed values for an output slice not aligned for its type.
     tmp: Vec<u64>,
+    /// Quantized integers of a tile.
+    ints: Vec<i32>,
 }
 
 /// The first `nbytes` bytes of `buf` (grown when needed), 8-byte aligned.

@@ -83,22 +83,49 @@ pub fn unquantize(
     wide: bool,
     out: &mut [f64],
 ) {
+    unquantize_map(q, dither, row, scale, zero, wide, None, out, |v| v)
+}
+
+/// [`unquantize`] for integers of any width, values equal to `zblank` (compared as integers)
+/// made NaN, and each f64 result passed through `f` (e.g. the cast to f32) as it is stored.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn unquantize_map<Q: Copy + Into<i64>, O>(
+    q: &[Q],
+    dither: Dither,
+    row: i64,
+    scale: f64,
+    zero: f64,
+    wide: bool,
+    zblank: Option<i64>,
+    out: &mut [O],
+    f: impl Fn(f64) -> O,
+) {
+    let blank = |v: i64| zblank == Some(v);
     match dither {
         Dither::None => {
             for (o, &v) in out.iter_mut().zip(q) {
-                *o = v as f64 * scale + zero;
+                let v: i64 = v.into();
+                *o = f(if blank(v) {
+                    f64::NAN
+                } else {
+                    v as f64 * scale + zero
+                });
             }
         }
         _ => {
             let mut it = DitherIter::new(row);
             let d2 = dither == Dither::Subtractive2 && wide;
             for (o, &v) in out.iter_mut().zip(q) {
+                let v: i64 = v.into();
                 let r = it.next_value();
-                *o = if d2 && v == ZERO_VALUE {
+                *o = f(if blank(v) {
+                    f64::NAN
+                } else if d2 && v == ZERO_VALUE {
                     0.0
                 } else {
                     (v as f64 - r as f64 + 0.5) * scale + zero
-                };
+                });
             }
         }
     }
