@@ -2,7 +2,7 @@
 //! Neumaier-compensated sums), over a whole array or along one axis.
 
 use crate::{plan, Options};
-use nd_core::{ArrayBuf, ArrayRead, DataType, Error, Result};
+use nd_core::{ArrayBuf, ArrayRead, DataType, Error, Region, Result};
 use rayon::prelude::*;
 use std::sync::Mutex;
 
@@ -164,27 +164,34 @@ fn lanes<T: Val>(x: &[T], rows: usize, inner: usize, j0: usize, w: usize, s: &mu
     s.min.resize(w, f64::INFINITY);
     s.max.clear();
     s.max.resize(w, f64::NEG_INFINITY);
-    for row in x.chunks_exact(inner).take(rows) {
-        let Some(row) = row.get(j0..j0 + w) else {
-            continue;
-        };
-        for (j, v) in row.iter().enumerate() {
-            let v = v.f();
-            if v.is_nan() {
-                s.nan[j] += 1;
+    {
+        // all slices exactly `w` long, so the loop has no bounds checks
+        let (n, nan) = (&mut s.n[..w], &mut s.nan[..w]);
+        let (sum, comp) = (&mut s.sum[..w], &mut s.comp[..w]);
+        let (mn, mx) = (&mut s.min[..w], &mut s.max[..w]);
+        for row in x.chunks_exact(inner).take(rows) {
+            let Some(row) = row.get(j0..j0 + w) else {
                 continue;
-            }
-            s.n[j] += 1;
-            let a = s.sum[j];
-            let t = a + v;
-            s.comp[j] += if a.abs() >= v.abs() {
-                (a - t) + v
-            } else {
-                (v - t) + a
             };
-            s.sum[j] = t;
-            s.min[j] = s.min[j].min(v);
-            s.max[j] = s.max[j].max(v);
+            // Branch-free (so it vectorizes): a NaN counts as NaN and adds 0 to the sum;
+            // f64::min and f64::max ignore NaN.
+            for j in 0..w {
+                let v = row[j].f();
+                let ok = !v.is_nan();
+                n[j] += ok as u64;
+                nan[j] += (!ok) as u64;
+                let v0 = if ok { v } else { 0.0 };
+                let a = sum[j];
+                let t = a + v0;
+                comp[j] += if a.abs() >= v0.abs() {
+                    (a - t) + v0
+                } else {
+                    (v0 - t) + a
+                };
+                sum[j] = t;
+                mn[j] = mn[j].min(v);
+                mx[j] = mx[j].max(v);
+            }
         }
     }
     s.mean.clear();
@@ -195,16 +202,14 @@ fn lanes<T: Val>(x: &[T], rows: usize, inner: usize, j0: usize, w: usize, s: &mu
             (s.sum[j] + s.comp[j]) / s.n[j] as f64
         }
     }));
-    let (means, m2) = (&s.mean, &mut s.m2);
+    let (means, m2) = (&s.mean[..w], &mut s.m2[..w]);
     for row in x.chunks_exact(inner).take(rows) {
         let Some(row) = row.get(j0..j0 + w) else {
             continue;
         };
-        for (j, v) in row.iter().enumerate() {
-            let d = v.f() - means[j];
-            if !d.is_nan() {
-                m2[j] += d * d;
-            }
+        for j in 0..w {
+            let d = row[j].f() - means[j];
+            m2[j] += if d.is_nan() { 0.0 } else { d * d };
         }
     }
     s.out.clear();
@@ -341,7 +346,7 @@ pub fn stats_along_axis(
         threads: opts.threads,
         progress: None,
     };
-    let regions = plan(&shape, src.dtype().size().max(1), &cs, &cs, &block_opts)?;
+    let regions = axis_blocks(&shape, src.dtype().size().max(1), &cs, axis, &block_opts)?;
     let accs = Mutex::new(vec![Acc::default(); out_n]);
     let out_strides = nd_core::shape::strides(&out_shape, nd_core::Order::C);
     opts.run(|| {
@@ -361,6 +366,7 @@ pub fn stats_along_axis(
                 let outer = rs[..axis].iter().product::<u64>() as usize;
                 let inner = rs[axis + 1..].iter().product::<u64>() as usize;
                 let fstr = nd_core::shape::strides(&foot, nd_core::Order::C);
+                let last = foot.last().copied().unwrap_or(1).max(1);
                 let origin: Vec<u64> = r
                     .start()
                     .iter()
@@ -373,14 +379,21 @@ pub fn stats_along_axis(
                     let mut g = accs
                         .lock()
                         .map_err(|_| Error::Unsupported("poisoned".into()))?;
+                    let mut gi = 0u64;
                     for (t, p) in part.iter().enumerate() {
-                        // footprint index (o, j0 + t) -> output index
-                        let mut rem = (o * inner + j0 + t) as u64;
-                        let mut gi = 0u64;
-                        for (k, &s) in fstr.iter().enumerate() {
-                            let c = rem / s;
-                            rem %= s;
-                            gi += (origin[k] + c) * out_strides[k];
+                        // footprint index (o, j0 + t) -> output index: recomputed at the start
+                        // of each footprint row, +1 along it
+                        let fi = (o * inner + j0 + t) as u64;
+                        if t == 0 || fi % last == 0 {
+                            let mut rem = fi;
+                            gi = 0;
+                            for (k, &s) in fstr.iter().enumerate() {
+                                let c = rem / s;
+                                rem %= s;
+                                gi += (origin[k] + c) * out_strides[k];
+                            }
+                        } else {
+                            gi += 1;
                         }
                         if let Some(a) = g.get_mut(gi as usize) {
                             a.merge(p);
@@ -395,6 +408,41 @@ pub fn stats_along_axis(
         .into_inner()
         .map_err(|_| Error::Unsupported("poisoned".into()))?;
     Ok((out_shape, accs.iter().map(|a| a.finish()).collect()))
+}
+
+/// Blocks for a reduction along `axis`: as long along `axis` as the budget allows (ideally the
+/// whole axis, so each output element is computed in one piece and merged once), shrinking the
+/// other axes first, slowest first; aligned to the source's chunks.
+fn axis_blocks(
+    shape: &[u64],
+    elem: usize,
+    chunks: &[u64],
+    axis: usize,
+    opts: &Options,
+) -> Result<Vec<Region>> {
+    // Move `axis` last so it is shrunk last, plan, and move it back.
+    let perm: Vec<usize> = (0..shape.len())
+        .filter(|&i| i != axis)
+        .chain(std::iter::once(axis))
+        .collect();
+    let pick = |v: &[u64], dflt: u64| -> Vec<u64> {
+        perm.iter()
+            .map(|&i| v.get(i).copied().unwrap_or(dflt))
+            .collect()
+    };
+    let pshape = pick(shape, 1);
+    let palign = pick(chunks, 1);
+    let mut pprefer = palign.clone();
+    if let Some(l) = pprefer.last_mut() {
+        *l = shape.get(axis).copied().unwrap_or(1);
+    }
+    let pblock =
+        crate::blocks::block_shape(&pshape, elem, &palign, &pprefer, opts.max_block_bytes());
+    let mut block = vec![1u64; shape.len()];
+    for (k, &i) in perm.iter().enumerate() {
+        block[i] = pblock[k];
+    }
+    crate::blocks::block_regions(shape, &block)
 }
 
 /// Select one statistic of each element into an array (`sum`, `mean`, `min`, `max`, `std`,
