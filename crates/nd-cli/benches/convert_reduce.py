@@ -77,6 +77,9 @@ with fits.open(src, memmap=True) as h:
     z = zarr.open(dst, mode="w", shape=d.shape, chunks=(64, 256, 256), dtype="<f4",
                   compressor=numcodecs.Zstd(level=3))
     z[...] = d
+if len(sys.argv) > 3:  # make the output durable, as nd does (it fsyncs every chunk it writes)
+    import os
+    os.sync()
 """
 
 PY_REDUCE = r"""
@@ -166,6 +169,8 @@ def main():
     res["nd_convert"] = measure("nd convert", nd_conv, zc)
     res["nd_convert_1t"] = measure("nd convert, 1 thread", nd_conv, zc, one)
     res["py_convert"] = measure("astropy + zarr-python", lambda: [PY, "-c", PY_CONVERT, CUBE, zp], zp)
+    res["py_convert_sync"] = measure("astropy + zarr-python + os.sync()",
+                                     lambda: [PY, "-c", PY_CONVERT, CUBE, zp, "sync"], zp)
 
     print("reduce along axis 0 (NaN-aware sum):")
     sn = f"{D}/nd_sum.npy"
@@ -202,8 +207,9 @@ def main():
     assert e1 < 1e-9, e1
 
     print("ratios (Python time / nd time; >1 means nd is faster):")
-    for job in ("convert", "reduce"):
-        p = res[f"py_{job}"]
+    for job, py in (("convert", "py_convert"), ("convert", "py_convert_sync"), ("reduce", "py_reduce")):
+        p = res[py]
+        print(f"  against {p['name']}:")
         for k in (f"nd_{job}", f"nd_{job}_1t"):
             print(f"  {job:<8} {res[k]['name']:<30} {p['seconds'] / res[k]['seconds']:5.2f}x faster, "
                   f"peak anonymous memory {res[k]['peak_anon_mib']:.0f} MiB vs {p['peak_anon_mib']:.0f} MiB, "
