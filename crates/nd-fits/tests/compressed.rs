@@ -3,36 +3,10 @@
 
 use nd_core::{ArrayBuf, ArrayRead, CountingSource, DataType, MemSource, Region};
 use nd_fits::{Algorithm, Error, Fits};
-use serde_json::Value as J;
-use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/fits")
-}
-
-fn manifest() -> serde_json::Map<String, J> {
-    let text = std::fs::read_to_string(root().join("manifest.json")).unwrap();
-    match serde_json::from_str(&text).unwrap() {
-        J::Object(m) => m,
-        _ => panic!("manifest is not an object"),
-    }
-}
-
-fn npy(rel: &str) -> ArrayBuf {
-    let raw = std::fs::read(root().join(rel)).unwrap();
-    let bytes = if rel.ends_with(".gz") {
-        let mut v = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut v)
-            .unwrap();
-        v
-    } else {
-        raw
-    };
-    nd_core::npy::read_npy_bytes(&bytes).unwrap()
-}
+mod common;
+use common::{manifest, npy, root};
 
 fn assert_same(got: &ArrayBuf, want: &ArrayBuf, what: &str) {
     assert_eq!(got.dtype(), want.dtype(), "{what}: dtype");

@@ -5,24 +5,10 @@
 use nd_core::{ArrayBuf, CountingSource, DataType, MemSource};
 use nd_fits::{Error, Fits};
 use serde_json::Value as J;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/fits")
-}
-
-fn manifest() -> serde_json::Map<String, J> {
-    let text = std::fs::read_to_string(root().join("manifest.json")).unwrap();
-    match serde_json::from_str(&text).unwrap() {
-        J::Object(m) => m,
-        _ => panic!("manifest is not an object"),
-    }
-}
-
-fn npy(rel: &str) -> ArrayBuf {
-    nd_core::npy::read_npy(root().join(rel)).unwrap()
-}
+mod common;
+use common::{manifest, npy, root};
 
 /// Same dtype, shape and values (floats: bit-equal, or both NaN).
 fn assert_same(got: &ArrayBuf, want: &ArrayBuf, what: &str) {

@@ -9,27 +9,10 @@ use nd_core::{ArrayBuf, ArrayRead, DataType};
 use nd_fits::tile::quantize::Dither;
 use nd_fits::{Algorithm, Card, CompressOptions, Fits, FitsWriter, Quantization};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn out_dir() -> (Option<tempfile::TempDir>, PathBuf) {
-    match std::env::var_os("ND_FITS_WRITE_OUT") {
-        Some(d) => {
-            std::fs::create_dir_all(&d).unwrap();
-            (None, PathBuf::from(d))
-        }
-        None => {
-            let t = tempfile::tempdir().unwrap();
-            let p = t.path().to_path_buf();
-            (Some(t), p)
-        }
-    }
-}
-
-fn arr<T: nd_core::Element + Copy>(shape: &[u64], f: impl Fn(usize) -> T) -> ArrayBuf {
-    let n: u64 = shape.iter().product();
-    let v: Vec<T> = (0..n as usize).map(f).collect();
-    ArrayBuf::from_vec(shape.to_vec(), &v).unwrap()
-}
+mod common;
+use common::{arr, out_dir};
 
 /// A deterministic pseudo-gaussian (sum of 4 uniforms, xorshift).
 fn noise(i: usize) -> f64 {

@@ -6,29 +6,12 @@
 use nd_core::{ArrayBuf, DataType};
 use nd_fits::{Card, ColumnData, ColumnValues, Error, Fits, FitsWriter, TableScale};
 use serde_json::{json, Value as J};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod common;
+use common::{arr, out_dir};
 
 const N: usize = 7;
-
-fn out_dir() -> (Option<tempfile::TempDir>, PathBuf) {
-    match std::env::var_os("ND_FITS_WRITE_OUT") {
-        Some(d) => {
-            std::fs::create_dir_all(&d).unwrap();
-            (None, PathBuf::from(d))
-        }
-        None => {
-            let t = tempfile::tempdir().unwrap();
-            let p = t.path().to_path_buf();
-            (Some(t), p)
-        }
-    }
-}
-
-fn arr<T: nd_core::Element + Copy>(shape: &[u64], f: impl Fn(usize) -> T) -> ArrayBuf {
-    let n: u64 = shape.iter().product();
-    let v: Vec<T> = (0..n as usize).map(f).collect();
-    ArrayBuf::from_vec(shape.to_vec(), &v).unwrap()
-}
 
 fn bools(shape: &[u64], f: impl Fn(usize) -> bool) -> ArrayBuf {
     let n: u64 = shape.iter().product();
