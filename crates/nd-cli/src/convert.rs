@@ -4,6 +4,7 @@
 use crate::dataset::{
     CliError, CliResult, ConvertItem, ConvertPlan, Dataset, TableColumn, TableSpec,
 };
+use nd_core::io::TempDir;
 use nd_core::{ArrayRead, DataType, DirStore, Store};
 use nd_ops::Options;
 use serde_json::{json, Map, Value};
@@ -128,13 +129,9 @@ pub struct ConvertArgs<'a> {
 
 /// Run a conversion.
 pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
+    crate::output::check_overlap(a.dst, &[a.src])?;
     let target = target_of(a.dst)?;
-    if Path::new(a.dst).exists() && !a.force {
-        return Err(CliError::input(format!(
-            "{}: exists (use --force to replace it)",
-            a.dst
-        )));
-    }
+    crate::output::check_convert_destination(a.dst, target == Target::Zarr, a.force)?;
     let mut plan = ds.convert_plan()?;
     let mut notes: Vec<String> = plan
         .skipped
@@ -185,10 +182,10 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
     let dst_err = |e: &dyn std::fmt::Display| CliError::input(format!("{}: {e}", a.dst));
     match target {
         Target::Zarr => {
-            if a.force && Path::new(a.dst).exists() {
-                std::fs::remove_dir_all(a.dst).map_err(|e| dst_err(&e))?;
-            }
-            let store: Arc<dyn Store> = Arc::new(DirStore::create(a.dst).map_err(|e| dst_err(&e))?);
+            // built under a temporary name, renamed into place when complete
+            let building = TempDir::new(a.dst).map_err(|e| dst_err(&e))?;
+            let store: Arc<dyn Store> =
+                Arc::new(DirStore::open(building.path()).map_err(|e| dst_err(&e))?);
             if !single {
                 nd_zarr::create_group(store.as_ref(), "", Some(&plan.meta))
                     .map_err(|e| dst_err(&e))?;
@@ -248,6 +245,7 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
             if !single {
                 nd_zarr::write_consolidated(store).map_err(|e| dst_err(&e))?;
             }
+            building.commit(a.force).map_err(|e| dst_err(&e))?;
         }
         Target::Fits => convert_to_fits(ds, &plan, single, &a, fits_compressor, &mut notes)?,
         Target::Asdf => convert_to_asdf(ds, &plan, single, &a, compressor.as_ref())?,
@@ -660,8 +658,7 @@ fn convert_to_fits(
         }
         items.push((item, Some(src)));
     }
-    let tmp_dst = format!("{dst}.nd-partial");
-    let _ = std::fs::remove_file(&tmp_dst);
+    let tmp_dst = nd_core::io::temp_path(Path::new(dst)).display().to_string();
     let res = (|| -> CliResult<()> {
         let mut started = false;
         if !single {

@@ -20,6 +20,18 @@ impl CliError {
             msg: msg.into(),
         }
     }
+
+    /// The same failure, its message prefixed with where it happened (a quiet broken pipe stays
+    /// quiet).
+    pub fn context(self, place: &str) -> Self {
+        if self.msg.is_empty() {
+            return self;
+        }
+        CliError {
+            code: self.code,
+            msg: format!("{place}: {}", self.msg),
+        }
+    }
 }
 
 /// Result of the commands.

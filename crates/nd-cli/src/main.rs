@@ -8,6 +8,7 @@ mod convert;
 mod dataset;
 mod detect;
 mod fits;
+mod output;
 mod zarr;
 
 use clap::{Parser, Subcommand};
@@ -21,7 +22,13 @@ use std::process::ExitCode;
 #[command(
     name = "nd",
     version,
-    about = "Read FITS, ASDF and Zarr v2 arrays exactly as astropy, asdf and zarr-python do"
+    about = "Read FITS, ASDF and Zarr v2 arrays exactly as astropy, asdf and zarr-python do",
+    after_help = "Exit status: 0 success, 1 `verify` found damage, 2 bad usage or unreadable input.\n\
+Writes: a destination that is, holds or lies inside a source is refused. Output is built under a\n\
+temporary name beside it (.NAME.nd-tmp-PID-N) and renamed into place when complete. --force\n\
+replaces only what nd writes (a FITS or ASDF file, a directory holding only a Zarr store), never a\n\
+link, FIFO, device or other directory. `-o -` writes .npy or CSV to standard output; a FIFO or\n\
+/dev/stdout is written into, never replaced."
 )]
 struct Cli {
     /// Report the requests and bytes sent to remote servers (URLs) on stderr.
@@ -48,15 +55,21 @@ enum Cmd {
         /// HDU index or EXTNAME (default: all HDUs).
         hdu: Option<String>,
     },
-    /// Write one array (or a region of it) as a .npy file.
+    /// Write one array (or a region of it) as a .npy (or CSV) file.
     Export {
         /// File or store.
         path: String,
         /// Which array: FITS `N` or `EXTNAME`; ASDF tree path; Zarr array path.
         selector: String,
-        /// Output .npy file.
+        /// Output file (.npy or .csv), `-` for standard output, or a FIFO / `/dev/stdout`.
         #[arg(short = 'o', long = "output")]
         output: String,
+        /// Output format, npy or csv (default: from the output's suffix; npy for `-`).
+        #[arg(long)]
+        format: Option<String>,
+        /// Replace an existing output that is not an .npy file.
+        #[arg(long)]
+        force: bool,
         /// numpy-order half-open ranges, e.g. `10:20,:`.
         #[arg(long)]
         region: Option<String>,
@@ -76,9 +89,15 @@ enum Cmd {
         /// With --axis: which statistic to write (sum, mean, min, max, std, count, nan_count).
         #[arg(long, default_value = "sum")]
         stat: String,
-        /// With --axis: output .npy file.
+        /// With --axis: output file (.npy or .csv), or `-` for standard output.
         #[arg(short = 'o', long = "output")]
         output: Option<String>,
+        /// With --axis: output format, npy or csv (default: from the output's suffix).
+        #[arg(long)]
+        format: Option<String>,
+        /// With --axis: replace an existing output that is not an .npy file.
+        #[arg(long)]
+        force: bool,
         /// numpy-order region to restrict to.
         #[arg(long)]
         region: Option<String>,
@@ -113,7 +132,8 @@ enum Cmd {
         /// Compressed images are held in memory: one over --budget-mib is an error.
         #[arg(long)]
         compressor: Option<String>,
-        /// Replace the destination if it exists.
+        /// Replace the destination if it exists and is what nd writes (a FITS or ASDF file, a
+        /// directory holding only a Zarr store); never a link, FIFO, device or other directory.
         #[arg(long)]
         force: bool,
         /// Write CHECKSUM and DATASUM cards (FITS output).
@@ -134,7 +154,7 @@ enum Cmd {
 }
 
 /// Internal marker: standard output was closed by the reader.
-const BROKEN_PIPE: i32 = -1;
+pub(crate) const BROKEN_PIPE: i32 = -1;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -213,20 +233,17 @@ fn run(cli: Cli) -> CliResult<u8> {
             path,
             selector,
             output,
+            format,
+            force,
             region,
             budget_mib,
         } => {
+            let target = output::array_output(&output, format.as_deref(), force, &[&path])?;
             let ds = detect::open(&path)?;
             let arr = ds.open_array(&selector)?;
             let view = view_of(&*arr, region.as_deref(), &path, &selector)?;
-            let writer = NpyWriter::create(&output, view.dtype().clone(), view.shape().to_vec())
-                .map_err(|e| CliError::input(format!("{output}: {e}")))?;
-            let opts = Options {
-                budget: budget_mib << 20,
-                ..Options::default()
-            };
-            nd_ops::copy(&view, &writer, &opts)
-                .map_err(|e| CliError::input(format!("{path}: {selector}: {e}")))?;
+            write_array(&view, &target, &output, budget_mib << 20)
+                .map_err(|e| e.context(&format!("{path}: {selector}")))?;
         }
         Cmd::Stat {
             path,
@@ -234,10 +251,18 @@ fn run(cli: Cli) -> CliResult<u8> {
             axis,
             stat,
             output,
+            format,
+            force,
             region,
             json,
             budget_mib,
         } => {
+            let target = match (&output, axis) {
+                (Some(o), Some(_)) => {
+                    Some(output::array_output(o, format.as_deref(), force, &[&path])?)
+                }
+                _ => None,
+            };
             let ds = detect::open(&path)?;
             let arr = ds.open_array(&selector)?;
             let view = view_of(&*arr, region.as_deref(), &path, &selector)?;
@@ -265,12 +290,13 @@ fn run(cli: Cli) -> CliResult<u8> {
                     }
                 }
                 Some(k) => {
-                    let output =
-                        output.ok_or_else(|| CliError::input("stat --axis needs -o OUT.npy"))?;
+                    let (Some(output), Some(target)) = (output, target) else {
+                        return Err(CliError::input("stat --axis needs -o OUT.npy"));
+                    };
                     let (shape, st) = nd_ops::stats_along_axis(&view, k, &opts).map_err(fail)?;
-                    let arr = nd_ops::select(&shape, &st, &stat).map_err(fail)?;
-                    nd_core::npy::write_npy(&output, &arr)
-                        .map_err(|e| CliError::input(format!("{output}: {e}")))?;
+                    let arr =
+                        nd_ops::MemArray::new(nd_ops::select(&shape, &st, &stat).map_err(fail)?);
+                    write_array(&arr, &target, &output, budget_mib << 20)?;
                     if json {
                         writeln!(out, "{}", serde_json::json!({"axis": k, "stat": stat, "shape": shape, "output": output}))
                             .map_err(werr)?;
@@ -363,6 +389,55 @@ fn num(v: f64) -> serde_json::Value {
     serde_json::Number::from_f64(v)
         .map(serde_json::Value::Number)
         .unwrap_or(serde_json::Value::Null)
+}
+
+/// Write an array where `target` says: a regular file through a temporary name (npy in
+/// parallel, positionally; CSV in order), a stream or standard output in order.
+fn write_array(
+    src: &dyn ArrayRead,
+    target: &output::ArrayOutput,
+    output: &str,
+    budget: usize,
+) -> CliResult<()> {
+    use output::{ArrayFormat, Sink};
+    let fail = |e: &dyn std::fmt::Display| CliError::input(format!("{output}: {e}"));
+    match (&target.sink, target.format) {
+        (Sink::File(p), ArrayFormat::Npy) => {
+            let writer = NpyWriter::create(p, src.dtype().clone(), src.shape().to_vec())
+                .map_err(|e| fail(&e))?;
+            let opts = Options {
+                budget,
+                ..Options::default()
+            };
+            nd_ops::copy(src, &writer, &opts).map_err(|e| CliError::input(e.to_string()))
+        }
+        (Sink::File(p), format) => {
+            let mut file = nd_core::io::TempFile::create(p).map_err(|e| fail(&e))?;
+            {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, file.file_mut());
+                output::write_stream(src, format, budget, &mut w)?;
+            }
+            file.persist().map_err(|e| fail(&e))
+        }
+        (Sink::Stream(p), format) => {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(p)
+                .map_err(|e| fail(&e))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+            output::write_stream(src, format, budget, &mut w)
+        }
+        (Sink::Stdout, format) => {
+            let stdout = std::io::stdout();
+            if format == ArrayFormat::Npy && std::io::IsTerminal::is_terminal(&stdout) {
+                return Err(CliError::input(
+                    "-o -: refusing to write binary .npy to a terminal (redirect it, or give --format csv)",
+                ));
+            }
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            output::write_stream(src, format, budget, &mut w)
+        }
+    }
 }
 
 fn view_of<'a>(

@@ -53,6 +53,15 @@ pub enum Error {
     /// A store is read-only.
     #[error("store is read-only: {0}")]
     ReadOnly(PathBuf),
+    /// A write destination that nd refuses (it overlaps a source, or is something nd does not
+    /// replace).
+    #[error("{}: {why}", path.display())]
+    Destination {
+        /// The destination as given.
+        path: PathBuf,
+        /// Why it was refused.
+        why: String,
+    },
     /// An operation the array or store does not support.
     #[error("unsupported: {0}")]
     Unsupported(String),

@@ -22,6 +22,7 @@ pub mod dtype;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod io;
 pub mod npy;
 pub mod shape;
 pub mod source;

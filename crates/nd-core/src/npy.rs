@@ -209,15 +209,7 @@ impl NpyWriter {
         let dtype = dtype.to_native();
         let header = header_bytes(&dtype, &shape);
         let n = num_bytes(&shape, dtype.size())? as u64;
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("out.npy");
-        let tmp = dir.join(format!(".nd-tmp-{}-{name}", std::process::id()));
+        let tmp = crate::io::temp_path(&path);
         let ctx = |e| Error::io(tmp.display().to_string(), e);
         let mut file = std::fs::OpenOptions::new()
             .read(true)

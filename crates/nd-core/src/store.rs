@@ -302,7 +302,7 @@ impl Store for DirStore {
                     Ok(n) => n,
                     Err(_) => continue,
                 };
-                if name.starts_with(".nd-tmp-") {
+                if crate::io::is_temp_name(&name) {
                     continue;
                 }
                 let key = if rel.is_empty() {

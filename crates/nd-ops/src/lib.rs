@@ -18,10 +18,12 @@
 pub mod blocks;
 mod mem;
 mod reduce;
+mod stream;
 mod view;
 
 pub use mem::MemArray;
 pub use reduce::{select, stats, stats_along_axis, Stats};
+pub use stream::for_each_slab;
 pub use view::RegionView;
 
 use nd_core::{num_bytes, ArrayBuf, ArrayRead, ArrayWrite, Error, Region, Result};

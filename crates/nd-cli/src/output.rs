@@ -1,0 +1,347 @@
+//! Where `nd` writes, and what it refuses to touch (see the README, "Writing").
+//!
+//! - A destination that is, contains or lies inside a source is refused (nd-core's
+//!   [`check_no_overlap`]).
+//! - `export`/`stat -o`: the format follows `--format` or the suffix (`.npy`, `.csv`); `-o -`
+//!   (or `-o /dev/stdout`) writes to standard output; a FIFO or a character device (`/dev/stdout`, a named pipe) is
+//!   written into in order, never replaced; an existing `.npy` file is replaced (as numpy's `save`
+//!   does), any other regular file only with `--force`; links, directories and block devices never.
+//! - `convert`: an existing destination is replaced only with `--force`, and only when it is what
+//!   nd writes (a FITS or ASDF file; a directory holding nothing but a Zarr store); never a link,
+//!   FIFO, device or another kind of directory. The replacement is atomic.
+
+use crate::dataset::{CliError, CliResult};
+use nd_core::io::{check_no_overlap, existing, Existing};
+use nd_core::{ArrayRead, DataType};
+use std::io::Write;
+use std::path::Path;
+
+/// The local paths among `sources` (URLs are never a local destination's twin).
+fn local<'a>(sources: &'a [&'a str]) -> Vec<&'a Path> {
+    sources
+        .iter()
+        .filter(|s| !nd_remote::is_url(s))
+        .map(|s| Path::new(*s))
+        .collect()
+}
+
+/// Refuse `dst` when it overlaps one of `sources`.
+pub fn check_overlap(dst: &str, sources: &[&str]) -> CliResult<()> {
+    check_no_overlap(Path::new(dst), &local(sources))
+        .map_err(|e| CliError::input(format!("{e}; nothing was written (write to another path)")))
+}
+
+/// The formats `export` and `stat -o` write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrayFormat {
+    /// numpy's `.npy`.
+    Npy,
+    /// Comma-separated text: one line per row of the last axis.
+    Csv,
+}
+
+/// Where an array output goes.
+#[derive(Debug)]
+pub enum Sink {
+    /// Standard output (`-o -`).
+    Stdout,
+    /// A FIFO or character device, written into in order.
+    Stream(String),
+    /// A regular file, written under a temporary name and renamed into place.
+    File(String),
+}
+
+/// An array output: its format and where it goes.
+#[derive(Debug)]
+pub struct ArrayOutput {
+    /// What is written.
+    pub format: ArrayFormat,
+    /// Where.
+    pub sink: Sink,
+}
+
+/// Decide format and sink of `-o OUTPUT` (with `--format` and `--force`) for an array read from
+/// `sources`, refusing what must not be written.
+pub fn array_output(
+    output: &str,
+    format: Option<&str>,
+    force: bool,
+    sources: &[&str],
+) -> CliResult<ArrayOutput> {
+    let lower = output.to_ascii_lowercase();
+    // `/dev/stdout` is this process's standard output, whatever it is redirected to
+    let stdout = output == "-" || output == "/dev/stdout";
+    let format = match format.map(str::to_ascii_lowercase).as_deref() {
+        Some("npy") => ArrayFormat::Npy,
+        Some("csv") => ArrayFormat::Csv,
+        Some(other) => {
+            return Err(CliError::input(format!(
+                "--format {other:?}: nd writes arrays as npy or csv"
+            )))
+        }
+        None if lower.ends_with(".npy") || stdout => ArrayFormat::Npy,
+        None if lower.ends_with(".csv") => ArrayFormat::Csv,
+        None => {
+            return Err(CliError::input(format!(
+                "{output}: nd writes arrays as .npy or .csv; name the output so, or give --format npy|csv"
+            )))
+        }
+    };
+    if stdout {
+        return Ok(ArrayOutput {
+            format,
+            sink: Sink::Stdout,
+        });
+    }
+    check_overlap(output, sources)?;
+    let path = Path::new(output);
+    let refuse = |what: &str| CliError::input(format!("{output}: {what}; nothing was written"));
+    let here = existing(path).map_err(|e| CliError::input(e.to_string()))?;
+    // a link is never replaced; one that leads to a pipe or terminal (`/dev/stdout`) is written into
+    let followed = match here {
+        Existing::Symlink => match std::fs::metadata(path) {
+            Ok(m) if is_stream(&m.file_type()) => Existing::Fifo,
+            _ => {
+                return Err(refuse(
+                    "is a symbolic link, which nd does not replace or write through (give the path it points to)",
+                ))
+            }
+        },
+        other => other,
+    };
+    let sink = match followed {
+        Existing::Nothing => Sink::File(output.into()),
+        Existing::Fifo | Existing::CharDevice => Sink::Stream(output.into()),
+        Existing::File => {
+            let is_npy = format == ArrayFormat::Npy && starts_with(path, b"\x93NUMPY");
+            if !(is_npy || force) {
+                return Err(refuse(
+                    "exists and is not an .npy file (use --force to replace it)",
+                ));
+            }
+            Sink::File(output.into())
+        }
+        other => {
+            return Err(refuse(&format!(
+                "is {}, which nd does not replace",
+                other.describe()
+            )))
+        }
+    };
+    Ok(ArrayOutput { format, sink })
+}
+
+#[cfg(unix)]
+fn is_stream(ft: &std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    ft.is_fifo() || ft.is_char_device()
+}
+
+#[cfg(not(unix))]
+fn is_stream(_ft: &std::fs::FileType) -> bool {
+    false
+}
+
+/// True when the file at `path` begins with `magic`.
+fn starts_with(path: &Path, magic: &[u8]) -> bool {
+    use std::io::Read;
+    let mut head = vec![0u8; magic.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head == magic
+}
+
+/// Check that an existing `convert` destination may be replaced (with `--force`): a FITS or ASDF
+/// file for a file target, a directory holding only a Zarr store for a Zarr target. (The overlap
+/// with the sources is checked first, by [`check_overlap`].)
+pub fn check_convert_destination(dst: &str, zarr_target: bool, force: bool) -> CliResult<()> {
+    let path = Path::new(dst);
+    let refuse = |what: String| CliError::input(format!("{dst}: {what}; nothing was written"));
+    let here = existing(path).map_err(|e| CliError::input(e.to_string()))?;
+    if here == Existing::Nothing {
+        return Ok(());
+    }
+    if !force && matches!(here, Existing::File | Existing::Dir) {
+        return Err(refuse("exists (use --force to replace it)".into()));
+    }
+    match (here, zarr_target) {
+        (Existing::File, false) => {
+            if starts_with(path, b"SIMPLE  =") || starts_with(path, b"#ASDF") {
+                Ok(())
+            } else {
+                Err(refuse(
+                    "is not a FITS or ASDF file, so --force does not replace it".into(),
+                ))
+            }
+        }
+        (Existing::Dir, true) => zarr_store_only(path).map_err(refuse),
+        (Existing::File | Existing::Dir, _) => Err(refuse(format!(
+            "is {}, which a {} does not replace",
+            here.describe(),
+            if zarr_target { "Zarr store" } else { "file" }
+        ))),
+        (other, _) => Err(refuse(format!(
+            "is {}, which nd does not replace",
+            other.describe()
+        ))),
+    }
+}
+
+/// Ok when `dir` holds a Zarr store and nothing else: Zarr metadata at its root, and below only
+/// Zarr metadata, chunk keys (digits and separators) and nd's temporary names, in directories.
+fn zarr_store_only(dir: &Path) -> Result<(), String> {
+    const META: [&str; 5] = [".zarray", ".zgroup", ".zattrs", ".zmetadata", "zarr.json"];
+    if !META[..]
+        .iter()
+        .any(|m| m != &".zattrs" && dir.join(m).is_file())
+    {
+        return Err("is a directory but not a Zarr store, so --force does not replace it".into());
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        for ent in entries {
+            let ent = ent.map_err(|e| format!("{}: {e}", d.display()))?;
+            let ft = ent
+                .file_type()
+                .map_err(|e| format!("{}: {e}", d.display()))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            let chunk_key = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'.' || b == b'c');
+            if ft.is_dir() {
+                stack.push(ent.path());
+            } else if !(ft.is_file()
+                && (META.contains(&name.as_str()) || chunk_key || nd_core::io::is_temp_name(&name)))
+            {
+                return Err(format!(
+                    "holds {} which is not part of a Zarr store, so --force does not replace it",
+                    ent.path().display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Write `src` (read in C order, at most `budget` bytes at a time) as `format` into `w`.
+pub fn write_stream(
+    src: &dyn ArrayRead,
+    format: ArrayFormat,
+    budget: usize,
+    w: &mut dyn Write,
+) -> CliResult<()> {
+    let opts = nd_ops::Options {
+        budget,
+        ..nd_ops::Options::default()
+    };
+    let dtype = src.dtype().clone();
+    let shape = src.shape().to_vec();
+    let ioerr = |e: std::io::Error| nd_core::Error::io("writing output", e);
+    let res = match format {
+        ArrayFormat::Npy => w
+            .write_all(&nd_core::npy::header_bytes(&dtype.to_native(), &shape))
+            .map_err(ioerr)
+            .and_then(|()| {
+                nd_ops::for_each_slab(src, &opts, |_, bytes| w.write_all(bytes).map_err(ioerr))
+            }),
+        ArrayFormat::Csv => {
+            let row = shape.last().copied().unwrap_or(1).max(1) as usize;
+            let mut col = 0usize;
+            let mut line = String::new();
+            csv_check(&dtype)?;
+            nd_ops::for_each_slab(src, &opts, |_, bytes| {
+                for v in bytes.chunks_exact(dtype.size()) {
+                    if col > 0 {
+                        line.push(',');
+                    }
+                    csv_value(&dtype, v, &mut line);
+                    col += 1;
+                    if col == row {
+                        line.push('\n');
+                        w.write_all(line.as_bytes()).map_err(ioerr)?;
+                        line.clear();
+                        col = 0;
+                    }
+                }
+                Ok(())
+            })
+        }
+    };
+    res.and_then(|()| w.flush().map_err(ioerr))
+        .map_err(|e| match e {
+            nd_core::Error::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::BrokenPipe =>
+            {
+                CliError {
+                    code: crate::BROKEN_PIPE,
+                    msg: String::new(),
+                }
+            }
+            e => CliError::input(e.to_string()),
+        })
+}
+
+fn csv_check(dt: &DataType) -> CliResult<()> {
+    if dt.is_integer() || dt.is_float() || *dt == DataType::Bool {
+        Ok(())
+    } else {
+        Err(CliError::input(format!(
+            "CSV output takes booleans, integers and reals; this array holds {dt} (write .npy)"
+        )))
+    }
+}
+
+/// One native-endian value as CSV text: integers as they are, reals in the shortest form that
+/// reads back to the same value (`nan`, `inf`, `-inf` as numpy writes them), booleans `True`/`False`.
+fn csv_value(dt: &DataType, v: &[u8], out: &mut String) {
+    use std::fmt::Write as _;
+    macro_rules! ne {
+        ($t:ty) => {{
+            let mut a = [0u8; std::mem::size_of::<$t>()];
+            a.copy_from_slice(v);
+            <$t>::from_ne_bytes(a)
+        }};
+    }
+    fn real(out: &mut String, x: f64, text: std::fmt::Arguments) {
+        if x.is_nan() {
+            out.push_str("nan");
+        } else if x.is_infinite() {
+            out.push_str(if x > 0.0 { "inf" } else { "-inf" });
+        } else {
+            let _ = out.write_fmt(text);
+        }
+    }
+    let _ = match dt {
+        DataType::Bool => {
+            out.push_str(if v[0] != 0 { "True" } else { "False" });
+            Ok(())
+        }
+        DataType::Int8 => write!(out, "{}", ne!(i8)),
+        DataType::Int16 => write!(out, "{}", ne!(i16)),
+        DataType::Int32 => write!(out, "{}", ne!(i32)),
+        DataType::Int64 => write!(out, "{}", ne!(i64)),
+        DataType::UInt8 => write!(out, "{}", ne!(u8)),
+        DataType::UInt16 => write!(out, "{}", ne!(u16)),
+        DataType::UInt32 => write!(out, "{}", ne!(u32)),
+        DataType::UInt64 => write!(out, "{}", ne!(u64)),
+        DataType::Float16 => {
+            let x = half::f16::from_bits(ne!(u16));
+            real(out, x.to_f64(), format_args!("{x}"));
+            Ok(())
+        }
+        DataType::Float32 => {
+            let x = ne!(f32);
+            real(out, x as f64, format_args!("{x:?}"));
+            Ok(())
+        }
+        DataType::Float64 => {
+            let x = ne!(f64);
+            real(out, x, format_args!("{x:?}"));
+            Ok(())
+        }
+        _ => Ok(()),
+    };
+}

@@ -1,0 +1,17 @@
+//! Format-neutral file-system IO written once: where a write may go ([`destination`]) and how it
+//! gets there without a half-written result ([`temp`]).
+//!
+//! Every writer of the workspace follows the same rules:
+//! - a destination that is, contains or lies inside one of the sources is refused
+//!   ([`check_no_overlap`]), after resolving symbolic links, `.`, `..` and hard links;
+//! - what is already at a destination is looked at before anything replaces it ([`existing`]):
+//!   symbolic links, FIFOs, devices and sockets are never replaced by a regular file;
+//! - output is built under a temporary name beside the destination (`.NAME.nd-tmp-PID-N`,
+//!   [`temp_path`]) and renamed into place when complete, so a destination appears complete or
+//!   not at all ([`TempDir`] for directory stores).
+
+pub mod destination;
+pub mod temp;
+
+pub use destination::{check_no_overlap, existing, Existing};
+pub use temp::{is_temp_name, temp_path, TempDir, TempFile};

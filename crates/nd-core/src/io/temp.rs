@@ -1,0 +1,248 @@
+//! Temporary names beside a destination, and directories built under one and renamed into place.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The marker every temporary name of nd contains; store listings and `nd` itself recognise
+/// leftovers by it.
+pub const TEMP_MARKER: &str = ".nd-tmp-";
+
+/// A fresh temporary path beside `dest`: `.NAME.nd-tmp-PID-N` in the same directory (so the final
+/// rename stays on one file system), unique within this process.
+pub fn temp_path(dest: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    dir.join(format!(
+        ".{name}{TEMP_MARKER}{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// True for a file name nd uses for temporary output (see [`temp_path`]).
+pub fn is_temp_name(name: &str) -> bool {
+    name.contains(TEMP_MARKER)
+}
+
+/// A file written under a temporary name beside its destination and renamed into place by
+/// [`TempFile::persist`] (after its data reach the disk); dropped without it, the temporary file
+/// is removed.
+#[derive(Debug)]
+pub struct TempFile {
+    file: std::fs::File,
+    tmp: PathBuf,
+    dest: PathBuf,
+    persisted: bool,
+}
+
+impl TempFile {
+    /// Create an empty temporary file (readable and writable) beside `dest`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when it cannot be created.
+    pub fn create(dest: impl AsRef<Path>) -> Result<Self> {
+        let dest = dest.as_ref().to_path_buf();
+        let tmp = temp_path(&dest);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Error::io(tmp.display().to_string(), e))?;
+        Ok(TempFile {
+            file,
+            tmp,
+            dest,
+            persisted: false,
+        })
+    }
+
+    /// The open temporary file.
+    pub fn file(&self) -> &std::fs::File {
+        &self.file
+    }
+
+    /// The open temporary file, for `Write`.
+    pub fn file_mut(&mut self) -> &mut std::fs::File {
+        &mut self.file
+    }
+
+    /// The temporary path (for messages).
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Sync the data and rename the file over its destination (atomically replacing a file there).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the sync or the rename fails (the temporary file is then removed).
+    pub fn persist(mut self) -> Result<()> {
+        self.file
+            .sync_all()
+            .map_err(|e| Error::io(self.tmp.display().to_string(), e))?;
+        std::fs::rename(&self.tmp, &self.dest)
+            .map_err(|e| Error::io(self.dest.display().to_string(), e))?;
+        self.persisted = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// A directory (a Zarr store, say) built under a temporary name beside its destination and
+/// renamed into place by [`TempDir::commit`]; dropped without a commit, it is removed with
+/// everything in it, so a failed write leaves nothing behind.
+#[derive(Debug)]
+pub struct TempDir {
+    tmp: PathBuf,
+    dest: PathBuf,
+    committed: bool,
+}
+
+impl TempDir {
+    /// Create an empty temporary directory beside `dest` (whose parent directories are created).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the directory cannot be created.
+    pub fn new(dest: impl AsRef<Path>) -> Result<Self> {
+        let dest = dest.as_ref().to_path_buf();
+        let tmp = temp_path(&dest);
+        if let Some(parent) = tmp.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(parent.display().to_string(), e))?;
+        }
+        std::fs::create_dir(&tmp).map_err(|e| Error::io(tmp.display().to_string(), e))?;
+        Ok(TempDir {
+            tmp,
+            dest,
+            committed: false,
+        })
+    }
+
+    /// Where to write while building.
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Rename the finished directory to its destination. With `replace`, a directory already at
+    /// the destination (which the caller has checked may be replaced) is first renamed aside, then
+    /// removed once the new one is in place; if the rename into place fails it is put back.
+    /// Without `replace`, an existing destination is an error and nothing changes.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a rename fails (the destination is then as it was).
+    pub fn commit(mut self, replace: bool) -> Result<()> {
+        let ctx = |p: &Path, e| Error::io(p.display().to_string(), e);
+        sync_dir(&self.tmp);
+        let old = if replace && std::fs::symlink_metadata(&self.dest).is_ok() {
+            let aside = temp_path(&self.dest);
+            std::fs::rename(&self.dest, &aside).map_err(|e| ctx(&self.dest, e))?;
+            Some(aside)
+        } else {
+            None
+        };
+        if old.is_none() && std::fs::symlink_metadata(&self.dest).is_ok() {
+            return Err(ctx(
+                &self.dest,
+                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "exists"),
+            ));
+        }
+        if let Err(e) = std::fs::rename(&self.tmp, &self.dest) {
+            if let Some(aside) = &old {
+                let _ = std::fs::rename(aside, &self.dest);
+            }
+            return Err(ctx(&self.dest, e));
+        }
+        self.committed = true;
+        if let Some(parent) = self.dest.parent() {
+            sync_dir(parent);
+        }
+        if let Some(aside) = old {
+            std::fs::remove_dir_all(&aside).map_err(|e| ctx(&aside, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+/// Flush a directory's entries to disk (best effort: not every platform can open a directory).
+fn sync_dir(dir: &Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_file_appears_whole_or_not_at_all() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("a.npy");
+        {
+            let mut t = TempFile::create(&dest).unwrap();
+            t.file_mut().write_all(b"half").unwrap();
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        std::fs::write(&dest, b"old").unwrap();
+        let mut t = TempFile::create(&dest).unwrap();
+        t.file_mut().write_all(b"new").unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"old");
+        t.persist().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temp_dir_appears_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.zarr");
+        // dropped: nothing left
+        {
+            let t = TempDir::new(&dest).unwrap();
+            std::fs::write(t.path().join("a"), b"1").unwrap();
+            let name = t.path().file_name().unwrap().to_str().unwrap().to_string();
+            assert!(name.starts_with(".out.zarr.nd-tmp-") && is_temp_name(&name));
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // committed
+        let t = TempDir::new(&dest).unwrap();
+        std::fs::write(t.path().join("a"), b"1").unwrap();
+        t.commit(false).unwrap();
+        assert_eq!(std::fs::read(dest.join("a")).unwrap(), b"1");
+        // not replaced without `replace`
+        let t = TempDir::new(&dest).unwrap();
+        std::fs::write(t.path().join("b"), b"2").unwrap();
+        assert!(t.commit(false).is_err());
+        assert!(dest.join("a").exists() && !dest.join("b").exists());
+        // replaced with it; nothing else left beside it
+        let t = TempDir::new(&dest).unwrap();
+        std::fs::write(t.path().join("b"), b"2").unwrap();
+        t.commit(true).unwrap();
+        assert!(!dest.join("a").exists() && dest.join("b").exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
