@@ -35,6 +35,7 @@ pub mod fuzzing;
 pub mod layout;
 pub mod ndarray;
 mod runs;
+mod storage;
 pub mod write;
 pub mod yaml;
 pub mod zarr;

@@ -430,7 +430,7 @@ impl AsdfWriter {
             .blocks
             .get(base_block)
             .ok_or_else(|| Error::node(path, "no such block"))?;
-        crate::array::check_view_bounds(
+        crate::storage::check_view_bounds(
             shape,
             offset,
             strides,

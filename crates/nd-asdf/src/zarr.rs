@@ -8,7 +8,7 @@
 use crate::blocks::Blocks;
 use crate::error::{Error, Result};
 use crate::yaml::{Node, Value};
-use crate::{AsdfArray, AsdfWriter};
+use crate::AsdfWriter;
 use bytes::Bytes;
 use nd_codecs::zarr_v2::ArrayMetadataV2;
 use nd_codecs::Pipeline;
@@ -146,6 +146,15 @@ impl ZarrStorage {
     pub fn metadata(&self) -> &ArrayMetadataV2 {
         &self.meta
     }
+
+    /// The codec name of the array: `zarr:` and the compressor id.
+    pub(crate) fn codec(&self) -> Option<String> {
+        self.meta
+            .compressor
+            .get("id")
+            .and_then(|v| v.as_str())
+            .map(|s| format!("zarr:{s}"))
+    }
 }
 
 fn metadata_of(node: &Node, path: &str) -> Result<ArrayMetadataV2> {
@@ -170,8 +179,8 @@ pub(crate) fn zarr_info(node: &Node) -> Option<(Vec<u64>, DataType, Option<Strin
     Some((m.shape.clone(), m.dtype.clone(), comp))
 }
 
-/// Open a Zarr-in-ASDF array.
-pub(crate) fn open_zarr(node: &Node, path: &str, blocks: &Arc<Blocks>) -> Result<AsdfArray> {
+/// Open the chunk storage of a Zarr-in-ASDF array.
+pub(crate) fn open_zarr(node: &Node, path: &str, blocks: &Arc<Blocks>) -> Result<ZarrStorage> {
     let meta = metadata_of(node, path)?;
     let pipeline = meta
         .pipeline()
@@ -202,27 +211,13 @@ pub(crate) fn open_zarr(node: &Node, path: &str, blocks: &Arc<Blocks>) -> Result
         order: meta.order,
         fill: meta.fill_value.clone().unwrap_or_default(),
     };
-    let codec = meta
-        .compressor
-        .get("id")
-        .and_then(|v| v.as_str())
-        .map(|s| format!("zarr:{s}"));
-    let storage = ZarrStorage {
+    Ok(ZarrStorage {
         pipeline,
         blocks: blocks.clone(),
         map,
         layout,
         path: path.to_string(),
-        meta: meta.clone(),
-    };
-    Ok(AsdfArray {
-        path: path.to_string(),
-        shape: meta.shape.clone(),
-        stored: native.clone(),
-        native,
-        storage: crate::array::Storage::Zarr(Arc::new(storage)),
-        mask: None,
-        codec,
+        meta,
     })
 }
 
