@@ -20,6 +20,7 @@ use crate::write::{
     write_index, AsdfWriter, NDARRAY_TAG_WRITE,
 };
 use crate::yaml::{Node, Value};
+use crate::zarr::{fill_bytes, zarr_node};
 use md5::Digest;
 use nd_codecs::zarr_v2::ArrayMetadataV2;
 use nd_codecs::Pipeline;
@@ -58,19 +59,6 @@ fn raw_node(dtype: &DataType, shape: &[u64], block: usize) -> Result<Node> {
         (Node::str("shape"), int_seq(shape)),
     ];
     Ok(Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m)))
-}
-
-fn zarr_node(meta: &ArrayMetadataV2, map_block: usize) -> Node {
-    Node::tagged(
-        crate::zarr::ZARR_TAG_WRITE,
-        Value::Map(vec![
-            (Node::str(".zarray"), Node::from_json(&meta.to_json())),
-            (
-                Node::str("chunk_block_map"),
-                Node::new(Value::Int(map_block as i128)),
-            ),
-        ]),
-    )
 }
 
 impl AsdfWriter {
@@ -115,7 +103,7 @@ impl AsdfWriter {
         meta.compressor = compressor.clone();
         if let Some(f) = fill_value {
             meta.fill_value = Some(
-                crate::zarr::fill_bytes(&dtype, f)
+                fill_bytes(&dtype, f)
                     .ok_or_else(|| Error::node(path, "fill value needs a numeric type"))?,
             );
         }

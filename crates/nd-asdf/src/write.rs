@@ -488,7 +488,14 @@ impl AsdfWriter {
         compressor: &serde_json::Value,
         fill_value: Option<f64>,
     ) -> Result<()> {
-        let node = crate::zarr::write_zarr(self, data, chunks, compressor, fill_value, path)?;
+        let node = crate::zarr::write_zarr(
+            &mut |b| self.push_raw_block(b),
+            data,
+            chunks,
+            compressor,
+            fill_value,
+            path,
+        )?;
         self.set(path, node)
     }
 

@@ -8,7 +8,6 @@
 use crate::blocks::Blocks;
 use crate::error::{Error, Result};
 use crate::yaml::{Node, Value};
-use crate::AsdfWriter;
 use bytes::Bytes;
 use nd_codecs::zarr_v2::ArrayMetadataV2;
 use nd_codecs::Pipeline;
@@ -221,9 +220,10 @@ pub(crate) fn open_zarr(node: &Node, path: &str, blocks: &Arc<Blocks>) -> Result
     })
 }
 
-/// Build the asdf-zarr node for `data` and add its chunk blocks to `w`.
+/// Build the asdf-zarr node for `data`; its chunk blocks and its `chunk_block_map` block are
+/// handed to `push_block`, which returns the number each block gets.
 pub(crate) fn write_zarr(
-    w: &mut AsdfWriter,
+    push_block: &mut dyn FnMut(Vec<u8>) -> usize,
     data: &ArrayBuf,
     chunks: &[u64],
     compressor: &serde_json::Value,
@@ -271,7 +271,7 @@ pub(crate) fn write_zarr(
             let enc = meta
                 .encode_chunk(&pipeline, &buf)
                 .map_err(|e| Error::node(path, e.to_string()))?;
-            map.push(w.push_raw_block(enc) as i32);
+            map.push(push_block(enc) as i32);
         }
         // next chunk index, C order
         for ax in (0..idx.len()).rev() {
@@ -283,20 +283,26 @@ pub(crate) fn write_zarr(
         }
     }
     let map_bytes: Vec<u8> = map.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let mb = w.push_raw_block(map_bytes);
-    let zarray = Node::from_json(&meta.to_json());
-    Ok(Node::tagged(
-        ZARR_TAG_WRITE,
-        Value::Map(vec![
-            (Node::str(".zarray"), zarray),
-            (
-                Node::str("chunk_block_map"),
-                Node::new(Value::Int(mb as i128)),
-            ),
-        ]),
-    ))
+    let mb = push_block(map_bytes);
+    Ok(zarr_node(&meta, mb))
 }
 
+/// The asdf-zarr node of an array: its `.zarray` metadata and the number of its
+/// `chunk_block_map` block.
+pub(crate) fn zarr_node(meta: &ArrayMetadataV2, map_block: usize) -> Node {
+    Node::tagged(
+        ZARR_TAG_WRITE,
+        Value::Map(vec![
+            (Node::str(".zarray"), Node::from_json(&meta.to_json())),
+            (
+                Node::str("chunk_block_map"),
+                Node::new(Value::Int(map_block as i128)),
+            ),
+        ]),
+    )
+}
+
+/// The bytes of a numeric fill value in type `dt` (native byte order), `None` for other types.
 pub(crate) fn fill_bytes(dt: &DataType, f: f64) -> Option<Vec<u8>> {
     Some(match dt {
         DataType::Int8 => (f as i8).to_ne_bytes().to_vec(),
