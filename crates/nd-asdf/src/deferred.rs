@@ -14,11 +14,13 @@
 //! File layout: `tree | in-memory blocks | declared blocks (preallocated) | appended chunk blocks | index`.
 
 use crate::blocks::md5;
-use crate::error::{Error, Result};
-use crate::write::{
-    byteorder, datatype_node, for_each_run, int_seq, io_err, temp_beside, write_block_header,
-    write_index, AsdfWriter, NDARRAY_TAG_WRITE,
+use crate::encode::{
+    byteorder, datatype_node, insert_path, int_seq, write_block_header, write_index,
+    NDARRAY_TAG_WRITE,
 };
+use crate::error::{Error, Result};
+use crate::runs::for_each_run;
+use crate::write::{io_err, temp_beside, AsdfWriter, Declared, DeclaredKind};
 use crate::yaml::{Node, Value};
 use crate::zarr::{fill_bytes, zarr_node};
 use md5::Digest;
@@ -39,17 +41,6 @@ const CHECKSUM_AT: u64 = 6 + 32;
 /// [`AsdfWriter::add_zarr_deferred`]; pass it to [`DeferredFile::array`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ArrayHandleId(usize);
-
-pub(crate) enum DeclaredKind {
-    Raw { dtype: DataType, shape: Vec<u64> },
-    Zarr { meta: Box<ArrayMetadataV2> },
-}
-
-/// An array declared for out-of-core writing.
-pub(crate) struct Declared {
-    pub(crate) path: String,
-    kind: DeclaredKind,
-}
 
 fn raw_node(dtype: &DataType, shape: &[u64], block: usize) -> Result<Node> {
     let m = vec![
@@ -144,7 +135,7 @@ impl AsdfWriter {
                 DeclaredKind::Raw { dtype, shape } => raw_node(dtype, shape, first_declared + j)?,
                 DeclaredKind::Zarr { meta } => zarr_node(meta, first_declared + j),
             };
-            crate::write::insert_path(&mut tree, &d.path, node)?;
+            insert_path(&mut tree, &d.path, node)?;
         }
         let mut head = AsdfWriter::head(&tree);
         let mut offsets = self.append_blocks(&mut head)?;

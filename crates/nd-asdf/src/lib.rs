@@ -28,6 +28,7 @@ pub mod array;
 pub mod blocks;
 pub mod deferred;
 pub mod emit;
+mod encode;
 pub mod error;
 pub mod file;
 #[doc(hidden)]
