@@ -14,12 +14,15 @@
 //! File layout: `tree | in-memory blocks | declared blocks (preallocated) | appended chunk blocks | index`.
 
 use crate::blocks::md5;
-use crate::error::{Error, Result};
-use crate::write::{
-    byteorder, datatype_node, for_each_run, int_seq, io_err, temp_beside, write_block_header,
-    write_index, AsdfWriter, NDARRAY_TAG_WRITE,
+use crate::encode::{
+    byteorder, datatype_node, insert_path, int_seq, write_block_header, write_index,
+    NDARRAY_TAG_WRITE,
 };
+use crate::error::{Error, Result};
+use crate::runs::for_each_run;
+use crate::write::{io_err, temp_beside, AsdfWriter, Declared, DeclaredKind};
 use crate::yaml::{Node, Value};
+use crate::zarr::{fill_bytes, zarr_node};
 use md5::Digest;
 use nd_codecs::zarr_v2::ArrayMetadataV2;
 use nd_codecs::Pipeline;
@@ -39,17 +42,6 @@ const CHECKSUM_AT: u64 = 6 + 32;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ArrayHandleId(usize);
 
-pub(crate) enum DeclaredKind {
-    Raw { dtype: DataType, shape: Vec<u64> },
-    Zarr { meta: Box<ArrayMetadataV2> },
-}
-
-/// An array declared for out-of-core writing.
-pub(crate) struct Declared {
-    pub(crate) path: String,
-    kind: DeclaredKind,
-}
-
 fn raw_node(dtype: &DataType, shape: &[u64], block: usize) -> Result<Node> {
     let m = vec![
         (Node::str("source"), Node::new(Value::Int(block as i128))),
@@ -58,19 +50,6 @@ fn raw_node(dtype: &DataType, shape: &[u64], block: usize) -> Result<Node> {
         (Node::str("shape"), int_seq(shape)),
     ];
     Ok(Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m)))
-}
-
-fn zarr_node(meta: &ArrayMetadataV2, map_block: usize) -> Node {
-    Node::tagged(
-        crate::zarr::ZARR_TAG_WRITE,
-        Value::Map(vec![
-            (Node::str(".zarray"), Node::from_json(&meta.to_json())),
-            (
-                Node::str("chunk_block_map"),
-                Node::new(Value::Int(map_block as i128)),
-            ),
-        ]),
-    )
 }
 
 impl AsdfWriter {
@@ -115,7 +94,7 @@ impl AsdfWriter {
         meta.compressor = compressor.clone();
         if let Some(f) = fill_value {
             meta.fill_value = Some(
-                crate::zarr::fill_bytes(&dtype, f)
+                fill_bytes(&dtype, f)
                     .ok_or_else(|| Error::node(path, "fill value needs a numeric type"))?,
             );
         }
@@ -156,7 +135,7 @@ impl AsdfWriter {
                 DeclaredKind::Raw { dtype, shape } => raw_node(dtype, shape, first_declared + j)?,
                 DeclaredKind::Zarr { meta } => zarr_node(meta, first_declared + j),
             };
-            crate::write::insert_path(&mut tree, &d.path, node)?;
+            insert_path(&mut tree, &d.path, node)?;
         }
         let mut head = AsdfWriter::head(&tree);
         let mut offsets = self.append_blocks(&mut head)?;

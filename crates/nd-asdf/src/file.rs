@@ -1,12 +1,13 @@
 //! Opening ASDF files: the tree first, blocks only when an array is touched.
 
-use crate::array::{check_view_bounds, AsdfArray, BlockView, MaskSource, Storage};
+use crate::array::{AsdfArray, MaskSource};
 use crate::blocks::{Blocks, ChecksumMatch};
 use crate::error::{Error, Result};
 use crate::layout::{parse_layout_and_tree, IndexStatus, Layout};
 use crate::ndarray::{
     inline_shape, inline_to_bytes, parse_ndarray, Dim, Mask, NdArrayMeta, Source, NDARRAY_TAG,
 };
+use crate::storage::{check_view_bounds, BlockView, Storage};
 use crate::yaml::{Node, Value};
 use nd_core::{ArrayBuf, ByteSource, DataType};
 use std::path::{Path, PathBuf};
@@ -235,7 +236,8 @@ impl AsdfFile {
         let tag = node.tag().ok_or_else(|| Error::NoArray(path.to_string()))?;
         let base = crate::yaml::tag_base(tag);
         if ZARR_TAGS.contains(&base) {
-            return crate::zarr::open_zarr(node, path, &self.blocks);
+            return crate::zarr::open_zarr(node, path, &self.blocks)
+                .map(|z| AsdfArray::from_zarr(path, z));
         }
         if base != NDARRAY_TAG {
             return Err(Error::NoArray(path.to_string()));

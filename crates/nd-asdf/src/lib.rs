@@ -28,6 +28,7 @@ pub mod array;
 pub mod blocks;
 pub mod deferred;
 pub mod emit;
+mod encode;
 pub mod error;
 pub mod file;
 #[doc(hidden)]
@@ -35,6 +36,7 @@ pub mod fuzzing;
 pub mod layout;
 pub mod ndarray;
 mod runs;
+mod storage;
 pub mod write;
 pub mod yaml;
 pub mod zarr;

@@ -10,6 +10,9 @@
 //! backwards. The runs of a batch are sorted and merged where they touch or overlap before they
 //! are fetched, so the bytes asked for are exactly the distinct bytes the region needs, never
 //! more than the output size.
+//!
+//! [`for_each_run`] lists the runs of a region of a C-contiguous array, in C order (the positional
+//! reads and writes of a file being written out of core).
 
 use crate::error::{Error, Result};
 use bytes::Bytes;
@@ -278,4 +281,49 @@ fn next_index(idx: &mut [u64], axes: &[Axis]) -> bool {
         idx[ax] = 0;
     }
     false
+}
+
+/// Call `f(byte offset, run length)` for each contiguous run of a C-order region, in C order.
+pub(crate) fn for_each_run(
+    region: &Region,
+    strides: &[i64],
+    elem: usize,
+    f: &mut dyn FnMut(u64, usize) -> nd_core::Result<()>,
+) -> nd_core::Result<()> {
+    let count = region.shape();
+    if count.contains(&0) {
+        return Ok(());
+    }
+    let nd = count.len();
+    if nd == 0 {
+        return f(0, elem);
+    }
+    // the innermost axis is one run; an outer axis joins it while the axes inside it are full
+    let mut inner = nd - 1;
+    let mut run = count[nd - 1] as usize * elem;
+    while inner > 0 && count[inner] as i64 * strides[inner] == strides[inner - 1] {
+        run *= count[inner - 1] as usize;
+        inner -= 1;
+    }
+    let mut idx = vec![0u64; inner];
+    loop {
+        let mut off = 0i64;
+        for ax in 0..nd {
+            let i = if ax < inner { idx[ax] } else { 0 };
+            off += (region.ranges[ax].start + i) as i64 * strides[ax];
+        }
+        f(off as u64, run)?;
+        let mut ax = inner;
+        loop {
+            if ax == 0 {
+                return Ok(());
+            }
+            ax -= 1;
+            idx[ax] += 1;
+            if idx[ax] < count[ax] {
+                break;
+            }
+            idx[ax] = 0;
+        }
+    }
 }

@@ -4,17 +4,21 @@
 
 use crate::blocks::md5;
 use crate::emit::emit_document;
+use crate::encode::{
+    byteorder, inline_data, int_seq, with_endian, write_block_header, write_index,
+};
 use crate::error::{Error, Result};
-use crate::layout::{FLAG_STREAMED, INDEX_HEADER};
+use crate::layout::FLAG_STREAMED;
 use crate::yaml::{Node, Value};
-use nd_core::{ArrayBuf, DataType, Endian, Region};
+use nd_codecs::zarr_v2::ArrayMetadataV2;
+use nd_core::{ArrayBuf, DataType, Endian};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub use crate::encode::{datatype_node, insert_path, NDARRAY_TAG_WRITE};
+
 /// The ASDF standard version written.
 pub const STANDARD_VERSION: &str = "1.5.0";
-/// The ndarray tag written (standard 1.5.0).
-pub const NDARRAY_TAG_WRITE: &str = "tag:stsci.edu:asdf/core/ndarray-1.0.0";
 
 /// Block compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,9 +63,22 @@ pub struct ArrayOptions {
     pub storage: Storage,
 }
 
+/// A block added to a writer, stored when the file is written.
 pub(crate) struct PendingBlock {
     pub(crate) data: Vec<u8>,
     pub(crate) compression: Option<Compression>,
+}
+
+/// What a declared array is: uncompressed values in one block, or asdf-zarr chunks.
+pub(crate) enum DeclaredKind {
+    Raw { dtype: DataType, shape: Vec<u64> },
+    Zarr { meta: Box<ArrayMetadataV2> },
+}
+
+/// An array declared for out-of-core writing (see [`crate::deferred`]).
+pub(crate) struct Declared {
+    pub(crate) path: String,
+    pub(crate) kind: DeclaredKind,
 }
 
 /// Builds an ASDF file: a tree plus arrays, written in one go with [`AsdfWriter::write`].
@@ -69,7 +86,7 @@ pub struct AsdfWriter {
     pub(crate) tree: Node,
     pub(crate) blocks: Vec<PendingBlock>,
     pub(crate) stream: Option<(String, Vec<u8>)>,
-    pub(crate) deferred: Vec<crate::deferred::Declared>,
+    pub(crate) deferred: Vec<Declared>,
     /// Arrays with fewer elements than this are written inline under [`Storage::Auto`] (default 0: never).
     pub inline_threshold: u64,
     /// Write MD5 checksums (default true).
@@ -97,234 +114,6 @@ fn software() -> Node {
             (Node::str("version"), Node::str(env!("CARGO_PKG_VERSION"))),
         ]),
     )
-}
-
-/// The ASDF datatype node of a type (records with per-field byte order and shape).
-pub fn datatype_node(dt: &DataType, endian: Endian) -> Result<Node> {
-    let name = match dt {
-        DataType::Int8 => "int8",
-        DataType::Int16 => "int16",
-        DataType::Int32 => "int32",
-        DataType::Int64 => "int64",
-        DataType::UInt8 => "uint8",
-        DataType::UInt16 => "uint16",
-        DataType::UInt32 => "uint32",
-        DataType::UInt64 => "uint64",
-        DataType::Float16 => "float16",
-        DataType::Float32 => "float32",
-        DataType::Float64 => "float64",
-        DataType::Complex64 => "complex64",
-        DataType::Complex128 => "complex128",
-        DataType::Bool => "bool8",
-        DataType::Bytes(n) => {
-            return Ok(Node::new(Value::Seq(vec![
-                Node::str("ascii"),
-                Node::new(Value::Int(*n as i128)),
-            ])))
-        }
-        DataType::Ucs4(n) => {
-            return Ok(Node::new(Value::Seq(vec![
-                Node::str("ucs4"),
-                Node::new(Value::Int(*n as i128)),
-            ])))
-        }
-        DataType::Struct(s) => {
-            let mut pos = 0;
-            let mut fields = Vec::new();
-            for f in &s.fields {
-                if f.offset != pos {
-                    return Err(Error::node(
-                        "",
-                        "records with padding cannot be written to ASDF",
-                    ));
-                }
-                pos += f.size();
-                let mut m = vec![
-                    (Node::str("name"), Node::str(f.name.clone())),
-                    (Node::str("datatype"), datatype_node(&f.dtype, f.endian)?),
-                ];
-                if f.dtype.has_byte_order() {
-                    m.push((Node::str("byteorder"), Node::str(byteorder(f.endian))));
-                }
-                if !f.shape.is_empty() {
-                    m.push((
-                        Node::str("shape"),
-                        Node::new(Value::Seq(
-                            f.shape
-                                .iter()
-                                .map(|&d| Node::new(Value::Int(d as i128)))
-                                .collect(),
-                        )),
-                    ));
-                }
-                fields.push(Node::new(Value::Map(m)));
-            }
-            if pos != s.itemsize {
-                return Err(Error::node(
-                    "",
-                    "records with padding cannot be written to ASDF",
-                ));
-            }
-            return Ok(Node::new(Value::Seq(fields)));
-        }
-        other => return Err(Error::node("", format!("ASDF has no datatype for {other}"))),
-    };
-    let _ = endian;
-    Ok(Node::str(name))
-}
-
-pub(crate) fn byteorder(e: Endian) -> &'static str {
-    match e {
-        Endian::Big => "big",
-        Endian::Little => "little",
-        Endian::NotApplicable => {
-            if Endian::NATIVE == Endian::Big {
-                "big"
-            } else {
-                "little"
-            }
-        }
-    }
-}
-
-pub(crate) fn int_seq(v: &[u64]) -> Node {
-    Node::new(Value::Seq(
-        v.iter()
-            .map(|&d| Node::new(Value::Int(d as i128)))
-            .collect(),
-    ))
-}
-
-/// Insert `value` at a `/`-separated path into a mapping tree, creating mappings on the way.
-pub fn insert_path(root: &mut Node, path: &str, value: Node) -> Result<()> {
-    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let Some((last, parents)) = segs.split_last() else {
-        return Err(Error::node(path, "empty path"));
-    };
-    let mut cur = root;
-    for s in parents {
-        if cur.get(s).is_none() {
-            cur.insert(s, Node::new(Value::Map(vec![])));
-        }
-        cur = cur
-            .get_mut(s)
-            .ok_or_else(|| Error::node(path, "parent is not a mapping"))?;
-        if cur.as_map().is_none() {
-            return Err(Error::node(path, "parent is not a mapping"));
-        }
-    }
-    if cur.as_map().is_none() {
-        return Err(Error::node(path, "parent is not a mapping"));
-    }
-    cur.insert(last, value);
-    Ok(())
-}
-
-/// Inline data nodes for native-endian C-order values.
-fn inline_data(buf: &ArrayBuf) -> Result<Node> {
-    let dt = buf.dtype().clone();
-    let size = dt.size();
-    let bytes = buf.bytes();
-    let scalars: Vec<Node> = bytes
-        .chunks(size.max(1))
-        .map(|c| scalar_node(&dt, c))
-        .collect::<Result<_>>()?;
-    fn nest(items: &mut std::vec::IntoIter<Node>, shape: &[u64]) -> Node {
-        match shape.split_first() {
-            None => items.next().unwrap_or(Node::new(Value::Null)),
-            Some((&d, rest)) => Node::new(Value::Seq((0..d).map(|_| nest(items, rest)).collect())),
-        }
-    }
-    let mut it = scalars.into_iter();
-    Ok(nest(&mut it, buf.shape()))
-}
-
-fn scalar_node(dt: &DataType, c: &[u8]) -> Result<Node> {
-    macro_rules! ne {
-        ($t:ty) => {{
-            let mut a = [0u8; std::mem::size_of::<$t>()];
-            a.copy_from_slice(&c[..std::mem::size_of::<$t>()]);
-            <$t>::from_ne_bytes(a)
-        }};
-    }
-    Ok(match dt {
-        DataType::Bool => Node::new(Value::Bool(c[0] != 0)),
-        DataType::Int8 => Node::new(Value::Int(ne!(i8) as i128)),
-        DataType::Int16 => Node::new(Value::Int(ne!(i16) as i128)),
-        DataType::Int32 => Node::new(Value::Int(ne!(i32) as i128)),
-        DataType::Int64 => Node::new(Value::Int(ne!(i64) as i128)),
-        DataType::UInt8 => Node::new(Value::Int(ne!(u8) as i128)),
-        DataType::UInt16 => Node::new(Value::Int(ne!(u16) as i128)),
-        DataType::UInt32 => Node::new(Value::Int(ne!(u32) as i128)),
-        DataType::UInt64 => Node::new(Value::Int(ne!(u64) as i128)),
-        DataType::Float16 => Node::new(Value::Float(half::f16::from_bits(ne!(u16)).to_f64())),
-        DataType::Float32 => Node::new(Value::Float(ne!(f32) as f64)),
-        DataType::Float64 => Node::new(Value::Float(ne!(f64))),
-        DataType::Complex64 | DataType::Complex128 => {
-            let (re, im) = if *dt == DataType::Complex64 {
-                (ne!(f32) as f64, {
-                    let mut a = [0u8; 4];
-                    a.copy_from_slice(&c[4..8]);
-                    f32::from_ne_bytes(a) as f64
-                })
-            } else {
-                (ne!(f64), {
-                    let mut a = [0u8; 8];
-                    a.copy_from_slice(&c[8..16]);
-                    f64::from_ne_bytes(a)
-                })
-            };
-            let fmt = |x: f64| {
-                if x.is_nan() {
-                    "nan".to_string()
-                } else if x.is_infinite() {
-                    if x > 0.0 { "inf" } else { "-inf" }.to_string()
-                } else {
-                    let r = crate::yaml::python_float_repr(x);
-                    r.strip_suffix(".0").map(str::to_string).unwrap_or(r)
-                }
-            };
-            let im_s = fmt(im);
-            let sign = if im_s.starts_with('-') { "" } else { "+" };
-            Node::tagged(
-                "tag:stsci.edu:asdf/core/complex-1.0.0",
-                Value::Str(format!("({}{sign}{im_s}j)", fmt(re))),
-            )
-        }
-        DataType::Bytes(_) => {
-            let end = c.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-            Node::str(String::from_utf8_lossy(&c[..end]).to_string())
-        }
-        DataType::Ucs4(_) => {
-            let s: String = c
-                .chunks_exact(4)
-                .map(|w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
-                .take_while(|&u| u != 0)
-                .filter_map(char::from_u32)
-                .collect();
-            Node::str(s)
-        }
-        DataType::Struct(s) => {
-            let mut items = Vec::new();
-            for f in &s.fields {
-                let fb = c
-                    .get(f.offset..f.offset + f.size())
-                    .ok_or_else(|| Error::node("", "record field out of range"))?;
-                if f.shape.is_empty() {
-                    items.push(scalar_node(&f.dtype, fb)?);
-                } else {
-                    let sub = ArrayBuf::from_bytes(
-                        f.dtype.to_native(),
-                        f.shape.iter().map(|&d| d as u64).collect(),
-                        fb,
-                    )?;
-                    items.push(inline_data(&sub)?);
-                }
-            }
-            Node::new(Value::Seq(items))
-        }
-        other => return Err(Error::node("", format!("cannot write {other} inline"))),
-    })
 }
 
 impl AsdfWriter {
@@ -430,7 +219,7 @@ impl AsdfWriter {
             .blocks
             .get(base_block)
             .ok_or_else(|| Error::node(path, "no such block"))?;
-        crate::array::check_view_bounds(
+        crate::storage::check_view_bounds(
             shape,
             offset,
             strides,
@@ -488,7 +277,14 @@ impl AsdfWriter {
         compressor: &serde_json::Value,
         fill_value: Option<f64>,
     ) -> Result<()> {
-        let node = crate::zarr::write_zarr(self, data, chunks, compressor, fill_value, path)?;
+        let node = crate::zarr::write_zarr(
+            &mut |b| self.push_raw_block(b),
+            data,
+            chunks,
+            compressor,
+            fill_value,
+            path,
+        )?;
         self.set(path, node)
     }
 
@@ -596,49 +392,6 @@ impl AsdfWriter {
     }
 }
 
-fn with_endian(dt: &DataType, endian: Endian) -> DataType {
-    match dt {
-        DataType::Struct(s) => {
-            let mut s = s.clone();
-            for f in &mut s.fields {
-                if f.dtype.has_byte_order() {
-                    f.endian = endian;
-                }
-            }
-            DataType::Struct(s)
-        }
-        other => other.clone(),
-    }
-}
-
-pub(crate) fn write_block_header(
-    out: &mut Vec<u8>,
-    flags: u32,
-    comp: [u8; 4],
-    alloc: u64,
-    used: u64,
-    data: u64,
-    sum: [u8; 16],
-) {
-    out.extend_from_slice(crate::layout::BLOCK_MAGIC);
-    out.extend_from_slice(&48u16.to_be_bytes());
-    out.extend_from_slice(&flags.to_be_bytes());
-    out.extend_from_slice(&comp);
-    out.extend_from_slice(&alloc.to_be_bytes());
-    out.extend_from_slice(&used.to_be_bytes());
-    out.extend_from_slice(&data.to_be_bytes());
-    out.extend_from_slice(&sum);
-}
-
-pub(crate) fn write_index(out: &mut Vec<u8>, offsets: &[u64]) {
-    out.extend_from_slice(INDEX_HEADER);
-    out.extend_from_slice(b"\n%YAML 1.1\n---\n");
-    for o in offsets {
-        out.extend_from_slice(format!("- {o}\n").as_bytes());
-    }
-    out.extend_from_slice(b"...\n");
-}
-
 pub(crate) fn io_err(p: &Path, e: std::io::Error) -> Error {
     Error::Core(nd_core::Error::io(p.display().to_string(), e))
 }
@@ -682,50 +435,5 @@ impl StreamWriter {
     pub fn finish(self) -> Result<()> {
         self.file.sync_data().map_err(|e| io_err(&self.tmp, e))?;
         std::fs::rename(&self.tmp, &self.dest).map_err(|e| io_err(&self.dest, e))
-    }
-}
-
-/// Call `f(byte offset, run length)` for each contiguous run of a C-order region, in C order.
-pub(crate) fn for_each_run(
-    region: &Region,
-    strides: &[i64],
-    elem: usize,
-    f: &mut dyn FnMut(u64, usize) -> nd_core::Result<()>,
-) -> nd_core::Result<()> {
-    let count = region.shape();
-    if count.contains(&0) {
-        return Ok(());
-    }
-    let nd = count.len();
-    if nd == 0 {
-        return f(0, elem);
-    }
-    // the innermost axis is one run; an outer axis joins it while the axes inside it are full
-    let mut inner = nd - 1;
-    let mut run = count[nd - 1] as usize * elem;
-    while inner > 0 && count[inner] as i64 * strides[inner] == strides[inner - 1] {
-        run *= count[inner - 1] as usize;
-        inner -= 1;
-    }
-    let mut idx = vec![0u64; inner];
-    loop {
-        let mut off = 0i64;
-        for ax in 0..nd {
-            let i = if ax < inner { idx[ax] } else { 0 };
-            off += (region.ranges[ax].start + i) as i64 * strides[ax];
-        }
-        f(off as u64, run)?;
-        let mut ax = inner;
-        loop {
-            if ax == 0 {
-                return Ok(());
-            }
-            ax -= 1;
-            idx[ax] += 1;
-            if idx[ax] < count[ax] {
-                break;
-            }
-            idx[ax] = 0;
-        }
     }
 }

@@ -8,7 +8,6 @@
 use crate::blocks::Blocks;
 use crate::error::{Error, Result};
 use crate::yaml::{Node, Value};
-use crate::{AsdfArray, AsdfWriter};
 use bytes::Bytes;
 use nd_codecs::zarr_v2::ArrayMetadataV2;
 use nd_codecs::Pipeline;
@@ -146,6 +145,15 @@ impl ZarrStorage {
     pub fn metadata(&self) -> &ArrayMetadataV2 {
         &self.meta
     }
+
+    /// The codec name of the array: `zarr:` and the compressor id.
+    pub(crate) fn codec(&self) -> Option<String> {
+        self.meta
+            .compressor
+            .get("id")
+            .and_then(|v| v.as_str())
+            .map(|s| format!("zarr:{s}"))
+    }
 }
 
 fn metadata_of(node: &Node, path: &str) -> Result<ArrayMetadataV2> {
@@ -170,8 +178,8 @@ pub(crate) fn zarr_info(node: &Node) -> Option<(Vec<u64>, DataType, Option<Strin
     Some((m.shape.clone(), m.dtype.clone(), comp))
 }
 
-/// Open a Zarr-in-ASDF array.
-pub(crate) fn open_zarr(node: &Node, path: &str, blocks: &Arc<Blocks>) -> Result<AsdfArray> {
+/// Open the chunk storage of a Zarr-in-ASDF array.
+pub(crate) fn open_zarr(node: &Node, path: &str, blocks: &Arc<Blocks>) -> Result<ZarrStorage> {
     let meta = metadata_of(node, path)?;
     let pipeline = meta
         .pipeline()
@@ -202,33 +210,20 @@ pub(crate) fn open_zarr(node: &Node, path: &str, blocks: &Arc<Blocks>) -> Result
         order: meta.order,
         fill: meta.fill_value.clone().unwrap_or_default(),
     };
-    let codec = meta
-        .compressor
-        .get("id")
-        .and_then(|v| v.as_str())
-        .map(|s| format!("zarr:{s}"));
-    let storage = ZarrStorage {
+    Ok(ZarrStorage {
         pipeline,
         blocks: blocks.clone(),
         map,
         layout,
         path: path.to_string(),
-        meta: meta.clone(),
-    };
-    Ok(AsdfArray {
-        path: path.to_string(),
-        shape: meta.shape.clone(),
-        stored: native.clone(),
-        native,
-        storage: crate::array::Storage::Zarr(Arc::new(storage)),
-        mask: None,
-        codec,
+        meta,
     })
 }
 
-/// Build the asdf-zarr node for `data` and add its chunk blocks to `w`.
+/// Build the asdf-zarr node for `data`; its chunk blocks and its `chunk_block_map` block are
+/// handed to `push_block`, which returns the number each block gets.
 pub(crate) fn write_zarr(
-    w: &mut AsdfWriter,
+    push_block: &mut dyn FnMut(Vec<u8>) -> usize,
     data: &ArrayBuf,
     chunks: &[u64],
     compressor: &serde_json::Value,
@@ -276,7 +271,7 @@ pub(crate) fn write_zarr(
             let enc = meta
                 .encode_chunk(&pipeline, &buf)
                 .map_err(|e| Error::node(path, e.to_string()))?;
-            map.push(w.push_raw_block(enc) as i32);
+            map.push(push_block(enc) as i32);
         }
         // next chunk index, C order
         for ax in (0..idx.len()).rev() {
@@ -288,20 +283,26 @@ pub(crate) fn write_zarr(
         }
     }
     let map_bytes: Vec<u8> = map.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let mb = w.push_raw_block(map_bytes);
-    let zarray = Node::from_json(&meta.to_json());
-    Ok(Node::tagged(
-        ZARR_TAG_WRITE,
-        Value::Map(vec![
-            (Node::str(".zarray"), zarray),
-            (
-                Node::str("chunk_block_map"),
-                Node::new(Value::Int(mb as i128)),
-            ),
-        ]),
-    ))
+    let mb = push_block(map_bytes);
+    Ok(zarr_node(&meta, mb))
 }
 
+/// The asdf-zarr node of an array: its `.zarray` metadata and the number of its
+/// `chunk_block_map` block.
+pub(crate) fn zarr_node(meta: &ArrayMetadataV2, map_block: usize) -> Node {
+    Node::tagged(
+        ZARR_TAG_WRITE,
+        Value::Map(vec![
+            (Node::str(".zarray"), Node::from_json(&meta.to_json())),
+            (
+                Node::str("chunk_block_map"),
+                Node::new(Value::Int(map_block as i128)),
+            ),
+        ]),
+    )
+}
+
+/// The bytes of a numeric fill value in type `dt` (native byte order), `None` for other types.
 pub(crate) fn fill_bytes(dt: &DataType, f: f64) -> Option<Vec<u8>> {
     Some(match dt {
         DataType::Int8 => (f as i8).to_ne_bytes().to_vec(),

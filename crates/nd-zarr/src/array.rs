@@ -1,7 +1,8 @@
 //! A Zarr v2 array in a store: open, read regions, create, write regions.
 
 use crate::error::{codec_err, meta_err, store_err, Error, Result};
-use nd_codecs::zarr_v2::{parse_json_lenient, to_json_pretty, ArrayMetadataV2};
+use crate::node::{get_json, join, norm_path, prepare_node, set_json};
+use nd_codecs::zarr_v2::ArrayMetadataV2;
 use nd_codecs::Pipeline;
 use nd_core::shape::{copy_strided, Strided};
 use nd_core::{
@@ -12,33 +13,6 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-
-/// Normalise a node path: no leading or trailing `/` (the root is `""`).
-pub(crate) fn norm_path(path: &str) -> String {
-    path.trim_matches('/').to_string()
-}
-
-/// The key of `name` inside the node at `path`.
-pub(crate) fn join(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_string()
-    } else {
-        format!("{path}/{name}")
-    }
-}
-
-/// Read and parse a JSON document of the store (lenient), `None` when absent.
-pub(crate) fn get_json(store: &dyn Store, key: &str) -> Result<Option<Value>> {
-    match store.get(key).map_err(store_err(key))? {
-        None => Ok(None),
-        Some(b) => Ok(Some(parse_json_lenient(&b).map_err(meta_err(key))?)),
-    }
-}
-
-/// Write a JSON document as zarr-python does (sorted, indented, strict).
-pub(crate) fn set_json(store: &dyn Store, key: &str, v: &Value) -> Result<()> {
-    store.set(key, &to_json_pretty(v)).map_err(store_err(key))
-}
 
 const SEP_UNKNOWN: u8 = 0;
 
@@ -132,7 +106,7 @@ impl ZarrArray {
     /// every ancestor that is not yet a group, and writes `.zarray`.
     pub fn create(store: Arc<dyn Store>, path: &str, meta: ArrayMetadataV2) -> Result<ZarrArray> {
         let path = norm_path(path);
-        crate::hierarchy::prepare_node(store.as_ref(), &path)?;
+        prepare_node(store.as_ref(), &path)?;
         let arr = Self::from_parts(store, &path, meta, Map::new())?;
         let key = join(&path, ".zarray");
         arr.store

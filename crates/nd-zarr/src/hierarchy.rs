@@ -1,8 +1,9 @@
 //! Hierarchies of groups and arrays: opened from consolidated metadata (`.zmetadata`, one get)
 //! or by walking the store; groups created; metadata consolidated.
 
-use crate::array::{get_json, join, norm_path, set_json, ZarrArray};
+use crate::array::ZarrArray;
 use crate::error::{meta_err, store_err, Error, Result};
+use crate::node::{ensure_ancestors, get_json, group_doc, join, norm_path, set_json};
 use nd_codecs::zarr_v2::{parse_json_lenient, ArrayMetadataV2, MetadataError};
 use nd_core::{DirStore, Store};
 use serde_json::{Map, Value};
@@ -301,54 +302,6 @@ pub fn write_consolidated(store: Arc<dyn Store>) -> Result<Hierarchy> {
     let h = Hierarchy::open_walk(store)?;
     set_json(h.store.as_ref(), ZMETADATA, &h.consolidated_json())?;
     Ok(h)
-}
-
-fn group_doc() -> Value {
-    let mut m = Map::new();
-    m.insert("zarr_format".into(), Value::from(2));
-    Value::Object(m)
-}
-
-/// Make every ancestor of `path` a group (writing `.zgroup` where missing); refuse when one is an array.
-fn ensure_ancestors(store: &dyn Store, path: &str) -> Result<()> {
-    if path.is_empty() {
-        return Ok(());
-    }
-    let mut anc = String::new();
-    let parts: Vec<&str> = path.split('/').collect();
-    for (i, part) in parts.iter().enumerate() {
-        let key = join(&anc, ".zarray");
-        if store.get(&key).map_err(store_err(&key))?.is_some() {
-            return Err(Error::Conflict {
-                path: path.to_string(),
-                reason: format!("{anc:?} is an array"),
-            });
-        }
-        let gkey = join(&anc, ".zgroup");
-        if store.get(&gkey).map_err(store_err(&gkey))?.is_none() {
-            set_json(store, &gkey, &group_doc())?;
-        }
-        if i + 1 < parts.len() {
-            anc = join(&anc, part);
-        }
-    }
-    Ok(())
-}
-
-/// Prepare `path` for a new array: ancestors become groups, whatever was at `path` is removed
-/// (as zarr-python's `mode="w"` does).
-pub(crate) fn prepare_node(store: &dyn Store, path: &str) -> Result<()> {
-    nd_core::validate_key(&join(path, ".zarray")).map_err(store_err(path))?;
-    ensure_ancestors(store, path)?;
-    let prefix = if path.is_empty() {
-        String::new()
-    } else {
-        format!("{path}/")
-    };
-    for k in store.list_prefix(&prefix).map_err(store_err(&prefix))? {
-        store.delete(&k).map_err(store_err(&k))?;
-    }
-    Ok(())
 }
 
 /// Create a group at `path` (and its ancestors), with attributes when given. An existing group

@@ -32,6 +32,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hierarchy;
+mod node;
 pub mod zip;
 
 pub use array::ZarrArray;

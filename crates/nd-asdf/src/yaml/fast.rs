@@ -8,9 +8,9 @@
 //! fast path only ever returns trees the full parser returns too (checked by differential tests
 //! and the `asdf_yaml` fuzz target).
 
-use super::{LoadOptions, Loader, Node, MAX_DEPTH};
+use super::loader::{LoadOptions, Loader, MAX_DEPTH};
+use super::node::Node;
 use saphyr_parser::{Marker, ScalarStyle, Span};
-use std::collections::HashMap;
 
 struct Line<'a> {
     indent: usize,
@@ -63,17 +63,10 @@ pub(super) fn load(text: &str, opts: LoadOptions) -> Option<Node> {
         lines,
         pos: 0,
         handles: vec![("!", "!"), ("!!", "tag:yaml.org,2002:")],
-        ld: Loader {
-            stack: Vec::new(),
-            anchors: HashMap::new(),
-            total: 0,
-            budget: opts.node_budget,
-            root: None,
-            base_offset: 0,
-        },
+        ld: Loader::new(opts, 0),
     };
     p.document().ok()?;
-    if !p.ld.stack.is_empty() {
+    if p.ld.in_collection() {
         return None;
     }
     p.ld.root.take()

@@ -1,0 +1,395 @@
+//! The tree builder both parsers feed: scalars resolved as PyYAML does, anchors and aliases
+//! expanded under a node budget, duplicate keys (last value wins), merge keys, a depth limit.
+
+use super::node::{Node, Value, YAML_TAG_PREFIX};
+use super::resolve::{construct_bool, construct_float, construct_int, resolve_plain, Implicit};
+use crate::error::{Error, Result};
+use saphyr_parser::{Event, ScalarStyle, Span};
+use std::collections::HashMap;
+
+/// Largest nesting depth the loader accepts (deeper trees are an error, not a stack overflow).
+pub const MAX_DEPTH: usize = 256;
+
+/// Limits for loading untrusted YAML.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    /// Largest number of nodes the tree may have after alias expansion.
+    pub node_budget: u64,
+}
+
+impl LoadOptions {
+    /// The default budget for a document of `len` bytes: ten nodes per byte plus a million,
+    /// far more than any real tree, far less than an exponential alias bomb.
+    pub fn for_len(len: usize) -> Self {
+        LoadOptions {
+            node_budget: 1_000_000 + 10 * len as u64,
+        }
+    }
+}
+
+struct Frame {
+    tag: Option<String>,
+    anchor: usize,
+    size: u64,
+    kind: FrameKind,
+}
+
+enum FrameKind {
+    Seq(Vec<Node>),
+    Map {
+        entries: Vec<(Node, Node)>,
+        seen: Option<Box<KeyIndex>>,
+        key: Option<Node>,
+        merges: Vec<Node>,
+        pending_merge: bool,
+    },
+}
+
+/// Builds a tree from parse events (either parser's).
+pub(super) struct Loader {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, u64)>,
+    total: u64,
+    budget: u64,
+    /// The document's root node, once its last event came.
+    pub(super) root: Option<Node>,
+    base_offset: u64,
+}
+
+fn full_tag(t: &saphyr_parser::Tag) -> String {
+    let mut s = String::with_capacity(t.handle.len() + t.suffix.len());
+    s.push_str(&t.handle);
+    s.push_str(&t.suffix);
+    s
+}
+
+impl Loader {
+    /// A loader with the node budget of `opts`; `base_offset` is added to error positions.
+    pub(super) fn new(opts: LoadOptions, base_offset: u64) -> Self {
+        Loader {
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            total: 0,
+            budget: opts.node_budget,
+            root: None,
+            base_offset,
+        }
+    }
+
+    /// True while a collection is open (the document is not complete).
+    pub(super) fn in_collection(&self) -> bool {
+        !self.stack.is_empty()
+    }
+
+    fn err(&self, span: Span, message: impl Into<String>) -> Error {
+        Error::Yaml {
+            offset: self.base_offset + span.start.index() as u64,
+            message: message.into(),
+        }
+    }
+
+    fn count(&mut self, n: u64) -> Result<()> {
+        self.total = self.total.saturating_add(n);
+        if self.total > self.budget {
+            return Err(Error::AliasBudget {
+                budget: self.budget,
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn event(&mut self, ev: Event<'_>, span: Span) -> Result<()> {
+        match ev {
+            Event::Scalar(value, style, anchor, tag) => {
+                self.on_scalar(&value, style, anchor, tag.map(|t| full_tag(&t)), span)
+            }
+            Event::SequenceStart(anchor, tag) => {
+                self.on_start(true, anchor, tag.map(|t| full_tag(&t)))
+            }
+            Event::MappingStart(anchor, tag) => {
+                self.on_start(false, anchor, tag.map(|t| full_tag(&t)))
+            }
+            Event::SequenceEnd | Event::MappingEnd => self.on_end(span),
+            Event::Alias(id) => {
+                let Some((node, size)) = self.anchors.get(&id) else {
+                    return Err(Error::CyclicAlias { anchor: id });
+                };
+                let (node, size) = (node.clone(), *size);
+                // the alias itself was not counted yet; its copy costs its size
+                self.count(size)?;
+                self.finish(node, size, 0, false)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) fn on_scalar(
+        &mut self,
+        value: &str,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<String>,
+        span: Span,
+    ) -> Result<()> {
+        self.count(1)?;
+        let (node, merge) = self.scalar(value, style, tag, span)?;
+        self.finish(node, 1, anchor, merge)
+    }
+
+    pub(super) fn on_start(&mut self, seq: bool, anchor: usize, tag: Option<String>) -> Result<()> {
+        self.count(1)?;
+        let kind = if seq {
+            FrameKind::Seq(Vec::new())
+        } else {
+            FrameKind::Map {
+                entries: Vec::new(),
+                seen: None,
+                key: None,
+                merges: Vec::new(),
+                pending_merge: false,
+            }
+        };
+        self.push(Frame {
+            tag,
+            anchor,
+            size: 1,
+            kind,
+        })
+    }
+
+    pub(super) fn on_end(&mut self, span: Span) -> Result<()> {
+        let Some(f) = self.stack.pop() else {
+            return Err(self.err(span, "unbalanced collection end"));
+        };
+        let tag = f
+            .tag
+            .filter(|t| t != "tag:yaml.org,2002:seq" && t != "tag:yaml.org,2002:map" && t != "!");
+        let node = match f.kind {
+            FrameKind::Seq(items) => Node {
+                tag,
+                value: Value::Seq(items),
+            },
+            FrameKind::Map {
+                entries, merges, ..
+            } => Node {
+                tag,
+                value: Value::Map(flatten_merges(entries, merges)),
+            },
+        };
+        self.finish(node, f.size, f.anchor, false)
+    }
+
+    fn push(&mut self, f: Frame) -> Result<()> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Error::TooDeep(MAX_DEPTH));
+        }
+        self.stack.push(f);
+        Ok(())
+    }
+
+    fn scalar(
+        &self,
+        value: &str,
+        style: ScalarStyle,
+        tag: Option<String>,
+        span: Span,
+    ) -> Result<(Node, bool)> {
+        let bad = |what: &str| self.err(span, format!("cannot construct {what} from {value:?}"));
+        let core = |t: &str| tag.as_deref() == Some(&format!("{YAML_TAG_PREFIX}{t}")[..]);
+        if tag.is_none() && style == ScalarStyle::Plain {
+            let v = match resolve_plain(value) {
+                Implicit::Null => Value::Null,
+                Implicit::Bool => Value::Bool(construct_bool(value).ok_or_else(|| bad("bool"))?),
+                Implicit::Int => match construct_int(value) {
+                    Some(i) => Value::Int(i),
+                    None => {
+                        // larger than i128 (PyYAML has unbounded ints): keep the text, tagged
+                        return Ok((
+                            Node::tagged(format!("{YAML_TAG_PREFIX}int"), Value::Str(value.into())),
+                            false,
+                        ));
+                    }
+                },
+                Implicit::Float => {
+                    Value::Float(construct_float(value).ok_or_else(|| bad("float"))?)
+                }
+                Implicit::Timestamp => {
+                    return Ok((
+                        Node::tagged(
+                            format!("{YAML_TAG_PREFIX}timestamp"),
+                            Value::Str(value.into()),
+                        ),
+                        false,
+                    ))
+                }
+                Implicit::Merge => return Ok((Node::str(value), true)),
+                Implicit::ValueTag => {
+                    return Err(self.err(span, "PyYAML cannot construct the '=' value tag"))
+                }
+                Implicit::Str => Value::Str(value.into()),
+            };
+            return Ok((Node::new(v), false));
+        }
+        let node = match tag.as_deref() {
+            None | Some("!") => Node::str(value),
+            Some(_) if core("str") => Node::str(value),
+            Some(_) if core("null") => Node::new(Value::Null),
+            Some(_) if core("bool") => Node::new(Value::Bool(
+                construct_bool(value).ok_or_else(|| bad("bool"))?,
+            )),
+            Some(_) if core("int") => {
+                Node::new(Value::Int(construct_int(value).ok_or_else(|| bad("int"))?))
+            }
+            Some(_) if core("float") => Node::new(Value::Float(
+                construct_float(value).ok_or_else(|| bad("float"))?,
+            )),
+            Some(t) => Node::tagged(t, Value::Str(value.into())),
+        };
+        Ok((node, false))
+    }
+
+    fn finish(&mut self, node: Node, size: u64, anchor: usize, merge_key: bool) -> Result<()> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        let Some(parent) = self.stack.last_mut() else {
+            if self.root.is_none() {
+                self.root = Some(node);
+            }
+            return Ok(());
+        };
+        parent.size = parent.size.saturating_add(size);
+        match &mut parent.kind {
+            FrameKind::Seq(items) => items.push(node),
+            FrameKind::Map {
+                entries,
+                seen,
+                key,
+                merges,
+                pending_merge,
+            } => match key.take() {
+                None => {
+                    *key = Some(node);
+                    *pending_merge = merge_key;
+                }
+                Some(k) => {
+                    if *pending_merge {
+                        merges.push(node);
+                        *pending_merge = false;
+                    } else {
+                        insert_entry_hashed(entries, seen, k, node);
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// Maps with more entries than this get a hash index for duplicate keys; smaller ones are
+/// searched linearly (no allocation for the many small mappings of a tree).
+const HASH_FROM: usize = 16;
+
+/// A hash of a scalar key (kind + value), without allocating; `None` for floats and collections.
+fn key_hash(hasher: &std::collections::hash_map::RandomState, k: &Node) -> Option<u64> {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = hasher.build_hasher();
+    match &k.value {
+        Value::Null => 0u8.hash(&mut h),
+        Value::Bool(b) => (1u8, b).hash(&mut h),
+        Value::Int(i) => (2u8, i).hash(&mut h),
+        Value::Str(s) => (3u8, s.as_str()).hash(&mut h),
+        _ => return None,
+    }
+    Some(h.finish())
+}
+
+/// Duplicate-key index of a large mapping: key hash -> entry position.
+#[derive(Default)]
+struct KeyIndex {
+    state: std::collections::hash_map::RandomState,
+    map: HashMap<u64, usize>,
+}
+
+fn insert_entry_hashed(
+    entries: &mut Vec<(Node, Node)>,
+    seen: &mut Option<Box<KeyIndex>>,
+    k: Node,
+    v: Node,
+) {
+    if seen.is_none() {
+        if entries.len() < HASH_FROM {
+            return insert_entry(entries, k, v);
+        }
+        // the mapping became large: index what it has so far
+        let mut idx = Box::<KeyIndex>::default();
+        for (i, (kk, _)) in entries.iter().enumerate() {
+            if let Some(h) = key_hash(&idx.state, kk) {
+                idx.map.entry(h).or_insert(i);
+            }
+        }
+        *seen = Some(idx);
+    }
+    let Some(idx) = seen.as_mut() else {
+        return insert_entry(entries, k, v);
+    };
+    match key_hash(&idx.state, &k) {
+        Some(h) => match idx.map.get(&h) {
+            Some(&i) if entries.get(i).is_some_and(|(kk, _)| kk.value == k.value) => {
+                if let Some(slot) = entries.get_mut(i) {
+                    slot.1 = v;
+                }
+            }
+            // a 64-bit hash collision between different keys: the slow way
+            Some(_) => insert_entry(entries, k, v),
+            None => {
+                idx.map.insert(h, entries.len());
+                entries.push((k, v));
+            }
+        },
+        None => insert_entry(entries, k, v),
+    }
+}
+
+fn insert_entry(entries: &mut Vec<(Node, Node)>, k: Node, v: Node) {
+    if let Some(slot) = entries.iter_mut().find(|(kk, _)| kk.value == k.value) {
+        slot.1 = v;
+    } else {
+        entries.push((k, v));
+    }
+}
+
+/// PyYAML's `flatten_mapping`: merged mappings come first (earlier ones win), own keys override.
+fn flatten_merges(own: Vec<(Node, Node)>, merges: Vec<Node>) -> Vec<(Node, Node)> {
+    if merges.is_empty() {
+        return own;
+    }
+    let mut sources: Vec<Vec<(Node, Node)>> = Vec::new();
+    for m in merges {
+        match m.value {
+            Value::Map(e) => sources.push(e),
+            Value::Seq(items) => {
+                let mut sub: Vec<Vec<(Node, Node)>> = items
+                    .into_iter()
+                    .filter_map(|n| match n.value {
+                        Value::Map(e) => Some(e),
+                        _ => None,
+                    })
+                    .collect();
+                sub.reverse();
+                sources.extend(sub);
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for s in sources {
+        for (k, v) in s {
+            insert_entry(&mut out, k, v);
+        }
+    }
+    for (k, v) in own {
+        insert_entry(&mut out, k, v);
+    }
+    out
+}

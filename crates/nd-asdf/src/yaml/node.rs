@@ -1,0 +1,330 @@
+//! The YAML tree: [`Node`] (a value with the tag it had) and [`Value`], tag names, and Python's
+//! float formatting.
+
+/// The YAML core tag prefix.
+pub const YAML_TAG_PREFIX: &str = "tag:yaml.org,2002:";
+
+/// One node of a YAML tree, with its tag (fully resolved through `%TAG`) if it had an explicit one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The explicit tag (`tag:stsci.edu:asdf/core/ndarray-1.0.0`, `asdf://...`), `None` for untagged
+    /// nodes and for nodes whose tag is a YAML core type that was resolved into the value.
+    pub tag: Option<String>,
+    /// The value.
+    pub value: Value,
+}
+
+/// The value of a YAML node, as PyYAML constructs it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null`, `~`, empty.
+    Null,
+    /// A boolean (`true`, `yes`, `on`, ... in YAML 1.1).
+    Bool(bool),
+    /// An integer (decimal, `0x`, `0b`, leading-zero octal, sexagesimal, underscores).
+    Int(i128),
+    /// A float (including `.nan`, `.inf`, sexagesimal).
+    Float(f64),
+    /// A string (also the value of scalars with an unknown tag, and of timestamps).
+    Str(String),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in file order (keys are unique: a repeated key keeps its first position and last value).
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// An untagged node.
+    pub fn new(value: Value) -> Self {
+        Node { tag: None, value }
+    }
+
+    /// A tagged node.
+    pub fn tagged(tag: impl Into<String>, value: Value) -> Self {
+        Node {
+            tag: Some(tag.into()),
+            value,
+        }
+    }
+
+    /// A string node.
+    pub fn str(s: impl Into<String>) -> Self {
+        Node::new(Value::Str(s.into()))
+    }
+
+    /// The tag, if any.
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// The value of `key` when this is a mapping (keys compared by their string form).
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.key_is(key)).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// True when this scalar's key form is `key` (no allocation for string keys).
+    pub fn key_is(&self, key: &str) -> bool {
+        match &self.value {
+            Value::Str(s) => s == key,
+            Value::Seq(_) | Value::Map(_) => false,
+            _ => self.key_string().as_deref() == Some(key),
+        }
+    }
+
+    /// Mutable access to the value of `key` of a mapping.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        match &mut self.value {
+            Value::Map(entries) => entries
+                .iter_mut()
+                .find(|(k, _)| k.key_is(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Set `key` of a mapping (replacing an existing value). Does nothing on non-mappings.
+    pub fn insert(&mut self, key: &str, value: Node) {
+        if let Value::Map(entries) = &mut self.value {
+            if let Some(slot) = entries.iter_mut().find(|(k, _)| k.key_is(key)) {
+                slot.1 = value;
+            } else {
+                entries.push((Node::str(key), value));
+            }
+        }
+    }
+
+    /// Item `i` of a sequence.
+    pub fn index(&self, i: usize) -> Option<&Node> {
+        match &self.value {
+            Value::Seq(items) => items.get(i),
+            _ => None,
+        }
+    }
+
+    /// The node at a `/`-separated path (`meta/list/1/deep`): mapping keys and sequence indices
+    /// (negative indices count from the end). The empty path is this node.
+    pub fn get_path(&self, path: &str) -> Option<&Node> {
+        let mut cur = self;
+        for seg in path.split('/').filter(|s| !s.is_empty()) {
+            cur = match &cur.value {
+                Value::Map(_) => cur.get(seg)?,
+                Value::Seq(items) => {
+                    let i: i64 = seg.parse().ok()?;
+                    let i = if i < 0 { items.len() as i64 + i } else { i };
+                    items.get(usize::try_from(i).ok()?)?
+                }
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// The string form of a scalar used as a mapping key (`None` for collections).
+    pub fn key_string(&self) -> Option<String> {
+        match &self.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
+            Value::Null => Some("None".to_string()),
+            Value::Float(f) => Some(python_float_repr(*f)),
+            _ => None,
+        }
+    }
+
+    /// The string, if this is a string scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is an integer scalar.
+    pub fn as_int(&self) -> Option<i128> {
+        match &self.value {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The items, if this is a sequence.
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The entries, if this is a mapping.
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// True when the tag (without its version suffix) is `base`, e.g.
+    /// `is_tag("tag:stsci.edu:asdf/core/ndarray")` for `...ndarray-1.1.0`.
+    pub fn has_tag_base(&self, base: &str) -> bool {
+        self.tag.as_deref().is_some_and(|t| tag_base(t) == base)
+    }
+
+    /// Build an untagged tree from JSON (`"NaN"`-style strings stay strings).
+    pub fn from_json(v: &serde_json::Value) -> Node {
+        use serde_json::Value as J;
+        Node::new(match v {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => Value::Int(i as i128),
+                (_, Some(u), _) => Value::Int(u as i128),
+                (_, _, Some(f)) => Value::Float(f),
+                _ => Value::Null,
+            },
+            J::String(s) => Value::Str(s.clone()),
+            J::Array(a) => Value::Seq(a.iter().map(Node::from_json).collect()),
+            J::Object(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| (Node::str(k.clone()), Node::from_json(v)))
+                    .collect(),
+            ),
+        })
+    }
+
+    /// Convert to JSON. Tags are dropped (use [`Node::to_json_tagged`] to keep them); non-finite
+    /// floats become the strings `"NaN"`, `"Infinity"`, `"-Infinity"`; integers outside `i64`/`u64`
+    /// become strings; mapping keys use their string form.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.json(false)
+    }
+
+    /// Convert to JSON keeping tags: a tagged node becomes `{"!": tag, "value": ...}`.
+    pub fn to_json_tagged(&self) -> serde_json::Value {
+        self.json(true)
+    }
+
+    fn json(&self, tags: bool) -> serde_json::Value {
+        use serde_json::Value as J;
+        let v = match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => {
+                if let Ok(v) = i64::try_from(*i) {
+                    J::from(v)
+                } else if let Ok(v) = u64::try_from(*i) {
+                    J::from(v)
+                } else {
+                    J::String(i.to_string())
+                }
+            }
+            Value::Float(f) => {
+                if f.is_nan() {
+                    J::String("NaN".into())
+                } else if f.is_infinite() {
+                    J::String(if *f > 0.0 { "Infinity" } else { "-Infinity" }.into())
+                } else {
+                    serde_json::Number::from_f64(*f).map_or(J::Null, J::Number)
+                }
+            }
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(|n| n.json(tags)).collect()),
+            Value::Map(entries) => {
+                let mut m = serde_json::Map::new();
+                for (k, v) in entries {
+                    let key = k.key_string().unwrap_or_else(|| k.json(tags).to_string());
+                    m.insert(key, v.json(tags));
+                }
+                J::Object(m)
+            }
+        };
+        match (&self.tag, tags) {
+            (Some(t), true) => {
+                let mut m = serde_json::Map::new();
+                m.insert("!".into(), J::String(t.clone()));
+                m.insert("value".into(), v);
+                J::Object(m)
+            }
+            _ => v,
+        }
+    }
+
+    /// Visit every node with its path (depth first, file order).
+    pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&str, &'a Node)) {
+        fn go<'a>(n: &'a Node, path: &mut String, f: &mut dyn FnMut(&str, &'a Node)) {
+            f(path, n);
+            let len = path.len();
+            match &n.value {
+                Value::Seq(items) => {
+                    for (i, c) in items.iter().enumerate() {
+                        if !path.is_empty() {
+                            path.push('/');
+                        }
+                        use std::fmt::Write;
+                        let _ = write!(path, "{i}");
+                        go(c, path, f);
+                        path.truncate(len);
+                    }
+                }
+                Value::Map(entries) => {
+                    for (k, c) in entries {
+                        if !path.is_empty() {
+                            path.push('/');
+                        }
+                        match &k.value {
+                            Value::Str(s) => path.push_str(s),
+                            _ => path.push_str(&k.key_string().unwrap_or_default()),
+                        }
+                        go(c, path, f);
+                        path.truncate(len);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut p = String::new();
+        go(self, &mut p, f);
+    }
+}
+
+/// A tag without its `-x.y.z` version suffix.
+pub fn tag_base(tag: &str) -> &str {
+    match tag.rsplit_once('-') {
+        Some((base, ver)) if ver.chars().next().is_some_and(|c| c.is_ascii_digit()) => base,
+        _ => tag,
+    }
+}
+
+/// The version suffix of a tag (`1.1.0` of `...ndarray-1.1.0`).
+pub fn tag_version(tag: &str) -> Option<&str> {
+    match tag.rsplit_once('-') {
+        Some((_, ver)) if ver.chars().next().is_some_and(|c| c.is_ascii_digit()) => Some(ver),
+        _ => None,
+    }
+}
+
+/// Python's `repr(float)` (shortest round-trip form, with `.0`, `inf`, `nan`).
+pub fn python_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let a = f.abs();
+    if a != 0.0 && !(1e-4..1e16).contains(&a) {
+        // exponent form: mantissa digits as the shortest repr
+        let s = format!("{f:e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let e: i32 = e.parse().unwrap_or(0);
+        return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+    }
+    let s = format!("{f}");
+    if s.contains('.') {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
