@@ -3,20 +3,46 @@
 //! Exit status: 0 on success, 1 when `verify` finds a problem, 2 on bad usage or unreadable input,
 //! always with a one-line message on stderr naming the file and where it failed.
 
-mod asdf;
-mod convert;
-mod dataset;
-mod detect;
-mod fits;
-mod output;
-mod zarr;
-
 use clap::{Parser, Subcommand};
-use dataset::{typestr, CliError, CliResult};
-use nd_core::{ArrayRead, NpyWriter, Region};
-use nd_ops::{Options, RegionView};
+use nd::export::array_output;
+use nd::{typestr, Array, WorkOptions};
 use std::io::Write;
 use std::process::ExitCode;
+
+/// A failure with the exit status it maps to.
+#[derive(Debug)]
+struct CliError {
+    /// 1: verification found damage; 2: bad usage or unreadable input; [`BROKEN_PIPE`].
+    code: i32,
+    /// One line, naming the file and where it failed.
+    msg: String,
+}
+
+impl CliError {
+    /// Exit status 2 with a message.
+    fn input(msg: impl Into<String>) -> Self {
+        CliError {
+            code: 2,
+            msg: msg.into(),
+        }
+    }
+}
+
+impl From<nd::Error> for CliError {
+    fn from(e: nd::Error) -> Self {
+        if e.is_broken_pipe() {
+            CliError {
+                code: BROKEN_PIPE,
+                msg: String::new(),
+            }
+        } else {
+            CliError::input(e.to_string())
+        }
+    }
+}
+
+/// Result of the commands.
+type CliResult<T> = Result<T, CliError>;
 
 #[derive(Parser)]
 #[command(
@@ -154,7 +180,7 @@ enum Cmd {
 }
 
 /// Internal marker: standard output was closed by the reader.
-pub(crate) const BROKEN_PIPE: i32 = -1;
+const BROKEN_PIPE: i32 = -1;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -168,7 +194,7 @@ fn main() -> ExitCode {
     let verbose = cli.verbose;
     let result = run(cli);
     if verbose {
-        if let Some(s) = detect::remote_stats().filter(|s| s.requests > 0) {
+        if let Some(s) = nd::remote_stats().filter(|s| s.requests > 0) {
             eprintln!(
                 "nd: remote: {} requests ({} GET, {} HEAD, {} other), {} bytes, {} errors",
                 s.requests, s.gets, s.heads, s.others, s.bytes, s.errors
@@ -201,23 +227,11 @@ fn run(cli: Cli) -> CliResult<u8> {
     };
     match cli.cmd {
         Cmd::Info { path, json } => {
-            let ds = detect::open(&path)?;
+            let ds = nd::open(&path)?;
             if json {
-                let arrays = ds.arrays()?;
-                let mut obj = serde_json::Map::new();
-                obj.insert("format".into(), ds.format().into());
-                obj.insert(
-                    "arrays".into(),
-                    arrays
-                        .iter()
-                        .map(|a| a.to_json())
-                        .collect::<Vec<_>>()
-                        .into(),
-                );
-                ds.info_json_extra(&mut obj)?;
-                writeln!(out, "{}", serde_json::Value::Object(obj)).map_err(werr)?;
+                writeln!(out, "{}", ds.info_json()?).map_err(werr)?;
             } else {
-                ds.info_human(&mut out).map_err(werr)?;
+                out.write_all(ds.info_text().as_bytes()).map_err(werr)?;
             }
             for w in ds.warnings() {
                 eprintln!("nd: warning: {path}: {w}");
@@ -225,7 +239,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             ds.check_readable()?;
         }
         Cmd::Header { path, hdu } => {
-            let ds = detect::open(&path)?;
+            let ds = nd::open(&path)?;
             let text = ds.header_text(hdu.as_deref())?;
             out.write_all(text.as_bytes()).map_err(werr)?;
         }
@@ -238,11 +252,10 @@ fn run(cli: Cli) -> CliResult<u8> {
             region,
             budget_mib,
         } => {
-            let target = output::array_output(&output, format.as_deref(), force, &[&path])?;
-            let ds = detect::open(&path)?;
-            let arr = ds.open_array(&selector)?;
-            let view = view_of(&*arr, region.as_deref(), &path, &selector)?;
-            write_array(&view, &target, &output, budget_mib << 20)
+            let target = array_output(&output, format.as_deref(), force, &[&path])?;
+            let ds = nd::open(&path)?;
+            let view = view_of(&ds.array(&selector)?, region.as_deref(), &path)?;
+            nd::export::write_array(&view, &target, budget_mib << 20)
                 .map_err(|e| e.context(&format!("{path}: {selector}")))?;
         }
         Cmd::Stat {
@@ -258,22 +271,19 @@ fn run(cli: Cli) -> CliResult<u8> {
             budget_mib,
         } => {
             let target = match (&output, axis) {
-                (Some(o), Some(_)) => {
-                    Some(output::array_output(o, format.as_deref(), force, &[&path])?)
-                }
+                (Some(o), Some(_)) => Some(array_output(o, format.as_deref(), force, &[&path])?),
                 _ => None,
             };
-            let ds = detect::open(&path)?;
-            let arr = ds.open_array(&selector)?;
-            let view = view_of(&*arr, region.as_deref(), &path, &selector)?;
-            let opts = Options {
+            let ds = nd::open(&path)?;
+            let view = view_of(&ds.array(&selector)?, region.as_deref(), &path)?;
+            let opts = WorkOptions {
                 budget: budget_mib << 20,
-                ..Options::default()
+                ..WorkOptions::default()
             };
-            let fail = |e: nd_core::Error| CliError::input(format!("{path}: {selector}: {e}"));
+            let fail = |e: nd::Error| CliError::input(format!("{path}: {e}"));
             match axis {
                 None => {
-                    let s = nd_ops::stats(&view, &opts).map_err(fail)?;
+                    let s = view.stats(&opts).map_err(fail)?;
                     if json {
                         let j = serde_json::json!({
                             "min": num(s.min), "max": num(s.max), "mean": num(s.mean), "sum": num(s.sum),
@@ -293,10 +303,11 @@ fn run(cli: Cli) -> CliResult<u8> {
                     let (Some(output), Some(target)) = (output, target) else {
                         return Err(CliError::input("stat --axis needs -o OUT.npy"));
                     };
-                    let (shape, st) = nd_ops::stats_along_axis(&view, k, &opts).map_err(fail)?;
-                    let arr =
-                        nd_ops::MemArray::new(nd_ops::select(&shape, &st, &stat).map_err(fail)?);
-                    write_array(&arr, &target, &output, budget_mib << 20)?;
+                    let (shape, st) = view.stats_along_axis(k, &opts).map_err(fail)?;
+                    let reduced = nd::select(&shape, &st, &stat)
+                        .map_err(|e| CliError::input(format!("{path}: {selector}: {e}")))?;
+                    let arr = Array::from_buf(&stat, reduced);
+                    nd::export::write_array(&arr, &target, budget_mib << 20)?;
                     if json {
                         writeln!(out, "{}", serde_json::json!({"axis": k, "stat": stat, "shape": shape, "output": output}))
                             .map_err(werr)?;
@@ -315,7 +326,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             quiet,
             budget_mib,
         } => {
-            let ds = detect::open(&src)?;
+            let ds = nd::open(&src)?;
             let bar = (!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
                 let b = indicatif::ProgressBar::new(0);
                 b.set_style(
@@ -332,24 +343,17 @@ fn run(cli: Cli) -> CliResult<u8> {
                     b.set_position(done);
                 }
             };
-            let opts = Options {
+            let options = nd::convert::ConvertOptions {
+                array,
+                chunks,
+                compressor,
+                force,
+                checksum,
                 budget: budget_mib << 20,
                 threads: 0,
                 progress: Some(&progress),
             };
-            let notes = convert::convert(
-                &*ds,
-                convert::ConvertArgs {
-                    src: &src,
-                    dst: &dst,
-                    array: array.as_deref(),
-                    chunks,
-                    compressor: compressor.as_deref(),
-                    force,
-                    checksum,
-                    opts,
-                },
-            )?;
+            let notes = nd::convert::convert(&ds, &dst, &options)?;
             if let Some(b) = &bar {
                 b.finish_and_clear();
             }
@@ -358,7 +362,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             }
         }
         Cmd::Verify { path } => {
-            let ds = detect::open(&path)?;
+            let ds = nd::open(&path)?;
             let findings = ds.verify()?;
             let mut bad = 0;
             for f in &findings {
@@ -391,65 +395,12 @@ fn num(v: f64) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// Write an array where `target` says: a regular file through a temporary name (npy in
-/// parallel, positionally; CSV in order), a stream or standard output in order.
-fn write_array(
-    src: &dyn ArrayRead,
-    target: &output::ArrayOutput,
-    output: &str,
-    budget: usize,
-) -> CliResult<()> {
-    use output::{ArrayFormat, Sink};
-    let fail = |e: &dyn std::fmt::Display| CliError::input(format!("{output}: {e}"));
-    match (&target.sink, target.format) {
-        (Sink::File(p), ArrayFormat::Npy) => {
-            let writer = NpyWriter::create(p, src.dtype().clone(), src.shape().to_vec())
-                .map_err(|e| fail(&e))?;
-            let opts = Options {
-                budget,
-                ..Options::default()
-            };
-            nd_ops::copy(src, &writer, &opts).map_err(|e| CliError::input(e.to_string()))
-        }
-        (Sink::File(p), format) => {
-            let mut file = nd_core::io::TempFile::create(p).map_err(|e| fail(&e))?;
-            {
-                let mut w = std::io::BufWriter::with_capacity(1 << 20, file.file_mut());
-                output::write_stream(src, format, budget, &mut w)?;
-            }
-            file.persist().map_err(|e| fail(&e))
-        }
-        (Sink::Stream(p), format) => {
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(p)
-                .map_err(|e| fail(&e))?;
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-            output::write_stream(src, format, budget, &mut w)
-        }
-        (Sink::Stdout, format) => {
-            let stdout = std::io::stdout();
-            if format == ArrayFormat::Npy && std::io::IsTerminal::is_terminal(&stdout) {
-                return Err(CliError::input(
-                    "-o -: refusing to write binary .npy to a terminal (redirect it, or give --format csv)",
-                ));
-            }
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            output::write_stream(src, format, budget, &mut w)
-        }
-    }
-}
-
-fn view_of<'a>(
-    arr: &'a dyn ArrayRead,
-    region: Option<&str>,
-    path: &str,
-    selector: &str,
-) -> CliResult<RegionView<'a>> {
+/// The array, or the region of it that `--region` names.
+fn view_of(arr: &Array, region: Option<&str>, path: &str) -> CliResult<Array> {
     let r = match region {
-        Some(spec) => Region::parse(spec, arr.shape())
-            .map_err(|e| CliError::input(format!("{path}: {selector}: {e}")))?,
-        None => Region::full(arr.shape()),
+        Some(spec) => arr.region(spec),
+        None => Ok(nd::Region::full(arr.shape())),
     };
-    RegionView::new(arr, r).map_err(|e| CliError::input(format!("{path}: {selector}: {e}")))
+    r.and_then(|r| arr.view(r))
+        .map_err(|e| CliError::input(format!("{path}: {e}")))
 }

@@ -1,17 +1,19 @@
 //! A region of another array, seen as an array of its own.
 
 use nd_core::{ArrayRead, Attributes, DataType, Region, Result};
+use std::ops::Deref;
 
-/// The part `region` of `inner`, as an array whose origin is the region's start.
-pub struct RegionView<'a> {
-    inner: &'a dyn ArrayRead,
+/// The part `region` of `inner`, as an array whose origin is the region's start. `inner` is any
+/// pointer to an array: a borrow (`&dyn ArrayRead`) or a shared owner (`Arc<dyn ArrayRead>`).
+pub struct RegionView<A> {
+    inner: A,
     region: Region,
     shape: Vec<u64>,
 }
 
-impl<'a> RegionView<'a> {
+impl<A: Deref<Target = dyn ArrayRead + 'static> + Send + Sync> RegionView<A> {
     /// A view of `region` of `inner` (checked against its shape).
-    pub fn new(inner: &'a dyn ArrayRead, region: Region) -> Result<Self> {
+    pub fn new(inner: A, region: Region) -> Result<Self> {
         region.check_within(inner.shape())?;
         Ok(RegionView {
             inner,
@@ -21,7 +23,7 @@ impl<'a> RegionView<'a> {
     }
 }
 
-impl ArrayRead for RegionView<'_> {
+impl<A: Deref<Target = dyn ArrayRead + 'static> + Send + Sync> ArrayRead for RegionView<A> {
     fn shape(&self) -> &[u64] {
         &self.shape
     }

@@ -1,41 +1,8 @@
 //! What the commands need from a format: list arrays, open one by selector, describe, verify.
 
+use crate::error::{Error, Result};
 use nd_core::ArrayRead;
 use std::io::Write;
-
-/// A failure with the exit status it maps to.
-#[derive(Debug)]
-pub struct CliError {
-    /// 1: verification found damage; 2: bad usage or unreadable input.
-    pub code: i32,
-    /// One line, naming the file and where it failed.
-    pub msg: String,
-}
-
-impl CliError {
-    /// Exit status 2 with a message.
-    pub fn input(msg: impl Into<String>) -> Self {
-        CliError {
-            code: 2,
-            msg: msg.into(),
-        }
-    }
-
-    /// The same failure, its message prefixed with where it happened (a quiet broken pipe stays
-    /// quiet).
-    pub fn context(self, place: &str) -> Self {
-        if self.msg.is_empty() {
-            return self;
-        }
-        CliError {
-            code: self.code,
-            msg: format!("{place}: {}", self.msg),
-        }
-    }
-}
-
-/// Result of the commands.
-pub type CliResult<T> = Result<T, CliError>;
 
 /// One array of a file, as `nd info --json` lists it.
 #[derive(Debug, Clone)]
@@ -123,33 +90,31 @@ pub struct TableColumn {
     pub selector: String,
 }
 
-/// An opened file or store of any format.
-pub trait Dataset {
+/// What `nd` needs from one format: list arrays, open one by selector, describe, verify, plan a
+/// conversion. One implementation per format in [`crate::formats`].
+pub trait Backend: Send + Sync {
     /// `fits`, `asdf` or `zarr`.
     fn format(&self) -> &'static str;
     /// Every array, in file order.
-    fn arrays(&self) -> CliResult<Vec<ArrayEntry>>;
+    fn arrays(&self) -> Result<Vec<ArrayEntry>>;
     /// Open one array by selector.
-    fn open_array(&self, selector: &str) -> CliResult<Box<dyn ArrayRead + '_>>;
+    fn open_array(&self, selector: &str) -> Result<Box<dyn ArrayRead>>;
     /// The human `nd info` listing.
     fn info_human(&self, w: &mut dyn Write) -> std::io::Result<()>;
     /// Extra keys of `nd info --json` (FITS: `hdus`).
-    fn info_json_extra(
-        &self,
-        _obj: &mut serde_json::Map<String, serde_json::Value>,
-    ) -> CliResult<()> {
+    fn info_json_extra(&self, _obj: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {
         Ok(())
     }
     /// Header cards of one HDU (FITS only).
-    fn header_text(&self, _hdu: Option<&str>) -> CliResult<String> {
-        Err(CliError::input(format!(
+    fn header_text(&self, _hdu: Option<&str>) -> Result<String> {
+        Err(Error::input(format!(
             "`nd header` is for FITS files; this is {}",
             self.format()
         )))
     }
     /// Problems that make the file unreadable in part (truncated data): `nd info` lists what it can,
     /// then fails with this.
-    fn check_readable(&self) -> CliResult<()> {
+    fn check_readable(&self) -> Result<()> {
         Ok(())
     }
     /// Irregularities worth a warning on stderr (trailing bytes, lenient header fixes).
@@ -157,9 +122,9 @@ pub trait Dataset {
         Vec::new()
     }
     /// What `nd convert` copies.
-    fn convert_plan(&self) -> CliResult<ConvertPlan>;
+    fn convert_plan(&self) -> Result<ConvertPlan>;
     /// Everything the format can check.
-    fn verify(&self) -> CliResult<Vec<Finding>>;
+    fn verify(&self) -> Result<Vec<Finding>>;
 }
 
 /// Typestr of a native-endian type (what numpy would show).

@@ -1,9 +1,9 @@
 //! FITS in the `nd` command.
 
-use crate::dataset::{
-    typestr, ArrayEntry, CliError, CliResult, ConvertItem, ConvertPlan, Dataset, Finding,
-    TableColumn, TableSpec,
+use crate::backend::{
+    typestr, ArrayEntry, Backend, ConvertItem, ConvertPlan, Finding, TableColumn, TableSpec,
 };
+use crate::error::{Error, Result};
 use nd_core::ArrayRead;
 use nd_fits::{ChecksumStatus, Fits, Hdu, HduKind};
 use std::io::Write;
@@ -16,8 +16,8 @@ pub struct FitsDataset {
 
 impl FitsDataset {
     /// Open (reads the primary header only).
-    pub fn open(path: &str) -> CliResult<Self> {
-        let fits = Fits::open(path).map_err(|e| CliError::input(format!("{path}: {e}")))?;
+    pub fn open(path: &str) -> Result<Self> {
+        let fits = Fits::open(path).map_err(|e| Error::input(format!("{path}: {e}")))?;
         Ok(FitsDataset {
             path: path.to_string(),
             fits,
@@ -25,28 +25,25 @@ impl FitsDataset {
     }
 
     /// Open from any byte source (a URL).
-    pub fn from_source(
-        name: &str,
-        src: std::sync::Arc<dyn nd_core::ByteSource>,
-    ) -> CliResult<Self> {
-        let fits = Fits::from_source(src).map_err(|e| CliError::input(format!("{name}: {e}")))?;
+    pub fn from_source(name: &str, src: std::sync::Arc<dyn nd_core::ByteSource>) -> Result<Self> {
+        let fits = Fits::from_source(src).map_err(|e| Error::input(format!("{name}: {e}")))?;
         Ok(FitsDataset {
             path: name.to_string(),
             fits,
         })
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> CliError {
-        CliError::input(format!("{}: {e}", self.path))
+    fn err(&self, e: impl std::fmt::Display) -> Error {
+        Error::input(format!("{}: {e}", self.path))
     }
 
     /// Every HDU; a header that cannot be read ends the walk with an error naming it.
-    fn all(&self) -> CliResult<Vec<&Hdu>> {
+    fn all(&self) -> Result<Vec<&Hdu>> {
         self.fits.hdus().map_err(|e| self.err(e))
     }
 
     /// An HDU by index or EXTNAME (`NAME` or `NAME,VER`).
-    fn select(&self, sel: &str) -> CliResult<&Hdu> {
+    fn select(&self, sel: &str) -> Result<&Hdu> {
         let sel = sel.trim();
         if let Ok(i) = sel.parse::<usize>() {
             return self.fits.hdu(i).map_err(|e| self.err(e));
@@ -156,7 +153,7 @@ fn table_plan(
     h: &Hdu,
     t: &nd_fits::Table,
     skipped: &mut Vec<String>,
-) -> CliResult<(serde_json::Map<String, serde_json::Value>, TableSpec)> {
+) -> Result<(serde_json::Map<String, serde_json::Value>, TableSpec)> {
     use serde_json::{json, Value};
     let mut spec = TableSpec::default();
     let mut cols = Vec::new();
@@ -253,12 +250,12 @@ fn clean_name(s: &str) -> String {
     }
 }
 
-impl Dataset for FitsDataset {
+impl Backend for FitsDataset {
     fn format(&self) -> &'static str {
         "fits"
     }
 
-    fn arrays(&self) -> CliResult<Vec<ArrayEntry>> {
+    fn arrays(&self) -> Result<Vec<ArrayEntry>> {
         let mut out = Vec::new();
         for h in self.all()? {
             match h.kind {
@@ -308,7 +305,7 @@ impl Dataset for FitsDataset {
         Ok(out)
     }
 
-    fn open_array(&self, selector: &str) -> CliResult<Box<dyn ArrayRead + '_>> {
+    fn open_array(&self, selector: &str) -> Result<Box<dyn ArrayRead>> {
         // `N/COLUMN` (or `EXTNAME/COLUMN`) selects a table column
         if let Some((hsel, col)) = selector.split_once('/') {
             let h = self.select(hsel)?;
@@ -409,10 +406,7 @@ impl Dataset for FitsDataset {
         Ok(())
     }
 
-    fn info_json_extra(
-        &self,
-        obj: &mut serde_json::Map<String, serde_json::Value>,
-    ) -> CliResult<()> {
+    fn info_json_extra(&self, obj: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {
         let hdus: Vec<serde_json::Value> = self
             .all()?
             .iter()
@@ -431,7 +425,7 @@ impl Dataset for FitsDataset {
         Ok(())
     }
 
-    fn header_text(&self, hdu: Option<&str>) -> CliResult<String> {
+    fn header_text(&self, hdu: Option<&str>) -> Result<String> {
         let hdus = match hdu {
             Some(s) => vec![self.select(s)?],
             None => self.all()?,
@@ -457,7 +451,7 @@ impl Dataset for FitsDataset {
         Ok(out)
     }
 
-    fn convert_plan(&self) -> CliResult<ConvertPlan> {
+    fn convert_plan(&self) -> Result<ConvertPlan> {
         let hdus = self.all()?;
         let mut plan = ConvertPlan::default();
         let mut order = Vec::new();
@@ -535,7 +529,7 @@ impl Dataset for FitsDataset {
         Ok(plan)
     }
 
-    fn check_readable(&self) -> CliResult<()> {
+    fn check_readable(&self) -> Result<()> {
         let size = self.fits.source().len();
         for h in self.all()? {
             if h.data_offset.saturating_add(h.data_len) > size {
@@ -565,7 +559,7 @@ impl Dataset for FitsDataset {
         w
     }
 
-    fn verify(&self) -> CliResult<Vec<Finding>> {
+    fn verify(&self) -> Result<Vec<Finding>> {
         let mut out = Vec::new();
         if let Some(e) = self.fits.walk_error() {
             out.push(Finding {

@@ -10,7 +10,7 @@
 //!   nd writes (a FITS or ASDF file; a directory holding nothing but a Zarr store); never a link,
 //!   FIFO, device or another kind of directory. The replacement is atomic.
 
-use crate::dataset::{CliError, CliResult};
+use crate::error::{Error, Result};
 use nd_core::io::{check_no_overlap, existing, Existing};
 use nd_core::{ArrayRead, DataType};
 use std::io::Write;
@@ -26,9 +26,9 @@ fn local<'a>(sources: &'a [&'a str]) -> Vec<&'a Path> {
 }
 
 /// Refuse `dst` when it overlaps one of `sources`.
-pub fn check_overlap(dst: &str, sources: &[&str]) -> CliResult<()> {
+pub fn check_overlap(dst: &str, sources: &[&str]) -> Result<()> {
     check_no_overlap(Path::new(dst), &local(sources))
-        .map_err(|e| CliError::input(format!("{e}; nothing was written (write to another path)")))
+        .map_err(|e| Error::input(format!("{e}; nothing was written (write to another path)")))
 }
 
 /// The formats `export` and `stat -o` write.
@@ -60,14 +60,27 @@ pub struct ArrayOutput {
     pub sink: Sink,
 }
 
+impl ArrayOutput {
+    /// The output's name for messages (`-` for standard output).
+    pub fn name(&self) -> &str {
+        match &self.sink {
+            Sink::Stdout => "-",
+            Sink::Stream(p) | Sink::File(p) => p,
+        }
+    }
+}
+
 /// Decide format and sink of `-o OUTPUT` (with `--format` and `--force`) for an array read from
 /// `sources`, refusing what must not be written.
+///
+/// # Errors
+/// [`Error::Input`] naming the output and why it is refused (nothing is written).
 pub fn array_output(
     output: &str,
     format: Option<&str>,
     force: bool,
     sources: &[&str],
-) -> CliResult<ArrayOutput> {
+) -> Result<ArrayOutput> {
     let lower = output.to_ascii_lowercase();
     // `/dev/stdout` is this process's standard output, whatever it is redirected to
     let stdout = output == "-" || output == "/dev/stdout";
@@ -75,14 +88,14 @@ pub fn array_output(
         Some("npy") => ArrayFormat::Npy,
         Some("csv") => ArrayFormat::Csv,
         Some(other) => {
-            return Err(CliError::input(format!(
+            return Err(Error::input(format!(
                 "--format {other:?}: nd writes arrays as npy or csv"
             )))
         }
         None if lower.ends_with(".npy") || stdout => ArrayFormat::Npy,
         None if lower.ends_with(".csv") => ArrayFormat::Csv,
         None => {
-            return Err(CliError::input(format!(
+            return Err(Error::input(format!(
                 "{output}: nd writes arrays as .npy or .csv; name the output so, or give --format npy|csv"
             )))
         }
@@ -95,8 +108,8 @@ pub fn array_output(
     }
     check_overlap(output, sources)?;
     let path = Path::new(output);
-    let refuse = |what: &str| CliError::input(format!("{output}: {what}; nothing was written"));
-    let here = existing(path).map_err(|e| CliError::input(e.to_string()))?;
+    let refuse = |what: &str| Error::input(format!("{output}: {what}; nothing was written"));
+    let here = existing(path).map_err(|e| Error::input(e.to_string()))?;
     // a link is never replaced; one that leads to a pipe or terminal (`/dev/stdout`) is written into
     let followed = match here {
         Existing::Symlink => match std::fs::metadata(path) {
@@ -155,10 +168,10 @@ fn starts_with(path: &Path, magic: &[u8]) -> bool {
 /// Check that an existing `convert` destination may be replaced (with `--force`): a FITS or ASDF
 /// file for a file target, a directory holding only a Zarr store for a Zarr target. (The overlap
 /// with the sources is checked first, by [`check_overlap`].)
-pub fn check_convert_destination(dst: &str, zarr_target: bool, force: bool) -> CliResult<()> {
+pub fn check_convert_destination(dst: &str, zarr_target: bool, force: bool) -> Result<()> {
     let path = Path::new(dst);
-    let refuse = |what: String| CliError::input(format!("{dst}: {what}; nothing was written"));
-    let here = existing(path).map_err(|e| CliError::input(e.to_string()))?;
+    let refuse = |what: String| Error::input(format!("{dst}: {what}; nothing was written"));
+    let here = existing(path).map_err(|e| Error::input(e.to_string()))?;
     if here == Existing::Nothing {
         return Ok(());
     }
@@ -232,14 +245,19 @@ pub fn write_stream(
     format: ArrayFormat,
     budget: usize,
     w: &mut dyn Write,
-) -> CliResult<()> {
+) -> Result<()> {
     let opts = nd_ops::Options {
         budget,
         ..nd_ops::Options::default()
     };
     let dtype = src.dtype().clone();
     let shape = src.shape().to_vec();
-    let ioerr = |e: std::io::Error| nd_core::Error::io("writing output", e);
+    // a failed write is kept apart from a failed read, to be reported as an output error
+    let failed_write = std::cell::RefCell::new(None::<std::io::Error>);
+    let ioerr = |e: std::io::Error| {
+        *failed_write.borrow_mut() = Some(e);
+        nd_core::Error::Unsupported("writing output".into())
+    };
     let res = match format {
         ArrayFormat::Npy => w
             .write_all(&nd_core::npy::header_bytes(&dtype.to_native(), &shape))
@@ -270,25 +288,67 @@ pub fn write_stream(
             })
         }
     };
-    res.and_then(|()| w.flush().map_err(ioerr))
-        .map_err(|e| match e {
-            nd_core::Error::Io { source, .. }
-                if source.kind() == std::io::ErrorKind::BrokenPipe =>
-            {
-                CliError {
-                    code: crate::BROKEN_PIPE,
-                    msg: String::new(),
-                }
-            }
-            e => CliError::input(e.to_string()),
-        })
+    let res = res.and_then(|()| w.flush().map_err(ioerr));
+    match (res, failed_write.into_inner()) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(source)) => Err(Error::Output {
+            context: "writing output".into(),
+            source,
+        }),
+        (Err(e), None) => Err(Error::input(e.to_string())),
+    }
 }
 
-fn csv_check(dt: &DataType) -> CliResult<()> {
+/// Write an array where `target` says: a regular file through a temporary name (npy in
+/// parallel, positionally; CSV in order), a stream or standard output in order.
+pub fn write_array(array: &crate::Array, target: &ArrayOutput, budget: usize) -> Result<()> {
+    let src = array.as_read();
+    let output = target.name();
+    let fail = |e: &dyn std::fmt::Display| Error::input(format!("{output}: {e}"));
+    match (&target.sink, target.format) {
+        (Sink::File(p), ArrayFormat::Npy) => {
+            let writer = nd_core::NpyWriter::create(p, src.dtype().clone(), src.shape().to_vec())
+                .map_err(|e| fail(&e))?;
+            let opts = nd_ops::Options {
+                budget,
+                ..nd_ops::Options::default()
+            };
+            nd_ops::copy(src, &writer, &opts).map_err(|e| Error::input(e.to_string()))
+        }
+        (Sink::File(p), format) => {
+            let mut file = nd_core::io::TempFile::create(p).map_err(|e| fail(&e))?;
+            {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, file.file_mut());
+                write_stream(src, format, budget, &mut w)?;
+            }
+            file.persist().map_err(|e| fail(&e))
+        }
+        (Sink::Stream(p), format) => {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(p)
+                .map_err(|e| fail(&e))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+            write_stream(src, format, budget, &mut w)
+        }
+        (Sink::Stdout, format) => {
+            let stdout = std::io::stdout();
+            if format == ArrayFormat::Npy && std::io::IsTerminal::is_terminal(&stdout) {
+                return Err(Error::input(
+                    "-o -: refusing to write binary .npy to a terminal (redirect it, or give --format csv)",
+                ));
+            }
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            write_stream(src, format, budget, &mut w)
+        }
+    }
+}
+
+fn csv_check(dt: &DataType) -> Result<()> {
     if dt.is_integer() || dt.is_float() || *dt == DataType::Bool {
         Ok(())
     } else {
-        Err(CliError::input(format!(
+        Err(Error::input(format!(
             "CSV output takes booleans, integers and reals; this array holds {dt} (write .npy)"
         )))
     }

@@ -1,9 +1,9 @@
 //! Zarr v2 in the `nd` command.
 
-use crate::dataset::{
-    table_from_meta, typestr, ArrayEntry, CliError, CliResult, ConvertItem, ConvertPlan, Dataset,
-    Finding,
+use crate::backend::{
+    table_from_meta, typestr, ArrayEntry, Backend, ConvertItem, ConvertPlan, Finding,
 };
+use crate::error::{Error, Result};
 use nd_core::{ArrayRead, ChunkGrid, Region};
 use nd_zarr::{Hierarchy, NodeKind};
 use std::io::Write;
@@ -49,8 +49,8 @@ fn codec_of(meta: &nd_zarr::ArrayMetadataV2) -> Option<String> {
 
 impl ZarrDataset {
     /// Open a directory store.
-    pub fn open(path: &str) -> CliResult<Self> {
-        let h = Hierarchy::open_path(path).map_err(|e| CliError::input(format!("{path}: {e}")))?;
+    pub fn open(path: &str) -> Result<Self> {
+        let h = Hierarchy::open_path(path).map_err(|e| Error::input(format!("{path}: {e}")))?;
         Ok(ZarrDataset {
             path: path.to_string(),
             h,
@@ -58,16 +58,16 @@ impl ZarrDataset {
     }
 
     /// Open any store (a URL).
-    pub fn from_store(name: &str, store: std::sync::Arc<dyn nd_core::Store>) -> CliResult<Self> {
-        let h = Hierarchy::open(store).map_err(|e| CliError::input(format!("{name}: {e}")))?;
+    pub fn from_store(name: &str, store: std::sync::Arc<dyn nd_core::Store>) -> Result<Self> {
+        let h = Hierarchy::open(store).map_err(|e| Error::input(format!("{name}: {e}")))?;
         Ok(ZarrDataset {
             path: name.to_string(),
             h,
         })
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> CliError {
-        CliError::input(format!("{}: {e}", self.path))
+    fn err(&self, e: impl std::fmt::Display) -> Error {
+        Error::input(format!("{}: {e}", self.path))
     }
 
     fn norm(sel: &str) -> &str {
@@ -75,12 +75,12 @@ impl ZarrDataset {
     }
 }
 
-impl Dataset for ZarrDataset {
+impl Backend for ZarrDataset {
     fn format(&self) -> &'static str {
         "zarr"
     }
 
-    fn arrays(&self) -> CliResult<Vec<ArrayEntry>> {
+    fn arrays(&self) -> Result<Vec<ArrayEntry>> {
         Ok(self
             .h
             .nodes()
@@ -101,7 +101,7 @@ impl Dataset for ZarrDataset {
             .collect())
     }
 
-    fn open_array(&self, selector: &str) -> CliResult<Box<dyn ArrayRead + '_>> {
+    fn open_array(&self, selector: &str) -> Result<Box<dyn ArrayRead>> {
         let p = Self::norm(selector);
         match self.h.node(p) {
             Some(n) if n.kind == NodeKind::Array => {}
@@ -160,7 +160,7 @@ impl Dataset for ZarrDataset {
         Ok(())
     }
 
-    fn convert_plan(&self) -> CliResult<ConvertPlan> {
+    fn convert_plan(&self) -> Result<ConvertPlan> {
         let mut plan = ConvertPlan::default();
         // groups marked as FITS tables: their arrays are the table's columns
         let parent = |p: &str| p.rsplit_once('/').map_or("", |(a, _)| a).to_string();
@@ -217,7 +217,7 @@ impl Dataset for ZarrDataset {
         Ok(plan)
     }
 
-    fn verify(&self) -> CliResult<Vec<Finding>> {
+    fn verify(&self) -> Result<Vec<Finding>> {
         let mut out = Vec::new();
         for n in self.h.nodes() {
             let Some(m) = &n.metadata else { continue };

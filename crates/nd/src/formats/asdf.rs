@@ -1,9 +1,9 @@
 //! ASDF in the `nd` command.
 
-use crate::dataset::{
-    table_from_meta, typestr, ArrayEntry, CliError, CliResult, ConvertItem, ConvertPlan, Dataset,
-    Finding,
+use crate::backend::{
+    table_from_meta, typestr, ArrayEntry, Backend, ConvertItem, ConvertPlan, Finding,
 };
+use crate::error::{Error, Result};
 use nd_asdf::{AsdfFile, ChecksumMatch, IndexStatus, Node, StorageKind, Value};
 use nd_core::ArrayRead;
 use std::collections::HashMap;
@@ -17,8 +17,8 @@ pub struct AsdfDataset {
 
 impl AsdfDataset {
     /// Open.
-    pub fn open(path: &str) -> CliResult<Self> {
-        let file = AsdfFile::open(path).map_err(|e| CliError::input(format!("{path}: {e}")))?;
+    pub fn open(path: &str) -> Result<Self> {
+        let file = AsdfFile::open(path).map_err(|e| Error::input(format!("{path}: {e}")))?;
         Ok(AsdfDataset {
             path: path.to_string(),
             file,
@@ -26,20 +26,16 @@ impl AsdfDataset {
     }
 
     /// Open from any byte source (a URL).
-    pub fn from_source(
-        name: &str,
-        src: std::sync::Arc<dyn nd_core::ByteSource>,
-    ) -> CliResult<Self> {
-        let file =
-            AsdfFile::from_source(src).map_err(|e| CliError::input(format!("{name}: {e}")))?;
+    pub fn from_source(name: &str, src: std::sync::Arc<dyn nd_core::ByteSource>) -> Result<Self> {
+        let file = AsdfFile::from_source(src).map_err(|e| Error::input(format!("{name}: {e}")))?;
         Ok(AsdfDataset {
             path: name.to_string(),
             file,
         })
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> CliError {
-        CliError::input(format!("{}: {e}", self.path))
+    fn err(&self, e: impl std::fmt::Display) -> Error {
+        Error::input(format!("{}: {e}", self.path))
     }
 }
 
@@ -136,12 +132,12 @@ fn join(a: &str, b: &str) -> String {
     }
 }
 
-impl Dataset for AsdfDataset {
+impl Backend for AsdfDataset {
     fn format(&self) -> &'static str {
         "asdf"
     }
 
-    fn arrays(&self) -> CliResult<Vec<ArrayEntry>> {
+    fn arrays(&self) -> Result<Vec<ArrayEntry>> {
         let mut out = Vec::new();
         for (path, info) in self.file.arrays() {
             let arr = self.file.array(&path).map_err(|e| self.err(e))?;
@@ -160,7 +156,7 @@ impl Dataset for AsdfDataset {
         Ok(out)
     }
 
-    fn open_array(&self, selector: &str) -> CliResult<Box<dyn ArrayRead + '_>> {
+    fn open_array(&self, selector: &str) -> Result<Box<dyn ArrayRead>> {
         let p = selector.trim().trim_matches('/');
         let a = self.file.array(p).map_err(|e| self.err(e))?;
         Ok(Box::new(a))
@@ -222,7 +218,7 @@ impl Dataset for AsdfDataset {
         self.file.warnings().to_vec()
     }
 
-    fn convert_plan(&self) -> CliResult<ConvertPlan> {
+    fn convert_plan(&self) -> Result<ConvertPlan> {
         let mut plan = ConvertPlan::default();
         let tree = self.file.tree();
         let obj = |n: Option<&Node>| match n.map(|n| n.to_json()) {
@@ -277,11 +273,11 @@ impl Dataset for AsdfDataset {
                 table: None,
             });
         }
-        crate::zarr::order_items(&mut plan);
+        crate::formats::zarr::order_items(&mut plan);
         Ok(plan)
     }
 
-    fn verify(&self) -> CliResult<Vec<Finding>> {
+    fn verify(&self) -> Result<Vec<Finding>> {
         let rep = self.file.verify().map_err(|e| self.err(e))?;
         let mut out = vec![Finding {
             place: "file".into(),

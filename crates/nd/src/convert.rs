@@ -1,9 +1,8 @@
 //! `nd convert`: every array of a source (or one) into a FITS file, an ASDF file or a Zarr store,
 //! streamed through nd-ops with bounded memory. The metadata mapping is in `spec-notes/convert.md`.
 
-use crate::dataset::{
-    CliError, CliResult, ConvertItem, ConvertPlan, Dataset, TableColumn, TableSpec,
-};
+use crate::backend::{Backend, ConvertItem, ConvertPlan, TableColumn, TableSpec};
+use crate::error::{Error, Result};
 use nd_core::io::TempDir;
 use nd_core::{ArrayRead, DataType, DirStore, Store};
 use nd_ops::Options;
@@ -23,7 +22,7 @@ pub enum Target {
 }
 
 /// The target format of a destination path, from its extension.
-pub fn target_of(dst: &str) -> CliResult<Target> {
+pub fn target_of(dst: &str) -> Result<Target> {
     let lower = dst.trim_end_matches('/').to_ascii_lowercase();
     if lower.ends_with(".zarr") {
         Ok(Target::Zarr)
@@ -32,7 +31,7 @@ pub fn target_of(dst: &str) -> CliResult<Target> {
     } else if lower.ends_with(".fits") || lower.ends_with(".fit") || lower.ends_with(".fts") {
         Ok(Target::Fits)
     } else {
-        Err(CliError::input(format!(
+        Err(Error::input(format!(
             "{dst}: the destination's name must end with .zarr, .asdf or .fits"
         )))
     }
@@ -40,10 +39,10 @@ pub fn target_of(dst: &str) -> CliResult<Target> {
 
 /// A compressor spec (`none`, `zlib:6`, `gzip:6`, `bz2:9`, `zstd:3`, `lz4:1`, `blosc:lz4:5:shuffle`)
 /// as a numcodecs JSON config (`null` for none).
-pub fn parse_compressor(spec: &str) -> CliResult<Value> {
-    let bad = |why: &str| CliError::input(format!("--compressor {spec:?}: {why}"));
+pub fn parse_compressor(spec: &str) -> Result<Value> {
+    let bad = |why: &str| Error::input(format!("--compressor {spec:?}: {why}"));
     let parts: Vec<&str> = spec.trim().split(':').collect();
-    let num = |i: usize, default: i64| -> CliResult<i64> {
+    let num = |i: usize, default: i64| -> Result<i64> {
         match parts.get(i) {
             None | Some(&"") => Ok(default),
             Some(s) => s.parse().map_err(|_| bad("a level must be an integer")),
@@ -107,8 +106,73 @@ pub fn default_chunks(shape: &[u64], elem: usize) -> Vec<u64> {
     c
 }
 
-/// Options of `nd convert`.
-pub struct ConvertArgs<'a> {
+/// Options of a conversion (`nd convert`): which arrays, chunks, compression, replacing, memory.
+pub struct ConvertOptions<'a> {
+    /// Only this array (by selector): it becomes the root array / tree key `data` / primary HDU.
+    pub array: Option<String>,
+    /// Chunk shape of Zarr (and chunked ASDF) output; tile shape of tile-compressed FITS output.
+    pub chunks: Option<Vec<u64>>,
+    /// Compressor spec: Zarr/ASDF `none`, `zlib:6`, `gzip:6`, `bz2:9`, `zstd:3`, `lz4:1`,
+    /// `blosc:lz4:5:shuffle`; FITS `none`, `rice`, `gzip_1`, `gzip_2`, `plio` with options.
+    pub compressor: Option<String>,
+    /// Replace an existing destination that nd writes (see [`crate::export`]).
+    pub force: bool,
+    /// Write CHECKSUM and DATASUM cards (FITS output).
+    pub checksum: bool,
+    /// Most bytes of array data held in memory at once.
+    pub budget: usize,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Called with (bytes done, bytes total) as the conversion goes.
+    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+}
+
+impl Default for ConvertOptions<'_> {
+    fn default() -> Self {
+        ConvertOptions {
+            array: None,
+            chunks: None,
+            compressor: None,
+            force: false,
+            checksum: false,
+            budget: nd_ops::DEFAULT_BUDGET,
+            threads: 0,
+            progress: None,
+        }
+    }
+}
+
+/// Convert every array of `src` (or the one `options.array` names) into `dst`, whose name says
+/// the format (`.zarr`, `.asdf`, `.fits`), streaming with memory bounded by `options.budget`.
+/// The destination appears complete or not at all. Returns notes worth showing the user (what
+/// was skipped and why). The metadata mapping is in `spec-notes/convert.md`.
+///
+/// # Errors
+/// [`crate::Error::Input`] when the destination is refused (it overlaps the source, exists
+/// without `force`, or is not something nd replaces), an option does not fit, or reading fails;
+/// [`crate::Error::Output`] when writing fails.
+pub fn convert(src: &crate::Dataset, dst: &str, options: &ConvertOptions) -> Result<Vec<String>> {
+    run(
+        src.backend(),
+        ConvertArgs {
+            src: src.path(),
+            dst,
+            array: options.array.as_deref(),
+            chunks: options.chunks.clone(),
+            compressor: options.compressor.as_deref(),
+            force: options.force,
+            checksum: options.checksum,
+            opts: Options {
+                budget: options.budget,
+                threads: options.threads,
+                progress: options.progress,
+            },
+        },
+    )
+}
+
+/// What one conversion was asked to do.
+struct ConvertArgs<'a> {
     /// Source path.
     pub src: &'a str,
     /// Destination path.
@@ -127,11 +191,10 @@ pub struct ConvertArgs<'a> {
     pub opts: Options<'a>,
 }
 
-/// Run a conversion.
-pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
-    crate::output::check_overlap(a.dst, &[a.src])?;
+fn run(ds: &dyn Backend, a: ConvertArgs) -> Result<Vec<String>> {
+    crate::export::check_overlap(a.dst, &[a.src])?;
     let target = target_of(a.dst)?;
-    crate::output::check_convert_destination(a.dst, target == Target::Zarr, a.force)?;
+    crate::export::check_convert_destination(a.dst, target == Target::Zarr, a.force)?;
     let mut plan = ds.convert_plan()?;
     let mut notes: Vec<String> = plan
         .skipped
@@ -159,7 +222,7 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
         };
     }
     if plan.items.is_empty() {
-        return Err(CliError::input(format!("{}: no arrays to convert", a.src)));
+        return Err(Error::input(format!("{}: no arrays to convert", a.src)));
     }
     // tables are converted with each column read whole: refuse one over the budget before writing
     for item in &plan.items {
@@ -178,8 +241,8 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
         _ => None,
     };
     let single = a.array.is_some();
-    let src_err = |e: nd_core::Error| CliError::input(format!("{}: {e}", a.src));
-    let dst_err = |e: &dyn std::fmt::Display| CliError::input(format!("{}: {e}", a.dst));
+    let src_err = |e: nd_core::Error| Error::input(format!("{}: {e}", a.src));
+    let dst_err = |e: &dyn std::fmt::Display| Error::input(format!("{}: {e}", a.dst));
     match target {
         Target::Zarr => {
             // built under a temporary name, renamed into place when complete
@@ -204,7 +267,7 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
                             src.dtype().clone(),
                         )
                         .map_err(|e| {
-                            CliError::input(format!(
+                            Error::input(format!(
                                 "{}: table {:?} column {:?}: {e}",
                                 a.dst, item.name, col.key
                             ))
@@ -214,7 +277,7 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
                         let z = nd_zarr::ZarrArray::create(store.clone(), &path, meta)
                             .map_err(|e| dst_err(&e))?;
                         nd_ops::copy(&*src, &z, &a.opts).map_err(|e| {
-                            CliError::input(format!("{} -> {}: {path}: {e}", a.src, a.dst))
+                            Error::input(format!("{} -> {}: {path}: {e}", a.src, a.dst))
                         })?;
                     }
                     continue;
@@ -229,7 +292,7 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
                     chunks,
                     src.dtype().clone(),
                 )
-                .map_err(|e| CliError::input(format!("{}: array {:?}: {e}", a.dst, item.name)))?;
+                .map_err(|e| Error::input(format!("{}: array {:?}: {e}", a.dst, item.name)))?;
                 meta.compressor = comp.clone();
                 let path = if single { "" } else { item.name.as_str() };
                 let mut z = nd_zarr::ZarrArray::create(store.clone(), path, meta)
@@ -239,7 +302,7 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
                         .map_err(|e| dst_err(&e))?;
                 }
                 nd_ops::copy(&*src, &z, &a.opts).map_err(|e| {
-                    CliError::input(format!("{} -> {}: {}: {e}", a.src, a.dst, item.name))
+                    Error::input(format!("{} -> {}: {}: {e}", a.src, a.dst, item.name))
                 })?;
             }
             if !single {
@@ -254,9 +317,9 @@ pub fn convert(ds: &dyn Dataset, a: ConvertArgs) -> CliResult<Vec<String>> {
     Ok(notes)
 }
 
-fn fit_chunks(c: &[u64], shape: &[u64], name: &str) -> CliResult<Vec<u64>> {
+fn fit_chunks(c: &[u64], shape: &[u64], name: &str) -> Result<Vec<u64>> {
     if c.len() != shape.len() || c.contains(&0) {
-        return Err(CliError::input(format!(
+        return Err(Error::input(format!(
             "--chunks {c:?} does not fit array {name:?} of shape {shape:?} (one positive extent per axis)"
         )));
     }
@@ -286,7 +349,7 @@ fn fits_cards(
     meta: &Map<String, Value>,
     extname: Option<&str>,
     notes: &mut Vec<String>,
-) -> CliResult<Vec<nd_fits::Card>> {
+) -> Result<Vec<nd_fits::Card>> {
     let mut text = Vec::new();
     if let Some(list) = meta.get("fits_header").and_then(|v| v.as_array()) {
         for c in list {
@@ -315,9 +378,9 @@ fn fits_cards(
                     b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
                 });
             match scalar {
-                Some(val) if ok_key && !crate::fits::is_structural(&key) => {
+                Some(val) if ok_key && !crate::formats::fits::is_structural(&key) => {
                     let card = nd_fits::Card::new(&key, val, None)
-                        .map_err(|e| CliError::input(format!("attribute {k:?}: {e}")))?;
+                        .map_err(|e| Error::input(format!("attribute {k:?}: {e}")))?;
                     let raw = card.raw().as_bytes().to_vec();
                     for img in raw.chunks(80) {
                         let mut c = img.to_vec();
@@ -335,34 +398,34 @@ fn fits_cards(
     end.resize(80, b' ');
     text.extend_from_slice(&end);
     let (h, _) = nd_fits::Header::from_bytes(&text)
-        .map_err(|e| CliError::input(format!("metadata cards: {e}")))?;
+        .map_err(|e| Error::input(format!("metadata cards: {e}")))?;
     let mut cards: Vec<nd_fits::Card> = h.cards().to_vec();
     if let Some(name) = extname {
         if !cards.iter().any(|c| c.keyword() == "EXTNAME") {
             cards.insert(
                 0,
                 nd_fits::Card::new("EXTNAME", nd_fits::Value::Str(name.to_string()), None)
-                    .map_err(|e| CliError::input(e.to_string()))?,
+                    .map_err(|e| Error::input(e.to_string()))?,
             );
         }
     }
     Ok(cards)
 }
 
-fn check_fits_dtype(dt: &DataType, name: &str, dst: &str) -> CliResult<()> {
+fn check_fits_dtype(dt: &DataType, name: &str, dst: &str) -> Result<()> {
     use DataType::*;
     match dt {
         Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float32 | Float64 => {
             Ok(())
         }
-        other => Err(CliError::input(format!(
+        other => Err(Error::input(format!(
             "{dst}: array {name:?} holds {other} values, which a FITS image cannot hold"
         ))),
     }
 }
 
-fn table_over_budget(a: &ConvertArgs, name: &str, bytes: u64) -> CliError {
-    CliError::input(format!(
+fn table_over_budget(a: &ConvertArgs, name: &str, bytes: u64) -> Error {
+    Error::input(format!(
         "{}: table {name:?} holds {} MiB of column values, over the memory budget ({} MiB): tables are converted with each column read whole; raise --budget-mib",
         a.src,
         bytes.div_ceil(1 << 20),
@@ -373,11 +436,11 @@ fn table_over_budget(a: &ConvertArgs, name: &str, bytes: u64) -> CliError {
 /// Open a table's columns, after checking that the table fits in the memory budget (each column
 /// is read whole).
 fn open_table<'d, 'i>(
-    ds: &'d dyn Dataset,
+    ds: &'d dyn Backend,
     item: &'i ConvertItem,
     spec: &'i TableSpec,
     a: &ConvertArgs,
-) -> CliResult<Vec<(&'i TableColumn, Box<dyn ArrayRead + 'd>)>> {
+) -> Result<Vec<(&'i TableColumn, Box<dyn ArrayRead + 'd>)>> {
     let over = |bytes: u64| table_over_budget(a, &item.name, bytes);
     if let Some(b) = spec.bytes {
         if b > a.opts.budget as u64 {
@@ -403,9 +466,9 @@ fn open_table<'d, 'i>(
 /// astropy's `quantize_level`; negative = the step itself), `lossless` (floats stored exactly;
 /// gzip only), `dither=none|1|2`, `seed=1..10000`, `level=0..9` (gzip level; a bare number too),
 /// `blocksize=N` (RICE_1).
-pub fn parse_fits_compressor(spec: &str) -> CliResult<Option<nd_fits::CompressOptions>> {
+pub fn parse_fits_compressor(spec: &str) -> Result<Option<nd_fits::CompressOptions>> {
     use nd_fits::{Algorithm, CompressOptions, Dither, Quantization};
-    let bad = |why: &str| CliError::input(format!("--compressor {spec:?}: {why}"));
+    let bad = |why: &str| Error::input(format!("--compressor {spec:?}: {why}"));
     let mut parts = spec.trim().split(':');
     let algo = match parts.next().unwrap_or("").to_ascii_lowercase().as_str() {
         "none" | "raw" => {
@@ -557,11 +620,11 @@ fn add_memory_hdu(
 /// The FITS columns of a table item: values read whole, names, units, TNULL and bits from
 /// `fits_table.columns` (when the table came from FITS).
 fn table_columns(
-    ds: &dyn Dataset,
+    ds: &dyn Backend,
     item: &ConvertItem,
     spec: &TableSpec,
     a: &ConvertArgs,
-) -> CliResult<Vec<nd_fits::ColumnData>> {
+) -> Result<Vec<nd_fits::ColumnData>> {
     use nd_fits::{ColumnData, ColumnValues};
     let described: Vec<&Map<String, Value>> = item
         .meta
@@ -578,7 +641,7 @@ fn table_columns(
         let field = |k: &str| d.and_then(|d| d.get(k));
         let buf = src
             .read_all()
-            .map_err(|e| CliError::input(format!("{}: {}: {e}", a.src, col.selector)))?;
+            .map_err(|e| Error::input(format!("{}: {}: {e}", a.src, col.selector)))?;
         let name = field("name")
             .and_then(|n| n.as_str())
             .unwrap_or(&col.key)
@@ -608,15 +671,15 @@ fn c_is_integer(c: &nd_fits::ColumnData) -> bool {
 }
 
 fn convert_to_fits(
-    ds: &dyn Dataset,
+    ds: &dyn Backend,
     plan: &ConvertPlan,
     single: bool,
     a: &ConvertArgs,
     compress: Option<nd_fits::CompressOptions>,
     notes: &mut Vec<String>,
-) -> CliResult<()> {
+) -> Result<()> {
     let dst = a.dst;
-    let dst_err = |e: &dyn std::fmt::Display| CliError::input(format!("{dst}: {e}"));
+    let dst_err = |e: &dyn std::fmt::Display| Error::input(format!("{dst}: {e}"));
     let budget_mib = a.opts.budget >> 20;
     // Types, sizes and compression first, so nothing is written when an item cannot go.
     let mut items = Vec::new();
@@ -641,7 +704,7 @@ fn convert_to_fits(
                 _ => None,
             };
             if let Some(why) = why {
-                return Err(CliError::input(format!(
+                return Err(Error::input(format!(
                     "{dst}: array {:?} ({dt}) cannot be written with {}: {why}",
                     item.name,
                     o.algorithm.name()
@@ -649,7 +712,7 @@ fn convert_to_fits(
             }
             let bytes = nd_core::num_bytes(src.shape(), dt.size()).unwrap_or(usize::MAX);
             if bytes > a.opts.budget {
-                return Err(CliError::input(format!(
+                return Err(Error::input(format!(
                     "{dst}: array {:?} ({} MiB) would be held in memory to tile-compress it, over the memory budget ({budget_mib} MiB); use --compressor none (streamed), or raise --budget-mib",
                     item.name,
                     bytes.div_ceil(1 << 20),
@@ -659,7 +722,7 @@ fn convert_to_fits(
         items.push((item, Some(src)));
     }
     let tmp_dst = nd_core::io::temp_path(Path::new(dst)).display().to_string();
-    let res = (|| -> CliResult<()> {
+    let res = (|| -> Result<()> {
         let mut started = false;
         if !single {
             if let Some(Value::Array(_)) = plan.meta.get("fits_header") {
@@ -681,7 +744,7 @@ fn convert_to_fits(
                 add_memory_hdu(&tmp_dst, started, a.checksum, |w| {
                     w.add_bintable(&cols, &cards)
                 })
-                .map_err(|e| CliError::input(format!("{dst}: table {:?}: {e}", item.name)))?;
+                .map_err(|e| Error::input(format!("{dst}: table {:?}: {e}", item.name)))?;
                 started = true;
                 continue;
             };
@@ -693,13 +756,13 @@ fn convert_to_fits(
                 }
                 let buf = src
                     .read_all()
-                    .map_err(|e| CliError::input(format!("{}: {}: {e}", a.src, item.name)))?;
+                    .map_err(|e| Error::input(format!("{}: {}: {e}", a.src, item.name)))?;
                 let extname = (!single).then_some(item.name.as_str());
                 let cards = fits_cards(&item.meta, extname, notes)?;
                 add_memory_hdu(&tmp_dst, started, a.checksum, |w| {
                     w.add_compressed_image(&buf, &o, &cards)
                 })
-                .map_err(|e| CliError::input(format!("{dst}: array {:?}: {e}", item.name)))?;
+                .map_err(|e| Error::input(format!("{dst}: array {:?}: {e}", item.name)))?;
                 started = true;
                 if single {
                     break;
@@ -731,7 +794,7 @@ fn convert_to_fits(
             }
             .map_err(|e| dst_err(&e))?;
             nd_ops::copy(&*src, &w, &a.opts)
-                .map_err(|e| CliError::input(format!("{} -> {dst}: {}: {e}", a.src, item.name)))?;
+                .map_err(|e| Error::input(format!("{} -> {dst}: {}: {e}", a.src, item.name)))?;
             started = true;
             if single {
                 break;
@@ -746,15 +809,15 @@ fn convert_to_fits(
 }
 
 fn convert_to_asdf(
-    ds: &dyn Dataset,
+    ds: &dyn Backend,
     plan: &ConvertPlan,
     single: bool,
     a: &ConvertArgs,
     compressor: Option<&Value>,
-) -> CliResult<()> {
+) -> Result<()> {
     use nd_asdf::{ArrayOptions, AsdfWriter, Compression, Node};
     let dst = a.dst;
-    let dst_err = |e: &dyn std::fmt::Display| CliError::input(format!("{dst}: {e}"));
+    let dst_err = |e: &dyn std::fmt::Display| Error::input(format!("{dst}: {e}"));
     // zlib / bz2 / lz4 compress whole blocks (held in memory); other compressors write the
     // asdf-zarr layout chunk by chunk; none streams into preallocated blocks.
     let block_comp = match compressor
@@ -815,7 +878,7 @@ fn convert_to_asdf(
             // A compressed block is one stream: the array is held in memory, within the budget.
             let bytes = nd_core::num_bytes(src.shape(), src.dtype().size()).unwrap_or(usize::MAX);
             if bytes > a.opts.budget {
-                return Err(CliError::input(format!(
+                return Err(Error::input(format!(
                     "{dst}: array {:?} ({} MiB) would be held in memory to compress it as one block, over the memory budget ({} MiB); use --compressor none, or a chunked compressor such as zstd:3 or blosc:lz4:5:shuffle",
                     key,
                     bytes >> 20,
@@ -824,7 +887,7 @@ fn convert_to_asdf(
             }
             let buf = src
                 .read_all()
-                .map_err(|e| CliError::input(format!("{}: {key}: {e}", a.src)))?;
+                .map_err(|e| Error::input(format!("{}: {key}: {e}", a.src)))?;
             w.add_array(
                 &key,
                 &buf,
@@ -853,7 +916,7 @@ fn convert_to_asdf(
     for (id, key, src) in deferred {
         let handle = file.array(id).map_err(|e| dst_err(&e))?;
         nd_ops::copy(&*src, &*handle, &a.opts)
-            .map_err(|e| CliError::input(format!("{} -> {dst}: {key}: {e}", a.src)))?;
+            .map_err(|e| Error::input(format!("{} -> {dst}: {key}: {e}", a.src)))?;
     }
     file.finish().map_err(|e| dst_err(&e))
 }

@@ -1,0 +1,126 @@
+//! [`Dataset`]: an opened file or store of any format.
+
+use crate::array::Array;
+use crate::backend::{ArrayEntry, Backend, Finding};
+use crate::error::Result;
+use crate::open::Format;
+
+/// An opened FITS file, ASDF file or Zarr store (local or remote): its arrays by selector, its
+/// description, its checks. Opening read metadata only; arrays read data when asked.
+pub struct Dataset {
+    path: String,
+    backend: Box<dyn Backend>,
+}
+
+impl std::fmt::Debug for Dataset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dataset")
+            .field("path", &self.path)
+            .field("format", &self.format())
+            .finish()
+    }
+}
+
+impl Dataset {
+    pub(crate) fn new(path: &str, backend: Box<dyn Backend>) -> Self {
+        Dataset {
+            path: path.to_string(),
+            backend,
+        }
+    }
+
+    pub(crate) fn backend(&self) -> &dyn Backend {
+        &*self.backend
+    }
+
+    /// The path or URL it was opened from.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Its format.
+    pub fn format(&self) -> Format {
+        match self.backend.format() {
+            "fits" => Format::Fits,
+            "asdf" => Format::Asdf,
+            _ => Format::Zarr,
+        }
+    }
+
+    /// Every array and table column it holds, in file order, with the selector that opens it,
+    /// its shape, type, chunks and compression.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when the file's structure cannot be read.
+    pub fn arrays(&self) -> Result<Vec<ArrayEntry>> {
+        self.backend.arrays()
+    }
+
+    /// Open one array. Selectors: FITS `N` (HDU index), `EXTNAME` or `EXTNAME,VER`, and
+    /// `HDU/COLUMN` (or `HDU/#K`) for a table column; ASDF a tree path (`data`,
+    /// `meta/list/1/deep`); Zarr the array's path (`/` or empty for a root array).
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when nothing matches the selector, or it is not an array nd reads.
+    pub fn array(&self, selector: &str) -> Result<Array> {
+        Ok(Array::new(selector, self.backend.open_array(selector)?))
+    }
+
+    /// The listing `nd info` prints (like astropy's `hdul.info()` for FITS).
+    pub fn info_text(&self) -> String {
+        let mut out = Vec::new();
+        // writing into a Vec cannot fail
+        let _ = self.backend.info_human(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// The description `nd info --json` prints: `format`, `arrays` (as [`ArrayEntry::to_json`]),
+    /// and per format more (FITS: `hdus`).
+    ///
+    /// # Errors
+    /// As [`Dataset::arrays`].
+    pub fn info_json(&self) -> Result<serde_json::Value> {
+        let mut obj = serde_json::Map::new();
+        obj.insert("format".into(), self.backend.format().into());
+        obj.insert(
+            "arrays".into(),
+            self.arrays()?
+                .iter()
+                .map(ArrayEntry::to_json)
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        self.backend.info_json_extra(&mut obj)?;
+        Ok(serde_json::Value::Object(obj))
+    }
+
+    /// The header cards of one HDU (or every HDU), as they are in the file (FITS only).
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] for another format or an unknown HDU.
+    pub fn header_text(&self, hdu: Option<&str>) -> Result<String> {
+        self.backend.header_text(hdu)
+    }
+
+    /// Irregularities worth a warning (trailing bytes, lenient header fixes).
+    pub fn warnings(&self) -> Vec<String> {
+        self.backend.warnings()
+    }
+
+    /// Problems that make part of the file unreadable (a truncated data unit).
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] describing the first such problem.
+    pub fn check_readable(&self) -> Result<()> {
+        self.backend.check_readable()
+    }
+
+    /// Every check the format allows (checksums, block index, chunk decodability), one finding
+    /// each.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when the file cannot be read far enough to check it.
+    pub fn verify(&self) -> Result<Vec<Finding>> {
+        self.backend.verify()
+    }
+}

@@ -1,0 +1,43 @@
+//! # nd
+//!
+//! One front door to the array formats of astronomy: **FITS**, **ASDF** and **Zarr**, read
+//! exactly as astropy, python asdf and zarr-python read them, from local disk or object storage.
+//!
+//! ```
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/cube.fits");
+//! let ds = nd::open(path)?; // format detected from content; metadata only
+//! for a in ds.arrays()? {
+//!     println!("{} {:?} {}", a.path, a.shape, a.dtype);
+//! }
+//! let sci = ds.array("SCI")?;
+//! assert_eq!(sci.shape(), &[32, 64, 64]);
+//! # Ok::<(), nd::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod array;
+mod backend;
+pub mod convert;
+mod dataset;
+mod error;
+pub mod export;
+mod formats;
+mod open;
+
+pub use array::Array;
+pub use backend::{typestr, ArrayEntry, Finding};
+pub use dataset::Dataset;
+pub use error::{Error, Result};
+pub use open::{detect, open, remote_stats, Format, OpenOptions};
+
+pub use nd_core::{ArrayBuf, ArrayRead, DataType, Region};
+pub use nd_ops::{select, Options as WorkOptions, Stats};
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+/// Remote storage options (endpoints, credentials, anonymous access, cache).
+pub use nd_remote::RemoteOptions;
+/// The `ndarray` crate nd's typed reads return, so callers use the same version.
+pub use ndarray;

@@ -1,0 +1,189 @@
+//! Format detection from content (never from the name) and opening.
+
+use crate::backend::Backend;
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use nd_core::ByteSource;
+use std::io::Read;
+use std::path::Path;
+
+/// The formats nd reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// FITS (plain or gzip-compressed).
+    Fits,
+    /// ASDF.
+    Asdf,
+    /// Zarr v2 (a directory store).
+    Zarr,
+}
+
+/// Detect the format of a path from its content.
+pub fn detect(path: &str) -> Result<Format> {
+    let p = Path::new(path);
+    let meta = std::fs::metadata(p).map_err(|e| Error::input(format!("{path}: {e}")))?;
+    if meta.is_dir() {
+        for k in [".zarray", ".zgroup", ".zmetadata"] {
+            if p.join(k).is_file() {
+                return Ok(Format::Zarr);
+            }
+        }
+        return Err(Error::input(format!(
+            "{path}: a directory without .zarray, .zgroup or .zmetadata is not a Zarr v2 store"
+        )));
+    }
+    let mut head = [0u8; 9];
+    let mut f = std::fs::File::open(p).map_err(|e| Error::input(format!("{path}: {e}")))?;
+    let n = f
+        .read(&mut head)
+        .map_err(|e| Error::input(format!("{path}: {e}")))?;
+    let head = &head[..n];
+    if head.starts_with(b"SIMPLE  =") || head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Format::Fits)
+    } else if head.starts_with(b"#ASDF") {
+        Ok(Format::Asdf)
+    } else {
+        Err(Error::input(format!(
+            "{path}: not a FITS, ASDF or Zarr v2 file (unrecognised first bytes)"
+        )))
+    }
+}
+
+/// Options for URLs from the environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`, `ND_REMOTE_*`), shared by
+/// everything a process opens without options of its own, so its request counters add up.
+fn remote_options() -> Result<&'static nd_remote::RemoteOptions> {
+    static OPTS: std::sync::OnceLock<Result<nd_remote::RemoteOptions, String>> =
+        std::sync::OnceLock::new();
+    OPTS.get_or_init(|| nd_remote::RemoteOptions::from_env().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| Error::input(format!("remote options: {e}")))
+}
+
+/// Requests and bytes sent to remote servers so far by everything opened with the options from
+/// the environment (the default).
+pub fn remote_stats() -> Option<nd_remote::StatsSnapshot> {
+    remote_options().ok().map(|o| o.stats.snapshot())
+}
+
+/// Open a URL (`http(s)://`, `s3://`, `gs://`, `az://`): a Zarr store when the prefix holds Zarr
+/// metadata, otherwise one object whose first bytes say FITS or ASDF.
+fn open_url(url: &str, opts: Option<&nd_remote::RemoteOptions>) -> Result<Box<dyn Backend>> {
+    let opts = match opts {
+        Some(o) => o,
+        None => remote_options()?,
+    };
+    // nd-remote's errors name the URL already
+    let fail = |e: nd_remote::Error| Error::input(e.to_string());
+    let trimmed = url.trim_end_matches('/');
+    let looks_zarr = trimmed.ends_with(".zarr") || url.ends_with('/');
+    if looks_zarr {
+        let store = nd_remote::open_store(trimmed, opts).map_err(fail)?;
+        for k in [".zmetadata", ".zgroup", ".zarray"] {
+            if store
+                .get(k)
+                .map_err(|e| Error::input(format!("{url}: {e}")))?
+                .is_some()
+            {
+                return Ok(Box::new(crate::formats::zarr::ZarrDataset::from_store(
+                    url, store,
+                )?));
+            }
+        }
+        return Err(Error::input(format!(
+            "{url}: no .zarray, .zgroup or .zmetadata: not a Zarr v2 store"
+        )));
+    }
+    let src = nd_remote::open_source(url, opts).map_err(fail)?;
+    let mut head = [0u8; 9];
+    let n = (src.len() as usize).min(head.len());
+    src.read_exact_at(0, &mut head[..n])
+        .map_err(|e| Error::input(format!("{url}: {e}")))?;
+    let head = &head[..n];
+    if head.starts_with(b"SIMPLE  =") || head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(crate::formats::fits::FitsDataset::from_source(
+            url, src,
+        )?))
+    } else if head.starts_with(b"#ASDF") {
+        Ok(Box::new(crate::formats::asdf::AsdfDataset::from_source(
+            url, src,
+        )?))
+    } else {
+        Err(Error::input(format!(
+            "{url}: not a FITS, ASDF or Zarr v2 object (unrecognised first bytes)"
+        )))
+    }
+}
+
+/// How to open a dataset: a builder, then [`OpenOptions::open`].
+///
+/// ```no_run
+/// let ds = nd::OpenOptions::new().open("s3://bucket/cube.fits")?;
+/// # Ok::<(), nd::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct OpenOptions {
+    remote: Option<nd_remote::RemoteOptions>,
+}
+
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("remote", &self.remote.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+impl OpenOptions {
+    /// Default options: remote credentials and endpoints from the environment (`AWS_*`,
+    /// `GOOGLE_*`, `AZURE_*`, `ND_REMOTE_*`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Options for URLs (endpoints, credentials, anonymous access, block cache, concurrency)
+    /// instead of the environment's.
+    pub fn remote(mut self, options: nd_remote::RemoteOptions) -> Self {
+        self.remote = Some(options);
+        self
+    }
+
+    /// Open a local path, a `file://` URL, or an `http(s)://`, `s3://`, `gs://` or `az://` URL.
+    /// The format is detected from the content (FITS, gzip-compressed FITS, ASDF, a Zarr v2
+    /// store); only metadata is read (headers, the tree, `.zarray`/`.zmetadata`).
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the path cannot be read or is not a format nd reads.
+    pub fn open(&self, path_or_url: &str) -> Result<Dataset> {
+        let backend = if let Some(local) = path_or_url.strip_prefix("file://") {
+            open_local(local)?
+        } else if nd_remote::is_url(path_or_url) {
+            open_url(path_or_url, self.remote.as_ref())?
+        } else {
+            open_local(path_or_url)?
+        };
+        Ok(Dataset::new(path_or_url, backend))
+    }
+}
+
+/// Open a path or URL with default options (see [`OpenOptions::open`]).
+///
+/// ```
+/// let ds = nd::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/cube.fits"))?;
+/// let sci = ds.array("SCI")?;
+/// assert_eq!(sci.shape(), &[32, 64, 64]);
+/// # Ok::<(), nd::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`OpenOptions::open`].
+pub fn open(path_or_url: &str) -> Result<Dataset> {
+    OpenOptions::new().open(path_or_url)
+}
+
+fn open_local(path: &str) -> Result<Box<dyn Backend>> {
+    match detect(path)? {
+        Format::Fits => Ok(Box::new(crate::formats::fits::FitsDataset::open(path)?)),
+        Format::Zarr => Ok(Box::new(crate::formats::zarr::ZarrDataset::open(path)?)),
+        Format::Asdf => Ok(Box::new(crate::formats::asdf::AsdfDataset::open(path)?)),
+    }
+}
