@@ -18,6 +18,7 @@
 
 pub mod array;
 pub mod buf;
+pub mod cast;
 pub mod dtype;
 pub mod error;
 #[doc(hidden)]
@@ -32,6 +33,7 @@ pub use array::{
     read_chunked, ArrayRead, ArrayWrite, AttrValue, Attributes, ChunkDecoder, ChunkedLayout,
 };
 pub use buf::{AlignedBuf, ArrayBuf};
+pub use cast::{cast_into, Scalar};
 pub use dtype::{DataType, Descr, DescrField, Element, Endian, Field, StructType};
 pub use error::{Error, Result};
 pub use npy::NpyWriter;
