@@ -1,7 +1,8 @@
 //! # nd-core
 //!
 //! The thin shared ground of the nd workspace: data types ([`DataType`]), shapes, regions and
-//! chunk grids ([`Region`], [`ChunkGrid`]), owned arrays ([`ArrayBuf`]) and `.npy` files, random-access
+//! chunk grids ([`Region`], [`ChunkGrid`]), owned arrays ([`ArrayBuf`]) and `.npy` files, conversion
+//! of numeric values to any [`Scalar`] as numpy's `astype` does ([`cast`]), random-access
 //! byte sources ([`ByteSource`]: memory, file, mmap), key-value stores ([`Store`]: directory, memory),
 //! and the array traits every format implements ([`ArrayRead`], [`ArrayWrite`]).
 //!
