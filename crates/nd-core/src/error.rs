@@ -1,5 +1,6 @@
 //! The error type of nd-core.
 
+use crate::dtype::DataType;
 use std::path::PathBuf;
 
 /// Result alias for nd-core.
@@ -61,6 +62,14 @@ pub enum Error {
         path: PathBuf,
         /// Why it was refused.
         why: String,
+    },
+    /// Values of one data type that do not convert to another (a non-numeric type read as numbers).
+    #[error("cannot convert {from} values to {to}: only bool, integer, float and complex values convert")]
+    Cast {
+        /// The stored type.
+        from: DataType,
+        /// The type asked for.
+        to: DataType,
     },
     /// An operation the array or store does not support.
     #[error("unsupported: {0}")]

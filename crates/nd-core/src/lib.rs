@@ -1,7 +1,8 @@
 //! # nd-core
 //!
 //! The thin shared ground of the nd workspace: data types ([`DataType`]), shapes, regions and
-//! chunk grids ([`Region`], [`ChunkGrid`]), owned arrays ([`ArrayBuf`]) and `.npy` files, random-access
+//! chunk grids ([`Region`], [`ChunkGrid`]), owned arrays ([`ArrayBuf`]) and `.npy` files, conversion
+//! of numeric values to any [`Scalar`] as numpy's `astype` does ([`cast`]), random-access
 //! byte sources ([`ByteSource`]: memory, file, mmap), key-value stores ([`Store`]: directory, memory),
 //! and the array traits every format implements ([`ArrayRead`], [`ArrayWrite`]).
 //!
@@ -18,6 +19,7 @@
 
 pub mod array;
 pub mod buf;
+pub mod cast;
 pub mod dtype;
 pub mod error;
 #[doc(hidden)]
@@ -32,6 +34,7 @@ pub use array::{
     read_chunked, ArrayRead, ArrayWrite, AttrValue, Attributes, ChunkDecoder, ChunkedLayout,
 };
 pub use buf::{AlignedBuf, ArrayBuf};
+pub use cast::{cast_into, Scalar};
 pub use dtype::{DataType, Descr, DescrField, Element, Endian, Field, StructType};
 pub use error::{Error, Result};
 pub use npy::NpyWriter;
