@@ -383,6 +383,17 @@ pub fn check_cast<T: Scalar>(src: &DataType) -> Result<()> {
     }
 }
 
+/// `out` as the bytes of stored `src` values, when `T` holds them unchanged (`T::DTYPE == *src`
+/// and `T` is not `bool`): a reader can then fill `out` directly, with no conversion and no
+/// intermediate buffer. `None` when a conversion ([`cast_into`]) is needed.
+pub fn stored_bytes_mut<'a, T: Scalar>(src: &DataType, out: &'a mut [T]) -> Option<&'a mut [u8]> {
+    if *src == T::DTYPE {
+        <T as sealed::Sealed>::pod_bytes_mut(out)
+    } else {
+        None
+    }
+}
+
 /// Convert `bytes`, native-endian values of type `src`, into `out`, as numpy's
 /// `arr.astype(T)` does (see the [module docs](self) for the rules and for what nd does where
 /// numpy is undefined).

@@ -1,9 +1,14 @@
 //! [`Array`]: one array of a dataset, read lazily.
 
 use crate::error::{Error, Result};
+use nd_core::cast::{cast_into, check_cast, stored_bytes_mut, Scalar};
 use nd_core::{ArrayBuf, ArrayRead, DataType, Region};
 use nd_ops::{Options as WorkOptions, RegionView, Stats};
+use ndarray::{ArrayD, IxDyn};
 use std::sync::Arc;
+
+/// Stored bytes read at once when a read converts to another type.
+const CONVERT_SLAB: usize = 16 << 20;
 
 /// One array (an image HDU, a table column, an ASDF ndarray, a Zarr array). Nothing is read
 /// until a read is asked for; reads fetch only the bytes (tiles, chunks, blocks) they need.
@@ -69,6 +74,78 @@ impl Array {
         nd_ops::stats_along_axis(&*self.inner, axis, opts).map_err(|e| self.fail(e))
     }
 
+    /// The whole array as an `ndarray` of `T`, converted from the stored type as numpy's
+    /// `astype` does (`read_ndarray::<f64>()` of float32 data works; see [`nd_core::cast`]).
+    /// Physical values, as the reference library gives them: FITS after BSCALE/BZERO, BLANK as NaN.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the values are not numeric, the array does not fit in memory, or a
+    /// read fails.
+    pub fn read_ndarray<T: Scalar>(&self) -> Result<ArrayD<T>> {
+        self.read_region_ndarray(&Region::full(self.shape()))
+    }
+
+    /// A region of the array as an `ndarray` of `T` (see [`Array::read_ndarray`]). Reads only
+    /// the bytes (tiles, chunks, byte runs) the region needs.
+    ///
+    /// # Errors
+    /// As [`Array::read_ndarray`], and when the region is not within the shape.
+    pub fn read_region_ndarray<T: Scalar>(&self, region: &Region) -> Result<ArrayD<T>> {
+        let shape: Vec<usize> = region.shape().iter().map(|&d| d as usize).collect();
+        let n = elements(region)
+            .ok_or_else(|| self.fail("the region holds more values than memory can address"))?;
+        let mut values: Vec<T> = Vec::new();
+        values
+            .try_reserve_exact(n)
+            .map_err(|_| self.fail(format!("{n} values of {} do not fit in memory", T::DTYPE)))?;
+        values.resize(n, T::default());
+        self.read_into(region, &mut values)?;
+        ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| self.fail(e))
+    }
+
+    /// Fill `out` (C order, one value per element of `region`) with the region's values as `T`.
+    /// When `T` is the stored type, the values are read straight into `out` (no intermediate
+    /// copy, compressed or not); otherwise they are read and converted in slabs of at most
+    /// 16 MiB.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when `out` has the wrong length, the region is not within the shape, the
+    /// values are not numeric, or a read fails.
+    pub fn read_into<T: Scalar>(&self, region: &Region, out: &mut [T]) -> Result<()> {
+        let dtype = self.dtype().clone();
+        check_cast::<T>(&dtype).map_err(|e| self.fail(e))?;
+        region
+            .check_within(self.shape())
+            .map_err(|e| self.fail(e))?;
+        let n = elements(region)
+            .ok_or_else(|| self.fail("the region holds more values than memory can address"))?;
+        if out.len() != n {
+            return Err(self.fail(format!(
+                "the output holds {} values, the region {n}",
+                out.len()
+            )));
+        }
+        if let Some(bytes) = stored_bytes_mut(&dtype, out) {
+            return self
+                .inner
+                .read_region_into(region, bytes)
+                .map_err(|e| self.fail(e));
+        }
+        let view = RegionView::new(self.inner.clone(), region.clone()).map_err(|e| self.fail(e))?;
+        let opts = WorkOptions {
+            budget: CONVERT_SLAB,
+            ..WorkOptions::default()
+        };
+        let mut done = 0usize;
+        nd_ops::for_each_slab(&view, &opts, |_, bytes| {
+            let k = bytes.len() / dtype.size().max(1);
+            cast_into(&dtype, bytes, &mut out[done..done + k])?;
+            done += k;
+            Ok(())
+        })
+        .map_err(|e| self.fail(e))
+    }
+
     fn fail(&self, e: impl std::fmt::Display) -> Error {
         Error::input(format!("{}: {e}", self.selector))
     }
@@ -106,4 +183,9 @@ impl Array {
     pub fn region(&self, spec: &str) -> Result<Region> {
         Region::parse(spec, self.shape()).map_err(|e| self.fail(e))
     }
+}
+
+/// The number of elements of a region, if it fits in `usize`.
+fn elements(region: &Region) -> Option<usize> {
+    nd_core::num_elements(&region.shape()).and_then(|n| usize::try_from(n).ok())
 }

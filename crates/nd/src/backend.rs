@@ -121,6 +121,10 @@ pub trait Backend: Send + Sync {
     fn warnings(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Headers / tree / attributes in one vocabulary (see [`crate::Dataset::metadata`]).
+    fn metadata(&self) -> Result<serde_json::Value>;
+    /// The format crate's own handle, for [`crate::Dataset::native`].
+    fn native(&self) -> crate::Native<'_>;
     /// What `nd convert` copies.
     fn convert_plan(&self) -> Result<ConvertPlan>;
     /// Everything the format can check.

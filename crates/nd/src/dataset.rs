@@ -66,6 +66,26 @@ impl Dataset {
         Ok(Array::new(selector, self.backend.open_array(selector)?))
     }
 
+    /// Headers, tree or attributes in one vocabulary, as JSON:
+    /// - FITS: `{"hdus": [{"index", "name", "kind", "cards": [{"keyword", "value", "comment"}]}]}`,
+    ///   cards in file order (a complex value is `[re, im]`, an undefined one `null`);
+    /// - ASDF: `{"tree": …}`, the whole tree, a tagged node as `{"!": tag, "value": …}`;
+    /// - Zarr: `{"nodes": {path: {"kind": "group"|"array", "attributes": {…}}}}`.
+    ///
+    /// The format's own view stays reachable through [`Dataset::native`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when the headers cannot be read.
+    pub fn metadata(&self) -> Result<serde_json::Value> {
+        self.backend.metadata()
+    }
+
+    /// The format crate's own handle (an [`nd_fits::Fits`], [`nd_asdf::AsdfFile`] or
+    /// [`nd_zarr::Hierarchy`]), for what the neutral API does not cover.
+    pub fn native(&self) -> crate::Native<'_> {
+        self.backend.native()
+    }
+
     /// The listing `nd info` prints (like astropy's `hdul.info()` for FITS).
     pub fn info_text(&self) -> String {
         let mut out = Vec::new();

@@ -30,8 +30,24 @@ pub use dataset::Dataset;
 pub use error::{Error, Result};
 pub use open::{detect, open, remote_stats, Format, OpenOptions};
 
+pub use nd_core::cast::Scalar;
 pub use nd_core::{ArrayBuf, ArrayRead, DataType, Region};
 pub use nd_ops::{select, Options as WorkOptions, Stats};
+/// A dataset's format-native handle (see [`Dataset::native`]).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Native<'a> {
+    /// A FITS file.
+    Fits(&'a nd_fits::Fits),
+    /// An ASDF file.
+    Asdf(&'a nd_asdf::AsdfFile),
+    /// A Zarr hierarchy.
+    Zarr(&'a nd_zarr::Hierarchy),
+}
+
+/// The format crates, for their native views.
+pub use {nd_asdf as asdf, nd_fits as fits, nd_zarr as zarr};
+
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

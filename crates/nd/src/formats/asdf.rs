@@ -162,6 +162,14 @@ impl Backend for AsdfDataset {
         Ok(Box::new(a))
     }
 
+    fn metadata(&self) -> Result<serde_json::Value> {
+        Ok(serde_json::json!({ "tree": self.file.tree().to_json_tagged() }))
+    }
+
+    fn native(&self) -> crate::Native<'_> {
+        crate::Native::Asdf(&self.file)
+    }
+
     fn info_human(&self, w: &mut dyn Write) -> std::io::Result<()> {
         let l = self.file.layout();
         writeln!(

@@ -425,6 +425,38 @@ impl Backend for FitsDataset {
         Ok(())
     }
 
+    fn metadata(&self) -> Result<serde_json::Value> {
+        let hdus: Vec<serde_json::Value> = self
+            .all()?
+            .iter()
+            .map(|h| {
+                let cards: Vec<serde_json::Value> = h
+                    .header
+                    .cards()
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "keyword": c.keyword(),
+                            "value": card_value(c.value()),
+                            "comment": c.comment(),
+                        })
+                    })
+                    .collect();
+                serde_json::json!({
+                    "index": h.index,
+                    "name": h.name(),
+                    "kind": kind_name(&h.kind),
+                    "cards": cards,
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({ "hdus": hdus }))
+    }
+
+    fn native(&self) -> crate::Native<'_> {
+        crate::Native::Fits(&self.fits)
+    }
+
     fn header_text(&self, hdu: Option<&str>) -> Result<String> {
         let hdus = match hdu {
             Some(s) => vec![self.select(s)?],
@@ -600,5 +632,21 @@ impl Backend for FitsDataset {
             }
         }
         Ok(out)
+    }
+}
+
+/// A card's value as JSON: booleans, numbers and strings as they are; a complex value `[re, im]`;
+/// an integer beyond 64 bits, commentary text and unparsable fields as strings; undefined `null`.
+fn card_value(v: &nd_fits::Value) -> serde_json::Value {
+    use nd_fits::Value as V;
+    use serde_json::Value as J;
+    let real = |x: f64| serde_json::Number::from_f64(x).map_or(J::Null, J::Number);
+    match v {
+        V::Undefined => J::Null,
+        V::Bool(b) => J::Bool(*b),
+        V::Int(i) => J::from(*i),
+        V::Float(x) => real(*x),
+        V::Complex(re, im) => J::Array(vec![real(*re), real(*im)]),
+        V::BigInt(s) | V::Str(s) | V::Text(s) | V::Invalid(s) => J::String(s.clone()),
     }
 }

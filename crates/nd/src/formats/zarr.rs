@@ -112,6 +112,29 @@ impl Backend for ZarrDataset {
         Ok(Box::new(a))
     }
 
+    fn metadata(&self) -> Result<serde_json::Value> {
+        let nodes: serde_json::Map<String, serde_json::Value> = self
+            .h
+            .nodes()
+            .map(|n| {
+                let kind = if n.kind == NodeKind::Array {
+                    "array"
+                } else {
+                    "group"
+                };
+                (
+                    n.path.clone(),
+                    serde_json::json!({"kind": kind, "attributes": n.attributes}),
+                )
+            })
+            .collect();
+        Ok(serde_json::json!({ "nodes": nodes }))
+    }
+
+    fn native(&self) -> crate::Native<'_> {
+        crate::Native::Zarr(&self.h)
+    }
+
     fn info_human(&self, w: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             w,
