@@ -242,3 +242,45 @@ fn typed_reads_convert_and_refuse_clearly() {
         .unwrap_err();
     assert!(e.to_string().contains("SCI"), "{e}");
 }
+
+/// The test servers' HTTP base URL (`bash .ci/servers.sh` writes it; `.ci/run` starts them).
+fn http_base() -> Option<String> {
+    let env = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/nd-test-servers.env");
+    let text = std::fs::read_to_string(env).ok()?;
+    text.lines().find_map(|l| {
+        l.strip_prefix("ND_TEST_HTTP_URL=")
+            .map(|s| s.trim().to_string())
+    })
+}
+
+#[test]
+fn a_cutout_local_or_remote_is_astropys() {
+    let want = expected("../example/image_cutout.npy");
+    let want = want.as_slice::<f32>().unwrap();
+    let local = root()
+        .join("../example/image.fits")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let mut sources = vec![local];
+    match http_base() {
+        Some(base) => sources.push(format!("{base}/example/image.fits")),
+        None => println!(
+            "remote part not run: no test servers (run `bash .ci/servers.sh`; .ci/run does)"
+        ),
+    }
+    for src in sources {
+        let image = nd::open(&src).unwrap().array("0").unwrap();
+        let cutout: nd::ndarray::ArrayD<f32> = image
+            .read_region_ndarray(&nd::Region::new(vec![50..150, 70..170]))
+            .unwrap();
+        assert_eq!(cutout.shape(), &[100, 100], "{src}");
+        let got = cutout.as_slice().unwrap();
+        assert!(
+            got.iter()
+                .zip(want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{src}: values differ from astropy's"
+        );
+    }
+}
