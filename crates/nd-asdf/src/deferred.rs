@@ -157,10 +157,10 @@ impl AsdfWriter {
                 .checked_add(HEADER_LEN + data_len)
                 .ok_or_else(|| Error::node(&d.path, "file size overflows"))?;
         }
-        let (tmp, file) = temp_beside(dest.as_ref())?;
+        let (temp, file) = temp_beside(dest.as_ref())?;
         let shared = Arc::new(Shared {
             file,
-            tmp: tmp.clone(),
+            temp,
             dest: dest.as_ref().to_path_buf(),
             state: RwLock::new(State::Open),
             append: Mutex::new(Appended {
@@ -177,11 +177,13 @@ impl AsdfWriter {
             peak: AtomicU64::new(0),
         });
         let f = &shared.file;
-        f.write_all_at(&head, 0).map_err(|e| io_err(&tmp, e))?;
+        f.write_all_at(&head, 0)
+            .map_err(|e| io_err(shared.temp.path(), e))?;
         for (d, &(at, data_len)) in self.deferred.iter().zip(&fixed) {
             let mut h = Vec::with_capacity(HEADER_LEN as usize);
             write_block_header(&mut h, 0, [0; 4], data_len, data_len, data_len, [0; 16]);
-            f.write_all_at(&h, at).map_err(|e| io_err(&tmp, e))?;
+            f.write_all_at(&h, at)
+                .map_err(|e| io_err(shared.temp.path(), e))?;
             let data_at = at + HEADER_LEN;
             let kind = match &d.kind {
                 DeclaredKind::Raw { dtype, shape } => Kind::Raw {
@@ -219,7 +221,7 @@ impl AsdfWriter {
             }));
         }
         f.set_len(shared.append_end()?)
-            .map_err(|e| io_err(&tmp, e))?;
+            .map_err(|e| io_err(shared.temp.path(), e))?;
         Ok(DeferredFile { shared, arrays })
     }
 }
@@ -241,7 +243,8 @@ struct Appended {
 #[derive(Debug)]
 struct Shared {
     file: std::fs::File,
-    tmp: PathBuf,
+    /// The file under its temporary name: removed unless finished.
+    temp: nd_core::io::TempFile,
     dest: PathBuf,
     state: RwLock<State>,
     append: Mutex<Appended>,
@@ -260,7 +263,7 @@ fn poisoned() -> nd_core::Error {
 
 impl Shared {
     fn ioe(&self, e: std::io::Error) -> nd_core::Error {
-        nd_core::Error::io(self.tmp.display().to_string(), e)
+        nd_core::Error::io(self.temp.path().display().to_string(), e)
     }
 
     fn append_end(&self) -> nd_core::Result<u64> {
@@ -324,14 +327,6 @@ impl Shared {
             off += n as u64;
         }
         Ok(h.finalize().into())
-    }
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        if self.state.get_mut().map_or(true, |s| *s != State::Finished) {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
     }
 }
 
@@ -422,9 +417,7 @@ fn finish_shared(sh: &Shared, arrays: &[Arc<DeferredArray>]) -> nd_core::Result<
     }
     sh.file.set_len(end).map_err(|e| sh.ioe(e))?;
     sh.file.write_all_at(&idx, end).map_err(|e| sh.ioe(e))?;
-    sh.file.sync_all().map_err(|e| sh.ioe(e))?;
-    std::fs::rename(&sh.tmp, &sh.dest)
-        .map_err(|e| nd_core::Error::io(sh.dest.display().to_string(), e))?;
+    sh.temp.persist()?;
     *state = State::Finished;
     Ok(())
 }

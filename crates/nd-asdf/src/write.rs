@@ -11,9 +11,10 @@ use crate::error::{Error, Result};
 use crate::layout::FLAG_STREAMED;
 use crate::yaml::{Node, Value};
 use nd_codecs::zarr_v2::ArrayMetadataV2;
+use nd_core::io::TempFile;
 use nd_core::{ArrayBuf, DataType, Endian};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use crate::encode::{datatype_node, insert_path, NDARRAY_TAG_WRITE};
 
@@ -382,13 +383,9 @@ impl AsdfWriter {
             return Err(Error::node("", "no streamed array declared"));
         }
         let bytes = self.to_bytes()?;
-        let (tmp, mut file) = temp_beside(path.as_ref())?;
-        file.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
-        Ok(StreamWriter {
-            file,
-            tmp,
-            dest: path.as_ref().to_path_buf(),
-        })
+        let (temp, mut file) = temp_beside(path.as_ref())?;
+        file.write_all(&bytes).map_err(|e| io_err(temp.path(), e))?;
+        Ok(StreamWriter { file, temp })
     }
 }
 
@@ -396,44 +393,37 @@ pub(crate) fn io_err(p: &Path, e: std::io::Error) -> Error {
     Error::Core(nd_core::Error::io(p.display().to_string(), e))
 }
 
-pub(crate) fn temp_beside(path: &Path) -> Result<(PathBuf, std::fs::File)> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let tmp = dir.join(format!(
-        ".{name}.nd-tmp-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(|e| io_err(&tmp, e))?;
-    Ok((tmp, f))
+/// A temporary file beside `path` (nd-core's [`TempFile`]: removed unless persisted, and on
+/// SIGINT/SIGTERM by the `nd` command), and a second handle to it for writing.
+pub(crate) fn temp_beside(path: &Path) -> Result<(TempFile, std::fs::File)> {
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    }
+    let temp = TempFile::create(path)?;
+    let file = temp
+        .file()
+        .try_clone()
+        .map_err(|e| io_err(temp.path(), e))?;
+    Ok((temp, file))
 }
 
 /// Appends rows to the streamed last block of a file being written.
 pub struct StreamWriter {
     file: std::fs::File,
-    tmp: PathBuf,
-    dest: PathBuf,
+    temp: TempFile,
 }
 
 impl StreamWriter {
     /// Append native-endian rows (whole rows of the declared type and row shape).
     pub fn write_rows(&mut self, data: &[u8]) -> Result<()> {
-        self.file.write_all(data).map_err(|e| io_err(&self.tmp, e))
+        self.file
+            .write_all(data)
+            .map_err(|e| io_err(self.temp.path(), e))
     }
 
     /// Flush and rename the file into place.
     pub fn finish(self) -> Result<()> {
-        self.file.sync_data().map_err(|e| io_err(&self.tmp, e))?;
-        std::fs::rename(&self.tmp, &self.dest).map_err(|e| io_err(&self.dest, e))
+        self.temp.persist()?;
+        Ok(())
     }
 }

@@ -3,6 +3,8 @@
 //! Exit status: 0 on success, 1 when `verify` finds a problem, 2 on bad usage or unreadable input,
 //! always with a one-line message on stderr naming the file and where it failed.
 
+mod signals;
+
 use clap::{Parser, Subcommand};
 use nd::export::array_output;
 use nd::{typestr, Array, WorkOptions};
@@ -51,7 +53,8 @@ type CliResult<T> = Result<T, CliError>;
     about = "Read FITS, ASDF and Zarr v2 arrays exactly as astropy, asdf and zarr-python do",
     after_help = "Exit status: 0 success, 1 `verify` found damage, 2 bad usage or unreadable input.\n\
 Writes: a destination that is, holds or lies inside a source is refused. Output is built under a\n\
-temporary name beside it (.NAME.nd-tmp-PID-N) and renamed into place when complete. --force\n\
+temporary name beside it (.NAME.nd-tmp-PID-N) and renamed into place when complete; SIGINT and\n\
+SIGTERM remove it and exit 130/143; `nd clean` removes what a killed run left. --force\n\
 replaces only what nd writes (a FITS or ASDF file, a directory holding only a Zarr store), never a\n\
 link, FIFO, device or other directory. `-o -` writes .npy or CSV to standard output; a FIFO or\n\
 /dev/stdout is written into, never replaced."
@@ -172,6 +175,17 @@ enum Cmd {
         #[arg(long, default_value_t = 256)]
         budget_mib: usize,
     },
+    /// Remove what interrupted nd runs left (`.NAME.nd-tmp-PID-N` beside their destinations).
+    ///
+    /// Only leftovers of processes that no longer run are removed; another nd writing now keeps
+    /// its temporary output.
+    Clean {
+        /// Directories to clean (default: the current one).
+        dirs: Vec<String>,
+        /// List what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check checksums, indexes and chunk decodability; exit 1 when anything is damaged.
     Verify {
         /// File or store.
@@ -183,6 +197,7 @@ enum Cmd {
 const BROKEN_PIPE: i32 = -1;
 
 fn main() -> ExitCode {
+    signals::remove_temps_on_termination();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -253,6 +268,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             budget_mib,
         } => {
             let target = array_output(&output, format.as_deref(), force, &[&path])?;
+            note_stale(&output);
             let ds = nd::open(&path)?;
             let view = view_of(&ds.array(&selector)?, region.as_deref(), &path)?;
             nd::export::write_array(&view, &target, budget_mib << 20)
@@ -326,6 +342,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             quiet,
             budget_mib,
         } => {
+            note_stale(&dst);
             let ds = nd::open(&src)?;
             let bar = (!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
                 let b = indicatif::ProgressBar::new(0);
@@ -361,6 +378,26 @@ fn run(cli: Cli) -> CliResult<u8> {
                 eprintln!("nd: note: {src}: {n}");
             }
         }
+        Cmd::Clean { dirs, dry_run } => {
+            let dirs = if dirs.is_empty() {
+                vec![".".to_string()]
+            } else {
+                dirs
+            };
+            for dir in dirs {
+                let stale = nd::io::stale_temps(std::path::Path::new(&dir))
+                    .map_err(|e| CliError::input(e.to_string()))?;
+                for p in stale {
+                    if !dry_run {
+                        std::fs::remove_file(&p)
+                            .or_else(|_| std::fs::remove_dir_all(&p))
+                            .map_err(|e| CliError::input(format!("{}: {e}", p.display())))?;
+                    }
+                    let verb = if dry_run { "would remove" } else { "removed" };
+                    writeln!(out, "{verb} {}", p.display()).map_err(werr)?;
+                }
+            }
+        }
         Cmd::Verify { path } => {
             let ds = nd::open(&path)?;
             let findings = ds.verify()?;
@@ -393,6 +430,18 @@ fn num(v: f64) -> serde_json::Value {
     serde_json::Number::from_f64(v)
         .map(serde_json::Value::Number)
         .unwrap_or(serde_json::Value::Null)
+}
+
+/// Report what earlier, interrupted runs left beside a destination.
+fn note_stale(dst: &str) {
+    for p in nd::io::stale_temps_of(std::path::Path::new(dst)) {
+        let dir = p.parent().map_or(".".into(), |d| d.display().to_string());
+        let dir = if dir.is_empty() { ".".to_string() } else { dir };
+        eprintln!(
+            "nd: note: {}: left by an interrupted nd run (`nd clean {dir}` removes it)",
+            p.display()
+        );
+    }
 }
 
 /// The array, or the region of it that `--region` names.

@@ -195,11 +195,8 @@ pub struct NpyWriter {
     dtype: DataType,
     shape: Vec<u64>,
     chunks: Vec<u64>,
-    file: std::fs::File,
-    tmp: std::path::PathBuf,
-    path: std::path::PathBuf,
+    file: crate::io::TempFile,
     data_offset: u64,
-    done: std::sync::atomic::AtomicBool,
 }
 
 impl NpyWriter {
@@ -209,17 +206,10 @@ impl NpyWriter {
         let dtype = dtype.to_native();
         let header = header_bytes(&dtype, &shape);
         let n = num_bytes(&shape, dtype.size())? as u64;
-        let tmp = crate::io::temp_path(&path);
-        let ctx = |e| Error::io(tmp.display().to_string(), e);
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(ctx)?;
-        file.write_all(&header).map_err(ctx)?;
-        file.set_len(header.len() as u64 + n).map_err(ctx)?;
+        let mut file = crate::io::TempFile::create(&path)?;
+        let ctx = |e| Error::io(path.display().to_string(), e);
+        file.file_mut().write_all(&header).map_err(ctx)?;
+        file.file().set_len(header.len() as u64 + n).map_err(ctx)?;
         // Natural unit: whole rows of the last axes, about 8 MiB.
         let mut chunks = shape.clone();
         let mut bytes = n;
@@ -237,19 +227,8 @@ impl NpyWriter {
             shape,
             chunks,
             file,
-            tmp,
-            path,
             data_offset: header.len() as u64,
-            done: std::sync::atomic::AtomicBool::new(false),
         })
-    }
-}
-
-impl Drop for NpyWriter {
-    fn drop(&mut self) {
-        if !self.done.load(std::sync::atomic::Ordering::SeqCst) {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
     }
 }
 
@@ -305,8 +284,9 @@ impl crate::ArrayWrite for NpyWriter {
                 off += c * st[ax];
             }
             let pos = self.data_offset + off * elem;
-            write_all_at(&self.file, &data[src_off..src_off + run_bytes], pos)
-                .map_err(|e| Error::io(format!("{} at offset {pos}", self.tmp.display()), e))?;
+            write_all_at(self.file.file(), &data[src_off..src_off + run_bytes], pos).map_err(
+                |e| Error::io(format!("{} at offset {pos}", self.file.path().display()), e),
+            )?;
             src_off += run_bytes;
             if !crate::shape::next_index(&mut idx, &outer) {
                 return Ok(());
@@ -315,13 +295,7 @@ impl crate::ArrayWrite for NpyWriter {
     }
 
     fn finish(&self) -> Result<()> {
-        self.file
-            .sync_all()
-            .map_err(|e| Error::io(self.tmp.display().to_string(), e))?;
-        std::fs::rename(&self.tmp, &self.path)
-            .map_err(|e| Error::io(self.path.display().to_string(), e))?;
-        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
-        Ok(())
+        self.file.persist()
     }
 }
 

@@ -335,35 +335,18 @@ impl Store for DirStore {
     }
 }
 
-/// Write a file atomically: a temporary file beside it, flushed, then renamed over it.
-/// Parent directories are created.
+/// Write a file atomically: a temporary file beside it ([`crate::io::TempFile`]), synced, then
+/// renamed over it. Parent directories are created.
 pub fn write_atomic(path: &Path, value: &[u8]) -> Result<()> {
-    let ctx = || path.display().to_string();
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(ctx(), e))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("value");
-    let tmp = dir.join(format!(
-        ".nd-tmp-{}-{}",
-        std::process::id(),
-        unique_suffix(name)
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(value)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(ctx(), e));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(path.display().to_string(), e))?;
     }
-    Ok(())
-}
-
-fn unique_suffix(name: &str) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    format!("{}-{name}", COUNTER.fetch_add(1, Ordering::Relaxed))
+    let mut t = crate::io::TempFile::create(path)?;
+    t.file_mut()
+        .write_all(value)
+        .map_err(|e| Error::io(t.path().display().to_string(), e))?;
+    t.persist()
 }
 
 #[cfg(test)]

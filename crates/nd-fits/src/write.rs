@@ -7,11 +7,11 @@ use crate::checksum::{add_words, data_sum, encode, fold};
 use crate::error::{Error, Result};
 use crate::header::{Header, BLOCK};
 use crate::image::{convert, is_structural, region_runs, Scaling};
+use nd_core::io::TempFile;
 use nd_core::{ArrayBuf, ArrayRead, ArrayWrite, DataType, Region};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Scaled writing: floats stored as integers `round((v - bzero) / bscale)` with NaN → BLANK.
@@ -214,17 +214,6 @@ fn pad_len(n: u64) -> u64 {
     n.div_ceil(BLOCK as u64) * BLOCK as u64 - n
 }
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out.fits".into());
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
-}
-
 pub(crate) struct PendingHdu {
     pub(crate) header: Header,
     pub(crate) data: Vec<u8>, // stored big-endian bytes (unpadded)
@@ -339,23 +328,13 @@ impl FitsWriter {
         if self.hdus.is_empty() {
             return Err(Error::Invalid("no HDU to write".into()));
         }
-        let tmp = temp_path(&self.path);
-        let res = (|| -> Result<()> {
-            let f = File::create(&tmp).map_err(|e| Error::io(tmp.display().to_string(), e))?;
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-            write_hdus(&mut w, self.hdus)?;
-            let f = w
-                .into_inner()
-                .map_err(|e| Error::io(tmp.display().to_string(), e.into_error()))?;
-            f.sync_all()
-                .map_err(|e| Error::io(tmp.display().to_string(), e))?;
-            std::fs::rename(&tmp, &self.path)
-                .map_err(|e| Error::io(format!("rename to {}", self.path.display()), e))
-        })();
-        if res.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        res
+        let mut tmp = TempFile::create(&self.path)?;
+        let ctx = tmp.path().display().to_string();
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.file_mut());
+        write_hdus(&mut w, self.hdus)?;
+        w.flush().map_err(|e| Error::io(ctx, e))?;
+        drop(w);
+        Ok(tmp.persist()?)
     }
 }
 
@@ -395,27 +374,14 @@ pub fn append_image(
         .hdus
         .pop()
         .ok_or_else(|| Error::Invalid("no HDU".into()))?;
-    let tmp = temp_path(path);
-    let res = (|| -> Result<()> {
-        copy_prefix(path, &tmp, end)?;
-        let f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(tmp.display().to_string(), e))?;
-        let mut bw = std::io::BufWriter::new(f);
-        write_hdus(&mut bw, vec![hdu])?;
-        let f = bw
-            .into_inner()
-            .map_err(|e| Error::io(tmp.display().to_string(), e.into_error()))?;
-        f.sync_all()
-            .map_err(|e| Error::io(tmp.display().to_string(), e))?;
-        std::fs::rename(&tmp, path)
-            .map_err(|e| Error::io(format!("rename to {}", path.display()), e))
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
+    let mut tmp = TempFile::create(path)?;
+    let ctx = tmp.path().display().to_string();
+    copy_prefix(path, tmp.file_mut(), end)?;
+    let mut bw = std::io::BufWriter::new(tmp.file_mut());
+    write_hdus(&mut bw, vec![hdu])?;
+    bw.flush().map_err(|e| Error::io(ctx, e))?;
+    drop(bw);
+    Ok(tmp.persist()?)
 }
 
 /// End of the last HDU of an existing (uncompressed) FITS file.
@@ -441,12 +407,11 @@ fn existing_end(path: &Path) -> Result<u64> {
     Ok(end)
 }
 
-fn copy_prefix(src: &Path, dst: &Path, len: u64) -> Result<()> {
+/// Copy the first `len` bytes of the file `src` to `out` (at its current position).
+fn copy_prefix(src: &Path, out: &mut File, len: u64) -> Result<()> {
     use std::io::Read;
     let f = File::open(src).map_err(|e| Error::io(src.display().to_string(), e))?;
-    let mut out = File::create(dst).map_err(|e| Error::io(dst.display().to_string(), e))?;
-    std::io::copy(&mut f.take(len), &mut out)
-        .map_err(|e| Error::io(dst.display().to_string(), e))?;
+    std::io::copy(&mut f.take(len), out).map_err(|e| Error::io(src.display().to_string(), e))?;
     Ok(())
 }
 
@@ -461,8 +426,7 @@ struct StreamState {
 /// [`ArrayWrite::finish`] pads, writes CHECKSUM/DATASUM if asked, and renames into place.
 pub struct FitsImageWriter {
     path: PathBuf,
-    tmp: PathBuf,
-    file: File,
+    file: TempFile,
     state: Mutex<StreamState>,
     header: Mutex<Header>,
     header_offset: u64,
@@ -534,34 +498,22 @@ impl FitsImageWriter {
         )?;
         let hbytes = header.to_bytes();
         let data_len = nd_core::num_bytes(shape, dtype.size())? as u64;
-        let tmp = temp_path(path);
         let header_offset = existing.unwrap_or(0);
+        // removed on any failure below (and on drop without finish)
+        let mut file = TempFile::create(path)?;
         if let Some(end) = existing {
-            copy_prefix(path, &tmp, end)?;
+            copy_prefix(path, file.file_mut(), end)?;
         }
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(existing.is_none())
-            .open(&tmp)
-            .map_err(|e| Error::io(tmp.display().to_string(), e))?;
+        let name = file.path().display().to_string();
+        let ctx = |e| Error::io(name.clone(), e);
         let data_offset = header_offset + hbytes.len() as u64;
-        let res = (|| -> Result<()> {
-            write_at(&file, header_offset, &hbytes)?;
-            file.set_len(data_offset + data_len + pad_len(data_len))
-                .map_err(|e| Error::io(tmp.display().to_string(), e))
-        })();
-        if let Err(e) = res {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-        let wfile = file
-            .try_clone()
-            .map_err(|e| Error::io(tmp.display().to_string(), e))?;
+        write_at(file.file(), header_offset, &hbytes)?;
+        file.file()
+            .set_len(data_offset + data_len + pad_len(data_len))
+            .map_err(ctx)?;
+        let wfile = file.file().try_clone().map_err(ctx)?;
         Ok(FitsImageWriter {
             path: path.to_path_buf(),
-            tmp,
             file,
             state: Mutex::new(StreamState {
                 file: Some(wfile),
@@ -588,7 +540,7 @@ impl FitsImageWriter {
             return Err(Error::Invalid("finish called twice".into()));
         }
         if self.checksums {
-            let src = nd_core::FileSource::open(&self.tmp)?;
+            let src = nd_core::FileSource::open(self.file.path())?;
             let end = self.data_offset + self.data_len + pad_len(self.data_len);
             let dsum = data_sum(&src, self.data_offset, end)?;
             let mut h = self
@@ -596,25 +548,12 @@ impl FitsImageWriter {
                 .lock()
                 .map_err(|_| Error::Invalid("writer lock poisoned".into()))?;
             let hb = finish_checksums(&mut h, dsum)?;
-            write_at(&self.file, self.header_offset, &hb)?;
+            write_at(self.file.file(), self.header_offset, &hb)?;
         }
-        self.file
-            .sync_all()
-            .map_err(|e| Error::io(self.tmp.display().to_string(), e))?;
         st.file = None;
-        std::fs::rename(&self.tmp, &self.path)
-            .map_err(|e| Error::io(format!("rename to {}", self.path.display()), e))?;
+        self.file.persist()?;
         st.finished = true;
         Ok(())
-    }
-}
-
-impl Drop for FitsImageWriter {
-    fn drop(&mut self) {
-        let finished = self.state.lock().map(|s| s.finished).unwrap_or(false);
-        if !finished {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
     }
 }
 
@@ -690,7 +629,7 @@ impl ArrayRead for FitsImageWriter {
         let mut buf = Vec::new();
         region_runs(&self.shape, region, |off, n| {
             buf.resize((n * e) as usize, 0);
-            read_at(&self.file, self.data_offset + off * e, &mut buf)?;
+            read_at(self.file.file(), self.data_offset + off * e, &mut buf)?;
             let dst = &mut out[pos..pos + buf.len()];
             convert(self.bitpix, &self.scaling, &buf, dst);
             pos += buf.len();
@@ -710,7 +649,7 @@ impl ArrayWrite for FitsImageWriter {
             let len = (n * e) as usize;
             buf.resize(len, 0);
             to_stored(self.bitpix, &self.scaling, &data[pos..pos + len], &mut buf);
-            write_at(&self.file, self.data_offset + off * e, &buf)?;
+            write_at(self.file.file(), self.data_offset + off * e, &buf)?;
             pos += len;
             Ok(())
         })

@@ -7,7 +7,6 @@ use nd_core::io::TempDir;
 use nd_core::{ArrayRead, DataType, DirStore, Store};
 use nd_ops::Options;
 use serde_json::{json, Map, Value};
-use std::path::Path;
 use std::sync::Arc;
 
 /// The destination format, from the destination's name.
@@ -586,10 +585,15 @@ fn add_memory_hdu(
     add: impl FnOnce(&mut nd_fits::FitsWriter) -> nd_fits::Result<()>,
 ) -> Result<(), String> {
     use std::io::{Seek, SeekFrom};
-    let target = if started {
-        format!("{tmp}.hdu")
+    // after the first HDU, a scratch file beside the partial one (removed when done)
+    let scratch = if started {
+        Some(nd_core::io::TempFile::create(format!("{tmp}.hdu")).map_err(|e| e.to_string())?)
     } else {
-        tmp.to_string()
+        None
+    };
+    let target = match &scratch {
+        Some(t) => t.path().display().to_string(),
+        None => tmp.to_string(),
     };
     let mut w = nd_fits::FitsWriter::create(&target);
     w.set_checksums(checksum);
@@ -613,7 +617,7 @@ fn add_memory_hdu(
         std::io::copy(&mut inp, &mut out).map_err(|e| e.to_string())?;
         Ok(())
     })();
-    let _ = std::fs::remove_file(&target);
+    drop(scratch);
     res
 }
 
@@ -721,7 +725,9 @@ fn convert_to_fits(
         }
         items.push((item, Some(src)));
     }
-    let tmp_dst = nd_core::io::temp_path(Path::new(dst)).display().to_string();
+    // the file is built under a temporary name (removed on failure or interruption)
+    let building = nd_core::io::TempFile::create(dst).map_err(|e| dst_err(&e))?;
+    let tmp_dst = building.path().display().to_string();
     let res = (|| -> Result<()> {
         let mut started = false;
         if !single {
@@ -800,11 +806,8 @@ fn convert_to_fits(
                 break;
             }
         }
-        std::fs::rename(&tmp_dst, dst).map_err(|e| dst_err(&e))
+        building.persist().map_err(|e| dst_err(&e))
     })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp_dst);
-    }
     res
 }
 

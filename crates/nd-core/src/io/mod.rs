@@ -14,4 +14,7 @@ pub mod destination;
 pub mod temp;
 
 pub use destination::{check_no_overlap, existing, Existing};
-pub use temp::{is_temp_name, temp_path, TempDir, TempFile};
+pub use temp::{
+    is_temp_name, remove_live_temps, stale_temps, stale_temps_of, temp_path, TempDir, TempFile,
+    TEMP_MARKER,
+};

@@ -2,7 +2,100 @@
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// The temporary files and directories of this process that are not yet renamed into place,
+/// so that an interrupted process can remove them ([`remove_live_temps`]).
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn register(p: &Path) {
+    if let Ok(mut live) = LIVE.lock() {
+        live.push(p.to_path_buf());
+    }
+}
+
+fn unregister(p: &Path) {
+    if let Ok(mut live) = LIVE.lock() {
+        live.retain(|q| q != p);
+    }
+}
+
+/// Remove every temporary file and directory this process has open (not yet renamed into
+/// place): what a front end calls when SIGINT or SIGTERM ends the process, so that nothing is
+/// left behind. Returns how many were removed.
+pub fn remove_live_temps() -> usize {
+    let live = match LIVE.lock() {
+        Ok(mut l) => std::mem::take(&mut *l),
+        Err(_) => return 0,
+    };
+    live.iter()
+        .filter(|p| std::fs::remove_file(p).is_ok() || std::fs::remove_dir_all(p).is_ok())
+        .count()
+}
+
+/// The process id in a temporary name `.NAME.nd-tmp-PID-N`, if it is one.
+fn temp_pid(name: &str) -> Option<u32> {
+    let rest = &name[name.rfind(TEMP_MARKER)? + TEMP_MARKER.len()..];
+    rest.split('-').next()?.parse().ok()
+}
+
+/// Temporary outputs left in `dir` by nd processes that are gone (killed, or the machine lost
+/// power): `.NAME.nd-tmp-PID-N` entries whose process no longer runs. Those of running processes
+/// (another nd writing there now) are not listed.
+///
+/// # Errors
+/// [`Error::Io`] when the directory cannot be listed.
+pub fn stale_temps(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+    let mut out = Vec::new();
+    for ent in rd.flatten() {
+        let name = ent.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = temp_pid(&name) {
+            if pid != std::process::id() && !process_alive(pid) {
+                out.push(ent.path());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The stale temporary outputs ([`stale_temps`]) of one destination: earlier, interrupted
+/// attempts to write `dest`. Empty when its directory cannot be listed.
+pub fn stale_temps_of(dest: &Path) -> Vec<PathBuf> {
+    let Some(name) = dest.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Vec::new();
+    };
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let prefix = format!(".{name}{TEMP_MARKER}");
+    stale_temps(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill with signal 0 only checks whether the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true // cannot tell: never call another process's output stale
+}
 
 /// The marker every temporary name of nd contains; store listings and `nd` itself recognise
 /// leftovers by it.
@@ -40,7 +133,7 @@ pub struct TempFile {
     file: std::fs::File,
     tmp: PathBuf,
     dest: PathBuf,
-    persisted: bool,
+    persisted: AtomicBool,
 }
 
 impl TempFile {
@@ -57,11 +150,12 @@ impl TempFile {
             .create_new(true)
             .open(&tmp)
             .map_err(|e| Error::io(tmp.display().to_string(), e))?;
+        register(&tmp);
         Ok(TempFile {
             file,
             tmp,
             dest,
-            persisted: false,
+            persisted: AtomicBool::new(false),
         })
     }
 
@@ -84,21 +178,28 @@ impl TempFile {
     ///
     /// # Errors
     /// [`Error::Io`] when the sync or the rename fails (the temporary file is then removed).
-    pub fn persist(mut self) -> Result<()> {
+    pub fn persist(&self) -> Result<()> {
         self.file
             .sync_all()
             .map_err(|e| Error::io(self.tmp.display().to_string(), e))?;
         std::fs::rename(&self.tmp, &self.dest)
             .map_err(|e| Error::io(self.dest.display().to_string(), e))?;
-        self.persisted = true;
+        self.persisted.store(true, Ordering::SeqCst);
+        unregister(&self.tmp);
         Ok(())
+    }
+
+    /// The destination it will be renamed to.
+    pub fn destination(&self) -> &Path {
+        &self.dest
     }
 }
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        if !self.persisted {
+        if !self.persisted.load(Ordering::SeqCst) {
             let _ = std::fs::remove_file(&self.tmp);
+            unregister(&self.tmp);
         }
     }
 }
@@ -126,6 +227,7 @@ impl TempDir {
                 .map_err(|e| Error::io(parent.display().to_string(), e))?;
         }
         std::fs::create_dir(&tmp).map_err(|e| Error::io(tmp.display().to_string(), e))?;
+        register(&tmp);
         Ok(TempDir {
             tmp,
             dest,
@@ -168,6 +270,7 @@ impl TempDir {
             return Err(ctx(&self.dest, e));
         }
         self.committed = true;
+        unregister(&self.tmp);
         if let Some(parent) = self.dest.parent() {
             sync_dir(parent);
         }
@@ -182,6 +285,7 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_dir_all(&self.tmp);
+            unregister(&self.tmp);
         }
     }
 }
@@ -210,10 +314,18 @@ mod tests {
         std::fs::write(&dest, b"old").unwrap();
         let mut t = TempFile::create(&dest).unwrap();
         t.file_mut().write_all(b"new").unwrap();
+        assert_eq!(t.destination(), dest.as_path());
         assert_eq!(std::fs::read(&dest).unwrap(), b"old");
         t.persist().unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temp_pids_are_read_from_names() {
+        assert_eq!(temp_pid(".x.nd-tmp-12-3"), Some(12));
+        assert_eq!(temp_pid(".a.b.nd-tmp-7-0"), Some(7));
+        assert_eq!(temp_pid("x"), None);
     }
 
     #[test]
