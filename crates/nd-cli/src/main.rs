@@ -99,8 +99,9 @@ enum Cmd {
         /// Replace an existing output that is not an .npy file.
         #[arg(long)]
         force: bool,
-        /// numpy-order half-open ranges, e.g. `10:20,:`.
-        #[arg(long)]
+        /// numpy-order selection: `10:20,:`, `-5:`, `::2`, `::-1`, `3` (drops the axis), `...`.
+        /// A bound outside an axis is an error (numpy would clamp).
+        #[arg(long, allow_hyphen_values = true)]
         region: Option<String>,
         /// Memory budget in MiB.
         #[arg(long, default_value_t = 256)]
@@ -127,8 +128,8 @@ enum Cmd {
         /// With --axis: replace an existing output that is not an .npy file.
         #[arg(long)]
         force: bool,
-        /// numpy-order region to restrict to.
-        #[arg(long)]
+        /// numpy-order selection to restrict to (as for `export`).
+        #[arg(long, allow_hyphen_values = true)]
         region: Option<String>,
         /// JSON output.
         #[arg(long)]
@@ -214,6 +215,12 @@ fn main() -> ExitCode {
                 "nd: remote: {} requests ({} GET, {} HEAD, {} other), {} bytes, {} errors",
                 s.requests, s.gets, s.heads, s.others, s.bytes, s.errors
             );
+        }
+    }
+    if result.is_err() && signals::terminating() {
+        // the signal's thread is removing the partial output and will exit with 128 + signal
+        loop {
+            std::thread::park();
         }
     }
     match result {
@@ -444,12 +451,12 @@ fn note_stale(dst: &str) {
     }
 }
 
-/// The array, or the region of it that `--region` names.
+/// The array, or the selection of it that `--region` names (numpy basic indexing).
 fn view_of(arr: &Array, region: Option<&str>, path: &str) -> CliResult<Array> {
-    let r = match region {
-        Some(spec) => arr.region(spec),
-        None => Ok(nd::Region::full(arr.shape())),
+    let Some(text) = region else {
+        return Ok(arr.clone());
     };
-    r.and_then(|r| arr.view(r))
+    arr.selection(text)
+        .and_then(|s| arr.select(s))
         .map_err(|e| CliError::input(format!("{path}: {e}")))
 }

@@ -1,6 +1,17 @@
 //! SIGINT, SIGTERM and SIGHUP end `nd` cleanly: the temporary outputs it is writing are removed
 //! (the destination is left as it was) and the exit status is 128 + the signal (130, 143, 129).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set when a termination signal arrived: the process is ending, whatever the command does.
+static TERMINATING: AtomicBool = AtomicBool::new(false);
+
+/// True once a termination signal has arrived. The command's own failure (its temporary file
+/// was just removed under it) must then not race the signal's exit status.
+pub fn terminating() -> bool {
+    TERMINATING.load(Ordering::SeqCst)
+}
+
 /// Route the termination signals to a thread of their own, which removes the live temporary
 /// outputs and exits. Call first in `main`, before any other thread starts (threads inherit the
 /// blocked signal mask, so only that thread receives them).
@@ -23,7 +34,8 @@ pub fn remove_temps_on_termination() {
         let mut sig: libc::c_int = 0;
         // SAFETY: `set` is an initialised signal set, `sig` a valid out-pointer.
         if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
-            let removed = nd::io::remove_live_temps();
+            TERMINATING.store(true, Ordering::SeqCst);
+            let removed = nd::io::remove_live_temps_and_stop();
             if removed > 0 {
                 eprintln!("nd: interrupted; partial output removed, the destination is untouched");
             }

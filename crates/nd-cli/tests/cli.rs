@@ -278,9 +278,16 @@ fn region_export_reads_the_region() {
             }
         }
     }
-    // numpy clamps slice ends: 0:9 on an axis of 4 is the whole axis
-    export_ok(&f, "0", &part, &["--region", "0:9"]);
-    assert_eq!(read_npy(&part).unwrap().shape(), &[4, 5, 6]);
+    // numpy would clamp 0:9 on an axis of 4; nd refuses a bound outside the axis (a typo must
+    // not give a silently different cutout), naming the axis, its length and the bound
+    let o = export(&f, "0", &part, &["--region", "0:9"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains("axis 0 (length 4): \"0:9\": bound 9 is outside"),
+        "{}",
+        o.stderr
+    );
     for bad in ["0:1,0:1,0:1,0:1", "x:2", "7"] {
         let o = export(&f, "0", &part, &["--region", bad]);
         assert_eq!(o.code, 2, "--region {bad}");

@@ -451,3 +451,88 @@ fn a_failed_conversion_leaves_nothing() {
         assert!(names(dir).is_empty(), "{dst}: left {:?}", names(dir));
     }
 }
+
+#[test]
+fn regions_select_as_numpy_and_mistakes_are_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let full_path = t.path().join("full.npy");
+    ok(&["export", arg(&cube()), "SCI", "-o", arg(&full_path)]);
+    let full = read_npy(&full_path).unwrap();
+    let all = full.as_slice::<f32>().unwrap();
+    let at = |z: i64, y: i64, x: i64| all[(z * 64 * 64 + y * 64 + x) as usize];
+    // (region, numpy's indices per axis; None for an axis the index drops)
+    let z_all: Vec<i64> = (0..32).collect();
+    let y_all: Vec<i64> = (0..64).collect();
+    // (region, numpy's indices along z, y, x)
+    type Case = (&'static str, Vec<i64>, Option<Vec<i64>>, Vec<i64>);
+    let cases: Vec<Case> = vec![
+        (
+            "-5:,::-7,3",
+            (27..32).collect(),
+            Some((0..64).rev().step_by(7).collect()),
+            vec![3],
+        ),
+        (
+            "3,1:9:2",
+            vec![3],
+            Some((1..9).step_by(2).collect()),
+            (0..64).collect(),
+        ),
+        ("...,-1", z_all.clone(), Some(y_all.clone()), vec![63]),
+    ];
+    for (region, zs, ys, xs) in cases {
+        let o = ok(&[
+            "export",
+            arg(&cube()),
+            "SCI",
+            "-o",
+            "-",
+            &format!("--region={region}"),
+        ]);
+        let got = read_npy_bytes(&o.stdout_bytes).unwrap();
+        let ys = ys.unwrap();
+        let mut want = Vec::new();
+        for &z in &zs {
+            for &y in &ys {
+                for &x in &xs {
+                    want.push(at(z, y, x));
+                }
+            }
+        }
+        let g = got.as_slice::<f32>().unwrap();
+        assert_eq!(g.len(), want.len(), "{region}");
+        assert!(
+            g.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{region}"
+        );
+        // a single index drops its axis, as numpy does
+        let dropped = region
+            .split(',')
+            .filter(|p| !p.contains(':') && *p != "...")
+            .count();
+        assert_eq!(
+            got.shape().len(),
+            3 - dropped,
+            "{region}: {:?}",
+            got.shape()
+        );
+    }
+    // the argument parser takes `--region -5:` as a value too
+    let a = ok(&["export", arg(&cube()), "SCI", "-o", "-", "--region", "-5:"]);
+    let b = ok(&["export", arg(&cube()), "SCI", "-o", "-", "--region=-5:"]);
+    assert_eq!(a.stdout_bytes, b.stdout_bytes);
+    for (region, words) in [
+        (
+            "40:50",
+            "axis 0 (length 32): \"40:50\": bound 40 is outside the axis",
+        ),
+        ("20:10", "selects nothing"),
+        ("1,2,3,4", "names 4 axes, the array has 3"),
+        ("0:2,::0", "the step is 0"),
+    ] {
+        let o = nd(&["export", arg(&cube()), "SCI", "-o", "-", "--region", region]);
+        refused(&o, words);
+        let o = nd(&["stat", arg(&cube()), "SCI", "--region", region]);
+        refused(&o, words);
+    }
+}

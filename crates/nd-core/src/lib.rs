@@ -26,6 +26,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod io;
 pub mod npy;
+pub mod selection;
 pub mod shape;
 pub mod source;
 pub mod store;
@@ -38,7 +39,8 @@ pub use cast::{cast_into, Scalar};
 pub use dtype::{DataType, Descr, DescrField, Element, Endian, Field, StructType};
 pub use error::{Error, Result};
 pub use npy::NpyWriter;
-pub use shape::{num_bytes, num_elements, ChunkGrid, ChunkPiece, Order, Region};
+pub use selection::{AxisSelection, Selection};
+pub use shape::{next_index, num_bytes, num_elements, ChunkGrid, ChunkPiece, Order, Region};
 pub use source::{open_local, ByteSource, CountingSource, FileSource, MemSource, MmapSource};
 pub use store::{validate_key, write_atomic, DirStore, MemStore, Store};
 

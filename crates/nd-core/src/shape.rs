@@ -154,50 +154,22 @@ impl Region {
         }
     }
 
-    /// Parse a numpy-like region spec `a:b,c:d` (`:` or empty for a whole axis, `a` for one index,
-    /// negative numbers count from the end) against an array shape.
+    /// Parse numpy-order region text (`a:b,c:d`; `:` or nothing for a whole axis, `a` for one
+    /// index, negative numbers from the end, `...`) against an array shape, with
+    /// [`crate::Selection::parse`]'s rules; an index keeps its axis (with length 1), since a
+    /// region is a box.
+    ///
+    /// # Errors
+    /// As [`crate::Selection::parse`], and [`Error::Shape`] for a step other than 1 (a region has
+    /// none: use a [`crate::Selection`]).
     pub fn parse(spec: &str, shape: &[u64]) -> Result<Region> {
-        let spec = spec.trim();
-        let parts: Vec<&str> = if spec.is_empty() {
-            vec![]
-        } else {
-            spec.split(',').collect()
-        };
-        if parts.len() > shape.len() {
+        let sel = crate::selection::Selection::parse(spec, shape)?;
+        if !sel.is_box() {
             return Err(Error::Shape(format!(
-                "region {spec:?} has {} axes, array has {}",
-                parts.len(),
-                shape.len()
+                "region {spec:?}: steps need a selection, not a region"
             )));
         }
-        let mut ranges = Vec::with_capacity(shape.len());
-        for (i, &d) in shape.iter().enumerate() {
-            let p = parts.get(i).map(|s| s.trim()).unwrap_or(":");
-            let bad = || Error::Shape(format!("bad range {p:?} for axis {i} of size {d}"));
-            let idx = |s: &str, default: u64| -> Result<u64> {
-                let s = s.trim();
-                if s.is_empty() {
-                    return Ok(default);
-                }
-                let v: i64 = s.parse().map_err(|_| bad())?;
-                let v = if v < 0 { d as i64 + v } else { v };
-                Ok(v.clamp(0, d as i64) as u64)
-            };
-            let r = if let Some((a, b)) = p.split_once(':') {
-                let a = idx(a, 0)?;
-                let b = idx(b, d)?;
-                a..b.max(a)
-            } else {
-                let v: i64 = p.parse().map_err(|_| bad())?;
-                let v = if v < 0 { d as i64 + v } else { v };
-                if v < 0 || v as u64 >= d {
-                    return Err(bad());
-                }
-                v as u64..v as u64 + 1
-            };
-            ranges.push(r);
-        }
-        Ok(Region { ranges })
+        Ok(sel.bounding_region())
     }
 }
 
@@ -445,7 +417,7 @@ pub unsafe fn copy_strided_raw(
 /// Advance the C-order multi-index `idx` (each `idx[ax] < outer[ax]`) by one; `false` once it has
 /// gone past the last index (it is then all zeros again).
 #[inline]
-pub(crate) fn next_index(idx: &mut [u64], outer: &[u64]) -> bool {
+pub fn next_index(idx: &mut [u64], outer: &[u64]) -> bool {
     for (i, &n) in idx.iter_mut().zip(outer).rev() {
         *i += 1;
         if *i < n {

@@ -338,6 +338,7 @@ impl Store for DirStore {
 /// Write a file atomically: a temporary file beside it ([`crate::io::TempFile`]), synced, then
 /// renamed over it. Parent directories are created.
 pub fn write_atomic(path: &Path, value: &[u8]) -> Result<()> {
+    crate::io::wait_for_cleanup();
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(dir) = dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(path.display().to_string(), e))?;

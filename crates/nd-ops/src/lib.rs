@@ -24,7 +24,7 @@ mod view;
 pub use mem::MemArray;
 pub use reduce::{select, stats, stats_along_axis, Stats};
 pub use stream::for_each_slab;
-pub use view::RegionView;
+pub use view::{RegionView, SelectionView};
 
 use nd_core::{num_bytes, ArrayBuf, ArrayRead, ArrayWrite, Error, Region, Result};
 use rayon::prelude::*;

@@ -1,6 +1,6 @@
-//! A region of another array, seen as an array of its own.
+//! A region or a selection of another array, seen as an array of its own.
 
-use nd_core::{ArrayRead, Attributes, DataType, Region, Result};
+use nd_core::{ArrayRead, Attributes, AxisSelection, DataType, Region, Result, Selection};
 use std::ops::Deref;
 
 /// The part `region` of `inner`, as an array whose origin is the region's start. `inner` is any
@@ -50,5 +50,240 @@ impl<A: Deref<Target = dyn ArrayRead + 'static> + Send + Sync> ArrayRead for Reg
                 .collect(),
         );
         self.inner.read_region_into(&shifted, out)
+    }
+}
+
+/// Stored bytes a [`SelectionView`] reads at once for a strided selection; beyond it the read is
+/// split along the outer axes (and, last, element by element).
+const GATHER_LIMIT: u128 = 64 << 20;
+
+/// A numpy basic-indexing [`Selection`] of `inner` (steps, negative steps, dropped axes), as an
+/// array of its own. A box selection (every step 1) reads its region directly; a strided one reads
+/// the bounding box of each requested part (split so that at most 64 MiB is held) and gathers the
+/// selected elements.
+pub struct SelectionView<A> {
+    inner: A,
+    selection: Selection,
+    shape: Vec<u64>,
+    gather_limit: u128,
+}
+
+impl<A: Deref<Target = dyn ArrayRead + 'static> + Send + Sync> SelectionView<A> {
+    /// A view of `selection` of `inner` (checked against its shape).
+    pub fn new(inner: A, selection: Selection) -> Result<Self> {
+        if selection.axes.len() != inner.shape().len() {
+            return Err(nd_core::Error::Shape(format!(
+                "a selection of {} axes for an array of {}",
+                selection.axes.len(),
+                inner.shape().len()
+            )));
+        }
+        selection.bounding_region().check_within(inner.shape())?;
+        Ok(SelectionView {
+            shape: selection.shape(),
+            inner,
+            selection,
+            gather_limit: GATHER_LIMIT,
+        })
+    }
+
+    /// The same view holding at most `bytes` of a bounding box at once (tests the splitting).
+    #[cfg(test)]
+    fn with_gather_limit(mut self, bytes: u128) -> Self {
+        self.gather_limit = bytes;
+        self
+    }
+
+    /// For a region of the view, per array axis: (first source index, step, count).
+    fn source_axes(&self, region: &Region) -> Vec<(u64, i64, u64)> {
+        let mut out_axis = 0;
+        self.selection
+            .axes
+            .iter()
+            .map(|a| match *a {
+                AxisSelection::Index(i) => (i, 1, 1),
+                AxisSelection::Slice { start, step, .. } => {
+                    let r = &region.ranges[out_axis];
+                    out_axis += 1;
+                    let first = (start as i64 + r.start as i64 * step) as u64;
+                    (first, step, r.end - r.start)
+                }
+            })
+            .collect()
+    }
+
+    /// Read the elements `axes` describes (C order) into `out`.
+    fn gather(&self, axes: &[(u64, i64, u64)], out: &mut [u8]) -> Result<()> {
+        let elem = self.inner.dtype().size();
+        let bounds: Vec<std::ops::Range<u64>> = axes
+            .iter()
+            .map(|&(first, step, n)| {
+                AxisSelection::Slice {
+                    start: first,
+                    step,
+                    len: n,
+                }
+                .bounds()
+            })
+            .collect();
+        let box_shape: Vec<u64> = bounds.iter().map(|r| r.end - r.start).collect();
+        let box_bytes = box_shape.iter().fold(elem as u128, |a, &d| a * d as u128);
+        if box_bytes > self.gather_limit {
+            // split along the outermost axis taking more than one index
+            if let Some(k) = axes.iter().position(|a| a.2 > 1) {
+                let (first, step, n) = axes[k];
+                let per = out.len() / n as usize;
+                for (j, piece) in out.chunks_mut(per).enumerate() {
+                    let mut sub = axes.to_vec();
+                    sub[k] = ((first as i64 + j as i64 * step) as u64, step, 1);
+                    self.gather(&sub, piece)?;
+                }
+                return Ok(());
+            }
+        }
+        let mut buf = vec![0u8; box_bytes as usize];
+        self.inner
+            .read_region_into(&Region::new(bounds.clone()), &mut buf)?;
+        let strides = nd_core::shape::strides(&box_shape, nd_core::Order::C);
+        let counts: Vec<u64> = axes.iter().map(|a| a.2).collect();
+        let mut idx = vec![0u64; axes.len()];
+        let mut at = 0usize;
+        loop {
+            let mut off = 0u64;
+            for (ax, &(first, step, _)) in axes.iter().enumerate() {
+                let src = first as i64 + idx[ax] as i64 * step;
+                off += (src as u64 - bounds[ax].start) * strides[ax];
+            }
+            let o = off as usize * elem;
+            out[at..at + elem].copy_from_slice(&buf[o..o + elem]);
+            at += elem;
+            if !nd_core::next_index(&mut idx, &counts) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl<A: Deref<Target = dyn ArrayRead + 'static> + Send + Sync> ArrayRead for SelectionView<A> {
+    fn shape(&self) -> &[u64] {
+        &self.shape
+    }
+    fn dtype(&self) -> &DataType {
+        self.inner.dtype()
+    }
+    fn chunk_shape(&self) -> Vec<u64> {
+        // the inner chunks, on the axes kept, when the selection is a box; else element rows
+        let inner = self.inner.chunk_shape();
+        if self.selection.is_box() && inner.len() == self.selection.axes.len() {
+            self.selection
+                .axes
+                .iter()
+                .zip(inner)
+                .filter(|(a, _)| matches!(a, AxisSelection::Slice { .. }))
+                .map(|(_, c)| c)
+                .collect()
+        } else {
+            self.shape.clone()
+        }
+    }
+    fn codec(&self) -> Option<String> {
+        self.inner.codec()
+    }
+    fn attributes(&self) -> Attributes {
+        self.inner.attributes()
+    }
+    fn read_region_into(&self, region: &Region, out: &mut [u8]) -> Result<()> {
+        region.check_within(&self.shape)?;
+        nd_core::array::check_out_len(region, self.dtype(), out)?;
+        let axes = self.source_axes(region);
+        if axes.iter().any(|a| a.2 == 0) {
+            return Ok(());
+        }
+        if self.selection.is_box() {
+            let source = Region::new(axes.iter().map(|&(f, _, n)| f..f + n).collect());
+            return self.inner.read_region_into(&source, out);
+        }
+        self.gather(&axes, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemArray;
+    use nd_core::ArrayBuf;
+    use std::sync::Arc;
+
+    /// numpy's `a[sel]` by brute force over the selected indices of each axis.
+    fn brute(shape: &[u64], sel: &Selection) -> Vec<u32> {
+        let per_axis: Vec<Vec<u64>> = sel
+            .axes
+            .iter()
+            .map(|a| match *a {
+                AxisSelection::Index(i) => vec![i],
+                AxisSelection::Slice { start, step, len } => (0..len)
+                    .map(|k| (start as i64 + k as i64 * step) as u64)
+                    .collect(),
+            })
+            .collect();
+        let st = nd_core::shape::strides(shape, nd_core::Order::C);
+        let counts: Vec<u64> = per_axis.iter().map(|v| v.len() as u64).collect();
+        let mut idx = vec![0u64; shape.len()];
+        let mut out = Vec::new();
+        loop {
+            let lin: u64 = (0..shape.len())
+                .map(|a| per_axis[a][idx[a] as usize] * st[a])
+                .sum();
+            out.push(lin as u32);
+            if !nd_core::next_index(&mut idx, &counts) {
+                return out;
+            }
+        }
+    }
+
+    #[test]
+    fn selections_read_what_numpy_indexing_gives() {
+        let shape = [6u64, 7, 9];
+        let vals: Vec<u32> = (0..6 * 7 * 9).collect();
+        let inner: Arc<dyn ArrayRead> = Arc::new(MemArray::new(
+            ArrayBuf::from_vec(shape.to_vec(), &vals).unwrap(),
+        ));
+        for text in [
+            ":",
+            "1",
+            "-1,2",
+            "::2",
+            "::-1",
+            "1:5:2,::-3,4",
+            "...,::-2",
+            "5:0:-2,3:,1:8:3",
+            "2,3,4",
+            ":,:,-1",
+            "0:6,0:7,0:9",
+        ] {
+            let sel = Selection::parse(text, &shape).unwrap();
+            let view = SelectionView::new(inner.clone(), sel.clone()).unwrap();
+            let want = brute(&shape, &sel);
+            let got = view.read_region(&Region::full(view.shape())).unwrap();
+            assert_eq!(got.shape(), &sel.shape()[..], "{text}");
+            assert_eq!(got.as_slice::<u32>().unwrap(), &want[..], "{text}");
+            // the same with boxes split down to single elements
+            let tiny = SelectionView::new(inner.clone(), sel.clone())
+                .unwrap()
+                .with_gather_limit(1);
+            let split = tiny.read_region(&Region::full(tiny.shape())).unwrap();
+            assert_eq!(split.as_slice::<u32>().unwrap(), &want[..], "{text} split");
+            // a sub-region of the view (what out-of-core walks ask for)
+            if view.shape().iter().all(|&d| d >= 2) {
+                let r = Region::new(view.shape().iter().map(|&d| 1..d).collect());
+                let part = view.read_region(&r).unwrap();
+                let full = MemArray::new(got);
+                assert_eq!(
+                    part.bytes(),
+                    full.read_region(&r).unwrap().bytes(),
+                    "{text} part"
+                );
+            }
+        }
     }
 }

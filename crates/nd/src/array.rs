@@ -2,8 +2,8 @@
 
 use crate::error::{Error, Result};
 use nd_core::cast::{cast_into, check_cast, stored_bytes_mut, Scalar};
-use nd_core::{ArrayBuf, ArrayRead, DataType, Region};
-use nd_ops::{Options as WorkOptions, RegionView, Stats};
+use nd_core::{ArrayBuf, ArrayRead, DataType, Region, Selection};
+use nd_ops::{Options as WorkOptions, RegionView, SelectionView, Stats};
 use ndarray::{ArrayD, IxDyn};
 use std::sync::Arc;
 
@@ -12,6 +12,8 @@ const CONVERT_SLAB: usize = 16 << 20;
 
 /// One array (an image HDU, a table column, an ASDF ndarray, a Zarr array). Nothing is read
 /// until a read is asked for; reads fetch only the bytes (tiles, chunks, blocks) they need.
+/// Cloning is cheap (the array is shared).
+#[derive(Clone)]
 pub struct Array {
     selector: String,
     inner: Arc<dyn ArrayRead>,
@@ -50,6 +52,30 @@ impl Array {
             selector: self.selector.clone(),
             inner: Arc::new(view),
         })
+    }
+
+    /// A lazy selection of this array as numpy's basic indexing makes it: steps (negative too),
+    /// indexed axes dropped. A box reads its region directly; a strided selection reads the
+    /// bounding box of each part it is asked for (at most 64 MiB at a time) and keeps the
+    /// selected elements.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the selection is not one of this array's shape.
+    pub fn select(&self, selection: Selection) -> Result<Array> {
+        let view = SelectionView::new(self.inner.clone(), selection).map_err(|e| self.fail(e))?;
+        Ok(Array {
+            selector: self.selector.clone(),
+            inner: Arc::new(view),
+        })
+    }
+
+    /// Parse numpy-order selection text (`10:20,::2,-1`, `...,::-1`) against this array's shape
+    /// (see [`Selection::parse`]: strict, a bound outside an axis is an error).
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the axis, its length and the bad item.
+    pub fn selection(&self, text: &str) -> Result<Selection> {
+        Selection::parse(text, self.shape()).map_err(|e| self.fail(e))
     }
 
     /// NaN-aware count, min, max, mean, std and sum over the whole array, out of core (memory

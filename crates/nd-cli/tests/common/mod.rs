@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
@@ -17,26 +17,27 @@ pub struct Out {
     pub stderr: String,
 }
 
-/// Run `nd` with a time limit (a hang is a failure).
+/// Run `nd` with a time limit (a hang is a failure). Its output is read while it runs, so a
+/// large output cannot block it on a full pipe.
 pub fn nd(args: &[&str]) -> Out {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nd"))
+    let child = Command::new(env!("CARGO_BIN_EXE_nd"))
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn nd");
-    let start = Instant::now();
-    loop {
-        if let Some(_status) = child.try_wait().expect("wait") {
-            break;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let o = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(o) => o.expect("output"),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
             panic!("nd {args:?} did not finish within 60 s");
         }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let o = child.wait_with_output().expect("output");
+    };
     Out {
         code: o.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),

@@ -15,6 +15,6 @@ pub mod temp;
 
 pub use destination::{check_no_overlap, existing, Existing};
 pub use temp::{
-    is_temp_name, remove_live_temps, stale_temps, stale_temps_of, temp_path, TempDir, TempFile,
-    TEMP_MARKER,
+    is_temp_name, remove_live_temps, remove_live_temps_and_stop, stale_temps, stale_temps_of,
+    temp_path, wait_for_cleanup, TempDir, TempFile, TEMP_MARKER,
 };

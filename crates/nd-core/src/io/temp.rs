@@ -6,32 +6,46 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// The temporary files and directories of this process that are not yet renamed into place,
-/// so that an interrupted process can remove them ([`remove_live_temps`]).
+/// so that an interrupted process can remove them ([`remove_live_temps`]). The lock also orders
+/// creating, renaming into place and removing: a rename into place never races a removal.
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-fn register(p: &Path) {
-    if let Ok(mut live) = LIVE.lock() {
-        live.push(p.to_path_buf());
-    }
+type Live = std::sync::MutexGuard<'static, Vec<PathBuf>>;
+
+/// The registry, locked (a poisoned lock is still usable: the list is always consistent).
+fn live() -> Live {
+    LIVE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn unregister(p: &Path) {
-    if let Ok(mut live) = LIVE.lock() {
-        live.retain(|q| q != p);
-    }
+/// Wait until no removal of temporary outputs is under way (forever once
+/// [`remove_live_temps_and_stop`] has run): writers call it before creating anything, so that
+/// nothing is created after the cleanup of a terminating process.
+pub fn wait_for_cleanup() {
+    drop(live());
+}
+
+fn remove_all(list: &mut Vec<PathBuf>) -> usize {
+    std::mem::take(list)
+        .iter()
+        .filter(|p| std::fs::remove_file(p).is_ok() || std::fs::remove_dir_all(p).is_ok())
+        .count()
 }
 
 /// Remove every temporary file and directory this process has open (not yet renamed into
-/// place): what a front end calls when SIGINT or SIGTERM ends the process, so that nothing is
-/// left behind. Returns how many were removed.
+/// place). Returns how many were removed.
 pub fn remove_live_temps() -> usize {
-    let live = match LIVE.lock() {
-        Ok(mut l) => std::mem::take(&mut *l),
-        Err(_) => return 0,
-    };
-    live.iter()
-        .filter(|p| std::fs::remove_file(p).is_ok() || std::fs::remove_dir_all(p).is_ok())
-        .count()
+    remove_all(&mut live())
+}
+
+/// Remove every live temporary output and keep the registry locked for good, so that no writer
+/// thread creates or renames anything afterwards: what a front end calls when SIGINT or SIGTERM
+/// ends the process, just before it exits. Returns how many were removed.
+pub fn remove_live_temps_and_stop() -> usize {
+    let mut guard = live();
+    let n = remove_all(&mut guard);
+    std::mem::forget(guard); // the process is ending: writers block instead of writing
+    n
 }
 
 /// The process id in a temporary name `.NAME.nd-tmp-PID-N`, if it is one.
@@ -144,13 +158,15 @@ impl TempFile {
     pub fn create(dest: impl AsRef<Path>) -> Result<Self> {
         let dest = dest.as_ref().to_path_buf();
         let tmp = temp_path(&dest);
+        let mut live = live();
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .open(&tmp)
             .map_err(|e| Error::io(tmp.display().to_string(), e))?;
-        register(&tmp);
+        live.push(tmp.clone());
+        drop(live);
         Ok(TempFile {
             file,
             tmp,
@@ -182,10 +198,13 @@ impl TempFile {
         self.file
             .sync_all()
             .map_err(|e| Error::io(self.tmp.display().to_string(), e))?;
-        std::fs::rename(&self.tmp, &self.dest)
-            .map_err(|e| Error::io(self.dest.display().to_string(), e))?;
+        let mut live = live();
+        take_live(&mut live, &self.tmp)?;
+        if let Err(e) = std::fs::rename(&self.tmp, &self.dest) {
+            live.push(self.tmp.clone()); // still ours to remove
+            return Err(Error::io(self.dest.display().to_string(), e));
+        }
         self.persisted.store(true, Ordering::SeqCst);
-        unregister(&self.tmp);
         Ok(())
     }
 
@@ -198,8 +217,10 @@ impl TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         if !self.persisted.load(Ordering::SeqCst) {
-            let _ = std::fs::remove_file(&self.tmp);
-            unregister(&self.tmp);
+            let mut live = live();
+            if take_live(&mut live, &self.tmp).is_ok() {
+                let _ = std::fs::remove_file(&self.tmp);
+            }
         }
     }
 }
@@ -226,8 +247,10 @@ impl TempDir {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::io(parent.display().to_string(), e))?;
         }
+        let mut live = live();
         std::fs::create_dir(&tmp).map_err(|e| Error::io(tmp.display().to_string(), e))?;
-        register(&tmp);
+        live.push(tmp.clone());
+        drop(live);
         Ok(TempDir {
             tmp,
             dest,
@@ -250,43 +273,90 @@ impl TempDir {
     pub fn commit(mut self, replace: bool) -> Result<()> {
         let ctx = |p: &Path, e| Error::io(p.display().to_string(), e);
         sync_dir(&self.tmp);
-        let old = if replace && std::fs::symlink_metadata(&self.dest).is_ok() {
+        let aside = {
+            // renames under the lock: an interruption removes either the new store (before) or
+            // nothing of it (after), never part of it
+            let mut live = live();
+            take_live(&mut live, &self.tmp)?;
+            match self.rename_into_place(replace) {
+                Ok(aside) => {
+                    self.committed = true;
+                    if let Some(a) = &aside {
+                        live.push(a.clone()); // the replaced store, to be removed
+                    }
+                    aside
+                }
+                Err(e) => {
+                    live.push(self.tmp.clone());
+                    return Err(e);
+                }
+            }
+        };
+        if let Some(parent) = self.dest.parent() {
+            sync_dir(parent);
+        }
+        if let Some(aside) = aside {
+            let mut live = live();
+            if take_live(&mut live, &aside).is_ok() {
+                std::fs::remove_dir_all(&aside).map_err(|e| ctx(&aside, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rename the new directory to the destination (the old one aside first with `replace`);
+    /// the aside path when there was one.
+    fn rename_into_place(&self, replace: bool) -> Result<Option<PathBuf>> {
+        let ctx = |p: &Path, e| Error::io(p.display().to_string(), e);
+        let exists = std::fs::symlink_metadata(&self.dest).is_ok();
+        if exists && !replace {
+            return Err(ctx(
+                &self.dest,
+                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "exists"),
+            ));
+        }
+        let aside = if exists {
             let aside = temp_path(&self.dest);
             std::fs::rename(&self.dest, &aside).map_err(|e| ctx(&self.dest, e))?;
             Some(aside)
         } else {
             None
         };
-        if old.is_none() && std::fs::symlink_metadata(&self.dest).is_ok() {
-            return Err(ctx(
-                &self.dest,
-                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "exists"),
-            ));
-        }
         if let Err(e) = std::fs::rename(&self.tmp, &self.dest) {
-            if let Some(aside) = &old {
-                let _ = std::fs::rename(aside, &self.dest);
+            if let Some(a) = &aside {
+                let _ = std::fs::rename(a, &self.dest);
             }
             return Err(ctx(&self.dest, e));
         }
-        self.committed = true;
-        unregister(&self.tmp);
-        if let Some(parent) = self.dest.parent() {
-            sync_dir(parent);
-        }
-        if let Some(aside) = old {
-            std::fs::remove_dir_all(&aside).map_err(|e| ctx(&aside, e))?;
-        }
-        Ok(())
+        Ok(aside)
     }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = std::fs::remove_dir_all(&self.tmp);
-            unregister(&self.tmp);
+            let mut live = live();
+            if take_live(&mut live, &self.tmp).is_ok() {
+                let _ = std::fs::remove_dir_all(&self.tmp);
+            }
         }
+    }
+}
+
+/// Take `p` off the live list; an error when it is not there (an interruption removed it).
+fn take_live(live: &mut Live, p: &Path) -> Result<()> {
+    match live.iter().position(|q| q == p) {
+        Some(i) => {
+            live.swap_remove(i);
+            Ok(())
+        }
+        None => Err(Error::io(
+            p.display().to_string(),
+            std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "removed by an interruption",
+            ),
+        )),
     }
 }
 
