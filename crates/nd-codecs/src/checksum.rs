@@ -87,7 +87,11 @@ static CRC32C_TABLES: std::sync::LazyLock<[[u32; 256]; 8]> = std::sync::LazyLock
     for i in 0..256u32 {
         let mut c = i;
         for _ in 0..8 {
-            c = if c & 1 != 0 { (c >> 1) ^ 0x82F6_3B78 } else { c >> 1 };
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0x82F6_3B78
+            } else {
+                c >> 1
+            };
         }
         t[0][i as usize] = c;
     }
@@ -373,7 +377,11 @@ mod tests {
             for &b in d {
                 c ^= u32::from(b);
                 for _ in 0..8 {
-                    c = if c & 1 != 0 { (c >> 1) ^ 0x82F6_3B78 } else { c >> 1 };
+                    c = if c & 1 != 0 {
+                        (c >> 1) ^ 0x82F6_3B78
+                    } else {
+                        c >> 1
+                    };
                 }
             }
             !c
@@ -382,7 +390,10 @@ mod tests {
         for n in [0, 1, 7, 8, 9, 15, 16, 17, 999, 1000] {
             assert_eq!(crc32c(&data[..n]), naive(&data[..n]), "{n}");
         }
-        assert_eq!(crc32c_update(crc32c(&data[..13]), &data[13..]), crc32c(&data));
+        assert_eq!(
+            crc32c_update(crc32c(&data[..13]), &data[13..]),
+            crc32c(&data)
+        );
         // numcodecs CRC32C: the checksum after the data
         let c = Checksum32::from_config(&json!({"id": "crc32c"})).unwrap();
         let enc = c.encode(b"abc").unwrap();
