@@ -103,19 +103,20 @@ fn check_group(key: &str, v: &Value) -> Result<()> {
 }
 
 impl Hierarchy {
-    /// Open a store. A root `zarr.json` makes it Zarr v3 (from its `consolidated_metadata` when
-    /// present, else by walking the store); otherwise Zarr v2, from `.zmetadata` when present
-    /// (one get), else by walking it.
+    /// Open a store: Zarr v2 from `.zmetadata` when present (one get); else a root `zarr.json`
+    /// makes it Zarr v3 (from its `consolidated_metadata` when present, else by walking the
+    /// store); else Zarr v2 by walking it. (Two gets for v3: the `.zmetadata` miss and `zarr.json`.)
     ///
     /// # Errors
     /// Store errors, an invalid root document, nothing at the root. A v3 array nd cannot read
     /// is not an error here: it is listed with [`Node::error`].
     pub fn open(store: Arc<dyn Store>) -> Result<Hierarchy> {
-        if let Some(root) = get_json(store.as_ref(), ZARR_JSON)? {
-            return Self::open_v3(store, root);
+        // `.zmetadata` first: a consolidated v2 store still opens with one get
+        if let Some(b) = store.get(ZMETADATA).map_err(store_err(ZMETADATA))? {
+            return Self::from_consolidated(store, &b);
         }
-        match store.get(ZMETADATA).map_err(store_err(ZMETADATA))? {
-            Some(b) => Self::from_consolidated(store, &b),
+        match get_json(store.as_ref(), ZARR_JSON)? {
+            Some(root) => Self::open_v3(store, root),
             None => Self::open_walk(store),
         }
     }

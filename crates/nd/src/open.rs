@@ -78,7 +78,7 @@ fn open_url(url: &str, opts: Option<&nd_remote::RemoteOptions>) -> Result<Box<dy
     let looks_zarr = trimmed.ends_with(".zarr") || url.ends_with('/');
     if looks_zarr {
         let store = nd_remote::open_store(trimmed, opts).map_err(fail)?;
-        for k in ["zarr.json", ".zmetadata", ".zgroup", ".zarray"] {
+        for k in [".zmetadata", "zarr.json", ".zgroup", ".zarray"] {
             if store
                 .get(k)
                 .map_err(|e| Error::input(format!("{url}: {e}")))?
