@@ -181,7 +181,7 @@ pub fn codec_from_config(v: &Value) -> Result<Box<dyn Codec>> {
         "packbits" => Box::new(PackBits::from_config(v)?),
         "categorize" => Box::new(Categorize::from_config(v)?),
         "bitround" => Box::new(bitround::BitRound::from_config(v)?),
-        "crc32" | "adler32" => Box::new(checksum::Checksum32::from_config(v)?),
+        "crc32" | "crc32c" | "adler32" => Box::new(checksum::Checksum32::from_config(v)?),
         "fletcher32" => Box::new(checksum::Fletcher32),
         "lzma" => Box::new(lzma::Lzma::from_config(v)?),
         other => return Err(Error::Unsupported(format!("codec id {other:?}"))),

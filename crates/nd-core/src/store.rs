@@ -70,6 +70,29 @@ pub trait Store: Send + Sync + Debug {
         }
     }
 
+    /// The last `len` bytes of the value of `key` (`None` when the key is absent): how a Zarr v3
+    /// shard index at the end of a shard is read without knowing the shard's size. A value
+    /// shorter than `len` is [`Error::OutOfBounds`].
+    ///
+    /// The default gets the whole value and slices it; stores that can do better (a file's
+    /// length, an HTTP suffix range) override it.
+    fn get_suffix(&self, key: &str, len: u64) -> Result<Option<Bytes>> {
+        match self.get(key)? {
+            None => Ok(None),
+            Some(b) => {
+                let size = b.len() as u64;
+                if len > size {
+                    return Err(Error::OutOfBounds {
+                        offset: 0,
+                        len,
+                        size,
+                    });
+                }
+                Ok(Some(b.slice((size - len) as usize..)))
+            }
+        }
+    }
+
     /// Several values at once (remote stores fetch them concurrently).
     fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Bytes>>> {
         keys.iter().map(|k| self.get(k)).collect()
@@ -258,6 +281,27 @@ impl Store for DirStore {
         Ok(Some(src.read_range(range)?))
     }
 
+    fn get_suffix(&self, key: &str, len: u64) -> Result<Option<Bytes>> {
+        let p = self.path_of(key)?;
+        let src = match crate::source::FileSource::open(&p) {
+            Ok(s) => s,
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None)
+            }
+            Err(e) => return Err(e),
+        };
+        use crate::source::ByteSource;
+        let size = src.len();
+        if len > size {
+            return Err(Error::OutOfBounds {
+                offset: 0,
+                len,
+                size,
+            });
+        }
+        Ok(Some(src.read_range(size - len..size)?))
+    }
+
     fn set(&self, key: &str, value: &[u8]) -> Result<()> {
         self.check_writable()?;
         let p = self.path_of(key)?;
@@ -393,6 +437,10 @@ mod tests {
         assert_eq!(&s.get("x").unwrap().unwrap()[..], b"hello");
         assert_eq!(&s.get_range("x", 1..3).unwrap().unwrap()[..], b"el");
         assert!(s.get_range("x", 3..9).is_err());
+        assert_eq!(&s.get_suffix("x", 2).unwrap().unwrap()[..], b"lo");
+        assert_eq!(&s.get_suffix("x", 0).unwrap().unwrap()[..], b"");
+        assert!(s.get_suffix("x", 6).is_err());
+        assert_eq!(s.get_suffix("nothing", 2).unwrap(), None);
         assert_eq!(
             s.list_prefix("g/a/").unwrap(),
             vec!["g/a/.zarray".to_string(), "g/a/0.0".to_string()]

@@ -5,7 +5,7 @@ use nd_codecs::zarr_v2::MetadataError;
 /// Result alias for nd-zarr.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong reading or writing Zarr v2, with the key concerned.
+/// Everything that can go wrong reading or writing Zarr (v2 and v3), with the key concerned.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -17,6 +17,24 @@ pub enum Error {
         /// What is wrong.
         #[source]
         source: MetadataError,
+    },
+    /// A Zarr v3 `zarr.json` that is invalid, or uses a data type, codec or extension nd does
+    /// not implement.
+    #[error("{key}: {source}")]
+    MetadataV3 {
+        /// The store key of the document.
+        key: String,
+        /// What is wrong.
+        #[source]
+        source: crate::v3::MetadataErrorV3,
+    },
+    /// A stored chunk or shard whose structure is wrong (size, shard index, checksum framing).
+    #[error("{key}: {reason}")]
+    Chunk {
+        /// The chunk or shard key.
+        key: String,
+        /// What is wrong.
+        reason: String,
     },
     /// A chunk that could not be decoded or encoded (corrupt, wrong size, unsupported codec).
     #[error("{key}: {source}")]

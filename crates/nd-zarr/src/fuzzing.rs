@@ -66,3 +66,94 @@ pub fn chunk(data: &[u8]) {
         }
     }
 }
+
+/// Parse a Zarr v3 `zarr.json`; if it is an array, build its codec chain and read its first
+/// element from an empty store (the fill value); then open a hierarchy whose root document it
+/// is (consolidated metadata included) and read the first element of each small array.
+pub fn v3_json(data: &[u8]) {
+    if let Ok(m) = crate::v3::ArrayMetadataV3::parse(data) {
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
+        if let Ok(a) = crate::v3::ZarrArrayV3::from_metadata(store, "", m) {
+            read_corner(&a);
+        }
+    }
+    let store: Arc<dyn Store> = Arc::new(MemStore::new());
+    if store.set(crate::v3::ZARR_JSON, data).is_ok() {
+        if let Ok(h) = Hierarchy::open(store) {
+            for p in h.arrays() {
+                if let Ok(a) = h.array_v3(p) {
+                    read_corner(&a);
+                }
+            }
+        }
+    }
+}
+
+fn read_corner(a: &crate::v3::ZarrArrayV3) {
+    if a.metadata().chunk_bytes() <= FUZZ_MAX_CHUNK && !a.shape().contains(&0) {
+        let r = Region::new(a.shape().iter().map(|_| 0..1).collect());
+        let _ = a.read_region(&r);
+    }
+}
+
+/// A v3 `zarr.json`, a NUL byte, then one stored chunk or shard: stored as chunk 0 of the
+/// array, then the whole array (when small) and each element of its first chunk are read. For a
+/// sharded array this decodes the shard index and the inner chunks it points to; a read of the
+/// whole must equal the reads of its parts.
+pub fn v3_shard(data: &[u8]) {
+    let Some(split) = data.iter().position(|&b| b == 0) else {
+        return;
+    };
+    let (head, rest) = data.split_at(split);
+    let shard = &rest[1..]; // ok: rest starts with the NUL byte
+    let Ok(m) = crate::v3::ArrayMetadataV3::parse(head) else {
+        return;
+    };
+    if m.chunk_bytes() > FUZZ_MAX_CHUNK {
+        return;
+    }
+    let total = nd_core::num_bytes(&m.shape, m.data_type.size()).unwrap_or(usize::MAX);
+    if total > FUZZ_MAX_CHUNK || m.shape.contains(&0) {
+        return;
+    }
+    let store: Arc<dyn Store> = Arc::new(MemStore::new());
+    let key = m.chunk_key_encoding.key(&vec![0; m.shape.len()]);
+    if store.set(&key, shard).is_err() {
+        return;
+    }
+    let Ok(a) = crate::v3::ZarrArrayV3::from_metadata(store, "", m) else {
+        return;
+    };
+    let Ok(whole) = a.read_all() else {
+        return;
+    };
+    // every element of the first chunk read alone equals the whole read
+    let first: Vec<u64> = a
+        .shape()
+        .iter()
+        .zip(a.metadata().chunk_shape.iter())
+        .map(|(&s, &c)| s.min(c))
+        .collect();
+    let elem = a.dtype().size();
+    let strides = nd_core::shape::strides(a.shape(), nd_core::Order::C);
+    let n = nd_core::num_elements(&first).unwrap_or(0).min(64);
+    let mut idx = vec![0u64; first.len()];
+    for _ in 0..n {
+        let r = Region::new(idx.iter().map(|&i| i..i + 1).collect());
+        if let Ok(one) = a.read_region(&r) {
+            let off = idx.iter().zip(&strides).map(|(i, s)| i * s).sum::<u64>() as usize * elem;
+            assert_eq!(
+                one.bytes(),
+                &whole.bytes()[off..off + elem],
+                "element {idx:?}"
+            );
+        }
+        for ax in (0..idx.len()).rev() {
+            idx[ax] += 1;
+            if idx[ax] < first[ax] {
+                break;
+            }
+            idx[ax] = 0;
+        }
+    }
+}

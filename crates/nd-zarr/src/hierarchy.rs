@@ -1,11 +1,15 @@
-//! Hierarchies of groups and arrays: opened from consolidated metadata (`.zmetadata`, one get)
-//! or by walking the store; groups created; metadata consolidated.
+//! Hierarchies of groups and arrays: opened from consolidated metadata (`.zmetadata`, or
+//! zarr-python 3's `consolidated_metadata` in the root `zarr.json`: one get) or by walking the
+//! store; groups created; metadata consolidated (v2).
+//!
+//! [`Hierarchy::open`] tells the versions apart by the root: a `zarr.json` is Zarr v3, else v2.
 
 use crate::array::ZarrArray;
 use crate::error::{meta_err, store_err, Error, Result};
 use crate::node::{ensure_ancestors, get_json, group_doc, join, norm_path, set_json};
+use crate::v3::{ArrayMetadataV3, ZarrArrayV3, ZARR_JSON};
 use nd_codecs::zarr_v2::{parse_json_lenient, ArrayMetadataV2, MetadataError};
-use nd_core::{DirStore, Store};
+use nd_core::{ArrayRead, DirStore, Store};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,8 +39,32 @@ pub struct Node {
     pub kind: NodeKind,
     /// The attributes (`.zattrs`), empty when absent.
     pub attributes: Map<String, Value>,
-    /// The array metadata (arrays only).
+    /// The array metadata (Zarr v2 arrays only).
     pub metadata: Option<ArrayMetadataV2>,
+    /// 2 or 3.
+    pub zarr_format: u8,
+    /// The array metadata (Zarr v3 arrays that nd can read).
+    pub metadata_v3: Option<ArrayMetadataV3>,
+    /// Why the array cannot be read (a Zarr v3 data type or codec nd does not implement, invalid
+    /// metadata); the rest of the hierarchy reads.
+    pub error: Option<String>,
+    /// A Zarr v3 implicit group: a prefix with no `zarr.json` that holds nodes.
+    pub implicit: bool,
+}
+
+impl Node {
+    fn new(path: String, kind: NodeKind, zarr_format: u8) -> Node {
+        Node {
+            path,
+            kind,
+            attributes: Map::new(),
+            metadata: None,
+            zarr_format,
+            metadata_v3: None,
+            error: None,
+            implicit: false,
+        }
+    }
 }
 
 /// All the groups and arrays of a store.
@@ -44,9 +72,11 @@ pub struct Node {
 pub struct Hierarchy {
     store: Arc<dyn Store>,
     nodes: BTreeMap<String, Node>,
-    /// Every metadata document found (`.zgroup`, `.zarray`, `.zattrs` keys), as parsed JSON.
+    /// Every metadata document found (`.zgroup`, `.zarray`, `.zattrs` keys; `zarr.json` keys for
+    /// v3), as parsed JSON.
     docs: BTreeMap<String, Value>,
     consolidated: bool,
+    zarr_format: u8,
 }
 
 fn as_object(key: &str, v: Value) -> Result<Map<String, Value>> {
@@ -73,12 +103,97 @@ fn check_group(key: &str, v: &Value) -> Result<()> {
 }
 
 impl Hierarchy {
-    /// Open a store: from `.zmetadata` when present (one get), else by walking it.
+    /// Open a store: Zarr v2 from `.zmetadata` when present (one get); else a root `zarr.json`
+    /// makes it Zarr v3 (from its `consolidated_metadata` when present, else by walking the
+    /// store); else Zarr v2 by walking it. (Two gets for v3: the `.zmetadata` miss and `zarr.json`.)
+    ///
+    /// # Errors
+    /// Store errors, an invalid root document, nothing at the root. A v3 array nd cannot read
+    /// is not an error here: it is listed with [`Node::error`].
     pub fn open(store: Arc<dyn Store>) -> Result<Hierarchy> {
-        match store.get(ZMETADATA).map_err(store_err(ZMETADATA))? {
-            Some(b) => Self::from_consolidated(store, &b),
+        // `.zmetadata` first: a consolidated v2 store still opens with one get
+        if let Some(b) = store.get(ZMETADATA).map_err(store_err(ZMETADATA))? {
+            return Self::from_consolidated(store, &b);
+        }
+        match get_json(store.as_ref(), ZARR_JSON)? {
+            Some(root) => Self::open_v3(store, root),
             None => Self::open_walk(store),
         }
+    }
+
+    /// Open a Zarr v3 hierarchy whose root document is `root`.
+    fn open_v3(store: Arc<dyn Store>, root: Value) -> Result<Hierarchy> {
+        let found = crate::v3::walk::collect(store.as_ref(), root)?;
+        let mut h = Hierarchy {
+            store,
+            nodes: BTreeMap::new(),
+            docs: BTreeMap::new(),
+            consolidated: found.consolidated,
+            zarr_format: 3,
+        };
+        for (path, doc) in found.docs {
+            let key = join(&path, ZARR_JSON);
+            let node = match doc {
+                Ok(doc) => {
+                    let n = h.node_v3(&path, &key, &doc);
+                    h.docs.insert(key.clone(), doc);
+                    n
+                }
+                Err(reason) => {
+                    let mut n = Node::new(path.clone(), NodeKind::Array, 3);
+                    n.error = Some(reason);
+                    n
+                }
+            };
+            if path.is_empty() && node.error.is_some() {
+                // a root nd cannot read is the whole hierarchy's problem
+                let doc = h.docs.get(&key).cloned().unwrap_or(Value::Null);
+                if let Err(source) = crate::v3::node_type(&doc) {
+                    return Err(Error::MetadataV3 { key, source });
+                }
+            }
+            h.nodes.insert(path, node);
+        }
+        // implicit groups: every missing ancestor of a node
+        let paths: Vec<String> = h.nodes.keys().cloned().collect();
+        for p in paths {
+            let mut anc = p.as_str();
+            while let Some((parent, _)) = anc.rsplit_once('/') {
+                h.nodes.entry(parent.to_string()).or_insert_with(|| {
+                    let mut n = Node::new(parent.to_string(), NodeKind::Group, 3);
+                    n.implicit = true;
+                    n
+                });
+                anc = parent;
+            }
+        }
+        Ok(h)
+    }
+
+    /// The node a v3 document describes; problems go to [`Node::error`].
+    fn node_v3(&self, path: &str, key: &str, doc: &Value) -> Node {
+        let kind = match doc.get("node_type").and_then(Value::as_str) {
+            Some("group") => NodeKind::Group,
+            _ => NodeKind::Array,
+        };
+        let mut n = Node::new(path.to_string(), kind, 3);
+        n.attributes = crate::v3::attributes_of(doc).unwrap_or_default();
+        let checked = match kind {
+            NodeKind::Group => crate::v3::check_group(doc),
+            NodeKind::Array => ArrayMetadataV3::from_json(doc).map(|m| {
+                n.metadata_v3 = Some(m);
+            }),
+        };
+        if let Err(e) = checked {
+            n.error = Some(format!("{key}: {e}"));
+        } else if let Some(m) = &n.metadata_v3 {
+            // the codec chain too: an unsupported codec is the array's problem only
+            if let Err(e) = ZarrArrayV3::from_metadata(self.store.clone(), path, m.clone()) {
+                n.error = Some(e.to_string());
+                n.metadata_v3 = None;
+            }
+        }
+        n
     }
 
     /// Open a local directory store (read-only).
@@ -111,6 +226,7 @@ impl Hierarchy {
             nodes: BTreeMap::new(),
             docs: BTreeMap::new(),
             consolidated: true,
+            zarr_format: 2,
         };
         for (key, doc) in docs {
             nd_core::validate_key(key).map_err(store_err(key))?;
@@ -130,6 +246,7 @@ impl Hierarchy {
             nodes: BTreeMap::new(),
             docs: BTreeMap::new(),
             consolidated: false,
+            zarr_format: 2,
         };
         h.walk("", 0)?;
         if h.docs.is_empty() {
@@ -195,24 +312,15 @@ impl Hierarchy {
             match name {
                 ".zarray" => {
                     let meta = ArrayMetadataV2::from_json(doc).map_err(meta_err(key))?;
-                    nodes.insert(
-                        path.clone(),
-                        Node {
-                            path,
-                            kind: NodeKind::Array,
-                            attributes: Map::new(),
-                            metadata: Some(meta),
-                        },
-                    );
+                    let mut n = Node::new(path.clone(), NodeKind::Array, 2);
+                    n.metadata = Some(meta);
+                    nodes.insert(path, n);
                 }
                 ".zgroup" => {
                     check_group(key, doc)?;
-                    nodes.entry(path.clone()).or_insert(Node {
-                        path,
-                        kind: NodeKind::Group,
-                        attributes: Map::new(),
-                        metadata: None,
-                    });
+                    nodes
+                        .entry(path.clone())
+                        .or_insert_with(|| Node::new(path, NodeKind::Group, 2));
                 }
                 _ => {}
             }
@@ -229,9 +337,15 @@ impl Hierarchy {
         Ok(())
     }
 
-    /// True when the hierarchy was read from `.zmetadata`.
+    /// True when the hierarchy was read from consolidated metadata (`.zmetadata`, or v3
+    /// `consolidated_metadata`).
     pub fn is_consolidated(&self) -> bool {
         self.consolidated
+    }
+
+    /// 2 or 3.
+    pub fn zarr_format(&self) -> u8 {
+        self.zarr_format
     }
 
     /// The store.
@@ -267,10 +381,18 @@ impl Hierarchy {
             .collect()
     }
 
-    /// The array at `path`, using the metadata already read (no further get).
+    /// The Zarr v2 array at `path`, using the metadata already read (no further get).
+    ///
+    /// # Errors
+    /// No v2 array there (a v3 array: use [`Hierarchy::array_v3`] or [`Hierarchy::open_array`]).
     pub fn array(&self, path: &str) -> Result<ZarrArray> {
         let path = norm_path(path);
         match self.nodes.get(&path) {
+            Some(n) if n.zarr_format == 3 && n.kind == NodeKind::Array => {
+                Err(Error::Core(nd_core::Error::Unsupported(format!(
+                    "{path:?} is a Zarr v3 array: open it with Hierarchy::array_v3 or open_array"
+                ))))
+            }
             Some(Node {
                 metadata: Some(m),
                 attributes,
@@ -280,6 +402,44 @@ impl Hierarchy {
                 what: "array",
                 path,
             }),
+        }
+    }
+
+    /// The Zarr v3 array at `path`, using the metadata already read (no further get).
+    ///
+    /// # Errors
+    /// No v3 array there, or one nd cannot read (the error says why: data type, codec, metadata).
+    pub fn array_v3(&self, path: &str) -> Result<ZarrArrayV3> {
+        let path = norm_path(path);
+        match self.nodes.get(&path) {
+            Some(Node {
+                metadata_v3: Some(m),
+                ..
+            }) => ZarrArrayV3::from_metadata(self.store.clone(), &path, m.clone()),
+            Some(n) if n.zarr_format == 3 && n.kind == NodeKind::Array => {
+                // re-derive the typed error from the document
+                let key = join(&path, ZARR_JSON);
+                let doc = self.docs.get(&key).cloned().unwrap_or(Value::Null);
+                let meta = ArrayMetadataV3::from_json(&doc)
+                    .map_err(|source| Error::MetadataV3 { key, source })?;
+                ZarrArrayV3::from_metadata(self.store.clone(), &path, meta)
+            }
+            _ => Err(Error::NotFound {
+                what: "array",
+                path,
+            }),
+        }
+    }
+
+    /// The array at `path`, v2 or v3, as an [`ArrayRead`] (no further get).
+    ///
+    /// # Errors
+    /// As [`Hierarchy::array`] and [`Hierarchy::array_v3`].
+    pub fn open_array(&self, path: &str) -> Result<Box<dyn ArrayRead>> {
+        if self.zarr_format == 3 {
+            Ok(Box::new(self.array_v3(path)?))
+        } else {
+            Ok(Box::new(self.array(path)?))
         }
     }
 

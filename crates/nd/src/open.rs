@@ -14,7 +14,7 @@ pub enum Format {
     Fits,
     /// ASDF.
     Asdf,
-    /// Zarr v2 (a directory store).
+    /// Zarr v2 or v3 (a directory store).
     Zarr,
 }
 
@@ -23,13 +23,13 @@ pub fn detect(path: &str) -> Result<Format> {
     let p = Path::new(path);
     let meta = std::fs::metadata(p).map_err(|e| Error::input(format!("{path}: {e}")))?;
     if meta.is_dir() {
-        for k in [".zarray", ".zgroup", ".zmetadata"] {
+        for k in ["zarr.json", ".zarray", ".zgroup", ".zmetadata"] {
             if p.join(k).is_file() {
                 return Ok(Format::Zarr);
             }
         }
         return Err(Error::input(format!(
-            "{path}: a directory without .zarray, .zgroup or .zmetadata is not a Zarr v2 store"
+            "{path}: a directory without zarr.json, .zarray, .zgroup or .zmetadata is not a Zarr store"
         )));
     }
     let mut head = [0u8; 9];
@@ -78,7 +78,7 @@ fn open_url(url: &str, opts: Option<&nd_remote::RemoteOptions>) -> Result<Box<dy
     let looks_zarr = trimmed.ends_with(".zarr") || url.ends_with('/');
     if looks_zarr {
         let store = nd_remote::open_store(trimmed, opts).map_err(fail)?;
-        for k in [".zmetadata", ".zgroup", ".zarray"] {
+        for k in [".zmetadata", "zarr.json", ".zgroup", ".zarray"] {
             if store
                 .get(k)
                 .map_err(|e| Error::input(format!("{url}: {e}")))?
@@ -90,7 +90,7 @@ fn open_url(url: &str, opts: Option<&nd_remote::RemoteOptions>) -> Result<Box<dy
             }
         }
         return Err(Error::input(format!(
-            "{url}: no .zarray, .zgroup or .zmetadata: not a Zarr v2 store"
+            "{url}: no zarr.json, .zarray, .zgroup or .zmetadata: not a Zarr store"
         )));
     }
     let src = nd_remote::open_source(url, opts).map_err(fail)?;

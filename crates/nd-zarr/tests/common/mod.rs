@@ -1,4 +1,5 @@
 //! Shared test helpers: the committed Zarr test data.
+#![allow(dead_code)] // each test binary uses part of the helpers
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Zarr v2 in the `nd` command.
+//! Zarr (v2 and v3) in the `nd` command.
 
 use crate::backend::{
     table_from_meta, typestr, ArrayEntry, Backend, ConvertItem, ConvertPlan, Finding,
@@ -8,7 +8,7 @@ use nd_core::{ArrayRead, ChunkGrid, Region};
 use nd_zarr::{Hierarchy, NodeKind};
 use std::io::Write;
 
-/// An opened Zarr v2 store (consolidated metadata when present).
+/// An opened Zarr v2 or v3 store (consolidated metadata when present).
 pub struct ZarrDataset {
     path: String,
     h: Hierarchy,
@@ -45,6 +45,11 @@ fn codec_of(meta: &nd_zarr::ArrayMetadataV2) -> Option<String> {
     } else {
         Some(parts.join("+"))
     }
+}
+
+/// An array node nd can read (v2, or v3 with a supported type and codecs).
+fn readable_array(n: &nd_zarr::Node) -> bool {
+    n.kind == NodeKind::Array && n.error.is_none()
 }
 
 impl ZarrDataset {
@@ -85,6 +90,20 @@ impl Backend for ZarrDataset {
             .h
             .nodes()
             .filter_map(|n| {
+                if let Some(m) = &n.metadata_v3 {
+                    let a = self.h.array_v3(&n.path).ok()?;
+                    return Some(ArrayEntry {
+                        path: if n.path.is_empty() {
+                            "/".into()
+                        } else {
+                            n.path.clone()
+                        },
+                        shape: m.shape.clone(),
+                        dtype: typestr(&m.data_type),
+                        chunks: Some(m.chunk_shape.clone()),
+                        codec: a.codec(),
+                    });
+                }
                 let m = n.metadata.as_ref()?;
                 Some(ArrayEntry {
                     path: if n.path.is_empty() {
@@ -108,8 +127,7 @@ impl Backend for ZarrDataset {
             Some(_) => return Err(self.err(format!("{selector:?} is a group, not an array"))),
             None => return Err(self.err(format!("no array {selector:?} in the store"))),
         }
-        let a = self.h.array(p).map_err(|e| self.err(e))?;
-        Ok(Box::new(a))
+        self.h.open_array(p).map_err(|e| self.err(e))
     }
 
     fn metadata(&self) -> Result<serde_json::Value> {
@@ -138,7 +156,8 @@ impl Backend for ZarrDataset {
     fn info_human(&self, w: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             w,
-            "Zarr v2 store: {}{}",
+            "Zarr v{} store: {}{}",
+            self.h.zarr_format(),
             self.path,
             if self.h.is_consolidated() {
                 " (consolidated metadata)"
@@ -158,7 +177,26 @@ impl Backend for ZarrDataset {
                 n.path.rsplit('/').next().unwrap_or("")
             };
             let indent = "  ".repeat(depth);
+            if let Some(e) = &n.error {
+                writeln!(w, "{indent}{name}  unreadable: {e}")?;
+            } else if let Some(m) = &n.metadata_v3 {
+                writeln!(
+                    w,
+                    "{indent}{name}  array {:?} {} chunks {:?} codec {}",
+                    m.shape,
+                    typestr(&m.data_type),
+                    m.chunk_shape,
+                    self.h
+                        .array_v3(&n.path)
+                        .ok()
+                        .and_then(|a| a.codec())
+                        .unwrap_or_else(|| "none".into())
+                )?;
+            } else if n.zarr_format == 3 && n.kind == NodeKind::Group {
+                writeln!(w, "{indent}{name}  group")?;
+            }
             match &n.metadata {
+                _ if n.zarr_format == 3 => {}
                 Some(m) => writeln!(
                     w,
                     "{indent}{name}  array {:?} {} chunks {:?} order {:?} codec {}",
@@ -191,21 +229,21 @@ impl Backend for ZarrDataset {
             .h
             .nodes()
             .filter(|n| {
-                n.metadata.is_none()
+                n.kind == NodeKind::Group
                     && !n.path.is_empty()
                     && n.attributes.contains_key("fits_table")
             })
             .map(|n| n.path.as_str())
             .collect();
         for n in self.h.nodes() {
-            if n.path.is_empty() && n.metadata.is_none() {
+            if n.path.is_empty() && n.kind == NodeKind::Group {
                 plan.meta = n.attributes.clone();
             }
             if tables.contains(&n.path.as_str()) {
                 let children: Vec<String> = self
                     .h
                     .nodes()
-                    .filter(|c| c.metadata.is_some() && parent(&c.path) == n.path)
+                    .filter(|c| readable_array(c) && parent(&c.path) == n.path)
                     .map(|c| c.path.rsplit('/').next().unwrap_or("").to_string())
                     .collect();
                 plan.items.push(ConvertItem {
@@ -216,10 +254,10 @@ impl Backend for ZarrDataset {
                 });
                 continue;
             }
-            if n.metadata.is_some() && tables.contains(&parent(&n.path).as_str()) {
+            if readable_array(n) && tables.contains(&parent(&n.path).as_str()) {
                 continue;
             }
-            if n.metadata.is_some() {
+            if readable_array(n) {
                 plan.items.push(ConvertItem {
                     name: if n.path.is_empty() {
                         "data".into()

@@ -1,0 +1,291 @@
+//! A Zarr v3 array in a store: open, read regions.
+//!
+//! Unsharded arrays decode one stored chunk per grid chunk. Sharded arrays (`sharding_indexed`
+//! alone in the chain) are read by inner chunk: the engine walks the inner chunk grid, each
+//! inner chunk costs one ranged get, and each shard's index one ranged get (a suffix when the
+//! index is at the end), fetched once per read and shared by the threads that need it.
+
+use super::codec::{CodecChain, Ctx, Sharding};
+use super::meta::ArrayMetadataV3;
+use super::shard::{c_position, ShardIndex};
+use crate::error::{Error, Result};
+use crate::node::{get_json, join, norm_path};
+use nd_core::{
+    ArrayRead, Attributes, ChunkDecoder, ChunkGrid, ChunkedLayout, DataType, Order, Region, Store,
+};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The document key of a v3 node.
+pub const ZARR_JSON: &str = "zarr.json";
+
+/// A Zarr v3 array: its metadata and codec chain, over a store.
+#[derive(Debug)]
+pub struct ZarrArrayV3 {
+    store: Arc<dyn Store>,
+    path: String,
+    meta: ArrayMetadataV3,
+    chain: CodecChain,
+    /// The grid reads walk: the chunk grid, or for a sharded array the inner chunk grid.
+    layout: ChunkedLayout,
+    parallel: bool,
+}
+
+impl ZarrArrayV3 {
+    /// Open the array at `path` (`""` for the store root): one get of its `zarr.json`.
+    ///
+    /// # Errors
+    /// No `zarr.json`, invalid metadata, or a data type or codec nd does not implement.
+    pub fn open(store: Arc<dyn Store>, path: &str) -> Result<ZarrArrayV3> {
+        let path = norm_path(path);
+        let key = join(&path, ZARR_JSON);
+        let v = get_json(store.as_ref(), &key)?.ok_or_else(|| Error::NotFound {
+            what: "array",
+            path: path.clone(),
+        })?;
+        let meta = ArrayMetadataV3::from_json(&v).map_err(|source| Error::MetadataV3 {
+            key: key.clone(),
+            source,
+        })?;
+        Self::from_metadata(store, &path, meta)
+    }
+
+    /// An array handle from metadata already read (consolidated metadata, a walk).
+    ///
+    /// # Errors
+    /// A codec chain that is invalid or not implemented.
+    pub fn from_metadata(
+        store: Arc<dyn Store>,
+        path: &str,
+        meta: ArrayMetadataV3,
+    ) -> Result<ZarrArrayV3> {
+        let path = norm_path(path);
+        let key = join(&path, ZARR_JSON);
+        let chain = CodecChain::parse(&meta.codecs, &meta.chunk_shape, &meta.data_type)
+            .map_err(|source| Error::MetadataV3 { key, source })?;
+        let read_chunk = match chain.sharding_only() {
+            Some(s) => s.chunk_shape.clone(),
+            None => meta.chunk_shape.clone(),
+        };
+        let layout = ChunkedLayout {
+            grid: ChunkGrid::new(meta.shape.clone(), read_chunk)?,
+            elem_size: meta.data_type.size(),
+            order: Order::C,
+            fill: meta.fill_value.clone(),
+        };
+        Ok(ZarrArrayV3 {
+            store,
+            path,
+            meta,
+            chain,
+            layout,
+            parallel: true,
+        })
+    }
+
+    /// Decode chunks on one thread only (for callers that parallelise themselves).
+    pub fn set_parallel(&mut self, parallel: bool) {
+        self.parallel = parallel;
+    }
+
+    /// The array's metadata.
+    pub fn metadata(&self) -> &ArrayMetadataV3 {
+        &self.meta
+    }
+
+    /// The array's attributes, as JSON.
+    pub fn attributes(&self) -> &Map<String, Value> {
+        &self.meta.attributes
+    }
+
+    /// The names of the dimensions, when `zarr.json` gives them.
+    pub fn dimension_names(&self) -> Option<&[Option<String>]> {
+        self.meta.dimension_names.as_deref()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The path of the array in its store (`""` for the root).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The store key of a chunk (or shard) of the chunk grid.
+    pub fn chunk_key(&self, chunk: &[u64]) -> String {
+        join(&self.path, &self.meta.chunk_key_encoding.key(chunk))
+    }
+
+    /// The inner chunk shape when the array is sharded (`sharding_indexed` alone in its chain).
+    pub fn inner_chunk_shape(&self) -> Option<&[u64]> {
+        self.chain.sharding_only().map(|s| s.chunk_shape.as_slice())
+    }
+
+    /// Read `region` into `out` (native-endian, C order, exactly the region's size).
+    ///
+    /// Costs one get per stored chunk the region touches; for a sharded array one ranged get
+    /// per shard index and one per inner chunk touched. Missing chunks, shards and empty inner
+    /// chunks read as the fill value.
+    ///
+    /// # Errors
+    /// A region outside the array, a wrong buffer size, store errors, corrupt chunks or shards.
+    pub fn read_into(&self, region: &Region, out: &mut [u8]) -> Result<()> {
+        region.check_within(&self.meta.shape)?;
+        match self.chain.sharding_only() {
+            Some(s) => {
+                let reader = ShardReader {
+                    array: self,
+                    sharding: s,
+                    indexes: Mutex::new(HashMap::new()),
+                };
+                nd_core::read_chunked(&self.layout, region, out, &reader, self.parallel)
+            }
+            None => nd_core::read_chunked(&self.layout, region, out, self, self.parallel),
+        }
+    }
+
+    fn ctx<'a>(&'a self, key: &'a str) -> Ctx<'a> {
+        Ctx {
+            key,
+            dtype: &self.meta.data_type,
+            fill: &self.meta.fill_value,
+        }
+    }
+}
+
+impl ChunkDecoder for ZarrArrayV3 {
+    type Error = Error;
+    fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
+        let key = self.chunk_key(chunk);
+        let Some(data) = self
+            .store
+            .get(&key)
+            .map_err(crate::error::store_err(&key))?
+        else {
+            return Ok(false);
+        };
+        self.chain.decode_into(&self.ctx(&key), &data, dst)?;
+        Ok(true)
+    }
+}
+
+/// One shard's index slot: filled once by the first thread that needs it (`None` inside: the
+/// shard is absent).
+type IndexSlot = Arc<Mutex<Option<Option<Arc<ShardIndex>>>>>;
+
+/// The decoder of one read of a sharded array: inner chunks by ranged gets, shard indexes
+/// fetched once.
+struct ShardReader<'a> {
+    array: &'a ZarrArrayV3,
+    sharding: &'a Sharding,
+    indexes: Mutex<HashMap<Vec<u64>, IndexSlot>>,
+}
+
+impl ShardReader<'_> {
+    fn index(&self, shard: &[u64], key: &str) -> Result<Option<Arc<ShardIndex>>> {
+        let slot = {
+            let mut m = self
+                .indexes
+                .lock()
+                .map_err(|_| self.array.ctx(key).err("index cache lock poisoned"))?;
+            m.entry(shard.to_vec()).or_default().clone()
+        };
+        let mut s = slot
+            .lock()
+            .map_err(|_| self.array.ctx(key).err("index cache lock poisoned"))?;
+        if let Some(ix) = s.as_ref() {
+            return Ok(ix.clone());
+        }
+        let store = &self.array.store;
+        let serr = crate::error::store_err(key);
+        let bytes = match self.sharding.index_range(None) {
+            Ok(r) => store.get_range(key, r),
+            Err(len) => store.get_suffix(key, len),
+        };
+        let ix = match bytes {
+            Ok(None) => None,
+            Ok(Some(b)) => Some(Arc::new(
+                self.sharding.decode_index(&self.array.ctx(key), &b)?,
+            )),
+            Err(nd_core::Error::OutOfBounds { size, .. }) => {
+                return Err(self.array.ctx(key).err(format!(
+                    "shard of {size} bytes cannot hold its {}-byte index",
+                    self.sharding.index_bytes
+                )))
+            }
+            Err(e) => return Err(serr(e)),
+        };
+        *s = Some(ix.clone());
+        Ok(ix)
+    }
+}
+
+impl ChunkDecoder for ShardReader<'_> {
+    type Error = Error;
+    fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
+        let per = &self.sharding.per_shard;
+        let shard: Vec<u64> = chunk.iter().zip(per).map(|(c, p)| c / p).collect();
+        let local: Vec<u64> = chunk.iter().zip(per).map(|(c, p)| c % p).collect();
+        let key = self.array.chunk_key(&shard);
+        let Some(index) = self.index(&shard, &key)? else {
+            return Ok(false);
+        };
+        let ctx = self.array.ctx(&key);
+        let range = index
+            .range(c_position(&local, per), None)
+            .map_err(|e| ctx.err(format!("shard index: {e}")))?;
+        let Some(r) = range else {
+            return Ok(false);
+        };
+        if self.sharding.location == super::shard::IndexLocation::Start
+            && r.start < self.sharding.index_bytes
+            && r.end > r.start
+        {
+            return Err(ctx.err(format!(
+                "inner chunk {chunk:?}: bytes {r:?} overlap the index"
+            )));
+        }
+        let data = match self.array.store.get_range(&key, r.clone()) {
+            Ok(Some(d)) => d,
+            Ok(None) => return Err(ctx.err("shard vanished while it was read")),
+            Err(nd_core::Error::OutOfBounds { size, .. }) => {
+                return Err(ctx.err(format!(
+                    "inner chunk {chunk:?}: bytes {r:?} are past the end of the shard ({size} bytes)"
+                )));
+            }
+            Err(e) => return Err(crate::error::store_err(&key)(e)),
+        };
+        self.sharding.inner.decode_into(&ctx, &data, dst)?;
+        Ok(true)
+    }
+}
+
+impl ArrayRead for ZarrArrayV3 {
+    fn shape(&self) -> &[u64] {
+        &self.meta.shape
+    }
+    fn dtype(&self) -> &DataType {
+        &self.meta.data_type
+    }
+    /// The chunk grid's chunk shape (for a sharded array, the shard: one index fetch serves
+    /// all its inner chunks).
+    fn chunk_shape(&self) -> Vec<u64> {
+        self.meta.chunk_shape.clone()
+    }
+    fn read_region_into(&self, region: &Region, out: &mut [u8]) -> nd_core::Result<()> {
+        Ok(self.read_into(region, out)?)
+    }
+    fn codec(&self) -> Option<String> {
+        Some(self.chain.describe())
+    }
+    fn attributes(&self) -> Attributes {
+        self.meta
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), crate::array::json_to_attr(v)))
+            .collect()
+    }
+}

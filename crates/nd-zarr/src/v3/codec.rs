@@ -1,0 +1,676 @@
+//! The Zarr v3 codec chain: array→array codecs (`transpose`), one array→bytes codec (`bytes`
+//! or `sharding_indexed`), then bytes→bytes codecs (`gzip`, `zstd`, `blosc`, `crc32c`).
+//! Decoding runs them backwards and ends in C order, native byte order.
+//!
+//! Every decode knows the size it must produce before it allocates, except the output of a
+//! bytes→bytes codec placed after `sharding_indexed`, which is bounded (see [`shard_bound`]).
+
+use super::meta::{name_config, MetadataErrorV3};
+use super::shard::{c_position, IndexLocation, ShardIndex};
+use crate::error::{Error, Result};
+use nd_codecs::Codec;
+use nd_core::shape::{copy_strided, strides, Strided};
+use nd_core::{DataType, Endian, Order};
+use serde_json::{json, Map, Value};
+use std::borrow::Cow;
+
+type MResult<T> = std::result::Result<T, MetadataErrorV3>;
+
+const F: &str = "codecs";
+
+/// Largest shard index accepted (1 GiB: 64 Mi inner chunks per shard).
+pub const MAX_INDEX_BYTES: u64 = 1 << 30;
+
+fn invalid(reason: impl Into<String>) -> MetadataErrorV3 {
+    MetadataErrorV3::Invalid {
+        field: F,
+        reason: reason.into(),
+    }
+}
+
+fn unsupported(what: impl Into<String>) -> MetadataErrorV3 {
+    MetadataErrorV3::Unsupported {
+        field: F,
+        what: what.into(),
+    }
+}
+
+/// Where decoding happens and what it decodes to (for errors and fill values).
+pub(crate) struct Ctx<'a> {
+    /// The store key of the chunk or shard.
+    pub key: &'a str,
+    /// The element type (native).
+    pub dtype: &'a DataType,
+    /// One element of fill value (native).
+    pub fill: &'a [u8],
+}
+
+impl Ctx<'_> {
+    pub(crate) fn err(&self, reason: impl Into<String>) -> Error {
+        Error::Chunk {
+            key: self.key.to_string(),
+            reason: reason.into(),
+        }
+    }
+    fn codec(&self, source: nd_codecs::Error) -> Error {
+        Error::Codec {
+            key: self.key.to_string(),
+            source,
+        }
+    }
+}
+
+/// The `sharding_indexed` codec.
+#[derive(Debug)]
+pub(crate) struct Sharding {
+    /// Shape of an inner chunk.
+    pub chunk_shape: Vec<u64>,
+    /// Inner chunks along each axis of a shard.
+    pub per_shard: Vec<u64>,
+    /// The codecs of an inner chunk.
+    pub inner: CodecChain,
+    /// The codecs of the index (fixed encoded size).
+    pub index: CodecChain,
+    /// Encoded size of the index.
+    pub index_bytes: u64,
+    /// Start or end.
+    pub location: IndexLocation,
+}
+
+#[derive(Debug)]
+pub(crate) enum ArrayToBytes {
+    Bytes { endian: Option<Endian> },
+    Sharding(Box<Sharding>),
+}
+
+#[derive(Debug)]
+pub(crate) enum BytesToBytes {
+    /// gzip, zstd or blosc, decoded by the nd-codecs codec.
+    Compressor(&'static str, Box<dyn Codec>),
+    /// CRC-32C of the data, after it, little-endian.
+    Crc32c,
+}
+
+/// A parsed codec chain for chunks of one shape and type.
+#[derive(Debug)]
+pub(crate) struct CodecChain {
+    /// `transpose` orders, in encode order.
+    transposes: Vec<Vec<usize>>,
+    /// The chunk shape before each transpose, then the shape the array→bytes codec sees.
+    shapes: Vec<Vec<u64>>,
+    pub a2b: ArrayToBytes,
+    b2b: Vec<BytesToBytes>,
+    elem: usize,
+}
+
+fn conf_str<'a>(c: Option<&'a Map<String, Value>>, k: &str) -> Option<&'a Value> {
+    c.and_then(|c| c.get(k))
+}
+
+fn level(c: Option<&Map<String, Value>>, name: &str, default: i64) -> MResult<i64> {
+    match conf_str(c, "level") {
+        None => Ok(default),
+        Some(x) => x
+            .as_i64()
+            .ok_or_else(|| invalid(format!("{name}: level {x} is not an integer"))),
+    }
+}
+
+fn compressor(name: &'static str, conf: Option<&Map<String, Value>>) -> MResult<Box<dyn Codec>> {
+    let cfg = match name {
+        "gzip" => json!({"id": "gzip", "level": level(conf, name, 5)?}),
+        "zstd" => {
+            let checksum = match conf_str(conf, "checksum") {
+                None => false,
+                Some(Value::Bool(b)) => *b,
+                Some(x) => return Err(invalid(format!("zstd: checksum {x} is not a bool"))),
+            };
+            json!({"id": "zstd", "level": level(conf, name, 0)?, "checksum": checksum})
+        }
+        _ => {
+            let shuffle = match conf_str(conf, "shuffle").and_then(Value::as_str) {
+                Some("noshuffle") => 0,
+                Some("shuffle") => 1,
+                Some("bitshuffle") => 2,
+                other => return Err(invalid(format!("blosc: shuffle {other:?}"))),
+            };
+            let mut c = json!({"id": "blosc", "shuffle": shuffle});
+            for k in ["cname", "clevel", "blocksize", "typesize"] {
+                if let Some(v) = conf_str(conf, k) {
+                    c[k] = v.clone();
+                }
+            }
+            c
+        }
+    };
+    nd_codecs::codec_from_config(&cfg).map_err(|e| invalid(format!("{name}: {e}")))
+}
+
+impl CodecChain {
+    /// Parse `codecs` for chunks of `shape` and `dtype`.
+    pub(crate) fn parse(codecs: &[Value], shape: &[u64], dtype: &DataType) -> MResult<CodecChain> {
+        Self::parse_depth(codecs, shape, dtype, 0)
+    }
+
+    fn parse_depth(
+        codecs: &[Value],
+        shape: &[u64],
+        dtype: &DataType,
+        depth: usize,
+    ) -> MResult<CodecChain> {
+        if depth > 4 {
+            return Err(unsupported("sharding nested more than 4 deep"));
+        }
+        let mut transposes = Vec::new();
+        let mut shapes = vec![shape.to_vec()];
+        let mut a2b = None;
+        let mut b2b = Vec::new();
+        for c in codecs {
+            let (name, conf) = name_config(c, F)?;
+            if c.get("must_understand") == Some(&Value::Bool(false))
+                && !matches!(
+                    name,
+                    "transpose"
+                        | "bytes"
+                        | "sharding_indexed"
+                        | "gzip"
+                        | "zstd"
+                        | "blosc"
+                        | "crc32c"
+                )
+            {
+                continue;
+            }
+            let cur = shapes.last().cloned().unwrap_or_default();
+            match name {
+                "transpose" => {
+                    if a2b.is_some() {
+                        return Err(invalid("transpose after the array->bytes codec"));
+                    }
+                    let order = transpose_order(conf, cur.len())?;
+                    shapes.push(order.iter().map(|&i| cur[i]).collect());
+                    transposes.push(order);
+                }
+                "bytes" | "sharding_indexed" => {
+                    if a2b.is_some() {
+                        return Err(invalid("two array->bytes codecs"));
+                    }
+                    a2b = Some(if name == "bytes" {
+                        let endian = match conf_str(conf, "endian") {
+                            None | Some(Value::Null) => None,
+                            Some(Value::String(s)) if s == "little" => Some(Endian::Little),
+                            Some(Value::String(s)) if s == "big" => Some(Endian::Big),
+                            Some(x) => return Err(invalid(format!("bytes: endian {x}"))),
+                        };
+                        if endian.is_none() && dtype.swap_unit() > 1 {
+                            return Err(invalid(format!("bytes: {dtype} needs an endian")));
+                        }
+                        ArrayToBytes::Bytes { endian }
+                    } else {
+                        ArrayToBytes::Sharding(Box::new(Sharding::parse(conf, &cur, dtype, depth)?))
+                    });
+                }
+                "gzip" | "zstd" | "blosc" => {
+                    if a2b.is_none() {
+                        return Err(invalid(format!("{name} before the array->bytes codec")));
+                    }
+                    let n: &'static str = match name {
+                        "gzip" => "gzip",
+                        "zstd" => "zstd",
+                        _ => "blosc",
+                    };
+                    b2b.push(BytesToBytes::Compressor(n, compressor(n, conf)?));
+                }
+                "crc32c" => {
+                    if a2b.is_none() {
+                        return Err(invalid("crc32c before the array->bytes codec"));
+                    }
+                    b2b.push(BytesToBytes::Crc32c);
+                }
+                other => return Err(unsupported(format!("codec {other:?}"))),
+            }
+        }
+        let a2b =
+            a2b.ok_or_else(|| invalid("no array->bytes codec (bytes or sharding_indexed)"))?;
+        Ok(CodecChain {
+            transposes,
+            shapes,
+            a2b,
+            b2b,
+            elem: dtype.size(),
+        })
+    }
+
+    /// The decoded chunk shape.
+    fn shape(&self) -> &[u64] {
+        &self.shapes[0] // ok: shapes starts with the chunk shape
+    }
+
+    /// Decoded bytes of one chunk.
+    pub(crate) fn decoded_len(&self) -> usize {
+        nd_core::num_bytes(self.shape(), self.elem).unwrap_or(usize::MAX)
+    }
+
+    /// The encoded size when every codec has a fixed-size output (the shard index).
+    fn fixed_encoded_len(&self) -> Option<u64> {
+        let mut n = match self.a2b {
+            ArrayToBytes::Bytes { .. } => self.decoded_len() as u64,
+            ArrayToBytes::Sharding(_) => return None,
+        };
+        for c in &self.b2b {
+            match c {
+                BytesToBytes::Crc32c => n += 4,
+                BytesToBytes::Compressor(..) => return None,
+            }
+        }
+        Some(n)
+    }
+
+    /// True when the chain is `sharding_indexed` alone (inner chunks can be read one by one).
+    pub(crate) fn sharding_only(&self) -> Option<&Sharding> {
+        match &self.a2b {
+            ArrayToBytes::Sharding(s) if self.transposes.is_empty() && self.b2b.is_empty() => {
+                Some(s)
+            }
+            _ => None,
+        }
+    }
+
+    /// A short description: codec names joined by `+`.
+    pub(crate) fn describe(&self) -> String {
+        let mut parts: Vec<String> = self.transposes.iter().map(|_| "transpose".into()).collect();
+        parts.push(match &self.a2b {
+            ArrayToBytes::Bytes { .. } => "bytes".into(),
+            ArrayToBytes::Sharding(s) => format!("sharding_indexed({})", s.inner.describe()),
+        });
+        for c in &self.b2b {
+            parts.push(match c {
+                BytesToBytes::Compressor(n, _) => (*n).to_string(),
+                BytesToBytes::Crc32c => "crc32c".into(),
+            });
+        }
+        parts.join("+")
+    }
+
+    /// Decode one encoded chunk into `dst` (exactly [`CodecChain::decoded_len`] bytes, C order,
+    /// native byte order).
+    pub(crate) fn decode_into(&self, ctx: &Ctx<'_>, data: &[u8], dst: &mut [u8]) -> Result<()> {
+        if dst.len() != self.decoded_len() {
+            return Err(ctx.err(format!(
+                "{} byte buffer for a chunk of {} bytes",
+                dst.len(),
+                self.decoded_len()
+            )));
+        }
+        let bytes = self.decode_b2b(ctx, data)?;
+        if self.transposes.is_empty() {
+            return self.decode_a2b(ctx, &bytes, dst);
+        }
+        let mut cur = vec![0u8; dst.len()];
+        self.decode_a2b(ctx, &bytes, &mut cur)?;
+        for (k, order) in self.transposes.iter().enumerate().rev() {
+            let enc_shape = &self.shapes[k + 1]; // ok: one shape per transpose, plus one
+            if k == 0 {
+                untranspose(&cur, enc_shape, order, dst, self.elem)
+                    .map_err(|e| ctx.err(e.to_string()))?;
+            } else {
+                let mut next = vec![0u8; dst.len()];
+                untranspose(&cur, enc_shape, order, &mut next, self.elem)
+                    .map_err(|e| ctx.err(e.to_string()))?;
+                cur = next;
+            }
+        }
+        Ok(())
+    }
+
+    fn decode_b2b<'a>(&self, ctx: &Ctx<'_>, data: &'a [u8]) -> Result<Cow<'a, [u8]>> {
+        // sizes[i]: the size of the bytes codec i receives when encoding (None when unknown)
+        let mut sizes = Vec::with_capacity(self.b2b.len() + 1);
+        sizes.push(match &self.a2b {
+            ArrayToBytes::Bytes { .. } => Some(self.decoded_len()),
+            ArrayToBytes::Sharding(_) => None,
+        });
+        for c in &self.b2b {
+            let prev = *sizes.last().unwrap_or(&None);
+            sizes.push(match c {
+                BytesToBytes::Crc32c => prev.map(|n| n + 4),
+                BytesToBytes::Compressor(..) => None,
+            });
+        }
+        let mut cur: Cow<'a, [u8]> = Cow::Borrowed(data);
+        for (i, c) in self.b2b.iter().enumerate().rev() {
+            cur = match c {
+                BytesToBytes::Crc32c => {
+                    let n = cur.len();
+                    if n < 4 {
+                        return Err(ctx.err(format!("crc32c: {n} bytes cannot hold a checksum")));
+                    }
+                    let stored =
+                        u32::from_le_bytes([cur[n - 4], cur[n - 3], cur[n - 2], cur[n - 1]]);
+                    let computed = nd_codecs::checksum::crc32c(&cur[..n - 4]);
+                    if stored != computed {
+                        return Err(ctx.codec(nd_codecs::Error::Checksum {
+                            codec: "crc32c",
+                            stored,
+                            computed,
+                        }));
+                    }
+                    match cur {
+                        Cow::Borrowed(b) => Cow::Borrowed(&b[..n - 4]),
+                        Cow::Owned(mut v) => {
+                            v.truncate(n - 4);
+                            Cow::Owned(v)
+                        }
+                    }
+                }
+                BytesToBytes::Compressor(_, codec) => match sizes[i] {
+                    Some(n) => {
+                        let mut out = vec![0u8; n];
+                        codec
+                            .decode_into(&cur, &mut out)
+                            .map_err(|e| ctx.codec(e))?;
+                        Cow::Owned(out)
+                    }
+                    None => Cow::Owned(
+                        codec
+                            .decode(&cur, self.shard_bound())
+                            .map_err(|e| ctx.codec(e))?,
+                    ),
+                },
+            };
+        }
+        Ok(cur)
+    }
+
+    /// Most bytes an encoded shard (the output of a bytes→bytes codec after
+    /// `sharding_indexed`) may have: twice the decoded shard, plus the index, plus 64 bytes per
+    /// inner chunk of codec framing. Anything larger is refused as a decompression bomb.
+    fn shard_bound(&self) -> usize {
+        match &self.a2b {
+            ArrayToBytes::Sharding(s) => {
+                let n = nd_core::num_elements(&s.per_shard).unwrap_or(u64::MAX);
+                let b = (self.decoded_len() as u64)
+                    .saturating_mul(2)
+                    .saturating_add(s.index_bytes)
+                    .saturating_add(n.saturating_mul(64))
+                    .saturating_add(4096)
+                    .min(nd_codecs::zarr_v2::MAX_CHUNK_BYTES);
+                usize::try_from(b).unwrap_or(usize::MAX)
+            }
+            ArrayToBytes::Bytes { .. } => self.decoded_len(),
+        }
+    }
+
+    fn decode_a2b(&self, ctx: &Ctx<'_>, data: &[u8], dst: &mut [u8]) -> Result<()> {
+        match &self.a2b {
+            ArrayToBytes::Bytes { endian } => {
+                if data.len() != dst.len() {
+                    return Err(ctx.err(format!(
+                        "decoded chunk has {} bytes, expected {}",
+                        data.len(),
+                        dst.len()
+                    )));
+                }
+                dst.copy_from_slice(data);
+                if let Some(e) = endian {
+                    ctx.dtype.swap_to_native(*e, dst);
+                }
+                Ok(())
+            }
+            ArrayToBytes::Sharding(s) => {
+                let shard_shape = self.shapes.last().map_or(&[][..], |v| v.as_slice());
+                s.decode_shard(ctx, data, shard_shape, dst)
+            }
+        }
+    }
+}
+
+fn transpose_order(conf: Option<&Map<String, Value>>, rank: usize) -> MResult<Vec<usize>> {
+    let order = match conf_str(conf, "order") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| x.as_u64().map(|n| n as usize))
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| invalid(format!("transpose: order {a:?}")))?,
+        // zarr-python 2's "C"/"F" spellings were removed from the spec; accept them anyway
+        Some(Value::String(s)) if s == "C" => (0..rank).collect(),
+        Some(Value::String(s)) if s == "F" => (0..rank).rev().collect(),
+        other => return Err(invalid(format!("transpose: order {other:?}"))),
+    };
+    let mut seen = vec![false; rank];
+    if order.len() != rank
+        || !order
+            .iter()
+            .all(|&i| i < rank && !std::mem::replace(&mut seen[i], true))
+    {
+        return Err(invalid(format!(
+            "transpose: {order:?} is not a permutation of {rank} axes"
+        )));
+    }
+    Ok(order)
+}
+
+/// Undo `transpose(order)`: `src` is C order over `enc_shape` (`enc_shape[i] = decoded[order[i]]`).
+fn untranspose(
+    src: &[u8],
+    enc_shape: &[u64],
+    order: &[usize],
+    dst: &mut [u8],
+    elem: usize,
+) -> nd_core::Result<()> {
+    let es = strides(enc_shape, Order::C);
+    let mut dshape = vec![0u64; order.len()];
+    let mut sstrides = vec![0usize; order.len()];
+    for (i, &j) in order.iter().enumerate() {
+        dshape[j] = enc_shape[i];
+        sstrides[j] = es[i] as usize * elem;
+    }
+    let sv = Strided {
+        offset: 0,
+        strides: sstrides,
+    };
+    let dv = Strided::of_region(&dshape, &vec![0; dshape.len()], Order::C, elem);
+    copy_strided(src, &sv, dst, &dv, &dshape, elem)
+}
+
+fn location(conf: Option<&Map<String, Value>>) -> MResult<IndexLocation> {
+    match conf_str(conf, "index_location") {
+        None => Ok(IndexLocation::End),
+        Some(Value::String(s)) if s == "end" => Ok(IndexLocation::End),
+        Some(Value::String(s)) if s == "start" => Ok(IndexLocation::Start),
+        Some(x) => Err(invalid(format!("sharding_indexed: index_location {x}"))),
+    }
+}
+
+impl Sharding {
+    fn parse(
+        conf: Option<&Map<String, Value>>,
+        shard_shape: &[u64],
+        dtype: &DataType,
+        depth: usize,
+    ) -> MResult<Sharding> {
+        let chunk_shape: Vec<u64> = match conf_str(conf, "chunk_shape") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(Value::as_u64)
+                .collect::<Option<_>>()
+                .ok_or_else(|| invalid(format!("sharding_indexed: chunk_shape {a:?}")))?,
+            _ => return Err(invalid("sharding_indexed: no chunk_shape")),
+        };
+        if chunk_shape.len() != shard_shape.len()
+            || chunk_shape.contains(&0)
+            || shard_shape
+                .iter()
+                .zip(&chunk_shape)
+                .any(|(s, c)| s % c != 0)
+        {
+            return Err(invalid(format!(
+                "sharding_indexed: inner chunks {chunk_shape:?} do not divide shards {shard_shape:?}"
+            )));
+        }
+        let per_shard: Vec<u64> = shard_shape
+            .iter()
+            .zip(&chunk_shape)
+            .map(|(s, c)| s / c)
+            .collect();
+        let list = |k: &str| -> MResult<Vec<Value>> {
+            match conf_str(conf, k) {
+                Some(Value::Array(a)) => Ok(a.clone()),
+                None if k == "index_codecs" => Ok(vec![
+                    json!({"name": "bytes", "configuration": {"endian": "little"}}),
+                    json!({"name": "crc32c"}),
+                ]),
+                _ => Err(invalid(format!("sharding_indexed: {k} is not a list"))),
+            }
+        };
+        let inner = CodecChain::parse_depth(&list("codecs")?, &chunk_shape, dtype, depth + 1)?;
+        let n = nd_core::num_elements(&per_shard)
+            .and_then(|n| n.checked_mul(16))
+            .filter(|&n| n <= MAX_INDEX_BYTES)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "sharding_indexed: index of {per_shard:?} chunks is too large"
+                ))
+            })?;
+        let mut index_shape = per_shard.clone();
+        index_shape.push(2);
+        let index = CodecChain::parse_depth(
+            &list("index_codecs")?,
+            &index_shape,
+            &DataType::UInt64,
+            depth + 1,
+        )?;
+        let index_bytes = index.fixed_encoded_len().ok_or_else(|| {
+            unsupported("index_codecs whose output size is not fixed (compressors)")
+        })?;
+        debug_assert!(index_bytes >= n);
+        Ok(Sharding {
+            chunk_shape,
+            per_shard,
+            inner,
+            index,
+            index_bytes,
+            location: location(conf)?,
+        })
+    }
+
+    /// The byte range of the index in a shard of `size` bytes (when known), else how to ask for
+    /// it: `Err(len)` for a suffix of `len` bytes.
+    pub(crate) fn index_range(
+        &self,
+        size: Option<u64>,
+    ) -> std::result::Result<std::ops::Range<u64>, u64> {
+        match (self.location, size) {
+            (IndexLocation::Start, _) => Ok(0..self.index_bytes),
+            (IndexLocation::End, Some(n)) => Ok(n.saturating_sub(self.index_bytes)..n),
+            (IndexLocation::End, None) => Err(self.index_bytes),
+        }
+    }
+
+    /// Decode the encoded index bytes.
+    pub(crate) fn decode_index(&self, ctx: &Ctx<'_>, bytes: &[u8]) -> Result<ShardIndex> {
+        if bytes.len() as u64 != self.index_bytes {
+            return Err(ctx.err(format!(
+                "shard index has {} bytes, expected {}",
+                bytes.len(),
+                self.index_bytes
+            )));
+        }
+        let mut raw = vec![0u8; self.index.decoded_len()];
+        let ictx = Ctx {
+            key: ctx.key,
+            dtype: &DataType::UInt64,
+            fill: &[],
+        };
+        self.index.decode_into(&ictx, bytes, &mut raw)?;
+        let values = raw
+            .chunks_exact(8)
+            .map(|b| u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .collect();
+        ShardIndex::from_values(values).map_err(|e| ctx.err(format!("shard index: {e}")))
+    }
+
+    /// Decode a whole shard into `dst` (C order over `shard_shape`); empty inner chunks are the
+    /// fill value.
+    fn decode_shard(
+        &self,
+        ctx: &Ctx<'_>,
+        shard: &[u8],
+        shard_shape: &[u64],
+        dst: &mut [u8],
+    ) -> Result<()> {
+        let size = shard.len() as u64;
+        if size < self.index_bytes {
+            return Err(ctx.err(format!(
+                "shard of {size} bytes cannot hold its {}-byte index",
+                self.index_bytes
+            )));
+        }
+        let r = self.index_range(Some(size)).unwrap_or(0..0);
+        let index = self.decode_index(ctx, &shard[r.start as usize..r.end as usize])?;
+        let elem = ctx.dtype.size();
+        let grid = nd_core::ChunkGrid::new(shard_shape.to_vec(), self.chunk_shape.clone())?;
+        let mut scratch = vec![0u8; self.inner.decoded_len()];
+        for piece in grid.pieces(&nd_core::Region::full(shard_shape))? {
+            let pos = c_position(&piece.chunk, &self.per_shard);
+            let range = index
+                .range(pos, Some(size))
+                .map_err(|e| ctx.err(format!("shard index: {e}")))?;
+            match range {
+                None => nd_core::array::fill_slice(&mut scratch, ctx.fill),
+                Some(r) => self.inner.decode_into(
+                    ctx,
+                    &shard[r.start as usize..r.end as usize],
+                    &mut scratch,
+                )?,
+            }
+            let count = piece.in_chunk.shape();
+            let sv = Strided::of_region(&self.chunk_shape, &piece.in_chunk.start(), Order::C, elem);
+            let dv = Strided::of_region(shard_shape, &piece.in_out.start(), Order::C, elem);
+            copy_strided(&scratch, &sv, dst, &dv, &count, elem)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untranspose_inverts_a_permutation() {
+        // decoded 2x3 (C order 0..6), transposed with order [1, 0] -> 3x2
+        let dec: Vec<u8> = (0..6).collect();
+        let enc = [0u8, 3, 1, 4, 2, 5];
+        let mut out = [0u8; 6];
+        untranspose(&enc, &[3, 2], &[1, 0], &mut out, 1).unwrap();
+        assert_eq!(out.to_vec(), dec);
+    }
+
+    #[test]
+    fn bad_chains_are_refused() {
+        let dt = DataType::Int32;
+        let bytes = json!({"name": "bytes", "configuration": {"endian": "little"}});
+        assert!(CodecChain::parse(&[json!({"name": "gzip"})], &[4], &dt).is_err());
+        assert!(CodecChain::parse(&[bytes.clone(), bytes.clone()], &[4], &dt).is_err());
+        assert!(CodecChain::parse(&[json!({"name": "bytes"})], &[4], &dt).is_err());
+        assert!(CodecChain::parse(
+            &[
+                json!({"name": "transpose", "configuration": {"order": [0, 0]}}),
+                bytes.clone()
+            ],
+            &[4, 4],
+            &dt
+        )
+        .is_err());
+        assert!(CodecChain::parse(
+            &[json!({"name": "numcodecs.delta"}), bytes.clone()],
+            &[4],
+            &dt
+        )
+        .is_err());
+        let shard = json!({"name": "sharding_indexed", "configuration": {"chunk_shape": [3], "codecs": [bytes]}});
+        assert!(CodecChain::parse(&[shard], &[4], &dt).is_err());
+        CodecChain::parse(&[json!({"name": "bytes"})], &[4], &DataType::UInt8).unwrap();
+    }
+}
