@@ -22,7 +22,6 @@
 //! println!("{}", f.tree().get_path("meta/author").map(|n| n.to_json()).unwrap_or_default());
 //! # Ok::<(), nd_asdf::Error>(())
 //! ```
-#![warn(missing_docs)]
 
 pub mod array;
 pub mod blocks;

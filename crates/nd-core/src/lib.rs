@@ -15,7 +15,6 @@
 //! let r = Region::parse("0:1,:", a.shape()).unwrap();
 //! assert_eq!(r.shape(), vec![1, 2]);
 //! ```
-#![warn(missing_docs)]
 
 pub mod array;
 pub mod buf;

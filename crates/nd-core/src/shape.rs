@@ -407,7 +407,9 @@ pub unsafe fn copy_strided_raw(
             so += i as usize * src_view.strides[ax];
             d_o += i as usize * dst_view.strides[ax];
         }
-        std::ptr::copy_nonoverlapping(src.as_ptr().add(so), dst.add(d_o), run);
+        // SAFETY: the caller guarantees every run of both views lies within its buffer, and that
+        // the destination runs of concurrent callers are disjoint (this function's contract).
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr().add(so), dst.add(d_o), run) };
         if !next_index(&mut idx, outer) {
             return;
         }

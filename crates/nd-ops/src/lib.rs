@@ -13,7 +13,6 @@
 //! let s = stats(&a, &Options::default()).unwrap();
 //! assert_eq!((s.count, s.nan_count, s.sum), (5, 1, 18.0));
 //! ```
-#![warn(missing_docs)]
 
 pub mod blocks;
 mod mem;

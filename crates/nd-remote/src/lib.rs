@@ -33,7 +33,6 @@
 //! # fn nd_fits_like_reader(_: std::sync::Arc<dyn ByteSource>) {}
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![warn(missing_docs)]
 
 mod backend;
 mod error;

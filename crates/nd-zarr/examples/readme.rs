@@ -1,3 +1,4 @@
+//! The README's example: write a Zarr v2 array into a directory store, read a region back.
 use nd_core::{ArrayRead, DataType, DirStore, Region, Store};
 use nd_zarr::{ArrayMetadataV2, Hierarchy, ZarrArray};
 use std::sync::Arc;

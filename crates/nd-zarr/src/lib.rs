@@ -25,7 +25,6 @@
 //! let back = h.array("g/a").unwrap().read_region(&Region::parse("1:3,2:4", &[6, 5]).unwrap()).unwrap();
 //! assert_eq!(back.as_slice::<u16>().unwrap(), &[7, 8, 12, 13]);
 //! ```
-#![warn(missing_docs)]
 
 pub mod array;
 pub mod error;

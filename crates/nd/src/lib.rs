@@ -13,7 +13,6 @@
 //! assert_eq!(sci.shape(), &[32, 64, 64]);
 //! # Ok::<(), nd::Error>(())
 //! ```
-#![warn(missing_docs)]
 
 mod array;
 mod backend;
