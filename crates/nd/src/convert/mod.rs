@@ -1,0 +1,268 @@
+//! `nd convert`: every array of a source (or one) into a FITS file, an ASDF file or a Zarr store,
+//! streamed through nd-ops with bounded memory. The metadata mapping is in `spec-notes/convert.md`.
+
+mod asdf;
+pub mod codec;
+mod fits;
+mod zarr;
+
+use crate::backend::{Backend, ConvertItem, ConvertPlan, TableColumn, TableSpec};
+use crate::error::{Error, Result};
+use nd_core::ArrayRead;
+use nd_ops::Options;
+use serde_json::Map;
+
+pub use codec::{parse_compressor, parse_fits_compressor};
+
+/// The destination format, from the destination's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `.fits`, `.fit`, `.fts`
+    Fits,
+    /// `.asdf`
+    Asdf,
+    /// `.zarr` (a directory store)
+    Zarr,
+}
+
+/// The target format of a destination path, from its extension.
+pub fn target_of(dst: &str) -> Result<Target> {
+    let lower = dst.trim_end_matches('/').to_ascii_lowercase();
+    if lower.ends_with(".zarr") {
+        Ok(Target::Zarr)
+    } else if lower.ends_with(".asdf") {
+        Ok(Target::Asdf)
+    } else if lower.ends_with(".fits") || lower.ends_with(".fit") || lower.ends_with(".fts") {
+        Ok(Target::Fits)
+    } else {
+        Err(Error::input(format!(
+            "{dst}: the destination's name must end with .zarr, .asdf or .fits"
+        )))
+    }
+}
+
+/// Chunks for an unchunked array: halve the axes in turn, slowest first, until a chunk is at most
+/// 4 MiB (zarr-python guesses chunks in the same spirit).
+pub fn default_chunks(shape: &[u64], elem: usize) -> Vec<u64> {
+    let mut c: Vec<u64> = shape.iter().map(|&d| d.max(1)).collect();
+    let limit = 4u128 << 20;
+    let bytes = |c: &[u64]| c.iter().fold(elem.max(1) as u128, |a, &d| a * d as u128);
+    let mut ax = 0;
+    let mut stuck = 0;
+    while bytes(&c) > limit && stuck < c.len() {
+        if c[ax] > 1 {
+            c[ax] = c[ax].div_ceil(2);
+            stuck = 0;
+        } else {
+            stuck += 1;
+        }
+        ax = (ax + 1) % c.len().max(1);
+    }
+    c
+}
+
+/// Options of a conversion (`nd convert`): which arrays, chunks, compression, replacing, memory.
+pub struct ConvertOptions<'a> {
+    /// Only this array (by selector): it becomes the root array / tree key `data` / primary HDU.
+    pub array: Option<String>,
+    /// Chunk shape of Zarr (and chunked ASDF) output; tile shape of tile-compressed FITS output.
+    pub chunks: Option<Vec<u64>>,
+    /// Compressor spec: Zarr/ASDF `none`, `zlib:6`, `gzip:6`, `bz2:9`, `zstd:3`, `lz4:1`,
+    /// `blosc:lz4:5:shuffle`; FITS `none`, `rice`, `gzip_1`, `gzip_2`, `plio` with options.
+    pub compressor: Option<String>,
+    /// Replace an existing destination that nd writes (see [`crate::export`]).
+    pub force: bool,
+    /// Write CHECKSUM and DATASUM cards (FITS output).
+    pub checksum: bool,
+    /// Most bytes of array data held in memory at once.
+    pub budget: usize,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Called with (bytes done, bytes total) as the conversion goes.
+    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+}
+
+impl Default for ConvertOptions<'_> {
+    fn default() -> Self {
+        ConvertOptions {
+            array: None,
+            chunks: None,
+            compressor: None,
+            force: false,
+            checksum: false,
+            budget: nd_ops::DEFAULT_BUDGET,
+            threads: 0,
+            progress: None,
+        }
+    }
+}
+
+/// Convert every array of `src` (or the one `options.array` names) into `dst`, whose name says
+/// the format (`.zarr`, `.asdf`, `.fits`), streaming with memory bounded by `options.budget`.
+/// The destination appears complete or not at all. Returns notes worth showing the user (what
+/// was skipped and why). The metadata mapping is in `spec-notes/convert.md`.
+///
+/// # Errors
+/// [`crate::Error::Input`] when the destination is refused (it overlaps the source, exists
+/// without `force`, or is not something nd replaces), an option does not fit, or reading fails;
+/// [`crate::Error::Output`] when writing fails.
+pub fn convert(src: &crate::Dataset, dst: &str, options: &ConvertOptions) -> Result<Vec<String>> {
+    run(
+        src.backend(),
+        ConvertArgs {
+            src: src.path(),
+            dst,
+            array: options.array.as_deref(),
+            chunks: options.chunks.clone(),
+            compressor: options.compressor.as_deref(),
+            force: options.force,
+            checksum: options.checksum,
+            opts: Options {
+                budget: options.budget,
+                threads: options.threads,
+                progress: options.progress,
+            },
+        },
+    )
+}
+
+/// What one conversion was asked to do.
+struct ConvertArgs<'a> {
+    /// Source path.
+    pub src: &'a str,
+    /// Destination path.
+    pub dst: &'a str,
+    /// Only this array.
+    pub array: Option<&'a str>,
+    /// Chunk shape for chunked outputs.
+    pub chunks: Option<Vec<u64>>,
+    /// Compressor spec.
+    pub compressor: Option<&'a str>,
+    /// Replace an existing destination.
+    pub force: bool,
+    /// Write CHECKSUM and DATASUM in FITS output.
+    pub checksum: bool,
+    /// Memory budget and progress.
+    pub opts: Options<'a>,
+}
+
+fn run(ds: &dyn Backend, a: ConvertArgs) -> Result<Vec<String>> {
+    crate::export::check_overlap(a.dst, &[a.src])?;
+    let target = target_of(a.dst)?;
+    crate::export::check_convert_destination(a.dst, target == Target::Zarr, a.force)?;
+    let mut plan = ds.convert_plan()?;
+    let mut notes: Vec<String> = plan
+        .skipped
+        .iter()
+        .map(|s| format!("skipped {s}"))
+        .collect();
+    if let Some(sel) = a.array {
+        // one array: find its metadata in the plan when listed there
+        let found = plan
+            .items
+            .iter()
+            .position(|i| i.selector == sel || i.name == sel);
+        let meta = found
+            .map(|i| plan.items[i].meta.clone())
+            .unwrap_or_default();
+        plan = ConvertPlan {
+            meta: Map::new(),
+            items: vec![ConvertItem {
+                name: "data".into(),
+                selector: sel.to_string(),
+                meta,
+                table: None,
+            }],
+            skipped: vec![],
+        };
+    }
+    if plan.items.is_empty() {
+        return Err(Error::input(format!("{}: no arrays to convert", a.src)));
+    }
+    // tables are converted with each column read whole: refuse one over the budget before writing
+    for item in &plan.items {
+        if let Some(b) = item.table.as_ref().and_then(|t| t.bytes) {
+            if b > a.opts.budget as u64 {
+                return Err(table_over_budget(&a, &item.name, b));
+            }
+        }
+    }
+    let compressor = match a.compressor {
+        Some(s) if target != Target::Fits => Some(codec::parse_compressor(s)?),
+        _ => None,
+    };
+    let fits_compressor = match a.compressor {
+        Some(s) if target == Target::Fits => codec::parse_fits_compressor(s)?,
+        _ => None,
+    };
+    let single = a.array.is_some();
+    match target {
+        Target::Zarr => zarr::convert_to_zarr(ds, &plan, single, &a, compressor)?,
+        Target::Fits => fits::convert_to_fits(ds, &plan, single, &a, fits_compressor, &mut notes)?,
+        Target::Asdf => asdf::convert_to_asdf(ds, &plan, single, &a, compressor.as_ref())?,
+    }
+    Ok(notes)
+}
+
+fn fit_chunks(c: &[u64], shape: &[u64], name: &str) -> Result<Vec<u64>> {
+    if c.len() != shape.len() || c.contains(&0) {
+        return Err(Error::input(format!(
+            "--chunks {c:?} does not fit array {name:?} of shape {shape:?} (one positive extent per axis)"
+        )));
+    }
+    Ok(c.iter()
+        .zip(shape)
+        .map(|(&c, &s)| c.min(s.max(1)))
+        .collect())
+}
+
+fn natural_chunks(src: &dyn ArrayRead) -> Vec<u64> {
+    let cs = src.chunk_shape();
+    let shape = src.shape();
+    let whole = cs.as_slice() == shape;
+    let bytes: u128 = cs
+        .iter()
+        .fold(src.dtype().size() as u128, |a, &d| a * d as u128);
+    if cs.len() == shape.len() && !cs.contains(&0) && !whole && bytes <= 64 << 20 {
+        cs
+    } else {
+        default_chunks(shape, src.dtype().size())
+    }
+}
+
+fn table_over_budget(a: &ConvertArgs, name: &str, bytes: u64) -> Error {
+    Error::input(format!(
+        "{}: table {name:?} holds {} MiB of column values, over the memory budget ({} MiB): tables are converted with each column read whole; raise --budget-mib",
+        a.src,
+        bytes.div_ceil(1 << 20),
+        a.opts.budget >> 20
+    ))
+}
+
+/// Open a table's columns, after checking that the table fits in the memory budget (each column
+/// is read whole).
+fn open_table<'d, 'i>(
+    ds: &'d dyn Backend,
+    item: &'i ConvertItem,
+    spec: &'i TableSpec,
+    a: &ConvertArgs,
+) -> Result<Vec<(&'i TableColumn, Box<dyn ArrayRead + 'd>)>> {
+    let over = |bytes: u64| table_over_budget(a, &item.name, bytes);
+    if let Some(b) = spec.bytes {
+        if b > a.opts.budget as u64 {
+            return Err(over(b));
+        }
+    }
+    let mut total: u64 = 0;
+    let mut out = Vec::with_capacity(spec.columns.len());
+    for col in &spec.columns {
+        let src = ds.open_array(&col.selector)?;
+        let b = nd_core::num_bytes(src.shape(), src.dtype().size()).unwrap_or(usize::MAX) as u64;
+        total = total.saturating_add(b);
+        if total > a.opts.budget as u64 {
+            return Err(over(total));
+        }
+        out.push((col, src));
+    }
+    Ok(out)
+}
