@@ -5,6 +5,7 @@
 //! no empty segment. A directory store therefore never reads or writes outside its root.
 
 use crate::error::{Error, Result};
+use crate::source::ByteSource;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -245,6 +246,18 @@ impl DirStore {
         Ok(self.root.join(key))
     }
 
+    /// The value of `key` as a positional byte source, `None` when absent.
+    fn open_source(&self, key: &str) -> Result<Option<crate::source::FileSource>> {
+        let p = self.path_of(key)?;
+        match crate::source::FileSource::open(&p) {
+            Ok(s) => Ok(Some(s)),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     fn check_writable(&self) -> Result<()> {
         if self.writable {
             Ok(())
@@ -269,28 +282,16 @@ impl Store for DirStore {
     }
 
     fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Bytes>> {
-        let p = self.path_of(key)?;
-        let src = match crate::source::FileSource::open(&p) {
-            Ok(s) => s,
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(None)
-            }
-            Err(e) => return Err(e),
+        let Some(src) = self.open_source(key)? else {
+            return Ok(None);
         };
-        use crate::source::ByteSource;
         Ok(Some(src.read_range(range)?))
     }
 
     fn get_suffix(&self, key: &str, len: u64) -> Result<Option<Bytes>> {
-        let p = self.path_of(key)?;
-        let src = match crate::source::FileSource::open(&p) {
-            Ok(s) => s,
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(None)
-            }
-            Err(e) => return Err(e),
+        let Some(src) = self.open_source(key)? else {
+            return Ok(None);
         };
-        use crate::source::ByteSource;
         let size = src.len();
         if len > size {
             return Err(Error::OutOfBounds {
