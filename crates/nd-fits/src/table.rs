@@ -8,7 +8,7 @@
 
 use crate::card::Value;
 use crate::error::{Error, Result};
-use crate::fits::{Hdu, HduKind};
+use crate::hdu::{Hdu, HduKind};
 use crate::header::Header;
 use nd_core::{ArrayBuf, ByteSource, DataType};
 use rayon::prelude::*;

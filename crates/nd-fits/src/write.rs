@@ -5,8 +5,10 @@
 use crate::card::{Card, Value};
 use crate::checksum::{add_words, data_sum, encode, fold};
 use crate::error::{Error, Result};
+use crate::hdu::is_structural;
 use crate::header::{Header, BLOCK};
-use crate::image::{convert, is_structural, region_runs, Scaling};
+use crate::runs::region_runs;
+use crate::scale::{convert, Scaling};
 use nd_core::io::TempFile;
 use nd_core::{ArrayBuf, ArrayRead, ArrayWrite, DataType, Region};
 use std::fs::File;

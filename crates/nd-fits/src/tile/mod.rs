@@ -12,9 +12,10 @@ pub mod rice;
 
 use crate::card::{Card, Value};
 use crate::error::{Error, Result};
-use crate::fits::{bitpix_dtype, Hdu};
+use crate::hdu::{header_attributes, Hdu};
 use crate::header::Header;
-use crate::image::{convert, Scaling};
+use crate::runs::region_runs;
+use crate::scale::{bitpix_dtype, convert, Scaling};
 use crate::table::{Column, ColumnFormat, Table};
 use nd_core::{
     ArrayBuf, ArrayRead, Attributes, ChunkDecoder, ChunkGrid, ChunkPiece, ChunkedLayout, DataType,
@@ -383,7 +384,7 @@ impl CompressedImage {
             Some(other) => return Err(herr(format!("unknown ZQUANTIZ {other:?}"))),
         };
         let dither0 = h.get_int("ZDITHER0").unwrap_or(0);
-        let attrs = crate::image::header_attributes(&image_header);
+        let attrs = header_attributes(&image_header);
         Ok(CompressedImage {
             table,
             hdu: idx,
@@ -1209,7 +1210,7 @@ impl ChunkDecoder for TileDecoder<'_> {
             let e = img.dtype.size() as u64;
             let part = Region::new(tshape.iter().map(|&d| 0..d).collect());
             let mut src = 0usize;
-            crate::image::region_runs(&img.tile, &part, |off, n| {
+            region_runs(&img.tile, &part, |off, n| {
                 let (o, l) = ((off * e) as usize, (n * e) as usize);
                 dst[o..o + l].copy_from_slice(&phys[src..src + l]);
                 src += l;
