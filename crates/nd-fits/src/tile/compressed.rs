@@ -1,7 +1,7 @@
 //! [`CompressedImage`]: a tile-compressed HDU opened for reading, its Z keywords checked and its
 //! tiles located in the heap; reads hand the tiles a region touches to nd-core's chunk engine.
 
-use super::decode::{aligned_bytes, Ranges, Scratch, TileDecoder};
+use super::decode::{Ranges, TileDecoder};
 use super::header::{image_header, zval, Algorithm};
 use super::quantize::Dither;
 use crate::card::Value;
@@ -10,10 +10,7 @@ use crate::hdu::{header_attributes, Hdu};
 use crate::header::Header;
 use crate::scale::{bitpix_dtype, Scaling};
 use crate::table::{Column, ColumnFormat, Table};
-use nd_core::{
-    ArrayBuf, ArrayRead, Attributes, ChunkGrid, ChunkPiece, ChunkedLayout, DataType, Order, Region,
-};
-use std::ops::Range;
+use nd_core::{ArrayBuf, ArrayRead, Attributes, ChunkGrid, ChunkedLayout, DataType, Order, Region};
 
 /// A tile-compressed image HDU opened for reading.
 #[derive(Debug)]
@@ -244,191 +241,30 @@ impl CompressedImage {
         Ok(buf)
     }
 
+    /// Fill `out` with `region`, whole image or not: nd-core's chunk engine hands every tile the
+    /// region touches to the [`TileDecoder`] (in parallel unless [`Self::set_parallel`] turned
+    /// it off), straight into `out` when the whole tile is one contiguous run there.
     fn read_into(&self, region: &Region, out: &mut [u8]) -> Result<()> {
         nd_core::array::check_out_len(region, &self.tiles.dtype, out)?;
         if region.is_empty() {
             return Ok(());
         }
-        let grid = self.tiles.grid.clone();
-        let rshape = region.shape();
-        let mut pieces = grid.pieces(region)?;
-        // Bands: the pieces sharing one range of the region's first axis. Each band is one
-        // contiguous slice of `out`, so bands can be written by different threads without
-        // sharing anything.
-        pieces.sort_by_key(|p| p.in_out.ranges.first().map(|r| r.start).unwrap_or(0));
-        let es = self.tiles.dtype.size();
-        let row_bytes = rshape.iter().skip(1).product::<u64>() as usize * es;
-        let mut bands: Vec<Band> = Vec::new();
-        for (i, p) in pieces.iter().enumerate() {
-            let r = p.in_out.ranges.first().cloned().unwrap_or(0..1);
-            match bands.last_mut() {
-                Some(b) if b.rows == r => b.pieces.end = i + 1,
-                _ => bands.push(Band {
-                    rows: r,
-                    pieces: i..i + 1,
-                }),
-            }
-        }
-        // The bands must cover the region's first axis in order (they do for a chunk grid).
-        let mut next = 0;
-        for b in &bands {
-            if b.rows.start != next {
-                return Err(Error::Core(nd_core::Error::Shape(format!(
-                    "tile bands out of order at row {}",
-                    b.rows.start
-                ))));
-            }
-            next = b.rows.end;
-        }
-        if rshape.is_empty() || (self.parallel && bands.len() < 2 && pieces.len() > 1) {
-            // One band of several tiles (tiles split only along inner axes): let the shared
-            // engine decode its tiles in parallel.
-            let layout = ChunkedLayout {
-                grid,
-                elem_size: es,
-                order: Order::C,
-                fill: vec![],
-            };
-            return nd_core::read_chunked(&layout, region, out, &self.tiles, self.parallel);
-        }
-        // Tasks: runs of consecutive bands of at least TASK_BYTES of output each, so that small
-        // tiles (e.g. one row each) are not one parallel task apiece.
-        let mut tasks: Vec<(Range<usize>, &mut [u8])> = Vec::new();
-        let mut rest = out;
-        let mut i = 0;
-        while i < bands.len() {
-            let start = i;
-            let mut bytes = 0usize;
-            while i < bands.len() && (bytes == 0 || bytes < TASK_BYTES) {
-                bytes += (bands[i].rows.end - bands[i].rows.start) as usize * row_bytes;
-                i += 1;
-            }
-            if bytes > rest.len() {
-                return Err(Error::Core(nd_core::Error::Shape(
-                    "tile bands exceed the output".into(),
-                )));
-            }
-            let (head, tail) = rest.split_at_mut(bytes);
-            tasks.push((start..i, head));
-            rest = tail;
-        }
-        let run = |scratch: &mut Scratch, (bs, buf): (Range<usize>, &mut [u8])| -> Result<()> {
-            let mut off = 0usize;
-            for band in &bands[bs] {
-                let nrows = band.rows.end - band.rows.start;
-                let len = nrows as usize * row_bytes;
-                let bbuf = &mut buf[off..off + len]; // ok: the task's slice is the sum of its bands
-                off += len;
-                let mut bshape = rshape.clone();
-                bshape[0] = nrows; // ok: rshape is not empty (checked above)
-                for p in &pieces[band.pieces.clone()] {
-                    self.put_piece(p, &grid, &bshape, band.rows.start, scratch, bbuf)?;
-                }
-            }
-            Ok(())
+        let layout = ChunkedLayout {
+            grid: self.tiles.grid.clone(),
+            elem_size: self.tiles.dtype.size(),
+            order: Order::C,
+            fill: vec![],
         };
-        if self.parallel && tasks.len() > 1 {
-            use rayon::prelude::*;
-            tasks
-                .into_par_iter()
-                .try_for_each_init(Scratch::default, |s, t| run(s, t))
-        } else {
-            let mut s = Scratch::default();
-            tasks.into_iter().try_for_each(|t| run(&mut s, t))
-        }
-    }
-
-    /// Decode the tile of piece `p` and put its part into `bbuf`, the band (of shape `bshape`,
-    /// starting at row `band_start` of the region) that holds it: straight into `bbuf` when
-    /// the whole tile lands there contiguously, else through the scratch tile buffer.
-    fn put_piece(
-        &self,
-        p: &ChunkPiece,
-        grid: &ChunkGrid,
-        bshape: &[u64],
-        band_start: u64,
-        scratch: &mut Scratch,
-        bbuf: &mut [u8],
-    ) -> Result<()> {
-        let gs = grid.grid_shape();
-        let row = p.chunk.iter().zip(&gs).fold(0u64, |a, (&c, &g)| a * g + c);
-        let tshape = grid.chunk_region(&p.chunk).shape();
-        let es = self.tiles.dtype.size();
-        let nbytes = tshape.iter().product::<u64>() as usize * es;
-        let mut dst_start = p.in_out.start();
-        if let Some(d) = dst_start.first_mut() {
-            *d -= band_start;
-        }
-        let count = p.in_out.shape();
-        if count == tshape {
-            if let Some(off) = contiguous_offset(bshape, &dst_start, &count) {
-                let o = off as usize * es;
-                if let Some(dst) = bbuf.get_mut(o..o + nbytes) {
-                    return self.tiles.decode_into(row, &tshape, scratch, dst);
-                }
-            }
-        }
-        let mut tile = std::mem::take(&mut scratch.tile);
-        let tb = aligned_bytes(&mut tile, nbytes);
-        self.tiles.decode_into(row, &tshape, scratch, tb)?;
-        nd_core::shape::copy_region(
-            tb,
-            &tshape,
-            Order::C,
-            &p.in_chunk,
-            bbuf,
-            bshape,
-            &dst_start,
-            es,
-        )?;
-        scratch.tile = tile;
-        Ok(())
+        nd_core::read_chunked(&layout, region, out, &self.tiles, self.parallel)
     }
 
     /// Which tiles (table rows) a region touches.
     pub fn tiles_for(&self, region: &Region) -> Result<Vec<u64>> {
-        let grid = &self.tiles.grid;
-        let gs = grid.grid_shape();
-        let mut v: Vec<u64> = grid
-            .pieces(region)?
-            .iter()
-            .map(|p| p.chunk.iter().zip(&gs).fold(0u64, |a, (&c, &g)| a * g + c))
-            .collect();
+        let pieces = self.tiles.grid.pieces(region)?;
+        let mut v: Vec<u64> = pieces.iter().map(|p| self.tiles.row_of(&p.chunk)).collect();
         v.sort_unstable();
         Ok(v)
     }
-}
-
-/// Output per parallel task at least (bytes): small tiles are decoded in batches.
-const TASK_BYTES: usize = 256 << 10;
-
-/// A run of pieces sharing one range of the region's first axis.
-struct Band {
-    rows: Range<u64>,
-    pieces: Range<usize>,
-}
-
-/// Element offset of a block (`start`, `count`) of a C-order array of `shape` when the block is
-/// one contiguous run there.
-fn contiguous_offset(shape: &[u64], start: &[u64], count: &[u64]) -> Option<u64> {
-    let nd = shape.len();
-    if start.len() != nd || count.len() != nd {
-        return None;
-    }
-    let mut i = nd;
-    while i > 0 && count[i - 1] == shape[i - 1] {
-        i -= 1;
-    }
-    if i >= 2 && count[..i - 1].iter().any(|&c| c != 1) {
-        return None;
-    }
-    let mut off = 0u64;
-    let mut stride = 1u64;
-    for k in (0..nd).rev() {
-        off += start[k] * stride;
-        stride *= shape[k];
-    }
-    Some(off)
 }
 
 impl ArrayRead for CompressedImage {

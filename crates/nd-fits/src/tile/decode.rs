@@ -1,5 +1,6 @@
 //! Decoding one tile into the image's physical values, and the [`ChunkDecoder`] that hands
-//! tiles to nd-core's chunk engine ([`nd_core::read_chunked`]).
+//! tiles to nd-core's chunk engine ([`nd_core::read_chunked`]), which places them in the output
+//! (straight into it when a tile is one contiguous run there) and runs them in parallel.
 //!
 //! Fast paths decode straight into the output type: lossless integer RICE_1 / GZIP_1 /
 //! NOCOMPRESS tiles and quantized RICE_1 float tiles. Everything else goes through
@@ -62,6 +63,12 @@ pub(super) struct TileDecoder {
 }
 
 impl TileDecoder {
+    /// The table row of tile `chunk` (its grid index): tiles are stored in C order.
+    pub(super) fn row_of(&self, chunk: &[u64]) -> u64 {
+        let gs = self.grid.grid_shape();
+        chunk.iter().zip(&gs).fold(0u64, |a, (&c, &g)| a * g + c)
+    }
+
     fn terr(&self, row: u64, col: &str, msg: String) -> Error {
         Error::Table {
             hdu: self.hdu,
@@ -396,7 +403,7 @@ impl TileDecoder {
     }
 
     /// Decode tile `row` (clipped shape `tshape`) into `dst`: its physical values, native-endian.
-    pub(super) fn decode_into(
+    fn decode_into(
         &self,
         row: u64,
         tshape: &[u64],
@@ -583,11 +590,9 @@ impl TileDecoder {
     }
 }
 
-/// Per-thread buffers reused from tile to tile.
+/// Buffers that decoding a tile may need, allocated when first used.
 #[derive(Default)]
-pub(super) struct Scratch {
-    /// A decoded tile that does not land contiguously in the output.
-    pub(super) tile: Vec<u64>,
+struct Scratch {
     /// Typed values for an output slice not aligned for its type.
     tmp: Vec<u64>,
     /// Quantized integers of a tile.
@@ -595,7 +600,7 @@ pub(super) struct Scratch {
 }
 
 /// The first `nbytes` bytes of `buf` (grown when needed), 8-byte aligned.
-pub(super) fn aligned_bytes(buf: &mut Vec<u64>, nbytes: usize) -> &mut [u8] {
+fn aligned_bytes(buf: &mut Vec<u64>, nbytes: usize) -> &mut [u8] {
     let words = nbytes.div_ceil(8);
     if buf.len() < words {
         buf.resize(words, 0);
@@ -605,9 +610,10 @@ pub(super) fn aligned_bytes(buf: &mut Vec<u64>, nbytes: usize) -> &mut [u8] {
 
 impl ChunkDecoder for TileDecoder {
     type Error = Error;
+    /// Decode tile `chunk` into `dst`: straight for a full tile; an edge tile is decoded at its
+    /// clipped shape, then its rows are placed into the full-size tile layout.
     fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
-        let gs = self.grid.grid_shape();
-        let row = chunk.iter().zip(&gs).fold(0u64, |a, (&c, &g)| a * g + c);
+        let row = self.row_of(chunk);
         let tshape = self.grid.chunk_region(chunk).shape();
         let full = self.grid.chunk_shape();
         let mut scratch = Scratch::default();
@@ -615,10 +621,9 @@ impl ChunkDecoder for TileDecoder {
             self.decode_into(row, &tshape, &mut scratch, dst)?;
         } else {
             let n = tshape.iter().product::<u64>() as usize * self.dtype.size();
-            let mut tile = std::mem::take(&mut scratch.tile);
+            let mut tile = Vec::new();
             let phys = aligned_bytes(&mut tile, n);
             self.decode_into(row, &tshape, &mut scratch, phys)?;
-            // An edge tile: place its rows into the full-size chunk layout.
             let e = self.dtype.size() as u64;
             let part = Region::new(tshape.iter().map(|&d| 0..d).collect());
             let mut src = 0usize;
