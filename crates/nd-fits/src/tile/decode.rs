@@ -15,6 +15,7 @@ use crate::runs::region_runs;
 use crate::scale::{convert, Scaling};
 use crate::table::{Column, ColumnFormat};
 use nd_core::{ByteSource, ChunkDecoder, ChunkGrid, DataType, Region};
+use std::cell::Cell;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -590,13 +591,33 @@ impl TileDecoder {
     }
 }
 
-/// Buffers that decoding a tile may need, allocated when first used.
+/// Buffers that decoding a tile may need, kept per thread from tile to tile ([`with_scratch`]).
 #[derive(Default)]
 struct Scratch {
+    /// An edge tile at its clipped shape, before it takes the full-size tile layout.
+    tile: Vec<u64>,
     /// Typed values for an output slice not aligned for its type.
     tmp: Vec<u64>,
     /// Quantized integers of a tile.
     ints: Vec<i32>,
+}
+
+/// Scratch buffers larger than this (bytes) are not kept for the next tile.
+const SCRATCH_KEEP: usize = 64 << 20;
+
+/// Run `f` with this thread's [`Scratch`], so that tile after tile reuses its buffers instead of
+/// allocating (and zeroing) them again. Re-entrant: a nested call gets empty buffers.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    thread_local! {
+        static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
+    }
+    let mut s = SCRATCH.with(Cell::take);
+    let r = f(&mut s);
+    let kept = (s.tile.capacity() + s.tmp.capacity()) * 8 + s.ints.capacity() * 4;
+    if kept <= SCRATCH_KEEP {
+        SCRATCH.with(|c| c.set(s));
+    }
+    r
 }
 
 /// The first `nbytes` bytes of `buf` (grown when needed), 8-byte aligned.
@@ -616,14 +637,15 @@ impl ChunkDecoder for TileDecoder {
         let row = self.row_of(chunk);
         let tshape = self.grid.chunk_region(chunk).shape();
         let full = self.grid.chunk_shape();
-        let mut scratch = Scratch::default();
         if tshape == full {
-            self.decode_into(row, &tshape, &mut scratch, dst)?;
-        } else {
+            with_scratch(|scratch| self.decode_into(row, &tshape, scratch, dst))?;
+            return Ok(true);
+        }
+        with_scratch(|scratch| {
             let n = tshape.iter().product::<u64>() as usize * self.dtype.size();
-            let mut tile = Vec::new();
+            let mut tile = std::mem::take(&mut scratch.tile);
             let phys = aligned_bytes(&mut tile, n);
-            self.decode_into(row, &tshape, &mut scratch, phys)?;
+            self.decode_into(row, &tshape, scratch, phys)?;
             let e = self.dtype.size() as u64;
             let part = Region::new(tshape.iter().map(|&d| 0..d).collect());
             let mut src = 0usize;
@@ -633,7 +655,8 @@ impl ChunkDecoder for TileDecoder {
                 src += l;
                 Ok(())
             })?;
-        }
-        Ok(true)
+            scratch.tile = tile;
+            Ok(true)
+        })
     }
 }
