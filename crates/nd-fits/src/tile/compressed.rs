@@ -310,7 +310,7 @@ mod tests {
         let m: serde_json::Value = serde_json::from_str(&text).unwrap();
         let mut done = 0;
         for entry in m.as_object().unwrap().values() {
-            let fits = crate::Fits::open(root.join(entry["path"].as_str().unwrap())).unwrap();
+            let fits = crate::fits::Fits::open(root.join(entry["path"].as_str().unwrap())).unwrap();
             for h in entry["hdus"].as_array().unwrap() {
                 if h.get("comp").is_none() {
                     continue;
