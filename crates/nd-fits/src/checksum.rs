@@ -120,7 +120,7 @@ pub fn verify_checksums(fits: &Fits) -> Result<Vec<ChecksumReport>> {
         let size = src.len();
         let end = hdu.end_offset().min(size);
         if hdu.data_offset + hdu.data_len > size {
-            return Err(crate::Error::Truncated {
+            return Err(crate::error::Error::Truncated {
                 hdu: hdu.index,
                 offset: hdu.data_offset,
                 needed: hdu.data_len,
@@ -132,8 +132,8 @@ pub fn verify_checksums(fits: &Fits) -> Result<Vec<ChecksumReport>> {
             None => ChecksumStatus::Absent,
             Some(v) => {
                 let stored = match v {
-                    crate::Value::Str(s) => s.trim().parse::<u64>().ok(),
-                    crate::Value::Int(i) => u64::try_from(*i).ok(),
+                    crate::card::Value::Str(s) => s.trim().parse::<u64>().ok(),
+                    crate::card::Value::Int(i) => u64::try_from(*i).ok(),
                     _ => None,
                 };
                 if stored == Some(dsum as u64) {

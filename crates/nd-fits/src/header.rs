@@ -1,6 +1,7 @@
 //! Headers: ordered cards with their raw text, typed getters, editing, and block-wise reading.
 
-use crate::card::{parse_card, Card, Value, CARD_LEN};
+use crate::card::parse::parse_card;
+use crate::card::{Card, Value, CARD_LEN};
 use crate::error::{Error, Result};
 use nd_core::ByteSource;
 

@@ -5,8 +5,10 @@
 use crate::card::{Card, Value};
 use crate::checksum::{add_words, data_sum, encode, fold};
 use crate::error::{Error, Result};
+use crate::hdu::is_structural;
 use crate::header::{Header, BLOCK};
-use crate::image::{convert, is_structural, region_runs, Scaling};
+use crate::runs::region_runs;
+use crate::scale::{convert, Scaling};
 use nd_core::io::TempFile;
 use nd_core::{ArrayBuf, ArrayRead, ArrayWrite, DataType, Region};
 use std::fs::File;
@@ -386,7 +388,7 @@ pub fn append_image(
 
 /// End of the last HDU of an existing (uncompressed) FITS file.
 fn existing_end(path: &Path) -> Result<u64> {
-    let fits = crate::Fits::open(path)?;
+    let fits = crate::fits::Fits::open(path)?;
     if fits.is_gzipped() {
         return Err(Error::Invalid(format!(
             "{}: cannot append to a gzip-compressed file",
@@ -689,7 +691,7 @@ mod tests {
         w.add_image(&b, &[Card::new("EXTNAME", "SCI", None).unwrap()])
             .unwrap();
         w.finish().unwrap();
-        let f = crate::Fits::open(&p).unwrap();
+        let f = crate::fits::Fits::open(&p).unwrap();
         assert_eq!(f.len(), 2);
         let ia = f.image(0).unwrap().read_all().unwrap();
         assert_eq!(ia.as_slice::<u16>().unwrap(), a.as_slice::<u16>().unwrap());
@@ -701,8 +703,8 @@ mod tests {
         );
         assert_eq!(f.hdu(0).unwrap().header.get_int("ESO DET CHIP"), Some(3));
         for r in crate::verify_checksums(&f).unwrap() {
-            assert_eq!(r.checksum, crate::ChecksumStatus::Valid);
-            assert_eq!(r.datasum, crate::ChecksumStatus::Valid);
+            assert_eq!(r.checksum, crate::checksum::ChecksumStatus::Valid);
+            assert_eq!(r.datasum, crate::checksum::ChecksumStatus::Valid);
         }
         assert_eq!(f.find("sci", None).unwrap().index, 1);
     }

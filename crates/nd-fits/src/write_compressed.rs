@@ -309,7 +309,7 @@ fn tile_bytes(data: &ArrayBuf, region: &nd_core::Region) -> Result<Vec<u8>> {
     let e = data.dtype().size() as u64;
     let mut out = Vec::with_capacity((region.num_elements() * e) as usize);
     let src = data.bytes();
-    crate::image::region_runs(data.shape(), region, |off, n| {
+    crate::runs::region_runs(data.shape(), region, |off, n| {
         let (s, l) = ((off * e) as usize, (n * e) as usize);
         out.extend_from_slice(&src[s..s + l]);
         Ok(())

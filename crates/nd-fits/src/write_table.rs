@@ -4,8 +4,8 @@
 
 use crate::card::{Card, Value};
 use crate::error::{Error, Result};
+use crate::hdu::is_structural;
 use crate::header::Header;
-use crate::image::is_structural;
 use crate::write::{FitsWriter, PendingHdu};
 use nd_core::{ArrayBuf, DataType};
 

@@ -1,0 +1,101 @@
+//! The value of a card, as astropy reads it (null vs empty vs absent, big integers, complex).
+
+/// The value of a card.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A value card with an empty value field (astropy's `UNDEFINED`): "null", distinct from
+    /// an empty string and from an absent keyword.
+    Undefined,
+    /// `T` or `F`.
+    Bool(bool),
+    /// An integer that fits in `i64`.
+    Int(i64),
+    /// An integer that does not fit in `i64`: its decimal text (sign kept, leading zeros dropped).
+    BigInt(String),
+    /// A real number (`E` or `D` exponent).
+    Float(f64),
+    /// A complex number `(re, im)`.
+    Complex(f64, f64),
+    /// A string (quotes removed, `''` unescaped, leading spaces kept, trailing spaces dropped).
+    Str(String),
+    /// The text of a commentary card (COMMENT, HISTORY, blank keyword) or of a card that has no
+    /// value indicator (astropy's "invalid" cards): columns 9–80, trailing spaces dropped.
+    Text(String),
+    /// A value field that could not be parsed (kept verbatim; astropy raises on access).
+    Invalid(String),
+}
+
+impl Value {
+    /// The value as a float (integers, big integers and reals).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::BigInt(s) => s.parse().ok(),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The value as an `i128` (integers and big integers that fit).
+    pub fn as_i128(&self) -> Option<i128> {
+        match self {
+            Value::Int(i) => Some(*i as i128),
+            Value::BigInt(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// True when the value is numerically equal to `n` (Python `==` between int/float and int).
+    pub fn num_eq(&self, n: i128) -> bool {
+        match self {
+            Value::Int(_) | Value::BigInt(_) => self.as_i128() == Some(n),
+            Value::Float(f) => *f == n as f64 && (f.fract() == 0.0),
+            Value::Bool(b) => (*b as i128) == n,
+            _ => false,
+        }
+    }
+
+    /// True for numeric values (integers and reals, not complex).
+    pub fn is_number(&self) -> bool {
+        matches!(self, Value::Int(_) | Value::BigInt(_) | Value::Float(_))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::Int(v as i64)
+    }
+}
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        match i64::try_from(v) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::BigInt(v.to_string()),
+        }
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Str(v.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Str(v)
+    }
+}
