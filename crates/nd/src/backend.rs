@@ -4,6 +4,29 @@ use crate::error::{Error, Result};
 use nd_core::ArrayRead;
 use std::io::Write;
 
+/// What an entry of [`crate::Dataset::arrays`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ArrayKind {
+    /// A FITS image HDU (plain or tile-compressed).
+    Image,
+    /// A column of a table (FITS `HDU/COLUMN`).
+    Column,
+    /// An ASDF ndarray or a Zarr array.
+    Array,
+}
+
+impl ArrayKind {
+    /// `image`, `column` or `array`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ArrayKind::Image => "image",
+            ArrayKind::Column => "column",
+            ArrayKind::Array => "array",
+        }
+    }
+}
+
 /// One array of a file, as `nd info --json` lists it.
 #[derive(Debug, Clone)]
 pub struct ArrayEntry {
@@ -17,6 +40,8 @@ pub struct ArrayEntry {
     pub chunks: Option<Vec<u64>>,
     /// Compression, if any.
     pub codec: Option<String>,
+    /// What it is.
+    pub kind: ArrayKind,
 }
 
 impl ArrayEntry {
@@ -28,6 +53,7 @@ impl ArrayEntry {
             "dtype": self.dtype,
             "chunks": self.chunks,
             "codec": self.codec,
+            "kind": self.kind.name(),
         })
     }
 }

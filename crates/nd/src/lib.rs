@@ -24,7 +24,7 @@ mod formats;
 mod open;
 
 pub use array::Array;
-pub use backend::{typestr, ArrayEntry, Finding};
+pub use backend::{typestr, ArrayEntry, ArrayKind, Finding};
 pub use dataset::Dataset;
 pub use error::{Error, Result};
 pub use open::{detect, open, remote_stats, Format, OpenOptions};

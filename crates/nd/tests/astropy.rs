@@ -284,3 +284,36 @@ fn a_cutout_local_or_remote_is_astropys() {
         );
     }
 }
+
+#[test]
+fn arrays_say_what_they_are() {
+    let ds = nd::open(root().join("gen/bt_all.fits").to_str().unwrap()).unwrap();
+    let cols = ds.arrays().unwrap();
+    assert!(!cols.is_empty());
+    for c in &cols {
+        assert_eq!(c.kind, nd::ArrayKind::Column, "{}", c.path);
+        assert!(c.path.starts_with("1/"), "{}", c.path);
+        // every listed column opens by its selector with the listed shape
+        assert_eq!(
+            ds.array(&c.path).unwrap().shape(),
+            &c.shape[..],
+            "{}",
+            c.path
+        );
+    }
+    let cube = nd::open(root().join("../example/cube.fits").to_str().unwrap()).unwrap();
+    let kinds: Vec<_> = cube
+        .arrays()
+        .unwrap()
+        .iter()
+        .map(|a| (a.path.clone(), a.kind))
+        .collect();
+    assert_eq!(kinds, vec![("1".to_string(), nd::ArrayKind::Image)]);
+    let z = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/zarr/hier.zarr");
+    let z = nd::open(z.to_str().unwrap()).unwrap();
+    assert!(z
+        .arrays()
+        .unwrap()
+        .iter()
+        .all(|a| a.kind == nd::ArrayKind::Array));
+}

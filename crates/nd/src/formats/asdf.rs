@@ -1,7 +1,7 @@
 //! ASDF in the `nd` command.
 
 use crate::backend::{
-    table_from_meta, typestr, ArrayEntry, Backend, ConvertItem, ConvertPlan, Finding,
+    table_from_meta, typestr, ArrayEntry, ArrayKind, Backend, ConvertItem, ConvertPlan, Finding,
 };
 use crate::error::{Error, Result};
 use nd_asdf::{AsdfFile, ChecksumMatch, IndexStatus, Node, StorageKind, Value};
@@ -151,6 +151,7 @@ impl Backend for AsdfDataset {
                     None
                 },
                 codec: info.compression.clone(),
+                kind: ArrayKind::Array,
             });
         }
         Ok(out)

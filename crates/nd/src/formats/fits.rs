@@ -1,7 +1,8 @@
 //! FITS in the `nd` command.
 
 use crate::backend::{
-    typestr, ArrayEntry, Backend, ConvertItem, ConvertPlan, Finding, TableColumn, TableSpec,
+    typestr, ArrayEntry, ArrayKind, Backend, ConvertItem, ConvertPlan, Finding, TableColumn,
+    TableSpec,
 };
 use crate::error::{Error, Result};
 use nd_core::ArrayRead;
@@ -267,6 +268,7 @@ impl Backend for FitsDataset {
                         dtype: typestr(img.dtype()),
                         chunks: None,
                         codec: None,
+                        kind: ArrayKind::Image,
                     });
                 }
                 HduKind::CompressedImage => {
@@ -280,6 +282,7 @@ impl Backend for FitsDataset {
                         dtype: typestr(c.dtype()),
                         chunks: Some(c.tile_shape().to_vec()),
                         codec: Some(c.algorithm().name().to_string()),
+                        kind: ArrayKind::Image,
                     });
                 }
                 HduKind::BinTable | HduKind::Table => {
@@ -296,6 +299,7 @@ impl Backend for FitsDataset {
                             dtype: typestr(&col.dtype),
                             chunks: None,
                             codec: None,
+                            kind: ArrayKind::Column,
                         });
                     }
                 }

@@ -1,7 +1,7 @@
 //! Zarr (v2 and v3) in the `nd` command.
 
 use crate::backend::{
-    table_from_meta, typestr, ArrayEntry, Backend, ConvertItem, ConvertPlan, Finding,
+    table_from_meta, typestr, ArrayEntry, ArrayKind, Backend, ConvertItem, ConvertPlan, Finding,
 };
 use crate::error::{Error, Result};
 use nd_core::{ArrayRead, ChunkGrid, Region};
@@ -102,6 +102,7 @@ impl Backend for ZarrDataset {
                         dtype: typestr(&m.data_type),
                         chunks: Some(m.chunk_shape.clone()),
                         codec: a.codec(),
+                        kind: ArrayKind::Array,
                     });
                 }
                 let m = n.metadata.as_ref()?;
@@ -115,6 +116,7 @@ impl Backend for ZarrDataset {
                     dtype: typestr(&m.dtype.to_native()),
                     chunks: Some(m.chunks.clone()),
                     codec: codec_of(m),
+                    kind: ArrayKind::Array,
                 })
             })
             .collect())
