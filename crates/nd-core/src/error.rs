@@ -1,6 +1,5 @@
 //! The error type of nd-core.
 
-use crate::dtype::DataType;
 use std::path::PathBuf;
 
 /// Result alias for nd-core.
@@ -66,10 +65,10 @@ pub enum Error {
     /// Values of one data type that do not convert to another (a non-numeric type read as numbers).
     #[error("cannot convert {from} values to {to}: only bool, integer, float and complex values convert")]
     Cast {
-        /// The stored type.
-        from: DataType,
-        /// The type asked for.
-        to: DataType,
+        /// The stored type's name (`DataType`'s display form).
+        from: String,
+        /// The name of the type asked for.
+        to: String,
     },
     /// An operation the array or store does not support.
     #[error("unsupported: {0}")]

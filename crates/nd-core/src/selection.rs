@@ -139,6 +139,26 @@ impl Selection {
     }
 }
 
+impl Region {
+    /// Parse numpy-order region text (`a:b,c:d`; `:` or nothing for a whole axis, `a` for one
+    /// index, negative numbers from the end, `...`) against an array shape, with
+    /// [`Selection::parse`]'s rules; an index keeps its axis (with length 1), since a
+    /// region is a box.
+    ///
+    /// # Errors
+    /// As [`Selection::parse`], and [`Error::Shape`] for a step other than 1 (a region has
+    /// none: use a [`Selection`]).
+    pub fn parse(spec: &str, shape: &[u64]) -> Result<Region> {
+        let sel = Selection::parse(spec, shape)?;
+        if !sel.is_box() {
+            return Err(Error::Shape(format!(
+                "region {spec:?}: steps need a selection, not a region"
+            )));
+        }
+        Ok(sel.bounding_region())
+    }
+}
+
 /// One item of region text for an axis of length `n`.
 fn parse_axis(item: &str, axis: usize, n: u64) -> Result<AxisSelection> {
     let bad = |why: String| Error::Shape(format!("axis {axis} (length {n}): {item:?}: {why}"));

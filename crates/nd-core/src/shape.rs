@@ -153,24 +153,6 @@ impl Region {
                 .collect(),
         }
     }
-
-    /// Parse numpy-order region text (`a:b,c:d`; `:` or nothing for a whole axis, `a` for one
-    /// index, negative numbers from the end, `...`) against an array shape, with
-    /// [`crate::Selection::parse`]'s rules; an index keeps its axis (with length 1), since a
-    /// region is a box.
-    ///
-    /// # Errors
-    /// As [`crate::Selection::parse`], and [`Error::Shape`] for a step other than 1 (a region has
-    /// none: use a [`crate::Selection`]).
-    pub fn parse(spec: &str, shape: &[u64]) -> Result<Region> {
-        let sel = crate::selection::Selection::parse(spec, shape)?;
-        if !sel.is_box() {
-            return Err(Error::Shape(format!(
-                "region {spec:?}: steps need a selection, not a region"
-            )));
-        }
-        Ok(sel.bounding_region())
-    }
 }
 
 /// A regular grid of chunks over an array. Edge chunks are stored full size and cropped on read.

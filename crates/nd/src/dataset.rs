@@ -3,7 +3,17 @@
 use crate::array::Array;
 use crate::backend::{ArrayEntry, Backend, Finding};
 use crate::error::Result;
-use crate::open::Format;
+
+/// The formats nd reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// FITS (plain or gzip-compressed).
+    Fits,
+    /// ASDF.
+    Asdf,
+    /// Zarr v2 or v3 (a directory store).
+    Zarr,
+}
 
 /// An opened FITS file, ASDF file or Zarr store (local or remote): its arrays by selector, its
 /// description, its checks. Opening read metadata only; arrays read data when asked.

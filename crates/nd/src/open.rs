@@ -1,22 +1,11 @@
 //! Format detection from content (never from the name) and opening.
 
 use crate::backend::Backend;
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, Format};
 use crate::error::{Error, Result};
 use nd_core::ByteSource;
 use std::io::Read;
 use std::path::Path;
-
-/// The formats nd reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// FITS (plain or gzip-compressed).
-    Fits,
-    /// ASDF.
-    Asdf,
-    /// Zarr v2 or v3 (a directory store).
-    Zarr,
-}
 
 /// Detect the format of a path from its content.
 pub fn detect(path: &str) -> Result<Format> {
