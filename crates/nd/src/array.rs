@@ -17,6 +17,8 @@ const CONVERT_SLAB: usize = 16 << 20;
 pub struct Array {
     selector: String,
     inner: Arc<dyn ArrayRead>,
+    /// The dataset's thread pool ([`crate::OpenOptions::threads`]); rayon's global one if none.
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl std::fmt::Debug for Array {
@@ -30,16 +32,38 @@ impl std::fmt::Debug for Array {
 }
 
 impl Array {
-    pub(crate) fn new(selector: &str, inner: Box<dyn ArrayRead>) -> Self {
+    pub(crate) fn new(
+        selector: &str,
+        inner: Box<dyn ArrayRead>,
+        pool: Option<Arc<rayon::ThreadPool>>,
+    ) -> Self {
         Array {
             selector: selector.to_string(),
             inner: Arc::from(inner),
+            pool,
+        }
+    }
+
+    /// The same array over another reader (a view of this one), keeping selector and pool.
+    fn with_inner(&self, inner: Arc<dyn ArrayRead>) -> Self {
+        Array {
+            selector: self.selector.clone(),
+            inner,
+            pool: self.pool.clone(),
+        }
+    }
+
+    /// Run `work` on the dataset's thread pool (rayon's global pool when it has none).
+    fn on_pool<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(p) => p.install(work),
+            None => work(),
         }
     }
 
     /// An array held in memory (a computed result), to export or reduce like any other.
     pub fn from_buf(name: &str, buf: ArrayBuf) -> Self {
-        Array::new(name, Box::new(nd_ops::MemArray::new(buf)))
+        Array::new(name, Box::new(nd_ops::MemArray::new(buf)), None)
     }
 
     /// A lazy sub-array: the `region` of this one (nothing is read).
@@ -48,10 +72,7 @@ impl Array {
     /// [`Error::Input`] when the region does not lie within the shape.
     pub fn view(&self, region: Region) -> Result<Array> {
         let view = RegionView::new(self.inner.clone(), region).map_err(|e| self.fail(e))?;
-        Ok(Array {
-            selector: self.selector.clone(),
-            inner: Arc::new(view),
-        })
+        Ok(self.with_inner(Arc::new(view)))
     }
 
     /// A lazy selection of this array as numpy's basic indexing makes it: steps (negative too),
@@ -63,10 +84,7 @@ impl Array {
     /// [`Error::Input`] when the selection is not one of this array's shape.
     pub fn select(&self, selection: Selection) -> Result<Array> {
         let view = SelectionView::new(self.inner.clone(), selection).map_err(|e| self.fail(e))?;
-        Ok(Array {
-            selector: self.selector.clone(),
-            inner: Arc::new(view),
-        })
+        Ok(self.with_inner(Arc::new(view)))
     }
 
     /// Parse numpy-order selection text (`10:20,::2,-1`, `...,::-1`) against this array's shape
@@ -84,7 +102,8 @@ impl Array {
     /// # Errors
     /// [`Error::Input`] when a read fails.
     pub fn stats(&self, opts: &WorkOptions) -> Result<Stats> {
-        nd_ops::stats(&*self.inner, opts).map_err(|e| self.fail(e))
+        self.on_pool(|| nd_ops::stats(&*self.inner, opts))
+            .map_err(|e| self.fail(e))
     }
 
     /// The same statistics along `axis` (numpy order): the shape of the result (the array's
@@ -97,7 +116,8 @@ impl Array {
         axis: usize,
         opts: &WorkOptions,
     ) -> Result<(Vec<u64>, Vec<Stats>)> {
-        nd_ops::stats_along_axis(&*self.inner, axis, opts).map_err(|e| self.fail(e))
+        self.on_pool(|| nd_ops::stats_along_axis(&*self.inner, axis, opts))
+            .map_err(|e| self.fail(e))
     }
 
     /// The whole array as an `ndarray` of `T`, converted from the stored type as numpy's
@@ -153,8 +173,7 @@ impl Array {
         }
         if let Some(bytes) = stored_bytes_mut(&dtype, out) {
             return self
-                .inner
-                .read_region_into(region, bytes)
+                .on_pool(|| self.inner.read_region_into(region, bytes))
                 .map_err(|e| self.fail(e));
         }
         let view = RegionView::new(self.inner.clone(), region.clone()).map_err(|e| self.fail(e))?;
@@ -163,11 +182,13 @@ impl Array {
             ..WorkOptions::default()
         };
         let mut done = 0usize;
-        nd_ops::for_each_slab(&view, &opts, |_, bytes| {
-            let k = bytes.len() / dtype.size().max(1);
-            cast_into(&dtype, bytes, &mut out[done..done + k])?;
-            done += k;
-            Ok(())
+        self.on_pool(|| {
+            nd_ops::for_each_slab(&view, &opts, |_, bytes| {
+                let k = bytes.len() / dtype.size().max(1);
+                cast_into(&dtype, bytes, &mut out[done..done + k])?;
+                done += k;
+                Ok(())
+            })
         })
         .map_err(|e| self.fail(e))
     }

@@ -20,6 +20,7 @@ pub enum Format {
 pub struct Dataset {
     path: String,
     backend: Box<dyn Backend>,
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -32,10 +33,15 @@ impl std::fmt::Debug for Dataset {
 }
 
 impl Dataset {
-    pub(crate) fn new(path: &str, backend: Box<dyn Backend>) -> Self {
+    pub(crate) fn new(
+        path: &str,
+        backend: Box<dyn Backend>,
+        pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    ) -> Self {
         Dataset {
             path: path.to_string(),
             backend,
+            pool,
         }
     }
 
@@ -73,7 +79,11 @@ impl Dataset {
     /// # Errors
     /// [`crate::Error::Input`] when nothing matches the selector, or it is not an array nd reads.
     pub fn array(&self, selector: &str) -> Result<Array> {
-        Ok(Array::new(selector, self.backend.open_array(selector)?))
+        Ok(Array::new(
+            selector,
+            self.backend.open_array(selector)?,
+            self.pool.clone(),
+        ))
     }
 
     /// Headers, tree or attributes in one vocabulary, as JSON:

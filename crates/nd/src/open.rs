@@ -112,12 +112,16 @@ fn open_url(url: &str, opts: Option<&nd_remote::RemoteOptions>) -> Result<Box<dy
 #[derive(Clone, Default)]
 pub struct OpenOptions {
     remote: Option<nd_remote::RemoteOptions>,
+    cache_size: Option<u64>,
+    threads: Option<usize>,
 }
 
 impl std::fmt::Debug for OpenOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenOptions")
             .field("remote", &self.remote.as_ref().map(|_| "custom"))
+            .field("cache_size", &self.cache_size)
+            .field("threads", &self.threads)
             .finish()
     }
 }
@@ -136,6 +140,33 @@ impl OpenOptions {
         self
     }
 
+    /// Bytes of the block cache of each remote object (default 64 MiB; see
+    /// [`nd_remote::RemoteOptions::cache_size`]).
+    pub fn cache_size(mut self, bytes: u64) -> Self {
+        self.cache_size = Some(bytes);
+        self
+    }
+
+    /// Decode with `n` threads (a pool of the dataset's own) instead of rayon's global pool (one
+    /// thread per core). `0` means the global pool.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = (n > 0).then_some(n);
+        self
+    }
+
+    /// The remote options to use: the caller's, or the environment's, with the cache size set.
+    fn remote_options(&self) -> Result<Option<nd_remote::RemoteOptions>> {
+        let base = match (&self.remote, self.cache_size) {
+            (Some(o), _) => o.clone(),
+            (None, Some(_)) => remote_options()?.clone(),
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(nd_remote::RemoteOptions {
+            cache_size: self.cache_size.unwrap_or(base.cache_size),
+            ..base
+        }))
+    }
+
     /// Open a local path, a `file://` URL, or an `http(s)://`, `s3://`, `gs://` or `az://` URL.
     /// The format is detected from the content (FITS, gzip-compressed FITS, ASDF, a Zarr v2
     /// store); only metadata is read (headers, the tree, `.zarray`/`.zmetadata`).
@@ -146,11 +177,22 @@ impl OpenOptions {
         let backend = if let Some(local) = path_or_url.strip_prefix("file://") {
             open_local(local)?
         } else if nd_remote::is_url(path_or_url) {
-            open_url(path_or_url, self.remote.as_ref())?
+            open_url(path_or_url, self.remote_options()?.as_ref())?
         } else {
             open_local(path_or_url)?
         };
-        Ok(Dataset::new(path_or_url, backend))
+        let pool = match self.threads {
+            Some(n) => Some(std::sync::Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .map_err(|e| {
+                        Error::input(format!("{path_or_url}: a pool of {n} threads: {e}"))
+                    })?,
+            )),
+            None => None,
+        };
+        Ok(Dataset::new(path_or_url, backend, pool))
     }
 }
 

@@ -115,7 +115,67 @@ fn metadata_of_asdf_and_zarr_is_the_tree_and_the_attributes() {
 }
 
 fn expected(rel: &str) -> nd::ArrayBuf {
+    if rel.ends_with(".gz") {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(root().join(rel)).unwrap())
+            .read_to_end(&mut bytes)
+            .unwrap();
+        return nd_core::npy::read_npy_bytes(&bytes).unwrap();
+    }
     nd_core::npy::read_npy(root().join(rel)).unwrap()
+}
+
+/// Compare `region` (or the whole array) read through the facade with astropy's values, as the
+/// stored type and as f64.
+fn compare(arr: &nd::Array, region: Option<nd::Region>, want: &nd::ArrayBuf, what: &str) {
+    let r = region.unwrap_or_else(|| nd::Region::full(arr.shape()));
+    same_native(arr, &r, want, what);
+    let mut out = vec![0f64; want.len()];
+    arr.read_into(&r, &mut out).unwrap();
+    let want64 = nd_core::cast::cast_to_vec::<f64>(want.dtype(), want.bytes()).unwrap();
+    same_f64(&out, &want64, what);
+}
+
+fn region_of(v: &J) -> nd::Region {
+    nd::Region::new(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[0].as_u64().unwrap()..p[1].as_u64().unwrap())
+            .collect(),
+    )
+}
+
+#[test]
+fn tile_compressed_images_and_sections_read_as_astropy_does() {
+    let (mut images, mut sections) = (0, 0);
+    for (rel, entry) in manifest() {
+        for h in entry["hdus"].as_array().unwrap() {
+            let Some(comp) = h.get("comp").filter(|c| !c.is_null()) else {
+                continue;
+            };
+            let Some(data) = comp.get("data").and_then(|d| d.as_str()) else {
+                continue;
+            };
+            let ds = nd::open(root().join(&rel).to_str().unwrap()).unwrap();
+            let index = h["index"].as_u64().unwrap().to_string();
+            let arr = ds.array(&index).unwrap();
+            let what = format!("{rel} HDU {index} ({})", comp["zcmptype"]);
+            compare(&arr, None, &expected(data), &what);
+            images += 1;
+            if let Some(sec) = comp.get("section").filter(|s| !s.is_null()) {
+                let r = region_of(&sec["region"]);
+                let want = expected(sec["data"].as_str().unwrap());
+                compare(&arr, Some(r), &want, &format!("{what} section"));
+                sections += 1;
+            }
+        }
+    }
+    assert!(
+        images > 20 && sections > 20,
+        "{images} images, {sections} sections"
+    );
 }
 
 /// Values equal bit for bit, or both NaN.
@@ -316,4 +376,41 @@ fn arrays_say_what_they_are() {
         .unwrap()
         .iter()
         .all(|a| a.kind == nd::ArrayKind::Array));
+}
+
+#[test]
+fn open_options_threads_and_cache_keep_the_values() {
+    // a tile-compressed image (tiles decode in parallel) read on a one-thread pool and on the
+    // global pool
+    let m = manifest();
+    let (rel, index) = m
+        .iter()
+        .find_map(|(rel, e)| {
+            e["hdus"].as_array().unwrap().iter().find_map(|h| {
+                h.get("comp")
+                    .is_some_and(|c| !c.is_null())
+                    .then(|| (rel.clone(), h["index"].as_u64().unwrap().to_string()))
+            })
+        })
+        .expect("a compressed image in the manifest");
+    let path = root().join(&rel);
+    let one = nd::OpenOptions::new()
+        .threads(1)
+        .cache_size(1 << 20)
+        .open(path.to_str().unwrap())
+        .unwrap();
+    let a = one.array(&index).unwrap().read_ndarray::<f64>().unwrap();
+    let b = nd::open(path.to_str().unwrap())
+        .unwrap()
+        .array(&index)
+        .unwrap()
+        .read_ndarray::<f64>()
+        .unwrap();
+    assert_eq!(a.shape(), b.shape());
+    assert!(
+        a.iter()
+            .zip(b.iter())
+            .all(|(x, y)| x.to_bits() == y.to_bits()),
+        "{rel}"
+    );
 }
