@@ -191,6 +191,9 @@ enum Cmd {
     Verify {
         /// File or store.
         path: String,
+        /// One JSON object: `path`, `format`, `problems`, `checks` (place, what, ok, detail).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -405,14 +408,26 @@ fn run(cli: Cli) -> CliResult<u8> {
                 }
             }
         }
-        Cmd::Verify { path } => {
+        Cmd::Verify { path, json } => {
             let ds = nd::open(&path)?;
             let findings = ds.verify()?;
-            let mut bad = 0;
+            let bad = findings.iter().filter(|f| !f.ok).count();
+            if json {
+                let checks: Vec<serde_json::Value> = findings
+                    .iter()
+                    .map(|f| {
+                        serde_json::json!({
+                            "place": f.place, "what": f.what, "ok": f.ok, "detail": f.detail,
+                        })
+                    })
+                    .collect();
+                let j = serde_json::json!({
+                    "path": path, "format": ds.format().name(), "problems": bad, "checks": checks,
+                });
+                writeln!(out, "{j}").map_err(werr)?;
+                return Ok(u8::from(bad > 0));
+            }
             for f in &findings {
-                if !f.ok {
-                    bad += 1;
-                }
                 writeln!(
                     out,
                     "{:<8} {:<24} {:<20} {}",

@@ -15,6 +15,17 @@ pub enum Format {
     Zarr,
 }
 
+impl Format {
+    /// `fits`, `asdf` or `zarr`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Fits => "fits",
+            Format::Asdf => "asdf",
+            Format::Zarr => "zarr",
+        }
+    }
+}
+
 /// An opened FITS file, ASDF file or Zarr store (local or remote): its arrays by selector, its
 /// description, its checks. Opening read metadata only; arrays read data when asked.
 pub struct Dataset {
