@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 import urllib.request
+import uuid
 
 import numpy as np
 import pytest
@@ -42,7 +43,8 @@ def test_http_missing_object():
 @needs_s3
 def test_s3_with_options():
     endpoint, bucket = S["ND_TEST_S3_ENDPOINT"], S["ND_TEST_S3_BUCKET"]
-    key = "ndfiles-py/cube.fits"
+    # a new key each run: moto refuses an unsigned PUT over an existing object
+    key = f"ndfiles-py/{uuid.uuid4().hex}/cube.fits"
     req = urllib.request.Request(
         f"{endpoint}/{bucket}/{key}", data=(TESTDATA / "example/cube.fits").read_bytes(), method="PUT",
         headers={"Content-Type": "application/octet-stream"},
