@@ -15,7 +15,7 @@ ROOT=$(pwd)
 echo "== cargo test --workspace"
 cargo test --workspace
 
-echo "== python: venv and test requirements"
+echo "== python: venv and test requirements (${SECONDS}s so far)"
 VENV=${ND_PY_VENV:-$ROOT/.venv-py}
 PY=${PYTHON:-python3}
 if [ ! -x "$VENV/bin/python" ]; then
@@ -27,11 +27,11 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r python/requirements-test.txt
 
-echo "== python: build ndfiles into $VENV"
+echo "== python: build ndfiles into $VENV (${SECONDS}s so far)"
 PROFILE=()
 [ -n "${ND_PY_RELEASE:-}" ] && PROFILE=(--release)
 (cd python && VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH" \
     "$VENV/bin/maturin" develop -q "${PROFILE[@]}")
 
-echo "== python: pytest python/tests"
+echo "== python: pytest python/tests (${SECONDS}s so far)"
 "$VENV/bin/python" -m pytest python/tests -q -p no:cacheprovider
