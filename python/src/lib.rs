@@ -1,0 +1,354 @@
+//! `ndfiles._ndfiles`: the Rust half of the `ndfiles` Python package.
+//!
+//! A thin front end over the `nd` facade (and nothing else of the workspace): open a dataset,
+//! list and open its arrays, and read a box of an array into a numpy array. numpy indexing
+//! (steps, negative indices, `...`, `None`), pickling and the Python API proper live in the
+//! pure-Python part, `python/ndfiles/__init__.py`.
+//!
+//! - Reads run with the GIL released (`Python::detach`), and their result, the `ArrayD` the
+//!   facade returns, is handed to numpy without a copy (`IntoPyArray`).
+//! - Every failure is `ndfiles.Error` (a subclass of `OSError`) carrying nd's message; a panic in
+//!   nd is caught and reported the same way instead of reaching the interpreter.
+
+use nd::ndarray::ArrayD;
+use nd::{DataType, Region, Scalar};
+use numpy::{Element, IntoPyArray};
+use pyo3::exceptions::PyOSError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use std::sync::{Arc, Mutex, PoisonError};
+
+pyo3::create_exception!(
+    ndfiles,
+    Error,
+    PyOSError,
+    "Any failure of nd: a missing or unreadable file, a format nd does not read, damaged data, \
+     a selector that matches nothing, values that cannot be read as asked. The message is nd's: \
+     it names the file (or URL) and where in it the problem is."
+);
+
+fn nd_err(e: impl std::fmt::Display) -> PyErr {
+    Error::new_err(e.to_string())
+}
+
+/// Run `f`, turning a panic into an error (nd's library code does not panic; this is the belt to
+/// its braces, so that no input can take the interpreter down).
+fn guarded<T>(f: impl FnOnce() -> nd::Result<T>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            Err(format!("internal error in nd (please report): {what}"))
+        }
+    }
+}
+
+/// The facade's options from the keywords of `ndfiles.open`: `anonymous`, `timeout`, `retries`,
+/// and any other key as an object-store configuration key (`aws_endpoint`, `aws_region`, …).
+/// No keywords: the environment's options, shared by the whole process.
+fn open_options(options: Option<&Bound<'_, PyDict>>) -> PyResult<nd::OpenOptions> {
+    let Some(options) = options.filter(|o| !o.is_empty()) else {
+        return Ok(nd::OpenOptions::new());
+    };
+    let mut remote = nd::RemoteOptions::from_env().map_err(nd_err)?;
+    for (k, v) in options.iter() {
+        let key: String = k.extract()?;
+        match key.as_str() {
+            "anonymous" => remote.anonymous = v.is_truthy()?,
+            "timeout" => {
+                let s: f64 = v.extract()?;
+                if !(s > 0.0 && s < 1e6) {
+                    return Err(Error::new_err(format!(
+                        "timeout: {s} is not a number of seconds between 0 and 1e6"
+                    )));
+                }
+                remote.timeout = std::time::Duration::from_secs_f64(s);
+            }
+            "retries" => remote.retries = v.extract()?,
+            _ => {
+                let value: String = if let Ok(b) = v.extract::<bool>() {
+                    b.to_string()
+                } else {
+                    v.str()?.to_string()
+                };
+                remote.options.insert(key, value);
+            }
+        }
+    }
+    remote.validate().map_err(nd_err)?;
+    Ok(nd::OpenOptions::new().remote(remote))
+}
+
+/// Open a dataset (the format is detected from the content).
+#[pyfunction]
+#[pyo3(signature = (location, options = None))]
+fn open(
+    py: Python<'_>,
+    location: String,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Dataset> {
+    let opts = open_options(options)?;
+    let ds = py
+        .detach(|| guarded(|| opts.open(&location)))
+        .map_err(Error::new_err)?;
+    Ok(Dataset {
+        inner: Mutex::new(Some(Arc::new(ds))),
+    })
+}
+
+/// An opened dataset (the Rust half of `ndfiles.Dataset`).
+#[pyclass(module = "ndfiles._ndfiles", frozen)]
+struct Dataset {
+    inner: Mutex<Option<Arc<nd::Dataset>>>,
+}
+
+impl Dataset {
+    fn get(&self) -> PyResult<Arc<nd::Dataset>> {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| Error::new_err("the dataset is closed"))
+    }
+}
+
+#[pymethods]
+impl Dataset {
+    /// The selectors of every array, in file order.
+    fn keys(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let ds = self.get()?;
+        let entries = py
+            .detach(|| guarded(|| ds.arrays()))
+            .map_err(Error::new_err)?;
+        Ok(entries.into_iter().map(|e| e.path).collect())
+    }
+
+    /// Open one array by selector.
+    fn array(&self, py: Python<'_>, selector: String) -> PyResult<Array> {
+        let ds = self.get()?;
+        let arr = py
+            .detach(|| guarded(|| ds.array(&selector)))
+            .map_err(Error::new_err)?;
+        Ok(Array { inner: arr })
+    }
+
+    /// Headers, tree or attributes as JSON text (see `nd::Dataset::metadata`).
+    fn metadata_json(&self, py: Python<'_>) -> PyResult<String> {
+        let ds = self.get()?;
+        py.detach(|| guarded(|| ds.metadata().map(|m| m.to_string())))
+            .map_err(Error::new_err)
+    }
+
+    /// The listing `nd info` prints.
+    fn info_text(&self, py: Python<'_>) -> PyResult<String> {
+        let ds = self.get()?;
+        py.detach(|| guarded(|| Ok(ds.info_text())))
+            .map_err(Error::new_err)
+    }
+
+    /// `fits`, `asdf` or `zarr`.
+    #[getter]
+    fn format(&self) -> PyResult<&'static str> {
+        Ok(match self.get()?.format() {
+            nd::Format::Fits => "fits",
+            nd::Format::Asdf => "asdf",
+            nd::Format::Zarr => "zarr",
+        })
+    }
+
+    /// Whether `close` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+    }
+
+    /// Release the dataset (arrays already opened keep their own handles).
+    fn close(&self) {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+}
+
+/// One array of a dataset (the Rust half of `ndfiles.Array`).
+#[pyclass(module = "ndfiles._ndfiles", frozen)]
+struct Array {
+    inner: nd::Array,
+}
+
+/// The Rust type a read produces.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    F16,
+    F32,
+    F64,
+    C64,
+    C128,
+}
+
+impl Kind {
+    fn of(dt: &DataType) -> Option<Kind> {
+        Some(match dt {
+            DataType::Bool => Kind::Bool,
+            DataType::Int8 => Kind::I8,
+            DataType::Int16 => Kind::I16,
+            DataType::Int32 => Kind::I32,
+            DataType::Int64 => Kind::I64,
+            DataType::UInt8 => Kind::U8,
+            DataType::UInt16 => Kind::U16,
+            DataType::UInt32 => Kind::U32,
+            DataType::UInt64 => Kind::U64,
+            DataType::Float16 => Kind::F16,
+            DataType::Float32 => Kind::F32,
+            DataType::Float64 => Kind::F64,
+            DataType::Complex64 => Kind::C64,
+            DataType::Complex128 => Kind::C128,
+            _ => return None,
+        })
+    }
+
+    /// From numpy's kind and item size (`f4`, `b1`, `c16`, …) of a native-order dtype.
+    fn from_numpy(code: &str) -> Option<Kind> {
+        Some(match code {
+            "b1" => Kind::Bool,
+            "i1" => Kind::I8,
+            "i2" => Kind::I16,
+            "i4" => Kind::I32,
+            "i8" => Kind::I64,
+            "u1" => Kind::U8,
+            "u2" => Kind::U16,
+            "u4" => Kind::U32,
+            "u8" => Kind::U64,
+            "f2" => Kind::F16,
+            "f4" => Kind::F32,
+            "f8" => Kind::F64,
+            "c8" => Kind::C64,
+            "c16" => Kind::C128,
+            _ => return None,
+        })
+    }
+}
+
+/// Read `region` of `arr` as `T` with the GIL released, and hand the result to numpy as it is.
+fn read_as<'py, T: Scalar + Element>(
+    py: Python<'py>,
+    arr: &nd::Array,
+    region: &Region,
+) -> PyResult<Bound<'py, PyAny>> {
+    let out: ArrayD<T> = py
+        .detach(|| guarded(|| arr.read_region_ndarray::<T>(region)))
+        .map_err(Error::new_err)?;
+    Ok(out.into_pyarray(py).into_any())
+}
+
+#[pymethods]
+impl Array {
+    /// The selector it was opened with.
+    #[getter]
+    fn selector(&self) -> &str {
+        self.inner.selector()
+    }
+
+    /// Its shape, numpy order.
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.inner.shape())
+    }
+
+    /// Its native chunk (tile) shape; the whole shape when not chunked.
+    #[getter]
+    fn chunks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.inner.chunk_shape())
+    }
+
+    /// numpy typestr of the values as the reference library returns them (`<f4`, `|S3`, …).
+    #[getter]
+    fn typestr(&self) -> String {
+        nd::typestr(self.inner.dtype())
+    }
+
+    /// Whether `read` can return it (bool, integers, floats, complex).
+    #[getter]
+    fn numeric(&self) -> bool {
+        Kind::of(self.inner.dtype()).is_some()
+    }
+
+    /// The box `start[i]..stop[i]` of the array as a numpy array, C order. `dtype`: numpy's kind
+    /// and size of a native-order numeric type (`f8`, `i2`, `c8`, `b1`) to convert to as numpy's
+    /// `astype` does; by default the array's own type.
+    #[pyo3(signature = (start, stop, dtype = None))]
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        start: Vec<u64>,
+        stop: Vec<u64>,
+        dtype: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if start.len() != stop.len() {
+            return Err(Error::new_err(format!(
+                "{}: {} starts but {} stops",
+                self.inner.selector(),
+                start.len(),
+                stop.len()
+            )));
+        }
+        let region = Region::new(start.into_iter().zip(stop).map(|(a, b)| a..b).collect());
+        let kind = match dtype {
+            Some(code) => Kind::from_numpy(code).ok_or_else(|| {
+                Error::new_err(format!("{}: cannot read as {code}", self.inner.selector()))
+            })?,
+            None => Kind::of(self.inner.dtype()).ok_or_else(|| {
+                Error::new_err(format!(
+                    "{}: values of type {} are not numeric; ndfiles reads bool, integer, float \
+                     and complex arrays for now",
+                    self.inner.selector(),
+                    self.inner.dtype()
+                ))
+            })?,
+        };
+        let arr = &self.inner;
+        match kind {
+            Kind::Bool => read_as::<bool>(py, arr, &region),
+            Kind::I8 => read_as::<i8>(py, arr, &region),
+            Kind::I16 => read_as::<i16>(py, arr, &region),
+            Kind::I32 => read_as::<i32>(py, arr, &region),
+            Kind::I64 => read_as::<i64>(py, arr, &region),
+            Kind::U8 => read_as::<u8>(py, arr, &region),
+            Kind::U16 => read_as::<u16>(py, arr, &region),
+            Kind::U32 => read_as::<u32>(py, arr, &region),
+            Kind::U64 => read_as::<u64>(py, arr, &region),
+            Kind::F16 => read_as::<half::f16>(py, arr, &region),
+            Kind::F32 => read_as::<f32>(py, arr, &region),
+            Kind::F64 => read_as::<f64>(py, arr, &region),
+            Kind::C64 => read_as::<num_complex::Complex32>(py, arr, &region),
+            Kind::C128 => read_as::<num_complex::Complex64>(py, arr, &region),
+        }
+    }
+}
+
+/// The module `ndfiles._ndfiles`.
+#[pymodule]
+fn _ndfiles(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("Error", m.py().get_type::<Error>())?;
+    m.add_function(wrap_pyfunction!(open, m)?)?;
+    m.add_class::<Dataset>()?;
+    m.add_class::<Array>()?;
+    Ok(())
+}

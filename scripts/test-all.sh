@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Every test of nd, as the README's set-up block and CI (.ci/run) run them:
+#   1. the Rust workspace: cargo test --workspace
+#   2. the Python package ndfiles (python/): a git-ignored venv (.venv-py/, or $ND_PY_VENV) with
+#      the pinned packages of python/requirements-test.txt from PyPI, the extension built once
+#      into it (maturin develop; dev profile, which reuses the crates step 1 built, or the release
+#      profile with ND_PY_RELEASE=1), then pytest python/tests against astropy, asdf, zarr-python
+#      and dask.
+# Needs cargo, a C compiler and python3 (>= 3.10, with venv). Tests of URLs run when the loopback
+# servers of .ci/servers.sh are up (CI starts them first) and are skipped otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+echo "== cargo test --workspace"
+cargo test --workspace
+
+echo "== python: venv and test requirements (${SECONDS}s so far)"
+VENV=${ND_PY_VENV:-$ROOT/.venv-py}
+PY=${PYTHON:-python3}
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PY" -m venv "$VENV" 2>/dev/null || {
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        rm -rf "$VENV"
+        "$PY" -m venv "$VENV"
+    }
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r python/requirements-test.txt
+
+echo "== python: build ndfiles into $VENV (${SECONDS}s so far)"
+PROFILE=()
+[ -n "${ND_PY_RELEASE:-}" ] && PROFILE=(--release)
+(cd python && VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH" \
+    "$VENV/bin/maturin" develop -q "${PROFILE[@]}")
+
+echo "== python: pytest python/tests (${SECONDS}s so far)"
+"$VENV/bin/python" -m pytest python/tests -q -p no:cacheprovider
