@@ -57,12 +57,25 @@ temporary name beside it (.NAME.nd-tmp-PID-N) and renamed into place when comple
 SIGTERM remove it and exit 130/143; `nd clean` removes what a killed run left. --force\n\
 replaces only what nd writes (a FITS or ASDF file, a directory holding only a Zarr store), never a\n\
 link, FIFO, device or other directory. `-o -` writes .npy or CSV to standard output; a FIFO or\n\
-/dev/stdout is written into, never replaced."
+/dev/stdout is written into, never replaced.\n\
+URLs (http(s)://, s3://, gs://, az://): a server must answer within --timeout (default 30 s,\n\
+connect 10 s; ND_REMOTE_TIMEOUT, ND_REMOTE_CONNECT_TIMEOUT); a timed-out request is not retried.\n\
+Credentials come from AWS_*/GOOGLE_*/AZURE_* variables; --anon (ND_REMOTE_ANONYMOUS=1,\n\
+AWS_NO_SIGN_REQUEST=YES) reads public buckets unsigned. Cloud metadata endpoints (IMDS) are never\n\
+contacted unless ND_REMOTE_IMDS=1. A server without range support is downloaded whole once, up to\n\
+ND_REMOTE_MAX_FULL_DOWNLOAD (default 256M), with a warning."
 )]
 struct Cli {
     /// Report the requests and bytes sent to remote servers (URLs) on stderr.
     #[arg(short, long, global = true)]
     verbose: bool,
+    /// URLs: seconds a server may take to answer (and to connect, at most); not retried.
+    /// Default 30 (connect 10), or ND_REMOTE_TIMEOUT.
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_timeout)]
+    timeout: Option<std::time::Duration>,
+    /// URLs: anonymous access to public buckets (unsigned requests, no credential lookup).
+    #[arg(long, global = true)]
+    anon: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -197,6 +210,24 @@ enum Cmd {
     },
 }
 
+/// How the commands open their inputs (the global `--timeout` and `--anon`).
+static OPEN_OPTIONS: std::sync::OnceLock<nd::OpenOptions> = std::sync::OnceLock::new();
+
+/// Open a path or URL with the global options.
+fn open(path: &str) -> nd::Result<nd::Dataset> {
+    OPEN_OPTIONS.get().cloned().unwrap_or_default().open(path)
+}
+
+/// `--timeout`: a positive number of seconds.
+fn parse_timeout(v: &str) -> Result<std::time::Duration, String> {
+    match v.trim().parse::<f64>() {
+        Ok(s) if (0.001..=1e6).contains(&s) => Ok(std::time::Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "not a number of seconds between 0.001 and 1000000: {v}"
+        )),
+    }
+}
+
 /// Internal marker: standard output was closed by the reader.
 const BROKEN_PIPE: i32 = -1;
 
@@ -211,7 +242,15 @@ fn main() -> ExitCode {
         }
     };
     let verbose = cli.verbose;
+    let mut open_options = nd::OpenOptions::new().anonymous(cli.anon);
+    if let Some(t) = cli.timeout {
+        open_options = open_options.timeout(t);
+    }
+    let _ = OPEN_OPTIONS.set(open_options);
     let result = run(cli);
+    for w in nd::remote_warnings() {
+        eprintln!("nd: warning: {w}");
+    }
     if verbose {
         if let Some(s) = nd::remote_stats().filter(|s| s.requests > 0) {
             eprintln!(
@@ -252,7 +291,7 @@ fn run(cli: Cli) -> CliResult<u8> {
     };
     match cli.cmd {
         Cmd::Info { path, json } => {
-            let ds = nd::open(&path)?;
+            let ds = open(&path)?;
             if json {
                 writeln!(out, "{}", ds.info_json()?).map_err(werr)?;
             } else {
@@ -264,7 +303,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             ds.check_readable()?;
         }
         Cmd::Header { path, hdu } => {
-            let ds = nd::open(&path)?;
+            let ds = open(&path)?;
             let text = ds.header_text(hdu.as_deref())?;
             out.write_all(text.as_bytes()).map_err(werr)?;
         }
@@ -279,7 +318,7 @@ fn run(cli: Cli) -> CliResult<u8> {
         } => {
             let target = array_output(&output, format.as_deref(), force, &[&path])?;
             note_stale(&output);
-            let ds = nd::open(&path)?;
+            let ds = open(&path)?;
             let view = view_of(&ds.array(&selector)?, region.as_deref(), &path)?;
             nd::export::write_array(&view, &target, budget_mib << 20)
                 .map_err(|e| e.context(&format!("{path}: {selector}")))?;
@@ -300,7 +339,7 @@ fn run(cli: Cli) -> CliResult<u8> {
                 (Some(o), Some(_)) => Some(array_output(o, format.as_deref(), force, &[&path])?),
                 _ => None,
             };
-            let ds = nd::open(&path)?;
+            let ds = open(&path)?;
             let view = view_of(&ds.array(&selector)?, region.as_deref(), &path)?;
             let opts = WorkOptions {
                 budget: budget_mib << 20,
@@ -353,7 +392,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             budget_mib,
         } => {
             note_stale(&dst);
-            let ds = nd::open(&src)?;
+            let ds = open(&src)?;
             let bar = (!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
                 let b = indicatif::ProgressBar::new(0);
                 b.set_style(
@@ -409,7 +448,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             }
         }
         Cmd::Verify { path, json } => {
-            let ds = nd::open(&path)?;
+            let ds = open(&path)?;
             let findings = ds.verify()?;
             let bad = findings.iter().filter(|f| !f.ok).count();
             if json {

@@ -3,7 +3,7 @@
 
 use crate::error::{display_url, Error, Redactor, Result};
 use crate::options::RemoteOptions;
-use crate::stats::CountingConnector;
+use crate::stats::{CountingConnector, DnsFailure, MetadataBlocked, NdResolver};
 use bytes::Bytes;
 use object_store::client::HttpClient;
 #[cfg(feature = "http")]
@@ -15,7 +15,7 @@ use object_store::{
 };
 use std::future::Future;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -98,8 +98,14 @@ pub(crate) struct Remote {
     /// one uselessly (200, another status, an oversized body; later batches use ordinary
     /// coalescing).
     pub(crate) multi_range_state: AtomicU8,
+    /// The URL scheme, lower case (for messages).
+    scheme: String,
     /// Why the server's multi-range answers were refused, once they were.
     pub(crate) multi_range_note: std::sync::Mutex<Option<String>>,
+    /// The whole object at `path` with its metadata, once a server that ignores range requests
+    /// made nd download it (`max_full_download`); every later read is served from it.
+    full: tokio::sync::Mutex<Option<(Bytes, ObjectMeta)>>,
+    has_full: AtomicBool,
 }
 
 /// The object's identity at open time: reads check every response against it.
@@ -157,8 +163,11 @@ macro_rules! cloud_builder {
         let mut b = $builder
             .with_client_options(client_options($opts))
             .with_retry(retry_config($opts))
-            .with_http_connector($connector)
-            .with_skip_signature($opts.anonymous);
+            .with_http_connector($connector);
+        if $opts.anonymous {
+            // unsigned requests, no credential lookup (the environment may also ask for it)
+            b = b.with_skip_signature(true);
+        }
         for (k, v) in &$opts.options {
             let key = k.parse().map_err(|e| config_err(k, e))?;
             b = b.with_config(key, v);
@@ -174,11 +183,29 @@ fn config_err(key: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// The client options of every request: the read timeout (to the first response byte, then
+/// between body reads; no bound on a transfer that keeps moving), the connect timeout, nd's
+/// resolver (`.invalid` never looked up; metadata addresses refused without `imds`).
 fn client_options(o: &RemoteOptions) -> ClientOptions {
     ClientOptions::new()
-        .with_timeout(o.timeout)
+        .with_timeout_disabled()
+        .with_read_timeout(o.timeout)
         .with_connect_timeout(o.connect_timeout)
         .with_allow_http(true)
+        .with_dns_resolver(Arc::new(NdResolver { imds: o.imds }))
+}
+
+/// The hint of a "no credentials" error for a URL scheme.
+fn credentials_hint(scheme: &str) -> String {
+    let what = match scheme {
+        "s3" | "s3a" => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the aws_access_key_id / aws_secret_access_key options)",
+        "gs" | "gcs" => "set GOOGLE_SERVICE_ACCOUNT or GOOGLE_APPLICATION_CREDENTIALS",
+        _ => "set AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_KEY or a client secret",
+    };
+    format!(
+        "{what}, or use --anon (ND_REMOTE_ANONYMOUS=1) for a public bucket; on a cloud VM, \
+         ND_REMOTE_IMDS=1 allows its metadata endpoint"
+    )
 }
 
 fn retry_config(o: &RemoteOptions) -> RetryConfig {
@@ -203,6 +230,7 @@ impl Remote {
             url: shown.clone(),
             reason: reason.to_string(),
         };
+        let imds = opts.imds;
         let parsed = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(bad(
@@ -221,6 +249,7 @@ impl Remote {
         let scheme = parsed.scheme().to_ascii_lowercase();
         let connector = || CountingConnector {
             stats: opts.stats.clone(),
+            imds,
         };
         let unknown = |scheme: &str| -> Error {
             bad(&format!(
@@ -266,6 +295,12 @@ impl Remote {
                 {
                     let s3 = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&host);
                     let mut b = cloud_builder!(s3, opts, connector());
+                    if !opts.anonymous && !opts.imds && !s3_has_credentials(&b) {
+                        return Err(Error::NoCredentials {
+                            url: shown.clone(),
+                            hint: credentials_hint(&scheme),
+                        });
+                    }
                     if std::env::var("AWS_REGION").is_err()
                         && std::env::var("AWS_DEFAULT_REGION").is_err()
                         && !opts.options.keys().any(|k| k.contains("region"))
@@ -300,7 +335,7 @@ impl Remote {
                 #[cfg(not(feature = "azure"))]
                 return Err(unknown("az"));
             }
-            other => return Err(bad(&format!("unsupported scheme {other:?}"))),
+            other => return Err(bad(&format!("unsupported scheme {other}"))),
         };
         #[allow(unused)]
         let _ = unknown;
@@ -316,12 +351,16 @@ impl Remote {
             http_client,
             multi_range_state: AtomicU8::new(0),
             multi_range_note: std::sync::Mutex::new(None),
+            full: tokio::sync::Mutex::new(None),
+            has_full: AtomicBool::new(false),
+            scheme,
         })
     }
 
     /// True when batched reads may use multi-range requests (HTTP(S), enabled, not refused).
     pub(crate) fn multi_range(&self) -> bool {
         self.http_client.is_some()
+            && !self.has_full.load(Ordering::Relaxed)
             && self.opts.max_ranges_per_request >= 2
             && self.multi_range_state.load(Ordering::Relaxed) != 2
     }
@@ -394,11 +433,119 @@ impl Remote {
                 url,
                 what: self.redactor.clean(&e.to_string()),
             },
-            e => Error::Request {
-                url,
-                range,
-                message: self.redactor.clean(&error_chain(&e)),
+            e => match self.classify(&url, &e) {
+                Some(c) => c,
+                None if matches!(e, object_store::Error::PermissionDenied { .. }) => {
+                    Error::Denied { url, status: 403 }
+                }
+                None if matches!(e, object_store::Error::Unauthenticated { .. }) => {
+                    Error::Denied { url, status: 401 }
+                }
+                None => Error::Request {
+                    url,
+                    range,
+                    message: self.redactor.clean(&error_chain(&e)),
+                },
             },
+        }
+    }
+
+    /// The plain-words error for a transport failure anywhere in `e`'s chain: a timeout, a
+    /// refused metadata request (no credentials), a failed lookup, a refused connection.
+    pub(crate) fn classify(
+        &self,
+        url: &str,
+        e: &(dyn std::error::Error + 'static),
+    ) -> Option<Error> {
+        let kind = classify_chain(e)?;
+        let url = url.to_string();
+        Some(match kind {
+            Transport::TimedOut { connecting } => Error::TimedOut {
+                url,
+                after: if connecting {
+                    self.opts.connect_timeout
+                } else {
+                    self.opts.timeout
+                },
+                connecting,
+            },
+            Transport::NoCredentials => Error::NoCredentials {
+                url,
+                hint: credentials_hint(&self.scheme),
+            },
+            Transport::Dns(host) => {
+                let host = if host.is_empty() {
+                    url_host(&url)
+                } else {
+                    host
+                };
+                Error::Unreachable {
+                    url,
+                    cause: format!("cannot resolve host {host}"),
+                }
+            }
+            Transport::Refused => Error::Unreachable {
+                url,
+                cause: "connection refused".into(),
+            },
+        })
+    }
+
+    /// The whole object at `path` (the source's own object only), downloaded once when the
+    /// server ignored a range request: at most `max_full_download` bytes, checked against
+    /// `pin`, kept for every later read, and reported once as a warning.
+    async fn full_object(&self, path: &Path, pin: Option<&Pin>) -> Result<(Bytes, ObjectMeta)> {
+        let url = self.url_of(path);
+        let mut full = self.full.lock().await;
+        if let Some(f) = full.as_ref() {
+            return Ok(f.clone());
+        }
+        let limit = self.opts.max_full_download;
+        let res = self
+            .store
+            .get_opts(path, GetOptions::default())
+            .await
+            .map_err(|e| self.err(path, None, e))?;
+        let meta = res.meta.clone();
+        if meta.size > limit {
+            // dropped unread: the connection closes
+            return Err(Error::TooLarge {
+                url,
+                size: meta.size,
+                limit,
+            });
+        }
+        if let Some(detail) = pin.and_then(|p| p.differs(&meta)) {
+            return Err(Error::Changed { url, detail });
+        }
+        let bytes = res.bytes().await.map_err(|e| self.err(path, None, e))?;
+        if bytes.len() as u64 != meta.size {
+            return Err(Error::Short {
+                url,
+                range: 0..meta.size,
+                got: bytes.len() as u64,
+                attempts: 1,
+            });
+        }
+        self.opts.stats.warn(format!(
+            "{url}: the server ignores range requests; downloaded the whole object ({} bytes) once and read it from memory",
+            meta.size
+        ));
+        *full = Some((bytes.clone(), meta.clone()));
+        self.has_full.store(true, Ordering::Relaxed);
+        Ok((bytes, meta))
+    }
+
+    /// `range` of the whole-object copy, as a ranged GET would have answered it.
+    fn slice_full(full: (Bytes, ObjectMeta), range: Option<&Range<u64>>) -> (Bytes, ObjectMeta) {
+        let (b, meta) = full;
+        match range {
+            Some(r) => {
+                let end = r.end.min(b.len() as u64) as usize;
+                let start = (r.start as usize).min(end);
+                (b.slice(start..end), meta)
+            }
+            None => (b, meta),
         }
     }
 
@@ -412,6 +559,13 @@ impl Remote {
     ) -> Result<(Bytes, ObjectMeta)> {
         let _permit = self.permit().await?;
         let url = || self.url_of(path);
+        let own = *path == self.path;
+        if own && self.has_full.load(Ordering::Relaxed) {
+            return Ok(Self::slice_full(
+                self.full_object(path, pin).await?,
+                range.as_ref(),
+            ));
+        }
         let mut backoff = self.opts.retry_backoff;
         let mut attempt = 0usize;
         loop {
@@ -421,11 +575,18 @@ impl Remote {
                 if_match: pin.and_then(|p| p.e_tag.clone()),
                 ..Default::default()
             };
-            let res = self
-                .store
-                .get_opts(path, options)
-                .await
-                .map_err(|e| self.err(path, range.clone(), e))?;
+            let res = match self.store.get_opts(path, options).await {
+                Ok(res) => res,
+                // 200 with the whole object to a range request: a server without range
+                // support (its body was not read). Download it once, bounded.
+                Err(e) if own && range.is_some() && is_not_partial(&e) => {
+                    return Ok(Self::slice_full(
+                        self.full_object(path, pin).await?,
+                        range.as_ref(),
+                    ));
+                }
+                Err(e) => return Err(self.err(path, range.clone(), e)),
+            };
             let meta = res.meta.clone();
             if let Some(p) = pin {
                 if let Some(detail) = p.differs(&meta) {
@@ -450,7 +611,8 @@ impl Remote {
                     }
                 }
                 Err(e) => {
-                    if last {
+                    // a timeout is final (not retried: the wait would multiply)
+                    if last || classify_chain(&e).is_some() {
                         return Err(self.err(path, range.clone(), e));
                     }
                 }
@@ -468,6 +630,103 @@ impl Remote {
             .await
             .map_err(|e| self.err(path, None, e))
     }
+}
+
+/// A transport failure in plain words.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Transport {
+    TimedOut { connecting: bool },
+    NoCredentials,
+    Dns(String),
+    Refused,
+}
+
+/// What went wrong on the wire, from an error's chain: our own markers (a refused metadata
+/// request, a failed lookup), `io::ErrorKind`s, object_store's timeout kind, and, for errors
+/// that only carry text (hyper, reqwest), the words they use.
+pub(crate) fn classify_chain(e: &(dyn std::error::Error + 'static)) -> Option<Transport> {
+    let mut text = String::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut timed_out = false;
+    let mut refused = false;
+    let mut n = 0;
+    while let Some(c) = cur {
+        if c.is::<MetadataBlocked>() {
+            return Some(Transport::NoCredentials);
+        }
+        if let Some(d) = c.downcast_ref::<DnsFailure>() {
+            return Some(Transport::Dns(d.host.clone()));
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
+            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        if let Some(h) = c.downcast_ref::<object_store::client::HttpError>() {
+            timed_out |= h.kind() == object_store::client::HttpErrorKind::Timeout;
+        }
+        text.push_str(&c.to_string().to_ascii_lowercase());
+        text.push('\n');
+        cur = c.source();
+        n += 1;
+        if n > 16 {
+            break;
+        }
+    }
+    if text.contains("metadata endpoint") && text.contains("nd does not contact") {
+        return Some(Transport::NoCredentials);
+    }
+    if let Some(i) = text.find("cannot resolve host ") {
+        let host = text[i + 20..]
+            .split(|c: char| c == ':' || c.is_whitespace())
+            .next()
+            .unwrap_or("")
+            .to_string();
+        return Some(Transport::Dns(host));
+    }
+    if timed_out || text.contains("timed out") || text.contains("deadline has elapsed") {
+        let connecting = text.contains("(connect)") || text.contains("connect timeout");
+        return Some(Transport::TimedOut { connecting });
+    }
+    if refused || text.contains("connection refused") {
+        return Some(Transport::Refused);
+    }
+    if text.contains("dns error") || text.contains("failed to lookup address") {
+        return Some(Transport::Dns(String::new()));
+    }
+    None
+}
+
+/// The host of a URL for messages (`s3://bucket/…` gives the bucket).
+fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h.to_string(),
+        _ => authority.to_string(),
+    }
+}
+
+/// True for object_store's error when a range request was answered 200 (whole object).
+fn is_not_partial(e: &object_store::Error) -> bool {
+    let t = error_chain(e).to_ascii_lowercase();
+    t.contains("non-partial response when range requested")
+        || t.contains("range request not supported")
+}
+
+/// True when the S3 builder has a credential source that needs no metadata endpoint: static
+/// keys, a web-identity token (STS), or an ECS/EKS container endpoint (itself refused without
+/// `imds`, with a clear message).
+#[cfg(feature = "aws")]
+fn s3_has_credentials(b: &object_store::aws::AmazonS3Builder) -> bool {
+    use object_store::aws::AmazonS3ConfigKey as K;
+    let has = |k: K| b.get_config_value(&k).is_some_and(|v| !v.is_empty());
+    has(K::AccessKeyId)
+        || has(K::SecretAccessKey)
+        || (has(K::WebIdentityTokenFile) && has(K::RoleArn))
+        || has(K::ContainerCredentialsRelativeUri)
+        || has(K::ContainerCredentialsFullUri)
+        || b.get_config_value(&K::SkipSignature)
+            .is_some_and(|v| v == "true")
 }
 
 /// An error and its sources on one line.
@@ -538,6 +797,95 @@ mod tests {
 }
 
 #[cfg(test)]
+mod classify_tests {
+    use super::*;
+
+    /// An error with a source, like hyper's and reqwest's wrappers.
+    #[derive(Debug)]
+    struct Wrap(&'static str, Box<dyn std::error::Error + Send + Sync>);
+    impl std::fmt::Display for Wrap {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Wrap {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.1)
+        }
+    }
+
+    fn generic(e: impl std::error::Error + Send + Sync + 'static) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "HTTP",
+            source: Box::new(e),
+        }
+    }
+
+    /// The error chains object_store hands back for each failure, mapped without a network.
+    #[test]
+    fn transport_failures_in_plain_words() {
+        let r = Remote::open("http://h.example:1/x.fits", &RemoteOptions::default()).unwrap();
+        let p = r.path.clone();
+        let msg = |e| r.err(&p, None, e).to_string();
+        // the system resolver's failure, as hyper-util reports it when nd's resolver is not
+        // in the way (a name that is not `.invalid`)
+        let dns = generic(Wrap(
+            "error sending request",
+            Box::new(Wrap(
+                "client error (Connect)",
+                Box::new(Wrap(
+                    "dns error",
+                    Box::new(std::io::Error::other(
+                        "failed to lookup address information: Name or service not known",
+                    )),
+                )),
+            )),
+        ));
+        assert_eq!(
+            msg(dns),
+            "http://h.example:1/x.fits: cannot resolve host h.example"
+        );
+        let ours = generic(Wrap(
+            "client error (Connect)",
+            Box::new(DnsFailure {
+                host: "h.example".into(),
+                reason: "Name or service not known".into(),
+            }),
+        ));
+        assert_eq!(
+            msg(ours),
+            "http://h.example:1/x.fits: cannot resolve host h.example"
+        );
+        let refused = generic(Wrap(
+            "client error (Connect)",
+            Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        ));
+        assert_eq!(
+            msg(refused),
+            "http://h.example:1/x.fits: connection refused"
+        );
+        let connect_timeout = generic(Wrap(
+            "client error (Connect)",
+            Box::new(std::io::Error::from(std::io::ErrorKind::TimedOut)),
+        ));
+        assert_eq!(
+            msg(connect_timeout),
+            "http://h.example:1/x.fits: timed out after 10 s connecting"
+        );
+        let blocked = generic(MetadataBlocked("169.254.169.254".into()));
+        assert!(msg(blocked).starts_with("http://h.example:1/x.fits: no credentials: "));
+        let denied = object_store::Error::PermissionDenied {
+            path: "x.fits".into(),
+            source: Box::new(std::io::Error::other("Forbidden")),
+        };
+        assert_eq!(
+            msg(denied),
+            "http://h.example:1/x.fits: access denied (HTTP 403)"
+        );
+    }
+}
+
+#[cfg(test)]
 mod builder_tests {
     use super::*;
 
@@ -571,11 +919,22 @@ mod builder_tests {
 
     #[test]
     fn options_from_env() {
-        // Only ND_REMOTE_* variables, which no other test sets or reads.
+        // Only variables of ENV_VARS, which no other unit test sets or reads.
         std::env::set_var("ND_REMOTE_BLOCK_SIZE", "64K");
         std::env::set_var("ND_REMOTE_RETRIES", "5");
         std::env::set_var("ND_REMOTE_ANONYMOUS", "yes");
+        std::env::set_var("ND_REMOTE_TIMEOUT", "2.5");
+        std::env::set_var("ND_REMOTE_CONNECT_TIMEOUT", "3");
+        std::env::set_var("ND_REMOTE_MAX_FULL_DOWNLOAD", "1M");
+        std::env::set_var("ND_REMOTE_IMDS", "1");
         let o = RemoteOptions::from_env();
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        std::env::remove_var("ND_REMOTE_ANONYMOUS");
+        std::env::set_var("AWS_NO_SIGN_REQUEST", "YES");
+        let o2 = RemoteOptions::from_env();
+        std::env::set_var("ND_REMOTE_TIMEOUT", "0");
+        let bad_timeout = RemoteOptions::from_env();
+        std::env::set_var("ND_REMOTE_TIMEOUT", "10");
         std::env::set_var("ND_REMOTE_MAX_IN_FLIGHT", "0");
         let bad = RemoteOptions::from_env();
         for k in crate::options::ENV_VARS {
@@ -583,6 +942,24 @@ mod builder_tests {
         }
         let o = o.unwrap();
         assert_eq!((o.block_size, o.retries, o.anonymous), (65536, 5, true));
+        assert_eq!(o.timeout, Duration::from_millis(2500));
+        assert_eq!(o.connect_timeout, Duration::from_secs(3));
+        assert_eq!((o.max_full_download, o.imds), (1 << 20, true));
+        let o2 = o2.unwrap();
+        // AWS_EC2_METADATA_DISABLED wins over ND_REMOTE_IMDS; AWS_NO_SIGN_REQUEST is --anon
+        assert_eq!((o2.imds, o2.anonymous), (false, true));
+        let e = bad_timeout.unwrap_err().to_string();
+        assert!(e.contains("ND_REMOTE_TIMEOUT"), "{e}");
         assert!(bad.unwrap_err().to_string().contains("max_in_flight"));
+        let d = RemoteOptions::default();
+        assert_eq!(
+            (d.timeout, d.connect_timeout, d.imds, d.max_full_download),
+            (
+                Duration::from_secs(30),
+                Duration::from_secs(10),
+                false,
+                256 << 20
+            )
+        );
     }
 }

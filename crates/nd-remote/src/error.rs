@@ -27,11 +27,60 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// The object does not exist.
-    #[error("{url}: not found")]
+    /// The object does not exist (HTTP 404).
+    #[error("{url}: not found (HTTP 404)")]
     NotFound {
         /// The object's URL.
         url: String,
+    },
+    /// The server refused access (HTTP 401 or 403): wrong or missing credentials, a private
+    /// bucket read with `anonymous`, or a policy that denies it.
+    #[error("{url}: access denied (HTTP {status})")]
+    Denied {
+        /// The object's URL.
+        url: String,
+        /// 401 or 403.
+        status: u16,
+    },
+    /// No answer within the timeout (the server accepted the connection and went silent, or a
+    /// connection could not be established in time). Not retried.
+    #[error("{url}: timed out after {} s{}", secs(*after), if *connecting { " connecting" } else { "" })]
+    TimedOut {
+        /// The object's URL.
+        url: String,
+        /// The timeout that expired.
+        after: std::time::Duration,
+        /// True when the connection itself timed out (`connect_timeout`).
+        connecting: bool,
+    },
+    /// The server could not be reached: the host name does not resolve, the connection was
+    /// refused, or another connection failure (after the bounded retries).
+    #[error("{url}: {cause}")]
+    Unreachable {
+        /// The object's URL.
+        url: String,
+        /// In plain words: `cannot resolve host example.org`, `connection refused`, ….
+        cause: String,
+    },
+    /// A cloud URL with no credentials to sign requests with, and neither anonymous access nor
+    /// the instance-metadata endpoint allowed.
+    #[error("{url}: no credentials: {hint}")]
+    NoCredentials {
+        /// The URL.
+        url: String,
+        /// What to set.
+        hint: String,
+    },
+    /// The server ignores range requests and the object is larger than
+    /// `RemoteOptions::max_full_download`, the most nd downloads whole in its place.
+    #[error("{url}: the server ignores range requests and the object is {size} bytes, over the {limit}-byte full-download limit (ND_REMOTE_MAX_FULL_DOWNLOAD)")]
+    TooLarge {
+        /// The object's URL.
+        url: String,
+        /// The object's size (from the response).
+        size: u64,
+        /// The limit.
+        limit: u64,
     },
     /// The object changed (size, ETag or modification time) after it was opened: reading on
     /// would mix two versions.
@@ -96,6 +145,12 @@ pub enum Error {
     /// The internal runtime could not be started.
     #[error("nd-remote runtime: {0}")]
     Runtime(String),
+}
+
+/// Seconds without trailing zeros: `30`, `0.3`, `2.5`.
+fn secs(d: std::time::Duration) -> String {
+    let s = format!("{:.3}", d.as_secs_f64());
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn fmt_range(r: &Option<Range<u64>>) -> String {

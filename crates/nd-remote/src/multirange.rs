@@ -345,7 +345,16 @@ impl Remote {
             let last = attempt > self.opts.retries;
             let outcome = match res {
                 Ok(resp) => self.answer(resp, ranges, pin).await?,
-                Err(e) => Attempt::Retry(self.request_err(ranges, &e.to_string())),
+                // a timeout, a failed lookup, a refused metadata request: final, in plain
+                // words; a refused connection is retried, then said plainly
+                Err(e) => match self.classify(&self.url_of(&self.path), &e) {
+                    Some(c @ Error::Unreachable { .. }) if last => return Err(c),
+                    Some(Error::Unreachable { .. }) => {
+                        Attempt::Retry(self.request_err(ranges, &e.to_string()))
+                    }
+                    Some(c) => return Err(c),
+                    None => Attempt::Retry(self.request_err(ranges, &e.to_string())),
+                },
             };
             match outcome {
                 Attempt::Done(o) => return Ok(o),

@@ -56,12 +56,36 @@ pub struct RemoteOptions {
     pub retry_backoff: Duration,
     /// Give up retrying after this long. Default 60 s.
     pub retry_timeout: Duration,
-    /// Timeout of one request. Default 30 s.
+    /// Read timeout: the longest wait for a response to start, and then for each piece of its
+    /// body (the wait restarts whenever bytes arrive, so a large download is not cut while it
+    /// moves). Default 30 s: far above a healthy object store's worst latency (S3's own advice
+    /// for latency-sensitive clients is a few seconds), short enough that a server which
+    /// accepted the connection and went silent is reported while the user still waits.
+    /// A timed-out request is **not** retried (see `retries`), so a silent server fails after
+    /// this long. `ND_REMOTE_TIMEOUT` (seconds), `nd --timeout`.
     pub timeout: Duration,
-    /// Timeout of establishing a connection. Default 5 s.
+    /// Timeout of establishing a connection (DNS, TCP, TLS). Default 10 s: a connection that
+    /// takes longer is a host that is down or filtered, not a slow one; long enough for a
+    /// slow TLS handshake across continents. Not retried either. `ND_REMOTE_CONNECT_TIMEOUT`.
     pub connect_timeout: Duration,
-    /// Unsigned requests (public buckets). Default false.
+    /// Unsigned requests (public buckets): no credential lookup at all, no `Authorization`
+    /// header. Default false; `ND_REMOTE_ANONYMOUS=1`, `AWS_NO_SIGN_REQUEST=YES`,
+    /// `AWS_SKIP_SIGNATURE=true`, `nd --anon`.
     pub anonymous: bool,
+    /// Allow cloud instance-metadata endpoints (EC2/ECS IMDS `169.254.169.254`, GCE
+    /// `metadata.google.internal`, Azure IMDS) as a credential source. Default false: nd is
+    /// often run on laptops, where that lookup is only a slow, opaque failure, so without
+    /// credentials an `s3://` URL is a clear "no credentials" error at open and no request is
+    /// ever sent to a metadata address (every request is checked). On a cloud VM set
+    /// `ND_REMOTE_IMDS=1` (ignored when `AWS_EC2_METADATA_DISABLED=true`) or pass explicit
+    /// credentials.
+    pub imds: bool,
+    /// A server that ignores range requests (answers `200` with the whole object) is read by
+    /// downloading the object once, if it is at most this many bytes, and serving every read
+    /// from that copy (a warning says so, see [`Stats::warnings`]); a larger object is
+    /// [`Error::TooLarge`]. Default 256 MiB; `ND_REMOTE_MAX_FULL_DOWNLOAD` (`K`/`M`/`G`).
+    /// 0 disables the fallback.
+    pub max_full_download: u64,
     /// Allow writes through [`open_store`](crate::open_store) stores. Default false.
     pub writable: bool,
     /// Object-store configuration keys (see the type docs).
@@ -86,8 +110,10 @@ impl Default for RemoteOptions {
             retry_backoff: Duration::from_millis(100),
             retry_timeout: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(10),
             anonymous: false,
+            imds: false,
+            max_full_download: 256 * 1024 * 1024,
             writable: false,
             options: BTreeMap::new(),
             stats: Stats::default(),
@@ -114,6 +140,8 @@ impl std::fmt::Debug for RemoteOptions {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("anonymous", &self.anonymous)
+            .field("imds", &self.imds)
+            .field("max_full_download", &self.max_full_download)
             .field("writable", &self.writable)
             .field("options (values hidden)", &keys)
             .finish()
@@ -131,54 +159,69 @@ pub const ENV_VARS: &[&str] = &[
     "ND_REMOTE_MAX_IN_FLIGHT",
     "ND_REMOTE_RETRIES",
     "ND_REMOTE_TIMEOUT",
+    "ND_REMOTE_CONNECT_TIMEOUT",
     "ND_REMOTE_ANONYMOUS",
+    "ND_REMOTE_IMDS",
+    "ND_REMOTE_MAX_FULL_DOWNLOAD",
+    "AWS_NO_SIGN_REQUEST",
+    "AWS_SKIP_SIGNATURE",
+    "AWS_EC2_METADATA_DISABLED",
 ];
 
 impl RemoteOptions {
     /// Defaults, overridden by `ND_REMOTE_*` environment variables (sizes accept `K`/`M`/`G`
     /// suffixes, times are seconds): `ND_REMOTE_BLOCK_SIZE`, `ND_REMOTE_CACHE_SIZE`,
     /// `ND_REMOTE_COALESCE_GAP`, `ND_REMOTE_MULTI_RANGE` (0/1), `ND_REMOTE_MULTI_RANGE_GAP`,
-    /// `ND_REMOTE_PART_SIZE`, `ND_REMOTE_MAX_IN_FLIGHT`,
-    /// `ND_REMOTE_RETRIES`, `ND_REMOTE_TIMEOUT`, `ND_REMOTE_ANONYMOUS` (1/true). Credentials
-    /// come from the object stores' own variables (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`,
-    /// `GOOGLE_SERVICE_ACCOUNT`, `AZURE_STORAGE_ACCOUNT_NAME`, …), read when a store is built.
+    /// `ND_REMOTE_PART_SIZE`, `ND_REMOTE_MAX_IN_FLIGHT`, `ND_REMOTE_RETRIES`,
+    /// `ND_REMOTE_TIMEOUT`, `ND_REMOTE_CONNECT_TIMEOUT`, `ND_REMOTE_MAX_FULL_DOWNLOAD`,
+    /// `ND_REMOTE_ANONYMOUS` (1/true; also `AWS_NO_SIGN_REQUEST=YES` and
+    /// `AWS_SKIP_SIGNATURE=true`), `ND_REMOTE_IMDS` (1/true, unless
+    /// `AWS_EC2_METADATA_DISABLED=true`). Credentials come from the object stores' own
+    /// variables (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, `GOOGLE_SERVICE_ACCOUNT`,
+    /// `AZURE_STORAGE_ACCOUNT_NAME`, …), read when a store is built.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable when a value does not parse.
     pub fn from_env() -> Result<Self> {
         let mut o = RemoteOptions::default();
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         // a size variable when set: Ok(None) when unset or empty
         let size = |k: &str| var(k).map(|v| parse_size(k, &v)).transpose();
+        let flag = |k: &str| var(k).map(|v| parse_bool(k, &v)).transpose();
         o.block_size = size("ND_REMOTE_BLOCK_SIZE")?.unwrap_or(o.block_size);
         o.cache_size = size("ND_REMOTE_CACHE_SIZE")?.unwrap_or(o.cache_size);
         o.coalesce_gap = size("ND_REMOTE_COALESCE_GAP")?.unwrap_or(o.coalesce_gap);
-        if let Some(v) = var("ND_REMOTE_MULTI_RANGE") {
-            o.multi_range = parse_bool("ND_REMOTE_MULTI_RANGE", &v)?;
-        }
+        o.multi_range = flag("ND_REMOTE_MULTI_RANGE")?.unwrap_or(o.multi_range);
         o.multi_range_gap = size("ND_REMOTE_MULTI_RANGE_GAP")?.unwrap_or(o.multi_range_gap);
         o.part_size = size("ND_REMOTE_PART_SIZE")?.unwrap_or(o.part_size);
         let max_in_flight = size("ND_REMOTE_MAX_IN_FLIGHT")?;
         o.max_in_flight = max_in_flight.map_or(o.max_in_flight, |n| n as usize);
         o.retries = size("ND_REMOTE_RETRIES")?.map_or(o.retries, |n| n as usize);
+        o.max_full_download = size("ND_REMOTE_MAX_FULL_DOWNLOAD")?.unwrap_or(o.max_full_download);
         if let Some(v) = var("ND_REMOTE_TIMEOUT") {
-            let s: f64 = v.trim().parse().map_err(|_| Error::Config {
-                key: "ND_REMOTE_TIMEOUT".into(),
-                reason: format!("not a number of seconds: {v:?}"),
-            })?;
-            if !(s > 0.0 && s < 1e6) {
-                return Err(Error::Config {
-                    key: "ND_REMOTE_TIMEOUT".into(),
-                    reason: format!("out of range: {v:?}"),
-                });
-            }
-            o.timeout = Duration::from_secs_f64(s);
+            o.timeout = parse_seconds("ND_REMOTE_TIMEOUT", &v)?;
         }
-        if let Some(v) = var("ND_REMOTE_ANONYMOUS") {
-            o.anonymous = matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "1" | "true" | "yes" | "on"
-            );
+        if let Some(v) = var("ND_REMOTE_CONNECT_TIMEOUT") {
+            o.connect_timeout = parse_seconds("ND_REMOTE_CONNECT_TIMEOUT", &v)?;
         }
+        for k in [
+            "ND_REMOTE_ANONYMOUS",
+            "AWS_NO_SIGN_REQUEST",
+            "AWS_SKIP_SIGNATURE",
+        ] {
+            o.anonymous |= flag(k)?.unwrap_or(false);
+        }
+        o.imds = flag("ND_REMOTE_IMDS")?.unwrap_or(false)
+            && !flag("AWS_EC2_METADATA_DISABLED")?.unwrap_or(false);
         o.validate()?;
         Ok(o)
+    }
+
+    /// Set the read timeout and the connect timeout (builder style; see the fields).
+    pub fn with_timeouts(mut self, read: Duration, connect: Duration) -> Self {
+        self.timeout = read;
+        self.connect_timeout = connect;
+        self
     }
 
     /// Set an object-store configuration key (builder style).
@@ -209,6 +252,14 @@ impl RemoteOptions {
         }
         if self.retries > 100 {
             return bad("retries", "at most 100");
+        }
+        for (key, t) in [
+            ("timeout", self.timeout),
+            ("connect_timeout", self.connect_timeout),
+        ] {
+            if t.is_zero() || t > Duration::from_secs(1_000_000) {
+                return bad(key, "must be between 1 ms and 1,000,000 s");
+            }
         }
         Ok(())
     }
@@ -252,13 +303,28 @@ pub(crate) fn is_secret_key(key: &str) -> bool {
 
 fn parse_bool(key: &str, v: &str) -> Result<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
+        "1" | "true" | "yes" | "on" | "y" => Ok(true),
+        "0" | "false" | "no" | "off" | "n" => Ok(false),
         _ => Err(Error::Config {
             key: key.into(),
             reason: format!("not a boolean: {v:?}"),
         }),
     }
+}
+
+/// Seconds (a positive number, fractions allowed) as a duration.
+pub(crate) fn parse_seconds(key: &str, v: &str) -> Result<Duration> {
+    let s: f64 = v.trim().parse().map_err(|_| Error::Config {
+        key: key.into(),
+        reason: format!("not a number of seconds: {v:?}"),
+    })?;
+    if !(0.001..=1e6).contains(&s) {
+        return Err(Error::Config {
+            key: key.into(),
+            reason: format!("out of range (0.001 to 1000000 seconds): {v:?}"),
+        });
+    }
+    Ok(Duration::from_secs_f64(s))
 }
 
 fn parse_size(key: &str, v: &str) -> Result<u64> {

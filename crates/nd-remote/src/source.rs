@@ -109,12 +109,12 @@ impl RemoteSource {
         let first = block_on(async move {
             match r.get(&p, Some(0..block), None).await {
                 Ok((bytes, meta)) => Ok((Some(bytes), meta)),
-                Err(Error::NotFound { url }) => Err(Error::NotFound { url }),
-                Err(e) => match r.head(&p).await {
-                    // An empty object cannot answer a range request.
+                // An empty object cannot answer a range request (416): ask its size.
+                Err(e @ Error::Request { .. }) => match r.head(&p).await {
                     Ok(meta) if meta.size == 0 => Ok((None, meta)),
                     _ => Err(e),
                 },
+                Err(e) => Err(e),
             }
         })??;
         let (bytes, meta) = first;

@@ -490,13 +490,53 @@ fn an_object_that_changes_etag_is_an_error() {
 }
 
 #[test]
-fn a_server_without_range_support_is_a_clear_error() {
+fn a_server_without_range_support_is_downloaded_once_within_the_limit() {
     let d = data(50_000);
-    let s = server(move |_, _| Act::IgnoreRange { data: d.clone() });
-    let e = open_source(&format!("{}/f.bin", s.url), &opts()).unwrap_err();
+    let d2 = d.clone();
+    let s = server(move |_, _| Act::IgnoreRange { data: d2.clone() });
+    let o = opts();
+    let src = open_source(&format!("{}/f.bin", s.url), &o).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(src.len(), 50_000);
+    assert_eq!(
+        &src.read_range(20_000..20_100).unwrap()[..],
+        &d[20_000..20_100]
+    );
+    let ranges = [100..200, 30_000..30_500, 49_000..50_000];
+    let got = src.read_ranges(&ranges).unwrap();
+    for (r, g) in ranges.iter().zip(&got) {
+        assert_eq!(&g[..], &d[r.start as usize..r.end as usize]);
+    }
+    // the refused range request, then one whole download; every later read from memory
+    assert_eq!(s.count.load(Ordering::SeqCst), 2);
+    let w = o.stats.warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("/f.bin") && w[0].contains("ignores range requests"),
+        "{w:?}"
+    );
+    assert!(w[0].contains("50000 bytes"), "{w:?}");
+
+    // over the limit: a clear error, the body never read
+    let mut small = opts();
+    small.max_full_download = 10_000;
+    let e = open_source(&format!("{}/f.bin", s.url), &small).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::TooLarge {
+                size: 50_000,
+                limit: 10_000,
+                ..
+            }
+        ),
+        "{e}"
+    );
     let msg = e.to_string();
-    assert!(msg.contains("/f.bin"), "{msg}");
-    assert!(msg.to_ascii_lowercase().contains("range request"), "{msg}");
+    assert!(
+        msg.contains("/f.bin") && msg.contains("ignores range requests"),
+        "{msg}"
+    );
+    assert!(msg.contains("ND_REMOTE_MAX_FULL_DOWNLOAD"), "{msg}");
 }
 
 #[test]
@@ -512,8 +552,179 @@ fn a_hanging_server_times_out() {
     let src = open_f(&s, &o);
     let t = Instant::now();
     let e = src.read_range(20_000..20_100).unwrap_err();
-    assert!(t.elapsed() < Duration::from_secs(10), "{e}");
-    assert_eq!(s.count.load(Ordering::SeqCst), 3, "{e}");
+    // a timeout is not retried: one request, one timeout
+    assert!(t.elapsed() < Duration::from_millis(1500), "{e}");
+    assert_eq!(s.count.load(Ordering::SeqCst), 2, "{e}");
+    assert!(e.to_string().contains("timed out after 0.3 s"), "{e}");
+}
+
+/// A listener that accepts connections and never answers (nor reads), counting them; it stops
+/// when dropped and in any case after 60 s.
+struct Silent {
+    url: String,
+    accepted: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn silent_server() -> Silent {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (a, st) = (accepted.clone(), stop.clone());
+    std::thread::spawn(move || {
+        let end = Instant::now() + Duration::from_secs(60);
+        let mut held = Vec::new();
+        while !st.load(Ordering::SeqCst) && Instant::now() < end {
+            match l.accept() {
+                Ok((c, _)) => {
+                    a.fetch_add(1, Ordering::SeqCst);
+                    held.push(c);
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    Silent {
+        url,
+        accepted,
+        stop,
+    }
+}
+
+#[test]
+fn a_server_that_accepts_and_never_answers_fails_within_the_timeout() {
+    let s = silent_server();
+    let mut o = opts();
+    o.timeout = Duration::from_secs(1);
+    o.retries = 3;
+    let url = format!("{}/cube.fits", s.url);
+    let t = Instant::now();
+    let e = open_source(&url, &o).unwrap_err();
+    let took = t.elapsed();
+    let msg = e.to_string();
+    assert_eq!(msg, format!("{url}: timed out after 1 s"));
+    // the stated bound: the timeout once (timeouts are not retried), never (retries + 1)×
+    assert!(took >= Duration::from_secs(1), "{took:?}");
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+    assert_eq!(s.accepted.load(Ordering::SeqCst), 1);
+    assert_eq!(o.stats.requests(), 1);
+}
+
+#[test]
+fn refused_unresolvable_denied_and_missing_are_one_plain_line() {
+    // a closed port
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/x.fits");
+    let t = Instant::now();
+    let e = open_source(&url, &opts()).unwrap_err();
+    assert_eq!(e.to_string(), format!("{url}: connection refused"));
+    assert!(t.elapsed() < Duration::from_secs(5));
+
+    // `.invalid` never resolves, and nd does not even ask (RFC 6761)
+    let o = opts();
+    let e = open_source("http://nd-test.invalid:8080/x.fits", &o).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "http://nd-test.invalid:8080/x.fits: cannot resolve host nd-test.invalid"
+    );
+
+    let s = server(|_, r| match r.path.as_str() {
+        "/secret.fits" => Act::Status(403, "<Error>AccessDenied</Error>".into()),
+        "/login.fits" => Act::Status(401, "".into()),
+        _ => Act::Status(404, "".into()),
+    });
+    for (p, want) in [
+        ("secret.fits", "access denied (HTTP 403)"),
+        ("login.fits", "access denied (HTTP 401)"),
+        ("nope.fits", "not found (HTTP 404)"),
+    ] {
+        let url = format!("{}/{p}", s.url);
+        let e = open_source(&url, &opts()).unwrap_err();
+        assert_eq!(e.to_string(), format!("{url}: {want}"));
+    }
+}
+
+/// No AWS credentials in this process's environment (a developer's shell may have some).
+fn no_aws_credentials_in_env() -> bool {
+    [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_SKIP_SIGNATURE",
+        "AWS_NO_SIGN_REQUEST",
+    ]
+    .iter()
+    .all(|k| std::env::var_os(k).is_none())
+}
+
+#[test]
+fn s3_without_credentials_is_a_clear_error_and_anon_sends_unsigned_requests() {
+    let d = data(10_000);
+    let d2 = d.clone();
+    let s = server(move |_, _| serve(&d2));
+    let o = opts()
+        .with_option("aws_endpoint", s.url.clone())
+        .with_option("allow_http", "true");
+    if no_aws_credentials_in_env() {
+        let e = open_source("s3://bucket/key.fits", &o).unwrap_err();
+        assert!(matches!(e, Error::NoCredentials { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("s3://bucket/key.fits: no credentials: set AWS_ACCESS_KEY_ID"),
+            "{msg}"
+        );
+        assert!(msg.contains("--anon"), "{msg}");
+        assert_eq!(o.stats.requests(), 0, "no request, no metadata lookup");
+    } else {
+        eprintln!("SKIP the no-credentials half: AWS credentials are set in the environment");
+    }
+    // anonymous: unsigned, no credential lookup
+    let mut anon = o.clone();
+    anon.anonymous = true;
+    let src = open_source("s3://bucket/key.fits", &anon).unwrap();
+    assert_eq!(&src.read_range(0..100).unwrap()[..], &d[..100]);
+    let reqs = s.reqs.lock().unwrap().clone();
+    assert!(!reqs.is_empty());
+    assert!(reqs
+        .iter()
+        .all(|r| !r.headers.to_ascii_lowercase().contains("authorization:")));
+}
+
+#[test]
+fn metadata_endpoints_are_never_contacted() {
+    // An ECS-style credential source points at 169.254.170.2: refused before any packet, said
+    // as "no credentials".
+    let o = opts()
+        .with_option("aws_endpoint", "http://127.0.0.1:9")
+        .with_option(
+            "aws_container_credentials_relative_uri",
+            "/v2/credentials/x",
+        )
+        .with_option("allow_http", "true");
+    let e = open_source("s3://bucket/key.fits", &o).unwrap_err();
+    assert!(matches!(e, Error::NoCredentials { .. }), "{e}");
+    assert!(e.to_string().contains("ND_REMOTE_IMDS=1"), "{e}");
+    assert!(o
+        .stats
+        .log()
+        .iter()
+        .all(|r| !r.path.contains("credentials")));
+    // a URL on a metadata address itself
+    let e = open_source("http://169.254.169.254/latest/meta-data/x", &opts()).unwrap_err();
+    assert!(matches!(e, Error::NoCredentials { .. }), "{e}");
 }
 
 #[test]

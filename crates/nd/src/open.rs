@@ -54,13 +54,19 @@ pub fn remote_stats() -> Option<nd_remote::StatsSnapshot> {
     remote_options().ok().map(|o| o.stats.snapshot())
 }
 
+/// Warnings of remote reads by everything opened with the options from the environment (the
+/// default, also when [`OpenOptions::timeout`] or [`OpenOptions::anonymous`] adjust them): e.g.
+/// a server that ignores range requests, read by downloading the whole object once. Each
+/// distinct warning once; front ends print them.
+pub fn remote_warnings() -> Vec<String> {
+    remote_options()
+        .map(|o| o.stats.warnings())
+        .unwrap_or_default()
+}
+
 /// Open a URL (`http(s)://`, `s3://`, `gs://`, `az://`): a Zarr store when the prefix holds Zarr
 /// metadata, otherwise one object whose first bytes say FITS or ASDF.
-fn open_url(url: &str, opts: Option<&nd_remote::RemoteOptions>) -> Result<Box<dyn Backend>> {
-    let opts = match opts {
-        Some(o) => o,
-        None => remote_options()?,
-    };
+fn open_url(url: &str, opts: &nd_remote::RemoteOptions) -> Result<Box<dyn Backend>> {
     // nd-remote's errors name the URL already
     let fail = |e: nd_remote::Error| Error::input(e.to_string());
     let trimmed = url.trim_end_matches('/');
@@ -114,6 +120,8 @@ pub struct OpenOptions {
     remote: Option<nd_remote::RemoteOptions>,
     cache_size: Option<u64>,
     threads: Option<usize>,
+    timeout: Option<std::time::Duration>,
+    anonymous: bool,
 }
 
 impl std::fmt::Debug for OpenOptions {
@@ -122,6 +130,8 @@ impl std::fmt::Debug for OpenOptions {
             .field("remote", &self.remote.as_ref().map(|_| "custom"))
             .field("cache_size", &self.cache_size)
             .field("threads", &self.threads)
+            .field("timeout", &self.timeout)
+            .field("anonymous", &self.anonymous)
             .finish()
     }
 }
@@ -154,17 +164,45 @@ impl OpenOptions {
         self
     }
 
-    /// The remote options to use: the caller's, or the environment's, with the cache size set.
-    fn remote_options(&self) -> Result<Option<nd_remote::RemoteOptions>> {
-        let base = match (&self.remote, self.cache_size) {
-            (Some(o), _) => o.clone(),
-            (None, Some(_)) => remote_options()?.clone(),
-            (None, None) => return Ok(None),
+    /// Timeout for URLs: the longest wait for a server to answer (and then between pieces of
+    /// its answer), and at most this long to connect. A timed-out request is not retried, so a
+    /// server that accepts and never answers fails after this long, with one line naming the
+    /// URL. Default 30 s (connect 10 s), or `ND_REMOTE_TIMEOUT` / `ND_REMOTE_CONNECT_TIMEOUT`.
+    /// Applies on top of [`OpenOptions::remote`] or the environment's options.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Anonymous access for URLs (public buckets): unsigned requests, no credential lookup.
+    /// Default off, or `ND_REMOTE_ANONYMOUS=1` / `AWS_NO_SIGN_REQUEST=YES`.
+    pub fn anonymous(mut self, anonymous: bool) -> Self {
+        self.anonymous = anonymous;
+        self
+    }
+
+    /// The remote options for a URL: the given or the environment's, with `timeout`,
+    /// `anonymous` and `cache_size` applied (a clone shares the counters and warnings of the original).
+    fn remote_for_url(&self) -> Result<std::borrow::Cow<'_, nd_remote::RemoteOptions>> {
+        let base = match &self.remote {
+            Some(o) => o,
+            None => remote_options()?,
         };
-        Ok(Some(nd_remote::RemoteOptions {
-            cache_size: self.cache_size.unwrap_or(base.cache_size),
-            ..base
-        }))
+        if self.timeout.is_none() && !self.anonymous && self.cache_size.is_none() {
+            return Ok(std::borrow::Cow::Borrowed(base));
+        }
+        let mut o = base.clone();
+        if let Some(bytes) = self.cache_size {
+            o.cache_size = bytes;
+        }
+        if let Some(t) = self.timeout {
+            o.timeout = t;
+            o.connect_timeout = o.connect_timeout.min(t);
+        }
+        o.anonymous |= self.anonymous;
+        o.validate()
+            .map_err(|e| Error::input(format!("remote options: {e}")))?;
+        Ok(std::borrow::Cow::Owned(o))
     }
 
     /// Open a local path, a `file://` URL, or an `http(s)://`, `s3://`, `gs://` or `az://` URL.
@@ -172,12 +210,15 @@ impl OpenOptions {
     /// store); only metadata is read (headers, the tree, `.zarray`/`.zmetadata`).
     ///
     /// # Errors
-    /// [`Error::Input`] when the path cannot be read or is not a format nd reads.
+    /// [`Error::Input`] when the path cannot be read or is not a format nd reads; for URLs,
+    /// one line naming the URL and the cause in plain words (`not found (HTTP 404)`, `access
+    /// denied (HTTP 403)`, `timed out after 30 s`, `connection refused`, `cannot resolve host
+    /// …`, `no credentials: …`).
     pub fn open(&self, path_or_url: &str) -> Result<Dataset> {
         let backend = if let Some(local) = path_or_url.strip_prefix("file://") {
             open_local(local)?
         } else if nd_remote::is_url(path_or_url) {
-            open_url(path_or_url, self.remote_options()?.as_ref())?
+            open_url(path_or_url, &*self.remote_for_url()?)?
         } else {
             open_local(path_or_url)?
         };
@@ -216,5 +257,39 @@ fn open_local(path: &str) -> Result<Box<dyn Backend>> {
         Format::Fits => Ok(Box::new(crate::formats::fits::FitsDataset::open(path)?)),
         Format::Zarr => Ok(Box::new(crate::formats::zarr::ZarrDataset::open(path)?)),
         Format::Asdf => Ok(Box::new(crate::formats::asdf::AsdfDataset::open(path)?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timeout_and_anonymous_apply_over_the_remote_options() {
+        let base = nd_remote::RemoteOptions::default();
+        let o = OpenOptions::new()
+            .remote(base.clone())
+            .timeout(Duration::from_secs(3))
+            .anonymous(true);
+        let r = o.remote_for_url().unwrap();
+        assert_eq!(r.timeout, Duration::from_secs(3));
+        assert_eq!(r.connect_timeout, Duration::from_secs(3));
+        assert!(r.anonymous);
+        // the same counters and warnings as the options it came from
+        base.stats.reset();
+        assert_eq!(r.stats.requests(), 0);
+        let long = OpenOptions::new()
+            .remote(base)
+            .timeout(Duration::from_secs(120));
+        let r = long.remote_for_url().unwrap();
+        assert_eq!(r.connect_timeout, Duration::from_secs(10));
+        assert!(!r.anonymous);
+        let e = OpenOptions::new()
+            .remote(nd_remote::RemoteOptions::default())
+            .timeout(Duration::ZERO)
+            .remote_for_url()
+            .unwrap_err();
+        assert!(e.to_string().contains("timeout"), "{e}");
     }
 }
