@@ -27,7 +27,7 @@ def test_not_a_format(tmp_path):
     p.write_text("hello, world\n")
     with pytest.raises(ndfiles.Error, match="not a FITS, ASDF or Zarr"):
         ndfiles.open(p)
-    with pytest.raises(ndfiles.Error, match="not a Zarr v2 store"):
+    with pytest.raises(ndfiles.Error, match="not a Zarr store"):
         ndfiles.open(tmp_path)
 
 
