@@ -329,7 +329,7 @@ impl ArrayMetadataV3 {
         Value::Object(m)
     }
 
-    /// `zarr.json` bytes as zarr-python 3 writes them (see [`super::json`]).
+    /// `zarr.json` bytes as zarr-python 3 writes them (see [`crate::v3::to_json_bytes`]).
     pub fn to_json_bytes(&self) -> Vec<u8> {
         super::json::to_json_bytes(&self.to_json())
     }
