@@ -167,6 +167,13 @@ enum Cmd {
         /// tile-compressed FITS output (default: one image row per tile, as astropy).
         #[arg(long, value_delimiter = ',')]
         chunks: Option<Vec<u64>>,
+        /// Zarr output format: 2 (the default: what most readers open) or 3.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=3))]
+        zarr_format: u8,
+        /// Zarr v3 only: shard shape, e.g. `1024,1024`; each shard holds inner chunks of
+        /// --chunks (which must divide it) and is written whole, one at a time per thread.
+        #[arg(long, value_delimiter = ',')]
+        shards: Option<Vec<u64>>,
         /// Zarr / ASDF: none, zlib:6, gzip:6, bz2:9, zstd:3, lz4:1, blosc:lz4:5:shuffle.
         /// FITS: none (plain images, streamed) or tile compression rice, gzip_1 (gzip), gzip_2,
         /// plio, with options after colons. Integer images are lossless; float images are
@@ -385,6 +392,8 @@ fn run(cli: Cli) -> CliResult<u8> {
             dst,
             array,
             chunks,
+            zarr_format,
+            shards,
             compressor,
             force,
             checksum,
@@ -412,6 +421,8 @@ fn run(cli: Cli) -> CliResult<u8> {
             let options = nd::convert::ConvertOptions {
                 array,
                 chunks,
+                zarr_format,
+                shards,
                 compressor,
                 force,
                 checksum,

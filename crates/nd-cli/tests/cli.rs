@@ -497,6 +497,169 @@ fn round_trips_keep_data_and_headers() {
     assert_eq!(o.code, 2);
 }
 
+fn json_file(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// Zarr v3 output (`--zarr-format 3`, sharded with `--shards`): FITS -> Zarr v3 -> FITS keeps
+/// data and headers; v3 -> v2 -> v3 and v3 -> ASDF keep data and dimension names; FITS images get
+/// dimension names from CTYPEn (numpy order), others `dim_0, ...`, one length per name in a group.
+#[test]
+fn zarr_v3_output_round_trips_with_dimension_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |n: &str| tmp.path().join(n);
+    for name in [
+        "mef.fits",
+        "cards.fits",
+        "dt_u16.fits",
+        "dt_i8.fits",
+        "dim4.fits",
+    ] {
+        let src = root().join("fits/gen").join(name);
+        let s = arg(&src);
+        let (v3, back, v2, v3b, asdf) = (
+            t(&format!("{name}.v3.zarr")),
+            t(&format!("{name}.v3.fits")),
+            t(&format!("{name}.v2.zarr")),
+            t(&format!("{name}.v3b.zarr")),
+            t(&format!("{name}.asdf")),
+        );
+        ok(&["convert", s, arg(&v3), "--zarr-format", "3", "-q"]);
+        assert_eq!(json_file(&v3.join("zarr.json"))["zarr_format"], 3);
+        ok(&["convert", arg(&v3), arg(&back), "-q"]);
+        let a = ok(&["header", s]).stdout;
+        let mut b = ok(&["header", arg(&back)]).stdout;
+        if !a.contains("\nEXTEND  =") {
+            b = b.replacen("EXTEND  =                    T\n", "", 1);
+        }
+        assert_eq!(a, b, "{name} via Zarr v3: headers differ");
+        ok(&["convert", arg(&v3), arg(&v2), "-q"]);
+        ok(&["convert", arg(&v2), arg(&v3b), "--zarr-format", "3", "-q"]);
+        ok(&["convert", arg(&v3), arg(&asdf), "-q"]);
+        // FITS order for FITS; Zarr lists arrays by path, so Zarr and ASDF compare by name
+        let want = exports_of(&src);
+        let got = exports_of(&back);
+        assert_eq!(got.len(), want.len());
+        for ((sa, x), (_, y)) in want.iter().zip(&got) {
+            assert_same(y, x, &format!("{name} via Zarr v3 and back: HDU {sa}"));
+        }
+        let mut want = exports_of(&v3);
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(want.len(), got.len());
+        for other in [&v2, &v3b, &asdf] {
+            let mut got = exports_of(other);
+            got.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(got.len(), want.len(), "{}", other.display());
+            for ((sa, x), (sb, y)) in want.iter().zip(&got) {
+                assert_eq!(sa.trim_start_matches('/'), sb.trim_start_matches('/'));
+                assert_same(y, x, &format!("{name} via {}: {sa}", other.display()));
+            }
+        }
+        // dimension names survive v3 -> v2 -> v3
+        for (k, arr) in json_file(&v3.join("zarr.json"))["consolidated_metadata"]["metadata"]
+            .as_object()
+            .unwrap()
+        {
+            if arr["node_type"] != "array" {
+                continue;
+            }
+            let dims = &arr["dimension_names"];
+            assert_eq!(
+                dims.as_array().unwrap().len(),
+                arr["shape"].as_array().unwrap().len()
+            );
+            assert_eq!(
+                &json_file(&v2.join(k).join(".zattrs"))["_ARRAY_DIMENSIONS"],
+                dims
+            );
+            assert_eq!(
+                &json_file(&v3b.join(k).join("zarr.json"))["dimension_names"],
+                dims
+            );
+        }
+    }
+
+    // a WCS cube: names from CTYPEn, sharded write, back to FITS and to v2
+    let cube = root().join("example/cube.fits");
+    let s3 = t("cube.zarr");
+    ok(&[
+        "convert",
+        arg(&cube),
+        arg(&s3),
+        "--zarr-format",
+        "3",
+        "--shards",
+        "16,64,64",
+        "--chunks",
+        "8,32,32",
+        "--compressor",
+        "blosc:zstd:3:bitshuffle",
+        "-q",
+    ]);
+    let z = json_file(&s3.join("SCI/zarr.json"));
+    assert_eq!(
+        z["dimension_names"],
+        serde_json::json!(["freq", "dec", "ra"])
+    );
+    assert_eq!(
+        z["chunk_grid"]["configuration"]["chunk_shape"],
+        serde_json::json!([16, 64, 64])
+    );
+    let sh = &z["codecs"][0];
+    assert_eq!(sh["name"], "sharding_indexed");
+    assert_eq!(
+        sh["configuration"]["chunk_shape"],
+        serde_json::json!([8, 32, 32])
+    );
+    assert_eq!(
+        sh["configuration"]["codecs"][1]["configuration"]["shuffle"],
+        "bitshuffle"
+    );
+    assert_eq!(z["attributes"].get("_ARRAY_DIMENSIONS"), None);
+    // one file per shard
+    assert!(s3.join("SCI/c/1/0/0").is_file() && !s3.join("SCI/c/2").exists());
+    let (f, v2) = (t("cube.fits"), t("cube2.zarr"));
+    ok(&["convert", arg(&s3), arg(&f), "-q"]);
+    ok(&["convert", arg(&s3), arg(&v2), "-q"]);
+    assert_eq!(
+        json_file(&v2.join("SCI/.zattrs"))["_ARRAY_DIMENSIONS"],
+        serde_json::json!(["freq", "dec", "ra"])
+    );
+    // v2 fill values as xarray writes them: NaN for floats
+    assert_eq!(json_file(&v2.join("SCI/.zarray"))["fill_value"], "NaN");
+    let want = exports_of(&cube);
+    for other in [&s3, &f, &v2] {
+        let got = exports_of(other);
+        assert_same(&got[0].1, &want[0].1, &other.display().to_string());
+    }
+
+    // options that do not fit are refused before anything is written
+    for (extra, msg) in [
+        (vec!["--shards", "16,64,64"], "--shards is for Zarr v3"),
+        (vec!["--zarr-format", "3", "--compressor", "zlib:1"], "zlib"),
+        (
+            vec![
+                "--zarr-format",
+                "3",
+                "--shards",
+                "12,64,64",
+                "--chunks",
+                "8,32,32",
+            ],
+            "multiple",
+        ),
+        (vec!["--zarr-format", "4"], "4"),
+    ] {
+        let d = t("bad.zarr");
+        let mut args = vec!["convert", arg(&cube), arg(&d)];
+        args.extend(extra.iter().copied());
+        let o = nd(&args);
+        assert_eq!(o.code, 2, "{extra:?}: {}", o.stderr);
+        assert!(o.stderr.contains(msg), "{extra:?}: {}", o.stderr);
+        assert!(!d.exists());
+    }
+}
+
 /// Every command on truncated and bit-flipped copies of files of every format: a message and
 /// exit status 1 or 2 (or 0 where the damage left a readable file), never a panic or a hang.
 #[test]

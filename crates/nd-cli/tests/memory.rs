@@ -137,3 +137,72 @@ fn convert_larger_than_budget_stays_within_budget() {
     }
     assert_eq!(a.len(), b2.len());
 }
+
+/// Zarr v3 sharded output is written shard by shard: nd-ops aligns its blocks to the shard
+/// shape, each shard is encoded whole from one block and stored with one write, so memory stays
+/// within the budget (shards of 2 MiB, blocks of a few shards) and back to FITS too.
+#[test]
+fn sharded_zarr_v3_convert_stays_within_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rows, cols) = (4096u64, 8192u64); // 128 MiB of float32
+    let src = tmp.path().join("big.fits");
+    big_fits(&src, rows, cols);
+    let budget_mib = 32u64;
+    let overhead = 48u64 << 20;
+    let b = budget_mib.to_string();
+    let zarr = tmp.path().join("big.zarr");
+    let (code, peak, err) = run_sampled(&[
+        "convert",
+        src.to_str().unwrap(),
+        zarr.to_str().unwrap(),
+        "--zarr-format",
+        "3",
+        "--shards",
+        "512,1024",
+        "--chunks",
+        "128,256",
+        "--compressor",
+        "zstd:1",
+        "--budget-mib",
+        &b,
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    println!(
+        "FITS -> Zarr v3 sharded, 128 MiB image, budget {budget_mib} MiB: peak RssAnon {} MiB",
+        peak >> 20
+    );
+    assert!(
+        peak <= (budget_mib << 20) + overhead,
+        "peak anonymous memory {} MiB",
+        peak >> 20
+    );
+    // 8 x 8 shards, each one file
+    let shards = std::fs::read_dir(zarr.join("PRIMARY/c/7")).unwrap().count();
+    assert_eq!(shards, 8);
+
+    let back = tmp.path().join("back.fits");
+    let (code, peak2, err) = run_sampled(&[
+        "convert",
+        zarr.to_str().unwrap(),
+        back.to_str().unwrap(),
+        "--budget-mib",
+        &b,
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    println!("Zarr v3 sharded -> FITS: peak RssAnon {} MiB", peak2 >> 20);
+    assert!(
+        peak2 <= (budget_mib << 20) + overhead,
+        "peak anonymous memory {} MiB",
+        peak2 >> 20
+    );
+    let (a, b2) = (std::fs::read(&src).unwrap(), std::fs::read(&back).unwrap());
+    let off = 2880usize;
+    for r in [0u64, 997, 997 * 4, 5] {
+        let s = off + (r * cols * 4) as usize;
+        let e = s + (cols * 4) as usize;
+        assert_eq!(a[s..e], b2[s..e], "row {r}");
+    }
+    assert_eq!(a.len(), b2.len());
+}

@@ -431,31 +431,33 @@ impl ArrayMetadataV2 {
     /// True when a native-endian chunk consists only of the fill value (NaN fill matches any NaN).
     /// Always false when there is no fill value (zarr-python's rule).
     pub fn is_fill_chunk(&self, native: &[u8]) -> bool {
-        let Some(fill) = &self.fill_value else {
-            return false;
-        };
-        let n = fill.len();
-        if n == 0 || native.len() % n != 0 {
-            return false;
+        match &self.fill_value {
+            Some(fill) => is_fill(&self.dtype, fill, native),
+            None => false,
         }
-        match self.dtype {
-            DataType::Float32 => {
-                float_all_eq::<4>(native, fill, |b| f32::from_ne_bytes(b).is_nan())
-            }
-            DataType::Float64 => {
-                float_all_eq::<8>(native, fill, |b| f64::from_ne_bytes(b).is_nan())
-            }
-            DataType::Float16 => {
-                float_all_eq::<2>(native, fill, |b| half::f16::from_ne_bytes(b).is_nan())
-            }
-            _ if fill.iter().all(|&b| b == 0) => native.iter().all(|&b| b == 0),
-            _ => {
-                // compare runs of a repeated pattern (memcmp) rather than element by element
-                let pattern: Vec<u8> = fill.iter().copied().cycle().take(n * 64).collect();
-                native
-                    .chunks(pattern.len())
-                    .all(|c| c == &pattern[..c.len()])
-            }
+    }
+}
+
+/// True when native-endian `data` holds only the element `fill` of `dtype` (a NaN fill matches
+/// any NaN); false when `fill` is empty or does not divide `data`. Compares runs of the repeated
+/// pattern (memcmp), not element by element.
+pub fn is_fill(dtype: &DataType, fill: &[u8], native: &[u8]) -> bool {
+    let n = fill.len();
+    if n == 0 || native.len() % n != 0 {
+        return false;
+    }
+    match dtype {
+        DataType::Float32 => float_all_eq::<4>(native, fill, |b| f32::from_ne_bytes(b).is_nan()),
+        DataType::Float64 => float_all_eq::<8>(native, fill, |b| f64::from_ne_bytes(b).is_nan()),
+        DataType::Float16 => {
+            float_all_eq::<2>(native, fill, |b| half::f16::from_ne_bytes(b).is_nan())
+        }
+        _ if fill.iter().all(|&b| b == 0) => native.iter().all(|&b| b == 0),
+        _ => {
+            let pattern: Vec<u8> = fill.iter().copied().cycle().take(n * 64).collect();
+            native
+                .chunks(pattern.len())
+                .all(|c| c == &pattern[..c.len()])
         }
     }
 }
@@ -779,12 +781,11 @@ pub fn encode_fill_value(b: &[u8], dtype: &DataType, endian: Endian) -> Value {
             let im = f64::from_ne_bytes(arr(b.get(8..).unwrap_or(&[])));
             Value::Array(vec![f64_json(re), f64_json(im)])
         }
-        // numpy's bytes_ scalar drops trailing NULs, so zarr-python encodes "zz" for b"zz\0\0\0"
-        DataType::Bytes(_) => {
-            let end = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
-            b64(&b[..end])
-        }
-        DataType::Raw(_) => b64(b),
+        // The whole element, trailing NULs included: zarr-python 2.18 drops them (numpy's bytes_
+        // scalar does, so it writes "" for b"" and "eno=" for b"zz\0\0\0"), but tensorstore
+        // refuses a base64 fill whose length is not the element size; zarr-python reads both
+        // spellings as the same value.
+        DataType::Bytes(_) | DataType::Raw(_) => b64(b),
         DataType::Struct(_) => {
             let mut v = b.to_vec();
             dtype.swap_from_native(endian, &mut v);
@@ -862,7 +863,8 @@ mod tests {
         let m = ArrayMetadataV2::parse(meta(r#""dtype": "|S3", "fill_value": "eno=""#).as_bytes())
             .unwrap();
         assert_eq!(m.fill_value.as_deref(), Some(&b"zz\0"[..]));
-        assert_eq!(m.fill_value_json(), "eno=");
+        // written as the whole element (tensorstore needs the item size), zarr-python reads it equal
+        assert_eq!(m.fill_value_json(), "enoA");
         let m = ArrayMetadataV2::parse(meta(r#""dtype": ">U2", "fill_value": "é""#).as_bytes())
             .unwrap();
         assert_eq!(m.fill_value_json(), "é");

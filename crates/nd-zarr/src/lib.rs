@@ -4,6 +4,7 @@
 //! every numpy dtype zarr-python stores (byte strings, unicode, datetimes, records), every
 //! compressor and filter of [`nd_codecs`], C and F order, `.` and `/` chunk keys (and the legacy
 //! nested layout), missing chunks as the fill value, groups, attributes and consolidated metadata.
+//! Zarr v3 (including sharding) is read and written as zarr-python 3 does: see [`v3`].
 //!
 //! ```
 //! use std::sync::Arc;

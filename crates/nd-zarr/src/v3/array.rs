@@ -4,15 +4,25 @@
 //! alone in the chain) are read by inner chunk: the engine walks the inner chunk grid, each
 //! inner chunk costs one ranged get, and each shard's index one ranged get (a suffix when the
 //! index is at the end), fetched once per read and shared by the threads that need it.
+//!
+//! Writes go by stored chunk (for a sharded array, by shard): a write that covers a chunk's
+//! part of the array encodes it from the written values alone; a partial one reads, decodes
+//! and re-encodes it. A chunk holding only the fill value is deleted rather than stored, and
+//! inner chunks holding only the fill value are left out of their shard (zarr-python 3's
+//! `write_empty_chunks=False`). Parallel writers must not share a chunk:
+//! [`ArrayRead::chunk_shape`] is the shard shape, the unit nd-ops aligns its blocks to.
 
 use super::codec::{CodecChain, Ctx, Sharding};
 use super::meta::ArrayMetadataV3;
 use super::shard::{c_position, ShardIndex};
-use crate::error::{Error, Result};
+use crate::error::{store_err, Error, Result};
 use crate::node::{get_json, join, norm_path};
+use nd_core::shape::{copy_strided, Strided};
 use nd_core::{
-    ArrayRead, Attributes, ChunkDecoder, ChunkGrid, ChunkedLayout, DataType, Order, Region, Store,
+    num_bytes, ArrayRead, ArrayWrite, Attributes, ChunkDecoder, ChunkGrid, ChunkedLayout, DataType,
+    Order, Region, Store,
 };
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,6 +39,8 @@ pub struct ZarrArrayV3 {
     chain: CodecChain,
     /// The grid reads walk: the chunk grid, or for a sharded array the inner chunk grid.
     layout: ChunkedLayout,
+    /// The chunk grid of the metadata (shards for a sharded array): the unit of writes.
+    grid: ChunkGrid,
     parallel: bool,
 }
 
@@ -74,14 +86,111 @@ impl ZarrArrayV3 {
             order: Order::C,
             fill: meta.fill_value.clone(),
         };
+        let grid = ChunkGrid::new(meta.shape.clone(), meta.chunk_shape.clone())?;
         Ok(ZarrArrayV3 {
             store,
             path,
             meta,
             chain,
             layout,
+            grid,
             parallel: true,
         })
+    }
+
+    /// Create (or replace) an array at `path`: removes what was there, writes a group
+    /// `zarr.json` into every ancestor that has none, and writes the array's `zarr.json`.
+    ///
+    /// # Errors
+    /// A codec chain nd cannot encode, an ancestor that is an array, store errors.
+    pub fn create(store: Arc<dyn Store>, path: &str, meta: ArrayMetadataV3) -> Result<ZarrArrayV3> {
+        let path = norm_path(path);
+        // check the codecs before anything is removed
+        let arr = Self::from_metadata(store, &path, meta)?;
+        super::group::prepare_node(arr.store.as_ref(), &path)?;
+        arr.write_metadata()?;
+        Ok(arr)
+    }
+
+    fn write_metadata(&self) -> Result<()> {
+        let key = join(&self.path, ZARR_JSON);
+        self.store
+            .set(&key, &self.meta.to_json_bytes())
+            .map_err(store_err(&key))
+    }
+
+    /// Replace the attributes and rewrite `zarr.json`.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn set_attributes(&mut self, attrs: Map<String, Value>) -> Result<()> {
+        self.meta.attributes = attrs;
+        self.write_metadata()
+    }
+
+    /// Write `data` (native-endian, C order, exactly the region's size) into `region`.
+    ///
+    /// Each stored chunk (shard) the region touches is encoded and stored with one `set` (or
+    /// deleted when it holds only the fill value); one the region covers only in part is first
+    /// read and decoded (one `get`). Chunks are processed in parallel; memory is about one
+    /// decoded and one encoded chunk per thread.
+    ///
+    /// # Errors
+    /// A region outside the array, a wrong data size, store errors, codec errors, a corrupt
+    /// chunk met by a partial write.
+    pub fn write(&self, region: &Region, data: &[u8]) -> Result<()> {
+        region.check_within(&self.meta.shape)?;
+        let rshape = region.shape();
+        let want = num_bytes(&rshape, self.meta.data_type.size())?;
+        if data.len() != want {
+            return Err(Error::Core(nd_core::Error::Shape(format!(
+                "write of region {rshape:?} needs {want} bytes, got {}",
+                data.len()
+            ))));
+        }
+        let pieces = self.grid.pieces(region)?;
+        let work = |p: &nd_core::ChunkPiece| self.write_piece(&rshape, data, p);
+        if self.parallel && pieces.len() > 1 {
+            pieces.par_iter().try_for_each(work)
+        } else {
+            pieces.iter().try_for_each(work)
+        }
+    }
+
+    fn write_piece(&self, rshape: &[u64], data: &[u8], p: &nd_core::ChunkPiece) -> Result<()> {
+        let elem = self.meta.data_type.size();
+        let cshape = &self.meta.chunk_shape;
+        let key = self.chunk_key(&p.chunk);
+        let ctx = self.ctx(&key);
+        let stored = self.grid.chunk_region(&p.chunk);
+        let covers = p.in_chunk.shape() == stored.shape();
+        let mut buf = vec![0u8; self.meta.chunk_bytes()];
+        let present = if covers {
+            false
+        } else {
+            match self.store.get(&key).map_err(store_err(&key))? {
+                Some(old) => {
+                    self.chain.decode_into(&ctx, &old, &mut buf)?;
+                    true
+                }
+                None => false,
+            }
+        };
+        // a write covering a whole (non-edge) chunk overwrites every byte: no fill needed
+        let whole = covers && p.in_chunk.shape() == *cshape;
+        if !present && !whole {
+            nd_core::array::fill_slice(&mut buf, &self.meta.fill_value);
+        }
+        let count = p.in_out.shape();
+        let sv = Strided::of_region(rshape, &p.in_out.start(), Order::C, elem);
+        let dv = Strided::of_region(cshape, &p.in_chunk.start(), Order::C, elem);
+        copy_strided(data, &sv, &mut buf, &dv, &count, elem)?;
+        if nd_codecs::zarr_v2::is_fill(&self.meta.data_type, &self.meta.fill_value, &buf) {
+            return self.store.delete(&key).map_err(store_err(&key));
+        }
+        let enc = self.chain.encode(&ctx, &buf)?;
+        drop(buf);
+        self.store.set(&key, &enc).map_err(store_err(&key))
     }
 
     /// Decode chunks on one thread only (for callers that parallelise themselves).
@@ -263,6 +372,12 @@ impl ChunkDecoder for ShardReader<'_> {
     }
 }
 
+impl ArrayWrite for ZarrArrayV3 {
+    fn write_region(&self, region: &Region, data: &[u8]) -> nd_core::Result<()> {
+        Ok(self.write(region, data)?)
+    }
+}
+
 impl ArrayRead for ZarrArrayV3 {
     fn shape(&self) -> &[u64] {
         &self.meta.shape
@@ -271,7 +386,8 @@ impl ArrayRead for ZarrArrayV3 {
         &self.meta.data_type
     }
     /// The chunk grid's chunk shape (for a sharded array, the shard: one index fetch serves
-    /// all its inner chunks).
+    /// all its inner chunks, and it is the unit of writes, so nd-ops never splits one between
+    /// two writers).
     fn chunk_shape(&self) -> Vec<u64> {
         self.meta.chunk_shape.clone()
     }

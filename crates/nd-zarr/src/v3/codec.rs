@@ -425,6 +425,108 @@ impl CodecChain {
     }
 }
 
+impl CodecChain {
+    /// Encode one chunk (exactly [`CodecChain::decoded_len`] bytes, C order, native byte order):
+    /// transposes, the array→bytes codec (a shard: every inner chunk that is not all fill value
+    /// encoded, in parallel, then the index), then the bytes→bytes codecs.
+    pub(crate) fn encode(&self, ctx: &Ctx<'_>, data: &[u8]) -> Result<Vec<u8>> {
+        if data.len() != self.decoded_len() {
+            return Err(ctx.err(format!(
+                "{} bytes given for a chunk of {} bytes",
+                data.len(),
+                self.decoded_len()
+            )));
+        }
+        let mut cur: Cow<'_, [u8]> = Cow::Borrowed(data);
+        for (k, order) in self.transposes.iter().enumerate() {
+            let mut next = vec![0u8; data.len()];
+            transpose(&cur, &self.shapes[k], order, &mut next, self.elem)
+                .map_err(|e| ctx.err(e.to_string()))?;
+            cur = Cow::Owned(next);
+        }
+        let mut bytes = match &self.a2b {
+            ArrayToBytes::Bytes { endian } => {
+                let mut v = cur.into_owned();
+                if let Some(e) = endian {
+                    ctx.dtype.swap_from_native(*e, &mut v);
+                }
+                v
+            }
+            ArrayToBytes::Sharding(s) => {
+                let shard_shape = self.shapes.last().map_or(&[][..], |v| v.as_slice());
+                s.encode_shard(ctx, &cur, shard_shape)?
+            }
+        };
+        for c in &self.b2b {
+            bytes = match c {
+                BytesToBytes::Crc32c => {
+                    let crc = nd_codecs::checksum::crc32c(&bytes);
+                    bytes.extend_from_slice(&crc.to_le_bytes());
+                    bytes
+                }
+                BytesToBytes::Compressor(_, codec) => {
+                    codec.encode(&bytes).map_err(|e| ctx.codec(e))?
+                }
+            };
+        }
+        Ok(bytes)
+    }
+}
+
+/// The C-order positions of a grid of `counts` sorted by Morton (Z-order) code: bit `b` of
+/// every axis in turn (axis 0 first), axes with fewer bits dropping out, as zarr-python 3's
+/// `morton_order_iter` orders the inner chunks of a shard.
+fn morton_positions(counts: &[u64]) -> Vec<usize> {
+    let bits: Vec<u32> = counts
+        .iter()
+        .map(|&c| 64 - c.saturating_sub(1).leading_zeros())
+        .collect();
+    let max_bits = bits.iter().copied().max().unwrap_or(0);
+    let n = counts.iter().product::<u64>() as usize;
+    let mut keyed: Vec<(u128, usize)> = (0..n)
+        .map(|pos| {
+            let mut idx = vec![0u64; counts.len()];
+            let mut rest = pos as u64;
+            for (i, c) in counts.iter().enumerate().rev() {
+                idx[i] = rest % c;
+                rest /= c;
+            }
+            let mut code = 0u128;
+            let mut out_bit = 0;
+            for b in 0..max_bits {
+                for (d, &nb) in bits.iter().enumerate() {
+                    if b < nb {
+                        code |= u128::from((idx[d] >> b) & 1) << out_bit;
+                        out_bit += 1;
+                    }
+                }
+            }
+            (code, pos)
+        })
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, p)| p).collect()
+}
+
+/// `transpose(order)`: `src` is C order over `shape`, `dst` C order over
+/// `[shape[order[0]], shape[order[1]], ...]`.
+fn transpose(
+    src: &[u8],
+    shape: &[u64],
+    order: &[usize],
+    dst: &mut [u8],
+    elem: usize,
+) -> nd_core::Result<()> {
+    let ss = strides(shape, Order::C);
+    let enc_shape: Vec<u64> = order.iter().map(|&i| shape[i]).collect();
+    let sv = Strided {
+        offset: 0,
+        strides: order.iter().map(|&i| ss[i] as usize * elem).collect(),
+    };
+    let dv = Strided::of_region(&enc_shape, &vec![0; enc_shape.len()], Order::C, elem);
+    copy_strided(src, &sv, dst, &dv, &enc_shape, elem)
+}
+
 fn transpose_order(conf: Option<&Map<String, Value>>, rank: usize) -> MResult<Vec<usize>> {
     let order = match conf_str(conf, "order") {
         Some(Value::Array(a)) => a
@@ -590,6 +692,90 @@ impl Sharding {
         ShardIndex::from_values(values).map_err(|e| ctx.err(format!("shard index: {e}")))
     }
 
+    /// Encode a whole shard (C order over `shard_shape`): inner chunks in C order, each one that
+    /// holds only the fill value left out (both index values `2^64 - 1`, as zarr-python 3 does),
+    /// the others encoded in parallel and laid out one after the other; the index before or after
+    /// them. Memory: the encoded inner chunks plus one decoded inner chunk per thread.
+    fn encode_shard(&self, ctx: &Ctx<'_>, shard: &[u8], shard_shape: &[u64]) -> Result<Vec<u8>> {
+        use rayon::prelude::*;
+        let elem = ctx.dtype.size();
+        let n = nd_core::num_elements(&self.per_shard)
+            .ok_or_else(|| ctx.err("too many inner chunks"))? as usize;
+        let inner_len = self.inner.decoded_len();
+        let encode_one = |pos: usize| -> Result<Option<Vec<u8>>> {
+            // the inner chunk's grid index from its C-order position
+            let mut idx = vec![0u64; self.per_shard.len()];
+            let mut rest = pos as u64;
+            for (i, c) in self.per_shard.iter().enumerate().rev() {
+                idx[i] = rest % c;
+                rest /= c;
+            }
+            let start: Vec<u64> = idx
+                .iter()
+                .zip(&self.chunk_shape)
+                .map(|(i, c)| i * c)
+                .collect();
+            let mut scratch = vec![0u8; inner_len];
+            let sv = Strided::of_region(shard_shape, &start, Order::C, elem);
+            let dv = Strided::of_region(&self.chunk_shape, &vec![0; start.len()], Order::C, elem);
+            copy_strided(shard, &sv, &mut scratch, &dv, &self.chunk_shape, elem)?;
+            if nd_codecs::zarr_v2::is_fill(ctx.dtype, ctx.fill, &scratch) {
+                return Ok(None);
+            }
+            self.inner.encode(ctx, &scratch).map(Some)
+        };
+        let parts: Vec<Option<Vec<u8>>> = if n > 1 {
+            (0..n)
+                .into_par_iter()
+                .map(encode_one)
+                .collect::<Result<_>>()?
+        } else {
+            (0..n).map(encode_one).collect::<Result<_>>()?
+        };
+        let body_len: usize = parts.iter().flatten().map(Vec::len).sum();
+        let mut offset = match self.location {
+            IndexLocation::Start => self.index_bytes,
+            IndexLocation::End => 0,
+        };
+        // inner chunks laid out in Morton order (as zarr-python 3 does), the index in C order
+        let mut entries = vec![super::shard::EMPTY; 2 * n];
+        let mut body = Vec::with_capacity(body_len + self.index_bytes as usize);
+        for pos in morton_positions(&self.per_shard) {
+            if let Some(b) = &parts[pos] {
+                entries[2 * pos] = offset;
+                entries[2 * pos + 1] = b.len() as u64;
+                offset += b.len() as u64;
+                body.extend_from_slice(b);
+            }
+        }
+        drop(parts);
+        let index: Vec<u8> = entries.iter().flat_map(|e| e.to_ne_bytes()).collect();
+        let ictx = Ctx {
+            key: ctx.key,
+            dtype: &DataType::UInt64,
+            fill: &[],
+        };
+        let index = self.index.encode(&ictx, &index)?;
+        if index.len() as u64 != self.index_bytes {
+            return Err(ctx.err(format!(
+                "shard index encoded to {} bytes, expected {}",
+                index.len(),
+                self.index_bytes
+            )));
+        }
+        Ok(match self.location {
+            IndexLocation::End => {
+                body.extend_from_slice(&index);
+                body
+            }
+            IndexLocation::Start => {
+                let mut out = index;
+                out.extend_from_slice(&body);
+                out
+            }
+        })
+    }
+
     /// Decode a whole shard into `dst` (C order over `shard_shape`); empty inner chunks are the
     /// fill value.
     fn decode_shard(
@@ -645,6 +831,24 @@ mod tests {
         let mut out = [0u8; 6];
         untranspose(&enc, &[3, 2], &[1, 0], &mut out, 1).unwrap();
         assert_eq!(out.to_vec(), dec);
+    }
+
+    #[test]
+    fn morton_as_zarr_python() {
+        // zarr.core.indexing.morton_order_iter((2, 3)) -> (0,0) (1,0) (0,1) (1,1) (0,2) (1,2)
+        assert_eq!(morton_positions(&[2, 3]), vec![0, 3, 1, 4, 2, 5]);
+        assert_eq!(morton_positions(&[1, 4]), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn transpose_then_untranspose() {
+        let dec: Vec<u8> = (0..24).collect();
+        let mut enc = vec![0u8; 24];
+        transpose(&dec, &[2, 3, 4], &[2, 0, 1], &mut enc, 1).unwrap();
+        let mut back = vec![0u8; 24];
+        untranspose(&enc, &[4, 2, 3], &[2, 0, 1], &mut back, 1).unwrap();
+        assert_eq!(back, dec);
+        assert_eq!(&enc[..4], &[0, 4, 8, 12]);
     }
 
     #[test]

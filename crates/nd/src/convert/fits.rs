@@ -28,6 +28,10 @@ fn fits_cards(
         }
     } else {
         for (k, v) in meta {
+            if k == "_ARRAY_DIMENSIONS" {
+                // xarray's dimension names (Zarr v2): FITS has no card for them
+                continue;
+            }
             let key = k.to_ascii_uppercase();
             let scalar: Option<nd_fits::Value> = match v {
                 Value::Bool(b) => Some(nd_fits::Value::Bool(*b)),

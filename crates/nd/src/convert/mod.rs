@@ -3,6 +3,7 @@
 
 mod asdf;
 pub mod codec;
+mod dims;
 mod fits;
 mod zarr;
 
@@ -66,7 +67,12 @@ pub struct ConvertOptions<'a> {
     /// Only this array (by selector): it becomes the root array / tree key `data` / primary HDU.
     pub array: Option<String>,
     /// Chunk shape of Zarr (and chunked ASDF) output; tile shape of tile-compressed FITS output.
+    /// With `shards`, the inner chunk shape (it must divide the shard shape).
     pub chunks: Option<Vec<u64>>,
+    /// Zarr output format: 2 (the default) or 3.
+    pub zarr_format: u8,
+    /// Zarr v3 output: the shard shape (`sharding_indexed`, inner chunks of `chunks`).
+    pub shards: Option<Vec<u64>>,
     /// Compressor spec: Zarr/ASDF `none`, `zlib:6`, `gzip:6`, `bz2:9`, `zstd:3`, `lz4:1`,
     /// `blosc:lz4:5:shuffle`; FITS `none`, `rice`, `gzip_1`, `gzip_2`, `plio` with options.
     pub compressor: Option<String>,
@@ -87,6 +93,8 @@ impl Default for ConvertOptions<'_> {
         ConvertOptions {
             array: None,
             chunks: None,
+            zarr_format: 2,
+            shards: None,
             compressor: None,
             force: false,
             checksum: false,
@@ -114,6 +122,8 @@ pub fn convert(src: &crate::Dataset, dst: &str, options: &ConvertOptions) -> Res
             dst,
             array: options.array.as_deref(),
             chunks: options.chunks.clone(),
+            zarr_format: options.zarr_format,
+            shards: options.shards.clone(),
             compressor: options.compressor.as_deref(),
             force: options.force,
             checksum: options.checksum,
@@ -136,6 +146,10 @@ struct ConvertArgs<'a> {
     pub array: Option<&'a str>,
     /// Chunk shape for chunked outputs.
     pub chunks: Option<Vec<u64>>,
+    /// Zarr format of Zarr output (2 or 3).
+    pub zarr_format: u8,
+    /// Shard shape of Zarr v3 output.
+    pub shards: Option<Vec<u64>>,
     /// Compressor spec.
     pub compressor: Option<&'a str>,
     /// Replace an existing destination.
@@ -149,6 +163,17 @@ struct ConvertArgs<'a> {
 fn run(ds: &dyn Backend, a: ConvertArgs) -> Result<Vec<String>> {
     crate::export::check_overlap(a.dst, &[a.src])?;
     let target = target_of(a.dst)?;
+    if !matches!(a.zarr_format, 2 | 3) {
+        return Err(Error::input(format!(
+            "--zarr-format {}: Zarr output is format 2 or 3",
+            a.zarr_format
+        )));
+    }
+    if a.shards.is_some() && (target != Target::Zarr || a.zarr_format != 3) {
+        return Err(Error::input(
+            "--shards is for Zarr v3 output (--zarr-format 3 and a .zarr destination)",
+        ));
+    }
     crate::export::check_convert_destination(a.dst, target == Target::Zarr, a.force)?;
     let mut plan = ds.convert_plan()?;
     let mut notes: Vec<String> = plan

@@ -260,6 +260,18 @@ impl Backend for ZarrDataset {
                 continue;
             }
             if readable_array(n) {
+                // a v3 array's dimension_names travel as xarray's v2 attribute (the plan's
+                // vocabulary for dimension names; see convert/dims.rs)
+                let mut meta = n.attributes.clone();
+                if let Some(names) = n
+                    .metadata_v3
+                    .as_ref()
+                    .and_then(|m| m.dimension_names.as_ref())
+                    .and_then(|d| d.iter().cloned().collect::<Option<Vec<String>>>())
+                {
+                    meta.entry("_ARRAY_DIMENSIONS")
+                        .or_insert_with(|| serde_json::json!(names));
+                }
                 plan.items.push(ConvertItem {
                     name: if n.path.is_empty() {
                         "data".into()
@@ -271,7 +283,7 @@ impl Backend for ZarrDataset {
                     } else {
                         n.path.clone()
                     },
-                    meta: n.attributes.clone(),
+                    meta,
                     table: None,
                 });
             }
