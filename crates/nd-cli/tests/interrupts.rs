@@ -157,7 +157,12 @@ fn interrupted_writes_leave_complete_outputs_or_none() {
                 let finished = exit == Some(0);
                 if !finished {
                     interrupted += 1;
-                    if code > 0 {
+                    // a signal in the first milliseconds, before nd routes signals to its cleanup
+                    // thread, ends it by the default action: nothing was written yet (checked
+                    // below: no destination, no temporary output)
+                    use std::os::unix::process::ExitStatusExt;
+                    let before_handler = exit.is_none() && status.signal() == Some(sig);
+                    if code > 0 && !before_handler {
                         assert_eq!(exit, Some(code), "{what}: exit status");
                     }
                 }
