@@ -252,68 +252,23 @@ impl crate::ArrayWrite for NpyWriter {
         region.check_within(&self.shape)?;
         crate::array::check_out_len(region, &self.dtype, data)?;
         let elem = self.dtype.size() as u64;
-        let rs = region.shape();
-        if rs.contains(&0) {
-            return Ok(());
-        }
         // Write each contiguous run (the innermost axis, merged with full trailing axes).
-        let nd = rs.len();
-        let mut k = nd; // axes k.. are covered whole by the region
-        while k > 0 && rs[k - 1] == self.shape[k - 1] {
-            k -= 1;
-        }
-        let run_axis = k.saturating_sub(1);
-        let run_elems: u64 = if nd == 0 {
-            1
-        } else {
-            rs[run_axis..].iter().product()
-        };
-        let st = crate::shape::strides(&self.shape, Order::C);
-        let outer: Vec<u64> = if nd == 0 {
-            vec![]
-        } else {
-            rs[..run_axis].to_vec()
-        };
-        let mut idx = vec![0u64; outer.len()];
-        let run_bytes = (run_elems * elem) as usize;
         let mut src_off = 0usize;
-        loop {
-            let mut off = 0u64;
-            for ax in 0..nd {
-                let c = region.ranges[ax].start + if ax < outer.len() { idx[ax] } else { 0 };
-                off += c * st[ax];
-            }
-            let pos = self.data_offset + off * elem;
-            write_all_at(self.file.file(), &data[src_off..src_off + run_bytes], pos).map_err(
-                |e| Error::io(format!("{} at offset {pos}", self.file.path().display()), e),
-            )?;
+        crate::io::region_runs(&self.shape, Order::C, region, |first, n| {
+            let run_bytes = (n * elem) as usize;
+            let pos = self.data_offset + first * elem;
+            crate::io::write_all_at(self.file.file(), &data[src_off..src_off + run_bytes], pos)
+                .map_err(|e| {
+                    Error::io(format!("{} at offset {pos}", self.file.path().display()), e)
+                })?;
             src_off += run_bytes;
-            if !crate::shape::next_index(&mut idx, &outer) {
-                return Ok(());
-            }
-        }
+            Ok(())
+        })
     }
 
     fn finish(&self) -> Result<()> {
         self.file.persist()
     }
-}
-
-#[cfg(unix)]
-fn write_all_at(f: &std::fs::File, buf: &[u8], pos: u64) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    f.write_all_at(buf, pos)
-}
-
-#[cfg(windows)]
-fn write_all_at(f: &std::fs::File, mut buf: &[u8], mut pos: u64) -> std::io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        let n = f.seek_write(buf, pos)?;
-        buf = &buf[n..];
-        pos += n as u64;
-    }
-    Ok(())
 }
 
 fn descr_to_py(d: &Descr) -> String {
