@@ -319,7 +319,7 @@ impl AsdfFile {
         let elem = meta.dtype.size();
         let strides = match &meta.strides {
             Some(s) => s.clone(),
-            None => c_strides(shape, elem),
+            None => nd_core::byte_strides(shape, nd_core::Order::C, elem),
         };
         check_view_bounds(shape, meta.offset, &strides, elem, len, path)?;
         Ok(BlockView {
@@ -422,17 +422,6 @@ fn index_tagged(
         }
         _ => {}
     }
-}
-
-/// C-contiguous byte strides.
-pub(crate) fn c_strides(shape: &[u64], elem: usize) -> Vec<i64> {
-    let mut s = vec![0i64; shape.len()];
-    let mut acc = elem as i64;
-    for i in (0..shape.len()).rev() {
-        s[i] = acc;
-        acc = acc.saturating_mul(shape[i] as i64);
-    }
-    s
 }
 
 /// python asdf's `get_actual_shape`: rows = floor(block size / stride of the first axis).
