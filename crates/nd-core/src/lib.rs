@@ -24,6 +24,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod io;
+pub mod limits;
 pub mod npy;
 pub mod scratch;
 pub mod selection;
@@ -38,6 +39,7 @@ pub use buf::{AlignedBuf, ArrayBuf};
 pub use cast::{cast_into, Scalar};
 pub use dtype::{DataType, Descr, DescrField, Element, Endian, Field, StructType};
 pub use error::{Error, Result};
+pub use limits::Limits;
 pub use npy::NpyWriter;
 pub use selection::{AxisSelection, Selection};
 pub use shape::{
