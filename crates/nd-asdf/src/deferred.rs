@@ -19,15 +19,15 @@ use crate::encode::{
     NDARRAY_TAG_WRITE,
 };
 use crate::error::{Error, Result};
-use crate::runs::for_each_run;
 use crate::write::{io_err, temp_beside, AsdfWriter, Declared, DeclaredKind};
 use crate::yaml::{Node, Value};
 use crate::zarr::{fill_bytes, zarr_node};
 use md5::Digest;
 use nd_codecs::zarr_v2::ArrayMetadataV2;
 use nd_codecs::Pipeline;
+use nd_core::io::region_runs;
+use nd_core::io::{read_exact_at, write_all_at};
 use nd_core::{ArrayRead, ChunkDecoder, ChunkGrid, ChunkedLayout, DataType, Endian, Region};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -177,13 +177,11 @@ impl AsdfWriter {
             peak: AtomicU64::new(0),
         });
         let f = &shared.file;
-        f.write_all_at(&head, 0)
-            .map_err(|e| io_err(shared.temp.path(), e))?;
+        write_all_at(f, &head, 0).map_err(|e| io_err(shared.temp.path(), e))?;
         for (d, &(at, data_len)) in self.deferred.iter().zip(&fixed) {
             let mut h = Vec::with_capacity(HEADER_LEN as usize);
             write_block_header(&mut h, 0, [0; 4], data_len, data_len, data_len, [0; 16]);
-            f.write_all_at(&h, at)
-                .map_err(|e| io_err(shared.temp.path(), e))?;
+            write_all_at(f, &h, at).map_err(|e| io_err(shared.temp.path(), e))?;
             let data_at = at + HEADER_LEN;
             let kind = match &d.kind {
                 DeclaredKind::Raw { dtype, shape } => Kind::Raw {
@@ -285,10 +283,8 @@ impl Shared {
         let sum = if self.checksums { md5(stored) } else { [0; 16] };
         let mut h = Vec::with_capacity(HEADER_LEN as usize);
         write_block_header(&mut h, 0, [0; 4], len, len, len, sum);
-        let r = self
-            .file
-            .write_all_at(&h, at)
-            .and_then(|_| self.file.write_all_at(stored, at + HEADER_LEN));
+        let r = write_all_at(&self.file, &h, at)
+            .and_then(|_| write_all_at(&self.file, stored, at + HEADER_LEN));
         if let Err(e) = r {
             // a reserved block without its bytes: the file cannot be finished
             self.failed.store(true, Ordering::SeqCst);
@@ -320,9 +316,7 @@ impl Shared {
         while off < len {
             let n = (len - off).min(buf.len() as u64) as usize;
             let piece = &mut buf[..n]; // ok: n <= buf.len()
-            self.file
-                .read_exact_at(piece, at + off)
-                .map_err(|e| self.ioe(e))?;
+            read_exact_at(&self.file, piece, at + off).map_err(|e| self.ioe(e))?;
             h.update(&*piece);
             off += n as u64;
         }
@@ -391,17 +385,13 @@ fn finish_shared(sh: &Shared, arrays: &[Arc<DeferredArray>]) -> nd_core::Result<
             Kind::Zarr(z) => {
                 let map = z.map.lock().map_err(|_| poisoned())?;
                 let bytes: Vec<u8> = map.iter().flat_map(|v| v.to_le_bytes()).collect();
-                sh.file
-                    .write_all_at(&bytes, z.data_at)
-                    .map_err(|e| sh.ioe(e))?;
+                write_all_at(&sh.file, &bytes, z.data_at).map_err(|e| sh.ioe(e))?;
                 (z.header_at, z.data_at, bytes.len() as u64)
             }
         };
         if sh.checksums {
             let sum = sh.md5_of(data_at, len)?;
-            sh.file
-                .write_all_at(&sum, header_at + CHECKSUM_AT)
-                .map_err(|e| sh.ioe(e))?;
+            write_all_at(&sh.file, &sum, header_at + CHECKSUM_AT).map_err(|e| sh.ioe(e))?;
         }
     }
     let (end, mut offsets) = {
@@ -416,7 +406,7 @@ fn finish_shared(sh: &Shared, arrays: &[Arc<DeferredArray>]) -> nd_core::Result<
         write_index(&mut idx, &all);
     }
     sh.file.set_len(end).map_err(|e| sh.ioe(e))?;
-    sh.file.write_all_at(&idx, end).map_err(|e| sh.ioe(e))?;
+    write_all_at(&sh.file, &idx, end).map_err(|e| sh.ioe(e))?;
     sh.temp.persist()?;
     *state = State::Finished;
     Ok(())
@@ -495,7 +485,6 @@ impl DeferredArray {
             }
         }
         let elem = z.layout.elem_size;
-        let grid_shape = z.layout.grid.grid_shape();
         let chunk_bytes = z.meta.chunk_bytes();
         let rshape = region.shape();
         for piece in z.layout.grid.pieces(region)? {
@@ -526,10 +515,7 @@ impl DeferredArray {
                     nd_core::Error::Unsupported(format!("{}: block {b} is too many", self.path))
                 })?
             };
-            let mut lin = 0u64;
-            for (c, g) in piece.chunk.iter().zip(&grid_shape) {
-                lin = lin * g + c;
-            }
+            let lin = z.layout.grid.linear_index(&piece.chunk);
             let mut map = z.map.lock().map_err(|_| poisoned())?;
             if let Some(slot) = map.get_mut(lin as usize) {
                 *slot = block;
@@ -545,11 +531,7 @@ impl ChunkDecoder for ReadBack<'_> {
     type Error = nd_core::Error;
     fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> nd_core::Result<bool> {
         let (a, z) = (self.0, self.1);
-        let grid = z.layout.grid.grid_shape();
-        let mut lin = 0u64;
-        for (c, g) in chunk.iter().zip(&grid) {
-            lin = lin * g + c;
-        }
+        let lin = z.layout.grid.linear_index(chunk);
         let b = {
             let map = z.map.lock().map_err(|_| poisoned())?;
             map.get(lin as usize).copied().unwrap_or(-1)
@@ -559,10 +541,7 @@ impl ChunkDecoder for ReadBack<'_> {
         }
         let (at, len) = a.shared.appended(b as usize)?;
         let mut stored = vec![0u8; len as usize];
-        a.shared
-            .file
-            .read_exact_at(&mut stored, at)
-            .map_err(|e| a.shared.ioe(e))?;
+        read_exact_at(&a.shared.file, &mut stored, at).map_err(|e| a.shared.ioe(e))?;
         z.meta
             .decode_chunk_into(&z.pipeline, &stored, dst)
             .map_err(|e| nd_core::Error::Unsupported(format!("{}: {e}", a.path)))?;
@@ -607,19 +586,17 @@ impl ArrayRead for DeferredArray {
                 data_at,
                 ..
             } => {
-                let elem = dtype.size();
-                let strides = crate::file::c_strides(shape, elem);
+                let elem = dtype.size() as u64;
                 let mut pos = 0usize;
-                for_each_run(region, &strides, elem, &mut |off, len| {
+                region_runs(shape, nd_core::Order::C, region, |first, n| {
+                    let (off, len) = (first * elem, (n * elem) as usize);
                     let dst = out
                         .get_mut(pos..pos + len)
                         .ok_or_else(|| nd_core::Error::Shape("output too small".into()))?;
-                    self.shared
-                        .file
-                        .read_exact_at(dst, data_at + off)
+                    read_exact_at(&self.shared.file, dst, data_at + off)
                         .map_err(|e| self.shared.ioe(e))?;
                     pos += len;
-                    Ok(())
+                    Ok::<(), nd_core::Error>(())
                 })
             }
             Kind::Zarr(z) => {
@@ -642,19 +619,17 @@ impl nd_core::ArrayWrite for DeferredArray {
                 data_at,
                 ..
             } => {
-                let elem = dtype.size();
-                let strides = crate::file::c_strides(shape, elem);
+                let elem = dtype.size() as u64;
                 let mut pos = 0usize;
-                for_each_run(region, &strides, elem, &mut |off, len| {
+                region_runs(shape, nd_core::Order::C, region, |first, n| {
+                    let (off, len) = (first * elem, (n * elem) as usize);
                     let src = data
                         .get(pos..pos + len)
                         .ok_or_else(|| nd_core::Error::Shape("input too small".into()))?;
-                    self.shared
-                        .file
-                        .write_all_at(src, data_at + off)
+                    write_all_at(&self.shared.file, src, data_at + off)
                         .map_err(|e| self.shared.ioe(e))?;
                     pos += len;
-                    Ok(())
+                    Ok::<(), nd_core::Error>(())
                 })
             }
             Kind::Zarr(z) => self.write_zarr(z, region, data),

@@ -9,7 +9,7 @@ use crate::ndarray::{
 };
 use crate::storage::{check_view_bounds, BlockView, Storage};
 use crate::yaml::{Node, Value};
-use nd_core::{ArrayBuf, ByteSource, DataType};
+use nd_core::{ArrayBuf, ByteSource, DataType, Limits};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -69,6 +69,8 @@ pub struct AsdfFile {
     base_dir: Option<PathBuf>,
     /// Path -> child positions of every tagged node, built on the first [`AsdfFile::array`] call.
     tagged: std::sync::OnceLock<std::collections::HashMap<String, Vec<u32>>>,
+    /// The limits the file was opened with.
+    limits: Limits,
 }
 
 /// Tags recognised as Zarr-in-ASDF.
@@ -80,23 +82,36 @@ pub const ZARR_TAGS: [&str; 2] = [
 impl AsdfFile {
     /// Open a local file (memory-mapped).
     pub fn open(path: impl AsRef<Path>) -> Result<AsdfFile> {
+        AsdfFile::open_with(path, Limits::default())
+    }
+
+    /// [`AsdfFile::open`] with limits: [`Limits::blocks`] ([`nd_core::Error::LimitExceeded`]),
+    /// [`Limits::tree_nodes`] ([`Error::AliasBudget`]) and [`Limits::tree_depth`]
+    /// ([`Error::TooDeep`]).
+    pub fn open_with(path: impl AsRef<Path>, limits: Limits) -> Result<AsdfFile> {
         let path = path.as_ref();
         let src = nd_core::open_local(path)?;
-        let mut f = AsdfFile::from_source(src)?;
+        let mut f = AsdfFile::from_source_with(src, limits)?;
         f.base_dir = Some(path.parent().unwrap_or(Path::new(".")).to_path_buf());
         Ok(f)
     }
 
     /// Open from any byte source (external `source` URIs then cannot be resolved).
     pub fn from_source(src: Arc<dyn ByteSource>) -> Result<AsdfFile> {
-        let (layout, tree_bytes) = parse_layout_and_tree(src.as_ref())?;
+        AsdfFile::from_source_with(src, Limits::default())
+    }
+
+    /// [`AsdfFile::from_source`] with limits (as [`AsdfFile::open_with`]).
+    pub fn from_source_with(src: Arc<dyn ByteSource>, limits: Limits) -> Result<AsdfFile> {
+        let (layout, tree_bytes) = parse_layout_and_tree(src.as_ref(), &limits)?;
         let tree = match (&layout.tree, tree_bytes) {
             (Some(r), Some(bytes)) => {
                 let text = std::str::from_utf8(&bytes).map_err(|e| Error::Yaml {
                     offset: r.start + e.valid_up_to() as u64,
                     message: "tree is not UTF-8".into(),
                 })?;
-                crate::yaml::load(text, r.start)?
+                let opts = crate::yaml::LoadOptions::with_limits(text.len(), &limits);
+                crate::yaml::load_with(text, r.start, opts)?
             }
             _ => Node::new(Value::Null),
         };
@@ -107,6 +122,7 @@ impl AsdfFile {
             blocks,
             base_dir: None,
             tagged: std::sync::OnceLock::new(),
+            limits,
         })
     }
 
@@ -211,7 +227,13 @@ impl AsdfFile {
         let index = self.tagged.get_or_init(|| {
             let mut map = std::collections::HashMap::new();
             let mut pos = Vec::new();
-            index_tagged(&self.tree, &mut String::new(), &mut pos, &mut map);
+            index_tagged(
+                &self.tree,
+                &mut String::new(),
+                &mut pos,
+                &mut map,
+                self.limits.tree_depth,
+            );
             map
         });
         if let Some(pos) = index.get(path) {
@@ -319,7 +341,7 @@ impl AsdfFile {
         let elem = meta.dtype.size();
         let strides = match &meta.strides {
             Some(s) => s.clone(),
-            None => c_strides(shape, elem),
+            None => nd_core::byte_strides(shape, nd_core::Order::C, elem),
         };
         check_view_bounds(shape, meta.offset, &strides, elem, len, path)?;
         Ok(BlockView {
@@ -342,7 +364,7 @@ impl AsdfFile {
                 format!("external source {uri:?} is not a relative file name"),
             ));
         }
-        AsdfFile::open(dir.join(rel))
+        AsdfFile::open_with(dir.join(rel), self.limits)
     }
 
     /// Verify every block checksum (stored bytes, then decoded bytes for old python asdf files)
@@ -365,8 +387,9 @@ fn index_tagged(
     path: &mut String,
     pos: &mut Vec<u32>,
     out: &mut std::collections::HashMap<String, Vec<u32>>,
+    max_depth: usize,
 ) {
-    if pos.len() > crate::yaml::MAX_DEPTH {
+    if pos.len() > max_depth {
         return;
     }
     if n.tag.is_some() && !out.contains_key(path.as_str()) {
@@ -379,7 +402,7 @@ fn index_tagged(
         }
         key(path);
         pos.push(i as u32);
-        index_tagged(c, path, pos, out);
+        index_tagged(c, path, pos, out, max_depth);
         pos.pop();
         path.truncate(len);
     };
@@ -422,17 +445,6 @@ fn index_tagged(
         }
         _ => {}
     }
-}
-
-/// C-contiguous byte strides.
-pub(crate) fn c_strides(shape: &[u64], elem: usize) -> Vec<i64> {
-    let mut s = vec![0i64; shape.len()];
-    let mut acc = elem as i64;
-    for i in (0..shape.len()).rev() {
-        s[i] = acc;
-        acc = acc.saturating_mul(shape[i] as i64);
-    }
-    s
 }
 
 /// python asdf's `get_actual_shape`: rows = floor(block size / stride of the first axis).

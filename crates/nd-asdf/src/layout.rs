@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use bytes::Bytes;
-use nd_core::ByteSource;
+use nd_core::{ByteSource, Limits};
 
 /// Block magic `\xd3BLK`.
 pub const BLOCK_MAGIC: &[u8; 4] = b"\xd3BLK";
@@ -298,11 +298,15 @@ fn find_tree_end(head: &mut Head, start: u64) -> Result<Option<u64>> {
 
 /// Parse the header, comments, tree location and block list of an ASDF file.
 pub fn parse_layout(src: &dyn ByteSource) -> Result<Layout> {
-    Ok(parse_layout_and_tree(src)?.0)
+    Ok(parse_layout_and_tree(src, &Limits::default())?.0)
 }
 
 /// [`parse_layout`], also giving the tree's bytes (read once while looking for its end).
-pub(crate) fn parse_layout_and_tree(src: &dyn ByteSource) -> Result<(Layout, Option<Bytes>)> {
+/// Blocks past [`Limits::blocks`] are refused ([`nd_core::Error::LimitExceeded`]).
+pub(crate) fn parse_layout_and_tree(
+    src: &dyn ByteSource,
+    limits: &Limits,
+) -> Result<(Layout, Option<Bytes>)> {
     let len = src.len();
     let mut head = Head::new(src)?;
     let nl = find(&head.buf, b"\n").ok_or_else(|| Error::NotAsdf("no header line".into()))?;
@@ -393,7 +397,7 @@ pub(crate) fn parse_layout_and_tree(src: &dyn ByteSource) -> Result<(Layout, Opt
     // block index
     if let Some((io, text)) = find_index(src, first)? {
         layout.index_offset = Some(io);
-        match read_index(src, io, &text, first) {
+        match read_index(src, io, &text, first, limits.blocks) {
             Ok(blocks) => {
                 layout.blocks = blocks;
                 layout.index = IndexStatus::Used;
@@ -409,7 +413,7 @@ pub(crate) fn parse_layout_and_tree(src: &dyn ByteSource) -> Result<(Layout, Opt
     } else {
         layout.index = IndexStatus::Absent;
     }
-    layout.blocks = scan_blocks(src, first, &mut warnings)?;
+    layout.blocks = scan_blocks(src, first, &mut warnings, limits.blocks)?;
     layout.warnings = warnings;
     Ok((layout, tree_bytes))
 }
@@ -462,6 +466,7 @@ fn read_index(
     io: u64,
     index: &[u8],
     first: u64,
+    max_blocks: u64,
 ) -> std::result::Result<Vec<BlockHeader>, String> {
     let text = index.get(INDEX_HEADER.len()..).unwrap_or_default();
     let text = std::str::from_utf8(text).map_err(|_| "index is not UTF-8".to_string())?;
@@ -469,6 +474,10 @@ fn read_index(
     let items = node.as_seq().ok_or("index is not a list")?;
     if items.is_empty() {
         return Err("index is empty".into());
+    }
+    if items.len() as u64 > max_blocks {
+        // the block walk reports it
+        return Err(format!("index lists {} blocks", items.len()));
     }
     let mut offsets = Vec::with_capacity(items.len());
     for it in items {
@@ -524,11 +533,15 @@ fn scan_blocks(
     src: &dyn ByteSource,
     first: u64,
     warnings: &mut Vec<String>,
+    max_blocks: u64,
 ) -> Result<Vec<BlockHeader>> {
     let len = src.len();
     let mut blocks = Vec::new();
     let mut pos = first;
     loop {
+        Limits::check("blocks", blocks.len() as u64 + 1, max_blocks, || {
+            format!("{}: block {} at byte {pos}", src.describe(), blocks.len())
+        })?;
         let h = BlockHeader::read(src, pos, blocks.len())?;
         let streamed = h.is_streamed();
         pos = h.end();

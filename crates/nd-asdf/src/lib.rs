@@ -34,7 +34,6 @@ pub mod file;
 pub mod fuzzing;
 pub mod layout;
 pub mod ndarray;
-mod runs;
 mod storage;
 pub mod write;
 pub mod yaml;

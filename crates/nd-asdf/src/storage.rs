@@ -3,8 +3,8 @@
 
 use crate::blocks::Blocks;
 use crate::error::{Error, Result};
-use crate::runs::Plan;
 use crate::zarr::ZarrStorage;
+use nd_core::io::RunPlan;
 use nd_core::{ArrayBuf, ByteSource, Endian, Region};
 use std::sync::Arc;
 
@@ -72,7 +72,7 @@ impl BlockView {
         if out.is_empty() {
             return Ok(());
         }
-        let Some(plan) = Plan::new(region, self.offset, &self.strides, elem)? else {
+        let Some(plan) = RunPlan::new(region, self.offset, &self.strides, elem)? else {
             return Ok(());
         };
         let (lo, hi) = plan.span();

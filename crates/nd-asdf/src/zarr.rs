@@ -45,11 +45,7 @@ impl ChunkDecoder for Decoder<'_> {
     type Error = Error;
     fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
         let z = self.z;
-        let grid = z.layout.grid.grid_shape();
-        let mut lin = 0u64;
-        for (c, g) in chunk.iter().zip(&grid) {
-            lin = lin * g + c;
-        }
+        let lin = z.layout.grid.linear_index(chunk);
         let b = *z
             .map
             .get(lin as usize)
@@ -91,16 +87,12 @@ impl ZarrStorage {
         if region.is_empty() {
             return Ok(fetched);
         }
-        let grid = self.layout.grid.grid_shape();
         let budget = out_len.saturating_add(PREFETCH_SLACK);
         let mut total = 0u64;
         let mut want: Vec<(usize, std::ops::Range<u64>)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for p in self.layout.grid.pieces(region)? {
-            let mut lin = 0u64;
-            for (c, g) in p.chunk.iter().zip(&grid) {
-                lin = lin * g + c;
-            }
+            let lin = self.layout.grid.linear_index(&p.chunk);
             let Some(&b) = self.map.get(lin as usize) else {
                 continue; // the decoder reports it
             };
@@ -273,14 +265,7 @@ pub(crate) fn write_zarr(
                 .map_err(|e| Error::node(path, e.to_string()))?;
             map.push(push_block(enc) as i32);
         }
-        // next chunk index, C order
-        for ax in (0..idx.len()).rev() {
-            idx[ax] += 1;
-            if idx[ax] < gshape[ax] {
-                break;
-            }
-            idx[ax] = 0;
-        }
+        nd_core::next_index(&mut idx, &gshape);
     }
     let map_bytes: Vec<u8> = map.iter().flat_map(|v| v.to_le_bytes()).collect();
     let mb = push_block(map_bytes);

@@ -67,12 +67,11 @@ fn big_fits(path: &Path, rows: u64, cols: u64) {
     f.write_all(h.as_bytes()).unwrap();
     f.set_len(h.len() as u64 + data.div_ceil(2880) * 2880)
         .unwrap();
-    use std::os::unix::fs::FileExt;
     for r in (0..rows).step_by(997) {
         let row: Vec<u8> = (0..cols)
             .flat_map(|c| ((r * 3 + c) as f32).to_be_bytes())
             .collect();
-        f.write_all_at(&row, h.len() as u64 + r * cols * 4).unwrap();
+        nd_core::io::write_all_at(&f, &row, h.len() as u64 + r * cols * 4).unwrap();
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::buf::ArrayBuf;
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
+use crate::scratch::with_scratch;
 use crate::shape::{
     check_view, copy_strided_raw, num_bytes, ChunkGrid, ChunkPiece, Order, Region, Strided,
 };
@@ -192,27 +193,12 @@ pub fn read_chunked<D: ChunkDecoder>(
     if parallel && pieces.len() > 1 {
         pieces
             .par_iter()
-            .try_for_each(|p| with_scratch(|scratch| work(scratch, p)))
+            .try_for_each(|p| with_scratch(|scratch: &mut Vec<u8>| work(scratch, p)))
     } else {
         pieces
             .iter()
-            .try_for_each(|p| with_scratch(|scratch| work(scratch, p)))
+            .try_for_each(|p| with_scratch(|scratch: &mut Vec<u8>| work(scratch, p)))
     }
-}
-
-/// Run `f` with this thread's reusable chunk scratch buffer: a chunk-sized buffer is allocated
-/// (and its pages faulted in) once per thread rather than once per chunk. Buffers above 64 MiB
-/// are not kept. Re-entrant (a nested call gets a fresh buffer).
-fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-    thread_local! {
-        static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-    }
-    let mut buf = SCRATCH.with(|c| c.take());
-    let r = f(&mut buf);
-    if buf.capacity() <= 64 << 20 {
-        SCRATCH.with(|c| c.set(buf));
-    }
-    r
 }
 
 /// Fill a buffer with repeats of one element (`fill` empty means zeros).
@@ -240,9 +226,7 @@ pub fn contiguous_offset(shape: &[u64], part: &Region, elem: usize) -> Option<us
             return None;
         }
     }
-    let st = crate::shape::strides(shape, Order::C);
-    let off: u64 = part.ranges.iter().zip(&st).map(|(r, s)| r.start * s).sum();
-    Some(off as usize * elem)
+    Some(crate::shape::linear_index(&part.start(), shape) as usize * elem)
 }
 
 #[cfg(test)]

@@ -70,6 +70,18 @@ pub enum Error {
         /// The name of the type asked for.
         to: String,
     },
+    /// Input that declares a size over one of the [`crate::Limits`] (refused before allocating).
+    #[error("{at}: {value} is over the limit {limit} = {max} (raise it in nd_core::Limits)")]
+    LimitExceeded {
+        /// The name of the [`crate::Limits`] field.
+        limit: &'static str,
+        /// The size the input declares (or reached).
+        value: u64,
+        /// The limit.
+        max: u64,
+        /// Where: a path, key, or byte offset.
+        at: String,
+    },
     /// An operation the array or store does not support.
     #[error("unsupported: {0}")]
     Unsupported(String),

@@ -24,7 +24,9 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod io;
+pub mod limits;
 pub mod npy;
+pub mod scratch;
 pub mod selection;
 pub mod shape;
 pub mod source;
@@ -37,9 +39,13 @@ pub use buf::{AlignedBuf, ArrayBuf};
 pub use cast::{cast_into, Scalar};
 pub use dtype::{DataType, Descr, DescrField, Element, Endian, Field, StructType};
 pub use error::{Error, Result};
+pub use limits::Limits;
 pub use npy::NpyWriter;
 pub use selection::{AxisSelection, Selection};
-pub use shape::{next_index, num_bytes, num_elements, ChunkGrid, ChunkPiece, Order, Region};
+pub use shape::{
+    byte_strides, coords_of, linear_index, next_index, num_bytes, num_elements, ChunkGrid,
+    ChunkPiece, Order, Region,
+};
 pub use source::{open_local, ByteSource, CountingSource, FileSource, MemSource, MmapSource};
 pub use store::{validate_key, write_atomic, DirStore, MemStore, Store};
 

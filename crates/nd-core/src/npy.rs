@@ -6,13 +6,12 @@
 use crate::buf::ArrayBuf;
 use crate::dtype::{DataType, Descr, DescrField, Endian};
 use crate::error::{Error, Result};
+use crate::limits::Limits;
 use crate::shape::{copy_region, num_bytes, Order, Region};
 use std::io::Write;
 use std::path::Path;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
-/// Largest header we accept (numpy itself limits headers to 10 kB by default unless told otherwise).
-const MAX_HEADER: usize = 1 << 20;
 
 /// A parsed `.npy` header.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,8 +28,14 @@ pub struct NpyHeader {
     pub data_offset: usize,
 }
 
-/// Parse the header of an `.npy` stream.
+/// Parse the header of an `.npy` stream (with the default [`Limits`]).
 pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader> {
+    parse_header_with(bytes, &Limits::default())
+}
+
+/// Parse the header of an `.npy` stream, refusing a header longer than
+/// [`Limits::npy_header_bytes`] ([`Error::LimitExceeded`]).
+pub fn parse_header_with(bytes: &[u8], limits: &Limits) -> Result<NpyHeader> {
     let err = |m: &str| Error::Npy(m.to_string());
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(err("not an .npy file (bad magic)"));
@@ -49,9 +54,17 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader> {
         }
         v => return Err(Error::Npy(format!("unsupported format version {v}"))),
     };
-    if hlen > MAX_HEADER {
-        return Err(err("header too large"));
-    }
+    Limits::check(
+        "npy_header_bytes",
+        hlen as u64,
+        limits.npy_header_bytes,
+        || {
+            format!(
+                "npy header length at byte {}",
+                start - if major == 1 { 2 } else { 4 }
+            )
+        },
+    )?;
     let end = start + hlen;
     if bytes.len() < end {
         return Err(err("truncated header"));
@@ -96,7 +109,15 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader> {
 
 /// Read an `.npy` stream into a native-endian, C-order array.
 pub fn read_npy_bytes(bytes: &[u8]) -> Result<ArrayBuf> {
-    let h = parse_header(bytes)?;
+    read_npy_bytes_with(bytes, &Limits::default())
+}
+
+/// [`read_npy_bytes`] with limits ([`Limits::npy_header_bytes`]).
+///
+/// # Errors
+/// [`Error::Npy`] for a malformed stream, [`Error::LimitExceeded`] for a header over the limit.
+pub fn read_npy_bytes_with(bytes: &[u8], limits: &Limits) -> Result<ArrayBuf> {
+    let h = parse_header_with(bytes, limits)?;
     let n = num_bytes(&h.shape, h.dtype.size())?;
     let data = bytes
         .get(h.data_offset..)
@@ -252,68 +273,23 @@ impl crate::ArrayWrite for NpyWriter {
         region.check_within(&self.shape)?;
         crate::array::check_out_len(region, &self.dtype, data)?;
         let elem = self.dtype.size() as u64;
-        let rs = region.shape();
-        if rs.contains(&0) {
-            return Ok(());
-        }
         // Write each contiguous run (the innermost axis, merged with full trailing axes).
-        let nd = rs.len();
-        let mut k = nd; // axes k.. are covered whole by the region
-        while k > 0 && rs[k - 1] == self.shape[k - 1] {
-            k -= 1;
-        }
-        let run_axis = k.saturating_sub(1);
-        let run_elems: u64 = if nd == 0 {
-            1
-        } else {
-            rs[run_axis..].iter().product()
-        };
-        let st = crate::shape::strides(&self.shape, Order::C);
-        let outer: Vec<u64> = if nd == 0 {
-            vec![]
-        } else {
-            rs[..run_axis].to_vec()
-        };
-        let mut idx = vec![0u64; outer.len()];
-        let run_bytes = (run_elems * elem) as usize;
         let mut src_off = 0usize;
-        loop {
-            let mut off = 0u64;
-            for ax in 0..nd {
-                let c = region.ranges[ax].start + if ax < outer.len() { idx[ax] } else { 0 };
-                off += c * st[ax];
-            }
-            let pos = self.data_offset + off * elem;
-            write_all_at(self.file.file(), &data[src_off..src_off + run_bytes], pos).map_err(
-                |e| Error::io(format!("{} at offset {pos}", self.file.path().display()), e),
-            )?;
+        crate::io::region_runs(&self.shape, Order::C, region, |first, n| {
+            let run_bytes = (n * elem) as usize;
+            let pos = self.data_offset + first * elem;
+            crate::io::write_all_at(self.file.file(), &data[src_off..src_off + run_bytes], pos)
+                .map_err(|e| {
+                    Error::io(format!("{} at offset {pos}", self.file.path().display()), e)
+                })?;
             src_off += run_bytes;
-            if !crate::shape::next_index(&mut idx, &outer) {
-                return Ok(());
-            }
-        }
+            Ok(())
+        })
     }
 
     fn finish(&self) -> Result<()> {
         self.file.persist()
     }
-}
-
-#[cfg(unix)]
-fn write_all_at(f: &std::fs::File, buf: &[u8], pos: u64) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    f.write_all_at(buf, pos)
-}
-
-#[cfg(windows)]
-fn write_all_at(f: &std::fs::File, mut buf: &[u8], mut pos: u64) -> std::io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        let n = f.seek_write(buf, pos)?;
-        buf = &buf[n..];
-        pos += n as u64;
-    }
-    Ok(())
 }
 
 fn descr_to_py(d: &Descr) -> String {
@@ -594,6 +570,32 @@ mod tests {
             .collect();
         assert_eq!(a.as_slice::<u16>().unwrap(), &want[..]);
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn header_over_the_limit_is_refused() {
+        let a = ArrayBuf::from_vec(vec![2, 3], &[1u16, 2, 3, 4, 5, 6]).unwrap();
+        let mut bytes = Vec::new();
+        write_npy_to(&mut bytes, &a).unwrap();
+        let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as u64;
+        let at = Limits {
+            npy_header_bytes: hlen,
+            ..Limits::default()
+        };
+        assert!(read_npy_bytes_with(&bytes, &at).is_ok());
+        let below = Limits {
+            npy_header_bytes: hlen - 1,
+            ..Limits::default()
+        };
+        match read_npy_bytes_with(&bytes, &below) {
+            Err(Error::LimitExceeded {
+                limit, value, at, ..
+            }) => {
+                assert_eq!((limit, value), ("npy_header_bytes", hlen));
+                assert_eq!(at, "npy header length at byte 8");
+            }
+            r => panic!("{r:?}"),
+        }
     }
 
     #[test]

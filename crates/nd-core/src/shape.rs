@@ -51,6 +51,39 @@ pub fn strides(shape: &[u64], order: Order) -> Vec<u64> {
     s
 }
 
+/// Byte strides of a contiguous array of `shape` in `order`, of `elem`-byte elements, as the
+/// signed strides of a strided view (numpy's `strides`). Saturates at `i64::MAX` (an array that
+/// large cannot be addressed; bounds checks against the data then fail).
+pub fn byte_strides(shape: &[u64], order: Order, elem: usize) -> Vec<i64> {
+    strides(shape, order)
+        .into_iter()
+        .map(|s| i64::try_from(s.saturating_mul(elem as u64)).unwrap_or(i64::MAX))
+        .collect()
+}
+
+/// The C-order linear index of `coords` in a grid of `counts` per axis (the last axis varies
+/// fastest): how chunk and tile tables, chunk maps and shard indexes number their entries.
+/// Saturates at `u64::MAX` (past every table) instead of overflowing.
+#[inline]
+pub fn linear_index(coords: &[u64], counts: &[u64]) -> u64 {
+    coords
+        .iter()
+        .zip(counts)
+        .fold(0u64, |a, (&c, &n)| a.saturating_mul(n).saturating_add(c))
+}
+
+/// The coordinates of C-order linear index `index` in a grid of `counts` per axis (the inverse
+/// of [`linear_index`] for `index` below the grid's size).
+pub fn coords_of(mut index: u64, counts: &[u64]) -> Vec<u64> {
+    let mut c = vec![0u64; counts.len()];
+    for (ax, &n) in counts.iter().enumerate().rev() {
+        let n = n.max(1);
+        c[ax] = index % n;
+        index /= n;
+    }
+    c
+}
+
 /// A hyper-rectangle of an array: one half-open range per axis, numpy axis order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Region {
@@ -214,6 +247,23 @@ impl ChunkGrid {
     /// Total number of chunks (saturating).
     pub fn num_chunks(&self) -> u64 {
         num_elements(&self.grid_shape()).unwrap_or(u64::MAX)
+    }
+
+    /// The C-order linear index of chunk `chunk` (grid coordinates), as chunk tables number
+    /// chunks ([`linear_index`] over [`ChunkGrid::grid_shape`], without allocating).
+    pub fn linear_index(&self, chunk: &[u64]) -> u64 {
+        chunk
+            .iter()
+            .zip(self.array_shape.iter().zip(&self.chunk_shape))
+            .fold(0u64, |a, (&c, (&n, &s))| {
+                a.saturating_mul(n.div_ceil(s)).saturating_add(c)
+            })
+    }
+
+    /// The grid coordinates of the chunk with C-order linear index `index` (the inverse of
+    /// [`ChunkGrid::linear_index`] for `index < num_chunks()`).
+    pub fn coords_of(&self, index: u64) -> Vec<u64> {
+        coords_of(index, &self.grid_shape())
     }
 
     /// The array region a chunk covers, cropped to the array.
@@ -468,6 +518,26 @@ mod tests {
         assert!(cover.iter().all(|&c| c == 1));
         assert_eq!(pieces.len(), 3 * 3);
         assert_eq!(g.chunk_region(&[2, 2]).ranges, vec![8..10, 6..7]);
+    }
+
+    #[test]
+    fn linear_indexes_number_chunks_in_c_order() {
+        let g = ChunkGrid::new(vec![10, 7, 5], vec![4, 3, 5]).unwrap();
+        assert_eq!(g.grid_shape(), vec![3, 3, 1]);
+        let mut idx = vec![0u64; 3];
+        for k in 0..g.num_chunks() {
+            assert_eq!(g.linear_index(&idx), k);
+            assert_eq!(linear_index(&idx, &g.grid_shape()), k);
+            assert_eq!(g.coords_of(k), idx);
+            next_index(&mut idx, &g.grid_shape());
+        }
+        assert_eq!(linear_index(&[1, 2], &[3, 4]), 6);
+        assert_eq!(linear_index(&[], &[]), 0);
+        assert_eq!(coords_of(0, &[]), Vec::<u64>::new());
+        assert_eq!(linear_index(&[u64::MAX, 1], &[u64::MAX, 2]), u64::MAX);
+        assert_eq!(byte_strides(&[2, 3, 4], Order::C, 8), vec![96, 32, 8]);
+        assert_eq!(byte_strides(&[2, 3, 4], Order::F, 2), vec![2, 4, 12]);
+        assert_eq!(byte_strides(&[2, u64::MAX], Order::C, 8)[0], i64::MAX);
     }
 
     #[test]

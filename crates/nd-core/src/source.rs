@@ -167,32 +167,12 @@ impl ByteSource for FileSource {
     }
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(&(offset..offset.saturating_add(buf.len() as u64)), self.len)?;
-        read_exact_at_file(&self.file, offset, buf)
+        crate::io::read_exact_at(&self.file, buf, offset)
             .map_err(|e| Error::io(format!("{} at offset {offset}", self.path.display()), e))
     }
     fn describe(&self) -> String {
         self.path.display().to_string()
     }
-}
-
-#[cfg(unix)]
-fn read_exact_at_file(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    file.read_exact_at(buf, offset)
-}
-
-#[cfg(windows)]
-fn read_exact_at_file(file: &File, mut offset: u64, mut buf: &mut [u8]) -> std::io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        let n = file.seek_read(buf, offset)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf = &mut buf[n..];
-        offset += n as u64;
-    }
-    Ok(())
 }
 
 /// A memory-mapped local file. `read_range` returns views into the map without copying.

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::hdu::read_hdu;
 use crate::header::{Strictness, Warning};
-use nd_core::{ByteSource, MemSource};
+use nd_core::{ByteSource, Limits, MemSource};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -16,6 +16,9 @@ pub use crate::scale::bitpix_dtype;
 pub struct OpenOptions {
     /// Header strictness.
     pub strictness: Strictness,
+    /// Bounds on what the file may make the reader allocate: [`Limits::decompressed_bytes`] for
+    /// a gzip-compressed file.
+    pub limits: Limits,
 }
 
 #[derive(Debug, Default)]
@@ -107,7 +110,10 @@ impl Fits {
             magic == [0x1f, 0x8b]
         };
         let (source, gzipped): (Arc<dyn ByteSource>, bool) = if gz {
-            (Arc::new(MemSource::new(gunzip(&*source)?)), true)
+            (
+                Arc::new(MemSource::new(gunzip(&*source, &opts.limits)?)),
+                true,
+            )
         } else {
             (source, false)
         };
@@ -309,19 +315,60 @@ impl Fits {
     }
 }
 
-fn gunzip(src: &dyn ByteSource) -> Result<Vec<u8>> {
+/// Decompress a whole gzip file, refusing to go past [`Limits::decompressed_bytes`].
+fn gunzip(src: &dyn ByteSource, limits: &Limits) -> Result<Vec<u8>> {
     use std::io::Read;
     let all = src.read_range(0..src.len())?;
     let mut out = Vec::new();
+    let max = limits.decompressed_bytes;
     flate2::read::MultiGzDecoder::new(&all[..])
+        .take(max.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| Error::io(format!("gunzip {}", src.describe()), e))?;
+    Limits::check("decompressed_bytes", out.len() as u64, max, || {
+        format!(
+            "gunzip {} (decompressed size, stopped past the limit)",
+            src.describe()
+        )
+    })?;
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_over_the_decompressed_limit_is_refused() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.fits");
+        let a = nd_core::ArrayBuf::from_vec(vec![40, 40], &[7u16; 1600]).unwrap();
+        let mut w = crate::write::FitsWriter::create(&p);
+        w.add_image(&a, &[]).unwrap();
+        w.finish().unwrap();
+        let raw = std::fs::read(&p).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&raw).unwrap();
+        let src: Arc<dyn ByteSource> = Arc::new(MemSource::new(gz.finish().unwrap()));
+        let opts = |max: u64| OpenOptions {
+            limits: Limits {
+                decompressed_bytes: max,
+                ..Limits::default()
+            },
+            ..OpenOptions::default()
+        };
+        let f = Fits::from_source_with(src.clone(), opts(raw.len() as u64)).unwrap();
+        assert!(f.is_gzipped());
+        match Fits::from_source_with(src, opts(raw.len() as u64 - 1)) {
+            Err(Error::Core(nd_core::Error::LimitExceeded { limit, max, at, .. })) => {
+                assert_eq!(limit, "decompressed_bytes");
+                assert_eq!(max, raw.len() as u64 - 1);
+                assert!(at.starts_with("gunzip <memory"), "{at}");
+            }
+            r => panic!("{r:?}"),
+        }
+    }
 
     #[test]
     fn store_locate() {

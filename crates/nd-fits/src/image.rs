@@ -8,8 +8,8 @@ use nd_core::{ArrayBuf, ArrayRead, Attributes, ByteSource, DataType, Region};
 use rayon::prelude::*;
 use std::sync::Arc;
 
-pub use crate::runs::region_runs;
 pub use crate::scale::Scaling;
+use nd_core::io::region_runs;
 
 /// Pieces larger than this are split, and reads of many pieces run in parallel.
 const PIECE: u64 = 4 << 20;
@@ -126,10 +126,10 @@ impl FitsImage {
     pub fn byte_runs(&self, region: &Region) -> Result<Vec<std::ops::Range<u64>>> {
         let e = self.stored.size() as u64;
         let mut v = Vec::new();
-        region_runs(&self.shape, region, |off, n| {
+        region_runs(&self.shape, nd_core::Order::C, region, |off, n| {
             let s = self.data_offset + off * e;
             v.push(s..s + n * e);
-            Ok(())
+            Ok::<(), Error>(())
         })?;
         Ok(v)
     }
@@ -145,7 +145,7 @@ impl FitsImage {
         let mut pieces: Vec<(u64, u64)> = Vec::new();
         let max_elems = (PIECE / es).max(1);
         let mut total = 0u64;
-        region_runs(&self.shape, region, |off, n| {
+        region_runs(&self.shape, nd_core::Order::C, region, |off, n| {
             let mut o = off;
             let mut left = n;
             while left > 0 {
@@ -155,7 +155,7 @@ impl FitsImage {
                 left -= m;
             }
             total += n;
-            Ok(())
+            Ok::<(), Error>(())
         })?;
         // Split the output into the pieces' destinations.
         let mut jobs: Vec<(u64, u64, &mut [u8])> = Vec::with_capacity(pieces.len());

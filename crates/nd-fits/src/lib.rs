@@ -33,7 +33,6 @@ pub mod fuzzing;
 mod hdu;
 pub mod header;
 pub mod image;
-mod runs;
 mod scale;
 pub mod table;
 pub mod tile;

@@ -7,8 +7,8 @@ use crate::checksum::{add_words, data_sum, encode, fold};
 use crate::error::{Error, Result};
 use crate::hdu::is_structural;
 use crate::header::{Header, BLOCK};
-use crate::runs::region_runs;
 use crate::scale::{convert, Scaling};
+use nd_core::io::region_runs;
 use nd_core::io::TempFile;
 use nd_core::{ArrayBuf, ArrayRead, ArrayWrite, DataType, Region};
 use std::fs::File;
@@ -559,50 +559,16 @@ impl FitsImageWriter {
     }
 }
 
-#[cfg(unix)]
+/// Write `buf` at `offset` of the file being written.
 fn write_at(f: &File, offset: u64, buf: &[u8]) -> Result<()> {
-    use std::os::unix::fs::FileExt;
-    f.write_all_at(buf, offset)
+    nd_core::io::write_all_at(f, buf, offset)
         .map_err(|e| Error::io(format!("write at {offset}"), e))
 }
 
-#[cfg(unix)]
+/// Read `buf` from `offset` of the file being written.
 fn read_at(f: &File, offset: u64, buf: &mut [u8]) -> Result<()> {
-    use std::os::unix::fs::FileExt;
-    f.read_exact_at(buf, offset)
+    nd_core::io::read_exact_at(f, buf, offset)
         .map_err(|e| Error::io(format!("read at {offset}"), e))
-}
-
-#[cfg(windows)]
-fn write_at(f: &File, mut offset: u64, mut buf: &[u8]) -> Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        let n = f
-            .seek_write(buf, offset)
-            .map_err(|e| Error::io(format!("write at {offset}"), e))?;
-        buf = &buf[n..];
-        offset += n as u64;
-    }
-    Ok(())
-}
-
-#[cfg(windows)]
-fn read_at(f: &File, mut offset: u64, mut buf: &mut [u8]) -> Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        let n = f
-            .seek_read(buf, offset)
-            .map_err(|e| Error::io(format!("read at {offset}"), e))?;
-        if n == 0 {
-            return Err(Error::io(
-                format!("read at {offset}"),
-                std::io::ErrorKind::UnexpectedEof.into(),
-            ));
-        }
-        buf = &mut buf[n..];
-        offset += n as u64;
-    }
-    Ok(())
 }
 
 impl ArrayRead for FitsImageWriter {
@@ -629,13 +595,13 @@ impl ArrayRead for FitsImageWriter {
         let e = self.dtype.size() as u64;
         let mut pos = 0usize;
         let mut buf = Vec::new();
-        region_runs(&self.shape, region, |off, n| {
+        region_runs(&self.shape, nd_core::Order::C, region, |off, n| {
             buf.resize((n * e) as usize, 0);
             read_at(self.file.file(), self.data_offset + off * e, &mut buf)?;
             let dst = &mut out[pos..pos + buf.len()];
             convert(self.bitpix, &self.scaling, &buf, dst);
             pos += buf.len();
-            Ok(())
+            Ok::<(), Error>(())
         })
         .map_err(Into::into)
     }
@@ -647,13 +613,13 @@ impl ArrayWrite for FitsImageWriter {
         let e = self.dtype.size() as u64;
         let mut pos = 0usize;
         let mut buf = Vec::new();
-        region_runs(&self.shape, region, |off, n| {
+        region_runs(&self.shape, nd_core::Order::C, region, |off, n| {
             let len = (n * e) as usize;
             buf.resize(len, 0);
             to_stored(self.bitpix, &self.scaling, &data[pos..pos + len], &mut buf);
             write_at(self.file.file(), self.data_offset + off * e, &buf)?;
             pos += len;
-            Ok(())
+            Ok::<(), Error>(())
         })
         .map_err(Into::into)
     }

@@ -309,10 +309,10 @@ fn tile_bytes(data: &ArrayBuf, region: &nd_core::Region) -> Result<Vec<u8>> {
     let e = data.dtype().size() as u64;
     let mut out = Vec::with_capacity((region.num_elements() * e) as usize);
     let src = data.bytes();
-    crate::runs::region_runs(data.shape(), region, |off, n| {
+    nd_core::io::region_runs(data.shape(), nd_core::Order::C, region, |off, n| {
         let (s, l) = ((off * e) as usize, (n * e) as usize);
         out.extend_from_slice(&src[s..s + l]);
-        Ok(())
+        Ok::<(), Error>(())
     })?;
     Ok(out)
 }
@@ -410,19 +410,11 @@ impl FitsWriter {
         let grid = ChunkGrid::new(shape.clone(), tile.clone())?;
         let gs = grid.grid_shape();
         let ntiles: u64 = if empty { 0 } else { gs.iter().product() };
-        let coords = |mut k: u64| -> Vec<u64> {
-            let mut c = vec![0u64; gs.len()];
-            for (ax, &g) in gs.iter().enumerate().rev() {
-                c[ax] = k % g;
-                k /= g;
-            }
-            c
-        };
         let seed = quant.map(|q| q.seed).unwrap_or(0);
         let tiles: Vec<TileOut> = (0..ntiles)
             .into_par_iter()
             .map(|k| -> Result<TileOut> {
-                let region = grid.chunk_region(&coords(k));
+                let region = grid.chunk_region(&grid.coords_of(k));
                 let bytes = tile_bytes(data, &region)?;
                 let row = k as i64 + seed;
                 match dt {

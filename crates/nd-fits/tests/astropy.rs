@@ -337,6 +337,7 @@ fn junk_header_warnings_and_strict_mode() {
         &p,
         nd_fits::OpenOptions {
             strictness: nd_fits::Strictness::Strict,
+            ..Default::default()
         },
     );
     match strict {

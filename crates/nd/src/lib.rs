@@ -32,7 +32,7 @@ pub use open::{detect, open, remote_stats, remote_warnings, OpenOptions};
 pub use nd_core::cast::Scalar;
 /// Destination checks and temporary outputs (what is left after an interruption, and its removal).
 pub use nd_core::io;
-pub use nd_core::{ArrayBuf, ArrayRead, AxisSelection, DataType, Region, Selection};
+pub use nd_core::{ArrayBuf, ArrayRead, AxisSelection, DataType, Limits, Region, Selection};
 pub use nd_ops::{select, Options as WorkOptions, Stats};
 /// A dataset's format-native handle (see [`Dataset::native`]).
 #[derive(Debug, Clone, Copy)]

@@ -66,7 +66,11 @@ pub fn remote_warnings() -> Vec<String> {
 
 /// Open a URL (`http(s)://`, `s3://`, `gs://`, `az://`): a Zarr store when the prefix holds Zarr
 /// metadata, otherwise one object whose first bytes say FITS or ASDF.
-fn open_url(url: &str, opts: &nd_remote::RemoteOptions) -> Result<Box<dyn Backend>> {
+fn open_url(
+    url: &str,
+    opts: &nd_remote::RemoteOptions,
+    limits: &nd_core::Limits,
+) -> Result<Box<dyn Backend>> {
     // nd-remote's errors name the URL already
     let fail = |e: nd_remote::Error| Error::input(e.to_string());
     let trimmed = url.trim_end_matches('/');
@@ -96,11 +100,11 @@ fn open_url(url: &str, opts: &nd_remote::RemoteOptions) -> Result<Box<dyn Backen
     let head = &head[..n];
     if head.starts_with(b"SIMPLE  =") || head.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(crate::formats::fits::FitsDataset::from_source(
-            url, src,
+            url, src, limits,
         )?))
     } else if head.starts_with(b"#ASDF") {
         Ok(Box::new(crate::formats::asdf::AsdfDataset::from_source(
-            url, src,
+            url, src, limits,
         )?))
     } else {
         Err(Error::input(format!(
@@ -122,6 +126,7 @@ pub struct OpenOptions {
     threads: Option<usize>,
     timeout: Option<std::time::Duration>,
     anonymous: bool,
+    limits: nd_core::Limits,
 }
 
 impl std::fmt::Debug for OpenOptions {
@@ -132,6 +137,7 @@ impl std::fmt::Debug for OpenOptions {
             .field("threads", &self.threads)
             .field("timeout", &self.timeout)
             .field("anonymous", &self.anonymous)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -205,6 +211,14 @@ impl OpenOptions {
         Ok(std::borrow::Cow::Owned(o))
     }
 
+    /// Bounds on what the file may make nd allocate or walk (decompressed size of a `.fits.gz`,
+    /// ASDF blocks, YAML nodes and depth; see [`nd_core::Limits`] for the defaults and why).
+    /// Opening a file over one fails with [`Error::Input`] naming the limit and where.
+    pub fn limits(mut self, limits: nd_core::Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Open a local path, a `file://` URL, or an `http(s)://`, `s3://`, `gs://` or `az://` URL.
     /// The format is detected from the content (FITS, gzip-compressed FITS, ASDF, a Zarr v2
     /// store); only metadata is read (headers, the tree, `.zarray`/`.zmetadata`).
@@ -216,11 +230,11 @@ impl OpenOptions {
     /// …`, `no credentials: …`).
     pub fn open(&self, path_or_url: &str) -> Result<Dataset> {
         let backend = if let Some(local) = path_or_url.strip_prefix("file://") {
-            open_local(local)?
+            open_local(local, &self.limits)?
         } else if nd_remote::is_url(path_or_url) {
-            open_url(path_or_url, &*self.remote_for_url()?)?
+            open_url(path_or_url, &*self.remote_for_url()?, &self.limits)?
         } else {
-            open_local(path_or_url)?
+            open_local(path_or_url, &self.limits)?
         };
         let pool = match self.threads {
             Some(n) => Some(std::sync::Arc::new(
@@ -252,11 +266,15 @@ pub fn open(path_or_url: &str) -> Result<Dataset> {
     OpenOptions::new().open(path_or_url)
 }
 
-fn open_local(path: &str) -> Result<Box<dyn Backend>> {
+fn open_local(path: &str, limits: &nd_core::Limits) -> Result<Box<dyn Backend>> {
     match detect(path)? {
-        Format::Fits => Ok(Box::new(crate::formats::fits::FitsDataset::open(path)?)),
+        Format::Fits => Ok(Box::new(crate::formats::fits::FitsDataset::open(
+            path, limits,
+        )?)),
         Format::Zarr => Ok(Box::new(crate::formats::zarr::ZarrDataset::open(path)?)),
-        Format::Asdf => Ok(Box::new(crate::formats::asdf::AsdfDataset::open(path)?)),
+        Format::Asdf => Ok(Box::new(crate::formats::asdf::AsdfDataset::open(
+            path, limits,
+        )?)),
     }
 }
 

@@ -8,7 +8,7 @@
 //! fast path only ever returns trees the full parser returns too (checked by differential tests
 //! and the `asdf_yaml` fuzz target).
 
-use super::loader::{LoadOptions, Loader, MAX_DEPTH};
+use super::loader::{LoadOptions, Loader};
 use super::node::Node;
 use saphyr_parser::{Marker, ScalarStyle, Span};
 
@@ -239,7 +239,7 @@ impl<'a> P<'a> {
 
     /// The block node starting at the current line (indent at least `min`).
     fn block_node(&mut self, min: usize, tag: Option<String>, depth: usize) -> R {
-        if depth > MAX_DEPTH {
+        if depth > self.ld.max_depth {
             return Err(Bail);
         }
         let l = self.line().ok_or(Bail)?;
@@ -405,7 +405,7 @@ impl<'a> P<'a> {
 
     /// A flow node at the start of `s` (one line: continuation lines already joined); what follows it.
     fn flow<'s>(&mut self, s: &'s str, tag: Option<String>, at: usize, depth: usize) -> R<&'s str> {
-        if depth > MAX_DEPTH {
+        if depth > self.ld.max_depth {
             return Err(Bail);
         }
         let sp = span(at);

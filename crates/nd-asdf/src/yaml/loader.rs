@@ -7,22 +7,30 @@ use crate::error::{Error, Result};
 use saphyr_parser::{Event, ScalarStyle, Span};
 use std::collections::HashMap;
 
-/// Largest nesting depth the loader accepts (deeper trees are an error, not a stack overflow).
-pub const MAX_DEPTH: usize = 256;
-
 /// Limits for loading untrusted YAML.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadOptions {
-    /// Largest number of nodes the tree may have after alias expansion.
+    /// Largest number of nodes the tree may have after alias expansion
+    /// ([`Error::AliasBudget`] past it).
     pub node_budget: u64,
+    /// Largest nesting depth ([`Error::TooDeep`] past it: an error, not a stack overflow).
+    pub max_depth: usize,
 }
 
 impl LoadOptions {
-    /// The default budget for a document of `len` bytes: ten nodes per byte plus a million,
-    /// far more than any real tree, far less than an exponential alias bomb.
+    /// The default limits for a document of `len` bytes ([`nd_core::Limits::default`]: ten
+    /// nodes per byte plus a million, far more than any real tree, far less than an exponential
+    /// alias bomb; 256 levels).
     pub fn for_len(len: usize) -> Self {
+        LoadOptions::with_limits(len, &nd_core::Limits::default())
+    }
+
+    /// The limits of `limits` ([`nd_core::Limits::tree_nodes`], [`nd_core::Limits::tree_depth`])
+    /// for a document of `len` bytes.
+    pub fn with_limits(len: usize, limits: &nd_core::Limits) -> Self {
         LoadOptions {
-            node_budget: 1_000_000 + 10 * len as u64,
+            node_budget: limits.tree_nodes_for(len),
+            max_depth: limits.tree_depth,
         }
     }
 }
@@ -51,6 +59,8 @@ pub(super) struct Loader {
     anchors: HashMap<usize, (Node, u64)>,
     total: u64,
     budget: u64,
+    /// Deepest nesting allowed.
+    pub(super) max_depth: usize,
     /// The document's root node, once its last event came.
     pub(super) root: Option<Node>,
     base_offset: u64,
@@ -71,6 +81,7 @@ impl Loader {
             anchors: HashMap::new(),
             total: 0,
             budget: opts.node_budget,
+            max_depth: opts.max_depth,
             root: None,
             base_offset,
         }
@@ -180,8 +191,8 @@ impl Loader {
     }
 
     fn push(&mut self, f: Frame) -> Result<()> {
-        if self.stack.len() >= MAX_DEPTH {
-            return Err(Error::TooDeep(MAX_DEPTH));
+        if self.stack.len() >= self.max_depth {
+            return Err(Error::TooDeep(self.max_depth));
         }
         self.stack.push(f);
         Ok(())

@@ -16,6 +16,6 @@ mod node;
 mod resolve;
 
 pub use load::{load, load_events, load_fast, load_with};
-pub use loader::{LoadOptions, MAX_DEPTH};
+pub use loader::LoadOptions;
 pub use node::{python_float_repr, tag_base, tag_version, Node, Value, YAML_TAG_PREFIX};
 pub use resolve::{construct_float, construct_int, pyyaml_nan, resolve_plain, Implicit};

@@ -1,5 +1,6 @@
-//! Format-neutral file-system IO written once: where a write may go ([`destination`]) and how it
-//! gets there without a half-written result ([`temp`]).
+//! Format-neutral file-system IO written once: positional reads and writes of a file on every
+//! platform ([`positional`]), the contiguous byte runs of a region ([`runs`]), where a write may go ([`destination`]) and how it gets there
+//! without a half-written result ([`temp`]).
 //!
 //! Every writer of the workspace follows the same rules:
 //! - a destination that is, contains or lies inside one of the sources is refused
@@ -11,9 +12,13 @@
 //!   not at all ([`TempDir`] for directory stores).
 
 pub mod destination;
+pub mod positional;
+pub mod runs;
 pub mod temp;
 
 pub use destination::{check_no_overlap, existing, Existing};
+pub use positional::{read_exact_at, write_all_at};
+pub use runs::{region_runs, RunPlan, MAX_RUNS_PER_BATCH};
 pub use temp::{
     is_temp_name, remove_live_temps, remove_live_temps_and_stop, stale_temps, stale_temps_of,
     temp_path, wait_for_cleanup, TempDir, TempFile, TEMP_MARKER,

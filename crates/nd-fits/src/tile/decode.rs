@@ -11,11 +11,11 @@ use super::header::Algorithm;
 use super::quantize::{self, Dither};
 use super::{hcompress, plio, rice};
 use crate::error::{Error, Result};
-use crate::runs::region_runs;
 use crate::scale::{convert, Scaling};
 use crate::table::{Column, ColumnFormat};
+use nd_core::io::region_runs;
+use nd_core::scratch::{with_scratch, Scratch};
 use nd_core::{ByteSource, ChunkDecoder, ChunkGrid, DataType, Region};
-use std::cell::Cell;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -66,8 +66,7 @@ pub(super) struct TileDecoder {
 impl TileDecoder {
     /// The table row of tile `chunk` (its grid index): tiles are stored in C order.
     pub(super) fn row_of(&self, chunk: &[u64]) -> u64 {
-        let gs = self.grid.grid_shape();
-        chunk.iter().zip(&gs).fold(0u64, |a, (&c, &g)| a * g + c)
+        self.grid.linear_index(chunk)
     }
 
     fn terr(&self, row: u64, col: &str, msg: String) -> Error {
@@ -408,7 +407,7 @@ impl TileDecoder {
         &self,
         row: u64,
         tshape: &[u64],
-        scratch: &mut Scratch,
+        scratch: &mut TileScratch,
         dst: &mut [u8],
     ) -> Result<()> {
         if self.decode_direct(row, tshape, scratch, dst)? {
@@ -433,7 +432,7 @@ impl TileDecoder {
         &self,
         row: u64,
         tshape: &[u64],
-        scratch: &mut Scratch,
+        scratch: &mut TileScratch,
         dst: &mut [u8],
     ) -> Result<bool> {
         if self.algo != Algorithm::Rice
@@ -505,7 +504,7 @@ impl TileDecoder {
         &self,
         row: u64,
         tshape: &[u64],
-        scratch: &mut Scratch,
+        scratch: &mut TileScratch,
         dst: &mut [u8],
     ) -> Result<bool> {
         if self.quantized {
@@ -593,7 +592,7 @@ impl TileDecoder {
 
 /// Buffers that decoding a tile may need, kept per thread from tile to tile ([`with_scratch`]).
 #[derive(Default)]
-struct Scratch {
+struct TileScratch {
     /// An edge tile at its clipped shape, before it takes the full-size tile layout.
     tile: Vec<u64>,
     /// Typed values for an output slice not aligned for its type.
@@ -602,22 +601,10 @@ struct Scratch {
     ints: Vec<i32>,
 }
 
-/// Scratch buffers larger than this (bytes) are not kept for the next tile.
-const SCRATCH_KEEP: usize = 64 << 20;
-
-/// Run `f` with this thread's [`Scratch`], so that tile after tile reuses its buffers instead of
-/// allocating (and zeroing) them again. Re-entrant: a nested call gets empty buffers.
-fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    thread_local! {
-        static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
+impl Scratch for TileScratch {
+    fn held_bytes(&self) -> usize {
+        self.tile.held_bytes() + self.tmp.held_bytes() + self.ints.held_bytes()
     }
-    let mut s = SCRATCH.with(Cell::take);
-    let r = f(&mut s);
-    let kept = (s.tile.capacity() + s.tmp.capacity()) * 8 + s.ints.capacity() * 4;
-    if kept <= SCRATCH_KEEP {
-        SCRATCH.with(|c| c.set(s));
-    }
-    r
 }
 
 /// The first `nbytes` bytes of `buf` (grown when needed), 8-byte aligned.
@@ -638,10 +625,10 @@ impl ChunkDecoder for TileDecoder {
         let tshape = self.grid.chunk_region(chunk).shape();
         let full = self.grid.chunk_shape();
         if tshape == full {
-            with_scratch(|scratch| self.decode_into(row, &tshape, scratch, dst))?;
+            with_scratch(|scratch: &mut TileScratch| self.decode_into(row, &tshape, scratch, dst))?;
             return Ok(true);
         }
-        with_scratch(|scratch| {
+        with_scratch(|scratch: &mut TileScratch| {
             let n = tshape.iter().product::<u64>() as usize * self.dtype.size();
             let mut tile = std::mem::take(&mut scratch.tile);
             let phys = aligned_bytes(&mut tile, n);
@@ -649,11 +636,11 @@ impl ChunkDecoder for TileDecoder {
             let e = self.dtype.size() as u64;
             let part = Region::new(tshape.iter().map(|&d| 0..d).collect());
             let mut src = 0usize;
-            region_runs(full, &part, |off, n| {
+            region_runs(full, nd_core::Order::C, &part, |off, n| {
                 let (o, l) = ((off * e) as usize, (n * e) as usize);
                 dst[o..o + l].copy_from_slice(&phys[src..src + l]);
                 src += l;
-                Ok(())
+                Ok::<(), Error>(())
             })?;
             scratch.tile = tile;
             Ok(true)

@@ -14,7 +14,7 @@
 
 use super::codec::{CodecChain, Ctx, Sharding};
 use super::meta::ArrayMetadataV3;
-use super::shard::{c_position, ShardIndex};
+use super::shard::ShardIndex;
 use crate::error::{store_err, Error, Result};
 use crate::node::{get_json, join, norm_path};
 use nd_core::shape::{copy_strided, Strided};
@@ -344,7 +344,7 @@ impl ChunkDecoder for ShardReader<'_> {
         };
         let ctx = self.array.ctx(&key);
         let range = index
-            .range(c_position(&local, per), None)
+            .range(nd_core::linear_index(&local, per) as usize, None)
             .map_err(|e| ctx.err(format!("shard index: {e}")))?;
         let Some(r) = range else {
             return Ok(false);

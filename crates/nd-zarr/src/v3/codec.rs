@@ -6,7 +6,7 @@
 //! bytes→bytes codec placed after `sharding_indexed`, which is bounded (see [`shard_bound`]).
 
 use super::meta::{name_config, MetadataErrorV3};
-use super::shard::{c_position, IndexLocation, ShardIndex};
+use super::shard::{IndexLocation, ShardIndex};
 use crate::error::{Error, Result};
 use nd_codecs::Codec;
 use nd_core::shape::{copy_strided, strides, Strided};
@@ -798,7 +798,7 @@ impl Sharding {
         let grid = nd_core::ChunkGrid::new(shard_shape.to_vec(), self.chunk_shape.clone())?;
         let mut scratch = vec![0u8; self.inner.decoded_len()];
         for piece in grid.pieces(&nd_core::Region::full(shard_shape))? {
-            let pos = c_position(&piece.chunk, &self.per_shard);
+            let pos = nd_core::linear_index(&piece.chunk, &self.per_shard) as usize;
             let range = index
                 .range(pos, Some(size))
                 .map_err(|e| ctx.err(format!("shard index: {e}")))?;

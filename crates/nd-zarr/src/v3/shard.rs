@@ -86,15 +86,6 @@ impl ShardIndex {
     }
 }
 
-/// The C-order position of `local` in a grid of `counts`.
-pub fn c_position(local: &[u64], counts: &[u64]) -> usize {
-    let mut pos = 0u64;
-    for (i, c) in local.iter().zip(counts) {
-        pos = pos * c + i;
-    }
-    pos as usize
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,7 +102,5 @@ mod tests {
         assert!(ShardIndex::from_values(vec![1]).is_err());
         let ix = ShardIndex::from_values(vec![u64::MAX - 1, 5]).unwrap();
         assert!(ix.range(0, None).is_err());
-        assert_eq!(c_position(&[1, 2], &[3, 4]), 6);
-        assert_eq!(c_position(&[], &[]), 0);
     }
 }

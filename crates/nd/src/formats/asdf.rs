@@ -16,18 +16,24 @@ pub struct AsdfDataset {
 }
 
 impl AsdfDataset {
-    /// Open.
-    pub fn open(path: &str) -> Result<Self> {
-        let file = AsdfFile::open(path).map_err(|e| Error::input(format!("{path}: {e}")))?;
+    /// Open, within `limits`.
+    pub fn open(path: &str, limits: &nd_core::Limits) -> Result<Self> {
+        let file =
+            AsdfFile::open_with(path, *limits).map_err(|e| Error::input(format!("{path}: {e}")))?;
         Ok(AsdfDataset {
             path: path.to_string(),
             file,
         })
     }
 
-    /// Open from any byte source (a URL).
-    pub fn from_source(name: &str, src: std::sync::Arc<dyn nd_core::ByteSource>) -> Result<Self> {
-        let file = AsdfFile::from_source(src).map_err(|e| Error::input(format!("{name}: {e}")))?;
+    /// Open from any byte source (a URL), within `limits`.
+    pub fn from_source(
+        name: &str,
+        src: std::sync::Arc<dyn nd_core::ByteSource>,
+        limits: &nd_core::Limits,
+    ) -> Result<Self> {
+        let file = AsdfFile::from_source_with(src, *limits)
+            .map_err(|e| Error::input(format!("{name}: {e}")))?;
         Ok(AsdfDataset {
             path: name.to_string(),
             file,

@@ -16,18 +16,31 @@ pub struct FitsDataset {
 }
 
 impl FitsDataset {
-    /// Open (reads the primary header only).
-    pub fn open(path: &str) -> Result<Self> {
-        let fits = Fits::open(path).map_err(|e| Error::input(format!("{path}: {e}")))?;
+    /// Open (reads the primary header only), within `limits`.
+    pub fn open(path: &str, limits: &nd_core::Limits) -> Result<Self> {
+        let opts = nd_fits::OpenOptions {
+            limits: *limits,
+            ..Default::default()
+        };
+        let fits = Fits::open_with(path, opts).map_err(|e| Error::input(format!("{path}: {e}")))?;
         Ok(FitsDataset {
             path: path.to_string(),
             fits,
         })
     }
 
-    /// Open from any byte source (a URL).
-    pub fn from_source(name: &str, src: std::sync::Arc<dyn nd_core::ByteSource>) -> Result<Self> {
-        let fits = Fits::from_source(src).map_err(|e| Error::input(format!("{name}: {e}")))?;
+    /// Open from any byte source (a URL), within `limits`.
+    pub fn from_source(
+        name: &str,
+        src: std::sync::Arc<dyn nd_core::ByteSource>,
+        limits: &nd_core::Limits,
+    ) -> Result<Self> {
+        let opts = nd_fits::OpenOptions {
+            limits: *limits,
+            ..Default::default()
+        };
+        let fits =
+            Fits::from_source_with(src, opts).map_err(|e| Error::input(format!("{name}: {e}")))?;
         Ok(FitsDataset {
             path: name.to_string(),
             fits,

@@ -1,0 +1,44 @@
+//! `nd::OpenOptions::limits` reaches the format crates: a file over a lowered limit is refused,
+//! naming the limit and where; the defaults open it.
+use nd::{Limits, OpenOptions};
+
+fn testdata(rel: &str) -> String {
+    format!("{}/../../testdata/{rel}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn fits_gz_over_the_decompressed_limit_is_refused() {
+    let p = testdata("fits/gen/many_ext.fits.gz");
+    OpenOptions::new().open(&p).unwrap();
+    let small = Limits {
+        decompressed_bytes: 2880,
+        ..Limits::default()
+    };
+    let e = OpenOptions::new().limits(small).open(&p).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, nd::Error::Input(_)), "{e:?}");
+    assert!(
+        msg.contains("many_ext.fits.gz")
+            && msg.contains("over the limit decompressed_bytes = 2880"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn asdf_blocks_over_the_limit_are_refused() {
+    let p = testdata("asdf/py/compressed_zlib.asdf");
+    OpenOptions::new().open(&p).unwrap();
+    let none = Limits {
+        blocks: 0,
+        ..Limits::default()
+    };
+    let msg = OpenOptions::new()
+        .limits(none)
+        .open(&p)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("over the limit blocks = 0") && msg.contains("block 0 at byte"),
+        "{msg}"
+    );
+}
