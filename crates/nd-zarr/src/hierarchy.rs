@@ -196,6 +196,47 @@ impl Hierarchy {
         n
     }
 
+    /// [`Hierarchy::open`], then refuse an array whose decoded chunk (a shard for a sharded v3
+    /// array: the unit a read decodes) is over `limits.chunk_bytes`.
+    ///
+    /// # Errors
+    /// As [`Hierarchy::open`]; [`Error::Core`] with `nd_core::Error::LimitExceeded` naming the
+    /// array's metadata key.
+    pub fn open_with(store: Arc<dyn Store>, limits: &nd_core::Limits) -> Result<Hierarchy> {
+        let h = Self::open(store)?;
+        h.check_limits(limits)?;
+        Ok(h)
+    }
+
+    /// [`Hierarchy::open_path`] with [`Hierarchy::open_with`]'s limits.
+    ///
+    /// # Errors
+    /// As [`Hierarchy::open_with`].
+    pub fn open_path_with(path: impl AsRef<Path>, limits: &nd_core::Limits) -> Result<Hierarchy> {
+        let h = Self::open_path(path)?;
+        h.check_limits(limits)?;
+        Ok(h)
+    }
+
+    /// Check every array's decoded chunk size against `limits.chunk_bytes`.
+    fn check_limits(&self, limits: &nd_core::Limits) -> Result<()> {
+        for n in self.nodes() {
+            let (chunks, elem, key) = match (&n.metadata, &n.metadata_v3) {
+                (Some(m), _) => (&m.chunks, m.dtype.size(), ".zarray"),
+                (None, Some(m)) => (&m.chunk_shape, m.data_type.size(), "zarr.json"),
+                _ => continue,
+            };
+            let bytes = chunks
+                .iter()
+                .try_fold(elem as u64, |a, &d| a.checked_mul(d))
+                .unwrap_or(u64::MAX);
+            nd_core::Limits::check("chunk_bytes", bytes, limits.chunk_bytes, || {
+                format!("{}: chunks {chunks:?}", join(&n.path, key))
+            })?;
+        }
+        Ok(())
+    }
+
     /// Open a local directory store (read-only).
     pub fn open_path(path: impl AsRef<Path>) -> Result<Hierarchy> {
         let p = path.as_ref();

@@ -84,7 +84,7 @@ fn open_url(
                 .is_some()
             {
                 return Ok(Box::new(crate::formats::zarr::ZarrDataset::from_store(
-                    url, store,
+                    url, store, limits,
                 )?));
             }
         }
@@ -271,7 +271,9 @@ fn open_local(path: &str, limits: &nd_core::Limits) -> Result<Box<dyn Backend>> 
         Format::Fits => Ok(Box::new(crate::formats::fits::FitsDataset::open(
             path, limits,
         )?)),
-        Format::Zarr => Ok(Box::new(crate::formats::zarr::ZarrDataset::open(path)?)),
+        Format::Zarr => Ok(Box::new(crate::formats::zarr::ZarrDataset::open(
+            path, limits,
+        )?)),
         Format::Asdf => Ok(Box::new(crate::formats::asdf::AsdfDataset::open(
             path, limits,
         )?)),

@@ -42,3 +42,41 @@ fn asdf_blocks_over_the_limit_are_refused() {
         "{msg}"
     );
 }
+
+#[test]
+fn zarr_chunks_over_the_limit_are_refused() {
+    // v2 (`hier.zarr`: g1/arr) and v3 stores: the defaults open them, a limit below their chunks
+    // names the array's metadata key
+    for (rel, key) in [
+        ("zarr/hier.zarr", ".zarray"),
+        ("zarr/v3/stores", "zarr.json"),
+    ] {
+        let dir = testdata(rel);
+        let store = if rel.ends_with("stores") {
+            // the first v3 store of the fixtures
+            let mut stores: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.join("zarr.json").is_file())
+                .collect();
+            stores.sort();
+            stores[0].to_str().unwrap().to_string()
+        } else {
+            dir
+        };
+        OpenOptions::new().open(&store).unwrap();
+        let tiny = Limits {
+            chunk_bytes: 1,
+            ..Limits::default()
+        };
+        let msg = OpenOptions::new()
+            .limits(tiny)
+            .open(&store)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("over the limit chunk_bytes = 1") && msg.contains(key),
+            "{store}: {msg}"
+        );
+    }
+}

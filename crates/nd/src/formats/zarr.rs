@@ -53,18 +53,24 @@ fn readable_array(n: &nd_zarr::Node) -> bool {
 }
 
 impl ZarrDataset {
-    /// Open a directory store.
-    pub fn open(path: &str) -> Result<Self> {
-        let h = Hierarchy::open_path(path).map_err(|e| Error::input(format!("{path}: {e}")))?;
+    /// Open a directory store (arrays whose chunks are over `limits.chunk_bytes` refused).
+    pub fn open(path: &str, limits: &nd_core::Limits) -> Result<Self> {
+        let h = Hierarchy::open_path_with(path, limits)
+            .map_err(|e| Error::input(format!("{path}: {e}")))?;
         Ok(ZarrDataset {
             path: path.to_string(),
             h,
         })
     }
 
-    /// Open any store (a URL).
-    pub fn from_store(name: &str, store: std::sync::Arc<dyn nd_core::Store>) -> Result<Self> {
-        let h = Hierarchy::open(store).map_err(|e| Error::input(format!("{name}: {e}")))?;
+    /// Open any store (a URL), with the same limits.
+    pub fn from_store(
+        name: &str,
+        store: std::sync::Arc<dyn nd_core::Store>,
+        limits: &nd_core::Limits,
+    ) -> Result<Self> {
+        let h = Hierarchy::open_with(store, limits)
+            .map_err(|e| Error::input(format!("{name}: {e}")))?;
         Ok(ZarrDataset {
             path: name.to_string(),
             h,
