@@ -45,8 +45,10 @@ mod store;
 
 pub use backend::{is_url, SCHEMES};
 pub use error::{Error, Result};
+/// The range-merging rule of batched reads (nd-core's, re-exported where it was).
+pub use nd_core::io::coalesce;
 pub use options::{RemoteOptions, ENV_VARS};
-pub use source::{coalesce, RemoteSource};
+pub use source::RemoteSource;
 pub use stats::{RequestRecord, Stats, StatsSnapshot};
 pub use store::RemoteStore;
 

@@ -8,6 +8,7 @@ use crate::options::RemoteOptions;
 use crate::stats::Stats;
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
+use nd_core::io::coalesce;
 use nd_core::ByteSource;
 use object_store::path::Path;
 use std::collections::HashMap;
@@ -576,27 +577,6 @@ fn slice_from(merged: &[Range<u64>], data: &[Bytes], r: &Range<u64>) -> Result<B
     }
 }
 
-/// Sort and merge ranges whose gap is at most `gap`, as long as the merged range stays within
-/// `max_len` (ranges that overlap are always merged). Returns disjoint, sorted ranges covering
-/// every input.
-pub fn coalesce(mut ranges: Vec<Range<u64>>, gap: u64, max_len: u64) -> Vec<Range<u64>> {
-    ranges.retain(|r| r.start < r.end);
-    ranges.sort_by_key(|r| (r.start, r.end));
-    let mut out: Vec<Range<u64>> = Vec::new();
-    for r in ranges {
-        match out.last_mut() {
-            Some(m)
-                if r.start <= m.end
-                    || (r.start - m.end <= gap && r.end.max(m.end) - m.start <= max_len) =>
-            {
-                m.end = m.end.max(r.end);
-            }
-            _ => out.push(r),
-        }
-    }
-    out
-}
-
 impl ByteSource for RemoteSource {
     fn len(&self) -> u64 {
         self.pin.size
@@ -627,27 +607,5 @@ impl ByteSource for RemoteSource {
 
     fn describe(&self) -> String {
         self.url.clone()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::coalesce;
-
-    #[test]
-    fn coalescing() {
-        assert_eq!(
-            coalesce(vec![10..20, 0..5, 22..30, 100..110], 2, 1000),
-            vec![0..5, 10..30, 100..110]
-        );
-        assert_eq!(coalesce(vec![0..5, 6..10], 0, 1000), vec![0..5, 6..10]);
-        assert_eq!(coalesce(vec![0..5, 3..10, 4..6], 0, 1000), vec![0..10]);
-        // max_len stops merging over gaps, not overlaps
-        assert_eq!(coalesce(vec![0..6, 7..12], 5, 10), vec![0..6, 7..12]);
-        assert_eq!(coalesce(vec![0..6, 5..12], 5, 10), vec![0..12]);
-        assert_eq!(
-            coalesce(std::iter::once(3..3).collect(), 5, 10),
-            Vec::<std::ops::Range<u64>>::new()
-        );
     }
 }

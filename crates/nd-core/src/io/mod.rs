@@ -18,7 +18,7 @@ pub mod temp;
 
 pub use destination::{check_no_overlap, existing, Existing};
 pub use positional::{read_exact_at, write_all_at};
-pub use runs::{region_runs, RunPlan, MAX_RUNS_PER_BATCH};
+pub use runs::{coalesce, region_runs, RunPlan, MAX_RUNS_PER_BATCH};
 pub use temp::{
     is_temp_name, remove_live_temps, remove_live_temps_and_stop, stale_temps, stale_temps_of,
     temp_path, wait_for_cleanup, TempDir, TempFile, TEMP_MARKER,

@@ -302,13 +302,7 @@ impl RunPlan {
             starts.sort_unstable();
         }
         // merge runs that touch or overlap
-        let mut ranges: Vec<Range<u64>> = Vec::new();
-        for s in starts {
-            match ranges.last_mut() {
-                Some(m) if s <= m.end => m.end = m.end.max(s + run),
-                _ => ranges.push(s..s + run),
-            }
-        }
+        let ranges = coalesce(starts.iter().map(|&s| s..s + run).collect(), 0, u64::MAX);
         let got = fetch(&ranges)?;
         self.scatter(batch, &ranges, &got, out).map_err(E::from)
     }
@@ -438,6 +432,28 @@ pub fn region_runs<E: From<Error>>(
     plan.for_each_run(|first| f(first, n))
 }
 
+/// Sort and merge ranges whose gap is at most `gap`, as long as the merged range stays within
+/// `max_len` (ranges that overlap are always merged). Returns disjoint, sorted ranges covering
+/// every input. The one range-merging rule of the workspace: batched reads merge touching runs
+/// (`gap` 0), remote sources merge over gaps (object_store's rule).
+pub fn coalesce(mut ranges: Vec<Range<u64>>, gap: u64, max_len: u64) -> Vec<Range<u64>> {
+    ranges.retain(|r| r.start < r.end);
+    ranges.sort_by_key(|r| (r.start, r.end));
+    let mut out: Vec<Range<u64>> = Vec::new();
+    for r in ranges {
+        match out.last_mut() {
+            Some(m)
+                if r.start <= m.end
+                    || (r.start - m.end <= gap && r.end.max(m.end) - m.start <= max_len) =>
+            {
+                m.end = m.end.max(r.end);
+            }
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,6 +467,23 @@ mod tests {
         })
         .unwrap();
         v
+    }
+
+    #[test]
+    fn coalescing() {
+        assert_eq!(
+            coalesce(vec![10..20, 0..5, 22..30, 100..110], 2, 1000),
+            vec![0..5, 10..30, 100..110]
+        );
+        assert_eq!(coalesce(vec![0..5, 6..10], 0, 1000), vec![0..5, 6..10]);
+        assert_eq!(coalesce(vec![0..5, 3..10, 4..6], 0, 1000), vec![0..10]);
+        // max_len stops merging over gaps, not overlaps
+        assert_eq!(coalesce(vec![0..6, 7..12], 5, 10), vec![0..6, 7..12]);
+        assert_eq!(coalesce(vec![0..6, 5..12], 5, 10), vec![0..12]);
+        assert_eq!(
+            coalesce(std::iter::once(3..3).collect(), 5, 10),
+            Vec::<std::ops::Range<u64>>::new()
+        );
     }
 
     #[test]
