@@ -14,6 +14,7 @@
 
 use super::codec::{CodecChain, Ctx, Sharding};
 use super::meta::ArrayMetadataV3;
+use super::meta::ZARR_JSON;
 use super::shard::ShardIndex;
 use crate::error::{store_err, Error, Result};
 use crate::node::{get_json, join, norm_path};
@@ -26,9 +27,6 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-/// The document key of a v3 node.
-pub const ZARR_JSON: &str = "zarr.json";
 
 /// A Zarr v3 array: its metadata and codec chain, over a store.
 #[derive(Debug)]

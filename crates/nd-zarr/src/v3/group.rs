@@ -1,9 +1,9 @@
 //! Writing Zarr v3 hierarchies: groups (`zarr.json` with `"node_type": "group"`), the ancestors
 //! a new node needs, and consolidated metadata as zarr-python 3 writes it.
 
-use super::array::ZARR_JSON;
 use super::build::group_json;
 use super::json::to_json_bytes;
+use super::meta::ZARR_JSON;
 use crate::error::{store_err, Error, Result};
 use crate::node::{get_json, join, norm_path};
 use nd_core::Store;

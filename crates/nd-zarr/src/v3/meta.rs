@@ -10,6 +10,9 @@ use nd_codecs::zarr_v2::MAX_CHUNK_BYTES;
 use nd_core::DataType;
 use serde_json::{Map, Value};
 
+/// The document key of a v3 node.
+pub const ZARR_JSON: &str = "zarr.json";
+
 /// What is wrong with a `zarr.json` document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

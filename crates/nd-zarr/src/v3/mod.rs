@@ -39,13 +39,14 @@ mod meta;
 pub mod shard;
 pub(crate) mod walk;
 
-pub use array::{ZarrArrayV3, ZARR_JSON};
+pub use array::ZarrArrayV3;
 pub use build::{
     bytes_codec, chain_json, compressor_from_v2, crc32c_codec, data_type_to_json,
     fill_value_to_json, group_json, sharded_chain_json,
 };
 pub use group::{create_group, write_consolidated};
 pub use json::to_json_bytes;
+pub use meta::ZARR_JSON;
 pub use meta::{
     attributes_of, check_group, node_type, parse_data_type, parse_fill_value, ArrayMetadataV3,
     ChunkKeyEncoding, MetadataErrorV3,

@@ -2,7 +2,7 @@
 //! `consolidated_metadata` (zarr-python 3: `{"kind": "inline", "must_understand": false,
 //! "metadata": {path: document}}`, one get), or by walking the store from the root.
 
-use super::array::ZARR_JSON;
+use super::meta::ZARR_JSON;
 use crate::error::{store_err, Error, Result};
 use crate::node::{get_json, join};
 use nd_core::Store;
