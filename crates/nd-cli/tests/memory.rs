@@ -75,66 +75,57 @@ fn big_fits(path: &Path, rows: u64, cols: u64) {
     }
 }
 
+/// The image of the tests: 4096 x 8192 float32 (128 MiB), four times the budget.
+const ROWS: u64 = 4096;
+const COLS: u64 = 8192;
+/// The memory budget of the conversions, MiB.
+const BUDGET_MIB: u64 = 32;
+/// Fixed costs beside the budget: the binary, its allocator arenas, thread stacks.
+const OVERHEAD: u64 = 48 << 20;
+
+/// Run `nd convert SRC DST ARGS.. --budget-mib BUDGET -q` and check that it succeeds with its
+/// peak anonymous memory within the budget plus the fixed overhead.
+fn convert_within_budget(src: &Path, dst: &Path, args: &[&str], what: &str) {
+    let b = BUDGET_MIB.to_string();
+    let mut all = vec!["convert", src.to_str().unwrap(), dst.to_str().unwrap()];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--budget-mib", &b, "-q"]);
+    let (code, peak, err) = run_sampled(&all);
+    assert_eq!(code, 0, "{err}");
+    println!(
+        "{what}, 128 MiB image, budget {BUDGET_MIB} MiB: peak RssAnon {} MiB",
+        peak >> 20
+    );
+    assert!(
+        peak <= (BUDGET_MIB << 20) + OVERHEAD,
+        "{what}: peak anonymous memory {} MiB",
+        peak >> 20
+    );
+}
+
+/// The round trip kept the data: the marker rows and a zero row are equal, and the sizes.
+fn assert_rows_kept(src: &Path, back: &Path) {
+    let (a, b) = (std::fs::read(src).unwrap(), std::fs::read(back).unwrap());
+    let off = 2880usize;
+    for r in [0u64, 997, 997 * 4, 5] {
+        let s = off + (r * COLS * 4) as usize;
+        let e = s + (COLS * 4) as usize;
+        assert_eq!(a[s..e], b[s..e], "row {r}");
+    }
+    assert_eq!(a.len(), b.len());
+}
+
 #[test]
 fn convert_larger_than_budget_stays_within_budget() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rows, cols) = (4096u64, 8192u64); // 128 MiB of float32, four times the budget
     let src = tmp.path().join("big.fits");
-    big_fits(&src, rows, cols);
-    let budget_mib = 32u64;
-    // Fixed costs beside the budget: the binary, its allocator arenas, thread stacks.
-    let overhead = 48u64 << 20;
+    big_fits(&src, ROWS, COLS);
     let zarr = tmp.path().join("big.zarr");
-    let b = budget_mib.to_string();
-    let (code, peak, err) = run_sampled(&[
-        "convert",
-        src.to_str().unwrap(),
-        zarr.to_str().unwrap(),
-        "--compressor",
-        "zlib:1",
-        "--chunks",
-        "512,1024",
-        "--budget-mib",
-        &b,
-        "-q",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    println!(
-        "FITS -> Zarr, 128 MiB image, budget {budget_mib} MiB: peak RssAnon {} MiB",
-        peak >> 20
-    );
-    assert!(
-        peak <= (budget_mib << 20) + overhead,
-        "peak anonymous memory {} MiB",
-        peak >> 20
-    );
-
+    let args = ["--compressor", "zlib:1", "--chunks", "512,1024"];
+    convert_within_budget(&src, &zarr, &args, "FITS -> Zarr");
     let back = tmp.path().join("back.fits");
-    let (code, peak2, err) = run_sampled(&[
-        "convert",
-        zarr.to_str().unwrap(),
-        back.to_str().unwrap(),
-        "--budget-mib",
-        &b,
-        "-q",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    println!("Zarr -> FITS, same image: peak RssAnon {} MiB", peak2 >> 20);
-    assert!(
-        peak2 <= (budget_mib << 20) + overhead,
-        "peak anonymous memory {} MiB",
-        peak2 >> 20
-    );
-
-    // The round trip kept the data: compare the marker rows and a zero row.
-    let (a, b2) = (std::fs::read(&src).unwrap(), std::fs::read(&back).unwrap());
-    let off = 2880usize;
-    for r in [0u64, 997, 997 * 4, 5] {
-        let s = off + (r * cols * 4) as usize;
-        let e = s + (cols * 4) as usize;
-        assert_eq!(a[s..e], b2[s..e], "row {r}");
-    }
-    assert_eq!(a.len(), b2.len());
+    convert_within_budget(&zarr, &back, &[], "Zarr -> FITS");
+    assert_rows_kept(&src, &back);
 }
 
 /// Zarr v3 sharded output is written shard by shard: nd-ops aligns its blocks to the shard
@@ -143,17 +134,10 @@ fn convert_larger_than_budget_stays_within_budget() {
 #[test]
 fn sharded_zarr_v3_convert_stays_within_budget() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rows, cols) = (4096u64, 8192u64); // 128 MiB of float32
     let src = tmp.path().join("big.fits");
-    big_fits(&src, rows, cols);
-    let budget_mib = 32u64;
-    let overhead = 48u64 << 20;
-    let b = budget_mib.to_string();
+    big_fits(&src, ROWS, COLS);
     let zarr = tmp.path().join("big.zarr");
-    let (code, peak, err) = run_sampled(&[
-        "convert",
-        src.to_str().unwrap(),
-        zarr.to_str().unwrap(),
+    let args = [
         "--zarr-format",
         "3",
         "--shards",
@@ -162,46 +146,12 @@ fn sharded_zarr_v3_convert_stays_within_budget() {
         "128,256",
         "--compressor",
         "zstd:1",
-        "--budget-mib",
-        &b,
-        "-q",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    println!(
-        "FITS -> Zarr v3 sharded, 128 MiB image, budget {budget_mib} MiB: peak RssAnon {} MiB",
-        peak >> 20
-    );
-    assert!(
-        peak <= (budget_mib << 20) + overhead,
-        "peak anonymous memory {} MiB",
-        peak >> 20
-    );
+    ];
+    convert_within_budget(&src, &zarr, &args, "FITS -> Zarr v3 sharded");
     // 8 x 8 shards, each one file
     let shards = std::fs::read_dir(zarr.join("PRIMARY/c/7")).unwrap().count();
     assert_eq!(shards, 8);
-
     let back = tmp.path().join("back.fits");
-    let (code, peak2, err) = run_sampled(&[
-        "convert",
-        zarr.to_str().unwrap(),
-        back.to_str().unwrap(),
-        "--budget-mib",
-        &b,
-        "-q",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    println!("Zarr v3 sharded -> FITS: peak RssAnon {} MiB", peak2 >> 20);
-    assert!(
-        peak2 <= (budget_mib << 20) + overhead,
-        "peak anonymous memory {} MiB",
-        peak2 >> 20
-    );
-    let (a, b2) = (std::fs::read(&src).unwrap(), std::fs::read(&back).unwrap());
-    let off = 2880usize;
-    for r in [0u64, 997, 997 * 4, 5] {
-        let s = off + (r * cols * 4) as usize;
-        let e = s + (cols * 4) as usize;
-        assert_eq!(a[s..e], b2[s..e], "row {r}");
-    }
-    assert_eq!(a.len(), b2.len());
+    convert_within_budget(&zarr, &back, &[], "Zarr v3 sharded -> FITS");
+    assert_rows_kept(&src, &back);
 }
