@@ -71,6 +71,11 @@ pub(crate) fn ensure_ancestors(store: &dyn Store, path: &str) -> Result<()> {
 pub(crate) fn prepare_node(store: &dyn Store, path: &str) -> Result<()> {
     nd_core::validate_key(&join(path, ".zarray")).map_err(store_err(path))?;
     ensure_ancestors(store, path)?;
+    clear_node(store, path)
+}
+
+/// Delete every key under `path` (what was there before a node is written anew; both formats).
+pub(crate) fn clear_node(store: &dyn Store, path: &str) -> Result<()> {
     let prefix = if path.is_empty() {
         String::new()
     } else {

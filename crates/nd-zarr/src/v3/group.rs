@@ -5,7 +5,7 @@ use super::build::group_json;
 use super::json::to_json_bytes;
 use super::meta::ZARR_JSON;
 use crate::error::{store_err, Error, Result};
-use crate::node::{get_json, join, norm_path};
+use crate::node::{clear_node, get_json, join, norm_path};
 use nd_core::Store;
 use serde_json::{json, Map, Value};
 
@@ -45,15 +45,7 @@ fn ensure_ancestors(store: &dyn Store, path: &str) -> Result<()> {
 pub(crate) fn prepare_node(store: &dyn Store, path: &str) -> Result<()> {
     nd_core::validate_key(&join(path, ZARR_JSON)).map_err(store_err(path))?;
     ensure_ancestors(store, path)?;
-    let prefix = if path.is_empty() {
-        String::new()
-    } else {
-        format!("{path}/")
-    };
-    for k in store.list_prefix(&prefix).map_err(store_err(&prefix))? {
-        store.delete(&k).map_err(store_err(&k))?;
-    }
-    Ok(())
+    clear_node(store, path)
 }
 
 /// Create a Zarr v3 group at `path` (and its ancestors), with `attributes` when given. An
