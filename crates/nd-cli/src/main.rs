@@ -155,6 +155,25 @@ enum Cmd {
     ///
     /// FITS tables become a Zarr group / ASDF mapping named after the HDU holding one array per
     /// fixed-width column (variable-length columns are skipped with a note), and back a BINTABLE.
+    /// Write kerchunk references (version 1 JSON) describing a FITS or ASDF file as a Zarr v2
+    /// hierarchy whose chunks are byte ranges of the file, for fsspec's `reference://`
+    /// filesystem, zarr-python and xarray. Parts that cannot be mapped are listed on stderr.
+    Refs {
+        /// Source FITS or ASDF file (path or URL).
+        src: String,
+        /// Output JSON file (`-` for standard output).
+        #[arg(short, long)]
+        output: String,
+        /// Largest chunk of an uncompressed image or block, in MiB (chunks are whole rows/planes).
+        #[arg(long, default_value_t = 8.0)]
+        chunk_mib: f64,
+        /// Refer to PREFIX + the file's name instead of the source's own path or URL.
+        #[arg(long)]
+        url_prefix: Option<String>,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
+    },
     Convert {
         /// Source file or store.
         src: String,
@@ -385,6 +404,33 @@ fn run(cli: Cli) -> CliResult<u8> {
                             .map_err(werr)?;
                     }
                 }
+            }
+        }
+        Cmd::Refs {
+            src,
+            output,
+            chunk_mib,
+            url_prefix,
+            force,
+        } => {
+            if !(chunk_mib.is_finite() && chunk_mib > 0.0 && chunk_mib <= 1e6) {
+                return Err(CliError::input(format!(
+                    "--chunk-mib {chunk_mib}: give a positive number of MiB"
+                )));
+            }
+            note_stale(&output);
+            let ds = open(&src)?;
+            let options = nd::refs::RefsOptions {
+                chunk_bytes: ((chunk_mib * 1048576.0) as u64).max(1),
+                url_prefix,
+            };
+            let set = nd::refs::build(&ds, &options)?;
+            nd::refs::write_json(&set, &output, force, &[src.as_str()])?;
+            for s in &set.skipped {
+                eprintln!("nd: note: {src}: {s}");
+            }
+            for a in &set.needs_nd_codec {
+                eprintln!("nd: note: {src}: array {a:?} needs the ndfiles codecs to be read");
             }
         }
         Cmd::Convert {

@@ -125,6 +125,12 @@ impl Hdu {
             .map(|s| s.physical_dtype(self.bitpix))
     }
 
+    /// The header's non-structural cards as attributes (what an image's
+    /// [`nd_core::ArrayRead::attributes`] gives): values by keyword, COMMENT and HISTORY as lists.
+    pub fn attributes(&self) -> Attributes {
+        header_attributes(&self.header)
+    }
+
     /// Byte offset just past this HDU (data padded to whole blocks).
     pub fn end_offset(&self) -> u64 {
         self.data_offset.saturating_add(

@@ -22,6 +22,7 @@ mod error;
 pub mod export;
 mod formats;
 mod open;
+pub mod refs;
 
 pub use array::Array;
 pub use backend::{typestr, ArrayEntry, ArrayKind, Finding};

@@ -3,7 +3,7 @@
 
 mod asdf;
 pub mod codec;
-mod dims;
+pub(crate) mod dims;
 mod fits;
 mod zarr;
 

@@ -1,0 +1,75 @@
+//! `nd refs`: the reference JSON it writes, and the destinations it refuses.
+
+use serde_json::Value;
+
+mod common;
+use common::{arg, nd, ok, root};
+
+#[test]
+fn writes_kerchunk_json_and_lists_what_it_skips() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let src = root().join("fits/gen/c_misc.fits");
+    let o = ok(&[
+        "refs",
+        arg(&src),
+        "-o",
+        arg(&out),
+        "--url-prefix",
+        "s3://b/d/",
+    ]);
+    assert!(o.stderr.contains("tile-compressed"), "{}", o.stderr);
+    let j: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(j["version"], 1);
+    let src = root().join("fits/gen/mef.fits");
+    ok(&[
+        "refs",
+        arg(&src),
+        "-o",
+        arg(&out),
+        "--force",
+        "--chunk-mib",
+        "0.001",
+    ]);
+    let j: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let refs = j["refs"].as_object().unwrap();
+    let ranges: Vec<&Value> = refs.values().filter(|v| v.is_array()).collect();
+    assert!(ranges.len() > 3);
+    let arrays = refs.keys().filter(|k| k.ends_with("/.zarray")).count();
+    // sub-chunked: more chunks than arrays, each at most 1 KiB or one row
+    assert!(
+        ranges.len() > arrays,
+        "{} ranges, {arrays} arrays",
+        ranges.len()
+    );
+    for r in ranges {
+        assert!(r[0].as_str().unwrap().ends_with("mef.fits"));
+    }
+}
+
+#[test]
+fn refuses_to_overwrite_a_source_or_an_existing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("a.fits");
+    std::fs::copy(root().join("fits/gen/dim2.fits"), &src).unwrap();
+    let before = std::fs::read(&src).unwrap();
+    let o = nd(&["refs", arg(&src), "-o", arg(&src), "--force"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert_eq!(std::fs::read(&src).unwrap(), before);
+    let out = dir.path().join("r.json");
+    std::fs::write(&out, b"keep").unwrap();
+    let o = nd(&["refs", arg(&src), "-o", arg(&out)]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("--force"), "{}", o.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep");
+    let o = nd(&["refs", arg(&src), "-o", arg(&out), "--chunk-mib", "0"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    // a Zarr store is refused with a reason
+    let o = nd(&[
+        "refs",
+        arg(&root().join("zarr/stores/dtype_be_U3.zarr")),
+        "-o",
+        "-",
+    ]);
+    assert_ne!(o.code, 0);
+}

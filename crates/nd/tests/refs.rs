@@ -1,0 +1,240 @@
+//! `nd::refs` reference sets, checked without Python: every FITS image's chunks, read back
+//! through their byte ranges and laid out by the chunk grid, are the stored values nd (checked
+//! against astropy elsewhere) reads; ranges lie within the file; chunks respect the size asked.
+//! The values through zarr-python and astropy are checked by `testdata/check_refs.py`.
+
+use nd::refs::{build, Ref, RefSet, RefsOptions};
+use nd_core::{ArrayRead, DataType, Endian};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
+}
+
+fn fits_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for d in ["fits/gen", "fits/astropy", "example"] {
+        for e in std::fs::read_dir(testdata().join(d)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "fits") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn zarray(set: &RefSet, name: &str) -> Value {
+    match &set.refs[&format!("{name}/.zarray")] {
+        Ref::Json(v) => v.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn zattrs(set: &RefSet, name: &str) -> Value {
+    match &set.refs[&format!("{name}/.zattrs")] {
+        Ref::Json(v) => v.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn u64s(v: &Value) -> Vec<u64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect()
+}
+
+/// Lay the chunks of an uncompressed array out in C order (edge chunks cropped).
+fn assemble(set: &RefSet, name: &str, file: &[u8], elem: usize) -> Vec<u8> {
+    let z = zarray(set, name);
+    let shape = u64s(&z["shape"]);
+    let chunks = u64s(&z["chunks"]);
+    let n: u64 = shape.iter().product();
+    let mut out = vec![0u8; n as usize * elem];
+    for flat in 0..n {
+        let mut idx = vec![0u64; shape.len()];
+        let mut rem = flat;
+        for a in (0..shape.len()).rev() {
+            idx[a] = rem % shape[a];
+            rem /= shape[a];
+        }
+        let key: Vec<String> = idx
+            .iter()
+            .zip(&chunks)
+            .map(|(i, c)| (i / c).to_string())
+            .collect();
+        let mut within = 0u64;
+        for (&i, &c) in idx.iter().zip(&chunks) {
+            within = within * c + i % c;
+        }
+        let at = within as usize * elem;
+        let src: &[u8] = match &set.refs[&format!("{name}/{}", key.join("."))] {
+            Ref::Range { offset, length } => {
+                let (o, l) = (*offset as usize, *length as usize);
+                assert!(o + l <= file.len(), "{name}: range past the file");
+                &file[o..o + l]
+            }
+            Ref::Bytes(b) => b,
+            Ref::Json(_) => panic!("json chunk"),
+        };
+        out[flat as usize * elem..][..elem].copy_from_slice(&src[at..at + elem]);
+    }
+    out
+}
+
+#[test]
+fn fits_chunks_are_the_stored_values() {
+    let mut arrays = 0;
+    for path in fits_files() {
+        let p = path.to_str().unwrap();
+        let Ok(ds) = nd::open(p) else { continue };
+        let Ok(set) = build(
+            &ds,
+            &RefsOptions {
+                chunk_bytes: 1000,
+                ..Default::default()
+            },
+        ) else {
+            continue;
+        };
+        let file = std::fs::read(&path).unwrap();
+        let fits = nd_fits::Fits::open(&path).unwrap();
+        for name in set.arrays() {
+            let z = zarray(&set, name);
+            let a = zattrs(&set, name);
+            let hdu = a["fits_hdu"].as_u64().unwrap() as usize;
+            let raw = fits.raw_image(hdu).unwrap();
+            let elem = raw.dtype().size();
+            // chunks hold at most the size asked, unless one row is larger
+            let chunks = u64s(&z["chunks"]);
+            let last = *raw.shape().last().unwrap();
+            let cbytes = chunks.iter().product::<u64>() * elem as u64;
+            assert!(
+                cbytes <= 1000
+                    || chunks.iter().rev().skip(1).all(|&c| c == 1) && chunks.last() <= Some(&last),
+                "{p} {name}: {chunks:?}"
+            );
+            let mut got = assemble(&set, name, &file, elem);
+            raw.dtype().swap_to_native(Endian::Big, &mut got);
+            let want = raw.read_all().unwrap();
+            assert_eq!(got, want.bytes(), "{p} {name}");
+            // the stored dtype is the big-endian BITPIX type, named in .zarray or its filter
+            let stored = match z["filters"].as_array().and_then(|f| f.first()) {
+                Some(f) if f["id"] == "fixedscaleoffset" => f["astype"].clone(),
+                Some(_) => Value::Null,
+                None => z["dtype"].clone(),
+            };
+            if !stored.is_null() {
+                let want = raw.dtype().typestr(Endian::Big);
+                assert_eq!(stored, Value::String(want), "{p} {name}");
+            }
+            arrays += 1;
+        }
+    }
+    assert!(arrays > 40, "only {arrays} arrays checked");
+}
+
+#[test]
+fn skipped_parts_are_listed_with_reasons() {
+    let p = testdata().join("fits/gen/c_rice_1.fits");
+    let ds = nd::open(p.to_str().unwrap()).unwrap();
+    let set = build(&ds, &RefsOptions::default()).unwrap();
+    assert!(set
+        .skipped
+        .iter()
+        .any(|s| s.contains("tile-compressed") && s.contains("RICE_1")));
+    let root = match &set.refs[".zattrs"] {
+        Ref::Json(v) => v.clone(),
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        root["nd_skipped"].as_array().unwrap().len(),
+        set.skipped.len()
+    );
+    let p = testdata().join("fits/gen/bt_all.fits");
+    let ds = nd::open(p.to_str().unwrap()).unwrap();
+    let set = build(&ds, &RefsOptions::default()).unwrap();
+    assert!(set.skipped.iter().any(|s| s.contains("binary table")));
+}
+
+#[test]
+fn asdf_compressed_blocks_are_one_chunk_with_their_codec() {
+    for (file, id) in [
+        ("compressed_zlib.asdf", "zlib"),
+        ("compressed_bzp2.asdf", "bz2"),
+        ("compressed_lz4.asdf", "lz4"),
+        ("compressed_lz4_multi.asdf", nd::refs::ND_ASDF_LZ4),
+    ] {
+        let p = testdata().join("asdf/py").join(file);
+        let ds = nd::open(p.to_str().unwrap()).unwrap();
+        let set = build(&ds, &RefsOptions::default()).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        let f = nd_asdf::AsdfFile::open(&p).unwrap();
+        let mut seen = 0;
+        for name in set.arrays() {
+            let z = zarray(&set, name);
+            assert_eq!(z["compressor"]["id"], id, "{file} {name}");
+            assert_eq!(z["chunks"], z["shape"], "{file} {name}");
+            let key = vec!["0"; u64s(&z["shape"]).len().max(1)].join(".");
+            let Ref::Range { offset, length } = set.refs[&format!("{name}/{key}")] else {
+                panic!("{file} {name}: not a range")
+            };
+            let stored = &bytes[offset as usize..(offset + length) as usize];
+            // the bytes the codec decodes: numcodecs lz4 is [u32 LE size][block], asdf's frame
+            // is [u32 BE length] + that
+            let decoded = match id {
+                "zlib" => nd_codecs::asdf::decode(b"zlib", stored, 1 << 30).unwrap(),
+                "bz2" => nd_codecs::asdf::decode(b"bzp2", stored, 1 << 30).unwrap(),
+                "lz4" => {
+                    let mut framed = (stored.len() as u32).to_be_bytes().to_vec();
+                    framed.extend_from_slice(stored);
+                    nd_codecs::asdf::decode(b"lz4\0", &framed, 1 << 30).unwrap()
+                }
+                _ => nd_codecs::asdf::decode(b"lz4\0", stored, 1 << 30).unwrap(),
+            };
+            let a = f.array(name).unwrap();
+            let mut want = a.read_all().unwrap().bytes().to_vec();
+            let (dt, endian) = DataType::from_typestr(z["dtype"].as_str().unwrap()).unwrap();
+            dt.swap_from_native(endian, &mut want);
+            assert_eq!(decoded, want, "{file} {name}");
+            seen += 1;
+        }
+        assert!(seen > 0, "{file}: no array");
+    }
+}
+
+#[test]
+fn json_is_kerchunk_version_1() {
+    let p = testdata().join("fits/gen/dim3.fits");
+    let ds = nd::open(p.to_str().unwrap()).unwrap();
+    let set = build(
+        &ds,
+        &RefsOptions {
+            chunk_bytes: 64,
+            url_prefix: Some("https://example.org/data".into()),
+        },
+    )
+    .unwrap();
+    let j = set.to_json();
+    assert_eq!(j["version"], 1);
+    let refs = j["refs"].as_object().unwrap();
+    for (k, v) in refs {
+        match v {
+            Value::String(s) => {
+                let _: Value = serde_json::from_str(s).unwrap_or_else(|_| panic!("{k}: {s}"));
+            }
+            Value::Array(a) => {
+                assert_eq!(a.len(), 3, "{k}");
+                assert_eq!(a[0], "https://example.org/data/dim3.fits");
+                assert!(a[1].is_u64() && a[2].is_u64());
+            }
+            other => panic!("{k}: {other}"),
+        }
+    }
+    let zattrs: Value = serde_json::from_str(refs["PRIMARY/.zattrs"].as_str().unwrap()).unwrap();
+    assert_eq!(zattrs["_ARRAY_DIMENSIONS"].as_array().unwrap().len(), 3);
+}

@@ -1,0 +1,281 @@
+"""Check `nd refs` against the reference libraries.
+
+For every FITS and ASDF file under testdata/ that nd opens, write its kerchunk references with
+`nd refs`, open them through fsspec's reference filesystem with zarr-python 2 (and xarray when it
+is installed), and compare every array with what astropy / python asdf give: same dtype (byte
+order aside), same shape, bit-identical values (NaN where astropy gives NaN). Arrays whose
+references name one of nd's codecs (nd_fits_scale, nd_asdf_lz4) are checked when the `ndfiles`
+package registers them, and otherwise reported as not checked (never counted as passed).
+
+Then a cutout: a 64 MiB float32 image, a 100x100 cutout through its references; the bytes and
+requests the reference filesystem sends to the file are counted (a counting local filesystem)
+and must be at most two chunks.
+
+Usage: python testdata/check_refs.py path/to/nd   (exit status 1 on any mismatch)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+
+warnings.simplefilter("ignore")
+
+import asdf  # noqa: E402
+import fsspec  # noqa: E402
+import zarr  # noqa: E402
+from astropy.io import fits  # noqa: E402
+from fsspec.implementations.local import LocalFileSystem  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ND = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "nd"
+ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4")
+
+try:  # nd's codecs, when the ndfiles package provides them
+    import numcodecs
+
+    numcodecs.registry.get_codec({"id": "nd_fits_scale", "bitpix": 16, "bscale": 1.0, "bzero": 0.0, "blank": None})
+    HAVE_ND_CODECS = True
+except Exception:
+    HAVE_ND_CODECS = False
+
+
+class CountingFS(LocalFileSystem):
+    """A local filesystem that counts the requests and bytes it serves."""
+
+    requests = 0
+    nbytes = 0
+
+    def cat_file(self, path, start=None, end=None, **kw):
+        out = super().cat_file(path, start=start, end=end, **kw)
+        CountingFS.requests += 1
+        CountingFS.nbytes += len(out)
+        return out
+
+    # cat_ranges reads through cat_file: counted there
+
+
+def make_refs(src, out, *args):
+    p = subprocess.run([ND, "refs", src, "-o", out, "--force", *args], capture_output=True, text=True)
+    return p.returncode, p.stderr
+
+
+def open_refs(refs_path):
+    with open(refs_path) as f:
+        refs = json.load(f)
+    # plain paths in the references use the filesystem of protocol None
+    cfs = CountingFS()
+    fs = fsspec.filesystem("reference", fo=refs, fs={"file": cfs, None: cfs})
+    return refs, zarr.open(fs.get_mapper(""), mode="r")
+
+
+def needs_nd_codec(refs, name):
+    meta = json.loads(refs["refs"][name + "/.zarray"])
+    cfgs = list(meta["filters"] or []) + [meta["compressor"] or {}]
+    return any(c.get("id") in ND_CODECS for c in cfgs)
+
+
+def zarr_arrays(refs):
+    """The array paths of a reference set (from its keys, so that no codec is needed)."""
+    return sorted(k[: -len("/.zarray")] for k in refs["refs"] if k.endswith("/.zarray"))
+
+
+def same(got, want):
+    """dtype (byte order aside), shape and values bit for bit, NaN where NaN."""
+    want = np.asarray(want)
+    if want.dtype.newbyteorder("=") != got.dtype.newbyteorder("="):
+        return f"dtype {got.dtype} != {want.dtype}"
+    if got.shape != want.shape:
+        return f"shape {got.shape} != {want.shape}"
+    g = got.astype(got.dtype.newbyteorder("="))
+    w = want.astype(want.dtype.newbyteorder("="))
+    if g.dtype.kind in "fc":
+        gn, wn = np.isnan(g), np.isnan(w)
+        if not np.array_equal(gn, wn):
+            return f"NaN at {int((gn != wn).sum())} other places"
+        g = np.where(gn, 0, g)
+        w = np.where(wn, 0, w)
+    if g.dtype.kind in "fciub":
+        gb = np.ascontiguousarray(g).view(np.uint8)
+        wb = np.ascontiguousarray(w).view(np.uint8)
+        if not np.array_equal(gb, wb):
+            d = np.flatnonzero(np.ascontiguousarray(g).ravel() != np.ascontiguousarray(w).ravel())
+            return f"{d.size} values differ, first at {d[:3]}: {g.ravel()[d[:3]]} vs {w.ravel()[d[:3]]}"
+        return None
+    return None if np.array_equal(g, w) else "values differ"
+
+
+def asdf_node(tree, path):
+    node = tree
+    for part in path.split("/"):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+stats = {"files": 0, "arrays": 0, "checked": 0, "nd_codec_unchecked": 0, "skipped_parts": 0, "refused": 0}
+failures = []
+
+
+def check_file(src, kind, tmp):
+    out = os.path.join(tmp, os.path.basename(src) + ".json")
+    rc, err = make_refs(src, out)
+    if rc != 0:
+        stats["refused"] += 1
+        print(f"  refused  {os.path.relpath(src, HERE)}: {err.strip().splitlines()[-1]}")
+        return
+    stats["files"] += 1
+    stats["skipped_parts"] += sum(1 for line in err.splitlines() if "not mapped" in line)
+    refs, root = open_refs(out)
+    if kind == "fits":
+        hdul = fits.open(src)
+    else:
+        af = asdf.open(src, lazy_load=False, memmap=False)
+    for name in zarr_arrays(refs):
+        stats["arrays"] += 1
+        if needs_nd_codec(refs, name) and not HAVE_ND_CODECS:
+            stats["nd_codec_unchecked"] += 1
+            continue
+        try:
+            a = root[name]
+            got = a[...]
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"{src} {name}: zarr read failed: {e!r}")
+            continue
+        if kind == "fits":
+            want = hdul[a.attrs["fits_hdu"]].data
+        else:
+            path = a.attrs.get("asdf_path", name)
+            if path.endswith("/mask"):
+                # python asdf folds a mask array into its array: a numpy masked array
+                want = np.ma.getmaskarray(asdf_node(af.tree, path[: -len("/mask")]))
+            else:
+                want = asdf_node(af.tree, path)
+                want = want.data if np.ma.isMaskedArray(want) else np.asarray(want)
+        msg = same(got, want)
+        if msg:
+            failures.append(f"{os.path.relpath(src, HERE)} {name}: {msg}")
+        else:
+            stats["checked"] += 1
+    if kind == "fits":
+        hdul.close()
+    else:
+        af.close()
+
+
+def check_xarray(tmp):
+    try:
+        import xarray as xr
+    except ImportError:
+        print("xarray not installed: the xarray route is not checked")
+        return
+    src = os.path.join(HERE, "fits", "gen", "dim3.fits")
+    out = os.path.join(tmp, "xr.json")
+    make_refs(src, out)
+    with open(out) as f:
+        refs = json.load(f)
+    ds = xr.open_dataset(
+        "reference://", engine="zarr", backend_kwargs={"consolidated": False, "storage_options": {"fo": refs}}
+    )
+    for v in ds.data_vars:
+        msg = same(ds[v].values, fits.getdata(src, ds[v].attrs["fits_hdu"]))
+        if msg:
+            failures.append(f"xarray {v}: {msg}")
+        else:
+            stats["checked"] += 1
+
+
+def check_cutout(tmp):
+    """A 100x100 cutout of a 64 MiB image fetches at most two 8 MiB chunks."""
+    src = os.path.join(tmp, "big.fits")
+    rng = np.random.default_rng(1)
+    data = rng.standard_normal((4096, 4096), dtype=np.float32)
+    fits.PrimaryHDU(data).writeto(src, overwrite=True)
+    out = os.path.join(tmp, "big.json")
+    rc, err = make_refs(src, out)
+    assert rc == 0, err
+    for chunk_mib in ["8", "1"]:
+        rc, err = make_refs(src, out, "--chunk-mib", chunk_mib)
+        assert rc == 0, err
+        refs, root = open_refs(out)
+        a = root["PRIMARY"]
+        CountingFS.requests = CountingFS.nbytes = 0
+        cut = a[1000:1100, 2000:2100]
+        chunk_bytes = int(np.prod(a.chunks)) * a.dtype.itemsize
+        # 100 rows touch at most this many chunks of whole rows
+        most = -(-100 // a.chunks[0]) + 1
+        print(
+            f"cutout 100x100 of a {data.nbytes >> 20} MiB image, --chunk-mib {chunk_mib}: chunks {a.chunks}, "
+            f"{CountingFS.requests} requests, {CountingFS.nbytes} bytes "
+            f"({CountingFS.nbytes / data.nbytes:.1%} of the image; at most {most} chunks allowed)"
+        )
+        if not np.array_equal(cut, data[1000:1100, 2000:2100]):
+            failures.append("cutout values differ")
+        if chunk_bytes > int(chunk_mib) << 20 or CountingFS.nbytes > most * chunk_bytes or CountingFS.requests > most:
+            failures.append(f"cutout fetched {CountingFS.requests} requests / {CountingFS.nbytes} bytes")
+
+
+def check_scaling_grid(tmp):
+    """Every int16 / uint8 value under power-of-two BSCALEs and awkward BZEROs: where nd chooses
+    fixedscaleoffset, numcodecs' float64 arithmetic must give astropy's float32 values exactly."""
+    routes = {}
+    for bitpix, values in [(16, np.arange(-32768, 32768, dtype=">i2")), (8, np.arange(256, dtype=">u1"))]:
+        for k in [0, -1, -7, -20, -30, -40, 3, 12]:
+            for bzero in [0.0, 1.0, 0.1, -7.25, 1e6, 2.0**20 + 0.5, 3e-5, 123456.789]:
+                if k == 0 and bzero in (0.0,):
+                    continue
+                src = os.path.join(tmp, "grid.fits")
+                h = fits.PrimaryHDU(values.reshape(-1, 256))
+                h.header["BSCALE"] = 2.0**k
+                h.header["BZERO"] = bzero
+                h.writeto(src, overwrite=True, output_verify="silentfix")
+                out = os.path.join(tmp, "grid.json")
+                rc, err = make_refs(src, out)
+                assert rc == 0, err
+                refs, root = open_refs(out)
+                if needs_nd_codec(refs, "PRIMARY"):
+                    routes["nd"] = routes.get("nd", 0) + 1
+                    if not HAVE_ND_CODECS:
+                        stats["nd_codec_unchecked"] += 1
+                        continue
+                else:
+                    routes["fixedscaleoffset"] = routes.get("fixedscaleoffset", 0) + 1
+                msg = same(root["PRIMARY"][...], fits.getdata(src))
+                if msg:
+                    failures.append(f"grid BITPIX {bitpix} BSCALE 2^{k} BZERO {bzero}: {msg}")
+                else:
+                    stats["checked"] += 1
+    print(f"scaling grid: {routes}")
+
+
+def main():
+    files = []
+    for d, kind in [("fits", "fits"), ("asdf", "asdf"), ("asdf-standard", "asdf")]:
+        for root, _, names in os.walk(os.path.join(HERE, d)):
+            if "/written" in root or "/expected" in root:
+                continue
+            for n in sorted(names):
+                if (kind == "fits" and n.endswith(".fits")) or (kind == "asdf" and n.endswith(".asdf")):
+                    files.append((os.path.join(root, n), kind))
+    with tempfile.TemporaryDirectory() as tmp:
+        for src, kind in sorted(files):
+            try:
+                check_file(src, kind, tmp)
+            except Exception as e:  # noqa: BLE001
+                failures.append(f"{src}: {e!r}")
+        check_scaling_grid(tmp)
+        check_xarray(tmp)
+        check_cutout(tmp)
+    print(json.dumps(stats))
+    if not HAVE_ND_CODECS:
+        print(f"{stats['nd_codec_unchecked']} arrays need nd's codecs (ndfiles not installed): NOT checked")
+    for f in failures:
+        print("FAIL", f)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
