@@ -10,6 +10,8 @@
 //! - Every failure is `ndfiles.Error` (a subclass of `OSError`) carrying nd's message; a panic in
 //!   nd is caught and reported the same way instead of reaching the interpreter.
 
+mod codecs;
+
 use nd::ndarray::ArrayD;
 use nd::{DataType, Region, Scalar};
 use numpy::{Element, IntoPyArray};
@@ -350,5 +352,6 @@ fn _ndfiles(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(open, m)?)?;
     m.add_class::<Dataset>()?;
     m.add_class::<Array>()?;
+    codecs::register(m)?;
     Ok(())
 }

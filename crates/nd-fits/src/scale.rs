@@ -114,6 +114,32 @@ impl Scaling {
         })
     }
 
+    /// Convert stored big-endian values of `bitpix` (`src`) into this scaling's physical values
+    /// in native byte order (`dst`, of [`Scaling::physical_dtype`]), exactly as image reads do.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] when `bitpix` is invalid or the lengths do not match
+    /// (`src.len() / |bitpix/8|` elements, `dst` that many physical elements).
+    pub fn apply(&self, bitpix: i64, src: &[u8], dst: &mut [u8]) -> Result<()> {
+        let stored = bitpix_dtype(bitpix).ok_or_else(|| Error::Unsupported {
+            hdu: 0,
+            msg: format!("invalid BITPIX {bitpix}"),
+        })?;
+        let n = src.len() / stored.size();
+        if src.len() % stored.size() != 0 || dst.len() != n * self.physical_dtype(bitpix).size() {
+            return Err(Error::Unsupported {
+                hdu: 0,
+                msg: format!(
+                    "{} stored bytes of BITPIX {bitpix} cannot fill {} physical bytes",
+                    src.len(),
+                    dst.len()
+                ),
+            });
+        }
+        convert(bitpix, self, src, dst);
+        Ok(())
+    }
+
     /// The type of the physical values.
     pub fn physical_dtype(&self, bitpix: i64) -> DataType {
         match self {

@@ -78,7 +78,13 @@ pub(super) fn build(ds: &Dataset, f: &Fits, b: &mut Builder) -> Result<()> {
                 continue;
             }
         }
-        let img = f.image(index).map_err(|e| err(&e))?;
+        let img = match f.image(index) {
+            Ok(img) => img,
+            Err(e) => {
+                b.skip(format!("{what}: {e}; not mapped"));
+                continue;
+            }
+        };
         let shape = img.shape().to_vec();
         let stored = img.stored_dtype().clone();
         let (dtype, filters) = scale_codec(h.bitpix, &stored, img.scaling(), &h.header);

@@ -24,6 +24,7 @@
 
 mod asdf;
 mod chunks;
+pub mod codec;
 mod fits;
 
 use crate::error::{Error, Result};

@@ -1,0 +1,108 @@
+//! Decoding for nd's own codec ids in reference sets ([`super::ND_FITS_SCALE`],
+//! [`super::ND_ASDF_LZ4`]): what the `ndfiles` Python package's numcodecs codecs call.
+
+use super::{ND_ASDF_LZ4, ND_FITS_SCALE};
+use crate::error::{Error, Result};
+use nd_core::DataType;
+use serde_json::Value;
+
+/// Decode one chunk of `data` with the codec configuration `config` (a numcodecs-style JSON
+/// object with `id`). Returns the decoded values' type and bytes (native byte order):
+/// - `nd_fits_scale`: stored big-endian values of `bitpix` → astropy's physical values, with
+///   BSCALE/BZERO/BLANK applied by the same rules (and code) as nd's FITS image reads;
+/// - `nd_asdf_lz4`: python asdf's lz4 block framing (frames of `[u32 BE length][u32 LE size]
+///   [LZ4 block]`) → the block's bytes (`|u1`), at most `max_len` bytes.
+///
+/// # Errors
+/// [`Error::Input`] for an unknown id, a configuration that is not valid, or data that does not
+/// decode.
+pub fn decode(config: &Value, data: &[u8], max_len: usize) -> Result<(DataType, Vec<u8>)> {
+    let id = config["id"].as_str().unwrap_or_default();
+    let bad = |what: &str| Error::input(format!("codec {id:?}: {what}"));
+    match id {
+        ND_FITS_SCALE => {
+            let bitpix = config["bitpix"]
+                .as_i64()
+                .ok_or_else(|| bad("`bitpix` must be an integer"))?;
+            let mut h = nd_fits::Header::new();
+            for key in ["bscale", "bzero"] {
+                if let Some(v) = config.get(key).filter(|v| !v.is_null()) {
+                    let v = match (v.as_i64(), v.as_f64()) {
+                        (Some(i), _) => nd_fits::Value::Int(i),
+                        (None, Some(f)) => nd_fits::Value::Float(f),
+                        _ => return Err(bad(&format!("`{key}` must be a number"))),
+                    };
+                    h.set(&key.to_ascii_uppercase(), v, None)
+                        .map_err(|e| bad(&e.to_string()))?;
+                }
+            }
+            if let Some(b) = config.get("blank").filter(|v| !v.is_null()) {
+                let b = b
+                    .as_i64()
+                    .ok_or_else(|| bad("`blank` must be an integer"))?;
+                h.set("BLANK", b, None).map_err(|e| bad(&e.to_string()))?;
+            }
+            let scaling =
+                nd_fits::Scaling::from_header(&h, bitpix, 0).map_err(|e| bad(&e.to_string()))?;
+            if ![8, 16, 32, 64, -32, -64].contains(&bitpix) {
+                return Err(bad(&format!("invalid BITPIX {bitpix}")));
+            }
+            let stored = (bitpix.unsigned_abs() / 8) as usize;
+            let dtype = scaling.physical_dtype(bitpix);
+            let n = data.len() / stored;
+            let len = n
+                .checked_mul(dtype.size())
+                .filter(|&l| l <= max_len)
+                .ok_or_else(|| bad("decoded chunk larger than allowed"))?;
+            let mut out = vec![0u8; len];
+            scaling
+                .apply(bitpix, &data[..n * stored], &mut out)
+                .map_err(|e| bad(&e.to_string()))?;
+            Ok((dtype, out))
+        }
+        ND_ASDF_LZ4 => {
+            let out = nd_codecs::asdf::decode(b"lz4\0", data, max_len)
+                .map_err(|e| bad(&e.to_string()))?;
+            Ok((DataType::UInt8, out))
+        }
+        _ => Err(bad("not a codec of nd")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fits_scale_is_astropys_arithmetic() {
+        // int16 [-32768, 100, 7] with BSCALE 0.1, BZERO 5, BLANK -32768 → float32
+        let data: Vec<u8> = [-32768i16, 100, 7]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        let cfg = json!({"id": "nd_fits_scale", "bitpix": 16, "bscale": 0.1, "bzero": 5.0, "blank": -32768});
+        let (dt, out) = decode(&cfg, &data, 1 << 20).unwrap();
+        assert_eq!(dt, DataType::Float32);
+        let v: Vec<f32> = out
+            .chunks(4)
+            .map(|c| f32::from_ne_bytes(c.try_into().unwrap()))
+            .collect();
+        assert!(v[0].is_nan());
+        // numpy: float32(100) * float32(0.1) + float32(5), each step in float32
+        assert_eq!(v[1], 100f32 * 0.1f32 + 5f32);
+        assert_eq!(v[2], 7f32 * 0.1f32 + 5f32);
+        // unsigned 64-bit: the sign-bit flip, exact
+        let data = (-1i64).to_be_bytes();
+        let cfg = json!({"id": "nd_fits_scale", "bitpix": 64, "bscale": 1.0, "bzero": 9.223372036854776e18, "blank": null});
+        let (dt, out) = decode(&cfg, &data, 8).unwrap();
+        assert_eq!(dt, DataType::UInt64);
+        assert_eq!(
+            u64::from_ne_bytes(out.try_into().unwrap()),
+            (1u64 << 63) - 1
+        );
+        assert!(decode(&cfg, &[0; 16], 8).is_err(), "over the limit");
+        assert!(decode(&json!({"id": "x"}), &[], 8).is_err());
+        assert!(decode(&json!({"id": "nd_fits_scale", "bitpix": 12}), &[], 8).is_err());
+    }
+}

@@ -1,0 +1,54 @@
+"""numcodecs codecs for the references `nd refs` writes (kerchunk version 1 JSON).
+
+Where the stored bytes of a FITS or ASDF file need a decoding numcodecs lacks, the references
+name one of these codec ids; zarr-python finds them through the ``numcodecs.codecs`` entry point
+of this package, so ``pip install ndfiles`` is all a reader needs:
+
+- ``nd_fits_scale``: FITS stored big-endian values to astropy's physical values (BSCALE/BZERO
+  not a power of two, BLANK to NaN, BZERO = 2**63), computed by nd's FITS reader;
+- ``nd_asdf_lz4``: python asdf's lz4 block framing (several frames in one block).
+
+Decoding only: references describe existing files, so ``encode`` raises.
+"""
+
+import json
+
+from numcodecs.abc import Codec
+from numcodecs.compat import ensure_bytes, ndarray_copy
+
+from ._ndfiles import codec_decode
+
+
+class _NdCodec(Codec):
+    """A decode-only codec computed by nd (the GIL is released while it runs)."""
+
+    _keys: tuple = ()
+
+    def __init__(self, **config):
+        for k in self._keys:
+            setattr(self, k, config.get(k))
+
+    def get_config(self):
+        cfg = {"id": self.codec_id}
+        cfg.update({k: getattr(self, k) for k in self._keys})
+        return cfg
+
+    def encode(self, buf):
+        raise NotImplementedError(f"{self.codec_id} decodes only (it describes an existing file)")
+
+    def decode(self, buf, out=None):
+        dec = codec_decode(json.dumps(self.get_config()), ensure_bytes(buf))
+        return ndarray_copy(dec, out)
+
+
+class FitsScale(_NdCodec):
+    """FITS scaling exactly as astropy applies it: ``{"bitpix", "bscale", "bzero", "blank"}``."""
+
+    codec_id = "nd_fits_scale"
+    _keys = ("bitpix", "bscale", "bzero", "blank")
+
+
+class AsdfLz4(_NdCodec):
+    """python asdf's lz4 block framing (``[u32 BE length][u32 LE size][LZ4 block]`` frames)."""
+
+    codec_id = "nd_asdf_lz4"

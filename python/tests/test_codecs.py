@@ -1,0 +1,77 @@
+"""ndfiles' numcodecs codecs (what `nd refs` references name where numcodecs has no codec),
+found through the `numcodecs.codecs` entry point, against astropy and python asdf."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+numcodecs = pytest.importorskip("numcodecs")
+fits = pytest.importorskip("astropy.io.fits")
+asdf = pytest.importorskip("asdf")
+
+from conftest import TESTDATA  # noqa: E402
+
+
+def codec(**config):
+    return numcodecs.get_codec(config)
+
+
+def test_entry_point_finds_the_codecs():
+    from ndfiles.codecs import AsdfLz4, FitsScale
+
+    c = codec(id="nd_fits_scale", bitpix=16, bscale=0.1, bzero=5.0, blank=None)
+    assert isinstance(c, FitsScale)
+    assert c.get_config() == {"id": "nd_fits_scale", "bitpix": 16, "bscale": 0.1, "bzero": 5.0, "blank": None}
+    assert isinstance(codec(id="nd_asdf_lz4"), AsdfLz4)
+    with pytest.raises(NotImplementedError):
+        c.encode(b"\0\0")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["gen/sc_i16.fits", "gen/sc_i32.fits", "gen/sc_u8.fits", "gen/sc_f64.fits", "gen/blank_i16.fits",
+     "gen/blank_i32.fits", "gen/blank_sc_i16.fits", "gen/blank_u8.fits", "gen/dt_u64.fits",
+     "gen/u64_bzero.fits", "astropy/scale.fits", "astropy/blank.fits"],
+)
+def test_fits_scale_equals_astropy(name):
+    path = TESTDATA / "fits" / name
+    # the header as stored (astropy drops BSCALE/BZERO from a header once its data is scaled)
+    hdr = fits.getheader(path)
+    bitpix = hdr["BITPIX"]
+    blank = hdr.get("BLANK") if bitpix > 0 else None
+    want = fits.getdata(path)
+    with fits.open(path, do_not_scale_image_data=True) as h:
+        stored = np.ascontiguousarray(h[0].data).astype(h[0].data.dtype.newbyteorder(">"))
+    c = codec(id="nd_fits_scale", bitpix=bitpix, bscale=float(hdr.get("BSCALE", 1.0)),
+              bzero=float(hdr.get("BZERO", 0.0)), blank=blank)
+    got = c.decode(stored.tobytes()).reshape(want.shape)
+    # into a caller's buffer, as zarr-python asks
+    out = np.empty_like(got)
+    c.decode(stored.tobytes(), out=out)
+    assert out.tobytes() == got.tobytes()
+    assert got.dtype == want.dtype.newbyteorder("=")
+    w = want.astype(want.dtype.newbyteorder("="))
+    if w.dtype.kind == "f":
+        assert np.array_equal(np.isnan(got), np.isnan(w))
+        got, w = np.nan_to_num(got), np.nan_to_num(w)
+    assert got.tobytes() == w.tobytes()
+
+
+def test_asdf_lz4_frames_equal_asdf():
+    path = TESTDATA / "asdf" / "py" / "compressed_lz4_multi.asdf"
+    raw = path.read_bytes()
+    with asdf.open(path, lazy_load=False, memmap=False) as af:
+        arrays = {k: np.asarray(v) for k, v in af.tree.items() if hasattr(v, "dtype")}
+    # the first block: magic, u16 header size, then flags, compression, allocated, used, data size
+    at = raw.index(b"\xd3BLK")
+    hsize = struct.unpack(">H", raw[at + 4 : at + 6])[0]
+    used, size = struct.unpack(">QQ", raw[at + 6 + 16 : at + 6 + 32])
+    start = at + 6 + hsize
+    got = codec(id="nd_asdf_lz4").decode(raw[start : start + used])
+    assert got.nbytes == size
+    assert any(got.tobytes() == a.tobytes() for a in arrays.values())
+    with pytest.raises(Exception):
+        codec(id="nd_asdf_lz4").decode(b"\0\0\0\x10garbage")
