@@ -11,6 +11,9 @@ Then a cutout: a 64 MiB float32 image, a 100x100 cutout through its references; 
 requests the reference filesystem sends to the file are counted (a counting local filesystem)
 and must be at most two chunks.
 
+The same cutout over the loopback nginx of .ci/servers.sh when its variables are set (`set -a;
+. target/nd-test-servers.env`), bytes and requests counted from nginx's access log.
+
 Usage: python testdata/check_refs.py path/to/nd   (exit status 1 on any mismatch)
 """
 
@@ -284,6 +287,49 @@ def check_scaling_grid(tmp):
     print(f"scaling grid: {routes}")
 
 
+def check_http_cutout():
+    """The same cutout over the loopback nginx of .ci/servers.sh (its variables in the
+    environment: `. target/nd-test-servers.env`): `nd refs` of the URL, zarr through fsspec's HTTP
+    filesystem, requests and bytes counted from nginx's access log."""
+    url, root, log = (os.environ.get(k) for k in ("ND_TEST_HTTP_URL", "ND_TEST_HTTP_ROOT", "ND_TEST_HTTP_LOG"))
+    if not (url and root and log):
+        print("no loopback HTTP server (ND_TEST_HTTP_*): the HTTP cutout is not checked")
+        return
+    try:
+        import aiohttp  # noqa: F401  (fsspec's HTTP filesystem)
+    except ImportError:
+        print("aiohttp not installed: the HTTP cutout is not checked")
+        return
+    name = "refs-big-%d.fits" % os.getpid()
+    src = os.path.join(root, name)
+    data = np.random.default_rng(2).standard_normal((4096, 4096), dtype=np.float32)
+    try:
+        fits.PrimaryHDU(data).writeto(src, overwrite=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "http.json")
+            rc, err = make_refs(f"{url}/{name}", out)
+            assert rc == 0, err
+            with open(out) as f:
+                refs = json.load(f)
+            root_g = zarr.open(fsspec.filesystem("reference", fo=refs).get_mapper(""), mode="r")
+            a = root_g["PRIMARY"]
+            start = os.path.getsize(log)
+            cut = a[1000:1100, 2000:2100]
+            with open(log) as f:
+                f.seek(start)
+                lines = [line.split() for line in f if f" /{name} " in line]
+        nbytes = sum(int(parts[-1]) for parts in lines)
+        chunk_bytes = int(np.prod(a.chunks)) * a.dtype.itemsize
+        print(f"HTTP cutout 100x100 of 64 MiB: {len(lines)} requests, {nbytes} bytes (chunks of {chunk_bytes})")
+        if not np.array_equal(cut, data[1000:1100, 2000:2100]):
+            failures.append("HTTP cutout values differ")
+        if not lines or len(lines) > 2 or nbytes > 2 * chunk_bytes:
+            failures.append(f"HTTP cutout fetched {len(lines)} requests / {nbytes} bytes")
+        stats["checked"] += 1
+    finally:
+        os.remove(src)
+
+
 def main():
     files = []
     for d, kind in [("fits", "fits"), ("asdf", "asdf"), ("asdf-standard", "asdf")]:
@@ -302,6 +348,7 @@ def main():
         check_scaling_grid(tmp)
         check_xarray(tmp)
         check_cutout(tmp)
+    check_http_cutout()
     print(json.dumps(stats))
     if not HAVE_ND_CODECS:
         print(f"{stats['nd_codec_unchecked']} arrays need nd's codecs (ndfiles not installed): NOT checked")
