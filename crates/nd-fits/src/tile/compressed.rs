@@ -228,6 +228,28 @@ impl CompressedImage {
         self.tiles.zbitpix
     }
 
+    /// Where each tile's compressed bytes lie in the file, in tile (table row) order, when every
+    /// tile can be decoded from those bytes alone with settings common to all tiles: no
+    /// quantization (per-tile ZSCALE/ZZERO and dither), no null pixels (ZBLANK), every tile in
+    /// COMPRESSED_DATA (no GZIP_COMPRESSED_DATA / UNCOMPRESSED_DATA fallback). `None` otherwise.
+    /// What a reference to one tile per chunk needs (`nd refs`).
+    pub fn uniform_tile_ranges(&self) -> Option<Vec<std::ops::Range<u64>>> {
+        let t = &self.tiles;
+        if t.quantized || t.zblank_col.is_some() || t.zblank_header.is_some() {
+            return None;
+        }
+        let ranges = &t.cdata.1;
+        if ranges.iter().any(|(count, _)| *count == 0) {
+            return None;
+        }
+        Some(ranges.iter().map(|(_, r)| r.clone()).collect())
+    }
+
+    /// The image's own BSCALE/BZERO/BLANK, applied to the decoded tiles.
+    pub fn scaling(&self) -> &Scaling {
+        &self.tiles.scaling
+    }
+
     /// Decode tiles in parallel (default) or one after another.
     pub fn set_parallel(&mut self, parallel: bool) {
         self.parallel = parallel;

@@ -55,15 +55,9 @@ pub(super) fn build(ds: &Dataset, f: &Fits, b: &mut Builder) -> Result<()> {
         match h.kind {
             HduKind::Primary | HduKind::Image => {}
             HduKind::CompressedImage => {
-                let algo = h
-                    .header
-                    .get_str("ZCMPTYPE")
-                    .unwrap_or("?")
-                    .trim()
-                    .to_string();
-                b.skip(format!(
-                    "{what}: tile-compressed image ({algo}): its tiles need a tile codec that numcodecs lacks; not mapped"
-                ));
+                if let Err(why) = tiles(f, index, &item.name, &item.meta, &mut groups, b) {
+                    b.skip(format!("{what}: tile-compressed image: {why}; not mapped"));
+                }
                 continue;
             }
             HduKind::BinTable | HduKind::Table => {
@@ -123,6 +117,93 @@ pub(super) fn build(ds: &Dataset, f: &Fits, b: &mut Builder) -> Result<()> {
             attrs,
         });
     }
+    Ok(())
+}
+
+/// A tile-compressed image whose tiles numcodecs decodes: GZIP_1 (`gzip`), GZIP_2 (`gzip` then
+/// `shuffle`) and NOCOMPRESS (the tile's big-endian values), without quantization or null
+/// pixels, every tile a full tile (the tiles divide the image) and in COMPRESSED_DATA; one tile
+/// is one chunk, its heap bytes. Else the reason.
+fn tiles(
+    f: &Fits,
+    index: usize,
+    name: &str,
+    meta: &Map<String, Value>,
+    groups: &mut dims::Groups,
+    b: &mut Builder,
+) -> std::result::Result<(), String> {
+    let c = f.compressed_image(index).map_err(|e| e.to_string())?;
+    let algo = c.algorithm();
+    let (gzip, shuffle) = match algo {
+        nd_fits::Algorithm::Gzip1 => (true, false),
+        nd_fits::Algorithm::Gzip2 => (true, true),
+        nd_fits::Algorithm::NoCompress => (false, false),
+        other => {
+            return Err(format!(
+                "{} tiles need a tile codec that numcodecs lacks (not written yet)",
+                other.name()
+            ))
+        }
+    };
+    let ranges = c.uniform_tile_ranges().ok_or_else(|| {
+        "quantized tiles (per-tile ZSCALE/ZZERO, dither), null pixels (ZBLANK) or tiles stored \
+         in a fallback column: a codec would need per-chunk parameters, which kerchunk \
+         references cannot carry"
+            .to_string()
+    })?;
+    let shape = c.shape().to_vec();
+    let tile = c.tile_shape().to_vec();
+    if shape.iter().zip(&tile).any(|(&s, &t)| t == 0 || s % t != 0) {
+        return Err(format!(
+            "tiles {tile:?} do not divide the image {shape:?}: an edge tile decodes to fewer \
+             values than a chunk holds"
+        ));
+    }
+    let grid: Vec<u64> = shape.iter().zip(&tile).map(|(&s, &t)| s / t).collect();
+    if grid.iter().product::<u64>() != ranges.len() as u64 {
+        return Err(format!("{} tiles for a grid of {grid:?}", ranges.len()));
+    }
+    let zbitpix = c.zbitpix();
+    let stored = match zbitpix {
+        8 => DataType::UInt8,
+        16 => DataType::Int16,
+        32 => DataType::Int32,
+        64 => DataType::Int64,
+        -32 => DataType::Float32,
+        -64 => DataType::Float64,
+        z => return Err(format!("ZBITPIX {z}")),
+    };
+    let (dtype, filters) = scale_codec(zbitpix, &stored, c.scaling(), c.image_header());
+    let mut filters = filters.unwrap_or_default();
+    if shuffle {
+        filters.push(json!({"id": "shuffle", "elementsize": stored.size()}));
+    }
+    let mut attrs = attrs_json(&c.attributes());
+    let names = dims::names(meta, shape.len(), true);
+    attrs.insert(
+        "_ARRAY_DIMENSIONS".into(),
+        json!(groups.place(name, &shape, names)),
+    );
+    attrs.insert("fits_hdu".into(), json!(index));
+    for (row, r) in ranges.iter().enumerate() {
+        let mut rem = row as u64;
+        let mut idx = vec![0u64; grid.len()];
+        for a in (0..grid.len()).rev() {
+            idx[a] = rem % grid[a];
+            rem /= grid[a];
+        }
+        let key: Vec<String> = idx.iter().map(u64::to_string).collect();
+        b.range(name, &key.join("."), r.start, r.end - r.start);
+    }
+    b.array(ArraySpec {
+        path: name.to_string(),
+        shape,
+        chunks: tile,
+        dtype,
+        compressor: gzip.then(|| json!({"id": "gzip", "level": 1})),
+        filters: (!filters.is_empty()).then_some(filters),
+        attrs,
+    });
     Ok(())
 }
 
