@@ -36,7 +36,7 @@ from fsspec.implementations.local import LocalFileSystem  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ND = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "nd"
-ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4")
+ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_fits_tile")
 
 try:  # nd's codecs, when the ndfiles package provides them
     import numcodecs
@@ -287,6 +287,45 @@ def check_scaling_grid(tmp):
     print(f"scaling grid: {routes}")
 
 
+def check_tile_cutout(tmp):
+    """A cutout of a RICE_1 image with 64x64 tiles fetches only the tiles it touches."""
+    if not HAVE_ND_CODECS:
+        stats["nd_codec_unchecked"] += 1
+        return
+    src = os.path.join(tmp, "tiles.fits")
+    data = np.random.default_rng(3).integers(-3000, 3000, (1024, 1024), dtype=np.int16)
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data, compression_type="RICE_1", tile_shape=(64, 64))]).writeto(
+        src, overwrite=True
+    )
+    out = os.path.join(tmp, "tiles.json")
+    rc, err = make_refs(src, out)
+    assert rc == 0, err
+    refs, root = open_refs(out)
+    name = zarr_arrays(refs)[0]
+    a = root[name]
+    CountingFS.requests = CountingFS.nbytes = 0
+    cut = a[100:200, 300:400]
+    touched = [f"{name}/{i}.{j}" for i in range(100 // 64, 199 // 64 + 1) for j in range(300 // 64, 399 // 64 + 1)]
+    want_bytes = sum(refs["refs"][k][2] for k in touched)
+    total = sum(v[2] for k, v in refs["refs"].items() if isinstance(v, list))
+    print(
+        f"RICE_1 cutout 100x100 of 1024x1024 (64x64 tiles): {len(touched)} tiles touched, "
+        f"{CountingFS.nbytes} bytes fetched ({want_bytes} in those tiles) of {total} compressed"
+    )
+    if not np.array_equal(cut, data[100:200, 300:400]):
+        failures.append("tile cutout values differ")
+    # fsspec merges neighbouring ranges (gaps under 64 kB): at most the span of the touched rows
+    rows = [
+        k
+        for k, v in refs["refs"].items()
+        if isinstance(v, list) and k.startswith(name + "/") and int(k.split("/")[-1].split(".")[0]) in range(1, 4)
+    ]
+    span = max(refs["refs"][k][1] + refs["refs"][k][2] for k in rows) - min(refs["refs"][k][1] for k in rows)
+    if CountingFS.nbytes < want_bytes or CountingFS.nbytes > span:
+        failures.append(f"tile cutout fetched {CountingFS.nbytes} bytes (tiles {want_bytes}, span {span})")
+    stats["checked"] += 1
+
+
 def check_http_cutout():
     """The same cutout over the loopback nginx of .ci/servers.sh (its variables in the
     environment: `. target/nd-test-servers.env`): `nd refs` of the URL, zarr through fsspec's HTTP
@@ -348,6 +387,7 @@ def main():
         check_scaling_grid(tmp)
         check_xarray(tmp)
         check_cutout(tmp)
+        check_tile_cutout(tmp)
     check_http_cutout()
     print(json.dumps(stats))
     if not HAVE_ND_CODECS:

@@ -6,7 +6,9 @@ of this package, so ``pip install ndfiles`` is all a reader needs:
 
 - ``nd_fits_scale``: FITS stored big-endian values to astropy's physical values (BSCALE/BZERO
   not a power of two, BLANK to NaN, BZERO = 2**63), computed by nd's FITS reader;
-- ``nd_asdf_lz4``: python asdf's lz4 block framing (several frames in one block).
+- ``nd_asdf_lz4``: python asdf's lz4 block framing (several frames in one block);
+- ``nd_fits_tile``: one RICE_1 / PLIO_1 / HCOMPRESS_1 tile of a tile-compressed FITS image
+  (lossless integer tiles) to its ZBITPIX big-endian values, decoded by nd's tile decoders.
 
 Decoding only: references describe existing files, so ``encode`` raises.
 """
@@ -52,3 +54,15 @@ class AsdfLz4(_NdCodec):
     """python asdf's lz4 block framing (``[u32 BE length][u32 LE size][LZ4 block]`` frames)."""
 
     codec_id = "nd_asdf_lz4"
+
+
+class FitsTile(_NdCodec):
+    """One RICE_1 / PLIO_1 / HCOMPRESS_1 tile of a FITS image, as ZBITPIX big-endian bytes."""
+
+    codec_id = "nd_fits_tile"
+    _keys = ("zcmptype", "zbitpix", "tile", "blocksize", "bytepix", "hscale", "hsmooth", "plio_big_endian")
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg["tile"] = list(cfg["tile"]) if cfg["tile"] is not None else None
+        return cfg

@@ -75,3 +75,23 @@ def test_asdf_lz4_frames_equal_asdf():
     assert any(got.tobytes() == a.tobytes() for a in arrays.values())
     with pytest.raises(Exception):
         codec(id="nd_asdf_lz4").decode(b"\0\0\0\x10garbage")
+
+
+@pytest.mark.parametrize("algo", ["RICE_1", "PLIO_1", "HCOMPRESS_1"])
+def test_fits_tile_equals_astropy(tmp_path, algo):
+    data = np.random.default_rng(4).integers(0, 3000, (32, 48), dtype=np.int16)
+    path = tmp_path / "t.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data, compression_type=algo, tile_shape=(16, 48))]).writeto(path)
+    with fits.open(path, disable_image_compression=True) as h:
+        t = h[1]
+        hdr = t.header
+        # the heap bytes as stored: astropy hands the descriptors' arrays over in native order
+        cells = [np.asarray(t.data["COMPRESSED_DATA"][i]) for i in range(len(t.data))]
+        tiles = [c.astype(c.dtype.newbyteorder(">")).tobytes() for c in cells]
+        zval = {hdr[f"ZNAME{i}"]: hdr[f"ZVAL{i}"] for i in range(1, 10) if f"ZNAME{i}" in hdr}
+        plio_be = "I" in hdr["TFORM1"]
+    c = codec(id="nd_fits_tile", zcmptype=algo, zbitpix=16, tile=[16, 48], blocksize=zval.get("BLOCKSIZE", 32),
+              bytepix=zval.get("BYTEPIX", 4), hscale=int(zval.get("SCALE", 0)), hsmooth=bool(zval.get("SMOOTH", 0)),
+              plio_big_endian=plio_be)
+    got = np.concatenate([c.decode(b).view(">i2") for b in tiles]).reshape(data.shape)
+    assert np.array_equal(got, data)

@@ -50,7 +50,7 @@ pub use image::{FitsImage, RandomGroups};
 pub use scale::Scaling;
 pub use table::{Column, ColumnFormat, ColumnScaling, ColumnSel, Table};
 pub use tile::quantize::Dither;
-pub use tile::{Algorithm, CompressedImage};
+pub use tile::{Algorithm, CompressedImage, TileCodec};
 pub use write::{append_image, FitsImageWriter, FitsWriter, ScaleSpec};
 pub use write_compressed::{CompressOptions, Quantization};
 pub use write_table::{ColumnData, ColumnValues, TableScale};

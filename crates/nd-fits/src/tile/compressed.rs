@@ -245,6 +245,16 @@ impl CompressedImage {
         Some(ranges.iter().map(|(_, r)| r.clone()).collect())
     }
 
+    /// The settings that decode any one tile from its bytes alone, for RICE_1, PLIO_1 and
+    /// HCOMPRESS_1 images (`None` for the other algorithms).
+    pub fn tile_codec(&self) -> Option<super::TileCodec> {
+        matches!(
+            self.tiles.algo,
+            Algorithm::Rice | Algorithm::Plio | Algorithm::Hcompress
+        )
+        .then(|| self.tiles.codec())
+    }
+
     /// The image's own BSCALE/BZERO/BLANK, applied to the decoded tiles.
     pub fn scaling(&self) -> &Scaling {
         &self.tiles.scaling

@@ -7,9 +7,10 @@
 //! [`TileDecoder::decode_tile`] (integers or floats as decoded), `finish_tile` (unquantize,
 //! ZBLANK, the cast to ZBITPIX) and `to_physical` (BSCALE/BZERO/BLANK).
 
+use super::codec::TileCodec;
 use super::header::Algorithm;
 use super::quantize::{self, Dither};
-use super::{hcompress, plio, rice};
+use super::rice;
 use crate::error::{Error, Result};
 use crate::scale::{convert, Scaling};
 use crate::table::{Column, ColumnFormat};
@@ -67,6 +68,19 @@ impl TileDecoder {
     /// The table row of tile `chunk` (its grid index): tiles are stored in C order.
     pub(super) fn row_of(&self, chunk: &[u64]) -> u64 {
         self.grid.linear_index(chunk)
+    }
+
+    /// The settings that decode one RICE_1 / PLIO_1 / HCOMPRESS_1 tile.
+    pub(super) fn codec(&self) -> TileCodec {
+        TileCodec {
+            algorithm: self.algo,
+            zbitpix: self.zbitpix,
+            blocksize: self.blocksize,
+            bytepix: self.bytepix,
+            hscale: self.hscale,
+            hsmooth: self.hsmooth,
+            plio_big_endian: matches!(self.cdata.0.format, ColumnFormat::Var { code: 'I', .. }),
+        }
     }
 
     fn terr(&self, row: u64, col: &str, msg: String) -> Error {
@@ -205,12 +219,6 @@ impl TileDecoder {
             let name = &ccol.name;
             let lossless = !self.quantized;
             match self.algo {
-                Algorithm::Rice => {
-                    let mut out = vec![0i32; n];
-                    rice::decode(&b, self.bytepix, self.blocksize, &mut out)
-                        .map_err(|m| self.terr(row, name, m))?;
-                    Vals::Int(out.into_iter().map(|v| v as i64).collect(), self.bytepix)
-                }
                 Algorithm::Gzip1 => {
                     let raw = self.gunzip(&b, n, row, name)?;
                     self.by_size(&raw, n, lossless, row, name)?
@@ -235,38 +243,12 @@ impl TileDecoder {
                     self.by_size(&un, n, lossless, row, name)?
                 }
                 Algorithm::NoCompress => self.by_size(&b, n, lossless, row, name)?,
-                Algorithm::Plio => {
-                    let words: Vec<i16> =
-                        if matches!(ccol.format, ColumnFormat::Var { code: 'I', .. }) {
-                            b.chunks_exact(2)
-                                .map(|c| i16::from_be_bytes([c[0], c[1]]))
-                                .collect()
-                        } else {
-                            b.chunks_exact(2)
-                                .map(|c| i16::from_ne_bytes([c[0], c[1]]))
-                                .collect()
-                        };
-                    let mut out = vec![0i32; n];
-                    plio::decode(&words, &mut out).map_err(|m| self.terr(row, name, m))?;
-                    Vals::Int(out.into_iter().map(|v| v as i64).collect(), 4)
-                }
-                Algorithm::Hcompress => {
-                    let dims: Vec<u64> = tshape.iter().copied().filter(|&d| d != 1).collect();
-                    let (nx, ny) = match dims.as_slice() {
-                        [a, b] => (*a as usize, *b as usize),
-                        [a] if tshape.len() >= 2 => (*a as usize, 1),
-                        [] if n == 1 => (1, 1),
-                        _ => {
-                            return Err(self.terr(
-                                row,
-                                name,
-                                format!("HCOMPRESS expects two-dimensional tiles, got {tshape:?}"),
-                            ))
-                        }
-                    };
-                    let out = hcompress::decode(&b, nx, ny, self.hscale, self.hsmooth)
+                Algorithm::Rice | Algorithm::Plio | Algorithm::Hcompress => {
+                    let (v, w) = self
+                        .codec()
+                        .decode_ints(&b, tshape)
                         .map_err(|m| self.terr(row, name, m))?;
-                    Vals::Int(out, 4)
+                    Vals::Int(v, w)
                 }
             }
         };

@@ -6,7 +6,8 @@
 //! See `spec-notes/fits-tile-compression.md`.
 //!
 //! Here: `header` reads the Z keywords ([`Algorithm`], [`image_header`]); `compressed` opens a
-//! [`CompressedImage`] and reads regions; `decode` turns one tile into physical values; a file
+//! [`CompressedImage`] and reads regions; `decode` turns one tile into physical values, `codec` decodes
+//! one integer tile from its bytes alone ([`TileCodec`]); a file
 //! per algorithm (`rice`, `plio`, `hcompress`; `quantize` for cfitsio's quantization).
 
 pub mod hcompress;
@@ -14,9 +15,11 @@ pub mod plio;
 pub mod quantize;
 pub mod rice;
 
+mod codec;
 mod compressed;
 mod decode;
 mod header;
 
+pub use codec::TileCodec;
 pub use compressed::CompressedImage;
 pub use header::{image_header, Algorithm};

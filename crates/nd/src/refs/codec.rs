@@ -1,7 +1,7 @@
 //! Decoding for nd's own codec ids in reference sets ([`super::ND_FITS_SCALE`],
 //! [`super::ND_ASDF_LZ4`]): what the `ndfiles` Python package's numcodecs codecs call.
 
-use super::{ND_ASDF_LZ4, ND_FITS_SCALE};
+use super::{ND_ASDF_LZ4, ND_FITS_SCALE, ND_FITS_TILE};
 use crate::error::{Error, Result};
 use nd_core::DataType;
 use serde_json::Value;
@@ -65,8 +65,66 @@ pub fn decode(config: &Value, data: &[u8], max_len: usize) -> Result<(DataType, 
                 .map_err(|e| bad(&e.to_string()))?;
             Ok((DataType::UInt8, out))
         }
+        ND_FITS_TILE => {
+            let codec = tile_codec(config).map_err(|m| bad(&m))?;
+            let tile: Vec<u64> = config["tile"]
+                .as_array()
+                .and_then(|t| t.iter().map(Value::as_u64).collect())
+                .ok_or_else(|| bad("`tile` must be a list of sizes"))?;
+            tile.iter()
+                .try_fold(1u64, |a, &d| a.checked_mul(d))
+                .and_then(|n| n.checked_mul(codec.zbitpix.unsigned_abs() / 8))
+                .filter(|&l| l <= max_len as u64)
+                .ok_or_else(|| bad("decoded tile larger than allowed"))?;
+            let out = codec.decode_be(data, &tile).map_err(|m| bad(&m))?;
+            Ok((DataType::UInt8, out))
+        }
         _ => Err(bad("not a codec of nd")),
     }
+}
+
+/// The tile codec a `nd_fits_tile` configuration describes.
+fn tile_codec(c: &Value) -> std::result::Result<nd_fits::TileCodec, String> {
+    let int = |k: &str| {
+        c[k].as_i64()
+            .ok_or_else(|| format!("`{k}` must be an integer"))
+    };
+    let size = |k: &str| {
+        int(k).and_then(|v| usize::try_from(v).map_err(|_| format!("`{k}` must not be negative")))
+    };
+    let name = c["zcmptype"].as_str().unwrap_or_default();
+    let algorithm = nd_fits::Algorithm::from_name(name)
+        .filter(|a| {
+            matches!(
+                a,
+                nd_fits::Algorithm::Rice | nd_fits::Algorithm::Plio | nd_fits::Algorithm::Hcompress
+            )
+        })
+        .ok_or_else(|| format!("`zcmptype` {name:?} is not RICE_1, PLIO_1 or HCOMPRESS_1"))?;
+    Ok(nd_fits::TileCodec {
+        algorithm,
+        zbitpix: int("zbitpix")?,
+        blocksize: size("blocksize")?.min(1 << 20),
+        bytepix: size("bytepix")?.min(8),
+        hscale: int("hscale")?,
+        hsmooth: c["hsmooth"].as_bool().unwrap_or(false),
+        plio_big_endian: c["plio_big_endian"].as_bool().unwrap_or(true),
+    })
+}
+
+/// The `nd_fits_tile` configuration of a tile codec and tile shape.
+pub(crate) fn tile_config(t: &nd_fits::TileCodec, tile: &[u64]) -> Value {
+    serde_json::json!({
+        "id": ND_FITS_TILE,
+        "zcmptype": t.algorithm.name(),
+        "zbitpix": t.zbitpix,
+        "tile": tile,
+        "blocksize": t.blocksize,
+        "bytepix": t.bytepix,
+        "hscale": t.hscale,
+        "hsmooth": t.hsmooth,
+        "plio_big_endian": t.plio_big_endian,
+    })
 }
 
 #[cfg(test)]

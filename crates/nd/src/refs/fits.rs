@@ -120,8 +120,9 @@ pub(super) fn build(ds: &Dataset, f: &Fits, b: &mut Builder) -> Result<()> {
     Ok(())
 }
 
-/// A tile-compressed image whose tiles numcodecs decodes: GZIP_1 (`gzip`), GZIP_2 (`gzip` then
-/// `shuffle`) and NOCOMPRESS (the tile's big-endian values), without quantization or null
+/// A tile-compressed image whose tiles a codec common to all tiles decodes: GZIP_1 (`gzip`),
+/// GZIP_2 (`gzip` then `shuffle`), NOCOMPRESS (the tile's big-endian values), and integer
+/// RICE_1 / PLIO_1 / HCOMPRESS_1 (nd's `nd_fits_tile`), without quantization or null
 /// pixels, every tile a full tile (the tiles divide the image) and in COMPRESSED_DATA; one tile
 /// is one chunk, its heap bytes. Else the reason.
 fn tiles(
@@ -134,16 +135,22 @@ fn tiles(
 ) -> std::result::Result<(), String> {
     let c = f.compressed_image(index).map_err(|e| e.to_string())?;
     let algo = c.algorithm();
-    let (gzip, shuffle) = match algo {
-        nd_fits::Algorithm::Gzip1 => (true, false),
-        nd_fits::Algorithm::Gzip2 => (true, true),
-        nd_fits::Algorithm::NoCompress => (false, false),
-        other => {
-            return Err(format!(
-                "{} tiles need a tile codec that numcodecs lacks (not written yet)",
-                other.name()
-            ))
-        }
+    let tile_shape = c.tile_shape().to_vec();
+    // the compressor, and whether GZIP_2's byte shuffle follows it
+    let (compressor, shuffle) = match algo {
+        nd_fits::Algorithm::Gzip1 => (Some(json!({"id": "gzip", "level": 1})), false),
+        nd_fits::Algorithm::Gzip2 => (Some(json!({"id": "gzip", "level": 1})), true),
+        nd_fits::Algorithm::NoCompress => (None, false),
+        other => match c.tile_codec() {
+            Some(t) if c.zbitpix() > 0 => (Some(super::codec::tile_config(&t, &tile_shape)), false),
+            _ => {
+                return Err(format!(
+                    "{} tiles of ZBITPIX {}: no codec",
+                    other.name(),
+                    c.zbitpix()
+                ))
+            }
+        },
     };
     let ranges = c.uniform_tile_ranges().ok_or_else(|| {
         "quantized tiles (per-tile ZSCALE/ZZERO, dither), null pixels (ZBLANK) or tiles stored \
@@ -200,7 +207,7 @@ fn tiles(
         shape,
         chunks: tile,
         dtype,
-        compressor: gzip.then(|| json!({"id": "gzip", "level": 1})),
+        compressor,
         filters: (!filters.is_empty()).then_some(filters),
         attrs,
     });

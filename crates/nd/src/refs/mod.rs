@@ -39,6 +39,13 @@ use std::collections::BTreeMap;
 /// decoding gives astropy's physical values (`spec-notes/virtual-zarr.md`).
 pub const ND_FITS_SCALE: &str = "nd_fits_scale";
 
+/// The numcodecs codec id nd uses for one RICE_1, PLIO_1 or HCOMPRESS_1 tile of a
+/// tile-compressed FITS image (lossless integer tiles; one tile is one chunk). Its
+/// configuration: `{"id": "nd_fits_tile", "zcmptype": "RICE_1", "zbitpix": 16, "tile": [1, 100],
+/// "blocksize": 32, "bytepix": 2, "hscale": 0, "hsmooth": false, "plio_big_endian": true}`;
+/// decoding gives the tile's values as ZBITPIX big-endian bytes.
+pub const ND_FITS_TILE: &str = "nd_fits_tile";
+
 /// The numcodecs codec id nd uses for python asdf's lz4 block framing when a block holds more
 /// than one frame: `{"id": "nd_asdf_lz4"}`.
 pub const ND_ASDF_LZ4: &str = "nd_asdf_lz4";
@@ -89,7 +96,8 @@ pub struct RefSet {
     /// Parts of the file that are not in the hierarchy, each with the reason (also in the root
     /// `.zattrs` as `nd_skipped`).
     pub skipped: Vec<String>,
-    /// Arrays that need one of nd's codecs ([`ND_FITS_SCALE`], [`ND_ASDF_LZ4`]) to be read.
+    /// Arrays that need one of nd's codecs ([`ND_FITS_SCALE`], [`ND_ASDF_LZ4`],
+    /// [`ND_FITS_TILE`]) to be read.
     pub needs_nd_codec: Vec<String>,
 }
 
@@ -265,12 +273,12 @@ impl Builder {
 
     /// Add an array's metadata (and the groups above it).
     pub(crate) fn array(&mut self, a: ArraySpec) {
-        if a.filters
-            .iter()
-            .flatten()
-            .chain(&a.compressor)
-            .any(|c| matches!(c["id"].as_str(), Some(ND_FITS_SCALE | ND_ASDF_LZ4)))
-        {
+        if a.filters.iter().flatten().chain(&a.compressor).any(|c| {
+            matches!(
+                c["id"].as_str(),
+                Some(ND_FITS_SCALE | ND_ASDF_LZ4 | ND_FITS_TILE)
+            )
+        }) {
             self.set.needs_nd_codec.push(a.path.clone());
         }
         let zarray = json!({
