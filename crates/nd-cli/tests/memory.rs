@@ -155,3 +155,26 @@ fn sharded_zarr_v3_convert_stays_within_budget() {
     convert_within_budget(&zarr, &back, &[], "Zarr v3 sharded -> FITS");
     assert_rows_kept(&src, &back);
 }
+
+/// A `.fits.gz` is not inflated into memory: it is indexed in one pass (access points every
+/// MiB or more, at most 256 of them) and read through the index, so converting it keeps within
+/// the budget like a plain file; the round trip to FITS keeps the data.
+#[test]
+fn gzip_fits_convert_stays_within_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tmp.path().join("big.fits");
+    big_fits(&plain, ROWS, COLS);
+    let src = tmp.path().join("big.fits.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&src).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::copy(&mut std::fs::File::open(&plain).unwrap(), &mut gz).unwrap();
+    gz.finish().unwrap();
+    let zarr = tmp.path().join("big.zarr");
+    let args = ["--compressor", "zlib:1", "--chunks", "512,1024"];
+    convert_within_budget(&src, &zarr, &args, "FITS.gz -> Zarr");
+    let back = tmp.path().join("back.fits");
+    convert_within_budget(&src, &back, &[], "FITS.gz -> FITS");
+    assert_rows_kept(&plain, &back);
+}

@@ -21,6 +21,7 @@ mod compress;
 mod fast;
 pub mod filters;
 pub mod fuzzing;
+pub mod gzip_source;
 pub mod lz4;
 pub mod lzma;
 mod numeric;

@@ -4,7 +4,8 @@
 use crate::error::{Error, Result};
 use crate::hdu::read_hdu;
 use crate::header::{Strictness, Warning};
-use nd_core::{ByteSource, Limits, MemSource};
+use nd_codecs::gzip_source::GzipSource;
+use nd_core::{ByteSource, Limits};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -85,15 +86,21 @@ impl std::fmt::Debug for Fits {
 }
 
 impl Fits {
-    /// Open a local file (memory-mapped). Gzip-compressed files (magic bytes 1f 8b) are
-    /// decompressed into memory. Reads the primary header only.
+    /// Open a local file (memory-mapped). Gzip-compressed files (magic bytes 1f 8b) are indexed
+    /// in one inflation pass and then read at random through the index (bounded memory, see
+    /// [`GzipSource`]). Reads the primary header only.
     pub fn open(path: impl AsRef<Path>) -> Result<Fits> {
         Fits::open_with(path, OpenOptions::default())
     }
 
     /// [`Fits::open`] with options.
     pub fn open_with(path: impl AsRef<Path>, opts: OpenOptions) -> Result<Fits> {
-        let src = nd_core::open_local(path.as_ref())?;
+        let mut src = nd_core::open_local(path.as_ref())?;
+        if nd_codecs::gzip_source::is_gzip(&*src)? {
+            // Compressed bytes are read once front to back and then in pieces: positional reads
+            // keep them out of the process's memory, where a map would keep every page touched.
+            src = Arc::new(nd_core::FileSource::open(path.as_ref())?);
+        }
         Fits::from_source_with(src, opts)
     }
 
@@ -104,19 +111,12 @@ impl Fits {
 
     /// [`Fits::from_source`] with options.
     pub fn from_source_with(source: Arc<dyn ByteSource>, opts: OpenOptions) -> Result<Fits> {
-        let mut magic = [0u8; 2];
-        let gz = source.len() >= 2 && {
-            source.read_exact_at(0, &mut magic)?;
-            magic == [0x1f, 0x8b]
-        };
-        let (source, gzipped): (Arc<dyn ByteSource>, bool) = if gz {
-            (
-                Arc::new(MemSource::new(gunzip(&*source, &opts.limits)?)),
-                true,
-            )
-        } else {
-            (source, false)
-        };
+        let (source, gzipped): (Arc<dyn ByteSource>, bool) =
+            if nd_codecs::gzip_source::is_gzip(&*source)? {
+                (Arc::new(GzipSource::new(source, &opts.limits)?), true)
+            } else {
+                (source, false)
+            };
         let fits = Fits {
             source,
             opts,
@@ -315,25 +315,6 @@ impl Fits {
     }
 }
 
-/// Decompress a whole gzip file, refusing to go past [`Limits::decompressed_bytes`].
-fn gunzip(src: &dyn ByteSource, limits: &Limits) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let all = src.read_range(0..src.len())?;
-    let mut out = Vec::new();
-    let max = limits.decompressed_bytes;
-    flate2::read::MultiGzDecoder::new(&all[..])
-        .take(max.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| Error::io(format!("gunzip {}", src.describe()), e))?;
-    Limits::check("decompressed_bytes", out.len() as u64, max, || {
-        format!(
-            "gunzip {} (decompressed size, stopped past the limit)",
-            src.describe()
-        )
-    })?;
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,7 +331,7 @@ mod tests {
         let raw = std::fs::read(&p).unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&raw).unwrap();
-        let src: Arc<dyn ByteSource> = Arc::new(MemSource::new(gz.finish().unwrap()));
+        let src: Arc<dyn ByteSource> = Arc::new(nd_core::MemSource::new(gz.finish().unwrap()));
         let opts = |max: u64| OpenOptions {
             limits: Limits {
                 decompressed_bytes: max,
