@@ -10,7 +10,7 @@ use crate::tile::quantize::{quantize_f32, quantize_f64, Dither};
 use crate::tile::{plio, rice, Algorithm};
 use crate::write::FitsWriter;
 use crate::write_table::{build_bintable, ColumnData, ColumnValues};
-use nd_core::{ArrayBuf, ChunkGrid, DataType};
+use nd_core::{ArrayBuf, ArrayRead, ChunkGrid, DataType};
 use rayon::prelude::*;
 use std::io::Write;
 
@@ -94,6 +94,13 @@ struct TileOut {
     zscale: f64,
     zzero: f64,
     blank: bool,
+}
+
+impl TileOut {
+    /// The heap bytes of this tile.
+    fn heap_bytes(&self) -> usize {
+        self.data.len() + self.gz.len() + 2 * self.words.as_ref().map_or(0, |w| w.len())
+    }
 }
 
 /// Stored pixel values of an integer image and its ZBITPIX / BZERO.
@@ -304,6 +311,113 @@ fn compress_floats<T: QFloat>(
     }
 }
 
+/// Compress the pixels of tile `k` (native bytes); `row` is the tile's dither row.
+fn compress_tile(
+    dt: &DataType,
+    bytes: &[u8],
+    row: i64,
+    zbitpix: i64,
+    quant: Option<&Quantization>,
+    opts: &CompressOptions,
+) -> Result<TileOut> {
+    match dt {
+        DataType::Float32 => {
+            let v: Vec<f32> = bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])) // ok: chunks_exact(4)
+                .collect();
+            compress_floats(&v, quant, row, opts)
+        }
+        DataType::Float64 => {
+            let v: Vec<f64> = bytes
+                .chunks_exact(8)
+                .map(|c| {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(c);
+                    f64::from_ne_bytes(a)
+                })
+                .collect();
+            compress_floats(&v, quant, row, opts)
+        }
+        _ => {
+            let vals: Vec<i64> = bytes
+                .chunks_exact(dt.size())
+                .map(|b| stored_int(dt, b))
+                .collect();
+            compress_ints(&vals, (zbitpix / 8) as usize, opts)
+        }
+    }
+}
+
+/// The pixels a compressed image is made from: an image in memory, or an array read a slab of
+/// whole tile rows (along the first axis) at a time.
+enum Pixels<'a> {
+    Memory(&'a ArrayBuf),
+    Slabs {
+        src: &'a dyn ArrayRead,
+        slab_bytes: usize,
+    },
+}
+
+impl Pixels<'_> {
+    fn dtype(&self) -> &DataType {
+        match self {
+            Pixels::Memory(d) => d.dtype(),
+            Pixels::Slabs { src, .. } => src.dtype(),
+        }
+    }
+
+    fn shape(&self) -> &[u64] {
+        match self {
+            Pixels::Memory(d) => d.shape(),
+            Pixels::Slabs { src, .. } => src.shape(),
+        }
+    }
+
+    /// The most compressed bytes held before the HDU is written.
+    fn held_limit(&self) -> usize {
+        match self {
+            Pixels::Memory(_) => usize::MAX,
+            Pixels::Slabs { slab_bytes, .. } => *slab_bytes,
+        }
+    }
+
+    /// Call `each(slab, slab_origin, tiles)` for consecutive runs of whole tile rows: the
+    /// pixels of the slab, where it starts in the image, and the linear indices of its tiles.
+    fn for_each_slab(
+        &self,
+        grid: &ChunkGrid,
+        mut each: impl FnMut(&ArrayBuf, &[u64], std::ops::Range<u64>) -> Result<()>,
+    ) -> Result<()> {
+        let shape = grid.array_shape();
+        let zeros = vec![0u64; shape.len()];
+        match self {
+            Pixels::Memory(d) => each(d, &zeros, 0..grid.num_chunks()),
+            Pixels::Slabs { src, slab_bytes } => {
+                let gs = grid.grid_shape();
+                let tile0 = grid.chunk_shape()[0];
+                let per_row: u64 = gs[1..].iter().product();
+                let row_bytes = tile0
+                    .saturating_mul(shape[1..].iter().product())
+                    .saturating_mul(src.dtype().size() as u64);
+                let rows = (*slab_bytes as u64 / row_bytes.max(1)).max(1);
+                let mut r0 = 0;
+                while r0 < gs[0] {
+                    let r1 = (r0 + rows).min(gs[0]);
+                    let mut region = nd_core::Region::full(shape);
+                    region.ranges[0] = r0 * tile0..(r1 * tile0).min(shape[0]);
+                    let slab = src.read_region(&region)?;
+                    let mut origin = zeros.clone();
+                    origin[0] = r0 * tile0;
+                    each(&slab, &origin, r0 * per_row..r1 * per_row)?;
+                    r0 = r1;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// The pixels of one tile (C order), as native bytes.
 fn tile_bytes(data: &ArrayBuf, region: &nd_core::Region) -> Result<Vec<u8>> {
     let e = data.dtype().size() as u64;
@@ -340,8 +454,31 @@ impl FitsWriter {
         opts: &CompressOptions,
         cards: &[Card],
     ) -> Result<()> {
-        let dt = data.dtype().clone();
-        let shape = data.shape().to_vec();
+        self.add_compressed(Pixels::Memory(data), opts, cards)
+    }
+
+    /// [`FitsWriter::add_compressed_image`] of an array read a slab of whole tile rows at a time
+    /// (each at most `slab_bytes`, or one tile row), so the image is never in memory whole; the
+    /// compressed tiles are held until the HDU is written, and more than `slab_bytes` of them is
+    /// an error.
+    pub fn add_compressed_image_from(
+        &mut self,
+        src: &dyn ArrayRead,
+        slab_bytes: usize,
+        opts: &CompressOptions,
+        cards: &[Card],
+    ) -> Result<()> {
+        self.add_compressed(Pixels::Slabs { src, slab_bytes }, opts, cards)
+    }
+
+    fn add_compressed(
+        &mut self,
+        pixels: Pixels,
+        opts: &CompressOptions,
+        cards: &[Card],
+    ) -> Result<()> {
+        let dt = pixels.dtype().clone();
+        let shape = pixels.shape().to_vec();
         if shape.is_empty() {
             return Err(Error::Invalid(
                 "a compressed image needs at least one axis".into(),
@@ -408,51 +545,41 @@ impl FitsWriter {
         };
         let empty = shape.contains(&0);
         let grid = ChunkGrid::new(shape.clone(), tile.clone())?;
-        let gs = grid.grid_shape();
-        let ntiles: u64 = if empty { 0 } else { gs.iter().product() };
         let seed = quant.map(|q| q.seed).unwrap_or(0);
-        let tiles: Vec<TileOut> = (0..ntiles)
-            .into_par_iter()
-            .map(|k| -> Result<TileOut> {
-                let region = grid.chunk_region(&grid.coords_of(k));
-                let bytes = tile_bytes(data, &region)?;
-                let row = k as i64 + seed;
-                match dt {
-                    DataType::Float32 => {
-                        let v: Vec<f32> = bytes
-                            .chunks_exact(4)
-                            .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])) // ok: chunks_exact(4)
-                            .collect();
-                        compress_floats(&v, quant.as_ref(), row, opts)
-                    }
-                    DataType::Float64 => {
-                        let v: Vec<f64> = bytes
-                            .chunks_exact(8)
-                            .map(|c| {
-                                let mut a = [0u8; 8];
-                                a.copy_from_slice(c);
-                                f64::from_ne_bytes(a)
-                            })
-                            .collect();
-                        compress_floats(&v, quant.as_ref(), row, opts)
-                    }
-                    _ => {
-                        let e = dt.size();
-                        let vals: Vec<i64> =
-                            bytes.chunks_exact(e).map(|b| stored_int(&dt, b)).collect();
-                        compress_ints(&vals, (zbitpix / 8) as usize, opts)
-                    }
+        let mut tiles: Vec<TileOut> = Vec::new();
+        let mut held = 0usize;
+        let each = |slab: &ArrayBuf, origin: &[u64], ks: std::ops::Range<u64>| {
+            ks.into_par_iter()
+                .map(|k| -> Result<TileOut> {
+                    let region = grid.chunk_region(&grid.coords_of(k)).relative_to(origin);
+                    let bytes = tile_bytes(slab, &region)?;
+                    let mut t =
+                        compress_tile(&dt, &bytes, k as i64 + seed, zbitpix, quant.as_ref(), opts)?;
+                    // held until the HDU is written: no spare capacity
+                    t.data.shrink_to_fit();
+                    t.gz.shrink_to_fit();
+                    Ok(t)
+                })
+                .collect::<Result<Vec<_>>>()
+        };
+        if !empty {
+            pixels.for_each_slab(&grid, |slab, origin, ks| {
+                let out = each(slab, origin, ks)?;
+                held += out.iter().map(TileOut::heap_bytes).sum::<usize>();
+                if held > pixels.held_limit() {
+                    return Err(Error::Invalid(format!(
+                        "the compressed tiles exceed the {} MiB allowed to hold them until the \
+                         HDU is written",
+                        pixels.held_limit() >> 20
+                    )));
                 }
-            })
-            .collect::<Result<Vec<_>>>()?;
+                tiles.extend(out);
+                Ok(())
+            })?;
+        }
         let any_blank = tiles.iter().any(|t| t.blank);
         // 32-bit descriptors address at most 2^31 - 1 heap bytes: switch to Q past that.
-        let heap: u64 = tiles
-            .iter()
-            .map(|t| {
-                (t.data.len() + t.gz.len() + 2 * t.words.as_ref().map_or(0, |w| w.len())) as u64
-            })
-            .sum();
+        let heap = held as u64;
         let q = opts.q_descriptors || heap > i32::MAX as u64;
         let mut columns = Vec::new();
         let bytes_col = |name: &str, rows: Vec<ArrayBuf>| {

@@ -201,7 +201,6 @@ pub(super) fn convert_to_fits(
 ) -> Result<()> {
     let dst = a.dst;
     let dst_err = |e: &dyn std::fmt::Display| Error::input(format!("{dst}: {e}"));
-    let budget_mib = a.opts.budget >> 20;
     // Types, sizes and compression first, so nothing is written when an item cannot go.
     let mut items = Vec::new();
     for item in &plan.items {
@@ -229,14 +228,6 @@ pub(super) fn convert_to_fits(
                     "{dst}: array {:?} ({dt}) cannot be written with {}: {why}",
                     item.name,
                     o.algorithm.name()
-                )));
-            }
-            let bytes = nd_core::num_bytes(src.shape(), dt.size()).unwrap_or(usize::MAX);
-            if bytes > a.opts.budget {
-                return Err(Error::input(format!(
-                    "{dst}: array {:?} ({} MiB) would be held in memory to tile-compress it, over the memory budget ({budget_mib} MiB); use --compressor none (streamed), or raise --budget-mib",
-                    item.name,
-                    bytes.div_ceil(1 << 20),
                 )));
             }
         }
@@ -272,18 +263,16 @@ pub(super) fn convert_to_fits(
                 continue;
             };
             if let Some(o) = &compress {
-                // a tile-compressed image: held in memory (checked against the budget above)
+                // a tile-compressed image: read a slab of tile rows at a time (half the budget),
+                // its compressed tiles held until the HDU is written (at most half the budget)
                 let mut o = o.clone();
                 if let Some(c) = &a.chunks {
                     o.tile = Some(fit_chunks(c, src.shape(), &item.name)?);
                 }
-                let buf = src
-                    .read_all()
-                    .map_err(|e| Error::input(format!("{}: {}: {e}", a.src, item.name)))?;
                 let extname = (!single).then_some(item.name.as_str());
                 let cards = fits_cards(&item.meta, extname, notes)?;
                 add_memory_hdu(&tmp_dst, started, a.checksum, |w| {
-                    w.add_compressed_image(&buf, &o, &cards)
+                    w.add_compressed_image_from(&*src, a.opts.budget / 2, &o, &cards)
                 })
                 .map_err(|e| Error::input(format!("{dst}: array {:?}: {e}", item.name)))?;
                 started = true;
