@@ -56,3 +56,32 @@ pub fn ok(args: &[&str]) -> Out {
 pub fn arg(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// A 32 MiB float32 FITS cube (32 x 512 x 512) whose value at linear index i is i % 1000; its sum.
+pub fn cube_fits(path: &Path) -> f64 {
+    let (nz, ny, nx) = (32usize, 512usize, 512usize);
+    let mut header = String::new();
+    for card in [
+        "SIMPLE  =                    T".to_string(),
+        "BITPIX  =                  -32".to_string(),
+        "NAXIS   =                    3".to_string(),
+        format!("NAXIS1  = {nx:>20}"),
+        format!("NAXIS2  = {ny:>20}"),
+        format!("NAXIS3  = {nz:>20}"),
+        "END".to_string(),
+    ] {
+        header.push_str(&format!("{card:<80}"));
+    }
+    let mut bytes = header.into_bytes();
+    bytes.resize(2880, b' ');
+    let n = nx * ny * nz;
+    let mut sum = 0f64;
+    for i in 0..n {
+        let v = (i % 1000) as f32;
+        sum += f64::from(v);
+        bytes.extend_from_slice(&v.to_be_bytes());
+    }
+    bytes.resize(bytes.len().div_ceil(2880) * 2880, 0);
+    std::fs::write(path, bytes).unwrap();
+    sum
+}
