@@ -48,7 +48,7 @@ pub use hdu::{Hdu, HduKind};
 pub use header::{Header, Strictness, Warning};
 pub use image::{FitsImage, RandomGroups};
 pub use scale::Scaling;
-pub use table::{Column, ColumnFormat, ColumnScaling, ColumnSel, Table};
+pub use table::{Column, ColumnArray, ColumnFormat, ColumnScaling, ColumnSel, Table};
 pub use tile::quantize::Dither;
 pub use tile::{Algorithm, CompressedImage, TileCodec};
 pub use write::{append_image, FitsImageWriter, FitsWriter, ScaleSpec};

@@ -10,6 +10,7 @@
 //! into [`Column`]s; `read` reads rows and heap arrays; `convert` turns stored cells into values,
 //! with `ascii` for ASCII-table fields.
 
+mod array;
 mod ascii;
 mod column;
 mod convert;
@@ -22,6 +23,7 @@ use crate::header::Header;
 use nd_core::ByteSource;
 use std::sync::Arc;
 
+pub use array::ColumnArray;
 pub use column::{
     parse_ascii_tform, parse_bintable_tform, Column, ColumnFormat, ColumnScaling, ColumnSel,
 };

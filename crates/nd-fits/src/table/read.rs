@@ -200,7 +200,7 @@ impl Table {
         })
     }
 
-    fn read_columns(&self, cols: &[&Column], rows: Range<u64>) -> Result<Vec<ArrayBuf>> {
+    pub(super) fn read_columns(&self, cols: &[&Column], rows: Range<u64>) -> Result<Vec<ArrayBuf>> {
         let convs = cols
             .iter()
             .map(|c| self.conv_of(c))

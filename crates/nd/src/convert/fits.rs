@@ -155,7 +155,7 @@ fn table_columns(
         .map(|v| v.iter().filter_map(|c| c.as_object()).collect())
         .unwrap_or_default();
     let mut out = Vec::new();
-    for (col, src) in open_table(ds, item, spec, a)? {
+    for (col, src) in open_table(ds, item, spec, a, true)? {
         let d = described
             .iter()
             .find(|d| d.get("array").and_then(|x| x.as_str()) == Some(col.key.as_str()));

@@ -204,8 +204,8 @@ fn run(ds: &dyn Backend, a: ConvertArgs) -> Result<Vec<String>> {
     if plan.items.is_empty() {
         return Err(Error::input(format!("{}: no arrays to convert", a.src)));
     }
-    // tables are converted with each column read whole: refuse one over the budget before writing
-    for item in &plan.items {
+    // FITS output holds a table's columns whole: refuse one over the budget before writing
+    for item in plan.items.iter().filter(|_| target == Target::Fits) {
         if let Some(b) = item.table.as_ref().and_then(|t| t.bytes) {
             if b > a.opts.budget as u64 {
                 return Err(table_over_budget(&a, &item.name, b));
@@ -257,22 +257,31 @@ fn natural_chunks(src: &dyn ArrayRead) -> Vec<u64> {
 
 fn table_over_budget(a: &ConvertArgs, name: &str, bytes: u64) -> Error {
     Error::input(format!(
-        "{}: table {name:?} holds {} MiB of column values, over the memory budget ({} MiB): tables are converted with each column read whole; raise --budget-mib",
+        "{}: table {name:?} holds {} MiB of column values, over the memory budget ({} MiB): a FITS table is built in memory; raise --budget-mib (Zarr and ASDF outputs stream tables)",
         a.src,
         bytes.div_ceil(1 << 20),
         a.opts.budget >> 20
     ))
 }
 
-/// Open a table's columns, after checking that the table fits in the memory budget (each column
-/// is read whole).
+/// Open a table's columns. With `held` (the columns are read whole, as for FITS output), check
+/// first that the table fits in the memory budget; otherwise the columns are streamed (Zarr,
+/// ASDF: copied a block of rows at a time like any array).
 fn open_table<'d, 'i>(
     ds: &'d dyn Backend,
     item: &'i ConvertItem,
     spec: &'i TableSpec,
     a: &ConvertArgs,
+    held: bool,
 ) -> Result<Vec<(&'i TableColumn, Box<dyn ArrayRead + 'd>)>> {
     let over = |bytes: u64| table_over_budget(a, &item.name, bytes);
+    if !held {
+        return spec
+            .columns
+            .iter()
+            .map(|col| Ok((col, ds.open_array(&col.selector)?)))
+            .collect();
+    }
     if let Some(b) = spec.bytes {
         if b > a.opts.budget as u64 {
             return Err(over(b));

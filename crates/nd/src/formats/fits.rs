@@ -353,8 +353,8 @@ impl Backend for FitsDataset {
                     h.index
                 )));
             }
-            let buf = t.column(c.index).map_err(|e| self.err(e))?;
-            return Ok(Box::new(nd_ops::MemArray::new(buf)));
+            let col = nd_fits::ColumnArray::new(t.clone(), c.index).map_err(|e| self.err(e))?;
+            return Ok(Box::new(col));
         }
         let h = self.select(selector)?;
         match h.kind {
