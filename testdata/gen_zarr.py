@@ -9,6 +9,7 @@ Layout written into testdata/zarr/:
 """
 import base64
 import json
+import lzma
 import os
 import shutil
 
@@ -21,10 +22,12 @@ from numcodecs import (
     LZMA,
     Adler32,
     AsType,
+    Base64,
     BitRound,
     Blosc,
     Categorize,
     CRC32,
+    CRC32C,
     Delta,
     FixedScaleOffset,
     Fletcher32,
@@ -104,6 +107,7 @@ def generate(outdir):
 
     u2 = ramp((20, 30), "<u2")
     f4 = ramp((20, 30), "<f4") * 0.25
+    i4_ = (ramp((20, 30), "<i4") - 40) * 1000
 
     # --- compressors -------------------------------------------------------------
     case("raw", u2, (7, 8), compressor=None)
@@ -114,6 +118,34 @@ def generate(outdir):
     case("zstd_neg", f4, (7, 8), compressor=Zstd(level=-1))
     case("lz4", u2, (7, 8), compressor=LZ4(acceleration=1))
     case("lzma", u2, (7, 8), compressor=LZMA(preset=1), note="lzma: not required")
+    # numcodecs accepts what zlib / the zstd library accept: gzip -1 is zlib's default level,
+    # zstd levels beyond -131072..22 are clamped by the library (decoding never looks at them)
+    case("gzip_level_default", u2, (7, 8), compressor=GZip(level=-1))
+    case("zstd_level_100", u2, (7, 8), compressor=Zstd(level=100))
+    case("zstd_level_min", f4, (7, 8), compressor=Zstd(level=-131072))
+    case("zstd_level_below_min", f4, (7, 8), compressor=Zstd(level=-200000))
+    # lzma with a custom filter chain: FORMAT_RAW (the only format numcodecs can decode with
+    # filters) with delta + lzma2, and with a BCJ filter + lzma1 with explicit options
+    case("lzma_raw_delta", u2, (7, 8),
+         compressor=LZMA(format=lzma.FORMAT_RAW,
+                         filters=[dict(id=lzma.FILTER_DELTA, dist=2),
+                                  dict(id=lzma.FILTER_LZMA2, preset=1)]))
+    case("lzma_raw_lzma1_opts", i4_, (7, 8),
+         compressor=LZMA(format=lzma.FORMAT_RAW,
+                         filters=[dict(id=lzma.FILTER_X86),
+                                  dict(id=lzma.FILTER_LZMA1, preset=3, dict_size=1 << 16, lc=2,
+                                       lp=1, pb=1, mode=lzma.MODE_FAST, nice_len=32,
+                                       mf=lzma.MF_HC4, depth=8)]))
+    case("lzma_raw_lzma2_opts", f4, (7, 8),
+         compressor=LZMA(format=lzma.FORMAT_RAW,
+                         filters=[dict(id=lzma.FILTER_DELTA, dist=4),
+                                  dict(id=lzma.FILTER_LZMA2, dict_size=1 << 20, mode=lzma.MODE_NORMAL,
+                                       mf=lzma.MF_BT4)]))
+    # more numcodecs codecs: crc32c (needs the crc32c package), base64
+    case("crc32c", u2, (7, 8), compressor=CRC32C())
+    case("filter_crc32c_zstd", u2, (7, 8), filters=[CRC32C()], compressor=Zstd(1))
+    case("base64", u2, (7, 8), compressor=Base64())
+    case("filter_base64_zlib", f4, (7, 8), filters=[Base64()], compressor=Zlib(1))
     for cname in ["blosclz", "lz4", "lz4hc", "zlib", "zstd"]:
         for shuffle, sname in [(0, "noshuffle"), (1, "shuffle"), (2, "bitshuffle"), (-1, "auto")]:
             case(f"blosc_{cname}_{sname}", f4, (7, 8),

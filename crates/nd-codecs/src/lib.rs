@@ -14,6 +14,7 @@
 //! Byte layouts and the decompression-bomb rule: `spec-notes/codecs.md`.
 
 pub mod asdf;
+pub mod b64;
 pub mod bitround;
 pub mod blosc;
 pub mod checksum;
@@ -183,6 +184,7 @@ pub fn codec_from_config(v: &Value) -> Result<Box<dyn Codec>> {
         "crc32" | "crc32c" | "adler32" => Box::new(checksum::Checksum32::from_config(v)?),
         "fletcher32" => Box::new(checksum::Fletcher32),
         "lzma" => Box::new(lzma::Lzma::from_config(v)?),
+        "base64" => Box::new(b64::Base64),
         other => return Err(Error::Unsupported(format!("codec id {other:?}"))),
     })
 }
