@@ -6,6 +6,9 @@ Layout written into testdata/zarr/:
   cases.json              [{name, store, path, npy, has_fill}] -- the list the Rust tests walk
   hier.zarr/              a hierarchy of nested groups with attributes and consolidated metadata
   hier.json               the hierarchy as zarr-python sees it (paths, kinds, attributes, shapes)
+  anndata.zarr/           a hierarchy shaped like an anndata store, with object (string) arrays
+                          and two arrays nd cannot read; anndata.json + expected/anndata/*.npy
+Needs numcodecs' optional crc32c and pcodec packages (testdata/requirements.txt).
 """
 import base64
 import json
@@ -347,4 +350,142 @@ def generate(outdir):
     visit("", rz)
     rz.visititems(visit)
     with open(os.path.join(outdir, "hier.json"), "w") as f:
+        json.dump(desc, f, indent=1, sort_keys=True)
+
+    generate_anndata(outdir)
+
+
+def generate_anndata(outdir):
+    """A hierarchy laid out as anndata writes an AnnData object to Zarr v2 (consolidated): numeric
+    X, obs/var dataframes with object (vlen-utf8 / vlen-bytes / json2) and numeric columns, a
+    categorical column, obsm, uns; plus two arrays nd cannot read (a pickle object column and an
+    unknown compressor id, edited in by hand). anndata.json records, per node, what zarr-python
+    reads: kind, dtype, shape, and for arrays an .npy of the values (object arrays as numpy
+    strings: `astype(str)` for text, `astype(bytes)` for vlen-bytes) or `unreadable_by_zarr`."""
+    hp = os.path.join(outdir, "anndata.zarr")
+    if os.path.exists(hp):
+        shutil.rmtree(hp)
+    exp = os.path.join(outdir, "expected", "anndata")
+    if os.path.exists(exp):
+        shutil.rmtree(exp)
+    os.makedirs(exp)
+    root = zarr.open_group(hp, mode="w")
+    root.attrs.update({"encoding-type": "anndata", "encoding-version": "0.1.0"})
+    n_obs, n_var = 13, 7
+    x = ramp((n_obs, n_var), "<f4") * 0.5
+    root.create_dataset("X", data=x, chunks=(5, 7), compressor=Blosc(cname="lz4", shuffle=1))
+
+    def dataframe(name, index, columns):
+        g = root.create_group(name)
+        g.attrs.update({"_index": "_index", "column-order": [c for c, _ in columns],
+                        "encoding-type": "dataframe", "encoding-version": "0.2.0"})
+        a = g.create_dataset("_index", data=np.array(index, dtype=object), chunks=(5,),
+                             dtype=object, object_codec=numcodecs.VLenUTF8(),
+                             compressor=Zstd(1))
+        a.attrs.update({"encoding-type": "string-array", "encoding-version": "0.2.0"})
+        for col, fn in columns:
+            fn(g, col)
+        return g
+
+    def cat_col(g, col):
+        c = g.create_group(col)
+        c.attrs.update({"encoding-type": "categorical", "encoding-version": "0.2.0",
+                        "ordered": False})
+        c.create_dataset("categories", data=np.array(["B cell", "T cell", "NK ☃"], dtype=object),
+                         dtype=object, object_codec=numcodecs.VLenUTF8(), compressor=None)
+        c.create_dataset("codes", data=(ramp((n_obs,), "<i1") % 4 - 1).astype("|i1"),
+                         chunks=(6,), compressor=Zlib(1))
+
+    def str_col(g, col):
+        vals = np.array([f"cell-{i}-{'é' * (i % 3)}" if i % 5 else "" for i in range(n_obs)],
+                        dtype=object)
+        g.create_dataset(col, data=vals, chunks=(4,), dtype=object,
+                         object_codec=numcodecs.VLenUTF8(), compressor=Blosc(cname="zstd"))
+
+    def num_col(g, col):
+        g.create_dataset(col, data=ramp((n_obs,), "<i8"), chunks=(6,), compressor=Zlib(1))
+
+    def pickle_col(g, col):
+        g.create_dataset(col, data=np.array([{"a": i} for i in range(n_obs)], dtype=object),
+                         chunks=(6,), dtype=object, object_codec=numcodecs.Pickle())
+
+    def unknown_codec_col(g, col):
+        g.create_dataset(col, data=ramp((n_obs,), "<f8"), chunks=(6,), compressor=Zlib(1))
+
+    dataframe("obs", [f"AAAC-{i}" for i in range(n_obs)],
+              [("cell_type", cat_col), ("note", str_col), ("n_genes", num_col),
+               ("pickled", pickle_col), ("weird", unknown_codec_col)])
+
+    def bytes_col(g, col):
+        g.create_dataset(col, data=np.array([b"ENSG%03d" % i if i % 3 else b"" for i in range(n_var)],
+                                            dtype=object),
+                         chunks=(3,), dtype=object, object_codec=numcodecs.VLenBytes(),
+                         compressor=Zlib(1))
+
+    def json_col(g, col):
+        g.create_dataset(col, data=np.array(["α", "b", "", "dd", "e\"q", "f\\", "g\n"], dtype=object),
+                         chunks=(3,), dtype=object, object_codec=numcodecs.JSON(),
+                         compressor=None)
+
+    def mean_col(g, col):
+        g.create_dataset(col, data=ramp((n_var,), "<f8") * 0.25, chunks=(7,), compressor=None)
+
+    dataframe("var", [f"gene{i}" for i in range(n_var)],
+              [("gene_ids", bytes_col), ("symbol_json", json_col), ("mean", mean_col)])
+    obsm = root.create_group("obsm")
+    obsm.create_dataset("X_pca", data=ramp((n_obs, 3), "<f4"), chunks=(8, 3), compressor=Zstd(3))
+    uns = root.create_group("uns")
+    uns.create_dataset("names", data=np.array([["a", "bb"], ["ccc", ""]], dtype=object),
+                       chunks=(1, 2), dtype=object, object_codec=numcodecs.VLenUTF8())
+    # an unknown compressor id: neither zarr-python nor nd can decode it
+    zp = os.path.join(hp, "obs", "weird", ".zarray")
+    with open(zp) as f:
+        meta = json.load(f)
+    meta["compressor"] = {"id": "nd-test-unknown-codec", "level": 3}
+    with open(zp, "w") as f:
+        json.dump(meta, f, indent=4, sort_keys=True)
+    zarr.consolidate_metadata(hp)
+
+    desc = {}
+    rz = zarr.open_consolidated(hp, mode="r")
+
+    def visit(name, obj):
+        entry = {"kind": "array" if isinstance(obj, zarr.Array) else "group"}
+        if isinstance(obj, Exception):
+            # zarr-python cannot even open it (and its visititems stops there: walk by hand)
+            entry = {"kind": "array", "unreadable_by_zarr": f"{type(obj).__name__}: {obj}"}
+        elif isinstance(obj, zarr.Array):
+            entry["shape"] = list(obj.shape)
+            entry["dtype"] = obj.dtype.str
+            entry["filters"] = [f.codec_id for f in (obj.filters or [])]
+            try:
+                v = obj[...]
+            except Exception as e:  # noqa: BLE001
+                entry["unreadable_by_zarr"] = f"{type(e).__name__}: {e}"
+            else:
+                if v.dtype == object:
+                    if "pickle" in entry["filters"]:
+                        v = None  # dicts: no numpy string form
+                    elif "vlen-bytes" in entry["filters"]:
+                        v = v.astype(bytes)
+                    else:
+                        v = v.astype(str)
+                if v is not None:
+                    npy = "expected/anndata/" + name.replace("/", "_") + ".npy"
+                    np.save(os.path.join(outdir, npy), v)
+                    entry["npy"] = npy
+        desc[name] = entry
+
+    with open(os.path.join(hp, ".zmetadata")) as f:
+        keys = json.load(f)["metadata"]
+    for key in sorted(keys):
+        path, _, leaf = key.rpartition("/")
+        if leaf not in (".zarray", ".zgroup"):
+            continue
+        try:
+            obj = rz[path] if path else rz
+        except Exception as e:  # noqa: BLE001
+            obj = e
+        visit(path, obj)
+    with open(os.path.join(outdir, "anndata.json"), "w") as f:
         json.dump(desc, f, indent=1, sort_keys=True)

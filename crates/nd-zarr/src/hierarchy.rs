@@ -45,8 +45,8 @@ pub struct Node {
     pub zarr_format: u8,
     /// The array metadata (Zarr v3 arrays that nd can read).
     pub metadata_v3: Option<ArrayMetadataV3>,
-    /// Why the array cannot be read (a Zarr v3 data type or codec nd does not implement, invalid
-    /// metadata); the rest of the hierarchy reads.
+    /// Why the array cannot be read (a data type or codec nd does not implement, invalid
+    /// metadata; Zarr v2 and v3); the rest of the hierarchy reads.
     pub error: Option<String>,
     /// A Zarr v3 implicit group: a prefix with no `zarr.json` that holds nodes.
     pub implicit: bool,
@@ -75,6 +75,9 @@ pub struct Hierarchy {
     /// Every metadata document found (`.zgroup`, `.zarray`, `.zattrs` keys; `zarr.json` keys for
     /// v3), as parsed JSON.
     docs: BTreeMap<String, Value>,
+    /// Zarr v2 `.zarray` keys whose document is not JSON, with the reason (listed as unreadable
+    /// arrays, left out of consolidated metadata).
+    broken: BTreeMap<String, String>,
     consolidated: bool,
     zarr_format: u8,
 }
@@ -108,8 +111,9 @@ impl Hierarchy {
     /// store); else Zarr v2 by walking it. (Two gets for v3: the `.zmetadata` miss and `zarr.json`.)
     ///
     /// # Errors
-    /// Store errors, an invalid root document, nothing at the root. A v3 array nd cannot read
-    /// is not an error here: it is listed with [`Node::error`].
+    /// Store errors, an invalid root document, nothing at the root. An array nd cannot read
+    /// (v2 or v3: its metadata, data type or codecs) is not an error here: it is listed with
+    /// [`Node::error`], and the other arrays read.
     pub fn open(store: Arc<dyn Store>) -> Result<Hierarchy> {
         // `.zmetadata` first: a consolidated v2 store still opens with one get
         if let Some(b) = store.get(ZMETADATA).map_err(store_err(ZMETADATA))? {
@@ -128,6 +132,7 @@ impl Hierarchy {
             store,
             nodes: BTreeMap::new(),
             docs: BTreeMap::new(),
+            broken: BTreeMap::new(),
             consolidated: found.consolidated,
             zarr_format: 3,
         };
@@ -266,6 +271,7 @@ impl Hierarchy {
             store,
             nodes: BTreeMap::new(),
             docs: BTreeMap::new(),
+            broken: BTreeMap::new(),
             consolidated: true,
             zarr_format: 2,
         };
@@ -286,11 +292,12 @@ impl Hierarchy {
             store,
             nodes: BTreeMap::new(),
             docs: BTreeMap::new(),
+            broken: BTreeMap::new(),
             consolidated: false,
             zarr_format: 2,
         };
         h.walk("", 0)?;
-        if h.docs.is_empty() {
+        if h.docs.is_empty() && h.broken.is_empty() {
             return Err(Error::NotFound {
                 what: "array or group",
                 path: String::new(),
@@ -305,7 +312,16 @@ impl Hierarchy {
         let mut found_group = false;
         for name in [".zarray", ".zgroup", ".zattrs"] {
             let key = join(path, name);
-            if let Some(v) = get_json(store.as_ref(), &key)? {
+            let doc = match get_json(store.as_ref(), &key) {
+                Ok(d) => d,
+                // a `.zarray` that is not JSON is that array's problem, not its siblings'
+                Err(e @ Error::Metadata { .. }) if name == ".zarray" => {
+                    self.broken.insert(key, e.to_string());
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(v) = doc {
                 if name == ".zarray" {
                     // an array: its attributes, nothing below
                     self.docs.insert(key, v);
@@ -352,9 +368,18 @@ impl Hierarchy {
             };
             match name {
                 ".zarray" => {
-                    let meta = ArrayMetadataV2::from_json(doc).map_err(meta_err(key))?;
+                    // an array nd cannot read (invalid metadata, a dtype or codec nd does not
+                    // implement) is listed with the reason; its siblings read
                     let mut n = Node::new(path.clone(), NodeKind::Array, 2);
-                    n.metadata = Some(meta);
+                    match ArrayMetadataV2::from_json(doc) {
+                        Ok(meta) => {
+                            if let Err(e) = meta.pipeline() {
+                                n.error = Some(format!("{key}: {e}"));
+                            }
+                            n.metadata = Some(meta);
+                        }
+                        Err(e) => n.error = Some(format!("{key}: {e}")),
+                    }
                     nodes.insert(path, n);
                 }
                 ".zgroup" => {
@@ -365,6 +390,15 @@ impl Hierarchy {
                 }
                 _ => {}
             }
+        }
+        for (key, reason) in &self.broken {
+            let path = key
+                .strip_suffix(".zarray")
+                .unwrap_or(key)
+                .trim_end_matches('/');
+            let mut n = Node::new(path.to_string(), NodeKind::Array, 2);
+            n.error = Some(reason.clone());
+            nodes.insert(path.to_string(), n);
         }
         for (key, doc) in &self.docs {
             if let Some(path) = key.strip_suffix(".zattrs") {
@@ -439,6 +473,8 @@ impl Hierarchy {
                 attributes,
                 ..
             }) => ZarrArray::from_parts(self.store.clone(), &path, m.clone(), attributes.clone()),
+            // an array nd cannot read: open it from the store for the typed error
+            Some(n) if n.kind == NodeKind::Array => ZarrArray::open(self.store.clone(), &path),
             _ => Err(Error::NotFound {
                 what: "array",
                 path,

@@ -111,7 +111,7 @@ impl Backend for ZarrDataset {
                         kind: ArrayKind::Array,
                     });
                 }
-                let m = n.metadata.as_ref()?;
+                let m = n.metadata.as_ref().filter(|_| n.error.is_none())?;
                 Some(ArrayEntry {
                     path: if n.path.is_empty() {
                         "/".into()
@@ -126,6 +126,23 @@ impl Backend for ZarrDataset {
                 })
             })
             .collect())
+    }
+
+    fn info_json_extra(&self, obj: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {
+        // arrays nd cannot read, each with the reason (the others are under "arrays")
+        let unreadable: Vec<serde_json::Value> = self
+            .h
+            .nodes()
+            .filter_map(|n| {
+                let e = n.error.as_ref()?;
+                Some(serde_json::json!({
+                    "path": if n.path.is_empty() { "/" } else { n.path.as_str() },
+                    "reason": e,
+                }))
+            })
+            .collect();
+        obj.insert("unreadable".into(), unreadable.into());
+        Ok(())
     }
 
     fn open_array(&self, selector: &str) -> Result<Box<dyn ArrayRead>> {
@@ -204,7 +221,7 @@ impl Backend for ZarrDataset {
                 writeln!(w, "{indent}{name}  group")?;
             }
             match &n.metadata {
-                _ if n.zarr_format == 3 => {}
+                _ if n.zarr_format == 3 || n.error.is_some() => {}
                 Some(m) => writeln!(
                     w,
                     "{indent}{name}  array {:?} {} chunks {:?} order {:?} codec {}",
@@ -301,6 +318,19 @@ impl Backend for ZarrDataset {
     fn verify(&self) -> Result<Vec<Finding>> {
         let mut out = Vec::new();
         for n in self.h.nodes() {
+            if let (Some(e), 2) = (&n.error, n.zarr_format) {
+                out.push(Finding {
+                    place: if n.path.is_empty() {
+                        "/".to_string()
+                    } else {
+                        n.path.clone()
+                    },
+                    what: "metadata".into(),
+                    ok: false,
+                    detail: e.clone(),
+                });
+                continue;
+            }
             let Some(m) = &n.metadata else { continue };
             let place = if n.path.is_empty() {
                 "/".to_string()
