@@ -4,6 +4,7 @@ Layout written into testdata/zarr/:
   stores/<case>.zarr/     one store per case (the array at the root unless `path` says otherwise)
   expected/<case>.npy     what `zarr.open(store)[path][...]` returns (read back by zarr-python itself)
   cases.json              [{name, store, path, npy, has_fill}] -- the list the Rust tests walk
+  cases_object.json       [{name, store, npy, dtype}] -- object (|O) arrays, expected as numpy strings
   hier.zarr/              a hierarchy of nested groups with attributes and consolidated metadata
   hier.json               the hierarchy as zarr-python sees it (paths, kinds, attributes, shapes)
   anndata.zarr/           a hierarchy shaped like an anndata store, with object (string) arrays
@@ -314,6 +315,49 @@ def generate(outdir):
 
     with open(os.path.join(outdir, "cases.json"), "w") as f:
         json.dump(cases, f, indent=1)
+
+    # --- object (|O) arrays: expected as numpy strings (astype(str), or astype(bytes) for
+    # vlen-bytes), the form nd reads them in; listed apart (cases_object.json)
+    ocases = []
+
+    def ocase(name, data, chunks, write=None, as_bytes=False, **kw):
+        store = os.path.join(outdir, "stores", name + ".zarr")
+        z = zarr.open_array(store, mode="w", shape=data.shape, chunks=chunks, dtype=object, **kw)
+        if write is None:
+            z[...] = data
+        else:
+            for sel in write:
+                z[sel] = data[sel]
+        got = zarr.open(store, mode="r")[...]
+        got = got.astype(bytes) if as_bytes else got.astype(str)
+        np.save(os.path.join(outdir, "expected", name + ".npy"), got)
+        ocases.append(dict(name=name, store=f"stores/{name}.zarr", npy=f"expected/{name}.npy",
+                           dtype=got.dtype.str))
+
+    words = np.array(["", "a", "héllo", "日本語", "xyz", "longest-word-here", "q"] * 6,
+                     dtype=object)
+    ocase("object_vlen_utf8", words[:30].reshape(5, 6), (2, 4), object_codec=numcodecs.VLenUTF8(),
+          compressor=Zstd(1))
+    ocase("object_vlen_utf8_order_F", words[:30].reshape(5, 6), (2, 4), order="F",
+          object_codec=numcodecs.VLenUTF8(), compressor=Blosc(cname="lz4"))
+    # missing chunks read as the fill value (zarr-python's default 0 for str arrays: "0")
+    ocase("object_missing_fill0", words[:30].reshape(5, 6), (2, 4),
+          write=[np.s_[0:2, 0:4], np.s_[4:5, :]], object_codec=numcodecs.VLenUTF8())
+    ocase("object_missing_fill_str", words[:30].reshape(5, 6), (2, 4), fill_value="fill-value-wide",
+          write=[np.s_[0:2, 0:4]], object_codec=numcodecs.VLenUTF8(), compressor=Zlib(1))
+    # the longest string only in an edge chunk's padding would not count: write short ones last
+    ocase("object_edge", np.array(["ab", "c", "de", "f", "g"], dtype=object), (3,),
+          object_codec=numcodecs.VLenUTF8(), compressor=None)
+    ocase("object_vlen_bytes", np.array([b"", b"\x00\x01", b"abc", b"zzzzzz", b"q"] * 4,
+                                        dtype=object).reshape(4, 5),
+          (3, 2), as_bytes=True, object_codec=numcodecs.VLenBytes(), compressor=Zlib(1))
+    ocase("object_json2", np.array(["α", "b", "", "dd", "e\"q", "f\\", "g\n", "h", "i"],
+                                   dtype=object).reshape(3, 3),
+          (2, 2), object_codec=numcodecs.JSON(), compressor=Zstd(1))
+    ocase("object_vlen_utf8_filter_after", words[:12], (5,),
+          filters=[numcodecs.VLenUTF8(), CRC32()], compressor=Zlib(1))
+    with open(os.path.join(outdir, "cases_object.json"), "w") as f:
+        json.dump(ocases, f, indent=1)
 
     # --- hierarchy with attributes and consolidated metadata ----------------------
     hp = os.path.join(outdir, "hier.zarr")

@@ -1170,4 +1170,15 @@ fn zarr_arrays_nd_cannot_read_never_hide_their_siblings() {
     let o = nd(&["export", arg(&store), "obs/pickled", "-o", arg(&out)]);
     assert_ne!(o.code, 0);
     assert!(o.stderr.contains("pickle"), "{}", o.stderr);
+    // object (string) arrays: listed as |O, exported as numpy U/S (what np.load then equals
+    // zarr_array[:].astype(str) / .astype(bytes))
+    assert!(line("note").contains("|O (vlen-utf8)"), "{}", line("note"));
+    for (sel, npy) in [("obs/note", "obs_note"), ("var/gene_ids", "var_gene_ids")] {
+        ok(&["export", arg(&store), sel, "-o", arg(&out)]);
+        let got = nd_core::npy::read_npy(&out).unwrap();
+        let want = nd_core::npy::read_npy(root().join(format!("zarr/expected/anndata/{npy}.npy")))
+            .unwrap();
+        assert_eq!(got.dtype(), want.dtype(), "{sel}");
+        assert_eq!(got.bytes(), want.bytes(), "{sel}");
+    }
 }

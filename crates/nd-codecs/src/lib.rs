@@ -25,6 +25,7 @@ pub mod fuzzing;
 pub mod lz4;
 pub mod lzma;
 mod numeric;
+pub mod object;
 pub mod zarr_v2;
 
 pub use compress::{Bz2, Gzip, Zlib, Zstd};
@@ -342,6 +343,22 @@ impl Pipeline {
             cur = next;
         }
         Ok(())
+    }
+
+    /// Decode a stored chunk whose decoded size is not known in advance (the bytes an object
+    /// codec reads): the compressor, then the filters in reverse, each bounded by `max_len`.
+    ///
+    /// # Errors
+    /// As each codec's `decode`; [`Error::TooLarge`] past `max_len`.
+    pub fn decode_bounded(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
+        let mut cur = match &self.compressor {
+            Some(c) => c.decode(data, max_len)?,
+            None => copy_bounded("none", data, max_len)?,
+        };
+        for f in self.filters.iter().rev() {
+            cur = f.decode(&cur, max_len)?;
+        }
+        Ok(cur)
     }
 
     /// Decode a stored chunk to exactly `decoded_len` bytes.

@@ -7,6 +7,7 @@
 use crate::array::ZarrArray;
 use crate::error::{meta_err, store_err, Error, Result};
 use crate::node::{ensure_ancestors, get_json, group_doc, join, norm_path, set_json};
+use crate::object::{is_object_dtype, ObjectArray, ObjectMetadataV2};
 use crate::v3::{ArrayMetadataV3, ZarrArrayV3, ZARR_JSON};
 use nd_codecs::zarr_v2::{parse_json_lenient, ArrayMetadataV2, MetadataError};
 use nd_core::{ArrayRead, DirStore, Store};
@@ -50,6 +51,9 @@ pub struct Node {
     pub error: Option<String>,
     /// A Zarr v3 implicit group: a prefix with no `zarr.json` that holds nodes.
     pub implicit: bool,
+    /// The metadata of a Zarr v2 object (`|O`) array of strings or bytes nd reads (as numpy
+    /// `U`/`S`: [`crate::object`]); `metadata` is `None` for it.
+    pub object: Option<ObjectMetadataV2>,
 }
 
 impl Node {
@@ -63,6 +67,7 @@ impl Node {
             metadata_v3: None,
             error: None,
             implicit: false,
+            object: None,
         }
     }
 }
@@ -371,6 +376,14 @@ impl Hierarchy {
                     // an array nd cannot read (invalid metadata, a dtype or codec nd does not
                     // implement) is listed with the reason; its siblings read
                     let mut n = Node::new(path.clone(), NodeKind::Array, 2);
+                    if is_object_dtype(doc) {
+                        match ObjectMetadataV2::from_json(key, doc) {
+                            Ok(m) => n.object = Some(m),
+                            Err(e) => n.error = Some(e.to_string()),
+                        }
+                        nodes.insert(path, n);
+                        continue;
+                    }
                     match ArrayMetadataV2::from_json(doc) {
                         Ok(meta) => {
                             if let Err(e) = meta.pipeline() {
@@ -508,11 +521,26 @@ impl Hierarchy {
         }
     }
 
-    /// The array at `path`, v2 or v3, as an [`ArrayRead`] (no further get).
+    /// The array at `path`, v2 or v3, as an [`ArrayRead`] (no further get, except for a v2
+    /// object array, whose chunks are all decoded once to find its string width).
     ///
     /// # Errors
     /// As [`Hierarchy::array`] and [`Hierarchy::array_v3`].
     pub fn open_array(&self, path: &str) -> Result<Box<dyn ArrayRead>> {
+        if let Some(Node {
+            object: Some(m),
+            attributes,
+            ..
+        }) = self.nodes.get(&norm_path(path))
+        {
+            // an object array: every chunk is decoded once here, to find the string width
+            return Ok(Box::new(ObjectArray::from_parts(
+                self.store.clone(),
+                &norm_path(path),
+                m.clone(),
+                attributes.clone(),
+            )?));
+        }
         if self.zarr_format == 3 {
             Ok(Box::new(self.array_v3(path)?))
         } else {

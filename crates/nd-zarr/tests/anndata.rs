@@ -6,7 +6,7 @@
 mod common;
 
 use common::testdata;
-use nd_core::{DirStore, Store};
+use nd_core::{ArrayRead, DirStore, Store};
 use nd_zarr::{Hierarchy, NodeKind};
 use serde_json::Value;
 use std::sync::Arc;
@@ -81,5 +81,78 @@ fn the_numeric_siblings_read_as_zarr_python_reads_them() {
             checked += 1;
         }
         assert_eq!(checked, 5);
+    }
+}
+
+#[test]
+fn object_arrays_read_as_numpy_strings_as_zarr_python_astype_gives() {
+    // vlen-utf8 and json2 as `zarr_array[:].astype(str)`, vlen-bytes as `.astype(bytes)`:
+    // the same width (longest element) and the same values
+    let want = expected();
+    for h in hierarchies() {
+        let mut checked = Vec::new();
+        for (path, w) in &want {
+            let (Some(npy), Some("|O")) = (w["npy"].as_str(), w["dtype"].as_str()) else {
+                continue;
+            };
+            let exp = nd_core::npy::read_npy(testdata().join(npy)).unwrap();
+            let a = h.open_array(path).unwrap();
+            assert_eq!(a.dtype(), exp.dtype(), "{path}");
+            let got = a.read_all().unwrap();
+            assert_eq!(got.shape(), exp.shape(), "{path}");
+            assert_eq!(got.bytes(), exp.bytes(), "{path}");
+            // a region in the middle reads the same as the whole
+            if a.shape()[0] > 2 {
+                let r = nd_core::Region::new(
+                    std::iter::once(1..a.shape()[0] - 1)
+                        .chain(a.shape()[1..].iter().map(|&n| 0..n))
+                        .collect(),
+                );
+                let part = a.read_region(&r).unwrap();
+                let row = got.bytes().len() / a.shape()[0] as usize;
+                assert_eq!(
+                    part.bytes(),
+                    &got.bytes()[row..got.bytes().len() - row],
+                    "{path}"
+                );
+            }
+            checked.push(path.as_str());
+        }
+        checked.sort_unstable();
+        assert_eq!(
+            checked,
+            [
+                "obs/_index",
+                "obs/cell_type/categories",
+                "obs/note",
+                "uns/names",
+                "var/_index",
+                "var/gene_ids",
+                "var/symbol_json"
+            ]
+        );
+    }
+}
+
+#[test]
+fn object_array_cases_read_as_numpy_strings() {
+    // testdata/zarr/cases_object.json: 2-d, F order, missing chunks (fill 0 and a string fill),
+    // edge chunks, vlen-bytes, json2, a bytes filter after the object codec
+    let text = std::fs::read_to_string(testdata().join("cases_object.json")).unwrap();
+    let cases: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(cases.len(), 8);
+    for c in &cases {
+        let name = c["name"].as_str().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            DirStore::open_read_only(testdata().join(c["store"].as_str().unwrap())).unwrap(),
+        );
+        let exp = nd_core::npy::read_npy(testdata().join(c["npy"].as_str().unwrap())).unwrap();
+        let a = nd_zarr::ObjectArray::open(store.clone(), "").unwrap();
+        assert_eq!(a.dtype(), exp.dtype(), "{name}");
+        assert_eq!(a.read_all().unwrap().bytes(), exp.bytes(), "{name}");
+        // through the hierarchy too
+        let h = Hierarchy::open(store).unwrap();
+        let b = h.open_array("").unwrap();
+        assert_eq!(b.read_all().unwrap().bytes(), exp.bytes(), "{name}");
     }
 }

@@ -47,6 +47,23 @@ fn codec_of(meta: &nd_zarr::ArrayMetadataV2) -> Option<String> {
     }
 }
 
+/// The codecs of an object array: the object codec, bytes filters, compressor.
+fn object_codec(o: &nd_zarr::ObjectMetadataV2) -> String {
+    let mut parts = vec![o.codec.id().to_string()];
+    for f in &o.filters {
+        parts.push(
+            f.get("id")
+                .and_then(|v| v.as_str())
+                .unwrap_or("?")
+                .to_string(),
+        );
+    }
+    if let Some(c) = o.compressor.get("id").and_then(|v| v.as_str()) {
+        parts.push(c.to_string());
+    }
+    parts.join("+")
+}
+
 /// An array node nd can read (v2, or v3 with a supported type and codecs).
 fn readable_array(n: &nd_zarr::Node) -> bool {
     n.kind == NodeKind::Array && n.error.is_none()
@@ -108,6 +125,21 @@ impl Backend for ZarrDataset {
                         dtype: typestr(&m.data_type),
                         chunks: Some(m.chunk_shape.clone()),
                         codec: a.codec(),
+                        kind: ArrayKind::Array,
+                    });
+                }
+                if let (Some(o), None) = (&n.object, &n.error) {
+                    // an object array: the string width is known only after reading it
+                    return Some(ArrayEntry {
+                        path: if n.path.is_empty() {
+                            "/".into()
+                        } else {
+                            n.path.clone()
+                        },
+                        shape: o.grid.shape.clone(),
+                        dtype: o.describe(),
+                        chunks: Some(o.grid.chunks.clone()),
+                        codec: Some(object_codec(o)),
                         kind: ArrayKind::Array,
                     });
                 }
@@ -222,6 +254,20 @@ impl Backend for ZarrDataset {
             }
             match &n.metadata {
                 _ if n.zarr_format == 3 || n.error.is_some() => {}
+                None if n.object.is_some() => {
+                    if let Some(o) = &n.object {
+                        writeln!(
+                            w,
+                            "{indent}{name}  array {:?} {} chunks {:?} order {:?} codec {} (read as numpy {})",
+                            o.grid.shape,
+                            o.describe(),
+                            o.grid.chunks,
+                            o.grid.order,
+                            object_codec(o),
+                            if o.codec.is_text() { "U" } else { "S" }
+                        )?;
+                    }
+                }
                 Some(m) => writeln!(
                     w,
                     "{indent}{name}  array {:?} {} chunks {:?} order {:?} codec {}",
