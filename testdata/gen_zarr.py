@@ -150,6 +150,16 @@ def generate(outdir):
     case("filter_crc32c_zstd", u2, (7, 8), filters=[CRC32C()], compressor=Zstd(1))
     case("base64", u2, (7, 8), compressor=Base64())
     case("filter_base64_zlib", f4, (7, 8), filters=[Base64()], compressor=Zlib(1))
+    # pcodec (numcodecs' PCodec, needs the pcodec package): pco's standalone format
+    from numcodecs import PCodec
+    case("pcodec_i4", i4_, (7, 8), compressor=PCodec())
+    case("pcodec_f8_classic", ramp((20, 30), "<f8") * 0.173 + 10.0, (7, 8),
+         compressor=PCodec(level=3, mode_spec="classic", delta_spec="none"))
+    case("pcodec_u2_pages", u2, (10, 30), compressor=PCodec(level=12, equal_pages_up_to=64))
+    case("pcodec_f4_lookback", f4, (7, 8), compressor=PCodec(delta_spec="try_lookback"))
+    case("pcodec_i8_order", ramp((20, 30), "<i8") * 1000, (7, 8),
+         compressor=PCodec(delta_spec="try_consecutive", delta_encoding_order=2))
+    case("pcodec_f2", ramp((20, 30), "<f2"), (7, 8), compressor=PCodec(level=0))
     for cname in ["blosclz", "lz4", "lz4hc", "zlib", "zstd"]:
         for shuffle, sname in [(0, "noshuffle"), (1, "shuffle"), (2, "bitshuffle"), (-1, "auto")]:
             case(f"blosc_{cname}_{sname}", f4, (7, 8),

@@ -26,6 +26,7 @@ pub mod lz4;
 pub mod lzma;
 mod numeric;
 pub mod object;
+pub mod pcodec;
 pub mod zarr_v2;
 
 pub use compress::{Bz2, Gzip, Zlib, Zstd};
@@ -186,6 +187,7 @@ pub fn codec_from_config(v: &Value) -> Result<Box<dyn Codec>> {
         "fletcher32" => Box::new(checksum::Fletcher32),
         "lzma" => Box::new(lzma::Lzma::from_config(v)?),
         "base64" => Box::new(b64::Base64),
+        "pcodec" => Box::new(pcodec::PCodec::from_config(v)?),
         other => return Err(Error::Unsupported(format!("codec id {other:?}"))),
     })
 }
@@ -279,11 +281,15 @@ impl Pipeline {
     }
 
     /// Tell the pipeline the array's element type as stored: the compressor's item size (as
-    /// [`Pipeline::set_itemsize`]) and, for the first filter, the type it encodes (bitround).
+    /// [`Pipeline::set_itemsize`]) and the type the first codec encodes (the first filter's,
+    /// bitround; or the compressor's when there are no filters, pcodec).
     pub fn set_dtype(&mut self, dtype: &nd_core::DataType, endian: nd_core::Endian) {
         self.set_itemsize(dtype.size());
         if let Some(f) = self.filters.first_mut() {
             f.set_dtype(dtype, endian);
+        } else if let Some(c) = self.compressor.as_mut() {
+            // a compressor right after the array sees its elements (pcodec)
+            c.set_dtype(dtype, endian);
         }
     }
 
