@@ -238,31 +238,39 @@ impl Codec for PCodec {
         }
     }
     fn decode(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
-        let (fd, rest) = FileDecompressor::new(data).map_err(pco_err)?;
-        let byte = match fd.peek_number_type_or_termination(rest).map_err(pco_err)? {
-            NumberTypeOrTermination::Termination => return Ok(Vec::new()),
-            t => u8::from(t),
-        };
-        let mut out = Vec::new();
-        match byte {
-            b if b == u16::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(u16).0),
-            b if b == u32::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(u32).0),
-            b if b == u64::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(u64).0),
-            b if b == i16::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(i16).0),
-            b if b == i32::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(i32).0),
-            b if b == i64::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(i64).0),
-            b if b == half::f16::NUMBER_TYPE_BYTE => {
-                decode_typed(data, max_len, &mut out, ne!(half::f16).0)
-            }
-            b if b == f32::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(f32).0),
-            b if b == f64::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(f64).0),
-            other => Err(Error::corrupt(
-                "pcodec",
-                format!("unknown number type byte {other}"),
-            )),
-        }?;
-        Ok(out)
+        // pco 0.4 can panic on corrupt input (an integer overflow in debug builds, found by
+        // fuzzing): contain it as corrupt data
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_any(data, max_len)))
+            .unwrap_or_else(|_| Err(Error::corrupt("pcodec", "the decoder failed on this data")))
     }
+}
+
+/// Decode a standalone file of any number type (see [`PCodec`]).
+fn decode_any(data: &[u8], max_len: usize) -> Result<Vec<u8>> {
+    let (fd, rest) = FileDecompressor::new(data).map_err(pco_err)?;
+    let byte = match fd.peek_number_type_or_termination(rest).map_err(pco_err)? {
+        NumberTypeOrTermination::Termination => return Ok(Vec::new()),
+        t => u8::from(t),
+    };
+    let mut out = Vec::new();
+    match byte {
+        b if b == u16::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(u16).0),
+        b if b == u32::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(u32).0),
+        b if b == u64::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(u64).0),
+        b if b == i16::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(i16).0),
+        b if b == i32::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(i32).0),
+        b if b == i64::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(i64).0),
+        b if b == half::f16::NUMBER_TYPE_BYTE => {
+            decode_typed(data, max_len, &mut out, ne!(half::f16).0)
+        }
+        b if b == f32::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(f32).0),
+        b if b == f64::NUMBER_TYPE_BYTE => decode_typed(data, max_len, &mut out, ne!(f64).0),
+        other => Err(Error::corrupt(
+            "pcodec",
+            format!("unknown number type byte {other}"),
+        )),
+    }?;
+    Ok(out)
 }
 
 #[cfg(test)]
