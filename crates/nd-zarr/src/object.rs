@@ -5,8 +5,8 @@
 //! variable-length element type, so nd reads such an array as numpy does after
 //! `astype(str)` (text: `U<w>`) or `astype(bytes)` (`vlen-bytes`: `S<w>`), `w` the longest
 //! element (characters for text, bytes for bytes; at least 1). Finding `w` decodes every chunk
-//! once when the array is opened ([`ObjectArray::open`]); reads decode the chunks they touch
-//! again. A missing chunk reads as the fill value as Python's `str()` shows it (`0` → `"0"`,
+//! once when the array is opened ([`ObjectArray::open`]; at most [`MAX_OBJECT_CHUNKS`] chunks);
+//! reads decode the chunks they touch again. A missing chunk reads as the fill value as Python's `str()` shows it (`0` → `"0"`,
 //! `null` → `"None"`, as zarr-python fills with the Python object).
 
 use crate::array::{json_to_attr, ZarrArray};
@@ -21,6 +21,10 @@ use nd_core::{
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::sync::Arc;
+
+/// The most chunks an object array may have: opening one reads every chunk (to find the
+/// string width), which must stay bounded for metadata from untrusted stores.
+pub const MAX_OBJECT_CHUNKS: u64 = 1 << 20;
 
 /// True when a `.zarray` document declares an object (`|O`) dtype.
 pub fn is_object_dtype(zarray: &Value) -> bool {
@@ -161,6 +165,18 @@ impl ObjectArray {
         let pipeline =
             Pipeline::from_zarr_json(&meta.compressor, &Value::Array(meta.filters.clone()))
                 .map_err(codec_err(&key))?;
+        let chunks = meta
+            .grid
+            .grid_shape()
+            .iter()
+            .try_fold(1u64, |a, &b| a.checked_mul(b))
+            .unwrap_or(u64::MAX);
+        if chunks > MAX_OBJECT_CHUNKS {
+            return Err(Error::Core(nd_core::Error::Unsupported(format!(
+                "{key}: an object array of {chunks} chunks (nd reads every chunk of an object \
+                 array to find its string width, up to {MAX_OBJECT_CHUNKS} chunks)"
+            ))));
+        }
         let keys = ZarrArray::from_parts(store, path, meta.grid.clone(), Map::new())?;
         let mut a = ObjectArray {
             keys,

@@ -156,3 +156,27 @@ fn object_array_cases_read_as_numpy_strings() {
         assert_eq!(b.read_all().unwrap().bytes(), exp.bytes(), "{name}");
     }
 }
+
+#[test]
+fn an_object_array_with_too_many_chunks_is_refused_before_reading() {
+    // opening reads every chunk; a grid from untrusted metadata must not make that unbounded
+    let store: Arc<dyn Store> = Arc::new(nd_core::MemStore::new());
+    store
+        .set(
+            ".zarray",
+            br#"{"zarr_format": 2, "shape": [1000000000000], "chunks": [1], "dtype": "|O",
+                "compressor": null, "fill_value": 0, "order": "C",
+                "filters": [{"id": "vlen-utf8"}]}"#,
+        )
+        .unwrap();
+    let t = std::time::Instant::now();
+    let e = nd_zarr::ObjectArray::open(store.clone(), "")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("chunks"), "{e}");
+    assert!(t.elapsed().as_secs() < 5);
+    // listed in the hierarchy (without reading), refused when opened
+    let h = Hierarchy::open(store).unwrap();
+    assert!(h.node("").unwrap().object.is_some());
+    assert!(h.open_array("").is_err());
+}

@@ -377,6 +377,33 @@ impl Backend for ZarrDataset {
                 });
                 continue;
             }
+            if n.object.is_some() && n.error.is_none() {
+                // opening an object array decodes every chunk (to find its string width)
+                out.push(Finding {
+                    place: if n.path.is_empty() {
+                        "/".to_string()
+                    } else {
+                        n.path.clone()
+                    },
+                    what: "chunks".into(),
+                    ok: true,
+                    detail: String::new(),
+                });
+                let last = out.len() - 1;
+                match self.h.open_array(&n.path) {
+                    Ok(a) => {
+                        out[last].detail = format!(
+                            "object array: every chunk decoded (read as {})",
+                            crate::backend::typestr(a.dtype())
+                        );
+                    }
+                    Err(e) => {
+                        out[last].ok = false;
+                        out[last].detail = e.to_string();
+                    }
+                }
+                continue;
+            }
             let Some(m) = &n.metadata else { continue };
             let place = if n.path.is_empty() {
                 "/".to_string()
