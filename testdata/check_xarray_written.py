@@ -6,6 +6,8 @@ names and that its values are what zarr-python reads (xarray must not mask real 
 Usage (the zarr-python 3 venv with xarray, see gen_zarr_v3.py):
     cargo build -p nd-cli
     .venv-zarr3/bin/python testdata/check_xarray_written.py [target/debug/nd]
+With zarr-python 2.18 (testdata/requirements.txt plus an xarray that still supports it, e.g.
+xarray 2024.11.0) only the Zarr v2 outputs are checked.
 Exit status 1 when anything differs.
 """
 import os
@@ -34,8 +36,25 @@ CASES = [
     ("fits/astropy/btable.fits", [], {}),
     ("zarr/hier.zarr", [], {}),
     ("zarr/v3/stores/hier.zarr", [], {}),
+    # object (string) columns and arrays nd cannot read (left out) of an anndata-shaped store
+    ("zarr/anndata.zarr", [], {}),
 ]
-FORMATS = [("v2", []), ("v3", ["--zarr-format", "3"])]
+ZARR2 = zarr.__version__.startswith("2.")
+FORMATS = [("v2", [])] + ([] if ZARR2 else [("v3", ["--zarr-format", "3"])])
+
+
+def subgroups(g):
+    """Paths of every group below `g`, in zarr-python 2 or 3."""
+    if not ZARR2:
+        return [p for p, m in g.members(max_depth=None) if isinstance(m, zarr.Group)]
+    out = []
+
+    def visit(name, obj):
+        if isinstance(obj, zarr.hierarchy.Group):
+            out.append(name)
+
+    g.visititems(visit)
+    return out
 
 
 def main():
@@ -44,7 +63,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for src, extra, want_dims in CASES:
             for fmt, opts in FORMATS + ([("v3s", ["--zarr-format", "3", "--shards", "16,64,64", "--chunks", "8,32,32"])]
-                                        if src == "example/cube.fits" else []):
+                                        if src == "example/cube.fits" and not ZARR2 else []):
                 dst = os.path.join(tmp, f"{src.replace('/', '_')}.{fmt}.zarr")
                 r = subprocess.run([nd, "convert", os.path.join(HERE, src), dst, "-q", *opts, *extra],
                                    capture_output=True, text=True)
@@ -52,7 +71,7 @@ def main():
                     bad.append(f"{src} {fmt}: nd convert: {r.stderr.strip()}")
                     continue
                 g = zarr.open_group(dst, mode="r")
-                groups = [""] + [p for p, m in g.members(max_depth=None) if isinstance(m, zarr.Group)]
+                groups = [""] + subgroups(g)
                 for gp in groups:
                     n += 1
                     try:

@@ -4,11 +4,16 @@ Layout written into testdata/zarr/:
   stores/<case>.zarr/     one store per case (the array at the root unless `path` says otherwise)
   expected/<case>.npy     what `zarr.open(store)[path][...]` returns (read back by zarr-python itself)
   cases.json              [{name, store, path, npy, has_fill}] -- the list the Rust tests walk
+  cases_object.json       [{name, store, npy, dtype}] -- object (|O) arrays, expected as numpy strings
   hier.zarr/              a hierarchy of nested groups with attributes and consolidated metadata
   hier.json               the hierarchy as zarr-python sees it (paths, kinds, attributes, shapes)
+  anndata.zarr/           a hierarchy shaped like an anndata store, with object (string) arrays
+                          and two arrays nd cannot read; anndata.json + expected/anndata/*.npy
+Needs numcodecs' optional crc32c and pcodec packages (testdata/requirements.txt).
 """
 import base64
 import json
+import lzma
 import os
 import shutil
 
@@ -21,10 +26,12 @@ from numcodecs import (
     LZMA,
     Adler32,
     AsType,
+    Base64,
     BitRound,
     Blosc,
     Categorize,
     CRC32,
+    CRC32C,
     Delta,
     FixedScaleOffset,
     Fletcher32,
@@ -104,6 +111,7 @@ def generate(outdir):
 
     u2 = ramp((20, 30), "<u2")
     f4 = ramp((20, 30), "<f4") * 0.25
+    i4_ = (ramp((20, 30), "<i4") - 40) * 1000
 
     # --- compressors -------------------------------------------------------------
     case("raw", u2, (7, 8), compressor=None)
@@ -114,6 +122,44 @@ def generate(outdir):
     case("zstd_neg", f4, (7, 8), compressor=Zstd(level=-1))
     case("lz4", u2, (7, 8), compressor=LZ4(acceleration=1))
     case("lzma", u2, (7, 8), compressor=LZMA(preset=1), note="lzma: not required")
+    # numcodecs accepts what zlib / the zstd library accept: gzip -1 is zlib's default level,
+    # zstd levels beyond -131072..22 are clamped by the library (decoding never looks at them)
+    case("gzip_level_default", u2, (7, 8), compressor=GZip(level=-1))
+    case("zstd_level_100", u2, (7, 8), compressor=Zstd(level=100))
+    case("zstd_level_min", f4, (7, 8), compressor=Zstd(level=-131072))
+    case("zstd_level_below_min", f4, (7, 8), compressor=Zstd(level=-200000))
+    # lzma with a custom filter chain: FORMAT_RAW (the only format numcodecs can decode with
+    # filters) with delta + lzma2, and with a BCJ filter + lzma1 with explicit options
+    case("lzma_raw_delta", u2, (7, 8),
+         compressor=LZMA(format=lzma.FORMAT_RAW,
+                         filters=[dict(id=lzma.FILTER_DELTA, dist=2),
+                                  dict(id=lzma.FILTER_LZMA2, preset=1)]))
+    case("lzma_raw_lzma1_opts", i4_, (7, 8),
+         compressor=LZMA(format=lzma.FORMAT_RAW,
+                         filters=[dict(id=lzma.FILTER_X86),
+                                  dict(id=lzma.FILTER_LZMA1, preset=3, dict_size=1 << 16, lc=2,
+                                       lp=1, pb=1, mode=lzma.MODE_FAST, nice_len=32,
+                                       mf=lzma.MF_HC4, depth=8)]))
+    case("lzma_raw_lzma2_opts", f4, (7, 8),
+         compressor=LZMA(format=lzma.FORMAT_RAW,
+                         filters=[dict(id=lzma.FILTER_DELTA, dist=4),
+                                  dict(id=lzma.FILTER_LZMA2, dict_size=1 << 20, mode=lzma.MODE_NORMAL,
+                                       mf=lzma.MF_BT4)]))
+    # more numcodecs codecs: crc32c (needs the crc32c package), base64
+    case("crc32c", u2, (7, 8), compressor=CRC32C())
+    case("filter_crc32c_zstd", u2, (7, 8), filters=[CRC32C()], compressor=Zstd(1))
+    case("base64", u2, (7, 8), compressor=Base64())
+    case("filter_base64_zlib", f4, (7, 8), filters=[Base64()], compressor=Zlib(1))
+    # pcodec (numcodecs' PCodec, needs the pcodec package): pco's standalone format
+    from numcodecs import PCodec
+    case("pcodec_i4", i4_, (7, 8), compressor=PCodec())
+    case("pcodec_f8_classic", ramp((20, 30), "<f8") * 0.173 + 10.0, (7, 8),
+         compressor=PCodec(level=3, mode_spec="classic", delta_spec="none"))
+    case("pcodec_u2_pages", u2, (10, 30), compressor=PCodec(level=12, equal_pages_up_to=64))
+    case("pcodec_f4_lookback", f4, (7, 8), compressor=PCodec(delta_spec="try_lookback"))
+    case("pcodec_i8_order", ramp((20, 30), "<i8") * 1000, (7, 8),
+         compressor=PCodec(delta_spec="try_consecutive", delta_encoding_order=2))
+    case("pcodec_f2", ramp((20, 30), "<f2"), (7, 8), compressor=PCodec(level=0))
     for cname in ["blosclz", "lz4", "lz4hc", "zlib", "zstd"]:
         for shuffle, sname in [(0, "noshuffle"), (1, "shuffle"), (2, "bitshuffle"), (-1, "auto")]:
             case(f"blosc_{cname}_{sname}", f4, (7, 8),
@@ -280,6 +326,49 @@ def generate(outdir):
     with open(os.path.join(outdir, "cases.json"), "w") as f:
         json.dump(cases, f, indent=1)
 
+    # --- object (|O) arrays: expected as numpy strings (astype(str), or astype(bytes) for
+    # vlen-bytes), the form nd reads them in; listed apart (cases_object.json)
+    ocases = []
+
+    def ocase(name, data, chunks, write=None, as_bytes=False, **kw):
+        store = os.path.join(outdir, "stores", name + ".zarr")
+        z = zarr.open_array(store, mode="w", shape=data.shape, chunks=chunks, dtype=object, **kw)
+        if write is None:
+            z[...] = data
+        else:
+            for sel in write:
+                z[sel] = data[sel]
+        got = zarr.open(store, mode="r")[...]
+        got = got.astype(bytes) if as_bytes else got.astype(str)
+        np.save(os.path.join(outdir, "expected", name + ".npy"), got)
+        ocases.append(dict(name=name, store=f"stores/{name}.zarr", npy=f"expected/{name}.npy",
+                           dtype=got.dtype.str))
+
+    words = np.array(["", "a", "héllo", "日本語", "xyz", "longest-word-here", "q"] * 6,
+                     dtype=object)
+    ocase("object_vlen_utf8", words[:30].reshape(5, 6), (2, 4), object_codec=numcodecs.VLenUTF8(),
+          compressor=Zstd(1))
+    ocase("object_vlen_utf8_order_F", words[:30].reshape(5, 6), (2, 4), order="F",
+          object_codec=numcodecs.VLenUTF8(), compressor=Blosc(cname="lz4"))
+    # missing chunks read as the fill value (zarr-python's default 0 for str arrays: "0")
+    ocase("object_missing_fill0", words[:30].reshape(5, 6), (2, 4),
+          write=[np.s_[0:2, 0:4], np.s_[4:5, :]], object_codec=numcodecs.VLenUTF8())
+    ocase("object_missing_fill_str", words[:30].reshape(5, 6), (2, 4), fill_value="fill-value-wide",
+          write=[np.s_[0:2, 0:4]], object_codec=numcodecs.VLenUTF8(), compressor=Zlib(1))
+    # the longest string only in an edge chunk's padding would not count: write short ones last
+    ocase("object_edge", np.array(["ab", "c", "de", "f", "g"], dtype=object), (3,),
+          object_codec=numcodecs.VLenUTF8(), compressor=None)
+    ocase("object_vlen_bytes", np.array([b"", b"\x00\x01", b"abc", b"zzzzzz", b"q"] * 4,
+                                        dtype=object).reshape(4, 5),
+          (3, 2), as_bytes=True, object_codec=numcodecs.VLenBytes(), compressor=Zlib(1))
+    ocase("object_json2", np.array(["α", "b", "", "dd", "e\"q", "f\\", "g\n", "h", "i"],
+                                   dtype=object).reshape(3, 3),
+          (2, 2), object_codec=numcodecs.JSON(), compressor=Zstd(1))
+    ocase("object_vlen_utf8_filter_after", words[:12], (5,),
+          filters=[numcodecs.VLenUTF8(), CRC32()], compressor=Zlib(1))
+    with open(os.path.join(outdir, "cases_object.json"), "w") as f:
+        json.dump(ocases, f, indent=1)
+
     # --- hierarchy with attributes and consolidated metadata ----------------------
     hp = os.path.join(outdir, "hier.zarr")
     root = zarr.open_group(hp, mode="w")
@@ -315,4 +404,142 @@ def generate(outdir):
     visit("", rz)
     rz.visititems(visit)
     with open(os.path.join(outdir, "hier.json"), "w") as f:
+        json.dump(desc, f, indent=1, sort_keys=True)
+
+    generate_anndata(outdir)
+
+
+def generate_anndata(outdir):
+    """A hierarchy laid out as anndata writes an AnnData object to Zarr v2 (consolidated): numeric
+    X, obs/var dataframes with object (vlen-utf8 / vlen-bytes / json2) and numeric columns, a
+    categorical column, obsm, uns; plus two arrays nd cannot read (a pickle object column and an
+    unknown compressor id, edited in by hand). anndata.json records, per node, what zarr-python
+    reads: kind, dtype, shape, and for arrays an .npy of the values (object arrays as numpy
+    strings: `astype(str)` for text, `astype(bytes)` for vlen-bytes) or `unreadable_by_zarr`."""
+    hp = os.path.join(outdir, "anndata.zarr")
+    if os.path.exists(hp):
+        shutil.rmtree(hp)
+    exp = os.path.join(outdir, "expected", "anndata")
+    if os.path.exists(exp):
+        shutil.rmtree(exp)
+    os.makedirs(exp)
+    root = zarr.open_group(hp, mode="w")
+    root.attrs.update({"encoding-type": "anndata", "encoding-version": "0.1.0"})
+    n_obs, n_var = 13, 7
+    x = ramp((n_obs, n_var), "<f4") * 0.5
+    root.create_dataset("X", data=x, chunks=(5, 7), compressor=Blosc(cname="lz4", shuffle=1))
+
+    def dataframe(name, index, columns):
+        g = root.create_group(name)
+        g.attrs.update({"_index": "_index", "column-order": [c for c, _ in columns],
+                        "encoding-type": "dataframe", "encoding-version": "0.2.0"})
+        a = g.create_dataset("_index", data=np.array(index, dtype=object), chunks=(5,),
+                             dtype=object, object_codec=numcodecs.VLenUTF8(),
+                             compressor=Zstd(1))
+        a.attrs.update({"encoding-type": "string-array", "encoding-version": "0.2.0"})
+        for col, fn in columns:
+            fn(g, col)
+        return g
+
+    def cat_col(g, col):
+        c = g.create_group(col)
+        c.attrs.update({"encoding-type": "categorical", "encoding-version": "0.2.0",
+                        "ordered": False})
+        c.create_dataset("categories", data=np.array(["B cell", "T cell", "NK ☃"], dtype=object),
+                         dtype=object, object_codec=numcodecs.VLenUTF8(), compressor=None)
+        c.create_dataset("codes", data=(ramp((n_obs,), "<i1") % 4 - 1).astype("|i1"),
+                         chunks=(6,), compressor=Zlib(1))
+
+    def str_col(g, col):
+        vals = np.array([f"cell-{i}-{'é' * (i % 3)}" if i % 5 else "" for i in range(n_obs)],
+                        dtype=object)
+        g.create_dataset(col, data=vals, chunks=(4,), dtype=object,
+                         object_codec=numcodecs.VLenUTF8(), compressor=Blosc(cname="zstd"))
+
+    def num_col(g, col):
+        g.create_dataset(col, data=ramp((n_obs,), "<i8"), chunks=(6,), compressor=Zlib(1))
+
+    def pickle_col(g, col):
+        g.create_dataset(col, data=np.array([{"a": i} for i in range(n_obs)], dtype=object),
+                         chunks=(6,), dtype=object, object_codec=numcodecs.Pickle())
+
+    def unknown_codec_col(g, col):
+        g.create_dataset(col, data=ramp((n_obs,), "<f8"), chunks=(6,), compressor=Zlib(1))
+
+    dataframe("obs", [f"AAAC-{i}" for i in range(n_obs)],
+              [("cell_type", cat_col), ("note", str_col), ("n_genes", num_col),
+               ("pickled", pickle_col), ("weird", unknown_codec_col)])
+
+    def bytes_col(g, col):
+        g.create_dataset(col, data=np.array([b"ENSG%03d" % i if i % 3 else b"" for i in range(n_var)],
+                                            dtype=object),
+                         chunks=(3,), dtype=object, object_codec=numcodecs.VLenBytes(),
+                         compressor=Zlib(1))
+
+    def json_col(g, col):
+        g.create_dataset(col, data=np.array(["α", "b", "", "dd", "e\"q", "f\\", "g\n"], dtype=object),
+                         chunks=(3,), dtype=object, object_codec=numcodecs.JSON(),
+                         compressor=None)
+
+    def mean_col(g, col):
+        g.create_dataset(col, data=ramp((n_var,), "<f8") * 0.25, chunks=(7,), compressor=None)
+
+    dataframe("var", [f"gene{i}" for i in range(n_var)],
+              [("gene_ids", bytes_col), ("symbol_json", json_col), ("mean", mean_col)])
+    obsm = root.create_group("obsm")
+    obsm.create_dataset("X_pca", data=ramp((n_obs, 3), "<f4"), chunks=(8, 3), compressor=Zstd(3))
+    uns = root.create_group("uns")
+    uns.create_dataset("names", data=np.array([["a", "bb"], ["ccc", ""]], dtype=object),
+                       chunks=(1, 2), dtype=object, object_codec=numcodecs.VLenUTF8())
+    # an unknown compressor id: neither zarr-python nor nd can decode it
+    zp = os.path.join(hp, "obs", "weird", ".zarray")
+    with open(zp) as f:
+        meta = json.load(f)
+    meta["compressor"] = {"id": "nd-test-unknown-codec", "level": 3}
+    with open(zp, "w") as f:
+        json.dump(meta, f, indent=4, sort_keys=True)
+    zarr.consolidate_metadata(hp)
+
+    desc = {}
+    rz = zarr.open_consolidated(hp, mode="r")
+
+    def visit(name, obj):
+        entry = {"kind": "array" if isinstance(obj, zarr.Array) else "group"}
+        if isinstance(obj, Exception):
+            # zarr-python cannot even open it (and its visititems stops there: walk by hand)
+            entry = {"kind": "array", "unreadable_by_zarr": f"{type(obj).__name__}: {obj}"}
+        elif isinstance(obj, zarr.Array):
+            entry["shape"] = list(obj.shape)
+            entry["dtype"] = obj.dtype.str
+            entry["filters"] = [f.codec_id for f in (obj.filters or [])]
+            try:
+                v = obj[...]
+            except Exception as e:  # noqa: BLE001
+                entry["unreadable_by_zarr"] = f"{type(e).__name__}: {e}"
+            else:
+                if v.dtype == object:
+                    if "pickle" in entry["filters"]:
+                        v = None  # dicts: no numpy string form
+                    elif "vlen-bytes" in entry["filters"]:
+                        v = v.astype(bytes)
+                    else:
+                        v = v.astype(str)
+                if v is not None:
+                    npy = "expected/anndata/" + name.replace("/", "_") + ".npy"
+                    np.save(os.path.join(outdir, npy), v)
+                    entry["npy"] = npy
+        desc[name] = entry
+
+    with open(os.path.join(hp, ".zmetadata")) as f:
+        keys = json.load(f)["metadata"]
+    for key in sorted(keys):
+        path, _, leaf = key.rpartition("/")
+        if leaf not in (".zarray", ".zgroup"):
+            continue
+        try:
+            obj = rz[path] if path else rz
+        except Exception as e:  # noqa: BLE001
+            obj = e
+        visit(path, obj)
+    with open(os.path.join(outdir, "anndata.json"), "w") as f:
         json.dump(desc, f, indent=1, sort_keys=True)

@@ -1116,3 +1116,70 @@ fn compressed_fits_output() {
         assert!(!tmp.path().join("refused.fits.nd-partial").exists());
     }
 }
+
+/// An anndata-shaped Zarr v2 store (testdata/gen_zarr.py) with a pickle object column and an
+/// unknown compressor: `nd info` lists both with the reason, the other arrays export.
+#[test]
+fn zarr_arrays_nd_cannot_read_never_hide_their_siblings() {
+    let store = root().join("zarr/anndata.zarr");
+    let o = ok(&["info", arg(&store)]);
+    let line = |name: &str| {
+        o.stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name}  ")))
+            .unwrap_or_else(|| panic!("no {name} in {}", o.stdout))
+            .to_string()
+    };
+    assert!(line("pickled").contains("unreadable:"), "{}", o.stdout);
+    assert!(line("pickled").contains("pickle"), "{}", o.stdout);
+    assert!(
+        line("weird").contains("nd-test-unknown-codec"),
+        "{}",
+        o.stdout
+    );
+    assert!(line("X").contains("array [13, 7] <f4"), "{}", o.stdout);
+    let j: serde_json::Value =
+        serde_json::from_str(&ok(&["info", "--json", arg(&store)]).stdout).unwrap();
+    let unreadable: Vec<&str> = j["unreadable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["path"].as_str().unwrap())
+        .collect();
+    assert!(unreadable.contains(&"obs/pickled") && unreadable.contains(&"obs/weird"));
+    let arrays: Vec<&str> = j["arrays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    for p in [
+        "X",
+        "obs/n_genes",
+        "obs/cell_type/codes",
+        "obsm/X_pca",
+        "var/mean",
+    ] {
+        assert!(arrays.contains(&p), "{p} not in {arrays:?}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("x.npy");
+    ok(&["export", arg(&store), "X", "-o", arg(&out)]);
+    let got = nd_core::npy::read_npy(&out).unwrap();
+    let want = nd_core::npy::read_npy(root().join("zarr/expected/anndata/X.npy")).unwrap();
+    assert_eq!(got.bytes(), want.bytes());
+    let o = nd(&["export", arg(&store), "obs/pickled", "-o", arg(&out)]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("pickle"), "{}", o.stderr);
+    // object (string) arrays: listed as |O, exported as numpy U/S (what np.load then equals
+    // zarr_array[:].astype(str) / .astype(bytes))
+    assert!(line("note").contains("|O (vlen-utf8)"), "{}", line("note"));
+    for (sel, npy) in [("obs/note", "obs_note"), ("var/gene_ids", "var_gene_ids")] {
+        ok(&["export", arg(&store), sel, "-o", arg(&out)]);
+        let got = nd_core::npy::read_npy(&out).unwrap();
+        let want = nd_core::npy::read_npy(root().join(format!("zarr/expected/anndata/{npy}.npy")))
+            .unwrap();
+        assert_eq!(got.dtype(), want.dtype(), "{sel}");
+        assert_eq!(got.bytes(), want.bytes(), "{sel}");
+    }
+}

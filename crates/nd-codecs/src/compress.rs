@@ -133,16 +133,17 @@ impl Codec for Zlib {
 /// as Python's `gzip` module does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gzip {
-    /// Compression level 0..=9.
-    pub level: u32,
+    /// Compression level 0..=9, or -1: zlib's default (`Z_DEFAULT_COMPRESSION`, level 6), which
+    /// Python's `GzipFile` and so numcodecs accept.
+    pub level: i32,
 }
 
 impl Gzip {
-    /// From `{"id": "gzip", "level": 1}`.
+    /// From `{"id": "gzip", "level": 1}` (`level` -1..=9, as zlib accepts).
     pub fn from_config(v: &Value) -> Result<Self> {
-        let level = level_in("gzip", cfg_i64(v, "level", 1)?, 0, 9)?;
+        let level = level_in("gzip", cfg_i64(v, "level", 1)?, -1, 9)?;
         Ok(Gzip {
-            level: level as u32,
+            level: level as i32,
         })
     }
 }
@@ -155,7 +156,8 @@ impl Codec for Gzip {
         json!({"id": "gzip", "level": self.level})
     }
     fn encode(&self, data: &[u8]) -> Result<Vec<u8>> {
-        let level = flate2::Compression::new(self.level);
+        // -1 is zlib's Z_DEFAULT_COMPRESSION, level 6
+        let level = flate2::Compression::new(u32::try_from(self.level).unwrap_or(6).min(9));
         encode_with(
             "gzip",
             data,
@@ -226,11 +228,17 @@ impl Codec for Bz2 {
     }
 }
 
+/// zstd's fastest level (`ZSTD_minCLevel()`, -131072).
+const ZSTD_MIN_LEVEL: i64 = -(1 << 17);
+/// zstd's strongest level (`ZSTD_maxCLevel()`).
+const ZSTD_MAX_LEVEL: i64 = 22;
+
 /// numcodecs `Zstd`: one or more zstd frames, with or without the content size in their headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Zstd {
-    /// Compression level (0 means zstd's default, 3).
-    pub level: i32,
+    /// Compression level as configured (0 means zstd's default, 3). Any integer: as numcodecs
+    /// (the zstd library), encoding clamps it to -131072..=22; decoding does not use it.
+    pub level: i64,
     /// Whether frames carry a content checksum.
     pub checksum: bool,
 }
@@ -239,7 +247,6 @@ impl Zstd {
     /// From `{"id": "zstd", "level": 0, "checksum": false}`.
     pub fn from_config(v: &Value) -> Result<Self> {
         let level = cfg_i64(v, "level", 0)?;
-        let level = level_in("zstd", level, -(1 << 17), 22)? as i32;
         let checksum = match v.get("checksum") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
@@ -342,7 +349,9 @@ impl Codec for Zstd {
         json!({"id": "zstd", "level": self.level, "checksum": self.checksum})
     }
     fn encode(&self, data: &[u8]) -> Result<Vec<u8>> {
-        Zstd::encode_frame(data, self.level, self.checksum)
+        // the zstd library clamps levels outside its range, numcodecs passes any level through
+        let level = self.level.clamp(ZSTD_MIN_LEVEL, ZSTD_MAX_LEVEL) as i32;
+        Zstd::encode_frame(data, level, self.checksum)
     }
     fn decode(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
         Zstd::decode_frames(data, max_len)
@@ -367,5 +376,30 @@ impl Codec for Zstd {
                 read_exact_into("zstd", dec, out)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec_from_config;
+
+    #[test]
+    fn levels_numcodecs_accepts() {
+        let data: Vec<u8> = (0..4000u32).flat_map(|i| (i % 91).to_le_bytes()).collect();
+        // gzip -1 is zlib's default; zstd levels outside -131072..=22 are clamped when encoding
+        for cfg in [
+            json!({"id": "gzip", "level": -1}),
+            json!({"id": "zstd", "level": 100, "checksum": false}),
+            json!({"id": "zstd", "level": -200000, "checksum": true}),
+            json!({"id": "zstd", "level": i64::MIN, "checksum": false}),
+        ] {
+            let c = codec_from_config(&cfg).unwrap();
+            assert_eq!(c.config(), cfg);
+            let enc = c.encode(&data).unwrap();
+            assert_eq!(c.decode(&enc, data.len()).unwrap(), data, "{cfg}");
+        }
+        assert!(codec_from_config(&json!({"id": "gzip", "level": 10})).is_err());
+        assert!(codec_from_config(&json!({"id": "gzip", "level": -2})).is_err());
     }
 }

@@ -107,6 +107,42 @@ pub fn lzma(data: &[u8]) {
     }
 }
 
+/// The numcodecs codecs added for Zarr v2 completeness on the same bytes: base64, pcodec, lzma
+/// raw filter chains, and the object codecs (vlen-utf8, vlen-bytes, json2) with the item count
+/// the bytes claim.
+pub fn more(data: &[u8]) {
+    for cfg in [
+        json!({"id": "base64"}),
+        json!({"id": "pcodec"}),
+        json!({"id": "lzma", "format": 3, "filters": [{"id": 3, "dist": 2}, {"id": 33, "preset": 1}]}),
+        json!({"id": "lzma", "format": 3, "filters": [{"id": 4}, {"id": 0x4000_0000_0000_0001u64}]}),
+    ] {
+        if let Ok(c) = codec_from_config(&cfg) {
+            decode_both(c.as_ref(), data);
+        }
+    }
+    let claimed = data
+        .get(..4)
+        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize); // ok: 4 bytes
+    for c in [
+        crate::object::ObjectCodec::VlenUtf8,
+        crate::object::ObjectCodec::VlenBytes,
+        crate::object::ObjectCodec::Json2,
+    ] {
+        for n in [claimed, 1, 4] {
+            if let Ok(items) = c.decode(data, n) {
+                assert_eq!(items.len(), n, "{}: item count", c.id());
+                let total: usize = items.iter().map(Vec::len).sum();
+                assert!(
+                    total <= data.len(),
+                    "{}: items larger than the input",
+                    c.id()
+                );
+            }
+        }
+    }
+}
+
 /// Configs the pipeline target chooses from.
 fn pipeline_configs() -> Vec<(serde_json::Value, serde_json::Value)> {
     let null = serde_json::Value::Null;

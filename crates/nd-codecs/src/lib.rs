@@ -14,6 +14,7 @@
 //! Byte layouts and the decompression-bomb rule: `spec-notes/codecs.md`.
 
 pub mod asdf;
+pub mod b64;
 pub mod bitround;
 pub mod blosc;
 pub mod checksum;
@@ -25,6 +26,8 @@ pub mod gzip_source;
 pub mod lz4;
 pub mod lzma;
 mod numeric;
+pub mod object;
+pub mod pcodec;
 pub mod zarr_v2;
 
 pub use compress::{Bz2, Gzip, Zlib, Zstd};
@@ -184,6 +187,8 @@ pub fn codec_from_config(v: &Value) -> Result<Box<dyn Codec>> {
         "crc32" | "crc32c" | "adler32" => Box::new(checksum::Checksum32::from_config(v)?),
         "fletcher32" => Box::new(checksum::Fletcher32),
         "lzma" => Box::new(lzma::Lzma::from_config(v)?),
+        "base64" => Box::new(b64::Base64),
+        "pcodec" => Box::new(pcodec::PCodec::from_config(v)?),
         other => return Err(Error::Unsupported(format!("codec id {other:?}"))),
     })
 }
@@ -277,11 +282,15 @@ impl Pipeline {
     }
 
     /// Tell the pipeline the array's element type as stored: the compressor's item size (as
-    /// [`Pipeline::set_itemsize`]) and, for the first filter, the type it encodes (bitround).
+    /// [`Pipeline::set_itemsize`]) and the type the first codec encodes (the first filter's,
+    /// bitround; or the compressor's when there are no filters, pcodec).
     pub fn set_dtype(&mut self, dtype: &nd_core::DataType, endian: nd_core::Endian) {
         self.set_itemsize(dtype.size());
         if let Some(f) = self.filters.first_mut() {
             f.set_dtype(dtype, endian);
+        } else if let Some(c) = self.compressor.as_mut() {
+            // a compressor right after the array sees its elements (pcodec)
+            c.set_dtype(dtype, endian);
         }
     }
 
@@ -341,6 +350,22 @@ impl Pipeline {
             cur = next;
         }
         Ok(())
+    }
+
+    /// Decode a stored chunk whose decoded size is not known in advance (the bytes an object
+    /// codec reads): the compressor, then the filters in reverse, each bounded by `max_len`.
+    ///
+    /// # Errors
+    /// As each codec's `decode`; [`Error::TooLarge`] past `max_len`.
+    pub fn decode_bounded(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
+        let mut cur = match &self.compressor {
+            Some(c) => c.decode(data, max_len)?,
+            None => copy_bounded("none", data, max_len)?,
+        };
+        for f in self.filters.iter().rev() {
+            cur = f.decode(&cur, max_len)?;
+        }
+        Ok(cur)
     }
 
     /// Decode a stored chunk to exactly `decoded_len` bytes.

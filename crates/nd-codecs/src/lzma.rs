@@ -2,8 +2,13 @@
 //! Python's `lzma.compress` / `lzma.decompress`, through liblzma (built from source, statically).
 //!
 //! - `format`: 1 `FORMAT_XZ` (the default), 2 `FORMAT_ALONE` (.lzma), 0 `FORMAT_AUTO` (decode
-//!   only: xz or .lzma, as Python's auto decoder); 3 `FORMAT_RAW` needs a filter chain and is not
-//!   supported, nor is any non-null `filters`.
+//!   only: xz or .lzma, as Python's auto decoder), 3 `FORMAT_RAW` (a bare filter chain; needs
+//!   `filters`).
+//! - `filters`: Python's filter specs, a list of `{"id": ..., options}`: delta (`dist`), the BCJ
+//!   filters x86, powerpc, ia64, arm, armthumb, sparc, arm64, riscv (`start_offset`), and last
+//!   lzma1 or lzma2 (`preset`, `dict_size`, `lc`, `lp`, `pb`, `mode`, `nice_len`, `mf`, `depth`).
+//!   Decoding a raw stream needs them; an xz stream names its own chain (Python refuses filters
+//!   with a non-raw format on decode; nd decodes the stream). Encoding uses them for xz and raw.
 //! - `check` (xz only): -1 the format's default (CRC64), 0 none, 1 CRC32, 4 CRC64, 10 SHA-256.
 //! - `preset`: 0..=9, optionally with `PRESET_EXTREME` (`0x80000000`); null is 6.
 //!
@@ -14,7 +19,7 @@
 //! max(96 MiB, `max_len` + 1 MiB) (a preset-9 stream needs 65 MiB).
 
 use crate::{Codec, Error, Result};
-use liblzma::stream::{Action, Check, LzmaOptions, Status, Stream};
+use liblzma::stream::{Action, Check, Filters, LzmaOptions, MatchFinder, Mode, Status, Stream};
 use serde_json::{json, Value};
 
 /// `lzma.PRESET_EXTREME`.
@@ -29,6 +34,8 @@ pub struct Lzma {
     pub check: i64,
     /// Preset (level | `PRESET_EXTREME`), `None` for the default 6.
     pub preset: Option<u32>,
+    /// The `filters` list as configured (`None` for null), checked by [`Lzma::from_config`].
+    pub filters: Option<Vec<FilterSpec>>,
 }
 
 impl Default for Lzma {
@@ -37,8 +44,211 @@ impl Default for Lzma {
             format: 1,
             check: -1,
             preset: None,
+            filters: None,
         }
     }
+}
+
+/// Python's `lzma.FILTER_LZMA1`.
+pub const FILTER_LZMA1: u64 = 0x4000_0000_0000_0001;
+/// Python's `lzma.FILTER_LZMA2`.
+pub const FILTER_LZMA2: u64 = 0x21;
+/// Python's `lzma.FILTER_DELTA`.
+pub const FILTER_DELTA: u64 = 0x03;
+
+/// One entry of a numcodecs/Python lzma filter chain: its id and options, as written in the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterSpec {
+    /// The filter id (`FILTER_DELTA`, `FILTER_X86` 4 ... `FILTER_RISCV` 11, `FILTER_LZMA1`, `FILTER_LZMA2`).
+    pub id: u64,
+    /// The spec object as written (`{"id": 3, "dist": 4}`).
+    pub spec: Value,
+}
+
+impl FilterSpec {
+    fn opt_u32(&self, key: &str) -> Result<Option<u32>> {
+        match self.spec.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(x) => x
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .map(Some)
+                .ok_or_else(|| Error::Config(format!("lzma filter: {key:?} {x} is not a u32"))),
+        }
+    }
+
+    fn parse(v: &Value) -> Result<FilterSpec> {
+        let id = v
+            .get("id")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Error::Config(format!("lzma filter without an integer \"id\": {v}")))?;
+        if !v.is_object() {
+            return Err(Error::Config(format!("lzma filter {v} is not an object")));
+        }
+        let f = FilterSpec {
+            id,
+            spec: v.clone(),
+        };
+        match id {
+            FILTER_DELTA => {
+                let d = f.opt_u32("dist")?.unwrap_or(1);
+                if !(1..=256).contains(&d) {
+                    return Err(Error::Config(format!(
+                        "lzma delta: dist {d} outside 1..=256"
+                    )));
+                }
+            }
+            4..=11 => {
+                f.opt_u32("start_offset")?;
+            }
+            FILTER_LZMA1 | FILTER_LZMA2 => {
+                f.lzma_options()?;
+            }
+            other => {
+                return Err(Error::Unsupported(format!("lzma filter id {other:#x}")));
+            }
+        }
+        Ok(f)
+    }
+
+    /// The LZMA options of an lzma1/lzma2 spec: the preset's (default 6), then each key given.
+    fn lzma_options(&self) -> Result<LzmaOptions> {
+        let preset = self.opt_u32("preset")?.unwrap_or(6);
+        let mut o = LzmaOptions::new_preset(preset)
+            .map_err(|_| Error::Config(format!("lzma filter: invalid preset {preset}")))?;
+        if let Some(d) = self.opt_u32("dict_size")? {
+            if d < 4096 {
+                return Err(Error::Config(format!("lzma filter: dict_size {d} < 4096")));
+            }
+            o.dict_size(d);
+        }
+        let small = |key: &str, max: u32| -> Result<Option<u32>> {
+            match self.opt_u32(key)? {
+                Some(x) if x > max => Err(Error::Config(format!(
+                    "lzma filter: {key:?} {x} is larger than {max}"
+                ))),
+                x => Ok(x),
+            }
+        };
+        if let Some(x) = small("lc", 4)? {
+            o.literal_context_bits(x);
+        }
+        if let Some(x) = small("lp", 4)? {
+            o.literal_position_bits(x);
+        }
+        if let Some(x) = small("pb", 4)? {
+            o.position_bits(x);
+        }
+        match self.opt_u32("mode")? {
+            None => {}
+            Some(1) => {
+                o.mode(Mode::Fast);
+            }
+            Some(2) => {
+                o.mode(Mode::Normal);
+            }
+            Some(m) => return Err(Error::Config(format!("lzma filter: mode {m}"))),
+        }
+        if let Some(x) = small("nice_len", 273)? {
+            o.nice_len(x);
+        }
+        match self.opt_u32("mf")? {
+            None => {}
+            Some(m) => {
+                let mf = match m {
+                    0x03 => MatchFinder::HashChain3,
+                    0x04 => MatchFinder::HashChain4,
+                    0x12 => MatchFinder::BinaryTree2,
+                    0x13 => MatchFinder::BinaryTree3,
+                    0x14 => MatchFinder::BinaryTree4,
+                    _ => return Err(Error::Config(format!("lzma filter: mf {m:#x}"))),
+                };
+                o.match_finder(mf);
+            }
+        }
+        if let Some(x) = self.opt_u32("depth")? {
+            o.depth(x);
+        }
+        Ok(o)
+    }
+}
+
+/// The liblzma filter chain of `specs`. For decoding, `max_dict` caps the LZMA dictionary: no
+/// match reaches further back than the output's start, so a dictionary as large as the output
+/// decodes the same stream, and a config claiming a huge dictionary allocates no more.
+fn build_filters(specs: &[FilterSpec], max_dict: Option<u32>) -> Result<Filters> {
+    let mut f = Filters::new();
+    let cfg = |e: liblzma::stream::Error| Error::Config(format!("lzma filter: {e:?}"));
+    for s in specs {
+        match s.id {
+            FILTER_DELTA => {
+                let d = s.opt_u32("dist")?.unwrap_or(1);
+                // the property byte is dist - 1
+                f.delta_properties(&[(d.clamp(1, 256) - 1) as u8])
+                    .map_err(cfg)?;
+            }
+            FILTER_LZMA1 | FILTER_LZMA2 => {
+                let mut o = s.lzma_options()?;
+                if let Some(cap) = max_dict {
+                    let want = s.opt_u32("dict_size")?.unwrap_or_else(|| {
+                        // the preset's dictionary (1 MiB for preset 0 up to 64 MiB for 9)
+                        let p = s.opt_u32("preset").ok().flatten().unwrap_or(6) & 0xf;
+                        [
+                            1u32 << 18,
+                            1 << 20,
+                            1 << 21,
+                            1 << 22,
+                            1 << 22,
+                            1 << 23,
+                            1 << 23,
+                            1 << 24,
+                            1 << 25,
+                            1 << 26,
+                        ]
+                        .get(p as usize)
+                        .copied()
+                        .unwrap_or(1 << 26)
+                    });
+                    o.dict_size(want.min(cap.max(4096)));
+                }
+                if s.id == FILTER_LZMA1 {
+                    f.lzma1(&o);
+                } else {
+                    f.lzma2(&o);
+                }
+            }
+            bcj => {
+                let props = s
+                    .opt_u32("start_offset")?
+                    .filter(|&o| o != 0)
+                    .map(u32::to_le_bytes);
+                let p: &[u8] = props.as_ref().map_or(&[], |p| p.as_slice());
+                let r = match (bcj, p.is_empty()) {
+                    (4, true) => Ok(f.x86()),
+                    (4, false) => f.x86_properties(p),
+                    (5, true) => Ok(f.powerpc()),
+                    (5, false) => f.powerpc_properties(p),
+                    (6, true) => Ok(f.ia64()),
+                    (6, false) => f.ia64_properties(p),
+                    (7, true) => Ok(f.arm()),
+                    (7, false) => f.arm_properties(p),
+                    (8, true) => Ok(f.arm_thumb()),
+                    (8, false) => f.arm_thumb_properties(p),
+                    (9, true) => Ok(f.sparc()),
+                    (9, false) => f.sparc_properties(p),
+                    (10, true) => Ok(f.arm64()),
+                    (10, false) => f.arm64_properties(p),
+                    (11, true) => Ok(f.riscv()),
+                    (11, false) => f.riscv_properties(p),
+                    (other, _) => {
+                        return Err(Error::Unsupported(format!("lzma filter id {other:#x}")))
+                    }
+                };
+                r.map_err(cfg)?;
+            }
+        }
+    }
+    Ok(f)
 }
 
 fn lzma_err(e: liblzma::stream::Error) -> Error {
@@ -115,18 +325,40 @@ impl Lzma {
                 Some(p)
             }
         };
-        match v.get("filters") {
-            None | Some(Value::Null) => {}
-            Some(f) => {
-                return Err(Error::Unsupported(format!(
-                    "lzma: custom filter chains ({f})"
-                )))
+        let filters = match v.get("filters") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(list)) => {
+                let specs = list
+                    .iter()
+                    .map(FilterSpec::parse)
+                    .collect::<Result<Vec<_>>>()?;
+                match specs.last() {
+                    Some(l) if matches!(l.id, FILTER_LZMA1 | FILTER_LZMA2) => {}
+                    _ => {
+                        return Err(Error::Config(
+                            "lzma: a filter chain must end with lzma1 or lzma2".into(),
+                        ))
+                    }
+                }
+                if specs.len() > 4 {
+                    return Err(Error::Config("lzma: more than 4 filters".into()));
+                }
+                Some(specs)
             }
+            Some(f) => return Err(Error::Config(format!("lzma: filters {f} is not a list"))),
+        };
+        if preset.is_some() && filters.is_some() {
+            return Err(Error::Config(
+                "lzma: preset and filters are mutually exclusive (as in Python)".into(),
+            ));
         }
-        if !matches!(format, 0..=2) {
-            return Err(Error::Unsupported(format!(
-                "lzma: format {format} (FORMAT_RAW needs a filter chain)"
-            )));
+        if !matches!(format, 0..=3) {
+            return Err(Error::Config(format!("lzma: unknown format {format}")));
+        }
+        if format == 3 && filters.is_none() {
+            return Err(Error::Config(
+                "lzma: FORMAT_RAW needs a filter chain".into(),
+            ));
         }
         if !matches!(check, -1 | 0 | 1 | 4 | 10) {
             return Err(Error::Config(format!("lzma: invalid check {check}")));
@@ -140,13 +372,20 @@ impl Lzma {
             format,
             check,
             preset,
+            filters,
         })
     }
 
-    fn decoder(&self, memlimit: u64) -> Result<Stream> {
+    /// A decoder; `out_limit` (the most output wanted) caps a raw chain's dictionary.
+    fn decoder(&self, memlimit: u64, out_limit: usize) -> Result<Stream> {
         match self.format {
             0 => Stream::new_auto_decoder(memlimit, 0),
             2 => Stream::new_lzma_decoder(memlimit),
+            3 => {
+                let specs = self.filters.as_deref().unwrap_or(&[]);
+                let cap = u32::try_from(out_limit).unwrap_or(u32::MAX);
+                Stream::new_raw_decoder(&build_filters(specs, Some(cap))?)
+            }
             _ => Stream::new_stream_decoder(memlimit, 0),
         }
         .map_err(lzma_err)
@@ -166,7 +405,7 @@ impl Lzma {
         first: bool,
     ) -> Result<usize> {
         let memlimit = (sink.limit() as u64).saturating_add(1 << 20).max(96 << 20);
-        let mut s = self.decoder(memlimit)?;
+        let mut s = self.decoder(memlimit, sink.limit())?;
         let mut used = 0usize;
         let mut scratch: Vec<u8> = Vec::new();
         let mut discarded = 0usize;
@@ -238,21 +477,25 @@ impl Lzma {
             reason: format!("{e:?}"),
         };
         let preset = self.preset.unwrap_or(6);
-        let mut s = match self.format {
-            1 => {
-                let check = match self.check {
-                    0 => Check::None,
-                    1 => Check::Crc32,
-                    10 => Check::Sha256,
-                    _ => Check::Crc64,
-                };
-                Stream::new_easy_encoder(preset, check).map_err(err)?
+        let check = match self.check {
+            0 => Check::None,
+            1 => Check::Crc32,
+            10 => Check::Sha256,
+            _ => Check::Crc64,
+        };
+        let mut s = match (self.format, &self.filters) {
+            (1, Some(specs)) => {
+                Stream::new_stream_encoder(&build_filters(specs, None)?, check).map_err(err)?
             }
-            2 => Stream::new_lzma_encoder(&LzmaOptions::new_preset(preset).map_err(err)?)
+            (3, Some(specs)) => {
+                Stream::new_raw_encoder(&build_filters(specs, None)?).map_err(err)?
+            }
+            (1, None) => Stream::new_easy_encoder(preset, check).map_err(err)?,
+            (2, None) => Stream::new_lzma_encoder(&LzmaOptions::new_preset(preset).map_err(err)?)
                 .map_err(err)?,
-            f => {
+            (f, _) => {
                 return Err(Error::Unsupported(format!(
-                    "lzma: encoding with format {f} (Python refuses it too)"
+                    "lzma: encoding with format {f} and these filters"
                 )))
             }
         };
@@ -288,8 +531,12 @@ impl Codec for Lzma {
         "lzma"
     }
     fn config(&self) -> Value {
+        let filters = self
+            .filters
+            .as_ref()
+            .map(|f| Value::Array(f.iter().map(|s| s.spec.clone()).collect()));
         json!({"id": "lzma", "format": self.format, "check": self.check,
-               "preset": self.preset, "filters": null})
+               "preset": self.preset, "filters": filters})
     }
     fn encode(&self, data: &[u8]) -> Result<Vec<u8>> {
         self.encode_stream(data)
@@ -306,5 +553,56 @@ impl Codec for Lzma {
         let n = self.decode_sink(data, &mut Sink::Fixed(out))?;
         crate::check_size("lzma", len, n)?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec_from_config;
+
+    #[test]
+    fn raw_filter_chains_round_trip_and_keep_their_config() {
+        let data: Vec<u8> = (0..5000u32).flat_map(|i| (i * 7).to_le_bytes()).collect();
+        for cfg in [
+            json!({"id": "lzma", "format": 3, "check": -1, "preset": null,
+                   "filters": [{"id": 3, "dist": 4}, {"id": 33, "preset": 1}]}),
+            json!({"id": "lzma", "format": 1, "check": 0, "preset": null,
+                   "filters": [{"id": 4, "start_offset": 16}, {"id": 33, "dict_size": 65536}]}),
+            json!({"id": "lzma", "format": 3, "check": -1, "preset": null,
+                   "filters": [{"id": FILTER_LZMA1, "lc": 0, "lp": 2, "pb": 2, "mf": 0x14}]}),
+        ] {
+            let c = codec_from_config(&cfg).unwrap();
+            assert_eq!(c.config(), cfg);
+            let enc = c.encode(&data).unwrap();
+            assert_eq!(c.decode(&enc, data.len()).unwrap(), data, "{cfg}");
+            assert!(matches!(
+                c.decode(&enc, data.len() - 1),
+                Err(Error::TooLarge { .. })
+            ));
+        }
+        for bad in [
+            json!({"id": "lzma", "format": 3}),
+            json!({"id": "lzma", "format": 3, "filters": [{"id": 3}]}),
+            json!({"id": "lzma", "format": 3, "filters": [{"id": 3, "dist": 300}, {"id": 33}]}),
+            json!({"id": "lzma", "format": 3, "filters": [{"id": 33, "lc": 9}]}),
+            json!({"id": "lzma", "format": 3, "filters": [{"id": 99}, {"id": 33}]}),
+            json!({"id": "lzma", "format": 1, "preset": 1, "filters": [{"id": 33}]}),
+        ] {
+            assert!(codec_from_config(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_huge_claimed_dictionary_is_capped_by_the_output_size() {
+        let cfg = json!({"id": "lzma", "format": 3,
+                         "filters": [{"id": 33, "dict_size": 1_500_000_000u32}]});
+        let c = codec_from_config(&cfg).unwrap();
+        let small = json!({"id": "lzma", "format": 3, "filters": [{"id": 33, "preset": 0}]});
+        let enc = codec_from_config(&small)
+            .unwrap()
+            .encode(b"hello hello hello")
+            .unwrap();
+        assert_eq!(c.decode(&enc, 17).unwrap(), b"hello hello hello");
     }
 }

@@ -502,7 +502,11 @@ fn json_to_descr(v: &Value, depth: usize) -> MResult<Descr> {
     match v {
         Value::String(s) => {
             if s.ends_with('O') || s == "|O" {
-                return Err(invalid("dtype", "object arrays are not supported"));
+                return Err(invalid(
+                    "dtype",
+                    "object (|O) arrays have no fixed-size element type (nd-zarr reads those of \
+                     strings and bytes as numpy U/S)",
+                ));
             }
             Ok(Descr::Simple(s.clone()))
         }

@@ -42,3 +42,8 @@ fn codec_pipeline_corpus() {
 fn codec_lzma_corpus() {
     replay("codec_lzma", nd_codecs::fuzzing::lzma);
 }
+
+#[test]
+fn codec_more_corpus() {
+    replay("codec_more", nd_codecs::fuzzing::more);
+}

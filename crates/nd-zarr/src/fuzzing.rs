@@ -44,6 +44,7 @@ pub fn chunk(data: &[u8]) {
     };
     let (head, rest) = data.split_at(split);
     let chunk = &rest[1..]; // ok: rest starts with the NUL byte
+    object_chunk(head, chunk);
     let Ok(m) = ArrayMetadataV2::parse(head) else {
         return;
     };
@@ -63,6 +64,35 @@ pub fn chunk(data: &[u8]) {
             if let Ok(a) = crate::ZarrArray::from_parts(store, "", m, Default::default()) {
                 let _ = a.read_all();
             }
+        }
+    }
+}
+
+/// An object (`|O`) array's `.zarray` and one chunk: open it from a store holding that chunk as
+/// chunk 0 (small arrays only) and read it whole.
+fn object_chunk(head: &[u8], chunk: &[u8]) {
+    let Ok(v) = nd_codecs::zarr_v2::parse_json_lenient(head) else {
+        return;
+    };
+    let Ok(m) = crate::object::ObjectMetadataV2::from_json(".zarray", &v) else {
+        return;
+    };
+    let n = nd_core::num_elements(&m.grid.shape).unwrap_or(u64::MAX);
+    let chunks = m
+        .grid
+        .grid_shape()
+        .iter()
+        .try_fold(1u64, |a, &b| a.checked_mul(b));
+    if n > 4096 || chunks.is_none_or(|c| c > 64) {
+        return;
+    }
+    let store: Arc<dyn Store> = Arc::new(MemStore::new());
+    let key = m
+        .grid
+        .chunk_key(&vec![0; m.grid.shape.len()], m.grid.separator());
+    if store.set(&key, chunk).is_ok() {
+        if let Ok(a) = crate::object::ObjectArray::from_parts(store, "", m, Default::default()) {
+            let _ = a.read_all();
         }
     }
 }

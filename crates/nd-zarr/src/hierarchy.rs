@@ -7,6 +7,7 @@
 use crate::array::ZarrArray;
 use crate::error::{meta_err, store_err, Error, Result};
 use crate::node::{ensure_ancestors, get_json, group_doc, join, norm_path, set_json};
+use crate::object::{is_object_dtype, ObjectArray, ObjectMetadataV2};
 use crate::v3::{ArrayMetadataV3, ZarrArrayV3, ZARR_JSON};
 use nd_codecs::zarr_v2::{parse_json_lenient, ArrayMetadataV2, MetadataError};
 use nd_core::{ArrayRead, DirStore, Store};
@@ -45,11 +46,14 @@ pub struct Node {
     pub zarr_format: u8,
     /// The array metadata (Zarr v3 arrays that nd can read).
     pub metadata_v3: Option<ArrayMetadataV3>,
-    /// Why the array cannot be read (a Zarr v3 data type or codec nd does not implement, invalid
-    /// metadata); the rest of the hierarchy reads.
+    /// Why the array cannot be read (a data type or codec nd does not implement, invalid
+    /// metadata; Zarr v2 and v3); the rest of the hierarchy reads.
     pub error: Option<String>,
     /// A Zarr v3 implicit group: a prefix with no `zarr.json` that holds nodes.
     pub implicit: bool,
+    /// The metadata of a Zarr v2 object (`|O`) array of strings or bytes nd reads (as numpy
+    /// `U`/`S`: [`crate::object`]); `metadata` is `None` for it.
+    pub object: Option<ObjectMetadataV2>,
 }
 
 impl Node {
@@ -63,6 +67,7 @@ impl Node {
             metadata_v3: None,
             error: None,
             implicit: false,
+            object: None,
         }
     }
 }
@@ -75,6 +80,9 @@ pub struct Hierarchy {
     /// Every metadata document found (`.zgroup`, `.zarray`, `.zattrs` keys; `zarr.json` keys for
     /// v3), as parsed JSON.
     docs: BTreeMap<String, Value>,
+    /// Zarr v2 `.zarray` keys whose document is not JSON, with the reason (listed as unreadable
+    /// arrays, left out of consolidated metadata).
+    broken: BTreeMap<String, String>,
     consolidated: bool,
     zarr_format: u8,
 }
@@ -108,8 +116,9 @@ impl Hierarchy {
     /// store); else Zarr v2 by walking it. (Two gets for v3: the `.zmetadata` miss and `zarr.json`.)
     ///
     /// # Errors
-    /// Store errors, an invalid root document, nothing at the root. A v3 array nd cannot read
-    /// is not an error here: it is listed with [`Node::error`].
+    /// Store errors, an invalid root document, nothing at the root. An array nd cannot read
+    /// (v2 or v3: its metadata, data type or codecs) is not an error here: it is listed with
+    /// [`Node::error`], and the other arrays read.
     pub fn open(store: Arc<dyn Store>) -> Result<Hierarchy> {
         // `.zmetadata` first: a consolidated v2 store still opens with one get
         if let Some(b) = store.get(ZMETADATA).map_err(store_err(ZMETADATA))? {
@@ -128,6 +137,7 @@ impl Hierarchy {
             store,
             nodes: BTreeMap::new(),
             docs: BTreeMap::new(),
+            broken: BTreeMap::new(),
             consolidated: found.consolidated,
             zarr_format: 3,
         };
@@ -266,6 +276,7 @@ impl Hierarchy {
             store,
             nodes: BTreeMap::new(),
             docs: BTreeMap::new(),
+            broken: BTreeMap::new(),
             consolidated: true,
             zarr_format: 2,
         };
@@ -286,11 +297,12 @@ impl Hierarchy {
             store,
             nodes: BTreeMap::new(),
             docs: BTreeMap::new(),
+            broken: BTreeMap::new(),
             consolidated: false,
             zarr_format: 2,
         };
         h.walk("", 0)?;
-        if h.docs.is_empty() {
+        if h.docs.is_empty() && h.broken.is_empty() {
             return Err(Error::NotFound {
                 what: "array or group",
                 path: String::new(),
@@ -305,7 +317,16 @@ impl Hierarchy {
         let mut found_group = false;
         for name in [".zarray", ".zgroup", ".zattrs"] {
             let key = join(path, name);
-            if let Some(v) = get_json(store.as_ref(), &key)? {
+            let doc = match get_json(store.as_ref(), &key) {
+                Ok(d) => d,
+                // a `.zarray` that is not JSON is that array's problem, not its siblings'
+                Err(e @ Error::Metadata { .. }) if name == ".zarray" => {
+                    self.broken.insert(key, e.to_string());
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(v) = doc {
                 if name == ".zarray" {
                     // an array: its attributes, nothing below
                     self.docs.insert(key, v);
@@ -352,9 +373,26 @@ impl Hierarchy {
             };
             match name {
                 ".zarray" => {
-                    let meta = ArrayMetadataV2::from_json(doc).map_err(meta_err(key))?;
+                    // an array nd cannot read (invalid metadata, a dtype or codec nd does not
+                    // implement) is listed with the reason; its siblings read
                     let mut n = Node::new(path.clone(), NodeKind::Array, 2);
-                    n.metadata = Some(meta);
+                    if is_object_dtype(doc) {
+                        match ObjectMetadataV2::from_json(key, doc) {
+                            Ok(m) => n.object = Some(m),
+                            Err(e) => n.error = Some(e.to_string()),
+                        }
+                        nodes.insert(path, n);
+                        continue;
+                    }
+                    match ArrayMetadataV2::from_json(doc) {
+                        Ok(meta) => {
+                            if let Err(e) = meta.pipeline() {
+                                n.error = Some(format!("{key}: {e}"));
+                            }
+                            n.metadata = Some(meta);
+                        }
+                        Err(e) => n.error = Some(format!("{key}: {e}")),
+                    }
                     nodes.insert(path, n);
                 }
                 ".zgroup" => {
@@ -365,6 +403,15 @@ impl Hierarchy {
                 }
                 _ => {}
             }
+        }
+        for (key, reason) in &self.broken {
+            let path = key
+                .strip_suffix(".zarray")
+                .unwrap_or(key)
+                .trim_end_matches('/');
+            let mut n = Node::new(path.to_string(), NodeKind::Array, 2);
+            n.error = Some(reason.clone());
+            nodes.insert(path.to_string(), n);
         }
         for (key, doc) in &self.docs {
             if let Some(path) = key.strip_suffix(".zattrs") {
@@ -439,6 +486,8 @@ impl Hierarchy {
                 attributes,
                 ..
             }) => ZarrArray::from_parts(self.store.clone(), &path, m.clone(), attributes.clone()),
+            // an array nd cannot read: open it from the store for the typed error
+            Some(n) if n.kind == NodeKind::Array => ZarrArray::open(self.store.clone(), &path),
             _ => Err(Error::NotFound {
                 what: "array",
                 path,
@@ -472,11 +521,26 @@ impl Hierarchy {
         }
     }
 
-    /// The array at `path`, v2 or v3, as an [`ArrayRead`] (no further get).
+    /// The array at `path`, v2 or v3, as an [`ArrayRead`] (no further get, except for a v2
+    /// object array, whose chunks are all decoded once to find its string width).
     ///
     /// # Errors
     /// As [`Hierarchy::array`] and [`Hierarchy::array_v3`].
     pub fn open_array(&self, path: &str) -> Result<Box<dyn ArrayRead>> {
+        if let Some(Node {
+            object: Some(m),
+            attributes,
+            ..
+        }) = self.nodes.get(&norm_path(path))
+        {
+            // an object array: every chunk is decoded once here, to find the string width
+            return Ok(Box::new(ObjectArray::from_parts(
+                self.store.clone(),
+                &norm_path(path),
+                m.clone(),
+                attributes.clone(),
+            )?));
+        }
         if self.zarr_format == 3 {
             Ok(Box::new(self.array_v3(path)?))
         } else {

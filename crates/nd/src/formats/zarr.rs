@@ -47,6 +47,23 @@ fn codec_of(meta: &nd_zarr::ArrayMetadataV2) -> Option<String> {
     }
 }
 
+/// The codecs of an object array: the object codec, bytes filters, compressor.
+fn object_codec(o: &nd_zarr::ObjectMetadataV2) -> String {
+    let mut parts = vec![o.codec.id().to_string()];
+    for f in &o.filters {
+        parts.push(
+            f.get("id")
+                .and_then(|v| v.as_str())
+                .unwrap_or("?")
+                .to_string(),
+        );
+    }
+    if let Some(c) = o.compressor.get("id").and_then(|v| v.as_str()) {
+        parts.push(c.to_string());
+    }
+    parts.join("+")
+}
+
 /// An array node nd can read (v2, or v3 with a supported type and codecs).
 fn readable_array(n: &nd_zarr::Node) -> bool {
     n.kind == NodeKind::Array && n.error.is_none()
@@ -111,7 +128,22 @@ impl Backend for ZarrDataset {
                         kind: ArrayKind::Array,
                     });
                 }
-                let m = n.metadata.as_ref()?;
+                if let (Some(o), None) = (&n.object, &n.error) {
+                    // an object array: the string width is known only after reading it
+                    return Some(ArrayEntry {
+                        path: if n.path.is_empty() {
+                            "/".into()
+                        } else {
+                            n.path.clone()
+                        },
+                        shape: o.grid.shape.clone(),
+                        dtype: o.describe(),
+                        chunks: Some(o.grid.chunks.clone()),
+                        codec: Some(object_codec(o)),
+                        kind: ArrayKind::Array,
+                    });
+                }
+                let m = n.metadata.as_ref().filter(|_| n.error.is_none())?;
                 Some(ArrayEntry {
                     path: if n.path.is_empty() {
                         "/".into()
@@ -126,6 +158,23 @@ impl Backend for ZarrDataset {
                 })
             })
             .collect())
+    }
+
+    fn info_json_extra(&self, obj: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {
+        // arrays nd cannot read, each with the reason (the others are under "arrays")
+        let unreadable: Vec<serde_json::Value> = self
+            .h
+            .nodes()
+            .filter_map(|n| {
+                let e = n.error.as_ref()?;
+                Some(serde_json::json!({
+                    "path": if n.path.is_empty() { "/" } else { n.path.as_str() },
+                    "reason": e,
+                }))
+            })
+            .collect();
+        obj.insert("unreadable".into(), unreadable.into());
+        Ok(())
     }
 
     fn open_array(&self, selector: &str) -> Result<Box<dyn ArrayRead>> {
@@ -204,7 +253,21 @@ impl Backend for ZarrDataset {
                 writeln!(w, "{indent}{name}  group")?;
             }
             match &n.metadata {
-                _ if n.zarr_format == 3 => {}
+                _ if n.zarr_format == 3 || n.error.is_some() => {}
+                None if n.object.is_some() => {
+                    if let Some(o) = &n.object {
+                        writeln!(
+                            w,
+                            "{indent}{name}  array {:?} {} chunks {:?} order {:?} codec {} (read as numpy {})",
+                            o.grid.shape,
+                            o.describe(),
+                            o.grid.chunks,
+                            o.grid.order,
+                            object_codec(o),
+                            if o.codec.is_text() { "U" } else { "S" }
+                        )?;
+                    }
+                }
                 Some(m) => writeln!(
                     w,
                     "{indent}{name}  array {:?} {} chunks {:?} order {:?} codec {}",
@@ -301,6 +364,46 @@ impl Backend for ZarrDataset {
     fn verify(&self) -> Result<Vec<Finding>> {
         let mut out = Vec::new();
         for n in self.h.nodes() {
+            if let (Some(e), 2) = (&n.error, n.zarr_format) {
+                out.push(Finding {
+                    place: if n.path.is_empty() {
+                        "/".to_string()
+                    } else {
+                        n.path.clone()
+                    },
+                    what: "metadata".into(),
+                    ok: false,
+                    detail: e.clone(),
+                });
+                continue;
+            }
+            if n.object.is_some() && n.error.is_none() {
+                // opening an object array decodes every chunk (to find its string width)
+                out.push(Finding {
+                    place: if n.path.is_empty() {
+                        "/".to_string()
+                    } else {
+                        n.path.clone()
+                    },
+                    what: "chunks".into(),
+                    ok: true,
+                    detail: String::new(),
+                });
+                let last = out.len() - 1;
+                match self.h.open_array(&n.path) {
+                    Ok(a) => {
+                        out[last].detail = format!(
+                            "object array: every chunk decoded (read as {})",
+                            crate::backend::typestr(a.dtype())
+                        );
+                    }
+                    Err(e) => {
+                        out[last].ok = false;
+                        out[last].detail = e.to_string();
+                    }
+                }
+                continue;
+            }
             let Some(m) = &n.metadata else { continue };
             let place = if n.path.is_empty() {
                 "/".to_string()
