@@ -32,3 +32,278 @@ fn verify_json_and_exit_status_are_the_same_for_every_format() {
     let o = nd(&["verify", "--json", arg(&t.path().join("missing.fits"))]);
     assert_eq!(o.code, 2);
 }
+
+/// Copy a directory tree.
+fn copy_dir(src: &std::path::Path, dst: &std::path::Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+}
+
+/// CRC-32C (Castagnoli), bitwise: to re-seal a shard index the tests edit.
+fn crc32c(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0x82F6_3B78
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// `nd verify --json` of `path`: the exit code and the checks that failed as `(place, what,
+/// detail)`.
+fn verify(path: &std::path::Path) -> (i32, Vec<(String, String, String)>, serde_json::Value) {
+    let o = nd(&["verify", "--json", arg(path)]);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", o.stdout, o.stderr));
+    let bad = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
+            (s("place"), s("what"), s("detail"))
+        })
+        .collect();
+    (o.code, bad, v)
+}
+
+/// Rewrite the 16-entry index (and its CRC-32C) at the end of shard `path` with `f`.
+fn edit_index(path: &std::path::Path, f: impl Fn(&mut [u64])) {
+    let mut b = std::fs::read(path).unwrap();
+    let n = b.len();
+    let ix = &b[n - 260..n - 4];
+    let mut v: Vec<u64> = ix
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    f(&mut v);
+    let raw: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    b[n - 260..n - 4].copy_from_slice(&raw);
+    let crc = crc32c(&raw);
+    b[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn verify_checks_zarr_v3_chunks_shards_and_keys() {
+    let v3 = root().join("zarr/v3/stores");
+    // clean stores written by zarr-python 3 (sharded and not): no problems; the sharded one
+    // reports its inner chunks
+    for s in [
+        "sharded.zarr",
+        "codecs.zarr",
+        "keys.zarr",
+        "root_array.zarr",
+        "dtypes.zarr",
+    ] {
+        let (code, bad, v) = verify(&v3.join(s));
+        assert_eq!((code, &bad), (0, &vec![]), "{s}");
+        assert_eq!(v["format"], "zarr");
+        if s == "sharded.zarr" {
+            let c = v["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["place"] == "counting")
+                .unwrap();
+            assert_eq!(c["what"], "shards");
+            assert!(
+                c["detail"].as_str().unwrap().starts_with(
+                    "4 shards decoded, 0 missing (fill value); 64 inner chunks decoded, 0 empty"
+                ),
+                "{c}"
+            );
+        }
+    }
+
+    let t = tempfile::tempdir().unwrap();
+    let fresh = |name: &str| {
+        let d = t.path().join(name);
+        copy_dir(&v3.join("sharded.zarr"), &d);
+        d
+    };
+
+    // a damaged inner chunk: the zstd frame of inner chunk 5 of shard c/1/0 (bytes 411..548)
+    let d = fresh("inner.zarr");
+    let shard = d.join("counting/c/1/0");
+    let mut b = std::fs::read(&shard).unwrap();
+    b[411] ^= 0xff;
+    std::fs::write(&shard, b).unwrap();
+    let (code, bad, _) = verify(&d);
+    assert_eq!(code, 1);
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(
+        (bad[0].0.as_str(), bad[0].1.as_str()),
+        ("counting", "shards")
+    );
+    assert!(
+        bad[0]
+            .2
+            .starts_with("1 defects; first: counting/c/1/0: inner chunk 5:"),
+        "{bad:?}"
+    );
+
+    // index entries that overlap each other, and one past the end of the shard
+    let d = fresh("overlap.zarr");
+    edit_index(&d.join("counting/c/0/0"), |v| v[2] = v[0]); // chunk 1 starts where chunk 0 does
+    edit_index(&d.join("counting/c/0/1"), |v| v[0] = 5000); // chunk 0 past the end
+    let (code, bad, _) = verify(&d);
+    assert_eq!(code, 1);
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(
+        bad[0].2.starts_with("2 defects; first: counting/c/0/"),
+        "{bad:?}"
+    );
+    // each defect is named in the library's report
+    let a = nd_zarr_open(&d, "counting");
+    let c = a.verify().unwrap();
+    assert_eq!(c.defect_count, 2);
+    assert_eq!(c.defects[0].0, "counting/c/0/0");
+    assert!(
+        c.defects[0]
+            .1
+            .contains("inner chunks 0 (bytes 0..137) and 1 (bytes 0..137) overlap"),
+        "{c:?}"
+    );
+    assert_eq!(c.defects[1].0, "counting/c/0/1");
+    assert!(
+        c.defects[1].1.contains("past the end of the shard"),
+        "{c:?}"
+    );
+
+    // an index whose checksum no longer matches (a byte of the index flipped), and a truncated
+    // shard (an interrupted write)
+    let d = fresh("truncated.zarr");
+    let shard = d.join("counting/c/1/1");
+    let mut b = std::fs::read(&shard).unwrap();
+    let n = b.len();
+    b[n - 100] ^= 1;
+    std::fs::write(&shard, &b).unwrap();
+    let shard2 = d.join("start/c/0/0");
+    let b2 = std::fs::read(&shard2).unwrap();
+    std::fs::write(&shard2, &b2[..100]).unwrap();
+    let (code, bad, _) = verify(&d);
+    assert_eq!(code, 1);
+    let places: Vec<&str> = bad.iter().map(|b| b.0.as_str()).collect();
+    assert_eq!(places, ["counting", "start"], "{bad:?}");
+    assert!(bad[0].2.contains("crc32c"), "{bad:?}");
+
+    // a missing shard is not damage (it reads as the fill value)
+    let d = fresh("missing.zarr");
+    std::fs::remove_file(d.join("counting/c/0/1")).unwrap();
+    let (code, bad, v) = verify(&d);
+    assert_eq!((code, &bad), (0, &vec![]));
+    assert!(v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["place"] == "counting"
+            && c["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("3 shards decoded, 1 missing")));
+
+    // stray keys: a shard outside the grid, a file under no node
+    let d = fresh("stray.zarr");
+    std::fs::create_dir_all(d.join("counting/c/9")).unwrap();
+    std::fs::write(d.join("counting/c/9/0"), b"x").unwrap();
+    std::fs::write(d.join("counting/notes.txt"), b"x").unwrap();
+    std::fs::write(d.join("leftover.bin"), b"x").unwrap();
+    let (code, bad, _) = verify(&d);
+    assert_eq!(code, 1);
+    assert_eq!(
+        bad,
+        vec![
+            (
+                "counting".to_string(),
+                "stray keys".to_string(),
+                "counting/c/9/0, counting/notes.txt".to_string()
+            ),
+            (
+                "/".to_string(),
+                "stray keys".to_string(),
+                "outside every node: leftover.bin".to_string()
+            ),
+        ]
+    );
+
+    // invalid metadata
+    let d = fresh("meta.zarr");
+    std::fs::write(
+        d.join("end/zarr.json"),
+        b"{\"zarr_format\": 3, \"node_type\": \"array\"}",
+    )
+    .unwrap();
+    let (code, bad, _) = verify(&d);
+    assert_eq!(code, 1);
+    assert_eq!(
+        (bad.len(), bad[0].0.as_str(), bad[0].1.as_str()),
+        (1, "end", "metadata")
+    );
+
+    // an unsharded chunk that does not decode
+    let d = t.path().join("codecs.zarr");
+    copy_dir(&v3.join("codecs.zarr"), &d);
+    std::fs::write(d.join("zstd/c/1/2"), b"not zstd").unwrap();
+    let (code, bad, _) = verify(&d);
+    assert_eq!(code, 1);
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(
+        bad[0].2.starts_with("1 defects; first: zstd/c/1/2"),
+        "{bad:?}"
+    );
+}
+
+#[test]
+fn verify_reports_an_incomplete_consolidated_v3_store() {
+    let t = tempfile::tempdir().unwrap();
+    // consolidated.zarr: zarr-python 3's consolidation misses i/j/k (under implicit groups)
+    let src = root().join("zarr/v3/stores/consolidated.zarr");
+    let (code, bad, _) = verify(&src);
+    assert_eq!(code, 1);
+    assert_eq!(
+        bad,
+        vec![(
+            "/".to_string(),
+            "consolidated metadata".to_string(),
+            "nodes in the store but not in the consolidated metadata: i/j/k".to_string()
+        )]
+    );
+    // and a node the consolidated metadata lists whose zarr.json is gone
+    let d = t.path().join("c.zarr");
+    copy_dir(&src, &d);
+    std::fs::remove_file(d.join("g/a/zarr.json")).unwrap();
+    let (code, bad, _) = verify(&d);
+    assert_eq!(code, 1);
+    assert!(
+        bad.iter().any(|b| b.1 == "consolidated metadata"
+            && b.2
+                .contains("lists nodes whose metadata is missing: g/a/zarr.json")),
+        "{bad:?}"
+    );
+    // a store nd cannot open at all
+    std::fs::write(d.join("zarr.json"), b"{not json").unwrap();
+    assert_eq!(nd(&["verify", arg(&d)]).code, 2);
+}
+
+/// The v3 array at `path` of the directory store `dir`.
+fn nd_zarr_open(dir: &std::path::Path, path: &str) -> nd_zarr::ZarrArrayV3 {
+    let store: std::sync::Arc<dyn nd_core::Store> =
+        std::sync::Arc::new(nd_core::DirStore::open_read_only(dir).unwrap());
+    nd_zarr::ZarrArrayV3::open(store, path).unwrap()
+}

@@ -140,25 +140,94 @@ pub fn read_chunked<D: ChunkDecoder>(
     decoder: &D,
     parallel: bool,
 ) -> std::result::Result<(), D::Error> {
-    let elem = layout.elem_size;
     let out_shape = region.shape();
-    let want = num_bytes(&out_shape, elem)?;
+    check_len(layout, &out_shape, out)?;
+    let pieces = layout.grid.pieces(region)?;
+    let ptr = OutPtr(out.as_mut_ptr(), out.len());
+    fill_pieces(layout, &out_shape, &pieces, &ptr, decoder, parallel)
+}
+
+/// Chunks decoded in groups that share one fetch: the inner chunks of a Zarr v3 shard share the
+/// shard's index, and their bytes are fetched together (coalesced ranges) before any is decoded.
+pub trait GroupedDecoder: Sync {
+    /// The decoder's error type.
+    type Error: From<Error> + Send;
+    /// What [`GroupedDecoder::open_group`] prepares: decodes the group's chunks.
+    type Group: ChunkDecoder<Error = Self::Error>;
+
+    /// The group (e.g. the shard) chunk `chunk` of the layout's grid belongs to.
+    fn group_of(&self, chunk: &[u64]) -> Vec<u64>;
+
+    /// Prepare group `group` for decoding `chunks` (every chunk of the group the read touches,
+    /// each once): fetch what they need.
+    fn open_group(
+        &self,
+        group: &[u64],
+        chunks: &[&[u64]],
+    ) -> std::result::Result<Self::Group, Self::Error>;
+}
+
+/// [`read_chunked`] by groups: the chunks the region touches are grouped by
+/// [`GroupedDecoder::group_of`]; each group is opened once (its fetch) and its chunks decoded
+/// into `out`. With `parallel`, groups run in parallel and so do the chunks of a group; memory
+/// is what the open groups hold, at most one per thread.
+pub fn read_chunked_grouped<G: GroupedDecoder>(
+    layout: &ChunkedLayout,
+    region: &Region,
+    out: &mut [u8],
+    decoder: &G,
+    parallel: bool,
+) -> std::result::Result<(), G::Error> {
+    let out_shape = region.shape();
+    check_len(layout, &out_shape, out)?;
+    let mut groups: BTreeMap<Vec<u64>, Vec<ChunkPiece>> = BTreeMap::new();
+    for p in layout.grid.pieces(region)? {
+        groups
+            .entry(decoder.group_of(&p.chunk))
+            .or_default()
+            .push(p);
+    }
+    let ptr = OutPtr(out.as_mut_ptr(), out.len());
+    let work = |(group, pieces): (&Vec<u64>, &Vec<ChunkPiece>)| {
+        let chunks: Vec<&[u64]> = pieces.iter().map(|p| p.chunk.as_slice()).collect();
+        let g = decoder.open_group(group, &chunks)?;
+        fill_pieces(layout, &out_shape, pieces, &ptr, &g, parallel)
+    };
+    if parallel && groups.len() > 1 {
+        groups.par_iter().try_for_each(work)
+    } else {
+        groups.iter().try_for_each(work)
+    }
+}
+
+fn check_len(layout: &ChunkedLayout, out_shape: &[u64], out: &[u8]) -> Result<()> {
+    let want = num_bytes(out_shape, layout.elem_size)?;
     if want != out.len() {
         return Err(Error::Shape(format!(
             "output buffer has {} bytes, region needs {want}",
             out.len()
-        ))
-        .into());
+        )));
     }
-    let pieces = layout.grid.pieces(region)?;
+    Ok(())
+}
+
+/// Decode `pieces` (of a read of shape `out_shape`, a partition of it or part of one) into the
+/// buffer behind `ptr`.
+fn fill_pieces<D: ChunkDecoder>(
+    layout: &ChunkedLayout,
+    out_shape: &[u64],
+    pieces: &[ChunkPiece],
+    ptr: &OutPtr,
+    decoder: &D,
+    parallel: bool,
+) -> std::result::Result<(), D::Error> {
+    let elem = layout.elem_size;
     let chunk_shape = layout.grid.chunk_shape().to_vec();
     let chunk_bytes = num_bytes(&chunk_shape, elem)?;
-    let ptr = OutPtr(out.as_mut_ptr(), out.len());
     let work = |scratch: &mut Vec<u8>, piece: &ChunkPiece| -> std::result::Result<(), D::Error> {
-        let ptr = &ptr;
         let full_chunk = piece.in_chunk.shape() == chunk_shape;
         if full_chunk && (layout.order == Order::C || chunk_shape.len() <= 1) {
-            if let Some(off) = contiguous_offset(&out_shape, &piece.in_out, elem) {
+            if let Some(off) = contiguous_offset(out_shape, &piece.in_out, elem) {
                 // SAFETY: [off, off + chunk_bytes) lies inside `out` (checked) and belongs to this piece only.
                 if off + chunk_bytes <= ptr.1 {
                     let dst =
@@ -172,7 +241,7 @@ pub fn read_chunked<D: ChunkDecoder>(
         }
         scratch.resize(chunk_bytes, 0);
         let present = decoder.decode_chunk(&piece.chunk, scratch)?;
-        let dv = Strided::of_region(&out_shape, &piece.in_out.start(), Order::C, elem);
+        let dv = Strided::of_region(out_shape, &piece.in_out.start(), Order::C, elem);
         let count = piece.in_out.shape();
         check_view(ptr.1, &dv, &count, elem)?;
         if present {
@@ -309,6 +378,109 @@ mod tests {
                 check(order, parallel, Region::new(vec![2..7, 3..9]));
                 check(order, parallel, Region::new(vec![3..6, 4..8]));
                 check(order, parallel, Region::new(vec![7..8, 9..10]));
+            }
+        }
+    }
+
+    /// A group opened: its index and the chunks it was opened for.
+    type Opened = (Vec<u64>, Vec<Vec<u64>>);
+
+    /// `Grid` in groups of 2x2 chunks; records every group opened with its chunks.
+    struct Grouped {
+        grid: Grid,
+        opened: std::sync::Mutex<Vec<Opened>>,
+    }
+
+    impl GroupedDecoder for Grouped {
+        type Error = Error;
+        type Group = GroupOf;
+        fn group_of(&self, chunk: &[u64]) -> Vec<u64> {
+            chunk.iter().map(|c| c / 2).collect()
+        }
+        fn open_group(&self, group: &[u64], chunks: &[&[u64]]) -> Result<GroupOf> {
+            let chunks: Vec<Vec<u64>> = chunks.iter().map(|c| c.to_vec()).collect();
+            self.opened
+                .lock()
+                .unwrap()
+                .push((group.to_vec(), chunks.clone()));
+            Ok(GroupOf {
+                chunks,
+                grid: Grid {
+                    order: self.grid.order,
+                    calls: AtomicUsize::new(0),
+                },
+            })
+        }
+    }
+
+    /// One opened group: decodes only the chunks it was opened for.
+    struct GroupOf {
+        chunks: Vec<Vec<u64>>,
+        grid: Grid,
+    }
+
+    impl ChunkDecoder for GroupOf {
+        type Error = Error;
+        fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
+            assert!(self.chunks.iter().any(|c| c == chunk), "{chunk:?}");
+            self.grid.decode_chunk(chunk, dst)
+        }
+    }
+
+    #[test]
+    fn grouped_reads_open_each_group_once() {
+        for parallel in [false, true] {
+            for region in [vec![0..8, 0..10], vec![2..7, 3..9], vec![7..8, 9..10]] {
+                let region = Region::new(region);
+                let layout = ChunkedLayout {
+                    grid: ChunkGrid::new(vec![8, 10], vec![3, 4]).unwrap(),
+                    elem_size: 2,
+                    order: Order::C,
+                    fill: 7u16.to_ne_bytes().to_vec(),
+                };
+                let dec = Grouped {
+                    grid: Grid {
+                        order: Order::C,
+                        calls: AtomicUsize::new(0),
+                    },
+                    opened: std::sync::Mutex::new(Vec::new()),
+                };
+                let shape = region.shape();
+                let mut out = vec![0u16; (shape[0] * shape[1]) as usize];
+                read_chunked_grouped(
+                    &layout,
+                    &region,
+                    bytemuck::cast_slice_mut(&mut out),
+                    &dec,
+                    parallel,
+                )
+                .unwrap();
+                let mut want = vec![0u16; out.len()];
+                read_chunked(
+                    &layout,
+                    &region,
+                    bytemuck::cast_slice_mut(&mut want),
+                    &dec.grid,
+                    false,
+                )
+                .unwrap();
+                assert_eq!(out, want);
+                let mut opened = dec.opened.into_inner().unwrap();
+                opened.sort();
+                let mut groups: Vec<Vec<u64>> = opened.iter().map(|o| o.0.clone()).collect();
+                groups.dedup();
+                assert_eq!(groups.len(), opened.len(), "a group opened twice");
+                let mut chunks: Vec<Vec<u64>> = opened.into_iter().flat_map(|o| o.1).collect();
+                chunks.sort();
+                let mut all: Vec<Vec<u64>> = layout
+                    .grid
+                    .pieces(&region)
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| p.chunk)
+                    .collect();
+                all.sort();
+                assert_eq!(chunks, all);
             }
         }
     }

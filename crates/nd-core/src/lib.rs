@@ -33,7 +33,8 @@ pub mod source;
 pub mod store;
 
 pub use array::{
-    read_chunked, ArrayRead, ArrayWrite, AttrValue, Attributes, ChunkDecoder, ChunkedLayout,
+    read_chunked, read_chunked_grouped, ArrayRead, ArrayWrite, AttrValue, Attributes, ChunkDecoder,
+    ChunkedLayout, GroupedDecoder,
 };
 pub use buf::{AlignedBuf, ArrayBuf};
 pub use cast::{cast_into, Scalar};

@@ -537,9 +537,9 @@ impl Remote {
     }
 
     /// `range` of the whole-object copy, as a ranged GET would have answered it.
-    fn slice_full(full: (Bytes, ObjectMeta), range: Option<&Range<u64>>) -> (Bytes, ObjectMeta) {
+    fn slice_full(full: (Bytes, ObjectMeta), range: Option<&GetRange>) -> (Bytes, ObjectMeta) {
         let (b, meta) = full;
-        match range {
+        match range.map(|r| resolve(r, b.len() as u64)) {
             Some(r) => {
                 let end = r.end.min(b.len() as u64) as usize;
                 let start = (r.start as usize).min(end);
@@ -557,8 +557,28 @@ impl Remote {
         range: Option<Range<u64>>,
         pin: Option<&Pin>,
     ) -> Result<(Bytes, ObjectMeta)> {
+        self.get_req(path, range.map(GetRange::Bounded), pin).await
+    }
+
+    /// GET the last `len` bytes of `path` (an HTTP suffix range, `bytes=-len`): the whole
+    /// object when it is shorter (the caller compares the returned size).
+    pub(crate) async fn get_suffix(&self, path: &Path, len: u64) -> Result<(Bytes, ObjectMeta)> {
+        self.get_req(path, Some(GetRange::Suffix(len)), None).await
+    }
+
+    async fn get_req(
+        &self,
+        path: &Path,
+        range: Option<GetRange>,
+        pin: Option<&Pin>,
+    ) -> Result<(Bytes, ObjectMeta)> {
         let _permit = self.permit().await?;
         let url = || self.url_of(path);
+        // the range for messages (a suffix's start is unknown until the size is)
+        let bounded = || match &range {
+            Some(GetRange::Bounded(r)) => Some(r.clone()),
+            _ => None,
+        };
         let own = *path == self.path;
         if own && self.has_full.load(Ordering::Relaxed) {
             return Ok(Self::slice_full(
@@ -571,7 +591,7 @@ impl Remote {
         loop {
             attempt += 1;
             let options = GetOptions {
-                range: range.clone().map(GetRange::Bounded),
+                range: range.clone(),
                 if_match: pin.and_then(|p| p.e_tag.clone()),
                 ..Default::default()
             };
@@ -585,7 +605,7 @@ impl Remote {
                         range.as_ref(),
                     ));
                 }
-                Err(e) => return Err(self.err(path, range.clone(), e)),
+                Err(e) => return Err(self.err(path, bounded(), e)),
             };
             let meta = res.meta.clone();
             if let Some(p) = pin {
@@ -593,10 +613,10 @@ impl Remote {
                     return Err(Error::Changed { url: url(), detail });
                 }
             }
-            let expected = match &range {
-                Some(r) => r.end.min(meta.size).saturating_sub(r.start),
-                None => meta.size,
-            };
+            let want = range
+                .as_ref()
+                .map_or(0..meta.size, |r| resolve(r, meta.size));
+            let expected = want.end.min(meta.size).saturating_sub(want.start);
             let last = attempt > self.opts.retries;
             match res.bytes().await {
                 Ok(b) if b.len() as u64 == expected => return Ok((b, meta)),
@@ -604,7 +624,7 @@ impl Remote {
                     if last {
                         return Err(Error::Short {
                             url: url(),
-                            range: range.clone().unwrap_or(0..meta.size),
+                            range: want,
                             got: b.len() as u64,
                             attempts: attempt,
                         });
@@ -613,7 +633,7 @@ impl Remote {
                 Err(e) => {
                     // a timeout is final (not retried: the wait would multiply)
                     if last || classify_chain(&e).is_some() {
-                        return Err(self.err(path, range.clone(), e));
+                        return Err(self.err(path, bounded(), e));
                     }
                 }
             }
@@ -629,6 +649,15 @@ impl Remote {
             .head(path)
             .await
             .map_err(|e| self.err(path, None, e))
+    }
+}
+
+/// The byte range a `GetRange` asks of an object of `size` bytes (clamped to it).
+fn resolve(r: &GetRange, size: u64) -> Range<u64> {
+    match r {
+        GetRange::Bounded(r) => r.clone(),
+        GetRange::Offset(o) => *o..size,
+        GetRange::Suffix(n) => size.saturating_sub(*n)..size,
     }
 }
 

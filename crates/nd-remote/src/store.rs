@@ -145,6 +145,44 @@ impl Store for RemoteStore {
         Ok(block_on(self.get_opt(path, Some(range)))??)
     }
 
+    /// One GET with a suffix range (`bytes=-len`), the whole value when it is shorter (then
+    /// `OutOfBounds`). Stores that refuse suffix ranges (Azure) cost a HEAD and a ranged GET.
+    fn get_suffix(&self, key: &str, len: u64) -> nd_core::Result<Option<Bytes>> {
+        let path = self.key_path(key)?;
+        if len == 0 {
+            return Ok(self.get(key)?.map(|_| Bytes::new()));
+        }
+        let r = &self.remote;
+        let got = block_on(async {
+            match r.get_suffix(&path, len).await {
+                Ok((b, meta)) => Ok(Some((b, meta.size))),
+                Err(Error::NotFound { .. }) => Ok(None),
+                Err(Error::Unsupported { .. }) => {
+                    let size = match r.head(&path).await {
+                        Ok(m) => m.size,
+                        Err(Error::NotFound { .. }) => return Ok(None),
+                        Err(e) => return Err(e),
+                    };
+                    if size < len {
+                        return Ok(Some((Bytes::new(), size)));
+                    }
+                    let b = self.get_opt(path.clone(), Some(size - len..size)).await?;
+                    Ok(b.map(|b| (b, size)))
+                }
+                Err(e) => Err(e),
+            }
+        })??;
+        match got {
+            None => Ok(None),
+            Some((_, size)) if size < len => Err(nd_core::Error::OutOfBounds {
+                offset: 0,
+                len,
+                size,
+            }),
+            Some((b, _)) => Ok(Some(b)),
+        }
+    }
+
     fn get_many(&self, keys: &[String]) -> nd_core::Result<Vec<Option<Bytes>>> {
         let paths = keys
             .iter()

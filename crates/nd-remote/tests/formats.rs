@@ -11,7 +11,7 @@ use nd_asdf::{ArrayOptions, AsdfFile, AsdfWriter};
 use nd_core::{ArrayBuf, ArrayRead, ByteSource, DataType, DirStore, MemSource, Region, Store};
 use nd_fits::Fits;
 use nd_remote::{open_source, open_store, RemoteOptions};
-use nd_zarr::{ArrayMetadataV2, Hierarchy, ZarrArray};
+use nd_zarr::{ArrayMetadataV2, Hierarchy, ZarrArray, ZarrArrayV3};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -621,3 +621,70 @@ fn zarr_testdata(env: &Env) {
 }
 
 on_both_servers!(zarr_testdata: http_zarr_testdata_equal_local, s3_zarr_testdata_equal_local);
+
+/// A sharded array written by zarr-python 3 (64x64 uint16, shards 32x32, inner chunks 8x8 of
+/// 137 bytes, a 260-byte index at the end): one inner chunk costs the `zarr.json`, one suffix
+/// request for the index (`bytes=-260`) and one request for the chunk, and nothing else crosses
+/// the wire; a whole shard costs the index and one coalesced request.
+fn zarr_v3_shard_region(env: &Env) {
+    let local_dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/zarr/v3/stores/sharded.zarr");
+    let rel = "zarr/v3/sharded.zarr";
+    (env.put_dir)(rel, &local_dir);
+    let local = ZarrArrayV3::open(
+        Arc::new(DirStore::open_read_only(&local_dir).unwrap()),
+        "counting",
+    )
+    .unwrap();
+    let opts = (env.opts)();
+    let store = open_store(&env.url(rel), &opts).unwrap();
+    let mark = env.nginx.then(nginx_log_mark);
+    let a = ZarrArrayV3::open(store, "counting").unwrap();
+    let region = Region::parse("40:48,8:16", a.shape()).unwrap();
+    let got = a.read_region(&region).unwrap();
+    assert_eq!(got.bytes(), local.read_region(&region).unwrap().bytes());
+    let s = opts.stats.snapshot();
+    println!("{} Zarr v3 one inner chunk: {s}", env.name);
+    let log = opts.stats.log();
+    let shard = "counting/c/1/0";
+    let zarr_json = std::fs::metadata(local_dir.join("counting/zarr.json"))
+        .unwrap()
+        .len();
+    assert_eq!(s.requests, 3, "{log:?}");
+    assert!(log[0].path.ends_with("counting/zarr.json"), "{log:?}");
+    assert!(log[1].path.ends_with(shard), "{log:?}");
+    assert!(log[2].path.ends_with(shard), "{log:?}");
+    assert_eq!(log[1].range.as_deref(), Some("bytes=-260"), "{log:?}");
+    // inner chunk (5, 1) is (1, 1) of shard (1, 0): C-order position 5, stored at 411..548
+    assert_eq!(log[2].range.as_deref(), Some("bytes=411-547"), "{log:?}");
+    assert_eq!(s.bytes, zarr_json + 260 + 137, "{s}");
+    if let Some(mark) = mark {
+        let seen = nginx_log_since(mark, &format!("/{rel}/{shard}"));
+        let want = [
+            ("GET".to_string(), "\"bytes=-260\" 206 260".to_string()),
+            ("GET".to_string(), "\"bytes=411-547\" 206 137".to_string()),
+        ];
+        assert_eq!(seen, want, "what nginx saw");
+    }
+
+    // a whole shard: the index, then its 16 inner chunks (back to back) in one request
+    let before = opts.stats.snapshot();
+    let whole = Region::parse("32:64,0:32", a.shape()).unwrap();
+    let got = a.read_region(&whole).unwrap();
+    assert_eq!(got.bytes(), local.read_region(&whole).unwrap().bytes());
+    let s = opts.stats.snapshot();
+    assert_eq!(s.requests - before.requests, 2, "{s}");
+    assert_eq!(s.bytes - before.bytes, 2452, "{s}");
+
+    // get_suffix itself: longer than the value, an absent key, the exact tail
+    let st = a.store();
+    assert!(matches!(
+        st.get_suffix(shard, 5000),
+        Err(nd_core::Error::OutOfBounds { size: 2452, .. })
+    ));
+    assert!(st.get_suffix("counting/c/9/9", 10).unwrap().is_none());
+    let tail = st.get_suffix(shard, 2452).unwrap().unwrap();
+    assert_eq!(tail, std::fs::read(local_dir.join(shard)).unwrap());
+}
+
+on_both_servers!(zarr_v3_shard_region: http_zarr_v3_shard_region, s3_zarr_v3_shard_region);

@@ -129,7 +129,8 @@ fn read_corner(a: &crate::v3::ZarrArrayV3) {
 /// A v3 `zarr.json`, a NUL byte, then one stored chunk or shard: stored as chunk 0 of the
 /// array, then the whole array (when small) and each element of its first chunk are read. For a
 /// sharded array this decodes the shard index and the inner chunks it points to; a read of the
-/// whole must equal the reads of its parts.
+/// whole must equal the reads of its parts and the read with one request per inner chunk, and
+/// `verify` must not call a store clean that does not read.
 pub fn v3_shard(data: &[u8]) {
     let Some(split) = data.iter().position(|&b| b == 0) else {
         return;
@@ -151,12 +152,21 @@ pub fn v3_shard(data: &[u8]) {
     if store.set(&key, shard).is_err() {
         return;
     }
-    let Ok(a) = crate::v3::ZarrArrayV3::from_metadata(store, "", m) else {
+    let Ok(mut a) = crate::v3::ZarrArrayV3::from_metadata(store, "", m) else {
         return;
     };
+    // verify never panics, and a store it finds clean reads
+    let clean = a.verify().is_ok_and(|c| c.defect_count == 0);
     let Ok(whole) = a.read_all() else {
+        assert!(!clean, "verify found no defect but the read failed");
         return;
     };
+    // one request per inner chunk reads the same as coalesced requests
+    a.set_shard_fetch(crate::v3::ShardFetch::UNMERGED);
+    if let Ok(unmerged) = a.read_all() {
+        assert_eq!(unmerged.bytes(), whole.bytes(), "unmerged read differs");
+    }
+    a.set_shard_fetch(crate::v3::ShardFetch::DEFAULT);
     // every element of the first chunk read alone equals the whole read
     let first: Vec<u64> = a
         .shape()

@@ -262,6 +262,42 @@ fn one_inner_chunk_of_a_shard_reads_the_index_and_that_chunk() {
         "{log:?}"
     );
     assert!(log.iter().all(|l| l.1 != "get"), "{log:?}");
+
+    // a whole shard: its inner chunks lie back to back, so one coalesced request after the index
+    let whole = Region::parse("32:64,0:32", a.shape()).unwrap();
+    let want = a.read_region(&whole).unwrap();
+    counting.log.lock().unwrap().clear();
+    a.read_region(&whole).unwrap();
+    let log = counting.log.lock().unwrap().clone();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[1].2, shard_len - 260, "{log:?}");
+    // without merging: one request per (non-empty) inner chunk, the same values
+    let mut a = a;
+    a.set_shard_fetch(nd_zarr::v3::ShardFetch::UNMERGED);
+    counting.log.lock().unwrap().clear();
+    assert_eq!(a.read_region(&whole).unwrap().bytes(), want.bytes());
+    let log = counting.log.lock().unwrap().clone();
+    let ranges = log.iter().filter(|l| l.1.starts_with("range")).count();
+    assert_eq!(ranges, 16, "{log:?}");
+    assert_eq!(log.iter().map(|l| l.2).sum::<usize>(), shard_len, "{log:?}");
+    // gaps below the merge gap are read through: inner chunks (0,0), (0,1), (0,2) lie at
+    // 0, 274 and 1096 (Morton order): one request of 0..1233
+    a.set_shard_fetch(nd_zarr::v3::ShardFetch::DEFAULT);
+    counting.log.lock().unwrap().clear();
+    let row = Region::parse("32:40,0:24", a.shape()).unwrap();
+    a.read_region(&row).unwrap();
+    let log = counting.log.lock().unwrap().clone();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[1].1, "range 0..1233", "{log:?}");
+    // and a gap larger than the merge gap is not
+    a.set_shard_fetch(nd_zarr::v3::ShardFetch {
+        coalesce_gap: 136,
+        max_request: 1 << 20,
+    });
+    counting.log.lock().unwrap().clear();
+    a.read_region(&row).unwrap();
+    let log = counting.log.lock().unwrap().clone();
+    assert_eq!(log.len(), 4, "{log:?}");
 }
 
 #[test]

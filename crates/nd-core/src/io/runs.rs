@@ -432,8 +432,8 @@ pub fn region_runs<E: From<Error>>(
     plan.for_each_run(|first| f(first, n))
 }
 
-/// Sort and merge ranges whose gap is at most `gap`, as long as the merged range stays within
-/// `max_len` (ranges that overlap are always merged). Returns disjoint, sorted ranges covering
+/// Sort and merge ranges whose gap is at most `gap` (0: touching ranges), as long as the merged
+/// range stays within `max_len` (ranges that overlap are always merged, whatever their length). Returns disjoint, sorted ranges covering
 /// every input. The one range-merging rule of the workspace: batched reads merge touching runs
 /// (`gap` 0), remote sources merge over gaps (object_store's rule).
 pub fn coalesce(mut ranges: Vec<Range<u64>>, gap: u64, max_len: u64) -> Vec<Range<u64>> {
@@ -443,7 +443,7 @@ pub fn coalesce(mut ranges: Vec<Range<u64>>, gap: u64, max_len: u64) -> Vec<Rang
     for r in ranges {
         match out.last_mut() {
             Some(m)
-                if r.start <= m.end
+                if r.start < m.end
                     || (r.start - m.end <= gap && r.end.max(m.end) - m.start <= max_len) =>
             {
                 m.end = m.end.max(r.end);
@@ -480,6 +480,9 @@ mod tests {
         // max_len stops merging over gaps, not overlaps
         assert_eq!(coalesce(vec![0..6, 7..12], 5, 10), vec![0..6, 7..12]);
         assert_eq!(coalesce(vec![0..6, 5..12], 5, 10), vec![0..12]);
+        // touching ranges merge up to max_len, not past it
+        assert_eq!(coalesce(vec![0..6, 6..12], 0, 12), vec![0..12]);
+        assert_eq!(coalesce(vec![0..6, 6..12], 0, 11), vec![0..6, 6..12]);
         assert_eq!(
             coalesce(std::iter::once(3..3).collect(), 5, 10),
             Vec::<std::ops::Range<u64>>::new()

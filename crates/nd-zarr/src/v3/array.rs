@@ -15,18 +15,19 @@
 use super::codec::{CodecChain, Ctx, Sharding};
 use super::meta::ArrayMetadataV3;
 use super::meta::ZARR_JSON;
-use super::shard::ShardIndex;
+use super::shard::{ShardFetch, ShardIndex};
 use crate::error::{store_err, Error, Result};
 use crate::node::{get_json, join, norm_path};
+use bytes::Bytes;
 use nd_core::shape::{copy_strided, Strided};
 use nd_core::{
     num_bytes, ArrayRead, ArrayWrite, Attributes, ChunkDecoder, ChunkGrid, ChunkedLayout, DataType,
-    Order, Region, Store,
+    GroupedDecoder, Order, Region, Store,
 };
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A Zarr v3 array: its metadata and codec chain, over a store.
 #[derive(Debug)]
@@ -40,6 +41,8 @@ pub struct ZarrArrayV3 {
     /// The chunk grid of the metadata (shards for a sharded array): the unit of writes.
     grid: ChunkGrid,
     parallel: bool,
+    /// How sharded reads merge the inner chunks' byte ranges.
+    fetch: ShardFetch,
 }
 
 impl ZarrArrayV3 {
@@ -93,6 +96,7 @@ impl ZarrArrayV3 {
             layout,
             grid,
             parallel: true,
+            fetch: ShardFetch::DEFAULT,
         })
     }
 
@@ -196,6 +200,17 @@ impl ZarrArrayV3 {
         self.parallel = parallel;
     }
 
+    /// How reads of a sharded array merge the byte ranges of the inner chunks of one shard
+    /// (default [`ShardFetch::DEFAULT`]: gaps up to 1 MiB, requests up to 16 MiB).
+    pub fn set_shard_fetch(&mut self, fetch: ShardFetch) {
+        self.fetch = fetch;
+    }
+
+    /// The parsed codec chain.
+    pub(crate) fn chain(&self) -> &CodecChain {
+        &self.chain
+    }
+
     /// The array's metadata.
     pub fn metadata(&self) -> &ArrayMetadataV3 {
         &self.meta
@@ -246,15 +261,14 @@ impl ZarrArrayV3 {
                 let reader = ShardReader {
                     array: self,
                     sharding: s,
-                    indexes: Mutex::new(HashMap::new()),
                 };
-                nd_core::read_chunked(&self.layout, region, out, &reader, self.parallel)
+                nd_core::read_chunked_grouped(&self.layout, region, out, &reader, self.parallel)
             }
             None => nd_core::read_chunked(&self.layout, region, out, self, self.parallel),
         }
     }
 
-    fn ctx<'a>(&'a self, key: &'a str) -> Ctx<'a> {
+    pub(crate) fn ctx<'a>(&'a self, key: &'a str) -> Ctx<'a> {
         Ctx {
             key,
             dtype: &self.meta.data_type,
@@ -279,94 +293,145 @@ impl ChunkDecoder for ZarrArrayV3 {
     }
 }
 
-/// One shard's index slot: filled once by the first thread that needs it (`None` inside: the
-/// shard is absent).
-type IndexSlot = Arc<Mutex<Option<Option<Arc<ShardIndex>>>>>;
-
-/// The decoder of one read of a sharded array: inner chunks by ranged gets, shard indexes
-/// fetched once.
+/// The decoder of one read of a sharded array, by shard: [`GroupedDecoder::open_group`] fetches
+/// a shard's index, then the inner chunks the read needs (coalesced ranges).
 struct ShardReader<'a> {
     array: &'a ZarrArrayV3,
     sharding: &'a Sharding,
-    indexes: Mutex<HashMap<Vec<u64>, IndexSlot>>,
+}
+
+/// One shard opened for a read: the encoded bytes of the inner chunks the read needs.
+struct OpenShard<'a> {
+    array: &'a ZarrArrayV3,
+    sharding: &'a Sharding,
+    key: String,
+    /// By C-order position in the shard: the inner chunk's bytes (`None`: empty, reads as fill).
+    chunks: HashMap<usize, Option<Bytes>>,
 }
 
 impl ShardReader<'_> {
-    fn index(&self, shard: &[u64], key: &str) -> Result<Option<Arc<ShardIndex>>> {
-        let slot = {
-            let mut m = self
-                .indexes
-                .lock()
-                .map_err(|_| self.array.ctx(key).err("index cache lock poisoned"))?;
-            m.entry(shard.to_vec()).or_default().clone()
-        };
-        let mut s = slot
-            .lock()
-            .map_err(|_| self.array.ctx(key).err("index cache lock poisoned"))?;
-        if let Some(ix) = s.as_ref() {
-            return Ok(ix.clone());
-        }
+    /// The decoded index of the shard at `key`, `None` when the shard is absent: one request
+    /// (a suffix for an index at the end).
+    fn index(&self, key: &str) -> Result<Option<ShardIndex>> {
+        let ctx = self.array.ctx(key);
         let store = &self.array.store;
-        let serr = crate::error::store_err(key);
         let bytes = match self.sharding.index_range(None) {
             Ok(r) => store.get_range(key, r),
             Err(len) => store.get_suffix(key, len),
         };
-        let ix = match bytes {
-            Ok(None) => None,
-            Ok(Some(b)) => Some(Arc::new(
-                self.sharding.decode_index(&self.array.ctx(key), &b)?,
-            )),
-            Err(nd_core::Error::OutOfBounds { size, .. }) => {
-                return Err(self.array.ctx(key).err(format!(
-                    "shard of {size} bytes cannot hold its {}-byte index",
-                    self.sharding.index_bytes
-                )))
-            }
-            Err(e) => return Err(serr(e)),
-        };
-        *s = Some(ix.clone());
-        Ok(ix)
+        match bytes {
+            Ok(None) => Ok(None),
+            Ok(Some(b)) => Ok(Some(self.sharding.decode_index(&ctx, &b)?)),
+            Err(nd_core::Error::OutOfBounds { size, .. }) => Err(ctx.err(format!(
+                "shard of {size} bytes cannot hold its {}-byte index",
+                self.sharding.index_bytes
+            ))),
+            Err(e) => Err(crate::error::store_err(key)(e)),
+        }
     }
 }
 
-impl ChunkDecoder for ShardReader<'_> {
+impl<'a> GroupedDecoder for ShardReader<'a> {
+    type Error = Error;
+    type Group = OpenShard<'a>;
+
+    fn group_of(&self, chunk: &[u64]) -> Vec<u64> {
+        chunk
+            .iter()
+            .zip(&self.sharding.per_shard)
+            .map(|(c, p)| c / p)
+            .collect()
+    }
+
+    fn open_group(&self, shard: &[u64], chunks: &[&[u64]]) -> Result<OpenShard<'a>> {
+        let key = self.array.chunk_key(shard);
+        let mut open = OpenShard {
+            array: self.array,
+            sharding: self.sharding,
+            chunks: HashMap::with_capacity(chunks.len()),
+            key,
+        };
+        let Some(index) = self.index(&open.key)? else {
+            return Ok(open); // an absent shard: every chunk reads as fill
+        };
+        let ctx = self.array.ctx(&open.key);
+        let mut wanted: Vec<(usize, std::ops::Range<u64>)> = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            let pos = shard_pos(chunk, &self.sharding.per_shard);
+            let range = index
+                .range(pos, None)
+                .map_err(|e| ctx.err(format!("shard index: {e}")))?;
+            match range {
+                None => {
+                    open.chunks.insert(pos, None);
+                }
+                Some(r) => {
+                    if self.sharding.location == super::shard::IndexLocation::Start
+                        && r.start < self.sharding.index_bytes
+                        && r.end > r.start
+                    {
+                        return Err(ctx.err(format!(
+                            "inner chunk {chunk:?}: bytes {r:?} overlap the index"
+                        )));
+                    }
+                    wanted.push((pos, r));
+                }
+            }
+        }
+        let fetch = self.array.fetch;
+        let merged = nd_core::io::coalesce(
+            wanted.iter().map(|(_, r)| r.clone()).collect(),
+            fetch.coalesce_gap,
+            fetch.max_request,
+        );
+        let get = |r: &std::ops::Range<u64>| -> Result<Bytes> {
+            match self.array.store.get_range(&open.key, r.clone()) {
+                Ok(Some(d)) => Ok(d),
+                Ok(None) => Err(ctx.err("shard vanished while it was read")),
+                Err(nd_core::Error::OutOfBounds { size, .. }) => Err(ctx.err(format!(
+                    "inner chunk bytes {r:?} are past the end of the shard ({size} bytes)"
+                ))),
+                Err(e) => Err(crate::error::store_err(&open.key)(e)),
+            }
+        };
+        let data: Vec<Bytes> = if self.array.parallel && merged.len() > 1 {
+            merged.par_iter().map(get).collect::<Result<_>>()?
+        } else {
+            merged.iter().map(get).collect::<Result<_>>()?
+        };
+        for (pos, r) in wanted {
+            // the merged range holding r: the last one starting at or before it
+            let i = merged
+                .partition_point(|m| m.start <= r.start)
+                .saturating_sub(1);
+            let (m, d) = (&merged[i], &data[i]); // ok: coalesce covers every input range
+            let (a, b) = ((r.start - m.start) as usize, (r.end - m.start) as usize);
+            if b > d.len() {
+                return Err(ctx.err(format!("inner chunk bytes {r:?}: short read")));
+            }
+            open.chunks.insert(pos, Some(d.slice(a..b)));
+        }
+        Ok(open)
+    }
+}
+
+/// The C-order position of inner chunk `chunk` (array inner-grid index) within its shard.
+fn shard_pos(chunk: &[u64], per_shard: &[u64]) -> usize {
+    let local: Vec<u64> = chunk.iter().zip(per_shard).map(|(c, p)| c % p).collect();
+    nd_core::linear_index(&local, per_shard) as usize
+}
+
+impl ChunkDecoder for OpenShard<'_> {
     type Error = Error;
     fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
-        let per = &self.sharding.per_shard;
-        let shard: Vec<u64> = chunk.iter().zip(per).map(|(c, p)| c / p).collect();
-        let local: Vec<u64> = chunk.iter().zip(per).map(|(c, p)| c % p).collect();
-        let key = self.array.chunk_key(&shard);
-        let Some(index) = self.index(&shard, &key)? else {
-            return Ok(false);
-        };
-        let ctx = self.array.ctx(&key);
-        let range = index
-            .range(nd_core::linear_index(&local, per) as usize, None)
-            .map_err(|e| ctx.err(format!("shard index: {e}")))?;
-        let Some(r) = range else {
-            return Ok(false);
-        };
-        if self.sharding.location == super::shard::IndexLocation::Start
-            && r.start < self.sharding.index_bytes
-            && r.end > r.start
-        {
-            return Err(ctx.err(format!(
-                "inner chunk {chunk:?}: bytes {r:?} overlap the index"
-            )));
-        }
-        let data = match self.array.store.get_range(&key, r.clone()) {
-            Ok(Some(d)) => d,
-            Ok(None) => return Err(ctx.err("shard vanished while it was read")),
-            Err(nd_core::Error::OutOfBounds { size, .. }) => {
-                return Err(ctx.err(format!(
-                    "inner chunk {chunk:?}: bytes {r:?} are past the end of the shard ({size} bytes)"
-                )));
+        match self.chunks.get(&shard_pos(chunk, &self.sharding.per_shard)) {
+            None | Some(None) => Ok(false),
+            Some(Some(data)) => {
+                let ctx = self.array.ctx(&self.key);
+                self.sharding.inner.decode_into(&ctx, data, dst)?;
+                Ok(true)
             }
-            Err(e) => return Err(crate::error::store_err(&key)(e)),
-        };
-        self.sharding.inner.decode_into(&ctx, &data, dst)?;
-        Ok(true)
+        }
     }
 }
 

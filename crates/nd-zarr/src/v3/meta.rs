@@ -93,6 +93,38 @@ impl ChunkKeyEncoding {
         s
     }
 
+    /// The chunk index a key (relative to the array's path) names in an array of `rank`
+    /// dimensions, `None` when it is not a key this encoding writes (the inverse of
+    /// [`ChunkKeyEncoding::key`]; `c/01/2` is not a key).
+    pub fn chunk_of(&self, key: &str, rank: usize) -> Option<Vec<u64>> {
+        let (rest, sep) = match *self {
+            ChunkKeyEncoding::Default { separator } => {
+                let rest = key.strip_prefix('c')?;
+                if rank == 0 {
+                    return rest.is_empty().then(Vec::new);
+                }
+                (rest.strip_prefix(separator)?, separator)
+            }
+            ChunkKeyEncoding::V2 { separator } => {
+                if rank == 0 {
+                    return (key == "0").then(Vec::new);
+                }
+                (key, separator)
+            }
+        };
+        let idx: Vec<u64> = rest
+            .split(sep)
+            .map(|p| {
+                if p.bytes().all(|b| b.is_ascii_digit()) {
+                    p.parse().ok()
+                } else {
+                    None
+                }
+            })
+            .collect::<Option<_>>()?;
+        (idx.len() == rank && self.key(&idx) == key).then_some(idx)
+    }
+
     fn parse(v: &Value) -> MResult<ChunkKeyEncoding> {
         const F: &str = "chunk_key_encoding";
         let (name, conf) = name_config(v, F)?;
@@ -678,6 +710,19 @@ mod tests {
         assert_eq!(ChunkKeyEncoding::V2 { separator: '.' }.key(&[1, 2]), "1.2");
         assert_eq!(ChunkKeyEncoding::V2 { separator: '/' }.key(&[1, 2]), "1/2");
         assert_eq!(ChunkKeyEncoding::V2 { separator: '.' }.key(&[]), "0");
+        // and back
+        assert_eq!(d.chunk_of("c/0/12", 2), Some(vec![0, 12]));
+        assert_eq!(d.chunk_of("c", 0), Some(vec![]));
+        for bad in [
+            "c/0", "c/0/12/1", "c/01/2", "c/+1/2", "c/a/2", "0/12", "c.0.12", "c/0/",
+        ] {
+            assert_eq!(d.chunk_of(bad, 2), None, "{bad}");
+        }
+        let v2 = ChunkKeyEncoding::V2 { separator: '.' };
+        assert_eq!(v2.chunk_of("1.2", 2), Some(vec![1, 2]));
+        assert_eq!(v2.chunk_of("0", 0), Some(vec![]));
+        assert_eq!(v2.chunk_of("1/2", 2), None);
+        assert_eq!(v2.chunk_of("zarr.json", 2), None);
     }
 
     #[test]

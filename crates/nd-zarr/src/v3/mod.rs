@@ -37,6 +37,7 @@ mod group;
 mod json;
 mod meta;
 pub mod shard;
+mod verify;
 pub(crate) mod walk;
 
 pub use array::ZarrArrayV3;
@@ -51,3 +52,11 @@ pub use meta::{
     attributes_of, check_group, node_type, parse_data_type, parse_fill_value, ArrayMetadataV3,
     ChunkKeyEncoding, MetadataErrorV3,
 };
+pub use shard::ShardFetch;
+pub use verify::{ArrayCheck, MAX_DEFECTS_KEPT};
+pub use walk::walk_node_paths;
+
+/// The store key of `name` under the node at `path` (`""` for the root): `path/name`.
+pub fn join_key(path: &str, name: &str) -> String {
+    crate::node::join(path, name)
+}

@@ -13,6 +13,39 @@ pub enum IndexLocation {
     End,
 }
 
+/// How a read of a sharded array fetches the inner chunks of one shard: their byte ranges are
+/// merged with [`nd_core::io::coalesce`] when the gap between them is at most `coalesce_gap`
+/// and the merged request stays within `max_request`; the merged ranges are fetched (in
+/// parallel), then each inner chunk is a slice of one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardFetch {
+    /// Largest gap (unneeded bytes) read to save a request.
+    pub coalesce_gap: u64,
+    /// Largest merged request, in bytes (a single inner chunk larger than this is still one
+    /// request).
+    pub max_request: u64,
+}
+
+impl ShardFetch {
+    /// zarr-python 3.3's defaults: gaps up to 1 MiB, requests up to 16 MiB.
+    pub const DEFAULT: ShardFetch = ShardFetch {
+        coalesce_gap: 1 << 20,
+        max_request: 16 << 20,
+    };
+
+    /// One request per inner chunk (no merging).
+    pub const UNMERGED: ShardFetch = ShardFetch {
+        coalesce_gap: 0,
+        max_request: 0,
+    };
+}
+
+impl Default for ShardFetch {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// The `(offset, nbytes)` value that marks an empty inner chunk.
 pub const EMPTY: u64 = u64::MAX;
 

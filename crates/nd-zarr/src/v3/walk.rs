@@ -107,3 +107,18 @@ fn walk(
     }
     Ok(found)
 }
+
+/// The paths of the nodes that have a `zarr.json` (`""` the root, when it has one), found by
+/// walking the store whatever consolidated metadata says (`nd verify` compares the two). Needs
+/// a store that can list.
+///
+/// # Errors
+/// Listing or reading fails.
+pub fn walk_node_paths(store: &dyn Store) -> Result<Vec<String>> {
+    let mut docs = BTreeMap::new();
+    if get_json(store, ZARR_JSON)?.is_some() {
+        docs.insert(String::new(), Ok(Value::Null));
+    }
+    walk(store, "", 0, &mut docs)?;
+    Ok(docs.into_keys().collect())
+}
