@@ -59,7 +59,7 @@ fn big_fits(path: &Path, rows: u64, cols: u64) {
         h.push_str(&" ".repeat(50));
     }
     h.push_str(&format!("{:<80}", "END"));
-    while h.len() % 2880 != 0 {
+    while !h.len().is_multiple_of(2880) {
         h.push(' ');
     }
     let data = rows * cols * 4;
@@ -213,7 +213,7 @@ fn big_table(path: &Path, rows: u64) {
     ];
     let block = |cards: &[String]| {
         let mut s: String = cards.iter().map(|c| format!("{c:<80}")).collect();
-        while s.len() % 2880 != 0 {
+        while !s.len().is_multiple_of(2880) {
             s.push(' ');
         }
         s

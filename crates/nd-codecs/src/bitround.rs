@@ -112,7 +112,7 @@ impl Codec for BitRound {
                 ),
             });
         }
-        if data.len() % size != 0 {
+        if !data.len().is_multiple_of(size) {
             return Err(Error::Encode {
                 codec: "bitround",
                 reason: format!(

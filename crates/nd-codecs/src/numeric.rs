@@ -251,7 +251,7 @@ fn bits_of(v: Val) -> u64 {
 
 /// Check that `len` is a whole number of `size`-byte items.
 pub(crate) fn check_items(codec: &'static str, len: usize, size: usize) -> Result<usize> {
-    if size == 0 || len % size != 0 {
+    if size == 0 || !len.is_multiple_of(size) {
         return Err(Error::corrupt(
             codec,
             format!("{len} bytes is not a whole number of {size}-byte items"),

@@ -177,7 +177,7 @@ fn encode_typed<T: Number>(
     from_ne: fn(&[u8]) -> T,
 ) -> Result<Vec<u8>> {
     let size = std::mem::size_of::<T>();
-    if data.len() % size != 0 {
+    if !data.len().is_multiple_of(size) {
         return Err(Error::Encode {
             codec: "pcodec",
             reason: format!(

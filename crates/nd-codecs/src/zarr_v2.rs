@@ -443,7 +443,7 @@ impl ArrayMetadataV2 {
 /// pattern (memcmp), not element by element.
 pub fn is_fill(dtype: &DataType, fill: &[u8], native: &[u8]) -> bool {
     let n = fill.len();
-    if n == 0 || native.len() % n != 0 {
+    if n == 0 || !native.len().is_multiple_of(n) {
         return false;
     }
     match dtype {

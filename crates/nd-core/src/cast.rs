@@ -449,7 +449,7 @@ pub fn cast_into<T: Scalar>(src: &DataType, bytes: &[u8], out: &mut [T]) -> Resu
 pub fn cast_to_vec<T: Scalar>(src: &DataType, bytes: &[u8]) -> Result<Vec<T>> {
     check_cast::<T>(src)?;
     let size = src.size();
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(Error::Shape(format!(
             "{} bytes are not whole values of {src} ({size} bytes each)",
             bytes.len()

@@ -530,7 +530,7 @@ mod tests {
         let dict = b"{'descr': '>i2', 'fortran_order': True, 'shape': (2, 3), }";
         let mut h = b"\x93NUMPY\x01\x00".to_vec();
         let mut d = dict.to_vec();
-        while (10 + d.len() + 1) % 64 != 0 {
+        while !(10 + d.len() + 1).is_multiple_of(64) {
             d.push(b' ');
         }
         d.push(b'\n');

@@ -126,7 +126,9 @@ impl Scaling {
             msg: format!("invalid BITPIX {bitpix}"),
         })?;
         let n = src.len() / stored.size();
-        if src.len() % stored.size() != 0 || dst.len() != n * self.physical_dtype(bitpix).size() {
+        if !src.len().is_multiple_of(stored.size())
+            || dst.len() != n * self.physical_dtype(bitpix).size()
+        {
             return Err(Error::Unsupported {
                 hdu: 0,
                 msg: format!(

@@ -384,7 +384,7 @@ pub fn stats_along_axis(
                         // footprint index (o, j0 + t) -> output index: recomputed at the start
                         // of each footprint row, +1 along it
                         let fi = (o * inner + j0 + t) as u64;
-                        if t == 0 || fi % last == 0 {
+                        if t == 0 || fi.is_multiple_of(last) {
                             let mut rem = fi;
                             gi = 0;
                             for (k, &s) in fstr.iter().enumerate() {

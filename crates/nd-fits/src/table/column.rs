@@ -463,7 +463,7 @@ pub(super) fn vla_shape(tdim_shape: &[u64], count: u64) -> Vec<u64> {
             return vec![1, count];
         }
         let inner: u64 = tdim_shape[1..].iter().product();
-        if inner > 0 && count % inner == 0 {
+        if inner > 0 && count.is_multiple_of(inner) {
             let mut s = vec![count / inner];
             s.extend_from_slice(&tdim_shape[1..]);
             return s;

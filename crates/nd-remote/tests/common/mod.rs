@@ -187,7 +187,7 @@ pub fn fits_f32_image(ny: u64, nx: u64) -> Vec<u8> {
     for i in 0..ny * nx {
         f.extend_from_slice(&(i as f32).to_be_bytes());
     }
-    while f.len() % 2880 != 0 {
+    while !f.len().is_multiple_of(2880) {
         f.push(0);
     }
     f

@@ -271,7 +271,7 @@ pub fn parse_data_type(v: &Value) -> MResult<DataType> {
             let bits: u64 = raw[1..]
                 .parse()
                 .map_err(|_| unsupported(F, format!("data type {raw:?}")))?;
-            if bits == 0 || bits % 8 != 0 || bits / 8 > MAX_CHUNK_BYTES {
+            if bits == 0 || !bits.is_multiple_of(8) || bits / 8 > MAX_CHUNK_BYTES {
                 return Err(invalid(
                     F,
                     format!("{raw:?}: bits must be a positive multiple of 8"),

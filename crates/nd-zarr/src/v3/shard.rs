@@ -62,7 +62,7 @@ impl ShardIndex {
     /// # Errors
     /// An odd number of values, or an entry where only one of offset and nbytes is `2^64 - 1`.
     pub fn from_values(entries: Vec<u64>) -> Result<ShardIndex, String> {
-        if entries.len() % 2 != 0 {
+        if !entries.len().is_multiple_of(2) {
             return Err(format!("{} index values (not pairs)", entries.len()));
         }
         for (i, p) in entries.chunks_exact(2).enumerate() {

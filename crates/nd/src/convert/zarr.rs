@@ -34,7 +34,7 @@ fn inner_of_shard(shard: &[u64], elem: usize) -> Vec<u64> {
     let mut ax = 0;
     let mut stuck = 0;
     while bytes(&c) > 1 << 20 && stuck < c.len() {
-        if c[ax] > 1 && c[ax] % 2 == 0 {
+        if c[ax] > 1 && c[ax].is_multiple_of(2) {
             c[ax] /= 2;
             stuck = 0;
         } else {

@@ -94,7 +94,7 @@ pub(crate) fn plan_contiguous(
     let len_k = shape[k];
     let c_max = (target / inner).clamp(1, len_k);
     let avail = file_len - start - nbytes; // bytes after the array in the file
-    let fits = |c: u64| len_k % c == 0 || (c - len_k % c) * inner <= avail;
+    let fits = |c: u64| len_k.is_multiple_of(c) || (c - len_k % c) * inner <= avail;
     // a smaller chunk that fits, but not so small that the grid explodes
     let floor = (c_max / 8).max(1);
     let (c, inline_last) = match (floor..=c_max).rev().find(|&c| fits(c)) {
