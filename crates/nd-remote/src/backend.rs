@@ -948,7 +948,10 @@ mod builder_tests {
 
     #[test]
     fn options_from_env() {
-        // Only variables of ENV_VARS, which no other unit test sets or reads.
+        // Only variables of ENV_VARS, which no other unit test sets or reads. The environment
+        // may disable the metadata endpoint (tests should): restored at the end.
+        let imds_disabled = std::env::var_os("AWS_EC2_METADATA_DISABLED");
+        std::env::remove_var("AWS_EC2_METADATA_DISABLED");
         std::env::set_var("ND_REMOTE_BLOCK_SIZE", "64K");
         std::env::set_var("ND_REMOTE_RETRIES", "5");
         std::env::set_var("ND_REMOTE_ANONYMOUS", "yes");
@@ -968,6 +971,9 @@ mod builder_tests {
         let bad = RemoteOptions::from_env();
         for k in crate::options::ENV_VARS {
             std::env::remove_var(k);
+        }
+        if let Some(v) = imds_disabled {
+            std::env::set_var("AWS_EC2_METADATA_DISABLED", v);
         }
         let o = o.unwrap();
         assert_eq!((o.block_size, o.retries, o.anonymous), (65536, 5, true));
