@@ -1165,6 +1165,8 @@ fn zarr_arrays_nd_cannot_read_never_hide_their_siblings() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("x.npy");
     ok(&["export", arg(&store), "X", "-o", arg(&out)]);
+    let out_x = tmp.path().join("x_saved.npy");
+    std::fs::copy(&out, &out_x).unwrap();
     let got = nd_core::npy::read_npy(&out).unwrap();
     let want = nd_core::npy::read_npy(root().join("zarr/expected/anndata/X.npy")).unwrap();
     assert_eq!(got.bytes(), want.bytes());
@@ -1182,4 +1184,17 @@ fn zarr_arrays_nd_cannot_read_never_hide_their_siblings() {
         assert_eq!(got.dtype(), want.dtype(), "{sel}");
         assert_eq!(got.bytes(), want.bytes(), "{sel}");
     }
+    // convert takes the readable arrays and says which it left out, and why
+    let conv = tmp.path().join("c.zarr");
+    let o = ok(&["convert", arg(&store), arg(&conv), "-q"]);
+    for p in ["obs/pickled", "obs/weird"] {
+        assert!(
+            o.stderr.contains(&format!("skipped {p}: cannot be read")),
+            "{}",
+            o.stderr
+        );
+    }
+    let x = tmp.path().join("x2.npy");
+    ok(&["export", arg(&conv), "X", "-o", arg(&x)]);
+    assert_eq!(std::fs::read(&x).unwrap(), std::fs::read(&out_x).unwrap());
 }

@@ -506,6 +506,11 @@ impl Backend for ZarrDataset {
             if n.path.is_empty() && n.kind == NodeKind::Group {
                 plan.meta = n.attributes.clone();
             }
+            if let Some(e) = &n.error {
+                let path = if n.path.is_empty() { "/" } else { &n.path };
+                plan.skipped.push(format!("{path}: cannot be read ({e})"));
+                continue;
+            }
             if tables.contains(&n.path.as_str()) {
                 let children: Vec<String> = self
                     .h
