@@ -124,10 +124,20 @@ class Dataset:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles as its location and open options: unpickling opens it again (a closed
+        dataset too, as open)."""
+        return (_reopen_dataset, (self._location, self._options))
+
     def __repr__(self) -> str:
         if self.closed:
             return f"<ndfiles.Dataset {self._location!r} (closed)>"
         return self._inner.info_text().rstrip("\n")
+
+
+def _reopen_dataset(location: str, options: dict[str, Any]) -> Dataset:
+    """Unpickle a :class:`Dataset`: open it again with the same options."""
+    return open(location, **options)
 
 
 def _reopen(location: str, selector: str, options: dict[str, Any]) -> Array:

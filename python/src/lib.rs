@@ -129,6 +129,60 @@ impl Dataset {
         Ok(entries.into_iter().map(|e| e.path).collect())
     }
 
+    /// Every array (and FITS table column) as `(selector, kind, shape, typestr, chunks,
+    /// codec)`, in file order; `kind` is `image`, `column` or `array`.
+    #[allow(clippy::type_complexity)]
+    fn entries(
+        &self,
+        py: Python<'_>,
+    ) -> PyResult<
+        Vec<(
+            String,
+            &'static str,
+            Vec<u64>,
+            String,
+            Option<Vec<u64>>,
+            Option<String>,
+        )>,
+    > {
+        let ds = self.get()?;
+        let entries = py
+            .detach(|| guarded(|| ds.arrays()))
+            .map_err(Error::new_err)?;
+        Ok(entries
+            .into_iter()
+            .map(|e| (e.path, e.kind.name(), e.shape, e.dtype, e.chunks, e.codec))
+            .collect())
+    }
+
+    /// Dimension names for xarray of the arrays `selectors` (see `nd::Dataset::dimension_names`).
+    fn dimension_names(
+        &self,
+        py: Python<'_>,
+        selectors: Vec<String>,
+    ) -> PyResult<Vec<Vec<String>>> {
+        let ds = self.get()?;
+        py.detach(|| {
+            guarded(|| {
+                let s: Vec<&str> = selectors.iter().map(String::as_str).collect();
+                ds.dimension_names(&s)
+            })
+        })
+        .map_err(Error::new_err)
+    }
+
+    /// The attributes of one array for xarray, as JSON text (see `nd::Dataset::attributes`).
+    fn attributes_json(&self, py: Python<'_>, selector: String) -> PyResult<String> {
+        let ds = self.get()?;
+        py.detach(|| {
+            guarded(|| {
+                ds.attributes(&selector)
+                    .map(|m| serde_json::Value::Object(m).to_string())
+            })
+        })
+        .map_err(Error::new_err)
+    }
+
     /// Open one array by selector.
     fn array(&self, py: Python<'_>, selector: String) -> PyResult<Array> {
         let ds = self.get()?;
