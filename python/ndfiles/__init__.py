@@ -26,7 +26,7 @@ import numpy as np
 from . import _ndfiles
 from ._ndfiles import Error
 
-__all__ = ["Array", "Dataset", "Error", "open"]
+__all__ = ["Array", "Dataset", "Error", "Table", "open"]
 
 _URL_SCHEMES = ("http://", "https://", "s3://", "gs://", "az://", "abfs://", "file://")
 
@@ -97,12 +97,26 @@ class Dataset:
     def __contains__(self, selector: object) -> bool:
         return selector in self.keys()
 
-    def __getitem__(self, selector: str | int) -> Array:
+    def __getitem__(self, selector: str | int) -> Array | Table:
+        """The array (or, for a FITS table HDU, the :class:`Table`) a selector names."""
         if isinstance(selector, int) and not isinstance(selector, bool):
             selector = str(selector)
         if not isinstance(selector, str):
             raise TypeError(f"a selector is a str (or an HDU index), not {type(selector).__name__}")
-        return Array(self._inner.array(selector), self._location, selector, self._options)
+        try:
+            return Array(self._inner.array(selector), self._location, selector, self._options)
+        except Error as e:
+            if self.format != "fits" or "/" in selector:
+                raise
+            try:
+                return self.table(selector)
+            except Error:
+                raise e from None
+
+    def table(self, selector: str | int) -> Table:
+        """A FITS table HDU (binary or ASCII) by index, ``EXTNAME`` or ``EXTNAME,VER``."""
+        selector = str(selector)
+        return Table(self._inner.table(selector), self._location, selector, self._options)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -270,6 +284,170 @@ class Array:
 
     def __dask_tokenize__(self) -> tuple[Any, ...]:
         return ("ndfiles.Array", self._location, self._selector)
+
+
+def _reopen_table(location: str, selector: str, options: dict[str, Any]) -> Table:
+    """Unpickle a :class:`Table`: open its dataset again and take the table."""
+    return open(location, **options).table(selector)
+
+
+def _raw(typestr: str, shape: list[int], data: np.ndarray) -> np.ndarray:
+    """A column or cell from its bytes; FITS strings as numpy ``str`` (astropy decodes them)."""
+    dt = np.dtype(typestr)
+    if dt.kind == "S":
+        if dt.itemsize == 0:  # an empty string cell (``S0`` cannot hold bytes)
+            return np.full(shape, "", dtype="U1")
+        return np.char.decode(data.view(dt).reshape(shape), "latin-1").astype(_physical(dt))
+    return data.view(dt).reshape(shape)
+
+
+def _physical(dt: np.dtype[Any]) -> np.dtype[Any]:
+    """The dtype a table column has in Python: strings as ``str`` of the same length."""
+    return np.dtype(f"U{dt.itemsize}") if dt.kind == "S" else dt
+
+
+class Table:
+    """A FITS table HDU (binary or ASCII), as astropy's ``hdul[n].data`` gives it, read lazily.
+
+    ``table["NAME"]`` (or a column index) reads one column for every row: a numpy array of
+    astropy's physical values (TSCAL/TZERO applied, unsigned integers, ``L`` and ``X`` columns as
+    bool, strings as bytes ``|S{n}``, ASCII-table numbers as numbers); a variable-length column is
+    a numpy object array holding one array per row. ``table[a:b]`` reads those rows (only their
+    bytes) as a numpy structured array with one field per column (a variable-length column as an
+    object field); ``table[i]`` one row (a ``numpy.void`` record). Column names are matched
+    exactly, then case-insensitively, as astropy does.
+    """
+
+    __slots__ = ("_inner", "_location", "_selector", "_options", "_columns", "_dtype")
+
+    def __init__(self, inner: _ndfiles.Table, location: str, selector: str, options: dict[str, Any]):
+        self._inner = inner
+        self._location = location
+        self._selector = selector
+        self._options = options
+        self._columns = inner.columns()
+        fields = []
+        seen: set[str] = set()
+        for k, (name, typestr, cell, variable, _unit) in enumerate(self._columns):
+            field = name if name and name not in seen else f"col{k + 1}"
+            seen.add(field)
+            dt = np.dtype(object) if variable else _physical(np.dtype(typestr))
+            fields.append((field, dt, tuple(cell)) if cell and not variable else (field, dt))
+        self._dtype = np.dtype(fields)
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    @property
+    def selector(self) -> str:
+        return self._selector
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names (``TTYPEn``), in table order."""
+        return [c[0] for c in self._columns]
+
+    @property
+    def units(self) -> list[str | None]:
+        """The column units (``TUNITn``), in table order."""
+        return [c[4] for c in self._columns]
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The structured dtype of ``table[a:b]`` (native byte order; variable-length columns as
+        ``object`` fields)."""
+        return self._dtype
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self._inner.nrows,)
+
+    def __len__(self) -> int:
+        return self._inner.nrows
+
+    def __repr__(self) -> str:
+        return f"<ndfiles.Table {self._selector!r} {len(self)} rows, columns {self.columns} of {self._location!r}>"
+
+    def _column_index(self, key: str | int) -> int:
+        names = self.columns
+        if isinstance(key, str):
+            if key in names:
+                return names.index(key)
+            folded = [n.lower() for n in names]
+            if key.lower() in folded:
+                return folded.index(key.lower())
+            raise KeyError(f"{self._selector}: no column {key!r} (columns: {names})")
+        i = operator.index(key)
+        if not -len(names) <= i < len(names):
+            raise IndexError(f"column {i} out of range: the table has {len(names)}")
+        return i % len(names)
+
+    def _read(self, start: int, stop: int, columns: list[int]) -> list[np.ndarray]:
+        fixed = [c for c in columns if not self._columns[c][3]]
+        got = dict(zip(fixed, (_raw(*r) for r in self._inner.read_rows(start, stop, fixed)))) if fixed else {}
+        out = []
+        for c in columns:
+            if c in got:
+                out.append(got[c])
+                continue
+            cells = self._inner.read_variable(c, start, stop)
+            col = np.empty(len(cells), dtype=object)
+            for i, r in enumerate(cells):
+                col[i] = _raw(*r)
+            out.append(col)
+        return out
+
+    def column(self, key: str | int) -> np.ndarray:
+        """One column, every row (as ``table[key]``)."""
+        (col,) = self._read(0, len(self), [self._column_index(key)])
+        return col
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return self.column(key)
+        if isinstance(key, slice):
+            a, b, step = key.indices(len(self))
+            n = len(range(a, b, step))
+            if n == 0:
+                return np.empty(0, dtype=self._dtype)
+            lo, hi = (a, a + (n - 1) * step + 1) if step > 0 else (a + (n - 1) * step, a + 1)
+            rows = self.rows(lo, hi)
+            return rows[:: step] if step > 0 else rows[::-1][:: -step]
+        if isinstance(key, (bool, np.bool_)):
+            raise IndexError("boolean indices are not supported by ndfiles.Table")
+        try:
+            i = operator.index(key)
+        except TypeError:
+            raise IndexError(
+                "a Table takes a column name, a row index or a slice of rows, "
+                f"not {type(key).__name__}"
+            ) from None
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"row {i} out of range: the table has {len(self)} rows")
+        i %= len(self)
+        return self.rows(i, i + 1)[0]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start..stop`` as a structured array (as ``table[start:stop]``)."""
+        out = np.empty(stop - start, dtype=self._dtype)
+        cols = self._read(start, stop, list(range(len(self._columns))))
+        for field, col in zip(self._dtype.names or (), cols):
+            out[field] = col
+        return out
+
+    def read(self) -> np.ndarray:
+        """Every row, as a structured array."""
+        return self.rows(0, len(self))
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if copy is False:
+            raise ValueError("ndfiles.Table: reading makes a new array (copy=False refused)")
+        out = self.read()
+        return out if dtype is None else out.astype(dtype)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_reopen_table, (self._location, self._selector, self._options))
 
 
 def _plan(key: Any, shape: tuple[int, ...]) -> tuple[list[int], list[int], tuple[Any, ...], bool]:

@@ -149,6 +149,13 @@ pub trait Backend: Send + Sync {
     }
     /// Headers / tree / attributes in one vocabulary (see [`crate::Dataset::metadata`]).
     fn metadata(&self) -> Result<serde_json::Value>;
+    /// A table HDU by selector (FITS only).
+    fn table(&self, _selector: &str) -> Result<nd_fits::Table> {
+        Err(Error::input(format!(
+            "tables are FITS tables; this is {}",
+            self.format()
+        )))
+    }
     /// The attributes of the array `selector` for xarray (see [`crate::Dataset::attributes`]);
     /// by default none.
     fn attributes(&self, _selector: &str) -> Result<serde_json::Map<String, serde_json::Value>> {

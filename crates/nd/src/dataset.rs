@@ -111,6 +111,20 @@ impl Dataset {
         self.backend.metadata()
     }
 
+    /// Open a FITS table HDU (binary or ASCII) by selector (`N`, `EXTNAME`, `EXTNAME,VER`):
+    /// its header only; rows are read when asked.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when nothing matches, the HDU is not a table, or the file is not
+    /// FITS.
+    pub fn table(&self, selector: &str) -> Result<crate::Table> {
+        Ok(crate::Table::new(
+            selector,
+            self.backend.table(selector)?,
+            self.pool.clone(),
+        ))
+    }
+
     /// The attributes of one array, as xarray shows them: a FITS image's header cards
     /// (keyword → value; of a compressed image the image header astropy shows; of a table
     /// column its table's) without those describing the layout or the scaling (`NAXISn`,

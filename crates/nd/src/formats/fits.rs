@@ -455,6 +455,19 @@ impl Backend for FitsDataset {
         Ok(())
     }
 
+    fn table(&self, selector: &str) -> Result<nd_fits::Table> {
+        let h = self.select(selector)?;
+        if !is_table(h) {
+            return Err(self.err(format!(
+                "HDU {} ({}) is a {}, not a table",
+                h.index,
+                h.name(),
+                kind_name(&h.kind)
+            )));
+        }
+        self.fits.table(h.index).map_err(|e| self.err(e))
+    }
+
     fn attributes(&self, selector: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
         let hsel = selector.split_once('/').map_or(selector, |(h, _)| h);
         let h = self.select(hsel)?;
