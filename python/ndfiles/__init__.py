@@ -26,7 +26,7 @@ import numpy as np
 from . import _ndfiles
 from ._ndfiles import Error
 
-__all__ = ["Array", "Dataset", "Error", "Table", "open"]
+__all__ = ["Array", "Dataset", "Error", "Table", "open", "stat"]
 
 _URL_SCHEMES = ("http://", "https://", "s3://", "gs://", "az://", "abfs://", "file://")
 
@@ -52,6 +52,55 @@ def open(path_or_url: str | os.PathLike[str], **options: Any) -> Dataset:  # noq
     """
     location = _location(path_or_url)
     return Dataset(_ndfiles.open(location, options or None), location, dict(options))
+
+
+def stat(
+    arr_or_path: Array | str | os.PathLike[str],
+    selector: str | int | None = None,
+    axis: int | None = None,
+    threads: int | None = None,
+    budget: int | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """NaN-aware statistics of a whole array, out of core (nothing like the whole array is held
+    in memory: it is read block by block within ``budget`` bytes, 256 MiB by default) and in
+    parallel (``threads``, one per core by default), with the GIL released.
+
+    ``arr_or_path``: an :class:`Array`, or a path or URL opened with ``options`` whose array
+    ``selector`` is taken (the only array when ``None``). Returns ``{"count", "nan_count", "sum",
+    "mean", "min", "max", "std"}``: ``count`` the non-NaN values, ``std`` the population standard
+    deviation (``ddof=0``); as numpy's ``nansum``, ``nanmean``, ``nanmin``, ``nanmax``,
+    ``nanstd`` (``mean``, ``min``, ``max``, ``std`` are NaN when every value is NaN). The values
+    are reduced as float64 (integers converted exactly up to 2**53). With ``axis``, each entry is
+    a numpy array of the array's shape without that axis (``count`` and ``nan_count`` uint64,
+    the others float64).
+    """
+    if isinstance(arr_or_path, Array):
+        if selector is not None or options:
+            raise TypeError("stat(Array): selector and open options apply to a path only")
+        arr = arr_or_path
+    else:
+        with open(arr_or_path, **options) as ds:
+            if selector is None:
+                keys = ds.keys()
+                if len(keys) != 1:
+                    raise Error(
+                        f"{ds.location}: {len(keys)} arrays; name one with selector= ({keys[:8]})"
+                    )
+                selector = keys[0]
+            got = ds[selector]
+            if not isinstance(got, Array):
+                raise Error(f"{ds.location}: {selector!r} is a table, not an array")
+            arr = got
+    n_threads = 0 if threads is None else operator.index(threads)
+    if n_threads < 0:
+        raise ValueError("threads must be >= 0")
+    if axis is None:
+        return arr._inner.stats(n_threads, budget)
+    ax = operator.index(axis)
+    if not -arr.ndim <= ax < arr.ndim:
+        raise np.exceptions.AxisError(ax, arr.ndim)
+    return arr._inner.stats_along_axis(ax % arr.ndim, n_threads, budget)
 
 
 class Dataset:

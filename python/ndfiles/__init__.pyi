@@ -4,12 +4,20 @@ from typing import Any, Iterator
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Array", "Dataset", "Error", "Table", "open"]
+__all__ = ["Array", "Dataset", "Error", "Table", "open", "stat"]
 
 class Error(OSError):
     """Any failure of nd, with nd's message (it names the file and where in it)."""
 
 def open(path_or_url: str | os.PathLike[str], **options: Any) -> Dataset: ...
+def stat(
+    arr_or_path: Array | str | os.PathLike[str],
+    selector: str | int | None = None,
+    axis: int | None = None,
+    threads: int | None = None,
+    budget: int | None = None,
+    **options: Any,
+) -> dict[str, Any]: ...
 
 class Dataset:
     @property

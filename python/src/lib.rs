@@ -311,6 +311,19 @@ impl Kind {
     }
 }
 
+/// The facade's work options: `threads` (0: one per core), `budget` bytes (nd's default when
+/// `None`).
+fn work_options(threads: usize, budget: Option<usize>) -> nd::WorkOptions<'static> {
+    let mut o = nd::WorkOptions {
+        threads,
+        ..nd::WorkOptions::default()
+    };
+    if let Some(b) = budget {
+        o.budget = b;
+    }
+    o
+}
+
 /// Read `region` of `arr` as `T` with the GIL released, and hand the result to numpy as it is.
 fn read_as<'py, T: Scalar + Element>(
     py: Python<'py>,
@@ -353,6 +366,79 @@ impl Array {
     #[getter]
     fn numeric(&self) -> bool {
         Kind::of(self.inner.dtype()).is_some()
+    }
+
+    /// NaN-aware statistics of every value (`nd::Array::stats`), out of core within `budget`
+    /// bytes, with `threads` threads (0: one per core), the GIL released: a dict of `count`,
+    /// `nan_count`, `sum`, `mean`, `min`, `max`, `std`.
+    #[pyo3(signature = (threads = 0, budget = None))]
+    fn stats<'py>(
+        &self,
+        py: Python<'py>,
+        threads: usize,
+        budget: Option<usize>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let opts = work_options(threads, budget);
+        let arr = &self.inner;
+        let s = py
+            .detach(|| guarded(|| arr.stats(&opts)))
+            .map_err(Error::new_err)?;
+        let d = PyDict::new(py);
+        d.set_item("count", s.count)?;
+        d.set_item("nan_count", s.nan_count)?;
+        for (k, v) in [
+            ("sum", s.sum),
+            ("mean", s.mean),
+            ("min", s.min),
+            ("max", s.max),
+            ("std", s.std),
+        ] {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// The same statistics along `axis` (`nd::Array::stats_along_axis`): a dict of numpy arrays
+    /// of the array's shape without that axis (`count`, `nan_count` as uint64, the others
+    /// float64).
+    #[pyo3(signature = (axis, threads = 0, budget = None))]
+    fn stats_along_axis<'py>(
+        &self,
+        py: Python<'py>,
+        axis: usize,
+        threads: usize,
+        budget: Option<usize>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let opts = work_options(threads, budget);
+        let arr = &self.inner;
+        let (shape, stats) = py
+            .detach(|| guarded(|| arr.stats_along_axis(axis, &opts)))
+            .map_err(Error::new_err)?;
+        let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+        let d = PyDict::new(py);
+        let ints = |f: fn(&nd::Stats) -> u64| stats.iter().map(f).collect::<Vec<u64>>();
+        let floats = |f: fn(&nd::Stats) -> f64| stats.iter().map(f).collect::<Vec<f64>>();
+        let shaped = |v: Bound<'py, PyAny>| -> PyResult<Bound<'py, PyAny>> {
+            v.call_method1("reshape", (PyTuple::new(py, &dims)?,))
+        };
+        d.set_item(
+            "count",
+            shaped(ints(|s| s.count).into_pyarray(py).into_any())?,
+        )?;
+        d.set_item(
+            "nan_count",
+            shaped(ints(|s| s.nan_count).into_pyarray(py).into_any())?,
+        )?;
+        for (k, f) in [
+            ("sum", (|s: &nd::Stats| s.sum) as fn(&nd::Stats) -> f64),
+            ("mean", |s| s.mean),
+            ("min", |s| s.min),
+            ("max", |s| s.max),
+            ("std", |s| s.std),
+        ] {
+            d.set_item(k, shaped(floats(f).into_pyarray(py).into_any())?)?;
+        }
+        Ok(d)
     }
 
     /// The box `start[i]..stop[i]` of the array as a numpy array, C order. `dtype`: numpy's kind
