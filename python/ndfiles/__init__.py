@@ -41,16 +41,64 @@ def _location(path_or_url: str | os.PathLike[str]) -> str:
     return os.path.abspath(text)
 
 
-def open(path_or_url: str | os.PathLike[str], **options: Any) -> Dataset:  # noqa: A001
-    """Open a FITS file, an ASDF file or a Zarr v2 store; only metadata is read.
+# fsspec / s3fs names of storage_options → nd's object-store keys (s3:// URLs)
+_FSSPEC_S3 = {
+    "key": "aws_access_key_id",
+    "secret": "aws_secret_access_key",
+    "token": "aws_session_token",
+    "endpoint_url": "aws_endpoint",
+    "region_name": "aws_region",
+}
 
-    ``options`` apply to URLs: ``anonymous=True`` (unsigned requests, public buckets),
-    ``timeout`` (seconds per request), ``retries``, and any object-store configuration key as a
-    string (``aws_endpoint="http://127.0.0.1:9000"``, ``aws_region="eu-west-1"``,
-    ``aws_allow_http="true"``, ...). Without options, those of the environment (``AWS_*``,
-    ``ND_REMOTE_*``, ...) are used.
+
+def _from_storage_options(location: str, storage_options: dict[str, Any]) -> dict[str, Any]:
+    """fsspec-style ``storage_options`` as nd's keywords: ``anon`` → ``anonymous``; for
+    ``s3://``, s3fs's ``key``, ``secret``, ``token``, ``endpoint_url``, ``region_name`` (also
+    inside ``client_kwargs``) → ``aws_*`` keys (an ``http://`` endpoint allows plain HTTP);
+    any other key as it is."""
+    out: dict[str, Any] = {}
+    s3 = location.startswith("s3://")
+    for k, v in storage_options.items():
+        if k == "anon":
+            out["anonymous"] = bool(v)
+        elif k == "client_kwargs" and isinstance(v, dict):
+            out.update(_from_storage_options(location, v))
+        elif k == "config_kwargs" and isinstance(v, dict):
+            out.update(_from_storage_options(location, v))
+        elif s3 and k in _FSSPEC_S3:
+            out[_FSSPEC_S3[k]] = v
+            if k == "endpoint_url" and str(v).startswith("http://"):
+                out.setdefault("allow_http", True)
+        else:
+            out[k] = v
+    return out
+
+
+def open(  # noqa: A001
+    path_or_url: str | os.PathLike[str],
+    storage_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> Dataset:
+    """Open a FITS file, an ASDF file or a Zarr store; only metadata is read.
+
+    Options for every location: ``threads`` (decode threads of this dataset; one per core by
+    default), ``limits`` (a dict of nd's bounds on untrusted input: ``decompressed_bytes``,
+    ``chunk_bytes``, ``blocks``, ``tree_nodes``, ``tree_depth``, ``npy_header_bytes``).
+
+    Options for URLs: ``anonymous=True`` (unsigned requests, public buckets), ``timeout`` and
+    ``connect_timeout`` (seconds), ``retries``, ``cache_size`` (bytes of the block cache of each
+    remote object, 64 MiB by default), ``block_size``, ``part_size``, ``coalesce_gap``,
+    ``max_in_flight``, ``max_full_download``, ``multi_range``, and any object-store
+    configuration key (``aws_endpoint="http://127.0.0.1:9000"``, ``aws_region="eu-west-1"``,
+    ``allow_http=True``, ``google_service_account``, ``azure_storage_account_name``, ...).
+    ``storage_options`` takes the same as a dict, and also fsspec's / s3fs's names (``anon``,
+    ``key``, ``secret``, ``token``, ``endpoint_url``, ``client_kwargs={"region_name": ...}``).
+    Without URL options, those of the environment (``AWS_*``, ``ND_REMOTE_*``, ...) are used;
+    with some, the environment's are the defaults of the others.
     """
     location = _location(path_or_url)
+    if storage_options:
+        options = {**_from_storage_options(location, storage_options), **options}
     return Dataset(_ndfiles.open(location, options or None), location, dict(options))
 
 

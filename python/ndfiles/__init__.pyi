@@ -9,7 +9,11 @@ __all__ = ["Array", "Dataset", "Error", "Table", "open", "stat"]
 class Error(OSError):
     """Any failure of nd, with nd's message (it names the file and where in it)."""
 
-def open(path_or_url: str | os.PathLike[str], **options: Any) -> Dataset: ...
+def open(
+    path_or_url: str | os.PathLike[str],
+    storage_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> Dataset: ...
 def stat(
     arr_or_path: Array | str | os.PathLike[str],
     selector: str | int | None = None,

@@ -190,7 +190,7 @@ def open_ndfiles(
     decode: dict[str, Any] | None = None,
 ) -> xr.Dataset:
     """The xr.Dataset of a FITS file, ASDF file or Zarr store (see the module's doc)."""
-    ds = _open(filename_or_obj, **(storage_options or {}))
+    ds = _open(filename_or_obj, storage_options=storage_options)
     if selectors is not None:
         sels = [selectors] if isinstance(selectors, str) else list(selectors)
         fits_names = _fits_names(ds) if ds.format == "fits" else {}
