@@ -261,11 +261,11 @@ class Array:
 
     ``arr[key]`` takes numpy's basic indexing (ints, negative ints, slices with any step,
     ``...``, ``None``) and returns a numpy array (a numpy scalar when every axis is taken by an
-    int, as numpy does). It reads the bounding box of the selection through nd, then applies
-    the steps, drops the int axes and adds the ``None`` axes on that result: a step of ``k``
-    reads the ``k``-times larger box (a later version may read strided selections sparsely).
-    ``numpy.asarray(arr)`` reads it all. Values are the physical ones of the reference library
-    (FITS after BSCALE/BZERO, BLANK as NaN), in native byte order.
+    int, as numpy does). A box is read as it is; a strided selection through nd's selection,
+    which skips the rows a step passes over where that costs no repeated decoding (see the
+    README). ``numpy.asarray(arr)`` reads it all. Values are the physical ones of the reference
+    library (FITS after BSCALE/BZERO, BLANK as NaN), in native byte order; strings, datetimes
+    and other fixed-size types too (record arrays raise :class:`Error`).
 
     Arrays are safe to use from several threads (reads release the GIL) and pickle as their
     location, selector and open options (reopened on unpickling), so
@@ -330,36 +330,59 @@ class Array:
             f"chunks={self.chunks} of {self._location!r}>"
         )
 
-    def _read(self, start: list[int], stop: list[int], dtype: np.dtype[Any] | None = None) -> np.ndarray:
-        """The box ``start..stop`` as a new array (as ``dtype`` when given, numpy's astype rules)."""
+    def _code(self, dtype: np.dtype[Any] | None) -> tuple[np.dtype[Any] | None, str | None]:
+        """What to ask nd for: (the dtype wanted when not the array's own, nd's code for it)."""
         if dtype is None or dtype == self._dtype and dtype.isnative:
-            want = None
-        else:
-            want = dtype
-        code = None
-        if want is not None and want.isnative and want.kind in "biufc":
-            code = f"{want.kind}{want.itemsize}"
-        out = self._inner.read(start, stop, code)
+            return None, None
+        if dtype.isnative and dtype.kind in "biufc" and self._inner.numeric:
+            return dtype, f"{dtype.kind}{dtype.itemsize}"
+        return dtype, None
+
+    def _finish(self, out: np.ndarray, shape: list[int], want: np.dtype[Any] | None) -> np.ndarray:
+        if not self._inner.numeric:  # the stored bytes of strings, records, datetimes
+            out = out.view(self._dtype.newbyteorder("=") if self._dtype.byteorder in "<>" else self._dtype)
+            out = out.reshape(shape)
         if want is not None and out.dtype != want:
             out = out.astype(want)
         return out
+
+    def _read(self, start: list[int], stop: list[int], dtype: np.dtype[Any] | None = None) -> np.ndarray:
+        """The box ``start..stop`` as a new array (as ``dtype`` when given, numpy's astype rules)."""
+        want, code = self._code(dtype)
+        out = self._inner.read(start, stop, code)
+        return self._finish(out, [b - a for a, b in zip(start, stop)], want)
+
+    def _read_strided(self, first: list[int], step: list[int], count: list[int]) -> np.ndarray:
+        """``first[i] + k * step[i]`` for ``k < count[i]`` on each axis, through nd's selection."""
+        out = self._inner.read_selection(first, step, count, None)
+        return self._finish(out, count, None)
 
     def __getitem__(self, key: Any) -> Any:
         start, stop, local, has_ellipsis = _plan(key, self.shape)
         if any(b <= a for a, b in zip(start, stop)):
             box = np.empty([b - a if b > a else 0 for a, b in zip(start, stop)], dtype=self._dtype)
-            self._check_readable()
+        elif any(isinstance(k, slice) and k.step not in (None, 1) for k in local):
+            # a strided selection: nd reads it (only the rows a step does not pass over, where
+            # that costs no repeated decoding), the result already strided
+            first, step, count, rest = [], [], [], []
+            axes = iter(zip(start, stop))
+            for k in local:
+                if k is None:
+                    rest.append(None)
+                    continue
+                a, b = next(axes)
+                s = k.step if isinstance(k, slice) and k.step is not None else 1
+                n = (b - a - 1) // abs(s) + 1
+                first.append(a if s > 0 else b - 1)
+                step.append(s)
+                count.append(n)
+                rest.append(slice(None) if isinstance(k, slice) else 0)
+            box = self._read_strided(first, step, count)
+            local = tuple(rest)
         else:
             box = self._read(start, stop)
         # numpy's own rules then give a scalar when every axis is taken by an int (no `...`)
         return box[local + (Ellipsis,)] if has_ellipsis else box[local]
-
-    def _check_readable(self) -> None:
-        if not self._inner.numeric:
-            raise Error(
-                f"{self._selector}: values of type {self._dtype} are not numeric; ndfiles reads "
-                "bool, integer, float and complex arrays for now"
-            )
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if copy is False:
@@ -368,7 +391,6 @@ class Array:
             )
         want = None if dtype is None else np.dtype(dtype)
         if self.size == 0:
-            self._check_readable()
             return np.empty(self.shape, dtype=want or self._dtype)
         return self._read([0] * self.ndim, list(self.shape), want)
 

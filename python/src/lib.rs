@@ -426,7 +426,8 @@ impl Array {
         nd::typestr(self.inner.dtype())
     }
 
-    /// Whether `read` can return it (bool, integers, floats, complex).
+    /// Whether its values are bool, integers, floats or complex (read as such, and convertible
+    /// with `dtype=`); others are read as bytes (see `read`).
     #[getter]
     fn numeric(&self) -> bool {
         Kind::of(self.inner.dtype()).is_some()
@@ -507,7 +508,9 @@ impl Array {
 
     /// The box `start[i]..stop[i]` of the array as a numpy array, C order. `dtype`: numpy's kind
     /// and size of a native-order numeric type (`f8`, `i2`, `c8`, `b1`) to convert to as numpy's
-    /// `astype` does; by default the array's own type.
+    /// `astype` does; by default the array's own type. Values of a type that is not numeric
+    /// (strings, records, datetimes) come as their bytes: a 1-d `uint8` array that Python views
+    /// as `typestr` and reshapes.
     #[pyo3(signature = (start, stop, dtype = None))]
     fn read<'py>(
         &self,
@@ -525,37 +528,127 @@ impl Array {
             )));
         }
         let region = Region::new(start.into_iter().zip(stop).map(|(a, b)| a..b).collect());
-        let kind = match dtype {
-            Some(code) => Kind::from_numpy(code).ok_or_else(|| {
-                Error::new_err(format!("{}: cannot read as {code}", self.inner.selector()))
-            })?,
-            None => Kind::of(self.inner.dtype()).ok_or_else(|| {
-                Error::new_err(format!(
-                    "{}: values of type {} are not numeric; ndfiles reads bool, integer, float \
-                     and complex arrays for now",
-                    self.inner.selector(),
-                    self.inner.dtype()
-                ))
-            })?,
-        };
-        let arr = &self.inner;
-        match kind {
-            Kind::Bool => read_as::<bool>(py, arr, &region),
-            Kind::I8 => read_as::<i8>(py, arr, &region),
-            Kind::I16 => read_as::<i16>(py, arr, &region),
-            Kind::I32 => read_as::<i32>(py, arr, &region),
-            Kind::I64 => read_as::<i64>(py, arr, &region),
-            Kind::U8 => read_as::<u8>(py, arr, &region),
-            Kind::U16 => read_as::<u16>(py, arr, &region),
-            Kind::U32 => read_as::<u32>(py, arr, &region),
-            Kind::U64 => read_as::<u64>(py, arr, &region),
-            Kind::F16 => read_as::<half::f16>(py, arr, &region),
-            Kind::F32 => read_as::<f32>(py, arr, &region),
-            Kind::F64 => read_as::<f64>(py, arr, &region),
-            Kind::C64 => read_as::<num_complex::Complex32>(py, arr, &region),
-            Kind::C128 => read_as::<num_complex::Complex64>(py, arr, &region),
-        }
+        read_region(py, &self.inner, &region, dtype)
     }
+
+    /// The strided selection `first[i] + k * step[i]` for `k < len[i]` on each axis (numpy's
+    /// basic indexing with steps, negative too), read through `nd::Array::select`: strided
+    /// parts are read piece by piece (at most 64 MiB of bounding box at once), skipping the rows
+    /// a step passes over where that costs no repeated decoding. As `read` for `dtype`.
+    #[pyo3(signature = (first, step, len, dtype = None))]
+    fn read_selection<'py>(
+        &self,
+        py: Python<'py>,
+        first: Vec<u64>,
+        step: Vec<i64>,
+        len: Vec<u64>,
+        dtype: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if first.len() != step.len() || first.len() != len.len() {
+            return Err(Error::new_err(format!(
+                "{}: {} firsts, {} steps, {} lengths",
+                self.inner.selector(),
+                first.len(),
+                step.len(),
+                len.len()
+            )));
+        }
+        if step.contains(&0) {
+            return Err(Error::new_err("a step of 0"));
+        }
+        let selection = nd::Selection {
+            axes: first
+                .into_iter()
+                .zip(step)
+                .zip(len)
+                .map(|((start, step), len)| nd::AxisSelection::Slice { start, step, len })
+                .collect(),
+        };
+        let view = self.inner.select(selection).map_err(nd_err)?;
+        let region = Region::full(view.shape());
+        read_region(py, &view, &region, dtype)
+    }
+}
+
+/// `region` of `arr` as a numpy array (see `Array.read`), the GIL released while reading.
+fn read_region<'py>(
+    py: Python<'py>,
+    arr: &nd::Array,
+    region: &Region,
+    dtype: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let kind =
+        match dtype {
+            Some(code) => Some(Kind::from_numpy(code).ok_or_else(|| {
+                Error::new_err(format!("{}: cannot read as {code}", arr.selector()))
+            })?),
+            None => Kind::of(arr.dtype()),
+        };
+    let Some(kind) = kind else {
+        return read_bytes(py, arr, region);
+    };
+    match kind {
+        Kind::Bool => read_as::<bool>(py, arr, region),
+        Kind::I8 => read_as::<i8>(py, arr, region),
+        Kind::I16 => read_as::<i16>(py, arr, region),
+        Kind::I32 => read_as::<i32>(py, arr, region),
+        Kind::I64 => read_as::<i64>(py, arr, region),
+        Kind::U8 => read_as::<u8>(py, arr, region),
+        Kind::U16 => read_as::<u16>(py, arr, region),
+        Kind::U32 => read_as::<u32>(py, arr, region),
+        Kind::U64 => read_as::<u64>(py, arr, region),
+        Kind::F16 => read_as::<half::f16>(py, arr, region),
+        Kind::F32 => read_as::<f32>(py, arr, region),
+        Kind::F64 => read_as::<f64>(py, arr, region),
+        Kind::C64 => read_as::<num_complex::Complex32>(py, arr, region),
+        Kind::C128 => read_as::<num_complex::Complex64>(py, arr, region),
+    }
+}
+
+/// The stored bytes of `region` (native order, C order) of an array of a non-numeric type, as
+/// a 1-d `uint8` numpy array (handed over without a copy), the GIL released while reading.
+fn read_bytes<'py>(
+    py: Python<'py>,
+    arr: &nd::Array,
+    region: &Region,
+) -> PyResult<Bound<'py, PyAny>> {
+    if matches!(arr.dtype(), nd::DataType::Struct(_)) {
+        return Err(Error::new_err(format!(
+            "{}: values of type {} are records; ndfiles does not read record arrays yet",
+            arr.selector(),
+            arr.dtype()
+        )));
+    }
+    let bytes = py
+        .detach(|| {
+            guarded(|| {
+                region
+                    .check_within(arr.shape())
+                    .map_err(|e| nd::Error::input(format!("{}: {e}", arr.selector())))?;
+                let n = region
+                    .shape()
+                    .iter()
+                    .try_fold(arr.dtype().size() as u64, |a, &d| a.checked_mul(d))
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| {
+                        nd::Error::input(format!("{}: the region is too large", arr.selector()))
+                    })?;
+                let mut out: Vec<u8> = Vec::new();
+                out.try_reserve_exact(n).map_err(|_| {
+                    nd::Error::input(format!(
+                        "{}: {n} bytes do not fit in memory",
+                        arr.selector()
+                    ))
+                })?;
+                out.resize(n, 0);
+                arr.as_read()
+                    .read_region_into(region, &mut out)
+                    .map_err(|e| nd::Error::input(format!("{}: {e}", arr.selector())))?;
+                Ok(out)
+            })
+        })
+        .map_err(Error::new_err)?;
+    Ok(bytes.into_pyarray(py).into_any())
 }
 
 /// A FITS table (the Rust half of `ndfiles.Table`).
