@@ -26,7 +26,7 @@ import numpy as np
 from . import _ndfiles
 from ._ndfiles import Error
 
-__all__ = ["Array", "Dataset", "Error", "open"]
+__all__ = ["Array", "Dataset", "Error", "Table", "open", "stat"]
 
 _URL_SCHEMES = ("http://", "https://", "s3://", "gs://", "az://", "abfs://", "file://")
 
@@ -41,17 +41,114 @@ def _location(path_or_url: str | os.PathLike[str]) -> str:
     return os.path.abspath(text)
 
 
-def open(path_or_url: str | os.PathLike[str], **options: Any) -> Dataset:  # noqa: A001
-    """Open a FITS file, an ASDF file or a Zarr v2 store; only metadata is read.
+# fsspec / s3fs names of storage_options → nd's object-store keys (s3:// URLs)
+_FSSPEC_S3 = {
+    "key": "aws_access_key_id",
+    "secret": "aws_secret_access_key",
+    "token": "aws_session_token",
+    "endpoint_url": "aws_endpoint",
+    "region_name": "aws_region",
+}
 
-    ``options`` apply to URLs: ``anonymous=True`` (unsigned requests, public buckets),
-    ``timeout`` (seconds per request), ``retries``, and any object-store configuration key as a
-    string (``aws_endpoint="http://127.0.0.1:9000"``, ``aws_region="eu-west-1"``,
-    ``aws_allow_http="true"``, ...). Without options, those of the environment (``AWS_*``,
-    ``ND_REMOTE_*``, ...) are used.
+
+def _from_storage_options(location: str, storage_options: dict[str, Any]) -> dict[str, Any]:
+    """fsspec-style ``storage_options`` as nd's keywords: ``anon`` → ``anonymous``; for
+    ``s3://``, s3fs's ``key``, ``secret``, ``token``, ``endpoint_url``, ``region_name`` (also
+    inside ``client_kwargs``) → ``aws_*`` keys (an ``http://`` endpoint allows plain HTTP);
+    any other key as it is."""
+    out: dict[str, Any] = {}
+    s3 = location.startswith("s3://")
+    for k, v in storage_options.items():
+        if k == "anon":
+            out["anonymous"] = bool(v)
+        elif k == "client_kwargs" and isinstance(v, dict):
+            out.update(_from_storage_options(location, v))
+        elif k == "config_kwargs" and isinstance(v, dict):
+            out.update(_from_storage_options(location, v))
+        elif s3 and k in _FSSPEC_S3:
+            out[_FSSPEC_S3[k]] = v
+            if k == "endpoint_url" and str(v).startswith("http://"):
+                out.setdefault("allow_http", True)
+        else:
+            out[k] = v
+    return out
+
+
+def open(  # noqa: A001
+    path_or_url: str | os.PathLike[str],
+    storage_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> Dataset:
+    """Open a FITS file, an ASDF file or a Zarr store; only metadata is read.
+
+    Options for every location: ``threads`` (decode threads of this dataset; one per core by
+    default), ``limits`` (a dict of nd's bounds on untrusted input: ``decompressed_bytes``,
+    ``chunk_bytes``, ``blocks``, ``tree_nodes``, ``tree_depth``, ``npy_header_bytes``).
+
+    Options for URLs: ``anonymous=True`` (unsigned requests, public buckets), ``timeout`` and
+    ``connect_timeout`` (seconds), ``retries``, ``cache_size`` (bytes of the block cache of each
+    remote object, 64 MiB by default), ``block_size``, ``part_size``, ``coalesce_gap``,
+    ``max_in_flight``, ``max_full_download``, ``multi_range``, and any object-store
+    configuration key (``aws_endpoint="http://127.0.0.1:9000"``, ``aws_region="eu-west-1"``,
+    ``allow_http=True``, ``google_service_account``, ``azure_storage_account_name``, ...).
+    ``storage_options`` takes the same as a dict, and also fsspec's / s3fs's names (``anon``,
+    ``key``, ``secret``, ``token``, ``endpoint_url``, ``client_kwargs={"region_name": ...}``).
+    Without URL options, those of the environment (``AWS_*``, ``ND_REMOTE_*``, ...) are used;
+    with some, the environment's are the defaults of the others.
     """
     location = _location(path_or_url)
+    if storage_options:
+        options = {**_from_storage_options(location, storage_options), **options}
     return Dataset(_ndfiles.open(location, options or None), location, dict(options))
+
+
+def stat(
+    arr_or_path: Array | str | os.PathLike[str],
+    selector: str | int | None = None,
+    axis: int | None = None,
+    threads: int | None = None,
+    budget: int | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """NaN-aware statistics of a whole array, out of core (nothing like the whole array is held
+    in memory: it is read block by block within ``budget`` bytes, 256 MiB by default) and in
+    parallel (``threads``, one per core by default), with the GIL released.
+
+    ``arr_or_path``: an :class:`Array`, or a path or URL opened with ``options`` whose array
+    ``selector`` is taken (the only array when ``None``). Returns ``{"count", "nan_count", "sum",
+    "mean", "min", "max", "std"}``: ``count`` the non-NaN values, ``std`` the population standard
+    deviation (``ddof=0``); as numpy's ``nansum``, ``nanmean``, ``nanmin``, ``nanmax``,
+    ``nanstd`` (``mean``, ``min``, ``max``, ``std`` are NaN when every value is NaN). The values
+    are reduced as float64 (integers converted exactly up to 2**53). With ``axis``, each entry is
+    a numpy array of the array's shape without that axis (``count`` and ``nan_count`` uint64,
+    the others float64).
+    """
+    if isinstance(arr_or_path, Array):
+        if selector is not None or options:
+            raise TypeError("stat(Array): selector and open options apply to a path only")
+        arr = arr_or_path
+    else:
+        with open(arr_or_path, **options) as ds:
+            if selector is None:
+                keys = ds.keys()
+                if len(keys) != 1:
+                    raise Error(
+                        f"{ds.location}: {len(keys)} arrays; name one with selector= ({keys[:8]})"
+                    )
+                selector = keys[0]
+            got = ds[selector]
+            if not isinstance(got, Array):
+                raise Error(f"{ds.location}: {selector!r} is a table, not an array")
+            arr = got
+    n_threads = 0 if threads is None else operator.index(threads)
+    if n_threads < 0:
+        raise ValueError("threads must be >= 0")
+    if axis is None:
+        return arr._inner.stats(n_threads, budget)
+    ax = operator.index(axis)
+    if not -arr.ndim <= ax < arr.ndim:
+        raise np.exceptions.AxisError(ax, arr.ndim)
+    return arr._inner.stats_along_axis(ax % arr.ndim, n_threads, budget)
 
 
 class Dataset:
@@ -97,12 +194,26 @@ class Dataset:
     def __contains__(self, selector: object) -> bool:
         return selector in self.keys()
 
-    def __getitem__(self, selector: str | int) -> Array:
+    def __getitem__(self, selector: str | int) -> Array | Table:
+        """The array (or, for a FITS table HDU, the :class:`Table`) a selector names."""
         if isinstance(selector, int) and not isinstance(selector, bool):
             selector = str(selector)
         if not isinstance(selector, str):
             raise TypeError(f"a selector is a str (or an HDU index), not {type(selector).__name__}")
-        return Array(self._inner.array(selector), self._location, selector, self._options)
+        try:
+            return Array(self._inner.array(selector), self._location, selector, self._options)
+        except Error as e:
+            if self.format != "fits" or "/" in selector:
+                raise
+            try:
+                return self.table(selector)
+            except Error:
+                raise e from None
+
+    def table(self, selector: str | int) -> Table:
+        """A FITS table HDU (binary or ASCII) by index, ``EXTNAME`` or ``EXTNAME,VER``."""
+        selector = str(selector)
+        return Table(self._inner.table(selector), self._location, selector, self._options)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -124,10 +235,20 @@ class Dataset:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles as its location and open options: unpickling opens it again (a closed
+        dataset too, as open)."""
+        return (_reopen_dataset, (self._location, self._options))
+
     def __repr__(self) -> str:
         if self.closed:
             return f"<ndfiles.Dataset {self._location!r} (closed)>"
         return self._inner.info_text().rstrip("\n")
+
+
+def _reopen_dataset(location: str, options: dict[str, Any]) -> Dataset:
+    """Unpickle a :class:`Dataset`: open it again with the same options."""
+    return open(location, **options)
 
 
 def _reopen(location: str, selector: str, options: dict[str, Any]) -> Array:
@@ -140,11 +261,11 @@ class Array:
 
     ``arr[key]`` takes numpy's basic indexing (ints, negative ints, slices with any step,
     ``...``, ``None``) and returns a numpy array (a numpy scalar when every axis is taken by an
-    int, as numpy does). It reads the bounding box of the selection through nd, then applies
-    the steps, drops the int axes and adds the ``None`` axes on that result: a step of ``k``
-    reads the ``k``-times larger box (a later version may read strided selections sparsely).
-    ``numpy.asarray(arr)`` reads it all. Values are the physical ones of the reference library
-    (FITS after BSCALE/BZERO, BLANK as NaN), in native byte order.
+    int, as numpy does). A box is read as it is; a strided selection through nd's selection,
+    which skips the rows a step passes over where that costs no repeated decoding (see the
+    README). ``numpy.asarray(arr)`` reads it all. Values are the physical ones of the reference
+    library (FITS after BSCALE/BZERO, BLANK as NaN), in native byte order; strings, datetimes
+    and other fixed-size types too (record arrays raise :class:`Error`).
 
     Arrays are safe to use from several threads (reads release the GIL) and pickle as their
     location, selector and open options (reopened on unpickling), so
@@ -209,36 +330,59 @@ class Array:
             f"chunks={self.chunks} of {self._location!r}>"
         )
 
-    def _read(self, start: list[int], stop: list[int], dtype: np.dtype[Any] | None = None) -> np.ndarray:
-        """The box ``start..stop`` as a new array (as ``dtype`` when given, numpy's astype rules)."""
+    def _code(self, dtype: np.dtype[Any] | None) -> tuple[np.dtype[Any] | None, str | None]:
+        """What to ask nd for: (the dtype wanted when not the array's own, nd's code for it)."""
         if dtype is None or dtype == self._dtype and dtype.isnative:
-            want = None
-        else:
-            want = dtype
-        code = None
-        if want is not None and want.isnative and want.kind in "biufc":
-            code = f"{want.kind}{want.itemsize}"
-        out = self._inner.read(start, stop, code)
+            return None, None
+        if dtype.isnative and dtype.kind in "biufc" and self._inner.numeric:
+            return dtype, f"{dtype.kind}{dtype.itemsize}"
+        return dtype, None
+
+    def _finish(self, out: np.ndarray, shape: list[int], want: np.dtype[Any] | None) -> np.ndarray:
+        if not self._inner.numeric:  # the stored bytes of strings, records, datetimes
+            out = out.view(self._dtype.newbyteorder("=") if self._dtype.byteorder in "<>" else self._dtype)
+            out = out.reshape(shape)
         if want is not None and out.dtype != want:
             out = out.astype(want)
         return out
+
+    def _read(self, start: list[int], stop: list[int], dtype: np.dtype[Any] | None = None) -> np.ndarray:
+        """The box ``start..stop`` as a new array (as ``dtype`` when given, numpy's astype rules)."""
+        want, code = self._code(dtype)
+        out = self._inner.read(start, stop, code)
+        return self._finish(out, [b - a for a, b in zip(start, stop)], want)
+
+    def _read_strided(self, first: list[int], step: list[int], count: list[int]) -> np.ndarray:
+        """``first[i] + k * step[i]`` for ``k < count[i]`` on each axis, through nd's selection."""
+        out = self._inner.read_selection(first, step, count, None)
+        return self._finish(out, count, None)
 
     def __getitem__(self, key: Any) -> Any:
         start, stop, local, has_ellipsis = _plan(key, self.shape)
         if any(b <= a for a, b in zip(start, stop)):
             box = np.empty([b - a if b > a else 0 for a, b in zip(start, stop)], dtype=self._dtype)
-            self._check_readable()
+        elif any(isinstance(k, slice) and k.step not in (None, 1) for k in local):
+            # a strided selection: nd reads it (only the rows a step does not pass over, where
+            # that costs no repeated decoding), the result already strided
+            first, step, count, rest = [], [], [], []
+            axes = iter(zip(start, stop))
+            for k in local:
+                if k is None:
+                    rest.append(None)
+                    continue
+                a, b = next(axes)
+                s = k.step if isinstance(k, slice) and k.step is not None else 1
+                n = (b - a - 1) // abs(s) + 1
+                first.append(a if s > 0 else b - 1)
+                step.append(s)
+                count.append(n)
+                rest.append(slice(None) if isinstance(k, slice) else 0)
+            box = self._read_strided(first, step, count)
+            local = tuple(rest)
         else:
             box = self._read(start, stop)
         # numpy's own rules then give a scalar when every axis is taken by an int (no `...`)
         return box[local + (Ellipsis,)] if has_ellipsis else box[local]
-
-    def _check_readable(self) -> None:
-        if not self._inner.numeric:
-            raise Error(
-                f"{self._selector}: values of type {self._dtype} are not numeric; ndfiles reads "
-                "bool, integer, float and complex arrays for now"
-            )
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if copy is False:
@@ -247,7 +391,6 @@ class Array:
             )
         want = None if dtype is None else np.dtype(dtype)
         if self.size == 0:
-            self._check_readable()
             return np.empty(self.shape, dtype=want or self._dtype)
         return self._read([0] * self.ndim, list(self.shape), want)
 
@@ -260,6 +403,170 @@ class Array:
 
     def __dask_tokenize__(self) -> tuple[Any, ...]:
         return ("ndfiles.Array", self._location, self._selector)
+
+
+def _reopen_table(location: str, selector: str, options: dict[str, Any]) -> Table:
+    """Unpickle a :class:`Table`: open its dataset again and take the table."""
+    return open(location, **options).table(selector)
+
+
+def _raw(typestr: str, shape: list[int], data: np.ndarray) -> np.ndarray:
+    """A column or cell from its bytes; FITS strings as numpy ``str`` (astropy decodes them)."""
+    dt = np.dtype(typestr)
+    if dt.kind == "S":
+        if dt.itemsize == 0:  # an empty string cell (``S0`` cannot hold bytes)
+            return np.full(shape, "", dtype="U1")
+        return np.char.decode(data.view(dt).reshape(shape), "latin-1").astype(_physical(dt))
+    return data.view(dt).reshape(shape)
+
+
+def _physical(dt: np.dtype[Any]) -> np.dtype[Any]:
+    """The dtype a table column has in Python: strings as ``str`` of the same length."""
+    return np.dtype(f"U{dt.itemsize}") if dt.kind == "S" else dt
+
+
+class Table:
+    """A FITS table HDU (binary or ASCII), as astropy's ``hdul[n].data`` gives it, read lazily.
+
+    ``table["NAME"]`` (or a column index) reads one column for every row: a numpy array of
+    astropy's physical values (TSCAL/TZERO applied, unsigned integers, ``L`` and ``X`` columns as
+    bool, strings as bytes ``|S{n}``, ASCII-table numbers as numbers); a variable-length column is
+    a numpy object array holding one array per row. ``table[a:b]`` reads those rows (only their
+    bytes) as a numpy structured array with one field per column (a variable-length column as an
+    object field); ``table[i]`` one row (a ``numpy.void`` record). Column names are matched
+    exactly, then case-insensitively, as astropy does.
+    """
+
+    __slots__ = ("_inner", "_location", "_selector", "_options", "_columns", "_dtype")
+
+    def __init__(self, inner: _ndfiles.Table, location: str, selector: str, options: dict[str, Any]):
+        self._inner = inner
+        self._location = location
+        self._selector = selector
+        self._options = options
+        self._columns = inner.columns()
+        fields = []
+        seen: set[str] = set()
+        for k, (name, typestr, cell, variable, _unit) in enumerate(self._columns):
+            field = name if name and name not in seen else f"col{k + 1}"
+            seen.add(field)
+            dt = np.dtype(object) if variable else _physical(np.dtype(typestr))
+            fields.append((field, dt, tuple(cell)) if cell and not variable else (field, dt))
+        self._dtype = np.dtype(fields)
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    @property
+    def selector(self) -> str:
+        return self._selector
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names (``TTYPEn``), in table order."""
+        return [c[0] for c in self._columns]
+
+    @property
+    def units(self) -> list[str | None]:
+        """The column units (``TUNITn``), in table order."""
+        return [c[4] for c in self._columns]
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The structured dtype of ``table[a:b]`` (native byte order; variable-length columns as
+        ``object`` fields)."""
+        return self._dtype
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self._inner.nrows,)
+
+    def __len__(self) -> int:
+        return self._inner.nrows
+
+    def __repr__(self) -> str:
+        return f"<ndfiles.Table {self._selector!r} {len(self)} rows, columns {self.columns} of {self._location!r}>"
+
+    def _column_index(self, key: str | int) -> int:
+        names = self.columns
+        if isinstance(key, str):
+            if key in names:
+                return names.index(key)
+            folded = [n.lower() for n in names]
+            if key.lower() in folded:
+                return folded.index(key.lower())
+            raise KeyError(f"{self._selector}: no column {key!r} (columns: {names})")
+        i = operator.index(key)
+        if not -len(names) <= i < len(names):
+            raise IndexError(f"column {i} out of range: the table has {len(names)}")
+        return i % len(names)
+
+    def _read(self, start: int, stop: int, columns: list[int]) -> list[np.ndarray]:
+        fixed = [c for c in columns if not self._columns[c][3]]
+        got = dict(zip(fixed, (_raw(*r) for r in self._inner.read_rows(start, stop, fixed)))) if fixed else {}
+        out = []
+        for c in columns:
+            if c in got:
+                out.append(got[c])
+                continue
+            cells = self._inner.read_variable(c, start, stop)
+            col = np.empty(len(cells), dtype=object)
+            for i, r in enumerate(cells):
+                col[i] = _raw(*r)
+            out.append(col)
+        return out
+
+    def column(self, key: str | int) -> np.ndarray:
+        """One column, every row (as ``table[key]``)."""
+        (col,) = self._read(0, len(self), [self._column_index(key)])
+        return col
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return self.column(key)
+        if isinstance(key, slice):
+            a, b, step = key.indices(len(self))
+            n = len(range(a, b, step))
+            if n == 0:
+                return np.empty(0, dtype=self._dtype)
+            lo, hi = (a, a + (n - 1) * step + 1) if step > 0 else (a + (n - 1) * step, a + 1)
+            rows = self.rows(lo, hi)
+            return rows[:: step] if step > 0 else rows[::-1][:: -step]
+        if isinstance(key, (bool, np.bool_)):
+            raise IndexError("boolean indices are not supported by ndfiles.Table")
+        try:
+            i = operator.index(key)
+        except TypeError:
+            raise IndexError(
+                "a Table takes a column name, a row index or a slice of rows, "
+                f"not {type(key).__name__}"
+            ) from None
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"row {i} out of range: the table has {len(self)} rows")
+        i %= len(self)
+        return self.rows(i, i + 1)[0]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start..stop`` as a structured array (as ``table[start:stop]``)."""
+        out = np.empty(stop - start, dtype=self._dtype)
+        cols = self._read(start, stop, list(range(len(self._columns))))
+        for field, col in zip(self._dtype.names or (), cols):
+            out[field] = col
+        return out
+
+    def read(self) -> np.ndarray:
+        """Every row, as a structured array."""
+        return self.rows(0, len(self))
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if copy is False:
+            raise ValueError("ndfiles.Table: reading makes a new array (copy=False refused)")
+        out = self.read()
+        return out if dtype is None else out.astype(dtype)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_reopen_table, (self._location, self._selector, self._options))
 
 
 def _plan(key: Any, shape: tuple[int, ...]) -> tuple[list[int], list[int], tuple[Any, ...], bool]:

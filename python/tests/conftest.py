@@ -33,6 +33,8 @@ def assert_same(got: np.ndarray, want: np.ndarray, what: str = "") -> None:
         # and bit for bit where not NaN (signed zeros, NaN payloads aside)
         mask = ~np.isnan(want)
         assert np.array_equal(got[mask].view(np.uint8), want[mask].view(np.uint8)), what
+    elif got.dtype.kind in "mM":  # NaT is not equal to itself
+        assert np.array_equal(got.view("i8"), want.view("i8")), what
     else:
         assert np.array_equal(got, want), what
 

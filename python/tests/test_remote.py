@@ -58,3 +58,54 @@ def test_s3_with_options():
     assert_same(arr[5:9, ::3, -1], local[5:9, ::3, -1])
     # the options travel with a pickled array
     assert_same(pickle.loads(pickle.dumps(arr))[0], local[0])
+
+
+def put_cube(endpoint: str, bucket: str) -> str:
+    """Upload the cube under a new key, readable by anyone (for unsigned GETs)."""
+    key = f"ndfiles-py/{uuid.uuid4().hex}/cube.fits"
+    req = urllib.request.Request(
+        f"{endpoint}/{bucket}/{key}", data=(TESTDATA / "example/cube.fits").read_bytes(), method="PUT",
+        headers={"Content-Type": "application/octet-stream", "x-amz-acl": "public-read"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status == 200
+    return key
+
+
+@needs_s3
+def test_s3_fsspec_storage_options_and_xarray():
+    endpoint, bucket = S["ND_TEST_S3_ENDPOINT"], S["ND_TEST_S3_BUCKET"]
+    key = put_cube(endpoint, bucket)
+    local = ndfiles.open(TESTDATA / "example/cube.fits")["SCI"]
+    so = {"key": "testing", "secret": "testing-secret", "endpoint_url": endpoint,
+          "client_kwargs": {"region_name": "us-east-1"}}
+    ds = ndfiles.open(f"s3://{bucket}/{key}", storage_options=so, cache_size=1 << 20,
+                      block_size=64 << 10, timeout=20, retries=1, threads=1)
+    assert_same(ds["SCI"][3, 10:20], local[3, 10:20])
+    # anonymous (unsigned) requests: moto serves them
+    anon = ndfiles.open(f"s3://{bucket}/{key}", storage_options={"anon": True, "endpoint_url": endpoint,
+                                                                  "region_name": "us-east-1"})
+    assert_same(anon["SCI"][-1], local[-1])
+    import xarray as xr
+
+    got = xr.open_dataset(f"s3://{bucket}/{key}", engine="ndfiles", storage_options=so)
+    assert_same(got["SCI"][0:2].values, local[0:2])
+
+
+def test_bad_options_are_errors():
+    cube = TESTDATA / "example/cube.fits"
+    with pytest.raises(ndfiles.Error, match="timeout"):
+        ndfiles.open("s3://bucket/x.fits", timeout=0)
+    with pytest.raises(ndfiles.Error, match="limits"):
+        ndfiles.open(cube, limits={"nope": 1})
+    with pytest.raises(TypeError):
+        ndfiles.open(cube, threads="two")
+    # a closed port: refused at once, one line naming the URL (no retries of a refusal)
+    with pytest.raises(ndfiles.Error, match="127.0.0.1:9"):
+        ndfiles.open("http://127.0.0.1:9/cube.fits", timeout=2, connect_timeout=1, retries=0)
+    # limits apply to local files: a .fits.gz larger than allowed decompressed
+    gz = TESTDATA / "fits/gen/sc_i16.fits.gz"
+    assert ndfiles.open(gz).keys()
+    with pytest.raises(ndfiles.Error, match="(?i)decompress"):
+        ndfiles.open(gz, limits={"decompressed_bytes": 1000})
+    assert_same(ndfiles.open(cube, threads=1)["SCI"][...], ndfiles.open(cube)["SCI"][...])

@@ -32,8 +32,8 @@ def test_store_matches_zarr_python(case):
     sel = case["path"] or "/"
     arr = ds[sel]
     want_npy = load_npy(Z / case["npy"])
-    if arr.dtype.kind not in "biufc":
-        with pytest.raises(ndfiles.Error, match="not numeric"):
+    if want_npy.dtype.names:  # records: not read yet
+        with pytest.raises(ndfiles.Error, match="records"):
             arr[...]
         return
     got = np.asarray(arr)

@@ -60,7 +60,10 @@ const GATHER_LIMIT: u128 = 64 << 20;
 /// A numpy basic-indexing [`Selection`] of `inner` (steps, negative steps, dropped axes), as an
 /// array of its own. A box selection (every step 1) reads its region directly; a strided one reads
 /// the bounding box of each requested part (split so that at most 64 MiB is held) and gathers the
-/// selected elements.
+/// selected elements. Where a step skips whole rows (planes, …) of an axis before the last, the
+/// read is split along the outer axes so that the skipped ones are not read, when that costs no
+/// repeated decoding: the array is stored without a codec (reads cost their bytes), or the step
+/// is at least the chunk's extent on that axis (each part touches chunks of its own).
 pub struct SelectionView<A> {
     inner: A,
     selection: Selection,
@@ -112,6 +115,30 @@ impl<A: Deref<Target = dyn ArrayRead + 'static> + Send + Sync> SelectionView<A> 
             .collect()
     }
 
+    /// Whether splitting `axes` along its outermost axis taking more than one index leaves
+    /// rows (planes, …) unread: an axis from there to the one before last steps over indices,
+    /// and re-reading per part costs nothing more (no codec, or a step of at least a chunk on
+    /// the axis split).
+    fn skips_outer(&self, axes: &[(u64, i64, u64)]) -> bool {
+        let Some(k) = axes.iter().position(|a| a.2 > 1) else {
+            return false;
+        };
+        let last = axes.len() - 1;
+        let skips = axes[k..last]
+            .iter()
+            .any(|&(_, step, n)| n > 1 && step.unsigned_abs() > 1);
+        if !skips {
+            return false;
+        }
+        if self.inner.codec().is_none() {
+            return true;
+        }
+        let chunk = self.inner.chunk_shape();
+        chunk
+            .get(k)
+            .is_some_and(|&c| axes[k].1.unsigned_abs() >= c.max(1))
+    }
+
     /// Read the elements `axes` describes (C order) into `out`.
     fn gather(&self, axes: &[(u64, i64, u64)], out: &mut [u8]) -> Result<()> {
         let elem = self.inner.dtype().size();
@@ -128,7 +155,7 @@ impl<A: Deref<Target = dyn ArrayRead + 'static> + Send + Sync> SelectionView<A> 
             .collect();
         let box_shape: Vec<u64> = bounds.iter().map(|r| r.end - r.start).collect();
         let box_bytes = box_shape.iter().fold(elem as u128, |a, &d| a * d as u128);
-        if box_bytes > self.gather_limit {
+        if box_bytes > self.gather_limit || self.skips_outer(axes) {
             // split along the outermost axis taking more than one index
             if let Some(k) = axes.iter().position(|a| a.2 > 1) {
                 let (first, step, n) = axes[k];
@@ -212,7 +239,63 @@ mod tests {
     use super::*;
     use crate::MemArray;
     use nd_core::ArrayBuf;
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
+
+    /// An array that counts the bytes read from it, with a codec and chunks as asked.
+    struct Counting {
+        inner: MemArray,
+        bytes: AtomicU64,
+        codec: Option<String>,
+        chunks: Vec<u64>,
+    }
+
+    impl ArrayRead for Counting {
+        fn shape(&self) -> &[u64] {
+            self.inner.shape()
+        }
+        fn dtype(&self) -> &DataType {
+            self.inner.dtype()
+        }
+        fn chunk_shape(&self) -> Vec<u64> {
+            self.chunks.clone()
+        }
+        fn codec(&self) -> Option<String> {
+            self.codec.clone()
+        }
+        fn read_region_into(&self, region: &Region, out: &mut [u8]) -> Result<()> {
+            self.bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
+            self.inner.read_region_into(region, out)
+        }
+    }
+
+    #[test]
+    fn steps_over_rows_skip_them_when_rereading_is_free() {
+        let shape = [64u64, 48];
+        let vals: Vec<u32> = (0..64 * 48).collect();
+        let sel = Selection::parse("::4,::4", &shape).unwrap();
+        let want = brute(&shape, &sel);
+        // (codec, chunks, bytes read): no codec → only the 16 rows taken (each its 45-element
+        // span); a codec with chunks of 8 rows > the step → the bounding box; chunks of 4 rows
+        // = the step → the rows taken
+        for (codec, chunks, bytes) in [
+            (None, vec![64, 48], 16 * 45 * 4),
+            (Some("zstd".to_string()), vec![8, 48], 61 * 45 * 4),
+            (Some("zstd".to_string()), vec![4, 48], 16 * 45 * 4),
+        ] {
+            let c = Arc::new(Counting {
+                inner: MemArray::new(ArrayBuf::from_vec(shape.to_vec(), &vals).unwrap()),
+                bytes: AtomicU64::new(0),
+                codec,
+                chunks,
+            });
+            let inner: Arc<dyn ArrayRead> = c.clone();
+            let view = SelectionView::new(inner, sel.clone()).unwrap();
+            let got = view.read_region(&Region::full(view.shape())).unwrap();
+            assert_eq!(got.as_slice::<u32>().unwrap(), &want[..]);
+            assert_eq!(c.bytes.load(Ordering::Relaxed), bytes, "{:?}", c.chunks);
+        }
+    }
 
     /// numpy's `a[sel]` by brute force over the selected indices of each axis.
     fn brute(shape: &[u64], sel: &Selection) -> Vec<u32> {

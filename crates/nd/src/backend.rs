@@ -149,6 +149,28 @@ pub trait Backend: Send + Sync {
     }
     /// Headers / tree / attributes in one vocabulary (see [`crate::Dataset::metadata`]).
     fn metadata(&self) -> Result<serde_json::Value>;
+    /// A table HDU by selector (FITS only).
+    fn table(&self, _selector: &str) -> Result<nd_fits::Table> {
+        Err(Error::input(format!(
+            "tables are FITS tables; this is {}",
+            self.format()
+        )))
+    }
+    /// The attributes of the array `selector` for xarray (see [`crate::Dataset::attributes`]);
+    /// by default none.
+    fn attributes(&self, _selector: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+        Ok(serde_json::Map::new())
+    }
+    /// The dimension names of the array `selector` (of `ndim` axes) as its source gives them,
+    /// before they are made consistent with the other arrays of its group (see
+    /// `convert/dims.rs`). By default `dim_0, dim_1, …`.
+    fn dimension_names(&self, _selector: &str, ndim: usize) -> Result<Vec<String>> {
+        Ok(crate::convert::dims::names(
+            &serde_json::Map::new(),
+            ndim,
+            false,
+        ))
+    }
     /// The format crate's own handle, for [`crate::Dataset::native`].
     fn native(&self) -> crate::Native<'_>;
     /// What `nd convert` copies.

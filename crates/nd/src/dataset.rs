@@ -111,6 +111,57 @@ impl Dataset {
         self.backend.metadata()
     }
 
+    /// Open a FITS table HDU (binary or ASCII) by selector (`N`, `EXTNAME`, `EXTNAME,VER`):
+    /// its header only; rows are read when asked.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when nothing matches, the HDU is not a table, or the file is not
+    /// FITS.
+    pub fn table(&self, selector: &str) -> Result<crate::Table> {
+        Ok(crate::Table::new(
+            selector,
+            self.backend.table(selector)?,
+            self.pool.clone(),
+        ))
+    }
+
+    /// The attributes of one array, as xarray shows them: a FITS image's header cards
+    /// (keyword → value; of a compressed image the image header astropy shows; of a table
+    /// column its table's) without those describing the layout or the scaling (`NAXISn`,
+    /// `BSCALE`, …, `CHECKSUM`; the values read are physical), the first card of a keyword
+    /// winning, `COMMENT` and `HISTORY` joined by newlines, undefined values left out; a Zarr
+    /// array's attributes without `_ARRAY_DIMENSIONS`; none for ASDF.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when the selector matches no array.
+    pub fn attributes(&self, selector: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+        self.backend.attributes(selector)
+    }
+
+    /// Dimension names for xarray of the arrays `selectors`, in that order, as `nd convert`
+    /// writes them to Zarr (see `spec-notes/convert.md`): a Zarr array's `_ARRAY_DIMENSIONS`
+    /// or v3 `dimension_names`; a FITS image's `CTYPEn` without its projection code, lowercased
+    /// (`RA---SIN` → `ra`; numpy axis `i` is FITS axis `NAXIS - i`); otherwise `dim_0, dim_1, …`.
+    /// A name repeated within an array gets `_1`, `_2`, …; the arrays are taken as one xarray
+    /// dataset, so a name already bound to another length by an earlier array becomes
+    /// `<name>_<array>` (the array's name being the selector's last `/`-part), then with a
+    /// counter.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when a selector matches no array.
+    pub fn dimension_names(&self, selectors: &[&str]) -> Result<Vec<Vec<String>>> {
+        let mut groups = crate::convert::dims::Groups::default();
+        selectors
+            .iter()
+            .map(|s| {
+                let shape = self.array(s)?.shape().to_vec();
+                let names = self.backend.dimension_names(s, shape.len())?;
+                let name = s.trim().trim_matches('/').rsplit('/').next().unwrap_or("");
+                Ok(groups.place(name, &shape, names))
+            })
+            .collect()
+    }
+
     /// The format crate's own handle (an [`nd_fits::Fits`], [`nd_asdf::AsdfFile`] or
     /// [`nd_zarr::Hierarchy`]), for what the neutral API does not cover.
     pub fn native(&self) -> crate::Native<'_> {

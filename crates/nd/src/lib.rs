@@ -23,12 +23,14 @@ pub mod export;
 mod formats;
 mod open;
 pub mod refs;
+mod table;
 
 pub use array::Array;
 pub use backend::{typestr, ArrayEntry, ArrayKind, Finding};
 pub use dataset::{Dataset, Format};
 pub use error::{Error, Result};
 pub use open::{detect, open, remote_stats, remote_warnings, OpenOptions};
+pub use table::{Table, TableColumn};
 
 pub use nd_core::cast::Scalar;
 /// Destination checks and temporary outputs (what is left after an interruption, and its removal).

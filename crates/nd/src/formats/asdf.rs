@@ -82,6 +82,21 @@ struct Printer<'a> {
     w: &'a mut dyn Write,
 }
 
+impl AsdfDataset {
+    /// The metadata `nd convert` keeps for the array at `path` (`meta/arrays/<path>` of the
+    /// tree: a Zarr source's attributes), or none.
+    fn array_meta(&self, path: &str) -> serde_json::Map<String, serde_json::Value> {
+        let node = self
+            .file
+            .tree()
+            .get_path(&format!("meta/arrays/{}", path.trim_matches('/')));
+        match node.map(|n| n.to_json()) {
+            Some(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        }
+    }
+}
+
 impl Printer<'_> {
     fn node(&mut self, path: &str, label: &str, n: &Node, depth: usize) -> std::io::Result<()> {
         let indent = "  ".repeat(depth);
@@ -233,6 +248,20 @@ impl Backend for AsdfDataset {
         self.file.warnings().to_vec()
     }
 
+    fn attributes(&self, selector: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let mut attrs = self.array_meta(selector);
+        attrs.remove("_ARRAY_DIMENSIONS");
+        Ok(attrs)
+    }
+
+    fn dimension_names(&self, selector: &str, ndim: usize) -> Result<Vec<String>> {
+        Ok(crate::convert::dims::names(
+            &self.array_meta(selector),
+            ndim,
+            false,
+        ))
+    }
+
     fn convert_plan(&self) -> Result<ConvertPlan> {
         let mut plan = ConvertPlan::default();
         let tree = self.file.tree();
@@ -284,7 +313,7 @@ impl Backend for AsdfDataset {
             plan.items.push(ConvertItem {
                 name: path.clone(),
                 selector: path.clone(),
-                meta: obj(tree.get_path(&format!("meta/arrays/{path}"))),
+                meta: self.array_meta(path),
                 table: None,
             });
         }

@@ -56,6 +56,19 @@ impl FitsDataset {
         self.fits.hdus().map_err(|e| self.err(e))
     }
 
+    /// The non-structural cards of an image HDU, each as its raw text; of a compressed image,
+    /// those of the image header astropy shows, not the compressed table's.
+    fn image_cards(&self, h: &Hdu) -> Result<serde_json::Value> {
+        if h.kind == HduKind::CompressedImage {
+            let c = self
+                .fits
+                .compressed_image(h.index)
+                .map_err(|e| self.err(e))?;
+            return Ok(cards_json(c.image_header(), is_structural));
+        }
+        Ok(header_cards_json(h))
+    }
+
     /// An HDU by index or EXTNAME (`NAME` or `NAME,VER`).
     fn select(&self, sel: &str) -> Result<&Hdu> {
         let sel = sel.trim();
@@ -442,6 +455,48 @@ impl Backend for FitsDataset {
         Ok(())
     }
 
+    fn table(&self, selector: &str) -> Result<nd_fits::Table> {
+        let h = self.select(selector)?;
+        if !is_table(h) {
+            return Err(self.err(format!(
+                "HDU {} ({}) is a {}, not a table",
+                h.index,
+                h.name(),
+                kind_name(&h.kind)
+            )));
+        }
+        self.fits.table(h.index).map_err(|e| self.err(e))
+    }
+
+    fn attributes(&self, selector: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let hsel = selector.split_once('/').map_or(selector, |(h, _)| h);
+        let h = self.select(hsel)?;
+        if h.kind == HduKind::CompressedImage {
+            let c = self
+                .fits
+                .compressed_image(h.index)
+                .map_err(|e| self.err(e))?;
+            return Ok(header_attributes(c.image_header(), is_structural));
+        }
+        let skip = if is_table(h) {
+            is_table_structural
+        } else {
+            is_structural
+        };
+        Ok(header_attributes(&h.header, skip))
+    }
+
+    fn dimension_names(&self, selector: &str, ndim: usize) -> Result<Vec<String>> {
+        let mut meta = serde_json::Map::new();
+        // a table column has no CTYPE of its own
+        let image = !selector.contains('/');
+        if image {
+            let h = self.select(selector)?;
+            meta.insert("fits_header".into(), self.image_cards(h)?);
+        }
+        Ok(crate::convert::dims::names(&meta, ndim, image))
+    }
+
     fn metadata(&self) -> Result<serde_json::Value> {
         let hdus: Vec<serde_json::Value> = self
             .all()?
@@ -555,17 +610,7 @@ impl Backend for FitsDataset {
                 continue;
             }
             let mut meta = serde_json::Map::new();
-            let cards = if h.kind == HduKind::CompressedImage {
-                // the image header astropy shows, not the compressed table's
-                let c = self
-                    .fits
-                    .compressed_image(h.index)
-                    .map_err(|e| self.err(e))?;
-                cards_json(c.image_header(), is_structural)
-            } else {
-                header_cards_json(h)
-            };
-            meta.insert("fits_header".into(), cards);
+            meta.insert("fits_header".into(), self.image_cards(h)?);
             order.push(serde_json::Value::String(name.clone()));
             plan.items.push(ConvertItem {
                 name,
@@ -650,6 +695,41 @@ impl Backend for FitsDataset {
         }
         Ok(out)
     }
+}
+
+/// A header's cards as attributes (keyword → value), those `skip` rejects left out: the first
+/// card of a keyword wins (as astropy's `header[keyword]`), commentary cards (`COMMENT`,
+/// `HISTORY`) are joined by newlines, cards with a blank keyword, an undefined or an unparsable
+/// value are left out.
+fn header_attributes(
+    h: &nd_fits::Header,
+    skip: fn(&str) -> bool,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    for c in h.cards() {
+        let key = c.keyword();
+        if key.is_empty() || skip(key) {
+            continue;
+        }
+        match c.value() {
+            nd_fits::Value::Undefined | nd_fits::Value::Invalid(_) => {}
+            nd_fits::Value::Text(t) if matches!(key, "COMMENT" | "HISTORY") => {
+                match out.get_mut(key) {
+                    Some(serde_json::Value::String(s)) => {
+                        s.push('\n');
+                        s.push_str(t);
+                    }
+                    _ => {
+                        out.insert(key.to_string(), t.clone().into());
+                    }
+                }
+            }
+            v => {
+                out.entry(key.to_string()).or_insert_with(|| card_value(v));
+            }
+        }
+    }
+    out
 }
 
 /// A card's value as JSON: booleans, numbers and strings as they are; a complex value `[re, im]`;

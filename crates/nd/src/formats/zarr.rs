@@ -64,6 +64,23 @@ fn object_codec(o: &nd_zarr::ObjectMetadataV2) -> String {
     parts.join("+")
 }
 
+/// An array's attributes, with a v3 array's `dimension_names` as xarray's v2 attribute
+/// `_ARRAY_DIMENSIONS` (the conversion plan's vocabulary for dimension names; see
+/// `convert/dims.rs`).
+fn array_meta(n: &nd_zarr::Node) -> serde_json::Map<String, serde_json::Value> {
+    let mut meta = n.attributes.clone();
+    if let Some(names) = n
+        .metadata_v3
+        .as_ref()
+        .and_then(|m| m.dimension_names.as_ref())
+        .and_then(|d| d.iter().cloned().collect::<Option<Vec<String>>>())
+    {
+        meta.entry("_ARRAY_DIMENSIONS")
+            .or_insert_with(|| serde_json::json!(names));
+    }
+    meta
+}
+
 /// An array node nd can read (v2, or v3 with a supported type and codecs).
 fn readable_array(n: &nd_zarr::Node) -> bool {
     n.kind == NodeKind::Array && n.error.is_none()
@@ -383,6 +400,24 @@ impl Backend for ZarrDataset {
         self.h.open_array(p).map_err(|e| self.err(e))
     }
 
+    fn attributes(&self, selector: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let n = self
+            .h
+            .node(Self::norm(selector))
+            .ok_or_else(|| self.err(format!("no array {selector:?} in the store")))?;
+        let mut attrs = n.attributes.clone();
+        attrs.remove("_ARRAY_DIMENSIONS");
+        Ok(attrs)
+    }
+
+    fn dimension_names(&self, selector: &str, ndim: usize) -> Result<Vec<String>> {
+        let n = self
+            .h
+            .node(Self::norm(selector))
+            .ok_or_else(|| self.err(format!("no array {selector:?} in the store")))?;
+        Ok(crate::convert::dims::names(&array_meta(n), ndim, false))
+    }
+
     fn metadata(&self) -> Result<serde_json::Value> {
         let nodes: serde_json::Map<String, serde_json::Value> = self
             .h
@@ -530,18 +565,7 @@ impl Backend for ZarrDataset {
                 continue;
             }
             if readable_array(n) {
-                // a v3 array's dimension_names travel as xarray's v2 attribute (the plan's
-                // vocabulary for dimension names; see convert/dims.rs)
-                let mut meta = n.attributes.clone();
-                if let Some(names) = n
-                    .metadata_v3
-                    .as_ref()
-                    .and_then(|m| m.dimension_names.as_ref())
-                    .and_then(|d| d.iter().cloned().collect::<Option<Vec<String>>>())
-                {
-                    meta.entry("_ARRAY_DIMENSIONS")
-                        .or_insert_with(|| serde_json::json!(names));
-                }
+                let meta = array_meta(n);
                 plan.items.push(ConvertItem {
                     name: if n.path.is_empty() {
                         "data".into()

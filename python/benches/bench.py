@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""ndfiles against the Python readers of FITS, ASDF and Zarr, and against nd from Rust.
+
+Cases (each timed with its open included, as a user runs it):
+  fits_full    full read of a 256 MiB float32 FITS image
+  fits_cutout  a 100x100 cutout of it
+  fits_walk    every header of a 500-HDU FITS file
+  zarr_full    full read of a 512 MiB zstd Zarr cube (float32, 128^3 chunks)
+  asdf_full    full read of a 256 MiB float32 ASDF array
+
+Peers: astropy (memmap on and off), fitsio, asdf, zarr-python; "rust" is nd from Rust
+(`cargo run --release -p nd --example bench_read`, its own in-process timing). Rounds are
+interleaved (round r runs every reader of every case before round r + 1), the median is
+reported, and ratios are peer / ndfiles (> 1: ndfiles is faster) and ndfiles / rust.
+
+Usage (a release build of ndfiles in the venv: `maturin develop --release` in python/):
+    pip install -r python/requirements-test.txt -r python/benches/requirements.txt
+    cargo build --release -p nd --example bench_read
+    python python/benches/bench.py [--rounds 5] [--data DIR] [--nd target/release/examples/bench_read]
+    python python/benches/bench.py --smoke      # tiny sizes, one round: checks the script runs
+
+Every reader's result is compared with ndfiles' before timing; a difference stops the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sizes(smoke: bool) -> dict[str, Any]:
+    if smoke:
+        return {"image": (256, 256), "hdus": 20, "cube": (32, 32, 32), "cube_chunks": (16, 16, 16),
+                "asdf": (256, 256), "cutout": (100, 100)}
+    return {"image": (8192, 8192), "hdus": 500, "cube": (512, 512, 512),
+            "cube_chunks": (128, 128, 128), "asdf": (8192, 8192), "cutout": (4000, 4000)}
+
+
+def make_data(d: Path, sz: dict[str, Any]) -> dict[str, Path]:
+    """Write the inputs once (kept between runs when the sizes match)."""
+    from astropy.io import fits
+
+    d.mkdir(parents=True, exist_ok=True)
+    tag = "x".join(map(str, sz["image"]))
+    paths = {
+        "image": d / f"image-{tag}.fits",
+        "hdus": d / f"hdus-{sz['hdus']}.fits",
+        "cube": d / f"cube-{'x'.join(map(str, sz['cube']))}.zarr",
+        "asdf": d / f"array-{'x'.join(map(str, sz['asdf']))}.asdf",
+    }
+    rng = np.random.default_rng(0)
+    if not paths["image"].exists():
+        fits.PrimaryHDU(rng.normal(size=sz["image"]).astype("f4")).writeto(paths["image"])
+    if not paths["hdus"].exists():
+        hdus = [fits.PrimaryHDU()]
+        for i in range(sz["hdus"] - 1):
+            h = fits.ImageHDU(np.full((10, 10), i, dtype="i2"), name=f"EXT{i}")
+            for k in range(30):
+                h.header[f"KEY{k}"] = (k * 1.5, f"card {k} of HDU {i + 1}")
+            hdus.append(h)
+        fits.HDUList(hdus).writeto(paths["hdus"])
+    if not paths["cube"].exists():
+        import zarr
+        from numcodecs import Zstd
+
+        z = zarr.open(str(paths["cube"]), mode="w", shape=sz["cube"], chunks=sz["cube_chunks"],
+                      dtype="f4", compressor=Zstd(level=1))
+        for i in range(0, sz["cube"][0], sz["cube_chunks"][0]):
+            n = min(sz["cube_chunks"][0], sz["cube"][0] - i)
+            z[i:i + n] = rng.normal(size=(n,) + tuple(sz["cube"][1:])).astype("f4")
+    if not paths["asdf"].exists():
+        import asdf
+
+        asdf.AsdfFile({"data": rng.normal(size=sz["asdf"]).astype("f4")}).write_to(paths["asdf"])
+    return paths
+
+
+def readers(paths: dict[str, Path], sz: dict[str, Any], have_fitsio: bool) -> dict[str, dict[str, Callable[[], Any]]]:
+    """case → reader name → a call that opens and reads (returning what it read)."""
+    import asdf
+    import zarr
+    from astropy.io import fits
+
+    import ndfiles
+
+    y, x = sz["cutout"]
+    cut = (slice(y, y + 100), slice(x, x + 100))
+    img, hdus, cube, arr = (str(paths[k]) for k in ("image", "hdus", "cube", "asdf"))
+
+    def astropy_full(memmap: bool):
+        def run():
+            with fits.open(img, memmap=memmap) as h:
+                return np.array(h[0].data)
+        return run
+
+    def astropy_cut(memmap: bool):
+        def run():
+            with fits.open(img, memmap=memmap) as h:
+                # .section reads only the rows needed; .data with memmap=True maps the file
+                return np.array(h[0].data[cut] if memmap else h[0].section[cut])
+        return run
+
+    def astropy_walk():
+        with fits.open(hdus) as h:
+            return [hdu.header for hdu in h]
+
+    def asdf_full(memmap: bool):
+        def run():
+            with asdf.open(arr, memmap=memmap, lazy_load=False) as af:
+                return np.array(af["data"])
+        return run
+
+    out: dict[str, dict[str, Callable[[], Any]]] = {
+        "fits_full": {
+            "ndfiles": lambda: np.asarray(ndfiles.open(img)["0"]),
+            "astropy memmap": astropy_full(True),
+            "astropy no memmap": astropy_full(False),
+        },
+        "fits_cutout": {
+            "ndfiles": lambda: ndfiles.open(img)["0"][cut],
+            "astropy memmap": astropy_cut(True),
+            "astropy no memmap": astropy_cut(False),
+        },
+        "fits_walk": {
+            "ndfiles": lambda: ndfiles.open(hdus).metadata["hdus"],
+            "astropy": astropy_walk,
+        },
+        "zarr_full": {
+            "ndfiles": lambda: np.asarray(ndfiles.open(cube)["/"]),
+            "zarr-python": lambda: zarr.open(cube, mode="r")[...],
+        },
+        "asdf_full": {
+            "ndfiles": lambda: np.asarray(ndfiles.open(arr)["data"]),
+            "asdf memmap": asdf_full(True),
+            "asdf no memmap": asdf_full(False),
+        },
+    }
+    if have_fitsio:
+        import fitsio
+
+        def fitsio_cut():
+            with fitsio.FITS(img) as f:
+                return f[0][cut]
+
+        def fitsio_walk():
+            with fitsio.FITS(hdus) as f:
+                return [h.read_header() for h in f]
+
+        out["fits_full"]["fitsio"] = lambda: fitsio.read(img)
+        out["fits_cutout"]["fitsio"] = fitsio_cut
+        out["fits_walk"]["fitsio"] = fitsio_walk
+    return out
+
+
+def rust_args(paths: dict[str, Path], sz: dict[str, Any]) -> dict[str, list[str]]:
+    y, x = sz["cutout"]
+    return {
+        "fits_full": ["read", str(paths["image"]), "0"],
+        "fits_cutout": ["cutout", str(paths["image"]), "0", f"{y}:{y + 100},{x}:{x + 100}"],
+        "fits_walk": ["walk", str(paths["hdus"])],
+        "zarr_full": ["read", str(paths["cube"]), "/"],
+        "asdf_full": ["read", str(paths["asdf"]), "data"],
+    }
+
+
+def check_same(case: str, name: str, got: Any, want: Any) -> None:
+    if case == "fits_walk":
+        assert len(got) == len(want), (case, name, len(got), len(want))
+        return
+    g, w = np.asarray(got), np.asarray(want)
+    if g.shape != w.shape or not np.array_equal(g.astype(w.dtype.newbyteorder("=")), w, equal_nan=True):
+        raise SystemExit(f"{case}: {name} read other values than ndfiles")
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--data", type=Path, default=ROOT / "target" / "bench-data")
+    p.add_argument("--nd", type=Path, default=ROOT / "target" / "release" / "examples" / "bench_read",
+                   help="the bench_read example (nd from Rust); skipped when absent")
+    p.add_argument("--smoke", action="store_true", help="tiny inputs, one round")
+    p.add_argument("--json", type=Path, help="also write the medians here")
+    a = p.parse_args(argv)
+    rounds = 1 if a.smoke else a.rounds
+    sz = sizes(a.smoke)
+    warnings.simplefilter("ignore")
+    paths = make_data(a.data / ("smoke" if a.smoke else "full"), sz)
+    try:
+        import fitsio  # noqa: F401
+        have_fitsio = True
+    except ImportError:
+        have_fitsio = False
+        print("(fitsio not installed: pip install -r python/benches/requirements.txt)", file=sys.stderr)
+    cases = readers(paths, sz, have_fitsio)
+    rust = rust_args(paths, sz) if a.nd.exists() else {}
+    if not rust:
+        print(f"({a.nd} not built: no nd-from-Rust times)", file=sys.stderr)
+    # every reader once, untimed: same values as ndfiles, and the page cache warm for all
+    for case, rs in cases.items():
+        want = rs["ndfiles"]()
+        for name, fn in rs.items():
+            check_same(case, name, fn(), want)
+    times: dict[str, dict[str, list[float]]] = {c: {n: [] for n in rs} for c, rs in cases.items()}
+    for c in rust:
+        times[c]["rust"] = []
+    for _ in range(rounds):
+        for case, rs in cases.items():
+            for name, fn in rs.items():
+                t0 = time.perf_counter()
+                fn()
+                times[case][name].append(time.perf_counter() - t0)
+            if case in rust:
+                out = subprocess.run([str(a.nd), "1", *rust[case]], check=True, capture_output=True, text=True)
+                times[case]["rust"].append(float(out.stdout.split()[0]))
+    medians = {c: {n: statistics.median(v) for n, v in ts.items()} for c, ts in times.items()}
+    print(report(medians, rounds))
+    if a.json:
+        a.json.write_text(json.dumps(medians, indent=1))
+    return medians
+
+
+def report(medians: dict[str, dict[str, float]], rounds: int) -> str:
+    lines = [f"median of {rounds} interleaved rounds; ratio = reader / ndfiles (> 1: ndfiles faster); "
+             "rust: ndfiles / nd from Rust", "",
+             "| case | reader | median (s) | ratio |", "|---|---|---:|---:|"]
+    for case, ms in medians.items():
+        nd = ms["ndfiles"]
+        for name, t in ms.items():
+            if name == "ndfiles":
+                ratio = "1"
+            elif name == "rust":
+                ratio = f"ndfiles/rust {nd / t:.2f}"
+            else:
+                ratio = f"{t / nd:.2f}"
+            lines.append(f"| {case} | {name} | {t:.4f} | {ratio} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
