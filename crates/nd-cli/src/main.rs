@@ -159,8 +159,17 @@ enum Cmd {
     /// hierarchy whose chunks are byte ranges of the file, for fsspec's `reference://`
     /// filesystem, zarr-python and xarray. Parts that cannot be mapped are listed on stderr.
     Refs {
-        /// Source FITS or ASDF file (path or URL).
-        src: String,
+        /// Source FITS or ASDF files (paths or URLs); quoted local patterns such as
+        /// 'survey/*.fits' are expanded by nd (sorted by name). More than one file needs
+        /// --concat-dim.
+        #[arg(required = true)]
+        src: Vec<String>,
+        /// Combine the files into one dataset along this dimension: a new leading dimension of
+        /// every array, or one every array already has (its length a multiple of the chunk
+        /// length). The files' arrays must match (shape, dtype, chunks, codecs); attributes are
+        /// the first file's.
+        #[arg(long)]
+        concat_dim: Option<String>,
         /// Output JSON file (`-` for standard output).
         #[arg(short, long)]
         output: String,
@@ -409,6 +418,7 @@ fn run(cli: Cli) -> CliResult<u8> {
         }
         Cmd::Refs {
             src,
+            concat_dim,
             output,
             chunk_mib,
             url_prefix,
@@ -419,19 +429,46 @@ fn run(cli: Cli) -> CliResult<u8> {
                     "--chunk-mib {chunk_mib}: give a positive number of MiB"
                 )));
             }
+            let sources = nd::refs::expand_sources(&src)?;
+            if sources.len() > 1 && concat_dim.is_none() {
+                return Err(CliError::input(format!(
+                    "{} sources: give --concat-dim NAME to combine them into one dataset",
+                    sources.len()
+                )));
+            }
             note_stale(&output);
-            let ds = open(&src)?;
             let options = nd::refs::RefsOptions {
                 chunk_bytes: ((chunk_mib * 1048576.0) as u64).max(1),
                 url_prefix,
             };
-            let set = nd::refs::build(&ds, &options)?;
-            nd::refs::write_json(&set, &output, force, &[src.as_str()])?;
+            let mut sets = Vec::with_capacity(sources.len());
+            for s in &sources {
+                sets.push(nd::refs::build(&open(s)?, &options)?);
+            }
+            let set = match &concat_dim {
+                Some(dim) => nd::refs::concat(&sets, dim)?,
+                None => sets.pop().ok_or_else(|| CliError::input("no source"))?,
+            };
+            let srcs: Vec<&str> = sources.iter().map(String::as_str).collect();
+            nd::refs::write_json(&set, &output, force, &srcs)?;
+            let what = if sources.len() == 1 {
+                sources[0].clone()
+            } else {
+                format!("{} files", sources.len())
+            };
             for s in &set.skipped {
-                eprintln!("nd: note: {src}: {s}");
+                eprintln!("nd: note: {what}: {s}");
             }
             for a in &set.needs_nd_codec {
-                eprintln!("nd: note: {src}: array {a:?} needs the ndfiles codecs to be read");
+                eprintln!("nd: note: {what}: array {a:?} needs the ndfiles codecs to be read");
+            }
+            if let Some(dim) = &concat_dim {
+                eprintln!(
+                    "nd: note: {} files along {dim:?}; attributes are those of {} \
+                     (those that differ are listed in nd_concat)",
+                    sources.len(),
+                    sources[0]
+                );
             }
         }
         Cmd::Convert {

@@ -73,7 +73,7 @@ fn assemble(set: &RefSet, name: &str, file: &[u8], elem: usize) -> Vec<u8> {
         }
         let at = within as usize * elem;
         let src: &[u8] = match &set.refs[&format!("{name}/{}", key.join("."))] {
-            Ref::Range { offset, length } => {
+            Ref::Range { offset, length, .. } => {
                 let (o, l) = (*offset as usize, *length as usize);
                 assert!(o + l <= file.len(), "{name}: range past the file");
                 &file[o..o + l]
@@ -176,7 +176,8 @@ fn check_tiles(
             rem /= grid[a];
         }
         let key: Vec<String> = idx.iter().map(u64::to_string).collect();
-        let Ref::Range { offset, length } = set.refs[&format!("{name}/{}", key.join("."))] else {
+        let Ref::Range { offset, length, .. } = set.refs[&format!("{name}/{}", key.join("."))]
+        else {
             panic!("{name}: tile not a range")
         };
         let stored = &file[offset as usize..(offset + length) as usize];
@@ -260,7 +261,7 @@ fn asdf_compressed_blocks_are_one_chunk_with_their_codec() {
             assert_eq!(z["compressor"]["id"], id, "{file} {name}");
             assert_eq!(z["chunks"], z["shape"], "{file} {name}");
             let key = vec!["0"; u64s(&z["shape"]).len().max(1)].join(".");
-            let Ref::Range { offset, length } = set.refs[&format!("{name}/{key}")] else {
+            let Ref::Range { offset, length, .. } = set.refs[&format!("{name}/{key}")] else {
                 panic!("{file} {name}: not a range")
             };
             let stored = &bytes[offset as usize..(offset + length) as usize];
@@ -317,4 +318,123 @@ fn json_is_kerchunk_version_1() {
     }
     let zattrs: Value = serde_json::from_str(refs["PRIMARY/.zattrs"].as_str().unwrap()).unwrap();
     assert_eq!(zattrs["_ARRAY_DIMENSIONS"].as_array().unwrap().len(), 3);
+}
+
+fn set_of(rel: &str, chunk_bytes: u64) -> RefSet {
+    let ds = nd::open(testdata().join(rel).to_str().unwrap()).unwrap();
+    build(
+        &ds,
+        &RefsOptions {
+            chunk_bytes,
+            ..RefsOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn concat_along_a_new_dimension_renumbers_chunks_and_joins_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.fits");
+    std::fs::copy(testdata().join("fits/gen/dim2.fits"), &copy).unwrap();
+    let a = set_of("fits/gen/dim2.fits", 8 << 20);
+    let b = build(
+        &nd::open(copy.to_str().unwrap()).unwrap(),
+        &RefsOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        zarray(&a, "PRIMARY")["shape"],
+        zarray(&b, "PRIMARY")["shape"]
+    );
+    let c = nd::refs::concat(&[a.clone(), b.clone(), a.clone()], "time").unwrap();
+    assert_eq!(c.urls.len(), 3);
+    assert_eq!(c.urls[1], b.urls[0]);
+    let z = zarray(&c, "PRIMARY");
+    assert_eq!(u64s(&z["shape"]), vec![3, 5, 6]);
+    assert_eq!(u64s(&z["chunks"]), vec![1, 5, 6]);
+    assert_eq!(
+        zattrs(&c, "PRIMARY")["_ARRAY_DIMENSIONS"],
+        serde_json::json!(["time", "dim_0", "dim_1"])
+    );
+    for (f, src) in [(0usize, &a), (1, &b), (2, &a)] {
+        let Ref::Range {
+            file,
+            offset,
+            length,
+        } = c.refs[&format!("PRIMARY/{f}.0.0")]
+        else {
+            panic!()
+        };
+        let Ref::Range {
+            offset: o0,
+            length: l0,
+            ..
+        } = src.refs["PRIMARY/0.0"]
+        else {
+            panic!()
+        };
+        assert_eq!((file, offset, length), (f, o0, l0));
+    }
+    let j = c.to_json();
+    assert_eq!(j["refs"]["PRIMARY/1.0.0"][0], b.urls[0].as_str());
+    let root: Value = serde_json::from_str(j["refs"][".zattrs"].as_str().unwrap()).unwrap();
+    assert_eq!(root["nd_concat"]["dim"], "time");
+    assert_eq!(root["nd_concat"]["files"], 3);
+}
+
+#[test]
+fn concat_along_an_existing_dimension_needs_whole_chunks() {
+    // dim2 is 5×6 float32: 24-byte rows; 48-byte chunks of 2 rows do not divide 5, 1 row does
+    let one_row = set_of("fits/gen/dim2.fits", 24);
+    let c = nd::refs::concat(&[one_row.clone(), one_row.clone()], "dim_0").unwrap();
+    let z = zarray(&c, "PRIMARY");
+    assert_eq!(u64s(&z["shape"]), vec![10, 6]);
+    assert_eq!(u64s(&z["chunks"]), vec![1, 6]);
+    assert_eq!(c.refs["PRIMARY/7.0"], {
+        let Ref::Range { offset, length, .. } = one_row.refs["PRIMARY/2.0"] else {
+            panic!()
+        };
+        Ref::Range {
+            file: 1,
+            offset,
+            length,
+        }
+    });
+    let two_rows = set_of("fits/gen/dim2.fits", 48);
+    let e = nd::refs::concat(&[two_rows.clone(), two_rows], "dim_0").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("not a multiple of its chunk length 2"),
+        "{e}"
+    );
+}
+
+#[test]
+fn concat_refuses_files_that_differ_naming_file_and_difference() {
+    let a = set_of("fits/gen/dim2.fits", 8 << 20);
+    let shape = set_of("fits/gen/dim3.fits", 8 << 20);
+    let e = nd::refs::concat(&[a.clone(), shape], "t")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("dim3.fits") && e.contains("\"PRIMARY\""), "{e}");
+    let mut dtype = a.clone();
+    dtype.urls[0] = "other.fits".into();
+    let mut z = zarray(&a, "PRIMARY");
+    z["dtype"] = ">i4".into();
+    dtype.refs.insert("PRIMARY/.zarray".into(), Ref::Json(z));
+    let e = nd::refs::concat(&[a.clone(), dtype], "t")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("other.fits") && e.contains("dtype \">i4\" differs from \">f4\""),
+        "{e}"
+    );
+    let arrays = set_of("fits/gen/mef.fits", 8 << 20);
+    let e = nd::refs::concat(&[a.clone(), arrays], "t")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("mef.fits"), "{e}");
+    assert!(nd::refs::concat(&[], "t").is_err());
+    assert!(nd::refs::concat(&[a], "a/b").is_err());
 }

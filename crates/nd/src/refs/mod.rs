@@ -25,7 +25,12 @@
 mod asdf;
 mod chunks;
 pub mod codec;
+mod concat;
 mod fits;
+mod sources;
+
+pub use concat::concat;
+pub use sources::expand_sources;
 
 use crate::error::{Error, Result};
 use crate::Dataset;
@@ -77,8 +82,10 @@ pub enum Ref {
     Json(Value),
     /// Bytes given inline (written `base64:…`).
     Bytes(Vec<u8>),
-    /// A byte range of the target file.
+    /// A byte range of one of the set's files.
     Range {
+        /// Index of the file in [`RefSet::urls`] (0 for a set built from one file).
+        file: usize,
         /// Byte offset.
         offset: u64,
         /// Length in bytes.
@@ -86,11 +93,11 @@ pub enum Ref {
     },
 }
 
-/// A reference set: one file as a Zarr v2 hierarchy.
+/// A reference set: one file (or several concatenated, [`concat()`]) as a Zarr v2 hierarchy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefSet {
-    /// The path or URL every byte range refers to.
-    pub url: String,
+    /// The paths or URLs the byte ranges refer to ([`Ref::Range::file`] indexes this list).
+    pub urls: Vec<String>,
     /// Key → reference (Zarr keys: `.zgroup`, `SCI/.zarray`, `SCI/0.0`, …).
     pub refs: BTreeMap<String, Ref>,
     /// Parts of the file that are not in the hierarchy, each with the reason (also in the root
@@ -128,7 +135,11 @@ impl RefSet {
             let v = match r {
                 Ref::Json(v) => Value::String(v.to_string()),
                 Ref::Bytes(b) => Value::String(format!("base64:{}", base64(b))),
-                Ref::Range { offset, length } => json!([self.url, offset, length]),
+                Ref::Range {
+                    file,
+                    offset,
+                    length,
+                } => json!([self.urls[*file], offset, length]),
             };
             refs.insert(k.clone(), v);
         }
@@ -147,7 +158,7 @@ pub fn build(ds: &Dataset, opts: &RefsOptions) -> Result<RefSet> {
     let url = target_url(ds.path(), opts.url_prefix.as_deref())?;
     let mut b = Builder {
         set: RefSet {
-            url,
+            urls: vec![url],
             refs: BTreeMap::new(),
             skipped: Vec::new(),
             needs_nd_codec: Vec::new(),
@@ -310,9 +321,14 @@ impl Builder {
 
     /// Add one chunk as a byte range.
     pub(crate) fn range(&mut self, path: &str, chunk: &str, offset: u64, length: u64) {
-        self.set
-            .refs
-            .insert(key(path, chunk), Ref::Range { offset, length });
+        self.set.refs.insert(
+            key(path, chunk),
+            Ref::Range {
+                file: 0,
+                offset,
+                length,
+            },
+        );
     }
 
     /// Add one chunk inline.
