@@ -208,7 +208,7 @@ enum Cmd {
         /// QUANTIZED (lossy; q=16 by default: step = noise / 16; `rice:q=64` finer, `q=-0.01` a
         /// fixed step; dither=none|1|2, seed=N) unless `gzip_1:lossless` / `gzip_2:lossless`.
         /// Compressed images are read a slab of tile rows at a time; their compressed tiles are held
-        /// until the HDU is written, at most half of --budget-mib.
+        /// until the HDU is written, at most a quarter of --budget-mib.
         #[arg(long)]
         compressor: Option<String>,
         /// Replace the destination if it exists and is what nd writes (a FITS or ASDF file, a

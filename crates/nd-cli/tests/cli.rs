@@ -1089,7 +1089,7 @@ fn compressed_fits_output() {
     assert_eq!(names, ["PRIMARY", "SCI", "ERR", "DQ", "SCI", "ERR", "DQ"]);
     let v = ok(&["verify", arg(&out)]);
     assert!(!v.stdout.contains("absent"), "{}", v.stdout);
-    // refused: compressed tiles over half the budget, 64-bit with RICE, floats with
+    // refused: compressed tiles over a quarter of the budget, 64-bit with RICE, floats with
     // PLIO, lossless RICE, unknown names; nothing is left behind
     for (src, spec, budget, says) in [
         ("dt_i16", "rice", "0", "allowed to hold them"),

@@ -378,7 +378,7 @@ impl Pixels<'_> {
     fn held_limit(&self) -> usize {
         match self {
             Pixels::Memory(_) => usize::MAX,
-            Pixels::Slabs { slab_bytes, .. } => *slab_bytes,
+            Pixels::Slabs { slab_bytes, .. } => *slab_bytes / 2,
         }
     }
 
@@ -459,8 +459,8 @@ impl FitsWriter {
 
     /// [`FitsWriter::add_compressed_image`] of an array read a slab of whole tile rows at a time
     /// (each at most `slab_bytes`, or one tile row), so the image is never in memory whole; the
-    /// compressed tiles are held until the HDU is written, and more than `slab_bytes` of them is
-    /// an error.
+    /// compressed tiles are held until the HDU is written (building it takes about three times
+    /// their size), and more than `slab_bytes / 2` of them is an error.
     pub fn add_compressed_image_from(
         &mut self,
         src: &dyn ArrayRead,
@@ -637,6 +637,8 @@ impl FitsWriter {
                 ArrayBuf::from_vec(vec![zz.len() as u64], &zz)?,
             ));
         }
+        // the columns hold copies of the tiles' bytes: free the tiles before the table is built
+        drop(tiles);
         let hdu = self.hdus.len().max(1);
         let mut built =
             build_bintable(&columns).map_err(|e| crate::write_table::with_hdu(e, hdu))?;

@@ -264,7 +264,8 @@ pub(super) fn convert_to_fits(
             };
             if let Some(o) = &compress {
                 // a tile-compressed image: read a slab of tile rows at a time (half the budget),
-                // its compressed tiles held until the HDU is written (at most half the budget)
+                // its compressed tiles held until the HDU is written (at most a quarter of the
+                // budget: building the HDU takes about three times their size)
                 let mut o = o.clone();
                 if let Some(c) = &a.chunks {
                     o.tile = Some(fit_chunks(c, src.shape(), &item.name)?);
