@@ -336,7 +336,6 @@ fn run(cli: Cli) -> CliResult<u8> {
             for w in ds.warnings() {
                 eprintln!("nd: warning: {path}: {w}");
             }
-            ds.check_readable()?;
         }
         Cmd::Header { path, hdu } => {
             let ds = open(&path)?;
@@ -544,39 +543,41 @@ fn run(cli: Cli) -> CliResult<u8> {
         }
         Cmd::Verify { path, json } => {
             let ds = open(&path)?;
-            let findings = ds.verify()?;
-            let bad = findings.iter().filter(|f| !f.ok).count();
+            let report = ds.verify()?;
+            let code = report.exit_code();
             if json {
-                let checks: Vec<serde_json::Value> = findings
-                    .iter()
-                    .map(|f| {
-                        serde_json::json!({
-                            "place": f.place, "what": f.what, "ok": f.ok, "detail": f.detail,
-                        })
-                    })
-                    .collect();
-                let j = serde_json::json!({
-                    "path": path, "format": ds.format().name(), "problems": bad, "checks": checks,
-                });
-                writeln!(out, "{j}").map_err(werr)?;
-                return Ok(u8::from(bad > 0));
+                writeln!(out, "{}", report.to_json(&path)).map_err(werr)?;
+                return Ok(code);
             }
-            for f in &findings {
+            for f in &report.findings {
                 writeln!(
                     out,
                     "{:<8} {:<24} {:<20} {}",
-                    if f.ok { "ok" } else { "DAMAGED" },
+                    match f.severity {
+                        nd::Severity::Ok => "ok",
+                        nd::Severity::Warning => "WARNING",
+                        _ => "ERROR",
+                    },
                     f.place,
                     f.what,
                     f.detail
                 )
                 .map_err(werr)?;
             }
-            if bad > 0 {
-                eprintln!("nd: {path}: {bad} problem(s) found");
-                return Ok(1);
+            if code > 0 {
+                eprintln!(
+                    "nd: {path}: {} error(s) and {} warning(s) found",
+                    report.errors(),
+                    report.warnings()
+                );
+                return Ok(code);
             }
-            writeln!(out, "{path}: {} check(s), no problems", findings.len()).map_err(werr)?;
+            writeln!(
+                out,
+                "{path}: {} check(s), no problems",
+                report.findings.len()
+            )
+            .map_err(werr)?;
         }
     }
     Ok(0)

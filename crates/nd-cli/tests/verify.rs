@@ -26,6 +26,10 @@ fn verify_json_and_exit_status_are_the_same_for_every_format() {
         let checks = v["checks"].as_array().unwrap();
         assert!(!checks.is_empty(), "{}", path.display());
         let bad = checks.iter().filter(|c| c["ok"] == false).count();
+        assert_eq!(
+            v["errors"].as_u64().unwrap() + v["warnings"].as_u64().unwrap(),
+            bad as u64
+        );
         assert_eq!(v["problems"], bad);
         assert_eq!(bad > 0, code == 1);
     }
@@ -43,6 +47,39 @@ fn copy_dir(src: &std::path::Path, dst: &std::path::Path) {
             copy_dir(&e.path(), &to);
         } else {
             std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+}
+
+/// fitsverify's verdicts on FITS files where nd deliberately differs (spec-notes/fits.md,
+/// "Verification"): path, nd's warnings and errors (`None`: at least one error, where fitsverify
+/// gives up on the file with one fatal error and nd lists each defect).
+const DIFFERENCES: [(&str, u64, Option<u64>); 4] = [
+    // fitsverify checks PTYPEn/PSCALn/PZEROn against GCOUNT (3) instead of PCOUNT (5)
+    ("fits/astropy/random_groups.fits", 4, Some(0)),
+    // cfitsio takes PCOUNT for the heap size after THEAP; the standard counts the gap in it
+    ("fits/astropy/theap-gap.fits", 0, Some(0)),
+    // fitsverify does not decode tiles; nd does, and reports the corrupt one
+    ("fits/defects/broken_tile_corrupt.fits", 0, Some(1)),
+    // fitsverify stops at the first card cfitsio cannot read; nd reads on and lists each defect
+    ("fits/gen/junk_header.fits", 1, None),
+];
+
+/// Every FITS file under testdata/, as `check_fitsverify.py` finds them.
+fn fits_files(dir: &std::path::Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            fits_files(&p, out);
+        } else {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            if [".fits", ".fits.gz", ".fit", ".fts"]
+                .iter()
+                .any(|s| name.ends_with(s))
+            {
+                let rel = p.strip_prefix(root()).unwrap();
+                out.push(rel.to_str().unwrap().to_string());
+            }
         }
     }
 }
@@ -306,4 +343,67 @@ fn nd_zarr_open(dir: &std::path::Path, path: &str) -> nd_zarr::ZarrArrayV3 {
     let store: std::sync::Arc<dyn nd_core::Store> =
         std::sync::Arc::new(nd_core::DirStore::open_read_only(dir).unwrap());
     nd_zarr::ZarrArrayV3::open(store, path).unwrap()
+}
+
+#[test]
+fn fits_verify_counts_match_fitsverify_on_every_testdata_file() {
+    let text = std::fs::read_to_string(root().join("fits/fitsverify.json")).unwrap();
+    let rec: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let rec = rec["files"].as_object().unwrap();
+    let mut files = Vec::new();
+    fits_files(&root(), &mut files);
+    files.sort();
+    let recorded: Vec<String> = rec.keys().cloned().collect();
+    assert_eq!(
+        files, recorded,
+        "run `python testdata/check_fitsverify.py --write` after adding FITS files"
+    );
+    let (mut same, mut with_defects) = (0, 0);
+    for (path, want) in rec {
+        let p = root().join(path);
+        let o = nd(&["verify", "--json", arg(&p)]);
+        let v: serde_json::Value = serde_json::from_str(&o.stdout)
+            .unwrap_or_else(|e| panic!("{path}: {e}: {} {}", o.stdout, o.stderr));
+        let (w, e) = (
+            v["warnings"].as_u64().unwrap(),
+            v["errors"].as_u64().unwrap(),
+        );
+        assert_eq!(v["problems"].as_u64().unwrap(), w + e, "{path}");
+        assert_eq!(o.code, i32::from(w + e > 0), "{path}: {}", o.stderr);
+        let counted = |sev: &str| {
+            v["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["severity"] == sev)
+                .count() as u64
+        };
+        assert_eq!((counted("warning"), counted("error")), (w, e), "{path}");
+        if w + e > 0 {
+            with_defects += 1;
+        }
+        if let Some(&(_, dw, de)) = DIFFERENCES.iter().find(|d| d.0 == path) {
+            assert_eq!(w, dw, "{path}: {}", o.stdout);
+            match de {
+                Some(de) => assert_eq!(e, de, "{path}: {}", o.stdout),
+                None => {
+                    assert_eq!(want["fatal"], true, "{path}");
+                    assert!(e >= 1, "{path}: {}", o.stdout);
+                }
+            }
+            continue;
+        }
+        assert_eq!(
+            (w, e),
+            (
+                want["warnings"].as_u64().unwrap(),
+                want["errors"].as_u64().unwrap()
+            ),
+            "{path}: nd verify differs from fitsverify: {}",
+            o.stdout
+        );
+        same += 1;
+    }
+    assert_eq!(same + DIFFERENCES.len(), rec.len());
+    assert!(same > 100 && with_defects > 30, "{same} {with_defects}");
 }

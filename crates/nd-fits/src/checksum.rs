@@ -115,53 +115,60 @@ pub(crate) fn data_sum(src: &dyn ByteSource, start: u64, end: u64) -> Result<u32
 /// data is cut short is an error ([`crate::Error::Truncated`]).
 pub fn verify_checksums(fits: &Fits) -> Result<Vec<ChecksumReport>> {
     let src = fits.source();
-    let mut out = Vec::new();
-    for hdu in fits.hdus()? {
-        let size = src.len();
-        let end = hdu.end_offset().min(size);
-        if hdu.data_offset + hdu.data_len > size {
-            return Err(crate::error::Error::Truncated {
-                hdu: hdu.index,
-                offset: hdu.data_offset,
-                needed: hdu.data_len,
-                size,
-            });
-        }
-        let dsum = data_sum(&**src, hdu.data_offset, end)?;
-        let datasum = match hdu.header.get("DATASUM") {
-            None => ChecksumStatus::Absent,
-            Some(v) => {
-                let stored = match v {
-                    crate::card::Value::Str(s) => s.trim().parse::<u64>().ok(),
-                    crate::card::Value::Int(i) => u64::try_from(*i).ok(),
-                    _ => None,
-                };
-                if stored == Some(dsum as u64) {
-                    ChecksumStatus::Valid
-                } else {
-                    ChecksumStatus::Invalid
-                }
-            }
-        };
-        let checksum = if hdu.header.contains("CHECKSUM") {
-            let hbytes = src.read_range(hdu.header_offset..hdu.data_offset)?;
-            let total = fold(add_words(dsum as u64, &hbytes));
-            if total == 0xffff_ffff {
+    fits.hdus()?
+        .into_iter()
+        .map(|hdu| hdu_checksums(&**src, hdu))
+        .collect()
+}
+
+/// CHECKSUM and DATASUM of one HDU (see [`verify_checksums`]).
+///
+/// # Errors
+/// [`crate::Error::Truncated`] when its data is cut short; read errors of the source.
+pub fn hdu_checksums(src: &dyn ByteSource, hdu: &crate::hdu::Hdu) -> Result<ChecksumReport> {
+    let size = src.len();
+    let end = hdu.end_offset().min(size);
+    if hdu.data_offset + hdu.data_len > size {
+        return Err(crate::error::Error::Truncated {
+            hdu: hdu.index,
+            offset: hdu.data_offset,
+            needed: hdu.data_len,
+            size,
+        });
+    }
+    let dsum = data_sum(src, hdu.data_offset, end)?;
+    let datasum = match hdu.header.get("DATASUM") {
+        None => ChecksumStatus::Absent,
+        Some(v) => {
+            let stored = match v {
+                crate::card::Value::Str(s) => s.trim().parse::<u64>().ok(),
+                crate::card::Value::Int(i) => u64::try_from(*i).ok(),
+                _ => None,
+            };
+            if stored == Some(dsum as u64) {
                 ChecksumStatus::Valid
             } else {
                 ChecksumStatus::Invalid
             }
+        }
+    };
+    let checksum = if hdu.header.contains("CHECKSUM") {
+        let hbytes = src.read_range(hdu.header_offset..hdu.data_offset)?;
+        let total = fold(add_words(dsum as u64, &hbytes));
+        if total == 0xffff_ffff {
+            ChecksumStatus::Valid
         } else {
-            ChecksumStatus::Absent
-        };
-        out.push(ChecksumReport {
-            hdu: hdu.index,
-            checksum,
-            datasum,
-            computed_datasum: dsum,
-        });
-    }
-    Ok(out)
+            ChecksumStatus::Invalid
+        }
+    } else {
+        ChecksumStatus::Absent
+    };
+    Ok(ChecksumReport {
+        hdu: hdu.index,
+        checksum,
+        datasum,
+        computed_datasum: dsum,
+    })
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ pub enum Error {
         count: usize,
     },
     /// No HDU with this EXTNAME / EXTVER.
-    #[error("no HDU named {name:?}{}", .ver.map(|v| format!(" with EXTVER {v}")).unwrap_or_default())]
+    #[error("no HDU named '{name}'{}", .ver.map(|v| format!(" with EXTVER {v}")).unwrap_or_default())]
     NotFound {
         /// EXTNAME asked for.
         name: String,

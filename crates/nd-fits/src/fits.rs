@@ -302,7 +302,7 @@ impl Fits {
         if hdu.kind != HduKind::CompressedImage {
             return Err(Error::Unsupported {
                 hdu: index,
-                msg: format!("not a tile-compressed image ({:?})", hdu.kind),
+                msg: format!("not a tile-compressed image ({})", hdu.kind),
             });
         }
         let t = crate::table::Table::new(self.source.clone(), hdu)?;

@@ -27,6 +27,22 @@ pub enum HduKind {
     Other(String),
 }
 
+impl std::fmt::Display for HduKind {
+    /// The kind in FITS words: `primary`, `IMAGE`, `BINTABLE`, `TABLE`, `tile-compressed image`,
+    /// `random groups`, or the XTENSION value of another extension.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HduKind::Primary => f.write_str("primary"),
+            HduKind::Image => f.write_str("IMAGE"),
+            HduKind::BinTable => f.write_str("BINTABLE"),
+            HduKind::Table => f.write_str("TABLE"),
+            HduKind::CompressedImage => f.write_str("tile-compressed image"),
+            HduKind::RandomGroups => f.write_str("random groups"),
+            HduKind::Other(x) => write!(f, "XTENSION = '{x}'"),
+        }
+    }
+}
+
 impl HduKind {
     /// True for kinds whose data is an image array (primary and IMAGE).
     pub fn is_image(&self) -> bool {
@@ -153,7 +169,7 @@ fn int_kw(h: &Header, key: &str, default: Option<i64>, hdu: usize, offset: u64) 
         Some(v) => Err(Error::Header {
             hdu,
             offset,
-            msg: format!("keyword {key} has value {v:?}, an integer is required"),
+            msg: format!("keyword {key} has value {v}, an integer is required"),
         }),
     }
 }
@@ -179,7 +195,7 @@ pub(crate) fn hdu_from_header(header: Header, index: usize, offset: u64, hlen: u
     let kind = if index == 0 {
         if first.as_deref() != Some("SIMPLE") {
             return Err(herr(format!(
-                "not a FITS file: the first keyword is {:?}, not SIMPLE",
+                "not a FITS file: the first keyword is '{}', not SIMPLE",
                 first.unwrap_or_default()
             )));
         }

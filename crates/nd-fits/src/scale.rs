@@ -50,6 +50,44 @@ pub enum Scaling {
     },
 }
 
+/// In words: `unsigned`, `signed bytes`, or `BSCALE = s, BZERO = z, BLANK = b -> float32`.
+impl std::fmt::Display for Scaling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn parts(
+            f: &mut std::fmt::Formatter<'_>,
+            scale: Option<f64>,
+            zero: Option<f64>,
+            blank: Option<i64>,
+            to: &str,
+        ) -> std::fmt::Result {
+            let mut items = Vec::new();
+            if let Some(s) = scale {
+                items.push(format!("BSCALE = {s}"));
+            }
+            if let Some(z) = zero {
+                items.push(format!("BZERO = {z}"));
+            }
+            if let Some(b) = blank {
+                items.push(format!("BLANK = {b}"));
+            }
+            write!(f, "{} -> {to}", items.join(", "))
+        }
+        match self {
+            Scaling::None => f.write_str("none"),
+            Scaling::Int8 => f.write_str("signed bytes (BZERO = -128)"),
+            Scaling::Unsigned => f.write_str("unsigned integers"),
+            Scaling::F32 { scale, zero, blank } => parts(
+                f,
+                scale.map(f64::from),
+                zero.map(f64::from),
+                *blank,
+                "float32",
+            ),
+            Scaling::F64 { scale, zero, blank } => parts(f, *scale, *zero, *blank, "float64"),
+        }
+    }
+}
+
 impl Scaling {
     /// astropy's choice for an image HDU header (`_get_scaled_image_data`, `_dtype_for_bitpix`).
     pub fn from_header(h: &Header, bitpix: i64, hdu: usize) -> Result<Scaling> {
@@ -59,7 +97,7 @@ impl Scaling {
                 Some(v) if v.is_number() => Ok(v.clone()),
                 Some(v) => Err(Error::Unsupported {
                     hdu,
-                    msg: format!("{key} = {v:?} is not a number"),
+                    msg: format!("{key} = {v} is not a number"),
                 }),
             }
         };

@@ -58,6 +58,31 @@ impl ArrayEntry {
     }
 }
 
+/// How serious a verification finding is. One scale for every format: fitsverify's errors and
+/// warnings for FITS, the same words for ASDF and Zarr (see `spec-notes/fits.md`,
+/// "Verification").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Severity {
+    /// Checked and fine (or absent and not required).
+    Ok,
+    /// Allowed but questionable: a stale checksum, a duplicate or deprecated keyword.
+    Warning,
+    /// Breaks the format's standard, or data that cannot be read back.
+    Error,
+}
+
+impl Severity {
+    /// `ok`, `warning` or `error`, as `nd verify --json` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
 /// One verification finding.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -65,10 +90,105 @@ pub struct Finding {
     pub place: String,
     /// What was checked.
     pub what: String,
-    /// True when fine (or absent and not required).
-    pub ok: bool,
+    /// How serious.
+    pub severity: Severity,
     /// Details.
     pub detail: String,
+}
+
+impl Finding {
+    /// A finding of the given severity.
+    pub fn new(
+        severity: Severity,
+        place: impl Into<String>,
+        what: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Finding {
+            place: place.into(),
+            what: what.into(),
+            severity,
+            detail: detail.into(),
+        }
+    }
+    /// A check that passed.
+    pub fn ok(
+        place: impl Into<String>,
+        what: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Finding::new(Severity::Ok, place, what, detail)
+    }
+    /// A warning.
+    pub fn warning(
+        place: impl Into<String>,
+        what: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Finding::new(Severity::Warning, place, what, detail)
+    }
+    /// An error.
+    pub fn error(
+        place: impl Into<String>,
+        what: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Finding::new(Severity::Error, place, what, detail)
+    }
+    /// True when the check passed.
+    pub fn is_ok(&self) -> bool {
+        self.severity == Severity::Ok
+    }
+}
+
+/// The result of `nd verify`: the findings and their counts, one shape for every format.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    /// `fits`, `asdf` or `zarr`.
+    pub format: &'static str,
+    /// Every finding, in file order.
+    pub findings: Vec<Finding>,
+}
+
+impl VerifyReport {
+    /// Number of errors.
+    pub fn errors(&self) -> usize {
+        self.count(Severity::Error)
+    }
+    /// Number of warnings.
+    pub fn warnings(&self) -> usize {
+        self.count(Severity::Warning)
+    }
+    fn count(&self, s: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == s).count()
+    }
+    /// The exit status convention of `nd verify`: 0 clean, 1 errors or warnings found (2, could
+    /// not read, is the caller's when verification could not start).
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.errors() + self.warnings() > 0)
+    }
+    /// The object `nd verify --json` prints: `path`, `format`, `errors`, `warnings`, `problems`
+    /// (errors + warnings) and `checks` (`place`, `what`, `severity`, `ok`, `detail`).
+    pub fn to_json(&self, path: &str) -> serde_json::Value {
+        let checks: Vec<serde_json::Value> = self
+            .findings
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "place": f.place, "what": f.what, "severity": f.severity.name(),
+                    "ok": f.is_ok(), "detail": f.detail,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "path": path,
+            "format": self.format,
+            "errors": self.errors(),
+            "warnings": self.warnings(),
+            "problems": self.errors() + self.warnings(),
+            "checks": checks,
+        })
+    }
 }
 
 /// The arrays of a file to convert, with names and metadata (see `spec-notes/convert.md`).
@@ -138,12 +258,8 @@ pub trait Backend: Send + Sync {
             self.format()
         )))
     }
-    /// Problems that make the file unreadable in part (truncated data): `nd info` lists what it can,
-    /// then fails with this.
-    fn check_readable(&self) -> Result<()> {
-        Ok(())
-    }
-    /// Irregularities worth a warning on stderr (trailing bytes, lenient header fixes).
+    /// Irregularities worth a warning (trailing bytes, lenient header fixes, a data unit cut
+    /// short by the end of the file, a field nd reads differently from the reference library).
     fn warnings(&self) -> Vec<String> {
         Vec::new()
     }

@@ -1,7 +1,7 @@
 //! [`Dataset`]: an opened file or store of any format.
 
 use crate::array::Array;
-use crate::backend::{ArrayEntry, Backend, Finding};
+use crate::backend::{ArrayEntry, Backend, VerifyReport};
 use crate::error::Result;
 
 /// The formats nd reads.
@@ -177,7 +177,7 @@ impl Dataset {
     }
 
     /// The description `nd info --json` prints: `format`, `arrays` (as [`ArrayEntry::to_json`]),
-    /// and per format more (FITS: `hdus`).
+    /// `warnings` (as [`Dataset::warnings`]), and per format more (FITS: `hdus`).
     ///
     /// # Errors
     /// As [`Dataset::arrays`].
@@ -193,6 +193,7 @@ impl Dataset {
                 .into(),
         );
         self.backend.info_json_extra(&mut obj)?;
+        obj.insert("warnings".into(), self.warnings().into());
         Ok(serde_json::Value::Object(obj))
     }
 
@@ -204,25 +205,24 @@ impl Dataset {
         self.backend.header_text(hdu)
     }
 
-    /// Irregularities worth a warning (trailing bytes, lenient header fixes).
+    /// Irregularities worth a warning: trailing bytes, lenient header fixes, a data unit cut short
+    /// by the end of the file (listed, readable before the cut), a field read differently from
+    /// the reference library. `nd info` prints them and lists them in `--json` as `warnings`.
     pub fn warnings(&self) -> Vec<String> {
         self.backend.warnings()
     }
 
-    /// Problems that make part of the file unreadable (a truncated data unit).
-    ///
-    /// # Errors
-    /// [`crate::Error::Input`] describing the first such problem.
-    pub fn check_readable(&self) -> Result<()> {
-        self.backend.check_readable()
-    }
-
-    /// Every check the format allows (checksums, block index, chunk decodability), one finding
-    /// each.
+    /// Every check the format allows, one finding each, as errors and warnings on one scale for
+    /// every format (FITS: as strict as fitsverify; ASDF: header, blocks, index, checksums,
+    /// arrays; Zarr: metadata, chunks, stray keys). See [`VerifyReport::exit_code`] for the
+    /// exit convention.
     ///
     /// # Errors
     /// [`crate::Error::Input`] when the file cannot be read far enough to check it.
-    pub fn verify(&self) -> Result<Vec<Finding>> {
-        self.backend.verify()
+    pub fn verify(&self) -> Result<VerifyReport> {
+        Ok(VerifyReport {
+            format: self.backend.format(),
+            findings: self.backend.verify()?,
+        })
     }
 }

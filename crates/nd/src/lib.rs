@@ -26,7 +26,7 @@ pub mod refs;
 mod table;
 
 pub use array::Array;
-pub use backend::{typestr, ArrayEntry, ArrayKind, Finding};
+pub use backend::{typestr, ArrayEntry, ArrayKind, Finding, Severity, VerifyReport};
 pub use dataset::{Dataset, Format};
 pub use error::{Error, Result};
 pub use open::{detect, open, remote_stats, remote_warnings, OpenOptions};

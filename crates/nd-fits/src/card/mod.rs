@@ -5,6 +5,8 @@ pub(crate) mod format;
 pub(crate) mod parse;
 mod value;
 
+pub(crate) use parse::parse_value_comment;
+
 use crate::error::{Error, Result};
 use format::{check_text, format_value_card, is_keyword_char, pad80};
 

@@ -99,3 +99,20 @@ impl From<String> for Value {
         Value::Str(v)
     }
 }
+
+/// The value as a reader would write it in a message: `T`/`F`, numbers, `'text'` quoted,
+/// `(re, im)`, and `undefined` for an empty value field.
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Undefined => f.write_str("undefined"),
+            Value::Bool(b) => f.write_str(if *b { "T" } else { "F" }),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::BigInt(s) => f.write_str(s),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Complex(re, im) => write!(f, "({re}, {im})"),
+            Value::Str(s) => write!(f, "'{s}'"),
+            Value::Text(s) | Value::Invalid(s) => f.write_str(s),
+        }
+    }
+}

@@ -278,7 +278,7 @@ fn num_value(h: &Header, key: &str, hdu: usize, col: &str) -> Result<Option<Valu
             hdu,
             row: None,
             column: Some(col.to_string()),
-            msg: format!("{key} = {v:?} is not a number"),
+            msg: format!("{key} = {v} is not a number"),
         }),
     }
 }

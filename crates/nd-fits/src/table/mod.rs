@@ -51,7 +51,7 @@ impl Table {
             _ => {
                 return Err(Error::Unsupported {
                     hdu: hdu.index,
-                    msg: format!("HDU is not a table ({:?})", hdu.kind),
+                    msg: format!("HDU is not a table ({})", hdu.kind),
                 })
             }
         };
@@ -128,6 +128,33 @@ impl Table {
             columns,
             header: hdu.header.clone(),
         })
+    }
+
+    /// Where nd reads this table differently from astropy, in words (empty when it does not):
+    /// an ASCII table whose last column is a string field ending before the end of the row
+    /// (TBCOL + width - 1 < NAXIS1). astropy widens that field to the end of the row, taking in
+    /// the bytes after it; nd reads the TFORM width, as the standard defines the field
+    /// (`spec-notes/fits-tables.md`, "ASCII tables").
+    pub fn reading_notes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(c) = self.columns.last() {
+            let end = c.offset + c.width;
+            let is_text = matches!(c.format, ColumnFormat::Ascii { code: 'A', .. });
+            if self.ascii && is_text && end < self.row_len {
+                out.push(format!(
+                    "HDU {}: ASCII table column {} ({}) ends at byte {end} of a {}-byte row; \
+                     astropy reads it {} bytes wide (to the end of the row), nd reads the TFORM \
+                     width {}",
+                    self.hdu,
+                    c.label(),
+                    c.tform,
+                    self.row_len,
+                    self.row_len - c.offset,
+                    c.width
+                ));
+            }
+        }
+        out
     }
 
     /// The HDU index.

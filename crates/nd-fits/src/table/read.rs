@@ -208,8 +208,8 @@ impl Table {
         let mut outs = Vec::with_capacity(cols.len());
         if rows.start > rows.end || rows.end > self.nrows {
             return Err(Error::Invalid(format!(
-                "rows {rows:?} outside a table of {} rows",
-                self.nrows
+                "rows {}..{} outside a table of {} rows",
+                rows.start, rows.end, self.nrows
             )));
         }
         for c in cols {

@@ -317,7 +317,7 @@ impl ArrayRead for CompressedImage {
             "FITS tile compression {}{}",
             self.tiles.algo.name(),
             if self.tiles.quantized {
-                format!(" (quantized, {:?})", self.tiles.dither)
+                format!(" (quantized, {})", self.tiles.dither.name())
             } else {
                 String::new()
             }

@@ -37,6 +37,17 @@ pub enum Dither {
     Subtractive2,
 }
 
+impl Dither {
+    /// The ZQUANTIZ name: `NO_DITHER`, `SUBTRACTIVE_DITHER_1` or `SUBTRACTIVE_DITHER_2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dither::None => "NO_DITHER",
+            Dither::Subtractive1 => "SUBTRACTIVE_DITHER_1",
+            Dither::Subtractive2 => "SUBTRACTIVE_DITHER_2",
+        }
+    }
+}
+
 /// The dither state for one tile: `row` = tile index (0-based) + ZDITHER0, as astropy passes it.
 pub struct DitherIter {
     iseed: usize,

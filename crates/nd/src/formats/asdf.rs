@@ -2,6 +2,7 @@
 
 use crate::backend::{
     table_from_meta, typestr, ArrayEntry, ArrayKind, Backend, ConvertItem, ConvertPlan, Finding,
+    Severity,
 };
 use crate::error::{Error, Result};
 use nd_asdf::{AsdfFile, ChecksumMatch, IndexStatus, Node, StorageKind, Value};
@@ -323,41 +324,50 @@ impl Backend for AsdfDataset {
 
     fn verify(&self) -> Result<Vec<Finding>> {
         let rep = self.file.verify().map_err(|e| self.err(e))?;
-        let mut out = vec![Finding {
-            place: "file".into(),
-            what: "block index".into(),
-            ok: !matches!(rep.index, IndexStatus::Invalid(_)),
-            detail: match &rep.index {
-                IndexStatus::Invalid(why) => format!("invalid ({why}); blocks found by scanning"),
-                other => format!("{other:?}"),
-            },
+        // An index that does not match the blocks is a warning: the standard makes it optional
+        // and readers (python asdf) fall back to scanning; a checksum mismatch or an array that
+        // cannot be read is an error (python asdf raises).
+        let mut out = vec![match &rep.index {
+            IndexStatus::Invalid(why) => Finding::warning(
+                "file",
+                "block index",
+                format!("invalid ({why}); blocks found by scanning"),
+            ),
+            other => Finding::ok("file", "block index", index_words(other)),
         }];
         for (i, m) in rep.blocks.iter().enumerate() {
-            out.push(Finding {
-                place: format!("block {i}"),
-                what: "checksum".into(),
-                ok: *m != ChecksumMatch::Mismatch,
-                detail: match m {
-                    ChecksumMatch::None => "none stored".into(),
-                    ChecksumMatch::Stored => "valid (MD5 of stored bytes)".into(),
-                    ChecksumMatch::Decoded => {
-                        "valid (MD5 of decoded bytes, python asdf < 5.3)".into()
-                    }
-                    ChecksumMatch::Mismatch => "MD5 does not match".into(),
+            out.push(Finding::new(
+                if *m == ChecksumMatch::Mismatch {
+                    Severity::Error
+                } else {
+                    Severity::Ok
                 },
-            });
+                format!("block {i}"),
+                "checksum",
+                match m {
+                    ChecksumMatch::None => "none stored",
+                    ChecksumMatch::Stored => "valid (MD5 of stored bytes)",
+                    ChecksumMatch::Decoded => "valid (MD5 of decoded bytes, python asdf < 5.3)",
+                    ChecksumMatch::Mismatch => "MD5 does not match",
+                },
+            ));
         }
         // Every array must be readable as declared (shape and storage consistent with its block).
         for (path, _) in self.file.arrays() {
             if let Err(e) = self.file.array(&path) {
-                out.push(Finding {
-                    place: path,
-                    what: "array".into(),
-                    ok: false,
-                    detail: e.to_string(),
-                });
+                out.push(Finding::error(path, "array", e.to_string()));
             }
         }
         Ok(out)
+    }
+}
+
+/// The state of the block index in words.
+fn index_words(s: &IndexStatus) -> String {
+    match s {
+        IndexStatus::NoBlocks => "no blocks".into(),
+        IndexStatus::Used => "valid, matches the blocks".into(),
+        IndexStatus::Absent => "absent (blocks found by scanning)".into(),
+        IndexStatus::Invalid(why) => format!("invalid ({why})"),
     }
 }

@@ -1,8 +1,8 @@
 //! FITS in the `nd` command.
 
 use crate::backend::{
-    typestr, ArrayEntry, ArrayKind, Backend, ConvertItem, ConvertPlan, Finding, TableColumn,
-    TableSpec,
+    typestr, ArrayEntry, ArrayKind, Backend, ConvertItem, ConvertPlan, Finding, Severity,
+    TableColumn, TableSpec,
 };
 use crate::error::{Error, Result};
 use nd_core::ArrayRead;
@@ -67,6 +67,64 @@ impl FitsDataset {
             return Ok(cards_json(c.image_header(), is_structural));
         }
         Ok(header_cards_json(h))
+    }
+
+    /// The arrays of one HDU, in [`Backend::arrays`] form.
+    fn hdu_arrays(&self, h: &Hdu) -> Result<Vec<ArrayEntry>> {
+        let mut out = Vec::new();
+        match h.kind {
+            HduKind::Primary | HduKind::Image if !h.naxes.is_empty() => {
+                let img = self
+                    .fits
+                    .image(h.index)
+                    .map_err(|e| Error::input(e.to_string()))?;
+                out.push(ArrayEntry {
+                    path: h.index.to_string(),
+                    shape: img.shape().to_vec(),
+                    dtype: typestr(img.dtype()),
+                    chunks: None,
+                    codec: None,
+                    kind: ArrayKind::Image,
+                });
+            }
+            HduKind::CompressedImage => {
+                let c = self
+                    .fits
+                    .compressed_image(h.index)
+                    .map_err(|e| Error::input(e.to_string()))?;
+                out.push(ArrayEntry {
+                    path: h.index.to_string(),
+                    shape: c.shape().to_vec(),
+                    dtype: typestr(c.dtype()),
+                    chunks: Some(c.tile_shape().to_vec()),
+                    codec: Some(c.algorithm().name().to_string()),
+                    kind: ArrayKind::Image,
+                });
+            }
+            HduKind::BinTable | HduKind::Table => {
+                let t = self
+                    .fits
+                    .table(h.index)
+                    .map_err(|e| Error::input(e.to_string()))?;
+                for col in t.columns() {
+                    if col.is_variable() {
+                        continue;
+                    }
+                    let mut shape = vec![t.nrows()];
+                    shape.extend_from_slice(&col.shape);
+                    out.push(ArrayEntry {
+                        path: format!("{}/{}", h.index, column_label(col)),
+                        shape,
+                        dtype: typestr(&col.dtype),
+                        chunks: None,
+                        codec: None,
+                        kind: ArrayKind::Column,
+                    });
+                }
+            }
+            _ => {}
+        }
+        Ok(out)
     }
 
     /// An HDU by index or EXTNAME (`NAME` or `NAME,VER`).
@@ -283,53 +341,12 @@ impl Backend for FitsDataset {
     }
 
     fn arrays(&self) -> Result<Vec<ArrayEntry>> {
+        // An HDU whose data cannot be described is left out (and named by `warnings`): one
+        // defective HDU does not hide the others.
         let mut out = Vec::new();
         for h in self.all()? {
-            match h.kind {
-                HduKind::Primary | HduKind::Image if !h.naxes.is_empty() => {
-                    let img = self.fits.image(h.index).map_err(|e| self.err(e))?;
-                    out.push(ArrayEntry {
-                        path: h.index.to_string(),
-                        shape: img.shape().to_vec(),
-                        dtype: typestr(img.dtype()),
-                        chunks: None,
-                        codec: None,
-                        kind: ArrayKind::Image,
-                    });
-                }
-                HduKind::CompressedImage => {
-                    let c = self
-                        .fits
-                        .compressed_image(h.index)
-                        .map_err(|e| self.err(e))?;
-                    out.push(ArrayEntry {
-                        path: h.index.to_string(),
-                        shape: c.shape().to_vec(),
-                        dtype: typestr(c.dtype()),
-                        chunks: Some(c.tile_shape().to_vec()),
-                        codec: Some(c.algorithm().name().to_string()),
-                        kind: ArrayKind::Image,
-                    });
-                }
-                HduKind::BinTable | HduKind::Table => {
-                    let t = self.fits.table(h.index).map_err(|e| self.err(e))?;
-                    for col in t.columns() {
-                        if col.is_variable() {
-                            continue;
-                        }
-                        let mut shape = vec![t.nrows()];
-                        shape.extend_from_slice(&col.shape);
-                        out.push(ArrayEntry {
-                            path: format!("{}/{}", h.index, column_label(col)),
-                            shape,
-                            dtype: typestr(&col.dtype),
-                            chunks: None,
-                            codec: None,
-                            kind: ArrayKind::Column,
-                        });
-                    }
-                }
-                _ => {}
+            if let Ok(entries) = self.hdu_arrays(h) {
+                out.extend(entries);
             }
         }
         Ok(out)
@@ -623,21 +640,6 @@ impl Backend for FitsDataset {
         Ok(plan)
     }
 
-    fn check_readable(&self) -> Result<()> {
-        let size = self.fits.source().len();
-        for h in self.all()? {
-            if h.data_offset.saturating_add(h.data_len) > size {
-                return Err(self.err(nd_fits::Error::Truncated {
-                    hdu: h.index,
-                    offset: h.data_offset,
-                    needed: h.data_len,
-                    size,
-                }));
-            }
-        }
-        Ok(())
-    }
-
     fn warnings(&self) -> Vec<String> {
         let mut w: Vec<String> = self
             .fits
@@ -650,48 +652,59 @@ impl Backend for FitsDataset {
                 "{e} (ignored, as astropy does; the HDUs before it are listed)"
             ));
         }
+        let size = self.fits.source().len();
+        for h in self.fits.hdus().unwrap_or_default() {
+            let end = h.data_offset.saturating_add(h.data_len);
+            if end > size {
+                // astropy: "File may have been truncated"; its `data` fails, `section` reads
+                // what lies before the cut.
+                w.push(format!(
+                    "HDU {}: the file may have been truncated: the data at byte {} needs {} \
+                     bytes but the file ends at byte {size}; reads reaching past the cut fail, \
+                     regions before it read",
+                    h.index, h.data_offset, h.data_len
+                ));
+            }
+            if let Err(e) = self.hdu_arrays(h) {
+                w.push(format!("{e} (its data is not listed)"));
+            }
+            if h.kind == HduKind::Table {
+                if let Ok(t) = self.fits.table(h.index) {
+                    w.extend(t.reading_notes());
+                }
+            }
+        }
         w
     }
 
     fn verify(&self) -> Result<Vec<Finding>> {
+        // nd_fits::verify: fitsverify's checks and classification (spec-notes/fits.md,
+        // "Verification"); an HDU without findings gets one `ok` finding.
+        let issues = nd_fits::verify(&self.fits);
         let mut out = Vec::new();
-        if let Some(e) = self.fits.walk_error() {
-            out.push(Finding {
-                place: "file".into(),
-                what: "HDU walk".into(),
-                ok: false,
-                detail: e.to_string(),
-            });
+        let hdus = self.fits.hdus().unwrap_or_default();
+        for h in &hdus {
+            let mine: Vec<&nd_fits::Issue> =
+                issues.iter().filter(|i| i.hdu == Some(h.index)).collect();
+            let place = format!("HDU {}", h.index);
+            if mine.is_empty() {
+                let sums = match nd_fits::checksum::hdu_checksums(&**self.fits.source(), h) {
+                    Ok(r) if r.checksum == ChecksumStatus::Valid => ", CHECKSUM and DATASUM valid",
+                    _ => "",
+                };
+                out.push(Finding::ok(
+                    place,
+                    "structure",
+                    format!("header, data and fill conform{sums}"),
+                ));
+                continue;
+            }
+            for i in mine {
+                out.push(issue_finding(&place, i));
+            }
         }
-        let reports = match nd_fits::verify_checksums(&self.fits) {
-            Ok(r) => r,
-            Err(e) => {
-                out.push(Finding {
-                    place: "file".into(),
-                    what: "structure".into(),
-                    ok: false,
-                    detail: e.to_string(),
-                });
-                return Ok(out);
-            }
-        };
-        for r in reports {
-            let place = format!("HDU {}", r.hdu);
-            for (what, st) in [("CHECKSUM", r.checksum), ("DATASUM", r.datasum)] {
-                out.push(Finding {
-                    place: place.clone(),
-                    what: what.into(),
-                    ok: st != ChecksumStatus::Invalid,
-                    detail: match st {
-                        ChecksumStatus::Valid => "valid".into(),
-                        ChecksumStatus::Absent => "absent".into(),
-                        ChecksumStatus::Invalid if what == "DATASUM" => {
-                            format!("invalid (data sums to {})", r.computed_datasum)
-                        }
-                        ChecksumStatus::Invalid => "invalid".into(),
-                    },
-                });
-            }
+        for i in issues.iter().filter(|i| i.hdu.is_none()) {
+            out.push(issue_finding("file", i));
         }
         Ok(out)
     }
@@ -730,6 +743,18 @@ fn header_attributes(
         }
     }
     out
+}
+
+fn issue_finding(place: &str, i: &nd_fits::Issue) -> Finding {
+    let what = match i.card {
+        Some(k) => format!("card {k}"),
+        None => "structure".into(),
+    };
+    let sev = match i.severity {
+        nd_fits::Severity::Error => Severity::Error,
+        _ => Severity::Warning,
+    };
+    Finding::new(sev, place, what, i.msg.clone())
 }
 
 /// A card's value as JSON: booleans, numbers and strings as they are; a complex value `[re, im]`;

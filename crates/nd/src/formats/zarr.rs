@@ -2,6 +2,7 @@
 
 use crate::backend::{
     table_from_meta, typestr, ArrayEntry, ArrayKind, Backend, ConvertItem, ConvertPlan, Finding,
+    Severity,
 };
 use crate::error::{Error, Result};
 use nd_core::{ArrayRead, ChunkGrid, Region};
@@ -641,24 +642,14 @@ impl Backend for ZarrDataset {
             let arr = match self.h.array(&n.path) {
                 Ok(a) => a,
                 Err(e) => {
-                    out.push(Finding {
-                        place,
-                        what: "metadata".into(),
-                        ok: false,
-                        detail: e.to_string(),
-                    });
+                    out.push(Finding::error(place, "metadata", e.to_string()));
                     continue;
                 }
             };
             let grid = match ChunkGrid::new(m.shape.clone(), m.chunks.clone()) {
                 Ok(g) => g,
                 Err(e) => {
-                    out.push(Finding {
-                        place,
-                        what: "metadata".into(),
-                        ok: false,
-                        detail: e.to_string(),
-                    });
+                    out.push(Finding::error(place, "metadata", e.to_string()));
                     continue;
                 }
             };
@@ -680,11 +671,15 @@ impl Backend for ZarrDataset {
                     }
                 }
             }
-            out.push(Finding {
+            out.push(Finding::new(
+                if bad == 0 {
+                    Severity::Ok
+                } else {
+                    Severity::Error
+                },
                 place,
-                what: "chunks".into(),
-                ok: bad == 0,
-                detail: if bad == 0 {
+                "chunks",
+                if bad == 0 {
                     format!("{present} decoded, {missing} missing (fill value)")
                 } else {
                     format!(
@@ -692,7 +687,7 @@ impl Backend for ZarrDataset {
                         pieces.len()
                     )
                 },
-            });
+            ));
         }
         Ok(out)
     }
