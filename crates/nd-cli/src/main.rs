@@ -1,6 +1,7 @@
 //! `nd`: inspect, export, convert, verify and summarise FITS, ASDF and Zarr v2 arrays.
 //!
-//! Exit status: 0 on success, 1 when `verify` finds a problem, 2 on bad usage or unreadable input,
+//! Exit status: 0 on success, 1 when `verify` finds an error or a warning, 2 on bad usage or
+//! unreadable input,
 //! always with a one-line message on stderr naming the file and where it failed.
 
 mod signals;
@@ -51,7 +52,9 @@ type CliResult<T> = Result<T, CliError>;
     name = "nd",
     version,
     about = "Read FITS, ASDF and Zarr v2 arrays exactly as astropy, asdf and zarr-python do",
-    after_help = "Exit status: 0 success, 1 `verify` found damage, 2 bad usage or unreadable input.\n\
+    after_help = "Exit status: 0 success, 1 `verify` found errors or warnings, 2 bad usage or unreadable\n\
+input (the same for FITS, ASDF and Zarr). `verify` is as strict as fitsverify for FITS (its errors\n\
+and warnings); `info` lists what it can of a defective file and warns (stderr, --json `warnings`).\n\
 Writes: a destination that is, holds or lies inside a source is refused. Output is built under a\n\
 temporary name beside it (.NAME.nd-tmp-PID-N) and renamed into place when complete; SIGINT and\n\
 SIGTERM remove it and exit 130/143; `nd clean` removes what a killed run left. --force\n\
@@ -236,11 +239,15 @@ enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Check checksums, indexes and chunk decodability; exit 1 when anything is damaged.
+    /// Check a file against its format's standard, as strict as fitsverify for FITS (keywords,
+    /// fill, tables, checksums, every tile), ASDF (header, blocks, index, checksums, arrays) and
+    /// Zarr v2 (metadata, every chunk, stray keys, consolidated metadata); errors and warnings;
+    /// exit 0 clean, 1 errors or warnings found, 2 could not read.
     Verify {
         /// File or store.
         path: String,
-        /// One JSON object: `path`, `format`, `problems`, `checks` (place, what, ok, detail).
+        /// One JSON object: `path`, `format`, `errors`, `warnings`, `problems` (their sum),
+        /// `checks` (place, what, severity ok|warning|error, ok, detail).
         #[arg(long)]
         json: bool,
     },

@@ -407,3 +407,81 @@ fn fits_verify_counts_match_fitsverify_on_every_testdata_file() {
     assert_eq!(same + DIFFERENCES.len(), rec.len());
     assert!(same > 100 && with_defects > 30, "{same} {with_defects}");
 }
+
+/// The counts of `nd verify --json` on a path: (errors, warnings, exit status).
+fn verify_counts(p: &std::path::Path) -> (u64, u64, i32) {
+    let o = nd(&["verify", "--json", arg(p)]);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout)
+        .unwrap_or_else(|e| panic!("{}: {e}: {}", p.display(), o.stderr));
+    (
+        v["errors"].as_u64().unwrap(),
+        v["warnings"].as_u64().unwrap(),
+        o.code,
+    )
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dst = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dst);
+        } else {
+            std::fs::copy(&p, &dst).unwrap();
+        }
+    }
+}
+
+/// Zarr v2: invalid array metadata and a chunk that does not decode are errors; keys that are
+/// neither metadata nor a chunk in the grid, and a consolidated `.zmetadata` that no longer
+/// matches the store, are warnings.
+#[test]
+fn zarr_v2_verify_finds_bad_metadata_chunks_stray_keys_and_stale_consolidation() {
+    let t = tempfile::tempdir().unwrap();
+    let src = root().join("zarr/hier.zarr");
+    assert_eq!(verify_counts(&src), (0, 0, 0));
+    let z = t.path().join("h.zarr");
+    copy_dir(&src, &z);
+    std::fs::write(z.join("top/notes.txt"), b"hello").unwrap(); // stray key
+    std::fs::write(z.join("top/9.9"), b"x").unwrap(); // a chunk outside the 3x3 grid
+    let chunk = std::fs::read(src.join("top/0.0")).unwrap();
+    std::fs::write(z.join("top/0.0"), &chunk[..3]).unwrap(); // does not decode
+                                                             // the array's own metadata invalid: an error, and .zmetadata now differs from it
+    std::fs::write(
+        z.join("g1/g2/deep/.zarray"),
+        br#"{"zarr_format": 2, "shape": "bad"}"#,
+    )
+    .unwrap();
+    assert_eq!(verify_counts(&z), (2, 3, 1));
+}
+
+/// ASDF: a block index that does not match the blocks is a warning (python asdf falls back to
+/// scanning), so is a missing `#ASDF_STANDARD`; a block whose MD5 does not match is an error.
+#[test]
+fn asdf_verify_finds_index_header_and_checksum_defects() {
+    let t = tempfile::tempdir().unwrap();
+    let good = root().join("asdf/py/checksum_new.asdf");
+    let (e, w, code) = verify_counts(&good);
+    assert_eq!((e, w, code), (0, 0, 0));
+    assert_eq!(
+        verify_counts(&root().join("asdf/py/index_lying.asdf")),
+        (0, 1, 1)
+    );
+    let bytes = std::fs::read(&good).unwrap();
+    let find = |needle: &[u8]| bytes.windows(needle.len()).position(|w| w == needle);
+    let at = find(b"#ASDF_STANDARD").unwrap();
+    let mut no_std = bytes.clone();
+    no_std[at..at + 14].copy_from_slice(b"#ASDF_STANDARX");
+    let p = t.path().join("no_std.asdf");
+    std::fs::write(&p, &no_std).unwrap();
+    assert_eq!(verify_counts(&p), (0, 1, 1));
+    // flip the last data byte of the last block (before any block index)
+    let end = find(b"#ASDF BLOCK INDEX").unwrap_or(bytes.len());
+    let mut flipped = bytes.clone();
+    flipped[end - 1] ^= 0xff;
+    let p = t.path().join("flipped.asdf");
+    std::fs::write(&p, &flipped).unwrap();
+    // the MD5 mismatch, and the zlib stream no longer decodes
+    assert_eq!(verify_counts(&p), (2, 0, 1));
+}

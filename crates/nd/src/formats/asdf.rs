@@ -352,7 +352,38 @@ impl Backend for AsdfDataset {
                 },
             ));
         }
-        // Every array must be readable as declared (shape and storage consistent with its block).
+        // The header: `#ASDF_STANDARD` names the standard the tree follows (python asdf writes it
+        // and warns when reading a file without it).
+        let layout = self.file.layout();
+        match &layout.standard_version {
+            Some(v) => out.push(Finding::ok(
+                "header",
+                "#ASDF_STANDARD",
+                format!("#ASDF {}, standard {v}", layout.file_version),
+            )),
+            None => out.push(Finding::warning(
+                "header",
+                "#ASDF_STANDARD",
+                "no #ASDF_STANDARD comment after the #ASDF line",
+            )),
+        }
+        // What the layout scan met: trailing bytes, an index the reader fell back from.
+        let index_invalid = matches!(rep.index, IndexStatus::Invalid(_));
+        for w in &rep.warnings {
+            // an invalid index is reported once, above
+            if !(index_invalid && w.starts_with("block index")) {
+                out.push(Finding::warning("file", "layout", w.clone()));
+            }
+        }
+        // Every block decodes to its stated size (the block reader checks the size).
+        let blocks = self.file.blocks();
+        for i in 0..blocks.len() {
+            if let Err(e) = blocks.data(i) {
+                out.push(Finding::error(format!("block {i}"), "data", e.to_string()));
+            }
+        }
+        // Every array must be readable as declared (shape, datatype, byteorder, offset and
+        // strides consistent with its block).
         for (path, _) in self.file.arrays() {
             if let Err(e) = self.file.array(&path) {
                 out.push(Finding::error(path, "array", e.to_string()));

@@ -689,7 +689,8 @@ impl Backend for FitsDataset {
             let place = format!("HDU {}", h.index);
             if mine.is_empty() {
                 let sums = match nd_fits::checksum::hdu_checksums(&**self.fits.source(), h) {
-                    Ok(r) if r.checksum == ChecksumStatus::Valid => ", CHECKSUM and DATASUM valid",
+                    Ok(r) if r.checksum == ChecksumStatus::Valid => ", CHECKSUM valid",
+                    Ok(r) if r.checksum == ChecksumStatus::Absent => ", CHECKSUM absent",
                     _ => "",
                 };
                 out.push(Finding::ok(

@@ -128,11 +128,15 @@ impl ZarrDataset {
                 p.to_string()
             }
         };
-        let finding = |place: String, what: &str, ok: bool, detail: String| Finding {
-            place,
-            what: what.into(),
-            ok,
-            detail,
+        // stray keys are warnings, as for Zarr v2 (zarr-python ignores them); other failed
+        // checks are errors
+        let finding = |place: String, what: &str, ok: bool, detail: String| {
+            let severity = match (ok, what) {
+                (true, _) => Severity::Ok,
+                (false, "stray keys") => Severity::Warning,
+                (false, _) => Severity::Error,
+            };
+            Finding::new(severity, place, what, detail)
         };
         let store = self.h.store();
         let listing = store.list_prefix("");
@@ -593,44 +597,23 @@ impl Backend for ZarrDataset {
         }
         let mut out = Vec::new();
         for n in self.h.nodes() {
-            if let (Some(e), 2) = (&n.error, n.zarr_format) {
-                out.push(Finding {
-                    place: if n.path.is_empty() {
-                        "/".to_string()
-                    } else {
-                        n.path.clone()
-                    },
-                    what: "metadata".into(),
-                    ok: false,
-                    detail: e.clone(),
-                });
+            if let (2, Some(e)) = (n.zarr_format, &n.error) {
+                out.push(Finding::error(node_place(&n.path), "metadata", e.clone()));
                 continue;
             }
             if n.object.is_some() && n.error.is_none() {
                 // opening an object array decodes every chunk (to find its string width)
-                out.push(Finding {
-                    place: if n.path.is_empty() {
-                        "/".to_string()
-                    } else {
-                        n.path.clone()
-                    },
-                    what: "chunks".into(),
-                    ok: true,
-                    detail: String::new(),
-                });
-                let last = out.len() - 1;
-                match self.h.open_array(&n.path) {
-                    Ok(a) => {
-                        out[last].detail = format!(
+                out.push(match self.h.open_array(&n.path) {
+                    Ok(a) => Finding::ok(
+                        node_place(&n.path),
+                        "chunks",
+                        format!(
                             "object array: every chunk decoded (read as {})",
                             crate::backend::typestr(a.dtype())
-                        );
-                    }
-                    Err(e) => {
-                        out[last].ok = false;
-                        out[last].detail = e.to_string();
-                    }
-                }
+                        ),
+                    ),
+                    Err(e) => Finding::error(node_place(&n.path), "chunks", e.to_string()),
+                });
                 continue;
             }
             let Some(m) = &n.metadata else { continue };
@@ -689,6 +672,30 @@ impl Backend for ZarrDataset {
                 },
             ));
         }
+        // Keys that are neither metadata nor a chunk of an array (Zarr v2 hierarchies; v3 stores
+        // have their own checks): zarr-python ignores them, so they are warnings.
+        if self.h.nodes().all(|n| n.zarr_format == 2) {
+            let keys = self.h.store().list_prefix("").map_err(|e| self.err(e))?;
+            let stray: Vec<&String> = keys.iter().filter(|k| !self.v2_key_known(k)).collect();
+            for k in &stray {
+                out.push(Finding::warning(
+                    "store",
+                    "stray key",
+                    format!("{k}: neither Zarr v2 metadata nor a chunk of an array"),
+                ));
+            }
+            out.extend(self.v2_metadata_keys(&keys)?);
+            if stray.is_empty() {
+                out.push(Finding::ok(
+                    "store",
+                    "keys",
+                    format!(
+                        "{} key(s), each metadata or a chunk in its array's grid",
+                        keys.len()
+                    ),
+                ));
+            }
+        }
         Ok(out)
     }
 }
@@ -700,6 +707,138 @@ fn list_keys(keys: &[String]) -> String {
         s.push_str(&format!(" and {} more", keys.len() - 5));
     }
     s
+}
+
+impl ZarrDataset {
+    /// Every `.zarray` parses as Zarr v2 array metadata (an error otherwise), and a consolidated
+    /// `.zmetadata` matches the metadata keys it copies (a warning when stale: zarr-python
+    /// opening it consolidated sees other metadata than the store holds).
+    fn v2_metadata_keys(&self, keys: &[String]) -> Result<Vec<Finding>> {
+        use nd_codecs::zarr_v2::{parse_json_lenient, ArrayMetadataV2};
+        let mut out = Vec::new();
+        let store = self.h.store();
+        let get = |k: &str| store.get(k).map_err(|e| self.err(e));
+        for k in keys.iter().filter(|k| k.ends_with(".zarray")) {
+            let Some(bytes) = get(k)? else { continue };
+            if let Err(e) = ArrayMetadataV2::parse(&bytes) {
+                out.push(Finding::error(k.as_str(), "metadata", e.to_string()));
+            }
+        }
+        let Some(zm) = get(".zmetadata")? else {
+            return Ok(out);
+        };
+        let listed = match parse_json_lenient(&zm) {
+            Ok(v) => v.get("metadata").and_then(|m| m.as_object()).cloned(),
+            Err(e) => {
+                out.push(Finding::error(".zmetadata", "metadata", e.to_string()));
+                return Ok(out);
+            }
+        };
+        let Some(listed) = listed else {
+            out.push(Finding::error(
+                ".zmetadata",
+                "metadata",
+                "no \"metadata\" object",
+            ));
+            return Ok(out);
+        };
+        let mut stale = 0usize;
+        for (k, v) in &listed {
+            let actual = get(k)?.and_then(|b| parse_json_lenient(&b).ok());
+            if actual.as_ref() != Some(v) {
+                stale += 1;
+                out.push(Finding::warning(
+                    ".zmetadata",
+                    "consolidated",
+                    format!(
+                        "{k}: {} the store's key",
+                        if actual.is_none() {
+                            "listed, missing from"
+                        } else {
+                            "differs from"
+                        }
+                    ),
+                ));
+            }
+        }
+        for k in keys.iter().filter(|k| {
+            let name = k.rsplit('/').next().unwrap_or(k);
+            matches!(name, ".zarray" | ".zgroup" | ".zattrs") && !listed.contains_key(k.as_str())
+        }) {
+            stale += 1;
+            out.push(Finding::warning(
+                ".zmetadata",
+                "consolidated",
+                format!("{k}: in the store, not in .zmetadata"),
+            ));
+        }
+        if stale == 0 {
+            out.push(Finding::ok(
+                ".zmetadata",
+                "consolidated",
+                format!("{} key(s), each as the store holds it", listed.len()),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// True for a Zarr v2 metadata key of a node (or `.zmetadata` at the root) and for the key
+    /// of a chunk inside its array's grid.
+    fn v2_key_known(&self, key: &str) -> bool {
+        let (dir, name) = match key.rsplit_once('/') {
+            Some((d, n)) => (d, n),
+            None => ("", key),
+        };
+        let is_node = |p: &str| self.h.nodes().any(|n| n.path == p);
+        if matches!(name, ".zgroup" | ".zarray" | ".zattrs") && is_node(dir) {
+            return true;
+        }
+        if key == ".zmetadata" {
+            return true;
+        }
+        self.h.nodes().any(|n| {
+            let Some(m) = &n.metadata else { return false };
+            let rest = if n.path.is_empty() {
+                key
+            } else {
+                match key
+                    .strip_prefix(n.path.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+                {
+                    Some(r) => r,
+                    None => return false,
+                }
+            };
+            if m.shape.is_empty() {
+                return rest == "0";
+            }
+            // legacy nested stores use `/` with no dimension_separator key
+            let seps: &[char] = if m.dimension_separator.is_none() {
+                &['.', '/']
+            } else {
+                &[m.separator()]
+            };
+            seps.iter().any(|&sep| {
+                let parts: Vec<&str> = rest.split(sep).collect();
+                parts.len() == m.shape.len()
+                    && parts
+                        .iter()
+                        .zip(m.shape.iter().zip(&m.chunks))
+                        .all(|(p, (&n, &c))| {
+                            p.parse::<u64>()
+                                .is_ok_and(|i| c > 0 && i < n.div_ceil(c).max(1))
+                        })
+            })
+        })
+    }
+}
+
+fn node_place(path: &str) -> String {
+    if path.is_empty() {
+        "/".to_string()
+    } else {
+        path.to_string()
+    }
 }
 
 /// Put items in the order a `fits_hdu_order` list in the file metadata gives (Zarr lists keys
