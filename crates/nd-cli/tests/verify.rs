@@ -457,7 +457,8 @@ fn zarr_v2_verify_finds_bad_metadata_chunks_stray_keys_and_stale_consolidation()
 }
 
 /// ASDF: a block index that does not match the blocks is a warning (python asdf falls back to
-/// scanning), so is a missing `#ASDF_STANDARD`; a block whose MD5 does not match is an error.
+/// scanning), so are a missing `#ASDF_STANDARD` and an unknown core tag; a block whose MD5 does
+/// not match is an error.
 #[test]
 fn asdf_verify_finds_index_header_and_checksum_defects() {
     let t = tempfile::tempdir().unwrap();
@@ -475,6 +476,13 @@ fn asdf_verify_finds_index_header_and_checksum_defects() {
     no_std[at..at + 14].copy_from_slice(b"#ASDF_STANDARX");
     let p = t.path().join("no_std.asdf");
     std::fs::write(&p, &no_std).unwrap();
+    assert_eq!(verify_counts(&p), (0, 1, 1));
+    // a core tag python asdf does not know
+    let at = find(b"!core/software-1.0.0").unwrap();
+    let mut tag = bytes.clone();
+    tag[at..at + 14].copy_from_slice(b"!core/softwarX");
+    let p = t.path().join("tag.asdf");
+    std::fs::write(&p, &tag).unwrap();
     assert_eq!(verify_counts(&p), (0, 1, 1));
     // flip the last data byte of the last block (before any block index)
     let end = find(b"#ASDF BLOCK INDEX").unwrap_or(bytes.len());
