@@ -237,7 +237,7 @@ fn ascii_checked(name: &str, s: &str) -> Result<()> {
     if s.is_ascii() {
         Ok(())
     } else {
-        Err(col_err(name, format!("string {s:?} is not ASCII")))
+        Err(col_err(name, format!("string '{s}' is not ASCII")))
     }
 }
 
@@ -485,7 +485,7 @@ pub(crate) fn build_bintable(columns: &[ColumnData]) -> Result<BuiltTable> {
             return Err(col_err(
                 &c.name,
                 format!(
-                    "{n} rows, but column {:?} has {nrows}",
+                    "{n} rows, but column '{}' has {nrows}",
                     columns.first().map(|c| c.name.as_str()).unwrap_or("")
                 ),
             ));

@@ -89,7 +89,7 @@ pub fn array_output(
         Some("csv") => ArrayFormat::Csv,
         Some(other) => {
             return Err(Error::input(format!(
-                "--format {other:?}: nd writes arrays as npy or csv"
+                "--format '{other}': nd writes arrays as npy or csv"
             )))
         }
         None if lower.ends_with(".npy") || stdout => ArrayFormat::Npy,

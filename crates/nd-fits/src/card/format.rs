@@ -13,7 +13,7 @@ pub(super) fn check_text(s: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Invalid(format!(
-            "{s:?}: FITS headers hold printable ASCII only"
+            "'{s}': FITS headers hold printable ASCII only"
         )))
     }
 }

@@ -90,7 +90,7 @@ impl Card {
             || kw.len() > 8
             || !kw.bytes().all(is_keyword_char);
         if kw.is_empty() || !kw.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'=') {
-            return Err(Error::Invalid(format!("bad keyword {keyword:?}")));
+            return Err(Error::Invalid(format!("bad keyword '{keyword}'")));
         }
         let keyword = if hierarch {
             kw.to_string()
@@ -113,7 +113,7 @@ impl Card {
         let kw = keyword.trim().to_ascii_uppercase();
         if !COMMENTARY.contains(&kw.as_str()) {
             return Err(Error::Invalid(format!(
-                "{keyword:?} is not a commentary keyword"
+                "'{keyword}' is not a commentary keyword"
             )));
         }
         check_text(text)?;

@@ -23,7 +23,7 @@ pub(crate) fn parse_card(raw: String, warn: &mut dyn FnMut(String)) -> Card {
         || kw8t.eq_ignore_ascii_case("HISTORY")
     {
         if !kw8t.bytes().all(|b| b.is_ascii_uppercase()) {
-            warn(format!("lowercase keyword {kw8t:?}"));
+            warn(format!("lowercase keyword '{kw8t}'"));
         }
         let text = trim_end_sp(first.get(8..).unwrap_or("")).to_string();
         return Card {
@@ -38,7 +38,7 @@ pub(crate) fn parse_card(raw: String, warn: &mut dyn FnMut(String)) -> Card {
         Some(x) => x,
         None => {
             warn(format!(
-                "card {:?} has no value indicator and is not commentary",
+                "card '{}' has no value indicator and is not commentary",
                 first.trim_end()
             ));
             return Card {
@@ -52,16 +52,16 @@ pub(crate) fn parse_card(raw: String, warn: &mut dyn FnMut(String)) -> Card {
     };
     if !hierarch {
         if keyword.bytes().any(|b| b.is_ascii_lowercase()) {
-            warn(format!("lowercase keyword {keyword:?}"));
+            warn(format!("lowercase keyword '{keyword}'"));
         }
         if !keyword.bytes().all(is_keyword_char) {
             warn(format!(
-                "keyword {keyword:?} has characters outside A-Z 0-9 - _"
+                "keyword '{keyword}' has characters outside A-Z 0-9 - _"
             ));
         }
         if first.as_bytes().get(8..10) != Some(b"= ") && !is_continue {
             warn(format!(
-                "value indicator of {keyword:?} is not in columns 9-10"
+                "value indicator of '{keyword}' is not in columns 9-10"
             ));
         }
     }
@@ -129,7 +129,7 @@ fn parse_field(vc: &str, keyword: &str, warn: &mut dyn FnMut(String)) -> (Value,
     match parse_value_comment(vc) {
         Some(x) => x,
         None => {
-            warn(format!("unparsable value for {keyword:?}: {vc:?}"));
+            warn(format!("unparsable value for '{keyword}': '{vc}'"));
             let comment = vc.split_once('/').map(|(_, c)| c.trim().to_string());
             (Value::Invalid(vc.to_string()), comment)
         }
@@ -164,7 +164,7 @@ fn parse_long_string(
             }
             None => {
                 warn(format!(
-                    "CONTINUE card {i} does not continue a string: {vc:?}"
+                    "CONTINUE card {i} does not continue a string: '{vc}'"
                 ));
                 return parse_field(first_vc, "", warn);
             }

@@ -116,3 +116,43 @@ impl std::fmt::Display for Value {
         }
     }
 }
+
+#[cfg(test)]
+mod display_tests {
+    use super::Value;
+    use crate::hdu::HduKind;
+    use crate::scale::Scaling;
+
+    /// Messages show values, kinds and scalings in FITS words, never as Rust debug output.
+    #[test]
+    fn values_kinds_and_scalings_display_in_fits_words() {
+        let shown = [
+            Value::Bool(true).to_string(),
+            Value::Str("M31".into()).to_string(),
+            Value::Complex(1.5, -2.0).to_string(),
+            Value::Undefined.to_string(),
+            HduKind::Other("FOO".into()).to_string(),
+            HduKind::BinTable.to_string(),
+            Scaling::F32 {
+                scale: Some(2.0),
+                zero: None,
+                blank: Some(-1),
+            }
+            .to_string(),
+            Scaling::Unsigned.to_string(),
+        ];
+        assert_eq!(
+            shown,
+            [
+                "T",
+                "'M31'",
+                "(1.5, -2)",
+                "undefined",
+                "XTENSION = 'FOO'",
+                "BINTABLE",
+                "BSCALE = 2, BLANK = -1 -> float32",
+                "unsigned integers",
+            ]
+        );
+    }
+}

@@ -40,17 +40,17 @@ pub(super) fn convert_number(
         }
     } else {
         let s = std::str::from_utf8(text)
-            .map_err(|_| format!("non-ASCII field {:?}", String::from_utf8_lossy(cell)))?;
+            .map_err(|_| format!("non-ASCII field '{}'", String::from_utf8_lossy(cell)))?;
         if float {
             let s = s.replace('D', "E");
             AsciiVal::F(
                 parse_numpy_float(&s)
-                    .ok_or_else(|| format!("field {s:?} is not a number (astropy: ValueError)"))?,
+                    .ok_or_else(|| format!("field '{s}' is not a number (astropy: ValueError)"))?,
             )
         } else {
             AsciiVal::I(
                 parse_numpy_int(s).ok_or_else(|| {
-                    format!("field {s:?} is not an integer (astropy: ValueError)")
+                    format!("field '{s}' is not an integer (astropy: ValueError)")
                 })?,
             )
         }

@@ -165,7 +165,7 @@ impl Column {
         } else {
             parse_bintable_tform(&tform)
         }
-        .ok_or_else(|| terr(Some(label.clone()), format!("invalid TFORM{k} {tform:?}")))?;
+        .ok_or_else(|| terr(Some(label.clone()), format!("invalid TFORM{k} '{tform}'")))?;
         let scale = num_value(h, &format!("TSCAL{k}"), hdu, &label)?;
         let zero = num_value(h, &format!("TZERO{k}"), hdu, &label)?;
         let null = h.get(&format!("TNULL{k}")).cloned();

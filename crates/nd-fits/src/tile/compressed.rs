@@ -97,7 +97,7 @@ impl CompressedImage {
         let tile: Vec<u64> = tiles.iter().rev().copied().collect();
         let cmp = h.get_str("ZCMPTYPE").unwrap_or("").trim().to_string();
         let algo =
-            Algorithm::from_name(&cmp).ok_or_else(|| herr(format!("unknown ZCMPTYPE {cmp:?}")))?;
+            Algorithm::from_name(&cmp).ok_or_else(|| herr(format!("unknown ZCMPTYPE '{cmp}'")))?;
         let int_setting = |name: &str, d: i64| -> i64 {
             zval(h, name)
                 .and_then(|v| v.as_f64())
@@ -167,7 +167,7 @@ impl CompressedImage {
             Some("NO_DITHER") | None => Dither::None,
             Some("SUBTRACTIVE_DITHER_2") => Dither::Subtractive2,
             Some("SUBTRACTIVE_DITHER_1") | Some("NONE") => Dither::Subtractive1,
-            Some(other) => return Err(herr(format!("unknown ZQUANTIZ {other:?}"))),
+            Some(other) => return Err(herr(format!("unknown ZQUANTIZ '{other}'"))),
         };
         let dither0 = h.get_int("ZDITHER0").unwrap_or(0);
         let attrs = header_attributes(&image_header);

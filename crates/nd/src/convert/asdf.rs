@@ -78,7 +78,7 @@ pub(super) fn convert_to_asdf(
             let bytes = nd_core::num_bytes(src.shape(), src.dtype().size()).unwrap_or(usize::MAX);
             if bytes > a.opts.budget {
                 return Err(Error::input(format!(
-                    "{dst}: array {:?} ({} MiB) would be held in memory to compress it as one block, over the memory budget ({} MiB); use --compressor none, or a chunked compressor such as zstd:3 or blosc:lz4:5:shuffle",
+                    "{dst}: array '{}' ({} MiB) would be held in memory to compress it as one block, over the memory budget ({} MiB); use --compressor none, or a chunked compressor such as zstd:3 or blosc:lz4:5:shuffle",
                     key,
                     bytes >> 20,
                     a.opts.budget >> 20

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 /// A compressor spec (`none`, `zlib:6`, `gzip:6`, `bz2:9`, `zstd:3`, `lz4:1`, `blosc:lz4:5:shuffle`)
 /// as a numcodecs JSON config (`null` for none).
 pub fn parse_compressor(spec: &str) -> Result<Value> {
-    let bad = |why: &str| Error::input(format!("--compressor {spec:?}: {why}"));
+    let bad = |why: &str| Error::input(format!("--compressor '{spec}': {why}"));
     let parts: Vec<&str> = spec.trim().split(':').collect();
     let num = |i: usize, default: i64| -> Result<i64> {
         match parts.get(i) {
@@ -60,7 +60,7 @@ pub fn parse_compressor(spec: &str) -> Result<Value> {
 /// `blocksize=N` (RICE_1).
 pub fn parse_fits_compressor(spec: &str) -> Result<Option<nd_fits::CompressOptions>> {
     use nd_fits::{Algorithm, CompressOptions, Dither, Quantization};
-    let bad = |why: &str| Error::input(format!("--compressor {spec:?}: {why}"));
+    let bad = |why: &str| Error::input(format!("--compressor '{spec}': {why}"));
     let mut parts = spec.trim().split(':');
     let algo = match parts.next().unwrap_or("").to_ascii_lowercase().as_str() {
         "none" | "raw" => {
@@ -148,7 +148,7 @@ pub fn parse_fits_compressor(spec: &str) -> Result<Option<nd_fits::CompressOptio
             }
             _ => {
                 return Err(bad(&format!(
-                    "unknown option {p:?} (q=LEVEL, dither=none|1|2, seed=N{}{})",
+                    "unknown option '{p}' (q=LEVEL, dither=none|1|2, seed=N{}{})",
                     if gzip { ", lossless, level=N" } else { "" },
                     if algo == Algorithm::Rice {
                         ", blocksize=N"

@@ -48,7 +48,7 @@ fn fits_cards(
             match scalar {
                 Some(val) if ok_key && !crate::formats::fits::is_structural(&key) => {
                     let card = nd_fits::Card::new(&key, val, None)
-                        .map_err(|e| Error::input(format!("attribute {k:?}: {e}")))?;
+                        .map_err(|e| Error::input(format!("attribute '{k}': {e}")))?;
                     let raw = card.raw().as_bytes().to_vec();
                     for img in raw.chunks(80) {
                         let mut c = img.to_vec();
@@ -57,7 +57,7 @@ fn fits_cards(
                     }
                 }
                 _ => notes.push(format!(
-                    "attribute {k:?} has no FITS card form; not written"
+                    "attribute '{k}' has no FITS card form; not written"
                 )),
             }
         }
@@ -87,7 +87,7 @@ fn check_fits_dtype(dt: &DataType, name: &str, dst: &str) -> Result<()> {
             Ok(())
         }
         other => Err(Error::input(format!(
-            "{dst}: array {name:?} holds {other} values, which a FITS image cannot hold"
+            "{dst}: array '{name}' holds {other} values, which a FITS image cannot hold"
         ))),
     }
 }
@@ -225,7 +225,7 @@ pub(super) fn convert_to_fits(
             };
             if let Some(why) = why {
                 return Err(Error::input(format!(
-                    "{dst}: array {:?} ({dt}) cannot be written with {}: {why}",
+                    "{dst}: array '{}' ({dt}) cannot be written with {}: {why}",
                     item.name,
                     o.algorithm.name()
                 )));
@@ -258,7 +258,7 @@ pub(super) fn convert_to_fits(
                 add_memory_hdu(&tmp_dst, started, a.checksum, |w| {
                     w.add_bintable(&cols, &cards)
                 })
-                .map_err(|e| Error::input(format!("{dst}: table {:?}: {e}", item.name)))?;
+                .map_err(|e| Error::input(format!("{dst}: table '{}': {e}", item.name)))?;
                 started = true;
                 continue;
             };
@@ -275,7 +275,7 @@ pub(super) fn convert_to_fits(
                 add_memory_hdu(&tmp_dst, started, a.checksum, |w| {
                     w.add_compressed_image_from(&*src, a.opts.budget / 2, &o, &cards)
                 })
-                .map_err(|e| Error::input(format!("{dst}: array {:?}: {e}", item.name)))?;
+                .map_err(|e| Error::input(format!("{dst}: array '{}': {e}", item.name)))?;
                 started = true;
                 if single {
                     break;

@@ -232,7 +232,7 @@ fn run(ds: &dyn Backend, a: ConvertArgs) -> Result<Vec<String>> {
 fn fit_chunks(c: &[u64], shape: &[u64], name: &str) -> Result<Vec<u64>> {
     if c.len() != shape.len() || c.contains(&0) {
         return Err(Error::input(format!(
-            "--chunks {c:?} does not fit array {name:?} of shape {shape:?} (one positive extent per axis)"
+            "--chunks {c:?} does not fit array '{name}' of shape {shape:?} (one positive extent per axis)"
         )));
     }
     Ok(c.iter()
@@ -257,7 +257,7 @@ fn natural_chunks(src: &dyn ArrayRead) -> Vec<u64> {
 
 fn table_over_budget(a: &ConvertArgs, name: &str, bytes: u64) -> Error {
     Error::input(format!(
-        "{}: table {name:?} holds {} MiB of column values, over the memory budget ({} MiB): a FITS table is built in memory; raise --budget-mib (Zarr and ASDF outputs stream tables)",
+        "{}: table '{name}' holds {} MiB of column values, over the memory budget ({} MiB): a FITS table is built in memory; raise --budget-mib (Zarr and ASDF outputs stream tables)",
         a.src,
         bytes.div_ceil(1 << 20),
         a.opts.budget >> 20

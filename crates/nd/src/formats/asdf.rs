@@ -197,10 +197,10 @@ impl Backend for AsdfDataset {
         let l = self.file.layout();
         writeln!(
             w,
-            "ASDF file: {} ({} blocks, index: {:?})",
+            "ASDF file: {} ({} blocks, index: {})",
             self.path,
             self.file.blocks().len(),
-            l.index
+            index_words(&l.index)
         )?;
         let arrays = self
             .file

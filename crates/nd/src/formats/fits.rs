@@ -139,7 +139,7 @@ impl FitsDataset {
                 Some(
                     v.trim()
                         .parse::<i64>()
-                        .map_err(|_| self.err(format!("bad EXTVER in {sel:?}")))?,
+                        .map_err(|_| self.err(format!("bad EXTVER in '{sel}'")))?,
                 ),
             ),
             None => (sel, None),
@@ -248,7 +248,7 @@ fn table_plan(
     for c in t.columns() {
         if c.is_variable() {
             skipped.push(format!(
-                "HDU {} ({}) column {:?} ({}): variable-length arrays have no fixed-shape array form; not converted",
+                "HDU {} ({}) column '{}' ({}): variable-length arrays have no fixed-shape array form; not converted",
                 h.index,
                 h.name(),
                 c.label(),
@@ -376,10 +376,10 @@ impl Backend for FitsDataset {
                 Some(i) => t.columns().get(i),
                 None => t.find_column(col).ok(),
             }
-            .ok_or_else(|| self.err(format!("HDU {}: no column {col:?}", h.index)))?;
+            .ok_or_else(|| self.err(format!("HDU {}: no column '{col}'", h.index)))?;
             if c.is_variable() {
                 return Err(self.err(format!(
-                    "HDU {}: column {col:?} holds variable-length arrays (astropy gives an object array, which .npy cannot hold without pickle)",
+                    "HDU {}: column '{col}' holds variable-length arrays (astropy gives an object array, which .npy cannot hold without pickle)",
                     h.index
                 )));
             }

@@ -399,8 +399,8 @@ impl Backend for ZarrDataset {
         let p = Self::norm(selector);
         match self.h.node(p) {
             Some(n) if n.kind == NodeKind::Array => {}
-            Some(_) => return Err(self.err(format!("{selector:?} is a group, not an array"))),
-            None => return Err(self.err(format!("no array {selector:?} in the store"))),
+            Some(_) => return Err(self.err(format!("'{selector}' is a group, not an array"))),
+            None => return Err(self.err(format!("no array '{selector}' in the store"))),
         }
         self.h.open_array(p).map_err(|e| self.err(e))
     }
