@@ -454,6 +454,16 @@ fn zarr_v2_verify_finds_bad_metadata_chunks_stray_keys_and_stale_consolidation()
     )
     .unwrap();
     assert_eq!(verify_counts(&z), (2, 3, 1));
+    // without consolidated metadata: the invalid .zarray is one error, its chunks are not stray
+    let plain = t.path().join("plain.zarr");
+    copy_dir(&root().join("zarr/stores/adler32.zarr"), &plain);
+    assert_eq!(verify_counts(&plain), (0, 0, 0));
+    std::fs::write(
+        plain.join(".zarray"),
+        br#"{"zarr_format": 2, "shape": "bad"}"#,
+    )
+    .unwrap();
+    assert_eq!(verify_counts(&plain), (1, 0, 1));
 }
 
 /// ASDF: a block index that does not match the blocks is a warning (python asdf falls back to

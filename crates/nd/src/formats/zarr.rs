@@ -718,7 +718,17 @@ impl ZarrDataset {
         let mut out = Vec::new();
         let store = self.h.store();
         let get = |k: &str| store.get(k).map_err(|e| self.err(e));
-        for k in keys.iter().filter(|k| k.ends_with(".zarray")) {
+        // a node listed with its error, or an object array, was checked above
+        let reported = |k: &str| {
+            let dir = k.strip_suffix(".zarray").unwrap_or(k).trim_end_matches('/');
+            self.h
+                .nodes()
+                .any(|n| n.path == dir && (n.error.is_some() || n.object.is_some()))
+        };
+        for k in keys
+            .iter()
+            .filter(|k| k.ends_with(".zarray") && !reported(k))
+        {
             let Some(bytes) = get(k)? else { continue };
             if let Err(e) = ArrayMetadataV2::parse(&bytes) {
                 out.push(Finding::error(k.as_str(), "metadata", e.to_string()));
@@ -794,6 +804,15 @@ impl ZarrDataset {
             return true;
         }
         if key == ".zmetadata" {
+            return true;
+        }
+        // under an array nd lists without reading its grid (invalid metadata, object arrays):
+        // its chunks cannot be judged here (the node's own finding covers it)
+        let under =
+            |p: &str| p.is_empty() || key.strip_prefix(p).is_some_and(|r| r.starts_with('/'));
+        if self.h.nodes().any(|n| {
+            n.metadata.is_none() && (n.error.is_some() || n.object.is_some()) && under(&n.path)
+        }) {
             return true;
         }
         self.h.nodes().any(|n| {
