@@ -420,19 +420,6 @@ fn verify_counts(p: &std::path::Path) -> (u64, u64, i32) {
     )
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dst = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dst);
-        } else {
-            std::fs::copy(&p, &dst).unwrap();
-        }
-    }
-}
-
 /// Zarr v2: invalid array metadata and a chunk that does not decode are errors; keys that are
 /// neither metadata nor a chunk in the grid, and a consolidated `.zmetadata` that no longer
 /// matches the store, are warnings.
