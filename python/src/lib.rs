@@ -262,7 +262,10 @@ impl Dataset {
         let arr = py
             .detach(|| guarded(|| ds.array(&selector)))
             .map_err(Error::new_err)?;
-        Ok(Array { inner: arr })
+        Ok(Array {
+            inner: arr,
+            location: ds.path().to_string(),
+        })
     }
 
     /// Headers, tree or attributes as JSON text (see `nd::Dataset::metadata`).
@@ -311,6 +314,20 @@ impl Dataset {
 #[pyclass(module = "ndfiles._ndfiles", frozen)]
 struct Array {
     inner: nd::Array,
+    /// The dataset's path or URL, named by read errors (a data unit cut short by the end of the
+    /// file opens, and fails on read).
+    location: String,
+}
+
+impl Array {
+    /// A read error with the dataset's location in front.
+    fn located(&self, py: Python<'_>, e: PyErr) -> PyErr {
+        if e.is_instance_of::<Error>(py) {
+            Error::new_err(format!("{}: {}", self.location, e.value(py)))
+        } else {
+            e
+        }
+    }
 }
 
 /// The Rust type a read produces.
@@ -528,7 +545,7 @@ impl Array {
             )));
         }
         let region = Region::new(start.into_iter().zip(stop).map(|(a, b)| a..b).collect());
-        read_region(py, &self.inner, &region, dtype)
+        read_region(py, &self.inner, &region, dtype).map_err(|e| self.located(py, e))
     }
 
     /// The strided selection `first[i] + k * step[i]` for `k < len[i]` on each axis (numpy's
@@ -566,7 +583,7 @@ impl Array {
         };
         let view = self.inner.select(selection).map_err(nd_err)?;
         let region = Region::full(view.shape());
-        read_region(py, &view, &region, dtype)
+        read_region(py, &view, &region, dtype).map_err(|e| self.located(py, e))
     }
 }
 
