@@ -88,7 +88,7 @@ run "FITS -> Zarr v3 sharded zstd:1" convert "$W/image.fits" "$W/s.zarr" --zarr-
 run "FITS -> ASDF (plain block)" convert "$W/image.fits" "$W/a.asdf" "${B[@]}"
 run "FITS -> ASDF (chunked zstd:1)" convert "$W/image.fits" "$W/z.asdf" --compressor zstd:1 "${B[@]}"
 run "FITS -> tile-compressed FITS (rice)" convert "$W/image.fits" "$W/rice.fits" --compressor rice "${B[@]}"
-run "FITS -> tile-compressed FITS (rice:q=1)" convert "$W/image.fits" "$W/rice.fits" --compressor rice:q=1 --force "${B[@]}"
+run "FITS -> tile-compressed FITS (rice), 1 GiB budget" convert "$W/image.fits" "$W/rice.fits" --compressor rice --force --budget-mib 1024
 run "FITS.gz -> Zarr v2 zstd:1" convert "$W/image.fits.gz" "$W/g.zarr" --compressor zstd:1 "${B[@]}"
 run "Zarr v2 -> FITS" convert "$W/a.zarr" "$W/b1.fits" "${B[@]}"
 run "Zarr v3 sharded -> FITS" convert "$W/s.zarr" "$W/b2.fits" "${B[@]}"
