@@ -27,10 +27,10 @@ fn main() -> Result<(), nd::Error> {
     let finite: Vec<f32> = cutout.iter().copied().filter(|v| v.is_finite()).collect();
     let mean = finite.iter().map(|&v| f64::from(v)).sum::<f64>() / finite.len().max(1) as f64;
     println!(
-        "{url}: image {:?}, cutout {:?} at ({y0}, {x0}), mean {mean:.4}, first {:?}",
+        "{url}: image {:?}, cutout {:?} at ({y0}, {x0}), mean {mean:.4}, first value {}",
         image.shape(),
         cutout.shape(),
-        cutout.iter().next()
+        cutout.first().map_or("none".to_string(), |v| v.to_string())
     );
     Ok(())
 }
