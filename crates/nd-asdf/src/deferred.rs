@@ -479,8 +479,15 @@ impl DeferredArray {
             let (c, s) = (chunks[ax], shape[ax]); // ok: region checked against the shape
             if r.start % c != 0 || (r.end % c != 0 && r.end != s) {
                 return Err(nd_core::Error::Shape(format!(
-                    "{}: region {:?} is not aligned to the chunks {chunks:?}",
-                    self.path, region.ranges
+                    "{}: region {} is not aligned to the chunks {chunks_s}",
+                    self.path,
+                    nd_core::fmt_shape(
+                        region
+                            .ranges
+                            .iter()
+                            .map(|r| format!("{}:{}", r.start, r.end))
+                    ),
+                    chunks_s = nd_core::fmt_shape(chunks.iter())
                 )));
             }
         }

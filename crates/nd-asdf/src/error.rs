@@ -60,7 +60,7 @@ pub enum Error {
         message: String,
     },
     /// A tree node (ndarray, zarr, ...) is malformed.
-    #[error("tree node {path:?}: {message}")]
+    #[error("tree node '{path}': {message}")]
     Node {
         /// Path of the node in the tree (`a/b/0`).
         path: String,
@@ -68,7 +68,7 @@ pub enum Error {
         message: String,
     },
     /// A path that does not exist in the tree, or that is not an array.
-    #[error("no array at tree path {0:?}")]
+    #[error("no array at tree path '{0}'")]
     NoArray(String),
     /// An error from nd-core (I/O, shapes, byte sources).
     #[error(transparent)]

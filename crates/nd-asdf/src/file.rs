@@ -292,7 +292,7 @@ impl AsdfFile {
                 if blocks.is_empty() {
                     return Err(Error::node(
                         path,
-                        format!("external file {uri:?} has no block"),
+                        format!("external file '{uri}' has no block"),
                     ));
                 }
                 let len = blocks.data_len(0)?;
@@ -355,13 +355,13 @@ impl AsdfFile {
 
     fn open_external(&self, uri: &str, path: &str) -> Result<AsdfFile> {
         let dir = self.base_dir.as_ref().ok_or_else(|| {
-            Error::node(path, format!("external source {uri:?} needs a file path"))
+            Error::node(path, format!("external source '{uri}' needs a file path"))
         })?;
         let rel = uri.strip_prefix("file://").unwrap_or(uri);
         if rel.contains("://") || rel.starts_with('/') || rel.split('/').any(|s| s == "..") {
             return Err(Error::node(
                 path,
-                format!("external source {uri:?} is not a relative file name"),
+                format!("external source '{uri}' is not a relative file name"),
             ));
         }
         AsdfFile::open_with(dir.join(rel), self.limits)

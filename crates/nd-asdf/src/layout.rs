@@ -324,7 +324,7 @@ pub(crate) fn parse_layout_and_tree(
         .to_string();
     if parts.next().is_some() || !file_version.starts_with("1.") {
         return Err(Error::NotAsdf(format!(
-            "unsupported file format version {line:?}"
+            "unsupported file format version '{line}'"
         )));
     }
     // comment section: up to %YAML or block magic
@@ -557,8 +557,8 @@ fn scan_blocks(
         }
         if next[..n] != INDEX_HEADER[..n] && next[..n].iter().any(|&b| b != 0) {
             warnings.push(format!(
-                "invalid bytes {:?} after block {} at byte {pos}",
-                &next[..n],
+                "invalid bytes {} after block {} at byte {pos}",
+                nd_core::fmt_shape(next[..n].iter()),
                 blocks.len() - 1
             ));
         }

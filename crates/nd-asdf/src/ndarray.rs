@@ -64,7 +64,7 @@ fn endian_of(node: &Node, path: &str) -> Result<Endian> {
         Some("little") => Ok(Endian::Little),
         _ => Err(Error::node(
             path,
-            format!("invalid byteorder {:?}", node.to_json()),
+            format!("invalid byteorder {}", node.to_json()),
         )),
     }
 }
@@ -90,7 +90,7 @@ pub fn parse_datatype(node: &Node, endian: Endian, path: &str) -> Result<(DataTy
                 "complex64" => DataType::Complex64,
                 "complex128" => DataType::Complex128,
                 "bool8" => DataType::Bool,
-                other => return Err(bad(&format!("unknown type {other:?}"))),
+                other => return Err(bad(&format!("unknown type '{other}'"))),
             };
             let e = if dt.has_byte_order() {
                 endian
@@ -480,7 +480,7 @@ fn encode_scalar(node: &Node, dtype: &DataType, out: &mut Vec<u8>, path: &str) -
     let bad = || {
         Error::node(
             path,
-            format!("inline value {:?} is not a {dtype}", node.to_json()),
+            format!("inline value {} is not a {dtype}", node.to_json()),
         )
     };
     macro_rules! int {

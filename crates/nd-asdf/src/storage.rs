@@ -55,7 +55,7 @@ pub(crate) fn check_view_bounds(
         return Err(Error::node(
             path,
             format!(
-                "array (shape {shape:?}, offset {offset}, strides {strides:?}) reaches bytes {lo}..{hi} outside its block of {len} bytes"
+                "array (shape {shape_s}, offset {offset}, strides {strides_s}) reaches bytes {lo}..{hi} outside its block of {len} bytes", shape_s = nd_core::fmt_shape(shape.iter()), strides_s = nd_core::fmt_shape(strides.iter())
             ),
         ));
     }

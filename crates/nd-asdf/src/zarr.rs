@@ -62,7 +62,11 @@ impl ChunkDecoder for Decoder<'_> {
             .decode_chunk_into(&z.pipeline, &data, dst)
             .map_err(|e| Error::Codec {
                 block: bi,
-                message: format!("zarr chunk {chunk:?} of {:?}: {e}", z.path),
+                message: format!(
+                    "zarr chunk {chunk_s} of '{}': {e}",
+                    z.path,
+                    chunk_s = nd_core::fmt_shape(chunk.iter())
+                ),
             })?;
         Ok(true)
     }

@@ -284,7 +284,7 @@ fn region_export_reads_the_region() {
     assert_eq!(o.code, 2);
     assert!(
         o.stderr
-            .contains("axis 0 (length 4): \"0:9\": bound 9 is outside"),
+            .contains("axis 0 (length 4): '0:9': bound 9 is outside"),
         "{}",
         o.stderr
     );

@@ -524,7 +524,7 @@ fn regions_select_as_numpy_and_mistakes_are_refused() {
     for (region, words) in [
         (
             "40:50",
-            "axis 0 (length 32): \"40:50\": bound 40 is outside the axis",
+            "axis 0 (length 32): '40:50': bound 40 is outside the axis",
         ),
         ("20:10", "selects nothing"),
         ("1,2,3,4", "names 4 axes, the array has 3"),

@@ -37,7 +37,7 @@ pub fn decode(compression: &[u8; 4], data: &[u8], max_len: usize) -> Result<Vec<
             "ASDF block compression \"bls2\" (Blosc2 chunks; only Blosc 1 is built in)".into(),
         )),
         other => Err(Error::Unsupported(format!(
-            "ASDF block compression {:?}",
+            "ASDF block compression '{}'",
             label(other)
         ))),
     }
@@ -54,7 +54,7 @@ pub fn encode(compression: &[u8; 4], data: &[u8]) -> Result<Vec<u8>> {
         b"zstd" => crate::Zstd::encode_frame(data, 3, false),
         b"blsc" => crate::blosc::compress(data, "blosclz", 9, 1, 1, 0),
         other => Err(Error::Unsupported(format!(
-            "ASDF block compression {:?}",
+            "ASDF block compression '{}'",
             label(other)
         ))),
     }

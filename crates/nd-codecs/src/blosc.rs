@@ -186,7 +186,7 @@ pub fn compress(
     blocksize: usize,
 ) -> Result<Vec<u8>> {
     if !CNAMES.contains(&cname) {
-        return Err(Error::Config(format!("blosc: unknown cname {cname:?}")));
+        return Err(Error::Config(format!("blosc: unknown cname '{cname}'")));
     }
     if data.len() > MAX_BUFFERSIZE {
         return Err(Error::Encode {
@@ -262,7 +262,7 @@ impl Blosc {
             Some(x) => return Err(Error::Config(format!("blosc: bad cname {x}"))),
         };
         if !CNAMES.contains(&cname.as_str()) {
-            return Err(Error::Config(format!("blosc: unknown cname {cname:?}")));
+            return Err(Error::Config(format!("blosc: unknown cname '{cname}'")));
         }
         let clevel = cfg_i64(v, "clevel", 5)?;
         if !(0..=9).contains(&clevel) {

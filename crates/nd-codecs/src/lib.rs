@@ -189,7 +189,7 @@ pub fn codec_from_config(v: &Value) -> Result<Box<dyn Codec>> {
         "lzma" => Box::new(lzma::Lzma::from_config(v)?),
         "base64" => Box::new(b64::Base64),
         "pcodec" => Box::new(pcodec::PCodec::from_config(v)?),
-        other => return Err(Error::Unsupported(format!("codec id {other:?}"))),
+        other => return Err(Error::Unsupported(format!("codec id '{other}'"))),
     })
 }
 
@@ -199,7 +199,7 @@ pub(crate) fn cfg_i64(v: &Value, key: &str, default: i64) -> Result<i64> {
         None | Some(Value::Null) => Ok(default),
         Some(x) => x
             .as_i64()
-            .ok_or_else(|| Error::Config(format!("{key:?} must be an integer, got {x}"))),
+            .ok_or_else(|| Error::Config(format!("'{key}' must be an integer, got {x}"))),
     }
 }
 
@@ -207,7 +207,7 @@ pub(crate) fn cfg_i64(v: &Value, key: &str, default: i64) -> Result<i64> {
 pub(crate) fn cfg_str<'a>(v: &'a Value, key: &str) -> Result<&'a str> {
     v.get(key)
         .and_then(Value::as_str)
-        .ok_or_else(|| Error::Config(format!("missing string {key:?} in {v}")))
+        .ok_or_else(|| Error::Config(format!("missing string '{key}' in {v}")))
 }
 
 /// The filters and compressor of a Zarr v2 array (`.zarray` "filters" and "compressor").

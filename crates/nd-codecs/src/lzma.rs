@@ -73,7 +73,7 @@ impl FilterSpec {
                 .as_u64()
                 .and_then(|v| u32::try_from(v).ok())
                 .map(Some)
-                .ok_or_else(|| Error::Config(format!("lzma filter: {key:?} {x} is not a u32"))),
+                .ok_or_else(|| Error::Config(format!("lzma filter: '{key}' {x} is not a u32"))),
         }
     }
 
@@ -125,7 +125,7 @@ impl FilterSpec {
         let small = |key: &str, max: u32| -> Result<Option<u32>> {
             match self.opt_u32(key)? {
                 Some(x) if x > max => Err(Error::Config(format!(
-                    "lzma filter: {key:?} {x} is larger than {max}"
+                    "lzma filter: '{key}' {x} is larger than {max}"
                 ))),
                 x => Ok(x),
             }
@@ -178,7 +178,7 @@ impl FilterSpec {
 /// decodes the same stream, and a config claiming a huge dictionary allocates no more.
 fn build_filters(specs: &[FilterSpec], max_dict: Option<u32>) -> Result<Filters> {
     let mut f = Filters::new();
-    let cfg = |e: liblzma::stream::Error| Error::Config(format!("lzma filter: {e:?}"));
+    let cfg = |e: liblzma::stream::Error| Error::Config(format!("lzma filter: {e}"));
     for s in specs {
         match s.id {
             FILTER_DELTA => {
@@ -308,7 +308,7 @@ impl Lzma {
             match v.get(key) {
                 None | Some(Value::Null) => Ok(default),
                 Some(x) => x.as_i64().ok_or_else(|| {
-                    Error::Config(format!("lzma: {key:?} must be an integer, got {x}"))
+                    Error::Config(format!("lzma: '{key}' must be an integer, got {x}"))
                 }),
             }
         };
@@ -472,9 +472,9 @@ impl Lzma {
 
     /// Encode with liblzma: an xz stream (format 1) or a .lzma file (format 2).
     pub fn encode_stream(&self, data: &[u8]) -> Result<Vec<u8>> {
-        let err = |e| Error::Encode {
+        let err = |e: liblzma::stream::Error| Error::Encode {
             codec: "lzma",
-            reason: format!("{e:?}"),
+            reason: e.to_string(),
         };
         let preset = self.preset.unwrap_or(6);
         let check = match self.check {

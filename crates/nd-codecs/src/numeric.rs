@@ -56,7 +56,7 @@ impl NumType {
     /// Parse a numpy typestr of a bool, integer or float type.
     pub fn parse(codec: &str, s: &str) -> Result<NumType> {
         let (dt, endian) = DataType::from_typestr(s)
-            .map_err(|e| Error::Config(format!("{codec}: dtype {s:?}: {e}")))?;
+            .map_err(|e| Error::Config(format!("{codec}: dtype '{s}': {e}")))?;
         let kind = match dt {
             DataType::Bool => Kind::Bool,
             DataType::Int8 => Kind::I8,
@@ -72,7 +72,7 @@ impl NumType {
             DataType::Float64 => Kind::F64,
             other => {
                 return Err(Error::Unsupported(format!(
-                    "{codec}: dtype {s:?} ({other:?}) is not a bool, integer or float type"
+                    "{codec}: dtype '{s}' ({other}) is not a bool, integer or float type"
                 )))
             }
         };

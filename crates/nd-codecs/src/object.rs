@@ -39,7 +39,7 @@ impl ObjectCodec {
             Some("json2") => match v.get("encoding").and_then(Value::as_str) {
                 None | Some("utf-8" | "utf8" | "UTF-8") => Ok(ObjectCodec::Json2),
                 Some(other) => Err(Error::Unsupported(format!(
-                    "json2 object codec with encoding {other:?}"
+                    "json2 object codec with encoding '{other}'"
                 ))),
             },
             Some("pickle") => Err(Error::Unsupported(
@@ -50,7 +50,7 @@ impl ObjectCodec {
             Some("vlen-array") => Err(Error::Unsupported(
                 "object codec \"vlen-array\": ragged arrays have no fixed-shape numpy form".into(),
             )),
-            Some(id) => Err(Error::Unsupported(format!("object codec {id:?}"))),
+            Some(id) => Err(Error::Unsupported(format!("object codec '{id}'"))),
             None => Err(Error::Config(format!(
                 "object codec without an \"id\": {v}"
             ))),
@@ -214,7 +214,10 @@ fn decode_json2(data: &[u8], n: usize) -> Result<Vec<Vec<u8>>> {
         .ok_or_else(|| bad(format!("shape {shape} is not a list of integers")))?;
     let count = shape.iter().try_fold(1usize, |a, &b| a.checked_mul(b));
     if count != Some(n) {
-        return Err(bad(format!("shape {shape:?}, the chunk has {n} elements")));
+        return Err(bad(format!(
+            "shape {shape_s}, the chunk has {n} elements",
+            shape_s = nd_core::fmt_shape(shape.iter())
+        )));
     }
     let mut flat = Vec::with_capacity(n.min(list.len().saturating_mul(64)));
     let ok = if shape.is_empty() {
@@ -224,7 +227,10 @@ fn decode_json2(data: &[u8], n: usize) -> Result<Vec<Vec<u8>>> {
         list.len() == shape[0] && list.iter().all(|x| flatten(x, shape.len() - 1, &mut flat))
     };
     if !ok || flat.len() != n {
-        return Err(bad(format!("items do not have the shape {shape:?}")));
+        return Err(bad(format!(
+            "items do not have the shape {shape_s}",
+            shape_s = nd_core::fmt_shape(shape.iter())
+        )));
     }
     flat.into_iter()
         .map(|x| {

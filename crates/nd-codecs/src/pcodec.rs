@@ -55,7 +55,7 @@ impl PCodec {
                 None | Some(Value::Null) => Ok(default),
                 Some(x) => x.as_u64().ok_or_else(|| {
                     Error::Config(format!(
-                        "pcodec: {key:?} must be a non-negative integer, got {x}"
+                        "pcodec: '{key}' must be a non-negative integer, got {x}"
                     ))
                 }),
             }
@@ -65,7 +65,7 @@ impl PCodec {
                 None | Some(Value::Null) => Ok(default.to_string()),
                 Some(Value::String(s)) => Ok(s.clone()),
                 Some(x) => Err(Error::Config(format!(
-                    "pcodec: {key:?} must be a string, got {x}"
+                    "pcodec: '{key}' must be a string, got {x}"
                 ))),
             }
         };
@@ -78,7 +78,7 @@ impl PCodec {
         let classic = match text("mode_spec", "auto")?.as_str() {
             "auto" => false,
             "classic" => true,
-            other => return Err(Error::Config(format!("pcodec: mode_spec {other:?}"))),
+            other => return Err(Error::Config(format!("pcodec: mode_spec '{other}'"))),
         };
         let order = match v.get("delta_encoding_order") {
             None | Some(Value::Null) => None,
@@ -98,13 +98,17 @@ impl PCodec {
             ("try_lookback", None) => DeltaSpec::TryLookback,
             (other, _) => {
                 return Err(Error::Config(format!(
-                    "pcodec: delta_spec {other:?} (with delta_encoding_order {order:?})"
+                    "pcodec: delta_spec '{other}' (with {})",
+                    match order {
+                        Some(o) => format!("delta_encoding_order {o}"),
+                        None => "no delta_encoding_order".to_string(),
+                    }
                 )))
             }
         };
         match text("paging_spec", "equal_pages_up_to")?.as_str() {
             "equal_pages_up_to" => {}
-            other => return Err(Error::Config(format!("pcodec: paging_spec {other:?}"))),
+            other => return Err(Error::Config(format!("pcodec: paging_spec '{other}'"))),
         }
         let pages_up_to = uint("equal_pages_up_to", 262_144)?;
         if pages_up_to == 0 {

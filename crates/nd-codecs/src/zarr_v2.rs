@@ -35,10 +35,10 @@ pub enum MetadataError {
     #[error("invalid JSON: {0}")]
     Json(String),
     /// A required field is missing.
-    #[error("missing field {0:?}")]
+    #[error("missing field '{0}'")]
     Missing(&'static str),
     /// A field has a value that is not allowed.
-    #[error("field {field:?}: {reason}")]
+    #[error("field '{field}': {reason}")]
     Invalid {
         /// The field.
         field: &'static str,
@@ -290,14 +290,15 @@ impl ArrayMetadataV2 {
     pub fn validate(&self) -> MResult<()> {
         if self.shape.len() != self.chunks.len() {
             return Err(MetadataError::Shape(format!(
-                "shape {:?} and chunks {:?} have different lengths",
-                self.shape, self.chunks
+                "shape {} and chunks {} have different lengths",
+                nd_core::fmt_shape(self.shape.iter()),
+                nd_core::fmt_shape(self.chunks.iter())
             )));
         }
         if self.chunks.contains(&0) {
             return Err(MetadataError::Shape(format!(
-                "chunks {:?} has a zero extent",
-                self.chunks
+                "chunks {} has a zero extent",
+                nd_core::fmt_shape(self.chunks.iter())
             )));
         }
         if self.dtype.size() == 0 {
@@ -305,14 +306,19 @@ impl ArrayMetadataV2 {
         }
         nd_core::num_elements(&self.shape)
             .and_then(|n| n.checked_mul(self.dtype.size() as u64))
-            .ok_or_else(|| MetadataError::Shape(format!("shape {:?} is too large", self.shape)))?;
+            .ok_or_else(|| {
+                MetadataError::Shape(format!(
+                    "shape {} is too large",
+                    nd_core::fmt_shape(self.shape.iter())
+                ))
+            })?;
         let cb = nd_core::num_elements(&self.chunks)
             .and_then(|n| n.checked_mul(self.dtype.size() as u64))
             .filter(|&n| n <= MAX_CHUNK_BYTES && usize::try_from(n).is_ok())
             .ok_or_else(|| {
                 MetadataError::Shape(format!(
-                    "chunks {:?} of {}-byte elements exceed the limit of {MAX_CHUNK_BYTES} bytes",
-                    self.chunks,
+                    "chunks {} of {}-byte elements exceed the limit of {MAX_CHUNK_BYTES} bytes",
+                    nd_core::fmt_shape(self.chunks.iter()),
                     self.dtype.size()
                 ))
             })?;
@@ -591,7 +597,7 @@ fn json_f64(v: &Value) -> MResult<f64> {
             other => other
                 .trim()
                 .parse::<f64>()
-                .map_err(|_| invalid("fill_value", format!("{other:?} is not a number"))),
+                .map_err(|_| invalid("fill_value", format!("'{other}' is not a number"))),
         },
         Value::Bool(b) => Ok(f64::from(u8::from(*b))),
         other => Err(invalid("fill_value", format!("{other} is not a number"))),
@@ -618,7 +624,7 @@ fn json_int(v: &Value) -> MResult<i128> {
         Value::String(s) => s
             .trim()
             .parse::<i128>()
-            .map_err(|_| invalid("fill_value", format!("{s:?} is not an integer"))),
+            .map_err(|_| invalid("fill_value", format!("'{s}' is not an integer"))),
         other => Err(invalid("fill_value", format!("{other} is not an integer"))),
     }
 }
@@ -670,7 +676,7 @@ pub fn decode_fill_value(v: &Value, dtype: &DataType, endian: Endian) -> MResult
     let b64 = |s: &str| {
         base64::engine::general_purpose::STANDARD
             .decode(s)
-            .map_err(|e| invalid("fill_value", format!("bad base64 {s:?}: {e}")))
+            .map_err(|e| invalid("fill_value", format!("bad base64 '{s}': {e}")))
     };
     let out = match dtype {
         DataType::Bool => match v {

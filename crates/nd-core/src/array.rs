@@ -91,9 +91,9 @@ pub fn check_out_len(region: &Region, dtype: &DataType, out: &[u8]) -> Result<()
     let want = num_bytes(&region.shape(), dtype.size())?;
     if want != out.len() {
         return Err(Error::Shape(format!(
-            "output buffer has {} bytes, region {:?} of {dtype} needs {want}",
+            "output buffer has {} bytes, region {} of {dtype} needs {want}",
             out.len(),
-            region.shape()
+            crate::fmt_shape(region.shape().iter())
         )));
     }
     Ok(())

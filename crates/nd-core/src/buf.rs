@@ -100,8 +100,9 @@ impl ArrayBuf {
         let n = num_bytes(&shape, dtype.size())?;
         if n != bytes.len() {
             return Err(Error::Shape(format!(
-                "{} bytes given for shape {shape:?} of {dtype} ({n} bytes)",
-                bytes.len()
+                "{} bytes given for shape {shape_s} of {dtype} ({n} bytes)",
+                bytes.len(),
+                shape_s = crate::fmt_shape(shape.iter())
             )));
         }
         Ok(ArrayBuf {
@@ -150,8 +151,9 @@ impl ArrayBuf {
     pub fn reshape(mut self, shape: Vec<u64>) -> Result<Self> {
         if num_bytes(&shape, self.dtype.size())? != self.data.len() {
             return Err(Error::Shape(format!(
-                "cannot reshape {:?} to {shape:?}",
-                self.shape
+                "cannot reshape {} to {shape_s}",
+                crate::fmt_shape(self.shape.iter()),
+                shape_s = crate::fmt_shape(shape.iter())
             )));
         }
         self.shape = shape;

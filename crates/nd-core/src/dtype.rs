@@ -356,7 +356,7 @@ impl DataType {
                     offset = offset
                         .checked_add(field.size())
                         .ok_or_else(|| Error::DType {
-                            text: format!("{d:?}"),
+                            text: crate::npy::descr_to_py(d),
                             reason: "record too large".into(),
                         })?;
                     out.push(field);
@@ -439,7 +439,7 @@ impl fmt::Display for DataType {
                     }
                     write!(f, "{}: {}", fl.name, fl.dtype)?;
                     if !fl.shape.is_empty() {
-                        write!(f, "{:?}", fl.shape)?;
+                        write!(f, "{}", crate::fmt_shape(fl.shape.iter()))?;
                     }
                 }
                 return write!(f, "}}");

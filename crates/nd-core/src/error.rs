@@ -29,7 +29,7 @@ pub enum Error {
         size: u64,
     },
     /// A store key that is not allowed (escapes the root, absolute, empty segment...).
-    #[error("invalid store key {key:?}: {reason}")]
+    #[error("invalid store key '{key}': {reason}")]
     InvalidKey {
         /// The offending key.
         key: String,
@@ -37,7 +37,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// A data type description that could not be understood.
-    #[error("invalid data type {text:?}: {reason}")]
+    #[error("invalid data type '{text}': {reason}")]
     DType {
         /// The text or description.
         text: String,

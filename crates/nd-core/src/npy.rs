@@ -292,7 +292,7 @@ impl crate::ArrayWrite for NpyWriter {
     }
 }
 
-fn descr_to_py(d: &Descr) -> String {
+pub(crate) fn descr_to_py(d: &Descr) -> String {
     match d {
         Descr::Simple(s) => format!("'{s}'"),
         Descr::Record(fields) => {

@@ -85,14 +85,15 @@ impl Selection {
         let ellipses = items.iter().filter(|s| **s == "...").count();
         if ellipses > 1 {
             return Err(Error::Shape(format!(
-                "region {text:?}: more than one `...`"
+                "region '{text}': more than one `...`"
             )));
         }
         let named = items.len() - ellipses;
         if named > shape.len() {
             return Err(Error::Shape(format!(
-                "region {text:?} names {named} axes, the array has {} (shape {shape:?})",
-                shape.len()
+                "region '{text}' names {named} axes, the array has {} (shape {shape_s})",
+                shape.len(),
+                shape_s = crate::fmt_shape(shape.iter())
             )));
         }
         // expand `...` (or the missing tail) into whole axes
@@ -152,7 +153,7 @@ impl Region {
         let sel = Selection::parse(spec, shape)?;
         if !sel.is_box() {
             return Err(Error::Shape(format!(
-                "region {spec:?}: steps need a selection, not a region"
+                "region '{spec}': steps need a selection, not a region"
             )));
         }
         Ok(sel.bounding_region())
@@ -161,7 +162,7 @@ impl Region {
 
 /// One item of region text for an axis of length `n`.
 fn parse_axis(item: &str, axis: usize, n: u64) -> Result<AxisSelection> {
-    let bad = |why: String| Error::Shape(format!("axis {axis} (length {n}): {item:?}: {why}"));
+    let bad = |why: String| Error::Shape(format!("axis {axis} (length {n}): '{item}': {why}"));
     let num = |s: &str| -> Result<Option<i64>> {
         let s = s.trim();
         if s.is_empty() {
@@ -169,7 +170,7 @@ fn parse_axis(item: &str, axis: usize, n: u64) -> Result<AxisSelection> {
         }
         s.parse::<i64>()
             .map(Some)
-            .map_err(|_| bad(format!("{s:?} is not an integer")))
+            .map_err(|_| bad(format!("'{s}' is not an integer")))
     };
     let len = i64::try_from(n).map_err(|_| bad("axis too long".into()))?;
     let parts: Vec<&str> = item.split(':').collect();
@@ -277,16 +278,13 @@ mod tests {
     fn mistakes_name_the_axis_its_length_and_the_bound() {
         let shape = [32, 64, 64];
         for (text, words) in [
-            (
-                "40:50",
-                "axis 0 (length 32): \"40:50\": bound 40 is outside",
-            ),
+            ("40:50", "axis 0 (length 32): '40:50': bound 40 is outside"),
             ("20:10", "selects nothing"),
             ("5:5", "selects nothing"),
             ("32", "index 32 is outside"),
             ("-33", "index -33 is outside"),
             ("::0", "the step is 0"),
-            ("x:2", "\"x\" is not an integer"),
+            ("x:2", "'x' is not an integer"),
             ("1,2,3,4", "names 4 axes, the array has 3"),
             ("...,1,...", "more than one"),
             ("1:2:3:4", "start:stop:step"),

@@ -15,6 +15,17 @@ pub enum Order {
     F,
 }
 
+/// A shape, index or other list of numbers in plain words for messages: `[2, 3]` (the form
+/// `nd info` prints shapes in), never Rust debug output. Call it with `shape.iter()`.
+pub fn fmt_shape<I>(items: I) -> String
+where
+    I: IntoIterator,
+    I::Item: std::fmt::Display,
+{
+    let parts: Vec<String> = items.into_iter().map(|x| x.to_string()).collect();
+    format!("[{}]", parts.join(", "))
+}
+
 /// Number of elements of a shape, or `None` when the product overflows `u64`.
 pub fn num_elements(shape: &[u64]) -> Option<u64> {
     shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))
@@ -27,7 +38,8 @@ pub fn num_bytes(shape: &[u64], elem_size: usize) -> Result<usize> {
         .and_then(|n| usize::try_from(n).ok())
         .ok_or_else(|| {
             Error::Shape(format!(
-                "array of shape {shape:?} x {elem_size} bytes is too large"
+                "array of shape {shape_s} x {elem_size} bytes is too large",
+                shape_s = fmt_shape(shape.iter())
             ))
         })
 }
@@ -211,12 +223,15 @@ impl ChunkGrid {
     pub fn new(array_shape: Vec<u64>, chunk_shape: Vec<u64>) -> Result<Self> {
         if array_shape.len() != chunk_shape.len() {
             return Err(Error::Shape(format!(
-                "chunk shape {chunk_shape:?} does not match array shape {array_shape:?}"
+                "chunk shape {chunk_shape_s} does not match array shape {array_shape_s}",
+                chunk_shape_s = fmt_shape(chunk_shape.iter()),
+                array_shape_s = fmt_shape(array_shape.iter())
             )));
         }
         if chunk_shape.contains(&0) {
             return Err(Error::Shape(format!(
-                "chunk shape {chunk_shape:?} has a zero extent"
+                "chunk shape {chunk_shape_s} has a zero extent",
+                chunk_shape_s = fmt_shape(chunk_shape.iter())
             )));
         }
         Ok(ChunkGrid {
@@ -395,8 +410,9 @@ pub fn check_view(len: usize, view: &Strided, count: &[u64], elem: usize) -> Res
     match view.extent(count, elem) {
         Some(end) if end <= len => Ok(()),
         _ => Err(Error::Shape(format!(
-            "strided block {count:?} at offset {} reaches past a buffer of {len} bytes",
-            view.offset
+            "strided block {count_s} at offset {} reaches past a buffer of {len} bytes",
+            view.offset,
+            count_s = fmt_shape(count.iter())
         ))),
     }
 }
@@ -484,6 +500,22 @@ pub fn copy_region(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Shapes in messages read `[2, 3]`, never Rust debug output.
+    #[test]
+    fn shapes_in_messages_are_plain() {
+        assert_eq!(fmt_shape([2u64, 3].iter()), "[2, 3]");
+        assert_eq!(fmt_shape(Vec::<u64>::new().iter()), "[]");
+        let e = ChunkGrid::new(vec![10, 7], vec![4])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "shape error: chunk shape [4] does not match array shape [10, 7]"
+        );
+        let e = ChunkGrid::new(vec![10], vec![0]).unwrap_err().to_string();
+        assert!(e.contains("chunk shape [0] has a zero extent"), "{e}");
+    }
 
     #[test]
     fn parse_regions() {

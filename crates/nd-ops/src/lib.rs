@@ -97,9 +97,9 @@ pub fn plan(
 pub fn copy(src: &dyn ArrayRead, dst: &dyn ArrayWrite, opts: &Options) -> Result<()> {
     if src.shape() != dst.shape() {
         return Err(Error::Shape(format!(
-            "cannot copy an array of shape {:?} into one of shape {:?}",
-            src.shape(),
-            dst.shape()
+            "cannot copy an array of shape {} into one of shape {}",
+            nd_core::fmt_shape(src.shape().iter()),
+            nd_core::fmt_shape(dst.shape().iter())
         )));
     }
     if src.dtype() != dst.dtype() {
@@ -122,8 +122,9 @@ where
     let shape = src.shape().to_vec();
     if shape != dst.shape() {
         return Err(Error::Shape(format!(
-            "map from {shape:?} into {:?}",
-            dst.shape()
+            "map from {shape_s} into {}",
+            nd_core::fmt_shape(dst.shape().iter()),
+            shape_s = nd_core::fmt_shape(shape.iter())
         )));
     }
     let elem = src.dtype().size().max(dst.dtype().size()).max(1);
@@ -140,10 +141,10 @@ where
                 let out = f(region, buf)?;
                 if out.shape() != region.shape().as_slice() || out.dtype() != dst.dtype() {
                     return Err(Error::Shape(format!(
-                        "map returned {} {:?} for a block of {:?}",
+                        "map returned {} {} for a block of {}",
                         out.dtype(),
-                        out.shape(),
-                        region.shape()
+                        nd_core::fmt_shape(out.shape().iter()),
+                        nd_core::fmt_shape(region.shape().iter())
                     )));
                 }
                 dst.write_region(region, out.bytes())?;

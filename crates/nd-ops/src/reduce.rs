@@ -466,6 +466,6 @@ pub fn select(shape: &[u64], stats: &[Stats], which: &str) -> Result<ArrayBuf> {
             shape.to_vec(),
             &stats.iter().map(|s| s.nan_count as i64).collect::<Vec<_>>(),
         ),
-        other => Err(Error::Unsupported(format!("unknown statistic {other:?}"))),
+        other => Err(Error::Unsupported(format!("unknown statistic '{other}'"))),
     }
 }

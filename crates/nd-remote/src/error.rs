@@ -12,7 +12,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A URL that could not be understood or has an unsupported scheme.
-    #[error("invalid remote URL {url:?}: {reason}")]
+    #[error("invalid remote URL '{url}': {reason}")]
     Url {
         /// The URL (user info and query removed).
         url: String,

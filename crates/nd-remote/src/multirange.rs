@@ -214,7 +214,7 @@ pub(crate) fn parse_multipart(
                 if k.trim().eq_ignore_ascii_case("content-range") {
                     content_range =
                         Some(parse_content_range(v).ok_or_else(|| {
-                            bad(format!("bad part Content-Range {:?}", v.trim()))
+                            bad(format!("bad part Content-Range '{}'", v.trim()))
                         })?);
                 }
             }
@@ -442,7 +442,7 @@ impl Remote {
                         Some(t) => t,
                         None => {
                             return Ok(Attempt::Done(MultiOutcome::Unsupported(format!(
-                                "unreadable Last-Modified {v:?}"
+                                "unreadable Last-Modified '{v}'"
                             ))))
                         }
                     },
@@ -483,7 +483,7 @@ impl Remote {
                     return Err(Error::BadResponse {
                         url,
                         detail: format!(
-                            "a 206 answer to a multi-range request with neither a multipart body nor a Content-Range (Content-Type {ctype:?})"
+                            "a 206 answer to a multi-range request with neither a multipart body nor a Content-Range (Content-Type '{ctype}')"
                         ),
                     })
                 }

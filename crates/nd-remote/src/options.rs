@@ -307,7 +307,7 @@ fn parse_bool(key: &str, v: &str) -> Result<bool> {
         "0" | "false" | "no" | "off" | "n" => Ok(false),
         _ => Err(Error::Config {
             key: key.into(),
-            reason: format!("not a boolean: {v:?}"),
+            reason: format!("not a boolean: '{v}'"),
         }),
     }
 }
@@ -316,12 +316,12 @@ fn parse_bool(key: &str, v: &str) -> Result<bool> {
 pub(crate) fn parse_seconds(key: &str, v: &str) -> Result<Duration> {
     let s: f64 = v.trim().parse().map_err(|_| Error::Config {
         key: key.into(),
-        reason: format!("not a number of seconds: {v:?}"),
+        reason: format!("not a number of seconds: '{v}'"),
     })?;
     if !(0.001..=1e6).contains(&s) {
         return Err(Error::Config {
             key: key.into(),
-            reason: format!("out of range (0.001 to 1000000 seconds): {v:?}"),
+            reason: format!("out of range (0.001 to 1000000 seconds): '{v}'"),
         });
     }
     Ok(Duration::from_secs_f64(s))
@@ -341,7 +341,7 @@ fn parse_size(key: &str, v: &str) -> Result<u64> {
         .and_then(|n| n.checked_mul(mul))
         .ok_or_else(|| Error::Config {
             key: key.into(),
-            reason: format!("not a size: {v:?}"),
+            reason: format!("not a size: '{v}'"),
         })
 }
 

@@ -211,8 +211,9 @@ impl ZarrArray {
         let want = num_bytes(&rshape, elem)?;
         if data.len() != want {
             return Err(Error::Core(nd_core::Error::Shape(format!(
-                "write of region {rshape:?} needs {want} bytes, got {}",
-                data.len()
+                "write of region {rshape_s} needs {want} bytes, got {}",
+                data.len(),
+                rshape_s = nd_core::fmt_shape(rshape.iter())
             ))));
         }
         let pieces = self.layout.grid.pieces(region)?;

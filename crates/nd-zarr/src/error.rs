@@ -55,7 +55,7 @@ pub enum Error {
         source: nd_core::Error,
     },
     /// Nothing (no array, no group) at a path.
-    #[error("no Zarr {what} at {path:?}")]
+    #[error("no Zarr {what} at '{path}'")]
     NotFound {
         /// `"array"`, `"group"` or `"array or group"`.
         what: &'static str,
@@ -63,7 +63,7 @@ pub enum Error {
         path: String,
     },
     /// A node that cannot be created where asked (an ancestor is an array, a group is in the way).
-    #[error("cannot create {path:?}: {reason}")]
+    #[error("cannot create '{path}': {reason}")]
     Conflict {
         /// The path.
         path: String,

@@ -241,7 +241,11 @@ impl Hierarchy {
                 .try_fold(elem as u64, |a, &d| a.checked_mul(d))
                 .unwrap_or(u64::MAX);
             nd_core::Limits::check("chunk_bytes", bytes, limits.chunk_bytes, || {
-                format!("{}: chunks {chunks:?}", join(&n.path, key))
+                format!(
+                    "{}: chunks {chunks_s}",
+                    join(&n.path, key),
+                    chunks_s = nd_core::fmt_shape(chunks.iter())
+                )
             })?;
         }
         Ok(())
@@ -478,7 +482,7 @@ impl Hierarchy {
         match self.nodes.get(&path) {
             Some(n) if n.zarr_format == 3 && n.kind == NodeKind::Array => {
                 Err(Error::Core(nd_core::Error::Unsupported(format!(
-                    "{path:?} is a Zarr v3 array: open it with Hierarchy::array_v3 or open_array"
+                    "'{path}' is a Zarr v3 array: open it with Hierarchy::array_v3 or open_array"
                 ))))
             }
             Some(Node {

@@ -52,7 +52,7 @@ pub(crate) fn ensure_ancestors(store: &dyn Store, path: &str) -> Result<()> {
         if store.get(&key).map_err(store_err(&key))?.is_some() {
             return Err(Error::Conflict {
                 path: path.to_string(),
-                reason: format!("{anc:?} is an array"),
+                reason: format!("'{anc}' is an array"),
             });
         }
         let gkey = join(&anc, ".zgroup");

@@ -203,8 +203,8 @@ impl ObjectArray {
             return Err(Error::Metadata {
                 key,
                 source: MetadataError::Shape(format!(
-                    "chunks {:?} of {elem}-byte strings exceed {MAX_CHUNK_BYTES} bytes",
-                    a.meta.grid.chunks
+                    "chunks {} of {elem}-byte strings exceed {MAX_CHUNK_BYTES} bytes",
+                    nd_core::fmt_shape(a.meta.grid.chunks.iter())
                 )),
             });
         }

@@ -205,7 +205,7 @@ impl Loader {
         tag: Option<String>,
         span: Span,
     ) -> Result<(Node, bool)> {
-        let bad = |what: &str| self.err(span, format!("cannot construct {what} from {value:?}"));
+        let bad = |what: &str| self.err(span, format!("cannot construct {what} from '{value}'"));
         let core = |t: &str| tag.as_deref() == Some(&format!("{YAML_TAG_PREFIX}{t}")[..]);
         if tag.is_none() && style == ScalarStyle::Plain {
             let v = match resolve_plain(value) {

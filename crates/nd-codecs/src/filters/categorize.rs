@@ -25,7 +25,7 @@ impl Categorize {
             nd_core::dtype::DataType::Ucs4(n) if n > 0 => n,
             _ => {
                 return Err(Error::Unsupported(format!(
-                    "categorize: dtype {dtype:?} (only fixed-width unicode is supported)"
+                    "categorize: dtype '{dtype}' (only fixed-width unicode is supported)"
                 )))
             }
         };

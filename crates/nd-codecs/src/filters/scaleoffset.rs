@@ -14,14 +14,14 @@ impl PyNum {
     fn parse(codec: &str, v: &Value, key: &str) -> Result<PyNum> {
         let x = v
             .get(key)
-            .ok_or_else(|| Error::Config(format!("{codec}: missing {key:?}")))?;
+            .ok_or_else(|| Error::Config(format!("{codec}: missing '{key}'")))?;
         if let Some(i) = x.as_i64() {
             Ok(PyNum::Int(i))
         } else if let Some(f) = x.as_f64() {
             Ok(PyNum::Float(f))
         } else {
             Err(Error::Config(format!(
-                "{codec}: {key:?} must be a number, got {x}"
+                "{codec}: '{key}' must be a number, got {x}"
             )))
         }
     }

@@ -398,7 +398,8 @@ fn byte_strides_checked(shape: &[u64], order: Order, elem: usize) -> Result<Vec<
                 .and_then(|b| i64::try_from(b).ok())
                 .ok_or_else(|| {
                     Error::Shape(format!(
-                        "array of shape {shape:?} x {elem} bytes has offsets too large to address"
+                        "array of shape {shape_s} x {elem} bytes has offsets too large to address",
+                        shape_s = crate::fmt_shape(shape.iter())
                     ))
                 })
         })

@@ -146,8 +146,9 @@ impl ZarrArrayV3 {
         let want = num_bytes(&rshape, self.meta.data_type.size())?;
         if data.len() != want {
             return Err(Error::Core(nd_core::Error::Shape(format!(
-                "write of region {rshape:?} needs {want} bytes, got {}",
-                data.len()
+                "write of region {rshape_s} needs {want} bytes, got {}",
+                data.len(),
+                rshape_s = nd_core::fmt_shape(rshape.iter())
             ))));
         }
         let pieces = self.grid.pieces(region)?;
@@ -371,7 +372,10 @@ impl<'a> GroupedDecoder for ShardReader<'a> {
                         && r.end > r.start
                     {
                         return Err(ctx.err(format!(
-                            "inner chunk {chunk:?}: bytes {r:?} overlap the index"
+                            "inner chunk {chunk_s}: bytes {r0}..{r1} overlap the index",
+                            chunk_s = nd_core::fmt_shape(chunk.iter()),
+                            r0 = r.start,
+                            r1 = r.end
                         )));
                     }
                     wanted.push((pos, r));
@@ -389,7 +393,9 @@ impl<'a> GroupedDecoder for ShardReader<'a> {
                 Ok(Some(d)) => Ok(d),
                 Ok(None) => Err(ctx.err("shard vanished while it was read")),
                 Err(nd_core::Error::OutOfBounds { size, .. }) => Err(ctx.err(format!(
-                    "inner chunk bytes {r:?} are past the end of the shard ({size} bytes)"
+                    "inner chunk bytes {r0}..{r1} are past the end of the shard ({size} bytes)",
+                    r0 = r.start,
+                    r1 = r.end
                 ))),
                 Err(e) => Err(crate::error::store_err(&open.key)(e)),
             }
@@ -407,7 +413,11 @@ impl<'a> GroupedDecoder for ShardReader<'a> {
             let (m, d) = (&merged[i], &data[i]); // ok: coalesce covers every input range
             let (a, b) = ((r.start - m.start) as usize, (r.end - m.start) as usize);
             if b > d.len() {
-                return Err(ctx.err(format!("inner chunk bytes {r:?}: short read")));
+                return Err(ctx.err(format!(
+                    "inner chunk bytes {r0}..{r1}: short read",
+                    r0 = r.start,
+                    r1 = r.end
+                )));
             }
             open.chunks.insert(pos, Some(d.slice(a..b)));
         }

@@ -217,7 +217,7 @@ pub fn compressor_from_v2(cfg: &Value, dt: &DataType) -> MResult<Option<Value>> 
             return Err(unsupported(
                 F,
                 format!(
-                    "compressor {other:?} in Zarr v3 output (zstd, gzip and blosc are v3 codecs)"
+                    "compressor '{other}' in Zarr v3 output (zstd, gzip and blosc are v3 codecs)"
                 ),
             ))
         }

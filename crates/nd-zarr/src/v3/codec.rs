@@ -132,7 +132,12 @@ fn compressor(name: &'static str, conf: Option<&Map<String, Value>>) -> MResult<
                 Some("noshuffle") => 0,
                 Some("shuffle") => 1,
                 Some("bitshuffle") => 2,
-                other => return Err(invalid(format!("blosc: shuffle {other:?}"))),
+                other => {
+                    return Err(invalid(format!(
+                        "blosc: shuffle {}",
+                        other.map_or("missing or not a string".to_string(), |s| format!("'{s}'"))
+                    )))
+                }
             };
             let mut c = json!({"id": "blosc", "shuffle": shuffle});
             for k in ["cname", "clevel", "blocksize", "typesize"] {
@@ -227,7 +232,7 @@ impl CodecChain {
                     }
                     b2b.push(BytesToBytes::Crc32c);
                 }
-                other => return Err(unsupported(format!("codec {other:?}"))),
+                other => return Err(unsupported(format!("codec '{other}'"))),
             }
         }
         let a2b =
@@ -533,11 +538,16 @@ fn transpose_order(conf: Option<&Map<String, Value>>, rank: usize) -> MResult<Ve
             .iter()
             .map(|x| x.as_u64().map(|n| n as usize))
             .collect::<Option<Vec<usize>>>()
-            .ok_or_else(|| invalid(format!("transpose: order {a:?}")))?,
+            .ok_or_else(|| invalid(format!("transpose: order {}", Value::Array(a.clone()))))?,
         // zarr-python 2's "C"/"F" spellings were removed from the spec; accept them anyway
         Some(Value::String(s)) if s == "C" => (0..rank).collect(),
         Some(Value::String(s)) if s == "F" => (0..rank).rev().collect(),
-        other => return Err(invalid(format!("transpose: order {other:?}"))),
+        other => {
+            return Err(invalid(format!(
+                "transpose: order {}",
+                other.map_or("missing".to_string(), |v| v.to_string())
+            )))
+        }
     };
     let mut seen = vec![false; rank];
     if order.len() != rank
@@ -546,7 +556,8 @@ fn transpose_order(conf: Option<&Map<String, Value>>, rank: usize) -> MResult<Ve
             .all(|&i| i < rank && !std::mem::replace(&mut seen[i], true))
     {
         return Err(invalid(format!(
-            "transpose: {order:?} is not a permutation of {rank} axes"
+            "transpose: {order_s} is not a permutation of {rank} axes",
+            order_s = nd_core::fmt_shape(order.iter())
         )));
     }
     Ok(order)
@@ -596,7 +607,12 @@ impl Sharding {
                 .iter()
                 .map(Value::as_u64)
                 .collect::<Option<_>>()
-                .ok_or_else(|| invalid(format!("sharding_indexed: chunk_shape {a:?}")))?,
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "sharding_indexed: chunk_shape {}",
+                        Value::Array(a.clone())
+                    ))
+                })?,
             _ => return Err(invalid("sharding_indexed: no chunk_shape")),
         };
         if chunk_shape.len() != shard_shape.len()
@@ -607,7 +623,7 @@ impl Sharding {
                 .any(|(s, c)| s % c != 0)
         {
             return Err(invalid(format!(
-                "sharding_indexed: inner chunks {chunk_shape:?} do not divide shards {shard_shape:?}"
+                "sharding_indexed: inner chunks {chunk_shape_s} do not divide shards {shard_shape_s}", chunk_shape_s = nd_core::fmt_shape(chunk_shape.iter()), shard_shape_s = nd_core::fmt_shape(shard_shape.iter())
             )));
         }
         let per_shard: Vec<u64> = shard_shape
@@ -631,7 +647,8 @@ impl Sharding {
             .filter(|&n| n <= MAX_INDEX_BYTES)
             .ok_or_else(|| {
                 invalid(format!(
-                    "sharding_indexed: index of {per_shard:?} chunks is too large"
+                    "sharding_indexed: index of {per_shard_s} chunks is too large",
+                    per_shard_s = nd_core::fmt_shape(per_shard.iter())
                 ))
             })?;
         let mut index_shape = per_shard.clone();

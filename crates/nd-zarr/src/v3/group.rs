@@ -27,7 +27,7 @@ fn ensure_ancestors(store: &dyn Store, path: &str) -> Result<()> {
             Some(doc) if doc.get("node_type").and_then(Value::as_str) == Some("array") => {
                 return Err(Error::Conflict {
                     path: path.to_string(),
-                    reason: format!("{anc:?} is an array"),
+                    reason: format!("'{anc}' is an array"),
                 })
             }
             Some(_) => {}

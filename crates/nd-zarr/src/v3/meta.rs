@@ -21,10 +21,10 @@ pub enum MetadataErrorV3 {
     #[error("not a JSON object")]
     NotObject,
     /// A required field is missing.
-    #[error("missing field {0:?}")]
+    #[error("missing field '{0}'")]
     Missing(&'static str),
     /// A field has a value that is not allowed.
-    #[error("field {field:?}: {reason}")]
+    #[error("field '{field}': {reason}")]
     Invalid {
         /// The field.
         field: &'static str,
@@ -32,7 +32,7 @@ pub enum MetadataErrorV3 {
         reason: String,
     },
     /// Something valid that nd does not implement (a data type, codec, chunk grid, extension).
-    #[error("{field:?}: {what} is not supported")]
+    #[error("'{field}': {what} is not supported")]
     Unsupported {
         /// The field (`"data_type"`, `"codecs"`, ...).
         field: &'static str,
@@ -146,7 +146,7 @@ impl ChunkKeyEncoding {
             "v2" => Ok(ChunkKeyEncoding::V2 {
                 separator: sep('.')?,
             }),
-            other => Err(unsupported(F, format!("chunk key encoding {other:?}"))),
+            other => Err(unsupported(F, format!("chunk key encoding '{other}'"))),
         }
     }
 }
@@ -186,7 +186,7 @@ fn conf_usize(conf: Option<&Map<String, Value>>, key: &str, field: &'static str)
     conf.and_then(|c| c.get(key))
         .and_then(Value::as_u64)
         .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| invalid(field, format!("configuration needs an integer {key:?}")))
+        .ok_or_else(|| invalid(field, format!("configuration needs an integer '{key}'")))
 }
 
 /// The nd type of a v3 `data_type` (core names, `r*`, and zarr-python 3's extension types).
@@ -235,7 +235,7 @@ pub fn parse_data_type(v: &Value) -> MResult<DataType> {
                 "Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as",
             ];
             if !UNITS.contains(&unit) && unit != "generic" {
-                return Err(invalid(F, format!("unknown time unit {unit:?}")));
+                return Err(invalid(F, format!("unknown time unit '{unit}'")));
             }
             let scale = match conf.and_then(|c| c.get("scale_factor")) {
                 None => 1,
@@ -258,28 +258,28 @@ pub fn parse_data_type(v: &Value) -> MResult<DataType> {
         "string" | "variable_length_utf8" => {
             return Err(unsupported(
                 F,
-                format!("data type {name:?} (variable-length UTF-8 strings)"),
+                format!("data type '{name}' (variable-length UTF-8 strings)"),
             ))
         }
         "variable_length_bytes" | "bytes" => {
             return Err(unsupported(
                 F,
-                format!("data type {name:?} (variable-length byte strings)"),
+                format!("data type '{name}' (variable-length byte strings)"),
             ))
         }
         raw if raw.starts_with('r') => {
             let bits: u64 = raw[1..]
                 .parse()
-                .map_err(|_| unsupported(F, format!("data type {raw:?}")))?;
+                .map_err(|_| unsupported(F, format!("data type '{raw}'")))?;
             if bits == 0 || !bits.is_multiple_of(8) || bits / 8 > MAX_CHUNK_BYTES {
                 return Err(invalid(
                     F,
-                    format!("{raw:?}: bits must be a positive multiple of 8"),
+                    format!("'{raw}': bits must be a positive multiple of 8"),
                 ));
             }
             DataType::Raw((bits / 8) as usize)
         }
-        other => return Err(unsupported(F, format!("data type {other:?}"))),
+        other => return Err(unsupported(F, format!("data type '{other}'"))),
     })
 }
 
@@ -308,12 +308,12 @@ fn float_bits(v: &Value, size: usize) -> MResult<u64> {
                 if digits.len() != 2 * size || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(invalid(
                         F,
-                        format!("{hex:?} is not {} hex digits", 2 * size),
+                        format!("'{hex}' is not {} hex digits", 2 * size),
                     ));
                 }
-                u64::from_str_radix(digits, 16).map_err(|e| invalid(F, format!("{hex:?}: {e}")))
+                u64::from_str_radix(digits, 16).map_err(|e| invalid(F, format!("'{hex}': {e}")))
             }
-            other => Err(invalid(F, format!("{other:?} is not a float"))),
+            other => Err(invalid(F, format!("'{other}' is not a float"))),
         },
         other => Err(invalid(F, format!("{other} is not a float"))),
     }
@@ -370,7 +370,7 @@ fn base64_bytes(v: &Value, n: usize) -> MResult<Vec<u8>> {
         Value::String(s) => {
             let mut b = base64::engine::general_purpose::STANDARD
                 .decode(s)
-                .map_err(|e| invalid(F, format!("{s:?} is not base64: {e}")))?;
+                .map_err(|e| invalid(F, format!("'{s}' is not base64: {e}")))?;
             if b.len() > n {
                 return Err(invalid(F, format!("{} bytes is longer than {n}", b.len())));
             }
@@ -436,7 +436,7 @@ pub fn parse_fill_value(v: &Value, dtype: &DataType) -> MResult<Vec<u8>> {
             Value::String(s) => {
                 let chars: Vec<char> = s.chars().collect();
                 if chars.len() > *n {
-                    return Err(invalid(F, format!("{s:?} is longer than {n} characters")));
+                    return Err(invalid(F, format!("'{s}' is longer than {n} characters")));
                 }
                 let mut out = Vec::with_capacity(size);
                 for c in chars {
@@ -508,7 +508,7 @@ fn check_extensions(m: &Map<String, Value>, known: &[&str]) -> MResult<()> {
         }
         return Err(unsupported(
             "zarr.json",
-            format!("extension field {k:?} (not marked \"must_understand\": false)"),
+            format!("extension field '{k}' (not marked \"must_understand\": false)"),
         ));
     }
     Ok(())
@@ -526,7 +526,7 @@ pub fn node_type(v: &Value) -> MResult<&str> {
         Some(t @ ("array" | "group")) => Ok(t),
         Some(t) => Err(invalid(
             "node_type",
-            format!("{t:?} is neither array nor group"),
+            format!("'{t}' is neither array nor group"),
         )),
         None => Err(MetadataErrorV3::Missing("node_type")),
     }
@@ -607,20 +607,27 @@ impl ArrayMetadataV3 {
         if grid_name != "regular" {
             return Err(unsupported(
                 "chunk_grid",
-                format!("chunk grid {grid_name:?}"),
+                format!("chunk grid '{grid_name}'"),
             ));
         }
         let chunk_shape = u64_list(grid_conf.and_then(|c| c.get("chunk_shape")), "chunk_grid")?;
         if chunk_shape.len() != shape.len() {
             return Err(invalid(
                 "chunk_grid",
-                format!("chunk shape {chunk_shape:?} does not match shape {shape:?}"),
+                format!(
+                    "chunk shape {chunk_shape_s} does not match shape {shape_s}",
+                    chunk_shape_s = nd_core::fmt_shape(chunk_shape.iter()),
+                    shape_s = nd_core::fmt_shape(shape.iter())
+                ),
             ));
         }
         if chunk_shape.contains(&0) {
             return Err(invalid(
                 "chunk_grid",
-                format!("chunk shape {chunk_shape:?} has a zero"),
+                format!(
+                    "chunk shape {chunk_shape_s} has a zero",
+                    chunk_shape_s = nd_core::fmt_shape(chunk_shape.iter())
+                ),
             ));
         }
         let chunk_key_encoding = match m.get("chunk_key_encoding") {
@@ -670,7 +677,10 @@ impl ArrayMetadataV3 {
         if chunk_bytes.is_none() {
             return Err(invalid(
                 "chunk_grid",
-                format!("chunks of {chunk_shape:?} {data_type} exceed {MAX_CHUNK_BYTES} bytes"),
+                format!(
+                    "chunks of {chunk_shape_s} {data_type} exceed {MAX_CHUNK_BYTES} bytes",
+                    chunk_shape_s = nd_core::fmt_shape(chunk_shape.iter())
+                ),
             ));
         }
         Ok(ArrayMetadataV3 {

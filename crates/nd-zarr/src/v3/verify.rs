@@ -148,7 +148,7 @@ impl ZarrArrayV3 {
                 c.defect(
                     key,
                     format!(
-                        "shard index: inner chunk {pos} (bytes {r:?}) overlaps the index (bytes {ir:?}, at the {at})"
+                        "shard index: inner chunk {pos} (bytes {r0}..{r1}) overlaps the index (bytes {ir0}..{ir1}, at the {at})", r0 = r.start, r1 = r.end, ir0 = ir.start, ir1 = ir.end
                     ),
                 );
                 bad = true;
@@ -173,7 +173,9 @@ impl ZarrArrayV3 {
                 c.defect(
                     key,
                     format!(
-                        "shard index: inner chunks {i} (bytes {a:?}) and {j} (bytes {b:?}) overlap"
+                        "shard index: inner chunks {i} (bytes {a0}..{a1}) and {j} (bytes {b0}..{b1}) overlap",
+                        a0 = a.start, a1 = a.end,
+                        b0 = b.start, b1 = b.end
                     ),
                 );
                 bad = true;
