@@ -417,7 +417,7 @@ fn concat_refuses_files_that_differ_naming_file_and_difference() {
     let e = nd::refs::concat(&[a.clone(), shape], "t")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("dim3.fits") && e.contains("\"PRIMARY\""), "{e}");
+    assert!(e.contains("dim3.fits") && e.contains("'PRIMARY'"), "{e}");
     let mut dtype = a.clone();
     dtype.urls[0] = "other.fits".into();
     let mut z = zarray(&a, "PRIMARY");

@@ -232,7 +232,9 @@ fn run(ds: &dyn Backend, a: ConvertArgs) -> Result<Vec<String>> {
 fn fit_chunks(c: &[u64], shape: &[u64], name: &str) -> Result<Vec<u64>> {
     if c.len() != shape.len() || c.contains(&0) {
         return Err(Error::input(format!(
-            "--chunks {c:?} does not fit array '{name}' of shape {shape:?} (one positive extent per axis)"
+            "--chunks {} does not fit array '{name}' of shape {} (one positive extent per axis)",
+            nd_core::fmt_shape(c.iter()),
+            nd_core::fmt_shape(shape.iter())
         )));
     }
     Ok(c.iter()

@@ -55,7 +55,9 @@ fn shard_layout(
 ) -> Result<(Vec<u64>, Vec<u64>)> {
     if shards.len() != shape.len() || shards.contains(&0) {
         return Err(Error::input(format!(
-            "--shards {shards:?} does not fit array {name:?} of shape {shape:?} (one positive extent per axis)"
+            "--shards {} does not fit array '{name}' of shape {} (one positive extent per axis)",
+            nd_core::fmt_shape(shards.iter()),
+            nd_core::fmt_shape(shape.iter())
         )));
     }
     match chunks {
@@ -72,7 +74,9 @@ fn shard_layout(
             let inner = fit_chunks(c, shape, name)?;
             if shards.iter().zip(c).any(|(s, c)| s % c != 0) {
                 return Err(Error::input(format!(
-                    "--shards {shards:?} is not a multiple of --chunks {c:?} (inner chunks must divide shards)"
+                    "--shards {} is not a multiple of --chunks {} (inner chunks must divide shards)",
+                    nd_core::fmt_shape(shards.iter()),
+                    nd_core::fmt_shape(c.iter())
                 )));
             }
             // a shard no larger than the array rounded up to whole inner chunks
@@ -125,7 +129,7 @@ impl Writer<'_> {
         dims: Vec<String>,
     ) -> Result<Box<dyn ArrayWrite>> {
         let bad = |e: &dyn std::fmt::Display| {
-            Error::input(format!("{}: array {name:?}: {e}", self.a.dst))
+            Error::input(format!("{}: array '{name}': {e}", self.a.dst))
         };
         let shape = src.shape().to_vec();
         let dt: DataType = src.dtype().clone();

@@ -409,7 +409,7 @@ impl Backend for ZarrDataset {
         let n = self
             .h
             .node(Self::norm(selector))
-            .ok_or_else(|| self.err(format!("no array {selector:?} in the store")))?;
+            .ok_or_else(|| self.err(format!("no array '{selector}' in the store")))?;
         let mut attrs = n.attributes.clone();
         attrs.remove("_ARRAY_DIMENSIONS");
         Ok(attrs)
@@ -419,7 +419,7 @@ impl Backend for ZarrDataset {
         let n = self
             .h
             .node(Self::norm(selector))
-            .ok_or_else(|| self.err(format!("no array {selector:?} in the store")))?;
+            .ok_or_else(|| self.err(format!("no array '{selector}' in the store")))?;
         Ok(crate::convert::dims::names(&array_meta(n), ndim, false))
     }
 

@@ -47,7 +47,7 @@ pub fn concat(sets: &[RefSet], dim: &str) -> Result<RefSet> {
     };
     if dim.is_empty() || dim.contains(['/', '"']) {
         return Err(Error::input(format!(
-            "--concat-dim {dim:?}: give a dimension name (not empty, no '/' or '\"')"
+            "--concat-dim '{dim}': give a dimension name (not empty, no '/' or '\"')"
         )));
     }
     let name0 = name(first);
@@ -64,7 +64,7 @@ pub fn concat(sets: &[RefSet], dim: &str) -> Result<RefSet> {
                 let (len, c) = (axis_len(&z, "shape", a)?, axis_len(&z, "chunks", a)?);
                 if c == 0 || len % c != 0 {
                     return Err(Error::input(format!(
-                        "{name0}: array {path:?}: dimension {dim:?} has length {len}, not a \
+                        "{name0}: array '{path}': dimension '{dim}' has length {len}, not a \
                          multiple of its chunk length {c}; concatenating along it would leave \
                          partial chunks inside the array (concatenate along a new dimension, \
                          or choose --chunk-mib so that chunks divide it)"
@@ -89,7 +89,7 @@ pub fn concat(sets: &[RefSet], dim: &str) -> Result<RefSet> {
         .collect();
     if let (Some(a), Some((b, _))) = (with.first(), plans.iter().find(|(_, p)| p.axis.is_none())) {
         return Err(Error::input(format!(
-            "--concat-dim {dim:?}: array {a:?} has this dimension and array {b:?} does not; \
+            "--concat-dim '{dim}': array '{a}' has this dimension and array '{b}' does not; \
              concatenate along a new dimension name, or along one every array has"
         )));
     }
@@ -138,14 +138,14 @@ pub fn concat(sets: &[RefSet], dim: &str) -> Result<RefSet> {
             }
             let plan = plans.get(parent).ok_or_else(|| {
                 Error::input(format!(
-                    "{}: key {k:?} is not a chunk of an array of the set",
+                    "{}: key '{k}' is not a chunk of an array of the set",
                     name(s)
                 ))
             })?;
             let new_key = key(
                 parent,
                 &plan.renumber(leaf, f as u64).ok_or_else(|| {
-                    Error::input(format!("{}: {k:?} is not a chunk key", name(s)))
+                    Error::input(format!("{}: '{k}' is not a chunk key", name(s)))
                 })?,
             );
             let value = match r {
@@ -258,7 +258,7 @@ fn check_same(first: &RefSet, s: &RefSet, arrays: &[String]) -> Result<()> {
     for a in arrays {
         if !theirs.contains(&a.as_str()) {
             return Err(Error::input(format!(
-                "{n}: has no array {a:?}, which {n0} has; files concatenated must hold the \
+                "{n}: has no array '{a}', which {n0} has; files concatenated must hold the \
                  same arrays"
             )));
         }
@@ -266,7 +266,7 @@ fn check_same(first: &RefSet, s: &RefSet, arrays: &[String]) -> Result<()> {
         for field in MUST_MATCH {
             if z0[field] != z[field] {
                 return Err(Error::input(format!(
-                    "{n}: array {a:?}: {field} {} differs from {} in {n0}; files concatenated \
+                    "{n}: array '{a}': {field} {} differs from {} in {n0}; files concatenated \
                      must match",
                     z[field], z0[field]
                 )));
@@ -275,14 +275,16 @@ fn check_same(first: &RefSet, s: &RefSet, arrays: &[String]) -> Result<()> {
         let (d0, d) = (dims(first, a)?, dims(s, a)?);
         if d0 != d {
             return Err(Error::input(format!(
-                "{n}: array {a:?}: dimension names {d:?} differ from {d0:?} in {n0}; files \
-                 concatenated must match"
+                "{n}: array '{a}': dimension names {} differ from {} in {n0}; files \
+                 concatenated must match",
+                nd_core::fmt_shape(d.iter()),
+                nd_core::fmt_shape(d0.iter())
             )));
         }
     }
     if let Some(extra) = theirs.iter().find(|a| !arrays.iter().any(|x| x == *a)) {
         return Err(Error::input(format!(
-            "{n}: has an array {extra:?}, which {n0} does not; files concatenated must hold \
+            "{n}: has an array '{extra}', which {n0} does not; files concatenated must hold \
              the same arrays"
         )));
     }
@@ -309,7 +311,7 @@ fn meta(set: &RefSet, path: &str, leaf: &str) -> Result<Value> {
     match set.refs.get(&key(path, leaf)) {
         Some(Ref::Json(v)) => Ok(v.clone()),
         _ => Err(Error::input(format!(
-            "{}: array {path:?} has no {leaf}",
+            "{}: array '{path}' has no {leaf}",
             name(set)
         ))),
     }
