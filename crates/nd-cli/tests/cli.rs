@@ -1196,3 +1196,28 @@ fn zarr_arrays_nd_cannot_read_never_hide_their_siblings() {
     ok(&["export", arg(&conv), "X", "-o", arg(&x)]);
     assert_eq!(std::fs::read(&x).unwrap(), std::fs::read(&out_x).unwrap());
 }
+
+/// A zip file holding a Zarr store (zarr-python's ZipStore, stored and deflated) opens like a
+/// directory store: info lists its array, export equals what zarr-python read, verify is clean.
+#[test]
+fn zarr_zip_stores_open_like_directories() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["zipstore", "zipstore_deflate"] {
+        let zip = root().join(format!("zarr/stores/{name}.zarr.zip"));
+        let o = ok(&["info", arg(&zip)]);
+        assert!(
+            o.stdout.contains("sub/a") || o.stdout.contains("a  array"),
+            "{}",
+            o.stdout
+        );
+        let out = tmp.path().join(format!("{name}.npy"));
+        ok(&["export", arg(&zip), "sub/a", "-o", arg(&out)]);
+        let got = nd_core::npy::read_npy(&out).unwrap();
+        let want =
+            nd_core::npy::read_npy(root().join(format!("zarr/expected/{name}.npy"))).unwrap();
+        assert_eq!(got.bytes(), want.bytes(), "{name}");
+        assert_eq!(got.shape(), want.shape(), "{name}");
+        let v = nd(&["verify", arg(&zip)]);
+        assert_eq!(v.code, 0, "{name}: {}{}", v.stdout, v.stderr);
+    }
+}

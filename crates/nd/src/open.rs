@@ -31,6 +31,9 @@ pub fn detect(path: &str) -> Result<Format> {
         Ok(Format::Fits)
     } else if head.starts_with(b"#ASDF") {
         Ok(Format::Asdf)
+    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        // a zip file: read as a Zarr store, as zarr-python's ZipStore writes them
+        Ok(Format::Zarr)
     } else {
         Err(Error::input(format!(
             "{path}: not a FITS, ASDF or Zarr v2 file (unrecognised first bytes)"
@@ -271,6 +274,15 @@ fn open_local(path: &str, limits: &nd_core::Limits) -> Result<Box<dyn Backend>> 
         Format::Fits => Ok(Box::new(crate::formats::fits::FitsDataset::open(
             path, limits,
         )?)),
+        Format::Zarr if Path::new(path).is_file() => {
+            let zip =
+                nd_zarr::ZipStore::open(path).map_err(|e| Error::input(format!("{path}: {e}")))?;
+            Ok(Box::new(crate::formats::zarr::ZarrDataset::from_store(
+                path,
+                std::sync::Arc::new(zip),
+                limits,
+            )?))
+        }
         Format::Zarr => Ok(Box::new(crate::formats::zarr::ZarrDataset::open(
             path, limits,
         )?)),
