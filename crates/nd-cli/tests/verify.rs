@@ -84,22 +84,6 @@ fn fits_files(dir: &std::path::Path, out: &mut Vec<String>) {
     }
 }
 
-/// CRC-32C (Castagnoli), bitwise: to re-seal a shard index the tests edit.
-fn crc32c(data: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &b in data {
-        c ^= u32::from(b);
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                (c >> 1) ^ 0x82F6_3B78
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
-}
-
 /// `nd verify --json` of `path`: the exit code and the checks that failed as `(place, what,
 /// detail)`.
 fn verify(path: &std::path::Path) -> (i32, Vec<(String, String, String)>, serde_json::Value) {
@@ -131,7 +115,7 @@ fn edit_index(path: &std::path::Path, f: impl Fn(&mut [u64])) {
     f(&mut v);
     let raw: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
     b[n - 260..n - 4].copy_from_slice(&raw);
-    let crc = crc32c(&raw);
+    let crc = nd_codecs::checksum::crc32c(&raw); // re-seal the edited shard index
     b[n - 4..].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(path, b).unwrap();
 }
