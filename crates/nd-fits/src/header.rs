@@ -163,6 +163,16 @@ impl Header {
         Some(self.cards.remove(i))
     }
 
+    /// Remove the card at position `index` (nothing when out of range).
+    pub fn remove_at(&mut self, index: usize) -> Option<Card> {
+        (index < self.cards.len()).then(|| self.cards.remove(index))
+    }
+
+    /// Keep only the cards for which `keep` is true.
+    pub fn retain(&mut self, keep: impl FnMut(&Card) -> bool) {
+        self.cards.retain(keep);
+    }
+
     /// Remove every card with this keyword; returns how many were removed.
     pub fn remove_all(&mut self, key: &str) -> usize {
         let n = self.cards.len();

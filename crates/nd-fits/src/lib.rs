@@ -26,6 +26,7 @@
 
 pub mod card;
 pub mod checksum;
+pub mod edit;
 pub mod error;
 pub mod fits;
 #[doc(hidden)]

@@ -197,7 +197,7 @@ fn image_header(
 }
 
 /// Set DATASUM and CHECKSUM in a header whose data sums to `dsum`.
-fn finish_checksums(h: &mut Header, dsum: u32) -> Result<Vec<u8>> {
+pub(crate) fn finish_checksums(h: &mut Header, dsum: u32) -> Result<Vec<u8>> {
     h.set("DATASUM", dsum.to_string(), Some("data unit checksum"))?;
     h.set("CHECKSUM", "0000000000000000", Some("HDU checksum"))?;
     let bytes = h.to_bytes();

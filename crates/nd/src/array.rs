@@ -54,7 +54,7 @@ impl Array {
     }
 
     /// Run `work` on the dataset's thread pool (rayon's global pool when it has none).
-    fn on_pool<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+    pub(crate) fn on_pool<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
         match &self.pool {
             Some(p) => p.install(work),
             None => work(),

@@ -26,6 +26,33 @@ pub enum Value {
 }
 
 impl Value {
+    /// The value as Python's `str()` shows astropy's value (what `fitsheader -t` prints):
+    /// `True`/`False`, integers, reals as `repr(float)`, complex as `(1.5-2j)`, strings and
+    /// commentary text as they are; an undefined value as the empty string.
+    pub fn python_str(&self) -> String {
+        use super::format::py_float_repr;
+        match self {
+            Value::Undefined => String::new(),
+            Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(x) => py_float_repr(*x),
+            Value::Complex(re, im) => {
+                let part = |x: f64| {
+                    let s = py_float_repr(x);
+                    s.strip_suffix(".0").map_or(s.clone(), str::to_string)
+                };
+                let imag = part(*im);
+                if *re == 0.0 && !re.is_sign_negative() {
+                    format!("{imag}j")
+                } else {
+                    let sign = if imag.starts_with('-') { "" } else { "+" };
+                    format!("({}{sign}{imag}j)", part(*re))
+                }
+            }
+            Value::BigInt(s) | Value::Str(s) | Value::Text(s) | Value::Invalid(s) => s.clone(),
+        }
+    }
+
     /// The value as a float (integers, big integers and reals).
     pub fn as_f64(&self) -> Option<f64> {
         match self {

@@ -148,7 +148,7 @@ impl FitsDataset {
     }
 }
 
-fn kind_name(k: &HduKind) -> &'static str {
+pub(crate) fn kind_name(k: &HduKind) -> &'static str {
     match k {
         HduKind::Primary => "primary",
         HduKind::Image => "image",
@@ -161,7 +161,7 @@ fn kind_name(k: &HduKind) -> &'static str {
 }
 
 /// A column's name in selectors: TTYPE, or `col<N>` (1-based, as astropy names unnamed columns).
-fn column_label(c: &nd_fits::table::Column) -> String {
+pub(crate) fn column_label(c: &nd_fits::table::Column) -> String {
     if c.name.is_empty() {
         format!("col{}", c.index + 1)
     } else {
@@ -760,7 +760,7 @@ fn issue_finding(place: &str, i: &nd_fits::Issue) -> Finding {
 
 /// A card's value as JSON: booleans, numbers and strings as they are; a complex value `[re, im]`;
 /// an integer beyond 64 bits, commentary text and unparsable fields as strings; undefined `null`.
-fn card_value(v: &nd_fits::Value) -> serde_json::Value {
+pub(crate) fn card_value(v: &nd_fits::Value) -> serde_json::Value {
     use nd_fits::Value as V;
     use serde_json::Value as J;
     let real = |x: f64| serde_json::Number::from_f64(x).map_or(J::Null, J::Number);

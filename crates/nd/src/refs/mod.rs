@@ -30,7 +30,7 @@ mod fits;
 mod sources;
 
 pub use concat::concat;
-pub use sources::expand_sources;
+pub use sources::{expand_sources, is_pattern, wildcard_match};
 
 use crate::error::{Error, Result};
 use crate::Dataset;

@@ -87,6 +87,20 @@ fn expand(pattern: &Path) -> Result<Vec<PathBuf>> {
     Ok(bases)
 }
 
+/// Shell-style (`fnmatch`) match of a whole `name` against `pattern`: `*`, `?`, `[abc]`,
+/// `[a-z]`, `[!a]`; case-sensitive (callers fold case when the names are case-insensitive, as
+/// FITS keywords are).
+pub fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let s: Vec<char> = name.chars().collect();
+    wild_match(&p, &s)
+}
+
+/// True when `s` holds a wildcard character (`*`, `?`, `[`).
+pub fn is_pattern(s: &str) -> bool {
+    has_wildcard(s)
+}
+
 /// Shell-style match of a whole name.
 fn wild_match(p: &[char], s: &[char]) -> bool {
     let (mut pi, mut si) = (0, 0);
