@@ -293,7 +293,7 @@ EDITS = [
     ("set_existing", "h0", 0, "set", ("EXPTIME", 300.5, None)),
     ("set_int", "h0", 1, "set", ("NCOMBINE", 12, "frames")),
     ("set_bool", "h1", 1, "set", ("DITHERED", True, None)),
-    ("set_long", "h1", 0, "set", ("NOTE", "a long string value " * 6, "continued")),
+    ("set_long", "h1", 0, "set", ("NOTE", ("a long string value " * 6).strip(), "continued")),
     ("set_hierarch", "h2", 0, "set", ("ESO INS FILT1 NAME", "R-band", None)),
     ("delete", "h2", 0, "delete", ("OBSERVER",)),
     ("history", "h3", 0, "history", ("calibrated with nd",)),

@@ -12,16 +12,31 @@ pub struct DiffArgs {
     b: String,
     /// Keywords not compared (comma-separated or repeated; wildcards `*`, `?`). `*` ignores
     /// every keyword difference.
-    #[arg(short = 'k', long = "ignore-keyword", alias = "ignore-keywords", value_delimiter = ',')]
+    #[arg(
+        short = 'k',
+        long = "ignore-keyword",
+        alias = "ignore-keywords",
+        value_delimiter = ','
+    )]
     ignore_keywords: Vec<String>,
     /// Keywords whose comments are not compared (wildcards).
-    #[arg(short = 'c', long = "ignore-comment", alias = "ignore-comments", value_delimiter = ',')]
+    #[arg(
+        short = 'c',
+        long = "ignore-comment",
+        alias = "ignore-comments",
+        value_delimiter = ','
+    )]
     ignore_comments: Vec<String>,
     /// HDUs (EXTNAME, wildcards) or converted arrays (names such as SCI_1) left out.
     #[arg(long = "ignore-hdus", alias = "ignore-hdu", value_delimiter = ',')]
     ignore_hdus: Vec<String>,
     /// Table columns not compared (case-insensitive; `*` all).
-    #[arg(short = 'f', long = "ignore-fields", alias = "ignore-field", value_delimiter = ',')]
+    #[arg(
+        short = 'f',
+        long = "ignore-fields",
+        alias = "ignore-field",
+        value_delimiter = ','
+    )]
     ignore_fields: Vec<String>,
     /// Relative tolerance: floating-point values differ when |b - a| > atol + rtol * |b|.
     #[arg(short = 'r', long, alias = "relative-tolerance", default_value_t = 0.0)]
@@ -30,7 +45,12 @@ pub struct DiffArgs {
     #[arg(short = 'a', long, alias = "absolute-tolerance", default_value_t = 0.0)]
     atol: f64,
     /// Differences listed per HDU (all are counted).
-    #[arg(short = 'n', long = "numdiffs", alias = "num-diffs", default_value_t = 10)]
+    #[arg(
+        short = 'n',
+        long = "numdiffs",
+        alias = "num-diffs",
+        default_value_t = 10
+    )]
     numdiffs: usize,
     /// One JSON object instead of the report.
     #[arg(long)]
@@ -65,7 +85,8 @@ pub fn run(args: DiffArgs, out: &mut dyn Write) -> CliResult<u8> {
     if args.json {
         writeln!(out, "{}", report.to_json()).map_err(write_error)?;
     } else if !args.quiet {
-        out.write_all(report.to_text().as_bytes()).map_err(write_error)?;
+        out.write_all(report.to_text().as_bytes())
+            .map_err(write_error)?;
     }
     Ok(report.exit_code())
 }

@@ -39,7 +39,7 @@ enum Edit {
         /// FITS file, optionally with the HDU in brackets: f.fits[1], f.fits[SCI], f.fits[SCI,2].
         file: String,
         /// KEY=VALUE, optionally followed by `/ comment` (quote the whole for the shell).
-        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        #[arg(required = true, num_args = 1..)]
         assignment: Vec<String>,
         /// HDU (index, EXTNAME or EXTNAME,EXTVER); default the primary.
         #[arg(long)]
@@ -64,7 +64,7 @@ enum Edit {
         /// FITS file, optionally FILE[HDU].
         file: String,
         /// The text.
-        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        #[arg(required = true, num_args = 1..)]
         text: Vec<String>,
         /// HDU (index, EXTNAME or EXTNAME,EXTVER); default the primary.
         #[arg(long)]
@@ -75,7 +75,7 @@ enum Edit {
         /// FITS file, optionally FILE[HDU].
         file: String,
         /// The text.
-        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        #[arg(required = true, num_args = 1..)]
         text: Vec<String>,
         /// HDU (index, EXTNAME or EXTNAME,EXTVER); default the primary.
         #[arg(long)]
@@ -93,7 +93,8 @@ pub fn run(args: HeaderArgs, out: &mut dyn Write) -> CliResult<u8> {
             "nd header: give one or more files (or `set`, `delete`, `history`, `comment`)",
         ));
     }
-    let listing = args.keywords.is_empty() && args.extensions.is_empty() && !args.table && !args.json;
+    let listing =
+        args.keywords.is_empty() && args.extensions.is_empty() && !args.table && !args.json;
     // the one-file forms `nd header FILE` and `nd header FILE HDU`: the cards as in the file
     if listing && legacy(&args.paths) {
         let ds = open(&args.paths[0])?;
@@ -175,7 +176,10 @@ fn split_target(target: &str, hdu: Option<String>) -> CliResult<(String, Option<
                     "{target}: the HDU is given twice (in brackets and --hdu)"
                 )));
             }
-            return Ok((target[..open].to_string(), Some(stripped[open + 1..].to_string())));
+            return Ok((
+                target[..open].to_string(),
+                Some(stripped[open + 1..].to_string()),
+            ));
         }
     }
     Ok((target.to_string(), hdu))
@@ -191,9 +195,9 @@ fn edit(e: Edit) -> CliResult<u8> {
             comment,
         } => {
             let text = assignment.join(" ");
-            let (key, rest) = text.split_once('=').ok_or_else(|| {
-                CliError::input(format!("'{text}': give KEY=VALUE"))
-            })?;
+            let (key, rest) = text
+                .split_once('=')
+                .ok_or_else(|| CliError::input(format!("'{text}': give KEY=VALUE")))?;
             let (value, c) = nd::fits::edit::value_from_text(rest);
             let key = key.trim().to_string();
             let what = format!("set {key}");
@@ -220,8 +224,18 @@ fn edit(e: Edit) -> CliResult<u8> {
                 .collect();
             (file, hdu, edits, what)
         }
-        Edit::History { file, text, hdu } => (file, hdu, vec![E::History(text.join(" "))], "added HISTORY".into()),
-        Edit::Comment { file, text, hdu } => (file, hdu, vec![E::Comment(text.join(" "))], "added COMMENT".into()),
+        Edit::History { file, text, hdu } => (
+            file,
+            hdu,
+            vec![E::History(text.join(" "))],
+            "added HISTORY".into(),
+        ),
+        Edit::Comment { file, text, hdu } => (
+            file,
+            hdu,
+            vec![E::Comment(text.join(" "))],
+            "added COMMENT".into(),
+        ),
     };
     let (file, hdu) = split_target(&target, hdu)?;
     let done = nd::header::edit_header(&file, hdu.as_deref(), &edits)?;

@@ -70,12 +70,14 @@ pub struct EditOutcome {
 pub fn is_protected(keyword: &str) -> bool {
     let k = keyword.trim().to_ascii_uppercase();
     const FIXED: &[&str] = &[
-        "SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT", "GROUPS",
-        "TFIELDS", "THEAP", "END", "CHECKSUM", "DATASUM", "ZIMAGE", "ZBITPIX", "ZNAXIS",
-        "ZCMPTYPE", "ZQUANTIZ", "ZDITHER0", "ZSIMPLE", "ZTENSION", "ZEXTEND", "ZPCOUNT",
-        "ZGCOUNT", "ZHECKSUM", "ZDATASUM", "ZBLANK", "ZSCALE", "ZZERO",
+        "SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT", "GROUPS", "TFIELDS",
+        "THEAP", "END", "CHECKSUM", "DATASUM", "ZIMAGE", "ZBITPIX", "ZNAXIS", "ZCMPTYPE",
+        "ZQUANTIZ", "ZDITHER0", "ZSIMPLE", "ZTENSION", "ZEXTEND", "ZPCOUNT", "ZGCOUNT", "ZHECKSUM",
+        "ZDATASUM", "ZBLANK", "ZSCALE", "ZZERO",
     ];
-    const NUMBERED: &[&str] = &["NAXIS", "TFORM", "TBCOL", "ZNAXIS", "ZTILE", "ZNAME", "ZVAL"];
+    const NUMBERED: &[&str] = &[
+        "NAXIS", "TFORM", "TBCOL", "ZNAXIS", "ZTILE", "ZNAME", "ZVAL",
+    ];
     FIXED.contains(&k.as_str())
         || NUMBERED.iter().any(|p| {
             k.strip_prefix(p)
@@ -392,8 +394,23 @@ mod tests {
             }
         )
         .is_err());
-        assert!(apply(&mut h, &Edit::Delete { keyword: "NOPE".into() }).is_err());
-        assert_eq!(apply(&mut h, &Edit::Delete { keyword: "HIST*".into() }).unwrap(), 2);
+        assert!(apply(
+            &mut h,
+            &Edit::Delete {
+                keyword: "NOPE".into()
+            }
+        )
+        .is_err());
+        assert_eq!(
+            apply(
+                &mut h,
+                &Edit::Delete {
+                    keyword: "HIST*".into()
+                }
+            )
+            .unwrap(),
+            2
+        );
     }
 
     #[test]

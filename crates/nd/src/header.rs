@@ -72,7 +72,10 @@ pub fn header_rows(ds: &Dataset, q: &HeaderQuery) -> Result<(Vec<HeaderRow>, Vec
         for k in &q.keywords {
             let (pattern, key) = pattern_of(k, ds.format());
             let found: Vec<&Entry> = if pattern {
-                cards.iter().filter(|c| matches(&key, &c.key, ds.format())).collect()
+                cards
+                    .iter()
+                    .filter(|c| matches(&key, &c.key, ds.format()))
+                    .collect()
             } else {
                 cards
                     .iter()
@@ -83,7 +86,11 @@ pub fn header_rows(ds: &Dataset, q: &HeaderQuery) -> Result<(Vec<HeaderRow>, Vec
             if found.is_empty() {
                 warnings.push(format!("{} (HDU {hdu}): Keyword {k} not found.", ds.path()));
             }
-            rows.extend(found.into_iter().map(|c| c.clone().into_row(ds.path(), &hdu)));
+            rows.extend(
+                found
+                    .into_iter()
+                    .map(|c| c.clone().into_row(ds.path(), &hdu)),
+            );
         }
     }
     Ok((rows, warnings))
@@ -98,7 +105,9 @@ fn pattern_of(k: &str, f: Format) -> (bool, String) {
     } else {
         k.to_string()
     };
-    let k = k.strip_prefix("HIERARCH ").map_or(k.clone(), |s| s.trim().to_string());
+    let k = k
+        .strip_prefix("HIERARCH ")
+        .map_or(k.clone(), |s| s.trim().to_string());
     let pat = k.contains(['*', '?']) || k.ends_with("...");
     (pat, k.replace("...", "*"))
 }
@@ -147,7 +156,10 @@ fn units(ds: &Dataset, q: &HeaderQuery, warnings: &mut Vec<String>) -> Result<Un
                 for (path, node) in nodes {
                     let name = if path.is_empty() { "/" } else { path.as_str() };
                     if !q.extensions.is_empty()
-                        && !q.extensions.iter().any(|e| e.trim_matches('/') == path.trim_matches('/'))
+                        && !q
+                            .extensions
+                            .iter()
+                            .any(|e| e.trim_matches('/') == path.trim_matches('/'))
                     {
                         continue;
                     }
@@ -243,9 +255,7 @@ fn fits_units(
                 None => (t, None),
             };
             hdus.iter()
-                .find(|h| {
-                    h.name().eq_ignore_ascii_case(name) && ver.is_none_or(|v| h.ver() == v)
-                })
+                .find(|h| h.name().eq_ignore_ascii_case(name) && ver.is_none_or(|v| h.ver() == v))
                 .copied()
         };
         match found {
@@ -284,7 +294,14 @@ fn fits_units(
 pub fn table_text(rows: &[HeaderRow]) -> String {
     let cells: Vec<[&str; 4]> = rows
         .iter()
-        .map(|r| [r.filename.as_str(), r.hdu.as_str(), r.keyword.as_str(), r.text.as_str()])
+        .map(|r| {
+            [
+                r.filename.as_str(),
+                r.hdu.as_str(),
+                r.keyword.as_str(),
+                r.text.as_str(),
+            ]
+        })
         .collect();
     let head = ["filename", "hdu", "keyword", "value"];
     let mut w = head.map(str::len);
@@ -357,15 +374,16 @@ pub fn edit_header(
             Ok(i) => i,
             Err(_) => {
                 let f = nd_fits::Fits::open(path).map_err(fail)?;
-                let (name, ver) = match s.rsplit_once(',') {
-                    Some((n, v)) => (
-                        n.trim(),
-                        Some(v.trim().parse::<i64>().map_err(|_| {
-                            Error::input(format!("{path}: bad EXTVER in '{s}'"))
-                        })?),
-                    ),
-                    None => (s, None),
-                };
+                let (name, ver) =
+                    match s.rsplit_once(',') {
+                        Some((n, v)) => (
+                            n.trim(),
+                            Some(v.trim().parse::<i64>().map_err(|_| {
+                                Error::input(format!("{path}: bad EXTVER in '{s}'"))
+                            })?),
+                        ),
+                        None => (s, None),
+                    };
                 f.find(name, ver).map_err(fail)?.index
             }
         },

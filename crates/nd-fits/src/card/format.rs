@@ -179,34 +179,39 @@ pub(super) fn format_value_card(
     }
 }
 
-/// A long string over CONTINUE cards: each piece ends with `&` except the last.
+/// A long string over CONTINUE cards, as astropy's `Card._format_long_image`: the escaped
+/// value in pieces of at most 67 characters broken after blanks where it can (astropy's
+/// `_words_group`), each ending with `&` but the last; a comment goes on trailing
+/// `CONTINUE  '' / comment` cards (64 characters each, `'&'` on all but the last). A HIERARCH
+/// keyword's first piece is shorter, to fit after its longer head.
 fn long_string_images(head: &str, s: &str, comment: Option<&str>) -> String {
-    // Split the escaped string into pieces that fit, never splitting a `''` pair.
     let esc = s.replace('\'', "''");
-    let first_room = CARD_LEN.saturating_sub(head.len() + 3).max(1); // quote, &, quote
-    let cont_room = CARD_LEN - 10 - 3;
-    let bytes = esc.as_bytes();
-    let mut pieces: Vec<&str> = Vec::new();
-    let mut pos = 0;
-    let mut room = first_room;
-    while pos < bytes.len() {
-        let mut end = (pos + room).min(bytes.len());
-        // Do not split an escaped quote: count quotes before `end` in this piece.
-        let q = bytes[pos..end].iter().filter(|&&b| b == b'\'').count();
-        if q % 2 == 1 && end < bytes.len() {
-            end -= 1;
+    let comment = comment.map(str::trim_end).filter(|c| !c.is_empty());
+    let first_room = CARD_LEN.saturating_sub(head.len() + 3).clamp(1, 67);
+    let mut pieces = if first_room == 67 {
+        words_group(&esc, 67)
+    } else {
+        let split = esc
+            .char_indices()
+            .nth(first_room)
+            .map_or(esc.len(), |(i, _)| i);
+        let mut p = vec![esc[..split].to_string()];
+        if split < esc.len() {
+            p.extend(words_group(&esc[split..], 67));
         }
-        pieces.push(&esc[pos..end]);
-        pos = end;
-        room = cont_room;
-    }
+        p
+    };
     if pieces.is_empty() {
-        pieces.push("");
+        pieces.push(String::new());
     }
     let mut out = String::new();
     let n = pieces.len();
     for (i, p) in pieces.iter().enumerate() {
-        let amp = if i + 1 < n { "&" } else { "" };
+        let amp = if comment.is_some() || i + 1 < n {
+            "&"
+        } else {
+            ""
+        };
         let img = if i == 0 {
             format!("{head}'{p}{amp}'")
         } else {
@@ -215,24 +220,48 @@ fn long_string_images(head: &str, s: &str, comment: Option<&str>) -> String {
         out.push_str(&pad80(&img));
     }
     if let Some(c) = comment {
-        let c = c.trim_end();
-        if !c.is_empty() {
-            let last = out.len() - CARD_LEN;
-            let last_img = out[last..].trim_end().to_string();
-            let with = format!("{last_img} / {c}");
-            out.truncate(last);
-            if with.len() <= CARD_LEN {
-                out.push_str(&pad80(&with));
-            } else if let Some(body) = last_img.strip_suffix('\'') {
-                // The string continues onto an empty piece that carries the comment.
-                out.push_str(&pad80(&format!("{body}&'")));
-                let mut tail = format!("CONTINUE  '' / {c}");
-                tail.truncate(CARD_LEN);
-                out.push_str(&pad80(&tail));
+        let words = words_group(c, 64);
+        let k = words.len();
+        for (i, w) in words.iter().enumerate() {
+            let head = if i + 1 == k {
+                "CONTINUE  '' / "
             } else {
-                out.push_str(&pad80(&last_img));
-            }
+                "CONTINUE  '&' / "
+            };
+            out.push_str(&pad80(&format!("{head}{w}")));
         }
+    }
+    out
+}
+
+/// astropy's `_words_group`: split `s` into pieces of at most `width` characters, each ending
+/// after a blank where one is near enough, a word longer than `width` cut in the middle.
+fn words_group(s: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len();
+    let mut blanks: Vec<usize> = (0..n).filter(|&i| chars[i] == ' ').collect();
+    blanks.push(n);
+    let mut out = Vec::new();
+    let (mut offset, mut xoffset) = (0usize, 0usize);
+    loop {
+        let loc = blanks
+            .iter()
+            .position(|&b| b >= width + offset)
+            .unwrap_or(blanks.len());
+        let next = if loc > 0 {
+            Some(blanks[loc - 1] + 1)
+        } else {
+            None
+        };
+        offset = match next {
+            Some(o) if o > xoffset => o,
+            _ => (xoffset + width).min(n),
+        };
+        out.push(chars[xoffset..offset.min(n)].iter().collect());
+        if offset >= n {
+            break;
+        }
+        xoffset = offset;
     }
     out
 }

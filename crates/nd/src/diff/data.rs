@@ -76,9 +76,10 @@ fn finite(x: f64) -> J {
 enum Kind {
     /// As f64 with the tolerances (floating-point on at least one side).
     Float,
-    /// As f64, exactly (integers and booleans of different types).
+    /// Integers and booleans: exactly (byte for byte when of the same type, so 64-bit values
+    /// beyond 2^53 are told apart), with the differences as f64.
     Exact,
-    /// Byte for byte (the same integer or boolean type; complex; records).
+    /// Byte for byte (complex; records; other types).
     Bytes,
     /// Byte strings without trailing blanks and NULs.
     Text,
@@ -91,8 +92,6 @@ fn kind(a: &DataType, b: &DataType) -> Kind {
         Kind::Text
     } else if real(a) && real(b) && (a.is_float() || b.is_float()) {
         Kind::Float
-    } else if a == b {
-        Kind::Bytes
     } else if real(a) && real(b) {
         Kind::Exact
     } else {
@@ -180,6 +179,8 @@ pub fn diff_arrays(
             Kind::Float | Kind::Exact => {
                 let xa: Vec<f64> = cast_to_vec(&da, abytes)?;
                 let xb: Vec<f64> = cast_to_vec(&db, &bbuf)?;
+                let same_type = da == db;
+                let es = da.size().max(1);
                 for (i, (&x, &y)) in xa.iter().zip(&xb).enumerate() {
                     let (fx, fy) = (x.is_finite(), y.is_finite());
                     let differs = if fx && fy {
@@ -189,7 +190,9 @@ pub fn diff_arrays(
                         if y != 0.0 {
                             max_rel = max_rel.max(abs / y.abs());
                         }
-                        if exact || matches!(k, Kind::Exact) {
+                        if matches!(k, Kind::Exact) && same_type {
+                            abytes[i * es..(i + 1) * es] != bbuf[i * es..(i + 1) * es]
+                        } else if exact || matches!(k, Kind::Exact) {
                             abs > 0.0
                         } else {
                             abs > atol + rtol * y.abs()

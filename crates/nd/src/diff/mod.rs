@@ -252,7 +252,11 @@ impl DiffReport {
         let _ = writeln!(o, " a: {}\n b: {}", self.a, self.b);
         let opts = &self.options;
         if !opts.ignore_hdus.is_empty() {
-            let _ = writeln!(o, " HDU(s) not to be compared:\n  {}", opts.ignore_hdus.join(" "));
+            let _ = writeln!(
+                o,
+                " HDU(s) not to be compared:\n  {}",
+                opts.ignore_hdus.join(" ")
+            );
         }
         if !opts.ignore_keywords.is_empty() {
             let _ = writeln!(
@@ -293,7 +297,10 @@ impl DiffReport {
             } else {
                 "arrays and tables"
             };
-            let _ = writeln!(o, "Files contain different numbers of {what}:\n a: {a}\n b: {b}");
+            let _ = writeln!(
+                o,
+                "Files contain different numbers of {what}:\n a: {a}\n b: {b}"
+            );
         }
         for n in &self.only_in_a {
             let _ = writeln!(o, "Only in a: {n}");
@@ -433,7 +440,11 @@ fn report_table(t: &TableDiff, numdiffs: usize, o: &mut String) {
         }
     }
     if t.total > shown as u64 {
-        let _ = writeln!(o, "     ...{} additional difference(s) found.", t.total - shown as u64);
+        let _ = writeln!(
+            o,
+            "     ...{} additional difference(s) found.",
+            t.total - shown as u64
+        );
     }
     let pct = if t.size > 0 {
         100.0 * t.total as f64 / t.size as f64
@@ -525,7 +536,10 @@ fn fits_mode(
         };
         let is_table = |h: &Hdu| matches!(h.kind, HduKind::BinTable | HduKind::Table);
         if has_image(x) && has_image(y) {
-            let (ax, ay) = (a.array(&x.index.to_string())?, b.array(&y.index.to_string())?);
+            let (ax, ay) = (
+                a.array(&x.index.to_string())?,
+                b.array(&y.index.to_string())?,
+            );
             u.data = Some(diff_arrays(&ax, &ay, opts, false, opts.numdiffs)?);
         } else if is_table(x) && is_table(y) {
             u.table = Some(fits_tables(a, x, b, y, opts)?);
@@ -556,8 +570,17 @@ fn image_header(f: &nd_fits::Fits, h: &Hdu, d: &Dataset) -> Result<nd_fits::Head
 }
 
 /// astropy's `TableDataDiff`: columns paired by lower-case name and format.
-fn fits_tables(a: &Dataset, x: &Hdu, b: &Dataset, y: &Hdu, opts: &DiffOptions) -> Result<TableDiff> {
-    let (tx, ty) = (a.table(&x.index.to_string())?, b.table(&y.index.to_string())?);
+fn fits_tables(
+    a: &Dataset,
+    x: &Hdu,
+    b: &Dataset,
+    y: &Hdu,
+    opts: &DiffOptions,
+) -> Result<TableDiff> {
+    let (tx, ty) = (
+        a.table(&x.index.to_string())?,
+        b.table(&y.index.to_string())?,
+    );
     let (nx, ny) = (native_columns(a, x)?, native_columns(b, y)?);
     let mut t = TableDiff::default();
     if nx.len() != ny.len() {
@@ -567,7 +590,8 @@ fn fits_tables(a: &Dataset, x: &Hdu, b: &Dataset, y: &Hdu, opts: &DiffOptions) -
         return Ok(t);
     }
     let key = |c: &nd_fits::table::Column| (c.name.to_ascii_lowercase(), tform_key(&c.tform));
-    let skip = |c: &nd_fits::table::Column| opts.ignore_fields.contains(&c.name.to_ascii_lowercase());
+    let skip =
+        |c: &nd_fits::table::Column| opts.ignore_fields.contains(&c.name.to_ascii_lowercase());
     let ky: Vec<_> = ny.iter().filter(|c| !skip(c)).map(key).collect();
     let kx: Vec<_> = nx.iter().filter(|c| !skip(c)).map(key).collect();
     t.only_in_a = nx
@@ -599,7 +623,8 @@ fn fits_tables(a: &Dataset, x: &Hdu, b: &Dataset, y: &Hdu, opts: &DiffOptions) -
     for (cx, cy) in common {
         let d = if cx.is_variable() || cy.is_variable() {
             if !(cx.is_variable() && cy.is_variable()) {
-                t.not_compared.push(format!("{}: variable-length in one table only", cx.name));
+                t.not_compared
+                    .push(format!("{}: variable-length in one table only", cx.name));
                 continue;
             }
             variable_columns(&tx, cx.index, &ty, cy.index, opts, room)?
@@ -677,7 +702,9 @@ fn variable_columns(
                     let show = |b: &nd_core::ArrayBuf| {
                         nd_core::cast::cast_to_vec::<f64>(b.dtype(), b.bytes())
                             .map(|v| json!(v))
-                            .unwrap_or_else(|_| J::String(String::from_utf8_lossy(b.bytes()).into_owned()))
+                            .unwrap_or_else(|_| {
+                                J::String(String::from_utf8_lossy(b.bytes()).into_owned())
+                            })
                     };
                     d.first.push(ValueDiff {
                         index: vec![r + i as u64],
@@ -719,7 +746,9 @@ fn units(d: &Dataset, opts: &DiffOptions) -> Result<Vec<Unit>> {
             continue;
         }
         let what = match it.table {
-            Some(t) => UnitData::Table(t.columns.into_iter().map(|c| (c.key, c.selector)).collect()),
+            Some(t) => {
+                UnitData::Table(t.columns.into_iter().map(|c| (c.key, c.selector)).collect())
+            }
             None => UnitData::Array(it.selector),
         };
         out.push(Unit {
@@ -737,7 +766,12 @@ const FITS_KEYS: [&str; 3] = ["fits_header", "fits_table", "fits_hdu_order"];
 const LAYOUT_KEYS: [&str; 1] = ["_ARRAY_DIMENSIONS"];
 
 /// Any pair that is not FITS against FITS: units paired by converted name.
-fn converted_mode(a: &Dataset, b: &Dataset, opts: &DiffOptions, report: &mut DiffReport) -> Result<()> {
+fn converted_mode(
+    a: &Dataset,
+    b: &Dataset,
+    opts: &DiffOptions,
+    report: &mut DiffReport,
+) -> Result<()> {
     let (ua, ub) = (units(a, opts)?, units(b, opts)?);
     let fits_side = a.format() == Format::Fits || b.format() == Format::Fits;
     if ua.len() != ub.len() {
@@ -765,7 +799,8 @@ fn converted_mode(a: &Dataset, b: &Dataset, opts: &DiffOptions, report: &mut Dif
         keys.sort();
         keys.dedup();
         for k in keys {
-            if LAYOUT_KEYS.contains(&k.as_str()) || (fits_side && !FITS_KEYS.contains(&k.as_str())) {
+            if LAYOUT_KEYS.contains(&k.as_str()) || (fits_side && !FITS_KEYS.contains(&k.as_str()))
+            {
                 continue;
             }
             let (p, q) = (x.meta.get(k), y.meta.get(k));
@@ -773,7 +808,11 @@ fn converted_mode(a: &Dataset, b: &Dataset, opts: &DiffOptions, report: &mut Dif
                 let (cp, cq) = (meta_cards(p, a, &x.name)?, meta_cards(q, b, &y.name)?);
                 u.header = diff_cards(&cp, &cq, opts);
             } else if p != q {
-                u.attributes.push((k.clone(), p.cloned().unwrap_or(J::Null), q.cloned().unwrap_or(J::Null)));
+                u.attributes.push((
+                    k.clone(),
+                    p.cloned().unwrap_or(J::Null),
+                    q.cloned().unwrap_or(J::Null),
+                ));
             }
         }
         let kind = |w: &UnitData| match w {
@@ -783,7 +822,13 @@ fn converted_mode(a: &Dataset, b: &Dataset, opts: &DiffOptions, report: &mut Dif
         };
         match (&x.what, &y.what) {
             (UnitData::Array(p), UnitData::Array(q)) => {
-                u.data = Some(diff_arrays(&a.array(p)?, &b.array(q)?, opts, false, opts.numdiffs)?);
+                u.data = Some(diff_arrays(
+                    &a.array(p)?,
+                    &b.array(q)?,
+                    opts,
+                    false,
+                    opts.numdiffs,
+                )?);
             }
             (UnitData::Table(p), UnitData::Table(q)) => {
                 u.table = Some(converted_table(a, p, b, q, opts)?);
@@ -810,9 +855,21 @@ fn converted_table(
     if p.len() != q.len() {
         t.column_count = Some((p.len(), q.len()));
     }
-    let skip = |k: &str| opts.ignore_fields.iter().any(|f| f == "*" || *f == k.to_ascii_lowercase());
-    t.only_in_a = p.iter().filter(|(k, _)| !skip(k) && !q.iter().any(|(l, _)| l == k)).map(|(k, _)| k.clone()).collect();
-    t.only_in_b = q.iter().filter(|(k, _)| !skip(k) && !p.iter().any(|(l, _)| l == k)).map(|(k, _)| k.clone()).collect();
+    let skip = |k: &str| {
+        opts.ignore_fields
+            .iter()
+            .any(|f| f == "*" || *f == k.to_ascii_lowercase())
+    };
+    t.only_in_a = p
+        .iter()
+        .filter(|(k, _)| !skip(k) && !q.iter().any(|(l, _)| l == k))
+        .map(|(k, _)| k.clone())
+        .collect();
+    t.only_in_b = q
+        .iter()
+        .filter(|(k, _)| !skip(k) && !p.iter().any(|(l, _)| l == k))
+        .map(|(k, _)| k.clone())
+        .collect();
     let mut room = opts.numdiffs;
     let mut common: Vec<(&String, &String, &String)> = p
         .iter()
@@ -822,7 +879,10 @@ fn converted_table(
     common.sort();
     for (k, s, r) in common {
         let (x, y) = (a.array(s)?, b.array(r)?);
-        let (rx, ry) = (x.shape().first().copied().unwrap_or(0), y.shape().first().copied().unwrap_or(0));
+        let (rx, ry) = (
+            x.shape().first().copied().unwrap_or(0),
+            y.shape().first().copied().unwrap_or(0),
+        );
         if rx != ry {
             t.rows = Some((rx, ry));
             return Ok(t);
@@ -843,7 +903,12 @@ fn meta_cards(v: Option<&J>, d: &Dataset, name: &str) -> Result<Vec<Card>> {
     let Some(v) = v else {
         return Ok(Vec::new());
     };
-    let bad = || Error::input(format!("{}: {name}: fits_header is not a list of card texts", d.path()));
+    let bad = || {
+        Error::input(format!(
+            "{}: {name}: fits_header is not a list of card texts",
+            d.path()
+        ))
+    };
     let list = v.as_array().ok_or_else(bad)?;
     let mut bytes = Vec::new();
     for c in list {
