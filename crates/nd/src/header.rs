@@ -56,7 +56,17 @@ impl HeaderRow {
 }
 
 /// The rows of one dataset, and a warning for each requested HDU or keyword not found (as
-/// fitsheader's warnings).
+/// fitsheader's warnings). Reads every header (of tile-compressed images, the image header).
+///
+/// ```
+/// use nd::header::{header_rows, HeaderQuery};
+/// let ds = nd::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/header/h0.fits"))?;
+/// let q = HeaderQuery { keywords: vec!["NAXIS*".into()], extensions: vec!["SCI".into()] };
+/// let (rows, _warnings) = header_rows(&ds, &q)?;
+/// let shown: Vec<(&str, &str)> = rows.iter().map(|r| (r.keyword.as_str(), r.text.as_str())).collect();
+/// assert_eq!(shown, [("NAXIS", "2"), ("NAXIS1", "30"), ("NAXIS2", "20")]);
+/// # Ok::<(), nd::Error>(())
+/// ```
 ///
 /// # Errors
 /// [`Error::Input`] when the headers cannot be read.

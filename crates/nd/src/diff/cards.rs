@@ -203,7 +203,11 @@ fn values_differ(a: &Value, b: &Value, rtol: f64, atol: f64) -> bool {
     match (a, b) {
         (V::Float(x), V::Float(y)) => {
             if y.is_finite() {
-                !((x - y).abs() <= atol + rtol * y.abs())
+                // NaN on the left differs, as `not abs(a - b) <= tol` does in Python
+                !matches!(
+                    (x - y).abs().partial_cmp(&(atol + rtol * y.abs())),
+                    Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+                )
             } else if x.is_nan() && y.is_nan() {
                 false
             } else {

@@ -2,15 +2,15 @@
 //!
 //! Two modes (see `spec-notes/diff.md`):
 //! - **FITS against FITS** follows astropy's `FITSDiff` exactly: HDUs paired by position, their
-//!   names, versions, levels and extension types; headers keyword by keyword ([`cards`]); images
-//!   value by value and tables column by column ([`data`]); the same options
+//!   names, versions, levels and extension types; headers keyword by keyword ([`diff_cards`]); images
+//!   value by value and tables column by column ([`diff_arrays`]); the same options
 //!   (`ignore_keywords`, `ignore_comments`, `ignore_hdus`, `rtol`, `atol`, `numdiffs`) and
 //!   defaults (`rtol = atol = 0`, ten differences listed).
 //! - **Any other pair** (a FITS file against its Zarr or ASDF conversion, two Zarr stores, …)
 //!   compares what conversion keeps: the arrays and tables by the names `nd convert` gives them
 //!   (FITS `SCI_1`, `HDU0`, …), their shapes, types and values, and their metadata — the FITS
 //!   header cards carried in `fits_header` compared as cards (the structural keywords a
-//!   conversion regenerates, [`crate::formats::fits::is_structural`], are not carried, so not
+//!   conversion regenerates, listed in `spec-notes/diff.md`, are not carried, so not
 //!   compared), the other attributes as JSON values. When one side is FITS, only the metadata
 //!   a conversion writes (`fits_header`, `fits_table`, `fits_hdu_order`) is compared.
 //!
@@ -458,7 +458,19 @@ fn report_table(t: &TableDiff, numdiffs: usize, o: &mut String) {
     );
 }
 
-/// Compare two datasets (see the module documentation for what is compared).
+/// Compare two datasets (see the module documentation for what is compared). Reads headers
+/// and every value of both (streamed, within `options.budget`).
+///
+/// ```
+/// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/diff/");
+/// let a = nd::open(&format!("{dir}pix_a.fits"))?;
+/// let b = nd::open(&format!("{dir}pix_b.fits"))?;
+/// let report = nd::diff::diff(&a, &b, &nd::diff::DiffOptions::default())?;
+/// assert!(!report.is_identical());
+/// let sci = report.units[1].data.as_ref().unwrap();
+/// assert_eq!(sci.total, 12); // differing pixels, as astropy's fitsdiff counts them
+/// # Ok::<(), nd::Error>(())
+/// ```
 ///
 /// # Errors
 /// [`Error::Input`] when a file's structure or values cannot be read.
