@@ -100,16 +100,12 @@ enum Cmd {
     ///
     /// `nd header f.fits [HDU]` prints the cards as they are in the file. Over many files and
     /// globs: `-k KEY` (repeatable, wildcards), `-e EXTNAME`, `-t` (fitsheader -t's table),
-    /// `--json`. Editing, in place and atomic (a new file renamed over the old, so a crash
-    /// leaves one or the other), CHECKSUM/DATASUM kept valid, data bytes in place unless the
-    /// header needs another block:
-    ///   nd header set f.fits[SCI] 'EXPTIME=1200.5 / seconds'
-    ///   nd header delete f.fits OBSERVER
-    ///   nd header history f.fits 'flat-fielded with nd'
-    /// Keywords describing the data layout (SIMPLE, BITPIX, NAXISn, PCOUNT, TFORMn, ...) are
-    /// refused.
+    /// `--json`. Editing (`set`, `delete`, `history`, `comment`) is in place and atomic (a new
+    /// file renamed over the old, so a crash leaves one or the other), keeps CHECKSUM/DATASUM
+    /// valid and data bytes where they are unless the header needs another block; keywords
+    /// describing the data layout (SIMPLE, BITPIX, NAXISn, PCOUNT, TFORMn, ...) are refused.
     #[command(
-        after_help = "Examples:\n  nd header -t -k EXPTIME -k 'NAXIS*' 'raw/*.fits'\n  nd header --json -e SCI f.fits\n  nd header set f.fits[1] OBJECT=\"'M 31'\" --comment 'target'"
+        after_help = "Examples:\n  nd header -t -k EXPTIME -k 'NAXIS*' 'raw/*.fits'\n  nd header --json -e SCI f.fits\n  nd header set 'f.fits[SCI]' 'EXPTIME=1200.5 / seconds'\n  nd header set f.fits OBJECT=\"'M 31'\" --comment target\n  nd header delete f.fits OBSERVER\n  nd header history f.fits 'flat-fielded with nd'"
     )]
     Header(header::HeaderArgs),
     /// Compare two files or stores of any formats: structure, headers/attributes, values

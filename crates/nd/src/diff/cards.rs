@@ -76,7 +76,9 @@ impl HeaderDiff {
             for (a, b) in v {
                 let _ = writeln!(
                     out,
-                    "{pad}Keyword {k:<8} has different values:\n{pad}   a> {a}\n{pad}   b> {b}"
+                    "{pad}Keyword {k:<8} has different values:\n{pad}   a> {}\n{pad}   b> {}",
+                    show(a),
+                    show(b)
                 );
             }
         }
@@ -249,6 +251,15 @@ fn number(v: &Value) -> Option<Num> {
         }
         n => n,
     })
+}
+
+/// A value as the text report shows it: strings without quotes, logicals as Python's.
+pub(crate) fn show(v: &J) -> String {
+    match v {
+        J::String(s) => s.clone(),
+        J::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// A card value as JSON (as `nd header --json` and `Dataset::metadata` give it).

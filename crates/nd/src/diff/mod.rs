@@ -336,7 +336,9 @@ impl DiffReport {
                 for (k, a, b) in &u.attributes {
                     let _ = writeln!(
                         o,
-                        "     Attribute {k} has different values:\n        a> {a}\n        b> {b}"
+                        "     Attribute {k} has different values:\n        a> {}\n        b> {}",
+                        cards::show(a),
+                        cards::show(b)
                     );
                 }
             }
@@ -386,7 +388,8 @@ fn report_data(d: &DataDiff, fits_index: bool, o: &mut String) {
         let _ = writeln!(
             o,
             "     Data differs at {idx:?}:\n        a> {}\n        b> {}",
-            v.a, v.b
+            cards::show(&v.a),
+            cards::show(&v.b)
         );
     }
     if d.total > d.first.len() as u64 {
@@ -435,7 +438,8 @@ fn report_table(t: &TableDiff, numdiffs: usize, o: &mut String) {
             let _ = writeln!(
                 o,
                 "     Column {name} data differs in row {row}:\n        a> {}\n        b> {}",
-                v.a, v.b
+                cards::show(&v.a),
+                cards::show(&v.b)
             );
         }
     }
