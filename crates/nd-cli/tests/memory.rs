@@ -288,3 +288,46 @@ fn table_convert_stays_within_budget() {
         }
     }
 }
+
+/// `nd diff` of two images, each four times its budget, streams them slab by slab: its peak
+/// anonymous memory stays within the budget plus the fixed overhead, and it finds the one value
+/// that differs.
+#[test]
+fn diff_larger_than_budget_stays_within_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a.fits"), tmp.path().join("b.fits"));
+    big_fits(&a, ROWS, COLS);
+    std::fs::copy(&a, &b).unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&b).unwrap();
+    // one value in the middle of the image: row 3000, column 5000
+    let at = 2880 + (3000 * COLS + 5000) * 4;
+    nd_core::io::write_all_at(&f, &7.5f32.to_be_bytes(), at).unwrap();
+    drop(f);
+    let budget = BUDGET_MIB.to_string();
+    let (code, peak, err) = run_sampled(&[
+        "diff",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--budget-mib",
+        &budget,
+        "-q",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    println!(
+        "nd diff, 2 x 128 MiB of values, budget {BUDGET_MIB} MiB: peak RssAnon {} MiB",
+        peak >> 20
+    );
+    assert!(
+        peak <= (BUDGET_MIB << 20) + OVERHEAD,
+        "peak anonymous memory {} MiB",
+        peak >> 20
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nd"))
+        .args(["diff", a.to_str().unwrap(), b.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &j["units"][0]["data"];
+    assert_eq!(d["total"], 1);
+    assert_eq!(d["first"][0]["index"], serde_json::json!([3000, 5000]));
+}

@@ -209,6 +209,9 @@ pub struct DiffReport {
     pub only_in_b: Vec<String>,
     /// Every compared HDU or array, identical or not.
     pub units: Vec<UnitDiff>,
+    /// What could not be compared (converted mode: what conversion leaves out, such as
+    /// variable-length table columns), each naming its side.
+    pub notes: Vec<String>,
     /// The options the comparison ran with.
     pub options: DiffOptions,
 }
@@ -242,6 +245,7 @@ impl DiffReport {
             "rtol": self.options.rtol,
             "atol": self.options.atol,
             "units": self.units.iter().filter(|u| !u.is_identical() || !u.notes.is_empty()).map(UnitDiff::to_json).collect::<Vec<_>>(),
+            "notes": self.notes,
         })
     }
 
@@ -287,6 +291,9 @@ impl DiffReport {
                 o,
                 " Compared by converted names; FITS structural keywords are not compared."
             );
+        }
+        for n in &self.notes {
+            let _ = writeln!(o, " Not compared: {n}");
         }
         if self.is_identical() {
             let _ = writeln!(o, "\nNo differences found.");
@@ -488,6 +495,7 @@ pub fn diff(a: &Dataset, b: &Dataset, options: &DiffOptions) -> Result<DiffRepor
         only_in_a: Vec::new(),
         only_in_b: Vec::new(),
         units: Vec::new(),
+        notes: Vec::new(),
         options: opts.clone(),
     };
     match (a.native(), b.native()) {
@@ -750,8 +758,9 @@ enum UnitData {
 }
 
 /// The units of a dataset: its file-level metadata first (name `/`), then its arrays and tables.
-fn units(d: &Dataset, opts: &DiffOptions) -> Result<Vec<Unit>> {
+fn units(d: &Dataset, opts: &DiffOptions, notes: &mut Vec<String>) -> Result<Vec<Unit>> {
     let plan = d.backend().convert_plan()?;
+    notes.extend(plan.skipped.iter().map(|s| format!("{}: {s}", d.path())));
     let mut out = vec![Unit {
         name: "/".into(),
         meta: plan.meta,
@@ -788,7 +797,10 @@ fn converted_mode(
     opts: &DiffOptions,
     report: &mut DiffReport,
 ) -> Result<()> {
-    let (ua, ub) = (units(a, opts)?, units(b, opts)?);
+    let (ua, ub) = (
+        units(a, opts, &mut report.notes)?,
+        units(b, opts, &mut report.notes)?,
+    );
     let fits_side = a.format() == Format::Fits || b.format() == Format::Fits;
     if ua.len() != ub.len() {
         report.count = Some((ua.len() - 1, ub.len() - 1));
