@@ -144,6 +144,28 @@ def make_pairs():
     write([primary(), image(6), image(7, name="DQ"), image(8, name="SCI", ver=2)], f"{DIFF}/mef_b.fits")
     write([primary(), image(9, shape=(20, 30))], f"{DIFF}/shape_a.fits")
     write([primary(), image(9, shape=(30, 20))], f"{DIFF}/shape_b.fits")
+    # a tile-compressed image (compared by the image header astropy shows) and a scaled integer
+    # image (compared as physical values, BLANK as NaN)
+    data = (rng(10).normal(1000, 50, (32, 24))).astype(np.int16)
+    ca = fits.CompImageHDU(data.copy(), compression_type="RICE_1", name="COMP")
+    d2 = data.copy()
+    d2[3, 4] += 9
+    d2[31, 0] -= 2
+    cb = fits.CompImageHDU(d2, compression_type="RICE_1", name="COMP")
+    cb.header["FILTER"] = "R"
+    write([primary(), ca], f"{DIFF}/comp_a.fits")
+    write([primary(), cb], f"{DIFF}/comp_b.fits")
+    raw = rng(11).integers(-3000, 3000, (10, 12)).astype(np.int16)
+    for tag, tweak in (("a", None), ("b", (4, 5))):
+        r = raw.copy()
+        if tweak:
+            r[tweak] += 1
+            r[0, 0] = -32768  # BLANK on one side: NaN against a number
+        h = fits.ImageHDU(r, name="SC")
+        h.header["BSCALE"] = 0.5
+        h.header["BZERO"] = 100.0
+        h.header["BLANK"] = -32768
+        write([primary(), h], f"{DIFF}/scaled_{tag}.fits")
     return pairs
 
 
@@ -166,6 +188,9 @@ COMPARISONS = [
     ("mef", "mef", {}),
     ("mef_ignore_hdus", "mef", {"ignore_hdus": ["ERR", "D?"]}),
     ("shape", "shape", {}),
+    ("comp", "comp", {}),
+    ("scaled", "scaled", {}),
+    ("scaled_atol", "scaled", {"atol": 1.0}),
 ]
 
 
