@@ -148,7 +148,12 @@ pub fn diff_arrays(
     let (da, db) = (a.dtype().clone(), b.dtype().clone());
     let mut bbuf: Vec<u8> = Vec::new();
     let mut last_row: Option<u64> = None;
-    let row_len: u64 = shape.iter().skip(1).product::<u64>().max(1);
+    let row_len: u64 = shape
+        .iter()
+        .skip(1)
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+        .unwrap_or(u64::MAX)
+        .max(1);
     let mut any_finite = false;
     let (mut max_abs, mut max_rel) = (0.0f64, 0.0f64);
     let b_read: &dyn ArrayRead = b.as_read();

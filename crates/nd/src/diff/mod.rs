@@ -632,7 +632,7 @@ fn fits_tables(
         t.rows = Some((tx.nrows(), ty.nrows()));
         return Ok(t);
     }
-    t.size = tx.nrows() * nx.len() as u64;
+    t.size = tx.nrows().saturating_mul(nx.len() as u64);
     if tx.nrows() == 0 {
         return Ok(t);
     }
@@ -915,7 +915,7 @@ fn converted_table(
             t.rows = Some((rx, ry));
             return Ok(t);
         }
-        t.size += rx;
+        t.size = t.size.saturating_add(rx);
         let d = diff_arrays(&x, &y, opts, true, room)?;
         t.total += d.total;
         room = room.saturating_sub(d.first.len());
