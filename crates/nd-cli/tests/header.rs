@@ -234,7 +234,26 @@ fn header_edits_keep_checksums_valid_and_refuse_structural_keywords() {
     ok(&["header", "delete", arg(&f), "OBJ*"]);
     assert!(!cards_of(&f, "0").iter().any(|c| c.starts_with("OBJECT")));
     ok(&["verify", arg(&f)]);
-    // no temporary file is left beside it
+    // a symbolic link: the file it names is edited, the link stays
+    let link = t.path().join("link.fits");
+    std::os::unix::fs::symlink(&f, &link).unwrap();
+    ok(&["header", "set", arg(&link), "VIA='link'"]);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(cards_of(&f, "0")
+        .iter()
+        .any(|c| c.starts_with("VIA     = 'link    '")));
+    std::fs::remove_file(&link).unwrap();
+    // a gzip-compressed file is refused
+    let gz = t.path().join("s.fits.gz");
+    std::fs::copy(root().join("fits/gen/sc_i16.fits.gz"), &gz).unwrap();
+    let o = nd(&["header", "set", arg(&gz), "A=1"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("gzip"), "{}", o.stderr);
+    std::fs::remove_file(&gz).unwrap();
+    // no temporary file is left beside them
     let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().collect();
     assert_eq!(left.len(), 2);
 }

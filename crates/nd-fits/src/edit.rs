@@ -15,7 +15,7 @@
 //! When the header keeps its number of blocks the copy is made by the kernel (`copy_file_range`,
 //! a reflink on file systems that have them) and only the header blocks are written: every data
 //! byte stays at its offset. When the header grows or shrinks by a block, the HDUs after it move
-//! by whole blocks. CHECKSUM/DATASUM, when the HDU has them, are recomputed (the data is read
+//! by whole blocks. Through a symbolic link the linked file is edited. CHECKSUM/DATASUM, when the HDU has them, are recomputed (the data is read
 //! once for its sum), as astropy's `add_checksum`. The file's permissions are kept.
 
 use crate::card::{Card, Value, COMMENTARY};
@@ -285,6 +285,9 @@ fn wildcard(p: &str, s: &str) -> bool {
 /// that matches nothing; the file's own errors when it cannot be read; [`Error::Io`] when the
 /// new file cannot be written (the original is then untouched).
 pub fn edit_file(path: &Path, hdu: usize, edits: &[Edit]) -> Result<EditOutcome> {
+    // through a symbolic link, the file it names is edited (the link stays a link)
+    let real = std::fs::canonicalize(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+    let path = real.as_path();
     let fits = crate::fits::Fits::open(path)?;
     if fits.is_gzipped() {
         return Err(Error::Invalid(format!(
