@@ -152,6 +152,17 @@ pub fn write_table(
             }
             !complex
         });
+        // a cell of no values (`0D`) has nothing to put in a text or Parquet column
+        cols.retain(|(i, c)| {
+            let empty = c.cell_shape.contains(&0);
+            if empty {
+                notes.push(format!(
+                    "column '{}' holds no values per row; not written",
+                    label(*i, c)
+                ));
+            }
+            !empty
+        });
     }
     if cols.is_empty() {
         return Err(Error::input(format!(

@@ -76,6 +76,11 @@ macro_rules! primitive {
     }};
 }
 
+/// The number of values of a block (rows times values per cell).
+fn count(buf: &ArrayBuf) -> usize {
+    buf.shape().iter().product::<u64>() as usize
+}
+
 /// The flat values of a column block as one Arrow array (one entry per value).
 fn values(buf: &ArrayBuf) -> ArrayRef {
     use arrow_array::*;
@@ -94,8 +99,10 @@ fn values(buf: &ArrayBuf) -> ArrayRef {
         DataType::UInt64 => primitive!(UInt64Array, u64, b),
         DataType::Float32 => primitive!(Float32Array, f32, b),
         DataType::Float64 => primitive!(Float64Array, f64, b),
+        // a zero-width string column (`0A`) holds empty strings
+        DataType::Bytes(0) => Arc::new(StringArray::from(vec![""; count(buf)])),
         DataType::Bytes(n) => Arc::new(StringArray::from(
-            b.chunks_exact((*n).max(1))
+            b.chunks_exact(*n)
                 .map(|s| {
                     String::from_utf8_lossy(s)
                         .trim_end_matches(['\0', ' '])
