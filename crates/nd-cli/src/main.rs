@@ -52,7 +52,14 @@ type CliResult<T> = Result<T, CliError>;
     name = "nd",
     version,
     about = "Read FITS, ASDF and Zarr v2 arrays exactly as astropy, asdf and zarr-python do",
-    after_help = "Exit status: 0 success, 1 `verify` found errors or warnings, 2 bad usage or unreadable\n\
+    after_help = "FITS paths take cfitsio's extended filename brackets (quote them for the shell):\n\
+'f.fits[SCI]', 'f.fits[SCI,2]', 'f.fits[1][101:200,1:50]', 'f.fits.gz[2][*,-*:2]': the HDU, then a\n\
+section with pixels 1-based and inclusive in FITS axis order (NAXIS1 first), a:b:step, b < a\n\
+backwards, * the whole axis, -* reversed. nd's own --region is numpy order, 0-based, end exclusive\n\
+(--region 0:50,100:200 is [101:200,1:50]). Inputs: FITS (.gz, .bz2, one-member .zip), ASDF, Zarr\n\
+(directory, .zarr.zip), .npy, .npz. `nd info` shows FITS as astropy's info() does (FITS order).\n\
+\n\
+Exit status: 0 success, 1 `verify` found errors or warnings, 2 bad usage or unreadable\n\
 input (the same for FITS, ASDF and Zarr). `verify` is as strict as fitsverify for FITS (its errors\n\
 and warnings); `info` lists what it can of a defective file and warns (stderr, --json `warnings`).\n\
 Writes: a destination that is, holds or lies inside a source is refused. Output is built under a\n\
@@ -193,7 +200,7 @@ enum Cmd {
     Convert {
         /// Source file or store.
         src: String,
-        /// Destination (.zarr, .asdf or .fits).
+        /// Destination (.zarr, .asdf, .fits, or .fits.gz: gzip-compressed FITS as astropy writes).
         dst: String,
         /// Only this array (it becomes the root array / tree key `data` / primary HDU).
         #[arg(long)]
