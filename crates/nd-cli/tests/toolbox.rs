@@ -302,3 +302,46 @@ fn walk(d: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The test servers `.ci/servers.sh` started (nginx on loopback), if any.
+fn http_base() -> Option<String> {
+    let env = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/nd-test-servers.env");
+    let text = std::fs::read_to_string(env).ok()?;
+    text.lines().find_map(|l| {
+        l.strip_prefix("ND_TEST_HTTP_URL=")
+            .map(|s| s.trim().to_string())
+    })
+}
+
+#[test]
+fn extended_filenames_and_containers_on_urls() {
+    let Some(base) = http_base() else {
+        println!("SKIPPED extended_filenames_and_containers_on_urls: no test servers (run `bash .ci/servers.sh`; .ci/run does)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    for (rel, brackets) in [
+        ("toolbox/ext.fits", "[SCI,2][5:12,20:3]"),
+        ("toolbox/ext.fits.gz", "[1][*,-*,2:3]"),
+        ("toolbox/ext.fits.bz2", "[2][30:1:4,*]"),
+        ("toolbox/ext.fits.zip", "[SCI]"),
+        ("toolbox/ext_stored.fits.zip", "[sci,2]"),
+        ("toolbox/arrays.npz", ""),
+    ] {
+        let local = format!("{}{brackets}", root().join(rel).display());
+        let url = format!("{base}/{rel}{brackets}");
+        let sel: &[&str] = if brackets.is_empty() { &["cube"] } else { &[] };
+        let (a, b) = (tmp.path().join("a.npy"), tmp.path().join("b.npy"));
+        let mut args_l = vec!["export", local.as_str()];
+        args_l.extend_from_slice(sel);
+        args_l.extend(["-o", arg(&a)]);
+        let mut args_r = vec!["export", url.as_str()];
+        args_r.extend_from_slice(sel);
+        args_r.extend(["-o", arg(&b)]);
+        ok(&args_l);
+        ok(&args_r);
+        let (x, y) = (npy(&a), npy(&b));
+        assert_eq!(x.shape(), y.shape(), "{url}");
+        assert_eq!(x.bytes(), y.bytes(), "{url}");
+    }
+}
