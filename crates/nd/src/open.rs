@@ -130,7 +130,7 @@ fn open_url(
         )?))
     } else if head.starts_with(crate::formats::npy::NPY_MAGIC) {
         Ok(Box::new(crate::formats::npy::NpyDataset::from_npy(
-            url, &*src, limits,
+            url, src, limits,
         )?))
     } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         let zip = nd_zarr::ZipStore::from_source(src, url.to_string())
@@ -374,7 +374,7 @@ fn open_local(path: &str, limits: &nd_core::Limits) -> Result<Box<dyn Backend>> 
                 && src.read_range(0..6).map_err(packed)?[..] == *crate::formats::npy::NPY_MAGIC
             {
                 return Ok(Box::new(crate::formats::npy::NpyDataset::from_npy(
-                    path, &*src, limits,
+                    path, src, limits,
                 )?));
             }
             let zip = nd_zarr::ZipStore::from_source(src, path.to_string())

@@ -464,3 +464,65 @@ fn tables_export_as_csv_and_parquet() {
     let bytes = std::fs::read(&pq).unwrap();
     assert_eq!(&bytes[..4], b"PAR1");
 }
+
+#[test]
+fn a_c_order_npy_is_read_in_place_region_by_region() {
+    // big-endian and Fortran-order files as numpy writes them, against the little-endian C one
+    let dir = tempfile::tempdir().unwrap();
+    let src = nd::open(&tb("arrays.npy")).unwrap();
+    let cube = f32s(&src, "data");
+    let header = |descr: &str, fortran: bool| {
+        let mut d = format!(
+            "{{'descr': '{descr}', 'fortran_order': {}, 'shape': (4, 6, 8), }}",
+            if fortran { "True" } else { "False" }
+        );
+        while (10 + d.len() + 1) % 64 != 0 {
+            d.push(' ');
+        }
+        d.push('\n');
+        let mut h = b"\x93NUMPY\x01\x00".to_vec();
+        h.extend_from_slice(&(d.len() as u16).to_le_bytes());
+        h.extend_from_slice(d.as_bytes());
+        h
+    };
+    let mut be = header(">f4", false);
+    for v in &cube {
+        be.extend_from_slice(&v.to_be_bytes());
+    }
+    let mut f = header("<f4", true);
+    for x in 0..8 {
+        for y in 0..6 {
+            for z in 0..4 {
+                f.extend_from_slice(&cube[(z * 6 + y) * 8 + x].to_le_bytes());
+            }
+        }
+    }
+    for (name, bytes) in [("be.npy", be), ("f.npy", f)] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let ds = nd::open(p.to_str().unwrap()).unwrap();
+        assert!(same_f32(&f32s(&ds, "data"), &cube), "{name}");
+        let a = ds.array("data").unwrap();
+        let r = a.region("1:3,2:5,3:4").unwrap();
+        let got: Vec<f32> = a
+            .read_region_ndarray::<f32>(&r)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        let mut want = Vec::new();
+        for z in 1..3 {
+            for y in 2..5 {
+                want.push(cube[(z * 6 + y) * 8 + 3]);
+            }
+        }
+        assert!(same_f32(&got, &want), "{name}");
+    }
+    // a file shorter than its header says is refused when opened
+    let p = dir.path().join("short.npy");
+    let mut short = header("<f4", false);
+    short.extend_from_slice(&[0; 12]);
+    std::fs::write(&p, short).unwrap();
+    let e = nd::open(p.to_str().unwrap()).unwrap_err().to_string();
+    assert!(e.contains("truncated .npy"), "{e}");
+}

@@ -3,8 +3,9 @@
 //!
 //! An `.npy` file is one array, selected as `data` (or `/`, or nothing); an `.npz` (a zip of
 //! `.npy` members, `np.savez` stored, `np.savez_compressed` deflated) holds one array per member,
-//! selected by the member's name without `.npy`, as `np.load(f)[name]`. The values are read
-//! whole into memory (as `np.load` without `mmap_mode`), each array at most
+//! selected by the member's name without `.npy`, as `np.load(f)[name]`. A C-order `.npy` is read
+//! in place, region by region (as `np.load(mmap_mode="r")`); a Fortran-order one and `.npz`
+//! members are read whole into memory (as `np.load` without `mmap_mode`), each at most
 //! [`nd_core::Limits::decompressed_bytes`]; object arrays (pickles) are refused, as
 //! `np.load(allow_pickle=False)` does.
 
@@ -21,16 +22,36 @@ pub(crate) const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 pub struct NpyDataset {
     path: String,
     zipped: bool,
-    arrays: Vec<(String, Arc<nd_ops::MemArray>)>,
+    arrays: Vec<(String, Arc<dyn ArrayRead>)>,
 }
 
 impl NpyDataset {
-    /// Read a `.npy` file held by `src`: one array, named `data`.
+    /// Open a `.npy` file held by `src`: one array, named `data`. A C-order file is read lazily
+    /// (each region's byte runs, as `np.load(mmap_mode="r")`); a Fortran-order one whole.
     ///
     /// # Errors
-    /// [`Error::Input`] naming `path` when the header or data do not parse or exceed `limits`.
-    pub fn from_npy(path: &str, src: &dyn ByteSource, limits: &Limits) -> Result<Self> {
-        let arr = read_npy(path, "data", src, limits)?;
+    /// [`Error::Input`] naming `path` when the header does not parse, the data are shorter
+    /// than the header says, or a whole read exceeds `limits`.
+    pub fn from_npy(path: &str, src: Arc<dyn ByteSource>, limits: &Limits) -> Result<Self> {
+        let fail = |e: &dyn std::fmt::Display| Error::input(format!("{path}: {e}"));
+        let head_len = src.len().min(12);
+        let head = src.read_range(0..head_len).map_err(|e| fail(&e))?;
+        let hlen = match head.get(6) {
+            Some(1) if head.len() >= 10 => 10 + u64::from(u16::from_le_bytes([head[8], head[9]])),
+            Some(2 | 3) if head.len() >= 12 => {
+                12 + u64::from(u32::from_le_bytes([head[8], head[9], head[10], head[11]]))
+            }
+            _ => 12,
+        };
+        let hbytes = src
+            .read_range(0..hlen.min(src.len()).min(12 + limits.npy_header_bytes))
+            .map_err(|e| fail(&e))?;
+        let h = nd_core::npy::parse_header_with(&hbytes, limits).map_err(|e| fail(&e))?;
+        let arr: Arc<dyn ArrayRead> = if h.fortran_order {
+            read_npy(path, "data", &*src, limits)?
+        } else {
+            Arc::new(LazyNpy::new(path, src, &h)?)
+        };
         Ok(NpyDataset {
             path: path.to_string(),
             zipped: false,
@@ -74,7 +95,7 @@ impl NpyDataset {
         }))
     }
 
-    fn find(&self, selector: &str) -> Result<&Arc<nd_ops::MemArray>> {
+    fn find(&self, selector: &str) -> Result<&Arc<dyn ArrayRead>> {
         let s = selector.trim().trim_matches('/');
         let s = if s.is_empty() && self.arrays.len() == 1 {
             self.arrays[0].0.as_str()
@@ -101,7 +122,7 @@ fn read_npy(
     name: &str,
     src: &dyn ByteSource,
     limits: &Limits,
-) -> Result<Arc<nd_ops::MemArray>> {
+) -> Result<Arc<dyn ArrayRead>> {
     let fail = |e: &dyn std::fmt::Display| Error::input(format!("{path}: {name}: {e}"));
     Limits::check(
         "decompressed_bytes",
@@ -115,11 +136,86 @@ fn read_npy(
         return Err(fail(&"not an .npy array (no \\x93NUMPY magic)"));
     }
     let buf = nd_core::npy::read_npy_bytes_with(&bytes, limits).map_err(|e| fail(&e))?;
-    Ok(Arc::new(nd_ops::MemArray::new(buf)))
+    Ok(Arc::new(nd_ops::MemArray::new(buf)) as Arc<dyn ArrayRead>)
+}
+
+/// A C-order `.npy` array read in place: a region is read as its byte runs, then swapped to
+/// native byte order.
+struct LazyNpy {
+    src: Arc<dyn ByteSource>,
+    offset: u64,
+    shape: Vec<u64>,
+    stored: nd_core::DataType,
+    endian: nd_core::Endian,
+    native: nd_core::DataType,
+}
+
+impl LazyNpy {
+    fn new(path: &str, src: Arc<dyn ByteSource>, h: &nd_core::npy::NpyHeader) -> Result<Self> {
+        let bytes = nd_core::num_bytes(&h.shape, h.dtype.size())
+            .map_err(|e| Error::input(format!("{path}: {e}")))?;
+        let need = h.data_offset as u64 + bytes as u64;
+        if src.len() < need {
+            return Err(Error::input(format!(
+                "{path}: the data end at byte {} but the header says {need} (truncated .npy)",
+                src.len()
+            )));
+        }
+        Ok(LazyNpy {
+            src,
+            offset: h.data_offset as u64,
+            shape: h.shape.clone(),
+            native: h.dtype.to_native(),
+            stored: h.dtype.clone(),
+            endian: h.endian,
+        })
+    }
+}
+
+impl ArrayRead for LazyNpy {
+    fn shape(&self) -> &[u64] {
+        &self.shape
+    }
+    fn dtype(&self) -> &nd_core::DataType {
+        &self.native
+    }
+    fn chunk_shape(&self) -> Vec<u64> {
+        // slabs of about 4 MiB along the first axis
+        let mut c = self.shape.clone();
+        if let Some(first) = c.first_mut() {
+            let row: u64 =
+                self.shape[1..].iter().product::<u64>().max(1) * self.native.size().max(1) as u64;
+            *first = ((4u64 << 20) / row).clamp(1, (*first).max(1));
+        }
+        c
+    }
+    fn read_region_into(&self, region: &nd_core::Region, out: &mut [u8]) -> nd_core::Result<()> {
+        nd_core::array::check_out_len(region, &self.native, out)?;
+        let plan = nd_core::io::RunPlan::contiguous(
+            &self.shape,
+            nd_core::Order::C,
+            region,
+            self.stored.size(),
+        )?;
+        let Some(plan) = plan else {
+            return Ok(());
+        };
+        // the runs in batches, through the source's batched reads (coalesced for URLs)
+        let base = self.offset;
+        plan.execute(out, out.len() as u64, &mut |ranges| {
+            let abs: Vec<std::ops::Range<u64>> = ranges
+                .iter()
+                .map(|r| base + r.start..base + r.end)
+                .collect();
+            self.src.read_ranges(&abs)
+        })?;
+        self.stored.swap_to_native(self.endian, out);
+        Ok(())
+    }
 }
 
 /// A shared array as a boxed reader.
-struct Shared(Arc<nd_ops::MemArray>);
+struct Shared(Arc<dyn ArrayRead>);
 
 impl ArrayRead for Shared {
     fn shape(&self) -> &[u64] {
