@@ -91,7 +91,7 @@ wait_port() { # port name
 ROOT="$STATE/www"
 mkdir -p "$ROOT" "$STATE/tmp"
 # The committed test files, served as they are (generated big files are added by the tests).
-for d in fits asdf zarr example; do
+for d in fits asdf zarr example toolbox; do
     [ -d "testdata/$d" ] && rm -rf "${ROOT:?}/$d" && cp -r "testdata/$d" "$ROOT/$d"
 done
 HTTP_PORT=$(free_port)

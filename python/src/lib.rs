@@ -282,14 +282,10 @@ impl Dataset {
             .map_err(Error::new_err)
     }
 
-    /// `fits`, `asdf` or `zarr`.
+    /// `fits`, `asdf`, `zarr` or `npy` (an `.npy` or `.npz` file).
     #[getter]
     fn format(&self) -> PyResult<&'static str> {
-        Ok(match self.get()?.format() {
-            nd::Format::Fits => "fits",
-            nd::Format::Asdf => "asdf",
-            nd::Format::Zarr => "zarr",
-        })
+        Ok(self.get()?.format().name())
     }
 
     /// Whether `close` was called.

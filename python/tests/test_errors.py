@@ -25,7 +25,7 @@ def test_missing_file(tmp_path):
 def test_not_a_format(tmp_path):
     p = tmp_path / "notes.txt"
     p.write_text("hello, world\n")
-    with pytest.raises(ndfiles.Error, match="not a FITS, ASDF or Zarr"):
+    with pytest.raises(ndfiles.Error, match="not a FITS, ASDF, Zarr"):
         ndfiles.open(p)
     with pytest.raises(ndfiles.Error, match="not a Zarr store"):
         ndfiles.open(tmp_path)

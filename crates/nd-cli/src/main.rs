@@ -54,7 +54,14 @@ type CliResult<T> = Result<T, CliError>;
     name = "nd",
     version,
     about = "Read FITS, ASDF and Zarr v2 arrays exactly as astropy, asdf and zarr-python do",
-    after_help = "Exit status: 0 success, 1 `verify` found errors or warnings (`diff`: differences), 2 bad usage or unreadable\n\
+    after_help = "FITS paths take cfitsio's extended filename brackets (quote them for the shell):\n\
+'f.fits[SCI]', 'f.fits[SCI,2]', 'f.fits[1][101:200,1:50]', 'f.fits.gz[2][*,-*:2]': the HDU, then a\n\
+section with pixels 1-based and inclusive in FITS axis order (NAXIS1 first), a:b:step, b < a\n\
+backwards, * the whole axis, -* reversed. nd's own --region is numpy order, 0-based, end exclusive\n\
+(--region 0:50,100:200 is [101:200,1:50]). Inputs: FITS (.gz, .bz2, one-member .zip), ASDF, Zarr\n\
+(directory, .zarr.zip), .npy, .npz. `nd info` shows FITS as astropy's info() does (FITS order).\n\
+\n\
+Exit status: 0 success, 1 `verify` found errors or warnings (`diff`: differences), 2 bad usage or unreadable\n\
 input (the same for FITS, ASDF and Zarr). `verify` is as strict as fitsverify for FITS (its errors\n\
 and warnings); `info` lists what it can of a defective file and warns (stderr, --json `warnings`).\n\
 Writes: a destination that is, holds or lies inside a source is refused. Output is built under a\n\
@@ -128,12 +135,16 @@ enum Cmd {
     Export {
         /// File or store.
         path: String,
-        /// Which array: FITS `N` or `EXTNAME`; ASDF tree path; Zarr array path.
-        selector: String,
-        /// Output file (.npy or .csv), `-` for standard output, or a FIFO / `/dev/stdout`.
+        /// Which array: FITS `N` or `EXTNAME`; ASDF tree path; Zarr array path. Optional after
+        /// a FITS extended filename (`f.fits[SCI]`, `f.fits[1][101:200,1:50]`).
+        selector: Option<String>,
+        /// Output file (.npy, .npz or .csv; a whole FITS table also .parquet), `-` for
+        /// standard output, or a FIFO / `/dev/stdout`. A masked ASDF array goes to .npz as
+        /// `data` and `mask`; a FITS table HDU (`1`, `EVENTS`) to a structured .npy, CSV or
+        /// Parquet of its physical values.
         #[arg(short = 'o', long = "output")]
         output: String,
-        /// Output format, npy or csv (default: from the output's suffix; npy for `-`).
+        /// Output format, npy, npz, csv or parquet (default: from the output's suffix; npy for `-`).
         #[arg(long)]
         format: Option<String>,
         /// Replace an existing output that is not an .npy file.
@@ -151,8 +162,8 @@ enum Cmd {
     Stat {
         /// File or store.
         path: String,
-        /// Which array.
-        selector: String,
+        /// Which array (optional after a FITS extended filename, as for `export`).
+        selector: Option<String>,
         /// Reduce along this axis (numpy order); the result goes to `-o OUT.npy`.
         #[arg(long)]
         axis: Option<usize>,
@@ -213,7 +224,7 @@ enum Cmd {
     Convert {
         /// Source file or store.
         src: String,
-        /// Destination (.zarr, .asdf or .fits).
+        /// Destination (.zarr, .asdf, .fits, or .fits.gz: gzip-compressed FITS as astropy writes).
         dst: String,
         /// Only this array (it becomes the root array / tree key `data` / primary HDU).
         #[arg(long)]
@@ -379,12 +390,37 @@ fn run(cli: Cli) -> CliResult<u8> {
             region,
             budget_mib,
         } => {
-            let target = array_output(&output, format.as_deref(), force, &[&path])?;
             note_stale(&output);
             let ds = open(&path)?;
-            let view = view_of(&ds.array(&selector)?, region.as_deref(), &path)?;
-            nd::export::write_array(&view, &target, budget_mib << 20)
-                .map_err(|e| e.context(&format!("{path}: {selector}")))?;
+            // a whole FITS table: a structured .npy, CSV or Parquet
+            if let Some(table) = ds.pick_table(selector.as_deref())? {
+                let budget = budget_mib << 20;
+                let src = [ds.path()];
+                let notes = nd::table_export::export(
+                    &table,
+                    &output,
+                    format.as_deref(),
+                    force,
+                    &src,
+                    budget,
+                )?;
+                for n in notes {
+                    eprintln!("nd: note: {path}: {n}");
+                }
+                return Ok(0);
+            }
+            let target = array_output(&output, format.as_deref(), force, &[ds.path()])?;
+            let picked = ds.pick(selector.as_deref())?;
+            let view = view_of(&picked, region.as_deref(), &path)?;
+            let mask = match ds.mask(picked.selector())? {
+                Some(m) => Some(view_of(&m, region.as_deref(), &path)?),
+                None => None,
+            };
+            let notes = nd::export::write_masked(&view, mask.as_ref(), &target, budget_mib << 20)
+                .map_err(|e| e.context(&format!("{path}: {}", view.selector())))?;
+            for n in notes {
+                eprintln!("nd: note: {path}: {n}");
+            }
         }
         Cmd::Stat {
             path,
@@ -399,11 +435,17 @@ fn run(cli: Cli) -> CliResult<u8> {
             budget_mib,
         } => {
             let target = match (&output, axis) {
-                (Some(o), Some(_)) => Some(array_output(o, format.as_deref(), force, &[&path])?),
+                (Some(o), Some(_)) => Some(array_output(
+                    o,
+                    format.as_deref(),
+                    force,
+                    &[&nd::extended::file_part(&path)],
+                )?),
                 _ => None,
             };
             let ds = open(&path)?;
-            let view = view_of(&ds.array(&selector)?, region.as_deref(), &path)?;
+            let view = view_of(&ds.pick(selector.as_deref())?, region.as_deref(), &path)?;
+            let selector = view.selector().to_string();
             let opts = WorkOptions {
                 budget: budget_mib << 20,
                 ..WorkOptions::default()

@@ -307,12 +307,12 @@ fn array_outputs_follow_format_and_never_replace_special_files() {
     // a suffix nd cannot write, an unknown --format
     refused(
         &nd(&["export", arg(&store), "SCI", "-o", arg(&dir.join("o.fits"))]),
-        ".npy or .csv",
+        ".npy, .npz or .csv",
     );
     assert!(!dir.join("o.fits").exists());
     refused(
         &nd(&["export", arg(&store), "SCI", "-o", "-", "--format", "fits"]),
-        "npy or csv",
+        "npy, npz or csv",
     );
     // an existing .npy is replaced (as numpy's save does); another file only with --force
     ok(&[
@@ -354,7 +354,7 @@ fn array_outputs_follow_format_and_never_replace_special_files() {
             "-o",
             arg(&dir.join("m.fits")),
         ]),
-        ".npy or .csv",
+        ".npy, .npz or .csv",
     );
     #[cfg(unix)]
     {

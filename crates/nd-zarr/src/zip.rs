@@ -156,6 +156,12 @@ impl ZipStore {
         Ok(ZipStore { src, entries, name })
     }
 
+    /// The declared uncompressed size of member `key` (from the central directory), to check
+    /// against a limit before [`Store::get`] inflates it.
+    pub fn uncompressed_len(&self, key: &str) -> Option<u64> {
+        self.entries.get(key).map(|e| e.uncompressed)
+    }
+
     fn data_range(&self, key: &str, e: &Entry) -> Result<std::ops::Range<u64>> {
         let len = self.src.len();
         if e.header.checked_add(30).is_none_or(|x| x > len) {

@@ -287,6 +287,11 @@ pub trait Backend: Send + Sync {
             false,
         ))
     }
+    /// The mask of the array `selector` (a masked ASDF array), as a boolean array; by default
+    /// none.
+    fn mask(&self, _selector: &str) -> Result<Option<Box<dyn ArrayRead>>> {
+        Ok(None)
+    }
     /// The format crate's own handle, for [`crate::Dataset::native`].
     fn native(&self) -> crate::Native<'_>;
     /// What `nd convert` copies.

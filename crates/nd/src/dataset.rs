@@ -3,6 +3,7 @@
 use crate::array::Array;
 use crate::backend::{ArrayEntry, Backend, VerifyReport};
 use crate::error::Result;
+use crate::extended::ExtendedName;
 
 /// The formats nd reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +14,8 @@ pub enum Format {
     Asdf,
     /// Zarr v2 or v3 (a directory store).
     Zarr,
+    /// numpy's `.npy` (one array) or `.npz` (a zip of `.npy` members).
+    Npy,
 }
 
 impl Format {
@@ -22,6 +25,7 @@ impl Format {
             Format::Fits => "fits",
             Format::Asdf => "asdf",
             Format::Zarr => "zarr",
+            Format::Npy => "npy",
         }
     }
 }
@@ -32,6 +36,8 @@ pub struct Dataset {
     path: String,
     backend: Box<dyn Backend>,
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    /// cfitsio extended filename brackets it was opened with (`f.fits[SCI][1:10,1:10]`).
+    extended: Option<ExtendedName>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -53,6 +59,82 @@ impl Dataset {
             path: path.to_string(),
             backend,
             pool,
+            extended: None,
+        }
+    }
+
+    /// The same dataset, remembering the extended filename brackets it was opened with.
+    pub(crate) fn with_extended(mut self, extended: Option<ExtendedName>) -> Self {
+        self.extended = extended;
+        self
+    }
+
+    /// The cfitsio extended filename brackets the dataset was opened with (`f.fits[SCI]`,
+    /// `f.fits[1][1:100,*]`), if any; [`Dataset::path`] is the name without them.
+    pub fn extended(&self) -> Option<&ExtendedName> {
+        self.extended.as_ref()
+    }
+
+    /// The array the extended filename selects: its HDU (or, for a section alone, the first HDU
+    /// holding an image, as cfitsio's `fits_open_image`), cut to its section. `None` when the
+    /// dataset was opened without brackets.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when the HDU is not an image nd reads, or the section does not
+    /// fit it.
+    pub fn selected(&self) -> Result<Option<Array>> {
+        let Some(x) = &self.extended else {
+            return Ok(None);
+        };
+        let selector = match &x.hdu {
+            Some(h) => h.clone(),
+            None => self
+                .arrays()?
+                .into_iter()
+                .find(|a| a.kind == crate::ArrayKind::Image && !a.shape.is_empty())
+                .map(|a| a.path)
+                .ok_or_else(|| {
+                    crate::Error::input(format!(
+                        "{}{}: no image HDU for the section",
+                        self.path, x.brackets
+                    ))
+                })?,
+        };
+        let arr = self.array(&selector)?;
+        if x.section.is_none() {
+            return Ok(Some(arr));
+        }
+        let sel = x.selection(arr.shape())?;
+        arr.select(sel).map(Some)
+    }
+
+    /// The array a command works on: the one `selector` names, or the one the extended filename
+    /// selects ([`Dataset::selected`]). Giving both is refused when the brackets name an HDU
+    /// (which one was meant?); a section alone applies to the array `selector` names.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when neither says which array, both name one, or the selection
+    /// fails.
+    pub fn pick(&self, selector: Option<&str>) -> Result<Array> {
+        match (selector, &self.extended) {
+            (None, Some(_)) => self
+                .selected()?
+                .ok_or_else(|| crate::Error::input(format!("{}: no array selected", self.path))),
+            (None, None) => Err(crate::Error::input(format!(
+                "{}: which array? give a selector (see `nd info {}`) or an extended filename \
+                 such as {}[1]",
+                self.path, self.path, self.path
+            ))),
+            (Some(s), Some(x)) if x.hdu.is_some() => Err(crate::Error::input(format!(
+                "{}{}: the brackets name the HDU already; drop the selector '{s}' or the brackets",
+                self.path, x.brackets
+            ))),
+            (Some(s), Some(x)) => {
+                let arr = self.array(s)?;
+                let sel = x.selection(arr.shape())?;
+                arr.select(sel)
+            }
+            (Some(s), None) => self.array(s),
         }
     }
 
@@ -70,6 +152,7 @@ impl Dataset {
         match self.backend.format() {
             "fits" => Format::Fits,
             "asdf" => Format::Asdf,
+            "npy" => Format::Npy,
             _ => Format::Zarr,
         }
     }
@@ -95,6 +178,45 @@ impl Dataset {
             self.backend.open_array(selector)?,
             self.pool.clone(),
         ))
+    }
+
+    /// The mask of the array `selector` when it is masked (python asdf's `core/ndarray` with
+    /// `mask`, read as a `numpy.ma.MaskedArray`): a boolean array, `true` where masked, as
+    /// `numpy.ma.getmaskarray` gives it. `None` for an array without a mask.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when the selector matches no array.
+    pub fn mask(&self, selector: &str) -> Result<Option<Array>> {
+        Ok(self
+            .backend
+            .mask(selector)?
+            .map(|m| Array::new(&format!("{selector}/mask"), m, self.pool.clone())))
+    }
+
+    /// The FITS table a command's selector (or the extended filename's HDU) names, when it is a
+    /// table HDU (binary or ASCII) rather than an array: `nd export t.fits 1 -o t.parquet`
+    /// exports the whole table. `None` for an array, a column (`1/NAME`), a section or another
+    /// format.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when the brackets and the selector both name an HDU.
+    pub fn pick_table(&self, selector: Option<&str>) -> Result<Option<crate::Table>> {
+        if self.format() != Format::Fits {
+            return Ok(None);
+        }
+        let from_brackets = self.extended.as_ref().and_then(|x| x.hdu.as_deref());
+        let sel = match (selector, from_brackets) {
+            (Some(s), Some(_)) => {
+                // refused by `pick` with the message naming both
+                return self.pick(Some(s)).map(|_| None);
+            }
+            (Some(s), None) | (None, Some(s)) => s,
+            (None, None) => return Ok(None),
+        };
+        if sel.contains('/') || self.extended.as_ref().is_some_and(|x| x.section.is_some()) {
+            return Ok(None);
+        }
+        Ok(self.table(sel).ok())
     }
 
     /// Headers, tree or attributes in one vocabulary, as JSON:
@@ -173,7 +295,21 @@ impl Dataset {
         let mut out = Vec::new();
         // writing into a Vec cannot fail
         let _ = self.backend.info_human(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
+        let mut text = String::from_utf8_lossy(&out).into_owned();
+        if let Some(x) = &self.extended {
+            text.push_str(&match self.selected() {
+                Ok(Some(a)) => format!(
+                    "Selected {}: {} {}, shape {} (numpy order)\n",
+                    x.brackets,
+                    a.selector(),
+                    crate::typestr(a.dtype()),
+                    nd_core::fmt_shape(a.shape().iter())
+                ),
+                Ok(None) => String::new(),
+                Err(e) => format!("Selected {}: {e}\n", x.brackets),
+            });
+        }
+        text
     }
 
     /// The description `nd info --json` prints: `format`, `arrays` (as [`ArrayEntry::to_json`]),
@@ -193,6 +329,18 @@ impl Dataset {
                 .into(),
         );
         self.backend.info_json_extra(&mut obj)?;
+        if let Some(x) = &self.extended {
+            let a = self.selected()?;
+            obj.insert(
+                "selected".into(),
+                serde_json::json!({
+                    "brackets": x.brackets,
+                    "array": a.as_ref().map(|a| a.selector().to_string()),
+                    "shape": a.as_ref().map(|a| a.shape().to_vec()),
+                    "dtype": a.as_ref().map(|a| crate::typestr(a.dtype())),
+                }),
+            );
+        }
         obj.insert("warnings".into(), self.warnings().into());
         Ok(serde_json::Value::Object(obj))
     }
@@ -201,8 +349,10 @@ impl Dataset {
     ///
     /// # Errors
     /// [`crate::Error::Input`] for another format or an unknown HDU.
+    /// Without `hdu`, the HDU the extended filename names (`f.fits[SCI]`), else every HDU.
     pub fn header_text(&self, hdu: Option<&str>) -> Result<String> {
-        self.backend.header_text(hdu)
+        let from_brackets = self.extended.as_ref().and_then(|x| x.hdu.as_deref());
+        self.backend.header_text(hdu.or(from_brackets))
     }
 
     /// Irregularities worth a warning: trailing bytes, lenient header fixes, a data unit cut short

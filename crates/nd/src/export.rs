@@ -38,6 +38,8 @@ pub enum ArrayFormat {
     Npy,
     /// Comma-separated text: one line per row of the last axis.
     Csv,
+    /// numpy's `.npz` (`np.savez`): the array as member `data`, a masked array's mask as `mask`.
+    Npz,
 }
 
 /// Where an array output goes.
@@ -87,19 +89,26 @@ pub fn array_output(
     let format = match format.map(str::to_ascii_lowercase).as_deref() {
         Some("npy") => ArrayFormat::Npy,
         Some("csv") => ArrayFormat::Csv,
+        Some("npz") => ArrayFormat::Npz,
         Some(other) => {
             return Err(Error::input(format!(
-                "--format '{other}': nd writes arrays as npy or csv"
+                "--format '{other}': nd writes arrays as npy, npz or csv"
             )))
         }
         None if lower.ends_with(".npy") || stdout => ArrayFormat::Npy,
         None if lower.ends_with(".csv") => ArrayFormat::Csv,
+        None if lower.ends_with(".npz") => ArrayFormat::Npz,
         None => {
             return Err(Error::input(format!(
-                "{output}: nd writes arrays as .npy or .csv; name the output so, or give --format npy|csv"
+                "{output}: nd writes arrays as .npy, .npz or .csv; name the output so, or give --format npy|npz|csv"
             )))
         }
     };
+    if format == ArrayFormat::Npz && stdout {
+        return Err(Error::input(
+            "-o -: an .npz is a zip file, written to a regular file only",
+        ));
+    }
     if stdout {
         return Ok(ArrayOutput {
             format,
@@ -126,7 +135,8 @@ pub fn array_output(
         Existing::Nothing => Sink::File(output.into()),
         Existing::Fifo | Existing::CharDevice => Sink::Stream(output.into()),
         Existing::File => {
-            let is_npy = format == ArrayFormat::Npy && starts_with(path, b"\x93NUMPY");
+            let is_npy = (format == ArrayFormat::Npy && starts_with(path, b"\x93NUMPY"))
+                || (format == ArrayFormat::Npz && starts_with(path, b"PK\x03\x04"));
             if !(is_npy || force) {
                 return Err(refuse(
                     "exists and is not an .npy file (use --force to replace it)",
@@ -180,7 +190,8 @@ pub fn check_convert_destination(dst: &str, zarr_target: bool, force: bool) -> R
     }
     match (here, zarr_target) {
         (Existing::File, false) => {
-            if starts_with(path, b"SIMPLE  =") || starts_with(path, b"#ASDF") {
+            let gz = dst.to_ascii_lowercase().ends_with(".gz") && starts_with(path, &[0x1f, 0x8b]);
+            if gz || starts_with(path, b"SIMPLE  =") || starts_with(path, b"#ASDF") {
                 Ok(())
             } else {
                 Err(refuse(
@@ -265,6 +276,11 @@ pub fn write_stream(
             .and_then(|()| {
                 nd_ops::for_each_slab(src, &opts, |_, bytes| w.write_all(bytes).map_err(ioerr))
             }),
+        ArrayFormat::Npz => {
+            return Err(Error::input(
+                "an .npz is a zip file, written to a regular file only",
+            ))
+        }
         ArrayFormat::Csv => {
             let row = shape.last().copied().unwrap_or(1).max(1) as usize;
             let mut col = 0usize;
@@ -315,6 +331,7 @@ pub fn write_array(array: &crate::Array, target: &ArrayOutput, budget: usize) ->
             };
             nd_ops::copy(src, &writer, &opts).map_err(|e| Error::input(e.to_string()))
         }
+        (Sink::File(p), ArrayFormat::Npz) => crate::npz::write_npz(p, &[("data", src)], budget),
         (Sink::File(p), format) => {
             let mut file = nd_core::io::TempFile::create(p).map_err(|e| fail(&e))?;
             {
@@ -344,6 +361,51 @@ pub fn write_array(array: &crate::Array, target: &ArrayOutput, budget: usize) ->
     }
 }
 
+/// Write an array with its mask (a masked ASDF array, [`crate::Dataset::mask`], cut to the
+/// same region): `.npz` holds both (`data`, `mask`, as `np.savez(f, data=a.data,
+/// mask=np.ma.getmaskarray(a))`); `.npy` and CSV hold the data only, and a note says so.
+/// Without a mask, as [`write_array`].
+///
+/// # Errors
+/// As [`write_array`], and [`Error::Input`] when the mask's shape differs from the array's.
+pub fn write_masked(
+    array: &crate::Array,
+    mask: Option<&crate::Array>,
+    target: &ArrayOutput,
+    budget: usize,
+) -> Result<Vec<String>> {
+    let Some(mask) = mask else {
+        write_array(array, target, budget)?;
+        return Ok(Vec::new());
+    };
+    if mask.shape() != array.shape() {
+        return Err(Error::input(format!(
+            "{}: the mask's shape {} differs from the array's {}",
+            array.selector(),
+            nd_core::fmt_shape(mask.shape().iter()),
+            nd_core::fmt_shape(array.shape().iter())
+        )));
+    }
+    match (&target.sink, target.format) {
+        (Sink::File(p), ArrayFormat::Npz) => {
+            crate::npz::write_npz(
+                p,
+                &[("data", array.as_read()), ("mask", mask.as_read())],
+                budget,
+            )?;
+            Ok(Vec::new())
+        }
+        _ => {
+            write_array(array, target, budget)?;
+            Ok(vec![format!(
+                "{} is masked; its mask is not in {} (write .npz for data and mask)",
+                array.selector(),
+                target.name()
+            )])
+        }
+    }
+}
+
 fn csv_check(dt: &DataType) -> Result<()> {
     if dt.is_integer() || dt.is_float() || *dt == DataType::Bool {
         Ok(())
@@ -356,7 +418,7 @@ fn csv_check(dt: &DataType) -> Result<()> {
 
 /// One native-endian value as CSV text: integers as they are, reals in the shortest form that
 /// reads back to the same value (`nan`, `inf`, `-inf` as numpy writes them), booleans `True`/`False`.
-fn csv_value(dt: &DataType, v: &[u8], out: &mut String) {
+pub(crate) fn csv_value(dt: &DataType, v: &[u8], out: &mut String) {
     use std::fmt::Write as _;
     macro_rules! ne {
         ($t:ty) => {{

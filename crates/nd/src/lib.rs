@@ -21,11 +21,15 @@ mod dataset;
 pub mod diff;
 mod error;
 pub mod export;
+pub mod extended;
 mod formats;
 pub mod header;
+mod npz;
 mod open;
 pub mod refs;
 mod table;
+pub mod table_export;
+mod table_parquet;
 
 pub use array::Array;
 pub use backend::{typestr, ArrayEntry, ArrayKind, Finding, Severity, VerifyReport};
@@ -49,6 +53,8 @@ pub enum Native<'a> {
     Asdf(&'a nd_asdf::AsdfFile),
     /// A Zarr hierarchy.
     Zarr(&'a nd_zarr::Hierarchy),
+    /// A `.npy` or `.npz` file (read whole; no handle of its own).
+    Npy,
 }
 
 /// The format crates, for their native views.

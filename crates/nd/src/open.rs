@@ -3,7 +3,7 @@
 use crate::backend::Backend;
 use crate::dataset::{Dataset, Format};
 use crate::error::{Error, Result};
-use nd_core::ByteSource;
+use nd_core::{ByteSource, Store};
 use std::io::Read;
 use std::path::Path;
 
@@ -27,16 +27,34 @@ pub fn detect(path: &str) -> Result<Format> {
         .read(&mut head)
         .map_err(|e| Error::input(format!("{path}: {e}")))?;
     let head = &head[..n];
-    if head.starts_with(b"SIMPLE  =") || head.starts_with(&[0x1f, 0x8b]) {
+    if head.starts_with(b"SIMPLE  =")
+        || head.starts_with(&[0x1f, 0x8b])
+        || crate::formats::packed::is_bzip2(head)
+    {
         Ok(Format::Fits)
     } else if head.starts_with(b"#ASDF") {
         Ok(Format::Asdf)
+    } else if head.starts_with(crate::formats::npy::NPY_MAGIC) {
+        Ok(Format::Npy)
     } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
-        // a zip file: read as a Zarr store, as zarr-python's ZipStore writes them
+        // a zip file: .npy members (an .npz), one FITS member (astropy reads those), else a
+        // Zarr store as zarr-python's ZipStore writes them
+        let zip = nd_zarr::ZipStore::open(p).map_err(|e| Error::input(format!("{path}: {e}")))?;
+        let members = zip
+            .list_prefix("")
+            .map_err(|e| Error::input(format!("{path}: {e}")))?;
+        if !members.is_empty() && members.iter().all(|m| m.ends_with(".npy")) {
+            return Ok(Format::Npy);
+        }
+        if crate::formats::packed::zip_fits_member(path, &zip, &nd_core::Limits::default())
+            .is_ok_and(|m| m.is_some())
+        {
+            return Ok(Format::Fits);
+        }
         Ok(Format::Zarr)
     } else {
         Err(Error::input(format!(
-            "{path}: not a FITS, ASDF or Zarr v2 file (unrecognised first bytes)"
+            "{path}: not a FITS, ASDF, Zarr or .npy/.npz file (unrecognised first bytes)"
         )))
     }
 }
@@ -105,6 +123,31 @@ fn open_url(
         Ok(Box::new(crate::formats::fits::FitsDataset::from_source(
             url, src, limits,
         )?))
+    } else if crate::formats::packed::is_bzip2(head) {
+        let src = crate::formats::packed::bzip2_source(url, &*src, limits)?;
+        Ok(Box::new(crate::formats::fits::FitsDataset::from_source(
+            url, src, limits,
+        )?))
+    } else if head.starts_with(crate::formats::npy::NPY_MAGIC) {
+        Ok(Box::new(crate::formats::npy::NpyDataset::from_npy(
+            url, src, limits,
+        )?))
+    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        let zip = nd_zarr::ZipStore::from_source(src, url.to_string())
+            .map_err(|e| Error::input(format!("{url}: {e}")))?;
+        if let Some(npz) = crate::formats::npy::NpyDataset::from_npz(url, &zip, limits)? {
+            return Ok(Box::new(npz));
+        }
+        match crate::formats::packed::zip_fits_member(url, &zip, limits)? {
+            Some(member) => Ok(Box::new(crate::formats::fits::FitsDataset::from_source(
+                url, member, limits,
+            )?)),
+            None => Ok(Box::new(crate::formats::zarr::ZarrDataset::from_store(
+                url,
+                std::sync::Arc::new(zip),
+                limits,
+            )?)),
+        }
     } else if head.starts_with(b"#ASDF") {
         Ok(Box::new(crate::formats::asdf::AsdfDataset::from_source(
             url, src, limits,
@@ -226,12 +269,18 @@ impl OpenOptions {
     /// The format is detected from the content (FITS, gzip-compressed FITS, ASDF, a Zarr v2
     /// store); only metadata is read (headers, the tree, `.zarray`/`.zmetadata`).
     ///
+    /// A FITS name may end in cfitsio's extended filename brackets (`f.fits[SCI]`,
+    /// `f.fits.gz[1][1:100,*]`; see [`crate::extended`]): the file is opened without them and
+    /// [`Dataset::selected`] / [`Dataset::pick`] give the array they select.
+    ///
     /// # Errors
     /// [`Error::Input`] when the path cannot be read or is not a format nd reads; for URLs,
     /// one line naming the URL and the cause in plain words (`not found (HTTP 404)`, `access
     /// denied (HTTP 403)`, `timed out after 30 s`, `connection refused`, `cannot resolve host
     /// …`, `no credentials: …`).
     pub fn open(&self, path_or_url: &str) -> Result<Dataset> {
+        let extended = crate::extended::ExtendedName::parse(path_or_url)?;
+        let path_or_url = extended.as_ref().map_or(path_or_url, |x| x.path.as_str());
         let backend = if let Some(local) = path_or_url.strip_prefix("file://") {
             open_local(local, &self.limits)?
         } else if nd_remote::is_url(path_or_url) {
@@ -250,7 +299,17 @@ impl OpenOptions {
             )),
             None => None,
         };
-        Ok(Dataset::new(path_or_url, backend, pool))
+        if let Some(x) = &extended {
+            if backend.format() != "fits" {
+                return Err(Error::input(format!(
+                    "{path_or_url}{}: extended filename brackets are for FITS files; this is {} \
+                     (give the array as a selector, a cutout with --region)",
+                    x.brackets,
+                    backend.format()
+                )));
+            }
+        }
+        Ok(Dataset::new(path_or_url, backend, pool).with_extended(extended))
     }
 }
 
@@ -270,7 +329,27 @@ pub fn open(path_or_url: &str) -> Result<Dataset> {
 }
 
 fn open_local(path: &str, limits: &nd_core::Limits) -> Result<Box<dyn Backend>> {
+    let packed = |e: nd_core::Error| Error::input(format!("{path}: {e}"));
     match detect(path)? {
+        Format::Fits if Path::new(path).is_file() && !starts_plain_or_gzip(path)? => {
+            // bzip2, or a one-member zip
+            let src = nd_core::open_local(path).map_err(packed)?;
+            let mut head = [0u8; 4];
+            let n = (src.len() as usize).min(4);
+            src.read_exact_at(0, &mut head[..n]).map_err(packed)?;
+            let inner = if crate::formats::packed::is_bzip2(&head[..n]) {
+                crate::formats::packed::bzip2_source(path, &*src, limits)?
+            } else {
+                let zip = nd_zarr::ZipStore::from_source(src, path.to_string())
+                    .map_err(|e| Error::input(format!("{path}: {e}")))?;
+                crate::formats::packed::zip_fits_member(path, &zip, limits)?.ok_or_else(|| {
+                    Error::input(format!("{path}: no FITS member in the zip file"))
+                })?
+            };
+            Ok(Box::new(crate::formats::fits::FitsDataset::from_source(
+                path, inner, limits,
+            )?))
+        }
         Format::Fits => Ok(Box::new(crate::formats::fits::FitsDataset::open(
             path, limits,
         )?)),
@@ -289,7 +368,33 @@ fn open_local(path: &str, limits: &nd_core::Limits) -> Result<Box<dyn Backend>> 
         Format::Asdf => Ok(Box::new(crate::formats::asdf::AsdfDataset::open(
             path, limits,
         )?)),
+        Format::Npy => {
+            let src = nd_core::open_local(path).map_err(packed)?;
+            if src.len() >= 6
+                && src.read_range(0..6).map_err(packed)?[..] == *crate::formats::npy::NPY_MAGIC
+            {
+                return Ok(Box::new(crate::formats::npy::NpyDataset::from_npy(
+                    path, src, limits,
+                )?));
+            }
+            let zip = nd_zarr::ZipStore::from_source(src, path.to_string())
+                .map_err(|e| Error::input(format!("{path}: {e}")))?;
+            crate::formats::npy::NpyDataset::from_npz(path, &zip, limits)?
+                .map(|d| Box::new(d) as Box<dyn Backend>)
+                .ok_or_else(|| Error::input(format!("{path}: not an .npz file")))
+        }
     }
+}
+
+/// Whether a local FITS file is plain or gzip-compressed (read by nd-fits directly), not a
+/// bzip2 stream or a zip.
+fn starts_plain_or_gzip(path: &str) -> Result<bool> {
+    let mut head = [0u8; 9];
+    let mut f = std::fs::File::open(path).map_err(|e| Error::input(format!("{path}: {e}")))?;
+    let n = f
+        .read(&mut head)
+        .map_err(|e| Error::input(format!("{path}: {e}")))?;
+    Ok(head[..n].starts_with(b"SIMPLE  =") || head[..n].starts_with(&[0x1f, 0x8b]))
 }
 
 #[cfg(test)]

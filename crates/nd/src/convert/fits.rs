@@ -313,7 +313,11 @@ pub(super) fn convert_to_fits(
                 break;
             }
         }
-        building.persist().map_err(|e| dst_err(&e))
+        if super::gzip_out::is_gzip_name(dst) {
+            super::gzip_out::persist_gzipped(&building, dst)
+        } else {
+            building.persist().map_err(|e| dst_err(&e))
+        }
     })();
     res
 }

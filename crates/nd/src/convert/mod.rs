@@ -3,8 +3,10 @@
 
 mod asdf;
 pub mod codec;
+mod cutout;
 pub(crate) mod dims;
 mod fits;
+mod gzip_out;
 mod zarr;
 
 use crate::backend::{Backend, ConvertItem, ConvertPlan, TableColumn, TableSpec};
@@ -18,7 +20,7 @@ pub use codec::{parse_compressor, parse_fits_compressor};
 /// The destination format, from the destination's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// `.fits`, `.fit`, `.fts`
+    /// `.fits`, `.fit`, `.fts`, and those with `.gz` (gzip-compressed FITS)
     Fits,
     /// `.asdf`
     Asdf,
@@ -33,11 +35,15 @@ pub fn target_of(dst: &str) -> Result<Target> {
         Ok(Target::Zarr)
     } else if lower.ends_with(".asdf") {
         Ok(Target::Asdf)
-    } else if lower.ends_with(".fits") || lower.ends_with(".fit") || lower.ends_with(".fts") {
+    } else if [".fits", ".fit", ".fts"]
+        .iter()
+        .any(|s| lower.ends_with(s) || lower.ends_with(&format!("{s}.gz")))
+    {
+        // `.fits.gz`: gzip-compressed FITS, as astropy writes for that name
         Ok(Target::Fits)
     } else {
         Err(Error::input(format!(
-            "{dst}: the destination's name must end with .zarr, .asdf or .fits"
+            "{dst}: the destination's name must end with .zarr, .asdf, .fits or .fits.gz"
         )))
     }
 }
@@ -115,12 +121,35 @@ impl Default for ConvertOptions<'_> {
 /// without `force`, or is not something nd replaces), an option does not fit, or reading fails;
 /// [`crate::Error::Output`] when writing fails.
 pub fn convert(src: &crate::Dataset, dst: &str, options: &ConvertOptions) -> Result<Vec<String>> {
+    // a FITS extended filename (`f.fits[SCI][1:100,*]`) converts the array it selects, alone
+    let cut;
+    let (backend, array): (&dyn Backend, Option<String>) = match src.extended() {
+        Some(x) if x.hdu.is_some() || x.section.is_some() => {
+            let arr = src.pick(options.array.as_deref())?;
+            let selector = options
+                .array
+                .clone()
+                .or_else(|| x.hdu.clone())
+                .unwrap_or_else(|| arr.selector().to_string());
+            let selection = match &x.section {
+                Some(_) => Some(x.selection(src.array(&selector)?.shape())?),
+                None => None,
+            };
+            cut = cutout::Cutout {
+                inner: src.backend(),
+                selector: selector.clone(),
+                selection,
+            };
+            (&cut, Some(selector))
+        }
+        _ => (src.backend(), options.array.clone()),
+    };
     run(
-        src.backend(),
+        backend,
         ConvertArgs {
             src: src.path(),
             dst,
-            array: options.array.as_deref(),
+            array: array.as_deref(),
             chunks: options.chunks.clone(),
             zarr_format: options.zarr_format,
             shards: options.shards.clone(),
@@ -200,6 +229,18 @@ fn run(ds: &dyn Backend, a: ConvertArgs) -> Result<Vec<String>> {
             }],
             skipped: vec![],
         };
+    }
+    if target == Target::Fits {
+        // a FITS image holds no booleans: the masks of masked ASDF arrays stay behind
+        plan.items.retain(|i| match i.meta.get("mask_of").and_then(|v| v.as_str()) {
+            Some(of) => {
+                notes.push(format!(
+                    "the mask of {of} is not written (a FITS image holds no booleans; convert to .zarr or .asdf to keep it)"
+                ));
+                false
+            }
+            None => true,
+        });
     }
     if plan.items.is_empty() {
         return Err(Error::input(format!("{}: no arrays to convert", a.src)));

@@ -117,7 +117,11 @@ impl Printer<'_> {
         }
         match &n.value {
             Value::Seq(items) => {
-                writeln!(self.w, "{indent}{label}{tag}: [{} items]", items.len())?;
+                writeln!(
+                    self.w,
+                    "{indent}{label}{tag}: [{}]",
+                    super::count(items.len(), "item")
+                )?;
                 for (i, it) in items.iter().enumerate().take(20) {
                     self.node(
                         &join(path, &i.to_string()),
@@ -181,8 +185,22 @@ impl Backend for AsdfDataset {
 
     fn open_array(&self, selector: &str) -> Result<Box<dyn ArrayRead>> {
         let p = selector.trim().trim_matches('/');
+        // `PATH/mask`: the mask of a masked array, whatever its form in the tree
+        if let Some(parent) = p.strip_suffix("/mask") {
+            if let Some(m) = self.mask(parent)? {
+                return Ok(m);
+            }
+        }
         let a = self.file.array(p).map_err(|e| self.err(e))?;
         Ok(Box::new(a))
+    }
+
+    fn mask(&self, selector: &str) -> Result<Option<Box<dyn ArrayRead>>> {
+        let p = selector.trim().trim_matches('/');
+        let Ok(a) = self.file.array(p) else {
+            return Ok(None);
+        };
+        Ok(super::asdf_mask::MaskRead::of(a).map(|m| Box::new(m) as Box<dyn ArrayRead>))
     }
 
     fn metadata(&self) -> Result<serde_json::Value> {
@@ -197,9 +215,9 @@ impl Backend for AsdfDataset {
         let l = self.file.layout();
         writeln!(
             w,
-            "ASDF file: {} ({} blocks, index: {})",
+            "ASDF file: {} ({}, index: {})",
             self.path,
-            self.file.blocks().len(),
+            super::count(self.file.blocks().len(), "block"),
             index_words(&l.index)
         )?;
         let arrays = self
@@ -304,7 +322,7 @@ impl Backend for AsdfDataset {
             }) {
                 continue;
             }
-            // a mask is converted with its array's values, not as an array of its own
+            // a mask goes as its array's sibling `PATH_mask` (below), not as an array of its own
             if path.ends_with("/mask") && paths.contains(&&path[..path.len() - 5].to_string()) {
                 continue;
             }
@@ -317,6 +335,16 @@ impl Backend for AsdfDataset {
                 meta: self.array_meta(path),
                 table: None,
             });
+            if self.file.array(path).is_ok_and(|a| a.is_masked()) {
+                let mut meta = serde_json::Map::new();
+                meta.insert("mask_of".into(), path.clone().into());
+                plan.items.push(ConvertItem {
+                    name: format!("{path}_mask"),
+                    selector: format!("{path}/mask"),
+                    meta,
+                    table: None,
+                });
+            }
         }
         crate::formats::zarr::order_items(&mut plan);
         Ok(plan)

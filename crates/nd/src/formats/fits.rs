@@ -404,53 +404,8 @@ impl Backend for FitsDataset {
     }
 
     fn info_human(&self, w: &mut dyn Write) -> std::io::Result<()> {
-        writeln!(
-            w,
-            "Filename: {}{}",
-            self.path,
-            if self.fits.is_gzipped() {
-                " (gzip)"
-            } else {
-                ""
-            }
-        )?;
-        writeln!(
-            w,
-            "{:>4}  {:<20} {:>4}  {:<17} {:>5}  {:<22} Format",
-            "No.", "Name", "Ver", "Type", "Cards", "Dimensions"
-        )?;
-        let hdus = match self.fits.hdus() {
-            Ok(h) => h,
-            Err(e) => {
-                writeln!(w, "error: {e}")?;
-                return Ok(());
-            }
-        };
-        for h in hdus {
-            let dims = if is_table(h) {
-                format!(
-                    "{}R x {}C",
-                    hdu_shape(h)[0],
-                    h.header.get_int("TFIELDS").unwrap_or(0)
-                )
-            } else if h.shape().is_empty() {
-                "()".to_string()
-            } else {
-                format!("{:?}", h.shape())
-            };
-            writeln!(
-                w,
-                "{:>4}  {:<20} {:>4}  {:<17} {:>5}  {:<22} {}",
-                h.index,
-                h.name(),
-                h.ver(),
-                kind_name(&h.kind),
-                h.header.len(),
-                dims,
-                hdu_dtype(h).unwrap_or_default()
-            )?;
-        }
-        Ok(())
+        let hdus = self.fits.hdus().map_err(|e| e.to_string());
+        super::fits_info::write_info(w, &self.path, self.fits.is_gzipped(), hdus)
     }
 
     fn info_json_extra(&self, obj: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {

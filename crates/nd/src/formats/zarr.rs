@@ -255,8 +255,8 @@ impl ZarrDataset {
                     stray.is_empty(),
                     if stray.is_empty() {
                         format!(
-                            "{} keys, each a node's metadata or under an array",
-                            keys.len()
+                            "{}, each a node's metadata or under an array",
+                            super::count(keys.len(), "key")
                         )
                     } else {
                         format!("outside every node: {}", list_keys(&stray))

@@ -166,9 +166,22 @@ pub fn build(ds: &Dataset, opts: &RefsOptions) -> Result<RefSet> {
         root_attrs: Map::new(),
         chunk_bytes: opts.chunk_bytes.max(1),
     };
+    if let Some(x) = ds.extended() {
+        return Err(Error::input(format!(
+            "{}{}: references describe whole files; give the file without the brackets",
+            ds.path(),
+            x.brackets
+        )));
+    }
     match ds.native() {
         crate::Native::Fits(f) => fits::build(ds, f, &mut b)?,
         crate::Native::Asdf(a) => asdf::build(ds, a, &mut b)?,
+        crate::Native::Npy => {
+            return Err(Error::input(format!(
+                "{}: an .npy/.npz file; references are made for FITS and ASDF files",
+                ds.path()
+            )))
+        }
         crate::Native::Zarr(_) => {
             return Err(Error::input(format!(
                 "{}: already a Zarr store; references are made for FITS and ASDF files",

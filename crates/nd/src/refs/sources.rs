@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 pub fn expand_sources(args: &[String]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for a in args {
-        if !has_wildcard(a) {
+        // a FITS extended filename (`f.fits[1]`) is not a pattern: kept for `open` to judge
+        let extended = matches!(crate::extended::ExtendedName::parse(a), Ok(Some(x))
+            if nd_remote::is_url(&x.path) || Path::new(&x.path).is_file());
+        if !has_wildcard(a) || extended {
             out.push(a.clone());
             continue;
         }
