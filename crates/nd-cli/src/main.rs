@@ -570,8 +570,11 @@ fn run(cli: Cli) -> CliResult<u8> {
             }
         }
         Cmd::Verify { path, json } => {
-            let ds = open(&path)?;
-            let report = ds.verify()?;
+            let report = OPEN_OPTIONS
+                .get()
+                .cloned()
+                .unwrap_or_default()
+                .verify(&path)?;
             let code = report.exit_code();
             if json {
                 writeln!(out, "{}", report.to_json(&path)).map_err(werr)?;
