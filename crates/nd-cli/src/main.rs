@@ -264,7 +264,7 @@ enum Cmd {
         dry_run: bool,
     },
     /// Check a file against its format's standard, as strict as fitsverify for FITS (keywords,
-    /// fill, tables, checksums, every tile), ASDF (header, blocks, index, checksums, arrays) and
+    /// fill, tables, checksums, every tile), ASDF (header, blocks, index, checksums, arrays, the tree against the ndarray schema and known tags) and
     /// Zarr v2 (metadata, every chunk, stray keys, consolidated metadata); errors and warnings;
     /// exit 0 clean, 1 errors or warnings found, 2 could not read.
     Verify {
