@@ -5,6 +5,7 @@ error and warning counts with testdata/fits/fitsverify.json, which a Rust test
   python testdata/check_fitsverify.py           # compare; exit 1 on a difference
   python testdata/check_fitsverify.py --write   # record the counts
 
+fitsverify runs with -H (ESO HIERARCH cards checked too, as nd checks them).
 fitsverify prints "Verification found W warning(s) and E error(s)"; when it gives up on a file
 ("Abort Verification: Fatal Error") the file is recorded with "fatal": true and one error.
 Needs the fitsverify program (Debian package fitsverify); without it, prints why and exits 0.
@@ -30,7 +31,7 @@ def fits_files():
 
 
 def counts(rel):
-    text = subprocess.run(["fitsverify", os.path.join(HERE, rel)], capture_output=True,
+    text = subprocess.run(["fitsverify", "-H", os.path.join(HERE, rel)], capture_output=True,
                           text=True).stdout
     m = re.search(r"Verification found (\d+) warning\(s\) and (\d+) error\(s\)", text)
     if m:

@@ -8,6 +8,7 @@ pub fn asdf_open(data: &[u8]) {
     let src = Arc::new(MemSource::new(data.to_vec()));
     if let Ok(f) = crate::AsdfFile::from_source(src) {
         let _ = f.tree().to_json();
+        let _ = crate::schema::check_tree(f.tree());
         let _ = f.verify();
         for (path, _) in f.arrays().into_iter().take(64) {
             if let Ok(a) = f.array(&path) {

@@ -34,6 +34,7 @@ pub mod file;
 pub mod fuzzing;
 pub mod layout;
 pub mod ndarray;
+pub mod schema;
 mod storage;
 pub mod write;
 pub mod yaml;

@@ -275,7 +275,7 @@ enum Cmd {
         dry_run: bool,
     },
     /// Check a file against its format's standard, as strict as fitsverify for FITS (keywords,
-    /// fill, tables, checksums, every tile), ASDF (header, blocks, index, checksums, arrays) and
+    /// fill, tables, checksums, every tile), ASDF (header, blocks, index, checksums, arrays, the tree against the ndarray schema and known tags) and
     /// Zarr v2 (metadata, every chunk, stray keys, consolidated metadata); errors and warnings;
     /// exit 0 clean, 1 errors or warnings found, 2 could not read.
     Verify {
@@ -612,8 +612,11 @@ fn run(cli: Cli) -> CliResult<u8> {
             }
         }
         Cmd::Verify { path, json } => {
-            let ds = open(&path)?;
-            let report = ds.verify()?;
+            let report = OPEN_OPTIONS
+                .get()
+                .cloned()
+                .unwrap_or_default()
+                .verify(&path)?;
             let code = report.exit_code();
             if json {
                 writeln!(out, "{}", report.to_json(&path)).map_err(werr)?;

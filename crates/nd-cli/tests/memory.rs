@@ -249,17 +249,36 @@ fn big_table(path: &Path, rows: u64) {
     }
 }
 
-/// A table four times the budget converts to Zarr and to ASDF column by column, a block of rows
-/// at a time; the values are kept (checked on the marker rows through `nd export`).
+/// A table four times the budget converts to Zarr, to ASDF and to FITS (from FITS and from the
+/// Zarr copy) column by column, a block of rows at a time; the values are kept (checked on the
+/// marker rows through `nd export`).
 #[test]
 fn table_convert_stays_within_budget() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("events.fits");
     let rows = 8u64 << 20;
     big_table(&src, rows);
-    for dst in ["events.zarr", "events.asdf"] {
+    for dst in [
+        "events.zarr",
+        "events.asdf",
+        "events.out.fits",
+        "zarr.out.fits",
+    ] {
         let out = tmp.path().join(dst);
-        convert_within_budget(&src, &out, &[], &format!("FITS table -> {dst}"));
+        let from = if dst == "zarr.out.fits" {
+            tmp.path().join("events.zarr")
+        } else {
+            src.clone()
+        };
+        let what = format!(
+            "{} table -> {dst}",
+            if dst == "zarr.out.fits" {
+                "Zarr"
+            } else {
+                "FITS"
+            }
+        );
+        convert_within_budget(&from, &out, &[], &what);
         for (col, sel) in [("T", "EVENTS/T"), ("XY", "EVENTS/XY")] {
             let npy = tmp.path().join(format!("{col}.npy"));
             let r = 997 * 4000;

@@ -169,14 +169,27 @@ pub trait GroupedDecoder: Sync {
 
 /// [`read_chunked`] by groups: the chunks the region touches are grouped by
 /// [`GroupedDecoder::group_of`]; each group is opened once (its fetch) and its chunks decoded
-/// into `out`. With `parallel`, groups run in parallel and so do the chunks of a group; memory
-/// is what the open groups hold, at most one per thread.
+/// into `out`, at most [`GROUP_BATCH_BYTES`] of decoded chunks per opening (a larger group is
+/// opened once per batch of its chunks). With `parallel`, batches run in parallel and so do the
+/// chunks of a batch; memory is what the open batches hold, at most one per thread.
 pub fn read_chunked_grouped<G: GroupedDecoder>(
     layout: &ChunkedLayout,
     region: &Region,
     out: &mut [u8],
     decoder: &G,
     parallel: bool,
+) -> std::result::Result<(), G::Error> {
+    read_grouped_in_batches(layout, region, out, decoder, parallel, GROUP_BATCH_BYTES)
+}
+
+/// [`read_chunked_grouped`] with at most `batch_bytes` of decoded chunks per opening.
+fn read_grouped_in_batches<G: GroupedDecoder>(
+    layout: &ChunkedLayout,
+    region: &Region,
+    out: &mut [u8],
+    decoder: &G,
+    parallel: bool,
+    batch_bytes: usize,
 ) -> std::result::Result<(), G::Error> {
     let out_shape = region.shape();
     check_len(layout, &out_shape, out)?;
@@ -187,18 +200,30 @@ pub fn read_chunked_grouped<G: GroupedDecoder>(
             .or_default()
             .push(p);
     }
+    // A group is opened for at most GROUP_BATCH_BYTES of decoded chunks at a time (at least one
+    // chunk): an open group holds the encoded bytes of its chunks, so a read of a whole large
+    // shard holds a batch of it, not all of it, beside the output.
+    let chunk_bytes = num_bytes(layout.grid.chunk_shape(), layout.elem_size)?.max(1);
+    let per_batch = (batch_bytes / chunk_bytes).max(1);
+    let batches: Vec<(&Vec<u64>, &[ChunkPiece])> = groups
+        .iter()
+        .flat_map(|(g, pieces)| pieces.chunks(per_batch).map(move |b| (g, b)))
+        .collect();
     let ptr = OutPtr(out.as_mut_ptr(), out.len());
-    let work = |(group, pieces): (&Vec<u64>, &Vec<ChunkPiece>)| {
+    let work = |&(group, pieces): &(&Vec<u64>, &[ChunkPiece])| {
         let chunks: Vec<&[u64]> = pieces.iter().map(|p| p.chunk.as_slice()).collect();
         let g = decoder.open_group(group, &chunks)?;
         fill_pieces(layout, &out_shape, pieces, &ptr, &g, parallel)
     };
-    if parallel && groups.len() > 1 {
-        groups.par_iter().try_for_each(work)
+    if parallel && batches.len() > 1 {
+        batches.par_iter().try_for_each(work)
     } else {
-        groups.iter().try_for_each(work)
+        batches.iter().try_for_each(work)
     }
 }
+
+/// Most decoded bytes of chunks one opened group serves in [`read_chunked_grouped`].
+pub const GROUP_BATCH_BYTES: usize = 4 << 20;
 
 fn check_len(layout: &ChunkedLayout, out_shape: &[u64], out: &[u8]) -> Result<()> {
     let want = num_bytes(out_shape, layout.elem_size)?;
@@ -424,6 +449,53 @@ mod tests {
         fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
             assert!(self.chunks.iter().any(|c| c == chunk), "{chunk:?}");
             self.grid.decode_chunk(chunk, dst)
+        }
+    }
+
+    #[test]
+    fn large_groups_are_opened_in_batches() {
+        // chunks of 3x4 u16 (24 bytes), groups of 2x2 chunks, batches of 2 chunks (48 bytes)
+        let layout = ChunkedLayout {
+            grid: ChunkGrid::new(vec![8, 10], vec![3, 4]).unwrap(),
+            elem_size: 2,
+            order: Order::C,
+            fill: 7u16.to_ne_bytes().to_vec(),
+        };
+        for parallel in [false, true] {
+            let dec = Grouped {
+                grid: Grid {
+                    order: Order::C,
+                    calls: AtomicUsize::new(0),
+                },
+                opened: std::sync::Mutex::new(Vec::new()),
+            };
+            let region = Region::new(vec![0..8, 0..10]);
+            let mut out = vec![0u16; 80];
+            read_grouped_in_batches(
+                &layout,
+                &region,
+                bytemuck::cast_slice_mut(&mut out),
+                &dec,
+                parallel,
+                48,
+            )
+            .unwrap();
+            let mut want = vec![0u16; 80];
+            read_chunked(
+                &layout,
+                &region,
+                bytemuck::cast_slice_mut(&mut want),
+                &dec.grid,
+                false,
+            )
+            .unwrap();
+            assert_eq!(out, want);
+            let opened = dec.opened.into_inner().unwrap();
+            assert!(opened.iter().all(|o| o.1.len() <= 2), "{opened:?}");
+            // 9 chunks in groups of 4, 2, 2, 1: batches 2+2, 2, 2, 1
+            assert_eq!(opened.len(), 5, "{opened:?}");
+            let n: usize = opened.iter().map(|o| o.1.len()).sum();
+            assert_eq!(n, 9);
         }
     }
 

@@ -34,7 +34,7 @@ pub mod store;
 
 pub use array::{
     read_chunked, read_chunked_grouped, ArrayRead, ArrayWrite, AttrValue, Attributes, ChunkDecoder,
-    ChunkedLayout, GroupedDecoder,
+    ChunkedLayout, GroupedDecoder, GROUP_BATCH_BYTES,
 };
 pub use buf::{AlignedBuf, ArrayBuf};
 pub use cast::{cast_into, Scalar};

@@ -17,7 +17,8 @@ pub fn header(data: &[u8]) {
     }
 }
 
-/// Open a whole file from bytes and walk every HDU, verifying checksums.
+/// Open a whole file from bytes and walk every HDU, verifying checksums and every structure
+/// check of `nd verify`.
 pub fn walk(data: &[u8]) {
     let Ok(f) = Fits::from_source(Arc::new(MemSource::new(data.to_vec()))) else {
         return;
@@ -29,6 +30,7 @@ pub fn walk(data: &[u8]) {
         }
     }
     let _ = crate::verify_checksums(&f);
+    let _ = crate::verify(&f);
     let _ = f.walk_error();
 }
 

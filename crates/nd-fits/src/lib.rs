@@ -41,6 +41,7 @@ pub mod verify;
 pub mod write;
 pub mod write_compressed;
 pub mod write_table;
+pub mod write_table_stream;
 
 pub use card::{Card, Value};
 pub use checksum::{verify_checksums, ChecksumReport, ChecksumStatus};
@@ -57,3 +58,4 @@ pub use verify::{verify, Issue, Severity};
 pub use write::{append_image, FitsImageWriter, FitsWriter, ScaleSpec};
 pub use write_compressed::{CompressOptions, Quantization};
 pub use write_table::{ColumnData, ColumnValues, TableScale};
+pub use write_table_stream::FitsTableWriter;

@@ -212,7 +212,7 @@ pub(crate) fn finish_checksums(h: &mut Header, dsum: u32) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn pad_len(n: u64) -> u64 {
+pub(crate) fn pad_len(n: u64) -> u64 {
     n.div_ceil(BLOCK as u64) * BLOCK as u64 - n
 }
 
@@ -387,7 +387,7 @@ pub fn append_image(
 }
 
 /// End of the last HDU of an existing (uncompressed) FITS file.
-fn existing_end(path: &Path) -> Result<u64> {
+pub(crate) fn existing_end(path: &Path) -> Result<u64> {
     let fits = crate::fits::Fits::open(path)?;
     if fits.is_gzipped() {
         return Err(Error::Invalid(format!(
@@ -410,7 +410,7 @@ fn existing_end(path: &Path) -> Result<u64> {
 }
 
 /// Copy the first `len` bytes of the file `src` to `out` (at its current position).
-fn copy_prefix(src: &Path, out: &mut File, len: u64) -> Result<()> {
+pub(crate) fn copy_prefix(src: &Path, out: &mut File, len: u64) -> Result<()> {
     use std::io::Read;
     let f = File::open(src).map_err(|e| Error::io(src.display().to_string(), e))?;
     std::io::copy(&mut f.take(len), out).map_err(|e| Error::io(src.display().to_string(), e))?;
@@ -560,7 +560,7 @@ impl FitsImageWriter {
 }
 
 /// Write `buf` at `offset` of the file being written.
-fn write_at(f: &File, offset: u64, buf: &[u8]) -> Result<()> {
+pub(crate) fn write_at(f: &File, offset: u64, buf: &[u8]) -> Result<()> {
     nd_core::io::write_all_at(f, buf, offset)
         .map_err(|e| Error::io(format!("write at {offset}"), e))
 }

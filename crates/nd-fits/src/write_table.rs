@@ -133,11 +133,11 @@ fn col_err(name: &str, msg: String) -> Error {
 }
 
 /// One column laid out: its header cards and its cells (big-endian, `width` bytes per row).
-struct Laid {
-    tform: String,
-    extra: Vec<(String, Value)>,
-    width: usize,
-    cells: Vec<u8>,
+pub(crate) struct Laid {
+    pub(crate) tform: String,
+    pub(crate) extra: Vec<(String, Value)>,
+    pub(crate) width: usize,
+    pub(crate) cells: Vec<u8>,
 }
 
 /// The TFORM code and TZERO of a native type.
@@ -540,8 +540,56 @@ pub(crate) fn build_bintable(columns: &[ColumnData]) -> Result<BuiltTable> {
         .checked_mul(n)
         .ok_or_else(|| Error::Invalid("table size overflows".into()))?;
     let mut data = vec![0u8; table_len];
+    interleave(&laid, row_len, &mut data);
+    data.extend_from_slice(&heap);
+    let h = bintable_header(columns, &laid, nrows, heap.len() as u64)?;
+    Ok(BuiltTable { header: h, data })
+}
+
+/// Lay out fixed-width columns holding the same number of rows (TNULL and TUNIT cards in
+/// `extra`); their cells are `width` x rows bytes each.
+pub(crate) fn lay_out_fixed(columns: &[ColumnData], nrows: u64) -> Result<Vec<Laid>> {
+    let mut laid = Vec::with_capacity(columns.len());
+    for c in columns {
+        if matches!(
+            c.values,
+            ColumnValues::Var { .. } | ColumnValues::VarStrings { .. }
+        ) {
+            return Err(col_err(
+                &c.name,
+                "variable-length columns cannot be written a block of rows at a time".into(),
+            ));
+        }
+        let n = c.nrows()?;
+        if n != nrows {
+            return Err(col_err(&c.name, format!("{n} rows in a block of {nrows}")));
+        }
+        let mut l = lay_out(c, nrows)?;
+        if let Some(n) = c.null {
+            l.extra.insert(0, ("TNULL".into(), Value::Int(n)));
+        }
+        if let Some(u) = &c.unit {
+            l.extra.insert(0, ("TUNIT".into(), Value::Str(u.clone())));
+        }
+        if l.cells.len() as u64 != l.width as u64 * nrows {
+            return Err(col_err(
+                &c.name,
+                format!(
+                    "{} bytes of cells for {nrows} rows of {} bytes",
+                    l.cells.len(),
+                    l.width
+                ),
+            ));
+        }
+        laid.push(l);
+    }
+    Ok(laid)
+}
+
+/// Interleave laid-out columns into rows of `row_len` bytes (`data` holds the rows).
+pub(crate) fn interleave(laid: &[Laid], row_len: usize, data: &mut [u8]) {
     let mut off = 0usize;
-    for l in &laid {
+    for l in laid {
         if l.width > 0 {
             for (r, cell) in l.cells.chunks_exact(l.width).enumerate() {
                 let s = r * row_len + off;
@@ -550,7 +598,17 @@ pub(crate) fn build_bintable(columns: &[ColumnData]) -> Result<BuiltTable> {
         }
         off += l.width;
     }
-    data.extend_from_slice(&heap);
+}
+
+/// The structural and column cards of a BINTABLE of `nrows` rows of the laid-out columns and a
+/// heap of `pcount` bytes.
+pub(crate) fn bintable_header(
+    columns: &[ColumnData],
+    laid: &[Laid],
+    nrows: u64,
+    pcount: u64,
+) -> Result<Header> {
+    let row_len: u64 = laid.iter().map(|l| l.width as u64).sum();
     let mut h = Header::new();
     h.push(Card::new(
         "XTENSION",
@@ -563,15 +621,11 @@ pub(crate) fn build_bintable(columns: &[ColumnData]) -> Result<BuiltTable> {
         2i64,
         Some("number of array dimensions"),
     )?);
-    h.push(Card::new(
-        "NAXIS1",
-        row_len as u64,
-        Some("length of dimension 1"),
-    )?);
+    h.push(Card::new("NAXIS1", row_len, Some("length of dimension 1"))?);
     h.push(Card::new("NAXIS2", nrows, Some("length of dimension 2"))?);
     h.push(Card::new(
         "PCOUNT",
-        heap.len() as u64,
+        pcount,
         Some("number of group parameters"),
     )?);
     h.push(Card::new("GCOUNT", 1i64, Some("number of groups"))?);
@@ -580,7 +634,7 @@ pub(crate) fn build_bintable(columns: &[ColumnData]) -> Result<BuiltTable> {
         columns.len() as i64,
         Some("number of table fields"),
     )?);
-    for (i, (c, l)) in columns.iter().zip(&laid).enumerate() {
+    for (i, (c, l)) in columns.iter().zip(laid).enumerate() {
         let k = i + 1;
         h.push(Card::new(&format!("TTYPE{k}"), c.name.as_str(), None)?);
         h.push(Card::new(&format!("TFORM{k}"), l.tform.as_str(), None)?);
@@ -588,7 +642,7 @@ pub(crate) fn build_bintable(columns: &[ColumnData]) -> Result<BuiltTable> {
             h.push(Card::new(&format!("{key}{k}"), v.clone(), None)?);
         }
     }
-    Ok(BuiltTable { header: h, data })
+    Ok(h)
 }
 
 impl FitsWriter {
@@ -627,30 +681,41 @@ impl FitsWriter {
         if self.hdus.is_empty() {
             self.add_empty_primary(&[])?;
         }
-        let mut header = built.header;
-        for c in cards {
-            if is_table_reserved(c.keyword()) {
-                continue;
-            }
-            header.push(c.clone());
-        }
-        for c in after {
-            header.push(c.clone());
-        }
-        if self.checksums {
-            header.push(Card::new(
-                "CHECKSUM",
-                "0000000000000000",
-                Some("HDU checksum"),
-            )?);
-            header.push(Card::new("DATASUM", "0", Some("data unit checksum"))?);
-        }
+        let header = with_user_cards(built.header, cards, after, self.checksums)?;
         self.hdus.push(PendingHdu {
             header,
             data: built.data,
         });
         Ok(())
     }
+}
+
+/// A table header with the user cards (reserved ones left out), `after`, and CHECKSUM/DATASUM
+/// placeholders when `checksums`.
+pub(crate) fn with_user_cards(
+    mut header: Header,
+    cards: &[Card],
+    after: &[Card],
+    checksums: bool,
+) -> Result<Header> {
+    for c in cards {
+        if is_table_reserved(c.keyword()) {
+            continue;
+        }
+        header.push(c.clone());
+    }
+    for c in after {
+        header.push(c.clone());
+    }
+    if checksums {
+        header.push(Card::new(
+            "CHECKSUM",
+            "0000000000000000",
+            Some("HDU checksum"),
+        )?);
+        header.push(Card::new("DATASUM", "0", Some("data unit checksum"))?);
+    }
+    Ok(header)
 }
 
 /// Put the HDU index into a table error built without one.

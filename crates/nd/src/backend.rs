@@ -222,9 +222,6 @@ pub struct ConvertItem {
 pub struct TableSpec {
     /// The columns, in table order.
     pub columns: Vec<TableColumn>,
-    /// Decoded bytes of all columns, when known before opening them (FITS tables: opening a
-    /// column reads it whole, so the budget is checked first).
-    pub bytes: Option<u64>,
 }
 
 /// One column of a table to convert.
@@ -343,6 +340,5 @@ pub fn table_from_meta(
                 key: k,
             })
             .collect(),
-        bytes: None,
     })
 }

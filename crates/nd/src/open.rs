@@ -313,6 +313,36 @@ impl OpenOptions {
     }
 }
 
+impl OpenOptions {
+    /// Open and verify (see [`Dataset::verify`]). A local file that starts as FITS but whose
+    /// primary header cannot be read (no END, an invalid BITPIX, mandatory keywords out of
+    /// order) is itself a finding: one error, as fitsverify counts a file it gives up on.
+    ///
+    /// # Errors
+    /// As [`OpenOptions::open`] for everything else (a missing file, another format, a URL that
+    /// cannot be read).
+    pub fn verify(&self, path_or_url: &str) -> Result<crate::VerifyReport> {
+        match self.open(path_or_url) {
+            Ok(ds) => ds.verify(),
+            Err(e) => {
+                let local = path_or_url.strip_prefix("file://").unwrap_or(path_or_url);
+                if nd_remote::is_url(path_or_url) || !matches!(detect(local), Ok(Format::Fits)) {
+                    return Err(e);
+                }
+                let msg = e.to_string();
+                let msg = msg
+                    .strip_prefix(&format!("{local}: "))
+                    .unwrap_or(&msg)
+                    .to_string();
+                Ok(crate::VerifyReport {
+                    format: Format::Fits.name(),
+                    findings: vec![crate::Finding::error("file", "structure", msg)],
+                })
+            }
+        }
+    }
+}
+
 /// Open a path or URL with default options (see [`OpenOptions::open`]).
 ///
 /// ```

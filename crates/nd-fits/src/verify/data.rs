@@ -46,13 +46,16 @@ impl HduCheck<'_> {
                 Err(e) => self.push(Severity::Error, None, format!("data fill unreadable: {e}")),
             }
         }
-        match h.kind {
-            HduKind::BinTable | HduKind::CompressedImage | HduKind::Table => {
-                self.table_cells(size);
-            }
-            _ => {}
+        let before = self.out.len();
+        if matches!(
+            h.kind,
+            HduKind::BinTable | HduKind::CompressedImage | HduKind::Table
+        ) {
+            self.table_cells(size);
         }
-        if h.kind == HduKind::CompressedImage {
+        // tiles are decoded only when their descriptors are sound (a descriptor past the heap
+        // is already reported, as fitsverify reports it)
+        if h.kind == HduKind::CompressedImage && self.out.len() == before {
             self.tiles();
         }
     }

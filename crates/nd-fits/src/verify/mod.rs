@@ -8,6 +8,8 @@
 
 mod data;
 mod header;
+mod keys;
+mod keywords;
 
 use crate::checksum::{hdu_checksums, ChecksumStatus};
 use crate::fits::Fits;
@@ -53,6 +55,7 @@ pub fn verify(fits: &Fits) -> Vec<Issue> {
             return out;
         }
     };
+    let mut names = Vec::new();
     for h in &hdus {
         let mut v = HduCheck {
             fits,
@@ -60,11 +63,21 @@ pub fn verify(fits: &Fits) -> Vec<Issue> {
             src: &**src,
             out: &mut out,
         };
-        v.header();
+        v.header(&mut names, hdus.len());
         v.data(size);
         // a truncated data unit is reported once, by the data check
         if let Ok(r) = hdu_checksums(&**src, h) {
             v.checksums(r.checksum, r.datasum);
+        }
+    }
+    // the last HDU must end within the file (cfitsio allows a short last 2880-byte block)
+    if let Some(last) = hdus.last() {
+        let blocks = size.div_ceil(2880) * 2880;
+        if last.end_offset() > blocks {
+            out.push(file_error(format!(
+                "the last HDU ends at byte {}, past the end of the file ({size} bytes)",
+                last.end_offset()
+            )));
         }
     }
     if let Some(e) = fits.walk_error() {

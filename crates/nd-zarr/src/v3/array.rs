@@ -262,6 +262,7 @@ impl ZarrArrayV3 {
                 let reader = ShardReader {
                     array: self,
                     sharding: s,
+                    indexes: std::sync::Mutex::new(HashMap::new()),
                 };
                 nd_core::read_chunked_grouped(&self.layout, region, out, &reader, self.parallel)
             }
@@ -295,10 +296,13 @@ impl ChunkDecoder for ZarrArrayV3 {
 }
 
 /// The decoder of one read of a sharded array, by shard: [`GroupedDecoder::open_group`] fetches
-/// a shard's index, then the inner chunks the read needs (coalesced ranges).
+/// a shard's index (once per read: a large shard is opened once per batch of its inner chunks),
+/// then the inner chunks the batch needs (coalesced ranges).
 struct ShardReader<'a> {
     array: &'a ZarrArrayV3,
     sharding: &'a Sharding,
+    /// The indexes fetched by this read, by shard key (`None`: the shard is absent).
+    indexes: std::sync::Mutex<HashMap<String, Option<ShardIndex>>>,
 }
 
 /// One shard opened for a read: the encoded bytes of the inner chunks the read needs.
@@ -314,6 +318,18 @@ impl ShardReader<'_> {
     /// The decoded index of the shard at `key`, `None` when the shard is absent: one request
     /// (a suffix for an index at the end).
     fn index(&self, key: &str) -> Result<Option<ShardIndex>> {
+        if let Some(i) = self.indexes.lock().ok().and_then(|m| m.get(key).cloned()) {
+            return Ok(i);
+        }
+        let i = self.fetch_index(key)?;
+        if let Ok(mut m) = self.indexes.lock() {
+            m.insert(key.to_string(), i.clone());
+        }
+        Ok(i)
+    }
+
+    /// [`Self::index`] from the store: one request.
+    fn fetch_index(&self, key: &str) -> Result<Option<ShardIndex>> {
         let ctx = self.array.ctx(key);
         let store = &self.array.store;
         let bytes = match self.sharding.index_range(None) {

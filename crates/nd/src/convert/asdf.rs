@@ -50,7 +50,7 @@ pub(super) fn convert_to_asdf(
                 Node::from_json(&Value::Object(item.meta.clone())),
             )
             .map_err(|e| dst_err(&e))?;
-            for (col, src) in open_table(ds, item, spec, a, false)? {
+            for (col, src) in open_table(ds, spec)? {
                 units.push((format!("{}/{}", item.name, col.key), src, true));
             }
             continue;

@@ -1,4 +1,5 @@
-//! FITS output: images streamed into place, tables and tile-compressed images built in memory
+//! FITS output: images streamed into place, tables a block of rows at a time, tile-compressed
+//! images built in memory
 //! (within the budget), all in one file under a temporary name.
 
 use super::{fit_chunks, open_table, ConvertArgs};
@@ -138,14 +139,19 @@ fn add_memory_hdu(
     res
 }
 
-/// The FITS columns of a table item: values read whole, names, units, TNULL and bits from
-/// `fits_table.columns` (when the table came from FITS).
-fn table_columns(
+/// Write a table item as a BINTABLE appended to the partial FITS file `tmp`, a block of rows at
+/// a time: every column's rows of the block are read (names, units, TNULL and bits from
+/// `fits_table.columns` when the table came from FITS), laid out and written. A block's values,
+/// their cells and the interleaved rows take about three times its size: a block is a quarter of
+/// the memory budget (at least one row).
+fn stream_table(
     ds: &dyn Backend,
     item: &ConvertItem,
     spec: &TableSpec,
     a: &ConvertArgs,
-) -> Result<Vec<nd_fits::ColumnData>> {
+    tmp: &str,
+    cards: &[nd_fits::Card],
+) -> Result<()> {
     use nd_fits::{ColumnData, ColumnValues};
     let described: Vec<&Map<String, Value>> = item
         .meta
@@ -154,37 +160,76 @@ fn table_columns(
         .and_then(|c| c.as_array())
         .map(|v| v.iter().filter_map(|c| c.as_object()).collect())
         .unwrap_or_default();
-    let mut out = Vec::new();
-    for (col, src) in open_table(ds, item, spec, a, true)? {
-        let d = described
-            .iter()
-            .find(|d| d.get("array").and_then(|x| x.as_str()) == Some(col.key.as_str()));
-        let field = |k: &str| d.and_then(|d| d.get(k));
-        let buf = src
-            .read_all()
-            .map_err(|e| Error::input(format!("{}: {}: {e}", a.src, col.selector)))?;
-        let name = field("name")
-            .and_then(|n| n.as_str())
-            .unwrap_or(&col.key)
-            .to_string();
-        let bits =
-            field("bits").and_then(|b| b.as_bool()) == Some(true) && buf.dtype() == &DataType::Bool;
-        let mut c = if bits {
-            ColumnData::new(name, ColumnValues::Bits(buf))
-        } else {
-            ColumnData::array(name, buf)
-        };
-        if let Some(u) = field("unit").and_then(|u| u.as_str()) {
-            c = c.with_unit(u);
+    let cols = open_table(ds, spec)?;
+    let nrows = cols
+        .first()
+        .and_then(|(_, s)| s.shape().first().copied())
+        .unwrap_or(0);
+    let mut row_bytes: u64 = 0;
+    for (col, src) in &cols {
+        if src.shape().first() != Some(&nrows) {
+            return Err(Error::input(format!(
+                "{}: table '{}': column '{}' has shape {}, not {nrows} rows",
+                a.src,
+                item.name,
+                col.key,
+                nd_core::fmt_shape(src.shape().iter())
+            )));
         }
-        if let Some(n) = field("null").and_then(|n| n.as_i64()) {
-            if c_is_integer(&c) {
-                c = c.with_null(n);
-            }
-        }
-        out.push(c);
+        let cell: u64 = src.shape()[1..].iter().product();
+        row_bytes = row_bytes.saturating_add(cell.saturating_mul(src.dtype().size() as u64));
     }
-    Ok(out)
+    let block = (a.opts.budget as u64 / 4 / row_bytes.max(1)).clamp(1, nrows.max(1));
+    let read_block = |r0: u64, n: u64| -> Result<Vec<ColumnData>> {
+        let mut out = Vec::with_capacity(cols.len());
+        for (col, src) in &cols {
+            let d = described
+                .iter()
+                .find(|d| d.get("array").and_then(|x| x.as_str()) == Some(col.key.as_str()));
+            let field = |k: &str| d.and_then(|d| d.get(k));
+            let mut start = vec![0u64; src.shape().len()];
+            let mut count = src.shape().to_vec();
+            start[0] = r0;
+            count[0] = n;
+            let buf = src
+                .read_region(&nd_core::Region::from_start_shape(&start, &count))
+                .map_err(|e| Error::input(format!("{}: {}: {e}", a.src, col.selector)))?;
+            let name = field("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or(&col.key)
+                .to_string();
+            let bits = field("bits").and_then(|b| b.as_bool()) == Some(true)
+                && buf.dtype() == &DataType::Bool;
+            let mut c = if bits {
+                ColumnData::new(name, ColumnValues::Bits(buf))
+            } else {
+                ColumnData::array(name, buf)
+            };
+            if let Some(u) = field("unit").and_then(|u| u.as_str()) {
+                c = c.with_unit(u);
+            }
+            if let Some(nl) = field("null").and_then(|n| n.as_i64()) {
+                if c_is_integer(&c) {
+                    c = c.with_null(nl);
+                }
+            }
+            out.push(c);
+        }
+        Ok(out)
+    };
+    let err =
+        |e: &dyn std::fmt::Display| Error::input(format!("{}: table '{}': {e}", a.dst, item.name));
+    let first = block.min(nrows);
+    let mut w =
+        nd_fits::FitsTableWriter::append(tmp, nrows, &read_block(0, first)?, cards, a.checksum)
+            .map_err(|e| err(&e))?;
+    let mut r = first;
+    while r < nrows {
+        let n = block.min(nrows - r);
+        w.write_rows(&read_block(r, n)?).map_err(|e| err(&e))?;
+        r += n;
+    }
+    w.finish().map_err(|e| err(&e))
 }
 
 fn c_is_integer(c: &nd_fits::ColumnData) -> bool {
@@ -250,16 +295,18 @@ pub(super) fn convert_to_fits(
         }
         for (item, src) in items {
             let Some(src) = src else {
-                // a table: a BINTABLE built in memory
+                // a table: a BINTABLE written a block of rows at a time, after an empty primary
                 let Some(spec) = &item.table else { continue };
-                let cols = table_columns(ds, item, spec, a)?;
                 let extname = (!single).then_some(item.name.as_str());
                 let cards = fits_cards(&item.meta, extname, notes)?;
-                add_memory_hdu(&tmp_dst, started, a.checksum, |w| {
-                    w.add_bintable(&cols, &cards)
-                })
-                .map_err(|e| Error::input(format!("{dst}: table '{}': {e}", item.name)))?;
-                started = true;
+                if !started {
+                    let mut w = nd_fits::FitsWriter::create(&tmp_dst);
+                    w.set_checksums(a.checksum);
+                    w.add_empty_primary(&[]).map_err(|e| dst_err(&e))?;
+                    w.finish().map_err(|e| dst_err(&e))?;
+                    started = true;
+                }
+                stream_table(ds, item, spec, a, &tmp_dst, &cards)?;
                 continue;
             };
             if let Some(o) = &compress {

@@ -245,14 +245,6 @@ fn run(ds: &dyn Backend, a: ConvertArgs) -> Result<Vec<String>> {
     if plan.items.is_empty() {
         return Err(Error::input(format!("{}: no arrays to convert", a.src)));
     }
-    // FITS output holds a table's columns whole: refuse one over the budget before writing
-    for item in plan.items.iter().filter(|_| target == Target::Fits) {
-        if let Some(b) = item.table.as_ref().and_then(|t| t.bytes) {
-            if b > a.opts.budget as u64 {
-                return Err(table_over_budget(&a, &item.name, b));
-            }
-        }
-    }
     let compressor = match a.compressor {
         Some(s) if target != Target::Fits => Some(codec::parse_compressor(s)?),
         _ => None,
@@ -298,48 +290,14 @@ fn natural_chunks(src: &dyn ArrayRead) -> Vec<u64> {
     }
 }
 
-fn table_over_budget(a: &ConvertArgs, name: &str, bytes: u64) -> Error {
-    Error::input(format!(
-        "{}: table '{name}' holds {} MiB of column values, over the memory budget ({} MiB): a FITS table is built in memory; raise --budget-mib (Zarr and ASDF outputs stream tables)",
-        a.src,
-        bytes.div_ceil(1 << 20),
-        a.opts.budget >> 20
-    ))
-}
-
-/// Open a table's columns. With `held` (the columns are read whole, as for FITS output), check
-/// first that the table fits in the memory budget; otherwise the columns are streamed (Zarr,
-/// ASDF: copied a block of rows at a time like any array).
+/// Open a table's columns; every output copies them a block of rows at a time (Zarr and ASDF
+/// like any array, FITS row by row into the BINTABLE).
 fn open_table<'d, 'i>(
     ds: &'d dyn Backend,
-    item: &'i ConvertItem,
     spec: &'i TableSpec,
-    a: &ConvertArgs,
-    held: bool,
 ) -> Result<Vec<(&'i TableColumn, Box<dyn ArrayRead + 'd>)>> {
-    let over = |bytes: u64| table_over_budget(a, &item.name, bytes);
-    if !held {
-        return spec
-            .columns
-            .iter()
-            .map(|col| Ok((col, ds.open_array(&col.selector)?)))
-            .collect();
-    }
-    if let Some(b) = spec.bytes {
-        if b > a.opts.budget as u64 {
-            return Err(over(b));
-        }
-    }
-    let mut total: u64 = 0;
-    let mut out = Vec::with_capacity(spec.columns.len());
-    for col in &spec.columns {
-        let src = ds.open_array(&col.selector)?;
-        let b = nd_core::num_bytes(src.shape(), src.dtype().size()).unwrap_or(usize::MAX) as u64;
-        total = total.saturating_add(b);
-        if total > a.opts.budget as u64 {
-            return Err(over(total));
-        }
-        out.push((col, src));
-    }
-    Ok(out)
+    spec.columns
+        .iter()
+        .map(|col| Ok((col, ds.open_array(&col.selector)?)))
+        .collect()
 }

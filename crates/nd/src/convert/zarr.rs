@@ -208,7 +208,7 @@ pub(super) fn convert_to_zarr(
     for item in &plan.items {
         if let Some(spec) = &item.table {
             // a group holding one array per column, the table's metadata as its attributes
-            let cols = open_table(ds, item, spec, a, false)?;
+            let cols = open_table(ds, spec)?;
             w.group(&item.name, &item.meta)?;
             for (col, src) in cols {
                 let path = format!("{}/{}", item.name, col.key);

@@ -410,20 +410,19 @@ impl Backend for AsdfDataset {
                 out.push(Finding::error(format!("block {i}"), "data", e.to_string()));
             }
         }
-        // Tags in the core namespace that python asdf does not know (it warns and leaves the
-        // node untyped).
-        let mut unknown = Vec::new();
-        core_tags(self.file.tree(), "", &mut unknown);
-        for (path, tag) in unknown {
-            out.push(Finding::warning(
-                if path.is_empty() {
-                    "/".to_string()
-                } else {
-                    path
-                },
-                "tag",
-                format!("{tag} is not a tag of the ASDF standard's core schemas"),
-            ));
+        // The tree against the schemas: every core/ndarray node, and tags python asdf does not
+        // resolve (it warns and hands back the raw node)
+        for i in nd_asdf::schema::check_tree(self.file.tree()) {
+            let place = if i.path.is_empty() {
+                "/".to_string()
+            } else {
+                i.path
+            };
+            out.push(if i.error {
+                Finding::error(place, "schema", i.msg)
+            } else {
+                Finding::warning(place, "tag", i.msg)
+            });
         }
         // Every array must be readable as declared (shape, datatype, byteorder, offset and
         // strides consistent with its block).
@@ -443,66 +442,5 @@ fn index_words(s: &IndexStatus) -> String {
         IndexStatus::Used => "valid, matches the blocks".into(),
         IndexStatus::Absent => "absent (blocks found by scanning)".into(),
         IndexStatus::Invalid(why) => format!("invalid ({why})"),
-    }
-}
-
-/// The core tags python asdf 6.0 resolves (`asdf.get_config().extensions`).
-const CORE_TAGS: [&str; 15] = [
-    "asdf-1.0.0",
-    "asdf-1.1.0",
-    "column-1.0.0",
-    "complex-1.0.0",
-    "constant-1.0.0",
-    "extension_metadata-1.0.0",
-    "externalarray-1.0.0",
-    "history_entry-1.0.0",
-    "integer-1.0.0",
-    "integer-1.1.0",
-    "ndarray-1.0.0",
-    "ndarray-1.1.0",
-    "software-1.0.0",
-    "subclass_metadata-1.0.0",
-    "table-1.0.0",
-];
-
-/// Tags under `tag:stsci.edu:asdf/core/` that are not in [`CORE_TAGS`], with their tree paths.
-fn core_tags(n: &nd_asdf::Node, path: &str, out: &mut Vec<(String, String)>) {
-    if let Some(t) = &n.tag {
-        if let Some(name) = t.strip_prefix("tag:stsci.edu:asdf/core/") {
-            if !CORE_TAGS.contains(&name) {
-                out.push((path.to_string(), t.clone()));
-            }
-        }
-    }
-    let join = |k: &str| {
-        if path.is_empty() {
-            k.to_string()
-        } else {
-            format!("{path}/{k}")
-        }
-    };
-    match &n.value {
-        nd_asdf::Value::Seq(items) => {
-            for (i, c) in items.iter().enumerate() {
-                core_tags(c, &join(&i.to_string()), out);
-            }
-        }
-        nd_asdf::Value::Map(kv) => {
-            for (k, v) in kv {
-                let key = match &k.value {
-                    nd_asdf::Value::Str(s) => s.clone(),
-                    other => format!(
-                        "{}",
-                        nd_asdf::Node {
-                            tag: None,
-                            value: other.clone()
-                        }
-                        .to_json()
-                    ),
-                };
-                core_tags(v, &join(&key), out);
-            }
-        }
-        _ => {}
     }
 }

@@ -243,7 +243,6 @@ fn table_plan(
     let mut spec = TableSpec::default();
     let mut cols = Vec::new();
     let mut skipped_cols = Vec::new();
-    let mut bytes: u64 = 0;
     let mut used: Vec<String> = Vec::new();
     for c in t.columns() {
         if c.is_variable() {
@@ -266,12 +265,6 @@ fn table_plan(
             key = format!("col{}", c.index + 1);
         }
         used.push(key.clone());
-        let cell: u64 = c.shape.iter().product();
-        bytes = bytes.saturating_add(
-            t.nrows()
-                .saturating_mul(cell)
-                .saturating_mul(c.dtype.size() as u64),
-        );
         let mut d = serde_json::Map::new();
         d.insert("name".into(), Value::String(c.name.clone()));
         d.insert("array".into(), Value::String(key.clone()));
@@ -295,7 +288,6 @@ fn table_plan(
             selector: format!("{}/#{}", h.index, c.index + 1),
         });
     }
-    spec.bytes = Some(bytes);
     let mut meta = serde_json::Map::new();
     meta.insert(
         "fits_header".into(),
