@@ -55,6 +55,9 @@ NO_CAT = {"fits_walk", "asdf_many"}  # a header walk does not read the file: no 
 NOTES = {
     "fits_i16": "fitsrs does not apply BSCALE/BZERO: its time and check are for the raw int16.",
     "fits_f32": "astropy returns big-endian float32 (no byte swap); the others native order.",
+    "fits_walk": ("nd and fitsrs: open and count the HDUs (every header read and parsed, data "
+                  "units skipped); astropy: every `hdu.header`; fitsio: every `read_header()`; "
+                  "ndfiles: the `metadata` dict of every header."),
     "zarr_zstd": "zarrs-hp: zarrs with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (huge pages).",
 }
 PY_READERS = {"ndfiles", "astropy", "fitsio", "asdf", "zarr-python"}
@@ -103,7 +106,7 @@ def command(reader: str, task: str, path: Path, py: str, nd: Path, peers: Path |
     """(argv, extra env, how the time is taken) or a reason to skip."""
     sel = TASKS[task][1]
     if reader == "nd":
-        verb = {"fits_walk": "walk", "asdf_many": "touch"}.get(task, "full")
+        verb = {"fits_walk": "hdus", "asdf_many": "touch"}.get(task, "full")
         return [str(nd), "1", verb, str(path)] + ([sel] if sel else []), {}, "nd"
     if reader == "cat":
         files = sorted(str(p) for p in path.rglob("*") if p.is_file()) if path.is_dir() else [str(path)]

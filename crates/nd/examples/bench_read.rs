@@ -1,7 +1,8 @@
 //! Time nd from Rust on what `python/benches/bench.py` and `bench/run.py` time: open a file and
 //! read a float32 array whole (`read`), read an array whole in its own type (`full`: what the
-//! reference library returns, no conversion), read a region of it, walk every HDU's header, or
-//! read every array of a file (`touch`). Prints one line per round: the seconds it took (open
+//! reference library returns, no conversion), read a region of it, walk every HDU's header
+//! (`walk`: into the metadata JSON; `hdus`: parse them and count the HDUs), or read every array
+//! of a file (`touch`). Prints one line per round: the seconds it took (open
 //! included), for the benchmark to take the median of, and a check value (a sum of the values)
 //! to compare with the other readers'.
 //!
@@ -10,6 +11,7 @@
 //! cargo run --release -p nd --example bench_read -- ROUNDS full PATH SELECTOR
 //! cargo run --release -p nd --example bench_read -- ROUNDS cutout PATH SELECTOR 4000:4100,4000:4100
 //! cargo run --release -p nd --example bench_read -- ROUNDS walk PATH
+//! cargo run --release -p nd --example bench_read -- ROUNDS hdus PATH
 //! cargo run --release -p nd --example bench_read -- ROUNDS touch PATH
 //! ```
 
@@ -42,6 +44,11 @@ fn main() -> Result<(), nd::Error> {
                 println!("{secs:.6} {check}");
                 continue;
             }
+            "hdus" => match ds.native() {
+                // every header read and parsed (data units skipped), as fitsrs' HDU iterator does
+                nd::Native::Fits(f) => f.len() as f64,
+                _ => return Err(nd::Error::input("hdus: not a FITS file")),
+            },
             "touch" => {
                 let mut check = 0.0;
                 for entry in ds.arrays()? {
