@@ -79,7 +79,9 @@ impl BlockView {
     /// Otherwise the region's byte runs, merged where they touch, are fetched with one
     /// `read_ranges` call per batch (a batch asks for at most the output's size), so a remote
     /// source can coalesce them or send one multi-range request, and a memory map answers without
-    /// copying. Compressed blocks are decoded whole (once) and the runs taken from memory.
+    /// copying. Compressed blocks are decoded whole (once, kept for later reads) and the runs
+    /// taken from memory, except a read of the whole block in order, which is decoded straight
+    /// into `out` and not kept.
     pub(crate) fn read(&self, region: &Region, dtype: &DataType, out: &mut [u8]) -> Result<()> {
         self.read_stored(region, dtype, out)?;
         if !self.swapped_in_place(region, dtype, out.len()) {
@@ -139,6 +141,12 @@ impl BlockView {
         let max_bytes = out.len() as u64;
         let blocks = &self.blocks;
         if blocks.is_compressed(self.block) {
+            // the whole block, in order: decode straight into `out`
+            if plan.single_run() == Some(0..out.len() as u64)
+                && blocks.data_len(self.block)? == out.len() as u64
+            {
+                return blocks.decode_into(self.block, out);
+            }
             let data = blocks.data(self.block)?;
             if hi > data.len() as u64 {
                 return Err(Error::block(self.block, lo, "view outside the block"));

@@ -1,9 +1,10 @@
 //! Reads of a whole uncompressed block (and of any region that is one contiguous run of it) go
 //! straight into the output with positional reads, in parallel pieces swapped to native order as
 //! they arrive; smaller or scattered regions are fetched with `read_ranges`. Both give the values
-//! written, from a file and from memory, in either byte order.
+//! written, from a file and from memory, in either byte order. A compressed block read whole is
+//! decoded straight into the output; other regions of it come from the decoded copy.
 
-use nd_asdf::{ArrayOptions, AsdfFile, AsdfWriter};
+use nd_asdf::{ArrayOptions, AsdfFile, AsdfWriter, Compression};
 use nd_core::{ArrayBuf, ArrayRead, Endian, MemSource, Region};
 use std::sync::Arc;
 
@@ -32,22 +33,18 @@ fn whole_blocks_and_bands_read_straight_into_the_output() {
     let f64s = values(vec![1100, 512], |i| i as f64 * 0.5 - 7.0);
     let u16s = values(vec![700, 300], |i| (i * 37 % 65536) as u16);
     let mut w = AsdfWriter::new();
+    let zlib = ArrayOptions {
+        compression: Some(Compression::Zlib),
+        ..ArrayOptions::default()
+    };
     for endian in [Endian::Big, Endian::Little] {
         let tag = format!("{endian:?}").to_lowercase();
-        w.add_array_endian(
-            &format!("{tag}/f64"),
-            &f64s,
-            endian,
-            ArrayOptions::default(),
-        )
-        .unwrap();
-        w.add_array_endian(
-            &format!("{tag}/u16"),
-            &u16s,
-            endian,
-            ArrayOptions::default(),
-        )
-        .unwrap();
+        for (prefix, opts) in [("", ArrayOptions::default()), ("zlib_", zlib)] {
+            for (name, a) in [("f64", &f64s), ("u16", &u16s)] {
+                w.add_array_endian(&format!("{prefix}{tag}/{name}"), a, endian, opts)
+                    .unwrap();
+            }
+        }
     }
     let bytes = w.to_bytes().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -58,7 +55,7 @@ fn whole_blocks_and_bands_read_straight_into_the_output() {
         AsdfFile::from_source(Arc::new(MemSource::new(bytes))).unwrap(),
     ];
     for f in &files {
-        for tag in ["big", "little"] {
+        for tag in ["big", "little", "zlib_big", "zlib_little"] {
             for (name, want) in [("f64", &f64s), ("u16", &u16s)] {
                 let a = f.array(&format!("{tag}/{name}")).unwrap();
                 let shape = want.shape().to_vec();
