@@ -6,6 +6,7 @@
 #      into it (maturin develop; dev profile, which reuses the crates step 1 built, or the release
 #      profile with ND_PY_RELEASE=1), then pytest python/tests against astropy, asdf, zarr-python
 #      and dask.
+#   3. bench/run.py --smoke: the benchmark driver on tiny data (values checked against nd's).
 # Needs cargo, a C compiler and python3 (>= 3.10, with venv). Tests of URLs run when the loopback
 # servers of .ci/servers.sh are up (CI starts them first) and are skipped otherwise.
 set -euo pipefail
@@ -35,3 +36,9 @@ PROFILE=()
 
 echo "== python: pytest python/tests (${SECONDS}s so far)"
 "$VENV/bin/python" -m pytest python/tests -q -p no:cacheprovider
+
+echo "== bench/run.py --smoke: the benchmark's mechanism on tiny data (${SECONDS}s so far)"
+# nd's timing binary (dev build), the Python peers of $VENV; peers not installed there (fitsio)
+# or not built (bench/peers-rs: zarrs, fitsrs) are reported as skipped by name. Fails when a
+# reader's values differ from nd's.
+python3 bench/run.py --smoke --python "$VENV/bin/python" --data target/bench-smoke

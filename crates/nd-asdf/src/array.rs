@@ -108,11 +108,7 @@ impl AsdfArray {
         nd_core::array::check_out_len(region, &self.native, out)?;
         let elem = self.stored.size();
         match &self.storage {
-            Storage::Block(v) => {
-                v.read(region, elem, out)?;
-                self.stored.swap_to_native(v.endian, out);
-                Ok(())
-            }
+            Storage::Block(v) => v.read(region, &self.stored, out),
             Storage::Inline(buf) => {
                 nd_core::shape::copy_region(
                     buf.bytes(),

@@ -127,6 +127,32 @@ impl Blocks {
         Ok(b)
     }
 
+    /// Decode compressed block `i` straight into `out` (exactly its declared decoded size), or
+    /// copy it from the decoded copy if one is already held. Unlike [`Blocks::data`] nothing is
+    /// kept: a full read holds only the caller's array (and the stored bytes while decoding).
+    pub fn decode_into(&self, i: usize, out: &mut [u8]) -> Result<()> {
+        let h = self.header(i)?;
+        if out.len() as u64 != h.data_size {
+            return Err(Error::Codec {
+                block: i,
+                message: format!(
+                    "{} bytes asked for, the header says {}",
+                    out.len(),
+                    h.data_size
+                ),
+            });
+        }
+        if let Some(b) = self.decoded[i].get() {
+            out.copy_from_slice(b);
+            return Ok(());
+        }
+        let stored = self.stored(i)?;
+        nd_codecs::asdf::decode_into(&h.compression, &stored, out).map_err(|e| Error::Codec {
+            block: i,
+            message: e.to_string(),
+        })
+    }
+
     /// Length of the decoded data of block `i`.
     pub fn data_len(&self, i: usize) -> Result<u64> {
         Ok(self.header(i)?.data_size)

@@ -5,8 +5,16 @@ use crate::blocks::Blocks;
 use crate::error::{Error, Result};
 use crate::zarr::ZarrStorage;
 use nd_core::io::RunPlan;
-use nd_core::{ArrayBuf, ByteSource, Endian, Region};
+use nd_core::{ArrayBuf, ByteSource, DataType, Endian, Region};
+use rayon::prelude::*;
 use std::sync::Arc;
+
+/// Full reads of uncompressed blocks are read in pieces of this many bytes, in parallel.
+const DIRECT_PIECE: usize = 4 << 20;
+
+/// Regions smaller than this are fetched with `read_ranges` even when they are one run (one
+/// request to a remote source either way; a memory map answers small reads without copying).
+const DIRECT_MIN: u64 = 256 << 10;
 
 /// A strided view into the decoded bytes of one block.
 #[derive(Debug, Clone)]
@@ -63,14 +71,68 @@ pub(crate) fn check_view_bounds(
 }
 
 impl BlockView {
-    /// Read `region` into `out` (stored byte order). Uncompressed blocks (internal, streamed or
-    /// in an external file): the region's byte runs, merged where they touch, are fetched with
-    /// one `read_ranges` call per batch (a batch asks for at most the output's size), so a remote
+    /// Read `region` of values of `dtype` (stored in `self.endian`) into `out`, native-endian.
+    /// Uncompressed blocks (internal, streamed or in an external file): a region that is one
+    /// contiguous run of the block (a full read) is read with positional reads straight into
+    /// `out`, in pieces of [`DIRECT_PIECE`] in parallel, each swapped to native order as soon as
+    /// it arrives (no map of the file is touched: only `out` is charged to the process).
+    /// Otherwise the region's byte runs, merged where they touch, are fetched with one
+    /// `read_ranges` call per batch (a batch asks for at most the output's size), so a remote
     /// source can coalesce them or send one multi-range request, and a memory map answers without
-    /// copying. Compressed blocks are decoded whole (once) and the runs taken from memory.
-    pub(crate) fn read(&self, region: &Region, elem: usize, out: &mut [u8]) -> Result<()> {
+    /// copying. Compressed blocks are decoded whole (once, kept for later reads) and the runs
+    /// taken from memory, except a read of the whole block in order, which is decoded straight
+    /// into `out` and not kept.
+    pub(crate) fn read(&self, region: &Region, dtype: &DataType, out: &mut [u8]) -> Result<()> {
+        self.read_stored(region, dtype, out)?;
+        if !self.swapped_in_place(region, dtype, out.len()) {
+            dtype.swap_to_native(self.endian, out);
+        }
+        Ok(())
+    }
+
+    /// True when [`BlockView::read_stored`] takes the direct path (which swaps as it reads).
+    fn swapped_in_place(&self, region: &Region, dtype: &DataType, out_len: usize) -> bool {
+        self.direct_range(region, dtype.size(), out_len).is_some()
+    }
+
+    /// The block-relative byte range of a region read by the direct path, if it qualifies: an
+    /// uncompressed block, one run filling the output, at least [`DIRECT_MIN`] bytes.
+    fn direct_range(
+        &self,
+        region: &Region,
+        elem: usize,
+        out_len: usize,
+    ) -> Option<std::ops::Range<u64>> {
+        if self.blocks.is_compressed(self.block) || (out_len as u64) < DIRECT_MIN {
+            return None;
+        }
+        let plan = RunPlan::new(region, self.offset, &self.strides, elem).ok()??;
+        plan.single_run()
+            .filter(|r| r.end - r.start == out_len as u64)
+    }
+
+    fn read_stored(&self, region: &Region, dtype: &DataType, out: &mut [u8]) -> Result<()> {
         if out.is_empty() {
             return Ok(());
+        }
+        let elem = dtype.size();
+        if let Some(r) = self.direct_range(region, elem, out.len()) {
+            let h = self.blocks.header(self.block)?;
+            if r.end > h.used {
+                return Err(Error::block(self.block, h.offset, "view outside the block"));
+            }
+            let start = h.data_offset() + r.start;
+            let src: &Arc<dyn ByteSource> = self.blocks.source();
+            // pieces of whole elements, so that each can be swapped on its own
+            let piece = (DIRECT_PIECE / elem.max(1)).max(1) * elem.max(1);
+            return out
+                .par_chunks_mut(piece)
+                .enumerate()
+                .try_for_each(|(i, dst)| -> Result<()> {
+                    src.read_exact_at(start + (i * piece) as u64, dst)?;
+                    dtype.swap_to_native(self.endian, dst);
+                    Ok(())
+                });
         }
         let Some(plan) = RunPlan::new(region, self.offset, &self.strides, elem)? else {
             return Ok(());
@@ -79,6 +141,12 @@ impl BlockView {
         let max_bytes = out.len() as u64;
         let blocks = &self.blocks;
         if blocks.is_compressed(self.block) {
+            // the whole block, in order: decode straight into `out`
+            if plan.single_run() == Some(0..out.len() as u64)
+                && blocks.data_len(self.block)? == out.len() as u64
+            {
+                return blocks.decode_into(self.block, out);
+            }
             let data = blocks.data(self.block)?;
             if hi > data.len() as u64 {
                 return Err(Error::block(self.block, lo, "view outside the block"));

@@ -43,6 +43,25 @@ pub fn decode(compression: &[u8; 4], data: &[u8], max_len: usize) -> Result<Vec<
     }
 }
 
+/// Decode an ASDF block's stored bytes into `out`, which holds exactly the decoded size the
+/// block header declares: a full read decodes into the caller's array with no second buffer
+/// (zlib streams straight into `out`; the other compressions decode, then copy).
+///
+/// # Errors
+/// As [`decode`]; fewer decoded bytes than `out` holds is [`Error::WrongSize`], more is
+/// [`Error::TooLarge`].
+pub fn decode_into(compression: &[u8; 4], data: &[u8], out: &mut [u8]) -> Result<()> {
+    if compression == b"zlib" {
+        let n =
+            crate::compress::read_exact_into("zlib", flate2::bufread::ZlibDecoder::new(data), out)?;
+        return crate::check_size("zlib", out.len(), n);
+    }
+    let v = decode(compression, data, out.len())?;
+    crate::check_size(&label(compression), out.len(), v.len())?;
+    out.copy_from_slice(&v);
+    Ok(())
+}
+
 /// Encode bytes for an ASDF block with `compression`, as python asdf would.
 pub fn encode(compression: &[u8; 4], data: &[u8]) -> Result<Vec<u8>> {
     match compression {
@@ -57,5 +76,27 @@ pub fn encode(compression: &[u8; 4], data: &[u8]) -> Result<Vec<u8>> {
             "ASDF block compression '{}'",
             label(other)
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_into_fills_exactly_or_fails() {
+        let data: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        for c in [b"zlib", b"zstd", b"bzp2", b"lz4\0"] {
+            let enc = encode(c, &data).unwrap();
+            let mut out = vec![0u8; data.len()];
+            decode_into(c, &enc, &mut out).unwrap();
+            assert_eq!(out, data, "{}", label(c));
+            let mut short = vec![0u8; data.len() - 1];
+            assert!(decode_into(c, &enc, &mut short).is_err(), "{}", label(c));
+            let mut long = vec![0u8; data.len() + 1];
+            assert!(decode_into(c, &enc, &mut long).is_err(), "{}", label(c));
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Owned, aligned, native-endian array buffers.
 
+use crate::cast::Scalar;
 use crate::dtype::{DataType, Element};
 use crate::error::{Error, Result};
 use crate::shape::num_bytes;
@@ -57,6 +58,40 @@ impl AlignedBuf {
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         &mut bytemuck::cast_slice_mut(&mut self.words)[..self.len]
     }
+}
+
+/// `n` zero values of `T` in a new `Vec`, allocated the way large reads want it: zeroed by the
+/// allocator (`calloc`: fresh pages are not written, so the caller's read is the first touch),
+/// and, from 4 MiB up, advised to use transparent huge pages before that first touch (one
+/// fault per 2 MiB instead of per 4 KiB; on Linux the kernel places such large mappings on a
+/// 2 MiB boundary). This is what numpy does for its large arrays; a `vec![x; n]` followed by a
+/// read writes every page twice and faults every 4 KiB.
+///
+/// # Errors
+/// [`Error::Shape`] when `n` values of `T` do not fit in memory (the allocation failed or its
+/// size overflows), instead of aborting.
+pub fn zeroed_values<T: Scalar>(n: usize) -> Result<Vec<T>> {
+    let too_big = || Error::Shape(format!("{n} values of {} do not fit in memory", T::DTYPE));
+    if n == 0 || std::mem::size_of::<T>() == 0 {
+        let mut v = Vec::new();
+        v.try_reserve_exact(n).map_err(|_| too_big())?;
+        v.resize(n, T::default());
+        return Ok(v);
+    }
+    let layout = std::alloc::Layout::array::<T>(n).map_err(|_| too_big())?;
+    // SAFETY: the layout has a non-zero size (n > 0, T not zero-sized).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
+    if ptr.is_null() {
+        return Err(too_big());
+    }
+    if layout.size() >= HUGE_PAGE_THRESHOLD {
+        advise_huge_pages(ptr.cast::<u8>(), layout.size());
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `[T; n]`, so
+    // length and capacity `n` describe it; all its bytes are zero, and for every `Scalar` type
+    // (a sealed set: bool, integers, f16, f32, f64, complex) the all-zero bytes are a valid
+    // value (false, 0, +0.0).
+    Ok(unsafe { Vec::from_raw_parts(ptr, n, n) })
 }
 
 #[cfg(target_os = "linux")]
@@ -216,6 +251,17 @@ mod tests {
             b.as_slice::<f64>().unwrap(),
             &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]
         );
+    }
+
+    #[test]
+    fn zeroed_values_are_zero() {
+        let v: Vec<f32> = zeroed_values(3 << 20).unwrap(); // 12 MiB: advised huge pages
+        assert_eq!(v.len(), 3 << 20);
+        assert!(v.iter().all(|&x| x.to_bits() == 0));
+        let b: Vec<bool> = zeroed_values(5).unwrap();
+        assert_eq!(b, vec![false; 5]);
+        assert!(zeroed_values::<u8>(0).unwrap().is_empty());
+        assert!(zeroed_values::<f64>(usize::MAX / 4).is_err());
     }
 
     #[test]

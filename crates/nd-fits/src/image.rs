@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::hdu::{header_attributes, Hdu, HduKind};
-use crate::scale::{bitpix_dtype, convert};
+use crate::scale::{bitpix_dtype, convert, convert_in_place, converts_in_place};
 use nd_core::{ArrayBuf, ArrayRead, Attributes, ByteSource, DataType, Region};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -13,6 +13,11 @@ use nd_core::io::region_runs;
 
 /// Pieces larger than this are split, and reads of many pieces run in parallel.
 const PIECE: u64 = 4 << 20;
+
+/// Regions whose pieces average at least this many stored bytes are read piece by piece with
+/// positional reads straight into the output (see `FitsImage::read_into`); smaller pieces (a
+/// cutout's short rows) go through `read_ranges`, so a remote source can coalesce them.
+const DIRECT_MIN: u64 = 64 << 10;
 
 /// A FITS image (primary or IMAGE extension) as an nd array: physical values as astropy returns
 /// them (or stored values for [`crate::Fits::raw_image`]). Reads fetch only the bytes a region covers.
@@ -167,6 +172,39 @@ impl FitsImage {
             },
             e => Error::Core(e),
         };
+        let stored_bytes = total * es;
+        if !pieces.is_empty() && stored_bytes >= DIRECT_MIN * pieces.len() as u64 {
+            // Large pieces (a full read, wide regions): each piece is read with one positional
+            // read straight into its place in the output and converted there — in place when
+            // the conversion is a byte swap, else from a per-thread scratch buffer of one piece.
+            // No map of the file is touched, so only the output is charged to the process;
+            // pieces run in parallel.
+            let in_place = converts_in_place(&self.scaling) && es == ed as u64;
+            let direct = |job: &mut (u64, u64, &mut [u8])| -> Result<()> {
+                let (fo, n, dst) = job;
+                let end = *fo + *n * es;
+                if in_place {
+                    self.source
+                        .read_exact_at(*fo, dst)
+                        .map_err(|e| trunc(e, end))?;
+                    convert_in_place(self.bitpix, &self.scaling, dst);
+                    return Ok(());
+                }
+                nd_core::scratch::with_scratch(|buf: &mut Vec<u8>| {
+                    buf.resize((*n * es) as usize, 0);
+                    self.source
+                        .read_exact_at(*fo, buf)
+                        .map_err(|e| trunc(e, end))?;
+                    convert(self.bitpix, &self.scaling, buf, dst);
+                    Ok(())
+                })
+            };
+            return if jobs.len() > 1 {
+                jobs.par_iter_mut().try_for_each(direct)
+            } else {
+                jobs.iter_mut().try_for_each(direct)
+            };
+        }
         // Batches of pieces (at most PIECE stored bytes, or one larger piece) are fetched with one
         // `read_ranges` call, so that a source with costly requests (remote) can coalesce and
         // fetch them concurrently; memory and mmap sources answer it without copying.

@@ -269,6 +269,66 @@ pub(crate) fn convert(bitpix: i64, scaling: &Scaling, src: &[u8], dst: &mut [u8]
     convert_generic(bitpix, scaling, src, dst)
 }
 
+/// True when [`convert_in_place`] can do this conversion: the stored and the physical values
+/// have the same size and the conversion is a byte swap (or a bit flip) of each element.
+pub(crate) fn converts_in_place(scaling: &Scaling) -> bool {
+    matches!(scaling, Scaling::None | Scaling::Int8 | Scaling::Unsigned)
+}
+
+/// [`convert`] for the conversions of [`converts_in_place`], done on the stored bytes where they
+/// lie: a full read fills the output with the file's bytes and swaps them there (no second
+/// buffer, one pass over memory that is already in cache). Other scalings are left untouched
+/// (the caller checks [`converts_in_place`] first).
+pub(crate) fn convert_in_place(bitpix: i64, scaling: &Scaling, buf: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { convert_in_place_avx2(bitpix, scaling, buf) };
+            return;
+        }
+    }
+    convert_in_place_generic(bitpix, scaling, buf)
+}
+
+/// [`convert_in_place`] compiled with AVX2 enabled (vectorised swaps).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn convert_in_place_avx2(bitpix: i64, scaling: &Scaling, buf: &mut [u8]) {
+    convert_in_place_generic(bitpix, scaling, buf)
+}
+
+#[inline(always)]
+fn convert_in_place_generic(bitpix: i64, scaling: &Scaling, buf: &mut [u8]) {
+    match (scaling, bitpix) {
+        (Scaling::None, 8) => {}
+        (Scaling::None, 16) => map_in_place::<2>(buf, |a| u16::from_be_bytes(a).to_ne_bytes()),
+        (Scaling::None, 32 | -32) => {
+            map_in_place::<4>(buf, |a| u32::from_be_bytes(a).to_ne_bytes())
+        }
+        (Scaling::None, _) => map_in_place::<8>(buf, |a| u64::from_be_bytes(a).to_ne_bytes()),
+        (Scaling::Int8, _) => buf.iter_mut().for_each(|b| *b ^= 0x80),
+        (Scaling::Unsigned, 16) => {
+            map_in_place::<2>(buf, |a| (u16::from_be_bytes(a) ^ 0x8000).to_ne_bytes())
+        }
+        (Scaling::Unsigned, 32) => {
+            map_in_place::<4>(buf, |a| (u32::from_be_bytes(a) ^ 0x8000_0000).to_ne_bytes())
+        }
+        (Scaling::Unsigned, _) => map_in_place::<8>(buf, |a| {
+            (u64::from_be_bytes(a) ^ 0x8000_0000_0000_0000).to_ne_bytes()
+        }),
+        (Scaling::F32 { .. } | Scaling::F64 { .. }, _) => {}
+    }
+}
+
+#[inline(always)]
+fn map_in_place<const S: usize>(buf: &mut [u8], f: impl Fn([u8; S]) -> [u8; S]) {
+    for d in buf.chunks_exact_mut(S) {
+        let a: [u8; S] = (&*d).try_into().unwrap_or([0; S]);
+        d.copy_from_slice(&f(a));
+    }
+}
+
 /// The same loops compiled with AVX2 enabled, so that byte swaps vectorise (vpshufb).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
@@ -364,5 +424,38 @@ mod tests {
         let fv: &[f32] = bytemuck::cast_slice(&f);
         assert_eq!(fv[0], -65535.0);
         assert!(fv[1].is_nan());
+    }
+
+    #[test]
+    fn in_place_equals_copying_conversion() {
+        // 48 bytes: several AVX2 lanes' worth for every element size, odd values in every byte
+        let src: Vec<u8> = (0..48u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(11))
+            .collect();
+        for (bitpix, scaling) in [
+            (8, Scaling::None),
+            (16, Scaling::None),
+            (32, Scaling::None),
+            (-32, Scaling::None),
+            (64, Scaling::None),
+            (-64, Scaling::None),
+            (8, Scaling::Int8),
+            (16, Scaling::Unsigned),
+            (32, Scaling::Unsigned),
+            (64, Scaling::Unsigned),
+        ] {
+            assert!(converts_in_place(&scaling));
+            let mut want = vec![0u8; src.len()];
+            convert(bitpix, &scaling, &src, &mut want);
+            let mut got = src.clone();
+            convert_in_place(bitpix, &scaling, &mut got);
+            assert_eq!(got, want, "BITPIX {bitpix}, {scaling:?}");
+        }
+        let f32s = Scaling::F32 {
+            scale: Some(2.0),
+            zero: None,
+            blank: None,
+        };
+        assert!(!converts_in_place(&f32s));
     }
 }

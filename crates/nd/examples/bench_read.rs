@@ -1,11 +1,18 @@
-//! Time nd from Rust on what `python/benches/bench.py` times from Python: open a file and read
-//! a float32 array whole, read a region of it, or walk every HDU's header. Prints one line per
-//! round: the seconds it took (open included), for the benchmark to take the median of.
+//! Time nd from Rust on what `python/benches/bench.py` and `bench/run.py` time: open a file and
+//! read a float32 array whole (`read`), read an array whole in its own type (`full`: what the
+//! reference library returns, no conversion), read a region of it, walk every HDU's header
+//! (`walk`: into the metadata JSON; `hdus`: parse them and count the HDUs), or read every array
+//! of a file (`touch`). Prints one line per round: the seconds it took (open
+//! included), for the benchmark to take the median of, and a check value (a sum of the values)
+//! to compare with the other readers'.
 //!
 //! ```sh
 //! cargo run --release -p nd --example bench_read -- ROUNDS read PATH SELECTOR
+//! cargo run --release -p nd --example bench_read -- ROUNDS full PATH SELECTOR
 //! cargo run --release -p nd --example bench_read -- ROUNDS cutout PATH SELECTOR 4000:4100,4000:4100
 //! cargo run --release -p nd --example bench_read -- ROUNDS walk PATH
+//! cargo run --release -p nd --example bench_read -- ROUNDS hdus PATH
+//! cargo run --release -p nd --example bench_read -- ROUNDS touch PATH
 //! ```
 
 use std::time::Instant;
@@ -29,6 +36,26 @@ fn main() -> Result<(), nd::Error> {
                 let a = ds.array(selector)?.read_ndarray::<f32>()?;
                 a.len() as f64 + f64::from(a.iter().next().copied().unwrap_or(0.0))
             }
+            "full" => {
+                let a = ds.array(selector)?;
+                let (t, check) = read_own_type(&a)?;
+                // the sum is not part of the timed work
+                let secs = (t - t0).as_secs_f64();
+                println!("{secs:.6} {check}");
+                continue;
+            }
+            "hdus" => match ds.native() {
+                // every header read and parsed (data units skipped), as fitsrs' HDU iterator does
+                nd::Native::Fits(f) => f.len() as f64,
+                _ => return Err(nd::Error::input("hdus: not a FITS file")),
+            },
+            "touch" => {
+                let mut check = 0.0;
+                for entry in ds.arrays()? {
+                    check += read_own_type(&ds.array(&entry.path)?)?.1;
+                }
+                check
+            }
             "cutout" => {
                 let arr = ds.array(selector)?;
                 let region = arr.region(args.get(4).ok_or_else(usage)?)?;
@@ -46,4 +73,23 @@ fn main() -> Result<(), nd::Error> {
         println!("{secs:.6} {check}");
     }
     Ok(())
+}
+
+/// Read `a` whole in its stored type (after scaling: what the reference library returns), and
+/// return when the read ended and the sum of the values.
+fn read_own_type(a: &nd::Array) -> Result<(Instant, f64), nd::Error> {
+    fn go<T: nd::Scalar + Into<f64>>(a: &nd::Array) -> Result<(Instant, f64), nd::Error> {
+        let v = a.read_ndarray::<T>()?;
+        let t = Instant::now();
+        Ok((t, v.iter().map(|&x| x.into()).sum()))
+    }
+    match a.dtype() {
+        nd::DataType::Float32 => go::<f32>(a),
+        nd::DataType::Float64 => go::<f64>(a),
+        nd::DataType::UInt16 => go::<u16>(a),
+        nd::DataType::Int16 => go::<i16>(a),
+        nd::DataType::Int32 => go::<i32>(a),
+        nd::DataType::UInt8 => go::<u8>(a),
+        d => Err(nd::Error::input(format!("full: no reader for {d}"))),
+    }
 }

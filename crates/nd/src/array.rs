@@ -140,11 +140,8 @@ impl Array {
         let shape: Vec<usize> = region.shape().iter().map(|&d| d as usize).collect();
         let n = elements(region)
             .ok_or_else(|| self.fail("the region holds more values than memory can address"))?;
-        let mut values: Vec<T> = Vec::new();
-        values
-            .try_reserve_exact(n)
-            .map_err(|_| self.fail(format!("{n} values of {} do not fit in memory", T::DTYPE)))?;
-        values.resize(n, T::default());
+        // zeroed by the allocator and advised huge pages: the read is the first touch
+        let mut values: Vec<T> = nd_core::buf::zeroed_values(n).map_err(|e| self.fail(e))?;
         self.read_into(region, &mut values)?;
         ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| self.fail(e))
     }

@@ -196,6 +196,14 @@ impl RunPlan {
         (self.lo, self.hi)
     }
 
+    /// The source byte range, when the whole region is one run that fills the output in order
+    /// (a full read of a C-ordered block, a band of whole rows): such a region can be read with
+    /// positional reads straight into the output. `None` otherwise.
+    pub fn single_run(&self) -> Option<Range<u64>> {
+        (self.split == 0 && self.out_contig && self.out_base == 0)
+            .then(|| self.src_base..self.src_base + self.run)
+    }
+
     /// Bytes of one run (every run has this length).
     pub fn run_len(&self) -> u64 {
         self.run

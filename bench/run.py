@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""nd against its peers, side by side in the same run: the benchmark of issue 21.
+
+    python3 bench/run.py [--rounds 7] [--data DIR] [--tasks fits_f32,zarr_zstd,...]
+    python3 bench/run.py --smoke          # tiny data, 1 round: checks that the mechanism works
+
+What it does:
+  1. a venv with the Python peers (bench/requirements.txt, PyPI) in bench/.venv, unless
+     --python names an interpreter that already has them;
+  2. builds nd's timing binary (`cargo build --release -p nd --example bench_read`; dev profile
+     with --smoke) and the Rust peers zarrs and fitsrs (bench/peers-rs, its own workspace; not
+     in --smoke unless --rust-peers);
+  3. writes the datasets deterministically (bench/gen.py, with the reference libraries);
+  4. per task: one warm-up `cat` of the input (hot page cache), then ROUNDS interleaved rounds:
+     each round runs every reader once, in a rotated order, each in its own process. A reader's
+     time is its own clock around open + full read (after imports); `cat` (of the file, or of
+     every file of a Zarr store) is timed by this script around the process and is the floor.
+     Peak RSS of each process comes from wait4's rusage (ru_maxrss);
+  5. writes a Markdown report (bench/RESULTS.md; --smoke: DATA/RESULTS.md) with the commit, the
+     machine, its load, medians, min-max spread, ratios (peer time / nd time: > 1 means nd is
+     faster; their min-max over the rounds) and peak RSS. Readers that are not installed are
+     listed as skipped, by name. A reader whose check value (sum of the values) differs from
+     nd's is marked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+
+# task -> (dataset, nd selector, readers besides nd and cat)
+TASKS: dict[str, tuple[str, str, list[str]]] = {
+    "fits_f32": ("f32.fits", "0", ["ndfiles", "astropy", "fitsio", "fitsrs"]),
+    "fits_i16": ("i16s.fits", "0", ["ndfiles", "astropy", "fitsio", "fitsrs"]),
+    "fits_walk": ("many.fits", "", ["ndfiles", "astropy", "fitsio", "fitsrs"]),
+    "zarr_zstd": ("zstd.zarr", "/", ["ndfiles", "zarr-python", "zarrs", "zarrs-hp"]),
+    "zarr_blosc": ("blosc.zarr", "/", ["ndfiles", "zarr-python", "zarrs", "zarrs-hp"]),
+    "zarr_raw": ("raw.zarr", "/", ["ndfiles", "zarr-python", "zarrs", "zarrs-hp"]),
+    "asdf_plain": ("plain.asdf", "data", ["ndfiles", "asdf"]),
+    "asdf_zlib": ("zlib.asdf", "data", ["ndfiles", "asdf"]),
+    "asdf_many": ("many.asdf", "", ["ndfiles", "asdf"]),
+}
+NO_CAT = {"fits_walk", "asdf_many"}  # a header walk does not read the file: no floor
+NOTES = {
+    "fits_i16": "fitsrs does not apply BSCALE/BZERO: its time and check are for the raw int16.",
+    "fits_f32": "astropy returns big-endian float32 (no byte swap); the others native order.",
+    "fits_walk": ("nd and fitsrs: open and count the HDUs (every header read and parsed, data "
+                  "units skipped); astropy: every `hdu.header`; fitsio: every `read_header()`; "
+                  "ndfiles: the `metadata` dict of every header."),
+    "zarr_zstd": "zarrs-hp: zarrs with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (huge pages).",
+}
+PY_READERS = {"ndfiles", "astropy", "fitsio", "asdf", "zarr-python"}
+RS_PEERS = BENCH / "peers-rs"
+
+
+def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def out(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return ""
+
+
+def venv_python(args) -> str:
+    if args.python:
+        return args.python
+    venv = BENCH / ".venv"
+    py = venv / "bin" / "python"
+    if not py.exists():
+        sh([sys.executable, "-m", "venv", str(venv)])
+    stamp = venv / ".requirements"
+    req = (BENCH / "requirements.txt").read_text()
+    if not stamp.exists() or stamp.read_text() != req:
+        sh([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r",
+            str(BENCH / "requirements.txt")])
+        stamp.write_text(req)
+    return str(py)
+
+
+def build(args) -> tuple[Path, Path | None]:
+    profile = "dev" if args.smoke else "release"
+    sh(["cargo", "build", "-q", "--profile", profile, "-p", "nd", "--example", "bench_read"], cwd=ROOT)
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    nd = target / ("debug" if args.smoke else "release") / "examples" / "bench_read"
+    peers = RS_PEERS / "target" / "release" / "nd-bench-peers"
+    if not args.smoke or args.rust_peers:
+        sh(["cargo", "build", "-q", "--release", "--manifest-path", str(RS_PEERS / "Cargo.toml")])
+    return nd, (peers if peers.exists() else None)
+
+
+def command(reader: str, task: str, path: Path, py: str, nd: Path, peers: Path | None):
+    """(argv, extra env, how the time is taken) or a reason to skip."""
+    sel = TASKS[task][1]
+    if reader == "nd":
+        verb = {"fits_walk": "hdus", "asdf_many": "touch"}.get(task, "full")
+        return [str(nd), "1", verb, str(path)] + ([sel] if sel else []), {}, "nd"
+    if reader == "cat":
+        files = sorted(str(p) for p in path.rglob("*") if p.is_file()) if path.is_dir() else [str(path)]
+        return ["cat", *files], {}, "wall"
+    if reader in PY_READERS:
+        return [py, str(BENCH / "peers.py"), reader, task, str(path)], {}, "json"
+    if reader in ("zarrs", "zarrs-hp", "fitsrs"):
+        if peers is None:
+            return f"bench/peers-rs not built (cargo build --release --manifest-path {RS_PEERS.relative_to(ROOT)}/Cargo.toml)"
+        env = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"} if reader == "zarrs-hp" else {}
+        kind = "zarr" if reader.startswith("zarrs") else task
+        return [str(peers), reader.removesuffix("-hp"), kind, str(path)], env, "json"
+    return f"unknown reader {reader}"
+
+
+def run_once(argv: list[str], env: dict, how: str) -> dict:
+    """Run one reader process; its time, check value and peak RSS (bytes)."""
+    e = dict(os.environ, **env)
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL if how == "wall" else subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=e)
+    stdout = p.stdout.read() if p.stdout else b""
+    stderr = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    rss = ru.ru_maxrss * 1024
+    if how == "json" and code == 3:
+        return {"skipped": json.loads(stdout).get("skipped", "not installed")}
+    if code != 0:
+        return {"error": (stderr.decode(errors="replace").strip().splitlines() or [f"exit {code}"])[-1]}
+    if how == "wall":
+        return {"seconds": wall, "rss": rss, "check": None}
+    if how == "nd":
+        secs, check = stdout.decode().split()[:2]
+        return {"seconds": float(secs), "check": float(check), "rss": rss}
+    d = json.loads(stdout)
+    return {"seconds": d["seconds"], "check": d["check"], "rss": rss}
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        mem = f"{int(Path('/proc/meminfo').read_text().split()[1]) / 2**20:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    thp = ""
+    try:
+        thp = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text().strip()
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "kernel": platform.release(),
+            "thp": thp}
+
+
+def versions(py: str) -> str:
+    code = ("import importlib.metadata as m\n"
+            "for n in ['numpy','astropy','fitsio','asdf','zarr','numcodecs','ndfiles']:\n"
+            "  try: print(n, m.version(n))\n"
+            "  except Exception: print(n, '-')\n")
+    return ", ".join(out([py, "-c", code]).splitlines())
+
+
+def fmt_s(x: float) -> str:
+    return f"{x:.4f}" if x == x else "-"
+
+
+def report(results: dict, args, meta: dict) -> str:
+    L = [f"# nd against its peers ({'smoke run, tiny data: the numbers mean nothing' if args.smoke else 'issue 21 benchmark'})", ""]
+    L.append(f"- commit: `{meta['commit']}`; {meta['date']}; {args.rounds} interleaved rounds per task, "
+             "each reader in its own process, in rotated order; hot page cache")
+    m = meta["machine"]
+    L.append(f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, Linux {m['kernel']}, THP `{m['thp']}`")
+    L.append(f"- load average (1 min) at start {meta['load0']:.2f}, at end {meta['load1']:.2f}"
+             + (" — **the machine was loaded: absolute times are inflated and noisy**" if max(meta['load0'], meta['load1']) > 1 else ""))
+    L.append(f"- Python peers: {meta['versions']}")
+    L.append(f"- re-run: `{meta['cmdline']}`")
+    L.append("")
+    L.append("How to re-run for issue 21's acceptance: on a quiet machine (load average below 0.5, "
+             "nothing else running), `python3 bench/run.py --rounds 9` twice; each run rewrites this file "
+             "(keep both). The first run makes bench/.venv and writes the datasets (about 4 GiB under "
+             "/tmp/nd-bench; `--data DIR` elsewhere); later runs reuse them.")
+    L.append("")
+    L.append("Time: each reader's own clock around open + full read (cat: wall time of the process). "
+             "Ratio = peer median / nd median (> 1: nd faster); 'ratio range' = min-max of the per-round ratios. "
+             "RSS: peak resident set of the reader's process (Python peers include the interpreter and imports).")
+    for task, rows in results.items():
+        L += ["", f"## {task} ({TASKS[task][0]})", ""]
+        if task in NOTES:
+            L += [NOTES[task], ""]
+        L.append("| reader | median s | min-max s | ratio peer/nd | ratio range | peak RSS MiB | check |")
+        L.append("|---|---|---|---|---|---|---|")
+        nd = rows.get("nd", {})
+        nd_med = median(nd.get("times", []))
+        skipped = []
+        for reader, r in rows.items():
+            if "skipped" in r:
+                skipped.append(f"{reader} ({r['skipped']})")
+                continue
+            if "error" in r:
+                L.append(f"| {reader} | error: {r['error']} | | | | | |")
+                continue
+            ts = r["times"]
+            med = median(ts)
+            ratio = med / nd_med if reader != "nd" and nd_med == nd_med else float("nan")
+            per = [a / b for a, b in zip(r["times"], nd.get("times", [])) if b > 0] if reader != "nd" else []
+            rr = f"{min(per):.2f}-{max(per):.2f}" if per else ""
+            rss = median([x / 2**20 for x in r["rss"]])
+            check = r.get("check_ok", "")
+            L.append(f"| {reader} | {fmt_s(med)} | {fmt_s(min(ts))}-{fmt_s(max(ts))} | "
+                     f"{'' if reader == 'nd' else f'{ratio:.2f}x'} | {rr} | {rss:.0f} | {check} |")
+        if skipped:
+            L += ["", "Skipped: " + "; ".join(skipped)]
+    L.append("")
+    return "\n".join(L)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="tiny data, 1 round, dev build")
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--data", type=Path, default=None, help="dataset directory (default /tmp/nd-bench[-smoke])")
+    ap.add_argument("--tasks", default="", help="comma-separated subset of: " + ", ".join(TASKS))
+    ap.add_argument("--python", default="", help="an interpreter that has bench/requirements.txt (default: make bench/.venv)")
+    ap.add_argument("--rust-peers", action="store_true", help="build and time zarrs and fitsrs in --smoke too")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    args.rounds = args.rounds or (1 if args.smoke else 7)
+    data = args.data or Path("/tmp/nd-bench-smoke" if args.smoke else "/tmp/nd-bench")
+    out_path = args.out or (data / "RESULTS.md" if args.smoke else BENCH / "RESULTS.md")
+    tasks = [t for t in args.tasks.split(",") if t] or list(TASKS)
+    for t in tasks:
+        if t not in TASKS:
+            ap.error(f"unknown task {t}")
+
+    py = venv_python(args)
+    nd, peers = build(args)
+    need = sorted({TASKS[t][0] for t in tasks})
+    sh([py, str(BENCH / "gen.py"), str(data), "--only", ",".join(need)] + (["--smoke"] if args.smoke else []))
+
+    meta = {
+        "commit": out(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+        "load0": os.getloadavg()[0],
+        "versions": versions(py),
+        "cmdline": "python3 bench/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+    }
+    results: dict[str, dict[str, dict]] = {}
+    for task in tasks:
+        path = data / TASKS[task][0]
+        readers = ["nd", *TASKS[task][2]] + ([] if task in NO_CAT else ["cat"])
+        rows: dict[str, dict] = {}
+        cmds = {}
+        for r in readers:
+            c = command(r, task, path, py, nd, peers)
+            if isinstance(c, str):
+                rows[r] = {"skipped": c}
+            else:
+                cmds[r] = c
+                rows[r] = {"times": [], "rss": [], "checks": []}
+        if "cat" in cmds:  # warm the page cache
+            run_once(*cmds["cat"])
+        active = list(cmds)
+        for k in range(args.rounds):
+            order = active[k % len(active):] + active[:k % len(active)]
+            for r in order:
+                if "times" not in rows[r]:
+                    continue
+                res = run_once(*cmds[r])
+                if "seconds" in res:
+                    rows[r]["times"].append(res["seconds"])
+                    rows[r]["rss"].append(res["rss"])
+                    rows[r]["checks"].append(res["check"])
+                else:
+                    rows[r] = res
+        want = rows.get("nd", {}).get("checks", [None])[:1]
+        for r, row in rows.items():
+            cs = [c for c in row.get("checks", []) if c is not None]
+            if r == "nd" or not cs or not want or want[0] is None:
+                continue
+            tol = 1e-6 * max(1.0, abs(want[0]))
+            row["check_ok"] = "same" if all(abs(c - want[0]) <= tol for c in cs) else f"differs ({cs[0]:.6g})"
+        results[task] = rows
+        line = ", ".join(f"{r} {median(v['times']):.4f}s" if "times" in v else f"{r} {'skipped' if 'skipped' in v else 'error'}"
+                         for r, v in rows.items())
+        print(f"{task}: {line}", flush=True)
+    meta["load1"] = os.getloadavg()[0]
+    text = report(results, args, meta)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(text)
+    print(f"wrote {out_path}")
+    errors = [f"{t}/{r}: {v['error']}" for t, rows in results.items() for r, v in rows.items() if "error" in v]
+    bad = [f"{t}/{r}: {v['check_ok']}" for t, rows in results.items() for r, v in rows.items()
+           if str(v.get("check_ok", "")).startswith("differs") and not (t == "fits_i16" and r == "fitsrs")]
+    for e in errors + bad:
+        print(f"bench: {e}", file=sys.stderr)
+    return 1 if errors or bad or "error" in results.get(tasks[0], {}).get("nd", {}) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
