@@ -6,14 +6,17 @@ use crate::layout::BlockHeader;
 use bytes::Bytes;
 use md5::{Digest, Md5};
 use nd_core::ByteSource;
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The blocks of one file.
 #[derive(Debug)]
 pub struct Blocks {
     src: Arc<dyn ByteSource>,
-    headers: Vec<BlockHeader>,
-    decoded: Vec<OnceLock<Bytes>>,
+    headers: Arc<Vec<BlockHeader>>,
+    /// Compressed blocks decoded so far, by index: a map rather than a slot per block, so a
+    /// file of a million tiny blocks costs no more than its headers.
+    decoded: Mutex<HashMap<usize, Bytes>>,
 }
 
 /// Which bytes a block's checksum matched.
@@ -30,13 +33,13 @@ pub enum ChecksumMatch {
 }
 
 impl Blocks {
-    /// Blocks of `src` described by `headers`.
-    pub fn new(src: Arc<dyn ByteSource>, headers: Vec<BlockHeader>) -> Self {
-        let decoded = headers.iter().map(|_| OnceLock::new()).collect();
+    /// Blocks of `src` described by `headers` (a `Vec`, or an `Arc` of one shared with the
+    /// file's [`crate::layout::Layout`]).
+    pub fn new(src: Arc<dyn ByteSource>, headers: impl Into<Arc<Vec<BlockHeader>>>) -> Self {
         Blocks {
             src,
-            headers,
-            decoded,
+            headers: headers.into(),
+            decoded: Mutex::default(),
         }
     }
 
@@ -99,8 +102,8 @@ impl Blocks {
         if h.compression == [0; 4] {
             return self.stored(i);
         }
-        if let Some(b) = self.decoded[i].get() {
-            return Ok(b.clone());
+        if let Some(b) = self.cached(i) {
+            return Ok(b);
         }
         let stored = self.stored(i)?;
         let max = usize::try_from(h.data_size).map_err(|_| Error::Codec {
@@ -123,7 +126,12 @@ impl Blocks {
             });
         }
         let b = Bytes::from(out);
-        let _ = self.decoded[i].set(b.clone());
+        // Two threads may decode the same block at once; both get equal bytes, one is kept.
+        self.decoded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(i)
+            .or_insert_with(|| b.clone());
         Ok(b)
     }
 
@@ -142,8 +150,8 @@ impl Blocks {
                 ),
             });
         }
-        if let Some(b) = self.decoded[i].get() {
-            out.copy_from_slice(b);
+        if let Some(b) = self.cached(i) {
+            out.copy_from_slice(&b);
             return Ok(());
         }
         let stored = self.stored(i)?;
@@ -151,6 +159,15 @@ impl Blocks {
             block: i,
             message: e.to_string(),
         })
+    }
+
+    /// Block `i`'s decoded bytes if already decoded.
+    fn cached(&self, i: usize) -> Option<Bytes> {
+        self.decoded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&i)
+            .cloned()
     }
 
     /// Length of the decoded data of block `i`.

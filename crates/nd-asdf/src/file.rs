@@ -115,7 +115,7 @@ impl AsdfFile {
             }
             _ => Node::new(Value::Null),
         };
-        let blocks = Arc::new(Blocks::new(src, layout.blocks.clone()));
+        let blocks = Arc::new(Blocks::new(src, Arc::clone(&layout.blocks)));
         Ok(AsdfFile {
             layout,
             tree,

@@ -186,8 +186,9 @@ pub struct Layout {
     pub comments: Vec<String>,
     /// Byte range of the YAML tree (from `%YAML` to the end of the `...` line), if there is one.
     pub tree: Option<std::ops::Range<u64>>,
-    /// The blocks, in file order.
-    pub blocks: Vec<BlockHeader>,
+    /// The blocks, in file order (shared with [`crate::Blocks`]: a file of a million tiny
+    /// blocks holds its headers once).
+    pub blocks: std::sync::Arc<Vec<BlockHeader>>,
     /// How the blocks were found.
     pub index: IndexStatus,
     /// Offset of the block index, if one was found.
@@ -386,7 +387,7 @@ pub(crate) fn parse_layout_and_tree(
         standard_version,
         comments,
         tree,
-        blocks: Vec::new(),
+        blocks: Default::default(),
         index: IndexStatus::NoBlocks,
         index_offset: None,
         warnings: Vec::new(),
@@ -399,7 +400,7 @@ pub(crate) fn parse_layout_and_tree(
         layout.index_offset = Some(io);
         match read_index(src, io, &text, first, limits.blocks) {
             Ok(blocks) => {
-                layout.blocks = blocks;
+                layout.blocks = std::sync::Arc::new(blocks);
                 layout.index = IndexStatus::Used;
                 return Ok((layout, tree_bytes));
             }
@@ -413,7 +414,7 @@ pub(crate) fn parse_layout_and_tree(
     } else {
         layout.index = IndexStatus::Absent;
     }
-    layout.blocks = scan_blocks(src, first, &mut warnings, limits.blocks)?;
+    layout.blocks = std::sync::Arc::new(scan_blocks(src, first, &mut warnings, limits.blocks)?);
     layout.warnings = warnings;
     Ok((layout, tree_bytes))
 }
@@ -457,6 +458,50 @@ fn find_index(src: &dyn ByteSource, min_offset: u64) -> Result<Option<(u64, Byte
     }
 }
 
+/// Block headers read per batch when following an index.
+const HEADER_BATCH: usize = 4096;
+
+/// The offsets of an index in the form every ASDF writer uses (`%YAML 1.1`, `---`, one `- N`
+/// line per block, `...`), without building a YAML tree; `None` for anything else (the YAML
+/// loader then reads it) or for more than `max_blocks` entries.
+fn plain_index(text: &str, max_blocks: u64) -> Option<Vec<u64>> {
+    let mut lines = text.lines().map(str::trim_end).skip_while(|l| l.is_empty());
+    if lines.next()? != "%YAML 1.1" || lines.next()? != "---" {
+        return None;
+    }
+    let mut offsets = Vec::new();
+    for line in lines.by_ref() {
+        if line == "..." {
+            break;
+        }
+        let digits = line.strip_prefix("- ")?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if offsets.len() as u64 >= max_blocks {
+            return None;
+        }
+        offsets.push(digits.parse().ok()?);
+    }
+    lines.all(str::is_empty).then_some(offsets)
+}
+
+/// The offsets of an index in any other YAML form.
+fn yaml_index(text: &str, io: u64, max_blocks: u64) -> std::result::Result<Vec<u64>, String> {
+    let node = crate::yaml::load(text, io).map_err(|e| format!("index is not YAML: {e}"))?;
+    let items = node.as_seq().ok_or("index is not a list")?;
+    if items.len() as u64 > max_blocks {
+        // the block walk reports it
+        return Err(format!("index lists {} blocks", items.len()));
+    }
+    let mut offsets = Vec::with_capacity(items.len());
+    for it in items {
+        let o = it.as_int().ok_or("index entry is not an integer")?;
+        offsets.push(u64::try_from(o).map_err(|_| "negative offset in index")?);
+    }
+    Ok(offsets)
+}
+
 /// Read and validate the block index at `io` (the checks the standard recommends and more):
 /// a YAML list of integers, strictly increasing, the first equal to the first block found,
 /// a valid block header at every offset, each block ending before the next one starts and the
@@ -470,19 +515,12 @@ fn read_index(
 ) -> std::result::Result<Vec<BlockHeader>, String> {
     let text = index.get(INDEX_HEADER.len()..).unwrap_or_default();
     let text = std::str::from_utf8(text).map_err(|_| "index is not UTF-8".to_string())?;
-    let node = crate::yaml::load(text, io).map_err(|e| format!("index is not YAML: {e}"))?;
-    let items = node.as_seq().ok_or("index is not a list")?;
-    if items.is_empty() {
+    let offsets = match plain_index(text, max_blocks) {
+        Some(offsets) => offsets,
+        None => yaml_index(text, io, max_blocks)?,
+    };
+    if offsets.is_empty() {
         return Err("index is empty".into());
-    }
-    if items.len() as u64 > max_blocks {
-        // the block walk reports it
-        return Err(format!("index lists {} blocks", items.len()));
-    }
-    let mut offsets = Vec::with_capacity(items.len());
-    for it in items {
-        let o = it.as_int().ok_or("index entry is not an integer")?;
-        offsets.push(u64::try_from(o).map_err(|_| "negative offset in index")?);
     }
     if offsets.windows(2).any(|w| w[0] >= w[1]) {
         return Err("offsets are not increasing".into());
@@ -496,27 +534,31 @@ fn read_index(
     if offsets.last().is_some_and(|&o| o >= io) {
         return Err("an offset is not before the index".into());
     }
-    // every header in one batch (one round trip on sources that coalesce requests)
+    // the headers in batches (one round trip each on sources that coalesce requests), so a
+    // million tiny blocks do not hold a million buffers at once
     let len = src.len();
-    let ranges: Vec<std::ops::Range<u64>> = offsets
-        .iter()
-        .map(|&o| o..(o + 6 + MIN_HEADER_SIZE as u64).min(len))
-        .collect();
-    let heads = src.read_ranges(&ranges).map_err(|e| e.to_string())?;
     let mut blocks = Vec::with_capacity(offsets.len());
-    for (i, (&o, hb)) in offsets.iter().zip(&heads).enumerate() {
-        let h = BlockHeader::parse(hb, o, len, i).map_err(|e| e.to_string())?;
-        if h.is_streamed() {
-            return Err("a streamed block cannot be followed by an index".into());
+    for (batch_no, batch) in offsets.chunks(HEADER_BATCH).enumerate() {
+        let ranges: Vec<std::ops::Range<u64>> = batch
+            .iter()
+            .map(|&o| o..(o + 6 + MIN_HEADER_SIZE as u64).min(len))
+            .collect();
+        let heads = src.read_ranges(&ranges).map_err(|e| e.to_string())?;
+        for (j, (&o, hb)) in batch.iter().zip(&heads).enumerate() {
+            let i = batch_no * HEADER_BATCH + j;
+            let h = BlockHeader::parse(hb, o, len, i).map_err(|e| e.to_string())?;
+            if h.is_streamed() {
+                return Err("a streamed block cannot be followed by an index".into());
+            }
+            let limit = offsets.get(i + 1).copied().unwrap_or(io);
+            if h.end() > limit {
+                return Err(format!(
+                    "block {i} at {o} ends at {} past the next offset {limit}",
+                    h.end()
+                ));
+            }
+            blocks.push(h);
         }
-        let limit = offsets.get(i + 1).copied().unwrap_or(io);
-        if h.end() > limit {
-            return Err(format!(
-                "block {i} at {o} ends at {} past the next offset {limit}",
-                h.end()
-            ));
-        }
-        blocks.push(h);
     }
     // the last block must be followed by the index (allowing only padding between them)
     if let Some(last) = blocks.last() {

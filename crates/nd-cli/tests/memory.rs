@@ -4,47 +4,11 @@
 
 #![cfg(target_os = "linux")]
 
+mod common;
+
+use common::run_sampled;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// Run `nd`, sampling its RssAnon; returns (exit code, peak RssAnon in bytes, stderr).
-fn run_sampled(args: &[&str]) -> (i32, u64, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nd"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status_path = format!("/proc/{}/status", child.id());
-    let start = Instant::now();
-    let mut peak = 0u64;
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&status_path) {
-            for l in s.lines() {
-                if let Some(v) = l.strip_prefix("RssAnon:") {
-                    let kb: u64 = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
-                    peak = peak.max(kb * 1024);
-                }
-            }
-        }
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(600),
-            "nd {args:?} took over 10 minutes"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        peak,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// A FITS file with one float32 image of `rows` x `cols`, written without holding it in memory:
 /// the header, then a sparse data area with a marker value written into some rows.

@@ -43,8 +43,9 @@ pub struct Limits {
     /// bytes.
     pub blocks: u64,
     /// Largest number of YAML nodes a tree may have after alias expansion; 0 (the default) means
-    /// ten per byte of the tree plus a million: far more than any real tree, far less than an
-    /// exponential "billion laughs" alias bomb.
+    /// two per byte of the tree plus 256 Ki. Text without aliases makes at most one node per two
+    /// bytes (`[1,1,…]`), so this leaves aliases room to quadruple a tree, while an exponential
+    /// "billion laughs" bomb stops within about 30 MiB (a node costs about 100 bytes).
     pub tree_nodes: u64,
     /// Deepest nesting of a YAML tree. Default 256: PyYAML and python asdf recurse per level
     /// (Python's default recursion limit is 1000); real ASDF trees are under 30 deep.
@@ -69,10 +70,10 @@ impl Default for Limits {
 
 impl Limits {
     /// The node budget for a YAML tree of `len` bytes: [`Limits::tree_nodes`], or when that is
-    /// 0, ten nodes per byte plus a million.
+    /// 0, two nodes per byte plus 256 Ki.
     pub fn tree_nodes_for(&self, len: usize) -> u64 {
         if self.tree_nodes == 0 {
-            1_000_000u64.saturating_add(10u64.saturating_mul(len as u64))
+            (256u64 << 10).saturating_add(2u64.saturating_mul(len as u64))
         } else {
             self.tree_nodes
         }
@@ -114,7 +115,7 @@ mod tests {
             "a.asdf: 11 is over the limit blocks = 10 (raise it in nd_core::Limits)"
         );
         let l = Limits::default();
-        assert_eq!(l.tree_nodes_for(100), 1_001_000);
+        assert_eq!(l.tree_nodes_for(100), (256 << 10) + 200);
         assert_eq!(Limits { tree_nodes: 5, ..l }.tree_nodes_for(100), 5);
     }
 }

@@ -151,7 +151,25 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<ArrayBuf> {
     read_npy_bytes(&bytes)
 }
 
-/// The header bytes (magic through padding) for an array of this type and shape, C order, native order.
+/// Most dimensions numpy allows an array (`NPY_MAXDIMS` of numpy 2; numpy 1 allowed 32).
+pub const MAX_DIMS: usize = 64;
+
+/// Check that numpy can load an array of `shape`: at most [`MAX_DIMS`] dimensions.
+///
+/// # Errors
+/// [`Error::Shape`] naming the number of dimensions.
+pub fn check_shape(shape: &[u64]) -> Result<()> {
+    if shape.len() > MAX_DIMS {
+        return Err(Error::Shape(format!(
+            "an .npy file holds at most {MAX_DIMS} dimensions (numpy's limit); this array has {}",
+            shape.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The header bytes (magic through padding) for an array of this type and shape, C order, native
+/// order. Writers call [`check_shape`] first.
 pub fn header_bytes(dtype: &DataType, shape: &[u64]) -> Vec<u8> {
     let descr = descr_to_py(&dtype.to_descr(Endian::NATIVE));
     let shape_s = match shape.len() {
@@ -194,6 +212,7 @@ pub fn header_bytes(dtype: &DataType, shape: &[u64]) -> Vec<u8> {
 /// Write an array as an `.npy` stream.
 pub fn write_npy_to(w: &mut impl Write, a: &ArrayBuf) -> Result<()> {
     let ctx = |e| Error::io("writing npy", e);
+    check_shape(a.shape())?;
     w.write_all(&header_bytes(a.dtype(), a.shape()))
         .map_err(ctx)?;
     w.write_all(a.bytes()).map_err(ctx)
@@ -201,6 +220,7 @@ pub fn write_npy_to(w: &mut impl Write, a: &ArrayBuf) -> Result<()> {
 
 /// Write an array as an `.npy` file, atomically.
 pub fn write_npy(path: impl AsRef<Path>, a: &ArrayBuf) -> Result<()> {
+    check_shape(a.shape())?;
     let mut v = header_bytes(a.dtype(), a.shape());
     v.extend_from_slice(a.bytes());
     crate::store::write_atomic(path.as_ref(), &v)
@@ -225,6 +245,7 @@ impl NpyWriter {
     pub fn create(path: impl AsRef<Path>, dtype: DataType, shape: Vec<u64>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let dtype = dtype.to_native();
+        check_shape(&shape)?;
         let header = header_bytes(&dtype, &shape);
         let n = num_bytes(&shape, dtype.size())? as u64;
         let mut file = crate::io::TempFile::create(&path)?;

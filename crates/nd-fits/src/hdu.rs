@@ -227,7 +227,7 @@ pub(crate) fn hdu_from_header(header: Header, index: usize, offset: u64, hlen: u
     }
     let mut naxes = Vec::with_capacity(naxis as usize);
     for k in 1..=naxis {
-        let v = int_kw(&header, &format!("NAXIS{k}"), Some(0), index, offset)?;
+        let v = int_kw(&header, &format!("NAXIS{k}"), None, index, offset)?;
         if v < 0 {
             return Err(herr(format!("negative NAXIS{k} = {v}")));
         }

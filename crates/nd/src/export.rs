@@ -270,9 +270,11 @@ pub fn write_stream(
         nd_core::Error::Unsupported("writing output".into())
     };
     let res = match format {
-        ArrayFormat::Npy => w
-            .write_all(&nd_core::npy::header_bytes(&dtype.to_native(), &shape))
-            .map_err(ioerr)
+        ArrayFormat::Npy => nd_core::npy::check_shape(&shape)
+            .and_then(|()| {
+                w.write_all(&nd_core::npy::header_bytes(&dtype.to_native(), &shape))
+                    .map_err(ioerr)
+            })
             .and_then(|()| {
                 nd_ops::for_each_slab(src, &opts, |_, bytes| w.write_all(bytes).map_err(ioerr))
             }),

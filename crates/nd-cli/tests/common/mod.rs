@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
@@ -44,6 +44,43 @@ pub fn nd(args: &[&str]) -> Out {
         stdout_bytes: o.stdout,
         stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
     }
+}
+
+/// Run `nd`, sampling its RssAnon from /proc (Linux) until it exits; returns (exit code, peak RssAnon in bytes, stderr).
+pub fn run_sampled(args: &[&str]) -> (i32, u64, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nd"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status_path = format!("/proc/{}/status", child.id());
+    let start = Instant::now();
+    let mut peak = 0u64;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_path) {
+            for l in s.lines() {
+                if let Some(v) = l.strip_prefix("RssAnon:") {
+                    let kb: u64 = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+                    peak = peak.max(kb * 1024);
+                }
+            }
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "nd {args:?} took over 10 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        peak,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 pub fn ok(args: &[&str]) -> Out {

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# A recorded fuzzing campaign over every cargo-fuzz target of nd.
+#
+#   fuzz/campaign.sh [--runs N | --seconds S] [--targets a,b,...] [--jobs J]
+#                    [--rss-mb MB] [--timeout S] [--max-corpus-kib K] [--no-status]
+#
+# For each target: run libFuzzer from the committed seeds (fuzz/corpus/TARGET) into a scratch
+# corpus, with -rss_limit_mb and -timeout set, until N executions (or S seconds); then merge the
+# seeds and the scratch corpus into a minimal set covering the same features, bounded to
+# --max-corpus-kib (smallest inputs first), and write it back to fuzz/corpus/TARGET, which
+# `cargo test` replays. Crashes, timeouts and OOMs land in fuzz/artifacts/TARGET/ and are counted.
+# fuzz/STATUS.md records per target: executions, time, exec/s, coverage (cov/ft as libFuzzer
+# reports them), corpus before/after, and findings, with the commit and the machine.
+#
+# Needs cargo-fuzz (installed here if missing) and a toolchain that accepts -Z flags:
+# RUSTC_BOOTSTRAP=1 on the stable toolchain.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+runs=2000000
+seconds=0
+targets=""
+jobs=1
+rss_mb=2048
+timeout_s=10
+max_corpus_kib=1024
+write_status=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --runs) runs=$2; seconds=0; shift 2 ;;
+        --seconds) seconds=$2; runs=0; shift 2 ;;
+        --targets) targets=$2; shift 2 ;;
+        --jobs) jobs=$2; shift 2 ;;
+        --rss-mb) rss_mb=$2; shift 2 ;;
+        --timeout) timeout_s=$2; shift 2 ;;
+        --max-corpus-kib) max_corpus_kib=$2; shift 2 ;;
+        --no-status) write_status=0; shift ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        *) echo "campaign.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+
+export RUSTC_BOOTSTRAP=1
+# Fuzz inputs never reach the network, but keep cloud metadata lookups off all the same.
+export AWS_EC2_METADATA_DISABLED=true
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "installing cargo-fuzz" >&2
+    cargo install cargo-fuzz --locked
+fi
+
+all_targets=$(cd fuzz/fuzz_targets && ls *.rs | sed 's/\.rs$//')
+if [ -z "$targets" ]; then
+    targets=$all_targets
+else
+    targets=$(echo "$targets" | tr ',' ' ')
+fi
+
+echo "building fuzz targets (release, ASan)" >&2
+if [ "$targets" = "$all_targets" ]; then
+    cargo fuzz build --release >&2
+else
+    for t in $targets; do cargo fuzz build --release "$t" >&2; done
+fi
+bin_dir=fuzz/target/$(rustc -vV | sed -n 's/^host: //p')/release
+
+work=fuzz/target/campaign
+mkdir -p "$work"
+
+# Run one target; print one tab-separated result line to $work/TARGET.result.
+run_target() {
+    local t=$1
+    local bin=$bin_dir/$t seeds=fuzz/corpus/$t scratch=$work/$t.corpus log=$work/$t.log
+    local artifacts=fuzz/artifacts/$t
+    rm -rf "$scratch" && mkdir -p "$scratch" "$artifacts" "$seeds"
+    local before_files before_bytes
+    before_files=$(find "$seeds" -type f | wc -l)
+    before_bytes=$(du -sb "$seeds" | cut -f1)
+    local found_before
+    found_before=$(find "$artifacts" -type f | wc -l)
+    local limit
+    if [ "$runs" -gt 0 ]; then limit="-runs=$runs"; else limit="-max_total_time=$seconds"; fi
+    local start end
+    start=$(date +%s)
+    # -fork mode is not used: its statistics are not comparable across targets. A finding stops
+    # the run; the loop below resumes it until the execution budget is spent.
+    local done_runs=0 status=ok rc
+    local extra_runs=$runs
+    while :; do
+        set +e
+        if [ "$runs" -gt 0 ]; then limit="-runs=$extra_runs"; fi
+        "$bin" "$scratch" "$seeds" "$limit" -rss_limit_mb="$rss_mb" -timeout="$timeout_s" \
+            -malloc_limit_mb="$rss_mb" -print_final_stats=1 -artifact_prefix="$artifacts/" \
+            >>"$log" 2>&1
+        rc=$?
+        set -e
+        local these
+        these=$(grep -a '^stat::number_of_executed_units:' "$log" | tail -1 | awk '{print $2}')
+        done_runs=$((done_runs + ${these:-0}))
+        if [ $rc -eq 0 ]; then break; fi
+        status=findings
+        # Stop resuming once the budget is spent or the target keeps failing at once.
+        if [ "$runs" -eq 0 ] || [ "${these:-0}" -lt 1000 ] || [ $done_runs -ge "$runs" ]; then break; fi
+        extra_runs=$((runs - done_runs))
+    done
+    end=$(date +%s)
+    local cov ft
+    cov=$(grep -aoE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
+    ft=$(grep -aoE 'ft: [0-9]+' "$log" | tail -1 | awk '{print $2}')
+    # Merge seeds and the scratch corpus into a minimal set covering the same features.
+    local merged=$work/$t.merged
+    rm -rf "$merged" && mkdir -p "$merged"
+    "$bin" -merge=1 -rss_limit_mb="$rss_mb" -timeout="$timeout_s" "$merged" "$seeds" "$scratch" \
+        >>"$work/$t.merge.log" 2>&1 || true
+    if [ "$(find "$merged" -type f | wc -l)" -gt 0 ]; then
+        # Keep the committed seeds (named by hand), then the smallest merged inputs up to the cap.
+        # libFuzzer names merged files by the SHA-1 of their content: skip those already seeded.
+        local cap=$((max_corpus_kib * 1024)) total known
+        total=$(du -sb "$seeds" | cut -f1)
+        known=$(find "$seeds" -type f -exec sha1sum {} + | cut -d' ' -f1)
+        while read -r size path; do
+            local name
+            name=$(basename "$path")
+            if grep -qx "$name" <<<"$known"; then continue; fi
+            if [ $((total + size)) -gt $cap ]; then break; fi
+            cp "$path" "$seeds/$name"
+            total=$((total + size))
+        done < <(find "$merged" -type f -printf '%s %p\n' | sort -n)
+    fi
+    local after_files after_bytes found
+    after_files=$(find "$seeds" -type f | wc -l)
+    after_bytes=$(du -sb "$seeds" | cut -f1)
+    found=$(( $(find "$artifacts" -type f | wc -l) - found_before ))
+    local secs=$((end - start))
+    [ $secs -gt 0 ] || secs=1
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s/%s\t%s/%s\t%s\t%s\n' "$t" "$done_runs" "$secs" \
+        "$((done_runs / secs))" "${cov:-?}" "${ft:-?}" "$before_files" "$before_bytes" \
+        "$after_files" "$after_bytes" "$found" "$status" >"$work/$t.result"
+    echo "$t: $done_runs runs in ${secs}s, cov ${cov:-?} ft ${ft:-?}, findings $found" >&2
+}
+
+export -f run_target
+export bin_dir work runs seconds rss_mb timeout_s max_corpus_kib
+for t in $targets; do rm -f "$work/$t.log" "$work/$t.merge.log" "$work/$t.result"; done
+printf '%s\n' $targets | xargs -P "$jobs" -I{} bash -c 'run_target "$@"' _ {}
+
+if [ "$write_status" = 1 ]; then
+    commit=$(git rev-parse --short HEAD)
+    dirty=$(git status --porcelain -- crates fuzz/fuzz_targets | grep -q . && echo " (with uncommitted changes)" || true)
+    cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
+    {
+        echo "# Fuzzing status"
+        echo
+        echo "Written by \`fuzz/campaign.sh\` on $(date -u +%Y-%m-%d) at commit $commit$dirty,"
+        echo "on $(nproc) cores ($cpu), $jobs target(s) at a time."
+        echo "Limits per input: -rss_limit_mb=$rss_mb, -malloc_limit_mb=$rss_mb, -timeout=${timeout_s}s."
+        if [ "$runs" -gt 0 ]; then echo "Budget: $runs executions per target."; else echo "Budget: ${seconds}s per target."; fi
+        echo
+        echo "cov and ft are libFuzzer's coverage counters at the end of the run (edges covered and"
+        echo "features). Corpus: committed files/bytes before and after the merge. Findings: new files in"
+        echo "fuzz/artifacts/TARGET (crashes, timeouts, OOMs); each one must become a regression seed and"
+        echo "a fixed bug before the table may say 0."
+        echo
+        echo "| target | executions | seconds | exec/s | cov | ft | corpus before | corpus after | findings |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        for t in $all_targets; do
+            if [ -f "$work/$t.result" ]; then
+                IFS=$'\t' read -r name n s rate cov ft before after found status <"$work/$t.result"
+                echo "| $name | $n | $s | $rate | $cov | $ft | $before | $after | $found |"
+            fi
+        done
+    } >fuzz/STATUS.md
+    echo "wrote fuzz/STATUS.md" >&2
+fi
+
+# Exit 1 when any target had findings, so a campaign with open crashes cannot pass as clean.
+if grep -lq $'\tfindings$' "$work"/*.result 2>/dev/null; then exit 1; fi

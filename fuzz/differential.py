@@ -1,0 +1,553 @@
+#!/usr/bin/env python3
+"""Differential fuzzing: mutate testdata files and compare nd with the reference libraries.
+
+    python fuzz/differential.py --nd target/release/nd [--format fits|asdf|zarr|all]
+        [--count N] [--seed S] [--keep DIR] [--report out.json]
+
+For each format, N mutated files are made from the files in testdata/ by structure-aware
+mutations (header cards, NAXISn, BITPIX, TFORMn, PCOUNT/THEAP, scaling keys, tile keys; ASDF
+YAML keys, block headers and the block index; `.zarray` keys, `.zattrs`, chunk bytes; plus
+truncations and byte flips everywhere). Each file is read by nd (`nd info --json`, then `nd
+export` of every listed array) and by the reference library (astropy, python asdf, zarr-python
+2), and every array gets one verdict:
+
+- `equal`: both read it, same values (NaN equal to NaN, same shape);
+- `both-refuse`: neither reads it;
+- `nd-refuses`: the reference reads it, nd refuses (nd stricter);
+- `ref-refuses`: nd reads it, the reference refuses (nd more lenient);
+- `differ`: both read it with different values or shapes (the serious one);
+- `only-nd` / `only-ref`: listed by one reader alone.
+
+A file the opener refuses counts once, as an array named `<file>`. The summary prints counts per
+verdict and per mutation; disagreeing cases are copied to --keep with a JSON line describing
+them, for triage in spec-notes/differential.md. The script needs the testdata venv
+(testdata/requirements.txt) and a built nd binary; it talks to no network.
+"""
+
+import argparse
+import io
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import warnings
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+TESTDATA = HERE.parent / "testdata"
+TIMEOUT = 20  # seconds per reader and file; a reader that takes longer counts as refusing
+MAX_ARRAYS = 24  # arrays compared per file (tables with many columns)
+MAX_BYTES = 64 << 20  # inputs larger than this are skipped as mutation sources
+
+
+# ---------------------------------------------------------------- mutations
+
+
+def rand_int(rng):
+    return rng.choice(
+        [0, 1, -1, 2, 7, 8, 16, 255, 256, 1023, 2880, 65535, 2**31 - 1, 2**31, 2**32 + 1, 2**40, -(2**31),
+         10**12, rng.randint(-100, 100), rng.randint(0, 1 << 20)]
+    )
+
+
+def flip_bytes(rng, data, n=None):
+    b = bytearray(data)
+    if not b:
+        return bytes(b), "flip(empty)"
+    n = n or rng.randint(1, 8)
+    for _ in range(n):
+        i = rng.randrange(len(b))
+        b[i] = rng.randrange(256)
+    return bytes(b), f"flip({n})"
+
+
+def truncate(rng, data):
+    if len(data) < 2:
+        return data, "truncate(none)"
+    cut = rng.choice([rng.randrange(len(data)), len(data) - rng.randint(1, 2880), len(data) // 2])
+    cut = max(0, min(len(data) - 1, cut))
+    return data[:cut], "truncate"
+
+
+# FITS: the header is 80-character cards in 2880-byte blocks; mutate cards by keyword.
+FITS_KEYS = [
+    "SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT",
+    "TFIELDS", "TFORM1", "TFORM2", "TFORM3", "TTYPE1", "TDIM1", "TDIM2", "THEAP", "TSCAL1", "TZERO1", "TNULL1",
+    "TBCOL1", "TBCOL2", "BSCALE", "BZERO", "BLANK", "ZIMAGE", "ZCMPTYPE", "ZBITPIX", "ZNAXIS", "ZNAXIS1",
+    "ZNAXIS2", "ZTILE1", "ZTILE2", "ZQUANTIZ", "ZDITHER0", "ZNAME1", "ZVAL1", "ZBLANK", "ZSCALE", "ZZERO",
+    "EXTNAME", "END",
+]
+TFORMS = ["1E", "1D", "1J", "1I", "1K", "1B", "1L", "1X", "8X", "10A", "2E", "1PB", "1PJ(10)", "1QD", "0E",
+          "E", "3C", "1M", "Z", "1PE(999999999)", "100000000000D", "A3", "I10", "F8.3", "E12.4"]
+
+
+def fits_cards(data):
+    """(offset, keyword) of every card of every header, by walking blocks as astropy would."""
+    out = []
+    for off in range(0, len(data) - 79, 80):
+        kw = data[off:off + 8].decode("ascii", "replace").rstrip()
+        if kw in FITS_KEYS or re.fullmatch(r"(T|Z)[A-Z]+\d+|NAXIS\d+|BITPIX|EXTNAME", kw):
+            out.append((off, kw))
+    return out
+
+
+def fits_value_for(rng, kw):
+    if kw.startswith("TFORM"):
+        return f"'{rng.choice(TFORMS)}'"
+    if kw in ("ZCMPTYPE",):
+        return f"'{rng.choice(['RICE_1', 'GZIP_1', 'GZIP_2', 'PLIO_1', 'HCOMPRESS_1', 'NOCOMPRESS', 'BOGUS'])}'"
+    if kw in ("ZQUANTIZ",):
+        return f"'{rng.choice(['NO_DITHER', 'SUBTRACTIVE_DITHER_1', 'SUBTRACTIVE_DITHER_2', 'X'])}'"
+    if kw in ("XTENSION",):
+        return f"'{rng.choice(['IMAGE   ', 'BINTABLE', 'TABLE   ', 'A3DTABLE', 'FOO'])}'"
+    if kw in ("BITPIX", "ZBITPIX"):
+        return str(rng.choice([8, 16, 32, 64, -32, -64, 0, 12, -16]))
+    if kw in ("SIMPLE", "EXTEND", "ZIMAGE"):
+        return rng.choice(["T", "F", "1", "'T'"])
+    if kw in ("BSCALE", "BZERO", "TSCAL1", "TZERO1", "ZSCALE", "ZZERO"):
+        return rng.choice(["0.0", "1.0", "-1.0", "32768", "2147483648", "9223372036854775808", "1E300",
+                           "NAN", "'x'", "1.5"])
+    if kw.startswith("TDIM"):
+        return rng.choice(["'(2,3)'", "'(0)'", "'(100000,100000)'", "'(2,'", "'()'", "'(1,1,1)'"])
+    if kw == "END":
+        return None
+    return str(rand_int(rng))
+
+
+def mutate_fits(rng, data):
+    cards = fits_cards(data)
+    choice = rng.random()
+    if not cards or choice < 0.12:
+        return truncate(rng, data) if rng.random() < 0.5 else flip_bytes(rng, data)
+    off, kw = rng.choice(cards)
+    b = bytearray(data)
+    what = rng.random()
+    if what < 0.6:
+        val = fits_value_for(rng, kw)
+        if val is None:  # END: blank it, the header then runs on
+            b[off:off + 80] = b" " * 80
+            return bytes(b), "END removed"
+        card = f"{kw:<8}= {val:>20}".encode()[:80].ljust(80)
+        b[off:off + 80] = card
+        return bytes(b), f"{kw}={val}"
+    if what < 0.75:  # delete the card (shift the rest of its block up, blank at the end)
+        block_end = (off // 2880 + 1) * 2880
+        b[off:block_end] = b[off + 80:block_end] + b" " * 80
+        return bytes(b), f"{kw} deleted"
+    if what < 0.85:  # duplicate the card over the next one
+        if off + 160 <= len(b):
+            b[off + 80:off + 160] = b[off:off + 80]
+        return bytes(b), f"{kw} duplicated"
+    if what < 0.93:  # garbage in the value field
+        b[off + 10:off + 30] = bytes(rng.randrange(32, 127) for _ in range(20))
+        return bytes(b), f"{kw} garbage value"
+    b[off + 8:off + 10] = rng.choice([b"  ", b"=x", b"= "])
+    return bytes(b), f"{kw} value indicator"
+
+
+# ASDF: YAML text before the first block, then blocks (magic, header) and an optional index.
+ASDF_KEYS = ["shape", "datatype", "byteorder", "source", "offset", "strides", "compression", "data", "mask",
+             "chunks", "fill_value", "order", "dtype"]
+BLOCK_MAGIC = b"\xd3BLK"
+
+
+def mutate_asdf(rng, data):
+    r = rng.random()
+    blocks = [m.start() for m in re.finditer(re.escape(BLOCK_MAGIC), data)]
+    if r < 0.1:
+        return truncate(rng, data)
+    if r < 0.45 and blocks:
+        start = rng.choice(blocks)
+        b = bytearray(data)
+        # header: magic(4) header_size(2) flags(4) compression(4) allocated(8) used(8) data(8) checksum(16)
+        field = rng.choice([("header_size", 4, 2), ("flags", 6, 4), ("compression", 10, 4), ("allocated", 14, 8),
+                            ("used", 22, 8), ("data_size", 30, 8), ("checksum", 38, 16), ("magic", 0, 4)])
+        name, at, width = field
+        if start + at + width <= len(b):
+            if name == "compression":
+                val = rng.choice([b"\0\0\0\0", b"zlib", b"bzp2", b"lz4\0", b"zstd", b"xxxx"])
+            elif name == "checksum":
+                val = bytes(rng.randrange(256) for _ in range(width))
+            else:
+                val = (rand_int(rng) & ((1 << (8 * width)) - 1)).to_bytes(width, "big")
+            b[start + at:start + at + width] = val
+        return bytes(b), f"block.{name}"
+    # YAML: change the value after one of the ndarray keys
+    text_end = blocks[0] if blocks else len(data)
+    head = data[:text_end]
+    keys = [m for m in re.finditer(rb"(?m)^(\s*)(" + b"|".join(k.encode() for k in ASDF_KEYS) + rb"): ?(.*)$", head)]
+    if not keys:
+        return flip_bytes(rng, data)
+    m = rng.choice(keys)
+    key = m.group(2).decode()
+    if key == "shape":
+        val = rng.choice(["[0]", "[-1]", "[1000000000000]", "[2, 3]", "[]", "[3, '*']", "['*']", "7", "[1.5]"])
+    elif key in ("datatype", "dtype"):
+        val = rng.choice(["float32", "int8", "uint64", "complex128", "bool8", "[ucs4, 4]", "[ascii, 0]", "foo",
+                          "float16", "<f8", "[{name: a, datatype: int16}]"])
+    elif key == "byteorder":
+        val = rng.choice(["big", "little", "middle", "'>'"])
+    elif key in ("source",):
+        val = str(rng.choice([0, 1, 2, -1, 99, "'missing.asdf'", "'file:///etc/passwd'", "'../../x.asdf'"]))
+    elif key in ("offset",):
+        val = str(rand_int(rng))
+    elif key == "strides":
+        val = rng.choice(["[0]", "[-8]", "[8, 8]", "[1]", "[4000000000]"])
+    else:
+        val = rng.choice(["null", "0", "[]", "{}", "&a [*a]", "!core/ndarray-1.0.0 {}", "'x'"])
+    new = head[:m.start(3)] + val.encode() + head[m.end(3):]
+    return new + data[text_end:], f"yaml.{key}={val}"
+
+
+# Zarr v2: a store directory; mutate `.zarray` keys or chunk files.
+def mutate_zarr(rng, store):
+    arrays = [p for p in store.rglob(".zarray")]
+    if not arrays:
+        return "no arrays"
+    za = rng.choice(arrays)
+    chunks = [p for p in za.parent.iterdir() if p.is_file() and not p.name.startswith(".")]
+    r = rng.random()
+    if r < 0.5 or not chunks:
+        try:
+            meta = json.loads(za.read_text())
+        except ValueError:
+            za.write_bytes(flip_bytes(rng, za.read_bytes())[0])
+            return ".zarray flipped"
+        key = rng.choice(["shape", "chunks", "dtype", "compressor", "fill_value", "order", "filters",
+                          "dimension_separator", "zarr_format"])
+        if key in ("shape", "chunks"):
+            n = len(meta.get(key) or [1])
+            val = rng.choice([[rand_int(rng)] * n, [0] * n, [-1] * n, [1] * (n + 1), [], None, "x",
+                              [rng.randint(1, 40) for _ in range(n)]])
+        elif key == "dtype":
+            val = rng.choice(["<f4", ">i2", "|u1", "<f8", "|b1", "<c16", "|S4", "<U3", "<M8[ns]", "|O", "<f2",
+                              "x", [["a", "<i4"]], 7])
+        elif key == "compressor":
+            val = rng.choice([None, {"id": "zlib", "level": 1}, {"id": "blosc", "cname": "lz4", "clevel": 5,
+                                                                 "shuffle": 1, "blocksize": 0},
+                              {"id": "zstd", "level": 3}, {"id": "nope"}, {"id": "lz4"}, "x"])
+        elif key == "fill_value":
+            val = rng.choice([0, None, "NaN", "Infinity", 1.5, "AAAA", -1, 2**70, [1]])
+        elif key == "order":
+            val = rng.choice(["C", "F", "X"])
+        elif key == "filters":
+            val = rng.choice([None, [{"id": "delta", "dtype": "<i4"}], [{"id": "shuffle", "elementsize": 4}], "x"])
+        elif key == "dimension_separator":
+            val = rng.choice([".", "/", "x", None])
+        else:
+            val = rng.choice([2, 3, 1, "2"])
+        meta[key] = val
+        za.write_text(json.dumps(meta))
+        return f".zarray.{key}={json.dumps(val)}"
+    c = rng.choice(chunks)
+    data = c.read_bytes()
+    if r < 0.7:
+        c.write_bytes(flip_bytes(rng, data)[0])
+        return "chunk flipped"
+    if r < 0.85:
+        c.write_bytes(truncate(rng, data)[0])
+        return "chunk truncated"
+    if r < 0.93:
+        c.unlink()
+        return "chunk removed"
+    c.write_bytes(data + bytes(rng.randrange(256) for _ in range(rng.randint(1, 64))))
+    return "chunk extended"
+
+
+# ---------------------------------------------------------------- readers
+
+
+class Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise Timeout()
+
+
+def with_timeout(fn, *args):
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(TIMEOUT)
+    try:
+        return fn(*args)
+    finally:
+        signal.alarm(0)
+
+
+def nd_read(nd, path):
+    """{selector: ndarray or Exception} as nd reads it, or an Exception for the whole file."""
+    env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
+    try:
+        p = subprocess.run([nd, "info", "--json", str(path)], capture_output=True, timeout=TIMEOUT, env=env)
+    except subprocess.TimeoutExpired:
+        return Timeout("nd info timed out")
+    if p.returncode != 0:
+        if p.returncode not in (1, 2):
+            return RuntimeError(f"nd info crashed: exit {p.returncode}: {p.stderr[-300:]!r}")
+        return ValueError(p.stderr.decode(errors="replace").strip())
+    info = json.loads(p.stdout)
+    out = {}
+    for entry in info["arrays"][:MAX_ARRAYS]:
+        sel = entry["path"]
+        try:
+            q = subprocess.run([nd, "export", str(path), sel, "-o", "-"], capture_output=True, timeout=TIMEOUT,
+                               env=env)
+        except subprocess.TimeoutExpired:
+            out[sel] = Timeout("nd export timed out")
+            continue
+        if q.returncode == 0:
+            try:
+                out[sel] = np.load(io.BytesIO(q.stdout), allow_pickle=False)
+            except Exception as e:  # noqa: BLE001 - an unreadable .npy is nd's bug: keep it
+                out[sel] = RuntimeError(f"nd wrote an unreadable .npy: {e}")
+        elif q.returncode in (1, 2):
+            out[sel] = ValueError(q.stderr.decode(errors="replace").strip())
+        else:
+            out[sel] = RuntimeError(f"nd export crashed: exit {q.returncode}: {q.stderr[-300:]!r}")
+    return out
+
+
+def fits_ref(path):
+    from astropy.io import fits
+
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
+            for i, hdu in enumerate(hdul):
+                if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
+                    try:
+                        cols = hdu.columns
+                        data = hdu.data
+                    except Exception as e:  # noqa: BLE001
+                        out[f"{i}/*"] = e
+                        continue
+                    for k, c in enumerate(cols):
+                        name = c.name or f"col{k + 1}"
+                        try:
+                            v = data[c.name] if c.name else data.field(k)
+                            out[f"{i}/{name}"] = np.array(v) if v.dtype != object else v
+                        except Exception as e:  # noqa: BLE001
+                            out[f"{i}/{name}"] = e
+                else:
+                    try:
+                        d = hdu.data
+                    except Exception as e:  # noqa: BLE001
+                        out[str(i)] = e
+                        continue
+                    if d is not None:
+                        out[str(i)] = np.array(d)
+    return out
+
+
+def asdf_arrays(tree, prefix=""):
+    if isinstance(tree, np.ma.MaskedArray):
+        yield prefix, tree.data
+        yield f"{prefix}/mask", np.ma.getmaskarray(tree)
+    elif isinstance(tree, np.ndarray):
+        yield prefix, tree
+    elif isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from asdf_arrays(v, f"{prefix}/{k}" if prefix else str(k))
+    elif isinstance(tree, (list, tuple)):
+        for i, v in enumerate(tree):
+            yield from asdf_arrays(v, f"{prefix}/{i}" if prefix else str(i))
+
+
+def asdf_ref(path):
+    import asdf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with asdf.open(path, lazy_load=False, memmap=False) as af:
+            return {p: np.array(a) for p, a in asdf_arrays(af.tree)}
+
+
+def zarr_ref(path):
+    import zarr
+
+    out = {}
+    path = Path(path)
+    # Chunk keys nested in directories without a `dimension_separator` are the legacy
+    # NestedDirectoryStore layout, which nd detects and zarr-python must be told.
+    nested = any(d.is_dir() and d.name.isdigit() for z in path.rglob(".zarray") for d in z.parent.iterdir())
+    store = zarr.NestedDirectoryStore(str(path)) if nested else zarr.DirectoryStore(str(path))
+    # nd reads consolidated metadata where a store has it, as xarray's open_zarr does.
+    if (path / ".zmetadata").exists():
+        node = zarr.open_consolidated(store, mode="r")
+    else:
+        node = zarr.open(store, mode="r")
+    if isinstance(node, zarr.Array):
+        items = [("/", node)]  # nd's selector of a store whose root is an array
+    else:
+        items = []
+        node.visititems(lambda name, obj: items.append((name, obj)) if isinstance(obj, zarr.Array) else None)
+    for name, arr in items:
+        try:
+            out[name] = arr[...]
+        except Exception as e:  # noqa: BLE001
+            out[name] = e
+    return out
+
+
+REF = {"fits": fits_ref, "asdf": asdf_ref, "zarr": zarr_ref}
+
+
+# ---------------------------------------------------------------- comparison
+
+
+def same(a, b):
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind in "SU" and b.dtype.kind in "SU":
+        # astropy gives FITS strings as str with trailing blanks stripped; nd as the stored bytes
+        a, b = (np.char.rstrip(x.astype("U") if x.dtype.kind == "S" else x) for x in (a, b))
+        return bool(np.array_equal(a, b))
+    if a.dtype.kind in "mM" and b.dtype.kind in "mM":  # NaT never equals NaT
+        return a.dtype == b.dtype and bool(np.array_equal(a.view("i8"), b.view("i8")))
+    if a.dtype.kind in "fc" or b.dtype.kind in "fc":
+        try:
+            return bool(np.array_equal(a, b, equal_nan=True))
+        except TypeError:
+            return bool(np.array_equal(a, b))
+    try:
+        return bool(np.array_equal(a, b))
+    except Exception:  # noqa: BLE001 - incomparable dtypes
+        return False
+
+
+def verdicts(nd, ref):
+    """[(selector, verdict, detail)] for one file."""
+    if isinstance(nd, Exception) and isinstance(ref, Exception):
+        return [("<file>", "both-refuse", f"nd: {nd} | ref: {type(ref).__name__}: {ref}")]
+    if isinstance(nd, Exception):
+        if isinstance(nd, RuntimeError):
+            return [("<file>", "nd-crash", str(nd))]
+        return [("<file>", "nd-refuses", str(nd))]
+    if isinstance(ref, Exception):
+        # nd reads the file; the reference refuses it whole.
+        crashed = [s for s, v in nd.items() if isinstance(v, RuntimeError)]
+        if crashed:
+            return [(s, "nd-crash", str(nd[s])) for s in crashed]
+        return [("<file>", "ref-refuses", f"{type(ref).__name__}: {ref}")]
+    out = []
+    for sel in sorted(set(nd) | set(ref)):
+        a, b = nd.get(sel), ref.get(sel)
+        if isinstance(a, RuntimeError):
+            out.append((sel, "nd-crash", str(a)))
+        elif sel not in ref:
+            out.append((sel, "only-nd", ""))
+        elif sel not in nd:
+            if len(nd) >= MAX_ARRAYS:
+                continue
+            out.append((sel, "only-ref", ""))
+        elif isinstance(a, Exception) and isinstance(b, Exception):
+            out.append((sel, "both-refuse", ""))
+        elif isinstance(a, Exception):
+            out.append((sel, "nd-refuses", str(a)))
+        elif isinstance(b, Exception):
+            out.append((sel, "ref-refuses", f"{type(b).__name__}: {b}"))
+        elif b.dtype == object or a.dtype == object:
+            out.append((sel, "equal" if len(a) == len(b) else "differ", "object array: lengths only"))
+        elif same(a, b):
+            out.append((sel, "equal", ""))
+        else:
+            out.append((sel, "differ", f"nd {a.dtype}{a.shape} vs ref {b.dtype}{b.shape}"))
+    return out
+
+
+def sources(fmt):
+    if fmt == "fits":
+        files = [p for p in TESTDATA.rglob("*") if p.suffix in (".fits", ".fit", ".fts") and p.is_file()]
+    elif fmt == "asdf":
+        files = [p for p in TESTDATA.rglob("*.asdf") if p.is_file()]
+    else:
+        files = [p for p in TESTDATA.rglob("*.zarr") if p.is_dir() and "v3" not in p.relative_to(TESTDATA).parts
+                 and ((p / ".zarray").exists() or (p / ".zgroup").exists())]
+    return sorted(f for f in files if f.is_dir() or f.stat().st_size <= MAX_BYTES)
+
+
+def run(fmt, args, rng, tmp, keep):
+    srcs = sources(fmt)
+    counts, by_mut, examples = Counter(), defaultdict(Counter), []
+    for n in range(args.count):
+        src = rng.choice(srcs)
+        if fmt == "zarr":
+            dst = tmp / f"m{n % 4}.zarr"
+            shutil.rmtree(dst, ignore_errors=True)
+            shutil.copytree(src, dst)
+            what = mutate_zarr(rng, dst)
+        else:
+            dst = tmp / f"m{n % 4}{src.suffix}"
+            data, what = (mutate_fits if fmt == "fits" else mutate_asdf)(rng, src.read_bytes())
+            dst.write_bytes(data)
+        nd = nd_read(args.nd, dst)
+        try:
+            ref = with_timeout(REF[fmt], dst)
+        except Exception as e:  # noqa: BLE001 - any refusal of the reference counts as refusing
+            ref = e
+        mut = re.sub(r"[=(].*", "", what)
+        for sel, verdict, detail in verdicts(nd, ref):
+            counts[verdict] += 1
+            by_mut[mut][verdict] += 1
+            if verdict in ("differ", "nd-crash", "only-nd", "only-ref", "ref-refuses", "nd-refuses") and keep:
+                case = {"n": n, "format": fmt, "source": str(src.relative_to(TESTDATA)), "mutation": what,
+                        "selector": sel, "verdict": verdict, "detail": detail[:400]}
+                name = f"{fmt}-{n:06d}{'.zarr' if fmt == 'zarr' else src.suffix}"
+                if len(examples) < args.keep_max:
+                    if fmt == "zarr":
+                        shutil.copytree(dst, keep / name, dirs_exist_ok=True)
+                    else:
+                        shutil.copy(dst, keep / name)
+                    case["kept"] = name
+                examples.append(case)
+        if (n + 1) % 500 == 0:
+            print(f"{fmt}: {n + 1}/{args.count} {dict(counts)}", file=sys.stderr, flush=True)
+    return counts, by_mut, examples
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--nd", default=str(HERE.parent / "target" / "release" / "nd"))
+    ap.add_argument("--format", default="all", choices=["fits", "asdf", "zarr", "all"])
+    ap.add_argument("--count", type=int, default=10000, help="mutated files per format")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", type=Path, help="directory for the disagreeing cases and cases.jsonl")
+    ap.add_argument("--keep-max", type=int, default=300, help="files kept per format")
+    ap.add_argument("--report", type=Path, help="JSON summary")
+    args = ap.parse_args()
+    # A mutated size must end in a refusal, not in the machine's swap: cap this process (and
+    # the reference libraries in it) at 8 GiB of address space.
+    resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
+    formats = ["fits", "asdf", "zarr"] if args.format == "all" else [args.format]
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    summary = {"seed": args.seed, "count": args.count, "formats": {}}
+    with tempfile.TemporaryDirectory() as t:
+        for fmt in formats:
+            rng = random.Random(f"{args.seed}-{fmt}")
+            counts, by_mut, examples = run(fmt, args, rng, Path(t), args.keep)
+            summary["formats"][fmt] = {"verdicts": dict(counts),
+                                       "by_mutation": {k: dict(v) for k, v in sorted(by_mut.items())}}
+            if args.keep:
+                with open(args.keep / "cases.jsonl", "a") as f:
+                    for c in examples:
+                        f.write(json.dumps(c) + "\n")
+            print(f"{fmt}: {args.count} files: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if args.report:
+        args.report.write_text(json.dumps(summary, indent=1) + "\n")
+    bad = sum(s["verdicts"].get("differ", 0) + s["verdicts"].get("nd-crash", 0) for s in summary["formats"].values())
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
