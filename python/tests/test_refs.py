@@ -206,3 +206,21 @@ def test_concat_refuses_a_file_that_differs(nd_bin, tmp_path):
     assert not out.exists()
     p = refs(nd_bin, out, tmp_path / "img_0*.fits")
     assert p.returncode == 2 and "--concat-dim" in p.stderr, p.stderr
+
+
+def test_refs_function_equals_the_cli(nd_bin, tmp_path):
+    """`ndfiles.refs` (the same facade call from Python) gives the JSON `nd refs` writes, and
+    warns about the parts it leaves out."""
+    import ndfiles
+
+    src = TESTDATA / "fits" / "gen" / "blank_i16.fits"
+    out = tmp_path / "cli.json"
+    assert refs(nd_bin, out, src, "--chunk-mib", "0.001").returncode == 0
+    got = ndfiles.refs(str(src), chunk_mib=0.001)
+    assert got == json.loads(out.read_text())
+    assert_same(native(zarr.open(fsspec.filesystem("reference", fo=got).get_mapper(""),
+                                 mode="r")["PRIMARY"][...]),
+                fits.getdata(src), "PRIMARY")
+    with pytest.warns(UserWarning, match="not mapped"):
+        table = ndfiles.refs(TESTDATA / "fits" / "gen" / "bt_all.fits")
+    assert "nd_skipped" in json.loads(table["refs"][".zattrs"])
