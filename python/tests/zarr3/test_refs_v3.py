@@ -270,3 +270,91 @@ def test_virtualizarr_asdf_parser(tmp_path):
             assert_same(loaded[name].values, want, name)
     with pytest.raises(ValueError, match="not FITS"):
         FITSParser()(src.as_uri(), registry)
+
+
+# --- bytes fetched over HTTP (the loopback nginx of .ci/servers.sh) ------------------------------
+
+from conftest import servers  # noqa: E402
+
+S = servers()
+needs_http = pytest.mark.skipif("ND_TEST_HTTP_URL" not in S,
+                                reason="no test servers (bash .ci/servers.sh)")
+
+
+def _served(tmp_path, name, hdul):
+    """Write an HDU list to the HTTP root under a unique name; (url, path, log)."""
+    import uuid
+
+    from pathlib import Path
+
+    root, log = Path(S["ND_TEST_HTTP_ROOT"]), Path(S["ND_TEST_HTTP_LOG"])
+    path = root / f"refs-{uuid.uuid4().hex}-{name}"
+    hdul.writeto(path)
+    return f"{S['ND_TEST_HTTP_URL']}/{path.name}", path, log
+
+
+def _fetched(log, name, since):
+    """(requests, body bytes) nginx served for `name` after byte `since` of its log."""
+    import time
+
+    time.sleep(0.5)  # nginx writes its log after the response
+    with log.open("rb") as f:
+        f.seek(since)
+        lines = [ln for ln in f.read().decode().splitlines() if f"/{name} " in ln]
+    return len(lines), sum(int(ln.rsplit(" ", 1)[1]) for ln in lines)
+
+
+def _open_http(refs):
+    fs = fsspec.filesystem("reference", fo=refs, asynchronous=True, remote_protocol="http",
+                           remote_options={"asynchronous": True})
+    return zarr.open_group(store=FsspecStore(fs, read_only=True, path=""), mode="r",
+                           zarr_format=3)
+
+
+@needs_http
+def test_http_cutout_of_a_64_mib_image_fetches_at_most_two_chunks(tmp_path):
+    """A 100x100 cutout of a 4096x4096 float32 image (64 MiB) through its v3 references fetches
+    the one or two 8 MiB chunks of whole rows it touches, counted from nginx's log."""
+    pytest.importorskip("aiohttp")
+    data = np.random.default_rng(2).standard_normal((4096, 4096), dtype=np.float32)
+    url, path, log = _served(tmp_path, "big.fits", fits.HDUList([fits.PrimaryHDU(data)]))
+    try:
+        refs = ndfiles.refs(url, zarr_format=3)
+        a = _open_http(refs)["PRIMARY"]
+        chunk_bytes = int(np.prod(a.chunks)) * a.dtype.itemsize
+        assert chunk_bytes <= 8 << 20 and a.chunks[1] == 4096, a.chunks
+        mark = log.stat().st_size
+        cut = a[1000:1100, 2000:2100]
+        requests, nbytes = _fetched(log, path.name, mark)
+        print(f"HTTP cutout of 64 MiB: {requests} requests, {nbytes} bytes, chunks {a.chunks}")
+        assert_same(np.asarray(cut), data[1000:1100, 2000:2100], "cutout")
+        assert 1 <= requests <= 2 and 0 < nbytes <= 2 * chunk_bytes, (requests, nbytes)
+    finally:
+        path.unlink()
+
+
+@needs_http
+def test_http_cutout_of_tiles_fetches_only_its_tiles(tmp_path):
+    """A 100x100 cutout of a 1024x1024 RICE_1 image with 64x64 tiles fetches exactly the 9 tiles
+    it touches (their compressed bytes), decoded by nd_fits_tile."""
+    pytest.importorskip("aiohttp")
+    data = np.random.default_rng(3).integers(-3000, 3000, (1024, 1024), dtype=np.int16)
+    hdul = fits.HDUList([fits.PrimaryHDU(),
+                         fits.CompImageHDU(data, compression_type="RICE_1", tile_shape=(64, 64))])
+    url, path, log = _served(tmp_path, "tiles.fits", hdul)
+    try:
+        refs = ndfiles.refs(url, zarr_format=3)
+        name = next(k[: -len("/zarr.json")] for k in refs["refs"] if k.endswith("/zarr.json"))
+        a = _open_http(refs)[name]
+        mark = log.stat().st_size
+        cut = a[100:200, 300:400]
+        requests, nbytes = _fetched(log, path.name, mark)
+        touched = [f"{name}/c/{i}/{j}" for i in range(1, 4) for j in range(4, 7)]
+        tiles = sum(refs["refs"][k][2] for k in touched)
+        total = sum(v[2] for v in refs["refs"].values() if isinstance(v, list))
+        print(f"HTTP tile cutout: {requests} requests, {nbytes} bytes; the 9 tiles hold {tiles} "
+              f"of {total} compressed bytes")
+        assert_same(np.asarray(cut), data[100:200, 300:400], "tile cutout")
+        assert requests == 9 and nbytes == tiles, (requests, nbytes, tiles)
+    finally:
+        path.unlink()
