@@ -194,8 +194,9 @@ enum Cmd {
     /// FITS tables become a Zarr group / ASDF mapping named after the HDU holding one array per
     /// fixed-width column (variable-length columns are skipped with a note), and back a BINTABLE.
     /// Write kerchunk references (version 1 JSON) describing a FITS or ASDF file as a Zarr v2
-    /// hierarchy whose chunks are byte ranges of the file, for fsspec's `reference://`
-    /// filesystem, zarr-python and xarray. Parts that cannot be mapped are listed on stderr.
+    /// (or, with --zarr-format 3, v3) hierarchy whose chunks are byte ranges of the file, for
+    /// fsspec's `reference://` filesystem, zarr-python and xarray. Parts that cannot be mapped
+    /// are listed on stderr.
     Refs {
         /// Source FITS or ASDF files (paths or URLs); quoted local patterns such as
         /// 'survey/*.fits' are expanded by nd (sorted by name). More than one file needs
