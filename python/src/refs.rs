@@ -37,7 +37,7 @@ fn refs_json(
             )?;
             if let Some(out) = &output {
                 let srcs: Vec<&str> = sources.iter().map(String::as_str).collect();
-                nd::refs::write_json(&set, out, force, &srcs)?;
+                nd::refs::write(&set, out, force, &srcs)?;
             }
             let text = set.to_json().to_string();
             Ok((text, sources, set.skipped, set.needs_nd_codec))

@@ -209,7 +209,8 @@ enum Cmd {
         /// the first file's.
         #[arg(long)]
         concat_dim: Option<String>,
-        /// Output JSON file (`-` for standard output).
+        /// Output JSON file (`-` for standard output); a name ending in `.parq` or `.parquet` is
+        /// a directory in kerchunk's parquet layout (Zarr v2), which fsspec reads lazily.
         #[arg(short, long)]
         output: String,
         /// Largest chunk of an uncompressed image or block, in MiB (chunks are whole rows/planes).
@@ -512,7 +513,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             let (sources, set) =
                 nd::refs::build_sources(&src, &options, concat_dim.as_deref(), zarr_format, &open)?;
             let srcs: Vec<&str> = sources.iter().map(String::as_str).collect();
-            nd::refs::write_json(&set, &output, force, &srcs)?;
+            nd::refs::write(&set, &output, force, &srcs)?;
             let what = if sources.len() == 1 {
                 sources[0].clone()
             } else {

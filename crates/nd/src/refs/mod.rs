@@ -27,10 +27,12 @@ mod chunks;
 pub mod codec;
 mod concat;
 mod fits;
+mod parq;
 mod sources;
 mod v3;
 
 pub use concat::concat;
+pub use parq::{is_parquet_path, write_parquet, RECORD_SIZE};
 pub use sources::{expand_sources, is_pattern, wildcard_match};
 pub use v3::to_v3;
 
@@ -231,6 +233,19 @@ pub fn build_sources(
     };
     let set = if zarr_format == 3 { to_v3(&set)? } else { set };
     Ok((sources, set))
+}
+
+/// Write a reference set to `dst`: kerchunk's parquet layout ([`write_parquet`]) for a
+/// destination ending in `.parq` or `.parquet`, else version 1 JSON ([`write_json`]).
+///
+/// # Errors
+/// Those of [`write_parquet`] and [`write_json`].
+pub fn write(set: &RefSet, dst: &str, force: bool, sources: &[&str]) -> Result<()> {
+    if dst != "-" && is_parquet_path(dst) {
+        write_parquet(set, dst, force, sources)
+    } else {
+        write_json(set, dst, force, sources)
+    }
 }
 
 /// Write a reference set as JSON to `dst` (`-` for standard output), refusing a destination
