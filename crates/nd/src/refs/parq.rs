@@ -27,8 +27,14 @@ pub fn is_parquet_path(dst: &str) -> bool {
     d.ends_with(".parq") || d.ends_with(".parquet")
 }
 
-/// One array's chunk rows: (path, offset, size, raw) by chunk number.
-type Rows = BTreeMap<u64, (Option<String>, i64, i64, Option<Vec<u8>>)>;
+/// One row: (path, offset, size, raw).
+type Row = (Option<String>, i64, i64, Option<Vec<u8>>);
+
+/// One array's chunk rows by chunk number.
+type Rows = BTreeMap<u64, Row>;
+
+/// Per array (its Zarr path): its number of chunks and its rows.
+type Arrays = BTreeMap<String, (u64, Rows)>;
 
 /// Write `set` (Zarr v2) as kerchunk's parquet layout into the directory `dst`, built under a
 /// temporary name and renamed into place. An existing `dst` is replaced only with `force` and
@@ -90,9 +96,9 @@ pub fn write_parquet(set: &RefSet, dst: &str, force: bool, sources: &[&str]) -> 
 }
 
 /// The `.zmetadata` documents and, per array, its number of chunks and its chunk rows.
-fn layout(set: &RefSet) -> Result<(Map<String, Value>, BTreeMap<String, (u64, Rows)>)> {
+fn layout(set: &RefSet) -> Result<(Map<String, Value>, Arrays)> {
     let mut metadata = Map::new();
-    let mut arrays: BTreeMap<String, (u64, Rows)> = BTreeMap::new();
+    let mut arrays = Arrays::new();
     for (k, r) in &set.refs {
         let (dir, name) = k.rsplit_once('/').unwrap_or(("", k));
         if let Ref::Json(v) = r {
@@ -254,7 +260,7 @@ mod tests {
     }
 
     /// The columns of one `refs.K.parq`, read back with the parquet crate's reader.
-    fn read_back(file: &Path) -> Vec<(Option<String>, i64, i64, Option<Vec<u8>>)> {
+    fn read_back(file: &Path) -> Vec<Row> {
         use arrow_array::Array;
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         let f = std::fs::File::open(file).unwrap();
