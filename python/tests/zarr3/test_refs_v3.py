@@ -358,3 +358,30 @@ def test_http_cutout_of_tiles_fetches_only_its_tiles(tmp_path):
         assert requests == 9 and nbytes == tiles, (requests, nbytes, tiles)
     finally:
         path.unlink()
+
+
+@needs_http
+def test_virtualizarr_parser_reads_a_url(tmp_path):
+    """FITSParser on an http:// URL: nd reads the headers over HTTP, the registry's HTTPStore
+    serves the chunks; scaled values with BLANK equal astropy's."""
+    vz = pytest.importorskip("virtualizarr")
+    from obspec_utils.registry import ObjectStoreRegistry
+    from obstore.store import HTTPStore
+
+    from ndfiles.virtualizarr import FITSParser
+
+    [local] = write_survey(tmp_path, n=1)
+    with fits.open(local) as hdul:
+        url, path, _ = _served(tmp_path, "survey.fits", hdul)
+    try:
+        base = S["ND_TEST_HTTP_URL"]
+        registry = ObjectStoreRegistry(
+            {base: HTTPStore.from_url(base, client_options={"allow_http": True})})
+        ds = vz.open_virtual_dataset(url, registry=registry, parser=FITSParser(),
+                                     loadable_variables=["SCI", "ERR"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name in ["SCI", "ERR"]:
+                assert_same(ds[name].values, fits.getdata(local, name), name)
+    finally:
+        path.unlink()
