@@ -5,8 +5,11 @@
 #      the pinned packages of python/requirements-test.txt from PyPI, the extension built once
 #      into it (maturin develop; dev profile, which reuses the crates step 1 built, or the release
 #      profile with ND_PY_RELEASE=1), then pytest python/tests against astropy, asdf, zarr-python
-#      and dask.
-#   3. bench/run.py --smoke: the benchmark driver on tiny data (values checked against nd's).
+#      and dask;
+#   3. the same package with zarr-python 3 (a second venv, .venv-py-zarr3/ or $ND_PY3_VENV, from
+#      python/requirements-test-zarr3.txt): pytest python/tests/zarr3 (Zarr v3 references,
+#      VirtualiZarr parsers, Icechunk).
+#   4. bench/run.py --smoke: the benchmark driver on tiny data (values checked against nd's).
 # Needs cargo, a C compiler and python3 (>= 3.10, with venv). Tests of URLs run when the loopback
 # servers of .ci/servers.sh are up (CI starts them first) and are skipped otherwise.
 set -euo pipefail
@@ -35,7 +38,15 @@ PROFILE=()
     "$VENV/bin/maturin" develop -q "${PROFILE[@]}")
 
 echo "== python: pytest python/tests (${SECONDS}s so far)"
-"$VENV/bin/python" -m pytest python/tests -q -p no:cacheprovider
+"$VENV/bin/python" -m pytest python/tests -q -p no:cacheprovider --ignore=python/tests/zarr3
+
+echo "== python: zarr-python 3 venv, ndfiles built into it, pytest python/tests/zarr3 (${SECONDS}s so far)"
+VENV3=${ND_PY3_VENV:-$ROOT/.venv-py-zarr3}
+[ -x "$VENV3/bin/python" ] || "$PY" -m venv "$VENV3"
+"$VENV3/bin/python" -m pip install -q --disable-pip-version-check -r python/requirements-test-zarr3.txt
+(cd python && VIRTUAL_ENV="$VENV3" PATH="$VENV3/bin:$PATH" \
+    "$VENV3/bin/maturin" develop -q "${PROFILE[@]}")
+"$VENV3/bin/python" -m pytest python/tests/zarr3 -q -p no:cacheprovider
 
 echo "== bench/run.py --smoke: the benchmark's mechanism on tiny data (${SECONDS}s so far)"
 # nd's timing binary (dev build), the Python peers of $VENV; peers not installed there (fitsio)

@@ -25,8 +25,9 @@ import numpy as np
 
 from . import _ndfiles
 from ._ndfiles import Error
+from ._refs import refs
 
-__all__ = ["Array", "Dataset", "Error", "Table", "open", "stat"]
+__all__ = ["Array", "Dataset", "Error", "Table", "open", "refs", "stat"]
 
 _URL_SCHEMES = ("http://", "https://", "s3://", "gs://", "az://", "abfs://", "file://")
 

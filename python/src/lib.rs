@@ -11,6 +11,7 @@
 //!   nd is caught and reported the same way instead of reaching the interpreter.
 
 mod codecs;
+mod refs;
 
 use nd::ndarray::ArrayD;
 use nd::{DataType, Region, Scalar};
@@ -748,6 +749,7 @@ fn _ndfiles(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Dataset>()?;
     m.add_class::<Array>()?;
     codecs::register(m)?;
+    refs::register(m)?;
     m.add_class::<Table>()?;
     Ok(())
 }

@@ -206,3 +206,85 @@ def test_concat_refuses_a_file_that_differs(nd_bin, tmp_path):
     assert not out.exists()
     p = refs(nd_bin, out, tmp_path / "img_0*.fits")
     assert p.returncode == 2 and "--concat-dim" in p.stderr, p.stderr
+
+
+def test_refs_function_equals_the_cli(nd_bin, tmp_path):
+    """`ndfiles.refs` (the same facade call from Python) gives the JSON `nd refs` writes, and
+    warns about the parts it leaves out."""
+    import ndfiles
+
+    src = TESTDATA / "fits" / "gen" / "blank_i16.fits"
+    out = tmp_path / "cli.json"
+    assert refs(nd_bin, out, src, "--chunk-mib", "0.001").returncode == 0
+    got = ndfiles.refs(str(src), chunk_mib=0.001)
+    assert got == json.loads(out.read_text())
+    assert_same(native(zarr.open(fsspec.filesystem("reference", fo=got).get_mapper(""),
+                                 mode="r")["PRIMARY"][...]),
+                fits.getdata(src), "PRIMARY")
+    with pytest.warns(UserWarning, match="not mapped"):
+        table = ndfiles.refs(TESTDATA / "fits" / "gen" / "bt_all.fits")
+    assert "nd_skipped" in json.loads(table["refs"][".zattrs"])
+
+
+def open_parquet(path):
+    fs = fsspec.filesystem("reference", fo=str(path))
+    return zarr.open(fs.get_mapper(""), mode="r")
+
+
+@pytest.mark.parametrize("rel", ["fits/gen/mef.fits", "fits/gen/blank_i16.fits",
+                                 "fits/gen/c_rice_1.fits"])
+def test_parquet_layout_equals_astropy(nd_bin, tmp_path, rel):
+    """`-o out.parq`: kerchunk's parquet layout, read lazily by fsspec's reference filesystem
+    (LazyReferenceMapper, fastparquet) and zarr-python 2."""
+    pytest.importorskip("fastparquet")
+    src = TESTDATA / rel
+    out = tmp_path / "r.parq"
+    p = refs(nd_bin, out, src, "--chunk-mib", "0.001")
+    assert p.returncode == 0, p.stderr
+    meta = json.loads((out / ".zmetadata").read_text())
+    assert meta["record_size"] == 10000 and ".zgroup" in meta["metadata"]
+    root = open_parquet(out)
+    names = [k for k, _ in root.arrays()]
+    assert names
+    with warnings.catch_warnings(), fits.open(src) as hdul:
+        warnings.simplefilter("ignore")
+        for name in names:
+            assert (out / name / "refs.0.parq").is_file()
+            a = root[name]
+            assert_same(native(a[...]), hdul[a.attrs["fits_hdu"]].data, f"{rel} {name}")
+
+
+def test_parquet_layout_many_records_and_inline_chunks(nd_bin, tmp_path):
+    """More chunks than one record (10,000 rows per file): 25,000 one-row chunks in 3 files;
+    and an ASDF file with inline arrays (the `raw` column)."""
+    pytest.importorskip("fastparquet")
+    data = np.arange(25000 * 4, dtype=np.float32).reshape(25000, 4)
+    src = tmp_path / "tall.fits"
+    fits.PrimaryHDU(data).writeto(src)
+    out = tmp_path / "tall.parq"
+    p = refs(nd_bin, out, src, "--chunk-mib", "0.00002")  # 20 bytes: one 16-byte row
+    assert p.returncode == 0, p.stderr
+    assert sorted(f.name for f in (out / "PRIMARY").iterdir()) == [
+        "refs.0.parq", "refs.1.parq", "refs.2.parq"]
+    a = open_parquet(out)["PRIMARY"]
+    assert a.chunks == (1, 4)
+    assert_same(native(a[...]), data, "tall")
+    assert_same(native(a[12345:12350, 1:3]), data[12345:12350, 1:3], "tall cutout")
+    # inline data
+    src = TESTDATA / "asdf" / "py" / "inline.asdf"
+    out = tmp_path / "inline.parq"
+    p = refs(nd_bin, out, src)
+    assert p.returncode == 0, p.stderr
+    root = open_parquet(out)
+    with asdf.open(src, lazy_load=False, memmap=False) as af:
+        names = [k for k, _ in root.arrays(recurse=True)]
+        assert names
+        for name in names:
+            a = root[name]
+            want = np.asarray(asdf_node(af.tree, a.attrs.get("asdf_path", name)))
+            assert_same(native(a[...]), want, name)
+    # refusals: an existing set without --force, v3 references
+    p = subprocess.run([nd_bin, "refs", str(src), "-o", str(out)], capture_output=True, text=True)
+    assert p.returncode == 2 and "exists" in p.stderr, p.stderr
+    p = refs(nd_bin, tmp_path / "v3.parq", src, "--zarr-format", "3")
+    assert p.returncode == 2 and "Zarr v2" in p.stderr, p.stderr

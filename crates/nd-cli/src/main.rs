@@ -194,8 +194,9 @@ enum Cmd {
     /// FITS tables become a Zarr group / ASDF mapping named after the HDU holding one array per
     /// fixed-width column (variable-length columns are skipped with a note), and back a BINTABLE.
     /// Write kerchunk references (version 1 JSON) describing a FITS or ASDF file as a Zarr v2
-    /// hierarchy whose chunks are byte ranges of the file, for fsspec's `reference://`
-    /// filesystem, zarr-python and xarray. Parts that cannot be mapped are listed on stderr.
+    /// (or, with --zarr-format 3, v3) hierarchy whose chunks are byte ranges of the file, for
+    /// fsspec's `reference://` filesystem, zarr-python and xarray. Parts that cannot be mapped
+    /// are listed on stderr.
     Refs {
         /// Source FITS or ASDF files (paths or URLs); quoted local patterns such as
         /// 'survey/*.fits' are expanded by nd (sorted by name). More than one file needs
@@ -208,7 +209,8 @@ enum Cmd {
         /// the first file's.
         #[arg(long)]
         concat_dim: Option<String>,
-        /// Output JSON file (`-` for standard output).
+        /// Output JSON file (`-` for standard output); a name ending in `.parq` or `.parquet` is
+        /// a directory in kerchunk's parquet layout (Zarr v2), which fsspec reads lazily.
         #[arg(short, long)]
         output: String,
         /// Largest chunk of an uncompressed image or block, in MiB (chunks are whole rows/planes).
@@ -217,6 +219,10 @@ enum Cmd {
         /// Refer to PREFIX + the file's name instead of the source's own path or URL.
         #[arg(long)]
         url_prefix: Option<String>,
+        /// Zarr format of the described hierarchy: 2 (`.zarray`, numcodecs codecs) or 3
+        /// (`zarr.json`, a v3 codec chain, chunk keys `c/0/1`).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=3))]
+        zarr_format: u8,
         /// Replace an existing output file.
         #[arg(long)]
         force: bool,
@@ -491,6 +497,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             output,
             chunk_mib,
             url_prefix,
+            zarr_format,
             force,
         } => {
             if !(chunk_mib.is_finite() && chunk_mib > 0.0 && chunk_mib <= 1e6) {
@@ -498,28 +505,15 @@ fn run(cli: Cli) -> CliResult<u8> {
                     "--chunk-mib {chunk_mib}: give a positive number of MiB"
                 )));
             }
-            let sources = nd::refs::expand_sources(&src)?;
-            if sources.len() > 1 && concat_dim.is_none() {
-                return Err(CliError::input(format!(
-                    "{} sources: give --concat-dim NAME to combine them into one dataset",
-                    sources.len()
-                )));
-            }
             note_stale(&output);
             let options = nd::refs::RefsOptions {
                 chunk_bytes: ((chunk_mib * 1048576.0) as u64).max(1),
                 url_prefix,
             };
-            let mut sets = Vec::with_capacity(sources.len());
-            for s in &sources {
-                sets.push(nd::refs::build(&open(s)?, &options)?);
-            }
-            let set = match &concat_dim {
-                Some(dim) => nd::refs::concat(&sets, dim)?,
-                None => sets.pop().ok_or_else(|| CliError::input("no source"))?,
-            };
+            let (sources, set) =
+                nd::refs::build_sources(&src, &options, concat_dim.as_deref(), zarr_format, &open)?;
             let srcs: Vec<&str> = sources.iter().map(String::as_str).collect();
-            nd::refs::write_json(&set, &output, force, &srcs)?;
+            nd::refs::write(&set, &output, force, &srcs)?;
             let what = if sources.len() == 1 {
                 sources[0].clone()
             } else {

@@ -73,3 +73,53 @@ fn refuses_to_overwrite_a_source_or_an_existing_file() {
     ]);
     assert_ne!(o.code, 0);
 }
+
+#[test]
+fn zarr_format_3_gives_zarr_json_and_the_same_byte_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let (v2, v3) = (dir.path().join("v2.json"), dir.path().join("v3.json"));
+    let src = root().join("fits/gen/c_gzip_2.fits");
+    ok(&["refs", arg(&src), "-o", arg(&v2), "--chunk-mib", "0.001"]);
+    ok(&[
+        "refs",
+        arg(&src),
+        "-o",
+        arg(&v3),
+        "--chunk-mib",
+        "0.001",
+        "--zarr-format",
+        "3",
+    ]);
+    let read = |p: &std::path::Path| -> Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let (j2, j3) = (read(&v2), read(&v3));
+    let (r2, r3) = (
+        j2["refs"].as_object().unwrap(),
+        j3["refs"].as_object().unwrap(),
+    );
+    assert!(r3.keys().all(|k| !k.contains(".z")), "{:?}", r3.keys());
+    // every v2 chunk `A/i.j` is the v3 chunk `A/c/i/j`, the same range
+    let mut chunks = 0;
+    for (k, v) in r2.iter().filter(|(_, v)| v.is_array()) {
+        let (array, idx) = k.rsplit_once('/').unwrap();
+        let k3 = format!("{array}/c/{}", idx.replace('.', "/"));
+        assert_eq!(r3.get(&k3), Some(v), "{k} -> {k3}");
+        chunks += 1;
+    }
+    assert!(chunks > 1);
+    // H2: int16 tiles, GZIP_2
+    let meta: Value = serde_json::from_str(r3["H2/zarr.json"].as_str().unwrap()).unwrap();
+    assert_eq!(meta["data_type"], "int16");
+    assert_eq!(meta["node_type"], "array");
+    let names: Vec<&str> = meta["codecs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bytes", "numcodecs.shuffle", "gzip"]);
+    assert_eq!(meta["codecs"][0]["configuration"]["endian"], "big");
+    let o = nd(&["refs", arg(&src), "-o", arg(&v3), "--zarr-format", "4"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+}

@@ -27,10 +27,14 @@ mod chunks;
 pub mod codec;
 mod concat;
 mod fits;
+mod parq;
 mod sources;
+mod v3;
 
 pub use concat::concat;
+pub use parq::{is_parquet_path, write_parquet, RECORD_SIZE};
 pub use sources::{expand_sources, is_pattern, wildcard_match};
+pub use v3::to_v3;
 
 use crate::error::{Error, Result};
 use crate::Dataset;
@@ -190,6 +194,58 @@ pub fn build(ds: &Dataset, opts: &RefsOptions) -> Result<RefSet> {
         }
     }
     b.finish()
+}
+
+/// The reference set of the sources of `nd refs`: local patterns expanded
+/// ([`expand_sources`]), each file opened with `open` and described by [`build`]; several files
+/// combined along `concat_dim` ([`concat()`]); rewritten as Zarr v3 ([`to_v3`]) when
+/// `zarr_format` is 3. Returns the expanded sources too.
+///
+/// # Errors
+/// [`Error::Input`] for no source, more than one without `concat_dim`, a `zarr_format` other
+/// than 2 or 3, and the errors of the steps above.
+pub fn build_sources(
+    sources: &[String],
+    opts: &RefsOptions,
+    concat_dim: Option<&str>,
+    zarr_format: u8,
+    open: &dyn Fn(&str) -> Result<Dataset>,
+) -> Result<(Vec<String>, RefSet)> {
+    if !matches!(zarr_format, 2 | 3) {
+        return Err(Error::input(format!(
+            "Zarr format {zarr_format}: references are written as Zarr 2 or 3"
+        )));
+    }
+    let sources = expand_sources(sources)?;
+    if sources.len() > 1 && concat_dim.is_none() {
+        return Err(Error::input(format!(
+            "{} sources: give --concat-dim NAME to combine them into one dataset",
+            sources.len()
+        )));
+    }
+    let mut sets = Vec::with_capacity(sources.len());
+    for s in &sources {
+        sets.push(build(&open(s)?, opts)?);
+    }
+    let set = match concat_dim {
+        Some(dim) => concat(&sets, dim)?,
+        None => sets.pop().ok_or_else(|| Error::input("no source"))?,
+    };
+    let set = if zarr_format == 3 { to_v3(&set)? } else { set };
+    Ok((sources, set))
+}
+
+/// Write a reference set to `dst`: kerchunk's parquet layout ([`write_parquet`]) for a
+/// destination ending in `.parq` or `.parquet`, else version 1 JSON ([`write_json`]).
+///
+/// # Errors
+/// Those of [`write_parquet`] and [`write_json`].
+pub fn write(set: &RefSet, dst: &str, force: bool, sources: &[&str]) -> Result<()> {
+    if dst != "-" && is_parquet_path(dst) {
+        write_parquet(set, dst, force, sources)
+    } else {
+        write_json(set, dst, force, sources)
+    }
 }
 
 /// Write a reference set as JSON to `dst` (`-` for standard output), refusing a destination

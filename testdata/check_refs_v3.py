@@ -1,0 +1,161 @@
+"""Check `nd refs --zarr-format 3` against the reference libraries, with zarr-python 3.
+
+For every FITS and ASDF file under testdata/ that nd opens (the files check_refs.py checks with
+Zarr v2 references), write its Zarr v3 references, open them through fsspec's reference
+filesystem with zarr-python 3 (FsspecStore) and compare every array with what astropy / python
+asdf give: same dtype (byte order aside), shape, bit-identical values, NaN where NaN. nd's codecs
+come from the installed `ndfiles` package (its `zarr.codecs` entry points); without it the
+arrays that need them are reported as not checked. Then the same through the VirtualiZarr
+parsers of `ndfiles.virtualizarr` (when virtualizarr is installed): every array loaded through
+its ManifestStore.
+
+Needs testdata/requirements-zarr3.txt plus astropy, asdf, fsspec (and ndfiles, virtualizarr).
+Usage: python testdata/check_refs_v3.py path/to/nd   (exit status 1 on any mismatch)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+
+warnings.simplefilter("ignore")
+
+import asdf  # noqa: E402
+import fsspec  # noqa: E402
+import zarr  # noqa: E402
+from astropy.io import fits  # noqa: E402
+from check_refs import HERE, asdf_node, same  # noqa: E402
+from zarr.storage import FsspecStore  # noqa: E402
+
+ND = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "nd"
+ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_fits_tile")
+
+try:
+    from zarr.registry import get_codec_class
+
+    get_codec_class("nd_fits_scale")
+    HAVE_ND_CODECS = True
+except Exception:  # noqa: BLE001
+    HAVE_ND_CODECS = False
+
+stats = {"files": 0, "arrays": 0, "checked": 0, "nd_codec_unchecked": 0, "refused": 0,
+         "virtualizarr_checked": 0, "virtualizarr_left_out": 0}
+failures = []
+
+
+def v3_arrays(refs):
+    """(path, zarr.json) of every array, from the keys (so that no codec is needed)."""
+    out = []
+    for k, v in refs["refs"].items():
+        if k == "zarr.json" or k.endswith("/zarr.json"):
+            meta = json.loads(v)
+            if meta["node_type"] == "array":
+                out.append((k[: -len("zarr.json")].rstrip("/"), meta))
+    return sorted(out, key=lambda t: t[0])
+
+
+def want_of(kind, doc, attrs, name):
+    if kind == "fits":
+        return doc[attrs["fits_hdu"]].data
+    path = attrs.get("asdf_path", name)
+    if path.endswith("/mask"):
+        return np.ma.getmaskarray(asdf_node(doc.tree, path[: -len("/mask")]))
+    w = asdf_node(doc.tree, path)
+    return w.data if np.ma.isMaskedArray(w) else np.asarray(w)
+
+
+def check_file(src, kind, tmp):
+    out = os.path.join(tmp, os.path.basename(src) + ".json")
+    p = subprocess.run([ND, "refs", src, "--zarr-format", "3", "-o", out, "--force"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        stats["refused"] += 1
+        return
+    stats["files"] += 1
+    with open(out) as f:
+        refs = json.load(f)
+    fs = fsspec.filesystem("reference", fo=refs, asynchronous=True)
+    root = zarr.open_group(store=FsspecStore(fs, read_only=True, path=""), mode="r", zarr_format=3)
+    doc = fits.open(src) if kind == "fits" else asdf.open(src, lazy_load=False, memmap=False)
+    try:
+        for name, meta in v3_arrays(refs):
+            stats["arrays"] += 1
+            if not HAVE_ND_CODECS and any(c["name"] in ND_CODECS for c in meta["codecs"]):
+                stats["nd_codec_unchecked"] += 1
+                continue
+            try:
+                got = np.asarray(root[name][...])
+            except Exception as e:  # noqa: BLE001
+                failures.append(f"{src} {name}: zarr 3 read failed: {e!r}")
+                continue
+            msg = same(got, want_of(kind, doc, meta["attributes"], name))
+            if msg:
+                failures.append(f"{os.path.relpath(src, HERE)} {name}: {msg}")
+            else:
+                stats["checked"] += 1
+        check_virtualizarr(src, kind, doc)
+    finally:
+        doc.close()
+
+
+def check_virtualizarr(src, kind, doc):
+    try:
+        from obspec_utils.registry import ObjectStoreRegistry
+        from obstore.store import LocalStore
+
+        from ndfiles.virtualizarr import ASDFParser, FITSParser
+    except ImportError:
+        return
+    parser = FITSParser() if kind == "fits" else ASDFParser()
+    registry = ObjectStoreRegistry({"file://": LocalStore()})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        store = parser("file://" + os.path.abspath(src), registry)
+    stats["virtualizarr_left_out"] += sum("left out" in str(w.message) for w in caught)
+    root = zarr.open_group(store=store, mode="r", zarr_format=3)
+    for name, a in root.arrays() if kind == "fits" else _all_arrays(root):
+        try:
+            got = np.asarray(a[...])
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"{src} {name}: ManifestStore read failed: {e!r}")
+            continue
+        msg = same(got, want_of(kind, doc, dict(a.attrs), name))
+        if msg:
+            failures.append(f"{os.path.relpath(src, HERE)} {name} (virtualizarr): {msg}")
+        else:
+            stats["virtualizarr_checked"] += 1
+
+
+def _all_arrays(group):
+    return [(p, m) for p, m in group.members(max_depth=None) if isinstance(m, zarr.Array)]
+
+
+def main():
+    files = []
+    for d, kind in [("fits", "fits"), ("asdf", "asdf"), ("asdf-standard", "asdf")]:
+        for root, _, names in os.walk(os.path.join(HERE, d)):
+            if "/written" in root or "/expected" in root:
+                continue
+            for n in sorted(names):
+                if (kind == "fits" and n.endswith(".fits")) or (kind == "asdf" and n.endswith(".asdf")):
+                    files.append((os.path.join(root, n), kind))
+    with tempfile.TemporaryDirectory() as tmp:
+        for src, kind in sorted(files):
+            try:
+                check_file(src, kind, tmp)
+            except Exception as e:  # noqa: BLE001
+                failures.append(f"{src}: {e!r}")
+    print(json.dumps(stats))
+    if not HAVE_ND_CODECS:
+        print(f"{stats['nd_codec_unchecked']} arrays need nd's codecs (ndfiles not installed): NOT checked")
+    for f in failures:
+        print("FAIL", f)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
