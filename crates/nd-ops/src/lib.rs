@@ -14,14 +14,23 @@
 //! assert_eq!((s.count, s.nan_count, s.sum), (5, 1, 18.0));
 //! ```
 
+mod axes;
 pub mod blocks;
+mod histogram;
 mod mem;
+mod quantile;
 mod reduce;
+mod sigma_clip;
 mod stream;
+mod values;
 mod view;
 
+pub use axes::{along_axes, normalize_axes, AxesResult, Reduction};
+pub use histogram::{histogram, Histogram};
 pub use mem::MemArray;
+pub use quantile::{quantiles, Quantiles};
 pub use reduce::{select, stats, stats_along_axis, Stats};
+pub use sigma_clip::{sigma_clipped_stats, ClippedStats, SigmaClip};
 pub use stream::for_each_slab;
 pub use view::{RegionView, SelectionView};
 
