@@ -313,7 +313,7 @@ fn transpose(src: &[f64], shape: &[usize], strides: &[usize], dst: &mut [f64]) {
 }
 
 /// Reduce `src` along `axes` (ascending, as [`normalize_axes`] returns them): `what` per lane,
-/// in parallel, memory within `opts.budget` plus the output (see the [module docs](self)). One
+/// in parallel, memory within `opts.budget` plus the output: blocks hold whole lanes, a lane larger than the budget is reduced alone in a few passes. One
 /// axis with [`Reduction::Stats`] uses [`crate::stats_along_axis`], which needs no whole lanes.
 ///
 /// # Errors

@@ -36,7 +36,8 @@ pub struct Quantiles {
 /// Exact percentiles `q` (each within 0..=100; 50 is the median) of the non-NaN values of `src`,
 /// as numpy's `nanpercentile(a, q)` (method `linear`) computes them, in f64. Infinite values
 /// take part as numpy's do. Out of core: a few passes over the array, memory within
-/// `opts.budget` (see the [module docs](self)).
+/// `opts.budget`: counts by the top 16 bits of an order-preserving key, then only the
+/// buckets holding the ranks wanted, collected and selected once they fit a quarter of the budget.
 ///
 /// # Errors
 /// A percentile outside 0..=100, values that are not real numbers, or a failed read.
