@@ -7,10 +7,11 @@
 mod diff;
 mod header;
 mod signals;
+mod stat;
 
 use clap::{Parser, Subcommand};
 use nd::export::array_output;
-use nd::{typestr, Array, WorkOptions};
+use nd::Array;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -88,6 +89,9 @@ struct Cli {
     /// URLs: anonymous access to public buckets (unsigned requests, no credential lookup).
     #[arg(long, global = true)]
     anon: bool,
+    /// Worker threads for decoding, statistics, export and convert (default: one per core).
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -158,37 +162,10 @@ enum Cmd {
         #[arg(long, default_value_t = 256)]
         budget_mib: usize,
     },
-    /// Out-of-core statistics of one array.
-    Stat {
-        /// File or store.
-        path: String,
-        /// Which array (optional after a FITS extended filename, as for `export`).
-        selector: Option<String>,
-        /// Reduce along this axis (numpy order); the result goes to `-o OUT.npy`.
-        #[arg(long)]
-        axis: Option<usize>,
-        /// With --axis: which statistic to write (sum, mean, min, max, std, count, nan_count).
-        #[arg(long, default_value = "sum")]
-        stat: String,
-        /// With --axis: output file (.npy or .csv), or `-` for standard output.
-        #[arg(short = 'o', long = "output")]
-        output: Option<String>,
-        /// With --axis: output format, npy or csv (default: from the output's suffix).
-        #[arg(long)]
-        format: Option<String>,
-        /// With --axis: replace an existing output that is not an .npy file.
-        #[arg(long)]
-        force: bool,
-        /// numpy-order selection to restrict to (as for `export`).
-        #[arg(long, allow_hyphen_values = true)]
-        region: Option<String>,
-        /// JSON output.
-        #[arg(long)]
-        json: bool,
-        /// Memory budget in MiB.
-        #[arg(long, default_value_t = 256)]
-        budget_mib: usize,
-    },
+    /// Statistics of one array, out of core: count, min, max, mean, std, sum; exact median and
+    /// percentiles (numpy's nanmedian, nanpercentile), histograms (numpy.histogram), astropy's
+    /// sigma_clipped_stats; over the whole array or along axes (`--axis 1,2`, written to `-o`).
+    Stat(stat::StatArgs),
     /// Write a file in the format its name ends with (.zarr, .asdf, .fits), streaming with bounded memory.
     ///
     /// FITS tables become a Zarr group / ASDF mapping named after the HDU holding one array per
@@ -327,6 +304,9 @@ fn main() -> ExitCode {
     };
     let verbose = cli.verbose;
     let mut open_options = nd::OpenOptions::new().anonymous(cli.anon);
+    if let Some(n) = cli.threads {
+        open_options = open_options.threads(n);
+    }
     if let Some(t) = cli.timeout {
         open_options = open_options.timeout(t);
     }
@@ -360,6 +340,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> CliResult<u8> {
+    let threads = cli.threads.unwrap_or(0);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // A closed pipe (`nd info … | head`) ends the output quietly, as for other Unix tools.
@@ -428,69 +409,7 @@ fn run(cli: Cli) -> CliResult<u8> {
                 eprintln!("nd: note: {path}: {n}");
             }
         }
-        Cmd::Stat {
-            path,
-            selector,
-            axis,
-            stat,
-            output,
-            format,
-            force,
-            region,
-            json,
-            budget_mib,
-        } => {
-            let target = match (&output, axis) {
-                (Some(o), Some(_)) => Some(array_output(
-                    o,
-                    format.as_deref(),
-                    force,
-                    &[&nd::extended::file_part(&path)],
-                )?),
-                _ => None,
-            };
-            let ds = open(&path)?;
-            let view = view_of(&ds.pick(selector.as_deref())?, region.as_deref(), &path)?;
-            let selector = view.selector().to_string();
-            let opts = WorkOptions {
-                budget: budget_mib << 20,
-                ..WorkOptions::default()
-            };
-            let fail = |e: nd::Error| CliError::input(format!("{path}: {e}"));
-            match axis {
-                None => {
-                    let s = view.stats(&opts).map_err(fail)?;
-                    if json {
-                        let j = serde_json::json!({
-                            "min": num(s.min), "max": num(s.max), "mean": num(s.mean), "sum": num(s.sum),
-                            "std": num(s.std), "count": s.count, "nan_count": s.nan_count,
-                        });
-                        writeln!(out, "{j}").map_err(werr)?;
-                    } else {
-                        writeln!(
-                            out,
-                            "{path} {selector}: shape {:?} {}\n  count {}  nan_count {}\n  min {}  max {}\n  mean {}  std {}  sum {}",
-                            view.shape(), typestr(view.dtype()), s.count, s.nan_count, s.min, s.max, s.mean, s.std, s.sum
-                        )
-                        .map_err(werr)?;
-                    }
-                }
-                Some(k) => {
-                    let (Some(output), Some(target)) = (output, target) else {
-                        return Err(CliError::input("stat --axis needs -o OUT.npy"));
-                    };
-                    let (shape, st) = view.stats_along_axis(k, &opts).map_err(fail)?;
-                    let reduced = nd::select(&shape, &st, &stat)
-                        .map_err(|e| CliError::input(format!("{path}: {selector}: {e}")))?;
-                    let arr = Array::from_buf(&stat, reduced);
-                    nd::export::write_array(&arr, &target, budget_mib << 20)?;
-                    if json {
-                        writeln!(out, "{}", serde_json::json!({"axis": k, "stat": stat, "shape": shape, "output": output}))
-                            .map_err(werr)?;
-                    }
-                }
-            }
-        }
+        Cmd::Stat(args) => stat::run(args, &mut out)?,
         Cmd::Refs {
             src,
             concat_dim,
@@ -574,7 +493,7 @@ fn run(cli: Cli) -> CliResult<u8> {
                 force,
                 checksum,
                 budget: budget_mib << 20,
-                threads: 0,
+                threads,
                 progress: Some(&progress),
             };
             let notes = nd::convert::convert(&ds, &dst, &options)?;
@@ -648,12 +567,6 @@ fn run(cli: Cli) -> CliResult<u8> {
         }
     }
     Ok(0)
-}
-
-fn num(v: f64) -> serde_json::Value {
-    serde_json::Number::from_f64(v)
-        .map(serde_json::Value::Number)
-        .unwrap_or(serde_json::Value::Null)
 }
 
 /// Report what earlier, interrupted runs left beside a destination.

@@ -21,6 +21,7 @@ use std::sync::Mutex;
 
 /// What to compute per lane.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Reduction {
     /// count, nan_count, sum, mean, min, max, std (as [`Stats`]).
     Stats,

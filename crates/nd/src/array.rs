@@ -190,7 +190,7 @@ impl Array {
         .map_err(|e| self.fail(e))
     }
 
-    fn fail(&self, e: impl std::fmt::Display) -> Error {
+    pub(crate) fn fail(&self, e: impl std::fmt::Display) -> Error {
         Error::input(format!("{}: {e}", self.selector))
     }
 

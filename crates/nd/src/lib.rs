@@ -26,6 +26,7 @@ mod formats;
 pub mod header;
 mod npz;
 mod open;
+mod reduce;
 pub mod refs;
 mod table;
 pub mod table_export;
@@ -36,6 +37,7 @@ pub use backend::{typestr, ArrayEntry, ArrayKind, Finding, Severity, VerifyRepor
 pub use dataset::{Dataset, Format};
 pub use error::{Error, Result};
 pub use open::{detect, open, remote_stats, remote_warnings, OpenOptions};
+pub use reduce::stat_reduction;
 pub use table::{Table, TableColumn};
 
 pub use nd_core::cast::Scalar;
@@ -43,6 +45,8 @@ pub use nd_core::cast::Scalar;
 pub use nd_core::io;
 pub use nd_core::{ArrayBuf, ArrayRead, AxisSelection, DataType, Limits, Region, Selection};
 pub use nd_ops::{select, Options as WorkOptions, Stats};
+/// Order statistics and reductions along axes (see [`Array::quantiles`], [`Array::reduce_axes`]).
+pub use nd_ops::{AxesResult, ClippedStats, Histogram, Quantiles, Reduction, SigmaClip};
 /// A dataset's format-native handle (see [`Dataset::native`]).
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
