@@ -159,7 +159,7 @@ pub(crate) fn select_ranks(
     opts: &Options,
     ranks_of: impl Fn(u64) -> Vec<u64>,
 ) -> Result<Ranked> {
-    let collect_budget = (opts.budget / 4).max(1 << 16) as u64;
+    let collect_budget = (opts.budget / 4).max(1024) as u64;
     let total = region.num_elements();
     // extra 8 bytes per element: a block's values collected before they are merged
     let block_opts = Options {
