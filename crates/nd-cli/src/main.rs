@@ -8,6 +8,7 @@ mod diff;
 mod header;
 mod signals;
 mod stat;
+mod tree;
 
 use clap::{Parser, Subcommand};
 use nd::export::array_output;
@@ -106,6 +107,9 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The whole structure as a tree: FITS HDUs and table columns (TFORM, unit), the ASDF tree
+    /// with its tags (as `asdftool info`), Zarr groups, arrays and attributes.
+    Tree(tree::TreeArgs),
     /// Header cards (FITS), attributes (Zarr) and tree values (ASDF) of one or many files, as
     /// astropy's fitsheader lists them; and FITS header edits.
     ///
@@ -410,6 +414,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             }
         }
         Cmd::Stat(args) => stat::run(args, &mut out)?,
+        Cmd::Tree(args) => tree::run(args, &mut out)?,
         Cmd::Refs {
             src,
             concat_dim,

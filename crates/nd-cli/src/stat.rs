@@ -7,8 +7,23 @@ use nd::{typestr, Array, SigmaClip, WorkOptions};
 use serde_json::{json, Map, Value};
 use std::io::Write;
 
+/// The examples of `nd stat --help` (and of the README, where the tests run them).
+pub const EXAMPLES: &str = "Examples:
+  nd stat testdata/example/cube.fits SCI --median --percentile 5,95 --sigma-clip --hist 8
+  nd stat testdata/example/cube.fits SCI --stat p99.5
+  nd stat testdata/example/cube.fits SCI --hist 4 --range 0,1 --json
+  nd stat testdata/example/cube.fits SCI --axis 0 --stat median -o median.npy
+  nd stat testdata/example/cube.fits SCI --axis 1,2 --stat clipped_mean -o - --format csv
+  nd --threads 1 stat testdata/example/cube.fits SCI --axis -1 --stat max -o max.csv
+
+Order statistics are exact and out of core: a few passes over the array with memory within
+--budget-mib (counts by the top bits of each value, then only the buckets holding the wanted
+ranks). NaN is skipped as numpy's nan-functions skip it; sigma clipping also drops infinities,
+as astropy does. Without --range, --hist spans the finite values' min..max.";
+
 /// Arguments of `nd stat`.
 #[derive(clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct StatArgs {
     /// File or store.
     path: String,

@@ -314,3 +314,154 @@ fn diff_larger_than_budget_stays_within_budget() {
     assert_eq!(d["total"], 1);
     assert_eq!(d["first"][0]["index"], serde_json::json!([3000, 5000]));
 }
+
+/// A FITS float32 cube of `planes` x `rows` x `cols` pseudo-random values (a few NaNs, a few
+/// outliers), written row by row.
+fn noisy_cube(path: &Path, planes: u64, rows: u64, cols: u64) {
+    let mut h = String::new();
+    for (k, v) in [("SIMPLE", "T"), ("BITPIX", "-32"), ("NAXIS", "3")] {
+        h.push_str(&format!("{k:<8}= {v:>20}{}", " ".repeat(50)));
+    }
+    for (k, v) in [("NAXIS1", cols), ("NAXIS2", rows), ("NAXIS3", planes)] {
+        h.push_str(&format!("{k:<8}= {v:>20}{}", " ".repeat(50)));
+    }
+    h.push_str(&format!("{:<80}", "END"));
+    while !h.len().is_multiple_of(2880) {
+        h.push(' ');
+    }
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    f.write_all(h.as_bytes()).unwrap();
+    let mut x = 0x9E3779B97F4A7C15u64;
+    let n = planes * rows * cols;
+    for i in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let u = (x >> 40) as f32 / (1u64 << 24) as f32;
+        let v = match i % 10007 {
+            0 => f32::NAN,
+            1 => 1e6,
+            _ => 100.0 + 20.0 * (u - 0.5),
+        };
+        f.write_all(&v.to_be_bytes()).unwrap();
+    }
+    let pad = (n * 4).div_ceil(2880) * 2880 - n * 4;
+    f.write_all(&vec![0u8; pad as usize]).unwrap();
+    f.flush().unwrap();
+}
+
+/// Run `nd ARGS`: its standard output.
+fn stdout_of(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_nd"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Median, percentiles, sigma clipping and a histogram of a cube twice the budget stay within
+/// the budget, and equal what the same statistics give when the whole cube fits in the budget
+/// (selection in memory): the out-of-core passes are exact (sums, in another order, within
+/// rounding).
+#[test]
+fn order_statistics_larger_than_budget_stay_within_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("cube.fits");
+    noisy_cube(&src, 16, 1024, 1024); // 64 MiB
+    let s = src.to_str().unwrap();
+    let b = BUDGET_MIB.to_string();
+    let what = [
+        "--median",
+        "--percentile",
+        "1,99.9",
+        "--sigma-clip",
+        "--hist",
+        "50",
+        "--json",
+    ];
+    let with_budget = |mib: &str| {
+        let mut a = vec!["stat", s, "0", "--budget-mib"];
+        a.push(mib);
+        a.extend_from_slice(&what);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let small = with_budget(&b);
+    let small: Vec<&str> = small.iter().map(String::as_str).collect();
+    let (code, peak, err) = run_sampled(&small);
+    assert_eq!(code, 0, "{err}");
+    println!(
+        "stat --median etc., 64 MiB of values, budget {BUDGET_MIB} MiB: peak RssAnon {} MiB",
+        peak >> 20
+    );
+    assert!(
+        peak <= (BUDGET_MIB << 20) + OVERHEAD,
+        "peak anonymous memory {} MiB",
+        peak >> 20
+    );
+    let json = |mib: &str| -> serde_json::Value {
+        let a = with_budget(mib);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        serde_json::from_str(&stdout_of(&a)).unwrap()
+    };
+    // 8 MiB: more passes than 32; 2048: every value selected in memory
+    let (got, want) = (json("8"), json("2048"));
+    for k in [
+        "median",
+        "percentiles",
+        "histogram",
+        "count",
+        "nan_count",
+        "min",
+        "max",
+    ] {
+        assert_eq!(got[k], want[k], "{k}");
+    }
+    for k in ["median", "count", "rejected", "iterations"] {
+        assert_eq!(
+            got["sigma_clipped"][k], want["sigma_clipped"][k],
+            "sigma_clipped {k}"
+        );
+    }
+    for (g, w) in [
+        (&got["sigma_clipped"]["std"], &want["sigma_clipped"]["std"]),
+        (&got["mean"], &want["mean"]),
+    ] {
+        let (g, w) = (g.as_f64().unwrap(), w.as_f64().unwrap());
+        assert!((g - w).abs() <= 1e-9 * w.abs(), "{g} vs {w}");
+    }
+    let m = got["median"].as_f64().unwrap();
+    assert!((m - 100.0).abs() < 0.1, "{m}");
+    // the outliers (1e6) are clipped, the NaNs rejected
+    assert!(got["sigma_clipped"]["rejected"].as_u64().unwrap() >= 2 * (16 << 20) / 10007);
+    // along axis 0: the median image (8 MiB of output beside the budget)
+    let out = tmp.path().join("med.npy");
+    let o = out.to_str().unwrap();
+    let (code, peak, err) = run_sampled(&[
+        "stat",
+        s,
+        "0",
+        "--axis",
+        "0",
+        "--stat",
+        "median",
+        "-o",
+        o,
+        "--budget-mib",
+        &b,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    println!(
+        "stat --axis 0 --stat median, budget {BUDGET_MIB} MiB: peak RssAnon {} MiB",
+        peak >> 20
+    );
+    assert!(
+        peak <= (BUDGET_MIB << 20) + (16 << 20) + OVERHEAD,
+        "peak anonymous memory {} MiB",
+        peak >> 20
+    );
+}

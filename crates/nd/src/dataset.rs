@@ -313,11 +313,22 @@ impl Dataset {
     }
 
     /// The description `nd info --json` prints: `format`, `arrays` (as [`ArrayEntry::to_json`]),
-    /// `warnings` (as [`Dataset::warnings`]), and per format more (FITS: `hdus`).
+    /// `warnings` (as [`Dataset::warnings`]), `tree` (the whole structure, as
+    /// [`crate::TreeNode::to_json`]: FITS HDUs and columns, the ASDF tree with tags, Zarr groups,
+    /// arrays and attributes), and per format more (FITS: `hdus`).
     ///
     /// # Errors
     /// As [`Dataset::arrays`].
     pub fn info_json(&self) -> Result<serde_json::Value> {
+        let mut obj = self.info_base()?;
+        if let Some(o) = obj.as_object_mut() {
+            o.insert("tree".into(), crate::tree::tree_json(self)?);
+        }
+        Ok(obj)
+    }
+
+    /// [`Dataset::info_json`] without the tree.
+    pub(crate) fn info_base(&self) -> Result<serde_json::Value> {
         let mut obj = serde_json::Map::new();
         obj.insert("format".into(), self.backend.format().into());
         obj.insert(

@@ -31,6 +31,7 @@ pub mod refs;
 mod table;
 pub mod table_export;
 mod table_parquet;
+mod tree;
 
 pub use array::Array;
 pub use backend::{typestr, ArrayEntry, ArrayKind, Finding, Severity, VerifyReport};
@@ -39,6 +40,7 @@ pub use error::{Error, Result};
 pub use open::{detect, open, remote_stats, remote_warnings, OpenOptions};
 pub use reduce::stat_reduction;
 pub use table::{Table, TableColumn};
+pub use tree::TreeNode;
 
 pub use nd_core::cast::Scalar;
 /// Destination checks and temporary outputs (what is left after an interruption, and its removal).
