@@ -121,7 +121,7 @@ fn werr(e: std::io::Error) -> CliError {
     }
 }
 
-/// Run `nd stat` (`threads`: the global --threads, 0 for one per core).
+/// Run `nd stat` (on the dataset's pool: the global --threads).
 pub fn run(a: StatArgs, out: &mut dyn Write) -> CliResult<()> {
     let path = a.path.clone();
     let fail = |e: nd::Error| CliError::input(format!("{path}: {e}"));

@@ -135,7 +135,7 @@ impl Bins {
 /// memory: one block per thread and the counts.
 ///
 /// # Errors
-/// No bins, a range that is not finite or is reversed, values that are not real numbers, or a
+/// No bins, more bins than half the budget holds, a range that is not finite or is reversed, values that are not real numbers, or a
 /// failed read.
 pub fn histogram(
     src: &dyn ArrayRead,
@@ -148,6 +148,16 @@ pub fn histogram(
         return Err(Error::Unsupported(format!(
             "{bins} bins: give 1 to {}",
             1 << 26
+        )));
+    }
+    // one count per bin in each block in flight and in the total
+    let count_bytes = bins.saturating_mul(8).saturating_mul(opts.threads() + 1);
+    if count_bytes > opts.budget / 2 {
+        return Err(Error::Unsupported(format!(
+            "{bins} bins need {count_bytes} bytes of counts ({} threads), more than half the \
+             memory budget of {} bytes",
+            opts.threads(),
+            opts.budget
         )));
     }
     let region = Region::full(src.shape());
@@ -257,6 +267,14 @@ mod tests {
         assert_eq!(h.edges, vec![-1.0, 4.0, 9.0]);
         assert_eq!(h.counts, vec![6, 2]);
         assert!(histogram(&a, 0, None, &Options::default()).is_err());
+        // the counts of every block in flight must fit half the budget
+        let small = Options {
+            budget: 1 << 16,
+            threads: 1,
+            progress: None,
+        };
+        assert!(histogram(&a, 4096, None, &small).is_err());
+        assert!(histogram(&a, 1024, None, &small).is_ok());
         assert!(histogram(&a, 2, Some((1.0, 0.0)), &Options::default()).is_err());
     }
 
