@@ -9,6 +9,7 @@ mod common;
 use common::run_sampled;
 use std::io::Write;
 use std::path::Path;
+use std::process::Command;
 
 /// A FITS file with one float32 image of `rows` x `cols`, written without holding it in memory:
 /// the header, then a sparse data area with a marker value written into some rows.
