@@ -153,15 +153,16 @@ pub fn run(args: HeaderArgs, out: &mut dyn Write) -> CliResult<u8> {
     Ok(if failed { 2 } else { 0 })
 }
 
-/// `nd header FILE` or `nd header FILE HDU` (the second argument an HDU, not a file).
+/// `nd header FILE` or `nd header FILE HDU` (the second argument an HDU, not a file). FILE may
+/// carry cfitsio's brackets (`f.fits[SCI]`), which are not a glob when the file exists.
 fn legacy(paths: &[String]) -> bool {
+    let literal = |p: &str| {
+        !nd::refs::is_pattern(p) || std::path::Path::new(&nd::extended::file_part(p)).exists()
+    };
     match paths {
-        [one] => !nd::refs::is_pattern(one),
+        [one] => literal(one),
         [file, hdu] => {
-            !nd::refs::is_pattern(file)
-                && !nd::refs::is_pattern(hdu)
-                && !std::path::Path::new(hdu).exists()
-                && !nd::refs::is_pattern(hdu)
+            literal(file) && !nd::refs::is_pattern(hdu) && !std::path::Path::new(hdu).exists()
         }
         _ => false,
     }

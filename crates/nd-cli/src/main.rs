@@ -170,10 +170,6 @@ enum Cmd {
     /// percentiles (numpy's nanmedian, nanpercentile), histograms (numpy.histogram), astropy's
     /// sigma_clipped_stats; over the whole array or along axes (`--axis 1,2`, written to `-o`).
     Stat(stat::StatArgs),
-    /// Write a file in the format its name ends with (.zarr, .asdf, .fits), streaming with bounded memory.
-    ///
-    /// FITS tables become a Zarr group / ASDF mapping named after the HDU holding one array per
-    /// fixed-width column (variable-length columns are skipped with a note), and back a BINTABLE.
     /// Write kerchunk references (version 1 JSON) describing a FITS or ASDF file as a Zarr v2
     /// (or, with --zarr-format 3, v3) hierarchy whose chunks are byte ranges of the file, for
     /// fsspec's `reference://` filesystem, zarr-python and xarray. Parts that cannot be mapped
@@ -208,6 +204,10 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Write a file in the format its name ends with (.zarr, .asdf, .fits), streaming with bounded memory.
+    ///
+    /// FITS tables become a Zarr group / ASDF mapping named after the HDU holding one array per
+    /// fixed-width column (variable-length columns are skipped with a note), and back a BINTABLE.
     Convert {
         /// Source file or store.
         src: String,
