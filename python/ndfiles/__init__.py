@@ -16,9 +16,9 @@ handed to numpy without a copy.
 
 from __future__ import annotations
 
-import json
 import operator
 import os
+import warnings
 from typing import Any, Iterator
 
 import numpy as np
@@ -27,7 +27,15 @@ from . import _ndfiles
 from ._ndfiles import Error
 from ._refs import refs
 
-__all__ = ["Array", "Dataset", "Error", "Table", "open", "refs", "stat"]
+__all__ = ["Array", "Dataset", "Error", "ReadWarning", "Table", "open", "refs", "stat"]
+
+
+class ReadWarning(UserWarning):
+    """An irregularity nd read past leniently, as astropy does with a warning: a file cut short
+    (its HDUs listed; reads before the cut work, reads reaching past it raise :class:`Error`),
+    trailing bytes, a header card fixed on reading, a table field read differently from the
+    reference library. :func:`open` issues one per irregularity, its message nd's (``nd info``
+    prints the same)."""
 
 _URL_SCHEMES = ("http://", "https://", "s3://", "gs://", "az://", "abfs://", "file://")
 
@@ -100,6 +108,15 @@ def open(  # noqa: A001
     location = _location(path_or_url)
     if storage_options:
         options = {**_from_storage_options(location, storage_options), **options}
+    ds = _open(location, options)
+    for text in ds._inner.warnings():
+        warnings.warn(f"{location}: {text}", ReadWarning, stacklevel=2)
+    return ds
+
+
+def _open(location: str, options: dict[str, Any]) -> Dataset:
+    """Open without issuing its warnings (a reopening on unpickling: the user saw them when it
+    was first opened)."""
     return Dataset(_ndfiles.open(location, options or None), location, dict(options))
 
 
@@ -221,7 +238,7 @@ class Dataset:
         """Headers, tree or attributes, as nd's JSON: FITS ``{"hdus": [{"index", "name", "kind",
         "cards": [{"keyword", "value", "comment"}]}]}``; ASDF ``{"tree": ...}`` (a tagged node as
         ``{"!": tag, "value": ...}``); Zarr ``{"nodes": {path: {"kind", "attributes"}}}``."""
-        return json.loads(self._inner.metadata_json())
+        return self._inner.metadata()
 
     def info(self) -> str:
         """The listing ``nd info`` prints (like astropy's ``hdul.info()`` for FITS)."""
@@ -249,12 +266,15 @@ class Dataset:
 
 def _reopen_dataset(location: str, options: dict[str, Any]) -> Dataset:
     """Unpickle a :class:`Dataset`: open it again with the same options."""
-    return open(location, **options)
+    return _open(location, options)
 
 
 def _reopen(location: str, selector: str, options: dict[str, Any]) -> Array:
     """Unpickle an :class:`Array`: open its dataset again and take the array."""
-    return open(location, **options)[selector]
+    got = _open(location, options)[selector]
+    if not isinstance(got, Array):
+        raise Error(f"{location}: {selector!r} is a table, not an array")
+    return got
 
 
 class Array:
@@ -320,6 +340,13 @@ class Array:
         """The native chunk grid (Zarr chunks, FITS tiles; the whole shape when not chunked)."""
         return self._inner.chunks
 
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """Its attributes, as the xarray backend gives them (a new dict each time): a FITS
+        image's header cards as ``keyword: value`` without those of layout and scaling, a Zarr
+        array's ``.zattrs`` without ``_ARRAY_DIMENSIONS``, none for ASDF (see the README)."""
+        return self._inner.attributes()
+
     def __len__(self) -> int:
         if not self.shape:
             raise TypeError("len() of a 0-d array")
@@ -350,8 +377,14 @@ class Array:
     def _read(self, start: list[int], stop: list[int], dtype: np.dtype[Any] | None = None) -> np.ndarray:
         """The box ``start..stop`` as a new array (as ``dtype`` when given, numpy's astype rules)."""
         want, code = self._code(dtype)
+        shape = [b - a for a, b in zip(start, stop)]
+        if self._inner.numeric and (want is None or code is not None):
+            # numbers: nd reads into an array numpy allocates (no zeroing, numpy's huge pages)
+            out = np.empty(shape, dtype=(self._dtype if want is None else want).newbyteorder("="))
+            _ndfiles.read_into(self._inner, start, stop, out)
+            return out
         out = self._inner.read(start, stop, code)
-        return self._finish(out, [b - a for a, b in zip(start, stop)], want)
+        return self._finish(out, shape, want)
 
     def _read_strided(self, first: list[int], step: list[int], count: list[int]) -> np.ndarray:
         """``first[i] + k * step[i]`` for ``k < count[i]`` on each axis, through nd's selection."""
@@ -408,7 +441,7 @@ class Array:
 
 def _reopen_table(location: str, selector: str, options: dict[str, Any]) -> Table:
     """Unpickle a :class:`Table`: open its dataset again and take the table."""
-    return open(location, **options).table(selector)
+    return _open(location, options).table(selector)
 
 
 def _raw(typestr: str, shape: list[int], data: np.ndarray) -> np.ndarray:
@@ -433,9 +466,10 @@ class Table:
     astropy's physical values (TSCAL/TZERO applied, unsigned integers, ``L`` and ``X`` columns as
     bool, strings as bytes ``|S{n}``, ASCII-table numbers as numbers); a variable-length column is
     a numpy object array holding one array per row. ``table[a:b]`` reads those rows (only their
-    bytes) as a numpy structured array with one field per column (a variable-length column as an
-    object field); ``table[i]`` one row (a ``numpy.void`` record). Column names are matched
-    exactly, then case-insensitively, as astropy does.
+    bytes) as a record array (a structured ``numpy.recarray``: ``rows["X"]``, ``rows.field("X")``
+    and ``rows.X`` as with astropy's ``FITS_rec``) with one field per column (a variable-length
+    column as an object field); ``table[i]`` one row (a ``numpy.record``). Column names are
+    matched exactly, then case-insensitively, as astropy does.
     """
 
     __slots__ = ("_inner", "_location", "_selector", "_options", "_columns", "_dtype")
@@ -530,7 +564,7 @@ class Table:
             a, b, step = key.indices(len(self))
             n = len(range(a, b, step))
             if n == 0:
-                return np.empty(0, dtype=self._dtype)
+                return np.empty(0, dtype=self._dtype).view(np.recarray)
             lo, hi = (a, a + (n - 1) * step + 1) if step > 0 else (a + (n - 1) * step, a + 1)
             rows = self.rows(lo, hi)
             return rows[:: step] if step > 0 else rows[::-1][:: -step]
@@ -548,22 +582,25 @@ class Table:
         i %= len(self)
         return self.rows(i, i + 1)[0]
 
-    def rows(self, start: int, stop: int) -> np.ndarray:
-        """Rows ``start..stop`` as a structured array (as ``table[start:stop]``)."""
+    def rows(self, start: int, stop: int) -> np.recarray:
+        """Rows ``start..stop`` as a record array (as ``table[start:stop]``): a numpy structured
+        array viewed as ``numpy.recarray``, so that, as with astropy's ``FITS_rec``,
+        ``rows["FLUX"]``, ``rows.field("FLUX")`` (or a column index) and ``rows.FLUX`` give a
+        column, and ``rows[i]`` a ``numpy.record``."""
         out = np.empty(stop - start, dtype=self._dtype)
         cols = self._read(start, stop, list(range(len(self._columns))))
         for field, col in zip(self._dtype.names or (), cols):
             out[field] = col
-        return out
+        return out.view(np.recarray)
 
-    def read(self) -> np.ndarray:
-        """Every row, as a structured array."""
+    def read(self) -> np.recarray:
+        """Every row, as a record array (as ``table[:]``)."""
         return self.rows(0, len(self))
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if copy is False:
             raise ValueError("ndfiles.Table: reading makes a new array (copy=False refused)")
-        out = self.read()
+        out = self.read().view(np.ndarray)
         return out if dtype is None else out.astype(dtype)
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -21,7 +21,9 @@ Dimension names and attributes are nd's (``nd convert`` writes the same to Zarr)
 
 from __future__ import annotations
 
+import base64
 import os
+import struct
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,7 +33,7 @@ from xarray.core import indexing
 
 import xarray as xr
 
-from . import Array, Dataset, Error
+from . import Array, Dataset, Error, _ndfiles
 from . import open as _open
 
 # What open_dataset takes beyond drop_variables (xarray checks keywords against this).
@@ -98,9 +100,39 @@ class NdfilesBackendArray(BackendArray):
 
 
 def _json_attrs(ds: Dataset, selector: str) -> dict[str, Any]:
-    import json
+    return ds._inner.attributes(selector)
 
-    return json.loads(ds._inner.attributes_json(selector))
+
+def _with_fill_value(ds: Dataset, selector: str, dtype: np.dtype[Any], attrs: dict[str, Any]) -> dict[str, Any]:
+    """A Zarr array's missing-value mark as xarray's Zarr engine sets it, for ``mask_and_scale``
+    to turn into NaN: a v2 array's ``fill_value`` becomes ``_FillValue`` (a numpy scalar of its
+    type, NaN and infinities as Python floats, as zarr-python decodes them; an array whose ``fill_value`` is null keeps its attributes); of a v3
+    array only a ``_FillValue`` attribute counts, decoded as xarray decodes it (a float's from
+    the base64 of its little-endian float64)."""
+    got = _ndfiles.zarr_fill_value(ds._inner, selector)
+    if got is None:
+        return attrs
+    zarr_format, fill = got
+    if zarr_format == 2:
+        if fill is not None:
+            value = np.frombuffer(fill, dtype=dtype)[0]
+            if dtype.kind == "f" and not np.isfinite(value):
+                value = float(value)  # zarr-python decodes "NaN", "Infinity" to Python floats
+            attrs["_FillValue"] = value
+    elif "_FillValue" in attrs:
+        attrs["_FillValue"] = _decode_v3_fill(attrs["_FillValue"], dtype)
+    return attrs
+
+
+def _decode_v3_fill(value: Any, dtype: np.dtype[Any]) -> Any:
+    """xarray's ``FillValueCoder.decode`` of a v3 array's ``_FillValue`` attribute."""
+    if dtype.kind == "f":
+        return struct.unpack("<d", base64.standard_b64decode(value))[0]
+    if dtype.kind == "b":
+        return bool(value)
+    if dtype.kind in "iu":
+        return int(value)
+    raise Error(f"_FillValue {value!r}: xarray decodes no fill value of type {dtype}")
 
 
 def _fits_names(ds: Dataset) -> dict[str, str]:
@@ -216,7 +248,10 @@ def open_ndfiles(
             "source": ds.location,
             "ndfiles_selector": sel,
         }
-        variables[name] = xr.Variable(d, data, _json_attrs(ds, sel), encoding)
+        attrs = _json_attrs(ds, sel)
+        if ds.format == "zarr":
+            attrs = _with_fill_value(ds, sel, arr.dtype, attrs)
+        variables[name] = xr.Variable(d, data, attrs, encoding)
     attrs = _dataset_attrs(ds, group)
     if decode is not None:
         vars_, attrs, coord_names = xr.conventions.decode_cf_variables(variables, attrs, **decode)

@@ -11,7 +11,11 @@
 //!   nd is caught and reported the same way instead of reaching the interpreter.
 
 mod codecs;
+mod fits_meta;
+mod json;
+mod read_into;
 mod refs;
+mod zarr_fill;
 
 use nd::ndarray::ArrayD;
 use nd::{DataType, Region, Scalar};
@@ -236,16 +240,14 @@ impl Dataset {
         .map_err(Error::new_err)
     }
 
-    /// The attributes of one array for xarray, as JSON text (see `nd::Dataset::attributes`).
-    fn attributes_json(&self, py: Python<'_>, selector: String) -> PyResult<String> {
+    /// The attributes of one array for xarray, as a dict of JSON values (see
+    /// `nd::Dataset::attributes`).
+    fn attributes<'py>(&self, py: Python<'py>, selector: String) -> PyResult<Bound<'py, PyAny>> {
         let ds = self.get()?;
-        py.detach(|| {
-            guarded(|| {
-                ds.attributes(&selector)
-                    .map(|m| serde_json::Value::Object(m).to_string())
-            })
-        })
-        .map_err(Error::new_err)
+        let attrs = py
+            .detach(|| guarded(|| ds.attributes(&selector).map(serde_json::Value::Object)))
+            .map_err(Error::new_err)?;
+        json::to_py(py, &attrs)
     }
 
     /// Open a FITS table HDU by selector.
@@ -266,13 +268,32 @@ impl Dataset {
         Ok(Array {
             inner: arr,
             location: ds.path().to_string(),
+            dataset: ds,
         })
     }
 
-    /// Headers, tree or attributes as JSON text (see `nd::Dataset::metadata`).
-    fn metadata_json(&self, py: Python<'_>) -> PyResult<String> {
+    /// Headers, tree or attributes as a dict of JSON values (see `nd::Dataset::metadata`); of a
+    /// FITS file built card by card unless `direct` is false (the JSON tree converted: the same
+    /// dict, slower; for the tests).
+    #[pyo3(signature = (direct = true))]
+    fn metadata<'py>(&self, py: Python<'py>, direct: bool) -> PyResult<Bound<'py, PyAny>> {
         let ds = self.get()?;
-        py.detach(|| guarded(|| ds.metadata().map(|m| m.to_string())))
+        if direct {
+            if let Some(m) = fits_meta::metadata(py, &ds)? {
+                return Ok(m);
+            }
+        }
+        let m = py
+            .detach(|| guarded(|| ds.metadata()))
+            .map_err(Error::new_err)?;
+        json::to_py(py, &m)
+    }
+
+    /// Irregularities nd read past leniently (see `nd::Dataset::warnings`): a file cut short,
+    /// trailing bytes, header fixes; `ndfiles.open` passes them to `warnings.warn`.
+    fn warnings(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let ds = self.get()?;
+        py.detach(|| guarded(|| Ok(ds.warnings())))
             .map_err(Error::new_err)
     }
 
@@ -314,6 +335,8 @@ struct Array {
     /// The dataset's path or URL, named by read errors (a data unit cut short by the end of the
     /// file opens, and fails on read).
     location: String,
+    /// Its dataset, for its attributes (kept open while the array lives).
+    dataset: Arc<nd::Dataset>,
 }
 
 impl Array {
@@ -426,6 +449,16 @@ impl Array {
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, self.inner.shape())
+    }
+
+    /// Its attributes as xarray shows them, a dict of JSON values (see
+    /// `nd::Dataset::attributes`).
+    fn attributes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (ds, sel) = (&self.dataset, self.inner.selector());
+        let attrs = py
+            .detach(|| guarded(|| ds.attributes(sel).map(serde_json::Value::Object)))
+            .map_err(Error::new_err)?;
+        json::to_py(py, &attrs)
     }
 
     /// Its native chunk (tile) shape; the whole shape when not chunked.
@@ -750,6 +783,8 @@ fn _ndfiles(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Array>()?;
     codecs::register(m)?;
     refs::register(m)?;
+    m.add_function(wrap_pyfunction!(zarr_fill::zarr_fill_value, m)?)?;
+    m.add_function(wrap_pyfunction!(read_into::read_into, m)?)?;
     m.add_class::<Table>()?;
     Ok(())
 }

@@ -35,6 +35,35 @@ def test_http_fits_and_zarr_match_local():
 
 
 @needs_http
+def test_local_cluster_nansum_over_http():
+    """dask.distributed, 2 worker processes: each reopens the URL and reads its own chunks from
+    the loopback nginx; nansum of a FITS cube and of a Zarr array equal numpy's of the local
+    file (read by astropy / zarr-python)."""
+    distributed = pytest.importorskip("distributed")
+    da = pytest.importorskip("dask.array")
+    import zarr
+    from astropy.io import fits
+
+    base = S["ND_TEST_HTTP_URL"]
+    with fits.open(TESTDATA / "example" / "cube.fits") as hdul:
+        fits_want = np.nansum(hdul["SCI"].data.astype("f8"))
+    zarr_want = np.nansum(zarr.open(str(TESTDATA / "zarr" / "stores" / "zstd.zarr"), mode="r")[...].astype("f8"))
+    cube = ndfiles.open(f"{base}/example/cube.fits")["SCI"]
+    store = ndfiles.open(f"{base}/zarr/stores/zstd.zarr/")["/"]
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        x = da.from_array(cube, chunks=(8, 32, 32))
+        y = da.from_array(store, chunks=store.chunks)
+        assert y.npartitions > 1 and x.npartitions > 1
+        got_fits, got_zarr = client.compute([da.nansum(x.astype("f8")), da.nansum(y.astype("f8"))], sync=True)
+        workers = client.run(lambda: "ndfiles" in __import__("sys").modules)
+    assert len(workers) == 2 and all(workers.values())
+    np.testing.assert_allclose(got_fits, fits_want, rtol=1e-12)
+    np.testing.assert_allclose(got_zarr, zarr_want, rtol=1e-12)
+
+
+@needs_http
 def test_http_missing_object():
     with pytest.raises(ndfiles.Error, match="nope.fits"):
         ndfiles.open(f"{S['ND_TEST_HTTP_URL']}/example/nope.fits")

@@ -37,6 +37,9 @@ pub use array::Array;
 pub use backend::{typestr, ArrayEntry, ArrayKind, Finding, Severity, VerifyReport};
 pub use dataset::{Dataset, Format};
 pub use error::{Error, Result};
+/// How [`Dataset::metadata`] describes a FITS HDU: its kind's name and a card's value as JSON
+/// (for front ends that build the same description in their own objects, card by card).
+pub use formats::fits::{card_value as fits_card_value, kind_name as fits_hdu_kind};
 pub use open::{detect, open, remote_stats, remote_warnings, OpenOptions};
 pub use reduce::stat_reduction;
 pub use table::{Table, TableColumn};

@@ -148,7 +148,9 @@ impl FitsDataset {
     }
 }
 
-pub(crate) fn kind_name(k: &HduKind) -> &'static str {
+/// The name of an HDU's kind in [`crate::Dataset::metadata`] and `nd info --json`: `primary`,
+/// `image`, `bintable`, `table`, `compressed_image`, `random_groups` or `other`.
+pub fn kind_name(k: &HduKind) -> &'static str {
     match k {
         HduKind::Primary => "primary",
         HduKind::Image => "image",
@@ -707,7 +709,7 @@ fn issue_finding(place: &str, i: &nd_fits::Issue) -> Finding {
 
 /// A card's value as JSON: booleans, numbers and strings as they are; a complex value `[re, im]`;
 /// an integer beyond 64 bits, commentary text and unparsable fields as strings; undefined `null`.
-pub(crate) fn card_value(v: &nd_fits::Value) -> serde_json::Value {
+pub fn card_value(v: &nd_fits::Value) -> serde_json::Value {
     use nd_fits::Value as V;
     use serde_json::Value as J;
     let real = |x: f64| serde_json::Number::from_f64(x).map_or(J::Null, J::Number);
