@@ -72,7 +72,7 @@ def test_metadata_values_and_comments_are_astropys(fits_manifest):
                     assert np.isnan(got["value"]), what
                 else:
                     assert got["value"] == want, what
-                assert got["comment"] in (card.comment, None if not card.comment else card.comment), what
+                assert (got["comment"] or "") == card.comment, what  # no "/": None, astropy ""
                 n_cards += 1
     assert n_cards > 500, n_cards
 
