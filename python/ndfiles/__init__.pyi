@@ -1,10 +1,10 @@
 import os
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Array", "Dataset", "Error", "ReadWarning", "Table", "open", "stat"]
+__all__ = ["Array", "Dataset", "Error", "ReadWarning", "Table", "open", "refs", "stat"]
 
 class Error(OSError):
     """Any failure of nd, with nd's message (it names the file and where in it)."""
@@ -17,6 +17,16 @@ def open(
     storage_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> Dataset: ...
+def refs(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    output: str | os.PathLike[str] | None = None,
+    chunk_mib: float = 8.0,
+    url_prefix: str | None = None,
+    concat_dim: str | None = None,
+    zarr_format: int = 2,
+    force: bool = False,
+) -> dict[str, Any]: ...
 def stat(
     arr_or_path: Array | str | os.PathLike[str],
     selector: str | int | None = None,
