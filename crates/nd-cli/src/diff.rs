@@ -83,22 +83,10 @@ pub fn run(args: DiffArgs, out: &mut dyn Write) -> CliResult<u8> {
     };
     let report = nd::diff::diff(&a, &b, &opts)?;
     if args.json {
-        writeln!(out, "{}", report.to_json()).map_err(write_error)?;
+        writeln!(out, "{}", report.to_json()).map_err(CliError::output)?;
     } else if !args.quiet {
         out.write_all(report.to_text().as_bytes())
-            .map_err(write_error)?;
+            .map_err(CliError::output)?;
     }
     Ok(report.exit_code())
-}
-
-/// A failed write of the output: quiet for a closed pipe (`nd diff … | head`).
-fn write_error(e: std::io::Error) -> CliError {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        CliError {
-            code: crate::BROKEN_PIPE,
-            msg: String::new(),
-        }
-    } else {
-        CliError::input(format!("writing output: {e}"))
-    }
 }

@@ -108,7 +108,7 @@ pub fn run(args: HeaderArgs, out: &mut dyn Write) -> CliResult<u8> {
             };
             nd::header::listing_text(&nd::header::header_rows(&ds, &q)?.0, true)
         };
-        out.write_all(text.as_bytes()).map_err(write_error)?;
+        out.write_all(text.as_bytes()).map_err(CliError::output)?;
         return Ok(0);
     }
     let files = nd::refs::expand_sources(&args.paths)?;
@@ -149,7 +149,7 @@ pub fn run(args: HeaderArgs, out: &mut dyn Write) -> CliResult<u8> {
     } else {
         nd::header::listing_text(&rows, all_cards)
     };
-    out.write_all(text.as_bytes()).map_err(write_error)?;
+    out.write_all(text.as_bytes()).map_err(CliError::output)?;
     Ok(if failed { 2 } else { 0 })
 }
 
@@ -257,16 +257,4 @@ fn edit(e: Edit) -> CliResult<u8> {
     };
     eprintln!("nd: {file}: HDU {}: {what}{notes}", done.hdu);
     Ok(0)
-}
-
-/// A failed write of the output: quiet for a closed pipe (`nd header … | head`).
-fn write_error(e: std::io::Error) -> CliError {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        CliError {
-            code: crate::BROKEN_PIPE,
-            msg: String::new(),
-        }
-    } else {
-        CliError::input(format!("writing output: {e}"))
-    }
 }

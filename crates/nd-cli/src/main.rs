@@ -33,6 +33,19 @@ impl CliError {
             msg: msg.into(),
         }
     }
+
+    /// A failed write of the output. A closed pipe (`nd info … | head`) ends the output
+    /// quietly ([`BROKEN_PIPE`]), as for other Unix tools.
+    fn output(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError {
+                code: BROKEN_PIPE,
+                msg: String::new(),
+            }
+        } else {
+            CliError::input(format!("writing output: {e}"))
+        }
+    }
 }
 
 impl From<nd::Error> for CliError {
@@ -347,17 +360,7 @@ fn run(cli: Cli) -> CliResult<u8> {
     let threads = cli.threads.unwrap_or(0);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    // A closed pipe (`nd info … | head`) ends the output quietly, as for other Unix tools.
-    let werr = |e: std::io::Error| {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            CliError {
-                code: BROKEN_PIPE,
-                msg: String::new(),
-            }
-        } else {
-            CliError::input(format!("writing output: {e}"))
-        }
-    };
+    let werr = CliError::output;
     match cli.cmd {
         Cmd::Info { path, json } => {
             let ds = open(&path)?;

@@ -1,7 +1,7 @@
 //! `nd stat`: statistics of one array, out of core — the plain ones, median and percentiles,
 //! histograms, sigma-clipped statistics, over the whole array or along axes.
 
-use crate::{open, view_of, CliError, CliResult, BROKEN_PIPE};
+use crate::{open, view_of, CliError, CliResult};
 use nd::export::array_output;
 use nd::{typestr, Array, SigmaClip, WorkOptions};
 use serde_json::{json, Map, Value};
@@ -110,17 +110,6 @@ pub fn num(v: f64) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn werr(e: std::io::Error) -> CliError {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        CliError {
-            code: BROKEN_PIPE,
-            msg: String::new(),
-        }
-    } else {
-        CliError::input(format!("writing output: {e}"))
-    }
-}
-
 /// Run `nd stat` (on the dataset's pool: the global --threads).
 pub fn run(a: StatArgs, out: &mut dyn Write) -> CliResult<()> {
     let path = a.path.clone();
@@ -171,7 +160,7 @@ pub fn run(a: StatArgs, out: &mut dyn Write) -> CliResult<()> {
         nd::export::write_array(&Array::from_buf(name, buf), &target, a.budget_mib << 20)?;
         if a.json {
             let j = json!({"axis": axes, "stat": name, "shape": r.shape, "output": output});
-            writeln!(out, "{j}").map_err(werr)?;
+            writeln!(out, "{j}").map_err(CliError::output)?;
         }
         return Ok(());
     }
@@ -191,9 +180,9 @@ pub fn run(a: StatArgs, out: &mut dyn Write) -> CliResult<()> {
         let (what, field) = nd::stat_reduction(name, a.clip()).map_err(fail)?;
         let v = whole(&view, &what, &field, &opts).map_err(fail)?;
         if a.json {
-            writeln!(out, "{}", json!({ name.as_str(): num(v) })).map_err(werr)?;
+            writeln!(out, "{}", json!({ name.as_str(): num(v) })).map_err(CliError::output)?;
         } else {
-            writeln!(out, "{v}").map_err(werr)?;
+            writeln!(out, "{v}").map_err(CliError::output)?;
         }
         return Ok(());
     }
@@ -291,9 +280,9 @@ pub fn run(a: StatArgs, out: &mut dyn Write) -> CliResult<()> {
         return Err(CliError::input("--range is for --hist"));
     }
     if a.json {
-        writeln!(out, "{}", Value::Object(j)).map_err(werr)?;
+        writeln!(out, "{}", Value::Object(j)).map_err(CliError::output)?;
     } else {
-        out.write_all(text.as_bytes()).map_err(werr)?;
+        out.write_all(text.as_bytes()).map_err(CliError::output)?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `nd tree`: the whole structure of a file or store, drawn as `asdftool info` draws a tree.
 
-use crate::{open, CliError, CliResult, BROKEN_PIPE};
+use crate::{open, CliError, CliResult};
 use std::io::Write;
 
 /// The examples of `nd tree --help` (and of the README, where the tests run them).
@@ -47,16 +47,7 @@ pub fn run(a: TreeArgs, out: &mut dyn Write) -> CliResult<()> {
             .ok_or_else(|| CliError::input(format!("{}: no node at path '{p}'", a.path)))?,
         None => &tree,
     };
-    let werr = |e: std::io::Error| {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            CliError {
-                code: BROKEN_PIPE,
-                msg: String::new(),
-            }
-        } else {
-            CliError::input(format!("writing output: {e}"))
-        }
-    };
+    let werr = CliError::output;
     if a.json {
         writeln!(out, "{}", node.to_json(a.max_depth)).map_err(werr)?;
     } else {
