@@ -186,7 +186,7 @@ pub struct Layout {
     pub comments: Vec<String>,
     /// Byte range of the YAML tree (from `%YAML` to the end of the `...` line), if there is one.
     pub tree: Option<std::ops::Range<u64>>,
-    /// The blocks, in file order (shared with [`crate::Blocks`]: a file of a million tiny
+    /// The blocks, in file order (shared with [`crate::blocks::Blocks`]: a file of a million tiny
     /// blocks holds its headers once).
     pub blocks: std::sync::Arc<Vec<BlockHeader>>,
     /// How the blocks were found.
