@@ -54,7 +54,8 @@ fn fits_header(cards: &[String]) -> Vec<u8> {
     b
 }
 
-/// The deflate stream of `n` zero bytes (as zlib, or gzip with `gzip`), cut at `max` bytes.
+/// The deflate stream of `n` zero bytes (as zlib, or gzip with `gzip`), cut at `max` bytes:
+/// about a thousand times `max` once inflated.
 fn zero_bomb(n: u64, gzip: bool, max: usize) -> Vec<u8> {
     let zeros = vec![0u8; 1 << 20];
     let mut out;
@@ -120,10 +121,10 @@ fn fits_tile_inflating_beyond_its_size() {
     use nd_fits::{Algorithm, CompressOptions, FitsWriter};
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("tile.fits");
-    // One 1024 x 1024 u8 tile of noise (GZIP_1 cannot shrink it), then its heap bytes replaced
+    // One 256 x 256 u8 tile of noise (GZIP_1 cannot shrink it), then its heap bytes replaced
     // by the start of a gzip stream of zeros, which would inflate a thousand times the tile.
     let mut x = 0x2545_f491_u32;
-    let noise: Vec<u8> = (0..1 << 20)
+    let noise: Vec<u8> = (0..1 << 16)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 17;
@@ -131,9 +132,9 @@ fn fits_tile_inflating_beyond_its_size() {
             x as u8
         })
         .collect();
-    let img = ArrayBuf::from_vec(vec![1024, 1024], &noise).unwrap();
+    let img = ArrayBuf::from_vec(vec![256, 256], &noise).unwrap();
     let mut opts = CompressOptions::new(Algorithm::Gzip1);
-    opts.tile = Some(vec![1024, 1024]);
+    opts.tile = Some(vec![256, 256]);
     let mut w = FitsWriter::create(&f);
     w.add_compressed_image(&img, &opts, &[]).unwrap();
     w.finish().unwrap();
@@ -222,7 +223,7 @@ fn asdf_shape_claiming_a_trillion_elements() {
 fn asdf_zlib_block_inflating_beyond_its_size() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("zbomb.asdf");
-    let bomb = zero_bomb(16 << 30, false, 4 << 20);
+    let bomb = zero_bomb(16 << 30, false, 64 << 10);
     asdf_file(
         &f,
         "data: !core/ndarray-1.0.0 {source: 0, datatype: uint8, byteorder: little, shape: [16]}",
@@ -321,7 +322,7 @@ fn zarr_compressed_chunks_claiming_huge_sizes() {
     blosc.extend_from_slice(&32u32.to_le_bytes());
     blosc.extend_from_slice(&[0; 16]);
     // A zlib stream of zeros far longer than the chunk.
-    let zlib = zero_bomb(16 << 30, false, 1 << 20);
+    let zlib = zero_bomb(16 << 30, false, 64 << 10);
     for (name, compressor, chunk) in [
         ("zstd", r#"{"id": "zstd", "level": 3}"#, zstd_frame),
         (
