@@ -410,7 +410,7 @@ def same(a, b):
         return False
     if a.dtype.kind in "SU" and b.dtype.kind in "SU":
         # astropy gives FITS strings as str with trailing blanks stripped; nd as the stored bytes
-        a, b = (np.char.rstrip(x.astype("U") if x.dtype.kind == "S" else x) for x in (a, b))
+        a, b = (np.char.rstrip(np.char.decode(x, "latin-1") if x.dtype.kind == "S" else x) for x in (a, b))
         return bool(np.array_equal(a, b))
     if a.dtype.kind in "mM" and b.dtype.kind in "mM":  # NaT never equals NaT
         return a.dtype == b.dtype and bool(np.array_equal(a.view("i8"), b.view("i8")))
