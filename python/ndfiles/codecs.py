@@ -8,7 +8,10 @@ of this package, so ``pip install ndfiles`` is all a reader needs:
   not a power of two, BLANK to NaN, BZERO = 2**63), computed by nd's FITS reader;
 - ``nd_asdf_lz4``: python asdf's lz4 block framing (several frames in one block);
 - ``nd_fits_tile``: one RICE_1 / PLIO_1 / HCOMPRESS_1 tile of a tile-compressed FITS image
-  (lossless integer tiles) to its ZBITPIX big-endian values, decoded by nd's tile decoders.
+  (lossless integer tiles) to its ZBITPIX big-endian values, decoded by nd's tile decoders;
+- ``nd_fits_column``: one column of a FITS table (BINTABLE or ASCII TABLE) from a run of whole
+  rows, as astropy gives it (``hdu.data[name]``: TSCAL/TZERO, unsigned, logical, bits, strings as
+  fixed-width bytes), decoded by nd's table reader.
 
 Decoding only: references describe existing files, so ``encode`` raises.
 """
@@ -66,3 +69,11 @@ class FitsTile(_NdCodec):
         cfg = super().get_config()
         cfg["tile"] = list(cfg["tile"]) if cfg["tile"] is not None else None
         return cfg
+
+
+class FitsColumn(_NdCodec):
+    """One column of a FITS table from whole rows: ``{"hdu", "ascii", "row_bytes", "rows",
+    "offset", "keywords"}`` (the column's TFORM, TSCAL, TZERO, TNULL, TDIM, TBCOL, TTYPE)."""
+
+    codec_id = "nd_fits_column"
+    _keys = ("hdu", "ascii", "row_bytes", "rows", "offset", "keywords")

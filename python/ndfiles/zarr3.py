@@ -1,6 +1,6 @@
 """zarr-python 3 codecs for the Zarr v3 references ``nd refs --zarr-format 3`` writes.
 
-The same three decodings as :mod:`ndfiles.codecs` (numcodecs, for Zarr v2 references), as Zarr v3
+The same four decodings as :mod:`ndfiles.codecs` (numcodecs, for Zarr v2 references), as Zarr v3
 codecs; zarr-python 3 finds them through the ``zarr.codecs`` entry points of this package, so
 ``pip install ndfiles`` is all a reader needs:
 
@@ -8,7 +8,9 @@ codecs; zarr-python 3 finds them through the ``zarr.codecs`` entry points of thi
   it decodes them with ``endian: big``) to astropy's physical values;
 - ``nd_fits_tile`` (bytes to bytes): one RICE_1 / PLIO_1 / HCOMPRESS_1 tile to its ZBITPIX
   big-endian values;
-- ``nd_asdf_lz4`` (bytes to bytes): python asdf's lz4 block framing.
+- ``nd_asdf_lz4`` (bytes to bytes): python asdf's lz4 block framing;
+- ``nd_fits_column`` (bytes to bytes): one column of a FITS table from a run of whole rows, as
+  little-endian values (the ``bytes`` codec before it says ``endian: little``).
 
 The configuration of each is that of the numcodecs codec without ``id``. Decoding only:
 references describe existing files, so encoding raises.
@@ -107,3 +109,10 @@ class AsdfLz4(_NdBytesCodec):
     """python asdf's lz4 block framing (``[u32 BE length][u32 LE size][LZ4 block]`` frames)."""
 
     codec_name: ClassVar[str] = "nd_asdf_lz4"
+
+
+@dataclass(frozen=True, init=False)
+class FitsColumn(_NdBytesCodec):
+    """One column of a FITS table from a run of whole rows, as astropy gives it."""
+
+    codec_name: ClassVar[str] = "nd_fits_column"

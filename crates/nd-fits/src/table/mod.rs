@@ -8,13 +8,14 @@
 //!
 //! Here: [`Table`] and its header; `column` parses the column keywords (TFORM, TDIM, TSCAL/TZERO)
 //! into [`Column`]s; `read` reads rows and heap arrays; `convert` turns stored cells into values,
-//! with `ascii` for ASCII-table fields.
+//! with `ascii` for ASCII-table fields; `rows` decodes one column from rows fetched elsewhere.
 
 mod array;
 mod ascii;
 mod column;
 mod convert;
 mod read;
+mod rows;
 
 use crate::card::Value;
 use crate::error::{Error, Result};
@@ -27,6 +28,7 @@ pub use array::ColumnArray;
 pub use column::{
     parse_ascii_tform, parse_bintable_tform, Column, ColumnFormat, ColumnScaling, ColumnSel,
 };
+pub use rows::decode_rows;
 
 /// A table HDU opened for reading.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! Decoding for nd's own codec ids in reference sets ([`super::ND_FITS_SCALE`],
-//! [`super::ND_ASDF_LZ4`]): what the `ndfiles` Python package's numcodecs codecs call.
+//! [`super::ND_ASDF_LZ4`], [`super::ND_FITS_TILE`], [`super::ND_FITS_COLUMN`]): what the `ndfiles` Python package's numcodecs codecs call.
 
-use super::{ND_ASDF_LZ4, ND_FITS_SCALE, ND_FITS_TILE};
+use super::{ND_ASDF_LZ4, ND_FITS_COLUMN, ND_FITS_SCALE, ND_FITS_TILE};
 use crate::error::{Error, Result};
 use nd_core::DataType;
 use serde_json::Value;
@@ -11,7 +11,9 @@ use serde_json::Value;
 /// - `nd_fits_scale`: stored big-endian values of `bitpix` → astropy's physical values, with
 ///   BSCALE/BZERO/BLANK applied by the same rules (and code) as nd's FITS image reads;
 /// - `nd_asdf_lz4`: python asdf's lz4 block framing (frames of `[u32 BE length][u32 LE size]
-///   [LZ4 block]`) → the block's bytes (`|u1`), at most `max_len` bytes.
+///   [LZ4 block]`) → the block's bytes (`|u1`), at most `max_len` bytes;
+/// - `nd_fits_tile`: one RICE_1 / PLIO_1 / HCOMPRESS_1 tile → its ZBITPIX big-endian values;
+/// - `nd_fits_column`: whole rows of a FITS table → one column's values as astropy gives them.
 ///
 /// # Errors
 /// [`Error::Input`] for an unknown id, a configuration that is not valid, or data that does not
@@ -79,6 +81,7 @@ pub fn decode(config: &Value, data: &[u8], max_len: usize) -> Result<(DataType, 
             let out = codec.decode_be(data, &tile).map_err(|m| bad(&m))?;
             Ok((DataType::UInt8, out))
         }
+        ND_FITS_COLUMN => super::table::decode(config, data, max_len),
         _ => Err(bad("not a codec of nd")),
     }
 }

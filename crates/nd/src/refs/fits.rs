@@ -1,4 +1,4 @@
-//! FITS images as Zarr arrays whose chunks are byte ranges of the file.
+//! FITS images as Zarr arrays whose chunks are byte ranges of the file (tables: `table.rs`).
 //!
 //! Names and dimension names are those `nd convert` gives a Zarr store (`PRIMARY`, EXTNAME,
 //! `HDU<n>`; `_ARRAY_DIMENSIONS` from CTYPEn, else `dim_0…`), so references and a converted
@@ -61,10 +61,10 @@ pub(super) fn build(ds: &Dataset, f: &Fits, b: &mut Builder) -> Result<()> {
                 continue;
             }
             HduKind::BinTable | HduKind::Table => {
-                b.skip(format!(
-                    "{what}: {} table: a column's values are strided within the rows, and a reference can only name a contiguous byte range; not mapped",
-                    if h.kind == HduKind::Table { "ASCII" } else { "binary" }
-                ));
+                let Some(spec) = &item.table else { continue };
+                if let Err(why) = super::table::build(f, index, item, spec, &mut groups, b) {
+                    b.skip(format!("{what}: table: {why}; not mapped"));
+                }
                 continue;
             }
             _ => {

@@ -29,6 +29,7 @@ mod concat;
 mod fits;
 mod parq;
 mod sources;
+mod table;
 mod v3;
 
 pub use concat::concat;
@@ -54,6 +55,14 @@ pub const ND_FITS_SCALE: &str = "nd_fits_scale";
 /// "blocksize": 32, "bytepix": 2, "hscale": 0, "hsmooth": false, "plio_big_endian": true}`;
 /// decoding gives the tile's values as ZBITPIX big-endian bytes.
 pub const ND_FITS_TILE: &str = "nd_fits_tile";
+
+/// The numcodecs codec id nd uses for one column of a FITS table (a chunk is a run of whole
+/// rows, the same byte range for every column of the table). Its configuration:
+/// `{"id": "nd_fits_column", "hdu": 1, "ascii": false, "row_bytes": 24, "rows": 1000,
+/// "offset": 8, "keywords": {"TTYPE": "FLUX", "TFORM": "1J", "TSCAL": 0.5, "TNULL": -1}}`;
+/// decoding gives astropy's values of the column (`hdu.data[name]`) for `rows` rows, native
+/// byte order.
+pub const ND_FITS_COLUMN: &str = "nd_fits_column";
 
 /// The numcodecs codec id nd uses for python asdf's lz4 block framing when a block holds more
 /// than one frame: `{"id": "nd_asdf_lz4"}`.
@@ -108,7 +117,7 @@ pub struct RefSet {
     /// `.zattrs` as `nd_skipped`).
     pub skipped: Vec<String>,
     /// Arrays that need one of nd's codecs ([`ND_FITS_SCALE`], [`ND_ASDF_LZ4`],
-    /// [`ND_FITS_TILE`]) to be read.
+    /// [`ND_FITS_TILE`], [`ND_FITS_COLUMN`]) to be read.
     pub needs_nd_codec: Vec<String>,
 }
 
@@ -356,7 +365,7 @@ impl Builder {
         if a.filters.iter().flatten().chain(&a.compressor).any(|c| {
             matches!(
                 c["id"].as_str(),
-                Some(ND_FITS_SCALE | ND_ASDF_LZ4 | ND_FITS_TILE)
+                Some(ND_FITS_SCALE | ND_ASDF_LZ4 | ND_FITS_TILE | ND_FITS_COLUMN)
             )
         }) {
             self.set.needs_nd_codec.push(a.path.clone());
@@ -386,6 +395,24 @@ impl Builder {
         self.set
             .refs
             .insert(key(&a.path, ".zattrs"), Ref::Json(Value::Object(a.attrs)));
+    }
+
+    /// Add a group's `.zgroup` and `.zattrs` (and the groups above it).
+    pub(crate) fn group(&mut self, path: &str, attrs: Map<String, Value>) {
+        let mut g = String::new();
+        for part in path.split('/') {
+            if !g.is_empty() {
+                g.push('/');
+            }
+            g.push_str(part);
+            self.set
+                .refs
+                .entry(key(&g, ".zgroup"))
+                .or_insert_with(|| Ref::Json(json!({"zarr_format": 2})));
+        }
+        self.set
+            .refs
+            .insert(key(path, ".zattrs"), Ref::Json(Value::Object(attrs)));
     }
 
     /// Add one chunk as a byte range.
