@@ -272,6 +272,50 @@ def check_xarray(tmp):
     print(f"xarray: {n} variables equal")
 
 
+def check_xarray_tables(tmp):
+    """Each table HDU's group through xarray's zarr engine (`group=`): one dataset whose variables
+    are the columns, sharing the row dimension, equal to astropy's columns, TUNITn as `units`."""
+    try:
+        import xarray as xr
+    except ImportError:
+        print("xarray not installed: the xarray route of tables is not checked")
+        return
+    if not HAVE_ND_CODECS:
+        stats["nd_codec_unchecked"] += 1
+        return
+    n = 0
+    for rel in ["fits/gen/bt_all.fits", "fits/gen/bt_raw.fits", "fits/gen/ascii_w.fits",
+                "fits/astropy/ascii.fits", "fits/astropy/chandra_time.fits", "fits/astropy/tdim.fits"]:
+        src = os.path.join(HERE, rel)
+        out = os.path.join(tmp, "xr_table.json")
+        make_refs(src, out)
+        with open(out) as f:
+            refs = json.load(f)
+        groups = sorted(k[: -len("/.zattrs")] for k, v in refs["refs"].items()
+                        if k.endswith("/.zattrs") and "fits_table" in json.loads(v))
+        hdul = fits.open(src)
+        for g in groups:
+            ds = xr.open_dataset(
+                "reference://", engine="zarr", group=g, mask_and_scale=False, decode_times=False,
+                backend_kwargs={"consolidated": False, "storage_options": {"fo": refs}},
+            )
+            if len({ds[v].dims[0] for v in ds.data_vars}) != 1:
+                failures.append(f"xarray {rel} {g}: the columns do not share one row dimension")
+            for v in ds.data_vars:
+                attrs = ds[v].attrs
+                msg = same(ds[v].values, fits_want(hdul, attrs))
+                unit = hdul[attrs["fits_hdu"]].header.get(f"TUNIT{attrs['fits_column']}")
+                if not msg and (unit or None) != attrs.get("units"):
+                    msg = f"units {attrs.get('units')!r} != TUNIT {unit!r}"
+                if msg:
+                    failures.append(f"xarray {rel} {g}/{v}: {msg}")
+                else:
+                    n += 1
+                    stats["checked"] += 1
+        hdul.close()
+    print(f"xarray tables: {n} column variables equal")
+
+
 def check_cutout(tmp):
     """A 100x100 cutout of a 64 MiB image fetches at most two 8 MiB chunks."""
     src = os.path.join(tmp, "big.fits")
@@ -434,6 +478,7 @@ def main():
                 failures.append(f"{src}: {e!r}")
         check_scaling_grid(tmp)
         check_xarray(tmp)
+        check_xarray_tables(tmp)
         check_cutout(tmp)
         check_tile_cutout(tmp)
     check_http_cutout()

@@ -240,3 +240,39 @@ pub(super) fn decode(config: &Value, data: &[u8], max_len: usize) -> Result<(Dat
         .map_err(|e| bad(&e.to_string()))?;
     Ok((c.dtype, out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configurations_that_are_not_valid_are_errors() {
+        let ok = json!({"id": ND_FITS_COLUMN, "hdu": 1, "ascii": false, "row_bytes": 4,
+                        "rows": 2, "offset": 0, "keywords": {"TFORM": "1J", "TZERO": 2147483648u64}});
+        let (dt, out) = decode(&ok, &[0x80, 0, 0, 5], 64).unwrap();
+        assert_eq!(dt, DataType::UInt32);
+        assert_eq!(
+            out,
+            [5, 0, 0, 0, 0, 0, 0, 0],
+            "unsigned, the missing row zero"
+        );
+        let with = |k: &str, v: Value| {
+            let mut c = ok.clone();
+            c[k] = v;
+            decode(&c, &[0; 8], 64).unwrap_err().to_string()
+        };
+        assert!(with("rows", json!(1u64 << 40)).contains("larger than allowed"));
+        assert!(with("rows", json!(-1)).contains("`rows`"));
+        assert!(with("ascii", json!(1)).contains("`ascii`"));
+        assert!(with("offset", json!(2)).contains("does not lie within"));
+        assert!(with("keywords", json!({"TFORM": "1PJ"})).contains("variable-length"));
+        assert!(with("keywords", json!({"TFORM": "Z"})).contains("TFORM1"));
+        assert!(with("keywords", json!({"TFORM": "J", "BSCALE": 2})).contains("BSCALE"));
+        assert!(with("keywords", json!({"TFORM": "J", "TSCAL": [1]})).contains("TSCAL"));
+        // an ASCII field that is not a number names the row
+        let a = json!({"id": ND_FITS_COLUMN, "hdu": 2, "ascii": true, "row_bytes": 3,
+                       "rows": 2, "offset": 0, "keywords": {"TFORM": "I3", "TBCOL": 1}});
+        let e = decode(&a, b" 12abc", 64).unwrap_err().to_string();
+        assert!(e.contains("HDU 2, row 1"), "{e}");
+    }
+}
