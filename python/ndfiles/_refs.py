@@ -33,8 +33,8 @@ def refs(
     there (an existing file is replaced only with ``force``).
 
     Returns ``{"version": 1, "refs": {...}}``, for ``fsspec.filesystem("reference", fo=...)``.
-    Parts not mapped (tables, quantized tiles, ...) are listed in the root attributes'
-    ``nd_skipped`` and issued as a ``UserWarning`` each. Raises ``ndfiles.Error`` on failure.
+    Parts not mapped (variable-length table columns, quantized tiles, ...) are listed in the
+    root attributes' ``nd_skipped`` and issued as a ``UserWarning`` each. Raises ``ndfiles.Error`` on failure.
     """
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
