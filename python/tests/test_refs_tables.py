@@ -180,3 +180,19 @@ def test_xarray_opens_a_table_group_as_one_dataset(nd_bin, tmp_path, big_table):
     assert ds["I"].attrs["units"] == "count"
     sel = ds.isel(dim_0=slice(100, 110))
     assert sel["D"].shape == (10, 2, 3)
+
+
+def test_parquet_layout_of_tables(nd_bin, tmp_path, big_table):
+    """kerchunk's parquet layout (`-o out.parq`, read lazily by fsspec) holds the table groups
+    and their column chunks like the JSON."""
+    pytest.importorskip("fastparquet")
+    for src in [big_table, TESTDATA / "fits" / "gen" / "bt_all.fits"]:
+        out = tmp_path / f"{src.stem}.parq"
+        p = refs(nd_bin, out, src, "--chunk-mib", "0.05")
+        assert p.returncode == 0, p.stderr
+        root = zarr.open(fsspec.filesystem("reference", fo=str(out)).get_mapper(""), mode="r")
+        cols = column_arrays(root)
+        assert cols
+        with fits.open(src) as hdul:
+            for name, a in cols:
+                assert_same(a[...], astropy_column(hdul, a.attrs), f"{src.name} {name}")
