@@ -449,8 +449,14 @@ fn run(cli: Cli) -> CliResult<u8> {
             for s in &set.skipped {
                 eprintln!("nd: note: {what}: {s}");
             }
-            for a in &set.needs_nd_codec {
-                eprintln!("nd: note: {what}: array {a:?} needs the ndfiles codecs to be read");
+            if let Some(first) = set.needs_nd_codec.first() {
+                // one line: a table can have hundreds of columns that all need nd's codec
+                let n = set.needs_nd_codec.len();
+                let more = match n {
+                    1 => " needs".to_string(),
+                    _ => format!(" and {} more need", n - 1),
+                };
+                eprintln!("nd: note: {what}: array {first:?}{more} the ndfiles codecs to be read");
             }
             if let Some(dim) = &concat_dim {
                 eprintln!(

@@ -38,7 +38,10 @@ pub(super) fn build(
 ) -> std::result::Result<(), String> {
     let t = f.table(index).map_err(|e| e.to_string())?;
     let h = f.hdu(index).map_err(|e| e.to_string())?;
-    let what = format!("HDU {index} ({})", h.name());
+    let what = match h.name() {
+        n if n.is_empty() => format!("HDU {index}"),
+        n => format!("HDU {index} ({n})"),
+    };
     let (row_len, nrows) = (t.row_len(), t.nrows());
     let end = row_len
         .checked_mul(nrows)
