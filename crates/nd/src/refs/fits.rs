@@ -61,8 +61,11 @@ pub(super) fn build(ds: &Dataset, f: &Fits, b: &mut Builder) -> Result<()> {
                 continue;
             }
             HduKind::BinTable | HduKind::Table => {
-                let Some(spec) = &item.table else { continue };
-                if let Err(why) = super::table::build(f, index, item, spec, &mut groups, b) {
+                let built = match &item.table {
+                    Some(spec) => super::table::build(f, index, item, spec, &mut groups, b),
+                    None => Err("no column plan".into()),
+                };
+                if let Err(why) = built {
                     b.skip(format!("{what}: table: {why}; not mapped"));
                 }
                 continue;
