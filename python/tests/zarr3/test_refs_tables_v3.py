@@ -94,3 +94,37 @@ def test_xarray_and_virtualizarr_read_a_table(tmp_path):
             assert_same(np.asarray(a[...]), astropy_column(hdul, dict(a.attrs)), name)
             n += 1
         assert n == len(ds.data_vars)
+
+
+def test_http_row_cutout_of_a_table_fetches_one_chunk_of_rows(tmp_path):
+    """Over the loopback nginx: 10 rows of one column of a 200,000-row table (4.6 MB, 1 MiB
+    chunks of rows) fetch the one chunk of whole rows holding them, counted from nginx's log."""
+    from test_refs_v3 import _fetched, _open_http, _served, S
+
+    if "ND_TEST_HTTP_URL" not in S:
+        pytest.skip("no test servers (bash .ci/servers.sh)")
+    pytest.importorskip("aiohttp")
+    n = 200_000
+    rng = np.random.default_rng(5)
+    cols = [fits.Column("T", "D", array=np.arange(n) * 0.5, unit="s"),
+            fits.Column("F", "3E", array=rng.standard_normal((n, 3), dtype=np.float32)),
+            fits.Column("Q", "J", bzero=2**31, array=rng.integers(0, 2**32, n, dtype=np.uint32))]
+    hdul = fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(cols, name="EVENTS")])
+    url, path, log = _served(tmp_path, "table.fits", hdul)
+    try:
+        refs = ndfiles.refs(url, zarr_format=3, chunk_mib=1)
+        f = _open_http(refs)["EVENTS/F"]
+        rows = f.chunks[0]
+        row_bytes = 8 + 12 + 4
+        assert rows * row_bytes <= 1 << 20 and -(-n // rows) > 4, f.chunks
+        mark = log.stat().st_size
+        start = 2 * rows + 17
+        got = np.asarray(f[start : start + 10])
+        requests, nbytes = _fetched(log, path.name, mark)
+        print(f"HTTP 10 rows of a {n}-row table: {requests} requests, {nbytes} bytes "
+              f"(chunks of {rows} rows, {rows * row_bytes} bytes)")
+        with fits.open(path) as h:
+            assert_same(got, np.asarray(h[1].data["F"][start : start + 10]), "F rows")
+        assert requests == 1 and nbytes == rows * row_bytes, (requests, nbytes)
+    finally:
+        path.unlink()
