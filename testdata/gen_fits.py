@@ -451,6 +451,10 @@ def generate(outdir):
     # changes).
     hcompress(g, outdir)
 
+    # 12. Quantized images with fallback tiles, null pixels and edge tiles (own random
+    # generator, recorded last so that nothing above changes).
+    tile_modes(g, outdir)
+
     with open(os.path.join(outdir, "manifest.json"), "w") as f:
         json.dump(g.manifest, f, sort_keys=True, separators=(",", ":"))
 
@@ -717,6 +721,45 @@ def compressed(g, outdir, rng):
         rel = f"gen/{fname}.fits"
         fits.HDUList(hdus).writeto(os.path.join(outdir, rel))
         g.record(rel)
+
+
+def tile_modes(g, outdir):
+    """Tile-compressed images whose tiles each need their own parameters: quantized floats with
+    tiles astropy stores in GZIP_COMPRESSED_DATA (a constant tile, an all-NaN tile; two equal
+    constant tiles, whose compressed bytes are equal), null pixels, tiles that do not divide the
+    image, every dither method; and a scaled integer image with BLANK (a ZBLANK-style null)."""
+    rng = np.random.default_rng(20261205)
+    a = rng.normal(100, 5, (23, 30)).astype(np.float32)
+    a[0:5, :] = 7.0                      # constant: GZIP_COMPRESSED_DATA
+    a[5:10, :] = np.nan                  # all NaN: GZIP_COMPRESSED_DATA
+    a[10:15, :] = 7.0                    # the same bytes as the first tile
+    a[16, 3:9] = np.nan                  # null pixels in a quantized tile
+    a[21, :4] = 0.0                      # zeros (SUBTRACTIVE_DITHER_2), in the edge tile
+    hdus = [fits.PrimaryHDU()]
+
+    def add(data, **kw):
+        hdus.append(fits.CompImageHDU(data, name=f"H{len(hdus)}", **kw))
+
+    for m, seed in ((-1, 0), (1, 5), (2, 9999)):
+        add(a, compression_type="RICE_1", tile_shape=(5, 30), quantize_method=m, dither_seed=seed)
+    add(a.astype(np.float64), compression_type="GZIP_2", tile_shape=(7, 8), quantize_method=2,
+        quantize_level=8, dither_seed=3)
+    add(a, compression_type="GZIP_1", tile_shape=(7, 8), quantize_method=1, dither_seed=11)
+    add(a, compression_type="HCOMPRESS_1", tile_shape=(8, 10), quantize_method=1, dither_seed=13)
+    # two rows: astropy's .section of a compressed image with BLANK raises, and the manifest
+    # records a section only for images at least 3 long on every axis
+    i16 = (rng.normal(0, 900, (2, 345))).astype(np.int16)
+    i16[1, 200:205] = -32768
+    h = fits.CompImageHDU(i16, compression_type="RICE_1", tile_shape=(1, 100), name="SCALED")
+    h.header["BSCALE"] = 0.25
+    h.header["BZERO"] = 10.0
+    h.header["BLANK"] = -32768
+    hdus.append(h)
+    rel = "gen/c_tilemodes.fits"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits.HDUList(hdus).writeto(os.path.join(outdir, rel))
+    g.record(rel)
 
 
 def hcompress(g, outdir):

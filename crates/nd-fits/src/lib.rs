@@ -53,7 +53,7 @@ pub use image::{FitsImage, RandomGroups};
 pub use scale::Scaling;
 pub use table::{Column, ColumnArray, ColumnFormat, ColumnScaling, ColumnSel, Table};
 pub use tile::quantize::Dither;
-pub use tile::{Algorithm, CompressedImage, TileCodec};
+pub use tile::{Algorithm, CompressedImage, TileCodec, TileColumn, TileParams, TileSettings};
 pub use verify::{verify, Issue, Severity};
 pub use write::{append_image, FitsImageWriter, FitsWriter, ScaleSpec};
 pub use write_compressed::{CompressOptions, Quantization};

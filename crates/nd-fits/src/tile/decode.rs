@@ -4,29 +4,21 @@
 //!
 //! Fast paths decode straight into the output type: lossless integer RICE_1 / GZIP_1 /
 //! NOCOMPRESS tiles and quantized RICE_1 float tiles. Everything else goes through
-//! [`TileDecoder::decode_tile`] (integers or floats as decoded), `finish_tile` (unquantize,
-//! ZBLANK, the cast to ZBITPIX) and `to_physical` (BSCALE/BZERO/BLANK).
+//! [`TileDecoder::decode_tile`], which finds the tile's column and bytes and hands them to
+//! [`TileSettings`] (`values.rs`: decode, unquantize, ZBLANK, the cast to ZBITPIX, then
+//! BSCALE/BZERO/BLANK), the code a chunk codec outside nd calls too.
 
-use super::codec::TileCodec;
 use super::header::Algorithm;
 use super::quantize::{self, Dither};
 use super::rice;
+use super::values::{place_edge, TileColumn, TileParams, TileSettings};
 use crate::error::{Error, Result};
 use crate::scale::{convert, Scaling};
 use crate::table::{Column, ColumnFormat};
-use nd_core::io::region_runs;
 use nd_core::scratch::{with_scratch, Scratch};
-use nd_core::{ByteSource, ChunkDecoder, ChunkGrid, DataType, Region};
+use nd_core::{ByteSource, ChunkDecoder, ChunkGrid, DataType};
 use std::ops::Range;
 use std::sync::Arc;
-
-/// Decoded tile values before they take the image type.
-enum Vals {
-    /// Integers and the byte width they were decoded from.
-    Int(Vec<i64>, usize),
-    F32(Vec<f32>),
-    F64(Vec<f64>),
-}
 
 /// Heap ranges of one data column, per tile.
 pub(super) type Ranges = Vec<(u64, Range<u64>)>;
@@ -41,16 +33,9 @@ pub(super) struct TileDecoder {
     pub(super) hdu: usize,
     /// The image shape and the tile shape (numpy order).
     pub(super) grid: ChunkGrid,
-    pub(super) zbitpix: i64,
+    /// Algorithm, quantization and scaling: what decodes any one tile's bytes.
+    pub(super) s: TileSettings,
     pub(super) zdtype: DataType,
-    pub(super) algo: Algorithm,
-    pub(super) blocksize: usize,
-    pub(super) bytepix: usize,
-    pub(super) hscale: i64,
-    pub(super) hsmooth: bool,
-    pub(super) quantized: bool,
-    pub(super) dither: Dither,
-    pub(super) dither0: i64,
     pub(super) cdata: (Column, Ranges),
     pub(super) gzdata: Option<(Column, Ranges)>,
     pub(super) udata: Option<(Column, Ranges)>,
@@ -58,8 +43,6 @@ pub(super) struct TileDecoder {
     pub(super) zzero: Option<Vec<f64>>,
     pub(super) zblank_col: Option<Vec<i64>>,
     pub(super) zblank_header: Option<i64>,
-    /// The image's BSCALE/BZERO/BLANK.
-    pub(super) scaling: Scaling,
     /// The physical type.
     pub(super) dtype: DataType,
 }
@@ -70,17 +53,55 @@ impl TileDecoder {
         self.grid.linear_index(chunk)
     }
 
-    /// The settings that decode one RICE_1 / PLIO_1 / HCOMPRESS_1 tile.
-    pub(super) fn codec(&self) -> TileCodec {
-        TileCodec {
-            algorithm: self.algo,
-            zbitpix: self.zbitpix,
-            blocksize: self.blocksize,
-            bytepix: self.bytepix,
-            hscale: self.hscale,
-            hsmooth: self.hsmooth,
-            plio_big_endian: matches!(self.cdata.0.format, ColumnFormat::Var { code: 'I', .. }),
+    /// The parameters of tile `row` whose bytes are in `column`.
+    pub(super) fn params(&self, row: u64, column: TileColumn) -> TileParams {
+        let r = row as usize;
+        TileParams {
+            row,
+            column,
+            zscale: self.zscale.as_ref().and_then(|v| v.get(r).copied()),
+            zzero: self.zzero.as_ref().and_then(|v| v.get(r).copied()),
+            zblank: match &self.zblank_col {
+                Some(c) => c.get(r).copied(),
+                None => self.zblank_header,
+            },
         }
+    }
+
+    /// Which column holds tile `row` of `n` pixels, and where its bytes lie in the file.
+    pub(super) fn locate(&self, row: u64, n: usize) -> Result<(TileColumn, Range<u64>)> {
+        let (ccol, cranges) = &self.cdata;
+        let (count, range) = cranges
+            .get(row as usize)
+            .cloned()
+            .ok_or_else(|| self.terr(row, &ccol.name, "no such tile row".into()))?;
+        if count != 0 {
+            return Ok((TileColumn::Compressed, range));
+        }
+        if let Some((_, gr)) = &self.gzdata {
+            let (_, r) = &gr[row as usize];
+            return Ok((TileColumn::Gzip, r.clone()));
+        }
+        if let Some((uc, ur)) = &self.udata {
+            let (cnt, r) = &ur[row as usize];
+            let code = match uc.format {
+                ColumnFormat::Var { code, .. } => code,
+                _ => 'B',
+            };
+            if *cnt as usize != n {
+                return Err(self.terr(
+                    row,
+                    &uc.name,
+                    format!("{cnt} values for a tile of {n} pixels"),
+                ));
+            }
+            return Ok((TileColumn::Uncompressed(code), r.clone()));
+        }
+        Err(self.terr(
+            row,
+            &ccol.name,
+            "empty COMPRESSED_DATA and no GZIP_COMPRESSED_DATA or UNCOMPRESSED_DATA column".into(),
+        ))
     }
 
     fn terr(&self, row: u64, col: &str, msg: String) -> Error {
@@ -105,283 +126,20 @@ impl TileDecoder {
         Ok(self.source.read_range(r.clone())?)
     }
 
-    /// GZIP_1 / NOCOMPRESS bytes to values, the type chosen by the byte count (astropy).
-    fn by_size(&self, b: &[u8], n: usize, lossless: bool, row: u64, col: &str) -> Result<Vals> {
-        let float = self.zbitpix < 0 && lossless;
-        Ok(if b.len() == n * 2 {
-            Vals::Int(
-                b.chunks_exact(2)
-                    .map(|c| i16::from_be_bytes([c[0], c[1]]) as i64)
-                    .collect(),
-                2,
-            )
-        } else if b.len() == n * 4 {
-            if float {
-                Vals::F32(
-                    b.chunks_exact(4)
-                        .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect(),
-                )
-            } else {
-                Vals::Int(
-                    b.chunks_exact(4)
-                        .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]) as i64)
-                        .collect(),
-                    4,
-                )
-            }
-        } else if b.len() == n * 8 {
-            let w = |c: &[u8]| {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(c);
-                a
-            };
-            if float {
-                Vals::F64(
-                    b.chunks_exact(8)
-                        .map(|c| f64::from_be_bytes(w(c)))
-                        .collect(),
-                )
-            } else {
-                Vals::Int(
-                    b.chunks_exact(8)
-                        .map(|c| i64::from_be_bytes(w(c)))
-                        .collect(),
-                    8,
-                )
-            }
-        } else if b.len() == n {
-            Vals::Int(b.iter().map(|&v| v as i64).collect(), 1)
-        } else {
-            return Err(self.terr(
-                row,
-                col,
-                format!(
-                    "tile of {n} pixels decompressed to {} bytes (not 1, 2, 4 or 8 per pixel)",
-                    b.len()
-                ),
-            ));
-        })
-    }
-
-    fn gunzip(&self, data: &[u8], n: usize, row: u64, col: &str) -> Result<Vec<u8>> {
-        use nd_codecs::Codec;
-        nd_codecs::Gzip { level: 1 }
-            .decode(data, n.saturating_mul(8).max(64))
-            .map_err(|e| self.terr(row, col, format!("{}: {e}", self.algo.name())))
-    }
-
-    /// Decode tile `row` of `tshape` (its actual, clipped shape) into ZBITPIX-typed native bytes.
+    /// Decode tile `row` of `tshape` (its actual, clipped shape) into ZBITPIX-typed native
+    /// bytes: [`TileSettings::decode_typed`] on the bytes of the column that holds it.
     fn decode_tile(&self, row: u64, tshape: &[u64]) -> Result<Vec<u8>> {
         let n = tshape.iter().product::<u64>() as usize;
-        let (ccol, cranges) = &self.cdata;
-        let (count, range) = cranges
-            .get(row as usize)
-            .cloned()
-            .ok_or_else(|| self.terr(row, &ccol.name, "no such tile row".into()))?;
-        let mut apply_q = true;
-        let vals = if count == 0 {
-            apply_q = false;
-            if let Some((gc, gr)) = &self.gzdata {
-                let (_, r) = &gr[row as usize];
-                let b = self.heap_bytes(r)?;
-                let raw = self.gunzip(&b, n, row, &gc.name)?;
-                self.by_size(&raw, n, true, row, &gc.name)?
-            } else if let Some((uc, ur)) = &self.udata {
-                let (cnt, r) = &ur[row as usize];
-                let b = self.heap_bytes(r)?;
-                let code = match uc.format {
-                    ColumnFormat::Var { code, .. } => code,
-                    _ => 'B',
-                };
-                if *cnt as usize != n {
-                    return Err(self.terr(
-                        row,
-                        &uc.name,
-                        format!("{cnt} values for a tile of {n} pixels"),
-                    ));
-                }
-                match code {
-                    'E' => self.by_size(&b, n, true, row, &uc.name)?,
-                    'D' => self.by_size(&b, n, true, row, &uc.name)?,
-                    _ => self.by_size(&b, n, false, row, &uc.name)?,
-                }
-            } else {
-                return Err(self.terr(
-                    row,
-                    &ccol.name,
-                    "empty COMPRESSED_DATA and no GZIP_COMPRESSED_DATA or UNCOMPRESSED_DATA column"
-                        .into(),
-                ));
-            }
-        } else {
-            let b = self.heap_bytes(&range)?;
-            let name = &ccol.name;
-            let lossless = !self.quantized;
-            match self.algo {
-                Algorithm::Gzip1 => {
-                    let raw = self.gunzip(&b, n, row, name)?;
-                    self.by_size(&raw, n, lossless, row, name)?
-                }
-                Algorithm::Gzip2 => {
-                    let raw = self.gunzip(&b, n, row, name)?;
-                    let item = raw.len().checked_div(n).unwrap_or(1).max(1);
-                    if raw.len() % item != 0 {
-                        return Err(self.terr(
-                            row,
-                            name,
-                            format!("GZIP_2: {} bytes for {n} pixels", raw.len()),
-                        ));
-                    }
-                    let m = raw.len() / item;
-                    let mut un = vec![0u8; raw.len()];
-                    for (k, plane) in raw.chunks_exact(m.max(1)).enumerate() {
-                        for (i, &v) in plane.iter().enumerate() {
-                            un[i * item + k] = v;
-                        }
-                    }
-                    self.by_size(&un, n, lossless, row, name)?
-                }
-                Algorithm::NoCompress => self.by_size(&b, n, lossless, row, name)?,
-                Algorithm::Rice | Algorithm::Plio | Algorithm::Hcompress => {
-                    let (v, w) = self
-                        .codec()
-                        .decode_ints(&b, tshape)
-                        .map_err(|m| self.terr(row, name, m))?;
-                    Vals::Int(v, w)
-                }
-            }
+        let (column, range) = self.locate(row, n)?;
+        let b = self.heap_bytes(&range)?;
+        let name = match column {
+            TileColumn::Compressed => &self.cdata.0.name,
+            TileColumn::Gzip => self.gzdata.as_ref().map_or("", |c| &c.0.name),
+            TileColumn::Uncompressed(_) => self.udata.as_ref().map_or("", |c| &c.0.name),
         };
-        self.finish_tile(vals, row, n, apply_q)
-    }
-
-    fn finish_tile(&self, vals: Vals, row: u64, n: usize, apply_q: bool) -> Result<Vec<u8>> {
-        let zblank = match &self.zblank_col {
-            Some(c) => c.get(row as usize).copied(),
-            None => self.zblank_header,
-        };
-        // Quantized tiles: integers → floats with the tile's ZSCALE / ZZERO.
-        let vals = match vals {
-            Vals::Int(q, width) if apply_q && self.quantized => {
-                let r = row as usize;
-                let scale = self.zscale.as_ref().and_then(|v| v.get(r).copied());
-                let zero = self.zzero.as_ref().and_then(|v| v.get(r).copied());
-                let (Some(scale), Some(zero)) = (scale, zero) else {
-                    return Err(self.terr(row, "ZZERO", "ZSCALE without ZZERO".into()));
-                };
-                let seed = if self.dither == Dither::None {
-                    0
-                } else {
-                    row as i64 + self.dither0
-                };
-                let mut out = vec![0f64; q.len()];
-                // cfitsio checks ZERO_VALUE only in its 4-byte-integer routines.
-                let wide = width == 4;
-                quantize::unquantize(&q, self.dither, seed, scale, zero, wide, &mut out);
-                if let Some(zb) = zblank {
-                    for (o, &v) in out.iter_mut().zip(&q) {
-                        if v == zb {
-                            *o = f64::NAN;
-                        }
-                    }
-                }
-                Vals::F64(out)
-            }
-            Vals::Int(q, w) => Vals::Int(q, w),
-            Vals::F32(mut f) => {
-                if let (Some(zb), true) = (zblank, apply_q) {
-                    for v in f.iter_mut() {
-                        if *v == zb as f32 {
-                            *v = f32::NAN;
-                        }
-                    }
-                }
-                Vals::F32(f)
-            }
-            Vals::F64(mut f) => {
-                if let (Some(zb), true) = (zblank, apply_q) {
-                    for v in f.iter_mut() {
-                        if *v == zb as f64 {
-                            *v = f64::NAN;
-                        }
-                    }
-                }
-                Vals::F64(f)
-            }
-        };
-        let len = match &vals {
-            Vals::Int(v, _) => v.len(),
-            Vals::F32(v) => v.len(),
-            Vals::F64(v) => v.len(),
-        };
-        if len < n {
-            return Err(self.terr(
-                row,
-                &self.cdata.0.name,
-                format!("tile decoded to {len} values, {n} needed"),
-            ));
-        }
-        // numpy's unsafe cast into the ZBITPIX array.
-        let es = self.zdtype.size();
-        let mut out = vec![0u8; n * es];
-        macro_rules! cast {
-            ($src:expr, $t:ty) => {
-                for (d, &v) in out.chunks_exact_mut(es).zip($src.iter()) {
-                    d.copy_from_slice(&(v as $t).to_ne_bytes());
-                }
-            };
-        }
-        macro_rules! cast_int {
-            ($src:expr) => {
-                match self.zbitpix {
-                    8 => cast!($src, u8),
-                    16 => cast!($src, i16),
-                    32 => cast!($src, i32),
-                    64 => cast!($src, i64),
-                    -32 => cast!($src, f32),
-                    _ => cast!($src, f64),
-                }
-            };
-        }
-        match &vals {
-            Vals::Int(v, _) => {
-                if self.zbitpix > 0 {
-                    // Integer → integer: wrap (two's complement truncation).
-                    match self.zbitpix {
-                        8 => cast!(v, u8),
-                        16 => cast!(v, i16),
-                        32 => cast!(v, i32),
-                        _ => cast!(v, i64),
-                    }
-                } else {
-                    cast_int!(v)
-                }
-            }
-            Vals::F32(v) => cast_int!(v),
-            Vals::F64(v) => cast_int!(v),
-        }
-        Ok(out)
-    }
-
-    /// Physical bytes of a decoded tile.
-    fn to_physical(&self, typed: Vec<u8>) -> Vec<u8> {
-        if self.scaling == Scaling::None {
-            return typed;
-        }
-        let es = self.zdtype.size();
-        let mut be = typed;
-        for c in be.chunks_exact_mut(es) {
-            c.reverse(); // native (little-endian) → big-endian
-        }
-        if cfg!(target_endian = "big") {
-            for c in be.chunks_exact_mut(es) {
-                c.reverse();
-            }
-        }
-        let n = be.len() / es;
-        let mut out = vec![0u8; n * self.dtype.size()];
-        convert(self.zbitpix, &self.scaling, &be, &mut out);
-        out
+        self.s
+            .decode_typed(&b, &self.params(row, column), tshape)
+            .map_err(|m| self.terr(row, name, m))
     }
 
     /// Decode tile `row` (clipped shape `tshape`) into `dst`: its physical values, native-endian.
@@ -395,7 +153,7 @@ impl TileDecoder {
         if self.decode_direct(row, tshape, scratch, dst)? {
             return Ok(());
         }
-        let phys = self.to_physical(self.decode_tile(row, tshape)?);
+        let phys = self.s.to_physical(self.decode_tile(row, tshape)?);
         if phys.len() != dst.len() {
             return Err(self.terr(
                 row,
@@ -417,9 +175,9 @@ impl TileDecoder {
         scratch: &mut TileScratch,
         dst: &mut [u8],
     ) -> Result<bool> {
-        if self.algo != Algorithm::Rice
-            || self.scaling != Scaling::None
-            || !matches!(self.zbitpix, -32 | -64)
+        if self.s.codec.algorithm != Algorithm::Rice
+            || self.s.scaling != Scaling::None
+            || !matches!(self.s.codec.zbitpix, -32 | -64)
         {
             return Ok(false);
         }
@@ -443,20 +201,20 @@ impl TileDecoder {
             q.resize(n, 0);
         }
         let q = &mut q[..n];
-        rice::decode(&b, self.bytepix, self.blocksize, q)
+        rice::decode(&b, self.s.codec.bytepix, self.s.codec.blocksize, q)
             .map_err(|m| self.terr(row, &ccol.name, m))?;
         let zblank = match &self.zblank_col {
             Some(c) => c.get(r).copied(),
             None => self.zblank_header,
         };
-        let seed = if self.dither == Dither::None {
+        let seed = if self.s.dither == Dither::None {
             0
         } else {
-            row as i64 + self.dither0
+            row as i64 + self.s.dither0
         };
         // cfitsio checks ZERO_VALUE only in its 4-byte-integer routines.
-        let wide = self.bytepix == 4;
-        let (d, sc, ze) = (self.dither, scale, zero);
+        let wide = self.s.codec.bytepix == 4;
+        let (d, sc, ze) = (self.s.dither, scale, zero);
         macro_rules! go {
             ($t:ty, $f:expr) => {{
                 match bytemuck::try_cast_slice_mut::<u8, $t>(dst) {
@@ -470,7 +228,7 @@ impl TileDecoder {
                 }
             }};
         }
-        if self.zbitpix == -32 {
+        if self.s.codec.zbitpix == -32 {
             go!(f32, |v| v as f32);
         } else {
             go!(f64, |v| v);
@@ -489,12 +247,12 @@ impl TileDecoder {
         scratch: &mut TileScratch,
         dst: &mut [u8],
     ) -> Result<bool> {
-        if self.quantized {
+        if self.s.quantized {
             return self.decode_quantized(row, tshape, scratch, dst);
         }
-        if self.zbitpix <= 0
+        if self.s.codec.zbitpix <= 0
             || !matches!(
-                self.scaling,
+                self.s.scaling,
                 Scaling::None | Scaling::Int8 | Scaling::Unsigned
             )
         {
@@ -513,10 +271,10 @@ impl TileDecoder {
             return Ok(false);
         }
         let name = &ccol.name;
-        match self.algo {
+        match self.s.codec.algorithm {
             Algorithm::Rice => {
                 let b = self.heap_bytes(range)?;
-                let (bytepix, bs) = (self.bytepix, self.blocksize);
+                let (bytepix, bs) = (self.s.codec.bytepix, self.s.codec.blocksize);
                 macro_rules! go {
                     ($t:ty, $f:expr) => {{
                         match bytemuck::try_cast_slice_mut::<u8, $t>(dst) {
@@ -538,7 +296,7 @@ impl TileDecoder {
                     }};
                 }
                 // The i32 RICE gives, cast (wrapping, as numpy) to ZBITPIX's type, then BZERO.
-                match (self.zbitpix, &self.scaling) {
+                match (self.s.codec.zbitpix, &self.s.scaling) {
                     (8, Scaling::None) => go!(u8, |v| v as u8),
                     (8, Scaling::Int8) => go!(i8, |v| (v as u8 ^ 0x80) as i8),
                     (16, Scaling::None) => go!(i16, |v| v as i16),
@@ -554,8 +312,11 @@ impl TileDecoder {
             Algorithm::Gzip1 | Algorithm::NoCompress => {
                 let b = self.heap_bytes(range)?;
                 let raw;
-                let src: &[u8] = if self.algo == Algorithm::Gzip1 {
-                    raw = self.gunzip(&b, n, row, name)?;
+                let src: &[u8] = if self.s.codec.algorithm == Algorithm::Gzip1 {
+                    use nd_codecs::Codec;
+                    raw = nd_codecs::Gzip { level: 1 }
+                        .decode(&b, n.saturating_mul(8).max(64))
+                        .map_err(|e| self.terr(row, name, format!("GZIP_1: {e}")))?;
                     &raw
                 } else {
                     &b
@@ -564,7 +325,7 @@ impl TileDecoder {
                 if src.len() != n * self.zdtype.size() {
                     return Ok(false);
                 }
-                convert(self.zbitpix, &self.scaling, src, dst);
+                convert(self.s.codec.zbitpix, &self.s.scaling, src, dst);
                 Ok(true)
             }
             _ => Ok(false),
@@ -615,15 +376,8 @@ impl ChunkDecoder for TileDecoder {
             let mut tile = std::mem::take(&mut scratch.tile);
             let phys = aligned_bytes(&mut tile, n);
             self.decode_into(row, &tshape, scratch, phys)?;
-            let e = self.dtype.size() as u64;
-            let part = Region::new(tshape.iter().map(|&d| 0..d).collect());
-            let mut src = 0usize;
-            region_runs(full, nd_core::Order::C, &part, |off, n| {
-                let (o, l) = ((off * e) as usize, (n * e) as usize);
-                dst[o..o + l].copy_from_slice(&phys[src..src + l]);
-                src += l;
-                Ok::<(), Error>(())
-            })?;
+            place_edge(full, &tshape, self.dtype.size(), phys, dst)
+                .map_err(|m| self.terr(row, &self.cdata.0.name, m))?;
             scratch.tile = tile;
             Ok(true)
         })

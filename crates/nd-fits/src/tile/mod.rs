@@ -7,7 +7,8 @@
 //!
 //! Here: `header` reads the Z keywords ([`Algorithm`], [`image_header`]); `compressed` opens a
 //! [`CompressedImage`] and reads regions; `decode` turns one tile into physical values, `codec` decodes
-//! one integer tile from its bytes alone ([`TileCodec`]); a file
+//! one integer tile from its bytes alone ([`TileCodec`]), `values` one tile of any kind into
+//! physical values from its bytes and its own parameters ([`TileSettings`]); a file
 //! per algorithm (`rice`, `plio`, `hcompress`; `quantize` for cfitsio's quantization).
 
 pub mod hcompress;
@@ -19,7 +20,9 @@ mod codec;
 mod compressed;
 mod decode;
 mod header;
+mod values;
 
 pub use codec::TileCodec;
 pub use compressed::CompressedImage;
 pub use header::{image_header, Algorithm};
+pub use values::{TileColumn, TileParams, TileSettings};

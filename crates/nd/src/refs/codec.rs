@@ -1,10 +1,56 @@
 //! Decoding for nd's own codec ids in reference sets ([`super::ND_FITS_SCALE`],
-//! [`super::ND_ASDF_LZ4`], [`super::ND_FITS_TILE`], [`super::ND_FITS_COLUMN`]): what the `ndfiles` Python package's numcodecs codecs call.
+//! [`super::ND_ASDF_LZ4`], [`super::ND_FITS_TILE`], [`super::ND_FITS_TILE_TABLE`],
+//! [`super::ND_FITS_COLUMN`]): what the `ndfiles` Python package's numcodecs and zarr-python 3
+//! codecs call.
 
-use super::{ND_ASDF_LZ4, ND_FITS_COLUMN, ND_FITS_SCALE, ND_FITS_TILE};
+use super::tiles::TileTable;
+use super::{ND_ASDF_LZ4, ND_FITS_COLUMN, ND_FITS_SCALE, ND_FITS_TILE, ND_FITS_TILE_TABLE};
 use crate::error::{Error, Result};
 use nd_core::DataType;
 use serde_json::Value;
+
+/// A codec configuration parsed once, to decode many chunks: what a codec object of the
+/// `ndfiles` package holds (an `nd_fits_tile_table` configuration carries a table of every
+/// tile, worth parsing only once).
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    config: Value,
+    table: Option<TileTable>,
+}
+
+impl Decoder {
+    /// Parse `config` (a numcodecs-style JSON object with `id`).
+    ///
+    /// # Errors
+    /// [`Error::Input`] for an `nd_fits_tile_table` configuration that is not valid (the other
+    /// ids are checked when decoding).
+    pub fn new(config: Value) -> Result<Decoder> {
+        let table = match config["id"].as_str() {
+            Some(ND_FITS_TILE_TABLE) => Some(
+                TileTable::new(&config)
+                    .map_err(|m| Error::input(format!("codec {ND_FITS_TILE_TABLE:?}: {m}")))?,
+            ),
+            _ => None,
+        };
+        Ok(Decoder { config, table })
+    }
+
+    /// Decode one chunk, as [`decode`].
+    ///
+    /// # Errors
+    /// As [`decode`].
+    pub fn decode(&self, data: &[u8], max_len: usize) -> Result<(DataType, Vec<u8>)> {
+        match &self.table {
+            Some(t) => {
+                let out = t
+                    .decode(data, max_len)
+                    .map_err(|m| Error::input(format!("codec {ND_FITS_TILE_TABLE:?}: {m}")))?;
+                Ok((t.dtype(), out))
+            }
+            None => decode(&self.config, data, max_len),
+        }
+    }
+}
 
 /// Decode one chunk of `data` with the codec configuration `config` (a numcodecs-style JSON
 /// object with `id`). Returns the decoded values' type and bytes (native byte order):
@@ -12,7 +58,11 @@ use serde_json::Value;
 ///   BSCALE/BZERO/BLANK applied by the same rules (and code) as nd's FITS image reads;
 /// - `nd_asdf_lz4`: python asdf's lz4 block framing (frames of `[u32 BE length][u32 LE size]
 ///   [LZ4 block]`) → the block's bytes (`|u1`), at most `max_len` bytes;
-/// - `nd_fits_tile`: one RICE_1 / PLIO_1 / HCOMPRESS_1 tile → its ZBITPIX big-endian values;
+/// - `nd_fits_tile`: one lossless RICE_1 / PLIO_1 / HCOMPRESS_1 tile → its ZBITPIX big-endian
+///   values (`|u1`);
+/// - `nd_fits_tile_table`: one tile of any kind, found in the configuration's table by its
+///   bytes → the full tile's physical values (parses the table on every call: use [`Decoder`]
+///   for many chunks);
 /// - `nd_fits_column`: whole rows of a FITS table → one column's values as astropy gives them.
 ///
 /// # Errors
@@ -26,26 +76,7 @@ pub fn decode(config: &Value, data: &[u8], max_len: usize) -> Result<(DataType, 
             let bitpix = config["bitpix"]
                 .as_i64()
                 .ok_or_else(|| bad("`bitpix` must be an integer"))?;
-            let mut h = nd_fits::Header::new();
-            for key in ["bscale", "bzero"] {
-                if let Some(v) = config.get(key).filter(|v| !v.is_null()) {
-                    let v = match (v.as_i64(), v.as_f64()) {
-                        (Some(i), _) => nd_fits::Value::Int(i),
-                        (None, Some(f)) => nd_fits::Value::Float(f),
-                        _ => return Err(bad(&format!("`{key}` must be a number"))),
-                    };
-                    h.set(&key.to_ascii_uppercase(), v, None)
-                        .map_err(|e| bad(&e.to_string()))?;
-                }
-            }
-            if let Some(b) = config.get("blank").filter(|v| !v.is_null()) {
-                let b = b
-                    .as_i64()
-                    .ok_or_else(|| bad("`blank` must be an integer"))?;
-                h.set("BLANK", b, None).map_err(|e| bad(&e.to_string()))?;
-            }
-            let scaling =
-                nd_fits::Scaling::from_header(&h, bitpix, 0).map_err(|e| bad(&e.to_string()))?;
+            let scaling = scaling_from_config(config, bitpix).map_err(|m| bad(&m))?;
             if ![8, 16, 32, 64, -32, -64].contains(&bitpix) {
                 return Err(bad(&format!("invalid BITPIX {bitpix}")));
             }
@@ -68,7 +99,7 @@ pub fn decode(config: &Value, data: &[u8], max_len: usize) -> Result<(DataType, 
             Ok((DataType::UInt8, out))
         }
         ND_FITS_TILE => {
-            let codec = tile_codec(config).map_err(|m| bad(&m))?;
+            let codec = tile_codec(config, false).map_err(|m| bad(&m))?;
             let tile: Vec<u64> = config["tile"]
                 .as_array()
                 .and_then(|t| t.iter().map(Value::as_u64).collect())
@@ -82,12 +113,39 @@ pub fn decode(config: &Value, data: &[u8], max_len: usize) -> Result<(DataType, 
             Ok((DataType::UInt8, out))
         }
         ND_FITS_COLUMN => super::table::decode(config, data, max_len),
+        ND_FITS_TILE_TABLE => Decoder::new(config.clone())?.decode(data, max_len),
         _ => Err(bad("not a codec of nd")),
     }
 }
 
-/// The tile codec a `nd_fits_tile` configuration describes.
-fn tile_codec(c: &Value) -> std::result::Result<nd_fits::TileCodec, String> {
+/// The FITS scaling of a configuration's `bscale`, `bzero` and `blank` (each optional) for
+/// values of `bitpix`, built by nd-fits from a header as for an image.
+pub(super) fn scaling_from_config(
+    config: &Value,
+    bitpix: i64,
+) -> std::result::Result<nd_fits::Scaling, String> {
+    let mut h = nd_fits::Header::new();
+    for key in ["bscale", "bzero"] {
+        if let Some(v) = config.get(key).filter(|v| !v.is_null()) {
+            let v = match (v.as_i64(), v.as_f64()) {
+                (Some(i), _) => nd_fits::Value::Int(i),
+                (None, Some(f)) => nd_fits::Value::Float(f),
+                _ => return Err(format!("`{key}` must be a number")),
+            };
+            h.set(&key.to_ascii_uppercase(), v, None)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    if let Some(b) = config.get("blank").filter(|v| !v.is_null()) {
+        let b = b.as_i64().ok_or("`blank` must be an integer")?;
+        h.set("BLANK", b, None).map_err(|e| e.to_string())?;
+    }
+    nd_fits::Scaling::from_header(&h, bitpix, 0).map_err(|e| e.to_string())
+}
+
+/// The tile codec a `nd_fits_tile` configuration describes (RICE_1, PLIO_1, HCOMPRESS_1), or
+/// with `any` an `nd_fits_tile_table` one (every algorithm, ZBITPIX of any type).
+pub(super) fn tile_codec(c: &Value, any: bool) -> std::result::Result<nd_fits::TileCodec, String> {
     let int = |k: &str| {
         c[k].as_i64()
             .ok_or_else(|| format!("`{k}` must be an integer"))
@@ -98,15 +156,19 @@ fn tile_codec(c: &Value) -> std::result::Result<nd_fits::TileCodec, String> {
     let name = c["zcmptype"].as_str().unwrap_or_default();
     let algorithm = nd_fits::Algorithm::from_name(name)
         .filter(|a| {
-            matches!(
+            any || matches!(
                 a,
                 nd_fits::Algorithm::Rice | nd_fits::Algorithm::Plio | nd_fits::Algorithm::Hcompress
             )
         })
         .ok_or_else(|| format!("`zcmptype` {name:?} is not RICE_1, PLIO_1 or HCOMPRESS_1"))?;
+    let zbitpix = int("zbitpix")?;
+    if ![8, 16, 32, 64, -32, -64].contains(&zbitpix) {
+        return Err(format!("invalid `zbitpix` {zbitpix}"));
+    }
     Ok(nd_fits::TileCodec {
         algorithm,
-        zbitpix: int("zbitpix")?,
+        zbitpix,
         blocksize: size("blocksize")?.min(1 << 20),
         bytepix: size("bytepix")?.min(8),
         hscale: int("hscale")?,

@@ -123,11 +123,13 @@ pub(super) fn build(ds: &Dataset, f: &Fits, b: &mut Builder) -> Result<()> {
     Ok(())
 }
 
-/// A tile-compressed image whose tiles a codec common to all tiles decodes: GZIP_1 (`gzip`),
-/// GZIP_2 (`gzip` then `shuffle`), NOCOMPRESS (the tile's big-endian values), and integer
-/// RICE_1 / PLIO_1 / HCOMPRESS_1 (nd's `nd_fits_tile`), without quantization or null
-/// pixels, every tile a full tile (the tiles divide the image) and in COMPRESSED_DATA; one tile
-/// is one chunk, its heap bytes. Else the reason.
+/// A tile-compressed image: one tile is one chunk, its bytes in the file. When a codec common to
+/// all tiles decodes them (no quantization or null pixels, every tile a full tile in
+/// COMPRESSED_DATA): GZIP_1 (`gzip`), GZIP_2 (`gzip` then `shuffle`), NOCOMPRESS (the tile's
+/// big-endian values), integer RICE_1 / PLIO_1 / HCOMPRESS_1 (nd's `nd_fits_tile`), then the
+/// image's scaling as for a plain image. Otherwise nd's `nd_fits_tile_table`, whose table
+/// identifies each tile by its bytes and gives its parameters ([`super::tiles`]). Else the
+/// reason.
 fn tiles(
     f: &Fits,
     index: usize,
@@ -137,42 +139,87 @@ fn tiles(
     b: &mut Builder,
 ) -> std::result::Result<(), String> {
     let c = f.compressed_image(index).map_err(|e| e.to_string())?;
-    let algo = c.algorithm();
-    let tile_shape = c.tile_shape().to_vec();
-    // the compressor, and whether GZIP_2's byte shuffle follows it
-    let (compressor, shuffle) = match algo {
-        nd_fits::Algorithm::Gzip1 => (Some(json!({"id": "gzip", "level": 1})), false),
-        nd_fits::Algorithm::Gzip2 => (Some(json!({"id": "gzip", "level": 1})), true),
-        nd_fits::Algorithm::NoCompress => (None, false),
-        other => match c.tile_codec() {
-            Some(t) if c.zbitpix() > 0 => (Some(super::codec::tile_config(&t, &tile_shape)), false),
-            _ => {
-                return Err(format!(
-                    "{} tiles of ZBITPIX {}: no codec",
-                    other.name(),
-                    c.zbitpix()
-                ))
-            }
-        },
-    };
-    let ranges = c.uniform_tile_ranges().ok_or_else(|| {
-        "quantized tiles (per-tile ZSCALE/ZZERO, dither), null pixels (ZBLANK) or tiles stored \
-         in a fallback column: a codec would need per-chunk parameters, which kerchunk \
-         references cannot carry"
-            .to_string()
-    })?;
     let shape = c.shape().to_vec();
     let tile = c.tile_shape().to_vec();
-    if shape.iter().zip(&tile).any(|(&s, &t)| t == 0 || s % t != 0) {
-        return Err(format!(
-            "tiles {tile:?} do not divide the image {shape:?}: an edge tile decodes to fewer \
-             values than a chunk holds"
-        ));
+    if tile.contains(&0) {
+        return Err(format!("tile shape {tile:?}"));
     }
-    let grid: Vec<u64> = shape.iter().zip(&tile).map(|(&s, &t)| s / t).collect();
+    let grid: Vec<u64> = shape
+        .iter()
+        .zip(&tile)
+        .map(|(&s, &t)| s.div_ceil(t))
+        .collect();
+    let (dtype, compressor, filters, ranges) = match common_codec(&c)? {
+        Some((dtype, compressor, filters, ranges)) => (dtype, compressor, filters, ranges),
+        None => {
+            let src = f.source().clone();
+            let read = move |r: std::ops::Range<u64>| -> std::result::Result<Vec<u8>, String> {
+                src.read_range(r)
+                    .map(|b| b.to_vec())
+                    .map_err(|e| e.to_string())
+            };
+            let (cfg, ranges) = super::tiles::table_codec(&c, &read)?;
+            let dtype = c.tile_settings().dtype().typestr(Endian::Little);
+            (dtype, Some(cfg), vec![], ranges)
+        }
+    };
     if grid.iter().product::<u64>() != ranges.len() as u64 {
         return Err(format!("{} tiles for a grid of {grid:?}", ranges.len()));
     }
+    let mut attrs = attrs_json(&c.attributes());
+    let names = dims::names(meta, shape.len(), true);
+    attrs.insert(
+        "_ARRAY_DIMENSIONS".into(),
+        json!(groups.place(name, &shape, names)),
+    );
+    attrs.insert("fits_hdu".into(), json!(index));
+    for (row, r) in ranges.iter().enumerate() {
+        let key: Vec<String> = nd_core::shape::coords_of(row as u64, &grid)
+            .iter()
+            .map(u64::to_string)
+            .collect();
+        b.range(name, &key.join("."), r.start, r.end - r.start);
+    }
+    b.array(ArraySpec {
+        path: name.to_string(),
+        shape,
+        chunks: tile,
+        dtype,
+        compressor,
+        filters: (!filters.is_empty()).then_some(filters),
+        attrs,
+    });
+    Ok(())
+}
+
+/// The Zarr dtype, compressor and filters of an image whose tiles one codec decodes alone (no
+/// quantization or null pixels, every tile a full tile in COMPRESSED_DATA), and the tiles'
+/// byte ranges; `None` when the image needs a tile table.
+#[allow(clippy::type_complexity)]
+fn common_codec(
+    c: &nd_fits::CompressedImage,
+) -> std::result::Result<
+    Option<(String, Option<Value>, Vec<Value>, Vec<std::ops::Range<u64>>)>,
+    String,
+> {
+    let shape = c.shape();
+    let tile = c.tile_shape();
+    if shape.iter().zip(tile).any(|(&s, &t)| s % t != 0) {
+        return Ok(None);
+    }
+    let Some(ranges) = c.uniform_tile_ranges() else {
+        return Ok(None);
+    };
+    // the compressor, and whether GZIP_2's byte shuffle follows it
+    let (compressor, shuffle) = match c.algorithm() {
+        nd_fits::Algorithm::Gzip1 => (Some(json!({"id": "gzip", "level": 1})), false),
+        nd_fits::Algorithm::Gzip2 => (Some(json!({"id": "gzip", "level": 1})), true),
+        nd_fits::Algorithm::NoCompress => (None, false),
+        _ => match c.tile_codec() {
+            Some(t) if c.zbitpix() > 0 => (Some(super::codec::tile_config(&t, tile)), false),
+            _ => return Ok(None),
+        },
+    };
     let zbitpix = c.zbitpix();
     let stored = match zbitpix {
         8 => DataType::UInt8,
@@ -188,33 +235,7 @@ fn tiles(
     if shuffle {
         filters.push(json!({"id": "shuffle", "elementsize": stored.size()}));
     }
-    let mut attrs = attrs_json(&c.attributes());
-    let names = dims::names(meta, shape.len(), true);
-    attrs.insert(
-        "_ARRAY_DIMENSIONS".into(),
-        json!(groups.place(name, &shape, names)),
-    );
-    attrs.insert("fits_hdu".into(), json!(index));
-    for (row, r) in ranges.iter().enumerate() {
-        let mut rem = row as u64;
-        let mut idx = vec![0u64; grid.len()];
-        for a in (0..grid.len()).rev() {
-            idx[a] = rem % grid[a];
-            rem /= grid[a];
-        }
-        let key: Vec<String> = idx.iter().map(u64::to_string).collect();
-        b.range(name, &key.join("."), r.start, r.end - r.start);
-    }
-    b.array(ArraySpec {
-        path: name.to_string(),
-        shape,
-        chunks: tile,
-        dtype,
-        compressor,
-        filters: (!filters.is_empty()).then_some(filters),
-        attrs,
-    });
-    Ok(())
+    Ok(Some((dtype, compressor, filters, ranges)))
 }
 
 /// The Zarr dtype and filters that turn the stored big-endian values into astropy's physical

@@ -30,6 +30,7 @@ mod fits;
 mod parq;
 mod sources;
 mod table;
+mod tiles;
 mod v3;
 
 pub use concat::concat;
@@ -63,6 +64,16 @@ pub const ND_FITS_TILE: &str = "nd_fits_tile";
 /// decoding gives astropy's values of the column (`hdu.data[name]`) for `rows` rows, native
 /// byte order.
 pub const ND_FITS_COLUMN: &str = "nd_fits_column";
+
+/// The numcodecs codec id nd uses for one tile of a tile-compressed FITS image whose tiles need
+/// their own parameters: quantized tiles (per-tile ZSCALE / ZZERO, dither seeded by the tile's
+/// index), null pixels (ZBLANK), tiles in GZIP_COMPRESSED_DATA / UNCOMPRESSED_DATA, tiles that
+/// do not divide the image. Its configuration holds the image's settings (those of
+/// [`ND_FITS_TILE`], `shape`, `zquantiz`, `zdither0`, `zblank`, `bscale`, `bzero`, `blank`) and a
+/// table `tiles` (per tile: `length` and `checksum` of its bytes, which identify it, and its
+/// `zscale`, `zzero`, `zblank`, `column` where they apply); decoding gives the full tile's
+/// physical values as astropy gives them, an edge tile zero-padded to the chunk shape.
+pub const ND_FITS_TILE_TABLE: &str = "nd_fits_tile_table";
 
 /// The numcodecs codec id nd uses for python asdf's lz4 block framing when a block holds more
 /// than one frame: `{"id": "nd_asdf_lz4"}`.
@@ -117,7 +128,7 @@ pub struct RefSet {
     /// `.zattrs` as `nd_skipped`).
     pub skipped: Vec<String>,
     /// Arrays that need one of nd's codecs ([`ND_FITS_SCALE`], [`ND_ASDF_LZ4`],
-    /// [`ND_FITS_TILE`], [`ND_FITS_COLUMN`]) to be read.
+    /// [`ND_FITS_TILE`], [`ND_FITS_TILE_TABLE`], [`ND_FITS_COLUMN`]) to be read.
     pub needs_nd_codec: Vec<String>,
 }
 
@@ -365,7 +376,13 @@ impl Builder {
         if a.filters.iter().flatten().chain(&a.compressor).any(|c| {
             matches!(
                 c["id"].as_str(),
-                Some(ND_FITS_SCALE | ND_ASDF_LZ4 | ND_FITS_TILE | ND_FITS_COLUMN)
+                Some(
+                    ND_FITS_SCALE
+                        | ND_ASDF_LZ4
+                        | ND_FITS_TILE
+                        | ND_FITS_TILE_TABLE
+                        | ND_FITS_COLUMN
+                )
             )
         }) {
             self.set.needs_nd_codec.push(a.path.clone());

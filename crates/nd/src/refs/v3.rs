@@ -3,7 +3,9 @@
 //! (`c/0/1`; `c` for a 0-d array). The byte ranges and inline chunks are unchanged
 //! (`spec-notes/virtual-zarr.md`, "Zarr v3 output").
 
-use super::{Ref, RefSet, ND_ASDF_LZ4, ND_FITS_COLUMN, ND_FITS_SCALE, ND_FITS_TILE};
+use super::{
+    Ref, RefSet, ND_ASDF_LZ4, ND_FITS_COLUMN, ND_FITS_SCALE, ND_FITS_TILE, ND_FITS_TILE_TABLE,
+};
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -16,7 +18,7 @@ use std::collections::BTreeMap;
 /// Codec names: `gzip` (a Zarr v3 codec); numcodecs' codecs by their `numcodecs.` names
 /// (`numcodecs.fixedscaleoffset`, `numcodecs.shuffle`, `numcodecs.zlib`, `numcodecs.bz2`,
 /// `numcodecs.lz4`), which zarr-python 3 reads through numcodecs; nd's own codecs by their ids
-/// (`nd_fits_scale`, `nd_fits_tile`, `nd_asdf_lz4`, `nd_fits_column`), registered by the `ndfiles` package in
+/// (`nd_fits_scale`, `nd_fits_tile`, `nd_fits_tile_table`, `nd_asdf_lz4`, `nd_fits_column`), registered by the `ndfiles` package in
 /// zarr-python 3's `zarr.codecs` entry points. `fill_value` is 0 (never used: every chunk is
 /// referenced).
 ///
@@ -175,7 +177,9 @@ fn array_meta(path: &str, z: &Value, mut attrs: Map<String, Value>) -> Result<Op
                 bytes_bytes.push(codec(&format!("numcodecs.{id}"), f));
             }
             "gzip" => bytes_bytes.push(codec("gzip", f)),
-            ND_FITS_TILE | ND_ASDF_LZ4 | ND_FITS_COLUMN => bytes_bytes.push(codec(id, f)),
+            ND_FITS_TILE | ND_FITS_TILE_TABLE | ND_ASDF_LZ4 | ND_FITS_COLUMN => {
+                bytes_bytes.push(codec(id, f))
+            }
             other => return Err(bad(format!("codec {other:?} has no v3 form here"))),
         }
     }
