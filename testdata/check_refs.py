@@ -38,7 +38,7 @@ from fsspec.implementations.local import LocalFileSystem  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ND = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "nd"
-ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_fits_tile", "nd_fits_column")
+ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_fits_tile", "nd_fits_tile_table", "nd_fits_column")
 
 try:  # nd's codecs, when the ndfiles package provides them
     import numcodecs
@@ -159,8 +159,8 @@ def asdf_node(tree, path):
     return node
 
 
-stats = {"files": 0, "arrays": 0, "checked": 0, "nd_codec_unchecked": 0, "skipped_parts": 0, "refused": 0,
-         "astropy_unreadable": 0, "ascii_last_field_cut": 0}
+stats = {"files": 0, "arrays": 0, "checked": 0, "tile_table_checked": 0, "nd_codec_unchecked": 0,
+         "skipped_parts": 0, "refused": 0, "astropy_unreadable": 0, "ascii_last_field_cut": 0}
 failures = []
 
 
@@ -173,6 +173,12 @@ def check_file(src, kind, tmp):
         return
     stats["files"] += 1
     stats["skipped_parts"] += sum(1 for line in err.splitlines() if "not mapped" in line)
+    if "/defects/" not in src:
+        # every tile-compressed image is mapped (quantized, dithered, null pixels, fallback and
+        # edge tiles through nd_fits_tile_table)
+        for line in err.splitlines():
+            if "tile-compressed" in line and "not mapped" in line:
+                failures.append(f"{os.path.relpath(src, HERE)}: {line.strip()}")
     refs, root = open_refs(out)
     if kind == "fits":
         hdul = fits.open(src)
@@ -211,6 +217,9 @@ def check_file(src, kind, tmp):
             failures.append(f"{os.path.relpath(src, HERE)} {name}: {msg}")
         else:
             stats["checked"] += 1
+            meta = json.loads(refs["refs"][name + "/.zarray"])
+            if (meta["compressor"] or {}).get("id") == "nd_fits_tile_table":
+                stats["tile_table_checked"] += 1
     if kind == "fits":
         hdul.close()
     else:
@@ -231,6 +240,8 @@ def check_xarray(tmp):
         ("fits/gen/blank_i16.fits", "fits"),
         ("fits/gen/dt_u16.fits", "fits"),
         ("fits/astropy/o4sp040b0_raw.fits", "fits"),
+        ("fits/gen/c_tilemodes.fits", "fits"),
+        ("fits/gen/c_float.fits", "fits"),
         ("asdf/py/compressed_zlib.asdf", "asdf"),
         ("asdf/py/compressed_lz4_multi.asdf", "asdf"),
         ("asdf/py/dtypes.asdf", "asdf"),
@@ -380,42 +391,60 @@ def check_scaling_grid(tmp):
 
 
 def check_tile_cutout(tmp):
-    """A cutout of a RICE_1 image with 64x64 tiles fetches only the tiles it touches."""
+    """A cutout of a tile-compressed image fetches only the tiles it touches: a RICE_1 int16
+    image with 64x64 tiles (nd_fits_tile), and a quantized float32 image (SUBTRACTIVE_DITHER_2,
+    NaN pixels, 1000x1000 so that the last row and column of tiles are edge tiles;
+    nd_fits_tile_table)."""
     if not HAVE_ND_CODECS:
         stats["nd_codec_unchecked"] += 1
         return
-    src = os.path.join(tmp, "tiles.fits")
-    data = np.random.default_rng(3).integers(-3000, 3000, (1024, 1024), dtype=np.int16)
-    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data, compression_type="RICE_1", tile_shape=(64, 64))]).writeto(
-        src, overwrite=True
-    )
-    out = os.path.join(tmp, "tiles.json")
-    rc, err = make_refs(src, out)
-    assert rc == 0, err
-    refs, root = open_refs(out)
-    name = zarr_arrays(refs)[0]
-    a = root[name]
-    CountingFS.requests = CountingFS.nbytes = 0
-    cut = a[100:200, 300:400]
-    touched = [f"{name}/{i}.{j}" for i in range(100 // 64, 199 // 64 + 1) for j in range(300 // 64, 399 // 64 + 1)]
-    want_bytes = sum(refs["refs"][k][2] for k in touched)
-    total = sum(v[2] for k, v in refs["refs"].items() if isinstance(v, list))
-    print(
-        f"RICE_1 cutout 100x100 of 1024x1024 (64x64 tiles): {len(touched)} tiles touched, "
-        f"{CountingFS.nbytes} bytes fetched ({want_bytes} in those tiles) of {total} compressed"
-    )
-    if not np.array_equal(cut, data[100:200, 300:400]):
-        failures.append("tile cutout values differ")
-    # fsspec merges neighbouring ranges (gaps under 64 kB): at most the span of the touched rows
-    rows = [
-        k
-        for k, v in refs["refs"].items()
-        if isinstance(v, list) and k.startswith(name + "/") and int(k.split("/")[-1].split(".")[0]) in range(1, 4)
+    rng = np.random.default_rng(3)
+    ints = rng.integers(-3000, 3000, (1024, 1024), dtype=np.int16)
+    floats = rng.normal(100, 5, (1000, 1000)).astype(np.float32)
+    floats[150:160, 350:360] = np.nan
+    cases = [
+        ("RICE_1", ints, {}),
+        ("RICE_1 quantized", floats, {"quantize_method": 2, "dither_seed": 42}),
     ]
-    span = max(refs["refs"][k][1] + refs["refs"][k][2] for k in rows) - min(refs["refs"][k][1] for k in rows)
-    if CountingFS.nbytes < want_bytes or CountingFS.nbytes > span:
-        failures.append(f"tile cutout fetched {CountingFS.nbytes} bytes (tiles {want_bytes}, span {span})")
-    stats["checked"] += 1
+    for label, data, kw in cases:
+        src = os.path.join(tmp, "tiles.fits")
+        hdu = fits.CompImageHDU(data, compression_type="RICE_1", tile_shape=(64, 64), **kw)
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(src, overwrite=True)
+        want = fits.getdata(src, 1)[100:200, 300:400]
+        out = os.path.join(tmp, "tiles.json")
+        rc, err = make_refs(src, out)
+        assert rc == 0, err
+        refs, root = open_refs(out)
+        name = zarr_arrays(refs)[0]
+        a = root[name]
+        CountingFS.requests = CountingFS.nbytes = 0
+        cut = a[100:200, 300:400]
+        touched = [f"{name}/{i}.{j}" for i in range(100 // 64, 199 // 64 + 1) for j in range(300 // 64, 399 // 64 + 1)]
+        want_bytes = sum(refs["refs"][k][2] for k in touched)
+        total = sum(v[2] for k, v in refs["refs"].items() if isinstance(v, list))
+        codec = json.loads(refs["refs"][name + "/.zarray"])["compressor"]["id"]
+        print(
+            f"{label} cutout 100x100 of {data.shape[0]}x{data.shape[1]} (64x64 tiles, {codec}): "
+            f"{len(touched)} tiles touched, {CountingFS.nbytes} bytes fetched ({want_bytes} in those tiles) "
+            f"of {total} compressed"
+        )
+        msg = same(cut, want)
+        if msg:
+            failures.append(f"{label} tile cutout: {msg}")
+        # fsspec merges neighbouring ranges (gaps under 64 kB): at most the span of the touched rows
+        rows = [
+            k
+            for k, v in refs["refs"].items()
+            if isinstance(v, list) and k.startswith(name + "/") and int(k.split("/")[-1].split(".")[0]) in range(1, 4)
+        ]
+        span = max(refs["refs"][k][1] + refs["refs"][k][2] for k in rows) - min(refs["refs"][k][1] for k in rows)
+        if CountingFS.nbytes < want_bytes or CountingFS.nbytes > span:
+            failures.append(f"{label} tile cutout fetched {CountingFS.nbytes} bytes (tiles {want_bytes}, span {span})")
+        # the whole image, edge tiles included, is astropy's
+        msg = same(a[...], fits.getdata(src, 1))
+        if msg:
+            failures.append(f"{label} tile image: {msg}")
+        stats["checked"] += 1
 
 
 def check_http_cutout():

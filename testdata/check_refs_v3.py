@@ -33,7 +33,7 @@ from check_refs import HERE, asdf_node, fits_want, same  # noqa: E402
 from zarr.storage import FsspecStore  # noqa: E402
 
 ND = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "nd"
-ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_fits_tile", "nd_fits_column")
+ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_fits_tile", "nd_fits_tile_table", "nd_fits_column")
 
 try:
     from zarr.registry import get_codec_class

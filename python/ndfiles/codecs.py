@@ -11,7 +11,11 @@ of this package, so ``pip install ndfiles`` is all a reader needs:
   (lossless integer tiles) to its ZBITPIX big-endian values, decoded by nd's tile decoders;
 - ``nd_fits_column``: one column of a FITS table (BINTABLE or ASCII TABLE) from a run of whole
   rows, as astropy gives it (``hdu.data[name]``: TSCAL/TZERO, unsigned, logical, bits, strings as
-  fixed-width bytes), decoded by nd's table reader.
+  fixed-width bytes), decoded by nd's table reader;
+- ``nd_fits_tile_table``: one tile of a tile-compressed FITS image whose tiles need their own
+  parameters (quantized with any dither method, null pixels, fallback columns, edge tiles): the
+  configuration's table finds the tile by its bytes, nd decodes it to astropy's physical
+  values (NaN for null pixels), an edge tile padded to the chunk shape.
 
 Decoding only: references describe existing files, so ``encode`` raises.
 """
@@ -21,17 +25,24 @@ import json
 from numcodecs.abc import Codec
 from numcodecs.compat import ensure_bytes, ndarray_copy
 
-from ._ndfiles import codec_decode
+from ._ndfiles import CodecDecoder
 
 
 class _NdCodec(Codec):
-    """A decode-only codec computed by nd (the GIL is released while it runs)."""
+    """A decode-only codec computed by nd (the GIL is released while it runs). The configuration
+    is parsed once, by the first decode (not pickled: a copy parses it again)."""
 
     _keys: tuple = ()
 
     def __init__(self, **config):
         for k in self._keys:
             setattr(self, k, config.get(k))
+        self._decoder = None
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_decoder"] = None
+        return state
 
     def get_config(self):
         cfg = {"id": self.codec_id}
@@ -42,7 +53,9 @@ class _NdCodec(Codec):
         raise NotImplementedError(f"{self.codec_id} decodes only (it describes an existing file)")
 
     def decode(self, buf, out=None):
-        dec = codec_decode(json.dumps(self.get_config()), ensure_bytes(buf))
+        if getattr(self, "_decoder", None) is None:
+            self._decoder = CodecDecoder(json.dumps(self.get_config()))
+        dec = self._decoder.decode(ensure_bytes(buf))
         return ndarray_copy(dec, out)
 
 
@@ -77,3 +90,32 @@ class FitsColumn(_NdCodec):
 
     codec_id = "nd_fits_column"
     _keys = ("hdu", "ascii", "row_bytes", "rows", "offset", "keywords")
+
+
+class FitsTileTable(_NdCodec):
+    """One tile of a FITS image whose tiles need their own parameters, found by its bytes in the
+    configuration's ``tiles`` table; decodes to the full tile's physical values."""
+
+    codec_id = "nd_fits_tile_table"
+    _keys = (
+        "zcmptype",
+        "zbitpix",
+        "tile",
+        "blocksize",
+        "bytepix",
+        "hscale",
+        "hsmooth",
+        "plio_big_endian",
+        "shape",
+        "zquantiz",
+        "zdither0",
+        "zblank",
+        "bscale",
+        "bzero",
+        "blank",
+        "tiles",
+    )
+
+    def __repr__(self):
+        n = len((self.tiles or {}).get("length", []))
+        return f"FitsTileTable(zcmptype={self.zcmptype!r}, zbitpix={self.zbitpix!r}, tile={self.tile!r}, tiles=<{n} tiles>)"

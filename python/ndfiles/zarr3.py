@@ -1,6 +1,6 @@
 """zarr-python 3 codecs for the Zarr v3 references ``nd refs --zarr-format 3`` writes.
 
-The same four decodings as :mod:`ndfiles.codecs` (numcodecs, for Zarr v2 references), as Zarr v3
+The same decodings as :mod:`ndfiles.codecs` (numcodecs, for Zarr v2 references), as Zarr v3
 codecs; zarr-python 3 finds them through the ``zarr.codecs`` entry points of this package, so
 ``pip install ndfiles`` is all a reader needs:
 
@@ -8,6 +8,9 @@ codecs; zarr-python 3 finds them through the ``zarr.codecs`` entry points of thi
   it decodes them with ``endian: big``) to astropy's physical values;
 - ``nd_fits_tile`` (bytes to bytes): one RICE_1 / PLIO_1 / HCOMPRESS_1 tile to its ZBITPIX
   big-endian values;
+- ``nd_fits_tile_table`` (bytes to bytes): one tile of an image whose tiles need their own
+  parameters (quantized, null pixels, fallback columns, edge tiles), found by its bytes in the
+  configuration's table, to the full tile's physical values (native byte order);
 - ``nd_asdf_lz4`` (bytes to bytes): python asdf's lz4 block framing;
 - ``nd_fits_column`` (bytes to bytes): one column of a FITS table from a run of whole rows, as
   little-endian values (the ``bytes`` codec before it says ``endian: little``).
@@ -28,7 +31,7 @@ from zarr.abc.codec import ArrayArrayCodec, BytesBytesCodec
 from zarr.core.common import parse_named_configuration
 from zarr.dtype import parse_dtype
 
-from ._ndfiles import codec_decode
+from ._ndfiles import CodecDecoder
 
 # the stored (big-endian) numpy type of each FITS BITPIX
 _STORED = {8: "|u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
@@ -56,6 +59,20 @@ class _NdCodec:
     def _config_json(self) -> str:
         return json.dumps({"id": self.codec_name, **self.configuration})
 
+    def _decoder(self) -> CodecDecoder:
+        """The configuration parsed once (not pickled: a copy parses it again)."""
+        dec = self.__dict__.get("_parsed")
+        if dec is None:
+            dec = CodecDecoder(self._config_json())
+            object.__setattr__(self, "_parsed", dec)
+        return dec
+
+    def __getstate__(self) -> dict:
+        return {"configuration": self.configuration}
+
+    def __setstate__(self, state: dict) -> None:
+        object.__setattr__(self, "configuration", state["configuration"])
+
     def compute_encoded_size(self, input_byte_length: int, chunk_spec: Any) -> int:
         raise NotImplementedError(f"{self.codec_name} decodes only")
 
@@ -69,9 +86,8 @@ class _NdBytesCodec(_NdCodec, BytesBytesCodec):
     """A bytes-to-bytes decoding by nd."""
 
     async def _decode_single(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
-        cfg = self._config_json()
         raw = chunk_bytes.to_bytes()
-        out = await asyncio.to_thread(codec_decode, cfg, raw)
+        out = await asyncio.to_thread(self._decoder().decode, raw)
         return chunk_spec.prototype.buffer.from_bytes(out.view("B").tobytes())
 
 
@@ -92,8 +108,7 @@ class FitsScale(_NdCodec, ArrayArrayCodec):
 
     async def _decode_single(self, chunk_array: Any, chunk_spec: Any) -> Any:
         stored = np.ascontiguousarray(chunk_array.as_ndarray_like(), dtype=self._stored())
-        cfg = self._config_json()
-        out = await asyncio.to_thread(codec_decode, cfg, stored.tobytes())
+        out = await asyncio.to_thread(self._decoder().decode, stored.tobytes())
         return chunk_spec.prototype.nd_buffer.from_ndarray_like(out.reshape(chunk_spec.shape))
 
 
@@ -102,6 +117,14 @@ class FitsTile(_NdBytesCodec):
     """One RICE_1 / PLIO_1 / HCOMPRESS_1 tile of a FITS image, as ZBITPIX big-endian bytes."""
 
     codec_name: ClassVar[str] = "nd_fits_tile"
+
+
+@dataclass(frozen=True, init=False)
+class FitsTileTable(_NdBytesCodec):
+    """One tile of a FITS image whose tiles need their own parameters, found by its bytes in the
+    configuration's ``tiles`` table; decodes to the full tile's physical values."""
+
+    codec_name: ClassVar[str] = "nd_fits_tile_table"
 
 
 @dataclass(frozen=True, init=False)

@@ -27,7 +27,40 @@ fn codec_decode<'py>(py: Python<'py>, config: &str, data: &[u8]) -> PyResult<Bou
     raw.call_method1("view", (typestr,))
 }
 
+/// A codec configuration parsed once (`CodecDecoder(config_json)`), decoding many chunks with
+/// `decode(data)`: what the codec objects of `ndfiles.codecs` / `ndfiles.zarr3` hold, so that
+/// an `nd_fits_tile_table` configuration's table of tiles is parsed once, not per chunk.
+#[pyclass(module = "ndfiles._ndfiles", frozen)]
+struct CodecDecoder {
+    inner: nd::refs::codec::Decoder,
+}
+
+#[pymethods]
+impl CodecDecoder {
+    #[new]
+    fn new(config: &str) -> PyResult<Self> {
+        let cfg: serde_json::Value =
+            serde_json::from_str(config).map_err(|e| crate::Error::new_err(e.to_string()))?;
+        let inner =
+            nd::refs::codec::Decoder::new(cfg).map_err(|e| crate::Error::new_err(e.to_string()))?;
+        Ok(CodecDecoder { inner })
+    }
+
+    /// Decode one chunk: a 1-D numpy array of the decoded values (native byte order). The GIL
+    /// is released while decoding.
+    fn decode<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        let data = data.to_vec();
+        let inner = &self.inner;
+        let (dtype, bytes) = py
+            .detach(|| inner.decode(&data, max_len()))
+            .map_err(|e| crate::Error::new_err(e.to_string()))?;
+        let raw = bytes.into_pyarray(py);
+        raw.call_method1("view", (nd::typestr(&dtype),))
+    }
+}
+
 /// Add the codec functions to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(codec_decode, m)?)
+    m.add_function(wrap_pyfunction!(codec_decode, m)?)?;
+    m.add_class::<CodecDecoder>()
 }

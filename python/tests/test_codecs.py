@@ -95,3 +95,37 @@ def test_fits_tile_equals_astropy(tmp_path, algo):
               plio_big_endian=plio_be)
     got = np.concatenate([c.decode(b).view(">i2") for b in tiles]).reshape(data.shape)
     assert np.array_equal(got, data)
+
+
+def test_fits_tile_table_decodes_pickles_and_stays_short_in_repr(tmp_path):
+    """nd_fits_tile_table from the references of a quantized image with fallback and edge tiles:
+    every chunk decodes to astropy's values for its tile (an edge tile padded to the chunk
+    shape); the codec pickles (after decoding, its parsed table is not pickled) and its repr
+    does not print the table; bytes of no tile are refused."""
+    import json
+    import pickle
+
+    import ndfiles
+
+    src = TESTDATA / "fits" / "gen" / "c_tilemodes.fits"
+    refs = ndfiles.refs(str(src))
+    meta = json.loads(refs["refs"]["H1/.zarray"])
+    c = numcodecs.get_codec(meta["compressor"])
+    assert type(c).__name__ == "FitsTileTable" and len(repr(c)) < 200, repr(c)
+    want = fits.getdata(src, 1)
+    ty, tx = meta["chunks"]
+    data = src.read_bytes()
+    n = 0
+    for key, ref in refs["refs"].items():
+        if not key.startswith("H1/") or key.endswith((".zarray", ".zattrs")):
+            continue
+        _, off, length = ref
+        i, j = (int(x) for x in key[3:].split("."))
+        got = c.decode(data[off:off + length]).reshape(ty, tx)
+        part = want[i * ty:(i + 1) * ty, j * tx:(j + 1) * tx]
+        np.testing.assert_array_equal(got[: part.shape[0], : part.shape[1]], part)
+        n += 1
+        c = pickle.loads(pickle.dumps(c))
+    assert n == 5
+    with pytest.raises(Exception, match="none of the image's tiles"):
+        c.decode(b"\0" * 30)

@@ -65,6 +65,11 @@ FITS_CASES = [
     "fits/gen/c_rice_1.fits",  # nd_fits_tile
     "fits/gen/c_plio_1.fits",
     "fits/gen/c_hcompress_1.fits",
+    # nd_fits_tile_table: quantized (every dither method), NaN, fallback and edge tiles
+    "fits/gen/c_float.fits",
+    "fits/gen/c_tilemodes.fits",
+    "fits/gen/c_hcompress_2.fits",
+    "fits/astropy/compressed_with_nan.fits",
 ]
 
 

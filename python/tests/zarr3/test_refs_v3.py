@@ -40,6 +40,11 @@ FITS_CASES = [
     "fits/gen/c_rice_1.fits",  # nd_fits_tile
     "fits/gen/c_plio_1.fits",
     "fits/gen/c_hcompress_1.fits",
+    # nd_fits_tile_table: quantized (every dither method), NaN, fallback and edge tiles
+    "fits/gen/c_float.fits",
+    "fits/gen/c_tilemodes.fits",
+    "fits/gen/c_hcompress_2.fits",
+    "fits/astropy/compressed_with_nan.fits",
 ]
 
 ASDF_CASES = [
@@ -333,18 +338,35 @@ def test_http_cutout_of_a_64_mib_image_fetches_at_most_two_chunks(tmp_path):
         path.unlink()
 
 
+def _tile_images():
+    rng = np.random.default_rng(3)
+    ints = rng.integers(-3000, 3000, (1024, 1024), dtype=np.int16)
+    floats = rng.normal(100, 5, (1000, 1000)).astype(np.float32)
+    floats[150:160, 350:360] = np.nan
+    return {
+        "nd_fits_tile": fits.CompImageHDU(ints, compression_type="RICE_1", tile_shape=(64, 64)),
+        # quantized, NaN, edge tiles (1000 is not a multiple of 64)
+        "nd_fits_tile_table": fits.CompImageHDU(floats, compression_type="RICE_1", tile_shape=(64, 64),
+                                                quantize_method=2, dither_seed=42),
+    }
+
+
 @needs_http
-def test_http_cutout_of_tiles_fetches_only_its_tiles(tmp_path):
-    """A 100x100 cutout of a 1024x1024 RICE_1 image with 64x64 tiles fetches exactly the 9 tiles
-    it touches (their compressed bytes), decoded by nd_fits_tile."""
+@pytest.mark.parametrize("codec", ["nd_fits_tile", "nd_fits_tile_table"])
+def test_http_cutout_of_tiles_fetches_only_its_tiles(tmp_path, codec):
+    """A 100x100 cutout of a RICE_1 image with 64x64 tiles fetches exactly the 9 tiles it touches
+    (their compressed bytes): a 1024x1024 int16 image (nd_fits_tile) and a quantized 1000x1000
+    float32 image with NaN and edge tiles (nd_fits_tile_table), values equal to astropy's."""
     pytest.importorskip("aiohttp")
-    data = np.random.default_rng(3).integers(-3000, 3000, (1024, 1024), dtype=np.int16)
-    hdul = fits.HDUList([fits.PrimaryHDU(),
-                         fits.CompImageHDU(data, compression_type="RICE_1", tile_shape=(64, 64))])
+    hdul = fits.HDUList([fits.PrimaryHDU(), _tile_images()[codec]])
     url, path, log = _served(tmp_path, "tiles.fits", hdul)
     try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = fits.getdata(path, 1)
         refs = ndfiles.refs(url, zarr_format=3)
         name = next(k[: -len("/zarr.json")] for k in refs["refs"] if k.endswith("/zarr.json"))
+        assert codec in codec_names(refs)
         a = _open_http(refs)[name]
         mark = log.stat().st_size
         cut = a[100:200, 300:400]
@@ -352,10 +374,11 @@ def test_http_cutout_of_tiles_fetches_only_its_tiles(tmp_path):
         touched = [f"{name}/c/{i}/{j}" for i in range(1, 4) for j in range(4, 7)]
         tiles = sum(refs["refs"][k][2] for k in touched)
         total = sum(v[2] for v in refs["refs"].values() if isinstance(v, list))
-        print(f"HTTP tile cutout: {requests} requests, {nbytes} bytes; the 9 tiles hold {tiles} "
-              f"of {total} compressed bytes")
-        assert_same(np.asarray(cut), data[100:200, 300:400], "tile cutout")
+        print(f"HTTP tile cutout ({codec}): {requests} requests, {nbytes} bytes; the 9 tiles hold "
+              f"{tiles} of {total} compressed bytes")
+        assert_same(np.asarray(cut), want[100:200, 300:400], "tile cutout")
         assert requests == 9 and nbytes == tiles, (requests, nbytes, tiles)
+        assert_same(np.asarray(a[...]), want, "whole image, edge tiles included")
     finally:
         path.unlink()
 

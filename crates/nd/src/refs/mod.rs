@@ -9,8 +9,9 @@
 //! chunks of whole rows/planes ([`RefsOptions::chunk_bytes`]); stored big-endian values keep
 //! their byte order in the Zarr dtype; scaling goes through numcodecs `fixedscaleoffset` where
 //! that reproduces astropy's values bit for bit, and through nd's own codec id
-//! ([`ND_FITS_SCALE`]) otherwise; compressed ASDF blocks are one chunk each with the numcodecs
-//! codec that decodes their framing.
+//! ([`ND_FITS_SCALE`]) otherwise; tile-compressed images are one tile per chunk
+//! ([`ND_FITS_TILE`], or [`ND_FITS_TILE_TABLE`] for tiles with their own parameters); compressed
+//! ASDF blocks are one chunk each with the numcodecs codec that decodes their framing.
 //!
 //! ```
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/fits/gen/dim2.fits");
@@ -173,7 +174,9 @@ impl RefSet {
 
 /// Build the reference set of one FITS or ASDF file. Reads the headers (FITS) or the tree and
 /// block headers (ASDF), plus a few bytes per lz4 block; never the data, except the last chunk
-/// of an array that ends exactly at the end of the file with no chunk size fitting (given inline).
+/// of an array that ends exactly at the end of the file with no chunk size fitting (given inline)
+/// and the tiles of a tile-compressed image mapped through [`ND_FITS_TILE_TABLE`] (read once,
+/// for the checksums that identify them).
 ///
 /// # Errors
 /// [`Error::Input`] for a Zarr source (already Zarr), a gzip-compressed FITS file (its byte
