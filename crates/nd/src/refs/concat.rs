@@ -251,6 +251,16 @@ fn grown_zarray(z: &Value, p: &Plan, n: u64) -> Result<Value> {
     Ok(z)
 }
 
+/// A metadata value for a message: its JSON, cut after 200 characters (a tile table's codec
+/// configuration runs to megabytes).
+fn short(v: &Value) -> String {
+    let t = v.to_string();
+    match t.char_indices().nth(200) {
+        Some((i, _)) => format!("{}… ({} characters)", &t[..i], t.chars().count()),
+        None => t,
+    }
+}
+
 /// Refuse a set whose arrays differ from the first set's.
 fn check_same(first: &RefSet, s: &RefSet, arrays: &[String]) -> Result<()> {
     let (n0, n) = (name(first), name(s));
@@ -268,7 +278,8 @@ fn check_same(first: &RefSet, s: &RefSet, arrays: &[String]) -> Result<()> {
                 return Err(Error::input(format!(
                     "{n}: array '{a}': {field} {} differs from {} in {n0}; files concatenated \
                      must match",
-                    z[field], z0[field]
+                    short(&z[field]),
+                    short(&z0[field])
                 )));
             }
         }
@@ -377,5 +388,13 @@ mod tests {
         assert_eq!(joined.renumber("2.0", 2).as_deref(), Some("8.0"));
         assert_eq!(joined.renumber("2", 2), None);
         assert_eq!(joined.renumber("x.0", 2), None);
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        assert_eq!(short(&json!(">f4")), "\">f4\"");
+        let big = json!({"tiles": vec![1234567; 10_000]});
+        let m = short(&big);
+        assert!(m.len() < 260 && m.ends_with(" characters)"), "{m}");
     }
 }
