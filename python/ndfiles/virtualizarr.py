@@ -15,10 +15,12 @@ ASDF ndarray, sub-chunked rows, one tile per chunk, FITS scaling and ASDF compre
 ``nd_fits_tile_table``, ``nd_asdf_lz4``) are read by zarr-python 3 through this package's ``zarr.codecs`` entry points.
 
 nd reads the file's headers (FITS) or tree and block headers (ASDF) itself, through its own
-local / HTTP / S3 access; the registry serves the chunk reads. Arrays that nd gives inline
+local / HTTP / S3 access (and, once, the tiles of a tile-compressed image that needs
+``nd_fits_tile_table``, whose table identifies tiles by their bytes); the registry serves the
+chunk reads. Arrays that nd gives inline
 (small ASDF inline arrays, a last chunk that would run past the end of the file) are left out
 with a warning: a ``ManifestStore`` holds byte ranges only. Parts nd does not map (tables,
-quantized tiles, ...) are warned about and listed in the root attribute ``nd_skipped``.
+random groups, ...) are warned about and listed in the root attribute ``nd_skipped``.
 """
 
 from __future__ import annotations

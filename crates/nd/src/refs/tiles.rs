@@ -371,4 +371,56 @@ mod tests {
         assert_eq!(tile_shape_of(&[5, 7], &[2, 3], 2), vec![2, 1]);
         assert_eq!(tile_shape_of(&[5, 7], &[2, 3], 8), vec![1, 1]);
     }
+
+    /// Configurations that are not valid (from a reference file, untrusted) are errors naming
+    /// the key, never a panic or an unbounded allocation.
+    #[test]
+    fn invalid_configurations_are_errors() {
+        let good = json!({"id": ND_FITS_TILE_TABLE, "zcmptype": "GZIP_1", "zbitpix": 16,
+            "tile": [1, 4], "shape": [2, 4], "blocksize": 32, "bytepix": 2, "hscale": 0,
+            "hsmooth": false, "plio_big_endian": true, "zquantiz": null, "zdither0": 0,
+            "zblank": null, "bscale": 1.0, "bzero": 0.0, "blank": null,
+            "tiles": {"length": [3, 4], "checksum": ["0000000000000001", "0000000000000002"]}});
+        let t = TileTable::new(&good).unwrap();
+        assert!(t
+            .decode(b"abc", 1 << 20)
+            .unwrap_err()
+            .contains("none of the image's tiles"));
+        let bad = |path: &[&str], v: Value, want: &str| {
+            let mut c = good.clone();
+            let mut at = &mut c;
+            for k in &path[..path.len() - 1] {
+                at = &mut at[*k];
+            }
+            at[path[path.len() - 1]] = v;
+            let e = TileTable::new(&c).unwrap_err();
+            assert!(e.contains(want), "{path:?}: {e}");
+        };
+        bad(&["zcmptype"], json!("LZMA"), "zcmptype");
+        bad(&["zbitpix"], json!(12), "zbitpix");
+        bad(&["tile"], json!([0, 4]), "tile");
+        bad(&["tile"], json!([1]), "tile");
+        bad(&["shape"], json!("x"), "shape");
+        bad(&["shape"], json!([1u64 << 40, 1u64 << 40]), "more tiles");
+        bad(&["zquantiz"], json!("DITHER_9"), "zquantiz");
+        bad(&["bscale"], json!("x"), "bscale");
+        bad(&["tiles", "length"], json!([3]), "tiles.length");
+        bad(
+            &["tiles", "checksum"],
+            json!(["xyz", "1"]),
+            "tiles.checksum",
+        );
+        bad(&["tiles", "column"], json!(["C", "Q"]), "tiles.column");
+        bad(&["tiles", "zscale"], json!({}), "tiles.zscale");
+        // a tile shape beyond the decode limit is refused before anything is allocated
+        let mut c = good.clone();
+        c["tile"] = json!([1 << 20, 1 << 20]);
+        c["shape"] = json!([1 << 20, 1 << 20]);
+        c["tiles"] = json!({"length": [3], "checksum": ["0000000000000001"]});
+        let t = TileTable::new(&c).unwrap();
+        assert!(t
+            .decode(b"abc", 1 << 30)
+            .unwrap_err()
+            .contains("larger than allowed"));
+    }
 }
