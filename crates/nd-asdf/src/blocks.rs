@@ -137,7 +137,10 @@ impl Blocks {
 
     /// Decode compressed block `i` straight into `out` (exactly its declared decoded size), or
     /// copy it from the decoded copy if one is already held. Unlike [`Blocks::data`] nothing is
-    /// kept: a full read holds only the caller's array (and the stored bytes while decoding).
+    /// kept: a full read holds only the caller's array and, for zlib and bzip2, one buffer of
+    /// stored bytes ([`nd_core::io::SourceReader`]: bounded positional reads, so a memory map's
+    /// pages are not faulted in either); the other compressions hold the stored bytes while
+    /// decoding.
     pub fn decode_into(&self, i: usize, out: &mut [u8]) -> Result<()> {
         let h = self.header(i)?;
         if out.len() as u64 != h.data_size {
@@ -154,11 +157,21 @@ impl Blocks {
             out.copy_from_slice(&b);
             return Ok(());
         }
-        let stored = self.stored(i)?;
-        nd_codecs::asdf::decode_into(&h.compression, &stored, out).map_err(|e| Error::Codec {
+        let codec = |e: nd_codecs::Error| Error::Codec {
             block: i,
             message: e.to_string(),
-        })
+        };
+        if nd_codecs::asdf::streams(&h.compression) {
+            let start = h.data_offset();
+            let end = start.checked_add(h.used).ok_or(Error::Codec {
+                block: i,
+                message: "block extends past 2^64 bytes".into(),
+            })?;
+            let stored = nd_core::io::SourceReader::new(&*self.src, start..end)?;
+            return nd_codecs::asdf::decode_stream_into(&h.compression, stored, out).map_err(codec);
+        }
+        let stored = self.stored(i)?;
+        nd_codecs::asdf::decode_into(&h.compression, &stored, out).map_err(codec)
     }
 
     /// Block `i`'s decoded bytes if already decoded.

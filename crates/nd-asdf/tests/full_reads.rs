@@ -74,3 +74,43 @@ fn whole_blocks_and_bands_read_straight_into_the_output() {
         }
     }
 }
+
+#[test]
+fn compressed_blocks_stream_from_the_source_in_bounded_reads() {
+    // 1.6 MB of hard-to-compress uint32: the stored bytes span several stream chunks
+    let n = 400_000u64;
+    let a = values(vec![n], |i| {
+        (i as u32).wrapping_mul(2_654_435_761).rotate_left(7)
+    });
+    let mut w = AsdfWriter::new();
+    for (name, c) in [("zlib", Compression::Zlib), ("bzp2", Compression::Bzip2)] {
+        let opts = ArrayOptions {
+            compression: Some(c),
+            ..ArrayOptions::default()
+        };
+        w.add_array(name, &a, opts).unwrap();
+    }
+    let src = Arc::new(nd_core::CountingSource::new(MemSource::new(
+        w.to_bytes().unwrap(),
+    )));
+    let f = AsdfFile::from_source(src.clone()).unwrap();
+    let chunk = nd_core::ByteSource::stream_chunk(&*src) as u64;
+    for (i, name) in ["zlib", "bzp2"].into_iter().enumerate() {
+        let used = f.blocks().header(i).unwrap().used;
+        assert!(used > 2 * chunk, "{name}: {used} stored bytes");
+        src.reset();
+        let got = f
+            .array(name)
+            .unwrap()
+            .read_region(&Region::full(&[n]))
+            .unwrap();
+        assert_eq!(got.bytes(), a.bytes(), "{name}");
+        // the stored bytes once, in reads of at most one chunk: never the block whole
+        let ranges = src.ranges();
+        assert!(
+            ranges.iter().all(|r| r.end - r.start <= chunk),
+            "{name}: {ranges:?}"
+        );
+        assert_eq!(src.bytes_read(), used, "{name}");
+    }
+}

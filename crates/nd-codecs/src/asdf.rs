@@ -15,6 +15,7 @@
 //! | `blsc` | one Blosc 1 buffer (16-byte header, see [`crate::blosc`]) |
 
 use crate::{Error, Result};
+use std::io::BufRead;
 
 fn label(c: &[u8; 4]) -> String {
     c.iter()
@@ -45,21 +46,59 @@ pub fn decode(compression: &[u8; 4], data: &[u8], max_len: usize) -> Result<Vec<
 
 /// Decode an ASDF block's stored bytes into `out`, which holds exactly the decoded size the
 /// block header declares: a full read decodes into the caller's array with no second buffer
-/// (zlib streams straight into `out`; the other compressions decode, then copy).
+/// (zlib and bzip2 stream straight into `out`; the other compressions decode, then copy).
 ///
 /// # Errors
 /// As [`decode`]; fewer decoded bytes than `out` holds is [`Error::WrongSize`], more is
 /// [`Error::TooLarge`].
 pub fn decode_into(compression: &[u8; 4], data: &[u8], out: &mut [u8]) -> Result<()> {
-    if compression == b"zlib" {
-        let n =
-            crate::compress::read_exact_into("zlib", flate2::bufread::ZlibDecoder::new(data), out)?;
-        return crate::check_size("zlib", out.len(), n);
+    if streams(compression) {
+        return decode_stream_into(compression, data, out);
     }
     let v = decode(compression, data, out.len())?;
     crate::check_size(&label(compression), out.len(), v.len())?;
     out.copy_from_slice(&v);
     Ok(())
+}
+
+/// True when blocks compressed with `compression` decode from a stream of their stored bytes
+/// ([`decode_stream_into`]): one zlib or bzip2 stream, read front to back. A caller can then
+/// feed the stored bytes in bounded reads (`nd_core::io::SourceReader`) instead of holding them
+/// whole beside the output.
+pub fn streams(compression: &[u8; 4]) -> bool {
+    matches!(compression, b"zlib" | b"bzp2")
+}
+
+/// Decode the stored bytes of a block whose compression [`streams`], read from `stored`, into
+/// `out` (exactly the decoded size the block header declares). An error reading `stored` is
+/// reported as corrupt data carrying the reader's message.
+///
+/// # Errors
+/// As [`decode_into`]; [`Error::Unsupported`] for a compression that does not stream.
+pub fn decode_stream_into<R: BufRead>(
+    compression: &[u8; 4],
+    stored: R,
+    out: &mut [u8],
+) -> Result<()> {
+    let n = match compression {
+        b"zlib" => crate::compress::read_exact_into(
+            "zlib",
+            flate2::bufread::ZlibDecoder::new(stored),
+            out,
+        )?,
+        b"bzp2" => crate::compress::read_exact_into(
+            "bz2",
+            bzip2::bufread::MultiBzDecoder::new(stored),
+            out,
+        )?,
+        other => {
+            return Err(Error::Unsupported(format!(
+                "ASDF block compression '{}' does not decode from a stream",
+                label(other)
+            )))
+        }
+    };
+    crate::check_size(&label(compression), out.len(), n)
 }
 
 /// Encode bytes for an ASDF block with `compression`, as python asdf would.
@@ -82,6 +121,31 @@ pub fn encode(compression: &[u8; 4], data: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streamed_decode_equals_whole_decode() {
+        let data: Vec<u8> = (0..300_000u32)
+            .flat_map(|i| (i % 977).to_le_bytes())
+            .collect();
+        for c in [b"zlib", b"bzp2"] {
+            assert!(streams(c));
+            let enc = encode(c, &data).unwrap();
+            // a reader that hands out 1000 bytes at a time, as a bounded source reader does
+            let mut out = vec![0u8; data.len()];
+            let r = std::io::BufReader::with_capacity(1000, &enc[..]);
+            decode_stream_into(c, r, &mut out).unwrap();
+            assert_eq!(out, data, "{}", label(c));
+            let mut long = vec![0u8; data.len() + 1];
+            let r = std::io::BufReader::with_capacity(1000, &enc[..]);
+            assert!(decode_stream_into(c, r, &mut long).is_err());
+            // a stream cut short is an error, not a short array
+            let r = std::io::BufReader::with_capacity(1000, &enc[..enc.len() / 2]);
+            assert!(decode_stream_into(c, r, &mut out).is_err());
+        }
+        assert!(!streams(b"zstd"));
+        let mut out = [0u8; 4];
+        assert!(decode_stream_into(b"zstd", &b""[..], &mut out).is_err());
+    }
 
     #[test]
     fn decode_into_fills_exactly_or_fails() {

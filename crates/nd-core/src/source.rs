@@ -47,6 +47,13 @@ pub trait ByteSource: Send + Sync + Debug {
     fn describe(&self) -> String {
         format!("{self:?}")
     }
+
+    /// How many bytes a reader streaming through this source front to back should ask for at
+    /// a time ([`crate::io::SourceReader`]): small for local files, where a read is a system
+    /// call (the default, 256 KiB), larger where each read is a request (remote sources).
+    fn stream_chunk(&self) -> usize {
+        256 << 10
+    }
 }
 
 /// Check a range against a source length and return its length as `usize`.
@@ -327,6 +334,9 @@ impl<S: ByteSource> ByteSource for CountingSource<S> {
         let b = self.inner.read_range(range.clone())?;
         self.record(range);
         Ok(b)
+    }
+    fn stream_chunk(&self) -> usize {
+        self.inner.stream_chunk()
     }
     fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         let b = self.inner.read_ranges(ranges)?;

@@ -608,4 +608,12 @@ impl ByteSource for RemoteSource {
     fn describe(&self) -> String {
         self.url.clone()
     }
+
+    /// A streaming reader's reads are requests: as large as one round of concurrent parts.
+    fn stream_chunk(&self) -> usize {
+        let o = &self.remote.opts;
+        usize::try_from(o.part_size.saturating_mul(o.max_in_flight as u64))
+            .unwrap_or(usize::MAX)
+            .max(256 << 10)
+    }
 }

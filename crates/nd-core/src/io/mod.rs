@@ -1,5 +1,5 @@
 //! Format-neutral file-system IO written once: positional reads and writes of a file on every
-//! platform ([`positional`]), the contiguous byte runs of a region ([`runs`]), where a write may go ([`destination`]) and how it gets there
+//! platform ([`positional`]), a byte range of a source as a bounded stream ([`reader`]), the contiguous byte runs of a region ([`runs`]), where a write may go ([`destination`]) and how it gets there
 //! without a half-written result ([`temp`]).
 //!
 //! Every writer of the workspace follows the same rules:
@@ -13,11 +13,13 @@
 
 pub mod destination;
 pub mod positional;
+pub mod reader;
 pub mod runs;
 pub mod temp;
 
 pub use destination::{check_no_overlap, existing, Existing};
 pub use positional::{read_exact_at, write_all_at};
+pub use reader::SourceReader;
 pub use runs::{coalesce, region_runs, RunPlan, MAX_RUNS_PER_BATCH};
 pub use temp::{
     is_temp_name, remove_live_temps, remove_live_temps_and_stop, stale_temps, stale_temps_of,
