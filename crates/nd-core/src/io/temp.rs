@@ -198,6 +198,19 @@ impl TempFile {
         self.file
             .sync_all()
             .map_err(|e| Error::io(self.tmp.display().to_string(), e))?;
+        self.rename_into_place()
+    }
+
+    /// Rename the file over its destination without syncing it first: for files inside a
+    /// [`TempDir`], whose [`TempDir::commit`] syncs the whole tree before it appears.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the rename fails (the temporary file is then removed).
+    pub fn persist_unsynced(&self) -> Result<()> {
+        self.rename_into_place()
+    }
+
+    fn rename_into_place(&self) -> Result<()> {
         let mut live = live();
         take_live(&mut live, &self.tmp)?;
         if let Err(e) = std::fs::rename(&self.tmp, &self.dest) {
@@ -272,7 +285,8 @@ impl TempDir {
     /// [`Error::Io`] when a rename fails (the destination is then as it was).
     pub fn commit(mut self, replace: bool) -> Result<()> {
         let ctx = |p: &Path, e| Error::io(p.display().to_string(), e);
-        sync_dir(&self.tmp);
+        // everything written into the tree reaches the disk before the tree appears
+        sync_tree(&self.tmp)?;
         let aside = {
             // renames under the lock: an interruption removes either the new store (before) or
             // nothing of it (after), never part of it
@@ -358,6 +372,38 @@ fn take_live(live: &mut Live, p: &Path) -> Result<()> {
             ),
         )),
     }
+}
+
+/// Flush every file of the tree under `dir` (data and metadata; in parallel: the writes are
+/// already queued, so this mostly waits for them) and then every directory's entries to disk.
+/// A file that cannot be synced is an error: its data may not be on disk.
+fn sync_tree(dir: &Path) -> Result<()> {
+    use rayon::prelude::*;
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while let Some(d) = dirs.get(i).cloned() {
+        i += 1;
+        let entries = std::fs::read_dir(&d).map_err(|e| Error::io(d.display().to_string(), e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(d.display().to_string(), e))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| Error::io(entry.path().display().to_string(), e))?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.par_iter().try_for_each(|f| {
+        std::fs::File::open(f)
+            .and_then(|h| h.sync_all())
+            .map_err(|e| Error::io(f.display().to_string(), e))
+    })?;
+    dirs.iter().rev().for_each(|d| sync_dir(d));
+    Ok(())
 }
 
 /// Flush a directory's entries to disk (best effort: not every platform can open a directory).

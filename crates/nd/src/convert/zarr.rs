@@ -186,7 +186,8 @@ pub(super) fn convert_to_zarr(
     let dst_err = |e: &dyn std::fmt::Display| Error::input(format!("{}: {e}", a.dst));
     // built under a temporary name, renamed into place when complete
     let building = TempDir::new(a.dst).map_err(|e| dst_err(&e))?;
-    let store: Arc<dyn Store> = Arc::new(DirStore::open(building.path()).map_err(|e| dst_err(&e))?);
+    // values are not synced one by one: the commit syncs the tree once
+    let store: Arc<dyn Store> = Arc::new(DirStore::staging(&building).map_err(|e| dst_err(&e))?);
     // the writers' defaults: zarr-python 2's blosc lz4 + shuffle, zarr-python 3's zstd
     let comp = compressor.unwrap_or_else(|| {
         if a.zarr_format == 3 {
