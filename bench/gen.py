@@ -14,6 +14,10 @@ Full sizes (smoke: a few KiB each, same layouts):
   zlib.asdf       the same values, zlib-compressed block
   many.asdf       5,000 arrays of 64 float64, one block each
   cube.fits       256 x 1024 x 1024 float32 (1 GiB), astropy (the conversion benchmark's input)
+  scale-<N>M.fits N MiB float32 cube of 1024 x 1024 planes (N/4 planes: a smooth sky plus noise,
+                  rounded to 0.1 so zstd finds something), written a plane at a time with astropy's
+                  StreamingHDU (bounded memory at any size): bench/scaling.py's inputs; the smoke
+                  sizes are the same names with 64 x 64 planes
 
 A file already present with the same size and settings (a stamp beside it) is not rewritten.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -125,6 +130,26 @@ def cube_fits(p: Path, sz: dict) -> None:
     fits.PrimaryHDU(a).writeto(p, overwrite=True)
 
 
+def scale_cube(p: Path, sz: dict, mib: int) -> None:
+    from astropy.io import fits
+    n = 64 if sz["img"] < 1024 else 1024
+    planes = max(1, mib * 2**20 // (4 * n * n))
+    hdr = fits.Header()
+    hdr["SIMPLE"] = True
+    hdr["BITPIX"] = -32
+    hdr["NAXIS"] = 3
+    hdr["NAXIS1"] = n
+    hdr["NAXIS2"] = n
+    hdr["NAXIS3"] = planes
+    x = np.arange(n, dtype=np.float32)
+    sky = np.sin(x[None, :] / 150) * np.cos(x[:, None] / 90) * 50 + 1000
+    rng = np.random.default_rng(SEED + 5)
+    s = fits.StreamingHDU(p, hdr)
+    for _ in range(planes):
+        s.write(np.round(sky + rng.normal(0, 10, (n, n)), 1).astype(np.float32))
+    s.close()
+
+
 DATASETS = {
     "f32.fits": f32_fits,
     "i16s.fits": i16s_fits,
@@ -154,8 +179,15 @@ def main() -> None:
         tag = json.dumps({"seed": SEED, "sizes": sz, "version": 1}, sort_keys=True)
         if p.exists() and stamp.exists() and stamp.read_text() == tag:
             continue
+        m = re.fullmatch(r"scale-(\d+)M\.fits", name)
+        if not m and name not in DATASETS:
+            raise SystemExit(f"gen: no dataset {name}")
         print(f"gen: writing {p}", flush=True)
-        DATASETS[name](p, sz)
+        if m:
+            p.unlink(missing_ok=True)  # StreamingHDU appends to an existing file
+            scale_cube(p, sz, int(m.group(1)))
+        else:
+            DATASETS[name](p, sz)
         stamp.write_text(tag)
 
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """One Python reader, one task, one process, for bench/run.py:
 
-    python bench/peers.py READER TASK PATH
+    python bench/peers.py READER TASK PATH [REGION | DESTINATION]
 
 READER: astropy, fitsio, asdf, zarr-python, ndfiles. Prints one JSON line: "seconds" (the
 reader's own clock around open + full read, after the imports) and "check" (the sum of the
-values, in float64, to compare readers). Exit status 3 with "skipped" when the reader is not
+values, in float64, to compare readers); for the cutout tasks also "bytes", what the process
+read through system calls meanwhile (/proc/self/io rchar). Exit status 3 with "skipped" when the reader is not
 installed. Each reader returns what its users get: astropy and fitsio physical values (astropy
 leaves float32 big-endian, no byte swap), asdf and zarr-python native arrays.
 """
@@ -17,9 +18,49 @@ import sys
 import time
 
 
-def run(reader: str, task: str, path: str):
+def rchar() -> int:
+    """Bytes this process has read through read/pread system calls so far (Linux; else 0)."""
+    try:
+        with open("/proc/self/io") as f:
+            for line in f:
+                if line.startswith("rchar:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cutout(reader: str, path: str, region: str):
+    """Open and read bench/run.py's 100 x 100 cutout, as each library's users would: astropy's
+    `.section` (memmap=False locally, so its reads are system calls /proc/self/io counts; fsspec
+    for a URL), fitsio's HDU slicing (cfitsio's own URL drivers for http://)."""
     import numpy as np
 
+    url = "://" in path
+    key = tuple(slice(*map(int, r.split(":"))) for r in region.split(","))
+    if reader == "astropy":
+        from astropy.io import fits
+
+        t = time.perf_counter()
+        kw = {"use_fsspec": True} if url else {"memmap": False}
+        with fits.open(path, **kw) as h:
+            a = np.array(h[0].section[key])
+        return time.perf_counter() - t, a
+    if reader == "fitsio":
+        import fitsio
+
+        t = time.perf_counter()
+        with fitsio.FITS(path) as f:
+            a = f[0][key]
+        return time.perf_counter() - t, a
+    raise SystemExit(f"cutout: no reader {reader}")
+
+
+def run(reader: str, task: str, path: str, region: str = ""):
+    import numpy as np
+
+    if task.startswith("fits_cutout"):
+        return cutout(reader, path, region)
     if reader == "astropy":
         from astropy.io import fits
 
@@ -52,6 +93,24 @@ def run(reader: str, task: str, path: str):
                 return s, float(sum(x.sum(dtype=np.float64) for x in arrays))
             a = np.asarray(af["data"])
         return time.perf_counter() - t, a
+    if reader == "zarr-python" and task == "zarr_cutout":
+        import zarr
+
+        key = tuple(slice(*map(int, r.split(":"))) for r in region.split(","))
+        t = time.perf_counter()
+        a = zarr.open(path, mode="r")[key]
+        return time.perf_counter() - t, a
+    if reader == "zarr-python" and task == "zarr_write":
+        import zarr
+        from numcodecs import Zstd
+
+        src = zarr.open(path, mode="r")
+        a = src[...]
+        t = time.perf_counter()
+        z = zarr.open(region, mode="w", shape=src.shape, chunks=src.chunks, dtype=src.dtype,
+                      compressor=Zstd(level=1))
+        z[...] = a
+        return time.perf_counter() - t, a
     if reader == "zarr-python":
         import zarr
 
@@ -78,15 +137,29 @@ def run(reader: str, task: str, path: str):
 
 def main() -> None:
     reader, task, path = sys.argv[1:4]
+    region = sys.argv[4] if len(sys.argv) > 4 else ""
     try:
-        seconds, out = run(reader, task, path)
+        if task.startswith("fits_cutout"):  # imports are not part of the bytes counted
+            import numpy  # noqa: F401
+            if reader == "astropy":
+                import astropy.io.fits  # noqa: F401
+                if "://" in path:
+                    import fsspec.implementations.http  # noqa: F401
+            elif reader == "fitsio":
+                import fitsio  # noqa: F401
+        r0 = rchar()
+        seconds, out = run(reader, task, path, region)
+        read = rchar() - r0
     except ImportError as e:
         print(json.dumps({"skipped": f"{reader} not installed ({e})"}))
         sys.exit(3)
     import numpy as np
 
     check = out if isinstance(out, float) else float(np.sum(out, dtype=np.float64))
-    print(json.dumps({"seconds": seconds, "check": check}))
+    d = {"seconds": seconds, "check": check}
+    if task.startswith("fits_cutout"):
+        d["bytes"] = read  # local reads; over HTTP bench/run.py counts the server's log instead
+    print(json.dumps(d))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 
     python3 bench/run.py [--rounds 7] [--data DIR] [--tasks fits_f32,zarr_zstd,...]
     python3 bench/run.py --smoke          # tiny data, 1 round: checks that the mechanism works
+    python3 bench/run.py --scaling [--sizes 64,256,1024,4096] [--threads 1,2]
+                                          # conversion and reduction against size (bench/scaling.py)
 
 What it does:
   1. a venv with the Python peers (bench/requirements.txt, PyPI) in bench/.venv, unless
@@ -30,6 +32,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -50,8 +53,21 @@ TASKS: dict[str, tuple[str, str, list[str]]] = {
     "asdf_plain": ("plain.asdf", "data", ["ndfiles", "asdf"]),
     "asdf_zlib": ("zlib.asdf", "data", ["ndfiles", "asdf"]),
     "asdf_many": ("many.asdf", "", ["ndfiles", "asdf"]),
+    "fits_cutout": ("f32.fits", "0", ["astropy", "fitsio"]),
+    "fits_cutout_http": ("f32.fits", "0", ["astropy", "fitsio"]),
+    "zarr_cutout": ("zstd.zarr", "/", ["zarr-python", "zarrs"]),
+    "zarr_write": ("raw.zarr", "/", ["zarr-python", "zarrs"]),
 }
-NO_CAT = {"fits_walk", "asdf_many"}  # a header walk does not read the file: no floor
+# a header walk or a cutout does not read the whole file: no `cat` floor
+NO_CAT = {"fits_walk", "asdf_many", "fits_cutout", "fits_cutout_http", "zarr_cutout", "zarr_write"}
+# the 100 x 100 cutout of the cutout tasks (rows, columns; given to bench/peers.py), and the
+# smoke data's (its image is 64 x 64)
+CUTOUT = "4000:4100,4000:4100"
+SMOKE_CUTOUT = "20:40,20:40"
+# the Zarr cutout: 64³ across 8 chunks of 64 x 256 x 256 (smoke: chunks 8 x 16 x 16)
+ZARR_CUTOUT, SMOKE_ZARR_CUTOUT = "100:164,200:264,300:364", "3:11,10:20,12:28"
+# bytes the cutout needs: 100 rows of 100 float32 (the floor the byte counts are compared with)
+CUTOUT_BYTES = 100 * 100 * 4
 NOTES = {
     "fits_i16": "fitsrs does not apply BSCALE/BZERO: its time and check are for the raw int16.",
     "fits_f32": "astropy returns big-endian float32 (no byte swap); the others native order.",
@@ -59,6 +75,24 @@ NOTES = {
                   "units skipped); astropy: every `hdu.header`; fitsio: every `read_header()`; "
                   "ndfiles: the `metadata` dict of every header."),
     "zarr_zstd": "zarrs-hp: zarrs with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (huge pages).",
+    "fits_cutout": (f"Open + read rows and columns {CUTOUT} (100 x 100 float32, {CUTOUT_BYTES} "
+                    "bytes of data in 100 runs of 400 bytes) of the 8192² image. Bytes: nd, what its "
+                    "FITS reader asks its byte source for (header blocks included; a memory map "
+                    "answers without system calls, so it is counted at the source); astropy "
+                    "(`.section`, memmap=False) and fitsio, what the process read through read/pread "
+                    "meanwhile (/proc/self/io rchar). The floor is the header plus the rows' bytes; "
+                    "nd's goal: no more than one 2880-byte block per run."),
+    "zarr_cutout": f"Open + read {ZARR_CUTOUT} (64³ uint16) of the zstd store (nd reads it as float32).",
+    "zarr_write": ("The raw store's values, read whole before the clock starts, written into a new "
+                   "store with the same chunks, zstd level 1 (a Zarr v2 write of 512 MiB). nd: as "
+                   "`nd convert` writes (built under a temporary name, one sync of the tree and a "
+                   "rename at the end: durable); zarr-python (DirectoryStore) and zarrs "
+                   "(FilesystemStore) do not sync. The output is removed after each run."),
+    "fits_cutout_http": ("The same cutout from nginx on loopback (.ci/servers.sh). Bytes and "
+                         "requests: what the server's access log says it sent ($body_bytes_sent, "
+                         "multipart framing included) during the reader's process. astropy: "
+                         "`fits.open(url, use_fsspec=True)` with fsspec's defaults; fitsio: cfitsio's "
+                         "own http driver."),
 }
 PY_READERS = {"ndfiles", "astropy", "fitsio", "asdf", "zarr-python"}
 RS_PEERS = BENCH / "peers-rs"
@@ -102,24 +136,66 @@ def build(args) -> tuple[Path, Path | None]:
     return nd, (peers if peers.exists() else None)
 
 
-def command(reader: str, task: str, path: Path, py: str, nd: Path, peers: Path | None):
-    """(argv, extra env, how the time is taken) or a reason to skip."""
+def extra_arg(task: str, data: Path, smoke: bool) -> str:
+    """What a task gives every reader after the path: a cutout's region, a write's destination."""
+    if task.startswith("fits_cutout"):
+        return SMOKE_CUTOUT if smoke else CUTOUT
+    if task == "zarr_cutout":
+        return SMOKE_ZARR_CUTOUT if smoke else ZARR_CUTOUT
+    if task == "zarr_write":
+        return str(data / "written.zarr")
+    return ""
+
+
+def command(reader: str, task: str, path: Path, py: str, nd: Path, peers: Path | None, cut: str):
+    """(argv, extra env, how the time is taken) or a reason to skip; `cut`: extra_arg's."""
     sel = TASKS[task][1]
     if reader == "nd":
         verb = {"fits_walk": "hdus", "asdf_many": "touch"}.get(task, "full")
+        if task.startswith("fits_cutout") or task == "zarr_cutout":
+            return [str(nd), "1", "cutout", str(path), sel, cut], {}, "nd"
+        if task == "zarr_write":
+            return [str(nd), "1", "zarr-write", str(path), cut], {}, "nd"
         return [str(nd), "1", verb, str(path)] + ([sel] if sel else []), {}, "nd"
     if reader == "cat":
         files = sorted(str(p) for p in path.rglob("*") if p.is_file()) if path.is_dir() else [str(path)]
         return ["cat", *files], {}, "wall"
     if reader in PY_READERS:
-        return [py, str(BENCH / "peers.py"), reader, task, str(path)], {}, "json"
+        return [py, str(BENCH / "peers.py"), reader, task, str(path)] + ([cut] if cut else []), {}, "json"
     if reader in ("zarrs", "zarrs-hp", "fitsrs"):
         if peers is None:
             return f"bench/peers-rs not built (cargo build --release --manifest-path {RS_PEERS.relative_to(ROOT)}/Cargo.toml)"
         env = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"} if reader == "zarrs-hp" else {}
-        kind = "zarr" if reader.startswith("zarrs") else task
-        return [str(peers), reader.removesuffix("-hp"), kind, str(path)], env, "json"
+        kind = task if task in ("zarr_cutout", "zarr_write") or not reader.startswith("zarrs") else "zarr"
+        return [str(peers), reader.removesuffix("-hp"), kind, str(path)] + ([cut] if cut else []), env, "json"
     return f"unknown reader {reader}"
+
+
+def http_server(data: Path) -> dict | str:
+    """The CI's loopback nginx (.ci/servers.sh; started here, owned by this process, when its
+    env file is absent) serving DATA under /bench/: its base URL and access log, or why not."""
+    envf = ROOT / "target" / "nd-test-servers.env"
+    if not envf.exists():
+        env = dict(os.environ, ND_SERVERS_OWNER_PID=str(os.getpid()))
+        r = subprocess.run(["bash", str(ROOT / ".ci" / "servers.sh")], cwd=ROOT, env=env,
+                           capture_output=True, text=True, check=False)
+        if r.returncode != 0 or not envf.exists():
+            return "the loopback servers did not start (bash .ci/servers.sh): " + (r.stderr.strip().splitlines() or ["?"])[-1]
+    cfg = dict(line.split("=", 1) for line in envf.read_text().splitlines() if "=" in line)
+    link = Path(cfg["ND_TEST_HTTP_ROOT"]) / "bench"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(data.resolve(), target_is_directory=True)
+    return {"url": cfg["ND_TEST_HTTP_URL"] + "/bench", "log": Path(cfg["ND_TEST_HTTP_LOG"])}
+
+
+def served(log: Path, since: int) -> tuple[int, int]:
+    """Requests and response body bytes the access log (format `nd` of
+    testdata/remote/nginx.conf.in: the last field is $body_bytes_sent) recorded after byte `since`."""
+    with open(log, "rb") as f:
+        f.seek(since)
+        lines = f.read().decode(errors="replace").splitlines()
+    return len(lines), sum(int(x.rsplit(" ", 1)[-1]) for x in lines if x.rsplit(" ", 1)[-1].isdigit())
 
 
 def run_once(argv: list[str], env: dict, how: str) -> dict:
@@ -141,10 +217,15 @@ def run_once(argv: list[str], env: dict, how: str) -> dict:
     if how == "wall":
         return {"seconds": wall, "rss": rss, "check": None}
     if how == "nd":
-        secs, check = stdout.decode().split()[:2]
-        return {"seconds": float(secs), "check": float(check), "rss": rss}
+        secs, check, *extra = stdout.decode().split()
+        r = {"seconds": float(secs), "check": float(check), "rss": rss}
+        r.update({k: int(v) for k, v in (x.split("=", 1) for x in extra)})
+        return r
     d = json.loads(stdout)
-    return {"seconds": d["seconds"], "check": d["check"], "rss": rss}
+    r = {"seconds": d["seconds"], "check": d["check"], "rss": rss}
+    if "bytes" in d:
+        r["bytes"] = d["bytes"]
+    return r
 
 
 def median(xs: list[float]) -> float:
@@ -182,6 +263,14 @@ def versions(py: str) -> str:
     return ", ".join(out([py, "-c", code]).splitlines())
 
 
+def span(xs: list[int]) -> str:
+    """A count's median, with its min-max when the rounds differ."""
+    if not xs:
+        return ""
+    m = int(median(xs))
+    return f"{m}" if min(xs) == max(xs) else f"{m} ({min(xs)}-{max(xs)})"
+
+
 def fmt_s(x: float) -> str:
     return f"{x:.4f}" if x == x else "-"
 
@@ -200,7 +289,9 @@ def report(results: dict, args, meta: dict) -> str:
     L.append("How to re-run for issue 21's acceptance: on a quiet machine (load average below 0.5, "
              "nothing else running), `python3 bench/run.py --rounds 9` twice; each run rewrites this file "
              "(keep both). The first run makes bench/.venv and writes the datasets (about 4 GiB under "
-             "/tmp/nd-bench; `--data DIR` elsewhere); later runs reuse them.")
+             "/tmp/nd-bench; `--data DIR` elsewhere); later runs reuse them. Conversion and reduction "
+             "against size and threads: `python3 bench/run.py --scaling` (bench/SCALING.md). "
+             "What each task measures and how bytes are counted: bench/README.md.")
     L.append("")
     L.append("Time: each reader's own clock around open + full read (cat: wall time of the process). "
              "Ratio = peer median / nd median (> 1: nd faster); 'ratio range' = min-max of the per-round ratios. "
@@ -209,8 +300,10 @@ def report(results: dict, args, meta: dict) -> str:
         L += ["", f"## {task} ({TASKS[task][0]})", ""]
         if task in NOTES:
             L += [NOTES[task], ""]
-        L.append("| reader | median s | min-max s | ratio peer/nd | ratio range | peak RSS MiB | check |")
-        L.append("|---|---|---|---|---|---|---|")
+        counted = any("bytes" in r for r in rows.values())
+        L.append("| reader | median s | min-max s | ratio peer/nd | ratio range | peak RSS MiB | check |"
+                 + (" bytes read | reads / requests |" if counted else ""))
+        L.append("|---|---|---|---|---|---|---|" + ("---|---|" if counted else ""))
         nd = rows.get("nd", {})
         nd_med = median(nd.get("times", []))
         skipped = []
@@ -228,8 +321,12 @@ def report(results: dict, args, meta: dict) -> str:
             rr = f"{min(per):.2f}-{max(per):.2f}" if per else ""
             rss = median([x / 2**20 for x in r["rss"]])
             check = r.get("check_ok", "")
+            extra = ""
+            if counted:
+                # bytes and requests do not depend on load: the median, and the range if they vary
+                extra = "".join(f" {span(r.get(k, []))} |" for k in ("bytes", "requests"))
             L.append(f"| {reader} | {fmt_s(med)} | {fmt_s(min(ts))}-{fmt_s(max(ts))} | "
-                     f"{'' if reader == 'nd' else f'{ratio:.2f}x'} | {rr} | {rss:.0f} | {check} |")
+                     f"{'' if reader == 'nd' else f'{ratio:.2f}x'} | {rr} | {rss:.0f} | {check} |" + extra)
         if skipped:
             L += ["", "Skipped: " + "; ".join(skipped)]
     L.append("")
@@ -245,7 +342,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--python", default="", help="an interpreter that has bench/requirements.txt (default: make bench/.venv)")
     ap.add_argument("--rust-peers", action="store_true", help="build and time zarrs and fitsrs in --smoke too")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--scaling", action="store_true",
+                    help="instead: conversion and axis reduction against size and threads (bench/scaling.py; "
+                         "report bench/SCALING.md)")
+    ap.add_argument("--sizes", default="", help="--scaling: input sizes in MiB (default 64,256,1024,4096; smoke 1,2)")
+    ap.add_argument("--threads", default="", help="--scaling: thread counts (default 1,2)")
     args = ap.parse_args(argv)
+    if args.scaling:
+        import scaling  # bench/scaling.py, beside this file
+
+        args.rounds = args.rounds or (1 if args.smoke else 3)
+        return scaling.main(args, venv_python(args))
     args.rounds = args.rounds or (1 if args.smoke else 7)
     data = args.data or Path("/tmp/nd-bench-smoke" if args.smoke else "/tmp/nd-bench")
     out_path = args.out or (data / "RESULTS.md" if args.smoke else BENCH / "RESULTS.md")
@@ -268,13 +375,24 @@ def main(argv: list[str] | None = None) -> int:
         "cmdline": "python3 bench/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
     }
     results: dict[str, dict[str, dict]] = {}
+    http = None
+    if any(t.endswith("_http") for t in tasks):
+        # the smoke run uses the servers when they are up (CI starts them) and starts none
+        up = (ROOT / "target" / "nd-test-servers.env").exists()
+        http = http_server(data) if up or not args.smoke else "the loopback servers are not up (bash .ci/servers.sh)"
     for task in tasks:
         path = data / TASKS[task][0]
+        log = None
+        if task.endswith("_http"):
+            if isinstance(http, str):
+                results[task] = {"nd": {"skipped": http}}
+                continue
+            path, log = f"{http['url']}/{TASKS[task][0]}", http["log"]
         readers = ["nd", *TASKS[task][2]] + ([] if task in NO_CAT else ["cat"])
         rows: dict[str, dict] = {}
         cmds = {}
         for r in readers:
-            c = command(r, task, path, py, nd, peers)
+            c = command(r, task, path, py, nd, peers, extra_arg(task, data, args.smoke))
             if isinstance(c, str):
                 rows[r] = {"skipped": c}
             else:
@@ -288,11 +406,20 @@ def main(argv: list[str] | None = None) -> int:
             for r in order:
                 if "times" not in rows[r]:
                     continue
+                since = log.stat().st_size if log else 0
                 res = run_once(*cmds[r])
+                if task == "zarr_write":
+                    shutil.rmtree(data / "written.zarr", ignore_errors=True)
+                if log and "seconds" in res:
+                    # what crossed the wire, by the server's count (nd's own is a cross-check)
+                    res["requests"], res["bytes"] = served(log, since)
                 if "seconds" in res:
                     rows[r]["times"].append(res["seconds"])
                     rows[r]["rss"].append(res["rss"])
                     rows[r]["checks"].append(res["check"])
+                    for k in ("bytes", "requests"):
+                        if k in res:
+                            rows[r].setdefault(k, []).append(res[k])
                 else:
                     rows[r] = res
         want = rows.get("nd", {}).get("checks", [None])[:1]

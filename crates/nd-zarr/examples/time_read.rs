@@ -1,4 +1,4 @@
-//! Quick timing of full reads of the benchmark stores (see benches/zarr.rs), for profiling:
+//! Quick timing of full reads of bench/gen.py's Zarr stores (see benches/zarr.rs), for profiling:
 //! cargo run --release -p nd-zarr --example time_read [DIR]
 
 use nd_core::{DirStore, Region, Store};
@@ -9,8 +9,8 @@ use std::time::Instant;
 fn main() {
     let dir = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "/tmp/nd-zarr-bench".into());
-    for name in ["zstd", "blosc_lz4", "raw"] {
+        .unwrap_or_else(|| "/tmp/nd-bench".into());
+    for name in ["zstd", "blosc", "raw"] {
         let store: Arc<dyn Store> =
             Arc::new(DirStore::open_read_only(format!("{dir}/{name}.zarr")).unwrap());
         let a = ZarrArray::open(store, "").unwrap();

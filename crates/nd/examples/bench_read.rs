@@ -2,7 +2,7 @@
 //! read a float32 array whole (`read`), read an array whole in its own type (`full`: what the
 //! reference library returns, no conversion), read a region of it, walk every HDU's header
 //! (`walk`: into the metadata JSON; `hdus`: parse them and count the HDUs), or read every array
-//! of a file (`touch`). Prints one line per round: the seconds it took (open
+//! of a file (`touch`), or write a Zarr array (`zarr-write`). Prints one line per round: the seconds it took (open
 //! included), for the benchmark to take the median of, and a check value (a sum of the values)
 //! to compare with the other readers'.
 //!
@@ -13,6 +13,7 @@
 //! cargo run --release -p nd --example bench_read -- ROUNDS walk PATH
 //! cargo run --release -p nd --example bench_read -- ROUNDS hdus PATH
 //! cargo run --release -p nd --example bench_read -- ROUNDS touch PATH
+//! cargo run --release -p nd --example bench_read -- ROUNDS zarr-write SRC.zarr DST.zarr
 //! ```
 
 use std::time::Instant;
@@ -28,7 +29,11 @@ fn main() -> Result<(), nd::Error> {
     let what = args.get(1).ok_or_else(usage)?.as_str();
     let path = args.get(2).ok_or_else(usage)?.as_str();
     let selector = args.get(3).map_or("0", String::as_str);
+    if what == "zarr-write" {
+        return zarr_write(rounds, path, args.get(3).ok_or_else(usage)?);
+    }
     for _ in 0..rounds {
+        let remote0 = nd::remote_stats();
         let t0 = Instant::now();
         let ds = nd::open(path)?;
         let check = match what {
@@ -60,7 +65,14 @@ fn main() -> Result<(), nd::Error> {
                 let arr = ds.array(selector)?;
                 let region = arr.region(args.get(4).ok_or_else(usage)?)?;
                 let a = arr.read_region_ndarray::<f32>(&region)?;
-                a.iter().map(|&v| f64::from(v)).sum()
+                let check: f64 = a.iter().map(|&v| f64::from(v)).sum();
+                let secs = t0.elapsed().as_secs_f64();
+                // what it cost in bytes, outside the timed part
+                match cutout_bytes(path, selector, &region, remote0)? {
+                    Some((b, r)) => println!("{secs:.6} {check} bytes={b} requests={r}"),
+                    None => println!("{secs:.6} {check}"),
+                }
+                continue;
             }
             "walk" => {
                 let m = ds.metadata()?;
@@ -71,6 +83,71 @@ fn main() -> Result<(), nd::Error> {
         let secs = t0.elapsed().as_secs_f64();
         // the check keeps the work from being optimised away, and lets the caller compare
         println!("{secs:.6} {check}");
+    }
+    Ok(())
+}
+
+/// The bytes and requests a cutout cost: for a URL, what the remote source received during the
+/// round (open included: headers, the cutout's rows); for a local FITS file, what nd's FITS
+/// reader asks its byte source for when it opens the file and reads `region` of HDU `selector`
+/// again through a counting source (a memory map answers without a system call, so the process's
+/// read counters would say nothing). Other local formats: not counted.
+fn cutout_bytes(
+    path: &str,
+    selector: &str,
+    region: &nd::Region,
+    remote0: Option<nd_remote::StatsSnapshot>,
+) -> Result<Option<(u64, u64)>, nd::Error> {
+    if let (Some(a), Some(b)) = (remote0, nd::remote_stats()) {
+        if b.requests > a.requests {
+            return Ok(Some((b.bytes - a.bytes, b.requests - a.requests)));
+        }
+    }
+    if nd::detect(path)? != nd::Format::Fits {
+        return Ok(None);
+    }
+    let fail = |e: nd::fits::Error| nd::Error::input(format!("{path}: {e}"));
+    let src = std::sync::Arc::new(nd_core::CountingSource::new(
+        nd_core::MmapSource::open(path).map_err(|e| nd::Error::input(format!("{path}: {e}")))?,
+    ));
+    let hdu: usize = selector.parse().unwrap_or(0);
+    let fits = nd::fits::Fits::from_source(src.clone()).map_err(fail)?;
+    fits.image(hdu).map_err(fail)?.read(region).map_err(fail)?;
+    Ok(Some((src.bytes_read(), src.reads())))
+}
+
+/// `zarr-write SRC DST`: read the Zarr v2 array SRC whole (not timed), then per round time writing
+/// it as `nd convert` writes a Zarr store: a new store DST built under a temporary name
+/// ([`nd::io::TempDir`], values not synced one by one), the same chunks, zstd level 1, and the
+/// commit that syncs the tree and renames it into place.
+fn zarr_write(rounds: usize, src: &str, dst: &str) -> Result<(), nd::Error> {
+    use nd_core::Store;
+    use std::sync::Arc;
+    let fail = |e: &dyn std::fmt::Display| nd::Error::input(format!("zarr-write: {e}"));
+    let store: Arc<dyn Store> =
+        Arc::new(nd_core::DirStore::open_read_only(src).map_err(|e| fail(&e))?);
+    let a = nd::zarr::ZarrArray::open(store, "").map_err(|e| fail(&e))?;
+    let all = nd::ArrayRead::read_all(&a).map_err(|e| fail(&e))?;
+    let check: f64 = match all.dtype() {
+        nd::DataType::UInt16 => all
+            .bytes()
+            .chunks_exact(2)
+            .map(|b| f64::from(u16::from_ne_bytes([b[0], b[1]])))
+            .sum(),
+        _ => 0.0,
+    };
+    let mut meta = a.metadata().clone();
+    meta.compressor = serde_json::json!({"id": "zstd", "level": 1});
+    let full = nd::Region::full(&meta.shape);
+    for _ in 0..rounds {
+        let t0 = Instant::now();
+        let building = nd::io::TempDir::new(dst).map_err(|e| fail(&e))?;
+        let out: Arc<dyn Store> =
+            Arc::new(nd_core::DirStore::staging(&building).map_err(|e| fail(&e))?);
+        let w = nd::zarr::ZarrArray::create(out, "", meta.clone()).map_err(|e| fail(&e))?;
+        w.write(&full, all.bytes()).map_err(|e| fail(&e))?;
+        building.commit(true).map_err(|e| fail(&e))?;
+        println!("{:.6} {check}", t0.elapsed().as_secs_f64());
     }
     Ok(())
 }
