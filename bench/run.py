@@ -64,7 +64,7 @@ NO_CAT = {"fits_walk", "asdf_many", "fits_cutout", "fits_cutout_http", "zarr_cut
 # smoke data's (its image is 64 x 64)
 CUTOUT = "4000:4100,4000:4100"
 SMOKE_CUTOUT = "20:40,20:40"
-# the Zarr cutout: 64³ across 8 chunks of 64 x 256 x 256 (smoke: chunks 8 x 16 x 16)
+# the Zarr cutout: 64³ across 4 chunks of 64 x 256 x 256 (smoke: chunks 8 x 16 x 16)
 ZARR_CUTOUT, SMOKE_ZARR_CUTOUT = "100:164,200:264,300:364", "3:11,10:20,12:28"
 # bytes the cutout needs: 100 rows of 100 float32 (the floor the byte counts are compared with)
 CUTOUT_BYTES = 100 * 100 * 4
