@@ -9,6 +9,9 @@
 #   3. the same package with zarr-python 3 (a second venv, .venv-py-zarr3/ or $ND_PY3_VENV, from
 #      python/requirements-test-zarr3.txt): pytest python/tests/zarr3 (Zarr v3 references,
 #      VirtualiZarr parsers, Icechunk).
+#   After 2 and 3, testdata/check_refs.py / check_refs_v3.py: `nd refs` of every FITS and ASDF
+#   file of testdata read back through fsspec + zarr-python 2 / 3 (+ xarray, VirtualiZarr) and
+#   compared with astropy / asdf.
 #   4. bench/run.py --smoke: the benchmark driver on tiny data (values checked against nd's).
 # Needs cargo, a C compiler and python3 (>= 3.10, with venv). Tests of URLs run when the loopback
 # servers of .ci/servers.sh are up (CI starts them first) and are skipped otherwise.
@@ -40,6 +43,9 @@ PROFILE=()
 echo "== python: pytest python/tests (${SECONDS}s so far)"
 "$VENV/bin/python" -m pytest python/tests -q -p no:cacheprovider --ignore=python/tests/zarr3
 
+echo "== testdata/check_refs.py: nd refs of every FITS/ASDF file read through zarr-python 2 and xarray vs astropy/asdf (${SECONDS}s so far)"
+"$VENV/bin/python" testdata/check_refs.py target/debug/nd
+
 echo "== python: zarr-python 3 venv, ndfiles built into it, pytest python/tests/zarr3 (${SECONDS}s so far)"
 VENV3=${ND_PY3_VENV:-$ROOT/.venv-py-zarr3}
 [ -x "$VENV3/bin/python" ] || "$PY" -m venv "$VENV3"
@@ -47,6 +53,8 @@ VENV3=${ND_PY3_VENV:-$ROOT/.venv-py-zarr3}
 (cd python && VIRTUAL_ENV="$VENV3" PATH="$VENV3/bin:$PATH" \
     "$VENV3/bin/maturin" develop -q "${PROFILE[@]}")
 "$VENV3/bin/python" -m pytest python/tests/zarr3 -q -p no:cacheprovider
+echo "== testdata/check_refs_v3.py: the same with --zarr-format 3, zarr-python 3 and VirtualiZarr (${SECONDS}s so far)"
+"$VENV3/bin/python" testdata/check_refs_v3.py target/debug/nd
 
 echo "== bench/run.py --smoke: the benchmark's mechanism on tiny data (${SECONDS}s so far)"
 # nd's timing binary (dev build), the Python peers of $VENV; peers not installed there (fitsio)

@@ -16,7 +16,8 @@ and must be at most two chunks.
 The same cutout over the loopback nginx of .ci/servers.sh when its variables are set (`set -a;
 . target/nd-test-servers.env`), bytes and requests counted from nginx's access log.
 
-Usage: python testdata/check_refs.py path/to/nd   (exit status 1 on any mismatch)
+Usage: python testdata/check_refs.py path/to/nd   (exit status 1 on any mismatch not listed in
+KNOWN_DIFFERENCES, or a listed one that no longer shows)
 """
 
 import json
@@ -160,8 +161,56 @@ def asdf_node(tree, path):
 
 
 stats = {"files": 0, "arrays": 0, "checked": 0, "tile_table_checked": 0, "nd_codec_unchecked": 0,
-         "skipped_parts": 0, "refused": 0, "astropy_unreadable": 0, "ascii_last_field_cut": 0}
+         "skipped_parts": 0, "refused": 0, "astropy_unreadable": 0, "ascii_last_field_cut": 0,
+         "both_refuse": 0}
 failures = []
+
+# Arrays where nd deliberately reads otherwise than the reference library, each documented:
+# "path under testdata/ + array name" -> why. A listed array that no longer differs is itself a
+# failure, so the list stays true. check_refs_v3.py uses the same list.
+KNOWN_DIFFERENCES = {
+    "fits/defects/broken_simple_false.fits PRIMARY":
+        "SIMPLE = F: astropy gives the raw bytes, nd the image the header describes "
+        "(spec-notes/differential.md, Deliberate differences)",
+    "fits/defects/broken_tdim_short.fits HDU1/A":
+        "TDIM smaller than the repeat: astropy reshapes the column's first values across rows, nd "
+        "takes the first values of each row's cell (spec-notes/differential.md, Reference-library behaviour)",
+    "asdf/defects/tag_core_version.asdf data":
+        "an ndarray tag of an unknown core version: python asdf gives the tagged node as an object, "
+        "nd reads the ndarray and warns (spec-notes/asdf.md, the defects list)",
+}
+known_seen = set()
+
+
+def differs(key, msg):
+    """Record that `key` ("path name") differs from the reference: a failure unless known."""
+    if key in KNOWN_DIFFERENCES:
+        known_seen.add(key)
+        print(f"  known difference {key}: {msg} ({KNOWN_DIFFERENCES[key]})")
+    else:
+        failures.append(f"{key}: {msg}")
+
+
+def report_and_exit(stats, failures, have_codecs):
+    """Print the summary and exit 1 on any failure or any known difference that did not show."""
+    stats["known_differences"] = len(known_seen)
+    print(json.dumps(stats))
+    if not have_codecs:
+        print(f"{stats['nd_codec_unchecked']} arrays need nd's codecs (ndfiles not installed): NOT checked")
+    for key in sorted(set(KNOWN_DIFFERENCES) - known_seen):
+        failures.append(f"{key}: listed as a known difference but agrees now (or was not read)")
+    for f in failures:
+        print("FAIL", f)
+    sys.exit(1 if failures else 0)
+
+
+def both_refuse(read_reference):
+    """True when the reference library cannot read the array either (a read nd also refused)."""
+    try:
+        read_reference()
+    except Exception:  # noqa: BLE001
+        return True
+    return False
 
 
 def check_file(src, kind, tmp):
@@ -193,7 +242,11 @@ def check_file(src, kind, tmp):
             a = root[name]
             got = a[...]
         except Exception as e:  # noqa: BLE001
-            failures.append(f"{src} {name}: zarr read failed: {e!r}")
+            if kind == "fits" and both_refuse(lambda: fits_want(hdul, json.loads(refs["refs"].get(name + "/.zattrs", "{}")))):
+                stats["both_refuse"] += 1
+                print(f"  both refuse {os.path.relpath(src, HERE)} {name}: {e!r}")
+            else:
+                failures.append(f"{src} {name}: zarr read failed: {e!r}")
             continue
         if kind == "fits":
             try:
@@ -214,7 +267,7 @@ def check_file(src, kind, tmp):
                 want = want.data if np.ma.isMaskedArray(want) else np.asarray(want)
         msg = same(got, want)
         if msg:
-            failures.append(f"{os.path.relpath(src, HERE)} {name}: {msg}")
+            differs(f"{os.path.relpath(src, HERE)} {name}", msg)
         else:
             stats["checked"] += 1
             meta = json.loads(refs["refs"][name + "/.zarray"])
@@ -511,12 +564,7 @@ def main():
         check_cutout(tmp)
         check_tile_cutout(tmp)
     check_http_cutout()
-    print(json.dumps(stats))
-    if not HAVE_ND_CODECS:
-        print(f"{stats['nd_codec_unchecked']} arrays need nd's codecs (ndfiles not installed): NOT checked")
-    for f in failures:
-        print("FAIL", f)
-    sys.exit(1 if failures else 0)
+    report_and_exit(stats, failures, HAVE_ND_CODECS)
 
 
 if __name__ == "__main__":

@@ -391,12 +391,19 @@ fn stored_dtype(code: char) -> DataType {
     }
 }
 
-/// Parse `(a,b,c)` into numpy-order dims (reversed).
+/// Parse `(a,b,c)` into numpy-order dims (reversed), as astropy's `TDIM_RE.match` does: the value
+/// starts with `(` (a leading blank is significant in a FITS string, and astropy then ignores the
+/// TDIM), blanks around the numbers are allowed, digits only, and text after `)` is ignored.
 fn parse_tdim(s: &str) -> Option<Vec<u64>> {
-    let inner = s.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let rest = s.strip_prefix('(')?;
+    let inner = &rest[..rest.find(')')?];
     let mut v = Vec::new();
     for part in inner.split(',') {
-        v.push(part.trim().parse::<u64>().ok()?);
+        let digits = part.trim();
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        v.push(digits.parse::<u64>().ok()?);
     }
     v.reverse();
     Some(v)
@@ -513,5 +520,11 @@ mod tests {
         );
         assert!(parse_ascii_tform("I0").is_none());
         assert_eq!(parse_tdim("(3, 2)"), Some(vec![2, 3]));
+        assert_eq!(parse_tdim("( 3 ,2 ) extra"), Some(vec![2, 3]));
+        // astropy's TDIM_RE.match: a leading blank, a sign or a letter make the TDIM ignored
+        assert_eq!(parse_tdim(" (2,2)"), None);
+        assert_eq!(parse_tdim("(+2,2)"), None);
+        assert_eq!(parse_tdim("(2,a)"), None);
+        assert_eq!(parse_tdim("(2,)"), None);
     }
 }
