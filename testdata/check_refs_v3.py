@@ -30,7 +30,7 @@ import asdf  # noqa: E402
 import fsspec  # noqa: E402
 import zarr  # noqa: E402
 from astropy.io import fits  # noqa: E402
-from check_refs import HERE, asdf_node, both_refuse, differs, fits_want, report_and_exit, same  # noqa: E402
+from check_refs import HERE, both_refuse, differs, report_and_exit, same, want_of  # noqa: E402
 from zarr.storage import FsspecStore  # noqa: E402
 
 ND = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "nd"
@@ -58,16 +58,6 @@ def v3_arrays(refs):
             if meta["node_type"] == "array":
                 out.append((k[: -len("zarr.json")].rstrip("/"), meta))
     return sorted(out, key=lambda t: t[0])
-
-
-def want_of(kind, doc, attrs, name):
-    if kind == "fits":
-        return fits_want(doc, attrs)
-    path = attrs.get("asdf_path", name)
-    if path.endswith("/mask"):
-        return np.ma.getmaskarray(asdf_node(doc.tree, path[: -len("/mask")]))
-    w = asdf_node(doc.tree, path)
-    return w.data if np.ma.isMaskedArray(w) else np.asarray(w)
 
 
 def check_file(src, kind, tmp):
