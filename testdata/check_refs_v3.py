@@ -82,13 +82,13 @@ def check_file(src, kind, tmp):
             try:
                 got = np.asarray(root[name][...])
             except Exception as e:  # noqa: BLE001
-                if kind == "fits" and both_refuse(lambda: want_of(kind, doc, meta["attributes"], name)):
+                if kind == "fits" and both_refuse(lambda: want_of(kind, doc, meta["attributes"], name, src)):
                     stats["both_refuse"] += 1
                 else:
                     failures.append(f"{src} {name}: zarr 3 read failed: {e!r}")
                 continue
             try:
-                want = want_of(kind, doc, meta["attributes"], name)
+                want = want_of(kind, doc, meta["attributes"], name, src)
             except Exception as e:  # noqa: BLE001
                 # astropy itself cannot give the values: not checked, not counted as passed
                 stats["astropy_unreadable"] += 1
@@ -123,12 +123,12 @@ def check_virtualizarr(src, kind, doc):
         try:
             got = np.asarray(a[...])
         except Exception as e:  # noqa: BLE001
-            if kind == "fits" and both_refuse(lambda: want_of(kind, doc, dict(a.attrs), name)):
+            if kind == "fits" and both_refuse(lambda: want_of(kind, doc, dict(a.attrs), name, src)):
                 continue  # counted as both_refuse above
             failures.append(f"{src} {name}: ManifestStore read failed: {e!r}")
             continue
         try:
-            want = want_of(kind, doc, dict(a.attrs), name)
+            want = want_of(kind, doc, dict(a.attrs), name, src)
         except Exception:  # noqa: BLE001
             continue  # counted as astropy_unreadable above
         msg = same(got, want)

@@ -51,6 +51,15 @@ impl AsdfArray {
         &self.path
     }
 
+    /// The chunk storage of a Zarr-in-ASDF array (its `.zarray` and where each chunk lies);
+    /// `None` for an ndarray.
+    pub fn zarr_storage(&self) -> Option<&crate::zarr::ZarrStorage> {
+        match &self.storage {
+            Storage::Zarr(z) => Some(z),
+            _ => None,
+        }
+    }
+
     /// The stored element type (with its byte order, per field for records).
     pub fn stored_dtype(&self) -> &DataType {
         &self.stored

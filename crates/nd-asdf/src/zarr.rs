@@ -142,6 +142,33 @@ impl ZarrStorage {
         &self.meta
     }
 
+    /// Where each chunk's Zarr-encoded bytes lie in the file, `(offset, length)`, in C order over
+    /// the chunk grid; `None` for a chunk never written (it reads as the fill value).
+    ///
+    /// # Errors
+    /// A chunk block that does not exist, or one compressed at the ASDF level (its stored bytes
+    /// are then not the chunk's), named by its block index.
+    pub fn chunk_ranges(&self) -> Result<Vec<Option<(u64, u64)>>> {
+        self.map
+            .iter()
+            .map(|&b| {
+                if b < 0 {
+                    return Ok(None);
+                }
+                let bi = self.blocks.resolve(i64::from(b))?;
+                let h = self.blocks.header(bi)?;
+                if self.blocks.is_compressed(bi) {
+                    return Err(Error::block(
+                        bi,
+                        h.data_offset(),
+                        "chunk block compressed at the ASDF level",
+                    ));
+                }
+                Ok(Some((h.data_offset(), h.used)))
+            })
+            .collect()
+    }
+
     /// The codec name of the array: `zarr:` and the compressor id.
     pub(crate) fn codec(&self) -> Option<String> {
         self.meta

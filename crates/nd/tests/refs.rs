@@ -612,3 +612,63 @@ fn concat_refuses_files_that_differ_naming_file_and_difference() {
     assert!(nd::refs::concat(&[], "t").is_err());
     assert!(nd::refs::concat(&[a], "a/b").is_err());
 }
+
+#[test]
+fn zarr_in_asdf_chunk_blocks_are_chunks_one_to_one() {
+    // asdf-zarr's internal storage: the array's own .zarray (its fill value too), each written
+    // chunk block one chunk; unwritten chunks left out (they read as the fill value)
+    let p = testdata().join("asdf/py/zarr_internal.asdf");
+    let ds = nd::open(p.to_str().unwrap()).unwrap();
+    let set = build(&ds, &RefsOptions::default()).unwrap();
+    let z = zarray(&set, "zarr");
+    assert_eq!(z["fill_value"], serde_json::json!(-1.5));
+    assert_eq!(z["compressor"], Value::Null);
+    assert_eq!(z["dtype"], "<f4");
+    let (shape, chunks) = (u64s(&z["shape"]), u64s(&z["chunks"]));
+    let bytes = std::fs::read(&p).unwrap();
+    let a = nd_asdf::AsdfFile::open(&p).unwrap().array("zarr").unwrap();
+    let (mut present, mut absent) = (0, 0);
+    for i in 0..shape[0].div_ceil(chunks[0]) {
+        for j in 0..shape[1].div_ceil(chunks[1]) {
+            let region = nd_core::Region::new(vec![
+                i * chunks[0]..((i + 1) * chunks[0]).min(shape[0]),
+                j * chunks[1]..((j + 1) * chunks[1]).min(shape[1]),
+            ]);
+            let got: Vec<f32> = a
+                .read_region(&region)
+                .unwrap()
+                .bytes()
+                .chunks_exact(4)
+                .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            match set.refs.get(&format!("zarr/{i}.{j}")) {
+                Some(Ref::Range { offset, length, .. }) => {
+                    // a full chunk of little-endian f32, cropped to the array
+                    let chunk = &bytes[*offset as usize..(*offset + *length) as usize];
+                    let full: Vec<f32> = chunk
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        .collect();
+                    assert_eq!(full.len() as u64, chunks[0] * chunks[1]);
+                    let w = (region.shape()[1]) as usize;
+                    let want: Vec<f32> = full
+                        .chunks_exact(chunks[1] as usize)
+                        .take(region.shape()[0] as usize)
+                        .flat_map(|row| row[..w].to_vec())
+                        .collect();
+                    assert_eq!(got, want, "chunk {i}.{j}");
+                    present += 1;
+                }
+                None => {
+                    assert!(got.iter().all(|&v| v == -1.5), "chunk {i}.{j}");
+                    absent += 1;
+                }
+                Some(other) => panic!("chunk {i}.{j}: {other:?}"),
+            }
+        }
+    }
+    assert!(
+        present > 0 && absent > 0,
+        "{present} written, {absent} unwritten"
+    );
+}

@@ -8,6 +8,7 @@
 //!   exactly numcodecs' `[u32 LE size][LZ4 block]`); an lz4 block of several frames needs nd's
 //!   codec [`ND_ASDF_LZ4`].
 //! - Inline data: one chunk given inline (native byte order), up to [`INLINE_MAX`] bytes.
+//! - Zarr-in-ASDF (asdf-zarr): the array's own `.zarray`, each chunk block one chunk.
 //!
 //! The Zarr path is the tree path; an array below another array (`x/mask`) is named with `_`
 //! (`x_mask`), since a Zarr array cannot hold children.
@@ -19,7 +20,7 @@ use crate::Dataset;
 use nd_asdf::ndarray::{parse_ndarray, Mask};
 use nd_asdf::{AsdfFile, StorageKind};
 use nd_core::{ArrayRead, DataType};
-use serde_json::{json, Map};
+use serde_json::{json, Map, Value};
 
 /// Largest inline array given inline in the references (bytes).
 pub(crate) const INLINE_MAX: u64 = 1 << 20;
@@ -130,6 +131,7 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
                         dtype,
                         compressor: None,
                         filters: None,
+                        fill_value: Value::Null,
                         attrs,
                     });
                     continue;
@@ -175,6 +177,7 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
                     dtype,
                     compressor: Some(compressor),
                     filters: None,
+                    fill_value: Value::Null,
                     attrs,
                 });
             }
@@ -204,15 +207,86 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
                     dtype,
                     compressor: None,
                     filters: None,
+                    fill_value: Value::Null,
                     attrs,
                 });
             }
             StorageKind::External(uri) => b.skip(format!(
                 "{what}: exploded storage (values in {uri:?}); not mapped"
             )),
-            StorageKind::Zarr => b.skip(format!("{what}: Zarr chunks in ASDF blocks; not mapped")),
+            StorageKind::Zarr => zarr_chunks(f, path, name, shape, attrs, b)?,
         }
     }
+    Ok(())
+}
+
+/// A Zarr-in-ASDF array (asdf-zarr's internal storage): its own `.zarray` (codecs, fill value),
+/// each chunk block one chunk, a chunk never written left out (it reads as the fill value).
+fn zarr_chunks(
+    f: &AsdfFile,
+    path: &str,
+    name: String,
+    shape: Vec<u64>,
+    attrs: Map<String, Value>,
+    b: &mut Builder,
+) -> Result<()> {
+    let what = format!("array {path:?}");
+    let a = f
+        .array(path)
+        .map_err(|e| Error::input(format!("{what}: {e}")))?;
+    let (Some(z), Some(node)) = (a.zarr_storage(), f.tree().get_path(path)) else {
+        b.skip(format!("{what}: not a Zarr-in-ASDF array; not mapped"));
+        return Ok(());
+    };
+    let meta = z.metadata();
+    if meta.order != nd_core::Order::C {
+        b.skip(format!(
+            "{what}: Zarr chunks in Fortran order (no v3 form in references); not mapped"
+        ));
+        return Ok(());
+    }
+    let ranges = match z.chunk_ranges() {
+        Ok(r) => r,
+        Err(e) => {
+            b.skip(format!("{what}: {e}; not mapped"));
+            return Ok(());
+        }
+    };
+    let zarray = node.get(".zarray").map(|n| n.to_json()).unwrap_or_default();
+    let Some(dtype) = zarray["dtype"].as_str().map(str::to_string) else {
+        b.skip(format!("{what}: .zarray dtype is not a string; not mapped"));
+        return Ok(());
+    };
+    let counts: Vec<u64> = shape
+        .iter()
+        .zip(&meta.chunks)
+        .map(|(&d, &c)| d.div_ceil(c.max(1)))
+        .collect();
+    for (lin, r) in ranges.iter().enumerate() {
+        let Some((offset, length)) = *r else { continue };
+        let mut rest = lin as u64;
+        let mut idx = vec![0u64; counts.len()];
+        for (i, &n) in counts.iter().enumerate().rev() {
+            idx[i] = rest % n.max(1);
+            rest /= n.max(1);
+        }
+        let key = if idx.is_empty() {
+            "0".to_string()
+        } else {
+            idx.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
+        };
+        b.range(&name, &key, offset, length);
+    }
+    b.array(ArraySpec {
+        path: name,
+        shape,
+        chunks: meta.chunks.clone(),
+        dtype,
+        compressor: Some(zarray["compressor"].clone()).filter(|c| !c.is_null()),
+        filters: zarray["filters"].as_array().cloned(),
+        fill_value: zarray["fill_value"].clone(),
+        attrs,
+    });
     Ok(())
 }
 

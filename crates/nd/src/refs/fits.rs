@@ -117,6 +117,7 @@ pub(super) fn build(ds: &Dataset, f: &Fits, b: &mut Builder) -> Result<()> {
             dtype,
             compressor: None,
             filters,
+            fill_value: Value::Null,
             attrs,
         });
     }
@@ -187,6 +188,7 @@ fn tiles(
         dtype,
         compressor,
         filters: (!filters.is_empty()).then_some(filters),
+        fill_value: Value::Null,
         attrs,
     });
     Ok(())

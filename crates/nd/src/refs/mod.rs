@@ -359,6 +359,9 @@ pub(crate) struct ArraySpec {
     pub compressor: Option<Value>,
     /// numcodecs filter configurations.
     pub filters: Option<Vec<Value>>,
+    /// The `fill_value` of `.zarray`: null (every chunk is referenced) except for stores whose
+    /// unwritten chunks read as a fill value (Zarr-in-ASDF).
+    pub fill_value: Value,
     /// `.zattrs` (`_ARRAY_DIMENSIONS` included).
     pub attrs: Map<String, Value>,
 }
@@ -396,7 +399,7 @@ impl Builder {
             "chunks": a.chunks,
             "dtype": a.dtype,
             "compressor": a.compressor,
-            "fill_value": null,
+            "fill_value": a.fill_value,
             "order": "C",
             "filters": a.filters,
         });

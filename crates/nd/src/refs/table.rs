@@ -142,6 +142,7 @@ pub(super) fn build(
             dtype: crate::typestr(&c.dtype),
             compressor: Some(config),
             filters: None,
+            fill_value: Value::Null,
             attrs,
         });
     }

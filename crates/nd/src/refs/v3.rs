@@ -17,9 +17,11 @@ use std::collections::BTreeMap;
 ///
 /// Codec names: `gzip` (a Zarr v3 codec); numcodecs' codecs by their `numcodecs.` names
 /// (`numcodecs.fixedscaleoffset`, `numcodecs.shuffle`, `numcodecs.zlib`, `numcodecs.bz2`,
-/// `numcodecs.lz4`), which zarr-python 3 reads through numcodecs; nd's own codecs by their ids
+/// `numcodecs.lz4`, and for Zarr-in-ASDF `numcodecs.blosc`, `numcodecs.zstd`, `numcodecs.lzma`),
+/// which zarr-python 3 reads through numcodecs; nd's own codecs by their ids
 /// (`nd_fits_scale`, `nd_fits_tile`, `nd_fits_tile_table`, `nd_asdf_lz4`, `nd_fits_column`), registered by the `ndfiles` package in
-/// zarr-python 3's `zarr.codecs` entry points. `fill_value` is 0 (never used: every chunk is
+/// zarr-python 3's `zarr.codecs` entry points. `fill_value` is the `.zarray`'s where it has one
+/// (Zarr-in-ASDF, whose unwritten chunks have no reference), else 0 (never used: every chunk is
 /// referenced).
 ///
 /// # Errors
@@ -133,8 +135,14 @@ fn array_meta(path: &str, z: &Value, mut attrs: Map<String, Value>) -> Result<Op
     let dtype = z["dtype"]
         .as_str()
         .ok_or_else(|| bad("dtype is not a string".into()))?;
-    let Some((data_type, fill)) = data_type(dtype) else {
+    let Some((data_type, default_fill)) = data_type(dtype) else {
         return Ok(None);
+    };
+    // the fill value of a store with unwritten chunks (Zarr-in-ASDF); v2 and v3 spell numbers,
+    // booleans and "NaN"/"Infinity" alike
+    let fill = match &z["fill_value"] {
+        Value::Null => default_fill,
+        v => v.clone(),
     };
     let filters: Vec<&Value> = z["filters"].as_array().into_iter().flatten().collect();
     let mut array_array = Vec::new();
@@ -173,7 +181,7 @@ fn array_meta(path: &str, z: &Value, mut attrs: Map<String, Value>) -> Result<Op
                 };
                 array_array.push(codec(&name, f));
             }
-            "shuffle" | "zlib" | "bz2" | "lz4" => {
+            "shuffle" | "zlib" | "bz2" | "lz4" | "blosc" | "zstd" | "lzma" => {
                 bytes_bytes.push(codec(&format!("numcodecs.{id}"), f));
             }
             "gzip" => bytes_bytes.push(codec("gzip", f)),
