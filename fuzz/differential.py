@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 """Differential fuzzing: mutate testdata files and compare nd with the reference libraries.
 
-    python fuzz/differential.py --nd target/release/nd [--format fits|asdf|zarr|all]
+    python fuzz/differential.py --nd target/release/nd [--format fits,asdf,zarr|zarr3|all]
         [--count N] [--seed S] [--keep DIR] [--report out.json]
+    python fuzz/differential.py --merge a.json b.json --report all.json   # runs of other seeds
+    python fuzz/differential.py --classes DIR/cases.jsonl                 # disagreement classes
+
+`zarr3` (Zarr v3 stores, mutated `zarr.json` and chunk/shard files) needs zarr-python 3: run
+that format with the interpreter of testdata/requirements-zarr3.txt. Several runs (formats, or
+one format split between seeds) can go in parallel into one --keep directory; --merge adds
+their reports up.
 
 For each format, N mutated files are made from the files in testdata/ by structure-aware
 mutations (header cards, NAXISn, BITPIX, TFORMn, PCOUNT/THEAP, scaling keys, tile keys; ASDF
-YAML keys, block headers and the block index; `.zarray` keys, `.zattrs`, chunk bytes; plus
-truncations and byte flips everywhere). Each file is read by nd (`nd info --json`, then `nd
-export` of every listed array) and by the reference library (astropy, python asdf, zarr-python
-2), and every array gets one verdict:
+YAML keys, block headers and the block index; `.zarray` keys, `zarr.json` keys and codec
+configurations, chunk and shard bytes; plus truncations and byte flips everywhere). Each file is
+read by nd (`nd info --json`, then `nd export` of every listed array) and by the reference library (astropy, python asdf, zarr-python
+2 or 3), and every array gets one verdict:
 
 - `equal`: both read it, same values (NaN equal to NaN, same shape);
 - `both-refuse`: neither reads it;
@@ -36,6 +43,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -263,6 +271,79 @@ def mutate_zarr(rng, store):
     return "chunk extended"
 
 
+def mutate_zarr3(rng, store):
+    """Zarr v3: mutate one array's `zarr.json` (keys, codec configurations) or a chunk/shard file."""
+    arrays = [p for p in store.rglob("zarr.json") if '"node_type": "array"' in p.read_text(errors="replace")]
+    if not arrays:
+        return "no arrays"
+    za = rng.choice(arrays)
+    chunks = [p for p in za.parent.rglob("*") if p.is_file() and p.name != "zarr.json"]  # an array has no children
+    r = rng.random()
+    if r < 0.55 or not chunks:
+        meta = json.loads(za.read_text())
+        key = rng.choice(["shape", "chunk_shape", "data_type", "fill_value", "codecs", "codec_config",
+                          "chunk_key_encoding", "zarr_format", "dimension_names", "storage_transformers",
+                          "node_type", "chunk_grid"])
+        if key in ("shape", "chunk_shape"):
+            n = len(meta.get("shape") or [1])
+            val = rng.choice([[rand_int(rng)] * n, [0] * n, [-1] * n, [1] * (n + 1), [], None, "x",
+                              [rng.randint(1, 40) for _ in range(n)]])
+            if key == "shape":
+                meta["shape"] = val
+            else:
+                meta.setdefault("chunk_grid", {}).setdefault("configuration", {})["chunk_shape"] = val
+        elif key == "data_type":
+            meta[key] = val = rng.choice(["float32", "int16", "uint8", "float64", "bool", "complex128", "int64",
+                                          "float16", "string", "r16", "r0", "foo", 7, {"name": "int32"}])
+        elif key == "fill_value":
+            meta[key] = val = rng.choice([0, None, "NaN", "Infinity", 1.5, "AAAA", -1, 2**70, [1, 2], True,
+                                          "0x7fc00000", ""])
+        elif key == "codecs":
+            val = rng.choice([[], [{"name": "bytes"}], [{"name": "bytes", "configuration": {"endian": "big"}}],
+                              [{"name": "nope"}], [{"name": "gzip", "configuration": {"level": 1}}],
+                              [{"name": "transpose", "configuration": {"order": [0]}}, {"name": "bytes"}],
+                              (meta.get("codecs") or [])[::-1], (meta.get("codecs") or [])[1:], "x"])
+            meta[key] = val
+        elif key == "codec_config":
+            codecs = meta.get("codecs") or []
+            if not codecs:
+                return "no codecs"
+            c = rng.choice(codecs)
+            conf = c.setdefault("configuration", {})
+            k = rng.choice(sorted(conf) or ["x"])
+            conf[k] = val = rng.choice([0, -1, 1, 2**40, "x", None, [], [0, 0], {"name": "bytes"}])
+            key = f"codecs.{c.get('name')}.{k}"
+        elif key == "chunk_key_encoding":
+            meta[key] = val = rng.choice([{"name": "default", "configuration": {"separator": "."}},
+                                          {"name": "v2", "configuration": {"separator": "."}},
+                                          {"name": "default"}, {"name": "x"}, None])
+        elif key == "zarr_format":
+            meta[key] = val = rng.choice([2, 4, "3"])
+        elif key == "dimension_names":
+            meta[key] = val = rng.choice([None, ["a"], "x", [1, 2, 3]])
+        elif key == "storage_transformers":
+            meta[key] = val = rng.choice([[], [{"name": "x"}], None])
+        elif key == "node_type":
+            meta[key] = val = rng.choice(["group", "x"])
+        else:
+            meta[key] = val = rng.choice([{"name": "rectangular"}, {"name": "regular"}, None])
+        za.write_text(json.dumps(meta))
+        return f"zarr.json.{key}={json.dumps(val)}"
+    c = rng.choice(chunks)
+    data = c.read_bytes()
+    if r < 0.75:
+        c.write_bytes(flip_bytes(rng, data)[0])
+        return "chunk flipped"
+    if r < 0.87:
+        c.write_bytes(truncate(rng, data)[0])
+        return "chunk truncated"
+    if r < 0.94:
+        c.unlink()
+        return "chunk removed"
+    c.write_bytes(data + bytes(rng.randrange(256) for _ in range(rng.randint(1, 64))))
+    return "chunk extended"
+
+
 # ---------------------------------------------------------------- readers
 
 
@@ -399,7 +480,27 @@ def zarr_ref(path):
     return out
 
 
-REF = {"fits": fits_ref, "asdf": asdf_ref, "zarr": zarr_ref}
+def zarr3_ref(path):
+    import zarr
+
+    if not zarr.__version__.startswith("3"):
+        raise SystemExit("--format zarr3 needs zarr-python 3 (testdata/requirements-zarr3.txt)")
+    out = {}
+    node = zarr.open(str(path), mode="r")
+    if isinstance(node, zarr.Array):
+        items = [("/", node)]
+    else:
+        items = [(name, obj) for name, obj in node.members(max_depth=None) if isinstance(obj, zarr.Array)]
+    for name, arr in items:
+        try:
+            out[name] = arr[...]
+        except Exception as e:  # noqa: BLE001
+            out[name] = e
+    return out
+
+
+REF = {"fits": fits_ref, "asdf": asdf_ref, "zarr": zarr_ref, "zarr3": zarr3_ref}
+FORMATS = ["fits", "asdf", "zarr", "zarr3"]
 
 
 # ---------------------------------------------------------------- comparison
@@ -470,22 +571,48 @@ def sources(fmt):
         files = [p for p in TESTDATA.rglob("*") if p.suffix in (".fits", ".fit", ".fts") and p.is_file()]
     elif fmt == "asdf":
         files = [p for p in TESTDATA.rglob("*.asdf") if p.is_file()]
-    else:
+    elif fmt == "zarr":
         files = [p for p in TESTDATA.rglob("*.zarr") if p.is_dir() and "v3" not in p.relative_to(TESTDATA).parts
                  and ((p / ".zarray").exists() or (p / ".zgroup").exists())]
+    else:
+        files = [p for p in TESTDATA.rglob("*.zarr") if p.is_dir() and (p / "zarr.json").exists()]
     return sorted(f for f in files if f.is_dir() or f.stat().st_size <= MAX_BYTES)
+
+
+DISAGREE = ("differ", "nd-crash", "only-nd", "only-ref", "ref-refuses", "nd-refuses")
+
+
+def mutation_class(what):
+    """The mutation without its value: `NAXIS1=255` -> `NAXIS1`, `yaml.shape=[0]` -> `yaml.shape`."""
+    return re.sub(r"[=(].*", "", what)
+
+
+def message_class(detail):
+    """A message with its numbers, quoted values and file names taken out, for grouping cases."""
+    d = detail.split("\n")[0]
+    d = re.sub(r"/[^\s:'\"]*/m\d\.(fits|fit|fts|asdf|zarr)\S*", "<file>", d)
+    d = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", d)
+    d = re.sub(r"0x[0-9a-fA-F]+|\d+(\.\d+)?", "N", d)
+    return d[:160]
+
+
+def case_class(case):
+    """(verdict, mutation, message) — the class a disagreement is triaged by."""
+    return (case["verdict"], mutation_class(case["mutation"]), message_class(case["detail"]))
 
 
 def run(fmt, args, rng, tmp, keep):
     srcs = sources(fmt)
-    counts, by_mut, examples = Counter(), defaultdict(Counter), []
+    counts, by_mut = Counter(), defaultdict(Counter)
+    kept_per_class = Counter()
+    cases = open(keep / "cases.jsonl", "a") if keep else None
     for n in range(args.count):
         src = rng.choice(srcs)
-        if fmt == "zarr":
+        if fmt in ("zarr", "zarr3"):
             dst = tmp / f"m{n % 4}.zarr"
             shutil.rmtree(dst, ignore_errors=True)
             shutil.copytree(src, dst)
-            what = mutate_zarr(rng, dst)
+            what = (mutate_zarr if fmt == "zarr" else mutate_zarr3)(rng, dst)
         else:
             dst = tmp / f"m{n % 4}{src.suffix}"
             data, what = (mutate_fits if fmt == "fits" else mutate_asdf)(rng, src.read_bytes())
@@ -495,54 +622,118 @@ def run(fmt, args, rng, tmp, keep):
             ref = with_timeout(REF[fmt], dst)
         except Exception as e:  # noqa: BLE001 - any refusal of the reference counts as refusing
             ref = e
-        mut = re.sub(r"[=(].*", "", what)
         for sel, verdict, detail in verdicts(nd, ref):
             counts[verdict] += 1
-            by_mut[mut][verdict] += 1
-            if verdict in ("differ", "nd-crash", "only-nd", "only-ref", "ref-refuses", "nd-refuses") and keep:
-                case = {"n": n, "format": fmt, "source": str(src.relative_to(TESTDATA)), "mutation": what,
-                        "selector": sel, "verdict": verdict, "detail": detail[:400]}
-                name = f"{fmt}-{n:06d}{'.zarr' if fmt == 'zarr' else src.suffix}"
-                if len(examples) < args.keep_max:
-                    if fmt == "zarr":
+            by_mut[mutation_class(what)][verdict] += 1
+            if verdict in DISAGREE and cases:
+                case = {"n": n, "seed": args.seed, "format": fmt, "source": str(src.relative_to(TESTDATA)),
+                        "mutation": what, "selector": sel, "verdict": verdict, "detail": detail[:400]}
+                # Keep the first files of every class (and never more than keep_max per run).
+                cls = case_class(case)
+                if kept_per_class[cls] < args.keep_per_class and sum(kept_per_class.values()) < args.keep_max:
+                    name = f"{fmt}-s{args.seed}-{n:06d}{'.zarr' if fmt.startswith('zarr') else src.suffix}"
+                    if fmt.startswith("zarr"):
                         shutil.copytree(dst, keep / name, dirs_exist_ok=True)
                     else:
                         shutil.copy(dst, keep / name)
+                    kept_per_class[cls] += 1
                     case["kept"] = name
-                examples.append(case)
+                cases.write(json.dumps(case) + "\n")
+                cases.flush()
         if (n + 1) % 500 == 0:
             print(f"{fmt}: {n + 1}/{args.count} {dict(counts)}", file=sys.stderr, flush=True)
-    return counts, by_mut, examples
+    if cases:
+        cases.close()
+    return counts, by_mut
+
+
+def merge(reports):
+    """One summary from the reports of several runs (other seeds, other formats)."""
+    out = {"runs": [], "formats": {}}
+    for r in reports:
+        r = json.loads(Path(r).read_text())
+        if "runs" in r:  # an already merged report
+            out["runs"].extend(r["runs"])
+        else:
+            out["runs"].append({"seed": r["seed"], "commit": r["commit"], "formats": sorted(r["formats"])})
+        for fmt, f in r["formats"].items():
+            g = out["formats"].setdefault(fmt, {"files": 0, "seconds": 0.0, "verdicts": Counter(),
+                                                "by_mutation": defaultdict(Counter)})
+            g["files"] += f.get("files", 0)
+            g["seconds"] += f.get("seconds", 0.0)
+            g["verdicts"].update(f["verdicts"])
+            for m, v in f["by_mutation"].items():
+                g["by_mutation"][m].update(v)
+    for g in out["formats"].values():
+        g["verdicts"] = dict(g["verdicts"])
+        g["by_mutation"] = {k: dict(v) for k, v in sorted(g["by_mutation"].items())}
+    return out
+
+
+def print_classes(paths):
+    """The disagreement classes of cases.jsonl files: count, verdict, mutation, message, one kept file."""
+    groups = defaultdict(list)
+    for path in paths:
+        for line in Path(path).read_text().splitlines():
+            c = json.loads(line)
+            groups[(c["format"],) + case_class(c)].append(c)
+    for key in sorted(groups, key=lambda k: (k[0], k[1], -len(groups[k]))):
+        cs = groups[key]
+        kept = next((c["kept"] for c in cs if "kept" in c), "-")
+        print(f"{key[0]}\t{len(cs)}\t{key[1]}\t{key[2]}\t{key[3]}\t{kept}")
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nd", default=str(HERE.parent / "target" / "release" / "nd"))
-    ap.add_argument("--format", default="all", choices=["fits", "asdf", "zarr", "all"])
+    ap.add_argument("--format", default="fits,asdf,zarr",
+                    help="comma-separated: fits, asdf, zarr (v2), zarr3 (needs zarr-python 3), or all")
     ap.add_argument("--count", type=int, default=10000, help="mutated files per format")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="directory for the disagreeing cases and cases.jsonl")
-    ap.add_argument("--keep-max", type=int, default=300, help="files kept per format")
+    ap.add_argument("--keep-max", type=int, default=2000, help="files kept per format and run")
+    ap.add_argument("--keep-per-class", type=int, default=3, help="files kept per disagreement class")
     ap.add_argument("--report", type=Path, help="JSON summary")
+    ap.add_argument("--merge", type=Path, nargs="+", metavar="REPORT",
+                    help="merge the --report files of several runs into --report (or stdout), run nothing")
+    ap.add_argument("--classes", type=Path, nargs="+", metavar="CASES",
+                    help="print the disagreement classes of cases.jsonl files (tab-separated), run nothing")
     args = ap.parse_args()
+    if args.classes:
+        print_classes(args.classes)
+        return 0
+    if args.merge:
+        text = json.dumps(merge(args.merge), indent=1) + "\n"
+        args.report.write_text(text) if args.report else sys.stdout.write(text)
+        return 0
     # A mutated size must end in a refusal, not in the machine's swap: cap this process (and
     # the reference libraries in it) at 8 GiB of address space.
     resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
-    formats = ["fits", "asdf", "zarr"] if args.format == "all" else [args.format]
+    formats = ["fits", "asdf", "zarr"] if args.format == "all" else args.format.split(",")
+    for fmt in formats:
+        if fmt not in FORMATS:
+            ap.error(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-    summary = {"seed": args.seed, "count": args.count, "formats": {}}
+    summary = {"seed": args.seed, "count": args.count, "commit": git_commit(), "formats": {}}
     with tempfile.TemporaryDirectory() as t:
         for fmt in formats:
             rng = random.Random(f"{args.seed}-{fmt}")
-            counts, by_mut, examples = run(fmt, args, rng, Path(t), args.keep)
-            summary["formats"][fmt] = {"verdicts": dict(counts),
+            t0 = time.monotonic()
+            counts, by_mut = run(fmt, args, rng, Path(t), args.keep)
+            seconds = round(time.monotonic() - t0, 1)
+            summary["formats"][fmt] = {"files": args.count, "seconds": seconds, "verdicts": dict(counts),
                                        "by_mutation": {k: dict(v) for k, v in sorted(by_mut.items())}}
-            if args.keep:
-                with open(args.keep / "cases.jsonl", "a") as f:
-                    for c in examples:
-                        f.write(json.dumps(c) + "\n")
-            print(f"{fmt}: {args.count} files: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            print(f"{fmt}: {args.count} files in {seconds} s: "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     if args.report:
         args.report.write_text(json.dumps(summary, indent=1) + "\n")
     bad = sum(s["verdicts"].get("differ", 0) + s["verdicts"].get("nd-crash", 0) for s in summary["formats"].values())
