@@ -52,7 +52,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 TESTDATA = HERE.parent / "testdata"
-TIMEOUT = 20  # seconds per reader and file; a reader that takes longer counts as refusing
+# Seconds per reader and file; a reader that takes longer counts as refusing (astropy loops over
+# NAXIS before it looks at the NAXISn cards, so a mutated NAXIS = 2**31 takes it hours).
+TIMEOUT = 5
 MAX_ARRAYS = 24  # arrays compared per file (tables with many columns)
 MAX_BYTES = 64 << 20  # inputs larger than this are skipped as mutation sources
 
@@ -218,11 +220,11 @@ def mutate_asdf(rng, data):
 
 # Zarr v2: a store directory; mutate `.zarray` keys or chunk files.
 def mutate_zarr(rng, store):
-    arrays = [p for p in store.rglob(".zarray")]
+    arrays = sorted(store.rglob(".zarray"))  # sorted: readdir order differs between file systems
     if not arrays:
         return "no arrays"
     za = rng.choice(arrays)
-    chunks = [p for p in za.parent.iterdir() if p.is_file() and not p.name.startswith(".")]
+    chunks = sorted(p for p in za.parent.iterdir() if p.is_file() and not p.name.startswith("."))
     r = rng.random()
     if r < 0.5 or not chunks:
         try:
@@ -273,11 +275,11 @@ def mutate_zarr(rng, store):
 
 def mutate_zarr3(rng, store):
     """Zarr v3: mutate one array's `zarr.json` (keys, codec configurations) or a chunk/shard file."""
-    arrays = [p for p in store.rglob("zarr.json") if '"node_type": "array"' in p.read_text(errors="replace")]
+    arrays = sorted(p for p in store.rglob("zarr.json") if '"node_type": "array"' in p.read_text(errors="replace"))
     if not arrays:
         return "no arrays"
     za = rng.choice(arrays)
-    chunks = [p for p in za.parent.rglob("*") if p.is_file() and p.name != "zarr.json"]  # an array has no children
+    chunks = sorted(p for p in za.parent.rglob("*") if p.is_file() and p.name != "zarr.json")  # no child nodes
     r = rng.random()
     if r < 0.55 or not chunks:
         meta = json.loads(za.read_text())
@@ -601,12 +603,19 @@ def case_class(case):
     return (case["verdict"], mutation_class(case["mutation"]), message_class(case["detail"]))
 
 
-def run(fmt, args, rng, tmp, keep):
+STOP = []  # set by SIGTERM or --max-minutes: finish the file in hand, then report what was done
+
+
+def run(fmt, args, rng, tmp, keep, checkpoint):
     srcs = sources(fmt)
     counts, by_mut = Counter(), defaultdict(Counter)
     kept_per_class = Counter()
     cases = open(keep / "cases.jsonl", "a") if keep else None
+    deadline = time.monotonic() + args.max_minutes * 60 if args.max_minutes else None
+    done = 0
     for n in range(args.count):
+        if STOP or (deadline and time.monotonic() > deadline):
+            break
         src = rng.choice(srcs)
         if fmt in ("zarr", "zarr3"):
             dst = tmp / f"m{n % 4}.zarr"
@@ -640,11 +649,13 @@ def run(fmt, args, rng, tmp, keep):
                     case["kept"] = name
                 cases.write(json.dumps(case) + "\n")
                 cases.flush()
-        if (n + 1) % 500 == 0:
-            print(f"{fmt}: {n + 1}/{args.count} {dict(counts)}", file=sys.stderr, flush=True)
+        done = n + 1
+        if done % 250 == 0:
+            print(f"{fmt}: {done}/{args.count} {dict(counts)}", file=sys.stderr, flush=True)
+            checkpoint(done, counts, by_mut)
     if cases:
         cases.close()
-    return counts, by_mut
+    return done, counts, by_mut
 
 
 def merge(reports):
@@ -692,6 +703,7 @@ def git_commit():
 
 
 def main():
+    global TIMEOUT
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nd", default=str(HERE.parent / "target" / "release" / "nd"))
     ap.add_argument("--format", default="fits,asdf,zarr",
@@ -701,7 +713,10 @@ def main():
     ap.add_argument("--keep", type=Path, help="directory for the disagreeing cases and cases.jsonl")
     ap.add_argument("--keep-max", type=int, default=2000, help="files kept per format and run")
     ap.add_argument("--keep-per-class", type=int, default=3, help="files kept per disagreement class")
-    ap.add_argument("--report", type=Path, help="JSON summary")
+    ap.add_argument("--report", type=Path, help="JSON summary (also written every 250 files)")
+    ap.add_argument("--tmp", type=Path, help="where the mutated files are made (a RAM disk speeds up Zarr stores)")
+    ap.add_argument("--timeout", type=int, default=TIMEOUT, help="seconds per reader and file")
+    ap.add_argument("--max-minutes", type=float, help="stop each format after this long (SIGTERM too)")
     ap.add_argument("--merge", type=Path, nargs="+", metavar="REPORT",
                     help="merge the --report files of several runs into --report (or stdout), run nothing")
     ap.add_argument("--classes", type=Path, nargs="+", metavar="CASES",
@@ -723,19 +738,25 @@ def main():
             ap.error(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
+    TIMEOUT = args.timeout
+    signal.signal(signal.SIGTERM, lambda *_: STOP.append(True))
     summary = {"seed": args.seed, "count": args.count, "commit": git_commit(), "formats": {}}
-    with tempfile.TemporaryDirectory() as t:
+    with tempfile.TemporaryDirectory(dir=args.tmp) as t:
         for fmt in formats:
             rng = random.Random(f"{args.seed}-{fmt}")
             t0 = time.monotonic()
-            counts, by_mut = run(fmt, args, rng, Path(t), args.keep)
-            seconds = round(time.monotonic() - t0, 1)
-            summary["formats"][fmt] = {"files": args.count, "seconds": seconds, "verdicts": dict(counts),
-                                       "by_mutation": {k: dict(v) for k, v in sorted(by_mut.items())}}
-            print(f"{fmt}: {args.count} files in {seconds} s: "
+
+            def checkpoint(done, counts, by_mut, fmt=fmt, t0=t0):
+                summary["formats"][fmt] = {"files": done, "seconds": round(time.monotonic() - t0, 1),
+                                           "verdicts": dict(counts),
+                                           "by_mutation": {k: dict(v) for k, v in sorted(by_mut.items())}}
+                if args.report:
+                    args.report.write_text(json.dumps(summary, indent=1) + "\n")
+
+            done, counts, by_mut = run(fmt, args, rng, Path(t), args.keep, checkpoint)
+            checkpoint(done, counts, by_mut)
+            print(f"{fmt}: {done} files in {summary['formats'][fmt]['seconds']} s: "
                   + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    if args.report:
-        args.report.write_text(json.dumps(summary, indent=1) + "\n")
     bad = sum(s["verdicts"].get("differ", 0) + s["verdicts"].get("nd-crash", 0) for s in summary["formats"].values())
     return 1 if bad else 0
 
