@@ -366,6 +366,14 @@ def with_timeout(fn, *args):
         signal.alarm(0)
 
 
+class Reading(dict):
+    """{selector: ndarray or Exception} of one reader, with the warnings it gave on the file."""
+
+    def __init__(self, warnings=()):
+        super().__init__()
+        self.warnings = list(warnings)
+
+
 def nd_read(nd, path):
     """{selector: ndarray or Exception} as nd reads it, or an Exception for the whole file."""
     env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
@@ -378,15 +386,22 @@ def nd_read(nd, path):
             return RuntimeError(f"nd info crashed: exit {p.returncode}: {p.stderr[-300:]!r}")
         return ValueError(p.stderr.decode(errors="replace").strip())
     info = json.loads(p.stdout)
-    out = {}
+    out = Reading(warnings=[str(w) for w in info.get("warnings", [])])
+    columns = Counter()
     for entry in info["arrays"][:MAX_ARRAYS]:
-        sel = entry["path"]
+        sel = key = entry["path"]
+        if entry.get("kind") == "column" and info.get("format") == "fits":
+            # FITS columns are compared by position: a mutated TTYPEn renames or duplicates names
+            hdu = sel.split("/")[0]
+            key = f"{hdu}/#{columns[hdu]}"
+            columns[hdu] += 1
         try:
             q = subprocess.run([nd, "export", str(path), sel, "-o", "-"], capture_output=True, timeout=TIMEOUT,
                                env=env)
         except subprocess.TimeoutExpired:
-            out[sel] = Timeout("nd export timed out")
+            out[key] = Timeout("nd export timed out")
             continue
+        sel = key
         if q.returncode == 0:
             try:
                 out[sel] = np.load(io.BytesIO(q.stdout), allow_pickle=False)
@@ -414,13 +429,12 @@ def fits_ref(path):
                     except Exception as e:  # noqa: BLE001
                         out[f"{i}/*"] = e
                         continue
-                    for k, c in enumerate(cols):
-                        name = c.name or f"col{k + 1}"
+                    for k, c in enumerate(cols):  # by position, as nd_read keys them
                         try:
-                            v = data[c.name] if c.name else data.field(k)
-                            out[f"{i}/{name}"] = np.array(v) if v.dtype != object else v
+                            v = data.field(k)
+                            out[f"{i}/#{k}"] = np.array(v) if v.dtype != object else v
                         except Exception as e:  # noqa: BLE001
-                            out[f"{i}/{name}"] = e
+                            out[f"{i}/#{k}"] = e
                 else:
                     try:
                         d = hdu.data
@@ -545,14 +559,27 @@ def verdicts(nd, ref):
     out = []
     for sel in sorted(set(nd) | set(ref)):
         a, b = nd.get(sel), ref.get(sel)
+        hdu = sel.split("/")[0]
+        table_error = ref.get(f"{hdu}/*")  # FITS: the reference could not describe the table's columns
         if isinstance(a, RuntimeError):
             out.append((sel, "nd-crash", str(a)))
         elif sel not in ref:
-            out.append((sel, "only-nd", ""))
+            if isinstance(table_error, Exception):
+                out.append((sel, "ref-refuses", f"{type(table_error).__name__}: {table_error}"))
+            elif isinstance(a, Exception):  # listed by nd alone, and nd cannot read it either
+                out.append((sel, "both-refuse", ""))
+            else:
+                out.append((sel, "only-nd", ""))
         elif sel not in nd:
-            if len(nd) >= MAX_ARRAYS:
+            if len(nd) >= MAX_ARRAYS or (sel.endswith("/*") and any(k.startswith(f"{hdu}/") for k in nd)):
                 continue
-            out.append((sel, "only-ref", ""))
+            if isinstance(b, Exception):  # not listed by nd, not readable by the reference
+                out.append((sel, "both-refuse", ""))
+                continue
+            # nd leaves out (with a warning) the data it cannot describe: that is nd refusing it
+            why = [w for w in getattr(nd, "warnings", []) if re.search(rf"HDU {re.escape(hdu)}\b", w) or sel in w]
+            why.sort(key=lambda w: "not listed" not in w)  # the warning saying what was left out first
+            out.append((sel, "nd-refuses", why[0]) if why else (sel, "only-ref", ""))
         elif isinstance(a, Exception) and isinstance(b, Exception):
             out.append((sel, "both-refuse", ""))
         elif isinstance(a, Exception):
