@@ -35,6 +35,7 @@ import argparse
 import io
 import json
 import os
+import pickle
 import random
 import re
 import resource
@@ -374,6 +375,45 @@ class Reading(dict):
         self.warnings = list(warnings)
 
 
+def named_error(name, message):
+    """An exception carrying another's class name and message (across the pipe from a child)."""
+    return type(name, (Exception,), {})(message)
+
+
+def isolated(fn, path):
+    """fn(path) in a forked child, under the timeout: a reference library that crashes the
+    interpreter (astropy's compression module on a corrupt tile has aborted with `malloc():
+    invalid next size`) ends as a `ReferenceCrash` exception, not as the end of the run."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(r)
+        try:
+            res = with_timeout(fn, path)
+            if isinstance(res, dict):  # exceptions as (name, message): not every class pickles
+                res = {k: ("error", type(v).__name__, str(v)) if isinstance(v, Exception) else v
+                       for k, v in res.items()}
+            payload = pickle.dumps(("ok", res))
+        except BaseException as e:  # noqa: BLE001 - everything goes back to the parent
+            payload = pickle.dumps(("err", type(e).__name__, str(e)))
+        with os.fdopen(w, "wb") as f:
+            f.write(payload)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        return named_error("ReferenceCrash", f"the reference reader died (signal {sig}, status {status})")
+    msg = pickle.loads(data)
+    if msg[0] == "ok":
+        if isinstance(msg[1], dict):
+            return {k: named_error(v[1], v[2]) if isinstance(v, tuple) else v for k, v in msg[1].items()}
+        return msg[1]
+    return named_error(msg[1], msg[2])
+
+
 def nd_read(nd, path):
     """{selector: ndarray or Exception} as nd reads it, or an Exception for the whole file."""
     env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
@@ -395,23 +435,25 @@ def nd_read(nd, path):
             hdu = sel.split("/")[0]
             key = f"{hdu}/#{columns[hdu]}"
             columns[hdu] += 1
-        try:
-            q = subprocess.run([nd, "export", str(path), sel, "-o", "-"], capture_output=True, timeout=TIMEOUT,
-                               env=env)
-        except subprocess.TimeoutExpired:
-            out[key] = Timeout("nd export timed out")
-            continue
-        sel = key
-        if q.returncode == 0:
-            try:
-                out[sel] = np.load(io.BytesIO(q.stdout), allow_pickle=False)
-            except Exception as e:  # noqa: BLE001 - an unreadable .npy is nd's bug: keep it
-                out[sel] = RuntimeError(f"nd wrote an unreadable .npy: {e}")
-        elif q.returncode in (1, 2):
-            out[sel] = ValueError(q.stderr.decode(errors="replace").strip())
-        else:
-            out[sel] = RuntimeError(f"nd export crashed: exit {q.returncode}: {q.stderr[-300:]!r}")
+        out[key] = nd_export(nd, path, sel)
     return out
+
+
+def nd_export(nd, path, sel):
+    """One array as `nd export` writes it, or the Exception describing why not."""
+    env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
+    try:
+        q = subprocess.run([nd, "export", str(path), sel, "-o", "-"], capture_output=True, timeout=TIMEOUT, env=env)
+    except subprocess.TimeoutExpired:
+        return Timeout("nd export timed out")
+    if q.returncode == 0:
+        try:
+            return np.load(io.BytesIO(q.stdout), allow_pickle=False)
+        except Exception as e:  # noqa: BLE001 - an unreadable .npy is nd's bug: keep it
+            return RuntimeError(f"nd wrote an unreadable .npy: {e}")
+    if q.returncode in (1, 2):
+        return ValueError(q.stderr.decode(errors="replace").strip())
+    return RuntimeError(f"nd export crashed: exit {q.returncode}: {q.stderr[-300:]!r}")
 
 
 def fits_ref(path):
@@ -452,6 +494,14 @@ def asdf_arrays(tree, prefix=""):
         yield f"{prefix}/mask", np.ma.getmaskarray(tree)
     elif isinstance(tree, np.ndarray):
         yield prefix, tree
+    elif type(tree).__name__ == "Array" and type(tree).__module__.startswith("zarr"):  # asdf-zarr
+        try:
+            yield prefix, np.asarray(tree[...])
+        except Exception as e:  # noqa: BLE001
+            yield prefix, e
+    elif isinstance(tree, dict) and "core/ndarray-" in str(getattr(tree, "_tag", "")):
+        # python asdf could not convert the node (AsdfConversionWarning) and left it a raw dict
+        yield prefix, ValueError("python asdf left the ndarray node unconverted")
     elif isinstance(tree, dict):
         for k, v in tree.items():
             yield from asdf_arrays(v, f"{prefix}/{k}" if prefix else str(k))
@@ -466,7 +516,7 @@ def asdf_ref(path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with asdf.open(path, lazy_load=False, memmap=False) as af:
-            return {p: np.array(a) for p, a in asdf_arrays(af.tree)}
+            return {p: a if isinstance(a, Exception) else np.array(a) for p, a in asdf_arrays(af.tree)}
 
 
 def zarr_ref(path):
@@ -633,8 +683,16 @@ def case_class(case):
 STOP = []  # set by SIGTERM or --max-minutes: finish the file in hand, then report what was done
 
 
+PRELOAD = {"fits": "astropy.io.fits", "asdf": "asdf", "zarr": "zarr", "zarr3": "zarr"}
+
+
 def run(fmt, args, rng, tmp, keep, checkpoint):
     srcs = sources(fmt)
+    __import__(PRELOAD[fmt])  # imported once here, not in every forked reader
+    try:  # and warmed up (python asdf loads its extensions on the first open)
+        with_timeout(REF[fmt], srcs[0])
+    except Exception:  # noqa: BLE001,S110 - only a warm-up
+        pass
     counts, by_mut = Counter(), defaultdict(Counter)
     kept_per_class = Counter()
     cases = open(keep / "cases.jsonl", "a") if keep else None
@@ -654,10 +712,12 @@ def run(fmt, args, rng, tmp, keep, checkpoint):
             data, what = (mutate_fits if fmt == "fits" else mutate_asdf)(rng, src.read_bytes())
             dst.write_bytes(data)
         nd = nd_read(args.nd, dst)
-        try:
-            ref = with_timeout(REF[fmt], dst)
-        except Exception as e:  # noqa: BLE001 - any refusal of the reference counts as refusing
-            ref = e
+        ref = isolated(REF[fmt], dst)  # any refusal of the reference counts as refusing
+        if fmt == "asdf" and isinstance(nd, dict) and isinstance(ref, dict):
+            # `nd info` lists a masked array once; its mask is the selector PATH/mask
+            for sel in ref:
+                if sel.endswith("/mask") and sel not in nd and sel[:-5] in nd:
+                    nd[sel] = nd_export(args.nd, dst, sel)
         for sel, verdict, detail in verdicts(nd, ref):
             counts[verdict] += 1
             by_mut[mutation_class(what)][verdict] += 1
