@@ -152,13 +152,31 @@ impl BlockHeader {
                 hdr.allocated
             )));
         }
-        if hdr.compression == [0; 4] && hdr.used != hdr.data_size {
-            return Err(bad(format!(
-                "uncompressed block with used size {} != data size {}",
-                hdr.used, hdr.data_size
-            )));
-        }
+        // An uncompressed block whose data size differs from its used size is read as python
+        // asdf reads it, by the used size ([`BlockHeader::decoded_len`]); the layout warns.
         Ok(hdr)
+    }
+
+    /// Length of the block's data once decoded: the data size of a compressed block, the used
+    /// size of an uncompressed one (python asdf reads `used_size` bytes and ignores the data
+    /// size field of an uncompressed block).
+    pub fn decoded_len(&self) -> u64 {
+        if self.compression == [0; 4] {
+            self.used
+        } else {
+            self.data_size
+        }
+    }
+
+    /// What is inconsistent in a header nd reads anyway (a warning), if anything.
+    fn defect(&self, block: usize) -> Option<String> {
+        (self.compression == [0; 4] && self.used != self.data_size).then(|| {
+            format!(
+                "block {block} at byte {}: uncompressed block with used size {} != data size {}; \
+                 read by its used size, as python asdf does",
+                self.offset, self.used, self.data_size
+            )
+        })
     }
 }
 
@@ -400,8 +418,10 @@ pub(crate) fn parse_layout_and_tree(
         layout.index_offset = Some(io);
         match read_index(src, io, &text, first, limits.blocks) {
             Ok(blocks) => {
+                warnings.extend(blocks.iter().enumerate().filter_map(|(i, h)| h.defect(i)));
                 layout.blocks = std::sync::Arc::new(blocks);
                 layout.index = IndexStatus::Used;
+                layout.warnings = warnings;
                 return Ok((layout, tree_bytes));
             }
             Err(why) => {
@@ -414,7 +434,9 @@ pub(crate) fn parse_layout_and_tree(
     } else {
         layout.index = IndexStatus::Absent;
     }
-    layout.blocks = std::sync::Arc::new(scan_blocks(src, first, &mut warnings, limits.blocks)?);
+    let blocks = scan_blocks(src, first, &mut warnings, limits.blocks)?;
+    warnings.extend(blocks.iter().enumerate().filter_map(|(i, h)| h.defect(i)));
+    layout.blocks = std::sync::Arc::new(blocks);
     layout.warnings = warnings;
     Ok((layout, tree_bytes))
 }

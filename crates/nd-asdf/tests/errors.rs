@@ -157,3 +157,35 @@ fn mutated_files_never_panic() {
     let f = AsdfFile::open(testdata().join("asdf/py/dtypes.asdf")).unwrap();
     assert!(f.array("i8_be").unwrap().read_all().is_ok());
 }
+
+/// An uncompressed block whose data size field differs from its used size (a differential
+/// fuzzing case, spec-notes/differential.md): python asdf reads `used_size` bytes and ignores
+/// the data size of an uncompressed block; nd reads it the same way and warns.
+#[test]
+fn uncompressed_block_data_size_is_not_trusted() {
+    let raw = py("index_absent.asdf");
+    let want = open_bytes(raw.clone()).unwrap();
+    let at = raw.windows(4).position(|w| w == b"\xd3BLK").unwrap();
+    let mut b = raw.clone();
+    b[at + 30..at + 38].copy_from_slice(&(1u64 << 31).to_be_bytes());
+    let got = open_bytes(b).unwrap();
+    assert!(
+        got.warnings()
+            .iter()
+            .any(|w| w.contains("block 0") && w.contains("read by its used size")),
+        "{:?}",
+        got.warnings()
+    );
+    assert!(want.warnings().is_empty(), "{:?}", want.warnings());
+    let paths: Vec<String> = want.arrays().into_iter().map(|(p, _)| p).collect();
+    assert!(!paths.is_empty());
+    for p in paths {
+        let (a, b) = (want.array(&p).unwrap(), got.array(&p).unwrap());
+        let full = nd_core::Region::full(a.shape());
+        assert_eq!(
+            a.read_region(&full).unwrap().bytes(),
+            b.read_region(&full).unwrap().bytes(),
+            "{p}"
+        );
+    }
+}
