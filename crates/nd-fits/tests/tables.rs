@@ -246,3 +246,19 @@ fn binary_table_row_longer_than_its_columns() {
     assert_eq!(errors.len(), 1, "{issues:?}");
     assert!(errors[0].msg.contains("NAXIS1 = 20"), "{}", errors[0].msg);
 }
+
+/// TDIMn as astropy applies it (differential fuzzing, spec-notes/differential.md):
+/// `broken_tdim_forms.fits` has TDIM2 = ' (2,2)' (a leading blank: astropy's TDIM_RE does not
+/// match, so the column keeps its TFORM shape); `broken_tdim_short.fits` has TDIM1 = '(2,1)' on a
+/// 4E column: nd gives the first two elements of each stored row (astropy steps through the rows
+/// by the TDIM size and returns [0, 1, 2, 3], the second row misread).
+#[test]
+fn tdim_applied_as_astropy_matches_it() {
+    let fits = Fits::open(root().join("defects/broken_tdim_forms.fits")).unwrap();
+    let b = fits.table(1).unwrap().column("B").unwrap();
+    assert_eq!(b.shape(), [2, 4]);
+    let fits = Fits::open(root().join("defects/broken_tdim_short.fits")).unwrap();
+    let a = fits.table(1).unwrap().column("A").unwrap();
+    assert_eq!(a.shape(), [2, 1, 2]);
+    assert_eq!(a.as_slice::<f32>().unwrap(), [0.0, 1.0, 4.0, 5.0]);
+}

@@ -398,9 +398,10 @@ fn stored_dtype(code: char) -> DataType {
     }
 }
 
-/// Parse `(a,b,c)` into numpy-order dims (reversed).
+/// Parse `(a,b,c)` into numpy-order dims (reversed). As astropy's `TDIM_RE.match`: the value
+/// must start with `(` (a leading blank makes astropy ignore the TDIM, and nd with it).
 fn parse_tdim(s: &str) -> Option<Vec<u64>> {
-    let inner = s.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let inner = s.trim_end().strip_prefix('(')?.strip_suffix(')')?;
     let mut v = Vec::new();
     for part in inner.split(',') {
         v.push(part.trim().parse::<u64>().ok()?);
@@ -525,6 +526,10 @@ mod tests {
             })
         );
         assert!(parse_bintable_tform("Ax").is_none());
+        // TDIM as astropy matches it: a leading blank and the TDIM is ignored
+        assert_eq!(parse_tdim("(2,3)  "), Some(vec![3, 2]));
+        assert_eq!(parse_tdim("( 2 , 3 )"), Some(vec![3, 2]));
+        assert_eq!(parse_tdim(" (2,2)"), None);
         assert!(parse_bintable_tform("Z").is_none());
         assert_eq!(
             parse_ascii_tform("F10.3"),
