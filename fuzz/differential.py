@@ -5,6 +5,7 @@
         [--count N] [--seed S] [--keep DIR] [--report out.json]
     python fuzz/differential.py --merge a.json b.json --report all.json   # runs of other seeds
     python fuzz/differential.py --classes DIR/cases.jsonl                 # disagreement classes
+    python fuzz/differential.py --replay DIR    # the kept files again, after a fix: verdicts now
 
 `zarr3` (Zarr v3 stores, mutated `zarr.json` and chunk/shard files) needs zarr-python 3: run
 that format with the interpreter of testdata/requirements-zarr3.txt. Several runs (formats, or
@@ -426,7 +427,8 @@ def nd_read(nd, path):
             return RuntimeError(f"nd info crashed: exit {p.returncode}: {p.stderr[-300:]!r}")
         return ValueError(p.stderr.decode(errors="replace").strip())
     info = json.loads(p.stdout)
-    out = Reading(warnings=[str(w) for w in info.get("warnings", [])])
+    out = Reading(warnings=[str(w) for w in info.get("warnings", [])]
+                  + [f"{u.get('path')}: {u.get('reason')} (its data is not listed)" for u in info.get("unreadable", [])])
     columns = Counter()
     for entry in info["arrays"][:MAX_ARRAYS]:
         sel = key = entry["path"]
@@ -575,6 +577,8 @@ FORMATS = ["fits", "asdf", "zarr", "zarr3"]
 def same(a, b):
     if a.shape != b.shape:
         return False
+    if a.dtype.names and b.dtype.names:  # structured: field by field (byte orders may differ)
+        return a.dtype.names == b.dtype.names and all(same(a[n], b[n]) for n in a.dtype.names)
     if a.dtype.kind in "SU" and b.dtype.kind in "SU":
         # astropy gives FITS strings as str with trailing blanks stripped; nd as the stored bytes
         a, b = (np.char.rstrip(np.char.decode(x, "latin-1") if x.dtype.kind == "S" else x) for x in (a, b))
@@ -600,6 +604,9 @@ def verdicts(nd, ref):
         if isinstance(nd, RuntimeError):
             return [("<file>", "nd-crash", str(nd))]
         return [("<file>", "nd-refuses", str(nd))]
+    if isinstance(ref, Exception) and not nd and getattr(nd, "warnings", None):
+        # nd opens the file but lists nothing it can read, and says why: both refuse
+        return [("<file>", "both-refuse", f"nd: {nd.warnings[0]} | ref: {type(ref).__name__}: {ref}")]
     if isinstance(ref, Exception):
         # nd reads the file; the reference refuses it whole.
         crashed = [s for s, v in nd.items() if isinstance(v, RuntimeError)]
@@ -709,8 +716,13 @@ def run(fmt, args, rng, tmp, keep, checkpoint):
             what = (mutate_zarr if fmt == "zarr" else mutate_zarr3)(rng, dst)
         else:
             dst = tmp / f"m{n % 4}{src.suffix}"
-            data, what = (mutate_fits if fmt == "fits" else mutate_asdf)(rng, src.read_bytes())
+            raw = src.read_bytes()
+            data, what = (mutate_fits if fmt == "fits" else mutate_asdf)(rng, raw)
             dst.write_bytes(data)
+            if fmt == "asdf":  # the files an exploded ASDF file names go next to the mutated copy
+                for sib in src.parent.glob("*.asdf"):
+                    if sib != src and sib.name.encode() in raw:
+                        shutil.copy(sib, tmp / sib.name)
         nd = nd_read(args.nd, dst)
         ref = isolated(REF[fmt], dst)  # any refusal of the reference counts as refusing
         if fmt == "asdf" and isinstance(nd, dict) and isinstance(ref, dict):
@@ -781,6 +793,36 @@ def print_classes(paths):
         print(f"{key[0]}\t{len(cs)}\t{key[1]}\t{key[2]}\t{key[3]}\t{kept}")
 
 
+def replay(args):
+    """Read the kept files of a --keep directory again (after a fix) and print, per class of the
+    recorded cases, the verdicts the files get now."""
+    cases = [json.loads(line) for line in (args.replay / "cases.jsonl").read_text().splitlines()]
+    seen, now = set(), defaultdict(Counter)
+    for c in cases:
+        if "kept" not in c or c["kept"] in seen:
+            continue
+        seen.add(c["kept"])
+        path = args.replay / c["kept"]
+        fmt = c["format"]
+        if fmt not in FORMATS or (fmt == "zarr3") != args.format.startswith("zarr3"):
+            continue
+        nd = nd_read(args.nd, path)
+        ref = isolated(REF[fmt], path)
+        if fmt == "asdf" and isinstance(nd, dict) and isinstance(ref, dict):
+            for sel in ref:
+                if sel.endswith("/mask") and sel not in nd and sel[:-5] in nd:
+                    nd[sel] = nd_export(args.nd, path, sel)
+        got = {sel: v for sel, v, _ in verdicts(nd, ref)}
+        for k in cases:
+            if k.get("kept") == c["kept"]:
+                v = got.get(k["selector"])
+                if v is None:  # a file refused whole before: what its arrays get now
+                    v = "+".join(sorted(set(got.values()))) if k["selector"] == "<file>" else "gone"
+                now[(fmt,) + case_class(k)][v] += 1
+    for key in sorted(now):
+        print("\t".join(key) + "\t" + json.dumps(dict(now[key])))
+
+
 def git_commit():
     try:
         return subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -806,9 +848,14 @@ def main():
     ap.add_argument("--max-minutes", type=float, help="stop each format after this long (SIGTERM too)")
     ap.add_argument("--merge", type=Path, nargs="+", metavar="REPORT",
                     help="merge the --report files of several runs into --report (or stdout), run nothing")
+    ap.add_argument("--replay", type=Path, metavar="KEEPDIR",
+                    help="read the kept files of a --keep directory again, print each class's verdicts now")
     ap.add_argument("--classes", type=Path, nargs="+", metavar="CASES",
                     help="print the disagreement classes of cases.jsonl files (tab-separated), run nothing")
     args = ap.parse_args()
+    if args.replay:
+        replay(args)
+        return 0
     if args.classes:
         print_classes(args.classes)
         return 0
