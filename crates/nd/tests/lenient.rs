@@ -1,0 +1,36 @@
+//! Files the reference libraries open although one of their arrays is broken (cases of the
+//! differential fuzzing, spec-notes/differential.md): nd lists the other arrays, names the broken
+//! one in a warning, and refuses only that array.
+
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
+}
+
+/// ASDF: python asdf opens a file whose ndarray points at a block that does not exist, leaving
+/// that node unconverted (AsdfConversionWarning); the other arrays read.
+#[test]
+fn asdf_array_with_a_missing_block_is_left_out_with_a_warning() {
+    let raw = std::fs::read(root().join("asdf/py/index_absent.asdf")).unwrap();
+    let text = b"  source: 2\n";
+    let at = raw.windows(text.len()).position(|w| w == text).unwrap();
+    let mut b = raw.clone();
+    b[at..at + text.len()].copy_from_slice(b"  source: 9\n"); // same length: blocks stay put
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("missing_block.asdf");
+    std::fs::write(&path, b).unwrap();
+    let ds = nd::open(path.to_str().unwrap()).unwrap();
+    let listed: Vec<String> = ds.arrays().unwrap().into_iter().map(|a| a.path).collect();
+    assert_eq!(listed, ["a0", "a1", "a3"]);
+    let w = ds.warnings();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("'a2'") && w.contains("not listed")),
+        "{w:?}"
+    );
+    assert!(ds.array("a2").is_err());
+    let good = nd::open(root().join("asdf/py/index_absent.asdf").to_str().unwrap()).unwrap();
+    assert_eq!(good.arrays().unwrap().len(), 4);
+    assert!(good.warnings().is_empty());
+}
