@@ -34,3 +34,25 @@ fn asdf_array_with_a_missing_block_is_left_out_with_a_warning() {
     assert_eq!(good.arrays().unwrap().len(), 4);
     assert!(good.warnings().is_empty());
 }
+
+/// FITS: a table whose TFIELDS was damaged to 2^31 (a differential fuzzing case that made
+/// `nd info --json` loop over two billion columns): the tree is built at once.
+#[test]
+fn fits_table_with_a_huge_tfields_builds_its_tree_at_once() {
+    let raw = std::fs::read(root().join("fits/gen/bt_all.fits")).unwrap();
+    let at = raw
+        .chunks(80)
+        .position(|c| c.starts_with(b"TFIELDS "))
+        .unwrap()
+        * 80;
+    let mut b = raw.clone();
+    b[at..at + 30].copy_from_slice(format!("TFIELDS = {:>20}", 1u64 << 31).as_bytes());
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("tfields.fits");
+    std::fs::write(&path, b).unwrap();
+    let ds = nd::open(path.to_str().unwrap()).unwrap();
+    let start = std::time::Instant::now();
+    let tree = ds.tree().unwrap();
+    assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+    assert!(!tree.children.is_empty());
+}
