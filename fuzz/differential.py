@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
 """Differential fuzzing: mutate testdata files and compare nd with the reference libraries.
 
-    python fuzz/differential.py --nd target/release/nd [--format fits|asdf|zarr|all]
+    python fuzz/differential.py --nd target/release/nd [--format fits,asdf,zarr|zarr3|all]
         [--count N] [--seed S] [--keep DIR] [--report out.json]
+    python fuzz/differential.py --merge a.json b.json --report all.json   # runs of other seeds
+    python fuzz/differential.py --classes DIR/cases.jsonl                 # disagreement classes
+    python fuzz/differential.py --replay DIR    # the kept files again, after a fix: verdicts now
+
+`zarr3` (Zarr v3 stores, mutated `zarr.json` and chunk/shard files) needs zarr-python 3: run
+that format with the interpreter of testdata/requirements-zarr3.txt. Several runs (formats, or
+one format split between seeds) can go in parallel into one --keep directory; --merge adds
+their reports up.
 
 For each format, N mutated files are made from the files in testdata/ by structure-aware
 mutations (header cards, NAXISn, BITPIX, TFORMn, PCOUNT/THEAP, scaling keys, tile keys; ASDF
-YAML keys, block headers and the block index; `.zarray` keys, `.zattrs`, chunk bytes; plus
-truncations and byte flips everywhere). Each file is read by nd (`nd info --json`, then `nd
-export` of every listed array) and by the reference library (astropy, python asdf, zarr-python
-2), and every array gets one verdict:
+YAML keys, block headers and the block index; `.zarray` keys, `zarr.json` keys and codec
+configurations, chunk and shard bytes; plus truncations and byte flips everywhere). Each file is
+read by nd (`nd info --json`, then `nd export` of every listed array) and by the reference library (astropy, python asdf, zarr-python
+2 or 3), and every array gets one verdict:
 
 - `equal`: both read it, same values (NaN equal to NaN, same shape);
 - `both-refuse`: neither reads it;
@@ -28,6 +36,7 @@ import argparse
 import io
 import json
 import os
+import pickle
 import random
 import re
 import resource
@@ -36,6 +45,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -44,7 +54,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 TESTDATA = HERE.parent / "testdata"
-TIMEOUT = 20  # seconds per reader and file; a reader that takes longer counts as refusing
+# Seconds per reader and file; a reader that takes longer counts as refusing (astropy loops over
+# NAXIS before it looks at the NAXISn cards, so a mutated NAXIS = 2**31 takes it hours).
+TIMEOUT = 5
 MAX_ARRAYS = 24  # arrays compared per file (tables with many columns)
 MAX_BYTES = 64 << 20  # inputs larger than this are skipped as mutation sources
 
@@ -210,11 +222,11 @@ def mutate_asdf(rng, data):
 
 # Zarr v2: a store directory; mutate `.zarray` keys or chunk files.
 def mutate_zarr(rng, store):
-    arrays = [p for p in store.rglob(".zarray")]
+    arrays = sorted(store.rglob(".zarray"))  # sorted: readdir order differs between file systems
     if not arrays:
         return "no arrays"
     za = rng.choice(arrays)
-    chunks = [p for p in za.parent.iterdir() if p.is_file() and not p.name.startswith(".")]
+    chunks = sorted(p for p in za.parent.iterdir() if p.is_file() and not p.name.startswith("."))
     r = rng.random()
     if r < 0.5 or not chunks:
         try:
@@ -263,6 +275,79 @@ def mutate_zarr(rng, store):
     return "chunk extended"
 
 
+def mutate_zarr3(rng, store):
+    """Zarr v3: mutate one array's `zarr.json` (keys, codec configurations) or a chunk/shard file."""
+    arrays = sorted(p for p in store.rglob("zarr.json") if '"node_type": "array"' in p.read_text(errors="replace"))
+    if not arrays:
+        return "no arrays"
+    za = rng.choice(arrays)
+    chunks = sorted(p for p in za.parent.rglob("*") if p.is_file() and p.name != "zarr.json")  # no child nodes
+    r = rng.random()
+    if r < 0.55 or not chunks:
+        meta = json.loads(za.read_text())
+        key = rng.choice(["shape", "chunk_shape", "data_type", "fill_value", "codecs", "codec_config",
+                          "chunk_key_encoding", "zarr_format", "dimension_names", "storage_transformers",
+                          "node_type", "chunk_grid"])
+        if key in ("shape", "chunk_shape"):
+            n = len(meta.get("shape") or [1])
+            val = rng.choice([[rand_int(rng)] * n, [0] * n, [-1] * n, [1] * (n + 1), [], None, "x",
+                              [rng.randint(1, 40) for _ in range(n)]])
+            if key == "shape":
+                meta["shape"] = val
+            else:
+                meta.setdefault("chunk_grid", {}).setdefault("configuration", {})["chunk_shape"] = val
+        elif key == "data_type":
+            meta[key] = val = rng.choice(["float32", "int16", "uint8", "float64", "bool", "complex128", "int64",
+                                          "float16", "string", "r16", "r0", "foo", 7, {"name": "int32"}])
+        elif key == "fill_value":
+            meta[key] = val = rng.choice([0, None, "NaN", "Infinity", 1.5, "AAAA", -1, 2**70, [1, 2], True,
+                                          "0x7fc00000", ""])
+        elif key == "codecs":
+            val = rng.choice([[], [{"name": "bytes"}], [{"name": "bytes", "configuration": {"endian": "big"}}],
+                              [{"name": "nope"}], [{"name": "gzip", "configuration": {"level": 1}}],
+                              [{"name": "transpose", "configuration": {"order": [0]}}, {"name": "bytes"}],
+                              (meta.get("codecs") or [])[::-1], (meta.get("codecs") or [])[1:], "x"])
+            meta[key] = val
+        elif key == "codec_config":
+            codecs = meta.get("codecs") or []
+            if not codecs:
+                return "no codecs"
+            c = rng.choice(codecs)
+            conf = c.setdefault("configuration", {})
+            k = rng.choice(sorted(conf) or ["x"])
+            conf[k] = val = rng.choice([0, -1, 1, 2**40, "x", None, [], [0, 0], {"name": "bytes"}])
+            key = f"codecs.{c.get('name')}.{k}"
+        elif key == "chunk_key_encoding":
+            meta[key] = val = rng.choice([{"name": "default", "configuration": {"separator": "."}},
+                                          {"name": "v2", "configuration": {"separator": "."}},
+                                          {"name": "default"}, {"name": "x"}, None])
+        elif key == "zarr_format":
+            meta[key] = val = rng.choice([2, 4, "3"])
+        elif key == "dimension_names":
+            meta[key] = val = rng.choice([None, ["a"], "x", [1, 2, 3]])
+        elif key == "storage_transformers":
+            meta[key] = val = rng.choice([[], [{"name": "x"}], None])
+        elif key == "node_type":
+            meta[key] = val = rng.choice(["group", "x"])
+        else:
+            meta[key] = val = rng.choice([{"name": "rectangular"}, {"name": "regular"}, None])
+        za.write_text(json.dumps(meta))
+        return f"zarr.json.{key}={json.dumps(val)}"
+    c = rng.choice(chunks)
+    data = c.read_bytes()
+    if r < 0.75:
+        c.write_bytes(flip_bytes(rng, data)[0])
+        return "chunk flipped"
+    if r < 0.87:
+        c.write_bytes(truncate(rng, data)[0])
+        return "chunk truncated"
+    if r < 0.94:
+        c.unlink()
+        return "chunk removed"
+    c.write_bytes(data + bytes(rng.randrange(256) for _ in range(rng.randint(1, 64))))
+    return "chunk extended"
+
+
 # ---------------------------------------------------------------- readers
 
 
@@ -283,6 +368,53 @@ def with_timeout(fn, *args):
         signal.alarm(0)
 
 
+class Reading(dict):
+    """{selector: ndarray or Exception} of one reader, with the warnings it gave on the file."""
+
+    def __init__(self, warnings=()):
+        super().__init__()
+        self.warnings = list(warnings)
+
+
+def named_error(name, message):
+    """An exception carrying another's class name and message (across the pipe from a child)."""
+    return type(name, (Exception,), {})(message)
+
+
+def isolated(fn, path):
+    """fn(path) in a forked child, under the timeout: a reference library that crashes the
+    interpreter (astropy's compression module on a corrupt tile has aborted with `malloc():
+    invalid next size`) ends as a `ReferenceCrash` exception, not as the end of the run."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(r)
+        try:
+            res = with_timeout(fn, path)
+            if isinstance(res, dict):  # exceptions as (name, message): not every class pickles
+                res = {k: ("error", type(v).__name__, str(v)) if isinstance(v, Exception) else v
+                       for k, v in res.items()}
+            payload = pickle.dumps(("ok", res))
+        except BaseException as e:  # noqa: BLE001 - everything goes back to the parent
+            payload = pickle.dumps(("err", type(e).__name__, str(e)))
+        with os.fdopen(w, "wb") as f:
+            f.write(payload)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        return named_error("ReferenceCrash", f"the reference reader died (signal {sig}, status {status})")
+    msg = pickle.loads(data)
+    if msg[0] == "ok":
+        if isinstance(msg[1], dict):
+            return {k: named_error(v[1], v[2]) if isinstance(v, tuple) else v for k, v in msg[1].items()}
+        return msg[1]
+    return named_error(msg[1], msg[2])
+
+
 def nd_read(nd, path):
     """{selector: ndarray or Exception} as nd reads it, or an Exception for the whole file."""
     env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
@@ -295,25 +427,35 @@ def nd_read(nd, path):
             return RuntimeError(f"nd info crashed: exit {p.returncode}: {p.stderr[-300:]!r}")
         return ValueError(p.stderr.decode(errors="replace").strip())
     info = json.loads(p.stdout)
-    out = {}
+    out = Reading(warnings=[str(w) for w in info.get("warnings", [])]
+                  + [f"{u.get('path')}: {u.get('reason')} (its data is not listed)" for u in info.get("unreadable", [])])
+    columns = Counter()
     for entry in info["arrays"][:MAX_ARRAYS]:
-        sel = entry["path"]
-        try:
-            q = subprocess.run([nd, "export", str(path), sel, "-o", "-"], capture_output=True, timeout=TIMEOUT,
-                               env=env)
-        except subprocess.TimeoutExpired:
-            out[sel] = Timeout("nd export timed out")
-            continue
-        if q.returncode == 0:
-            try:
-                out[sel] = np.load(io.BytesIO(q.stdout), allow_pickle=False)
-            except Exception as e:  # noqa: BLE001 - an unreadable .npy is nd's bug: keep it
-                out[sel] = RuntimeError(f"nd wrote an unreadable .npy: {e}")
-        elif q.returncode in (1, 2):
-            out[sel] = ValueError(q.stderr.decode(errors="replace").strip())
-        else:
-            out[sel] = RuntimeError(f"nd export crashed: exit {q.returncode}: {q.stderr[-300:]!r}")
+        sel = key = entry["path"]
+        if entry.get("kind") == "column" and info.get("format") == "fits":
+            # FITS columns are compared by position: a mutated TTYPEn renames or duplicates names
+            hdu = sel.split("/")[0]
+            key = f"{hdu}/#{columns[hdu]}"
+            columns[hdu] += 1
+        out[key] = nd_export(nd, path, sel)
     return out
+
+
+def nd_export(nd, path, sel):
+    """One array as `nd export` writes it, or the Exception describing why not."""
+    env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
+    try:
+        q = subprocess.run([nd, "export", str(path), sel, "-o", "-"], capture_output=True, timeout=TIMEOUT, env=env)
+    except subprocess.TimeoutExpired:
+        return Timeout("nd export timed out")
+    if q.returncode == 0:
+        try:
+            return np.load(io.BytesIO(q.stdout), allow_pickle=False)
+        except Exception as e:  # noqa: BLE001 - an unreadable .npy is nd's bug: keep it
+            return RuntimeError(f"nd wrote an unreadable .npy: {e}")
+    if q.returncode in (1, 2):
+        return ValueError(q.stderr.decode(errors="replace").strip())
+    return RuntimeError(f"nd export crashed: exit {q.returncode}: {q.stderr[-300:]!r}")
 
 
 def fits_ref(path):
@@ -331,13 +473,12 @@ def fits_ref(path):
                     except Exception as e:  # noqa: BLE001
                         out[f"{i}/*"] = e
                         continue
-                    for k, c in enumerate(cols):
-                        name = c.name or f"col{k + 1}"
+                    for k, c in enumerate(cols):  # by position, as nd_read keys them
                         try:
-                            v = data[c.name] if c.name else data.field(k)
-                            out[f"{i}/{name}"] = np.array(v) if v.dtype != object else v
+                            v = data.field(k)
+                            out[f"{i}/#{k}"] = np.array(v) if v.dtype != object else v
                         except Exception as e:  # noqa: BLE001
-                            out[f"{i}/{name}"] = e
+                            out[f"{i}/#{k}"] = e
                 else:
                     try:
                         d = hdu.data
@@ -355,6 +496,14 @@ def asdf_arrays(tree, prefix=""):
         yield f"{prefix}/mask", np.ma.getmaskarray(tree)
     elif isinstance(tree, np.ndarray):
         yield prefix, tree
+    elif type(tree).__name__ == "Array" and type(tree).__module__.startswith("zarr"):  # asdf-zarr
+        try:
+            yield prefix, np.asarray(tree[...])
+        except Exception as e:  # noqa: BLE001
+            yield prefix, e
+    elif isinstance(tree, dict) and "core/ndarray-" in str(getattr(tree, "_tag", "")):
+        # python asdf could not convert the node (AsdfConversionWarning) and left it a raw dict
+        yield prefix, ValueError("python asdf left the ndarray node unconverted")
     elif isinstance(tree, dict):
         for k, v in tree.items():
             yield from asdf_arrays(v, f"{prefix}/{k}" if prefix else str(k))
@@ -369,7 +518,7 @@ def asdf_ref(path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with asdf.open(path, lazy_load=False, memmap=False) as af:
-            return {p: np.array(a) for p, a in asdf_arrays(af.tree)}
+            return {p: a if isinstance(a, Exception) else np.array(a) for p, a in asdf_arrays(af.tree)}
 
 
 def zarr_ref(path):
@@ -399,7 +548,27 @@ def zarr_ref(path):
     return out
 
 
-REF = {"fits": fits_ref, "asdf": asdf_ref, "zarr": zarr_ref}
+def zarr3_ref(path):
+    import zarr
+
+    if not zarr.__version__.startswith("3"):
+        raise SystemExit("--format zarr3 needs zarr-python 3 (testdata/requirements-zarr3.txt)")
+    out = {}
+    node = zarr.open(str(path), mode="r")
+    if isinstance(node, zarr.Array):
+        items = [("/", node)]
+    else:
+        items = [(name, obj) for name, obj in node.members(max_depth=None) if isinstance(obj, zarr.Array)]
+    for name, arr in items:
+        try:
+            out[name] = arr[...]
+        except Exception as e:  # noqa: BLE001
+            out[name] = e
+    return out
+
+
+REF = {"fits": fits_ref, "asdf": asdf_ref, "zarr": zarr_ref, "zarr3": zarr3_ref}
+FORMATS = ["fits", "asdf", "zarr", "zarr3"]
 
 
 # ---------------------------------------------------------------- comparison
@@ -408,6 +577,8 @@ REF = {"fits": fits_ref, "asdf": asdf_ref, "zarr": zarr_ref}
 def same(a, b):
     if a.shape != b.shape:
         return False
+    if a.dtype.names and b.dtype.names:  # structured: field by field (byte orders may differ)
+        return a.dtype.names == b.dtype.names and all(same(a[n], b[n]) for n in a.dtype.names)
     if a.dtype.kind in "SU" and b.dtype.kind in "SU":
         # astropy gives FITS strings as str with trailing blanks stripped; nd as the stored bytes
         a, b = (np.char.rstrip(np.char.decode(x, "latin-1") if x.dtype.kind == "S" else x) for x in (a, b))
@@ -433,6 +604,9 @@ def verdicts(nd, ref):
         if isinstance(nd, RuntimeError):
             return [("<file>", "nd-crash", str(nd))]
         return [("<file>", "nd-refuses", str(nd))]
+    if isinstance(ref, Exception) and not nd and getattr(nd, "warnings", None):
+        # nd opens the file but lists nothing it can read, and says why: both refuse
+        return [("<file>", "both-refuse", f"nd: {nd.warnings[0]} | ref: {type(ref).__name__}: {ref}")]
     if isinstance(ref, Exception):
         # nd reads the file; the reference refuses it whole.
         crashed = [s for s, v in nd.items() if isinstance(v, RuntimeError)]
@@ -442,14 +616,27 @@ def verdicts(nd, ref):
     out = []
     for sel in sorted(set(nd) | set(ref)):
         a, b = nd.get(sel), ref.get(sel)
+        hdu = sel.split("/")[0]
+        table_error = ref.get(f"{hdu}/*")  # FITS: the reference could not describe the table's columns
         if isinstance(a, RuntimeError):
             out.append((sel, "nd-crash", str(a)))
         elif sel not in ref:
-            out.append((sel, "only-nd", ""))
+            if isinstance(table_error, Exception):
+                out.append((sel, "ref-refuses", f"{type(table_error).__name__}: {table_error}"))
+            elif isinstance(a, Exception):  # listed by nd alone, and nd cannot read it either
+                out.append((sel, "both-refuse", ""))
+            else:
+                out.append((sel, "only-nd", ""))
         elif sel not in nd:
-            if len(nd) >= MAX_ARRAYS:
+            if len(nd) >= MAX_ARRAYS or (sel.endswith("/*") and any(k.startswith(f"{hdu}/") for k in nd)):
                 continue
-            out.append((sel, "only-ref", ""))
+            if isinstance(b, Exception):  # not listed by nd, not readable by the reference
+                out.append((sel, "both-refuse", ""))
+                continue
+            # nd leaves out (with a warning) the data it cannot describe: that is nd refusing it
+            why = [w for w in getattr(nd, "warnings", []) if re.search(rf"HDU {re.escape(hdu)}\b", w) or sel in w]
+            why.sort(key=lambda w: "not listed" not in w)  # the warning saying what was left out first
+            out.append((sel, "nd-refuses", why[0]) if why else (sel, "only-ref", ""))
         elif isinstance(a, Exception) and isinstance(b, Exception):
             out.append((sel, "both-refuse", ""))
         elif isinstance(a, Exception):
@@ -470,81 +657,240 @@ def sources(fmt):
         files = [p for p in TESTDATA.rglob("*") if p.suffix in (".fits", ".fit", ".fts") and p.is_file()]
     elif fmt == "asdf":
         files = [p for p in TESTDATA.rglob("*.asdf") if p.is_file()]
-    else:
+    elif fmt == "zarr":
         files = [p for p in TESTDATA.rglob("*.zarr") if p.is_dir() and "v3" not in p.relative_to(TESTDATA).parts
                  and ((p / ".zarray").exists() or (p / ".zgroup").exists())]
+    else:
+        files = [p for p in TESTDATA.rglob("*.zarr") if p.is_dir() and (p / "zarr.json").exists()]
     return sorted(f for f in files if f.is_dir() or f.stat().st_size <= MAX_BYTES)
 
 
-def run(fmt, args, rng, tmp, keep):
+DISAGREE = ("differ", "nd-crash", "only-nd", "only-ref", "ref-refuses", "nd-refuses")
+
+
+def mutation_class(what):
+    """The mutation without its value: `NAXIS1=255` -> `NAXIS1`, `yaml.shape=[0]` -> `yaml.shape`."""
+    return re.sub(r"[=(].*", "", what)
+
+
+def message_class(detail):
+    """A message with its numbers, quoted values and file names taken out, for grouping cases."""
+    d = detail.split("\n")[0]
+    d = re.sub(r"/[^\s:'\"]*/m\d\.(fits|fit|fts|asdf|zarr)\S*", "<file>", d)
+    d = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", d)
+    d = re.sub(r"0x[0-9a-fA-F]+|\d+(\.\d+)?", "N", d)
+    return d[:160]
+
+
+def case_class(case):
+    """(verdict, mutation, message) — the class a disagreement is triaged by."""
+    return (case["verdict"], mutation_class(case["mutation"]), message_class(case["detail"]))
+
+
+STOP = []  # set by SIGTERM or --max-minutes: finish the file in hand, then report what was done
+
+
+PRELOAD = {"fits": "astropy.io.fits", "asdf": "asdf", "zarr": "zarr", "zarr3": "zarr"}
+
+
+def run(fmt, args, rng, tmp, keep, checkpoint):
     srcs = sources(fmt)
-    counts, by_mut, examples = Counter(), defaultdict(Counter), []
+    __import__(PRELOAD[fmt])  # imported once here, not in every forked reader
+    try:  # and warmed up (python asdf loads its extensions on the first open)
+        with_timeout(REF[fmt], srcs[0])
+    except Exception:  # noqa: BLE001,S110 - only a warm-up
+        pass
+    counts, by_mut = Counter(), defaultdict(Counter)
+    kept_per_class = Counter()
+    cases = open(keep / "cases.jsonl", "a") if keep else None
+    deadline = time.monotonic() + args.max_minutes * 60 if args.max_minutes else None
+    done = 0
     for n in range(args.count):
+        if STOP or (deadline and time.monotonic() > deadline):
+            break
         src = rng.choice(srcs)
-        if fmt == "zarr":
+        if fmt in ("zarr", "zarr3"):
             dst = tmp / f"m{n % 4}.zarr"
             shutil.rmtree(dst, ignore_errors=True)
             shutil.copytree(src, dst)
-            what = mutate_zarr(rng, dst)
+            what = (mutate_zarr if fmt == "zarr" else mutate_zarr3)(rng, dst)
         else:
             dst = tmp / f"m{n % 4}{src.suffix}"
-            data, what = (mutate_fits if fmt == "fits" else mutate_asdf)(rng, src.read_bytes())
+            raw = src.read_bytes()
+            data, what = (mutate_fits if fmt == "fits" else mutate_asdf)(rng, raw)
             dst.write_bytes(data)
+            if fmt == "asdf":  # the files an exploded ASDF file names go next to the mutated copy
+                for sib in src.parent.glob("*.asdf"):
+                    if sib != src and sib.name.encode() in raw:
+                        shutil.copy(sib, tmp / sib.name)
         nd = nd_read(args.nd, dst)
-        try:
-            ref = with_timeout(REF[fmt], dst)
-        except Exception as e:  # noqa: BLE001 - any refusal of the reference counts as refusing
-            ref = e
-        mut = re.sub(r"[=(].*", "", what)
+        ref = isolated(REF[fmt], dst)  # any refusal of the reference counts as refusing
+        if fmt == "asdf" and isinstance(nd, dict) and isinstance(ref, dict):
+            # `nd info` lists a masked array once; its mask is the selector PATH/mask
+            for sel in ref:
+                if sel.endswith("/mask") and sel not in nd and sel[:-5] in nd:
+                    nd[sel] = nd_export(args.nd, dst, sel)
         for sel, verdict, detail in verdicts(nd, ref):
             counts[verdict] += 1
-            by_mut[mut][verdict] += 1
-            if verdict in ("differ", "nd-crash", "only-nd", "only-ref", "ref-refuses", "nd-refuses") and keep:
-                case = {"n": n, "format": fmt, "source": str(src.relative_to(TESTDATA)), "mutation": what,
-                        "selector": sel, "verdict": verdict, "detail": detail[:400]}
-                name = f"{fmt}-{n:06d}{'.zarr' if fmt == 'zarr' else src.suffix}"
-                if len(examples) < args.keep_max:
-                    if fmt == "zarr":
+            by_mut[mutation_class(what)][verdict] += 1
+            if verdict in DISAGREE and cases:
+                case = {"n": n, "seed": args.seed, "format": fmt, "source": str(src.relative_to(TESTDATA)),
+                        "mutation": what, "selector": sel, "verdict": verdict, "detail": detail[:400]}
+                # Keep the first files of every class (and never more than keep_max per run).
+                cls = case_class(case)
+                if kept_per_class[cls] < args.keep_per_class and sum(kept_per_class.values()) < args.keep_max:
+                    name = f"{fmt}-s{args.seed}-{n:06d}{'.zarr' if fmt.startswith('zarr') else src.suffix}"
+                    if fmt.startswith("zarr"):
                         shutil.copytree(dst, keep / name, dirs_exist_ok=True)
                     else:
                         shutil.copy(dst, keep / name)
+                    kept_per_class[cls] += 1
                     case["kept"] = name
-                examples.append(case)
-        if (n + 1) % 500 == 0:
-            print(f"{fmt}: {n + 1}/{args.count} {dict(counts)}", file=sys.stderr, flush=True)
-    return counts, by_mut, examples
+                cases.write(json.dumps(case) + "\n")
+                cases.flush()
+        done = n + 1
+        if done % 250 == 0:
+            print(f"{fmt}: {done}/{args.count} {dict(counts)}", file=sys.stderr, flush=True)
+            checkpoint(done, counts, by_mut)
+    if cases:
+        cases.close()
+    return done, counts, by_mut
+
+
+def merge(reports):
+    """One summary from the reports of several runs (other seeds, other formats)."""
+    out = {"runs": [], "formats": {}}
+    for r in reports:
+        r = json.loads(Path(r).read_text())
+        if "runs" in r:  # an already merged report
+            out["runs"].extend(r["runs"])
+        else:
+            out["runs"].append({"seed": r["seed"], "commit": r["commit"], "formats": sorted(r["formats"])})
+        for fmt, f in r["formats"].items():
+            g = out["formats"].setdefault(fmt, {"files": 0, "seconds": 0.0, "verdicts": Counter(),
+                                                "by_mutation": defaultdict(Counter)})
+            g["files"] += f.get("files", 0)
+            g["seconds"] += f.get("seconds", 0.0)
+            g["verdicts"].update(f["verdicts"])
+            for m, v in f["by_mutation"].items():
+                g["by_mutation"][m].update(v)
+    for g in out["formats"].values():
+        g["verdicts"] = dict(g["verdicts"])
+        g["by_mutation"] = {k: dict(v) for k, v in sorted(g["by_mutation"].items())}
+    return out
+
+
+def print_classes(paths):
+    """The disagreement classes of cases.jsonl files: count, verdict, mutation, message, one kept file."""
+    groups = defaultdict(list)
+    for path in paths:
+        for line in Path(path).read_text().splitlines():
+            c = json.loads(line)
+            groups[(c["format"],) + case_class(c)].append(c)
+    for key in sorted(groups, key=lambda k: (k[0], k[1], -len(groups[k]))):
+        cs = groups[key]
+        kept = next((c["kept"] for c in cs if "kept" in c), "-")
+        print(f"{key[0]}\t{len(cs)}\t{key[1]}\t{key[2]}\t{key[3]}\t{kept}")
+
+
+def replay(args):
+    """Read the kept files of a --keep directory again (after a fix) and print, per class of the
+    recorded cases, the verdicts the files get now."""
+    cases = [json.loads(line) for line in (args.replay / "cases.jsonl").read_text().splitlines()]
+    seen, now = set(), defaultdict(Counter)
+    for c in cases:
+        if "kept" not in c or c["kept"] in seen:
+            continue
+        seen.add(c["kept"])
+        path = args.replay / c["kept"]
+        fmt = c["format"]
+        if fmt not in FORMATS or (fmt == "zarr3") != args.format.startswith("zarr3"):
+            continue
+        nd = nd_read(args.nd, path)
+        ref = isolated(REF[fmt], path)
+        if fmt == "asdf" and isinstance(nd, dict) and isinstance(ref, dict):
+            for sel in ref:
+                if sel.endswith("/mask") and sel not in nd and sel[:-5] in nd:
+                    nd[sel] = nd_export(args.nd, path, sel)
+        got = {sel: v for sel, v, _ in verdicts(nd, ref)}
+        for k in cases:
+            if k.get("kept") == c["kept"]:
+                v = got.get(k["selector"])
+                if v is None:  # a file refused whole before: what its arrays get now
+                    v = "+".join(sorted(set(got.values()))) if k["selector"] == "<file>" else "gone"
+                now[(fmt,) + case_class(k)][v] += 1
+    for key in sorted(now):
+        print("\t".join(key) + "\t" + json.dumps(dict(now[key])))
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def main():
+    global TIMEOUT
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nd", default=str(HERE.parent / "target" / "release" / "nd"))
-    ap.add_argument("--format", default="all", choices=["fits", "asdf", "zarr", "all"])
+    ap.add_argument("--format", default="fits,asdf,zarr",
+                    help="comma-separated: fits, asdf, zarr (v2), zarr3 (needs zarr-python 3), or all")
     ap.add_argument("--count", type=int, default=10000, help="mutated files per format")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="directory for the disagreeing cases and cases.jsonl")
-    ap.add_argument("--keep-max", type=int, default=300, help="files kept per format")
-    ap.add_argument("--report", type=Path, help="JSON summary")
+    ap.add_argument("--keep-max", type=int, default=2000, help="files kept per format and run")
+    ap.add_argument("--keep-per-class", type=int, default=3, help="files kept per disagreement class")
+    ap.add_argument("--report", type=Path, help="JSON summary (also written every 250 files)")
+    ap.add_argument("--tmp", type=Path, help="where the mutated files are made (a RAM disk speeds up Zarr stores)")
+    ap.add_argument("--timeout", type=int, default=TIMEOUT, help="seconds per reader and file")
+    ap.add_argument("--max-minutes", type=float, help="stop each format after this long (SIGTERM too)")
+    ap.add_argument("--merge", type=Path, nargs="+", metavar="REPORT",
+                    help="merge the --report files of several runs into --report (or stdout), run nothing")
+    ap.add_argument("--replay", type=Path, metavar="KEEPDIR",
+                    help="read the kept files of a --keep directory again, print each class's verdicts now")
+    ap.add_argument("--classes", type=Path, nargs="+", metavar="CASES",
+                    help="print the disagreement classes of cases.jsonl files (tab-separated), run nothing")
     args = ap.parse_args()
+    if args.replay:
+        replay(args)
+        return 0
+    if args.classes:
+        print_classes(args.classes)
+        return 0
+    if args.merge:
+        text = json.dumps(merge(args.merge), indent=1) + "\n"
+        args.report.write_text(text) if args.report else sys.stdout.write(text)
+        return 0
     # A mutated size must end in a refusal, not in the machine's swap: cap this process (and
     # the reference libraries in it) at 8 GiB of address space.
     resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
-    formats = ["fits", "asdf", "zarr"] if args.format == "all" else [args.format]
+    formats = ["fits", "asdf", "zarr"] if args.format == "all" else args.format.split(",")
+    for fmt in formats:
+        if fmt not in FORMATS:
+            ap.error(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-    summary = {"seed": args.seed, "count": args.count, "formats": {}}
-    with tempfile.TemporaryDirectory() as t:
+    TIMEOUT = args.timeout
+    signal.signal(signal.SIGTERM, lambda *_: STOP.append(True))
+    summary = {"seed": args.seed, "count": args.count, "commit": git_commit(), "formats": {}}
+    with tempfile.TemporaryDirectory(dir=args.tmp) as t:
         for fmt in formats:
             rng = random.Random(f"{args.seed}-{fmt}")
-            counts, by_mut, examples = run(fmt, args, rng, Path(t), args.keep)
-            summary["formats"][fmt] = {"verdicts": dict(counts),
-                                       "by_mutation": {k: dict(v) for k, v in sorted(by_mut.items())}}
-            if args.keep:
-                with open(args.keep / "cases.jsonl", "a") as f:
-                    for c in examples:
-                        f.write(json.dumps(c) + "\n")
-            print(f"{fmt}: {args.count} files: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    if args.report:
-        args.report.write_text(json.dumps(summary, indent=1) + "\n")
+            t0 = time.monotonic()
+
+            def checkpoint(done, counts, by_mut, fmt=fmt, t0=t0):
+                summary["formats"][fmt] = {"files": done, "seconds": round(time.monotonic() - t0, 1),
+                                           "verdicts": dict(counts),
+                                           "by_mutation": {k: dict(v) for k, v in sorted(by_mut.items())}}
+                if args.report:
+                    args.report.write_text(json.dumps(summary, indent=1) + "\n")
+
+            done, counts, by_mut = run(fmt, args, rng, Path(t), args.keep, checkpoint)
+            checkpoint(done, counts, by_mut)
+            print(f"{fmt}: {done} files in {summary['formats'][fmt]['seconds']} s: "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     bad = sum(s["verdicts"].get("differ", 0) + s["verdicts"].get("nd-crash", 0) for s in summary["formats"].values())
     return 1 if bad else 0
 

@@ -384,6 +384,10 @@ def broken_families():
                     + np.zeros(4, dtype=">i4").tobytes()))
     defect("broken_ascii_width.fits", "TFORM1 = '5A2' (rAw: the repeat 5 not a multiple of the width 2)",
            bintable([("S", "5A2", [])], 2, b"abcdeABCDE"))
+    # binary table rows longer than the columns: cfitsio refuses the HDU (BAD_ROW_WIDTH),
+    # astropy steps through the rows by the column widths (spec-notes/differential.md)
+    defect("broken_row_width.fits", "NAXIS1 = 20 while the TFORMn widths sum to 16 (4E)",
+           bintable([("A", "4E", [])], 2, np.arange(10, dtype=">f4").tobytes()))
     # data size against the file size
     defect("broken_data_short.fits", "an image data unit 100 bytes short of NAXIS1 x NAXIS2",
            header([simple, bitpix, naxis, kv("NAXIS1", 100), kv("NAXIS2", 100)])

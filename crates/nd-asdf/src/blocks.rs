@@ -185,7 +185,7 @@ impl Blocks {
 
     /// Length of the decoded data of block `i`.
     pub fn data_len(&self, i: usize) -> Result<u64> {
-        Ok(self.header(i)?.data_size)
+        Ok(self.header(i)?.decoded_len())
     }
 
     /// Verify block `i`'s checksum, trying the stored bytes first, then the decoded bytes.

@@ -74,7 +74,7 @@ impl BlockHeader {
 
     /// Offset one past the block's allocated space.
     pub fn end(&self) -> u64 {
-        self.data_offset() + self.allocated
+        self.data_offset().saturating_add(self.allocated)
     }
 
     /// Parse and validate a block header at `offset` (the magic) against the source length.
@@ -146,19 +146,48 @@ impl BlockHeader {
                 hdr.used, hdr.allocated
             )));
         }
-        if data_off.checked_add(hdr.allocated).is_none_or(|e| e > len) {
+        // An allocated size past the end of the file is read as python asdf reads it: the used
+        // bytes (when they are inside the file) and no block after it; the layout warns.
+        if data_off.checked_add(hdr.used).is_none_or(|e| e > len) {
             return Err(bad(format!(
-                "allocated size {} runs past the end of the file ({len} bytes)",
-                hdr.allocated
+                "used size {} runs past the end of the file ({len} bytes)",
+                hdr.used
             )));
         }
-        if hdr.compression == [0; 4] && hdr.used != hdr.data_size {
-            return Err(bad(format!(
-                "uncompressed block with used size {} != data size {}",
-                hdr.used, hdr.data_size
-            )));
-        }
+        // An uncompressed block whose data size differs from its used size is read as python
+        // asdf reads it, by the used size ([`BlockHeader::decoded_len`]); the layout warns.
         Ok(hdr)
+    }
+
+    /// Length of the block's data once decoded: the data size of a compressed block, the used
+    /// size of an uncompressed one (python asdf reads `used_size` bytes and ignores the data
+    /// size field of an uncompressed block).
+    pub fn decoded_len(&self) -> u64 {
+        if self.compression == [0; 4] {
+            self.used
+        } else {
+            self.data_size
+        }
+    }
+
+    /// What is inconsistent in a header nd reads anyway (warnings), in a file of `len` bytes.
+    fn defects(&self, block: usize, len: u64) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.compression == [0; 4] && self.used != self.data_size {
+            out.push(format!(
+                "block {block} at byte {}: uncompressed block with used size {} != data size {}; \
+                 read by its used size, as python asdf does",
+                self.offset, self.used, self.data_size
+            ));
+        }
+        if self.end() > len {
+            out.push(format!(
+                "block {block} at byte {}: allocated size {} runs past the end of the file ({len} \
+                 bytes); its used bytes are read, no block after it (as python asdf reads it)",
+                self.offset, self.allocated
+            ));
+        }
+        out
     }
 }
 
@@ -400,8 +429,15 @@ pub(crate) fn parse_layout_and_tree(
         layout.index_offset = Some(io);
         match read_index(src, io, &text, first, limits.blocks) {
             Ok(blocks) => {
+                warnings.extend(
+                    blocks
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(i, h)| h.defects(i, len)),
+                );
                 layout.blocks = std::sync::Arc::new(blocks);
                 layout.index = IndexStatus::Used;
+                layout.warnings = warnings;
                 return Ok((layout, tree_bytes));
             }
             Err(why) => {
@@ -414,7 +450,14 @@ pub(crate) fn parse_layout_and_tree(
     } else {
         layout.index = IndexStatus::Absent;
     }
-    layout.blocks = std::sync::Arc::new(scan_blocks(src, first, &mut warnings, limits.blocks)?);
+    let blocks = scan_blocks(src, first, &mut warnings, limits.blocks)?;
+    warnings.extend(
+        blocks
+            .iter()
+            .enumerate()
+            .flat_map(|(i, h)| h.defects(i, len)),
+    );
+    layout.blocks = std::sync::Arc::new(blocks);
     layout.warnings = warnings;
     Ok((layout, tree_bytes))
 }

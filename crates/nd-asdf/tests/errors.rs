@@ -21,10 +21,30 @@ fn corrupt_block_headers_are_typed_errors() {
     let mut b = raw.clone();
     b[at + 4..at + 6].copy_from_slice(&40u16.to_be_bytes());
     assert!(matches!(open_bytes(b), Err(Error::Block { block: 0, .. })));
-    // allocated size past the end of the file
+    // allocated size past the end of the file: read as python asdf reads it (the used bytes,
+    // no block after it), with a warning; the arrays of the later blocks are refused
     let mut b = raw.clone();
     b[at + 14..at + 22].copy_from_slice(&(1u64 << 40).to_be_bytes());
-    assert!(matches!(open_bytes(b), Err(Error::Block { .. })));
+    let f = open_bytes(b).unwrap();
+    assert_eq!(f.blocks().len(), 1);
+    assert!(
+        f.warnings()
+            .iter()
+            .any(|w| w.contains("block 0") && w.contains("allocated size")),
+        "{:?}",
+        f.warnings()
+    );
+    let want = open_bytes(raw.clone()).unwrap();
+    let full = nd_core::Region::full(want.array("a0").unwrap().shape());
+    assert_eq!(
+        f.array("a0").unwrap().read_region(&full).unwrap().bytes(),
+        want.array("a0")
+            .unwrap()
+            .read_region(&full)
+            .unwrap()
+            .bytes()
+    );
+    assert!(f.array("a1").is_err());
     // used > allocated
     let mut b = raw.clone();
     b[at + 22..at + 30].copy_from_slice(&(1u64 << 40).to_be_bytes());
@@ -156,4 +176,36 @@ fn mutated_files_never_panic() {
     // and the happy path still reads
     let f = AsdfFile::open(testdata().join("asdf/py/dtypes.asdf")).unwrap();
     assert!(f.array("i8_be").unwrap().read_all().is_ok());
+}
+
+/// An uncompressed block whose data size field differs from its used size (a differential
+/// fuzzing case, spec-notes/differential.md): python asdf reads `used_size` bytes and ignores
+/// the data size of an uncompressed block; nd reads it the same way and warns.
+#[test]
+fn uncompressed_block_data_size_is_not_trusted() {
+    let raw = py("index_absent.asdf");
+    let want = open_bytes(raw.clone()).unwrap();
+    let at = raw.windows(4).position(|w| w == b"\xd3BLK").unwrap();
+    let mut b = raw.clone();
+    b[at + 30..at + 38].copy_from_slice(&(1u64 << 31).to_be_bytes());
+    let got = open_bytes(b).unwrap();
+    assert!(
+        got.warnings()
+            .iter()
+            .any(|w| w.contains("block 0") && w.contains("read by its used size")),
+        "{:?}",
+        got.warnings()
+    );
+    assert!(want.warnings().is_empty(), "{:?}", want.warnings());
+    let paths: Vec<String> = want.arrays().into_iter().map(|(p, _)| p).collect();
+    assert!(!paths.is_empty());
+    for p in paths {
+        let (a, b) = (want.array(&p).unwrap(), got.array(&p).unwrap());
+        let full = nd_core::Region::full(a.shape());
+        assert_eq!(
+            a.read_region(&full).unwrap().bytes(),
+            b.read_region(&full).unwrap().bytes(),
+            "{p}"
+        );
+    }
 }

@@ -216,3 +216,49 @@ fn bad_tables_are_typed_errors() {
         }
     }
 }
+
+/// A binary table whose TFORMn widths (4E: 16 bytes) do not fill NAXIS1 (20), from
+/// testdata/gen_fits_defects.py: nd steps through the rows NAXIS1 bytes apart and reads the
+/// stored values (astropy steps 16 bytes apart and misreads row 1), says so in a reading note,
+/// and `verify` reports cfitsio's BAD_ROW_WIDTH as the one error fitsverify finds
+/// (testdata/fits/fitsverify.json; spec-notes/differential.md).
+#[test]
+fn binary_table_row_longer_than_its_columns() {
+    let fits = Fits::open(root().join("defects/broken_row_width.fits")).unwrap();
+    let t = fits.table(1).unwrap();
+    assert_eq!((t.row_len(), t.columns_width()), (20, 16));
+    let notes = t.reading_notes();
+    assert!(
+        notes.len() == 1 && notes[0].contains("sum to 16 bytes, NAXIS1 = 20"),
+        "{notes:?}"
+    );
+    // the rows hold the floats 0..10 (five a row): the column is the first four of each row
+    let a = t.column("A").unwrap();
+    assert_eq!(
+        a.as_slice::<f32>().unwrap(),
+        [0.0, 1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 8.0]
+    );
+    let issues = nd_fits::verify(&fits);
+    let errors: Vec<_> = issues
+        .iter()
+        .filter(|i| i.severity == nd_fits::Severity::Error)
+        .collect();
+    assert_eq!(errors.len(), 1, "{issues:?}");
+    assert!(errors[0].msg.contains("NAXIS1 = 20"), "{}", errors[0].msg);
+}
+
+/// TDIMn as astropy applies it (differential fuzzing, spec-notes/differential.md):
+/// `broken_tdim_forms.fits` has TDIM2 = ' (2,2)' (a leading blank: astropy's TDIM_RE does not
+/// match, so the column keeps its TFORM shape); `broken_tdim_short.fits` has TDIM1 = '(2,1)' on a
+/// 4E column: nd gives the first two elements of each stored row (astropy steps through the rows
+/// by the TDIM size and returns [0, 1, 2, 3], the second row misread).
+#[test]
+fn tdim_applied_as_astropy_matches_it() {
+    let fits = Fits::open(root().join("defects/broken_tdim_forms.fits")).unwrap();
+    let b = fits.table(1).unwrap().column("B").unwrap();
+    assert_eq!(b.shape(), [2, 4]);
+    let fits = Fits::open(root().join("defects/broken_tdim_short.fits")).unwrap();
+    let a = fits.table(1).unwrap().column("A").unwrap();
+    assert_eq!(a.shape(), [2, 1, 2]);
+    assert_eq!(a.as_slice::<f32>().unwrap(), [0.0, 1.0, 4.0, 5.0]);
+}

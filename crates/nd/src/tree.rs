@@ -208,7 +208,8 @@ impl Dataset {
                 let fields = card("TFIELDS").and_then(|v| v.as_u64()).unwrap_or(0);
                 let rows = h["shape"][0].as_u64().unwrap_or(0);
                 n.detail = Some(format!("{rows} rows x {fields} columns"));
-                for k in 1..=fields {
+                // the standard allows 999 columns; a damaged TFIELDS (2^31) must not loop
+                for k in 1..=fields.min(999) {
                     let text = |key: &str| {
                         card(&format!("{key}{k}"))
                             .and_then(|v| v.as_str().map(|s| s.trim().to_string()))

@@ -295,6 +295,13 @@ pub fn parse_bintable_tform(t: &str) -> Option<ColumnFormat> {
     let rest = &t[digits..];
     let code = rest.chars().next()?;
     match code {
+        // `A7`, the ASCII-table spelling, in a binary table: astropy reads it as `7A` ("a very
+        // common mistake", astropy.io.fits.column._convert_fits2record); an option that is not
+        // an integer makes astropy refuse the column
+        'A' if digits == 0 && rest.len() > 1 => Some(ColumnFormat::Fixed {
+            code,
+            repeat: rest[1..].parse().ok()?,
+        }),
         'L' | 'X' | 'B' | 'I' | 'J' | 'K' | 'A' | 'E' | 'D' | 'C' | 'M' => {
             Some(ColumnFormat::Fixed { code, repeat })
         }
@@ -509,6 +516,26 @@ mod tests {
             })
         );
         assert!(parse_bintable_tform("2PJ").is_none());
+        // the ASCII-table spelling `Aw` is read as `wA`, as astropy reads it
+        assert_eq!(
+            parse_bintable_tform("A3"),
+            Some(ColumnFormat::Fixed {
+                code: 'A',
+                repeat: 3
+            })
+        );
+        assert_eq!(
+            parse_bintable_tform("A"),
+            Some(ColumnFormat::Fixed {
+                code: 'A',
+                repeat: 1
+            })
+        );
+        assert!(parse_bintable_tform("Ax").is_none());
+        // TDIM as astropy matches it: a leading blank and the TDIM is ignored
+        assert_eq!(parse_tdim("(2,3)  "), Some(vec![3, 2]));
+        assert_eq!(parse_tdim("( 2 , 3 )"), Some(vec![3, 2]));
+        assert_eq!(parse_tdim(" (2,2)"), None);
         assert!(parse_bintable_tform("Z").is_none());
         assert_eq!(
             parse_ascii_tform("F10.3"),

@@ -132,13 +132,33 @@ impl Table {
         })
     }
 
+    /// The sum of the column widths (the bytes of a row the columns describe); a binary table
+    /// conforms when it equals NAXIS1 (cfitsio refuses the HDU otherwise).
+    pub fn columns_width(&self) -> u64 {
+        self.columns
+            .iter()
+            .fold(0u64, |acc, c| acc.saturating_add(c.width))
+    }
+
     /// Where nd reads this table differently from astropy, in words (empty when it does not):
     /// an ASCII table whose last column is a string field ending before the end of the row
     /// (TBCOL + width - 1 < NAXIS1). astropy widens that field to the end of the row, taking in
     /// the bytes after it; nd reads the TFORM width, as the standard defines the field
-    /// (`spec-notes/fits-tables.md`, "ASCII tables").
+    /// (`spec-notes/fits-tables.md`, "ASCII tables"). A binary table whose TFORMn widths sum to
+    /// less than NAXIS1: astropy steps through the rows by the sum of the widths, so from the
+    /// second row on it reads every column from the wrong bytes; nd steps by NAXIS1, the row
+    /// length as the standard defines it (`spec-notes/differential.md`).
     pub fn reading_notes(&self) -> Vec<String> {
         let mut out = Vec::new();
+        let width = self.columns_width();
+        if !self.ascii && width < self.row_len && self.nrows > 1 {
+            out.push(format!(
+                "HDU {}: the TFORMn widths of the binary table sum to {width} bytes, NAXIS1 = {}; \
+                 astropy steps through the rows {width} bytes apart (every row after the first \
+                 misread), nd reads rows of NAXIS1 bytes",
+                self.hdu, self.row_len
+            ));
+        }
         if let Some(c) = self.columns.last() {
             let end = c.offset + c.width;
             let is_text = matches!(c.format, ColumnFormat::Ascii { code: 'A', .. });

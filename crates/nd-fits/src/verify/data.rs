@@ -74,6 +74,20 @@ impl HduCheck<'_> {
             }
         };
         let row_len = t.row_len();
+        // cfitsio refuses a binary table whose columns do not fill NAXIS1 exactly (BAD_ROW_WIDTH),
+        // and fitsverify then checks nothing more of the HDU
+        let width = t.columns_width();
+        // (without TFIELDS there are no columns: that error is reported by the header checks)
+        if !t.is_ascii() && width != row_len && t.header().get_int("TFIELDS").is_some() {
+            self.push(
+                Severity::Error,
+                None,
+                format!(
+                    "NAXIS1 = {row_len} is not equal to the sum of the TFORMn widths ({width})"
+                ),
+            );
+            return;
+        }
         let (heap_start, heap_len) = t.heap();
         let in_file = size.saturating_sub(h.data_offset);
         let nrows = in_file.checked_div(row_len).map_or(0, |n| t.nrows().min(n));

@@ -166,7 +166,11 @@ impl Backend for AsdfDataset {
     fn arrays(&self) -> Result<Vec<ArrayEntry>> {
         let mut out = Vec::new();
         for (path, info) in self.file.arrays() {
-            let arr = self.file.array(&path).map_err(|e| self.err(e))?;
+            // an array that cannot be opened is left out and named in `warnings` (python asdf
+            // opens the file and leaves that node unconverted, with a warning)
+            let Ok(arr) = self.file.array(&path) else {
+                continue;
+            };
             out.push(ArrayEntry {
                 path,
                 shape: arr.shape().to_vec(),
@@ -264,7 +268,13 @@ impl Backend for AsdfDataset {
     }
 
     fn warnings(&self) -> Vec<String> {
-        self.file.warnings().to_vec()
+        let mut w = self.file.warnings().to_vec();
+        for (path, _) in self.file.arrays() {
+            if let Err(e) = self.file.array(&path) {
+                w.push(format!("array '{path}': {e} (its data is not listed)"));
+            }
+        }
+        w
     }
 
     fn attributes(&self, selector: &str) -> Result<serde_json::Map<String, serde_json::Value>> {

@@ -617,7 +617,7 @@ impl Backend for FitsDataset {
             if let Err(e) = self.hdu_arrays(h) {
                 w.push(format!("{e} (its data is not listed)"));
             }
-            if h.kind == HduKind::Table {
+            if matches!(h.kind, HduKind::Table | HduKind::BinTable) {
                 if let Ok(t) = self.fits.table(h.index) {
                     w.extend(t.reading_notes());
                 }

@@ -102,7 +102,7 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
                     ));
                     continue;
                 }
-                if meta.offset.saturating_add(nbytes) > h.data_size {
+                if meta.offset.saturating_add(nbytes) > h.decoded_len() {
                     b.skip(format!(
                         "{what}: extends past the end of block {bi}; not mapped"
                     ));

@@ -1,0 +1,58 @@
+//! Files the reference libraries open although one of their arrays is broken (cases of the
+//! differential fuzzing, spec-notes/differential.md): nd lists the other arrays, names the broken
+//! one in a warning, and refuses only that array.
+
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
+}
+
+/// ASDF: python asdf opens a file whose ndarray points at a block that does not exist, leaving
+/// that node unconverted (AsdfConversionWarning); the other arrays read.
+#[test]
+fn asdf_array_with_a_missing_block_is_left_out_with_a_warning() {
+    let raw = std::fs::read(root().join("asdf/py/index_absent.asdf")).unwrap();
+    let text = b"  source: 2\n";
+    let at = raw.windows(text.len()).position(|w| w == text).unwrap();
+    let mut b = raw.clone();
+    b[at..at + text.len()].copy_from_slice(b"  source: 9\n"); // same length: blocks stay put
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("missing_block.asdf");
+    std::fs::write(&path, b).unwrap();
+    let ds = nd::open(path.to_str().unwrap()).unwrap();
+    let listed: Vec<String> = ds.arrays().unwrap().into_iter().map(|a| a.path).collect();
+    assert_eq!(listed, ["a0", "a1", "a3"]);
+    let w = ds.warnings();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("'a2'") && w.contains("not listed")),
+        "{w:?}"
+    );
+    assert!(ds.array("a2").is_err());
+    let good = nd::open(root().join("asdf/py/index_absent.asdf").to_str().unwrap()).unwrap();
+    assert_eq!(good.arrays().unwrap().len(), 4);
+    assert!(good.warnings().is_empty());
+}
+
+/// FITS: a table whose TFIELDS was damaged to 2^31 (a differential fuzzing case that made
+/// `nd info --json` loop over two billion columns): the tree is built at once.
+#[test]
+fn fits_table_with_a_huge_tfields_builds_its_tree_at_once() {
+    let raw = std::fs::read(root().join("fits/gen/bt_all.fits")).unwrap();
+    let at = raw
+        .chunks(80)
+        .position(|c| c.starts_with(b"TFIELDS "))
+        .unwrap()
+        * 80;
+    let mut b = raw.clone();
+    b[at..at + 30].copy_from_slice(format!("TFIELDS = {:>20}", 1u64 << 31).as_bytes());
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("tfields.fits");
+    std::fs::write(&path, b).unwrap();
+    let ds = nd::open(path.to_str().unwrap()).unwrap();
+    let start = std::time::Instant::now();
+    let tree = ds.tree().unwrap();
+    assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+    assert!(!tree.children.is_empty());
+}
