@@ -4,6 +4,9 @@ use crate::{Fits, Header};
 use nd_core::{ArrayBuf, ArrayRead, MemSource, Region};
 use std::sync::Arc;
 
+mod structured;
+pub use structured::{header_chain, tile_codec, tile_image};
+
 /// Parse a header; if it parses, write it and parse it again: the cards must be the same.
 pub fn header(data: &[u8]) {
     if let Ok((h, _)) = Header::from_bytes(data) {
