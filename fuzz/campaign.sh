@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A recorded fuzzing campaign over every cargo-fuzz target of nd.
 #
-#   fuzz/campaign.sh [--runs N | --seconds S] [--targets a[:RUNS],b,...] [--jobs J]
+#   fuzz/campaign.sh [--runs N] [--seconds S] [--targets a[:RUNS],b,...] [--jobs J]
 #                    [--sanitizer address|none] [--rss-mb MB] [--timeout S]
 #                    [--max-corpus-kib K] [--no-status | --status-only]
 #
@@ -13,7 +13,8 @@
 # table can gather runs made with different budgets and sanitizers.
 #
 # For each target: run libFuzzer from the committed seeds (fuzz/corpus/TARGET) into a scratch
-# corpus, with -rss_limit_mb and -timeout set, until N executions (or S seconds); then merge the
+# corpus, with -rss_limit_mb and -timeout set, until N executions or S seconds, whichever comes
+# first (--runs 0: no execution limit; the default is 2,000,000 runs, no time limit); then merge the
 # seeds and the scratch corpus into a minimal set covering the same features, bounded to
 # --max-corpus-kib (smallest inputs first), and write it back to fuzz/corpus/TARGET, which
 # `cargo test` replays. Crashes, timeouts and OOMs land in fuzz/artifacts/TARGET/ and are counted.
@@ -38,8 +39,8 @@ status_only=0
 sanitizer=address
 while [ $# -gt 0 ]; do
     case "$1" in
-        --runs) runs=$2; seconds=0; shift 2 ;;
-        --seconds) seconds=$2; runs=0; shift 2 ;;
+        --runs) runs=$2; shift 2 ;;
+        --seconds) seconds=$2; shift 2 ;;
         --targets) targets=$2; shift 2 ;;
         --jobs) jobs=$2; shift 2 ;;
         --rss-mb) rss_mb=$2; shift 2 ;;
@@ -105,8 +106,8 @@ run_target() {
     before_bytes=$(du -sb "$seeds" | cut -f1)
     local found_before
     found_before=$(find "$artifacts" -type f | wc -l)
-    local limit
-    if [ "$runs" -gt 0 ]; then limit="-runs=$runs"; else limit="-max_total_time=$seconds"; fi
+    local limit time_limit=""
+    if [ "$seconds" -gt 0 ]; then time_limit="-max_total_time=$seconds"; fi
     local start end
     start=$(date +%s)
     # -fork mode is not used: its statistics are not comparable across targets. A finding stops
@@ -116,19 +117,27 @@ run_target() {
     max_len=$(max_len_of "$t")
     while :; do
         set +e
-        if [ "$runs" -gt 0 ]; then limit="-runs=$extra_runs"; fi
-        "$bin" "$scratch" "$seeds" "$limit" -rss_limit_mb="$rss_mb" -timeout="$timeout_s" \
+        limit="-runs=$extra_runs"
+        if [ "$seconds" -gt 0 ]; then
+            time_limit="-max_total_time=$((seconds - ($(date +%s) - start)))"
+        fi
+        if [ "$runs" -eq 0 ]; then limit="-runs=-1"; fi
+        local log_lines
+        log_lines=$(wc -l <"$log" 2>/dev/null || echo 0)
+        "$bin" "$scratch" "$seeds" "$limit" $time_limit -rss_limit_mb="$rss_mb" -timeout="$timeout_s" \
             -max_len="$max_len" -malloc_limit_mb="$rss_mb" -print_final_stats=1 -artifact_prefix="$artifacts/" \
             >>"$log" 2>&1
         rc=$?
         set -e
         local these
-        these=$(grep -a '^stat::number_of_executed_units:' "$log" | tail -1 | awk '{print $2}')
+        these=$(tail -n +$((log_lines + 1)) "$log" | grep -a '^stat::number_of_executed_units:' |
+            tail -1 | awk '{print $2}')
         done_runs=$((done_runs + ${these:-0}))
         if [ $rc -eq 0 ]; then break; fi
         status=findings
         # Stop resuming once the budget is spent or the target keeps failing at once.
         if [ "$runs" -eq 0 ] || [ "${these:-0}" -lt 1000 ] || [ $done_runs -ge "$runs" ]; then break; fi
+        if [ "$seconds" -gt 0 ] && [ $(($(date +%s) - start)) -ge "$seconds" ]; then break; fi
         extra_runs=$((runs - done_runs))
     done
     end=$(date +%s)

@@ -5,7 +5,8 @@ use crate::extended::{file_part, ExtendedName};
 
 /// cfitsio extended filename text (`f.fits[SCI,2][1:10:2,*]`, also on URLs) after a shape
 /// prefix ([`nd_core::fuzzing::shape_prefix`]): an accepted name is its path followed by its
-/// brackets, and a section accepted for the shape takes only pixels inside each axis.
+/// brackets, and a section accepted for the shape takes only pixels inside each axis (and at
+/// least one: only a whole empty axis, without a section, selects none).
 pub fn extended_name(data: &[u8]) {
     let (shape, text) = nd_core::fuzzing::shape_prefix(data);
     let Ok(text) = std::str::from_utf8(text) else {
