@@ -123,7 +123,8 @@ run_target() {
         fi
         if [ "$runs" -eq 0 ]; then limit="-runs=-1"; fi
         local log_lines
-        log_lines=$(wc -l <"$log" 2>/dev/null || echo 0)
+        log_lines=0
+        if [ -f "$log" ]; then log_lines=$(wc -l <"$log"); fi
         "$bin" "$scratch" "$seeds" "$limit" $time_limit -rss_limit_mb="$rss_mb" -timeout="$timeout_s" \
             -max_len="$max_len" -malloc_limit_mb="$rss_mb" -print_final_stats=1 -artifact_prefix="$artifacts/" \
             >>"$log" 2>&1
