@@ -241,7 +241,18 @@ pub(crate) fn redact_urls(text: &str) -> String {
 
 /// A URL for messages: user info and query removed.
 pub(crate) fn display_url(url: &str) -> String {
-    redact_urls(url)
+    let mut shown = redact_urls(url);
+    // the URL parser is more lenient than the text scan (`https:/u:p@h` is `https://u:p@h`):
+    // a password it finds is hidden wherever it appears
+    if let Some(pw) = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+    {
+        if !pw.is_empty() {
+            shown = shown.replace(&pw, "[redacted]");
+        }
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -259,6 +270,11 @@ mod tests {
         assert_eq!(
             redact_urls("https://u:secret@ho://user:secret@host:8/x"),
             "https://[redacted]@ho://[redacted]@host:8/x"
+        );
+        // found by the fuzzer too: one slash after the scheme is still a URL to the parser
+        assert_eq!(
+            display_url("https:/user:secret@host/x"),
+            "https:/user:[redacted]@host/x"
         );
         assert_eq!(
             redact_urls("http://h/a://u:pw@b?q=1"),

@@ -23,9 +23,12 @@ pub fn extended_name(data: &[u8]) {
         for (a, &n) in sel.axes.iter().zip(&shape) {
             let b = a.bounds();
             assert!(
-                b.start < b.end && b.end <= n,
+                b.start <= b.end && b.end <= n,
                 "{a:?} outside an axis of {n}"
             );
+            if x.section.is_some() {
+                assert!(b.start < b.end, "{a:?}: a section selecting nothing");
+            }
         }
     }
 }
