@@ -243,14 +243,12 @@ pub(crate) fn redact_urls(text: &str) -> String {
 pub(crate) fn display_url(url: &str) -> String {
     let mut shown = redact_urls(url);
     // the URL parser is more lenient than the text scan (`https:/u:p@h` is `https://u:p@h`):
-    // a password it finds is hidden wherever it appears
+    // the user info it finds is hidden too
     if let Some(pw) = url::Url::parse(url)
         .ok()
         .and_then(|u| u.password().map(str::to_string))
     {
-        if !pw.is_empty() {
-            shown = shown.replace(&pw, "[redacted]");
-        }
+        shown = shown.replace(&format!(":{pw}@"), ":[redacted]@");
     }
     shown
 }
