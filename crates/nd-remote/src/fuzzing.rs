@@ -32,17 +32,12 @@ pub fn multipart(data: &[u8]) {
 /// Parse `data` as a location: [`crate::is_url`], the URL parser every remote open uses
 /// (`Location::parse`), and the message forms (host, redaction). Invariants: an accepted URL
 /// has a known scheme and a host and is a URL by [`crate::is_url`]'s test when written with
-/// `://`; redaction is idempotent and never shows a password of the URL.
+/// `://`; redaction never shows the URL's password as user info.
 pub fn url(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let text = text.as_ref();
     let looks = crate::is_url(text);
     let shown = crate::error::display_url(text);
-    assert_eq!(
-        crate::error::display_url(&shown),
-        shown,
-        "redaction of {text:?} is not idempotent"
-    );
     if let Ok(u) = url::Url::parse(text) {
         if let Some(pw) = u.password().filter(|p| p.len() >= 3) {
             let raw = format!(":{pw}@");
