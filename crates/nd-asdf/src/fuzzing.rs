@@ -78,3 +78,139 @@ pub fn asdf_ndarray(data: &[u8]) {
     file.extend((0..=255u8).collect::<Vec<_>>());
     asdf_open(&file);
 }
+
+/// The node budget of [`yaml_aliases`]' direct loads: small, so that a bomb is stopped after a
+/// few thousand nodes and the fuzzer stays fast.
+const ALIAS_BUDGET: u64 = 20_000;
+
+/// Nodes of a tree (keys too), counting stops past `cap`.
+fn count_nodes(n: &crate::Node, cap: u64) -> u64 {
+    use crate::Value;
+    let mut total = 1u64;
+    match &n.value {
+        Value::Seq(items) => {
+            for i in items {
+                total += count_nodes(i, cap);
+                if total > cap {
+                    break;
+                }
+            }
+        }
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                total += count_nodes(k, cap) + count_nodes(v, cap);
+                if total > cap {
+                    break;
+                }
+            }
+        }
+        _ => {}
+    }
+    total
+}
+
+/// A YAML document of anchors and aliases in billion-laughs shapes: each level an anchored
+/// flow or block sequence or mapping (or a merge) of aliases to earlier levels, then a root
+/// using the last ones. Returns the text and a lower bound of its nodes after expansion
+/// (scalars and collections reached through sequences and mapping values; merges not counted).
+fn gen_alias_doc(u: &mut arbitrary::Unstructured) -> arbitrary::Result<(String, u64)> {
+    let levels = u.int_in_range(1..=14)?;
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut text = String::new();
+    for lv in 0..levels {
+        let fan = u.int_in_range(1..=12)?;
+        let mut items = Vec::new();
+        let mut size = 1u64;
+        for _ in 0..fan {
+            if sizes.is_empty() || u.ratio(1, 6)? {
+                items.push(match u.int_in_range(0..=3)? {
+                    0 => "lol".to_string(),
+                    1 => u.arbitrary::<i32>()?.to_string(),
+                    2 => "[]".to_string(),
+                    _ => "{}".to_string(),
+                });
+                size = size.saturating_add(1);
+            } else {
+                let j = u.choose_index(sizes.len())?;
+                items.push(format!("*a{j}"));
+                size = size.saturating_add(sizes[j]);
+            }
+        }
+        let style = u.int_in_range(0..=3)?;
+        let body = match style {
+            0 => format!("[{}]", items.join(", ")),
+            1 => {
+                let kv: Vec<String> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| format!("k{k}: {v}"))
+                    .collect();
+                format!("{{{}}}", kv.join(", "))
+            }
+            2 => {
+                let mut s = String::new();
+                for v in &items {
+                    s.push_str(&format!("\n  - {v}"));
+                }
+                s
+            }
+            _ => {
+                // a mapping merging earlier mappings; the merged entries are not counted
+                let mut s = String::from("\n  own: 1");
+                for v in items.iter().filter(|v| v.starts_with('*')) {
+                    s.push_str(&format!("\n  <<: {v}"));
+                }
+                size = 2;
+                s
+            }
+        };
+        text.push_str(&format!("l{lv}: &a{lv} {body}\n"));
+        sizes.push(size);
+    }
+    let roots = u.int_in_range(0..=4)?;
+    let mut total: u64 = sizes.iter().fold(1u64, |a, &s| a.saturating_add(s));
+    for r in 0..roots {
+        let j = u.choose_index(sizes.len())?;
+        text.push_str(&format!("r{r}: [*a{j}, *a{j}]\n"));
+        total = total.saturating_add(sizes[j].saturating_mul(2));
+    }
+    if u.ratio(1, 8)? {
+        text.push_str("cycle: &c [*c]\n"); // an alias to an anchor still open
+    }
+    Ok((text, total))
+}
+
+/// Anchors and aliases in billion-laughs shapes ([`gen_alias_doc`]): under a small node
+/// budget a loaded tree never exceeds it and a document whose expansion surely does is
+/// refused; then the document as an ASDF tree with the default limits.
+pub fn yaml_aliases(data: &[u8]) {
+    let mut u = arbitrary::Unstructured::new(data);
+    let Ok((text, at_least)) = gen_alias_doc(&mut u) else {
+        return;
+    };
+    let opts = crate::yaml::LoadOptions {
+        node_budget: ALIAS_BUDGET,
+        max_depth: 64,
+    };
+    if let Ok(tree) = crate::yaml::load_with(&text, 0, opts) {
+        let n = count_nodes(&tree, ALIAS_BUDGET + 1);
+        assert!(
+            n <= ALIAS_BUDGET,
+            "{n} nodes loaded under a budget of {ALIAS_BUDGET}"
+        );
+        assert!(
+            at_least <= ALIAS_BUDGET,
+            "a document of at least {at_least} nodes loaded under a budget of {ALIAS_BUDGET}"
+        );
+    }
+    if at_least > 10 * ALIAS_BUDGET {
+        // a bomb: the small budget above stopped it; under the default limits (a million
+        // nodes) each one would take the fuzzer tens of milliseconds
+        return;
+    }
+    let mut file =
+        String::from("#ASDF 1.0.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- !core/asdf-1.1.0\n");
+    file.push_str(&text);
+    file.push_str("...\n");
+    asdf_open(file.as_bytes());
+}

@@ -6,6 +6,7 @@ fn replay_asdf_corpora() {
         ("asdf_blocks", nd_asdf::fuzzing::asdf_blocks),
         ("asdf_yaml", nd_asdf::fuzzing::asdf_yaml),
         ("asdf_ndarray", nd_asdf::fuzzing::asdf_ndarray),
+        ("asdf_yaml_aliases", nd_asdf::fuzzing::yaml_aliases),
     ] {
         let n = nd_core::fuzzing::replay_corpus(name, f);
         assert!(n > 0, "{name}: empty corpus");

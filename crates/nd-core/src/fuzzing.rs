@@ -12,6 +12,65 @@ pub fn npy(data: &[u8]) {
     }
 }
 
+/// The shape of a region fuzz input (first byte: the number of axes, 0 to 4; then two bytes
+/// per axis, an axis length; 0xffff stands for a length near `i64::MAX`) and the rest.
+pub fn shape_prefix(data: &[u8]) -> (Vec<u64>, &[u8]) {
+    let Some((&sel, rest)) = data.split_first() else {
+        return (Vec::new(), data);
+    };
+    let ndim = (sel % 5) as usize;
+    let (dims, rest) = rest.split_at(rest.len().min(2 * ndim));
+    let shape = dims
+        .chunks(2)
+        .map(|c| {
+            let v = c.iter().fold(0u64, |a, &b| (a << 8) | b as u64);
+            if v == 0xffff {
+                i64::MAX as u64 - 1
+            } else {
+                v
+            }
+        })
+        .collect();
+    (shape, rest)
+}
+
+/// Region / selection text (`[1:10,::2]` without the brackets, numpy order) parsed against a
+/// shape ([`shape_prefix`]): an accepted selection has one entry per axis, takes only indices
+/// inside each axis, and [`crate::Region::parse`] accepts exactly the selections that are boxes.
+pub fn selection(data: &[u8]) {
+    let (shape, text) = shape_prefix(data);
+    let Ok(text) = std::str::from_utf8(text) else {
+        return;
+    };
+    let region = crate::Region::parse(text, &shape);
+    match crate::Selection::parse(text, &shape) {
+        Ok(sel) => {
+            assert_eq!(sel.axes.len(), shape.len(), "one entry per axis");
+            for (a, &n) in sel.axes.iter().zip(&shape) {
+                let b = a.bounds();
+                assert!(
+                    b.start <= b.end && b.end <= n,
+                    "{a:?} outside an axis of {n}"
+                );
+                if let crate::AxisSelection::Slice { start, step, len } = *a {
+                    assert!(len >= 1 && start < n, "{a:?} on an axis of {n}");
+                    let last = start as i128 + (len as i128 - 1) * step as i128;
+                    assert!((0..n as i128).contains(&last), "{a:?}: last index {last}");
+                }
+            }
+            let _ = sel.shape();
+            match region {
+                Ok(r) => {
+                    assert!(sel.is_box(), "a region with steps");
+                    assert_eq!(r, sel.bounding_region(), "region vs selection");
+                }
+                Err(_) => assert!(!sel.is_box(), "a box selection refused as a region"),
+            }
+        }
+        Err(_) => assert!(region.is_err(), "a region accepted, its selection refused"),
+    }
+}
+
 /// Replay every file of `fuzz/corpus/<target>` (relative to the workspace root) through `f`.
 /// Returns the number of inputs replayed. Used by each crate's corpus test.
 pub fn replay_corpus(target: &str, f: impl Fn(&[u8])) -> usize {

@@ -202,17 +202,27 @@ fn parse_axis(item: &str, axis: usize, n: u64) -> Result<AxisSelection> {
     };
     let (start, stop) = (bound(num(parts[0])?)?, bound(num(parts[1])?)?);
     // numpy's defaults: forward 0..len, backward len-1 down to the start (exclusive -1)
+    // in i128: a step near ±2^63 must not overflow (it takes one index)
     let (first, count) = if step > 0 {
         let a = start.unwrap_or(0);
         let b = stop.unwrap_or(len);
-        (a, if b > a { (b - a + step - 1) / step } else { 0 })
+        let (a128, b128, s128) = (i128::from(a), i128::from(b), i128::from(step));
+        (
+            a,
+            if b > a {
+                (b128 - a128 + s128 - 1) / s128
+            } else {
+                0
+            },
+        )
     } else {
         let a = start.map_or(len - 1, |s| s.min(len - 1));
         let b = stop.unwrap_or(-1);
+        let (a128, b128, s128) = (i128::from(a), i128::from(b), -i128::from(step));
         (
             a,
             if a > b {
-                (a - b + (-step) - 1) / (-step)
+                (a128 - b128 + s128 - 1) / s128
             } else {
                 0
             },
@@ -228,7 +238,7 @@ fn parse_axis(item: &str, axis: usize, n: u64) -> Result<AxisSelection> {
     Ok(AxisSelection::Slice {
         start: first as u64,
         step,
-        len: count as u64,
+        len: count as u64, // ok: 1 ..= len
     })
 }
 
@@ -244,6 +254,17 @@ mod tests {
                 .map(|k| (start as i64 + k as i64 * step) as u64)
                 .collect(),
         }
+    }
+
+    #[test]
+    fn steps_near_the_integer_limits_take_one_index() {
+        // found while writing the selection fuzz target: `b - a + step - 1` overflowed
+        let s = Selection::parse("0:10:9223372036854775807", &[10]).unwrap();
+        assert_eq!(numpy_like(&s.axes[0]), vec![0]);
+        let s = Selection::parse("::-9223372036854775808", &[10]).unwrap();
+        assert_eq!(numpy_like(&s.axes[0]), vec![9]);
+        let s = Selection::parse("3::-9223372036854775807", &[10]).unwrap();
+        assert_eq!(numpy_like(&s.axes[0]), vec![3]);
     }
 
     #[test]

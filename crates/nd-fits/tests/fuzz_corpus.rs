@@ -41,3 +41,18 @@ fn fits_gzip_tile_corpus() {
 fn fits_hcompress_corpus() {
     assert!(replay_corpus("fits_hcompress", nd_fits::fuzzing::hcompress) > 0);
 }
+
+#[test]
+fn fits_header_chain_corpus() {
+    assert!(replay_corpus("fits_header_chain", nd_fits::fuzzing::header_chain) > 0);
+}
+
+#[test]
+fn fits_tile_codec_corpus() {
+    assert!(replay_corpus("fits_tile_codec", nd_fits::fuzzing::tile_codec) > 0);
+}
+
+#[test]
+fn fits_tile_image_corpus() {
+    assert!(replay_corpus("fits_tile_image", nd_fits::fuzzing::tile_image) > 0);
+}

@@ -220,17 +220,30 @@ fn retry_config(o: &RemoteOptions) -> RetryConfig {
     }
 }
 
-impl Remote {
-    /// Parse `url` and build its object store. `trailing_dir` keeps a store prefix apart from
-    /// an object path (no difference to object_store, only to messages).
-    pub(crate) fn open(url: &str, opts: &RemoteOptions) -> Result<Remote> {
-        opts.validate()?;
-        let shown = display_url(url);
+/// A URL nd-remote reads, taken apart: what [`Remote::open`] builds a store from (no store is
+/// built and no request made here).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Location {
+    /// One of [`SCHEMES`], lower case.
+    pub(crate) scheme: String,
+    /// The host (or bucket, or storage account); never empty.
+    pub(crate) host: String,
+    /// The explicit port, if any.
+    pub(crate) port: Option<u16>,
+    /// The authority as written after `scheme://` (host and port).
+    pub(crate) authority: String,
+    /// The object path in the store.
+    pub(crate) path: Path,
+}
+
+impl Location {
+    /// Parse `url` ([`Error::Url`] naming the URL, user info and query removed, with the
+    /// reason): no credentials, query or fragment, a host, a valid object path, a known scheme.
+    pub(crate) fn parse(url: &str) -> Result<Location> {
         let bad = |reason: &str| Error::Url {
-            url: shown.clone(),
+            url: display_url(url),
             reason: reason.to_string(),
         };
-        let imds = opts.imds;
         let parsed = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(bad(
@@ -247,6 +260,38 @@ impl Remote {
             .to_string();
         let path = Path::from_url_path(parsed.path()).map_err(|e| bad(&e.to_string()))?;
         let scheme = parsed.scheme().to_ascii_lowercase();
+        if !SCHEMES.contains(&scheme.as_str()) {
+            return Err(bad(&format!("unsupported scheme {scheme}")));
+        }
+        Ok(Location {
+            scheme,
+            host,
+            port: parsed.port(),
+            authority: parsed.authority().to_string(),
+            path,
+        })
+    }
+}
+
+impl Remote {
+    /// Parse `url` and build its object store. `trailing_dir` keeps a store prefix apart from
+    /// an object path (no difference to object_store, only to messages).
+    pub(crate) fn open(url: &str, opts: &RemoteOptions) -> Result<Remote> {
+        opts.validate()?;
+        let shown = display_url(url);
+        let bad = |reason: &str| Error::Url {
+            url: shown.clone(),
+            reason: reason.to_string(),
+        };
+        let imds = opts.imds;
+        #[cfg_attr(not(feature = "azure"), allow(unused_variables))]
+        let Location {
+            scheme,
+            host,
+            port,
+            authority,
+            path,
+        } = Location::parse(url)?;
         let connector = || CountingConnector {
             stats: opts.stats.clone(),
             imds,
@@ -264,7 +309,7 @@ impl Remote {
             "http" | "https" => {
                 #[cfg(feature = "http")]
                 {
-                    let base = match parsed.port() {
+                    let base = match port {
                         Some(p) => format!("{scheme}://{host}:{p}"),
                         None => format!("{scheme}://{host}"),
                     };
@@ -326,7 +371,7 @@ impl Remote {
             "az" | "azure" | "abfs" | "abfss" => {
                 #[cfg(feature = "azure")]
                 {
-                    let base = format!("{scheme}://{}", parsed.authority());
+                    let base = format!("{scheme}://{authority}");
                     let azure =
                         object_store::azure::MicrosoftAzureBuilder::from_env().with_url(base);
                     let b = cloud_builder!(azure, opts, connector());
@@ -335,7 +380,7 @@ impl Remote {
                 #[cfg(not(feature = "azure"))]
                 return Err(unknown("az"));
             }
-            other => return Err(bad(&format!("unsupported scheme {other}"))),
+            other => return Err(bad(&format!("unsupported scheme {other}"))), // refused by Location::parse
         };
         #[allow(unused)]
         let _ = unknown;
@@ -726,7 +771,7 @@ pub(crate) fn classify_chain(e: &(dyn std::error::Error + 'static)) -> Option<Tr
 }
 
 /// The host of a URL for messages (`s3://bucket/…` gives the bucket).
-fn url_host(url: &str) -> String {
+pub(crate) fn url_host(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split('/').next().unwrap_or(rest);
     match authority.rsplit_once(':') {

@@ -216,16 +216,23 @@ pub(crate) fn redact_urls(text: &str) -> String {
             .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '>' || c == ')')
             .unwrap_or(tail.len());
         let (url, after) = tail.split_at(end);
-        let url = match url.split_once('?') {
-            Some((u, _)) => format!("{u}?[redacted]"),
-            None => url.to_string(),
+        let (url, query) = match url.split_once('?') {
+            Some((u, _)) => (u, true),
+            None => (url, false),
         };
         let slash = url.find('/').unwrap_or(url.len());
         let url = match url[..slash].rfind('@') {
-            Some(at) => format!("[redacted]@{}", &url[at + 1..]),
+            Some(at) => {
+                out.push_str("[redacted]@");
+                &url[at + 1..]
+            }
             None => url,
         };
-        out.push_str(&url);
+        // the rest may hold another URL (`https://h://u:p@h2`): redacted the same way
+        out.push_str(&redact_urls(url));
+        if query {
+            out.push_str("?[redacted]");
+        }
         rest = after;
     }
     out.push_str(rest);
@@ -234,7 +241,16 @@ pub(crate) fn redact_urls(text: &str) -> String {
 
 /// A URL for messages: user info and query removed.
 pub(crate) fn display_url(url: &str) -> String {
-    redact_urls(url)
+    let mut shown = redact_urls(url);
+    // the URL parser is more lenient than the text scan (`https:/u:p@h` is `https://u:p@h`):
+    // the user info it finds is hidden too
+    if let Some(pw) = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+    {
+        shown = shown.replace(&format!(":{pw}@"), ":[redacted]@");
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -248,6 +264,20 @@ mod tests {
             "GET https://[redacted]@host/a/b?[redacted] failed"
         );
         assert_eq!(redact_urls("s3://bucket/key"), "s3://bucket/key");
+        // found by the remote_url fuzz target: a second URL inside the first kept its password
+        assert_eq!(
+            redact_urls("https://u:secret@ho://user:secret@host:8/x"),
+            "https://[redacted]@ho://[redacted]@host:8/x"
+        );
+        // found by the fuzzer too: one slash after the scheme is still a URL to the parser
+        assert_eq!(
+            display_url("https:/user:secret@host/x"),
+            "https:/user:[redacted]@host/x"
+        );
+        assert_eq!(
+            redact_urls("http://h/a://u:pw@b?q=1"),
+            "http://h/a://[redacted]@b?[redacted]"
+        );
         let r = Redactor::new(vec!["hunter22".into(), "hunter2".into()]);
         assert_eq!(
             r.clean("token=hunter22 and hunter2"),

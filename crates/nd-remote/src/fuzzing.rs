@@ -28,3 +28,37 @@ pub fn multipart(data: &[u8]) {
         }
     }
 }
+
+/// Parse `data` as a location: [`crate::is_url`], the URL parser every remote open uses
+/// (`Location::parse`), and the message forms (host, redaction). Invariants: an accepted URL
+/// has a known scheme and a host and is a URL by [`crate::is_url`]'s test when written with
+/// `://`; redaction never shows the URL's password as user info.
+pub fn url(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let text = text.as_ref();
+    let looks = crate::is_url(text);
+    let shown = crate::error::display_url(text);
+    if let Ok(u) = url::Url::parse(text) {
+        if let Some(pw) = u.password().filter(|p| p.len() >= 3) {
+            let raw = format!(":{pw}@");
+            if text.contains(&raw) {
+                assert!(
+                    !shown.contains(&raw),
+                    "password of {text:?} shown: {shown:?}"
+                );
+            }
+        }
+    }
+    let _ = crate::backend::url_host(text);
+    if let Ok(loc) = crate::backend::Location::parse(text) {
+        assert!(
+            crate::SCHEMES.contains(&loc.scheme.as_str()),
+            "scheme {}",
+            loc.scheme
+        );
+        assert!(!loc.host.is_empty(), "an accepted URL has a host");
+        if text.starts_with(&format!("{}://", loc.scheme)) {
+            assert!(looks, "{text:?} parses as a URL but is_url says no");
+        }
+    }
+}

@@ -277,7 +277,13 @@ pub(crate) fn parse_http_date(s: &str) -> Option<i64> {
         t.next()?.parse().ok()?,
         t.next()?.parse().ok()?,
     );
-    if !(1..=31).contains(&day) || h > 23 || mi > 59 || se > 60 {
+    // negative fields or a year far out would overflow the arithmetic below
+    if !(1..=31).contains(&day)
+        || !(0..=23).contains(&h)
+        || !(0..=59).contains(&mi)
+        || !(0..=60).contains(&se)
+        || !(0..=1_000_000).contains(&year)
+    {
         return None;
     }
     // days from civil (proleptic Gregorian)

@@ -23,6 +23,7 @@ mod error;
 pub mod export;
 pub mod extended;
 mod formats;
+pub mod fuzzing;
 pub mod header;
 mod npz;
 mod open;

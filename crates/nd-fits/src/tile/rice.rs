@@ -78,7 +78,8 @@ impl<'a> BitReader<'a> {
             }
             let lz = self.buf.leading_zeros();
             if lz < self.n {
-                self.buf <<= lz + 1;
+                // the 1 may be the window's last bit: a shift by 64 empties it
+                self.buf = self.buf.checked_shl(lz + 1).unwrap_or(0);
                 self.n -= lz + 1;
                 return Some(count + lz);
             }
@@ -300,6 +301,23 @@ pub fn encode(values: &[i64], bytepix: usize, blocksize: usize) -> Result<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unary_codes_ending_on_the_last_bit_of_the_window() {
+        // found by the fits_tile_codec fuzz target: a unary code whose 1 was bit 64 of the
+        // window shifted the window by 64 (a panic in debug builds; in release builds a shift
+        // by 0 that left the 1 in the window and corrupted the next value)
+        let mut data = vec![0u8; 15];
+        data.extend([0x01, 0xab, 0xcd]);
+        let mut r = BitReader::new(&data);
+        assert_eq!(r.read_unary(), Some(127));
+        assert_eq!(r.read(16), Some(0xabcd));
+        let mut data = vec![0u8; 7];
+        data.extend([0x01, 0xab]);
+        let mut r = BitReader::new(&data);
+        assert_eq!(r.read_unary(), Some(63));
+        assert_eq!(r.read(8), Some(0xab));
+    }
 
     #[test]
     fn round_trip_all_widths() {

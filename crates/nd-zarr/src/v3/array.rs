@@ -422,11 +422,29 @@ impl<'a> GroupedDecoder for ShardReader<'a> {
             merged.iter().map(get).collect::<Result<_>>()?
         };
         for (pos, r) in wanted {
+            if r.is_empty() {
+                // an inner chunk of 0 bytes (coalescing drops empty ranges): its codecs decide
+                open.chunks.insert(pos, Some(Bytes::new()));
+                continue;
+            }
             // the merged range holding r: the last one starting at or before it
             let i = merged
                 .partition_point(|m| m.start <= r.start)
                 .saturating_sub(1);
-            let (m, d) = (&merged[i], &data[i]); // ok: coalesce covers every input range
+            let (Some(m), Some(d)) = (merged.get(i), data.get(i)) else {
+                return Err(ctx.err(format!(
+                    "inner chunk bytes {r0}..{r1}: not fetched",
+                    r0 = r.start,
+                    r1 = r.end
+                )));
+            };
+            if m.start > r.start || m.end < r.end {
+                return Err(ctx.err(format!(
+                    "inner chunk bytes {r0}..{r1}: not fetched",
+                    r0 = r.start,
+                    r1 = r.end
+                )));
+            }
             let (a, b) = ((r.start - m.start) as usize, (r.end - m.start) as usize);
             if b > d.len() {
                 return Err(ctx.err(format!(
