@@ -174,7 +174,10 @@ KNOWN_DIFFERENCES = {
         "(spec-notes/differential.md, Deliberate differences)",
     "fits/defects/broken_tdim_short.fits HDU1/A":
         "TDIM smaller than the repeat: astropy reshapes the column's first values across rows, nd "
-        "takes the first values of each row's cell (spec-notes/differential.md, Reference-library behaviour)",
+        "takes the first values of each row's cell (spec-notes/differential.md, Reference-library bugs)",
+    "fits/defects/broken_row_width.fits HDU1/A":
+        "NAXIS1 larger than the TFORMn widths: astropy steps the rows by the widths' sum, nd by NAXIS1 "
+        "(the row length the standard defines; spec-notes/differential.md, Reference-library bugs)",
     "asdf/defects/tag_core_version.asdf data":
         "an ndarray tag of an unknown core version: python asdf gives the tagged node as an object, "
         "nd reads the ndarray and warns (spec-notes/asdf.md, the defects list)",
