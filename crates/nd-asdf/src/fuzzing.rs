@@ -180,7 +180,7 @@ fn gen_alias_doc(u: &mut arbitrary::Unstructured) -> arbitrary::Result<(String, 
     Ok((text, total))
 }
 
-/// Anchors and aliases in billion-laughs shapes ([`gen_alias_doc`]): under a small node
+/// Anchors and aliases in billion-laughs shapes (`gen_alias_doc`): under a small node
 /// budget a loaded tree never exceeds it and a document whose expansion surely does is
 /// refused; then the document as an ASDF tree with the default limits.
 pub fn yaml_aliases(data: &[u8]) {
