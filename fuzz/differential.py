@@ -260,15 +260,21 @@ def mutate_zarr(rng, store):
         meta[key] = val
         za.write_text(json.dumps(meta))
         return f".zarray.{key}={json.dumps(val)}"
+    return mutate_chunk_file(rng, chunks, r, (0.7, 0.85, 0.93))
+
+
+def mutate_chunk_file(rng, chunks, r, cuts):
+    """Flip, truncate, remove or extend one of the `chunks` files, by where `r` (uniform in [0, 1))
+    falls among `cuts` = (flip below, truncate below, remove below; extend above)."""
     c = rng.choice(chunks)
     data = c.read_bytes()
-    if r < 0.7:
+    if r < cuts[0]:
         c.write_bytes(flip_bytes(rng, data)[0])
         return "chunk flipped"
-    if r < 0.85:
+    if r < cuts[1]:
         c.write_bytes(truncate(rng, data)[0])
         return "chunk truncated"
-    if r < 0.93:
+    if r < cuts[2]:
         c.unlink()
         return "chunk removed"
     c.write_bytes(data + bytes(rng.randrange(256) for _ in range(rng.randint(1, 64))))
@@ -333,19 +339,7 @@ def mutate_zarr3(rng, store):
             meta[key] = val = rng.choice([{"name": "rectangular"}, {"name": "regular"}, None])
         za.write_text(json.dumps(meta))
         return f"zarr.json.{key}={json.dumps(val)}"
-    c = rng.choice(chunks)
-    data = c.read_bytes()
-    if r < 0.75:
-        c.write_bytes(flip_bytes(rng, data)[0])
-        return "chunk flipped"
-    if r < 0.87:
-        c.write_bytes(truncate(rng, data)[0])
-        return "chunk truncated"
-    if r < 0.94:
-        c.unlink()
-        return "chunk removed"
-    c.write_bytes(data + bytes(rng.randrange(256) for _ in range(rng.randint(1, 64))))
-    return "chunk extended"
+    return mutate_chunk_file(rng, chunks, r, (0.75, 0.87, 0.94))
 
 
 # ---------------------------------------------------------------- readers

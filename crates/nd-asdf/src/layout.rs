@@ -429,15 +429,8 @@ pub(crate) fn parse_layout_and_tree(
         layout.index_offset = Some(io);
         match read_index(src, io, &text, first, limits.blocks) {
             Ok(blocks) => {
-                warnings.extend(
-                    blocks
-                        .iter()
-                        .enumerate()
-                        .flat_map(|(i, h)| h.defects(i, len)),
-                );
-                layout.blocks = std::sync::Arc::new(blocks);
                 layout.index = IndexStatus::Used;
-                layout.warnings = warnings;
+                set_blocks(&mut layout, blocks, warnings, len);
                 return Ok((layout, tree_bytes));
             }
             Err(why) => {
@@ -451,14 +444,7 @@ pub(crate) fn parse_layout_and_tree(
         layout.index = IndexStatus::Absent;
     }
     let blocks = scan_blocks(src, first, &mut warnings, limits.blocks)?;
-    warnings.extend(
-        blocks
-            .iter()
-            .enumerate()
-            .flat_map(|(i, h)| h.defects(i, len)),
-    );
-    layout.blocks = std::sync::Arc::new(blocks);
-    layout.warnings = warnings;
+    set_blocks(&mut layout, blocks, warnings, len);
     Ok((layout, tree_bytes))
 }
 
@@ -650,4 +636,17 @@ fn scan_blocks(
         break;
     }
     Ok(blocks)
+}
+
+/// Give `layout` its block headers and its warnings, the headers' own defects (sizes past the
+/// end of a file of `len` bytes, …) added.
+fn set_blocks(layout: &mut Layout, blocks: Vec<BlockHeader>, mut warnings: Vec<String>, len: u64) {
+    warnings.extend(
+        blocks
+            .iter()
+            .enumerate()
+            .flat_map(|(i, h)| h.defects(i, len)),
+    );
+    layout.blocks = std::sync::Arc::new(blocks);
+    layout.warnings = warnings;
 }

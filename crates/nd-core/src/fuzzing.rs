@@ -45,20 +45,15 @@ pub fn selection(data: &[u8]) {
     let region = crate::Region::parse(text, &shape);
     match crate::Selection::parse(text, &shape) {
         Ok(sel) => {
-            assert_eq!(sel.axes.len(), shape.len(), "one entry per axis");
+            check_selection(&sel, &shape);
             for (a, &n) in sel.axes.iter().zip(&shape) {
-                let b = a.bounds();
-                assert!(
-                    b.start <= b.end && b.end <= n,
-                    "{a:?} outside an axis of {n}"
-                );
                 if let crate::AxisSelection::Slice { start, step, len } = *a {
+                    // text selections never make an empty slice (an empty range is a box)
                     assert!(len >= 1 && start < n, "{a:?} on an axis of {n}");
                     let last = start as i128 + (len as i128 - 1) * step as i128;
                     assert!((0..n as i128).contains(&last), "{a:?}: last index {last}");
                 }
             }
-            let _ = sel.shape();
             match region {
                 Ok(r) => {
                     assert!(sel.is_box(), "a region with steps");
@@ -69,6 +64,20 @@ pub fn selection(data: &[u8]) {
         }
         Err(_) => assert!(region.is_err(), "a region accepted, its selection refused"),
     }
+}
+
+/// The invariants of any parsed selection on an array of `shape`: one entry per axis, every
+/// entry within its axis.
+pub fn check_selection(sel: &crate::Selection, shape: &[u64]) {
+    assert_eq!(sel.axes.len(), shape.len(), "one entry per axis");
+    for (a, &n) in sel.axes.iter().zip(shape) {
+        let b = a.bounds();
+        assert!(
+            b.start <= b.end && b.end <= n,
+            "{a:?} outside an axis of {n}"
+        );
+    }
+    let _ = sel.shape();
 }
 
 /// Replay every file of `fuzz/corpus/<target>` (relative to the workspace root) through `f`.
