@@ -548,21 +548,32 @@ def check_http_cutout():
         os.remove(src)
 
 
-def main():
+def testdata_files():
+    """(path, "fits" | "asdf") of every FITS and ASDF file of testdata that was not written by nd
+    nor saved as expected values, sorted."""
     files = []
     for d, kind in [("fits", "fits"), ("asdf", "asdf"), ("asdf-standard", "asdf")]:
         for root, _, names in os.walk(os.path.join(HERE, d)):
             if "/written" in root or "/expected" in root:
                 continue
-            for n in sorted(names):
-                if (kind == "fits" and n.endswith(".fits")) or (kind == "asdf" and n.endswith(".asdf")):
+            for n in names:
+                if n.endswith("." + kind):
                     files.append((os.path.join(root, n), kind))
+    return sorted(files)
+
+
+def check_every_file(check, tmp):
+    """`check(src, kind, tmp)` on every file of `testdata_files()`; an exception is a failure."""
+    for src, kind in testdata_files():
+        try:
+            check(src, kind, tmp)
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"{src}: {e!r}")
+
+
+def main():
     with tempfile.TemporaryDirectory() as tmp:
-        for src, kind in sorted(files):
-            try:
-                check_file(src, kind, tmp)
-            except Exception as e:  # noqa: BLE001
-                failures.append(f"{src}: {e!r}")
+        check_every_file(check_file, tmp)
         check_scaling_grid(tmp)
         check_cutout(tmp)
         check_tile_cutout(tmp)
