@@ -58,7 +58,12 @@ pub fn run_sampled(args: &[&str]) -> (i32, u64, String) {
     let start = Instant::now();
     let mut peak = 0u64;
     loop {
-        if let Ok(s) = std::fs::read_to_string(&status_path) {
+        // Until the child has exec'ed `nd` it is a fork of this test process, whose anonymous
+        // memory (other tests' inputs) is not nd's: count only samples taken after the exec.
+        if let Some(s) = std::fs::read_to_string(&status_path)
+            .ok()
+            .filter(|s| s.lines().next() == Some("Name:\tnd"))
+        {
             for l in s.lines() {
                 if let Some(v) = l.strip_prefix("RssAnon:") {
                     let kb: u64 = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
