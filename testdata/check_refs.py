@@ -6,7 +6,7 @@ is installed), and compare every array with what astropy / python asdf give: sam
 order aside), same shape, bit-identical values (NaN where astropy gives NaN); every fixed-width
 column of every table against astropy's `hdu.data.field(n)` (strings, which astropy gives as
 `<U`, compared as the `|S` bytes nd maps them to). Arrays whose references name one of nd's
-codecs (nd_fits_scale, nd_asdf_lz4, nd_fits_tile, nd_fits_column) are checked when the `ndfiles`
+codecs (nd_fits_scale, nd_asdf_lz4, nd_asdf_strided, nd_fits_tile, nd_fits_column) are checked when the `ndfiles`
 package registers them, and otherwise reported as not checked (never counted as passed).
 
 Then a cutout: a 64 MiB float32 image, a 100x100 cutout through its references; the bytes and
@@ -39,7 +39,7 @@ from fsspec.implementations.local import LocalFileSystem  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ND = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "nd"
-ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_fits_tile", "nd_fits_tile_table", "nd_fits_column")
+ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_asdf_strided", "nd_fits_tile", "nd_fits_tile_table", "nd_fits_column")
 
 try:  # nd's codecs, when the ndfiles package provides them
     import numcodecs
@@ -162,7 +162,7 @@ def asdf_node(tree, path):
 
 stats = {"files": 0, "arrays": 0, "checked": 0, "tile_table_checked": 0, "nd_codec_unchecked": 0,
          "skipped_parts": 0, "refused": 0, "astropy_unreadable": 0, "ascii_last_field_cut": 0,
-         "both_refuse": 0, "xarray_checked": 0}
+         "both_refuse": 0, "xarray_checked": 0, "xarray_record_limit": 0}
 failures = []
 
 # Arrays where nd deliberately reads otherwise than the reference library, each documented:
@@ -341,6 +341,13 @@ def check_xarray(src, kind, refs, doc):
         for v in ds.data_vars:
             name = f"{g}/{v}" if g else str(v)
             attrs = dict(ds[v].attrs)
+            if isinstance(json.loads(refs["refs"].get(name + "/.zarray", "{}")).get("dtype"), list):
+                # a record (structured) array: xarray opens the group but cannot read the variable
+                # (its zarr backend declares it |V<n> and numpy refuses the cast); checked through
+                # zarr-python above, xarray's limit
+                stats["xarray_record_limit"] += 1
+                print(f"  xarray cannot read record arrays: {rel} {name} (checked with zarr-python)")
+                continue
             try:
                 got = ds[v].values
             except Exception as e:  # noqa: BLE001

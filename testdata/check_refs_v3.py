@@ -34,7 +34,7 @@ from check_refs import HERE, both_refuse, check_every_file, differs, report_and_
 from zarr.storage import FsspecStore  # noqa: E402
 
 ND = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "nd"
-ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_fits_tile", "nd_fits_tile_table", "nd_fits_column")
+ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_asdf_strided", "nd_fits_tile", "nd_fits_tile_table", "nd_fits_column")
 
 try:
     from zarr.registry import get_codec_class

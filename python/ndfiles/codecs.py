@@ -7,6 +7,8 @@ of this package, so ``pip install ndfiles`` is all a reader needs:
 - ``nd_fits_scale``: FITS stored big-endian values to astropy's physical values (BSCALE/BZERO
   not a power of two, BLANK to NaN, BZERO = 2**63), computed by nd's FITS reader;
 - ``nd_asdf_lz4``: python asdf's lz4 block framing (several frames in one block);
+- ``nd_asdf_strided``: a strided view of an uncompressed ASDF block (strides, offset, negative
+  strides, Fortran order): the byte range spanning a chunk's elements, gathered into C order;
 - ``nd_fits_tile``: one RICE_1 / PLIO_1 / HCOMPRESS_1 tile of a tile-compressed FITS image
   (lossless integer tiles) to its ZBITPIX big-endian values, decoded by nd's tile decoders;
 - ``nd_fits_column``: one column of a FITS table (BINTABLE or ASCII TABLE) from a run of whole
@@ -70,6 +72,20 @@ class AsdfLz4(_NdCodec):
     """python asdf's lz4 block framing (``[u32 BE length][u32 LE size][LZ4 block]`` frames)."""
 
     codec_id = "nd_asdf_lz4"
+
+
+class AsdfStrided(_NdCodec):
+    """The byte range spanning one chunk of a strided view of an ASDF block, gathered into C
+    order: ``{"shape": chunk shape, "strides": byte strides, "itemsize", "axis": split axis}``."""
+
+    codec_id = "nd_asdf_strided"
+    _keys = ("shape", "strides", "itemsize", "axis")
+
+    def get_config(self):
+        cfg = super().get_config()
+        for k in ("shape", "strides"):
+            cfg[k] = list(cfg[k]) if cfg[k] is not None else None
+        return cfg
 
 
 class FitsTile(_NdCodec):

@@ -12,7 +12,7 @@ A parser follows VirtualiZarr 2's protocol: called with ``(url, registry)``, it 
 ``ManifestStore``. The hierarchy is that of ``nd refs --zarr-format 3`` (one array per image HDU /
 ASDF ndarray, sub-chunked rows, one tile per chunk, FITS scaling and ASDF compression as codecs;
 ``spec-notes/virtual-zarr.md``); nd's own codecs (``nd_fits_scale``, ``nd_fits_tile``,
-``nd_fits_tile_table``, ``nd_asdf_lz4``) are read by zarr-python 3 through this package's ``zarr.codecs`` entry points.
+``nd_fits_tile_table``, ``nd_asdf_lz4``, ``nd_asdf_strided``) are read by zarr-python 3 through this package's ``zarr.codecs`` entry points.
 
 nd reads the file's headers (FITS) or tree and block headers (ASDF) itself, through its own
 local / HTTP / S3 access (and, once, the tiles of a tile-compressed image that needs

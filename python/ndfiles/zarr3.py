@@ -12,6 +12,8 @@ codecs; zarr-python 3 finds them through the ``zarr.codecs`` entry points of thi
   parameters (quantized, null pixels, fallback columns, edge tiles), found by its bytes in the
   configuration's table, to the full tile's physical values (native byte order);
 - ``nd_asdf_lz4`` (bytes to bytes): python asdf's lz4 block framing;
+- ``nd_asdf_strided`` (bytes to bytes): the byte range spanning one chunk of a strided view of
+  an ASDF block, gathered into C order (the ``bytes`` codec before it has the stored order);
 - ``nd_fits_column`` (bytes to bytes): one column of a FITS table from a run of whole rows, as
   little-endian values (the ``bytes`` codec before it says ``endian: little``).
 
@@ -132,6 +134,13 @@ class AsdfLz4(_NdBytesCodec):
     """python asdf's lz4 block framing (``[u32 BE length][u32 LE size][LZ4 block]`` frames)."""
 
     codec_name: ClassVar[str] = "nd_asdf_lz4"
+
+
+@dataclass(frozen=True, init=False)
+class AsdfStrided(_NdBytesCodec):
+    """The byte range spanning one chunk of a strided view of an ASDF block, in C order."""
+
+    codec_name: ClassVar[str] = "nd_asdf_strided"
 
 
 @dataclass(frozen=True, init=False)

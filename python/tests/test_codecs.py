@@ -129,3 +129,30 @@ def test_fits_tile_table_decodes_pickles_and_stays_short_in_repr(tmp_path):
     assert n == 5
     with pytest.raises(Exception, match="none of the image's tiles"):
         c.decode(b"\0" * 30)
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        lambda a: a[::-2, 3::5],  # negative and positive steps, an offset
+        lambda a: a.T,  # Fortran order
+        lambda a: a[:, ::-1],  # a reversed last axis
+        lambda a: a.ravel()[7:70:9],  # every 9th element
+    ],
+)
+def test_asdf_strided_gathers_numpys_view(view):
+    from ndfiles.codecs import AsdfStrided
+
+    base = np.arange(120, dtype="<i4").reshape(6, 20)
+    v = view(base)
+    raw = base.tobytes()
+    # the byte range the view's elements span, and element 0's place in it
+    start = v.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    lo = start + sum((n - 1) * s for n, s in zip(v.shape, v.strides) if s < 0)
+    hi = start + sum((n - 1) * s for n, s in zip(v.shape, v.strides) if s > 0) + v.itemsize
+    c = codec(id="nd_asdf_strided", shape=list(v.shape), strides=list(v.strides), itemsize=4, axis=0)
+    assert isinstance(c, AsdfStrided)
+    got = c.decode(raw[lo:hi])
+    assert got.view("<i4").reshape(v.shape).tolist() == v.tolist()
+    with pytest.raises(Exception):
+        c.decode(raw[lo : hi - 1])

@@ -95,6 +95,10 @@ ASDF_CASES = [
     ("asdf/py/compressed_lz4.asdf", "lz4"),
     ("asdf/py/compressed_lz4_multi.asdf", "nd_asdf_lz4"),
     ("asdf/py/dtypes.asdf", None),
+    ("asdf/py/views.asdf", "nd_asdf_strided"),  # strides, offsets, negative strides, transposed
+    ("asdf-standard/1.6.0/shared.asdf", "nd_asdf_strided"),
+    ("asdf/py/exploded/exploded.asdf", None),  # values in the files beside it
+    ("asdf-standard/1.6.0/structured.asdf", None),  # a record dtype
 ]
 
 

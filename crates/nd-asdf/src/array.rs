@@ -60,6 +60,16 @@ impl AsdfArray {
         }
     }
 
+    /// The view into a block that holds an ndarray's values (a block of this file, or the first
+    /// block of an external file for exploded storage); `None` for inline and Zarr-in-ASDF
+    /// arrays.
+    pub fn block_view(&self) -> Option<&BlockView> {
+        match &self.storage {
+            Storage::Block(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// The stored element type (with its byte order, per field for records).
     pub fn stored_dtype(&self) -> &DataType {
         &self.stored

@@ -71,6 +71,31 @@ pub(crate) fn check_view_bounds(
 }
 
 impl BlockView {
+    /// The blocks of the file that holds the view (an external file's for exploded storage).
+    pub fn blocks(&self) -> &Arc<Blocks> {
+        &self.blocks
+    }
+
+    /// Index of the block in [`BlockView::blocks`].
+    pub fn block(&self) -> usize {
+        self.block
+    }
+
+    /// Byte offset of the first element (index 0, 0, …) in the block's decoded data.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Byte strides of the view, one per axis (negative: the axis runs backwards).
+    pub fn strides(&self) -> &[i64] {
+        &self.strides
+    }
+
+    /// Byte order of the stored values.
+    pub fn endian(&self) -> Endian {
+        self.endian
+    }
+
     /// Read `region` of values of `dtype` (stored in `self.endian`) into `out`, native-endian.
     /// Uncompressed blocks (internal, streamed or in an external file): a region that is one
     /// contiguous run of the block (a full read) is read with positional reads straight into

@@ -567,7 +567,9 @@ fn json_to_descr(v: &Value, depth: usize) -> MResult<Descr> {
     }
 }
 
-fn descr_to_json(d: &Descr) -> Value {
+/// A numpy-style type description as Zarr v2 `.zarray` JSON: a typestr, or a record list of
+/// `[name, descr]` / `[name, descr, shape]`.
+pub fn descr_to_json(d: &Descr) -> Value {
     match d {
         Descr::Simple(s) => Value::from(s.clone()),
         Descr::Record(fields) => Value::Array(

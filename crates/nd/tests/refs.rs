@@ -672,3 +672,216 @@ fn zarr_in_asdf_chunk_blocks_are_chunks_one_to_one() {
         "{present} written, {absent} unwritten"
     );
 }
+
+/// The ASDF files of testdata (python asdf's, the ASDF standard's, the defects), sorted.
+fn asdf_files() -> Vec<PathBuf> {
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                let n = p.file_name().unwrap().to_string_lossy().to_string();
+                if n != "written" && n != "expected" {
+                    walk(&p, out);
+                }
+            } else if p.extension().is_some_and(|x| x == "asdf") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&testdata().join("asdf"), &mut out);
+    walk(&testdata().join("asdf-standard"), &mut out);
+    out.sort();
+    out
+}
+
+/// An uncompressed ASDF array of a reference set (no codec, or nd's strided view codec) laid
+/// out in C order from its chunks: each range read from the file the set names for it (the
+/// ASDF file, or an exploded array's file), decoded by `nd::refs::codec::decode`, edge chunks
+/// cropped. Stored byte order. `None` for an array with another codec.
+fn assemble_asdf(set: &RefSet, name: &str, elem: usize) -> Option<Vec<u8>> {
+    let z = zarray(set, name);
+    let codec = z["compressor"].clone();
+    if !(codec.is_null() || codec["id"] == nd::refs::ND_ASDF_STRIDED) {
+        return None;
+    }
+    let shape = u64s(&z["shape"]);
+    let chunks = u64s(&z["chunks"]);
+    let n: u64 = shape.iter().product();
+    let mut out = vec![0u8; n as usize * elem];
+    let mut decoded = std::collections::HashMap::new();
+    for flat in 0..n {
+        let mut idx = vec![0u64; shape.len()];
+        let mut rem = flat;
+        for a in (0..shape.len()).rev() {
+            idx[a] = rem % shape[a];
+            rem /= shape[a];
+        }
+        let key: Vec<String> = idx
+            .iter()
+            .zip(&chunks)
+            .map(|(i, c)| (i / c).to_string())
+            .collect();
+        let key = if key.is_empty() {
+            "0".to_string()
+        } else {
+            key.join(".")
+        };
+        let chunk: &Vec<u8> = decoded.entry(key.clone()).or_insert_with(|| {
+            let raw = match &set.refs[&format!("{name}/{key}")] {
+                Ref::Range {
+                    file,
+                    offset,
+                    length,
+                } => {
+                    let bytes = std::fs::read(&set.urls[*file]).unwrap();
+                    let (o, l) = (*offset as usize, *length as usize);
+                    assert!(o + l <= bytes.len(), "{name}: range past the file");
+                    bytes[o..o + l].to_vec()
+                }
+                Ref::Bytes(b) => b.clone(),
+                Ref::Json(_) => panic!("json chunk"),
+            };
+            if codec.is_null() {
+                raw
+            } else {
+                let (dt, out) = nd::refs::codec::decode(&codec, &raw, 1 << 30).unwrap();
+                assert_eq!(dt, DataType::UInt8);
+                assert_eq!(
+                    out.len() as u64,
+                    chunks.iter().product::<u64>() * elem as u64
+                );
+                out
+            }
+        });
+        let mut within = 0u64;
+        for (&i, &c) in idx.iter().zip(&chunks) {
+            within = within * c + i % c;
+        }
+        let at = within as usize * elem;
+        out[flat as usize * elem..][..elem].copy_from_slice(&chunk[at..at + elem]);
+    }
+    Some(out)
+}
+
+#[test]
+fn asdf_views_exploded_blocks_and_records_are_nds_reads() {
+    // every uncompressed ASDF array of testdata (strided views through nd_asdf_strided, arrays
+    // in the files beside an exploded ASDF file, structured dtypes): its chunks, decoded and
+    // laid out, are nd's read of the array (in the stored byte order)
+    let (mut strided, mut exploded, mut records, mut total) = (0, 0, 0, 0);
+    for p in asdf_files() {
+        let rel = p.strip_prefix(testdata()).unwrap().display().to_string();
+        let Ok(ds) = nd::open(p.to_str().unwrap()) else {
+            continue;
+        };
+        // the default chunks, and chunks of 40 bytes (views split along an axis, short last
+        // chunks)
+        for chunk_bytes in [8 << 20, 40] {
+            let opts = RefsOptions {
+                chunk_bytes,
+                ..RefsOptions::default()
+            };
+            let Ok(set) = build(&ds, &opts) else {
+                continue;
+            };
+            if !rel.contains("defects") {
+                for s in &set.skipped {
+                    assert!(
+                        !s.contains("exploded") && !s.contains("strided") && !s.contains("record"),
+                        "{rel}: {s}"
+                    );
+                }
+            }
+            let f = nd_asdf::AsdfFile::open(&p).unwrap();
+            for name in set.arrays() {
+                let path = zattrs(&set, name)["asdf_path"]
+                    .as_str()
+                    .unwrap_or(name)
+                    .to_string();
+                let Ok(a) = f.array(&path) else { continue };
+                if a.zarr_storage().is_some() {
+                    continue;
+                }
+                let stored = a.stored_dtype().clone();
+                let Some(got) = assemble_asdf(&set, name, stored.size()) else {
+                    continue;
+                };
+                let mut want = a.read_all().unwrap().bytes().to_vec();
+                // nd reads native values: back to the stored order of a block (a swap is its own
+                // inverse); inline chunks are native already
+                if let Some(view) = a.block_view() {
+                    stored.swap_to_native(view.endian(), &mut want);
+                }
+                assert_eq!(got, want, "{rel} {name}");
+                let z = zarray(&set, name);
+                total += 1;
+                strided += usize::from(z["compressor"]["id"] == nd::refs::ND_ASDF_STRIDED);
+                exploded += usize::from(set.refs.iter().any(|(k, r)| {
+                    k.starts_with(&format!("{name}/"))
+                        && matches!(r, Ref::Range { file, .. } if *file > 0)
+                }));
+                records += usize::from(z["dtype"].is_array());
+            }
+        }
+    }
+    println!("{total} arrays: {strided} strided views, {exploded} exploded, {records} records");
+    // the counts of testdata's views, exploded arrays and record arrays (at least)
+    assert!(strided >= 2 * 10, "{strided} strided views");
+    assert!(exploded >= 2 * 9, "{exploded} exploded arrays");
+    assert!(records >= 2 * 8, "{records} structured arrays");
+    assert!(total > 100, "{total} arrays");
+}
+
+#[test]
+fn exploded_sources_resolve_beside_the_file_and_follow_the_url_prefix() {
+    let p = testdata().join("asdf/py/exploded/exploded.asdf");
+    let ds = nd::open(p.to_str().unwrap()).unwrap();
+    let opts = RefsOptions {
+        url_prefix: Some("s3://bucket/dir/".into()),
+        ..RefsOptions::default()
+    };
+    let set = build(&ds, &opts).unwrap();
+    assert_eq!(
+        set.urls,
+        [
+            "s3://bucket/dir/exploded.asdf",
+            "s3://bucket/dir/exploded0000.asdf",
+            "s3://bucket/dir/exploded0001.asdf"
+        ]
+    );
+    assert!(
+        matches!(set.refs["a/0.0"], Ref::Range { file: 1, .. }),
+        "{:?}",
+        set.refs["a/0.0"]
+    );
+    // a source that leaves the directory, an absolute one, a missing file: not mapped, with
+    // the reason (the tree edited in place, same length: the file has no block of its own)
+    let text = std::fs::read(&p).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (source, why) in [
+        ("../xploded00.asdf", "leaves the ASDF file's directory"),
+        ("/xploded0000.asdf", "an absolute path"),
+        ("exploded0009.asdf", "exploded0009.asdf"),
+    ] {
+        let edited = String::from_utf8_lossy(&text).replace("exploded0000.asdf", source);
+        assert_eq!(edited.len(), text.len());
+        let q = dir.path().join("exploded.asdf");
+        std::fs::write(&q, edited).unwrap();
+        std::fs::copy(
+            p.with_file_name("exploded0001.asdf"),
+            dir.path().join("exploded0001.asdf"),
+        )
+        .unwrap();
+        let ds = nd::open(q.to_str().unwrap()).unwrap();
+        let set = build(&ds, &RefsOptions::default()).unwrap();
+        assert!(
+            set.skipped.len() == 1
+                && set.skipped[0].contains(why)
+                && set.skipped[0].contains("\"a\""),
+            "{source}: {:?}",
+            set.skipped
+        );
+        assert_eq!(set.arrays(), ["b"], "{source}");
+    }
+}

@@ -53,6 +53,8 @@ ASDF_CASES = [
     ("asdf/py/compressed_lz4.asdf", "numcodecs.lz4"),
     ("asdf/py/compressed_lz4_multi.asdf", "nd_asdf_lz4"),
     ("asdf/py/dtypes.asdf", None),
+    ("asdf/py/views.asdf", "nd_asdf_strided"),  # strides, offsets, negative strides, transposed
+    ("asdf/py/exploded/exploded.asdf", None),  # values in the files beside it
 ]
 
 

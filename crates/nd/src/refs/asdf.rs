@@ -19,7 +19,8 @@ use crate::error::{Error, Result};
 use crate::Dataset;
 use nd_asdf::ndarray::{parse_ndarray, Mask};
 use nd_asdf::{AsdfFile, StorageKind};
-use nd_core::{ArrayRead, DataType};
+use nd_codecs::zarr_v2::descr_to_json;
+use nd_core::{ArrayRead, DataType, Endian};
 use serde_json::{json, Map, Value};
 
 /// Largest inline array given inline in the references (bytes).
@@ -41,9 +42,6 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
             }
         }
     }
-    let blocks = f.blocks().clone();
-    let src = blocks.source().clone();
-    let file_len = src.len();
     let mut groups = dims::Groups::default();
     for (path, info) in &arrays {
         let what = format!("array {path:?}");
@@ -52,12 +50,6 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
             b.skip(format!("{what}: its shape is not known; not mapped"));
             continue;
         };
-        if let DataType::Struct(_) = info.dtype {
-            b.skip(format!(
-                "{what}: a structured (record) type; not mapped (xarray has no record variables)"
-            ));
-            continue;
-        }
         let names = dims::names(&Map::new(), shape.len(), false);
         let mut attrs = Map::new();
         attrs.insert(
@@ -69,117 +61,8 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
             attrs.insert("asdf_path".into(), json!(path));
         }
         match &info.storage {
-            StorageKind::Block(bi) => {
-                let node = f
-                    .tree()
-                    .get_path(path)
-                    .ok_or_else(|| Error::input(format!("{file}: {what}: not in the tree")))?;
-                let meta =
-                    parse_ndarray(node, path).map_err(|e| Error::input(format!("{file}: {e}")))?;
-                let Ok(h) = blocks.header(*bi) else {
-                    b.skip(format!("{what}: its block does not exist; not mapped"));
-                    continue;
-                };
-                if let Some(Mask::Scalar(v)) = meta.mask {
-                    // asdf gives a masked array; the references give its values
-                    attrs.insert("asdf_mask_value".into(), super::attr_json_f64(v));
-                }
-                let elem = meta.dtype.size() as u64;
-                let nbytes = shape.iter().product::<u64>() * elem;
-                let c_strides = nd_core::byte_strides(&shape, nd_core::Order::C, elem as usize);
-                // strides of length-1 axes do not matter
-                let contiguous = meta.strides.as_ref().is_none_or(|s| {
-                    s.len() == shape.len()
-                        && s.iter()
-                            .zip(&c_strides)
-                            .zip(&shape)
-                            .all(|((a, c), &d)| d <= 1 || a == c)
-                });
-                if !contiguous {
-                    b.skip(format!(
-                        "{what}: strided view of block {bi} (strides {:?}): a chunk reference is one contiguous byte range; not mapped",
-                        meta.strides.unwrap_or_default()
-                    ));
-                    continue;
-                }
-                if meta.offset.saturating_add(nbytes) > h.decoded_len() {
-                    b.skip(format!(
-                        "{what}: extends past the end of block {bi}; not mapped"
-                    ));
-                    continue;
-                }
-                let dtype = meta.dtype.typestr(meta.endian);
-                let Some(codec) = h.compression_name() else {
-                    let rd = src.clone();
-                    let read = move |off: u64, len: u64| -> Result<Vec<u8>> {
-                        rd.read_range(off..off + len)
-                            .map(|b| b.to_vec())
-                            .map_err(|e| Error::input(e.to_string()))
-                    };
-                    let start = h.data_offset() + meta.offset;
-                    let Some(chunks) = b.contiguous(&name, &shape, elem, start, file_len, &read)?
-                    else {
-                        b.skip(format!(
-                            "{what}: block {bi} does not lie within the file; not mapped"
-                        ));
-                        continue;
-                    };
-                    b.array(ArraySpec {
-                        path: name,
-                        shape,
-                        chunks,
-                        dtype,
-                        compressor: None,
-                        filters: None,
-                        fill_value: Value::Null,
-                        attrs,
-                    });
-                    continue;
-                };
-                if meta.offset != 0 || nbytes != h.data_size {
-                    b.skip(format!(
-                        "{what}: a part of compressed block {bi} ({codec}); a chunk must be a whole compressed stream; not mapped"
-                    ));
-                    continue;
-                }
-                let (mut offset, mut length) = (h.data_offset(), h.used);
-                let compressor = match codec.as_str() {
-                    "zlib" => json!({"id": "zlib", "level": 1}),
-                    "bzp2" => json!({"id": "bz2", "level": 1}),
-                    "lz4" => {
-                        let head = src
-                            .read_range(offset..offset + 4.min(length))
-                            .map_err(|e| Error::input(format!("{file}: block {bi}: {e}")))?;
-                        let first = <[u8; 4]>::try_from(&head[..]).map(u32::from_be_bytes).ok();
-                        if first.is_some_and(|n| u64::from(n) + 4 == length) {
-                            offset += 4;
-                            length -= 4;
-                            json!({"id": "lz4", "acceleration": 1})
-                        } else {
-                            json!({"id": ND_ASDF_LZ4})
-                        }
-                    }
-                    other => {
-                        b.skip(format!(
-                            "{what}: block {bi} compressed with {other:?}, which no numcodecs codec decodes; not mapped"
-                        ));
-                        continue;
-                    }
-                };
-                let chunks: Vec<u64> = shape.iter().map(|&d| d.max(1)).collect();
-                if nbytes > 0 {
-                    b.range(&name, &chunk_key(shape.len()), offset, length);
-                }
-                b.array(ArraySpec {
-                    path: name,
-                    shape,
-                    chunks,
-                    dtype,
-                    compressor: Some(compressor),
-                    filters: None,
-                    fill_value: Value::Null,
-                    attrs,
-                });
+            StorageKind::Block(_) | StorageKind::External(_) => {
+                block_array(f, path, name, shape, attrs, &info.storage, b)?
             }
             StorageKind::Inline => {
                 let nbytes = shape.iter().product::<u64>() * info.dtype.size() as u64;
@@ -195,7 +78,10 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
                 let buf = a
                     .read_all()
                     .map_err(|e| Error::input(format!("{file}: {what}: {e}")))?;
-                let dtype = crate::backend::typestr(buf.dtype());
+                let dtype = match buf.dtype() {
+                    DataType::Struct(_) => descr_to_json(&buf.dtype().to_descr(Endian::NATIVE)),
+                    other => crate::backend::typestr(other).into(),
+                };
                 let chunks: Vec<u64> = shape.iter().map(|&d| d.max(1)).collect();
                 if nbytes > 0 {
                     b.bytes(&name, &chunk_key(shape.len()), buf.bytes().to_vec());
@@ -211,13 +97,194 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
                     attrs,
                 });
             }
-            StorageKind::External(uri) => b.skip(format!(
-                "{what}: exploded storage (values in {uri:?}); not mapped"
-            )),
             StorageKind::Zarr => zarr_chunks(f, path, name, shape, attrs, b)?,
         }
     }
     Ok(())
+}
+
+/// An ndarray whose values are a view into a block: of this file, or the first block of
+/// another file (exploded storage, `source: name0000.asdf`, referenced as the file beside this
+/// one). A C-contiguous view of an uncompressed block is chunked like a FITS image; a whole
+/// compressed block is one chunk with the codec of its compression; any other view of an
+/// uncompressed block (strides, negative strides, Fortran order) goes through
+/// [`super::ND_ASDF_STRIDED`], a chunk being the span of its elements.
+fn block_array(
+    f: &AsdfFile,
+    path: &str,
+    name: String,
+    shape: Vec<u64>,
+    mut attrs: Map<String, Value>,
+    storage: &StorageKind,
+    b: &mut Builder,
+) -> Result<()> {
+    let what = format!("array {path:?}");
+    let node = f
+        .tree()
+        .get_path(path)
+        .ok_or_else(|| Error::input(format!("{what}: not in the tree")))?;
+    let meta = parse_ndarray(node, path).map_err(|e| Error::input(e.to_string()))?;
+    // the file that holds the block: this one, or a sibling named by a relative `source`
+    let external = match storage {
+        StorageKind::External(uri) => match external_name(uri) {
+            Ok(rel) => Some((uri.as_str(), rel)),
+            Err(why) => {
+                b.skip(format!(
+                    "{what}: exploded storage in {uri:?}: {why}; not mapped"
+                ));
+                return Ok(());
+            }
+        },
+        _ => None,
+    };
+    let a = match f.array(path) {
+        Ok(a) => a,
+        Err(e) => {
+            b.skip(format!("{what}: {e}; not mapped"));
+            return Ok(());
+        }
+    };
+    let Some(view) = a.block_view() else {
+        b.skip(format!("{what}: not a view of a block; not mapped"));
+        return Ok(());
+    };
+    let blocks = view.blocks().clone();
+    let bi = view.block();
+    let block = match external {
+        Some((uri, _)) => format!("the block of {uri:?}"),
+        None => format!("block {bi}"),
+    };
+    let Ok(h) = blocks.header(bi) else {
+        b.skip(format!("{what}: {block} does not exist; not mapped"));
+        return Ok(());
+    };
+    let file = match external {
+        Some((_, rel)) => b.sibling(rel),
+        None => 0,
+    };
+    let src = blocks.source().clone();
+    let file_len = src.len();
+    if let Some(Mask::Scalar(v)) = meta.mask {
+        // asdf gives a masked array; the references give its values
+        attrs.insert("asdf_mask_value".into(), super::attr_json_f64(v));
+    }
+    let elem = meta.dtype.size() as u64;
+    let nbytes = shape.iter().product::<u64>() * elem;
+    let c_strides = nd_core::byte_strides(&shape, nd_core::Order::C, elem as usize);
+    // strides of length-1 axes do not matter
+    let contiguous = view.strides().len() == shape.len()
+        && view
+            .strides()
+            .iter()
+            .zip(&c_strides)
+            .zip(&shape)
+            .all(|((a, c), &d)| d <= 1 || a == c);
+    let dtype = descr_to_json(&meta.dtype.to_descr(meta.endian));
+    let spec = |chunks: Vec<u64>, compressor: Option<Value>, attrs| ArraySpec {
+        path: name.clone(),
+        shape: shape.clone(),
+        chunks,
+        dtype: dtype.clone(),
+        compressor,
+        filters: None,
+        fill_value: Value::Null,
+        attrs,
+    };
+    let codec = h.compression_name();
+    if !contiguous || view.offset().saturating_add(nbytes) > h.decoded_len() {
+        if let Some(codec) = codec {
+            b.skip(format!(
+                "{what}: a strided view (strides {:?}, offset {}) of compressed {block} ({codec}); a chunk must be a whole compressed stream; not mapped",
+                view.strides(),
+                view.offset()
+            ));
+            return Ok(());
+        }
+        let plan = super::strided::plan(&shape, view.strides(), view.offset(), elem, b.chunk_bytes);
+        let Some(plan) = plan.filter(|p| {
+            p.refs
+                .iter()
+                .all(|r| h.data_offset() + r.offset + r.length <= file_len)
+        }) else {
+            b.skip(format!(
+                "{what}: a strided view of {block} that does not lie within the file; not mapped"
+            ));
+            return Ok(());
+        };
+        for r in &plan.refs {
+            b.range_in(file, &name, &r.key, h.data_offset() + r.offset, r.length);
+        }
+        b.array(spec(plan.chunks, Some(plan.config), attrs));
+        return Ok(());
+    }
+    let Some(codec) = codec else {
+        let rd = src.clone();
+        let read = move |off: u64, len: u64| -> Result<Vec<u8>> {
+            rd.read_range(off..off + len)
+                .map(|b| b.to_vec())
+                .map_err(|e| Error::input(e.to_string()))
+        };
+        let start = h.data_offset() + view.offset();
+        let Some(chunks) = b.contiguous(file, &name, &shape, elem, start, file_len, &read)? else {
+            b.skip(format!(
+                "{what}: {block} does not lie within the file; not mapped"
+            ));
+            return Ok(());
+        };
+        b.array(spec(chunks, None, attrs));
+        return Ok(());
+    };
+    if view.offset() != 0 || nbytes != h.data_size {
+        b.skip(format!(
+            "{what}: a part of compressed {block} ({codec}); a chunk must be a whole compressed stream; not mapped"
+        ));
+        return Ok(());
+    }
+    let (mut offset, mut length) = (h.data_offset(), h.used);
+    let compressor = match codec.as_str() {
+        "zlib" => json!({"id": "zlib", "level": 1}),
+        "bzp2" => json!({"id": "bz2", "level": 1}),
+        "lz4" => {
+            let head = src
+                .read_range(offset..offset + 4.min(length))
+                .map_err(|e| Error::input(format!("{block}: {e}")))?;
+            let first = <[u8; 4]>::try_from(&head[..]).map(u32::from_be_bytes).ok();
+            if first.is_some_and(|n| u64::from(n) + 4 == length) {
+                offset += 4;
+                length -= 4;
+                json!({"id": "lz4", "acceleration": 1})
+            } else {
+                json!({"id": ND_ASDF_LZ4})
+            }
+        }
+        other => {
+            b.skip(format!(
+                "{what}: {block} compressed with {other:?}, which no numcodecs codec decodes; not mapped"
+            ));
+            return Ok(());
+        }
+    };
+    let chunks: Vec<u64> = shape.iter().map(|&d| d.max(1)).collect();
+    if nbytes > 0 {
+        b.range_in(file, &name, &chunk_key(shape.len()), offset, length);
+    }
+    b.array(spec(chunks, Some(compressor), attrs));
+    Ok(())
+}
+
+/// The file name of an exploded array's `source` (`name0000.asdf`, `file://name0000.asdf`):
+/// a relative name inside the ASDF file's directory, or why it is not one.
+fn external_name(uri: &str) -> std::result::Result<&str, &'static str> {
+    let rel = uri.strip_prefix("file://").unwrap_or(uri);
+    if rel.contains("://") {
+        Err("a URL, not a file beside the ASDF file")
+    } else if rel.starts_with('/') || rel.starts_with('\\') || rel.get(1..2) == Some(":") {
+        Err("an absolute path, not a file beside the ASDF file")
+    } else if rel.is_empty() || rel.split(['/', '\\']).any(|s| s == "..") {
+        Err("a path that leaves the ASDF file's directory")
+    } else {
+        Ok(rel)
+    }
 }
 
 /// A Zarr-in-ASDF array (asdf-zarr's internal storage): its own `.zarray` (codecs, fill value),
@@ -281,7 +348,7 @@ fn zarr_chunks(
         path: name,
         shape,
         chunks: meta.chunks.clone(),
-        dtype,
+        dtype: dtype.into(),
         compressor: Some(zarray["compressor"].clone()).filter(|c| !c.is_null()),
         filters: zarray["filters"].as_array().cloned(),
         fill_value: zarray["fill_value"].clone(),

@@ -1,10 +1,12 @@
 //! Decoding for nd's own codec ids in reference sets ([`super::ND_FITS_SCALE`],
-//! [`super::ND_ASDF_LZ4`], [`super::ND_FITS_TILE`], [`super::ND_FITS_TILE_TABLE`],
+//! [`super::ND_ASDF_LZ4`], [`super::ND_ASDF_STRIDED`], [`super::ND_FITS_TILE`], [`super::ND_FITS_TILE_TABLE`],
 //! [`super::ND_FITS_COLUMN`]): what the `ndfiles` Python package's numcodecs and zarr-python 3
 //! codecs call.
 
 use super::tiles::TileTable;
-use super::{ND_ASDF_LZ4, ND_FITS_COLUMN, ND_FITS_SCALE, ND_FITS_TILE, ND_FITS_TILE_TABLE};
+use super::{
+    ND_ASDF_LZ4, ND_ASDF_STRIDED, ND_FITS_COLUMN, ND_FITS_SCALE, ND_FITS_TILE, ND_FITS_TILE_TABLE,
+};
 use crate::error::{Error, Result};
 use nd_core::DataType;
 use serde_json::Value;
@@ -58,6 +60,8 @@ impl Decoder {
 ///   BSCALE/BZERO/BLANK applied by the same rules (and code) as nd's FITS image reads;
 /// - `nd_asdf_lz4`: python asdf's lz4 block framing (frames of `[u32 BE length][u32 LE size]
 ///   [LZ4 block]`) → the block's bytes (`|u1`), at most `max_len` bytes;
+/// - `nd_asdf_strided`: the byte range spanning one chunk of a strided view of an ASDF block →
+///   the chunk's elements in C order, their stored bytes (`|u1`);
 /// - `nd_fits_tile`: one lossless RICE_1 / PLIO_1 / HCOMPRESS_1 tile → its ZBITPIX big-endian
 ///   values (`|u1`);
 /// - `nd_fits_tile_table`: one tile of any kind, found in the configuration's table by its
@@ -98,6 +102,10 @@ pub fn decode(config: &Value, data: &[u8], max_len: usize) -> Result<(DataType, 
                 .map_err(|e| bad(&e.to_string()))?;
             Ok((DataType::UInt8, out))
         }
+        ND_ASDF_STRIDED => Ok((
+            DataType::UInt8,
+            super::strided::decode(config, data, max_len)?,
+        )),
         ND_FITS_TILE => {
             let codec = tile_codec(config, false).map_err(|m| bad(&m))?;
             let tile: Vec<u64> = config["tile"]

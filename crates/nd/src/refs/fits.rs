@@ -97,6 +97,7 @@ pub(super) fn build(ds: &Dataset, f: &Fits, b: &mut Builder) -> Result<()> {
                 .map_err(|e| Error::input(e.to_string()))
         };
         let Some(chunks) = b.contiguous(
+            0,
             &item.name,
             &shape,
             stored.size() as u64,
@@ -114,7 +115,7 @@ pub(super) fn build(ds: &Dataset, f: &Fits, b: &mut Builder) -> Result<()> {
             path: item.name.clone(),
             shape,
             chunks,
-            dtype,
+            dtype: dtype.into(),
             compressor: None,
             filters,
             fill_value: Value::Null,
@@ -185,7 +186,7 @@ fn tiles(
         path: name.to_string(),
         shape,
         chunks: tile,
-        dtype,
+        dtype: dtype.into(),
         compressor,
         filters: (!filters.is_empty()).then_some(filters),
         fill_value: Value::Null,

@@ -30,6 +30,7 @@ mod concat;
 mod fits;
 mod parq;
 mod sources;
+mod strided;
 mod table;
 mod tiles;
 mod v3;
@@ -80,6 +81,14 @@ pub const ND_FITS_TILE_TABLE: &str = "nd_fits_tile_table";
 /// than one frame: `{"id": "nd_asdf_lz4"}`.
 pub const ND_ASDF_LZ4: &str = "nd_asdf_lz4";
 
+/// The numcodecs codec id nd uses for a strided view of an uncompressed ASDF block (`strides`,
+/// `offset`, negative strides, Fortran order): a chunk is the byte range spanning its elements,
+/// and decoding gathers them into C order, each element's stored bytes unchanged. Its
+/// configuration: `{"id": "nd_asdf_strided", "shape": [4, 20], "strides": [-160, 4],
+/// "itemsize": 4, "axis": 0}` (`shape` the chunk's, `axis` the one the array is split along; a
+/// shorter last chunk along it is recognised by its length and zero-filled).
+pub const ND_ASDF_STRIDED: &str = "nd_asdf_strided";
+
 /// Options of [`build`].
 #[derive(Debug, Clone)]
 pub struct RefsOptions {
@@ -128,7 +137,7 @@ pub struct RefSet {
     /// Parts of the file that are not in the hierarchy, each with the reason (also in the root
     /// `.zattrs` as `nd_skipped`).
     pub skipped: Vec<String>,
-    /// Arrays that need one of nd's codecs ([`ND_FITS_SCALE`], [`ND_ASDF_LZ4`],
+    /// Arrays that need one of nd's codecs ([`ND_FITS_SCALE`], [`ND_ASDF_LZ4`], [`ND_ASDF_STRIDED`],
     /// [`ND_FITS_TILE`], [`ND_FITS_TILE_TABLE`], [`ND_FITS_COLUMN`]) to be read.
     pub needs_nd_codec: Vec<String>,
 }
@@ -353,8 +362,8 @@ pub(crate) struct ArraySpec {
     pub shape: Vec<u64>,
     /// Chunk shape.
     pub chunks: Vec<u64>,
-    /// Zarr v2 dtype (`>i2`, `<f4`, `|u1`).
-    pub dtype: String,
+    /// Zarr v2 dtype (`">i2"`, `"<f4"`, `"|u1"`, or a record list `[["x", "<f4"], …]`).
+    pub dtype: Value,
     /// numcodecs compressor configuration.
     pub compressor: Option<Value>,
     /// numcodecs filter configurations.
@@ -385,6 +394,7 @@ impl Builder {
                 Some(
                     ND_FITS_SCALE
                         | ND_ASDF_LZ4
+                        | ND_ASDF_STRIDED
                         | ND_FITS_TILE
                         | ND_FITS_TILE_TABLE
                         | ND_FITS_COLUMN
@@ -438,16 +448,46 @@ impl Builder {
             .insert(key(path, ".zattrs"), Ref::Json(Value::Object(attrs)));
     }
 
-    /// Add one chunk as a byte range.
+    /// Add one chunk as a byte range of the set's file.
     pub(crate) fn range(&mut self, path: &str, chunk: &str, offset: u64, length: u64) {
+        self.range_in(0, path, chunk, offset, length);
+    }
+
+    /// Add one chunk as a byte range of file `file` (an index from [`Builder::sibling`]).
+    pub(crate) fn range_in(
+        &mut self,
+        file: usize,
+        path: &str,
+        chunk: &str,
+        offset: u64,
+        length: u64,
+    ) {
         self.set.refs.insert(
             key(path, chunk),
             Ref::Range {
-                file: 0,
+                file,
                 offset,
                 length,
             },
         );
+    }
+
+    /// The index of the file `rel` (a relative name without `..`) in the directory of the set's
+    /// file, as the references name it: the file's URL with its last component replaced (so
+    /// a `--url-prefix` applies to it too). Added to the set's URLs once.
+    pub(crate) fn sibling(&mut self, rel: &str) -> usize {
+        let main = &self.set.urls[0];
+        let url = match main.rsplit_once('/') {
+            Some((dir, _)) => format!("{dir}/{rel}"),
+            None => rel.to_string(),
+        };
+        match self.set.urls.iter().position(|u| *u == url) {
+            Some(i) => i,
+            None => {
+                self.set.urls.push(url);
+                self.set.urls.len() - 1
+            }
+        }
     }
 
     /// Add one chunk inline.
@@ -455,11 +495,13 @@ impl Builder {
         self.set.refs.insert(key(path, chunk), Ref::Bytes(data));
     }
 
-    /// Add the chunks of a contiguous uncompressed array at `start` in a file of `file_len`
-    /// bytes; returns the chunk shape, or `None` when no grid fits (see `chunks.rs`).
-    /// `read` reads the bytes of an inline last chunk.
+    /// Add the chunks of a contiguous uncompressed array at `start` in file `file` (0, or an
+    /// index from [`Builder::sibling`]) of `file_len` bytes; returns the chunk shape, or `None`
+    /// when no grid fits (see `chunks.rs`). `read` reads the bytes of an inline last chunk.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn contiguous(
         &mut self,
+        file: usize,
         path: &str,
         shape: &[u64],
         elem: u64,
@@ -473,7 +515,7 @@ impl Builder {
         };
         for r in &plan.refs {
             match r.inline_valid {
-                None => self.range(path, &r.key, r.offset, r.length),
+                None => self.range_in(file, path, &r.key, r.offset, r.length),
                 Some(valid) => {
                     let mut data = read(r.offset, valid)?;
                     data.resize(r.length as usize, 0);

@@ -139,7 +139,7 @@ pub(super) fn build(
             path,
             shape,
             chunks,
-            dtype: crate::typestr(&c.dtype),
+            dtype: crate::typestr(&c.dtype).into(),
             compressor: Some(config),
             filters: None,
             fill_value: Value::Null,

@@ -4,7 +4,8 @@
 //! (`spec-notes/virtual-zarr.md`, "Zarr v3 output").
 
 use super::{
-    Ref, RefSet, ND_ASDF_LZ4, ND_FITS_COLUMN, ND_FITS_SCALE, ND_FITS_TILE, ND_FITS_TILE_TABLE,
+    Ref, RefSet, ND_ASDF_LZ4, ND_ASDF_STRIDED, ND_FITS_COLUMN, ND_FITS_SCALE, ND_FITS_TILE,
+    ND_FITS_TILE_TABLE,
 };
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
@@ -63,6 +64,14 @@ pub fn to_v3(set: &RefSet) -> Result<RefSet> {
                 .ok_or_else(|| Error::input(format!("{path}: no .zarray")))?;
             match array_meta(path, z, attrs)? {
                 Some(m) => m,
+                None if z["dtype"].is_array() => {
+                    skipped.push(format!(
+                        "array \"{path}\": a structured (record) dtype {}: zarr-python 3 has no structured data type (Zarr v2 references map it); not mapped",
+                        z["dtype"]
+                    ));
+                    left_out.push(path.clone());
+                    continue;
+                }
                 None => {
                     skipped.push(format!(
                         "array \"{path}\": dtype {} has no Zarr v3 data type; not mapped",
@@ -132,9 +141,11 @@ fn join(path: &str, name: &str) -> String {
 /// v3 data type.
 fn array_meta(path: &str, z: &Value, mut attrs: Map<String, Value>) -> Result<Option<Value>> {
     let bad = |what: String| Error::input(format!("array \"{path}\": {what}"));
-    let dtype = z["dtype"]
-        .as_str()
-        .ok_or_else(|| bad("dtype is not a string".into()))?;
+    let dtype = match &z["dtype"] {
+        Value::String(d) => d.as_str(),
+        Value::Array(_) => return Ok(None),
+        _ => return Err(bad("dtype is not a string".into())),
+    };
     let Some((data_type, default_fill)) = data_type(dtype) else {
         return Ok(None);
     };
@@ -185,7 +196,7 @@ fn array_meta(path: &str, z: &Value, mut attrs: Map<String, Value>) -> Result<Op
                 bytes_bytes.push(codec(&format!("numcodecs.{id}"), f));
             }
             "gzip" => bytes_bytes.push(codec("gzip", f)),
-            ND_FITS_TILE | ND_FITS_TILE_TABLE | ND_ASDF_LZ4 | ND_FITS_COLUMN => {
+            ND_FITS_TILE | ND_FITS_TILE_TABLE | ND_ASDF_LZ4 | ND_ASDF_STRIDED | ND_FITS_COLUMN => {
                 bytes_bytes.push(codec(id, f))
             }
             other => return Err(bad(format!("codec {other:?} has no v3 form here"))),
