@@ -24,7 +24,10 @@ read by nd (`nd info --json`, then `nd export` of every listed array) and by the
 - `nd-refuses`: the reference reads it, nd refuses (nd stricter);
 - `ref-refuses`: nd reads it, the reference refuses (nd more lenient);
 - `differ`: both read it with different values or shapes (the serious one);
-- `only-nd` / `only-ref`: listed by one reader alone.
+- `only-nd` / `only-ref`: listed by one reader alone;
+- `not-compared`: listed by both but not read: beyond the MAX_ARRAYS read per file (the mutated
+  Zarr array is always read first), or with `--mutated-only` an array the mutation did not
+  touch; counted so that nothing is left out silently.
 
 A file the opener refuses counts once, as an array named `<file>`. The summary prints counts per
 verdict and per mutation; disagreeing cases are copied to --keep with a JSON line describing
@@ -33,6 +36,7 @@ them, for triage in spec-notes/differential.md. The script needs the testdata ve
 """
 
 import argparse
+import functools
 import io
 import json
 import os
@@ -57,7 +61,7 @@ TESTDATA = HERE.parent / "testdata"
 # Seconds per reader and file; a reader that takes longer counts as refusing (astropy loops over
 # NAXIS before it looks at the NAXISn cards, so a mutated NAXIS = 2**31 takes it hours).
 TIMEOUT = 5
-MAX_ARRAYS = 24  # arrays compared per file (tables with many columns)
+MAX_ARRAYS = 24  # arrays compared per file (tables with many columns; the rest count `not-compared`)
 MAX_BYTES = 64 << 20  # inputs larger than this are skipped as mutation sources
 
 
@@ -221,11 +225,20 @@ def mutate_asdf(rng, data):
 
 
 # Zarr v2: a store directory; mutate `.zarray` keys or chunk files.
-def mutate_zarr(rng, store):
+def mutated_array(store, meta_file):
+    """The selector of the array whose metadata file is `meta_file`, as nd and the reference
+    name it (`/` for a root array): compared first, whatever MAX_ARRAYS leaves out."""
+    rel = meta_file.parent.relative_to(store).as_posix()
+    return "/" if rel == "." else rel
+
+
+def mutate_zarr(rng, store, target):
+    """Mutate one `.zarray` key or chunk file of `store`; the array's selector goes to `target`."""
     arrays = sorted(store.rglob(".zarray"))  # sorted: readdir order differs between file systems
     if not arrays:
         return "no arrays"
     za = rng.choice(arrays)
+    target.append(mutated_array(store, za))
     chunks = sorted(p for p in za.parent.iterdir() if p.is_file() and not p.name.startswith("."))
     r = rng.random()
     if r < 0.5 or not chunks:
@@ -281,12 +294,14 @@ def mutate_chunk_file(rng, chunks, r, cuts):
     return "chunk extended"
 
 
-def mutate_zarr3(rng, store):
-    """Zarr v3: mutate one array's `zarr.json` (keys, codec configurations) or a chunk/shard file."""
+def mutate_zarr3(rng, store, target):
+    """Zarr v3: mutate one array's `zarr.json` (keys, codec configurations) or a chunk/shard file;
+    the array's selector goes to `target`."""
     arrays = sorted(p for p in store.rglob("zarr.json") if '"node_type": "array"' in p.read_text(errors="replace"))
     if not arrays:
         return "no arrays"
     za = rng.choice(arrays)
+    target.append(mutated_array(store, za))
     chunks = sorted(p for p in za.parent.rglob("*") if p.is_file() and p.name != "zarr.json")  # no child nodes
     r = rng.random()
     if r < 0.55 or not chunks:
@@ -363,11 +378,13 @@ def with_timeout(fn, *args):
 
 
 class Reading(dict):
-    """{selector: ndarray or Exception} of one reader, with the warnings it gave on the file."""
+    """{selector: ndarray or Exception} of one reader, with the warnings it gave on the file and
+    every selector it listed (`listed`)."""
 
     def __init__(self, warnings=()):
         super().__init__()
         self.warnings = list(warnings)
+        self.listed = set()
 
 
 def named_error(name, message):
@@ -409,8 +426,20 @@ def isolated(fn, path):
     return named_error(msg[1], msg[2])
 
 
-def nd_read(nd, path):
-    """{selector: ndarray or Exception} as nd reads it, or an Exception for the whole file."""
+class NotRead:
+    """The value of an array a reader listed and was not asked to read (`--mutated-only`: an
+    array the mutation did not touch; beyond MAX_ARRAYS): counted `not-compared`."""
+
+    def __repr__(self):
+        return "not read"
+
+
+NOT_READ = NotRead()
+
+
+def nd_list(nd, path):
+    """nd's listing of a file: (Reading without values, [(key, selector)]), or an Exception for
+    the whole file. FITS columns are keyed by position (`HDU/#k`)."""
     env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
     try:
         p = subprocess.run([nd, "info", "--json", str(path)], capture_output=True, timeout=TIMEOUT, env=env)
@@ -423,20 +452,98 @@ def nd_read(nd, path):
     info = json.loads(p.stdout)
     out = Reading(warnings=[str(w) for w in info.get("warnings", [])]
                   + [f"{u.get('path')}: {u.get('reason')} (its data is not listed)" for u in info.get("unreadable", [])])
+    # FITS columns are compared by position (a mutated TTYPEn renames or duplicates names):
+    # "arrays" lists the fixed-width columns in table order, "variable_columns" the others
+    # with their position
+    variable = defaultdict(set)
+    keyed = []
+    for v in info.get("variable_columns", []):
+        hdu = v["path"].split("/")[0]
+        variable[hdu].add(v["index"])
+        keyed.append((f"{hdu}/#{v['index']}", "vla:" + v["path"]))
     columns = Counter()
-    for entry in info["arrays"][:MAX_ARRAYS]:
+    for entry in info["arrays"]:
         sel = key = entry["path"]
         if entry.get("kind") == "column" and info.get("format") == "fits":
-            # FITS columns are compared by position: a mutated TTYPEn renames or duplicates names
             hdu = sel.split("/")[0]
+            while columns[hdu] in variable[hdu]:
+                columns[hdu] += 1
             key = f"{hdu}/#{columns[hdu]}"
             columns[hdu] += 1
-        out[key] = nd_export(nd, path, sel)
+        keyed.append((key, sel))
+    out.listed.update(k for k, _ in keyed)
+    return out, keyed
+
+
+def nd_read(nd, path, first=(), only=None):
+    """{selector: ndarray or Exception} as nd reads it, or an Exception for the whole file. The
+    selectors in `first` (the mutated array) are read before the others, within MAX_ARRAYS;
+    with `only` (a set of keys), just those are read, the others are NOT_READ."""
+    listing = nd_list(nd, path)
+    if isinstance(listing, Exception):
+        return listing
+    return read_listed(nd, path, listing, first, only)
+
+
+def read_listed(nd, path, listing, first=(), only=None):
+    """The values of an `nd_list` listing (as `nd_read`)."""
+    out, keyed = listing
+    keyed.sort(key=lambda ks: ks[0] not in first)  # stable: the mutated array first
+    for i, (key, sel) in enumerate(keyed):
+        read = key in only if only is not None else i < MAX_ARRAYS
+        out[key] = nd_export(nd, path, sel) if read else NOT_READ
     return out
+
+
+def read_both(args, fmt, path, target):
+    """(nd's reading, the reference's reading) of one file. With --mutated-only (Zarr), only the
+    mutated array `target` is read by both, and any array one reader lists and the other does
+    not; the arrays the mutation did not touch are listed by both and counted `not-compared`."""
+    if not (args.mutated_only and target and fmt in ("zarr", "zarr3")):
+        return nd_read(args.nd, path, target), isolated(REF[fmt], path)
+    want = set(target)
+    listing = nd_list(args.nd, path)
+    if isinstance(listing, Exception):  # nd refuses the file: the reference reads all it lists
+        return listing, isolated(functools.partial(REF[fmt], want=want, known=set()), path)
+    ref = isolated(functools.partial(REF[fmt], want=want, known=listing[0].listed), path)
+    only = want | (listing[0].listed - set(ref)) if isinstance(ref, dict) else want
+    return read_listed(args.nd, path, listing, target, only), ref
+
+
+def object_array(cells):
+    """A 1-d object array of the arrays `cells` (numpy would stack equal-shaped ones)."""
+    out = np.empty(len(cells), dtype=object)
+    for i, c in enumerate(cells):
+        out[i] = np.asarray(c)
+    return out
+
+
+def nd_export_variable(nd, path, sel):
+    """A FITS variable-length column as `nd export` writes it (`.npz`, member `arr_I` row I's
+    array), as an object array like astropy's, or the Exception describing why not."""
+    env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
+    with tempfile.TemporaryDirectory() as d:
+        dst = Path(d) / "v.npz"
+        try:
+            q = subprocess.run([nd, "export", str(path), sel, "-o", str(dst)], capture_output=True,
+                               timeout=TIMEOUT, env=env)
+        except subprocess.TimeoutExpired:
+            return Timeout("nd export timed out")
+        if q.returncode in (1, 2):
+            return ValueError(q.stderr.decode(errors="replace").strip())
+        if q.returncode != 0:
+            return RuntimeError(f"nd export crashed: exit {q.returncode}: {q.stderr[-300:]!r}")
+        try:
+            with np.load(dst, allow_pickle=False) as f:
+                return object_array([f[f"arr_{i}"] for i in range(len(f.files))])
+        except Exception as e:  # noqa: BLE001 - an unreadable .npz is nd's bug: keep it
+            return RuntimeError(f"nd wrote an unreadable .npz: {e}")
 
 
 def nd_export(nd, path, sel):
     """One array as `nd export` writes it, or the Exception describing why not."""
+    if sel.startswith("vla:"):
+        return nd_export_variable(nd, path, sel[4:])
     env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
     try:
         q = subprocess.run([nd, "export", str(path), sel, "-o", "-"], capture_output=True, timeout=TIMEOUT, env=env)
@@ -470,7 +577,7 @@ def fits_ref(path):
                     for k, c in enumerate(cols):  # by position, as nd_read keys them
                         try:
                             v = data.field(k)
-                            out[f"{i}/#{k}"] = np.array(v) if v.dtype != object else v
+                            out[f"{i}/#{k}"] = np.array(v) if v.dtype != object else object_array(v)
                         except Exception as e:  # noqa: BLE001
                             out[f"{i}/#{k}"] = e
                 else:
@@ -515,7 +622,14 @@ def asdf_ref(path):
             return {p: a if isinstance(a, Exception) else np.array(a) for p, a in asdf_arrays(af.tree)}
 
 
-def zarr_ref(path):
+def wanted(name, want, known):
+    """Whether a reference reader reads array `name`: all without `want`; else those in `want`
+    (the mutated array) and those nd did not list (`known`), so that a listing difference is
+    still judged on values."""
+    return want is None or name in want or name not in known
+
+
+def zarr_ref(path, want=None, known=()):
     import zarr
 
     out = {}
@@ -535,6 +649,9 @@ def zarr_ref(path):
         items = []
         node.visititems(lambda name, obj: items.append((name, obj)) if isinstance(obj, zarr.Array) else None)
     for name, arr in items:
+        if not wanted(name, want, known):
+            out[name] = NOT_READ
+            continue
         try:
             out[name] = arr[...]
         except Exception as e:  # noqa: BLE001
@@ -542,7 +659,7 @@ def zarr_ref(path):
     return out
 
 
-def zarr3_ref(path):
+def zarr3_ref(path, want=None, known=()):
     import zarr
 
     if not zarr.__version__.startswith("3"):
@@ -554,6 +671,9 @@ def zarr3_ref(path):
     else:
         items = [(name, obj) for name, obj in node.members(max_depth=None) if isinstance(obj, zarr.Array)]
     for name, arr in items:
+        if not wanted(name, want, known):
+            out[name] = NOT_READ
+            continue
         try:
             out[name] = arr[...]
         except Exception as e:  # noqa: BLE001
@@ -573,6 +693,7 @@ def same(a, b):
         return False
     if a.dtype.names and b.dtype.names:  # structured: field by field (byte orders may differ)
         return a.dtype.names == b.dtype.names and all(same(a[n], b[n]) for n in a.dtype.names)
+    a, b = (x.astype(str) if x.dtype.kind == "T" else x for x in (a, b))  # numpy 2 StringDType (zarr 3)
     if a.dtype.kind in "SU" and b.dtype.kind in "SU":
         # astropy gives FITS strings as str with trailing blanks stripped; nd as the stored bytes
         a, b = (np.char.rstrip(np.char.decode(x, "latin-1") if x.dtype.kind == "S" else x) for x in (a, b))
@@ -588,6 +709,17 @@ def same(a, b):
         return bool(np.array_equal(a, b))
     except Exception:  # noqa: BLE001 - incomparable dtypes
         return False
+
+
+def vla_cell(x):
+    """One cell of a variable-length column as an array; astropy gives a `PA` cell as a 1-d
+    chararray of single characters (`['a', ' ', 'b']`), nd as one 0-d string: joined here."""
+    x = np.asarray(x).view(np.ndarray)
+    if x.ndim == 1 and x.dtype.kind in "SU" and x.dtype.itemsize == (1 if x.dtype.kind == "S" else 4):
+        text = x.tobytes().decode("latin-1" if x.dtype.kind == "S" else "utf-32-le" if x.dtype.byteorder != ">"
+                                  else "utf-32-be")
+        return np.asarray(text)
+    return x
 
 
 def verdicts(nd, ref):
@@ -614,6 +746,8 @@ def verdicts(nd, ref):
         table_error = ref.get(f"{hdu}/*")  # FITS: the reference could not describe the table's columns
         if isinstance(a, RuntimeError):
             out.append((sel, "nd-crash", str(a)))
+        elif (a is NOT_READ or b is NOT_READ) and sel in nd and sel in ref:  # listed by both, not read
+            out.append((sel, "not-compared", ""))
         elif sel not in ref:
             if isinstance(table_error, Exception):
                 out.append((sel, "ref-refuses", f"{type(table_error).__name__}: {table_error}"))
@@ -622,13 +756,15 @@ def verdicts(nd, ref):
             else:
                 out.append((sel, "only-nd", ""))
         elif sel not in nd:
-            if len(nd) >= MAX_ARRAYS or (sel.endswith("/*") and any(k.startswith(f"{hdu}/") for k in nd)):
-                continue
+            if sel.endswith("/*") and any(k.startswith(f"{hdu}/") for k in nd):
+                continue  # not an array: the table astropy could not describe, its columns counted
             if isinstance(b, Exception):  # not listed by nd, not readable by the reference
                 out.append((sel, "both-refuse", ""))
                 continue
             # nd leaves out (with a warning) the data it cannot describe: that is nd refusing it
-            why = [w for w in getattr(nd, "warnings", []) if re.search(rf"HDU {re.escape(hdu)}\b", w) or sel in w]
+            why = [w for w in getattr(nd, "warnings", [])
+                   if re.search(rf"HDU {re.escape(hdu)}\b", w)
+                   or re.search(rf"(^|[\s'\"]){re.escape(sel)}([:'\"\s/]|$)", w)]  # the selector as a word
             why.sort(key=lambda w: "not listed" not in w)  # the warning saying what was left out first
             out.append((sel, "nd-refuses", why[0]) if why else (sel, "only-ref", ""))
         elif isinstance(a, Exception) and isinstance(b, Exception):
@@ -637,8 +773,15 @@ def verdicts(nd, ref):
             out.append((sel, "nd-refuses", str(a)))
         elif isinstance(b, Exception):
             out.append((sel, "ref-refuses", f"{type(b).__name__}: {b}"))
-        elif b.dtype == object or a.dtype == object:
-            out.append((sel, "equal" if len(a) == len(b) else "differ", "object array: lengths only"))
+        elif b.dtype == object or a.dtype == object:  # FITS variable-length columns: cell by cell
+            bad = next((i for i, (x, y) in enumerate(zip(a, b)) if not same(vla_cell(x), vla_cell(y))), None)
+            if a.dtype != b.dtype or len(a) != len(b):
+                out.append((sel, "differ", f"nd {a.dtype}[{len(a)}] vs ref {b.dtype}[{len(b)}]"))
+            elif bad is not None:
+                out.append((sel, "differ", f"row {bad}: nd {np.asarray(a[bad]).dtype}{np.asarray(a[bad]).shape} "
+                                           f"vs ref {np.asarray(b[bad]).dtype}{np.asarray(b[bad]).shape}"))
+            else:
+                out.append((sel, "equal", ""))
         elif same(a, b):
             out.append((sel, "equal", ""))
         else:
@@ -660,6 +803,7 @@ def sources(fmt):
 
 
 DISAGREE = ("differ", "nd-crash", "only-nd", "only-ref", "ref-refuses", "nd-refuses")
+# `not-compared`: listed by both, not read (counted, never a pass and never kept)
 
 
 def mutation_class(what):
@@ -703,11 +847,12 @@ def run(fmt, args, rng, tmp, keep, checkpoint):
         if STOP or (deadline and time.monotonic() > deadline):
             break
         src = rng.choice(srcs)
+        target = []  # the selector of the mutated array (Zarr), read first
         if fmt in ("zarr", "zarr3"):
             dst = tmp / f"m{n % 4}.zarr"
             shutil.rmtree(dst, ignore_errors=True)
             shutil.copytree(src, dst)
-            what = (mutate_zarr if fmt == "zarr" else mutate_zarr3)(rng, dst)
+            what = (mutate_zarr if fmt == "zarr" else mutate_zarr3)(rng, dst, target)
         else:
             dst = tmp / f"m{n % 4}{src.suffix}"
             raw = src.read_bytes()
@@ -717,8 +862,7 @@ def run(fmt, args, rng, tmp, keep, checkpoint):
                 for sib in src.parent.glob("*.asdf"):
                     if sib != src and sib.name.encode() in raw:
                         shutil.copy(sib, tmp / sib.name)
-        nd = nd_read(args.nd, dst)
-        ref = isolated(REF[fmt], dst)  # any refusal of the reference counts as refusing
+        nd, ref = read_both(args, fmt, dst, target)  # any refusal of the reference counts as refusing
         if fmt == "asdf" and isinstance(nd, dict) and isinstance(ref, dict):
             # `nd info` lists a masked array once; its mask is the selector PATH/mask
             for sel in ref:
@@ -840,6 +984,9 @@ def main():
     ap.add_argument("--tmp", type=Path, help="where the mutated files are made (a RAM disk speeds up Zarr stores)")
     ap.add_argument("--timeout", type=int, default=TIMEOUT, help="seconds per reader and file")
     ap.add_argument("--max-minutes", type=float, help="stop each format after this long (SIGTERM too)")
+    ap.add_argument("--mutated-only", action="store_true",
+                    help="Zarr: read only the mutated array (and arrays one reader alone lists); the others "
+                         "count not-compared. Many times cheaper on stores of many arrays")
     ap.add_argument("--merge", type=Path, nargs="+", metavar="REPORT",
                     help="merge the --report files of several runs into --report (or stdout), run nothing")
     ap.add_argument("--replay", type=Path, metavar="KEEPDIR",
