@@ -669,6 +669,61 @@ fn fixed(mut b: Vec<u8>, n: usize) -> Vec<u8> {
     b
 }
 
+/// The text numpy makes of a non-string JSON fill value for a string dtype (`np.array(v,
+/// dtype="S4")`): Python's `str` of the number or boolean (`1.5`, `-1`, `True`, `1e+20`), and of
+/// the one element of a one-element list (numpy broadcasts it). Other lists and objects are
+/// refused: numpy would broadcast a list over the chunk's last axis, and the text of an object
+/// is Python's `repr` of a dict.
+fn python_str(v: &Value) -> MResult<String> {
+    match v {
+        Value::Bool(true) => Ok("True".into()),
+        Value::Bool(false) => Ok("False".into()),
+        Value::Number(n) => Ok(match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (None, Some(u), _) => u.to_string(),
+            // serde_json reads an integer beyond 64 bits as a float: an integral value that
+            // large is taken for an integer literal (Python's `str(2**70)` prints every digit;
+            // a float literal that large, `1e20`, would be `1e+20` in Python: not told apart)
+            (None, None, Some(f)) if f.fract() == 0.0 && f.abs() >= 9.2e18 && f.abs() < 1e300 => {
+                format!("{f:.0}")
+            }
+            (None, None, Some(f)) => python_float_repr(f),
+            _ => return Err(invalid("fill_value", format!("{n} is not a number"))),
+        }),
+        Value::Array(a) if a.len() == 1 => python_str(&a[0]), // ok: len 1
+        Value::String(s) => Ok(s.clone()),
+        other => Err(invalid(
+            "fill_value",
+            format!("{other} cannot be the fill value of a string data type"),
+        )),
+    }
+}
+
+/// Python's `repr` of a float: the shortest digits that read back to it, in fixed notation
+/// (with `.0` when integral) for decimal exponents -4 to 15, else `d.ddde+XX`.
+fn python_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let sci = format!("{f:e}"); // shortest round-trip digits, `1.5e0`, `-1e20`
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..16).contains(&exp) {
+        let s = format!("{f}");
+        if s.contains('.') {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    }
+}
+
 /// Decode a `.zarray` fill value to one native-endian element (`None` for null), as zarr-python's
 /// `Metadata2.decode_fill_value` does.
 pub fn decode_fill_value(v: &Value, dtype: &DataType, endian: Endian) -> MResult<Option<Vec<u8>>> {
@@ -709,14 +764,14 @@ pub fn decode_fill_value(v: &Value, dtype: &DataType, endian: Endian) -> MResult
             let raw = match v {
                 // zarr-python falls back to the value itself when it is not base64
                 Value::String(s) => b64(s).unwrap_or_else(|_| s.as_bytes().to_vec()),
-                other => other.to_string().into_bytes(),
+                other => python_str(other)?.into_bytes(),
             };
             fixed(raw, *n)
         }
         DataType::Ucs4(n) => {
             let s = match v {
                 Value::String(s) => s.clone(),
-                other => other.to_string(),
+                other => python_str(other)?,
             };
             let mut b: Vec<u8> = s
                 .chars()
@@ -934,5 +989,38 @@ mod tests {
             j.starts_with("{\n    \"chunks\": [\n        2,\n        4\n    ],"),
             "{j}"
         );
+    }
+
+    /// A number, boolean or one-element list as the fill value of a string dtype: the text
+    /// zarr-python 2 (numpy) makes of it (checked against zarr 2.18.7: `np.array(v, "S4")`).
+    #[test]
+    fn string_fill_values_given_as_numbers_read_as_numpy_makes_them() {
+        let fill = |dt: &str, v: &str| {
+            ArrayMetadataV2::parse(
+                meta(&format!(r#""dtype": "{dt}", "fill_value": {v}"#)).as_bytes(),
+            )
+            .map(|m| m.fill_value.unwrap())
+        };
+        for (v, want) in [
+            ("0", &b"0\0\0\0"[..]),
+            ("1.5", &b"1.5\0"[..]),
+            ("-1", &b"-1\0\0"[..]),
+            ("1180591620717411303424", &b"1180"[..]),
+            ("[1]", &b"1\0\0\0"[..]),
+            ("true", &b"True"[..]),
+            ("1e17", &b"1e+1"[..]),
+            ("1e16", &b"1e+1"[..]),
+            ("1e15", &b"1000"[..]),
+            ("0.0001", &b"0.00"[..]),
+        ] {
+            assert_eq!(fill("|S4", v).unwrap(), want, "{v}");
+        }
+        let ucs4 =
+            |s: &str| -> Vec<u8> { s.chars().flat_map(|c| (c as u32).to_ne_bytes()).collect() };
+        assert_eq!(fill("<U3", "true").unwrap(), ucs4("Tru"));
+        assert_eq!(fill("<U3", "[1]").unwrap(), ucs4("1\0\0"));
+        assert_eq!(fill("<U3", "1e-05").unwrap(), ucs4("1e-"));
+        assert!(fill("|S4", "[1, 2]").is_err());
+        assert!(fill("|S4", r#"{"a": 1}"#).is_err());
     }
 }
