@@ -577,10 +577,13 @@ fn encode_scalar(node: &Node, dtype: &DataType, out: &mut Vec<u8>, path: &str) -
     Ok(())
 }
 
+/// The text of one inline element of a string dtype. A `null` (a masked element) is `"0"`:
+/// python asdf puts `0` under the mask (`np.where(nones, 0, inline)`) and numpy turns it into
+/// the text `'0'` of the string dtype, as the numeric dtypes get the value 0.
 fn scalar_text(node: &Node) -> Option<String> {
     match &node.value {
         Value::Str(s) => Some(s.clone()),
-        Value::Null => Some(String::new()),
+        Value::Null => Some("0".into()),
         Value::Seq(_) | Value::Map(_) => None,
         _ => node.key_string(),
     }

@@ -238,3 +238,27 @@ fn scalar_masks_match_numpy_masked_values() {
         .unwrap();
     assert_eq!(part, whole[10..25].to_vec());
 }
+
+#[test]
+fn masked_inline_strings_hold_the_text_zero_under_the_mask() {
+    // python asdf 6.0.0 reads `data: [a, null, ccc]` as np.ma.array(np.where(nones, 0, inline))
+    // in the string dtype: `['a', '0', 'ccc']` (ucs4) and `[b'a', b'0', b'ccc']` (ascii), the
+    // null masked; nd gives the same element under the mask.
+    let yaml = "#ASDF 1.0.0\n#ASDF_STANDARD 1.5.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n\
+--- !core/asdf-1.1.0\n\
+u: !core/ndarray-1.0.0\n  data: [a, null, ccc]\n  datatype: [ucs4, 4]\n  shape: [3]\n\
+b: !core/ndarray-1.0.0\n  data: [a, null, ccc]\n  datatype: [ascii, 4]\n  shape: [3]\n...\n";
+    let f =
+        AsdfFile::from_source(Arc::new(nd_core::MemSource::new(yaml.as_bytes().to_vec()))).unwrap();
+    let b = f.array("b").unwrap();
+    assert_eq!(b.read_all().unwrap().bytes(), b"a\0\0\x000\0\0\0ccc\0");
+    let mask = b.read_mask(&Region::full(b.shape())).unwrap().unwrap();
+    assert_eq!(mask, vec![false, true, false]);
+    let u = f.array("u").unwrap();
+    let got = u.read_all().unwrap();
+    let want: Vec<u8> = "a\0\0\x000\0\0\0ccc\0"
+        .chars()
+        .flat_map(|c| (c as u32).to_ne_bytes())
+        .collect();
+    assert_eq!(got.bytes(), &want[..]);
+}
