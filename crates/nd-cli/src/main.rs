@@ -162,7 +162,8 @@ enum Cmd {
         /// Output file (.npy, .npz or .csv; a whole FITS table also .parquet), `-` for
         /// standard output, or a FIFO / `/dev/stdout`. A masked ASDF array goes to .npz as
         /// `data` and `mask`; a FITS table HDU (`1`, `EVENTS`) to a structured .npy, CSV or
-        /// Parquet of its physical values.
+        /// Parquet of its physical values; a variable-length column (`1/NAME`, an object array
+        /// in astropy) to .npz, member `arr_I` row I's array (as `np.savez(f, *cells)`).
         #[arg(short = 'o', long = "output")]
         output: String,
         /// Output format, npy, npz, csv or parquet (default: from the output's suffix; npy for `-`).
@@ -404,6 +405,16 @@ fn run(cli: Cli) -> CliResult<u8> {
                 return Ok(0);
             }
             let target = array_output(&output, format.as_deref(), force, &[ds.path()])?;
+            // a variable-length column: an .npz, one member a row
+            if let Some((table, col)) = ds.variable_column(selector.as_deref())? {
+                if region.is_some() {
+                    return Err(CliError::input(format!(
+                        "{path}: --region: a variable-length column is exported whole"
+                    )));
+                }
+                nd::table_export::export_variable(&table, col, &target, budget_mib << 20)?;
+                return Ok(0);
+            }
             let picked = ds.pick(selector.as_deref())?;
             let view = view_of(&picked, region.as_deref(), &path)?;
             let mask = match ds.mask(picked.selector())? {

@@ -219,6 +219,31 @@ impl Dataset {
         Ok(self.table(sel).ok())
     }
 
+    /// The variable-length column (`P`/`Q` TFORM, an object array in astropy) a selector
+    /// `HDU/COLUMN` names, with its index: it has no fixed-shape array form, and `nd export`
+    /// writes it to `.npz`, one member a row ([`crate::table_export::export_variable`]).
+    /// `None` for anything else (a fixed-width column, an array, another format).
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] when the HDU is a table that cannot be opened.
+    pub fn variable_column(&self, selector: Option<&str>) -> Result<Option<(crate::Table, usize)>> {
+        let Some((sel, (hdu, col))) = selector.and_then(|s| Some((s, s.split_once('/')?))) else {
+            return Ok(None);
+        };
+        if self.format() != Format::Fits || self.extended.is_some() {
+            return Ok(None);
+        }
+        let Ok(inner) = self.backend.table(hdu) else {
+            return Ok(None); // not a table: `pick` says why
+        };
+        match crate::formats::fits::column_index(&inner, col) {
+            Some(i) if inner.columns().get(i).is_some_and(|c| c.is_variable()) => {
+                Ok(Some((crate::Table::new(sel, inner, self.pool.clone()), i)))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Headers, tree or attributes in one vocabulary, as JSON:
     /// - FITS: `{"hdus": [{"index", "name", "kind", "cards": [{"keyword", "value", "comment"}]}]}`,
     ///   cards in file order (a complex value is `[re, im]`, an undefined one `null`);

@@ -24,7 +24,7 @@
 //! complex columns in CSV and Parquet (neither has a complex type).
 
 use crate::error::{Error, Result};
-use crate::export::{ArrayOutput, Sink};
+use crate::export::{ArrayFormat, ArrayOutput, Sink};
 use crate::table::{Table, TableColumn};
 use nd_core::{ArrayBuf, DataType, Endian, Field, StructType};
 use std::io::Write;
@@ -231,6 +231,62 @@ pub fn export(
     let sink_format = if tf == TableFormat::Csv { "csv" } else { "npy" };
     let target = crate::export::array_output(output, Some(sink_format), force, sources)?;
     write_table(table, &target, tf, budget)
+}
+
+/// Export the variable-length column `column` (0-based) of `table` as numpy saves a list of
+/// arrays, `np.savez(f, *cells)`: an `.npz` whose member `arr_I` is row I's array, as astropy's
+/// `hdul[n].data.field(k)[I]` gives it (a string cell a 0-d bytes array, trailing blanks
+/// stripped). `[f[f"arr_{i}"] for i in range(len(f.files))]` is astropy's object array.
+///
+/// # Errors
+/// [`Error::Input`] when the output is not an `.npz` file, the table has more than 65,535 rows
+/// (the members of one `.npz` here), the cells exceed `budget` bytes or a read fails.
+pub fn export_variable(
+    table: &Table,
+    column: usize,
+    target: &ArrayOutput,
+    budget: usize,
+) -> Result<()> {
+    let (Sink::File(path), ArrayFormat::Npz) = (&target.sink, target.format) else {
+        return Err(Error::input(format!(
+            "{}: {} holds variable-length arrays, written to an .npz file only (one member a row, as np.savez(f, *cells))",
+            target.name(),
+            table.selector()
+        )));
+    };
+    let n = table.nrows();
+    if n > u64::from(u16::MAX) {
+        return Err(Error::input(format!(
+            "{}: {n} rows; a variable-length column is written for at most {} rows (one .npz member a row)",
+            table.selector(),
+            u16::MAX
+        )));
+    }
+    let cells = table.read_variable(column, 0..n)?;
+    let total: usize = cells.iter().map(|c| c.bytes().len()).sum();
+    if total > budget {
+        return Err(Error::input(format!(
+            "{}: the cells hold {total} bytes, more than the budget of {budget} (raise --budget-mib)",
+            table.selector()
+        )));
+    }
+    let arrays = cells
+        .into_iter()
+        .map(|c| match c.dtype() {
+            // numpy has no zero-width string: an empty string is one NUL byte (b'' in numpy)
+            DataType::Bytes(0) => ArrayBuf::zeros(DataType::Bytes(1), c.shape().to_vec()),
+            _ => Ok(c),
+        })
+        .map(|c| c.map(nd_ops::MemArray::new))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::input(format!("{}: {e}", table.selector())))?;
+    let names: Vec<String> = (0..arrays.len()).map(|i| format!("arr_{i}")).collect();
+    let members: Vec<(&str, &dyn nd_core::ArrayRead)> = names
+        .iter()
+        .zip(&arrays)
+        .map(|(n, a)| (n.as_str(), a as &dyn nd_core::ArrayRead))
+        .collect();
+    crate::npz::write_npz(path, &members, budget)
 }
 
 pub(crate) fn output_error(name: &str, source: std::io::Error) -> Error {

@@ -171,6 +171,25 @@ pub(crate) fn column_label(c: &nd_fits::table::Column) -> String {
     }
 }
 
+/// The index of the column `col` of a table: `#K` is the K-th column (1-based, as conversions
+/// name columns), else the column whose label ([`column_label`]) is `col`, else astropy's
+/// lookup by name (`Table::find_column`: case-insensitive).
+pub(crate) fn column_index(t: &nd_fits::Table, col: &str) -> Option<usize> {
+    let by_pos = col
+        .strip_prefix('#')
+        .and_then(|k| k.parse::<usize>().ok())
+        .and_then(|k| k.checked_sub(1))
+        .filter(|&i| i < t.columns().len());
+    by_pos
+        .or_else(|| {
+            t.columns()
+                .iter()
+                .find(|c| column_label(c) == col)
+                .map(|c| c.index)
+        })
+        .or_else(|| t.find_column(col).ok().map(|c| c.index))
+}
+
 fn is_table(h: &Hdu) -> bool {
     matches!(h.kind, HduKind::BinTable | HduKind::Table)
 }
@@ -354,26 +373,12 @@ impl Backend for FitsDataset {
                 return Err(self.err(format!("HDU {} ({}) is not a table", h.index, h.name())));
             }
             let t = self.fits.table(h.index).map_err(|e| self.err(e))?;
-            // `#K`: the K-th column (1-based), as conversions name columns
-            let by_pos = col
-                .strip_prefix('#')
-                .and_then(|k| k.parse::<usize>().ok())
-                .and_then(|k| k.checked_sub(1))
-                .filter(|&i| i < t.columns().len());
-            let c = by_pos.or_else(|| {
-                t.columns()
-                    .iter()
-                    .find(|c| column_label(c) == col)
-                    .map(|c| c.index)
-            });
-            let c = match c {
-                Some(i) => t.columns().get(i),
-                None => t.find_column(col).ok(),
-            }
-            .ok_or_else(|| self.err(format!("HDU {}: no column '{col}'", h.index)))?;
+            let c = column_index(&t, col)
+                .and_then(|i| t.columns().get(i))
+                .ok_or_else(|| self.err(format!("HDU {}: no column '{col}'", h.index)))?;
             if c.is_variable() {
                 return Err(self.err(format!(
-                    "HDU {}: column '{col}' holds variable-length arrays (astropy gives an object array, which .npy cannot hold without pickle)",
+                    "HDU {}: column '{col}' holds variable-length arrays (astropy gives an object array, which .npy cannot hold without pickle; export it to .npz, one member a row)",
                     h.index
                 )));
             }
@@ -418,6 +423,21 @@ impl Backend for FitsDataset {
             })
             .collect();
         obj.insert("hdus".into(), hdus.into());
+        // the variable-length columns "arrays" leaves out (no .npy form; `nd export` writes
+        // one to .npz), with their position among the table's columns (0-based)
+        let mut variable = Vec::new();
+        for h in self.all()?.iter().filter(|h| is_table(h)) {
+            let Ok(t) = self.fits.table(h.index) else {
+                continue;
+            };
+            for c in t.columns().iter().filter(|c| c.is_variable()) {
+                variable.push(serde_json::json!({
+                    "path": format!("{}/{}", h.index, column_label(c)),
+                    "index": c.index,
+                }));
+            }
+        }
+        obj.insert("variable_columns".into(), variable.into());
         Ok(())
     }
 
