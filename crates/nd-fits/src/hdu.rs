@@ -158,7 +158,7 @@ impl Hdu {
 }
 
 fn int_kw(h: &Header, key: &str, default: Option<i64>, hdu: usize, offset: u64) -> Result<i64> {
-    match h.get(key) {
+    match h.structural(key) {
         Some(Value::Int(v)) => Ok(*v),
         Some(Value::Float(f)) if f.fract() == 0.0 && f.abs() < 9e15 => Ok(*f as i64),
         None => default.ok_or_else(|| Error::Header {
@@ -191,7 +191,7 @@ pub(crate) fn hdu_from_header(header: Header, index: usize, offset: u64, hlen: u
         offset,
         msg,
     };
-    let first = header.cards().first().map(|c| c.keyword().to_string());
+    let first = header.first_keyword();
     let kind = if index == 0 {
         if first.as_deref() != Some("SIMPLE") {
             return Err(herr(format!(
@@ -201,11 +201,11 @@ pub(crate) fn hdu_from_header(header: Header, index: usize, offset: u64, hlen: u
         }
         HduKind::Primary
     } else {
-        match header.get("XTENSION") {
+        match header.structural("XTENSION") {
             Some(Value::Str(x)) => match x.trim().to_ascii_uppercase().as_str() {
                 "IMAGE" => HduKind::Image,
                 "BINTABLE" | "A3DTABLE" => {
-                    if header.get_bool("ZIMAGE") == Some(true) {
+                    if header.structural("ZIMAGE") == Some(&Value::Bool(true)) {
                         HduKind::CompressedImage
                     } else {
                         HduKind::BinTable
@@ -239,7 +239,9 @@ pub(crate) fn hdu_from_header(header: Header, index: usize, offset: u64, hlen: u
     if pcount < 0 || gcount < 0 {
         return Err(herr(format!("negative PCOUNT {pcount} or GCOUNT {gcount}")));
     }
-    let groups = index == 0 && header.get_bool("GROUPS") == Some(true) && naxes.first() == Some(&0);
+    let groups = index == 0
+        && header.structural("GROUPS") == Some(&Value::Bool(true))
+        && naxes.first() == Some(&0);
     let kind = if groups { HduKind::RandomGroups } else { kind };
     let too_big = || herr("data size overflows".into());
     let data_len = if naxis == 0 {

@@ -1,9 +1,10 @@
 //! Headers: ordered cards with their raw text, typed getters, editing, and block-wise reading.
 
-use crate::card::parse::parse_card;
 use crate::card::{Card, Value, CARD_LEN};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::header_raw::{scan_header, Parsed, RawHeader};
 use nd_core::ByteSource;
+use std::sync::{Arc, OnceLock};
 
 /// Size of a FITS block.
 pub const BLOCK: usize = 2880;
@@ -30,10 +31,31 @@ impl std::fmt::Display for Warning {
 
 /// A FITS header: cards in order, each with its raw text, so that an unmodified header is
 /// written back byte for byte.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// A header read from a file keeps its raw images and parses its cards on first use (the
+/// keywords that size the data unit are found by a quick scan when it is read), so walking
+/// the HDUs of a file does not parse every card.
+#[derive(Clone, Default)]
 pub struct Header {
-    cards: Vec<Card>,
-    warnings: Vec<Warning>,
+    /// The cards and warnings, once parsed (at once for a header built in memory).
+    parsed: OnceLock<Parsed>,
+    /// The raw images of a header read from a file, not parsed yet.
+    raw: Option<Arc<RawHeader>>,
+}
+
+impl std::fmt::Debug for Header {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Header")
+            .field("cards", &self.p().cards)
+            .field("warnings", &self.p().warnings)
+            .finish()
+    }
+}
+
+impl PartialEq for Header {
+    fn eq(&self, other: &Self) -> bool {
+        self.p() == other.p()
+    }
 }
 
 /// How strictly to read headers.
@@ -52,39 +74,87 @@ impl Header {
         Header::default()
     }
 
+    fn from_parsed(p: Parsed) -> Self {
+        Header {
+            parsed: OnceLock::from(p),
+            raw: None,
+        }
+    }
+
+    /// A header of parsed cards (tests of the lazy parse).
+    #[cfg(test)]
+    pub(crate) fn from_parsed_for_test(p: Parsed) -> Self {
+        Header::from_parsed(p)
+    }
+
+    /// The parsed cards and warnings (parsing them now if not yet done).
+    fn p(&self) -> &Parsed {
+        self.parsed
+            .get_or_init(|| self.raw.as_ref().map(|r| r.parse()).unwrap_or_default())
+    }
+
+    /// The parsed cards, for editing.
+    fn cards_mut(&mut self) -> &mut Vec<Card> {
+        if self.parsed.get().is_none() {
+            let p = self.raw.as_ref().map(|r| r.parse()).unwrap_or_default();
+            self.parsed = OnceLock::from(p);
+        }
+        self.raw = None;
+        let p = self.parsed.get_mut();
+        &mut p.expect("parsed just above").cards
+    }
+
+    /// The value of the first card with a structural keyword (XTENSION, ZIMAGE, BITPIX,
+    /// NAXIS, NAXISn, PCOUNT, GCOUNT, GROUPS: what sizes and types the data unit), without
+    /// parsing the other cards.
+    pub(crate) fn structural(&self, key: &str) -> Option<&Value> {
+        match (self.parsed.get(), &self.raw) {
+            (None, Some(raw)) => raw.get(key),
+            _ => self.get(key),
+        }
+    }
+
+    /// The keyword of the first card, without parsing the others.
+    pub(crate) fn first_keyword(&self) -> Option<String> {
+        match (self.parsed.get(), &self.raw) {
+            (None, Some(raw)) => raw.first_keyword(),
+            _ => self.cards().first().map(|c| c.keyword().to_string()),
+        }
+    }
+
     /// The cards, in order (the END card is not included; a card followed by CONTINUE cards is one card).
     pub fn cards(&self) -> &[Card] {
-        &self.cards
+        &self.p().cards
     }
 
     /// Number of cards.
     pub fn len(&self) -> usize {
-        self.cards.len()
+        self.p().cards.len()
     }
 
     /// True when there are no cards.
     pub fn is_empty(&self) -> bool {
-        self.cards.is_empty()
+        self.p().cards.is_empty()
     }
 
     /// Irregularities found while reading.
     pub fn warnings(&self) -> &[Warning] {
-        &self.warnings
+        &self.p().warnings
     }
 
     /// The first card with this keyword (case-insensitive; `HIERARCH ` prefix optional).
     pub fn card(&self, key: &str) -> Option<&Card> {
-        self.cards.iter().find(|c| c.matches(key))
+        self.p().cards.iter().find(|c| c.matches(key))
     }
 
     /// Position of the first card with this keyword.
     pub fn position(&self, key: &str) -> Option<usize> {
-        self.cards.iter().position(|c| c.matches(key))
+        self.p().cards.iter().position(|c| c.matches(key))
     }
 
     /// Every card with this keyword (duplicates and commentary cards).
     pub fn cards_named<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Card> + 'a {
-        self.cards.iter().filter(move |c| c.matches(key))
+        self.p().cards.iter().filter(move |c| c.matches(key))
     }
 
     /// The value of the first card with this keyword (as astropy's `header[key]`).
@@ -132,12 +202,12 @@ impl Header {
         match self.position(key) {
             Some(i) => {
                 let keep = comment.map(str::to_string).or_else(|| {
-                    self.cards
+                    self.cards()
                         .get(i)
                         .and_then(|c| c.comment().map(str::to_string))
                 });
                 let card = Card::new(key, value, keep.as_deref())?;
-                self.cards[i] = card; // ok: i came from position()
+                self.cards_mut()[i] = card; // ok: i came from position()
             }
             None => self.push(Card::new(key, value, comment)?),
         }
@@ -146,38 +216,41 @@ impl Header {
 
     /// Append a card (commentary cards of long text are split into one card per image).
     pub fn push(&mut self, card: Card) {
-        self.cards.extend(card.split_images());
+        self.cards_mut().extend(card.split_images());
     }
 
     /// Insert a card at position `index` (clamped to the end).
     pub fn insert(&mut self, index: usize, card: Card) {
-        let at = index.min(self.cards.len());
+        let cards = self.cards_mut();
+        let at = index.min(cards.len());
         for (k, c) in card.split_images().into_iter().enumerate() {
-            self.cards.insert(at + k, c);
+            cards.insert(at + k, c);
         }
     }
 
     /// Remove the first card with this keyword, returning it.
     pub fn remove(&mut self, key: &str) -> Option<Card> {
         let i = self.position(key)?;
-        Some(self.cards.remove(i))
+        Some(self.cards_mut().remove(i))
     }
 
     /// Remove the card at position `index` (nothing when out of range).
     pub fn remove_at(&mut self, index: usize) -> Option<Card> {
-        (index < self.cards.len()).then(|| self.cards.remove(index))
+        let cards = self.cards_mut();
+        (index < cards.len()).then(|| cards.remove(index))
     }
 
     /// Keep only the cards for which `keep` is true.
     pub fn retain(&mut self, keep: impl FnMut(&Card) -> bool) {
-        self.cards.retain(keep);
+        self.cards_mut().retain(keep);
     }
 
     /// Remove every card with this keyword; returns how many were removed.
     pub fn remove_all(&mut self, key: &str) -> usize {
-        let n = self.cards.len();
-        self.cards.retain(|c| !c.matches(key));
-        n - self.cards.len()
+        let cards = self.cards_mut();
+        let n = cards.len();
+        cards.retain(|c| !c.matches(key));
+        n - cards.len()
     }
 
     /// Append a COMMENT card.
@@ -195,8 +268,8 @@ impl Header {
     /// The header as it is stored: every card's raw text, the END card, and space padding to a
     /// whole number of 2880-byte blocks.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity((self.cards.len() + 1) * CARD_LEN + BLOCK);
-        for c in &self.cards {
+        let mut out = Vec::with_capacity((self.p().cards.len() + 1) * CARD_LEN + BLOCK);
+        for c in &self.p().cards {
             out.extend_from_slice(c.raw().as_bytes());
         }
         out.extend_from_slice(b"END");
@@ -208,7 +281,7 @@ impl Header {
 
     /// Size of [`Header::to_bytes`] in bytes.
     pub fn byte_len(&self) -> usize {
-        let images: usize = self.cards.iter().map(|c| c.num_images()).sum::<usize>() + 1;
+        let images: usize = self.p().cards.iter().map(|c| c.num_images()).sum::<usize>() + 1;
         (images * CARD_LEN).div_ceil(BLOCK) * BLOCK
     }
 
@@ -223,167 +296,30 @@ impl Header {
 
 /// Read the header that starts at `offset`, block by block, until its END card.
 /// Returns the header and its length in bytes (whole blocks; a final partial block counts whole
-/// only if present in full).
+/// only if present in full). Lenient: the cards are parsed on first use (the structural keywords
+/// are found at once); strict: parsed now, the first irregularity being an error.
 pub(crate) fn read_header(
     src: &dyn ByteSource,
     offset: u64,
     hdu: usize,
     strict: Strictness,
 ) -> Result<(Header, u64)> {
-    let size = src.len();
-    let mut images: Vec<(String, u64)> = Vec::new();
-    let mut warnings: Vec<Warning> = Vec::new();
-    let mut pos = offset;
-    let mut non_ascii_warned = false;
-    let end_found = 'blocks: loop {
-        if pos >= size {
-            break false;
+    let (raw, len) = scan_header(src, offset, hdu)?;
+    let header = if strict == Strictness::Strict {
+        Header::from_parsed(raw.parse_with(hdu, strict)?)
+    } else {
+        Header {
+            parsed: OnceLock::new(),
+            raw: Some(Arc::new(raw)),
         }
-        let end = (pos + BLOCK as u64).min(size);
-        if end - pos < BLOCK as u64 {
-            warnings.push(Warning {
-                card: None,
-                offset: pos,
-                msg: format!(
-                    "header block at byte {pos} is truncated to {} bytes",
-                    end - pos
-                ),
-            });
-        }
-        let block = src.read_range(pos..end)?;
-        for (k, img) in block.chunks(CARD_LEN).enumerate() {
-            let img_off = pos + (k * CARD_LEN) as u64;
-            if img.len() >= 3 && &img[..3] == b"END" {
-                let rest = &img[3..];
-                // astropy: END followed by something that cannot continue a keyword.
-                let cont = rest.first().is_some_and(|&b| {
-                    b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
-                });
-                if !cont {
-                    if rest.len() != CARD_LEN - 3 || rest.iter().any(|&b| b != b' ') {
-                        warnings.push(Warning {
-                            card: Some(images.len()),
-                            offset: img_off,
-                            msg: "irregular END card (trailing bytes or missing padding)".into(),
-                        });
-                    }
-                    break 'blocks true;
-                }
-            }
-            if img.len() < CARD_LEN {
-                break;
-            }
-            let text: String = if img.iter().all(|&b| (0x20..0x7f).contains(&b)) {
-                String::from_utf8(img.to_vec()).unwrap_or_default() // ok: checked ASCII
-            } else {
-                if !non_ascii_warned {
-                    warnings.push(Warning {
-                        card: Some(images.len()),
-                        offset: img_off,
-                        msg: "non-printable or non-ASCII bytes in header (replaced by '?')".into(),
-                    });
-                    non_ascii_warned = true;
-                }
-                img.iter()
-                    .map(|&b| {
-                        if (0x20..0x7f).contains(&b) {
-                            b as char
-                        } else {
-                            '?'
-                        }
-                    })
-                    .collect()
-            };
-            images.push((text, img_off));
-        }
-        pos = end;
     };
-    if !end_found {
-        return Err(Error::Header {
-            hdu,
-            offset,
-            msg: format!(
-                "no END card before the end of the file (byte {size}); {} cards read",
-                images.len()
-            ),
-        });
-    }
-    let nimages = images.len() + 1;
-    let header_len = ((nimages * CARD_LEN).div_ceil(BLOCK) * BLOCK) as u64;
-    // Group CONTINUE cards with the card before them (astropy: any card followed by a card whose
-    // first 8 columns are exactly "CONTINUE").
-    let mut cards = Vec::with_capacity(images.len());
-    let mut i = 0;
-    while i < images.len() {
-        let off = images[i].1; // ok: i < len
-        let mut raw = std::mem::take(&mut images[i].0);
-        let mut j = i + 1;
-        let commentary = {
-            let k = raw.get(..8).unwrap_or("").trim();
-            k.is_empty() || k.eq_ignore_ascii_case("COMMENT") || k.eq_ignore_ascii_case("HISTORY")
-        };
-        if !commentary {
-            while j < images.len() && images[j].0.starts_with("CONTINUE") {
-                raw.push_str(&images[j].0);
-                j += 1;
-            }
-        }
-        let card_no = cards.len();
-        let card = parse_card(raw, &mut |msg| {
-            warnings.push(Warning {
-                card: Some(card_no),
-                offset: off,
-                msg,
-            })
-        });
-        cards.push(card);
-        i = j;
-    }
-    check_fixed_format(&cards, &images, &mut warnings);
-    if strict == Strictness::Strict {
-        if let Some(w) = warnings.first() {
-            return Err(Error::Card {
-                hdu,
-                card: w.card.unwrap_or(0),
-                offset: w.offset,
-                msg: w.msg.clone(),
-            });
-        }
-    }
-    Ok((Header { cards, warnings }, header_len))
-}
-
-/// Mandatory keywords must be in fixed format (value ending in column 30): warn when not.
-fn check_fixed_format(cards: &[Card], images: &[(String, u64)], warnings: &mut Vec<Warning>) {
-    let mut img = 0usize;
-    for (n, c) in cards.iter().enumerate() {
-        let k = c.keyword();
-        let mandatory = matches!(
-            k,
-            "SIMPLE" | "BITPIX" | "NAXIS" | "PCOUNT" | "GCOUNT" | "EXTEND"
-        ) || (k.starts_with("NAXIS") && k[5..].bytes().all(|b| b.is_ascii_digit()));
-        if mandatory && matches!(c.value(), Value::Int(_) | Value::Bool(_)) {
-            let raw = c.raw();
-            let rb = raw.as_bytes();
-            let ok = rb.get(8..10) == Some(b"= ")
-                && rb.get(29).is_some_and(|b| *b != b' ')
-                && rb.get(30).is_none_or(|b| *b == b' ' || *b == b'/');
-            if !ok {
-                let offset = images.get(img).map(|x| x.1).unwrap_or(0);
-                warnings.push(Warning {
-                    card: Some(n),
-                    offset,
-                    msg: format!("mandatory keyword {k} is not in fixed format (value must end in column 30)"),
-                });
-            }
-        }
-        img += c.num_images();
-    }
+    Ok((header, len))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     fn block(cards: &[&str]) -> Vec<u8> {
         let mut v = Vec::new();

@@ -33,6 +33,7 @@ pub mod fits;
 pub mod fuzzing;
 mod hdu;
 pub mod header;
+mod header_raw;
 pub mod image;
 mod scale;
 pub mod table;
