@@ -5,7 +5,8 @@
 #                    [--sanitizer address|none] [--rss-mb MB] [--timeout S]
 #                    [--max-corpus-kib K] [--no-status | --status-only]
 #
-# --sanitizer none builds without ASan (debug assertions and overflow checks stay on) into
+# --sanitizer none builds without ASan (debug assertions and overflow checks stay on: fuzz/Cargo.toml's
+# release profile, every crate but pco) into
 # fuzz/target/none, several times faster per execution; address (the default) builds into
 # fuzz/target/address. A target written `name:RUNS` gets its own execution budget. Each target's
 # -max_len is set below (max_len_of) to what its format needs. --status-only rewrites
@@ -85,12 +86,14 @@ max_len_of() {
 
 if [ "$status_only" = 0 ]; then
 target_dir=fuzz/target/$sanitizer
+# No -a: it would turn pco's debug assertions back on (see fuzz/Cargo.toml); the release profile
+# there turns them on for every other crate.
 echo "building fuzz targets (release, debug assertions, sanitizer $sanitizer)" >&2
 names=$(for t in $targets; do echo "${t%%:*}"; done)
 if [ "$(echo $names)" = "$(echo $all_targets)" ]; then
-    cargo fuzz build -O -a -s "$sanitizer" --target-dir "$target_dir" >&2
+    cargo fuzz build -O -s "$sanitizer" --target-dir "$target_dir" >&2
 else
-    for t in $names; do cargo fuzz build -O -a -s "$sanitizer" --target-dir "$target_dir" "$t" >&2; done
+    for t in $names; do cargo fuzz build -O -s "$sanitizer" --target-dir "$target_dir" "$t" >&2; done
 fi
 bin_dir=$target_dir/$(rustc -vV | sed -n 's/^host: //p')/release
 

@@ -12,7 +12,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PARTS = ["codecs", "fits", "asdf", "zarr", "example", "stats", "tree"]
+PARTS = ["codecs", "fits", "asdf", "zarr", "example", "stats", "tree", "pcodec_corrupt"]
 
 
 def main(argv):

@@ -5,8 +5,15 @@ use std::sync::Arc;
 
 /// Open a whole file from bytes and read every array (bounded).
 pub fn asdf_open(data: &[u8]) {
+    let _ = asdf_open_with(data, nd_core::Limits::default());
+}
+
+/// [`asdf_open`] under `limits`; true when the file opened.
+fn asdf_open_with(data: &[u8], limits: nd_core::Limits) -> bool {
     let src = Arc::new(MemSource::new(data.to_vec()));
-    if let Ok(f) = crate::AsdfFile::from_source(src) {
+    let opened = crate::AsdfFile::from_source_with(src, limits);
+    let ok = opened.is_ok();
+    if let Ok(f) = opened {
         let _ = f.tree().to_json();
         let _ = crate::schema::check_tree(f.tree());
         let _ = f.verify();
@@ -20,6 +27,7 @@ pub fn asdf_open(data: &[u8]) {
             }
         }
     }
+    ok
 }
 
 /// Parse block headers and the block index of bytes that start at a block (a `#ASDF` header is prepended).
@@ -79,9 +87,12 @@ pub fn asdf_ndarray(data: &[u8]) {
     asdf_open(&file);
 }
 
-/// The node budget of [`yaml_aliases`]' direct loads: small, so that a bomb is stopped after a
-/// few thousand nodes and the fuzzer stays fast.
-const ALIAS_BUDGET: u64 = 20_000;
+/// The node budget of [`yaml_aliases`], for the direct loads and for the ASDF file
+/// ([`nd_core::Limits::tree_nodes`]): small, so that a bomb is stopped after a few thousand
+/// nodes and a tree under it is quick to walk. The checks are the same at any budget; the
+/// default one (a quarter million nodes for a small file) made each input that came near it
+/// take the fuzzer half a second (opening, schema walk, JSON, arrays of every node).
+const ALIAS_BUDGET: u64 = 2_000;
 
 /// Nodes of a tree (keys too), counting stops past `cap`.
 fn count_nodes(n: &crate::Node, cap: u64) -> u64 {
@@ -182,7 +193,8 @@ fn gen_alias_doc(u: &mut arbitrary::Unstructured) -> arbitrary::Result<(String, 
 
 /// Anchors and aliases in billion-laughs shapes (`gen_alias_doc`): under a small node
 /// budget a loaded tree never exceeds it and a document whose expansion surely does is
-/// refused; then the document as an ASDF tree with the default limits.
+/// refused; then the document as an ASDF file opened under the same budget
+/// ([`nd_core::Limits::tree_nodes`]), which must refuse it the same way.
 pub fn yaml_aliases(data: &[u8]) {
     let mut u = arbitrary::Unstructured::new(data);
     let Ok((text, at_least)) = gen_alias_doc(&mut u) else {
@@ -203,14 +215,17 @@ pub fn yaml_aliases(data: &[u8]) {
             "a document of at least {at_least} nodes loaded under a budget of {ALIAS_BUDGET}"
         );
     }
-    if at_least > 10 * ALIAS_BUDGET {
-        // a bomb: the small budget above stopped it; under the default limits (a million
-        // nodes) each one would take the fuzzer tens of milliseconds
-        return;
-    }
     let mut file =
         String::from("#ASDF 1.0.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- !core/asdf-1.1.0\n");
     file.push_str(&text);
     file.push_str("...\n");
-    asdf_open(file.as_bytes());
+    let limits = nd_core::Limits {
+        tree_nodes: ALIAS_BUDGET,
+        ..nd_core::Limits::default()
+    };
+    let opened = asdf_open_with(file.as_bytes(), limits);
+    assert!(
+        !opened || at_least <= ALIAS_BUDGET,
+        "an ASDF tree of at least {at_least} nodes opened with tree_nodes = {ALIAS_BUDGET}"
+    );
 }
