@@ -77,7 +77,7 @@ with fits.open(src, memmap=True) as h:
     z = zarr.open(dst, mode="w", shape=d.shape, chunks=(64, 256, 256), dtype="<f4",
                   compressor=numcodecs.Zstd(level=3))
     z[...] = d
-if len(sys.argv) > 3:  # make the output durable, as nd does (it fsyncs every chunk it writes)
+if len(sys.argv) > 3:  # make the output durable, as nd does (it syncs the store before renaming it into place)
     import os
     os.sync()
 """
