@@ -151,8 +151,14 @@ pub fn copy(src: &dyn ArrayRead, dst: &dyn ArrayWrite, opts: &Options) -> Result
             .try_for_each(|region| -> Result<()> {
                 let n = num_bytes(&region.shape(), elem)?;
                 let mut buf = take();
-                // a reused buffer keeps old bytes: the read overwrites all `n` of them
-                buf.resize(n, 0);
+                if buf.capacity() < n {
+                    // fresh zeroed memory (pages faulted in by the read itself, none touched
+                    // when the read fails at once)
+                    buf = vec![0u8; n];
+                } else {
+                    // a reused buffer keeps old bytes: the read overwrites all `n` of them
+                    buf.resize(n, 0);
+                }
                 src.read_region_into(region, &mut buf)?;
                 dst.write_region(region, &buf)?;
                 give(buf);
