@@ -12,7 +12,7 @@ pages the process mapped) and peak anonymous memory sampled from /proc. Page cac
 REPS runs is reported. The results are checked against each other (same Zarr values, same sums).
 
 Usage: .venv/bin/python crates/nd-cli/benches/convert_reduce.py PATH/TO/nd [GiB=1] [REPS=3]
-Files go to /tmp/nd-cli-bench (about 2.5x the cube size of disk).
+Files go to $ND_BENCH_DIR, default /tmp/nd-cli-bench (about 2.5x the cube size of disk).
 """
 import json
 import os
@@ -29,7 +29,7 @@ ND = os.path.abspath(sys.argv[1])
 GIB = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
 REPS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 PY = sys.executable
-D = "/tmp/nd-cli-bench"
+D = os.environ.get("ND_BENCH_DIR", "/tmp/nd-cli-bench")
 os.makedirs(D, exist_ok=True)
 
 NY = NX = 1024
@@ -77,7 +77,7 @@ with fits.open(src, memmap=True) as h:
     z = zarr.open(dst, mode="w", shape=d.shape, chunks=(64, 256, 256), dtype="<f4",
                   compressor=numcodecs.Zstd(level=3))
     z[...] = d
-if len(sys.argv) > 3:  # make the output durable, as nd does (it fsyncs every chunk it writes)
+if len(sys.argv) > 3:  # make the output durable, as nd does (it syncs the store before renaming it into place)
     import os
     os.sync()
 """

@@ -331,14 +331,58 @@ impl Zstd {
 
     /// Encode one zstd frame with the content size.
     pub fn encode_frame(data: &[u8], level: i32, checksum: bool) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        Zstd::encode_frame_into(data, level, checksum, &mut out)?;
+        Ok(out)
+    }
+
+    /// Encode one zstd frame with the content size into `out` (replacing its contents, reusing
+    /// its allocation). The compression context is kept per thread and reused from call to call
+    /// (what `ZSTD_compress2` does with a fresh context, without allocating and initialising one
+    /// per chunk); the frame is the same as with a fresh context.
+    pub fn encode_frame_into(
+        data: &[u8],
+        level: i32,
+        checksum: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let err = |e: std::io::Error| Error::Encode {
             codec: "zstd",
             reason: e.to_string(),
         };
-        let mut c = zstd::bulk::Compressor::new(level).map_err(err)?;
-        c.include_checksum(checksum).map_err(err)?;
-        c.compress(data).map_err(err)
+        out.clear();
+        out.reserve(zstd::zstd_safe::compress_bound(data.len()));
+        let cached = ZSTD_CCTX.try_with(|slot| {
+            let mut slot = slot.borrow_mut();
+            let fresh = !matches!(&*slot, Some((l, c, _)) if *l == level && *c == checksum);
+            if fresh {
+                let mut c = zstd::bulk::Compressor::new(level).map_err(err)?;
+                c.include_checksum(checksum).map_err(err)?;
+                *slot = Some((level, checksum, c));
+            }
+            let Some((_, _, c)) = slot.as_mut() else {
+                return Err(err(std::io::Error::other("no compression context")));
+            };
+            c.compress_to_buffer(data, out).map_err(err)
+        });
+        match cached {
+            Ok(r) => r.map(|_| ()),
+            // the thread is exiting (no thread-local storage): a one-off context
+            Err(_) => {
+                let mut c = zstd::bulk::Compressor::new(level).map_err(err)?;
+                c.include_checksum(checksum).map_err(err)?;
+                c.compress_to_buffer(data, out).map(|_| ()).map_err(err)
+            }
+        }
     }
+}
+
+/// A compression level, content checksum flag and compression context per thread.
+type CachedCctx = Option<(i32, bool, zstd::bulk::Compressor<'static>)>;
+
+thread_local! {
+    /// The zstd compression context of this thread (see [`Zstd::encode_frame_into`]).
+    static ZSTD_CCTX: std::cell::RefCell<CachedCctx> = const { std::cell::RefCell::new(None) };
 }
 
 impl Codec for Zstd {
@@ -352,6 +396,10 @@ impl Codec for Zstd {
         // the zstd library clamps levels outside its range, numcodecs passes any level through
         let level = self.level.clamp(ZSTD_MIN_LEVEL, ZSTD_MAX_LEVEL) as i32;
         Zstd::encode_frame(data, level, self.checksum)
+    }
+    fn encode_into(&self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let level = self.level.clamp(ZSTD_MIN_LEVEL, ZSTD_MAX_LEVEL) as i32;
+        Zstd::encode_frame_into(data, level, self.checksum, out)
     }
     fn decode(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>> {
         Zstd::decode_frames(data, max_len)
@@ -383,6 +431,39 @@ impl Codec for Zstd {
 mod tests {
     use super::*;
     use crate::codec_from_config;
+
+    #[test]
+    fn zstd_reused_context_gives_the_frames_of_a_fresh_one() {
+        let data: Vec<u8> = (0..300_000u32)
+            .flat_map(|i| ((i * 7919) % 1013).to_le_bytes())
+            .collect();
+        let mut out = vec![0xAA; 17]; // old contents are replaced
+                                      // levels and checksum flags in turn on one thread: the kept context follows them
+        for (level, checksum) in [(3, false), (1, true), (3, false), (19, false), (-5, true)] {
+            let mut fresh = zstd::bulk::Compressor::new(level).unwrap();
+            fresh.include_checksum(checksum).unwrap();
+            let want = fresh
+                .compress(&data[..data.len() - level.unsigned_abs() as usize])
+                .unwrap();
+            Zstd::encode_frame_into(
+                &data[..data.len() - level.unsigned_abs() as usize],
+                level,
+                checksum,
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(out, want, "level {level}, checksum {checksum}");
+            let back = Zstd::decode_frames(&out, data.len()).unwrap();
+            assert_eq!(back, &data[..data.len() - level.unsigned_abs() as usize]);
+        }
+        let c = Zstd {
+            level: 3,
+            checksum: false,
+        };
+        let mut via_trait = Vec::new();
+        c.encode_into(&data, &mut via_trait).unwrap();
+        assert_eq!(via_trait, c.encode(&data).unwrap());
+    }
 
     #[test]
     fn levels_numcodecs_accepts() {

@@ -126,6 +126,14 @@ pub trait Codec: Send + Sync + std::fmt::Debug {
     /// Encode `data`.
     fn encode(&self, data: &[u8]) -> Result<Vec<u8>>;
 
+    /// Encode `data` into `out`, replacing its contents; a codec that can write into a buffer
+    /// reuses `out`'s allocation (a writer encoding chunk after chunk keeps one per thread).
+    /// The bytes are those of [`Codec::encode`].
+    fn encode_into(&self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        *out = self.encode(data)?;
+        Ok(())
+    }
+
     /// Decode; an output that would exceed `max_len` bytes is [`Error::TooLarge`] (decompression bombs).
     fn decode(&self, data: &[u8], max_len: usize) -> Result<Vec<u8>>;
 
@@ -373,6 +381,18 @@ impl Pipeline {
         let mut out = vec![0u8; decoded_len];
         self.decode_into(data, &mut out)?;
         Ok(out)
+    }
+
+    /// Encode a chunk into `out` (replacing its contents): as [`Pipeline::encode`], reusing
+    /// `out`'s allocation when there are no filters.
+    pub fn encode_into(&self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        match &self.compressor {
+            Some(c) if self.filters.is_empty() => c.encode_into(data, out),
+            _ => {
+                *out = self.encode(data)?;
+                Ok(())
+            }
+        }
     }
 
     /// Encode a chunk: the filters in order, then the compressor.

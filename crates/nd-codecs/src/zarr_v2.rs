@@ -434,6 +434,24 @@ impl ArrayMetadataV2 {
         }
     }
 
+    /// Encode one native-endian chunk into `out` (replacing its contents): as
+    /// [`ArrayMetadataV2::encode_chunk`], reusing `out`'s allocation.
+    pub fn encode_chunk_into(
+        &self,
+        pipeline: &Pipeline,
+        native: &[u8],
+        out: &mut Vec<u8>,
+    ) -> crate::Result<()> {
+        crate::check_size("zarr chunk", self.chunk_bytes(), native.len())?;
+        if self.dtype.has_byte_order() && needs_any_swap(&self.dtype, self.endian) {
+            let mut v = native.to_vec();
+            self.dtype.swap_from_native(self.endian, &mut v);
+            pipeline.encode_into(&v, out)
+        } else {
+            pipeline.encode_into(native, out)
+        }
+    }
+
     /// True when a native-endian chunk consists only of the fill value (NaN fill matches any NaN).
     /// Always false when there is no fill value (zarr-python's rule).
     pub fn is_fill_chunk(&self, native: &[u8]) -> bool {

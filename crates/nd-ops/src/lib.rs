@@ -37,6 +37,7 @@ pub use view::{RegionView, SelectionView};
 use nd_core::{num_bytes, ArrayBuf, ArrayRead, ArrayWrite, Error, Region, Result};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 /// Default memory budget: 256 MiB.
 pub const DEFAULT_BUDGET: usize = 256 << 20;
@@ -117,8 +118,58 @@ pub fn copy(src: &dyn ArrayRead, dst: &dyn ArrayWrite, opts: &Options) -> Result
             reason: format!("destination holds {}", dst.dtype()),
         });
     }
-    map_blocks(src, dst, opts, |_, buf| Ok(buf))?;
-    Ok(())
+    let shape = src.shape().to_vec();
+    let elem = src.dtype().size();
+    let regions = plan(
+        &shape,
+        elem.max(1),
+        &dst.chunk_shape(),
+        &src.chunk_shape(),
+        opts,
+    )?;
+    let total = num_bytes(&shape, elem)? as u64;
+    let done = AtomicU64::new(0);
+    // One block buffer per block in flight, handed from block to block: no fresh allocation
+    // (and no fresh pages to fault in) per block.
+    let spare: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+    let take = || {
+        spare
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_default()
+    };
+    let give = |b: Vec<u8>| {
+        if let Ok(mut v) = spare.lock() {
+            v.push(b);
+        }
+    };
+    opts.run(|| {
+        regions
+            .par_iter()
+            .with_max_len(1)
+            .try_for_each(|region| -> Result<()> {
+                let n = num_bytes(&region.shape(), elem)?;
+                let mut buf = take();
+                if buf.capacity() < n {
+                    // fresh zeroed memory (pages faulted in by the read itself, none touched
+                    // when the read fails at once)
+                    buf = vec![0u8; n];
+                } else {
+                    // a reused buffer keeps old bytes: the read overwrites all `n` of them
+                    buf.resize(n, 0);
+                }
+                src.read_region_into(region, &mut buf)?;
+                dst.write_region(region, &buf)?;
+                give(buf);
+                let d = done.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+                if let Some(p) = opts.progress {
+                    p(d, total);
+                }
+                Ok(())
+            })
+    })??;
+    dst.finish()
 }
 
 /// Apply `f` to each block of `src` (its region and values) and write the result into the same

@@ -226,38 +226,68 @@ impl ZarrArray {
     }
 
     fn write_piece(&self, rshape: &[u64], data: &[u8], p: &nd_core::ChunkPiece) -> Result<()> {
-        let elem = self.meta.dtype.size();
-        let cshape = &self.meta.chunks;
         let stored = self.layout.grid.chunk_region(&p.chunk);
         let covers = p.in_chunk.shape() == stored.shape();
-        let mut buf = vec![0u8; self.meta.chunk_bytes()];
-        let present = !covers && self.decode_chunk_into(&p.chunk, &mut buf)?;
+        nd_core::scratch::with_scratch(|s: &mut WriteScratch| {
+            self.write_piece_with(rshape, data, p, covers, s)
+        })
+    }
+
+    /// [`ZarrArray::write_piece`] with this thread's chunk and encoding buffers.
+    fn write_piece_with(
+        &self,
+        rshape: &[u64],
+        data: &[u8],
+        p: &nd_core::ChunkPiece,
+        covers: bool,
+        s: &mut WriteScratch,
+    ) -> Result<()> {
+        let elem = self.meta.dtype.size();
+        let cshape = &self.meta.chunks;
+        let buf = &mut s.chunk;
+        // a reused buffer keeps its old contents: every byte is overwritten below (by the decoded
+        // chunk, the fill value, or a write covering the whole chunk)
+        buf.resize(self.meta.chunk_bytes(), 0);
+        let present = !covers && self.decode_chunk_into(&p.chunk, buf)?;
         // A write that covers the whole (non-edge) chunk overwrites every byte: no fill needed.
         let whole = covers && p.in_chunk.shape() == *cshape;
         if !present && !whole {
-            nd_core::array::fill_slice(&mut buf, &self.layout.fill);
+            nd_core::array::fill_slice(buf, &self.layout.fill);
         }
         let count = p.in_out.shape();
         let sv = Strided::of_region(rshape, &p.in_out.start(), Order::C, elem);
         let dv = Strided::of_region(cshape, &p.in_chunk.start(), self.meta.order, elem);
-        copy_strided(data, &sv, &mut buf, &dv, &count, elem)?;
+        copy_strided(data, &sv, buf, &dv, &count, elem)?;
         if self.sep.load(Ordering::Relaxed) == SEP_UNKNOWN {
             // A legacy array: find out which layout its existing chunks use (default `.`).
             let _ = self.get_chunk(&p.chunk)?;
         }
         let key = self.chunk_key(&p.chunk);
-        if self.meta.is_fill_chunk(&buf) {
+        if self.meta.is_fill_chunk(buf) {
             self.store.delete(&key).map_err(store_err(&key))
         } else if self.raw {
             // no filters, no compressor, native byte order: the chunk is stored as it is
-            self.store.set(&key, &buf).map_err(store_err(&key))
+            self.store.set(&key, buf).map_err(store_err(&key))
         } else {
-            let enc = self
-                .meta
-                .encode_chunk(&self.pipeline, &buf)
+            self.meta
+                .encode_chunk_into(&self.pipeline, buf, &mut s.encoded)
                 .map_err(codec_err(&key))?;
-            self.store.set(&key, &enc).map_err(store_err(&key))
+            self.store.set(&key, &s.encoded).map_err(store_err(&key))
         }
+    }
+}
+
+/// A writer thread's buffers, reused from chunk to chunk: the chunk being assembled and its
+/// encoded bytes (no fresh allocation, and no fresh pages to fault in, per chunk).
+#[derive(Default)]
+struct WriteScratch {
+    chunk: Vec<u8>,
+    encoded: Vec<u8>,
+}
+
+impl nd_core::scratch::Scratch for WriteScratch {
+    fn held_bytes(&self) -> usize {
+        self.chunk.capacity() + self.encoded.capacity()
     }
 }
 

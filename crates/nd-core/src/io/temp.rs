@@ -204,9 +204,16 @@ impl TempFile {
     /// Rename the file over its destination without syncing it first: for files inside a
     /// [`TempDir`], whose [`TempDir::commit`] syncs the whole tree before it appears.
     ///
+    /// On Linux the disk write of what was written is started first, without waiting for it
+    /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`): the kernel writes the file out while the
+    /// writer goes on, so the commit's sync finds it (mostly) on disk already instead of
+    /// writing the whole tree at the end. Durability is unchanged: that still comes from the
+    /// commit's sync.
+    ///
     /// # Errors
     /// [`Error::Io`] when the rename fails (the temporary file is then removed).
     pub fn persist_unsynced(&self) -> Result<()> {
+        start_writeback(&self.file);
         self.rename_into_place()
     }
 
@@ -404,6 +411,21 @@ fn sync_tree(dir: &Path) -> Result<()> {
     })?;
     dirs.iter().rev().for_each(|d| sync_dir(d));
     Ok(())
+}
+
+/// Start writing a file's dirty pages to disk and return without waiting (Linux; elsewhere
+/// nothing). Best effort: an error only means the later sync does all the work.
+fn start_writeback(file: &std::fs::File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a valid open descriptor; the call only schedules write-out of its pages.
+        unsafe {
+            libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
 }
 
 /// Flush a directory's entries to disk (best effort: not every platform can open a directory).

@@ -161,19 +161,37 @@ impl ZarrArrayV3 {
     }
 
     fn write_piece(&self, rshape: &[u64], data: &[u8], p: &nd_core::ChunkPiece) -> Result<()> {
-        let elem = self.meta.data_type.size();
-        let cshape = &self.meta.chunk_shape;
         let key = self.chunk_key(&p.chunk);
-        let ctx = self.ctx(&key);
         let stored = self.grid.chunk_region(&p.chunk);
         let covers = p.in_chunk.shape() == stored.shape();
-        let mut buf = vec![0u8; self.meta.chunk_bytes()];
+        // this thread's chunk buffer, reused from chunk to chunk (no fresh pages per chunk)
+        nd_core::scratch::with_scratch(|buf: &mut Vec<u8>| {
+            self.write_piece_into(rshape, data, p, &key, covers, buf)
+        })
+    }
+
+    /// [`ZarrArrayV3::write_piece`] assembling the chunk in `buf`. A reused buffer keeps its old
+    /// contents: every byte is overwritten (by the stored chunk, the fill value, or a write
+    /// covering the whole chunk).
+    fn write_piece_into(
+        &self,
+        rshape: &[u64],
+        data: &[u8],
+        p: &nd_core::ChunkPiece,
+        key: &str,
+        covers: bool,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        let elem = self.meta.data_type.size();
+        let cshape = &self.meta.chunk_shape;
+        let ctx = self.ctx(key);
+        buf.resize(self.meta.chunk_bytes(), 0);
         let present = if covers {
             false
         } else {
-            match self.store.get(&key).map_err(store_err(&key))? {
+            match self.store.get(key).map_err(store_err(key))? {
                 Some(old) => {
-                    self.chain.decode_into(&ctx, &old, &mut buf)?;
+                    self.chain.decode_into(&ctx, &old, buf)?;
                     true
                 }
                 None => false,
@@ -182,18 +200,17 @@ impl ZarrArrayV3 {
         // a write covering a whole (non-edge) chunk overwrites every byte: no fill needed
         let whole = covers && p.in_chunk.shape() == *cshape;
         if !present && !whole {
-            nd_core::array::fill_slice(&mut buf, &self.meta.fill_value);
+            nd_core::array::fill_slice(buf, &self.meta.fill_value);
         }
         let count = p.in_out.shape();
         let sv = Strided::of_region(rshape, &p.in_out.start(), Order::C, elem);
         let dv = Strided::of_region(cshape, &p.in_chunk.start(), Order::C, elem);
-        copy_strided(data, &sv, &mut buf, &dv, &count, elem)?;
-        if nd_codecs::zarr_v2::is_fill(&self.meta.data_type, &self.meta.fill_value, &buf) {
-            return self.store.delete(&key).map_err(store_err(&key));
+        copy_strided(data, &sv, buf, &dv, &count, elem)?;
+        if nd_codecs::zarr_v2::is_fill(&self.meta.data_type, &self.meta.fill_value, buf) {
+            return self.store.delete(key).map_err(store_err(key));
         }
-        let enc = self.chain.encode(&ctx, &buf)?;
-        drop(buf);
-        self.store.set(&key, &enc).map_err(store_err(&key))
+        let enc = self.chain.encode(&ctx, buf)?;
+        self.store.set(key, &enc).map_err(store_err(key))
     }
 
     /// Decode chunks on one thread only (for callers that parallelise themselves).
