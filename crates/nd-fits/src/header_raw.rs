@@ -8,7 +8,7 @@
 //! logical or a string; any other card that could carry one of these keywords goes through the
 //! full card parser.
 
-use crate::card::parse::{parse_card, parse_value_comment};
+use crate::card::parse::{parse_card, parse_value_comment, trim_spaces};
 use crate::card::{Card, Value, CARD_LEN};
 use crate::error::{Error, Result};
 use crate::header::{Strictness, Warning, BLOCK};
@@ -193,19 +193,6 @@ fn card_groups(images: &[u8]) -> impl Iterator<Item = (usize, std::ops::Range<us
         i = j;
         Some(g)
     })
-}
-
-/// Trim ASCII whitespace from both ends (the card parser's trimming).
-fn trim_spaces(b: &[u8]) -> &[u8] {
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &b[start..end.max(start)]
 }
 
 /// Text of bytes known to be printable ASCII.

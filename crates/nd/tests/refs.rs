@@ -48,6 +48,28 @@ fn u64s(v: &Value) -> Vec<u64> {
         .collect()
 }
 
+/// The index of element `flat` (C order) of an array of `shape`, and the key parts of the chunk
+/// of the grid `chunks` that holds it.
+fn element_chunk(flat: u64, shape: &[u64], chunks: &[u64]) -> (Vec<u64>, Vec<String>) {
+    let mut idx = vec![0u64; shape.len()];
+    let mut rem = flat;
+    for a in (0..shape.len()).rev() {
+        idx[a] = rem % shape[a];
+        rem /= shape[a];
+    }
+    let key = idx
+        .iter()
+        .zip(chunks)
+        .map(|(i, c)| (i / c).to_string())
+        .collect();
+    (idx, key)
+}
+
+/// The C-order element offset of index `idx` within its chunk of the grid `chunks`.
+fn offset_in_chunk(idx: &[u64], chunks: &[u64]) -> u64 {
+    idx.iter().zip(chunks).fold(0, |w, (&i, &c)| w * c + i % c)
+}
+
 /// Lay the chunks of an uncompressed array out in C order (edge chunks cropped).
 fn assemble(set: &RefSet, name: &str, file: &[u8], elem: usize) -> Vec<u8> {
     let z = zarray(set, name);
@@ -56,21 +78,8 @@ fn assemble(set: &RefSet, name: &str, file: &[u8], elem: usize) -> Vec<u8> {
     let n: u64 = shape.iter().product();
     let mut out = vec![0u8; n as usize * elem];
     for flat in 0..n {
-        let mut idx = vec![0u64; shape.len()];
-        let mut rem = flat;
-        for a in (0..shape.len()).rev() {
-            idx[a] = rem % shape[a];
-            rem /= shape[a];
-        }
-        let key: Vec<String> = idx
-            .iter()
-            .zip(&chunks)
-            .map(|(i, c)| (i / c).to_string())
-            .collect();
-        let mut within = 0u64;
-        for (&i, &c) in idx.iter().zip(&chunks) {
-            within = within * c + i % c;
-        }
+        let (idx, key) = element_chunk(flat, &shape, &chunks);
+        let within = offset_in_chunk(&idx, &chunks);
         let at = within as usize * elem;
         let src: &[u8] = match &set.refs[&format!("{name}/{}", key.join("."))] {
             Ref::Range { offset, length, .. } => {
@@ -711,17 +720,7 @@ fn assemble_asdf(set: &RefSet, name: &str, elem: usize) -> Option<Vec<u8>> {
     let mut out = vec![0u8; n as usize * elem];
     let mut decoded = std::collections::HashMap::new();
     for flat in 0..n {
-        let mut idx = vec![0u64; shape.len()];
-        let mut rem = flat;
-        for a in (0..shape.len()).rev() {
-            idx[a] = rem % shape[a];
-            rem /= shape[a];
-        }
-        let key: Vec<String> = idx
-            .iter()
-            .zip(&chunks)
-            .map(|(i, c)| (i / c).to_string())
-            .collect();
+        let (idx, key) = element_chunk(flat, &shape, &chunks);
         let key = if key.is_empty() {
             "0".to_string()
         } else {
@@ -754,10 +753,7 @@ fn assemble_asdf(set: &RefSet, name: &str, elem: usize) -> Option<Vec<u8>> {
                 out
             }
         });
-        let mut within = 0u64;
-        for (&i, &c) in idx.iter().zip(&chunks) {
-            within = within * c + i % c;
-        }
+        let within = offset_in_chunk(&idx, &chunks);
         let at = within as usize * elem;
         out[flat as usize * elem..][..elem].copy_from_slice(&chunk[at..at + elem]);
     }

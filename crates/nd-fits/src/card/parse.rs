@@ -104,9 +104,8 @@ fn split_card(img: &str) -> Option<(&str, &str, bool)> {
     Some((key, trim_sp(img.get(idx + 2..)?), false))
 }
 
-/// Trim ASCII spaces (and other ASCII whitespace) from both ends, byte-wise.
-fn trim_sp(s: &str) -> &str {
-    let b = s.as_bytes();
+/// Trim ASCII whitespace from both ends, byte-wise (the card parser's trimming).
+pub(crate) fn trim_spaces(b: &[u8]) -> &[u8] {
     let start = b
         .iter()
         .position(|c| !c.is_ascii_whitespace())
@@ -115,7 +114,12 @@ fn trim_sp(s: &str) -> &str {
         .iter()
         .rposition(|c| !c.is_ascii_whitespace())
         .map_or(start, |e| e + 1);
-    s.get(start..end.max(start)).unwrap_or("")
+    &b[start..end.max(start)]
+}
+
+/// [`trim_spaces`] of a string (trimming ASCII bytes keeps it UTF-8).
+fn trim_sp(s: &str) -> &str {
+    std::str::from_utf8(trim_spaces(s.as_bytes())).unwrap_or("")
 }
 
 /// Trim trailing ASCII spaces, byte-wise.
