@@ -152,7 +152,7 @@ def image_cases():
 
         print(f"fitsio open + 100x100 section: {med(sec_fitsio) * 1e3:.2f} ms")
 
-    # Interleaved rounds: astropy, fitsio and nd-fits (examples/bench_read, in-process timings) one
+    # Interleaved rounds: astropy, fitsio and nd-fits (examples/fits_timings, in-process timings) one
     # after the other, so that all three see the same machine load. Medians over the rounds.
     ND = os.environ.get("ND_BENCH_READ")
     if ND and fitsio is not None:

@@ -2,7 +2,7 @@
 //! comparison shares the machine's state). Prints one line of seconds:
 //! `open_read_all read_into_buffer open_section_100 header_walk_500`.
 //!
-//! Usage: bench_read BIG.fits MANY.fits
+//! Usage: fits_timings BIG.fits MANY.fits
 
 use nd_core::{ArrayRead, Region};
 use nd_fits::Fits;
