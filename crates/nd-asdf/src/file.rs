@@ -163,6 +163,25 @@ impl AsdfFile {
         out
     }
 
+    /// Nodes tagged `core/ndarray` whose description is invalid (a negative shape, strides of the
+    /// wrong length, an unknown datatype, ...), by path, with the reason: they are not in
+    /// [`AsdfFile::arrays`]. python asdf opens such a file too, leaving the node unconverted with
+    /// a warning ("A node failed to convert").
+    pub fn unreadable_arrays(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        self.tree.walk(&mut |path, node| {
+            let is_ndarray = node
+                .tag()
+                .is_some_and(|t| crate::yaml::tag_base(t) == NDARRAY_TAG);
+            if is_ndarray {
+                if let Err(e) = parse_ndarray(node, path) {
+                    out.push((path.to_string(), e.to_string()));
+                }
+            }
+        });
+        out
+    }
+
     fn info(&self, path: &str, node: &Node) -> Option<ArrayInfo> {
         let tag = node.tag()?;
         let base = crate::yaml::tag_base(tag);

@@ -396,6 +396,40 @@ fn skipped_parts_are_listed_with_reasons() {
         .any(|s| s.contains("column 'VJ' (PJ") && s.contains("variable-length")));
 }
 
+/// An ASDF ndarray node whose description is invalid (python asdf: "A node failed to convert",
+/// a warning) is named with its reason in `nd_skipped`, in `nd info --json`'s `unreadable` and
+/// in the warnings, never dropped silently; the file's valid arrays are still mapped.
+#[test]
+fn invalid_asdf_ndarrays_are_named_not_dropped() {
+    for (file, reason) in [
+        ("strides_length", "strides and shape differ in length"),
+        ("shape_negative", "negative dimension"),
+        ("datatype_unknown", "unknown type 'float99'"),
+    ] {
+        let p = testdata().join(format!("asdf/defects/{file}.asdf"));
+        let ds = nd::open(p.to_str().unwrap()).unwrap();
+        let set = build(&ds, &RefsOptions::default()).unwrap();
+        assert!(
+            set.skipped
+                .iter()
+                .any(|s| s.contains("'data'") && s.contains(reason)),
+            "{file}: {:?}",
+            set.skipped
+        );
+        assert_eq!(zarray(&set, "small")["shape"], serde_json::json!([3]));
+        let info = ds.info_json().unwrap();
+        assert_eq!(info["unreadable"][0]["path"], "data", "{file}");
+        assert!(
+            info["unreadable"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains(reason),
+            "{file}"
+        );
+        assert!(ds.warnings().iter().any(|w| w.contains(reason)), "{file}");
+    }
+}
+
 /// Every tile-compressed image of testdata that nd reads is mapped (quantized, dithered, null
 /// pixels, fallback tiles, edge tiles): none is in `nd_skipped`.
 #[test]

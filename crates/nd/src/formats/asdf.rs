@@ -244,7 +244,10 @@ impl Backend for AsdfDataset {
                 )
             })
             .collect();
-        let arrays: HashMap<String, String> = arrays;
+        let mut arrays: HashMap<String, String> = arrays;
+        for (path, e) in self.file.unreadable_arrays() {
+            arrays.insert(path, format!("unreadable: {e}"));
+        }
         if !arrays.is_empty() {
             writeln!(w, "Arrays:")?;
             let mut listed: Vec<_> = arrays.iter().collect();
@@ -274,7 +277,24 @@ impl Backend for AsdfDataset {
                 w.push(format!("array '{path}': {e} (its data is not listed)"));
             }
         }
+        for (_, e) in self.file.unreadable_arrays() {
+            w.push(format!(
+                "{e} (not an array; python asdf leaves the node unconverted)"
+            ));
+        }
         w
+    }
+
+    fn info_json_extra(&self, obj: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {
+        // ndarray nodes nd cannot read, each with the reason (as for Zarr)
+        let unreadable: Vec<serde_json::Value> = self
+            .file
+            .unreadable_arrays()
+            .into_iter()
+            .map(|(path, reason)| serde_json::json!({ "path": path, "reason": reason }))
+            .collect();
+        obj.insert("unreadable".into(), unreadable.into());
+        Ok(())
     }
 
     fn attributes(&self, selector: &str) -> Result<serde_json::Map<String, serde_json::Value>> {

@@ -42,6 +42,9 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
             }
         }
     }
+    for (_, e) in f.unreadable_arrays() {
+        b.skip(format!("{e}; not mapped"));
+    }
     let mut groups = dims::Groups::default();
     for (path, info) in &arrays {
         let what = format!("array {path:?}");
