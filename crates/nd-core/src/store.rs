@@ -60,6 +60,24 @@ pub trait Store: Send + Sync + Debug {
     /// The value of `key`, or `None` when absent.
     fn get(&self, key: &str) -> Result<Option<Bytes>>;
 
+    /// The value of `key` into `buf` (its old contents replaced, its allocation reused), or
+    /// `Ok(false)` (and `buf` left alone) when absent: how a reader that fetches value after
+    /// value (Zarr chunks) keeps one buffer per thread instead of a fresh allocation, and fresh
+    /// pages to fault in, per value.
+    ///
+    /// The default copies what [`Store::get`] returns; [`DirStore`] reads the file straight
+    /// into `buf`.
+    fn get_into(&self, key: &str, buf: &mut Vec<u8>) -> Result<bool> {
+        match self.get(key)? {
+            None => Ok(false),
+            Some(b) => {
+                buf.clear();
+                buf.extend_from_slice(&b);
+                Ok(true)
+            }
+        }
+    }
+
     /// A byte range of the value of `key` (`None` when the key is absent).
     fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Bytes>> {
         match self.get(key)? {
@@ -301,6 +319,33 @@ impl Store for DirStore {
             }
             Err(e) => Err(Error::io(p.display().to_string(), e)),
         }
+    }
+
+    fn get_into(&self, key: &str, buf: &mut Vec<u8>) -> Result<bool> {
+        use std::io::Read;
+        let p = self.path_of(key)?;
+        let mut f = match std::fs::File::open(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io(p.display().to_string(), e)),
+        };
+        let io = |e: std::io::Error| Error::io(p.display().to_string(), e);
+        let meta = f.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Ok(false);
+        }
+        buf.clear();
+        // the file's length as the size hint (read_to_end still reads to the end, should the
+        // file have grown); no zeroing of the reused capacity
+        buf.try_reserve(usize::try_from(meta.len()).unwrap_or(usize::MAX))
+            .map_err(|_| {
+                Error::io(
+                    p.display().to_string(),
+                    std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+                )
+            })?;
+        f.read_to_end(buf).map_err(io)?;
+        Ok(true)
     }
 
     fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Bytes>> {
