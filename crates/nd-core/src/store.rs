@@ -519,6 +519,16 @@ mod tests {
         assert_eq!(&s.get_suffix("x", 0).unwrap().unwrap()[..], b"");
         assert!(s.get_suffix("x", 6).is_err());
         assert_eq!(s.get_suffix("nothing", 2).unwrap(), None);
+        // get_into replaces the buffer's contents; absent keys and prefixes leave it alone
+        let mut buf = b"old contents, longer".to_vec();
+        assert!(s.get_into("x", &mut buf).unwrap());
+        assert_eq!(buf, b"hello");
+        assert!(!s.get_into("nothing", &mut buf).unwrap());
+        assert!(!s.get_into("g/a", &mut buf).unwrap());
+        assert_eq!(buf, b"hello");
+        assert!(s.get_into("g/a/0.0", &mut buf).unwrap());
+        assert_eq!(buf, b"c");
+        assert!(s.get_into("../x", &mut buf).is_err());
         assert_eq!(
             s.list_prefix("g/a/").unwrap(),
             vec!["g/a/.zarray".to_string(), "g/a/0.0".to_string()]
