@@ -60,6 +60,24 @@ pub trait Store: Send + Sync + Debug {
     /// The value of `key`, or `None` when absent.
     fn get(&self, key: &str) -> Result<Option<Bytes>>;
 
+    /// The value of `key` into `buf` (its old contents replaced, its allocation reused), or
+    /// `Ok(false)` (and `buf` left alone) when absent: how a reader that fetches value after
+    /// value (Zarr chunks) keeps one buffer per thread instead of a fresh allocation, and fresh
+    /// pages to fault in, per value.
+    ///
+    /// The default copies what [`Store::get`] returns; [`DirStore`] reads the file straight
+    /// into `buf`.
+    fn get_into(&self, key: &str, buf: &mut Vec<u8>) -> Result<bool> {
+        match self.get(key)? {
+            None => Ok(false),
+            Some(b) => {
+                buf.clear();
+                buf.extend_from_slice(&b);
+                Ok(true)
+            }
+        }
+    }
+
     /// A byte range of the value of `key` (`None` when the key is absent).
     fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Bytes>> {
         match self.get(key)? {
@@ -303,6 +321,33 @@ impl Store for DirStore {
         }
     }
 
+    fn get_into(&self, key: &str, buf: &mut Vec<u8>) -> Result<bool> {
+        use std::io::Read;
+        let p = self.path_of(key)?;
+        let mut f = match std::fs::File::open(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io(p.display().to_string(), e)),
+        };
+        let io = |e: std::io::Error| Error::io(p.display().to_string(), e);
+        let meta = f.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Ok(false);
+        }
+        buf.clear();
+        // the file's length as the size hint (read_to_end still reads to the end, should the
+        // file have grown); no zeroing of the reused capacity
+        buf.try_reserve(usize::try_from(meta.len()).unwrap_or(usize::MAX))
+            .map_err(|_| {
+                Error::io(
+                    p.display().to_string(),
+                    std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+                )
+            })?;
+        f.read_to_end(buf).map_err(io)?;
+        Ok(true)
+    }
+
     fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Bytes>> {
         let Some(src) = self.open_source(key)? else {
             return Ok(None);
@@ -474,6 +519,16 @@ mod tests {
         assert_eq!(&s.get_suffix("x", 0).unwrap().unwrap()[..], b"");
         assert!(s.get_suffix("x", 6).is_err());
         assert_eq!(s.get_suffix("nothing", 2).unwrap(), None);
+        // get_into replaces the buffer's contents; absent keys and prefixes leave it alone
+        let mut buf = b"old contents, longer".to_vec();
+        assert!(s.get_into("x", &mut buf).unwrap());
+        assert_eq!(buf, b"hello");
+        assert!(!s.get_into("nothing", &mut buf).unwrap());
+        assert!(!s.get_into("g/a", &mut buf).unwrap());
+        assert_eq!(buf, b"hello");
+        assert!(s.get_into("g/a/0.0", &mut buf).unwrap());
+        assert_eq!(buf, b"c");
+        assert!(s.get_into("../x", &mut buf).is_err());
         assert_eq!(
             s.list_prefix("g/a/").unwrap(),
             vec!["g/a/.zarray".to_string(), "g/a/0.0".to_string()]

@@ -185,16 +185,39 @@ impl ZarrArray {
         }
     }
 
-    /// Decode chunk `chunk` into `out` (one full chunk, native-endian, in the array's order).
-    /// Returns false (and leaves `out` alone) when the chunk is absent.
-    pub fn decode_chunk_into(&self, chunk: &[u64], out: &mut [u8]) -> Result<bool> {
-        let Some((key, data)) = self.get_chunk(chunk)? else {
-            return Ok(false);
+    /// The stored bytes of a chunk into `buf` (replacing its contents, reusing its allocation)
+    /// and its key, `None` when the chunk is absent: [`ZarrArray::get_chunk`] without a fresh
+    /// buffer per chunk.
+    fn get_chunk_into(&self, chunk: &[u64], buf: &mut Vec<u8>) -> Result<Option<String>> {
+        let seps: &[u8] = match self.sep.load(Ordering::Relaxed) {
+            // Legacy array without dimension_separator: flat `.` keys or nested `/` keys.
+            SEP_UNKNOWN => b"./",
+            b'/' => b"/",
+            _ => b".",
         };
-        self.meta
-            .decode_chunk_into(&self.pipeline, &data, out)
-            .map_err(codec_err(&key))?;
-        Ok(true)
+        for &sep in seps {
+            let key = join(&self.path, &self.meta.chunk_key(chunk, sep as char));
+            if self.store.get_into(&key, buf).map_err(store_err(&key))? {
+                self.sep.store(sep, Ordering::Relaxed);
+                return Ok(Some(key));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Decode chunk `chunk` into `out` (one full chunk, native-endian, in the array's order).
+    /// Returns false (and leaves `out` alone) when the chunk is absent. The stored bytes go
+    /// through a per-thread buffer reused from chunk to chunk.
+    pub fn decode_chunk_into(&self, chunk: &[u64], out: &mut [u8]) -> Result<bool> {
+        nd_core::scratch::with_scratch(|stored: &mut StoredChunk| {
+            let Some(key) = self.get_chunk_into(chunk, &mut stored.0)? else {
+                return Ok(false);
+            };
+            self.meta
+                .decode_chunk_into(&self.pipeline, &stored.0, out)
+                .map_err(codec_err(&key))?;
+            Ok(true)
+        })
     }
 
     /// Read `region` into `out` (native-endian, C order, exactly the region's size).
@@ -274,6 +297,17 @@ impl ZarrArray {
                 .map_err(codec_err(&key))?;
             self.store.set(&key, &s.encoded).map_err(store_err(&key))
         }
+    }
+}
+
+/// A reader thread's buffer for the stored (encoded) bytes of a chunk, reused from chunk to
+/// chunk; its own type, so that it is not the `Vec<u8>` scratch the chunk is decoded into.
+#[derive(Default)]
+pub(crate) struct StoredChunk(pub(crate) Vec<u8>);
+
+impl nd_core::scratch::Scratch for StoredChunk {
+    fn held_bytes(&self) -> usize {
+        self.0.capacity()
     }
 }
 

@@ -300,15 +300,18 @@ impl ChunkDecoder for ZarrArrayV3 {
     type Error = Error;
     fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
         let key = self.chunk_key(chunk);
-        let Some(data) = self
-            .store
-            .get(&key)
-            .map_err(crate::error::store_err(&key))?
-        else {
-            return Ok(false);
-        };
-        self.chain.decode_into(&self.ctx(&key), &data, dst)?;
-        Ok(true)
+        // the stored bytes in this thread's reused buffer, as for Zarr v2
+        nd_core::scratch::with_scratch(|stored: &mut crate::array::StoredChunk| {
+            if !self
+                .store
+                .get_into(&key, &mut stored.0)
+                .map_err(crate::error::store_err(&key))?
+            {
+                return Ok(false);
+            }
+            self.chain.decode_into(&self.ctx(&key), &stored.0, dst)?;
+            Ok(true)
+        })
     }
 }
 
