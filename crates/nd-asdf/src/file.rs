@@ -41,6 +41,22 @@ pub struct ArrayInfo {
     pub tag: String,
 }
 
+/// One array of the tree as [`AsdfFile::open_arrays`] lists it.
+#[derive(Debug)]
+pub struct OpenedArray {
+    /// Its tree path, as [`AsdfFile::arrays`] gives it.
+    pub path: String,
+    /// Its summary, as [`AsdfFile::arrays`] gives it.
+    pub info: ArrayInfo,
+    /// The array, or why it cannot be opened: what [`AsdfFile::array`] gives for this node.
+    pub array: Result<AsdfArray>,
+    /// True when [`AsdfFile::array`]`(path)` opens this same node, known without building the
+    /// path index: false for the rare path two nodes spell alike (a key holding `/` spells the
+    /// path of a nested key, the integer key `1` and the string key `'1'` the same path), where
+    /// the caller should ask [`AsdfFile::array`].
+    pub by_path: bool,
+}
+
 /// The result of [`AsdfFile::verify`].
 #[derive(Debug, Clone)]
 pub struct VerifyReport {
@@ -156,7 +172,7 @@ impl AsdfFile {
     pub fn arrays(&self) -> Vec<(String, ArrayInfo)> {
         let mut out = Vec::new();
         self.tree.walk(&mut |path, node| {
-            if let Some(info) = self.info(path, node) {
+            if let Some((info, _)) = self.describe(path, node) {
                 out.push((path.to_string(), info));
             }
         });
@@ -182,18 +198,50 @@ impl AsdfFile {
         out
     }
 
-    fn info(&self, path: &str, node: &Node) -> Option<ArrayInfo> {
+    /// [`AsdfFile::arrays`] with each array opened as [`AsdfFile::array`] opens it (or the reason
+    /// it cannot be), in one walk of the tree: each node's description is parsed once, where
+    /// listing and then opening every array parses it twice and looks every path up. Costs one
+    /// [`AsdfArray`] per array (no block data is read).
+    pub fn open_arrays(&self) -> Vec<OpenedArray> {
+        let mut out = Vec::new();
+        self.tree.walk(&mut |path, node| {
+            let Some((info, meta)) = self.describe(path, node) else {
+                return;
+            };
+            let array = match &meta {
+                Some(m) => self.make_array(m, path),
+                None => self.open_node(node, path),
+            };
+            out.push(OpenedArray {
+                // the node `get_path` reaches (the first key spelled so at every level) is also
+                // the one the path index holds: no index is built for the listing
+                by_path: self
+                    .tree
+                    .get_path(path)
+                    .is_some_and(|n| std::ptr::eq(n, node)),
+                path: path.to_string(),
+                info,
+                array,
+            });
+        });
+        out
+    }
+
+    /// The summary of the array node `node` at `path`, and for an ndarray the description it
+    /// was made from; `None` when the node is not an array (or not a readable ndarray mapping).
+    fn describe(&self, path: &str, node: &Node) -> Option<(ArrayInfo, Option<NdArrayMeta>)> {
         let tag = node.tag()?;
         let base = crate::yaml::tag_base(tag);
         if ZARR_TAGS.contains(&base) {
             let z = crate::zarr::zarr_info(node);
-            return Some(ArrayInfo {
+            let info = ArrayInfo {
                 shape: z.as_ref().map(|z| z.0.clone()),
                 dtype: z.as_ref().map_or(DataType::UInt8, |z| z.1.clone()),
                 storage: StorageKind::Zarr,
                 compression: z.and_then(|z| z.2),
                 tag: tag.to_string(),
-            });
+            };
+            return Some((info, None));
         }
         if base != NDARRAY_TAG {
             return None;
@@ -211,13 +259,14 @@ impl AsdfFile {
             Source::Inline(_) => (StorageKind::Inline, None),
         };
         let shape = self.resolved_shape(&meta, path).ok();
-        Some(ArrayInfo {
+        let info = ArrayInfo {
             shape,
             dtype: meta.dtype.clone(),
             storage,
             compression,
             tag: tag.to_string(),
-        })
+        };
+        Some((info, Some(meta)))
     }
 
     fn resolved_shape(&self, meta: &NdArrayMeta, path: &str) -> Result<Vec<u64>> {
@@ -274,6 +323,11 @@ impl AsdfFile {
         let node = self
             .tagged_node(path)
             .ok_or_else(|| Error::NoArray(path.to_string()))?;
+        self.open_node(node, path)
+    }
+
+    /// The array the tagged node `node` (at `path`) describes.
+    fn open_node(&self, node: &Node, path: &str) -> Result<AsdfArray> {
         let tag = node.tag().ok_or_else(|| Error::NoArray(path.to_string()))?;
         let base = crate::yaml::tag_base(tag);
         if ZARR_TAGS.contains(&base) {
@@ -411,8 +465,11 @@ fn index_tagged(
     if pos.len() > max_depth {
         return;
     }
-    if n.tag.is_some() && !out.contains_key(path.as_str()) {
-        out.insert(path.clone(), pos.clone());
+    if n.tag.is_some() {
+        // the first node of a path keeps it (one hash per tagged node)
+        if let std::collections::hash_map::Entry::Vacant(v) = out.entry(path.clone()) {
+            v.insert(pos.clone());
+        }
     }
     let len = path.len();
     let mut child = |i: usize, key: &dyn Fn(&mut String), c: &Node, path: &mut String| {

@@ -44,7 +44,7 @@ pub use array::AsdfArray;
 pub use blocks::ChecksumMatch;
 pub use deferred::{ArrayHandleId, AsdfArrayWriter, DeferredArray, DeferredFile};
 pub use error::{Error, Result};
-pub use file::{ArrayInfo, AsdfFile, StorageKind, VerifyReport};
+pub use file::{ArrayInfo, AsdfFile, OpenedArray, StorageKind, VerifyReport};
 pub use layout::{BlockHeader, IndexStatus, Layout};
 pub use write::{ArrayOptions, AsdfWriter, Compression, StreamWriter};
 pub use yaml::{Node, Value};

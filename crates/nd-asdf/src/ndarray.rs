@@ -198,6 +198,45 @@ fn int_list(node: &Node, what: &str, path: &str) -> Result<Vec<i64>> {
         .collect()
 }
 
+/// The entries of an ndarray mapping that [`parse_ndarray`] reads, found in one pass over its
+/// keys (as [`Node::get`] finds them: the first string key of that name; a key of another type
+/// never spells these names).
+#[derive(Default)]
+struct Fields<'a> {
+    source: Option<&'a Node>,
+    data: Option<&'a Node>,
+    byteorder: Option<&'a Node>,
+    datatype: Option<&'a Node>,
+    shape: Option<&'a Node>,
+    offset: Option<&'a Node>,
+    strides: Option<&'a Node>,
+    mask: Option<&'a Node>,
+}
+
+impl<'a> Fields<'a> {
+    fn of(entries: &'a [(Node, Node)]) -> Self {
+        let mut f = Fields::default();
+        for (k, v) in entries {
+            let Value::Str(key) = &k.value else {
+                continue;
+            };
+            let slot = match key.as_str() {
+                "source" => &mut f.source,
+                "data" => &mut f.data,
+                "byteorder" => &mut f.byteorder,
+                "datatype" => &mut f.datatype,
+                "shape" => &mut f.shape,
+                "offset" => &mut f.offset,
+                "strides" => &mut f.strides,
+                "mask" => &mut f.mask,
+                _ => continue,
+            };
+            slot.get_or_insert(v);
+        }
+        f
+    }
+}
+
 /// Parse an ndarray node (mapping or bare inline list).
 pub fn parse_ndarray(node: &Node, path: &str) -> Result<NdArrayMeta> {
     if let Value::Seq(_) = node.value {
@@ -213,16 +252,17 @@ pub fn parse_ndarray(node: &Node, path: &str) -> Result<NdArrayMeta> {
             mask: None,
         });
     }
-    if node.as_map().is_none() {
+    let Some(entries) = node.as_map() else {
         return Err(Error::node(path, "ndarray is neither a mapping nor a list"));
-    }
-    let (source, endian) = match (node.get("source"), node.get("data")) {
+    };
+    let f = Fields::of(entries);
+    let (source, endian) = match (f.source, f.data) {
         (Some(_), Some(_)) => {
             return Err(Error::node(path, "both source and data are given"));
         }
         (Some(s), None) => {
             let endian = endian_of(
-                node.get("byteorder")
+                f.byteorder
                     .ok_or_else(|| Error::node(path, "source without byteorder"))?,
                 path,
             )?;
@@ -238,14 +278,14 @@ pub fn parse_ndarray(node: &Node, path: &str) -> Result<NdArrayMeta> {
         (None, Some(d)) => (Source::Inline(d.clone()), Endian::NATIVE),
         (None, None) => return Err(Error::node(path, "ndarray without source or data")),
     };
-    let (dtype, endian) = match node.get("datatype") {
+    let (dtype, endian) = match f.datatype {
         Some(d) => parse_datatype(d, endian, path)?,
         None => match &source {
             Source::Inline(d) => infer_inline_dtype(d, path)?,
             _ => return Err(Error::node(path, "ndarray without datatype")),
         },
     };
-    let shape = match node.get("shape") {
+    let shape = match f.shape {
         None => None,
         Some(s) => Some(
             s.as_seq()
@@ -266,14 +306,14 @@ pub fn parse_ndarray(node: &Node, path: &str) -> Result<NdArrayMeta> {
             return Err(Error::node(path, "'*' may only be the first dimension"));
         }
     }
-    let offset = match node.get("offset") {
+    let offset = match f.offset {
         None => 0,
         Some(o) => o
             .as_int()
             .and_then(|v| u64::try_from(v).ok())
             .ok_or_else(|| Error::node(path, "offset is not a non-negative integer"))?,
     };
-    let strides = match node.get("strides") {
+    let strides = match f.strides {
         None => None,
         Some(s) => Some(int_list(s, "strides", path)?),
     };
@@ -282,7 +322,7 @@ pub fn parse_ndarray(node: &Node, path: &str) -> Result<NdArrayMeta> {
             return Err(Error::node(path, "strides and shape differ in length"));
         }
     }
-    let mask = match node.get("mask") {
+    let mask = match f.mask {
         None => None,
         Some(m) => match &m.value {
             Value::Int(i) => Some(Mask::Scalar(*i as f64)),

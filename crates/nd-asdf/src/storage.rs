@@ -12,10 +12,6 @@ use std::sync::Arc;
 /// Full reads of uncompressed blocks are read in pieces of this many bytes, in parallel.
 const DIRECT_PIECE: usize = 4 << 20;
 
-/// Regions smaller than this are fetched with `read_ranges` even when they are one run (one
-/// request to a remote source either way; a memory map answers small reads without copying).
-const DIRECT_MIN: u64 = 256 << 10;
-
 /// A strided view into the decoded bytes of one block.
 #[derive(Debug, Clone)]
 pub struct BlockView {
@@ -99,8 +95,10 @@ impl BlockView {
     /// Read `region` of values of `dtype` (stored in `self.endian`) into `out`, native-endian.
     /// Uncompressed blocks (internal, streamed or in an external file): a region that is one
     /// contiguous run of the block (a full read) is read with positional reads straight into
-    /// `out`, in pieces of [`DIRECT_PIECE`] in parallel, each swapped to native order as soon as
-    /// it arrives (no map of the file is touched: only `out` is charged to the process).
+    /// `out` (one read when it is at most [`DIRECT_PIECE`] bytes, no allocation and no thread
+    /// hand-off: a file of thousands of small arrays pays one copy each; larger ones in pieces
+    /// of [`DIRECT_PIECE`] in parallel), each swapped to native order as soon as it arrives
+    /// (no map of the file is touched: only `out` is charged to the process).
     /// Otherwise the region's byte runs, merged where they touch, are fetched with one
     /// `read_ranges` call per batch (a batch asks for at most the output's size), so a remote
     /// source can coalesce them or send one multi-range request, and a memory map answers without
@@ -108,60 +106,55 @@ impl BlockView {
     /// taken from memory, except a read of the whole block in order, which is decoded straight
     /// into `out` and not kept.
     pub(crate) fn read(&self, region: &Region, dtype: &DataType, out: &mut [u8]) -> Result<()> {
-        self.read_stored(region, dtype, out)?;
-        if !self.swapped_in_place(region, dtype, out.len()) {
-            dtype.swap_to_native(self.endian, out);
-        }
-        Ok(())
-    }
-
-    /// True when [`BlockView::read_stored`] takes the direct path (which swaps as it reads).
-    fn swapped_in_place(&self, region: &Region, dtype: &DataType, out_len: usize) -> bool {
-        self.direct_range(region, dtype.size(), out_len).is_some()
-    }
-
-    /// The block-relative byte range of a region read by the direct path, if it qualifies: an
-    /// uncompressed block, one run filling the output, at least [`DIRECT_MIN`] bytes.
-    fn direct_range(
-        &self,
-        region: &Region,
-        elem: usize,
-        out_len: usize,
-    ) -> Option<std::ops::Range<u64>> {
-        if self.blocks.is_compressed(self.block) || (out_len as u64) < DIRECT_MIN {
-            return None;
-        }
-        let plan = RunPlan::new(region, self.offset, &self.strides, elem).ok()??;
-        plan.single_run()
-            .filter(|r| r.end - r.start == out_len as u64)
-    }
-
-    fn read_stored(&self, region: &Region, dtype: &DataType, out: &mut [u8]) -> Result<()> {
         if out.is_empty() {
             return Ok(());
         }
-        let elem = dtype.size();
-        if let Some(r) = self.direct_range(region, elem, out.len()) {
-            let h = self.blocks.header(self.block)?;
-            if r.end > h.used {
-                return Err(Error::block(self.block, h.offset, "view outside the block"));
-            }
-            let start = h.data_offset() + r.start;
-            let src: &Arc<dyn ByteSource> = self.blocks.source();
-            // pieces of whole elements, so that each can be swapped on its own
-            let piece = (DIRECT_PIECE / elem.max(1)).max(1) * elem.max(1);
-            return out
-                .par_chunks_mut(piece)
-                .enumerate()
-                .try_for_each(|(i, dst)| -> Result<()> {
-                    src.read_exact_at(start + (i * piece) as u64, dst)?;
-                    dtype.swap_to_native(self.endian, dst);
-                    Ok(())
-                });
-        }
-        let Some(plan) = RunPlan::new(region, self.offset, &self.strides, elem)? else {
+        let Some(plan) = RunPlan::new(region, self.offset, &self.strides, dtype.size())? else {
             return Ok(());
         };
+        if !self.blocks.is_compressed(self.block) {
+            if let Some(r) = plan
+                .single_run()
+                .filter(|r| r.end - r.start == out.len() as u64)
+            {
+                // swaps as it reads
+                return self.read_direct(r, dtype, out);
+            }
+        }
+        self.read_runs(&plan, out)?;
+        dtype.swap_to_native(self.endian, out);
+        Ok(())
+    }
+
+    /// The direct path of [`BlockView::read`]: the block-relative byte range `r` of an
+    /// uncompressed block, exactly `out.len()` bytes, read straight into `out` and swapped.
+    fn read_direct(&self, r: std::ops::Range<u64>, dtype: &DataType, out: &mut [u8]) -> Result<()> {
+        let elem = dtype.size();
+        let h = self.blocks.header(self.block)?;
+        if r.end > h.used {
+            return Err(Error::block(self.block, h.offset, "view outside the block"));
+        }
+        let start = h.data_offset() + r.start;
+        let src: &Arc<dyn ByteSource> = self.blocks.source();
+        // pieces of whole elements, so that each can be swapped on its own
+        let piece = (DIRECT_PIECE / elem.max(1)).max(1) * elem.max(1);
+        if out.len() <= piece {
+            src.read_exact_at(start, out)?;
+            dtype.swap_to_native(self.endian, out);
+            return Ok(());
+        }
+        out.par_chunks_mut(piece)
+            .enumerate()
+            .try_for_each(|(i, dst)| -> Result<()> {
+                src.read_exact_at(start + (i * piece) as u64, dst)?;
+                dtype.swap_to_native(self.endian, dst);
+                Ok(())
+            })
+    }
+
+    /// The runs of `plan` (not one run filling `out` of an uncompressed block) into `out`, in
+    /// stored byte order.
+    fn read_runs(&self, plan: &RunPlan, out: &mut [u8]) -> Result<()> {
         let (lo, hi) = plan.span();
         let max_bytes = out.len() as u64;
         let blocks = &self.blocks;

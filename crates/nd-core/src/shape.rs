@@ -143,7 +143,14 @@ impl Region {
 
     /// Number of elements (saturating).
     pub fn num_elements(&self) -> u64 {
-        num_elements(&self.shape()).unwrap_or(u64::MAX)
+        self.checked_num_elements().unwrap_or(u64::MAX)
+    }
+
+    /// Number of elements, `None` when it overflows `u64` (no allocation).
+    pub fn checked_num_elements(&self) -> Option<u64> {
+        self.ranges.iter().try_fold(1u64, |acc, r| {
+            acc.checked_mul(r.end.saturating_sub(r.start))
+        })
     }
 
     /// True when any axis is empty.

@@ -231,5 +231,7 @@ impl Array {
 
 /// The number of elements of a region, if it fits in `usize`.
 fn elements(region: &Region) -> Option<usize> {
-    nd_core::num_elements(&region.shape()).and_then(|n| usize::try_from(n).ok())
+    region
+        .checked_num_elements()
+        .and_then(|n| usize::try_from(n).ok())
 }

@@ -34,7 +34,8 @@ type R<T = ()> = Result<T, Bail>;
 
 /// Load `text` on the fast path, or `None` when it needs the full parser.
 pub(super) fn load(text: &str, opts: LoadOptions) -> Option<Node> {
-    let mut lines = Vec::with_capacity(text.len() / 24 + 1);
+    // one entry per line, allocated once (counting is cheaper than growing a large vector)
+    let mut lines = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 1);
     let mut offset = 0;
     let mut blank = false;
     for raw in text.split('\n') {
@@ -78,7 +79,27 @@ fn span(offset: usize) -> Span {
 
 /// Characters a plain scalar may not start with (besides `-`, allowed before a non-space).
 fn bad_start(c: u8) -> bool {
-    b"?:,[]{}#&*!|>'\"%@` ".contains(&c)
+    matches!(
+        c,
+        b'?' | b':'
+            | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+            | b' '
+    )
 }
 
 /// A one-line plain scalar in block context, restricted to what is unambiguous.
@@ -93,10 +114,17 @@ fn plain_ok(s: &str) -> bool {
     if s.starts_with("---") || s.starts_with("...") {
         return false;
     }
-    !b.iter()
-        .any(|&c| b"#,[]{}".contains(&c) || c < 0x20 || c == 0x7f)
-        && !s.contains(": ")
-        && !s.ends_with(':')
+    // one pass: no comment or flow indicator, no control character, no `: `, no final `:`
+    let mut colon = false;
+    for &c in b {
+        match c {
+            b'#' | b',' | b'[' | b']' | b'{' | b'}' | 0..=0x1f | 0x7f => return false,
+            b' ' if colon => return false,
+            _ => {}
+        }
+        colon = c == b':';
+    }
+    !colon
 }
 
 /// Tag characters accepted on the fast path: a small subset of the URI characters YAML allows,
@@ -351,7 +379,8 @@ impl<'a> P<'a> {
                 continue;
             }
             if rest.starts_with('!') {
-                let (_, after) = self.tag(rest)?;
+                // what follows the tag token (`value` resolves the tag itself)
+                let after = rest[rest.find(' ').unwrap_or(rest.len())..].trim_start_matches(' '); // ok: find gives a boundary
                 if after.contains(": ") || after.ends_with(':') {
                     return Err(Bail);
                 }
@@ -369,17 +398,19 @@ impl<'a> P<'a> {
         match s.as_bytes().first() {
             Some(b'[') | Some(b'{') => {
                 let ind = self.line().map_or(0, |l| l.indent);
-                let mut buf = s.to_string();
-                while !flow_closed(&buf)? {
+                // continuation lines joined with one space (a copy only when there are some)
+                let mut joined = None::<String>;
+                while !flow_closed(joined.as_deref().unwrap_or(s))? {
                     let next = self.lines.get(self.pos + 1).ok_or(Bail)?;
                     if next.indent <= ind || next.after_blank {
                         return Err(Bail);
                     }
+                    let buf = joined.get_or_insert_with(|| s.to_string());
                     buf.push(' ');
                     buf.push_str(next.text);
                     self.pos += 1;
                 }
-                let rest = self.flow(&buf, tag, at, depth)?;
+                let rest = self.flow(joined.as_deref().unwrap_or(s), tag, at, depth)?;
                 if !rest.trim_start_matches(' ').is_empty() {
                     return Err(Bail);
                 }

@@ -257,6 +257,14 @@ pub fn resolve_plain(s: &str) -> Implicit {
 /// PyYAML's `construct_yaml_int` (underscores dropped, sign, `0b`, `0x`, leading-zero octal, base 60).
 /// `None` when the value does not fit an `i128` or the digits are empty (PyYAML raises there too).
 pub fn construct_int(s: &str) -> Option<i128> {
+    // plain decimal digits (block indices, shapes): no copy
+    let b = s.as_bytes();
+    if !b.is_empty()
+        && b.iter().all(u8::is_ascii_digit)
+        && (b.first() != Some(&b'0') || b.len() == 1)
+    {
+        return s.parse().ok();
+    }
     let v: String = s.chars().filter(|&c| c != '_').collect();
     let (neg, v) = match v.as_bytes().first() {
         Some(b'-') => (true, &v[1..]),

@@ -5,7 +5,7 @@ use crate::backend::{
     Severity,
 };
 use crate::error::{Error, Result};
-use nd_asdf::{AsdfFile, ChecksumMatch, IndexStatus, Node, StorageKind, Value};
+use nd_asdf::{AsdfArray, AsdfFile, ChecksumMatch, IndexStatus, Node, StorageKind, Value};
 use nd_core::ArrayRead;
 use std::collections::HashMap;
 use std::io::Write;
@@ -14,6 +14,10 @@ use std::io::Write;
 pub struct AsdfDataset {
     path: String,
     file: AsdfFile,
+    /// The arrays the first listing ([`Backend::arrays`]) opened, by the path that opens them:
+    /// opening a listed array again (a loop over the listing) is a lookup, not a second parse
+    /// of its tree node.
+    listed: std::sync::OnceLock<HashMap<String, AsdfArray>>,
 }
 
 impl AsdfDataset {
@@ -24,6 +28,7 @@ impl AsdfDataset {
         Ok(AsdfDataset {
             path: path.to_string(),
             file,
+            listed: std::sync::OnceLock::new(),
         })
     }
 
@@ -38,6 +43,7 @@ impl AsdfDataset {
         Ok(AsdfDataset {
             path: name.to_string(),
             file,
+            listed: std::sync::OnceLock::new(),
         })
     }
 
@@ -165,25 +171,31 @@ impl Backend for AsdfDataset {
 
     fn arrays(&self) -> Result<Vec<ArrayEntry>> {
         let mut out = Vec::new();
-        for (path, info) in self.file.arrays() {
+        let mut listed = HashMap::new();
+        for a in self.file.open_arrays() {
             // an array that cannot be opened is left out and named in `warnings` (python asdf
             // opens the file and leaves that node unconverted, with a warning)
-            let Ok(arr) = self.file.array(&path) else {
+            let Ok(arr) = a.array else {
                 continue;
             };
             out.push(ArrayEntry {
-                path,
+                path: a.path.clone(),
                 shape: arr.shape().to_vec(),
                 dtype: typestr(arr.dtype()),
-                chunks: if info.storage == StorageKind::Zarr {
+                chunks: if a.info.storage == StorageKind::Zarr {
                     Some(arr.chunk_shape())
                 } else {
                     None
                 },
-                codec: info.compression.clone(),
+                codec: a.info.compression,
                 kind: ArrayKind::Array,
             });
+            if a.by_path {
+                listed.entry(a.path).or_insert(arr);
+            }
         }
+        // the tree does not change: a second listing would find the same arrays
+        let _ = self.listed.set(listed);
         Ok(out)
     }
 
@@ -194,6 +206,9 @@ impl Backend for AsdfDataset {
             if let Some(m) = self.mask(parent)? {
                 return Ok(m);
             }
+        }
+        if let Some(a) = self.listed.get().and_then(|m| m.get(p)) {
+            return Ok(Box::new(a.clone()));
         }
         let a = self.file.array(p).map_err(|e| self.err(e))?;
         Ok(Box::new(a))
