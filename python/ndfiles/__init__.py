@@ -392,6 +392,10 @@ class Array:
         return self._finish(out, count, None)
 
     def __getitem__(self, key: Any) -> Any:
+        # ints, slices of step 1 and `...` of a numeric array: parsed, allocated and read in Rust
+        out = self._inner.getitem(key)
+        if out is not None:
+            return out
         start, stop, local, has_ellipsis = _plan(key, self.shape)
         if any(b <= a for a, b in zip(start, stop)):
             box = np.empty([b - a if b > a else 0 for a, b in zip(start, stop)], dtype=self._dtype)

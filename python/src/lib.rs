@@ -12,6 +12,7 @@
 
 mod codecs;
 mod fits_meta;
+mod getitem;
 mod json;
 mod read_into;
 mod refs;
@@ -266,6 +267,7 @@ impl Dataset {
             .detach(|| guarded(|| ds.array(&selector)))
             .map_err(Error::new_err)?;
         Ok(Array {
+            cheap: cheap_reads(&ds, &arr),
             inner: arr,
             location: ds.path().to_string(),
             dataset: ds,
@@ -337,6 +339,22 @@ struct Array {
     location: String,
     /// Its dataset, for its attributes (kept open while the array lives).
     dataset: Arc<nd::Dataset>,
+    /// Whether a read costs a copy proportional to its output and nothing else (see
+    /// [`cheap_reads`]), so that a small one may keep the GIL ([`getitem`]).
+    cheap: bool,
+}
+
+/// Whether reads of `arr` are copies from local bytes in memory or a memory map, proportional
+/// to their output: an image HDU of a local FITS file (plain, or bzip2 / zip, which nd holds
+/// decompressed) without tile compression or scaling. Not a URL, a gzip-compressed file
+/// (decompressed on demand), a table column or another format (whose codecs nd cannot tell
+/// apart from no codec for every kind of array).
+fn cheap_reads(ds: &nd::Dataset, arr: &nd::Array) -> bool {
+    let local = !ds.path().contains("://") || ds.path().starts_with("file://");
+    matches!(ds.native(), nd::Native::Fits(f) if !f.is_gzipped())
+        && local
+        && !arr.selector().contains('/')
+        && arr.as_read().codec().is_none()
 }
 
 impl Array {
@@ -443,6 +461,17 @@ impl Array {
     #[getter]
     fn selector(&self) -> &str {
         self.inner.selector()
+    }
+
+    /// `arr[key]` for the common keys (ints, slices of step 1, one `...`) of a numeric array,
+    /// read straight into a new numpy array of the result's shape; `None` for any other key,
+    /// which Python's indexing takes (see `getitem.rs`).
+    fn getitem<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        getitem::getitem(py, self, key)
     }
 
     /// Its shape, numpy order.

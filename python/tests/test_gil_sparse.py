@@ -110,6 +110,20 @@ def test_the_gil_is_released_during_io_and_decode(big, python_http, what):
         assert s["sum"] == pytest.approx(float(data.sum(dtype="f8")), rel=1e-9)
 
 
+def test_small_reads_from_a_url_release_the_gil(big, python_http):
+    """A small cutout keeps the GIL only when it is a copy from a local file; from a URL it
+    releases it (held, the request would wait for this process's server thread until the
+    timeout)."""
+    d, data = big
+    # this server answers single ranges only
+    opts = dict(threads=1, timeout=20, block_size=1 << 20, cache_size=0, multi_range=False)
+    arr = ndfiles.open(f"{python_http}/big.fits", **opts)["0"]
+    t0 = time.monotonic()
+    assert_same(arr[100:110, 200:260], data[100:110, 200:260])
+    assert_same(arr[7], data[7])
+    assert time.monotonic() - t0 < 15
+
+
 def test_strided_reads_equal_numpy(big):
     d, data = big
     for name, sel in (("big.fits", "0"), ("big.zarr", "/")):

@@ -65,6 +65,27 @@ def test_basic_indexing_is_numpys(cube, key):
         assert got.dtype == want.dtype and (got == want or (np.isnan(got) and np.isnan(want)))
 
 
+# ints, slices of step 1 and one `...`: parsed, allocated and read in Rust (getitem.rs)
+RUST_KEYS = [(), 0, -1, np.int64(5), slice(None), slice(3, 9), slice(-3, None), Ellipsis,
+             (Ellipsis, 0), (0, Ellipsis), (0, Ellipsis, -1), (-32, -64, slice(None)),
+             (31, slice(2, 7), 63), (slice(1, 2), 5, Ellipsis), (0, 0, Ellipsis, 0)]
+# everything else: Python's path (numpy's errors, scalars, steps, newaxis, empty selections)
+PYTHON_KEYS = [slice(None, None, 2), slice(5, 5), (None,), (Ellipsis, None), (0, 0, 0), (slice(0, 0), 3),
+               32, -33, True, np.bool_(False), 1.5, [1, 2], "a", (Ellipsis, Ellipsis), (0, 0, 0, 0)]
+
+
+def test_common_keys_are_read_in_rust_and_others_in_python(cube):
+    arr, full = cube
+    for key in RUST_KEYS:
+        got = arr._inner.getitem(key)
+        assert got is not None, key
+        # a new array of the result's shape, owning its memory (no view of a larger box)
+        assert got.flags.owndata and got.flags.c_contiguous and got.flags.writeable, key
+        assert_same(got, full[key], repr(key))
+    for key in PYTHON_KEYS:
+        assert arr._inner.getitem(key) is None, key
+
+
 def test_random_slices_of_chunked_zarr_are_numpys():
     rng = random.Random(7)
     arr = ndfiles.open(ZARR / "zstd.zarr")["/"]
@@ -162,6 +183,9 @@ def test_dtypes_of_every_kind_equal_asdfs():
             if got.ndim:
                 k = (slice(None, None, -2),) + (slice(None),) * (got.ndim - 1)
                 assert_same(arr[k], want[k], f"{key} {k}")
+            if got.ndim:  # numbers through the Rust path, strings through Python's
+                assert_same(arr[...], want, key)
+                assert_same(arr[1:, ...], want[1:, ...], key)
             seen.add(got.dtype.str)
     assert {"|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8",
             "<c8", "<c16"} <= seen, seen

@@ -186,13 +186,20 @@ def test_outer_and_vectorized_indexing_equal_numpy():
 
 def test_lazy_nothing_read_at_open_and_only_the_box_later(monkeypatch):
     reads = []
-    real = ndfiles.Array._read
+    real_getitem, real_array = ndfiles.Array.__getitem__, ndfiles.Array.__array__
 
-    def counting(self, start, stop, dtype=None):
-        reads.append((list(start), list(stop)))
-        return real(self, start, stop, dtype)
+    def getitem(self, key):
+        # the box the key reads (ints and slices of step 1 are read by Rust, without `_read`)
+        start, stop, _, _ = ndfiles._plan(key, self.shape)
+        reads.append((start, stop))
+        return real_getitem(self, key)
 
-    monkeypatch.setattr(ndfiles.Array, "_read", counting)
+    def array(self, dtype=None, copy=None):
+        reads.append(([0] * self.ndim, list(self.shape)))
+        return real_array(self, dtype, copy)
+
+    monkeypatch.setattr(ndfiles.Array, "__getitem__", getitem)
+    monkeypatch.setattr(ndfiles.Array, "__array__", array)
     ds = xr.open_dataset(CUBE, engine="ndfiles")
     ds2 = xr.open_dataset(CUBE, engine="ndfiles", chunks={})
     assert reads == []

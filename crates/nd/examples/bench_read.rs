@@ -2,9 +2,10 @@
 //! read a float32 array whole (`read`), read an array whole in its own type (`full`: what the
 //! reference library returns, no conversion), read a region of it, walk every HDU's header
 //! (`walk`: into the metadata JSON; `hdus`: parse them and count the HDUs), or read every array
-//! of a file (`touch`), or write a Zarr array (`zarr-write`). Prints one line per round: the seconds it took (open
-//! included), for the benchmark to take the median of, and a check value (a sum of the values)
-//! to compare with the other readers'.
+//! of a file (`touch`), or write a Zarr array (`zarr-write`). Prints one line per round: the
+//! seconds it took (open included, and the dataset closed inside the timed part, as the Python
+//! readers close theirs), for the benchmark to take the median of, and a check value (a sum of
+//! the values, computed after the clock stops) to compare with the other readers'.
 //!
 //! ```sh
 //! cargo run --release -p nd --example bench_read -- ROUNDS read PATH SELECTOR
@@ -43,7 +44,7 @@ fn main() -> Result<(), nd::Error> {
             }
             "full" => {
                 let a = ds.array(selector)?;
-                let (t, check) = read_own_type(&a)?;
+                let (t, check) = read_own_type(a, Some(ds))?;
                 // the sum is not part of the timed work
                 let secs = (t - t0).as_secs_f64();
                 println!("{secs:.6} {check}");
@@ -57,7 +58,7 @@ fn main() -> Result<(), nd::Error> {
             "touch" => {
                 let mut check = 0.0;
                 for entry in ds.arrays()? {
-                    check += read_own_type(&ds.array(&entry.path)?)?.1;
+                    check += read_own_type(ds.array(&entry.path)?, None)?.1;
                 }
                 check
             }
@@ -65,8 +66,11 @@ fn main() -> Result<(), nd::Error> {
                 let arr = ds.array(selector)?;
                 let region = arr.region(args.get(4).ok_or_else(usage)?)?;
                 let a = arr.read_region_ndarray::<f32>(&region)?;
-                let check: f64 = a.iter().map(|&v| f64::from(v)).sum();
+                // closed inside the timed part, as the Python readers close theirs
+                drop((arr, ds));
                 let secs = t0.elapsed().as_secs_f64();
+                // the check is not part of the timed work
+                let check: f64 = a.iter().map(|&v| f64::from(v)).sum();
                 // what it cost in bytes, outside the timed part
                 match cutout_bytes(path, selector, &region, remote0)? {
                     Some((b, r)) => println!("{secs:.6} {check} bytes={b} requests={r}"),
@@ -80,6 +84,9 @@ fn main() -> Result<(), nd::Error> {
             }
             _ => return Err(usage()),
         };
+        // the dataset closed (its file unmapped) inside the timed part, as the Python readers
+        // close theirs
+        drop(ds);
         let secs = t0.elapsed().as_secs_f64();
         // the check keeps the work from being optimised away, and lets the caller compare
         println!("{secs:.6} {check}");
@@ -152,21 +159,26 @@ fn zarr_write(rounds: usize, src: &str, dst: &str) -> Result<(), nd::Error> {
     Ok(())
 }
 
-/// Read `a` whole in its stored type (after scaling: what the reference library returns), and
-/// return when the read ended and the sum of the values.
-fn read_own_type(a: &nd::Array) -> Result<(Instant, f64), nd::Error> {
-    fn go<T: nd::Scalar + Into<f64>>(a: &nd::Array) -> Result<(Instant, f64), nd::Error> {
+/// Read `a` whole in its stored type (after scaling: what the reference library returns), close
+/// it and `ds` (its dataset, when given: the file unmapped), and return when that ended and the
+/// sum of the values.
+fn read_own_type(a: nd::Array, ds: Option<nd::Dataset>) -> Result<(Instant, f64), nd::Error> {
+    fn go<T: nd::Scalar + Into<f64>>(
+        a: nd::Array,
+        ds: Option<nd::Dataset>,
+    ) -> Result<(Instant, f64), nd::Error> {
         let v = a.read_ndarray::<T>()?;
+        drop((a, ds));
         let t = Instant::now();
         Ok((t, v.iter().map(|&x| x.into()).sum()))
     }
-    match a.dtype() {
-        nd::DataType::Float32 => go::<f32>(a),
-        nd::DataType::Float64 => go::<f64>(a),
-        nd::DataType::UInt16 => go::<u16>(a),
-        nd::DataType::Int16 => go::<i16>(a),
-        nd::DataType::Int32 => go::<i32>(a),
-        nd::DataType::UInt8 => go::<u8>(a),
+    match a.dtype().clone() {
+        nd::DataType::Float32 => go::<f32>(a, ds),
+        nd::DataType::Float64 => go::<f64>(a, ds),
+        nd::DataType::UInt16 => go::<u16>(a, ds),
+        nd::DataType::Int16 => go::<i16>(a, ds),
+        nd::DataType::Int32 => go::<i32>(a, ds),
+        nd::DataType::UInt8 => go::<u8>(a, ds),
         d => Err(nd::Error::input(format!("full: no reader for {d}"))),
     }
 }
