@@ -6,6 +6,7 @@
     python fuzz/differential.py --merge a.json b.json --report all.json   # runs of other seeds
     python fuzz/differential.py --classes DIR/cases.jsonl                 # disagreement classes
     python fuzz/differential.py --replay DIR    # the kept files again, after a fix: verdicts now
+    python fuzz/differential.py --format zarr3 --sources hier.zarr dtypes.zarr ...  # only those sources
 
 `zarr3` (Zarr v3 stores, mutated `zarr.json` and chunk/shard files) needs zarr-python 3: run
 that format with the interpreter of testdata/requirements-zarr3.txt. Several runs (formats, or
@@ -833,6 +834,10 @@ PRELOAD = {"fits": "astropy.io.fits", "asdf": "asdf", "zarr": "zarr", "zarr3": "
 
 def run(fmt, args, rng, tmp, keep, checkpoint):
     srcs = sources(fmt)
+    if args.sources:
+        srcs = [p for p in srcs if p.name in args.sources or str(p.relative_to(TESTDATA)) in args.sources]
+        if not srcs:
+            raise SystemExit(f"--sources {' '.join(args.sources)}: no {fmt} source file of that name")
     __import__(PRELOAD[fmt])  # imported once here, not in every forked reader
     try:  # and warmed up (python asdf loads its extensions on the first open)
         with_timeout(REF[fmt], srcs[0])
@@ -987,6 +992,9 @@ def main():
     ap.add_argument("--mutated-only", action="store_true",
                     help="Zarr: read only the mutated array (and arrays one reader alone lists); the others "
                          "count not-compared. Many times cheaper on stores of many arrays")
+    ap.add_argument("--sources", nargs="+", metavar="NAME",
+                    help="mutate only these source files (a name such as hier.zarr, or a path under "
+                         "testdata/): a re-run on the files that carried a verdict")
     ap.add_argument("--merge", type=Path, nargs="+", metavar="REPORT",
                     help="merge the --report files of several runs into --report (or stdout), run nothing")
     ap.add_argument("--replay", type=Path, metavar="KEEPDIR",
