@@ -1087,6 +1087,44 @@ mod tests {
     }
 
     #[test]
+    fn vlen_items_come_back_in_decoded_positions_through_a_transpose() {
+        // decoded 2x3 items "rc"; transpose [1, 0] stores them C order over 3x2: d[j][i]
+        let codecs = [
+            json!({"name": "transpose", "configuration": {"order": [1, 0]}}),
+            json!({"name": "vlen-utf8"}),
+        ];
+        let chain = CodecChain::parse_vlen(&codecs, &[2, 3], ObjectCodec::VlenUtf8).unwrap();
+        assert_eq!(chain.describe(), "transpose+vlen-utf8");
+        let mut enc = 6u32.to_le_bytes().to_vec();
+        for i in 0..3 {
+            for j in 0..2 {
+                enc.extend(2u32.to_le_bytes());
+                enc.extend(format!("{j}{i}").into_bytes());
+            }
+        }
+        let ctx = Ctx {
+            key: "k",
+            dtype: &DataType::UInt8,
+            fill: b"",
+        };
+        let mut got = vec![String::new(); 6];
+        chain
+            .decode_items(&ctx, &enc, &mut |p, it| {
+                got[p as usize] = String::from_utf8(it.to_vec()).unwrap();
+            })
+            .unwrap();
+        assert_eq!(got, ["00", "01", "02", "10", "11", "12"]);
+        // a fixed-size chain cannot take vlen codecs, nor a vlen chain `bytes`
+        assert!(
+            CodecChain::parse(&[json!({"name": "vlen-utf8"})], &[2], &DataType::UInt8).is_err()
+        );
+        assert!(
+            CodecChain::parse_vlen(&[json!({"name": "bytes"})], &[2], ObjectCodec::VlenUtf8)
+                .is_err()
+        );
+    }
+
+    #[test]
     fn bad_chains_are_refused() {
         let dt = DataType::Int32;
         let bytes = json!({"name": "bytes", "configuration": {"endian": "little"}});
