@@ -6,6 +6,7 @@
     python fuzz/differential.py --merge a.json b.json --report all.json   # runs of other seeds
     python fuzz/differential.py --classes DIR/cases.jsonl                 # disagreement classes
     python fuzz/differential.py --replay DIR    # the kept files again, after a fix: verdicts now
+    python fuzz/differential.py --format zarr3 --sources hier.zarr dtypes.zarr ...  # only those sources
 
 `zarr3` (Zarr v3 stores, mutated `zarr.json` and chunk/shard files) needs zarr-python 3: run
 that format with the interpreter of testdata/requirements-zarr3.txt. Several runs (formats, or
@@ -653,7 +654,9 @@ def zarr_ref(path, want=None, known=()):
             out[name] = NOT_READ
             continue
         try:
-            out[name] = arr[...]
+            v = arr[...]
+            # a 0-d `string`/`bytes` array (zarr-python 3) reads as the Python str/bytes itself
+            out[name] = np.array(v) if isinstance(v, (str, bytes)) else v
         except Exception as e:  # noqa: BLE001
             out[name] = e
     return out
@@ -675,7 +678,9 @@ def zarr3_ref(path, want=None, known=()):
             out[name] = NOT_READ
             continue
         try:
-            out[name] = arr[...]
+            v = arr[...]
+            # a 0-d `string`/`bytes` array (zarr-python 3) reads as the Python str/bytes itself
+            out[name] = np.array(v) if isinstance(v, (str, bytes)) else v
         except Exception as e:  # noqa: BLE001
             out[name] = e
     return out
@@ -688,12 +693,25 @@ FORMATS = ["fits", "asdf", "zarr", "zarr3"]
 # ---------------------------------------------------------------- comparison
 
 
+def fixed_strings(x):
+    """numpy 2 StringDType (zarr-python 3's `string`) as `U`, an object array of all `bytes` (its
+    `bytes` type) as `S`, widths from the data; anything else unchanged."""
+    if x.dtype.kind not in "TO":
+        return x
+    items = np.asarray(x, dtype=object).reshape(-1).tolist()
+    if x.dtype.kind == "T" or all(isinstance(v, str) for v in items):
+        return np.array(items, dtype=str).reshape(x.shape)
+    if all(isinstance(v, bytes) for v in items):
+        return np.array(items, dtype=bytes).reshape(x.shape)
+    return x
+
+
 def same(a, b):
     if a.shape != b.shape:
         return False
     if a.dtype.names and b.dtype.names:  # structured: field by field (byte orders may differ)
         return a.dtype.names == b.dtype.names and all(same(a[n], b[n]) for n in a.dtype.names)
-    a, b = (x.astype(str) if x.dtype.kind == "T" else x for x in (a, b))  # numpy 2 StringDType (zarr 3)
+    a, b = (fixed_strings(x) for x in (a, b))  # zarr-python 3's StringDType / object arrays of bytes
     if a.dtype.kind in "SU" and b.dtype.kind in "SU":
         # astropy gives FITS strings as str with trailing blanks stripped; nd as the stored bytes
         a, b = (np.char.rstrip(np.char.decode(x, "latin-1") if x.dtype.kind == "S" else x) for x in (a, b))
@@ -773,7 +791,9 @@ def verdicts(nd, ref):
             out.append((sel, "nd-refuses", str(a)))
         elif isinstance(b, Exception):
             out.append((sel, "ref-refuses", f"{type(b).__name__}: {b}"))
-        elif b.dtype == object or a.dtype == object:  # FITS variable-length columns: cell by cell
+        elif fixed_strings(b).dtype == object or fixed_strings(a).dtype == object:
+            # FITS variable-length columns: cell by cell (zarr-python 3's object arrays of bytes
+            # are compared as S by same())
             bad = next((i for i, (x, y) in enumerate(zip(a, b)) if not same(vla_cell(x), vla_cell(y))), None)
             if a.dtype != b.dtype or len(a) != len(b):
                 out.append((sel, "differ", f"nd {a.dtype}[{len(a)}] vs ref {b.dtype}[{len(b)}]"))
@@ -833,6 +853,10 @@ PRELOAD = {"fits": "astropy.io.fits", "asdf": "asdf", "zarr": "zarr", "zarr3": "
 
 def run(fmt, args, rng, tmp, keep, checkpoint):
     srcs = sources(fmt)
+    if args.sources:
+        srcs = [p for p in srcs if p.name in args.sources or str(p.relative_to(TESTDATA)) in args.sources]
+        if not srcs:
+            raise SystemExit(f"--sources {' '.join(args.sources)}: no {fmt} source file of that name")
     __import__(PRELOAD[fmt])  # imported once here, not in every forked reader
     try:  # and warmed up (python asdf loads its extensions on the first open)
         with_timeout(REF[fmt], srcs[0])
@@ -987,6 +1011,9 @@ def main():
     ap.add_argument("--mutated-only", action="store_true",
                     help="Zarr: read only the mutated array (and arrays one reader alone lists); the others "
                          "count not-compared. Many times cheaper on stores of many arrays")
+    ap.add_argument("--sources", nargs="+", metavar="NAME",
+                    help="mutate only these source files (a name such as hier.zarr, or a path under "
+                         "testdata/): a re-run on the files that carried a verdict")
     ap.add_argument("--merge", type=Path, nargs="+", metavar="REPORT",
                     help="merge the --report files of several runs into --report (or stdout), run nothing")
     ap.add_argument("--replay", type=Path, metavar="KEEPDIR",

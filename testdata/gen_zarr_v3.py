@@ -8,7 +8,10 @@ Run with the zarr-python 3 venv (zarr 2 lives in /.venv; they cannot share one):
 
 Writes testdata/zarr/v3/{stores/*.zarr, expected/*.npy, manifest.json}. Expected values are what
 zarr-python 3 reads back (whole array and a few regions), never what we wrote; an array that
-zarr-python reads but nd cannot represent (variable-length strings) is listed with "error".
+zarr-python reads but nd cannot represent is listed with "error". Arrays of the variable-length
+types `string` / `bytes` (zarr-python 3 gives numpy StringDType / object arrays) are saved as nd
+reads them: fixed-width `U<w>` / `S<w>`, `w` the longest element of the whole array (at least 1),
+the values zarr-python read converted with numpy (`np.array(items, dtype=f"U{w}")`).
 """
 import json
 import os
@@ -72,6 +75,19 @@ def spec(sl):
     return ",".join(f"{s.start}:{s.stop}" for s in sl)
 
 
+def fixed_width(full):
+    """For an array of variable-length items (StringDType or object), the function that makes
+    any part of it fixed-width `U<w>` / `S<w>` as nd reads it, `w` from the whole array; None for
+    other arrays."""
+    if full.dtype.kind not in "OT":
+        return None
+    items = np.asarray(full, dtype=object).reshape(-1).tolist()
+    text = full.dtype.kind == "T" or all(isinstance(v, str) for v in items)
+    w = max([1] + [len(v) for v in items])
+    dt = np.dtype(f"U{w}" if text else f"S{w}")
+    return lambda x: np.array(np.asarray(x, dtype=object).reshape(-1).tolist(), dtype=dt).reshape(np.shape(x))
+
+
 def record(name, store, path, error=None):
     """Read the array back with zarr-python and save the expected values."""
     entry = {"name": name, "store": f"stores/{store}", "path": path}
@@ -83,12 +99,19 @@ def record(name, store, path, error=None):
         CASES.append(entry)
         return
     full = a[...]
-    np.save(os.path.join(EXPECTED, f"{name}.npy"), full)
+    if isinstance(full, (str, bytes)):  # a 0-d array of items reads as the item
+        full = np.array(full, dtype=object)
+    conv = fixed_width(full)
+    if conv is not None:
+        entry["zarr_python_dtype"] = str(full.dtype)
+    else:
+        conv = lambda x: x  # noqa: E731
+    np.save(os.path.join(EXPECTED, f"{name}.npy"), conv(full))
     entry["npy"] = f"expected/{name}.npy"
     entry["regions"] = []
     for i, sl in enumerate(regions_of(a.shape)):
         f = f"expected/{name}.r{i}.npy"
-        np.save(os.path.join(OUT, f), a[sl])
+        np.save(os.path.join(OUT, f), conv(a[sl]))
         entry["regions"].append({"region": spec(sl), "npy": f})
     CASES.append(entry)
 
@@ -127,14 +150,85 @@ def dtypes():
     for dt in ["int16", "uint32", "int64", "float16", "float32", "float64", "complex64", "complex128", "U3"]:
         arr(st, f"be_{dt}", values(shape, dt), chunks=chunks, compressors=None,
             serializer=zc.BytesCodec(endian="big"))
-    # variable-length types: zarr-python reads them; nd-core has no such type
+    # variable-length types: nd reads them as fixed-width U / S (more in vlen())
     g = zarr.open_group(os.path.join(STORES, st), mode="a", zarr_format=3)
     s = g.create_array("vlen_string", shape=(4,), dtype=VariableLengthUTF8(), chunks=(2,))
     s[...] = np.array(["a", "bé", "", "long string"], dtype=object)
-    record("dtypes.vlen_string", st, "vlen_string", error="string")
+    record("dtypes.vlen_string", st, "vlen_string")
     b = g.create_array("vlen_bytes", shape=(4,), dtype=VariableLengthBytes(), chunks=(2,))
     b[...] = np.array([b"a", b"bc", b"", b"\x00\x01"], dtype=object)
-    record("dtypes.vlen_bytes", st, "vlen_bytes", error="variable_length_bytes")
+    record("dtypes.vlen_bytes", st, "vlen_bytes")
+
+
+def texts(n, seed):
+    """n strings of 0..12 characters: ASCII, Latin-1, CJK and a non-BMP character."""
+    pool = "abcXYZ019 _éøßΩжこんにちは😀"
+    r = np.random.default_rng(seed)
+    return np.array(["".join(r.choice(list(pool), int(r.integers(0, 13)))) for _ in range(n)], dtype=object)
+
+
+def blobs(n, seed):
+    """n byte strings of 0..9 bytes, NULs included (inside and at the end)."""
+    r = np.random.default_rng(seed)
+    return np.array([bytes(r.integers(0, 4, int(r.integers(0, 10))).astype("uint8") * 40) for _ in range(n)], dtype=object)
+
+
+def vlen():
+    """`string` (vlen-utf8) and `bytes` (vlen-bytes) arrays as zarr-python 3 writes them: its
+    default codecs (vlen-* + zstd), fill values over missing chunks, sharding."""
+    st = "vlen.zarr"
+    g = zarr.open_group(os.path.join(STORES, st), mode="a", zarr_format=3)
+
+    def mk(path, data, dtype, write=None, **kw):
+        a = g.create_array(path, shape=data.shape, dtype=dtype, **kw)
+        if write is None:
+            a[...] = data
+        else:
+            for sl in write:
+                a[sl] = data[sl]
+        return a
+
+    U, B = VariableLengthUTF8(), VariableLengthBytes()
+    t = texts(35, 1).reshape(7, 5)
+    mk("string", t, U, chunks=(3, 2))
+    record("vlen.string", st, "string")
+    # missing chunks read as the fill value
+    part = [np.s_[0:3, 0:2], np.s_[6:7, 4:5]]
+    mk("string_fill", t, U, chunks=(3, 2), fill_value="zé", write=part)
+    record("vlen.string_fill", st, "string_fill")
+    mk("string_nofill", t, U, chunks=(3, 2), write=part)
+    record("vlen.string_nofill", st, "string_nofill")
+    # fill values zarr-python 3 reads as str() of a JSON number (zarr-python 2 wrote ints)
+    for name, fv in [("string_fill_int", 0), ("string_fill_float", 1.5)]:
+        mk(name, t, U, chunks=(3, 2), write=part)
+        patch(st, name, fill_value=fv)
+        record(f"vlen.{name}", st, name)
+    # uncompressed, gzip, blosc after vlen-utf8
+    mk("string_raw", t, U, chunks=(4, 4), compressors=None)
+    record("vlen.string_raw", st, "string_raw")
+    mk("string_gzip_crc", t, U, chunks=(4, 4), compressors=[zc.GzipCodec(level=1), zc.Crc32cCodec()])
+    record("vlen.string_gzip_crc", st, "string_gzip_crc")
+    # sharded: inner chunks (2, 2) in shards (4, 4); some inner chunks and a shard left empty
+    mk("string_sharded", t, U, chunks=(2, 2), shards=(4, 4), write=[np.s_[0:1, 0:3], np.s_[4:7, 4:5], np.s_[2:3, 4:5]])
+    record("vlen.string_sharded", st, "string_sharded")
+    a = g.create_array("string_shard_start", shape=t.shape, dtype=U, chunks=(4, 4), fill_value="-",
+                       serializer=zc.ShardingCodec(chunk_shape=(2, 2), codecs=[zc.VLenUTF8Codec(), zc.GzipCodec(level=1)],
+                                                   index_location="start"),
+                       compressors=None)
+    a[1:6, 1:4] = t[1:6, 1:4]
+    record("vlen.string_shard_start", st, "string_shard_start")
+    # one dimension, 0-d
+    mk("string_1d", texts(11, 2), U, chunks=(4,))
+    record("vlen.string_1d", st, "string_1d")
+    mk("string_0d", np.array("scalaire é", dtype=object), U, chunks=())
+    record("vlen.string_0d", st, "string_0d")
+    b = blobs(35, 3).reshape(7, 5)
+    mk("bytes", b, B, chunks=(3, 2))
+    record("vlen.bytes", st, "bytes")
+    mk("bytes_fill", b, B, chunks=(3, 2), fill_value=b"\x00ab", write=part)
+    record("vlen.bytes_fill", st, "bytes_fill")
+    mk("bytes_sharded", b, B, chunks=(2, 2), shards=(4, 4), write=[np.s_[0:2, 0:2], np.s_[5:7, 3:5]])
+    record("vlen.bytes_sharded", st, "bytes_sharded")
 
 
 def codecs():
@@ -256,13 +350,13 @@ def hierarchy(consolidate):
     # make i and i/j implicit groups (no zarr.json), as the v3 spec allows
     for p in ["i", "i/j"]:
         os.remove(os.path.join(path, p, "zarr.json"))
-    s = root.create_array("s", shape=(2,), dtype=VariableLengthUTF8(), chunks=(2,))
+    s = root.create_array("s", shape=(2,), dtype=VariableLengthUTF8(), chunks=(2,), dimension_names=["n"])
     s[...] = np.array(["x", "y"], dtype=object)
     if consolidate:
         zarr.consolidate_metadata(path)
     record(f"{st.removesuffix('.zarr')}.g.a", st, "g/a")
     record(f"{st.removesuffix('.zarr')}.i.j.k", st, "i/j/k")
-    record(f"{st.removesuffix('.zarr')}.s", st, "s", error="string")
+    record(f"{st.removesuffix('.zarr')}.s", st, "s")
 
 
 def root_array():
@@ -274,7 +368,9 @@ def root_array():
 
 
 def main():
-    shutil.rmtree(OUT, ignore_errors=True)
+    # only what this script writes: written/ is nd's (crates/nd-zarr/examples/write_testdata_v3.rs)
+    shutil.rmtree(STORES, ignore_errors=True)
+    shutil.rmtree(EXPECTED, ignore_errors=True)
     os.makedirs(STORES)
     os.makedirs(EXPECTED)
     dtypes()
@@ -282,6 +378,7 @@ def main():
     keys()
     fills()
     sharded()
+    vlen()
     hierarchy(False)
     hierarchy(True)
     root_array()

@@ -57,6 +57,16 @@ impl ObjectCodec {
         }
     }
 
+    /// The Zarr v3 array→bytes codec of a variable-length data type, by its `name`:
+    /// `vlen-utf8` (data type `string`) or `vlen-bytes` (data type `bytes`); `None` otherwise.
+    pub fn from_v3_name(name: &str) -> Option<ObjectCodec> {
+        match name {
+            "vlen-utf8" => Some(ObjectCodec::VlenUtf8),
+            "vlen-bytes" => Some(ObjectCodec::VlenBytes),
+            _ => None,
+        }
+    }
+
     /// The numcodecs id.
     pub fn id(self) -> &'static str {
         match self {
@@ -145,8 +155,10 @@ fn decode_vlen<'a>(codec: &'static str, data: &'a [u8], n: usize) -> Result<Vec<
     Ok(out)
 }
 
-/// Python's `str()` of a JSON scalar as `json.loads` returns it.
-fn python_str(v: &Value) -> Option<String> {
+/// Python's `str()` of a JSON scalar as `json.loads` returns it (`null` is `"None"`, `true`
+/// `"True"`, `1e20` `"1e+20"`); `None` for a list or an object. zarr-python keeps the fill value
+/// of an object array (v2) or a `string` array (v3) as JSON decodes it and shows it this way.
+pub fn python_str(v: &Value) -> Option<String> {
     Some(match v {
         Value::String(s) => s.clone(),
         Value::Null => "None".into(),

@@ -54,7 +54,9 @@ pub fn write_all(out: &Path) -> Res<()> {
         .as_array()
         .ok_or("cases")?
         .iter()
-        .filter(|c| c.get("error").is_none())
+        // variable-length (`string`/`bytes`) arrays: nd reads them as fixed-width strings and
+        // does not write those types
+        .filter(|c| c.get("error").is_none() && c.get("zarr_python_dtype").is_none())
         .collect();
     let open = |c: &Value| -> Res<ZarrArrayV3> {
         let src: Arc<dyn Store> = Arc::new(DirStore::open_read_only(

@@ -7,8 +7,8 @@
 use crate::array::ZarrArray;
 use crate::error::{meta_err, store_err, Error, Result};
 use crate::node::{ensure_ancestors, get_json, group_doc, join, norm_path, set_json};
-use crate::object::{is_object_dtype, ObjectArray, ObjectMetadataV2};
-use crate::v3::{ArrayMetadataV3, ZarrArrayV3, ZARR_JSON};
+use crate::object::{is_object_dtype, ObjectArray, ObjectMetadata, ObjectMetadataV2};
+use crate::v3::{ArrayMetadataV3, ObjectMetadataV3, ZarrArrayV3, ZARR_JSON};
 use nd_codecs::zarr_v2::{parse_json_lenient, ArrayMetadataV2, MetadataError};
 use nd_core::{ArrayRead, DirStore, Store};
 use serde_json::{Map, Value};
@@ -51,9 +51,10 @@ pub struct Node {
     pub error: Option<String>,
     /// A Zarr v3 implicit group: a prefix with no `zarr.json` that holds nodes.
     pub implicit: bool,
-    /// The metadata of a Zarr v2 object (`|O`) array of strings or bytes nd reads (as numpy
-    /// `U`/`S`: [`crate::object`]); `metadata` is `None` for it.
-    pub object: Option<ObjectMetadataV2>,
+    /// The metadata of an array of variable-length strings or bytes nd reads as numpy `U`/`S`
+    /// ([`crate::object`]): a Zarr v2 object (`|O`) array, or a Zarr v3 array of data type
+    /// `string` or `bytes`; `metadata` and `metadata_v3` are `None` for it.
+    pub object: Option<ObjectMetadata>,
 }
 
 impl Node {
@@ -188,8 +189,16 @@ impl Hierarchy {
         };
         let mut n = Node::new(path.to_string(), kind, 3);
         n.attributes = crate::v3::attributes_of(doc).unwrap_or_default();
+        let vlen = doc
+            .get("data_type")
+            .and_then(crate::v3::vlen_codec_of)
+            .is_some();
         let checked = match kind {
             NodeKind::Group => crate::v3::check_group(doc),
+            // a variable-length type: read as fixed-width strings (crate::object)
+            NodeKind::Array if vlen => ObjectMetadataV3::from_json(doc).map(|m| {
+                n.object = Some(ObjectMetadata::V3(m));
+            }),
             NodeKind::Array => ArrayMetadataV3::from_json(doc).map(|m| {
                 n.metadata_v3 = Some(m);
             }),
@@ -382,7 +391,7 @@ impl Hierarchy {
                     let mut n = Node::new(path.clone(), NodeKind::Array, 2);
                     if is_object_dtype(doc) {
                         match ObjectMetadataV2::from_json(key, doc) {
-                            Ok(m) => n.object = Some(m),
+                            Ok(m) => n.object = Some(ObjectMetadata::V2(m)),
                             Err(e) => n.error = Some(e.to_string()),
                         }
                         nodes.insert(path, n);
@@ -525,8 +534,9 @@ impl Hierarchy {
         }
     }
 
-    /// The array at `path`, v2 or v3, as an [`ArrayRead`] (no further get, except for a v2
-    /// object array, whose chunks are all decoded once to find its string width).
+    /// The array at `path`, v2 or v3, as an [`ArrayRead`] (no further get, except for an array
+    /// of variable-length strings or bytes, v2 `|O` or v3 `string`/`bytes`, whose chunks are all
+    /// decoded once to find its string width).
     ///
     /// # Errors
     /// As [`Hierarchy::array`] and [`Hierarchy::array_v3`].
@@ -538,7 +548,7 @@ impl Hierarchy {
         }) = self.nodes.get(&norm_path(path))
         {
             // an object array: every chunk is decoded once here, to find the string width
-            return Ok(Box::new(ObjectArray::from_parts(
+            return Ok(Box::new(ObjectArray::from_metadata(
                 self.store.clone(),
                 &norm_path(path),
                 m.clone(),

@@ -41,6 +41,6 @@ pub use array::ZarrArray;
 pub use error::{Error, Result};
 pub use hierarchy::{create_group, write_consolidated, Hierarchy, Node, NodeKind, ZMETADATA};
 pub use nd_codecs::zarr_v2::ArrayMetadataV2;
-pub use object::{ObjectArray, ObjectMetadataV2};
+pub use object::{ObjectArray, ObjectMetadata, ObjectMetadataV2};
 pub use v3::{ArrayMetadataV3, ZarrArrayV3};
 pub use zip::ZipStore;

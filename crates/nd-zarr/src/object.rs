@@ -1,18 +1,24 @@
-//! Zarr v2 object (`|O`) arrays of strings and bytes, read as fixed-width numpy strings.
+//! Arrays of variable-length strings and bytes, read as fixed-width numpy strings: Zarr v2
+//! object (`|O`) arrays and Zarr v3 arrays of the data types `string` and `bytes`.
 //!
-//! zarr-python stores a `|O` array with an object codec as its first filter (`vlen-utf8`,
-//! `vlen-bytes`, `json2`, `pickle`, ...; see [`nd_codecs::object`]). nd-core has no
-//! variable-length element type, so nd reads such an array as numpy does after
-//! `astype(str)` (text: `U<w>`) or `astype(bytes)` (`vlen-bytes`: `S<w>`), `w` the longest
-//! element (characters for text, bytes for bytes; at least 1). Finding `w` decodes every chunk
-//! once when the array is opened ([`ObjectArray::open`]; at most [`MAX_OBJECT_CHUNKS`] chunks);
-//! reads decode the chunks they touch again. A missing chunk reads as the fill value as Python's `str()` shows it (`0` → `"0"`,
-//! `null` → `"None"`, as zarr-python fills with the Python object).
+//! zarr-python 2 stores a `|O` array with an object codec as its first filter (`vlen-utf8`,
+//! `vlen-bytes`, `json2`, `pickle`, ...; see [`nd_codecs::object`]); zarr-python 3 stores a
+//! `string` / `bytes` array with the array→bytes codec `vlen-utf8` / `vlen-bytes`, maybe inside
+//! `sharding_indexed` ([`crate::v3::ObjectMetadataV3`]). nd-core has no variable-length element
+//! type, so nd reads such an array as numpy does after `astype(str)` (text: `U<w>`) or
+//! `astype(bytes)` (`vlen-bytes`: `S<w>`), `w` the longest element (characters for text, bytes
+//! for bytes; at least 1). Finding `w` decodes every stored chunk (shard) once when the array is
+//! opened ([`ObjectArray::open`], [`ObjectArray::from_metadata`]; at most [`MAX_OBJECT_CHUNKS`]
+//! chunks); reads decode the chunks they touch again, a sharded v3 array by whole shard.
+//! A missing chunk reads as the fill value as Python's `str()` shows it (v2: `0` → `"0"`,
+//! `null` → `"None"`, as zarr-python fills with the Python object; v3: see
+//! [`crate::v3::ObjectMetadataV3`]).
 
 use crate::array::{json_to_attr, ZarrArray};
 use crate::error::{codec_err, meta_err, Error, Result};
 use crate::node::{get_json, join, norm_path};
-use nd_codecs::object::ObjectCodec;
+use crate::v3::{ObjectMetadataV3, VlenChunks, ZARR_JSON};
+use nd_codecs::object::{python_str, ObjectCodec};
 use nd_codecs::zarr_v2::{ArrayMetadataV2, MetadataError, MAX_CHUNK_BYTES};
 use nd_codecs::Pipeline;
 use nd_core::{
@@ -106,27 +112,126 @@ impl ObjectMetadataV2 {
     }
 }
 
-/// A Zarr v2 object array of strings or bytes, read as `U<w>` / `S<w>` (see the module docs).
+/// The metadata of an array of variable-length strings or bytes, Zarr v2 or v3.
+#[derive(Debug, Clone)]
+pub enum ObjectMetadata {
+    /// A Zarr v2 object (`|O`) array.
+    V2(ObjectMetadataV2),
+    /// A Zarr v3 array of data type `string` or `bytes`.
+    V3(ObjectMetadataV3),
+}
+
+impl ObjectMetadata {
+    /// The shape.
+    pub fn shape(&self) -> &[u64] {
+        match self {
+            ObjectMetadata::V2(m) => &m.grid.shape,
+            ObjectMetadata::V3(m) => &m.grid.shape,
+        }
+    }
+
+    /// The shape of a stored chunk (a shard, for a sharded v3 array).
+    pub fn chunks(&self) -> &[u64] {
+        match self {
+            ObjectMetadata::V2(m) => &m.grid.chunks,
+            ObjectMetadata::V3(m) => &m.grid.chunk_shape,
+        }
+    }
+
+    /// The memory order of the elements in a chunk (always C for v3).
+    pub fn order(&self) -> Order {
+        match self {
+            ObjectMetadata::V2(m) => m.grid.order,
+            ObjectMetadata::V3(_) => Order::C,
+        }
+    }
+
+    /// The object codec: text (`vlen-utf8`, `json2`; read as numpy `U`) or bytes
+    /// (`vlen-bytes`; numpy `S`).
+    pub fn codec(&self) -> ObjectCodec {
+        match self {
+            ObjectMetadata::V2(m) => m.codec,
+            ObjectMetadata::V3(m) => m.codec,
+        }
+    }
+
+    /// The dtype shown before the width is known: `|O (vlen-utf8)` (v2), `string (vlen-utf8)`
+    /// (v3).
+    pub fn describe(&self) -> String {
+        match self {
+            ObjectMetadata::V2(m) => m.describe(),
+            ObjectMetadata::V3(m) => m.describe(),
+        }
+    }
+
+    /// The codecs, short: v2 the object codec, the filters after it and the compressor
+    /// (`vlen-utf8+zstd`); v3 the chain (`sharding_indexed(vlen-utf8+zstd)`).
+    pub fn codecs(&self) -> String {
+        match self {
+            ObjectMetadata::V2(m) => {
+                let mut parts = vec![m.codec.id().to_string()];
+                parts.extend(m.filters.iter().map(|f| {
+                    f.get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
+                        .to_string()
+                }));
+                if let Some(c) = m.compressor.get("id").and_then(Value::as_str) {
+                    parts.push(c.to_string());
+                }
+                parts.join("+")
+            }
+            ObjectMetadata::V3(m) => m.codecs_described.clone(),
+        }
+    }
+
+    /// The names of the dimensions, when a v3 `zarr.json` gives them.
+    pub fn dimension_names(&self) -> Option<&[Option<String>]> {
+        match self {
+            ObjectMetadata::V2(_) => None,
+            ObjectMetadata::V3(m) => m.grid.dimension_names.as_deref(),
+        }
+    }
+
+    /// The fill value as one item: v2 Python's `str()` of the JSON value, v3 as
+    /// [`ObjectMetadataV3::fill`].
+    fn fill_item(&self) -> Vec<u8> {
+        match self {
+            ObjectMetadata::V2(m) => python_str(&m.fill_value)
+                .unwrap_or_else(|| m.fill_value.to_string())
+                .into_bytes(),
+            ObjectMetadata::V3(m) => m.fill.clone(),
+        }
+    }
+
+    /// The key of the metadata document, under the array at `path`.
+    fn doc_key(&self, path: &str) -> String {
+        match self {
+            ObjectMetadata::V2(_) => join(path, ".zarray"),
+            ObjectMetadata::V3(_) => join(path, ZARR_JSON),
+        }
+    }
+}
+
+/// Where the items of a stored chunk come from.
+#[derive(Debug)]
+enum Chunks {
+    /// Zarr v2: the array over a stand-in `|u1` metadata (chunk keys and the legacy separator
+    /// probe), the bytes codecs, then the object codec.
+    V2 { keys: ZarrArray, pipeline: Pipeline },
+    /// Zarr v3: the chunk key encoding and the codec chain around `vlen-*`.
+    V3(VlenChunks),
+}
+
+/// An array of variable-length strings or bytes (Zarr v2 `|O`, Zarr v3 `string` / `bytes`),
+/// read as `U<w>` / `S<w>` (see the module docs).
 #[derive(Debug)]
 pub struct ObjectArray {
-    /// The array over a stand-in `|u1` metadata: chunk keys (and the legacy separator probe).
-    keys: ZarrArray,
-    meta: ObjectMetadataV2,
-    pipeline: Pipeline,
+    chunks: Chunks,
+    meta: ObjectMetadata,
     dtype: DataType,
     layout: ChunkedLayout,
     attrs: Map<String, Value>,
-}
-
-/// Python's `str()` of a fill value as JSON decodes it.
-fn fill_text(v: &Value) -> Vec<u8> {
-    match v {
-        Value::String(s) => s.clone().into_bytes(),
-        Value::Null => b"None".to_vec(),
-        Value::Bool(true) => b"True".to_vec(),
-        Value::Bool(false) => b"False".to_vec(),
-        other => other.to_string().into_bytes(),
-    }
 }
 
 impl ObjectArray {
@@ -151,7 +256,7 @@ impl ObjectArray {
         Self::from_parts(store, &path, meta, attrs)
     }
 
-    /// From metadata already read; decodes every chunk once to find the width.
+    /// From Zarr v2 metadata already read; decodes every chunk once to find the width.
     ///
     /// # Errors
     /// As [`ObjectArray::open`].
@@ -161,12 +266,24 @@ impl ObjectArray {
         meta: ObjectMetadataV2,
         attrs: Map<String, Value>,
     ) -> Result<ObjectArray> {
-        let key = join(path, ".zarray");
-        let pipeline =
-            Pipeline::from_zarr_json(&meta.compressor, &Value::Array(meta.filters.clone()))
-                .map_err(codec_err(&key))?;
-        let chunks = meta
-            .grid
+        Self::from_metadata(store, path, ObjectMetadata::V2(meta), attrs)
+    }
+
+    /// From Zarr v2 or v3 metadata already read (a [`crate::Node::object`]); decodes every
+    /// stored chunk once to find the width.
+    ///
+    /// # Errors
+    /// Codec chains nd cannot decode; more than [`MAX_OBJECT_CHUNKS`] chunks; a chunk that does
+    /// not decode (naming its key); strings so long that a chunk of them would exceed
+    /// [`MAX_CHUNK_BYTES`].
+    pub fn from_metadata(
+        store: Arc<dyn Store>,
+        path: &str,
+        meta: ObjectMetadata,
+        attrs: Map<String, Value>,
+    ) -> Result<ObjectArray> {
+        let key = meta.doc_key(path);
+        let chunks = ChunkGrid::new(meta.shape().to_vec(), meta.chunks().to_vec())?
             .grid_shape()
             .iter()
             .try_fold(1u64, |a, &b| a.checked_mul(b))
@@ -177,50 +294,58 @@ impl ObjectArray {
                  array to find its string width, up to {MAX_OBJECT_CHUNKS} chunks)"
             ))));
         }
-        let keys = ZarrArray::from_parts(store, path, meta.grid.clone(), Map::new())?;
+        let source = match &meta {
+            ObjectMetadata::V2(m) => {
+                let pipeline =
+                    Pipeline::from_zarr_json(&m.compressor, &Value::Array(m.filters.clone()))
+                        .map_err(codec_err(&key))?;
+                let keys = ZarrArray::from_parts(store, path, m.grid.clone(), Map::new())?;
+                Chunks::V2 { keys, pipeline }
+            }
+            ObjectMetadata::V3(m) => Chunks::V3(VlenChunks::new(store, path, m.clone())?),
+        };
         let mut a = ObjectArray {
-            keys,
-            pipeline,
+            chunks: source,
             dtype: DataType::Bytes(1),
             layout: ChunkedLayout {
-                grid: ChunkGrid::new(meta.grid.shape.clone(), meta.grid.chunks.clone())?,
+                grid: ChunkGrid::new(meta.shape().to_vec(), meta.chunks().to_vec())?,
                 elem_size: 1,
-                order: meta.grid.order,
+                order: meta.order(),
                 fill: Vec::new(),
             },
             meta,
             attrs,
         };
         let width = a.scan_width()?.max(1);
-        a.dtype = if a.meta.codec.is_text() {
+        a.dtype = if a.meta.codec().is_text() {
             DataType::Ucs4(width)
         } else {
             DataType::Bytes(width)
         };
-        let chunk_elems = nd_core::num_elements(&a.meta.grid.chunks).unwrap_or(u64::MAX);
+        let chunk_elems = nd_core::num_elements(a.meta.chunks()).unwrap_or(u64::MAX);
         let elem = a.dtype.size();
         if chunk_elems.saturating_mul(elem as u64) > MAX_CHUNK_BYTES {
             return Err(Error::Metadata {
                 key,
                 source: MetadataError::Shape(format!(
                     "chunks {} of {elem}-byte strings exceed {MAX_CHUNK_BYTES} bytes",
-                    nd_core::fmt_shape(a.meta.grid.chunks.iter())
+                    nd_core::fmt_shape(a.meta.chunks().iter())
                 )),
             });
         }
         a.layout.elem_size = elem;
-        a.layout.fill = a.element(&fill_text(&a.meta.fill_value));
+        a.layout.fill = a.element(&a.meta.fill_item());
         Ok(a)
     }
 
     /// The metadata.
-    pub fn metadata(&self) -> &ObjectMetadataV2 {
+    pub fn metadata(&self) -> &ObjectMetadata {
         &self.meta
     }
 
     /// The width of one item: characters for text, bytes for bytes.
     fn width(&self, item: &[u8]) -> usize {
-        if self.meta.codec.is_text() {
+        if self.meta.codec().is_text() {
             String::from_utf8_lossy(item).chars().count()
         } else {
             item.len()
@@ -236,7 +361,7 @@ impl ObjectArray {
 
     fn write_element(&self, item: &[u8], dst: &mut [u8]) {
         dst.fill(0);
-        if self.meta.codec.is_text() {
+        if self.meta.codec().is_text() {
             for (c, d) in String::from_utf8_lossy(item)
                 .chars()
                 .zip(dst.chunks_exact_mut(4))
@@ -249,43 +374,53 @@ impl ObjectArray {
         }
     }
 
-    /// The decoded items of a chunk (in the chunk's memory order), `None` when it is absent.
-    fn chunk_items(&self, chunk: &[u64]) -> Result<Option<Vec<Vec<u8>>>> {
-        let Some((key, data)) = self.keys.get_chunk(chunk)? else {
-            return Ok(None);
-        };
-        let max = usize::try_from(MAX_CHUNK_BYTES).unwrap_or(usize::MAX);
-        let bytes = self
-            .pipeline
-            .decode_bounded(&data, max)
-            .map_err(codec_err(&key))?;
-        let n = nd_core::num_elements(&self.meta.grid.chunks).unwrap_or(0) as usize;
-        let items = self.meta.codec.decode(&bytes, n).map_err(codec_err(&key))?;
-        Ok(Some(items))
+    /// Decode the stored chunk at grid index `chunk`, calling `emit(k, item)` for each element,
+    /// `k` its position in the chunk's memory order; `false` (nothing emitted) when the chunk
+    /// is absent.
+    fn for_each_item(&self, chunk: &[u64], emit: &mut dyn FnMut(u64, &[u8])) -> Result<bool> {
+        match &self.chunks {
+            Chunks::V2 { keys, pipeline } => {
+                let Some((key, data)) = keys.get_chunk(chunk)? else {
+                    return Ok(false);
+                };
+                let max = usize::try_from(MAX_CHUNK_BYTES).unwrap_or(usize::MAX);
+                let bytes = pipeline
+                    .decode_bounded(&data, max)
+                    .map_err(codec_err(&key))?;
+                let n = nd_core::num_elements(self.meta.chunks()).unwrap_or(0) as usize;
+                let items = self
+                    .meta
+                    .codec()
+                    .decode(&bytes, n)
+                    .map_err(codec_err(&key))?;
+                for (k, it) in items.iter().enumerate() {
+                    emit(k as u64, it);
+                }
+                Ok(true)
+            }
+            Chunks::V3(v) => v.for_each_item(chunk, emit),
+        }
     }
 
     /// The longest element inside the array (edge chunks' padding does not count; a missing
     /// chunk counts its fill value).
     fn scan_width(&self) -> Result<usize> {
-        let shape = &self.meta.grid.shape;
+        let shape = self.meta.shape();
         let pieces = self.layout.grid.pieces(&Region::full(shape))?;
-        let cs = self.meta.grid.chunks.clone();
-        let order = self.meta.grid.order;
-        let fill = fill_text(&self.meta.fill_value);
+        let cs = self.meta.chunks().to_vec();
+        let order = self.meta.order();
+        let fill = self.meta.fill_item();
         pieces
             .par_iter()
             .map(|p| -> Result<usize> {
-                let Some(items) = self.chunk_items(&p.chunk)? else {
-                    return Ok(self.width(&fill));
-                };
                 let full = p.in_chunk.shape() == cs;
                 let mut w = 0;
-                for (k, it) in items.iter().enumerate() {
-                    if full || inside(k as u64, &cs, order, &p.in_chunk) {
+                let present = self.for_each_item(&p.chunk, &mut |k, it| {
+                    if full || inside(k, &cs, order, &p.in_chunk) {
                         w = w.max(self.width(it));
                     }
-                }
-                Ok(w)
+                })?;
+                Ok(if present { w } else { self.width(&fill) })
             })
             .try_reduce(|| 0, |a, b| Ok(a.max(b)))
     }
@@ -310,26 +445,25 @@ fn inside(mut k: u64, cs: &[u64], order: Order, part: &Region) -> bool {
 impl ChunkDecoder for ObjectArray {
     type Error = Error;
     fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
-        let Some(items) = self.chunk_items(chunk)? else {
-            return Ok(false);
-        };
         let elem = self.dtype.size();
-        for (it, d) in items.iter().zip(dst.chunks_exact_mut(elem)) {
-            self.write_element(it, d);
-        }
-        Ok(true)
+        self.for_each_item(chunk, &mut |k, it| {
+            let at = usize::try_from(k).ok().and_then(|k| k.checked_mul(elem));
+            if let Some(d) = at.and_then(|a| dst.get_mut(a..a + elem)) {
+                self.write_element(it, d);
+            }
+        })
     }
 }
 
 impl ArrayRead for ObjectArray {
     fn shape(&self) -> &[u64] {
-        &self.meta.grid.shape
+        self.meta.shape()
     }
     fn dtype(&self) -> &DataType {
         &self.dtype
     }
     fn chunk_shape(&self) -> Vec<u64> {
-        self.meta.grid.chunks.clone()
+        self.meta.chunks().to_vec()
     }
     fn read_region_into(&self, region: &Region, out: &mut [u8]) -> nd_core::Result<()> {
         region.check_within(self.shape())?;
@@ -342,17 +476,7 @@ impl ArrayRead for ObjectArray {
         )?)
     }
     fn codec(&self) -> Option<String> {
-        let mut parts = vec![self.meta.codec.id().to_string()];
-        parts.extend(self.meta.filters.iter().map(|f| {
-            f.get("id")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string()
-        }));
-        if let Some(c) = self.meta.compressor.get("id").and_then(Value::as_str) {
-            parts.push(c.to_string());
-        }
-        Some(parts.join("+"))
+        Some(self.meta.codecs())
     }
     fn attributes(&self) -> Attributes {
         self.attrs

@@ -24,7 +24,9 @@ fn cases() -> Vec<Value> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c.get("error").is_none())
+        // variable-length (`string`/`bytes`) arrays: nd reads them as fixed-width strings and
+        // does not write those types
+        .filter(|c| c.get("error").is_none() && c.get("zarr_python_dtype").is_none())
         .cloned()
         .collect()
 }

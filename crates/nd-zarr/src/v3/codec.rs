@@ -8,6 +8,7 @@
 use super::meta::{name_config, MetadataErrorV3};
 use super::shard::{IndexLocation, ShardIndex};
 use crate::error::{Error, Result};
+use nd_codecs::object::ObjectCodec;
 use nd_codecs::Codec;
 use nd_core::shape::{copy_strided, strides, Strided};
 use nd_core::{DataType, Endian, Order};
@@ -79,8 +80,12 @@ pub(crate) struct Sharding {
 
 #[derive(Debug)]
 pub(crate) enum ArrayToBytes {
-    Bytes { endian: Option<Endian> },
+    Bytes {
+        endian: Option<Endian>,
+    },
     Sharding(Box<Sharding>),
+    /// `vlen-utf8` / `vlen-bytes` of a variable-length data type: items, not fixed-size elements.
+    Vlen(ObjectCodec),
 }
 
 #[derive(Debug)]
@@ -154,14 +159,28 @@ fn compressor(name: &'static str, conf: Option<&Map<String, Value>>) -> MResult<
 impl CodecChain {
     /// Parse `codecs` for chunks of `shape` and `dtype`.
     pub(crate) fn parse(codecs: &[Value], shape: &[u64], dtype: &DataType) -> MResult<CodecChain> {
-        Self::parse_depth(codecs, shape, dtype, 0)
+        Self::parse_depth(codecs, shape, dtype, 0, None)
     }
 
+    /// Parse `codecs` for chunks of `shape` of a variable-length data type whose array→bytes
+    /// codec is `vlen` (directly, or inside `sharding_indexed`); decode with
+    /// [`CodecChain::decode_items`].
+    pub(crate) fn parse_vlen(
+        codecs: &[Value],
+        shape: &[u64],
+        vlen: ObjectCodec,
+    ) -> MResult<CodecChain> {
+        Self::parse_depth(codecs, shape, &DataType::UInt8, 0, Some(vlen))
+    }
+
+    /// `vlen`: the object codec of a variable-length data type (then `dtype` is a one-byte
+    /// stand-in), `None` for a fixed-size one.
     fn parse_depth(
         codecs: &[Value],
         shape: &[u64],
         dtype: &DataType,
         depth: usize,
+        vlen: Option<ObjectCodec>,
     ) -> MResult<CodecChain> {
         if depth > 4 {
             return Err(unsupported("sharding nested more than 4 deep"));
@@ -182,6 +201,8 @@ impl CodecChain {
                         | "zstd"
                         | "blosc"
                         | "crc32c"
+                        | "vlen-utf8"
+                        | "vlen-bytes"
                 )
             {
                 continue;
@@ -195,6 +216,32 @@ impl CodecChain {
                     let order = transpose_order(conf, cur.len())?;
                     shapes.push(order.iter().map(|&i| cur[i]).collect());
                     transposes.push(order);
+                }
+                "vlen-utf8" | "vlen-bytes" => {
+                    if a2b.is_some() {
+                        return Err(invalid("two array->bytes codecs"));
+                    }
+                    let c = ObjectCodec::from_v3_name(name);
+                    match vlen {
+                        Some(v) if c == Some(v) => a2b = Some(ArrayToBytes::Vlen(v)),
+                        Some(v) => {
+                            return Err(invalid(format!(
+                                "{name} on a data type whose codec is {}",
+                                v.id()
+                            )))
+                        }
+                        None => {
+                            return Err(invalid(format!(
+                                "{name} on the fixed-size data type {dtype}"
+                            )))
+                        }
+                    }
+                }
+                "bytes" if vlen.is_some() => {
+                    return Err(invalid(
+                        "bytes cannot serialize a variable-length data type (vlen-utf8 or \
+                         vlen-bytes can)",
+                    ));
                 }
                 "bytes" | "sharding_indexed" => {
                     if a2b.is_some() {
@@ -212,7 +259,9 @@ impl CodecChain {
                         }
                         ArrayToBytes::Bytes { endian }
                     } else {
-                        ArrayToBytes::Sharding(Box::new(Sharding::parse(conf, &cur, dtype, depth)?))
+                        ArrayToBytes::Sharding(Box::new(Sharding::parse(
+                            conf, &cur, dtype, depth, vlen,
+                        )?))
                     });
                 }
                 "gzip" | "zstd" | "blosc" => {
@@ -235,8 +284,13 @@ impl CodecChain {
                 other => return Err(unsupported(format!("codec '{other}'"))),
             }
         }
-        let a2b =
-            a2b.ok_or_else(|| invalid("no array->bytes codec (bytes or sharding_indexed)"))?;
+        let a2b = a2b.ok_or_else(|| match vlen {
+            Some(v) => invalid(format!(
+                "no array->bytes codec ({} or sharding_indexed)",
+                v.id()
+            )),
+            None => invalid("no array->bytes codec (bytes or sharding_indexed)"),
+        })?;
         Ok(CodecChain {
             transposes,
             shapes,
@@ -260,7 +314,7 @@ impl CodecChain {
     fn fixed_encoded_len(&self) -> Option<u64> {
         let mut n = match self.a2b {
             ArrayToBytes::Bytes { .. } => self.decoded_len() as u64,
-            ArrayToBytes::Sharding(_) => return None,
+            ArrayToBytes::Sharding(_) | ArrayToBytes::Vlen(_) => return None,
         };
         for c in &self.b2b {
             match c {
@@ -287,6 +341,7 @@ impl CodecChain {
         parts.push(match &self.a2b {
             ArrayToBytes::Bytes { .. } => "bytes".into(),
             ArrayToBytes::Sharding(s) => format!("sharding_indexed({})", s.inner.describe()),
+            ArrayToBytes::Vlen(c) => c.id().to_string(),
         });
         for c in &self.b2b {
             parts.push(match c {
@@ -333,7 +388,7 @@ impl CodecChain {
         let mut sizes = Vec::with_capacity(self.b2b.len() + 1);
         sizes.push(match &self.a2b {
             ArrayToBytes::Bytes { .. } => Some(self.decoded_len()),
-            ArrayToBytes::Sharding(_) => None,
+            ArrayToBytes::Sharding(_) | ArrayToBytes::Vlen(_) => None,
         });
         for c in &self.b2b {
             let prev = *sizes.last().unwrap_or(&None);
@@ -390,7 +445,13 @@ impl CodecChain {
     /// Most bytes an encoded shard (the output of a bytes→bytes codec after
     /// `sharding_indexed`) may have: twice the decoded shard, plus the index, plus 64 bytes per
     /// inner chunk of codec framing. Anything larger is refused as a decompression bomb.
+    /// Variable-length items have no size the metadata gives: their encoded chunk (and a shard
+    /// of them) is bounded by [`nd_codecs::zarr_v2::MAX_CHUNK_BYTES`], as a Zarr v2 object
+    /// array's; decompressors grow their output as they go, so only real data is allocated.
     fn shard_bound(&self) -> usize {
+        if self.is_vlen() {
+            return usize::try_from(nd_codecs::zarr_v2::MAX_CHUNK_BYTES).unwrap_or(usize::MAX);
+        }
         match &self.a2b {
             ArrayToBytes::Sharding(s) => {
                 let n = nd_core::num_elements(&s.per_shard).unwrap_or(u64::MAX);
@@ -402,7 +463,59 @@ impl CodecChain {
                     .min(nd_codecs::zarr_v2::MAX_CHUNK_BYTES);
                 usize::try_from(b).unwrap_or(usize::MAX)
             }
-            ArrayToBytes::Bytes { .. } => self.decoded_len(),
+            ArrayToBytes::Bytes { .. } | ArrayToBytes::Vlen(_) => self.decoded_len(),
+        }
+    }
+
+    /// True when the chain decodes items of a variable-length type (`vlen-*`, maybe inside
+    /// `sharding_indexed`).
+    fn is_vlen(&self) -> bool {
+        match &self.a2b {
+            ArrayToBytes::Vlen(_) => true,
+            ArrayToBytes::Sharding(s) => s.inner.is_vlen(),
+            ArrayToBytes::Bytes { .. } => false,
+        }
+    }
+
+    /// Decode one encoded chunk of a variable-length type (a chain from
+    /// [`CodecChain::parse_vlen`]), calling `emit(position, item)` once for each element,
+    /// `position` in C order over the decoded chunk shape. Empty inner chunks of a shard give
+    /// `ctx.fill` (the fill value as one item). Allocation is bounded by the data: the
+    /// bytes→bytes codecs' output (see [`CodecChain::shard_bound`]) and one inner chunk's
+    /// items, each of which the vlen framing holds.
+    pub(crate) fn decode_items(
+        &self,
+        ctx: &Ctx<'_>,
+        data: &[u8],
+        emit: &mut dyn FnMut(u64, &[u8]),
+    ) -> Result<()> {
+        let bytes = self.decode_b2b(ctx, data)?;
+        let enc_shape = self.shapes.last().map_or(&[][..], |v| v.as_slice());
+        // positions come in the encoded (transposed) shape: map them back to the decoded one
+        let mut to_decoded = |pos: u64, item: &[u8]| {
+            let mut p = pos;
+            for (k, order) in self.transposes.iter().enumerate().rev() {
+                p = untranspose_pos(p, &self.shapes[k + 1], order); // ok: one shape per transpose, plus one
+            }
+            emit(p, item);
+        };
+        match &self.a2b {
+            ArrayToBytes::Vlen(codec) => {
+                let n = nd_core::num_elements(enc_shape)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| ctx.err("too many elements in a chunk"))?;
+                let items = codec.decode(&bytes, n).map_err(|e| ctx.codec(e))?;
+                for (i, it) in items.iter().enumerate() {
+                    to_decoded(i as u64, it);
+                }
+                Ok(())
+            }
+            ArrayToBytes::Sharding(s) => {
+                s.decode_shard_items(ctx, &bytes, enc_shape, &mut to_decoded)
+            }
+            ArrayToBytes::Bytes { .. } => {
+                Err(ctx.err("a fixed-size chunk cannot be decoded into variable-length items"))
+            }
         }
     }
 
@@ -426,6 +539,10 @@ impl CodecChain {
                 let shard_shape = self.shapes.last().map_or(&[][..], |v| v.as_slice());
                 s.decode_shard(ctx, data, shard_shape, dst)
             }
+            ArrayToBytes::Vlen(c) => Err(ctx.err(format!(
+                "{}: variable-length items cannot be decoded into fixed-size elements",
+                c.id()
+            ))),
         }
     }
 }
@@ -460,6 +577,12 @@ impl CodecChain {
             ArrayToBytes::Sharding(s) => {
                 let shard_shape = self.shapes.last().map_or(&[][..], |v| v.as_slice());
                 s.encode_shard(ctx, &cur, shard_shape)?
+            }
+            ArrayToBytes::Vlen(c) => {
+                return Err(ctx.err(format!(
+                    "{}: nd does not write variable-length chunks",
+                    c.id()
+                )))
             }
         };
         for c in &self.b2b {
@@ -586,6 +709,36 @@ fn untranspose(
     copy_strided(src, &sv, dst, &dv, &dshape, elem)
 }
 
+/// The decoded C-order position of the element at C-order position `pos` of a chunk encoded by
+/// `transpose(order)` (`enc_shape[i] = decoded[order[i]]`): [`untranspose`] for one position.
+fn untranspose_pos(pos: u64, enc_shape: &[u64], order: &[usize]) -> u64 {
+    let mut idx = vec![0u64; enc_shape.len()];
+    let mut rest = pos;
+    for (i, &n) in enc_shape.iter().enumerate().rev() {
+        idx[i] = rest % n.max(1);
+        rest /= n.max(1);
+    }
+    let mut dshape = vec![0u64; order.len()];
+    let mut didx = vec![0u64; order.len()];
+    for (i, &j) in order.iter().enumerate() {
+        dshape[j] = enc_shape[i];
+        didx[j] = idx[i];
+    }
+    nd_core::linear_index(&didx, &dshape)
+}
+
+/// The C-order position in a shard of `shard_shape` of the element at C-order position `pos`
+/// of the inner chunk of `chunk_shape` starting at `start`.
+fn inner_to_shard_pos(pos: u64, chunk_shape: &[u64], start: &[u64], shard_shape: &[u64]) -> u64 {
+    let mut idx = vec![0u64; chunk_shape.len()];
+    let mut rest = pos;
+    for (i, &n) in chunk_shape.iter().enumerate().rev() {
+        idx[i] = rest % n.max(1) + start[i];
+        rest /= n.max(1);
+    }
+    nd_core::linear_index(&idx, shard_shape)
+}
+
 fn location(conf: Option<&Map<String, Value>>) -> MResult<IndexLocation> {
     match conf_str(conf, "index_location") {
         None => Ok(IndexLocation::End),
@@ -601,6 +754,7 @@ impl Sharding {
         shard_shape: &[u64],
         dtype: &DataType,
         depth: usize,
+        vlen: Option<ObjectCodec>,
     ) -> MResult<Sharding> {
         let chunk_shape: Vec<u64> = match conf_str(conf, "chunk_shape") {
             Some(Value::Array(a)) => a
@@ -641,7 +795,8 @@ impl Sharding {
                 _ => Err(invalid(format!("sharding_indexed: {k} is not a list"))),
             }
         };
-        let inner = CodecChain::parse_depth(&list("codecs")?, &chunk_shape, dtype, depth + 1)?;
+        let inner =
+            CodecChain::parse_depth(&list("codecs")?, &chunk_shape, dtype, depth + 1, vlen)?;
         let n = nd_core::num_elements(&per_shard)
             .and_then(|n| n.checked_mul(16))
             .filter(|&n| n <= MAX_INDEX_BYTES)
@@ -658,6 +813,7 @@ impl Sharding {
             &index_shape,
             &DataType::UInt64,
             depth + 1,
+            None,
         )?;
         let index_bytes = index.fixed_encoded_len().ok_or_else(|| {
             unsupported("index_codecs whose output size is not fixed (compressors)")
@@ -834,6 +990,68 @@ impl Sharding {
         }
         Ok(())
     }
+
+    /// [`Sharding::decode_shard`] for a variable-length type: `emit(position, item)` for every
+    /// element of the shard (C order over `shard_shape`), inner chunk by inner chunk; an empty
+    /// inner chunk gives `ctx.fill` for each of its elements. A corrupt inner chunk is an error
+    /// naming the shard's key and the inner chunk.
+    fn decode_shard_items(
+        &self,
+        ctx: &Ctx<'_>,
+        shard: &[u8],
+        shard_shape: &[u64],
+        emit: &mut dyn FnMut(u64, &[u8]),
+    ) -> Result<()> {
+        let size = shard.len() as u64;
+        if size < self.index_bytes {
+            return Err(ctx.err(format!(
+                "shard of {size} bytes cannot hold its {}-byte index",
+                self.index_bytes
+            )));
+        }
+        let r = self.index_range(Some(size)).unwrap_or(0..0);
+        let index = self.decode_index(ctx, &shard[r.start as usize..r.end as usize])?;
+        let n_inner = nd_core::num_elements(&self.chunk_shape).unwrap_or(0);
+        let grid = nd_core::ChunkGrid::new(shard_shape.to_vec(), self.chunk_shape.clone())?;
+        for piece in grid.pieces(&nd_core::Region::full(shard_shape))? {
+            let pos = nd_core::linear_index(&piece.chunk, &self.per_shard) as usize;
+            let start = piece.in_out.start();
+            let mut at = |p: u64, item: &[u8]| {
+                emit(
+                    inner_to_shard_pos(p, &self.chunk_shape, &start, shard_shape),
+                    item,
+                );
+            };
+            let range = index
+                .range(pos, Some(size))
+                .map_err(|e| ctx.err(format!("shard index: {e}")))?;
+            match range {
+                None => {
+                    for p in 0..n_inner {
+                        at(p, ctx.fill);
+                    }
+                }
+                Some(r) => {
+                    let key = format!(
+                        "{} (inner chunk {})",
+                        ctx.key,
+                        nd_core::fmt_shape(piece.chunk.iter())
+                    );
+                    let ictx = Ctx {
+                        key: &key,
+                        dtype: ctx.dtype,
+                        fill: ctx.fill,
+                    };
+                    self.inner.decode_items(
+                        &ictx,
+                        &shard[r.start as usize..r.end as usize],
+                        &mut at,
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -866,6 +1084,44 @@ mod tests {
         untranspose(&enc, &[4, 2, 3], &[2, 0, 1], &mut back, 1).unwrap();
         assert_eq!(back, dec);
         assert_eq!(&enc[..4], &[0, 4, 8, 12]);
+    }
+
+    #[test]
+    fn vlen_items_come_back_in_decoded_positions_through_a_transpose() {
+        // decoded 2x3 items "rc"; transpose [1, 0] stores them C order over 3x2: d[j][i]
+        let codecs = [
+            json!({"name": "transpose", "configuration": {"order": [1, 0]}}),
+            json!({"name": "vlen-utf8"}),
+        ];
+        let chain = CodecChain::parse_vlen(&codecs, &[2, 3], ObjectCodec::VlenUtf8).unwrap();
+        assert_eq!(chain.describe(), "transpose+vlen-utf8");
+        let mut enc = 6u32.to_le_bytes().to_vec();
+        for i in 0..3 {
+            for j in 0..2 {
+                enc.extend(2u32.to_le_bytes());
+                enc.extend(format!("{j}{i}").into_bytes());
+            }
+        }
+        let ctx = Ctx {
+            key: "k",
+            dtype: &DataType::UInt8,
+            fill: b"",
+        };
+        let mut got = vec![String::new(); 6];
+        chain
+            .decode_items(&ctx, &enc, &mut |p, it| {
+                got[p as usize] = String::from_utf8(it.to_vec()).unwrap();
+            })
+            .unwrap();
+        assert_eq!(got, ["00", "01", "02", "10", "11", "12"]);
+        // a fixed-size chain cannot take vlen codecs, nor a vlen chain `bytes`
+        assert!(
+            CodecChain::parse(&[json!({"name": "vlen-utf8"})], &[2], &DataType::UInt8).is_err()
+        );
+        assert!(
+            CodecChain::parse_vlen(&[json!({"name": "bytes"})], &[2], ObjectCodec::VlenUtf8)
+                .is_err()
+        );
     }
 
     #[test]

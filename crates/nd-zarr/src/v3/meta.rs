@@ -190,8 +190,10 @@ fn conf_usize(conf: Option<&Map<String, Value>>, key: &str, field: &'static str)
 }
 
 /// The nd type of a v3 `data_type` (core names, `r*`, and zarr-python 3's extension types).
-/// Variable-length types (`string`, `variable_length_bytes`) are [`MetadataErrorV3::Unsupported`]:
-/// nd-core has no variable-length element type.
+/// Variable-length types (`string`, `bytes`) are [`MetadataErrorV3::Unsupported`] here:
+/// nd-core has no variable-length element type, and [`ArrayMetadataV3`] describes fixed-size
+/// elements only. Their arrays are read as fixed-width strings through
+/// [`super::ObjectMetadataV3`] and [`crate::ObjectArray`] ([`crate::Hierarchy::open_array`]).
 pub fn parse_data_type(v: &Value) -> MResult<DataType> {
     const F: &str = "data_type";
     let (name, conf) = name_config(v, F)?;

@@ -2,7 +2,9 @@
 //! `regular` chunk grid, `default` and `v2` chunk key encodings, the core data types plus
 //! zarr-python 3's fixed-length string and datetime types, every fill value spelling, the
 //! `bytes`, `transpose`, `gzip`, `zstd`, `blosc`, `crc32c` and `sharding_indexed` codecs, and
-//! consolidated metadata.
+//! consolidated metadata. Arrays of the variable-length types `string` and `bytes` (codecs
+//! `vlen-utf8`, `vlen-bytes`) are read as fixed-width numpy strings, as Zarr v2 object arrays
+//! are ([`ObjectMetadataV3`], [`crate::ObjectArray`]).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -38,6 +40,7 @@ mod json;
 mod meta;
 pub mod shard;
 mod verify;
+mod vlen;
 pub(crate) mod walk;
 
 pub use array::ZarrArrayV3;
@@ -54,6 +57,7 @@ pub use meta::{
 };
 pub use shard::ShardFetch;
 pub use verify::{ArrayCheck, MAX_DEFECTS_KEPT};
+pub use vlen::{vlen_codec_of, ObjectMetadataV3, VlenChunks};
 pub use walk::walk_node_paths;
 
 /// The store key of `name` under the node at `path` (`""` for the root): `path/name`.

@@ -48,34 +48,17 @@ fn codec_of(meta: &nd_zarr::ArrayMetadataV2) -> Option<String> {
     }
 }
 
-/// The codecs of an object array: the object codec, bytes filters, compressor.
-fn object_codec(o: &nd_zarr::ObjectMetadataV2) -> String {
-    let mut parts = vec![o.codec.id().to_string()];
-    for f in &o.filters {
-        parts.push(
-            f.get("id")
-                .and_then(|v| v.as_str())
-                .unwrap_or("?")
-                .to_string(),
-        );
-    }
-    if let Some(c) = o.compressor.get("id").and_then(|v| v.as_str()) {
-        parts.push(c.to_string());
-    }
-    parts.join("+")
-}
-
 /// An array's attributes, with a v3 array's `dimension_names` as xarray's v2 attribute
 /// `_ARRAY_DIMENSIONS` (the conversion plan's vocabulary for dimension names; see
 /// `convert/dims.rs`).
 fn array_meta(n: &nd_zarr::Node) -> serde_json::Map<String, serde_json::Value> {
     let mut meta = n.attributes.clone();
-    if let Some(names) = n
-        .metadata_v3
-        .as_ref()
-        .and_then(|m| m.dimension_names.as_ref())
-        .and_then(|d| d.iter().cloned().collect::<Option<Vec<String>>>())
-    {
+    let v3_names = match (&n.metadata_v3, &n.object) {
+        (Some(m), _) => m.dimension_names.as_deref(),
+        (None, Some(o)) => o.dimension_names(),
+        _ => None,
+    };
+    if let Some(names) = v3_names.and_then(|d| d.iter().cloned().collect::<Option<Vec<String>>>()) {
         meta.entry("_ARRAY_DIMENSIONS")
             .or_insert_with(|| serde_json::json!(names));
     }
@@ -171,6 +154,23 @@ impl ZarrDataset {
                 continue;
             }
             if n.kind != NodeKind::Array {
+                continue;
+            }
+            if n.object.is_some() {
+                // a `string`/`bytes` array: opening it decodes every chunk (to find its string
+                // width), as for a Zarr v2 object array
+                out.push(match self.h.open_array(&n.path) {
+                    Ok(a) => finding(
+                        place,
+                        "chunks",
+                        true,
+                        format!(
+                            "variable-length array: every chunk decoded (read as {})",
+                            crate::backend::typestr(a.dtype())
+                        ),
+                    ),
+                    Err(e) => finding(place, "chunks", false, e.to_string()),
+                });
                 continue;
             }
             let arr = match self.h.array_v3(&n.path) {
@@ -354,10 +354,10 @@ impl Backend for ZarrDataset {
                         } else {
                             n.path.clone()
                         },
-                        shape: o.grid.shape.clone(),
+                        shape: o.shape().to_vec(),
                         dtype: o.describe(),
-                        chunks: Some(o.grid.chunks.clone()),
-                        codec: Some(object_codec(o)),
+                        chunks: Some(o.chunks().to_vec()),
+                        codec: Some(o.codecs()),
                         kind: ArrayKind::Array,
                     });
                 }
@@ -489,21 +489,22 @@ impl Backend for ZarrDataset {
                 writeln!(w, "{indent}{name}  group")?;
             }
             match &n.metadata {
-                _ if n.zarr_format == 3 || n.error.is_some() => {}
+                _ if n.error.is_some() => {}
                 None if n.object.is_some() => {
                     if let Some(o) = &n.object {
                         writeln!(
                             w,
                             "{indent}{name}  array {:?} {} chunks {:?} order {:?} codec {} (read as numpy {})",
-                            o.grid.shape,
+                            o.shape(),
                             o.describe(),
-                            o.grid.chunks,
-                            o.grid.order,
-                            object_codec(o),
-                            if o.codec.is_text() { "U" } else { "S" }
+                            o.chunks(),
+                            o.order(),
+                            o.codecs(),
+                            if o.codec().is_text() { "U" } else { "S" }
                         )?;
                     }
                 }
+                _ if n.zarr_format == 3 => {}
                 Some(m) => writeln!(
                     w,
                     "{indent}{name}  array {:?} {} chunks {:?} order {:?} codec {}",
