@@ -171,7 +171,9 @@ def check_grouped_tiles(tmp):
         if names != ["bytes", "nd_fits_tile_group"]:
             failures.append(f"{label} (v3): codecs {names}")
             continue
-        cfs = CountingFS()
+        from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
+
+        cfs = AsyncFileSystemWrapper(CountingFS())
         fs = fsspec.filesystem("reference", fo=refs, fs={"file": cfs, None: cfs}, asynchronous=True)
         a = zarr.open_group(store=FsspecStore(fs, read_only=True, path=""), mode="r", zarr_format=3)[name]
         CountingFS.requests = CountingFS.nbytes = 0
