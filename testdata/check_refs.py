@@ -39,7 +39,8 @@ from fsspec.implementations.local import LocalFileSystem  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ND = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "nd"
-ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_asdf_strided", "nd_fits_tile", "nd_fits_tile_table", "nd_fits_column")
+ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_asdf_strided", "nd_fits_tile", "nd_fits_tile_table",
+             "nd_fits_tile_group", "nd_fits_column")
 
 try:  # nd's codecs, when the ndfiles package provides them
     import numcodecs
@@ -496,6 +497,108 @@ def check_tile_cutout(tmp):
         stats["checked"] += 1
 
 
+def grouped_tile_images(tmp):
+    """Two images of more than 10^5 tiles, written by astropy at test time (kept as small as
+    that allows: astropy compresses and decompresses tile by tile in Python, so the time goes
+    with the number of tiles): a 1280x1280 int16 RICE_1 image in 4x4 tiles (102,400 tiles), and a
+    1283x1281 float32 one quantized with SUBTRACTIVE_DITHER_2 in 4x4 tiles (103,041 tiles, the last
+    row and column edge tiles) with NaN pixels, zeros and a constant patch (tiles astropy stores in
+    GZIP_COMPRESSED_DATA). Returns [(label, path, cutout)]: a 100x100 cutout inside one chunk of
+    1 MiB."""
+    rng = np.random.default_rng(5)
+    ints = rng.integers(-3000, 3000, (1280, 1280), dtype=np.int16)
+    floats = rng.normal(100, 5, (1283, 1281)).astype(np.float32)
+    floats[150:160, 350:360] = np.nan
+    floats[400:420, 40:60] = 0.0
+    floats[1000:1012, 8:32] = 7.5  # constant tiles: quantization fails, GZIP_1 fallback
+    out = []
+    for label, data, kw in [
+        ("int16 RICE_1 4x4 tiles", ints, {}),
+        ("float32 RICE_1 SUBTRACTIVE_DITHER_2 4x4 tiles", floats, {"quantize_method": 2, "dither_seed": 9}),
+    ]:
+        path = os.path.join(tmp, f"many_tiles_{len(out)}.fits")
+        hdu = fits.CompImageHDU(data, compression_type="RICE_1", tile_shape=(4, 4), **kw)
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path, overwrite=True)
+        out.append((label, path, (slice(1030, 1130), slice(500, 600))))
+    return out
+
+
+def check_grouped_cutout(label, refs, name, cut, count):
+    """The chunks a cutout touches and whether `count()` = (requests, bytes) fetched for it are
+    those chunks (fsspec merges adjacent ranges: at most one request a chunk, their bytes)."""
+    meta = json.loads(refs["refs"][name + "/.zarray"]) if name + "/.zarray" in refs["refs"] else None
+    chunks = meta["chunks"] if meta else json.loads(refs["refs"][name + "/zarr.json"])["chunk_grid"]["configuration"]["chunk_shape"]
+    sep = "." if meta else "/"
+    prefix = name + "/" + ("" if meta else "c/")
+    touched = [
+        prefix + sep.join(map(str, (i, j)))
+        for i in range(cut[0].start // chunks[0], (cut[0].stop - 1) // chunks[0] + 1)
+        for j in range(cut[1].start // chunks[1], (cut[1].stop - 1) // chunks[1] + 1)
+    ]
+    want_bytes = sum(refs["refs"][k][2] for k in touched)
+    total = sum(v[2] for k, v in refs["refs"].items() if isinstance(v, list))
+    requests, nbytes = count()
+    print(
+        f"{label}: chunks {chunks}, 100x100 cutout: {len(touched)} chunk(s) touched, {requests} request(s), "
+        f"{nbytes} bytes fetched ({want_bytes} in those chunks, {total} compressed in all)"
+    )
+    if requests < 1 or requests > len(touched) or nbytes != want_bytes:
+        failures.append(f"{label} cutout fetched {requests} requests / {nbytes} bytes (its chunks: {want_bytes})")
+
+
+def check_grouped_tiles(tmp):
+    """Images of more than 10^5 tiles (grouped_tile_images): `nd refs --chunk-mib 1` maps whole
+    tile rows to a chunk (nd_fits_tile_group, several chunks); through fsspec + zarr-python 2 and
+    xarray the image equals astropy's bit for bit, and a 100x100 cutout fetches only the chunk
+    it touches. Prints the configuration's size per tile."""
+    if not HAVE_ND_CODECS:
+        stats["nd_codec_unchecked"] += 1
+        return
+    import time
+
+    t0 = time.process_time()
+    images = grouped_tile_images(tmp)
+    print(f"grouped tiles: astropy wrote the images in {time.process_time() - t0:.1f} s CPU")
+    for label, src, cut in images:
+        t0 = time.process_time()
+        want = fits.getdata(src, 1)
+        print(f"{label}: astropy read it in {time.process_time() - t0:.1f} s CPU")
+        out = os.path.join(tmp, "grouped.json")
+        rc, err = make_refs(src, out, "--chunk-mib", "1")
+        assert rc == 0, err
+        refs, root = open_refs(out)
+        name = zarr_arrays(refs)[0]
+        meta = json.loads(refs["refs"][name + "/.zarray"])
+        codec = meta["compressor"]
+        ntiles = int(np.prod([-(-s // t) for s, t in zip(meta["shape"], codec["tile"])]))
+        nchunks = sum(1 for k in refs["refs"] if k.startswith(name + "/") and not k.endswith((".zarray", ".zattrs")))
+        print(f"{label}: {ntiles} tiles in {nchunks} chunks of {meta['chunks']}, configuration "
+              f"{len(json.dumps(codec)) / ntiles:.2f} bytes a tile")
+        if codec["id"] != "nd_fits_tile_group" or nchunks < 4:
+            failures.append(f"{label}: {codec['id']} in {nchunks} chunks, not grouped")
+            continue
+        a = root[name]
+        CountingFS.requests = CountingFS.nbytes = 0
+        got = a[cut]
+        check_grouped_cutout(label, refs, name, cut, lambda: (CountingFS.requests, CountingFS.nbytes))
+        for what, msg in [("cutout", same(got, want[cut])), ("image", same(a[...], want))]:
+            if msg:
+                failures.append(f"{label} {what}: {msg}")
+            else:
+                stats["checked"] += 1
+        try:
+            import xarray as xr
+        except ImportError:
+            continue
+        ds = xr.open_dataset("reference://", engine="zarr",
+                             backend_kwargs={"consolidated": False, "storage_options": {"fo": refs}})
+        msg = same(ds[name].values, want)
+        if msg:
+            failures.append(f"{label} (xarray): {msg}")
+        else:
+            stats["xarray_checked"] += 1
+
+
 def server_var(name):
     """A loopback test server's variable: from the environment, else from the file
     `bash .ci/servers.sh` writes (target/nd-test-servers.env), else None."""
@@ -584,6 +687,7 @@ def main():
         check_scaling_grid(tmp)
         check_cutout(tmp)
         check_tile_cutout(tmp)
+        check_grouped_tiles(tmp)
     check_http_cutout()
     report_and_exit(stats, failures, HAVE_ND_CODECS)
 

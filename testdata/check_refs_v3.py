@@ -30,11 +30,23 @@ import asdf  # noqa: E402
 import fsspec  # noqa: E402
 import zarr  # noqa: E402
 from astropy.io import fits  # noqa: E402
-from check_refs import HERE, both_refuse, check_every_file, differs, report_and_exit, same, want_of  # noqa: E402
+from check_refs import (  # noqa: E402
+    HERE,
+    CountingFS,
+    both_refuse,
+    check_every_file,
+    check_grouped_cutout,
+    differs,
+    grouped_tile_images,
+    report_and_exit,
+    same,
+    want_of,
+)
 from zarr.storage import FsspecStore  # noqa: E402
 
 ND = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "nd"
-ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_asdf_strided", "nd_fits_tile", "nd_fits_tile_table", "nd_fits_column")
+ND_CODECS = ("nd_fits_scale", "nd_asdf_lz4", "nd_asdf_strided", "nd_fits_tile", "nd_fits_tile_table",
+             "nd_fits_tile_group", "nd_fits_column")
 
 try:
     from zarr.registry import get_codec_class
@@ -138,6 +150,53 @@ def check_virtualizarr(src, kind, doc):
             stats["virtualizarr_checked"] += 1
 
 
+def check_grouped_tiles(tmp):
+    """Images of more than 10^5 tiles (check_refs.grouped_tile_images), `nd refs --zarr-format 3
+    --chunk-mib 1`: whole tile rows a chunk (nd_fits_tile_group); through fsspec + zarr-python 3
+    and xarray (zarr_format=3) the image equals astropy's, and a 100x100 cutout fetches only the
+    chunk it touches (requests and bytes counted on the local filesystem)."""
+    if not HAVE_ND_CODECS:
+        stats["nd_codec_unchecked"] += 1
+        return
+    for label, src, cut in grouped_tile_images(tmp):
+        want = fits.getdata(src, 1)
+        out = os.path.join(tmp, "grouped3.json")
+        p = subprocess.run([ND, "refs", src, "--zarr-format", "3", "--chunk-mib", "1", "-o", out, "--force"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        with open(out) as f:
+            refs = json.load(f)
+        (name, meta), = v3_arrays(refs)
+        names = [c["name"] for c in meta["codecs"]]
+        if names != ["bytes", "nd_fits_tile_group"]:
+            failures.append(f"{label} (v3): codecs {names}")
+            continue
+        from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
+
+        cfs = AsyncFileSystemWrapper(CountingFS())
+        fs = fsspec.filesystem("reference", fo=refs, fs={"file": cfs, None: cfs}, asynchronous=True)
+        a = zarr.open_group(store=FsspecStore(fs, read_only=True, path=""), mode="r", zarr_format=3)[name]
+        CountingFS.requests = CountingFS.nbytes = 0
+        got = np.asarray(a[cut])
+        check_grouped_cutout(f"{label} (v3)", refs, name, cut, lambda: (CountingFS.requests, CountingFS.nbytes))
+        for what, msg in [("cutout", same(got, want[cut])), ("image", same(np.asarray(a[...]), want))]:
+            if msg:
+                failures.append(f"{label} (v3) {what}: {msg}")
+            else:
+                stats["checked"] += 1
+        try:
+            import xarray as xr
+        except ImportError:
+            continue
+        ds = xr.open_dataset("reference://", engine="zarr", zarr_format=3, consolidated=False,
+                             backend_kwargs={"storage_options": {"fo": refs}})
+        msg = same(ds[name].values, want)
+        if msg:
+            failures.append(f"{label} (v3, xarray): {msg}")
+        else:
+            stats["checked"] += 1
+
+
 def _all_arrays(group):
     return [(p, m) for p, m in group.members(max_depth=None) if isinstance(m, zarr.Array)]
 
@@ -145,6 +204,7 @@ def _all_arrays(group):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_every_file(check_file, tmp)
+        check_grouped_tiles(tmp)
     report_and_exit(stats, failures, HAVE_ND_CODECS)
 
 

@@ -26,6 +26,7 @@ def refs(
     concat_dim: str | None = None,
     zarr_format: int = 2,
     force: bool = False,
+    group_tiles_above: int = 65536,
 ) -> dict[str, Any]: ...
 def stat(
     arr_or_path: Array | str | os.PathLike[str],

@@ -13,6 +13,7 @@ def refs_json(
     zarr_format: int,
     output: str | None,
     force: bool,
+    group_tiles_above: int,
 ) -> tuple[str, list[str], list[str], list[str]]: ...
 def codec_decode(config: str, data: bytes) -> npt.NDArray[Any]: ...
 

@@ -21,6 +21,7 @@ def refs(
     concat_dim: str | None = None,
     zarr_format: int = 2,
     force: bool = False,
+    group_tiles_above: int = 65536,
 ) -> dict[str, Any]:
     """The kerchunk references (version 1) describing FITS / ASDF files as a Zarr hierarchy whose
     chunks are byte ranges of the files, as ``nd refs`` writes them.
@@ -30,7 +31,10 @@ def refs(
     ``chunk_mib``: largest chunk of an uncompressed image or block. ``url_prefix``: refer to
     PREFIX + each file's name. ``zarr_format``: 2 (``.zarray``, numcodecs codecs) or 3
     (``zarr.json``, a v3 codec chain, chunk keys ``c/0/1``). ``output``: also write the JSON
-    there (an existing file is replaced only with ``force``).
+    there (an existing file is replaced only with ``force``). ``group_tiles_above``: a
+    tile-compressed image with more tiles than this maps a group of tiles (whole tile rows, about
+    ``chunk_mib`` of values) to one chunk (codec ``nd_fits_tile_group``) where its tiles lie in
+    order in the file; 0 groups every tiled image.
 
     Returns ``{"version": 1, "refs": {...}}``, for ``fsspec.filesystem("reference", fo=...)``.
     Parts not mapped (variable-length table columns, quantized tiles, ...) are listed in the
@@ -43,6 +47,8 @@ def refs(
         raise ValueError(f"chunk_mib={chunk_mib!r}: give a positive number of MiB")
     if zarr_format not in (2, 3):
         raise ValueError(f"zarr_format={zarr_format!r}: 2 or 3")
+    if not (isinstance(group_tiles_above, int) and group_tiles_above >= 0):
+        raise ValueError(f"group_tiles_above={group_tiles_above!r}: give a number of tiles (>= 0)")
     text, expanded, skipped, _ = refs_json(
         srcs,
         max(1, int(chunk_mib * 1048576)),
@@ -51,6 +57,7 @@ def refs(
         int(zarr_format),
         None if output is None else os.fspath(output),
         bool(force),
+        int(group_tiles_above),
     )
     what = expanded[0] if len(expanded) == 1 else f"{len(expanded)} files"
     for s in skipped:

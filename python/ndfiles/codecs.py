@@ -17,7 +17,11 @@ of this package, so ``pip install ndfiles`` is all a reader needs:
 - ``nd_fits_tile_table``: one tile of a tile-compressed FITS image whose tiles need their own
   parameters (quantized with any dither method, null pixels, fallback columns, edge tiles): the
   configuration's table finds the tile by its bytes, nd decodes it to astropy's physical
-  values (NaN for null pixels), an edge tile padded to the chunk shape.
+  values (NaN for null pixels), an edge tile padded to the chunk shape;
+- ``nd_fits_tile_group``: a group of tiles of a tile-compressed FITS image with many tiles (a run
+  of whole tile rows, their compressed streams one after another in the file): the
+  configuration's table (base64 binary columns) finds the chunk by its bytes and gives each
+  tile's length and parameters; nd decodes every tile and places it in the chunk.
 
 Decoding only: references describe existing files, so ``encode`` raises.
 """
@@ -108,30 +112,48 @@ class FitsColumn(_NdCodec):
     _keys = ("hdu", "ascii", "row_bytes", "rows", "offset", "keywords")
 
 
+_TILE_TABLE_KEYS = (
+    "zcmptype",
+    "zbitpix",
+    "tile",
+    "blocksize",
+    "bytepix",
+    "hscale",
+    "hsmooth",
+    "plio_big_endian",
+    "shape",
+    "zquantiz",
+    "zdither0",
+    "zblank",
+    "bscale",
+    "bzero",
+    "blank",
+    "tiles",
+)
+
+
 class FitsTileTable(_NdCodec):
     """One tile of a FITS image whose tiles need their own parameters, found by its bytes in the
     configuration's ``tiles`` table; decodes to the full tile's physical values."""
 
     codec_id = "nd_fits_tile_table"
-    _keys = (
-        "zcmptype",
-        "zbitpix",
-        "tile",
-        "blocksize",
-        "bytepix",
-        "hscale",
-        "hsmooth",
-        "plio_big_endian",
-        "shape",
-        "zquantiz",
-        "zdither0",
-        "zblank",
-        "bscale",
-        "bzero",
-        "blank",
-        "tiles",
-    )
+    _keys = _TILE_TABLE_KEYS
 
     def __repr__(self):
         n = len((self.tiles or {}).get("length", []))
         return f"FitsTileTable(zcmptype={self.zcmptype!r}, zbitpix={self.zbitpix!r}, tile={self.tile!r}, tiles=<{n} tiles>)"
+
+
+class FitsTileGroup(_NdCodec):
+    """A group of tiles of a FITS image (their compressed streams one after another), found by
+    its bytes in the configuration's ``chunks`` table; each tile decoded with its own length and
+    parameters from the ``tiles`` table and placed: the chunk's physical values."""
+
+    codec_id = "nd_fits_tile_group"
+    _keys = _TILE_TABLE_KEYS + ("chunk_shape", "chunks")
+
+    def __repr__(self):
+        return (
+            f"FitsTileGroup(zcmptype={self.zcmptype!r}, zbitpix={self.zbitpix!r}, tile={self.tile!r}, "
+            f"chunk_shape={self.chunk_shape!r}, shape={self.shape!r})"
+        )

@@ -10,13 +10,15 @@
 
 A parser follows VirtualiZarr 2's protocol: called with ``(url, registry)``, it returns a
 ``ManifestStore``. The hierarchy is that of ``nd refs --zarr-format 3`` (one array per image HDU /
-ASDF ndarray, sub-chunked rows, one tile per chunk, FITS scaling and ASDF compression as codecs;
-``spec-notes/virtual-zarr.md``); nd's own codecs (``nd_fits_scale``, ``nd_fits_tile``,
-``nd_fits_tile_table``, ``nd_asdf_lz4``, ``nd_asdf_strided``) are read by zarr-python 3 through this package's ``zarr.codecs`` entry points.
+ASDF ndarray, sub-chunked rows, one tile per chunk or groups of whole tile rows for images with
+many tiles, FITS scaling and ASDF compression as codecs; ``spec-notes/virtual-zarr.md``); nd's
+own codecs (``nd_fits_scale``, ``nd_fits_tile``, ``nd_fits_tile_table``, ``nd_fits_tile_group``,
+``nd_asdf_lz4``, ``nd_asdf_strided``, ``nd_fits_column``) are read by zarr-python 3 through this
+package's ``zarr.codecs`` entry points.
 
 nd reads the file's headers (FITS) or tree and block headers (ASDF) itself, through its own
 local / HTTP / S3 access (and, once, the tiles of a tile-compressed image that needs
-``nd_fits_tile_table``, whose table identifies tiles by their bytes); the registry serves the
+``nd_fits_tile_table`` or ``nd_fits_tile_group``, whose tables identify chunks by their bytes); the registry serves the
 chunk reads. Arrays that nd gives inline
 (small ASDF inline arrays, a last chunk that would run past the end of the file) are left out
 with a warning: a ``ManifestStore`` holds byte ranges only. Parts nd does not map (tables,
@@ -120,11 +122,20 @@ class _NdParser:
 
     _format = ""
 
-    def __init__(self, *, chunk_mib: float = 8.0, skip_variables: Iterable[str] | None = None):
+    def __init__(
+        self,
+        *,
+        chunk_mib: float = 8.0,
+        skip_variables: Iterable[str] | None = None,
+        group_tiles_above: int = 65536,
+    ):
         """``chunk_mib``: largest chunk of an uncompressed image or block (chunks are whole
-        rows / planes). ``skip_variables``: arrays to leave out."""
+        rows / planes). ``skip_variables``: arrays to leave out. ``group_tiles_above``: a
+        tile-compressed image with more tiles maps groups of tiles (whole tile rows, about
+        ``chunk_mib`` of values) to chunks."""
         self.chunk_mib = chunk_mib
         self.skip_variables = list(skip_variables or ())
+        self.group_tiles_above = group_tiles_above
 
     def __call__(self, url: str, registry: Any) -> Any:
         """The ``ManifestStore`` of the file at ``url`` (a path, ``file://``, ``http(s)://`` or
@@ -135,7 +146,7 @@ class _NdParser:
             fmt = ds.format
         if fmt.lower() != self._format.lower():
             raise ValueError(f"{url}: a {fmt} file, not {self._format}")
-        r = refs(url, chunk_mib=self.chunk_mib, zarr_format=3)
+        r = refs(url, chunk_mib=self.chunk_mib, zarr_format=3, group_tiles_above=self.group_tiles_above)
         return manifest_store(r, registry, self.skip_variables)
 
 

@@ -11,6 +11,9 @@ codecs; zarr-python 3 finds them through the ``zarr.codecs`` entry points of thi
 - ``nd_fits_tile_table`` (bytes to bytes): one tile of an image whose tiles need their own
   parameters (quantized, null pixels, fallback columns, edge tiles), found by its bytes in the
   configuration's table, to the full tile's physical values (native byte order);
+- ``nd_fits_tile_group`` (bytes to bytes): a group of tiles of an image with many tiles (their
+  compressed streams one after another), found by its bytes in the configuration's table, to the
+  chunk's physical values (native byte order);
 - ``nd_asdf_lz4`` (bytes to bytes): python asdf's lz4 block framing;
 - ``nd_asdf_strided`` (bytes to bytes): the byte range spanning one chunk of a strided view of
   an ASDF block, gathered into C order (the ``bytes`` codec before it has the stored order);
@@ -127,6 +130,18 @@ class FitsTileTable(_NdBytesCodec):
     configuration's ``tiles`` table; decodes to the full tile's physical values."""
 
     codec_name: ClassVar[str] = "nd_fits_tile_table"
+
+
+@dataclass(frozen=True, init=False)
+class FitsTileGroup(_NdBytesCodec):
+    """A group of tiles of a FITS image (their streams one after another), found by its bytes in
+    the configuration's table; decodes to the chunk's physical values."""
+
+    codec_name: ClassVar[str] = "nd_fits_tile_group"
+
+    def __repr__(self) -> str:
+        c = self.configuration
+        return f"FitsTileGroup(zcmptype={c.get('zcmptype')!r}, chunk_shape={c.get('chunk_shape')!r})"
 
 
 @dataclass(frozen=True, init=False)

@@ -7,10 +7,11 @@ use pyo3::prelude::*;
 /// Build the references of `sources` (paths, URLs, local patterns) and return
 /// `(json_text, sources, skipped, needs_nd_codec)`: the kerchunk JSON, the expanded sources, the
 /// parts not mapped (with reasons) and the arrays that need ndfiles' codecs. With `output`, the
-/// JSON is also written there (replacing a file only with `force`). The GIL is released while
+/// JSON is also written there (replacing a file only with `force`). Tile-compressed images with
+/// more than `group_tiles_above` tiles map groups of tiles to chunks. The GIL is released while
 /// nd works.
 #[pyfunction]
-#[pyo3(signature = (sources, chunk_bytes, url_prefix, concat_dim, zarr_format, output, force))]
+#[pyo3(signature = (sources, chunk_bytes, url_prefix, concat_dim, zarr_format, output, force, group_tiles_above))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn refs_json(
     py: Python<'_>,
@@ -21,10 +22,12 @@ fn refs_json(
     zarr_format: u8,
     output: Option<String>,
     force: bool,
+    group_tiles_above: u64,
 ) -> PyResult<(String, Vec<String>, Vec<String>, Vec<String>)> {
     let opts = nd::refs::RefsOptions {
         chunk_bytes: chunk_bytes.max(1),
         url_prefix,
+        group_tiles_above,
     };
     py.detach(move || {
         crate::guarded(|| {

@@ -131,6 +131,44 @@ def test_fits_tile_table_decodes_pickles_and_stays_short_in_repr(tmp_path):
         c.decode(b"\0" * 30)
 
 
+def test_fits_tile_group_decodes_pickles_and_stays_short_in_repr():
+    """nd_fits_tile_group from the references of a quantized image with fallback and edge tiles,
+    every image grouped (group_tiles_above=0) in chunks of whole tile rows: every chunk decodes
+    to astropy's values for its region (zeros past the edge); the codec pickles and its repr
+    does not print the table; bytes of no chunk are refused."""
+    import json
+    import pickle
+
+    import ndfiles
+
+    src = TESTDATA / "fits" / "gen" / "c_tilemodes.fits"
+    refs = ndfiles.refs(str(src), group_tiles_above=0, chunk_mib=0.0012)  # chunks of 2 tile rows
+    meta = json.loads(refs["refs"]["H1/.zarray"])
+    c = numcodecs.get_codec(meta["compressor"])
+    assert type(c).__name__ == "FitsTileGroup" and len(repr(c)) < 200, repr(c)
+    assert c.get_config() == meta["compressor"]
+    want = fits.getdata(src, 1)
+    cy, cx = meta["chunks"]
+    ty, tx = meta["compressor"]["tile"]
+    assert cy > ty or cx > tx, "several tiles a chunk"
+    data = src.read_bytes()
+    n = 0
+    for key, ref in refs["refs"].items():
+        if not key.startswith("H1/") or key.endswith((".zarray", ".zattrs")):
+            continue
+        _, off, length = ref
+        i, j = (int(x) for x in key[3:].split("."))
+        got = c.decode(data[off:off + length]).reshape(cy, cx)
+        part = want[i * cy:(i + 1) * cy, j * cx:(j + 1) * cx]
+        np.testing.assert_array_equal(got[: part.shape[0], : part.shape[1]], part)
+        assert not got[part.shape[0]:].any() and not got[:, part.shape[1]:].any()
+        n += 1
+        c = pickle.loads(pickle.dumps(c))
+    assert n >= 2
+    with pytest.raises(Exception, match="none of the image's chunks"):
+        c.decode(b"\0" * 30)
+
+
 @pytest.mark.parametrize(
     "view",
     [

@@ -204,9 +204,16 @@ enum Cmd {
         /// a directory in kerchunk's parquet layout (Zarr v2), which fsspec reads lazily.
         #[arg(short, long)]
         output: String,
-        /// Largest chunk of an uncompressed image or block, in MiB (chunks are whole rows/planes).
+        /// Largest chunk of an uncompressed image or block, in MiB (chunks are whole rows/planes);
+        /// also the size of a group of tiles (--group-tiles-above).
         #[arg(long, default_value_t = 8.0)]
         chunk_mib: f64,
+        /// A tile-compressed image with more tiles than N maps a group of tiles (whole tile
+        /// rows, about --chunk-mib of values) to one chunk, decoded by ndfiles' codec
+        /// nd_fits_tile_group, where its tiles lie in order in the file (as astropy writes
+        /// them); at most N tiles, one tile to one chunk. 0 groups every tiled image.
+        #[arg(long, value_name = "N", default_value_t = nd::refs::DEFAULT_GROUP_TILES_ABOVE)]
+        group_tiles_above: u64,
         /// Refer to PREFIX + the file's name instead of the source's own path or URL.
         #[arg(long)]
         url_prefix: Option<String>,
@@ -434,6 +441,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             concat_dim,
             output,
             chunk_mib,
+            group_tiles_above,
             url_prefix,
             zarr_format,
             force,
@@ -447,6 +455,7 @@ fn run(cli: Cli) -> CliResult<u8> {
             let options = nd::refs::RefsOptions {
                 chunk_bytes: ((chunk_mib * 1048576.0) as u64).max(1),
                 url_prefix,
+                group_tiles_above,
             };
             let (sources, set) =
                 nd::refs::build_sources(&src, &options, concat_dim.as_deref(), zarr_format, &open)?;

@@ -318,27 +318,12 @@ fn check_tiles(
         if let Some(t) = &table {
             // physical values, native byte order, an edge tile padded with zeros
             let (dt, got) = t.decode(stored, 1 << 24).unwrap();
-            let clipped: Vec<u64> = start
-                .iter()
-                .zip(&chunks)
-                .zip(&shape)
-                .map(|((&s0, &c), &n)| c.min(n - s0))
-                .collect();
-            let region = nd_core::Region::from_start_shape(&start, &clipped);
-            let want = img.read_region(&region).unwrap();
-            let e = dt.size() as u64;
-            let mut padded = vec![0u8; got.len()];
-            let part = nd_core::Region::from_start_shape(&vec![0; clipped.len()], &clipped);
-            let mut at = 0usize;
-            nd_core::io::region_runs(&chunks, nd_core::Order::C, &part, |off, n| {
-                let (o, l) = ((off * e) as usize, (n * e) as usize);
-                padded[o..o + l].copy_from_slice(&want.bytes()[at..at + l]);
-                at += l;
-                Ok::<(), nd_core::Error>(())
-            })
-            .unwrap();
             assert_eq!(&dt, img.dtype(), "{name}");
-            assert_eq!(got, padded, "{name} tile {key:?}");
+            assert_eq!(
+                got,
+                chunk_read(&img, &start, &chunks),
+                "{name} tile {key:?}"
+            );
             continue;
         }
         let mut bytes = match z["compressor"]["id"].as_str() {
@@ -371,6 +356,129 @@ fn check_tiles(
         assert_eq!(bytes, want.bytes(), "{name} tile {key:?}");
     }
     n as usize
+}
+
+/// nd's read of the chunk of shape `chunks` at `start` of `img`, as a Zarr reader expects the
+/// decoded chunk: the part inside the image in place, zeros past its edge.
+fn chunk_read(img: &dyn ArrayRead, start: &[u64], chunks: &[u64]) -> Vec<u8> {
+    let clipped: Vec<u64> = start
+        .iter()
+        .zip(chunks)
+        .zip(img.shape())
+        .map(|((&s0, &c), &n)| c.min(n - s0))
+        .collect();
+    let region = nd_core::Region::from_start_shape(start, &clipped);
+    let want = img.read_region(&region).unwrap();
+    let e = img.dtype().size() as u64;
+    let mut padded = vec![0u8; (chunks.iter().product::<u64>() * e) as usize];
+    let part = nd_core::Region::from_start_shape(&vec![0; clipped.len()], &clipped);
+    let mut at = 0usize;
+    nd_core::io::region_runs(chunks, nd_core::Order::C, &part, |off, n| {
+        let (o, l) = ((off * e) as usize, (n * e) as usize);
+        padded[o..o + l].copy_from_slice(&want.bytes()[at..at + l]);
+        at += l;
+        Ok::<(), nd_core::Error>(())
+    })
+    .unwrap();
+    padded
+}
+
+/// Every tile-compressed image of testdata with the grouping threshold at 0 (every image
+/// grouped where its heap allows) and chunks of 1,000 bytes (several chunks of whole tile rows,
+/// or tiles along the last axis, short edge chunks) and of 8 MiB (the whole image): each chunk,
+/// decoded by `nd_fits_tile_group` from its byte range alone, is nd's read of that region of
+/// the image (checked against astropy elsewhere), zeros past the edge. Quantized images of each
+/// dither method, null pixels, fallback columns and edge tiles among them.
+#[test]
+fn grouped_tiles_decode_to_nds_reads() {
+    let (mut images, mut chunks_checked, mut multi) = (0, 0, 0);
+    let (mut dithered, mut fallback, mut edge, mut nulls) = (0, 0, 0, 0);
+    let mut not_grouped = Vec::new();
+    for path in fits_files() {
+        let p = path.to_str().unwrap();
+        if p.contains("broken") {
+            continue; // damaged on purpose
+        }
+        let Ok(ds) = nd::open(p) else { continue };
+        let file = std::fs::read(&path).unwrap();
+        let fits = nd_fits::Fits::open(&path).unwrap();
+        for chunk_bytes in [1000, 8 << 20] {
+            let opts = RefsOptions {
+                chunk_bytes,
+                group_tiles_above: 0,
+                ..Default::default()
+            };
+            let Ok(set) = build(&ds, &opts) else { continue };
+            assert!(
+                !set.skipped.iter().any(|s| s.contains("tile-compressed")),
+                "{p}: {:?}",
+                set.skipped
+            );
+            for name in set.arrays() {
+                let z = zarray(&set, name);
+                let hdu = zattrs(&set, name)["fits_hdu"].as_u64().unwrap() as usize;
+                if fits.hdu(hdu).unwrap().kind != nd_fits::HduKind::CompressedImage {
+                    continue;
+                }
+                let c = &z["compressor"];
+                if c["id"] != nd::refs::ND_FITS_TILE_GROUP {
+                    not_grouped.push(format!("{p} {name}"));
+                    continue;
+                }
+                let img = fits.image(hdu).unwrap();
+                let t = nd::refs::codec::Decoder::new(c.clone()).unwrap();
+                let (shape, chunks, tile) =
+                    (u64s(&z["shape"]), u64s(&z["chunks"]), u64s(&c["tile"]));
+                assert_eq!(z["dtype"], nd::typestr(img.dtype()), "{p} {name}");
+                let grid: Vec<u64> = shape
+                    .iter()
+                    .zip(&chunks)
+                    .map(|(s, c)| s.div_ceil(*c))
+                    .collect();
+                for k in 0..grid.iter().product::<u64>() {
+                    let idx = nd_core::shape::coords_of(k, &grid);
+                    let key: Vec<String> = idx.iter().map(u64::to_string).collect();
+                    let Ref::Range { offset, length, .. } =
+                        set.refs[&format!("{name}/{}", key.join("."))]
+                    else {
+                        panic!("{p} {name}: not a range")
+                    };
+                    let stored = &file[offset as usize..(offset + length) as usize];
+                    let (dt, got) = t.decode(stored, 1 << 26).unwrap();
+                    assert_eq!(&dt, img.dtype(), "{p} {name}");
+                    let start: Vec<u64> = idx.iter().zip(&chunks).map(|(i, c)| i * c).collect();
+                    assert_eq!(
+                        got,
+                        chunk_read(&img, &start, &chunks),
+                        "{p} {name} chunk {key:?}"
+                    );
+                    chunks_checked += 1;
+                    multi += usize::from(chunks.iter().zip(&tile).any(|(c, t)| c > t));
+                }
+                images += 1;
+                dithered +=
+                    usize::from(c["zquantiz"].as_str().is_some_and(|q| q.starts_with("SUB")));
+                fallback += usize::from(c["tiles"].get("column").is_some());
+                nulls += usize::from(!c["zblank"].is_null() || c["tiles"].get("zblank").is_some());
+                edge += usize::from(shape.iter().zip(&tile).any(|(s, t)| s % t != 0));
+            }
+        }
+    }
+    eprintln!(
+        "{images} grouped images, {chunks_checked} chunks ({multi} of several tiles); {dithered} \
+         dithered, {fallback} with fallback tiles, {nulls} with null pixels, {edge} with edge \
+         tiles; not grouped: {not_grouped:?}"
+    );
+    // the counts of testdata (every compressed image is grouped: their heaps are in order)
+    assert!(images >= 160 && not_grouped.is_empty(), "{images} images");
+    assert!(
+        chunks_checked >= 600 && multi >= 200,
+        "{chunks_checked} chunks, {multi} of several tiles"
+    );
+    assert!(
+        dithered >= 20 && fallback >= 10 && nulls >= 40 && edge >= 70,
+        "{dithered} {fallback} {nulls} {edge}"
+    );
 }
 
 #[test]
@@ -514,6 +622,7 @@ fn json_is_kerchunk_version_1() {
         &RefsOptions {
             chunk_bytes: 64,
             url_prefix: Some("https://example.org/data".into()),
+            ..Default::default()
         },
     )
     .unwrap();

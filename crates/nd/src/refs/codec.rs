@@ -1,19 +1,20 @@
 //! Decoding for nd's own codec ids in reference sets ([`super::ND_FITS_SCALE`],
-//! [`super::ND_ASDF_LZ4`], [`super::ND_ASDF_STRIDED`], [`super::ND_FITS_TILE`], [`super::ND_FITS_TILE_TABLE`],
-//! [`super::ND_FITS_COLUMN`]): what the `ndfiles` Python package's numcodecs and zarr-python 3
-//! codecs call.
+//! [`super::ND_ASDF_LZ4`], [`super::ND_ASDF_STRIDED`], [`super::ND_FITS_TILE`],
+//! [`super::ND_FITS_TILE_TABLE`], [`super::ND_FITS_TILE_GROUP`], [`super::ND_FITS_COLUMN`]): what
+//! the `ndfiles` Python package's numcodecs and zarr-python 3 codecs call.
 
 use super::tiles::TileTable;
 use super::{
-    ND_ASDF_LZ4, ND_ASDF_STRIDED, ND_FITS_COLUMN, ND_FITS_SCALE, ND_FITS_TILE, ND_FITS_TILE_TABLE,
+    ND_ASDF_LZ4, ND_ASDF_STRIDED, ND_FITS_COLUMN, ND_FITS_SCALE, ND_FITS_TILE, ND_FITS_TILE_GROUP,
+    ND_FITS_TILE_TABLE,
 };
 use crate::error::{Error, Result};
 use nd_core::DataType;
 use serde_json::Value;
 
 /// A codec configuration parsed once, to decode many chunks: what a codec object of the
-/// `ndfiles` package holds (an `nd_fits_tile_table` configuration carries a table of every
-/// tile, worth parsing only once).
+/// `ndfiles` package holds (an `nd_fits_tile_table` or `nd_fits_tile_group` configuration
+/// carries a table of every tile, worth parsing only once).
 #[derive(Debug, Clone)]
 pub struct Decoder {
     config: Value,
@@ -24,13 +25,12 @@ impl Decoder {
     /// Parse `config` (a numcodecs-style JSON object with `id`).
     ///
     /// # Errors
-    /// [`Error::Input`] for an `nd_fits_tile_table` configuration that is not valid (the other
-    /// ids are checked when decoding).
+    /// [`Error::Input`] for an `nd_fits_tile_table` or `nd_fits_tile_group` configuration that
+    /// is not valid (the other ids are checked when decoding).
     pub fn new(config: Value) -> Result<Decoder> {
         let table = match config["id"].as_str() {
-            Some(ND_FITS_TILE_TABLE) => Some(
-                TileTable::new(&config)
-                    .map_err(|m| Error::input(format!("codec {ND_FITS_TILE_TABLE:?}: {m}")))?,
+            Some(id @ (ND_FITS_TILE_TABLE | ND_FITS_TILE_GROUP)) => Some(
+                TileTable::new(&config).map_err(|m| Error::input(format!("codec {id:?}: {m}")))?,
             ),
             _ => None,
         };
@@ -44,9 +44,10 @@ impl Decoder {
     pub fn decode(&self, data: &[u8], max_len: usize) -> Result<(DataType, Vec<u8>)> {
         match &self.table {
             Some(t) => {
+                let id = self.config["id"].as_str().unwrap_or_default();
                 let out = t
                     .decode(data, max_len)
-                    .map_err(|m| Error::input(format!("codec {ND_FITS_TILE_TABLE:?}: {m}")))?;
+                    .map_err(|m| Error::input(format!("codec {id:?}: {m}")))?;
                 Ok((t.dtype(), out))
             }
             None => decode(&self.config, data, max_len),
@@ -67,6 +68,9 @@ impl Decoder {
 /// - `nd_fits_tile_table`: one tile of any kind, found in the configuration's table by its
 ///   bytes → the full tile's physical values (parses the table on every call: use [`Decoder`]
 ///   for many chunks);
+/// - `nd_fits_tile_group`: a group of tiles (their streams one after another), found in the
+///   configuration's table by its bytes → the chunk's physical values (as `nd_fits_tile_table`,
+///   parsing the table on every call);
 /// - `nd_fits_column`: whole rows of a FITS table → one column's values as astropy gives them.
 ///
 /// # Errors
@@ -121,7 +125,9 @@ pub fn decode(config: &Value, data: &[u8], max_len: usize) -> Result<(DataType, 
             Ok((DataType::UInt8, out))
         }
         ND_FITS_COLUMN => super::table::decode(config, data, max_len),
-        ND_FITS_TILE_TABLE => Decoder::new(config.clone())?.decode(data, max_len),
+        ND_FITS_TILE_TABLE | ND_FITS_TILE_GROUP => {
+            Decoder::new(config.clone())?.decode(data, max_len)
+        }
         _ => Err(bad("not a codec of nd")),
     }
 }

@@ -130,7 +130,9 @@ pub(super) fn build(ds: &Dataset, f: &Fits, b: &mut Builder) -> Result<()> {
 /// COMPRESSED_DATA): GZIP_1 (`gzip`), GZIP_2 (`gzip` then `shuffle`), NOCOMPRESS (the tile's
 /// big-endian values), integer RICE_1 / PLIO_1 / HCOMPRESS_1 (nd's `nd_fits_tile`), then the
 /// image's scaling as for a plain image. Otherwise nd's `nd_fits_tile_table`, whose table
-/// identifies each tile by its bytes and gives its parameters ([`super::tiles`]). Else the
+/// identifies each tile by its bytes and gives its parameters ([`super::tiles`]). An image with
+/// more tiles than `group_tiles_above` maps a group of tiles (whole tile rows, one byte range)
+/// to a chunk through `nd_fits_tile_group` where its heap allows, else as above. Else the
 /// reason.
 fn tiles(
     f: &Fits,
@@ -146,27 +148,52 @@ fn tiles(
     if tile.contains(&0) {
         return Err(format!("tile shape {tile:?}"));
     }
-    let grid: Vec<u64> = shape
+    let ntiles = shape
         .iter()
         .zip(&tile)
-        .map(|(&s, &t)| s.div_ceil(t))
-        .collect();
-    let (dtype, compressor, filters, ranges) = match common_codec(&c)? {
-        Some((dtype, compressor, filters, ranges)) => (dtype, compressor, filters, ranges),
-        None => {
-            let src = f.source().clone();
-            let read = move |r: std::ops::Range<u64>| -> std::result::Result<Vec<u8>, String> {
-                src.read_range(r)
-                    .map(|b| b.to_vec())
-                    .map_err(|e| e.to_string())
-            };
-            let (cfg, ranges) = super::tiles::table_codec(&c, &read)?;
-            let dtype = c.tile_settings().dtype().typestr(Endian::Little);
-            (dtype, Some(cfg), vec![], ranges)
-        }
+        .try_fold(1u64, |a, (&s, &t)| a.checked_mul(s.div_ceil(t)))
+        .unwrap_or(u64::MAX);
+    let src = f.source().clone();
+    let read = move |r: std::ops::Range<u64>| -> std::result::Result<Vec<u8>, String> {
+        src.read_range(r)
+            .map(|b| b.to_vec())
+            .map_err(|e| e.to_string())
     };
+    let physical = c.tile_settings().dtype().typestr(Endian::Little);
+    // many tiles: a group of tiles a chunk, where the heap holds them in order
+    let mut not_grouped = None;
+    let mut mapped = None;
+    if ntiles > b.group_tiles_above {
+        match super::tiles::group_codec(&c, &read, b.chunk_bytes) {
+            Ok(m) => mapped = Some((physical.clone(), Some(m.config), vec![], m.chunks, m.ranges)),
+            Err(why) => not_grouped = Some(why),
+        }
+    }
+    let mapped = match mapped {
+        Some(m) => m,
+        None => match common_codec(&c)? {
+            Some((dtype, compressor, filters, ranges)) => {
+                (dtype, compressor, filters, tile.clone(), ranges)
+            }
+            None => match super::tiles::table_codec(&c, &read) {
+                Ok(m) => (physical, Some(m.config), vec![], m.chunks, m.ranges),
+                Err(why) => {
+                    return Err(match not_grouped {
+                        Some(g) => format!("{why}; and not grouped: {g}"),
+                        None => why,
+                    })
+                }
+            },
+        },
+    };
+    let (dtype, compressor, filters, chunks, ranges) = mapped;
+    let grid: Vec<u64> = shape
+        .iter()
+        .zip(&chunks)
+        .map(|(&s, &c)| s.div_ceil(c))
+        .collect();
     if grid.iter().product::<u64>() != ranges.len() as u64 {
-        return Err(format!("{} tiles for a grid of {grid:?}", ranges.len()));
+        return Err(format!("{} chunks for a grid of {grid:?}", ranges.len()));
     }
     let mut attrs = attrs_json(&c.attributes());
     let names = dims::names(meta, shape.len(), true);
@@ -185,7 +212,7 @@ fn tiles(
     b.array(ArraySpec {
         path: name.to_string(),
         shape,
-        chunks: tile,
+        chunks,
         dtype: dtype.into(),
         compressor,
         filters: (!filters.is_empty()).then_some(filters),

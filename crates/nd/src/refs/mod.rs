@@ -10,8 +10,10 @@
 //! their byte order in the Zarr dtype; scaling goes through numcodecs `fixedscaleoffset` where
 //! that reproduces astropy's values bit for bit, and through nd's own codec id
 //! ([`ND_FITS_SCALE`]) otherwise; tile-compressed images are one tile per chunk
-//! ([`ND_FITS_TILE`], or [`ND_FITS_TILE_TABLE`] for tiles with their own parameters); compressed
-//! ASDF blocks are one chunk each with the numcodecs codec that decodes their framing.
+//! ([`ND_FITS_TILE`], or [`ND_FITS_TILE_TABLE`] for tiles with their own parameters), or a run of
+//! whole tile rows per chunk for images with many tiles ([`ND_FITS_TILE_GROUP`],
+//! [`RefsOptions::group_tiles_above`]); compressed ASDF blocks are one chunk each with the
+//! numcodecs codec that decodes their framing.
 //!
 //! ```
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/fits/gen/dim2.fits");
@@ -77,6 +79,17 @@ pub const ND_FITS_COLUMN: &str = "nd_fits_column";
 /// physical values as astropy gives them, an edge tile zero-padded to the chunk shape.
 pub const ND_FITS_TILE_TABLE: &str = "nd_fits_tile_table";
 
+/// The numcodecs codec id nd uses for a group of tiles of a tile-compressed FITS image (a run of
+/// whole tile rows, or of tiles along the last axis, contiguous in the heap): one chunk is the
+/// compressed streams of its tiles one after another. Its configuration holds the image's
+/// settings (those of [`ND_FITS_TILE_TABLE`]), `chunk_shape` (the chunk in pixels), `tiles` (per
+/// tile, base64 of little-endian binary columns: `length` u32 and, where they apply, `zscale`
+/// and `zzero` f64, `zblank` i64, `column` u8) and `chunks` (per chunk: `checksum` u64, CRC-32C
+/// and CRC-32 of its bytes, which with its length identify it); decoding splits the chunk at its
+/// tiles' lengths, decodes each with its own parameters (dither seeded by its index) and places
+/// it, giving the chunk's physical values as astropy gives them (zeros past the image's edge).
+pub const ND_FITS_TILE_GROUP: &str = "nd_fits_tile_group";
+
 /// The numcodecs codec id nd uses for python asdf's lz4 block framing when a block holds more
 /// than one frame: `{"id": "nd_asdf_lz4"}`.
 pub const ND_ASDF_LZ4: &str = "nd_asdf_lz4";
@@ -89,6 +102,9 @@ pub const ND_ASDF_LZ4: &str = "nd_asdf_lz4";
 /// shorter last chunk along it is recognised by its length and zero-filled).
 pub const ND_ASDF_STRIDED: &str = "nd_asdf_strided";
 
+/// The default of [`RefsOptions::group_tiles_above`].
+pub const DEFAULT_GROUP_TILES_ABOVE: u64 = 65_536;
+
 /// Options of [`build`].
 #[derive(Debug, Clone)]
 pub struct RefsOptions {
@@ -98,6 +114,11 @@ pub struct RefsOptions {
     /// Write the references to `PREFIX` + the file's name instead of the source's own path or
     /// URL (for a file that will be served from elsewhere: `s3://bucket/dir/`).
     pub url_prefix: Option<String>,
+    /// A tile-compressed image with more tiles than this maps a group of tiles (whole tile rows,
+    /// about [`Self::chunk_bytes`] of values) to one chunk through [`ND_FITS_TILE_GROUP`] where
+    /// the tiles lie in order in the heap; at most this many, one tile to one chunk. Default
+    /// 65,536 (the most tiles [`ND_FITS_TILE_TABLE`] holds).
+    pub group_tiles_above: u64,
 }
 
 impl Default for RefsOptions {
@@ -105,6 +126,7 @@ impl Default for RefsOptions {
         RefsOptions {
             chunk_bytes: 8 << 20,
             url_prefix: None,
+            group_tiles_above: DEFAULT_GROUP_TILES_ABOVE,
         }
     }
 }
@@ -138,7 +160,8 @@ pub struct RefSet {
     /// `.zattrs` as `nd_skipped`).
     pub skipped: Vec<String>,
     /// Arrays that need one of nd's codecs ([`ND_FITS_SCALE`], [`ND_ASDF_LZ4`], [`ND_ASDF_STRIDED`],
-    /// [`ND_FITS_TILE`], [`ND_FITS_TILE_TABLE`], [`ND_FITS_COLUMN`]) to be read.
+    /// [`ND_FITS_TILE`], [`ND_FITS_TILE_TABLE`], [`ND_FITS_TILE_GROUP`], [`ND_FITS_COLUMN`]) to be
+    /// read.
     pub needs_nd_codec: Vec<String>,
 }
 
@@ -184,8 +207,8 @@ impl RefSet {
 /// Build the reference set of one FITS or ASDF file. Reads the headers (FITS) or the tree and
 /// block headers (ASDF), plus a few bytes per lz4 block; never the data, except the last chunk
 /// of an array that ends exactly at the end of the file with no chunk size fitting (given inline)
-/// and the tiles of a tile-compressed image mapped through [`ND_FITS_TILE_TABLE`] (read once,
-/// for the checksums that identify them).
+/// and the tiles of a tile-compressed image mapped through [`ND_FITS_TILE_TABLE`] or
+/// [`ND_FITS_TILE_GROUP`] (read once, for the checksums that identify them).
 ///
 /// # Errors
 /// [`Error::Input`] for a Zarr source (already Zarr), a gzip-compressed FITS file (its byte
@@ -201,6 +224,7 @@ pub fn build(ds: &Dataset, opts: &RefsOptions) -> Result<RefSet> {
         },
         root_attrs: Map::new(),
         chunk_bytes: opts.chunk_bytes.max(1),
+        group_tiles_above: opts.group_tiles_above,
     };
     if let Some(x) = ds.extended() {
         return Err(Error::input(format!(
@@ -352,6 +376,7 @@ pub(crate) struct Builder {
     set: RefSet,
     root_attrs: Map<String, Value>,
     chunk_bytes: u64,
+    group_tiles_above: u64,
 }
 
 /// What a format module says about one array.
@@ -397,6 +422,7 @@ impl Builder {
                         | ND_ASDF_STRIDED
                         | ND_FITS_TILE
                         | ND_FITS_TILE_TABLE
+                        | ND_FITS_TILE_GROUP
                         | ND_FITS_COLUMN
                 )
             )
@@ -579,23 +605,24 @@ fn attr_json(v: &AttrValue) -> Value {
     }
 }
 
-/// Standard base64 with padding.
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= c.len() {
-                out.push(T[((n >> shift) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
+/// Standard base64 with padding (nd-codecs' numcodecs `Base64`, as Python's `b64encode`).
+pub(crate) fn base64(data: &[u8]) -> String {
+    use nd_codecs::Codec;
+    let text = nd_codecs::b64::Base64.encode(data).unwrap_or_default();
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+/// The bytes of base64 `text`, which must be exactly `len` bytes (checked before decoding
+/// allocates more than the text justifies).
+pub(crate) fn unbase64(text: &str, len: usize) -> std::result::Result<Vec<u8>, String> {
+    use nd_codecs::Codec;
+    let out = nd_codecs::b64::Base64
+        .decode(text.as_bytes(), len)
+        .map_err(|e| e.to_string())?;
+    if out.len() != len {
+        return Err(format!("{} bytes where {len} are needed", out.len()));
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -615,7 +642,10 @@ mod tests {
         ];
         for (i, o) in cases {
             assert_eq!(base64(i.as_bytes()), o);
+            assert_eq!(unbase64(o, i.len()).unwrap(), i.as_bytes());
         }
+        assert!(unbase64("Zm9v", 2).is_err(), "longer than asked");
+        assert!(unbase64("Zg==", 2).is_err(), "shorter than asked");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::{
     Ref, RefSet, ND_ASDF_LZ4, ND_ASDF_STRIDED, ND_FITS_COLUMN, ND_FITS_SCALE, ND_FITS_TILE,
-    ND_FITS_TILE_TABLE,
+    ND_FITS_TILE_GROUP, ND_FITS_TILE_TABLE,
 };
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
@@ -20,8 +20,9 @@ use std::collections::BTreeMap;
 /// (`numcodecs.fixedscaleoffset`, `numcodecs.shuffle`, `numcodecs.zlib`, `numcodecs.bz2`,
 /// `numcodecs.lz4`, and for Zarr-in-ASDF `numcodecs.blosc`, `numcodecs.zstd`, `numcodecs.lzma`),
 /// which zarr-python 3 reads through numcodecs; nd's own codecs by their ids
-/// (`nd_fits_scale`, `nd_fits_tile`, `nd_fits_tile_table`, `nd_asdf_lz4`, `nd_fits_column`), registered by the `ndfiles` package in
-/// zarr-python 3's `zarr.codecs` entry points. `fill_value` is the `.zarray`'s where it has one
+/// (`nd_fits_scale`, `nd_fits_tile`, `nd_fits_tile_table`, `nd_fits_tile_group`, `nd_asdf_lz4`,
+/// `nd_asdf_strided`, `nd_fits_column`), registered by the `ndfiles` package in zarr-python 3's
+/// `zarr.codecs` entry points. `fill_value` is the `.zarray`'s where it has one
 /// (Zarr-in-ASDF, whose unwritten chunks have no reference), else 0 (never used: every chunk is
 /// referenced).
 ///
@@ -196,9 +197,8 @@ fn array_meta(path: &str, z: &Value, mut attrs: Map<String, Value>) -> Result<Op
                 bytes_bytes.push(codec(&format!("numcodecs.{id}"), f));
             }
             "gzip" => bytes_bytes.push(codec("gzip", f)),
-            ND_FITS_TILE | ND_FITS_TILE_TABLE | ND_ASDF_LZ4 | ND_ASDF_STRIDED | ND_FITS_COLUMN => {
-                bytes_bytes.push(codec(id, f))
-            }
+            ND_FITS_TILE | ND_FITS_TILE_TABLE | ND_FITS_TILE_GROUP | ND_ASDF_LZ4
+            | ND_ASDF_STRIDED | ND_FITS_COLUMN => bytes_bytes.push(codec(id, f)),
             other => return Err(bad(format!("codec {other:?} has no v3 form here"))),
         }
     }
