@@ -721,7 +721,7 @@ mod tests {
         let at = |i: [usize; 3]| f64::from(vals[(i[0] * dims[1] + i[1]) * dims[2] + i[2]]);
         let mut sets: Vec<Vec<String>> = FIELDS.iter().map(|f| vec![f.to_string()]).collect();
         sets.push(FIELDS.iter().rev().map(|f| f.to_string()).collect());
-        for axis in 0..3 {
+        for (axis, &len) in dims.iter().enumerate() {
             for (budget, threads) in [(1 << 20, 1), (1 << 20, 2), (300, 2), (2000, 3)] {
                 let opts = Options {
                     budget,
@@ -738,7 +738,7 @@ mod tests {
                     assert_eq!(v.len(), d1 * d2 * k);
                     for p in 0..d1 {
                         for q in 0..d2 {
-                            let line: Vec<f64> = (0..dims[axis])
+                            let line: Vec<f64> = (0..len)
                                 .map(|t| match axis {
                                     0 => at([t, p, q]),
                                     1 => at([p, t, q]),
