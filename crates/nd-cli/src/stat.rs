@@ -290,7 +290,7 @@ pub fn run(a: StatArgs, out: &mut dyn Write) -> CliResult<()> {
 /// One statistic of the whole array.
 fn whole(view: &Array, what: &nd::Reduction, field: &str, opts: &WorkOptions) -> nd::Result<f64> {
     Ok(match what {
-        nd::Reduction::Stats => {
+        nd::Reduction::Stats | nd::Reduction::StatsOnly(_) => {
             let s = view.stats(opts)?;
             match field {
                 "count" => s.count as f64,

@@ -39,6 +39,18 @@ impl AlignedBuf {
         b
     }
 
+    /// Make the buffer `len` bytes long for reuse (a block buffer handed from block to block):
+    /// the allocation is kept when it holds `len` bytes, and the bytes are then whatever the
+    /// buffer held before (initialised, but not zeroed: the caller overwrites them); otherwise it
+    /// is replaced by a fresh [`AlignedBuf::zeroed`] (lazily zeroed pages, huge-page advice).
+    pub fn resize_reusing(&mut self, len: usize) {
+        if len.div_ceil(16) <= self.words.len() {
+            self.len = len;
+        } else {
+            *self = AlignedBuf::zeroed(len);
+        }
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.len
@@ -237,6 +249,21 @@ impl ArrayBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resize_reusing_keeps_a_large_enough_allocation() {
+        let mut b = AlignedBuf::zeroed(100);
+        b.as_mut_slice().fill(7);
+        let ptr = b.as_slice().as_ptr();
+        b.resize_reusing(40);
+        assert_eq!((b.len(), b.as_slice().as_ptr()), (40, ptr));
+        assert!(b.as_slice().iter().all(|&x| x == 7));
+        b.resize_reusing(112); // still within the 7 words of 16 bytes
+        assert_eq!((b.len(), b.as_slice().as_ptr()), (112, ptr));
+        b.resize_reusing(1000);
+        assert_eq!(b.len(), 1000);
+        assert!(b.as_slice().iter().all(|&x| x == 0));
+    }
 
     #[test]
     fn typed_and_ndarray() {

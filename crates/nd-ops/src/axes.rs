@@ -9,6 +9,7 @@
 //! too large for the budget alone is reduced on its own with the whole-array out-of-core
 //! algorithms (a few passes over it), so memory stays bounded in every case.
 
+use crate::along::FIELDS;
 use crate::quantile::{select_in_memory, select_ranks};
 use crate::sigma_clip::{sigma_clip_values, SigmaClip};
 use crate::values::{
@@ -25,6 +26,10 @@ use std::sync::Mutex;
 pub enum Reduction {
     /// count, nan_count, sum, mean, min, max, std (as [`Stats`]).
     Stats,
+    /// Some of the fields of [`Reduction::Stats`], by name, in this order: only what they need
+    /// is computed (along one axis, a `sum` is one pass of additions, without the second pass
+    /// over the values that `std` takes).
+    StatsOnly(Vec<String>),
     /// numpy's `nanpercentile` at each of these (0..=100).
     Percentiles(Vec<f64>),
     /// astropy's `sigma_clipped_stats`: mean, median, std, count.
@@ -35,10 +40,8 @@ impl Reduction {
     /// The names of the values computed per output element, in order.
     pub fn fields(&self) -> Vec<String> {
         match self {
-            Reduction::Stats => ["count", "nan_count", "sum", "mean", "min", "max", "std"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            Reduction::Stats => FIELDS.iter().map(|s| s.to_string()).collect(),
+            Reduction::StatsOnly(f) => f.clone(),
             Reduction::Percentiles(q) => q.iter().map(|q| format!("p{q}")).collect(),
             Reduction::SigmaClip(_) => [
                 "clipped_mean",
@@ -56,8 +59,17 @@ impl Reduction {
         if let Reduction::Percentiles(q) = self {
             check_percentiles(q)?;
         }
-        if *self != Reduction::Stats {
-            check_real(src.dtype(), "order statistics")?;
+        match self {
+            Reduction::Stats => {}
+            Reduction::StatsOnly(f) => {
+                if let Some(bad) = f.iter().find(|f| !FIELDS.contains(&f.as_str())) {
+                    return Err(Error::Unsupported(format!(
+                        "statistic '{bad}' is not one of {}",
+                        FIELDS.join(", ")
+                    )));
+                }
+            }
+            _ => check_real(src.dtype(), "order statistics")?,
         }
         Ok(())
     }
@@ -69,6 +81,7 @@ impl Reduction {
                 let s = stats_of(vals);
                 out.copy_from_slice(&stats_fields(&s));
             }
+            Reduction::StatsOnly(f) => pick_fields(&stats_of(vals), f, out),
             Reduction::Percentiles(q) => {
                 let mut n = 0;
                 for i in 0..vals.len() {
@@ -119,7 +132,7 @@ impl Reduction {
         out: &mut [f64],
     ) -> Result<()> {
         match self {
-            Reduction::Stats => {
+            Reduction::Stats | Reduction::StatsOnly(_) => {
                 let s = fold_values(
                     src,
                     region,
@@ -146,7 +159,10 @@ impl Reduction {
                     max: parts.iter().map(|p| p.max).fold(f64::NAN, f64::max),
                     std: m.std(0),
                 };
-                out.copy_from_slice(&stats_fields(&s));
+                match self {
+                    Reduction::StatsOnly(f) => pick_fields(&s, f, out),
+                    _ => out.copy_from_slice(&stats_fields(&s)),
+                }
             }
             Reduction::Percentiles(q) => {
                 let r = select_ranks(src, region, Keep::NOT_NAN, opts, |n| {
@@ -181,6 +197,17 @@ fn stats_fields(s: &Stats) -> [f64; 7] {
         s.max,
         s.std,
     ]
+}
+
+/// The fields named `names` (of [`FIELDS`], checked) of `s`, into `out`.
+fn pick_fields(s: &Stats, names: &[String], out: &mut [f64]) {
+    let all = stats_fields(s);
+    for (o, n) in out.iter_mut().zip(names) {
+        *o = FIELDS
+            .iter()
+            .position(|f| f == n)
+            .map_or(f64::NAN, |i| all[i]);
+    }
 }
 
 /// NaN-aware statistics of values in memory (compensated sum, two-pass std).
@@ -315,7 +342,8 @@ fn transpose(src: &[f64], shape: &[usize], strides: &[usize], dst: &mut [f64]) {
 
 /// Reduce `src` along `axes` (ascending, as [`normalize_axes`] returns them): `what` per lane,
 /// in parallel, memory within `opts.budget` plus the output: blocks hold whole lanes, a lane larger than the budget is reduced alone in a few passes. One
-/// axis with [`Reduction::Stats`] uses [`crate::stats_along_axis`], which needs no whole lanes.
+/// axis with [`Reduction::Stats`] or [`Reduction::StatsOnly`] streams instead (see
+/// [`crate::stats_along_axis`]): no whole lanes needed, only the asked fields computed.
 ///
 /// # Errors
 /// Bad axes or parameters, values the reduction does not define, the output too large for
@@ -332,12 +360,12 @@ pub fn along_axes(
     what.check(src)?;
     let fields = what.fields();
     let k = fields.len();
-    if *what == Reduction::Stats && axes.len() == 1 {
-        let (out_shape, st) = crate::stats_along_axis(src, axes[0], opts)?;
+    if axes.len() == 1 && matches!(what, Reduction::Stats | Reduction::StatsOnly(_)) {
+        let (shape, values) = crate::along::along_axis(src, axes[0], &fields, opts)?;
         return Ok(AxesResult {
-            shape: out_shape,
+            shape,
             fields,
-            values: st.iter().flat_map(stats_fields).collect(),
+            values,
         });
     }
     let kept: Vec<usize> = (0..nd).filter(|i| !axes.contains(i)).collect();

@@ -2,7 +2,36 @@
 //! (so parallel writes never share a chunk), covering whole source chunks where the budget allows,
 //! and small enough that `threads` blocks in flight fit the memory budget.
 
-use nd_core::{ChunkGrid, Region, Result};
+use nd_core::{AlignedBuf, ChunkGrid, Region, Result};
+use std::sync::Mutex;
+
+/// Block buffers handed from block to block (one per block in flight), so that a walk over
+/// many blocks allocates, and faults in fresh pages, only for the first few. Aligned to 16
+/// bytes: a block's bytes can be viewed as values of any type in place.
+#[derive(Default)]
+pub(crate) struct BlockBufs(Mutex<Vec<AlignedBuf>>);
+
+impl BlockBufs {
+    /// A buffer of `len` bytes: a returned one when there is one (its old bytes still in it:
+    /// the caller overwrites all `len`), else fresh zeroed memory (no page touched until used).
+    pub(crate) fn take(&self, len: usize) -> AlignedBuf {
+        let mut b = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_default();
+        b.resize_reusing(len);
+        b
+    }
+
+    /// Hand a buffer back for the next block.
+    pub(crate) fn give(&self, b: AlignedBuf) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(b);
+        }
+    }
+}
 
 /// Pick a block shape for walking an array of `shape` with `elem` bytes per element.
 ///

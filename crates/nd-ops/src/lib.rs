@@ -14,6 +14,7 @@
 //! assert_eq!((s.count, s.nan_count, s.sum), (5, 1, 18.0));
 //! ```
 
+mod along;
 mod axes;
 pub mod blocks;
 mod histogram;
@@ -25,11 +26,12 @@ mod stream;
 mod values;
 mod view;
 
+pub use along::stats_along_axis;
 pub use axes::{along_axes, normalize_axes, AxesResult, Reduction};
 pub use histogram::{histogram, Histogram};
 pub use mem::MemArray;
 pub use quantile::{quantiles, Quantiles};
-pub use reduce::{select, stats, stats_along_axis, Stats};
+pub use reduce::{select, stats, Stats};
 pub use sigma_clip::{sigma_clipped_stats, ClippedStats, SigmaClip};
 pub use stream::for_each_slab;
 pub use view::{RegionView, SelectionView};
@@ -37,7 +39,6 @@ pub use view::{RegionView, SelectionView};
 use nd_core::{num_bytes, ArrayBuf, ArrayRead, ArrayWrite, Error, Region, Result};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 /// Default memory budget: 256 MiB.
 pub const DEFAULT_BUDGET: usize = 256 << 20;
@@ -131,37 +132,19 @@ pub fn copy(src: &dyn ArrayRead, dst: &dyn ArrayWrite, opts: &Options) -> Result
     let done = AtomicU64::new(0);
     // One block buffer per block in flight, handed from block to block: no fresh allocation
     // (and no fresh pages to fault in) per block.
-    let spare: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-    let take = || {
-        spare
-            .lock()
-            .ok()
-            .and_then(|mut v| v.pop())
-            .unwrap_or_default()
-    };
-    let give = |b: Vec<u8>| {
-        if let Ok(mut v) = spare.lock() {
-            v.push(b);
-        }
-    };
+    let bufs = blocks::BlockBufs::default();
     opts.run(|| {
         regions
             .par_iter()
             .with_max_len(1)
             .try_for_each(|region| -> Result<()> {
                 let n = num_bytes(&region.shape(), elem)?;
-                let mut buf = take();
-                if buf.capacity() < n {
-                    // fresh zeroed memory (pages faulted in by the read itself, none touched
-                    // when the read fails at once)
-                    buf = vec![0u8; n];
-                } else {
-                    // a reused buffer keeps old bytes: the read overwrites all `n` of them
-                    buf.resize(n, 0);
-                }
-                src.read_region_into(region, &mut buf)?;
-                dst.write_region(region, &buf)?;
-                give(buf);
+                // fresh zeroed memory (pages faulted in by the read itself, none touched when
+                // the read fails at once) or a reused buffer whose `n` bytes the read overwrites
+                let mut buf = bufs.take(n);
+                src.read_region_into(region, buf.as_mut_slice())?;
+                dst.write_region(region, buf.as_slice())?;
+                bufs.give(buf);
                 let d = done.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
                 if let Some(p) = opts.progress {
                     p(d, total);

@@ -1,8 +1,8 @@
 //! NaN-aware statistics computed block by block and combined (Chan/Welford for the variance,
-//! Neumaier-compensated sums), over a whole array or along one axis.
+//! Neumaier-compensated sums), over a whole array (along one axis: `along.rs`).
 
 use crate::{plan, Options};
-use nd_core::{ArrayBuf, ArrayRead, DataType, Error, Region, Result};
+use nd_core::{ArrayBuf, ArrayRead, DataType, Error, Result};
 use rayon::prelude::*;
 use std::sync::Mutex;
 
@@ -106,7 +106,7 @@ impl Acc {
 }
 
 /// A numeric element that statistics read as f64.
-trait Val: Copy {
+pub(crate) trait Val: Copy {
     fn f(self) -> f64;
 }
 
@@ -312,137 +312,6 @@ pub fn stats(src: &dyn ArrayRead, opts: &Options) -> Result<Stats> {
         .into_inner()
         .map_err(|_| Error::Unsupported("poisoned".into()))?;
     Ok(acc.finish())
-}
-
-/// Statistics along one axis: one [`Stats`] per position of the other axes, in C order over the
-/// reduced shape (the array's shape without `axis`), which is returned too.
-/// This is how a spectral cube larger than memory is collapsed ("moment 0" is the `sum`).
-pub fn stats_along_axis(
-    src: &dyn ArrayRead,
-    axis: usize,
-    opts: &Options,
-) -> Result<(Vec<u64>, Vec<Stats>)> {
-    let shape = src.shape().to_vec();
-    if axis >= shape.len() {
-        return Err(Error::Shape(format!(
-            "axis {axis} out of range for {} axes",
-            shape.len()
-        )));
-    }
-    let out_shape: Vec<u64> = shape
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != axis)
-        .map(|(_, &d)| d)
-        .collect();
-    let out_n =
-        nd_core::num_bytes(&out_shape, std::mem::size_of::<Acc>())? / std::mem::size_of::<Acc>();
-    let cs = src.chunk_shape();
-    // The output's accumulators (64 bytes per element) are held throughout: the blocks get the
-    // rest of the budget (at least a quarter of it, when the output alone is larger).
-    let acc_bytes = out_n.saturating_mul(std::mem::size_of::<Acc>());
-    let block_opts = Options {
-        budget: opts.budget.saturating_sub(acc_bytes).max(opts.budget / 4),
-        threads: opts.threads,
-        progress: None,
-    };
-    let regions = axis_blocks(&shape, src.dtype().size().max(1), &cs, axis, &block_opts)?;
-    let accs = Mutex::new(vec![Acc::default(); out_n]);
-    let out_strides = nd_core::shape::strides(&out_shape, nd_core::Order::C);
-    opts.run(|| {
-        regions
-            .par_iter()
-            .with_max_len(1)
-            .try_for_each(|r| -> Result<()> {
-                let buf = src.read_region(r)?;
-                let rs = r.shape();
-                // The block's output footprint: its shape without `axis`.
-                let foot: Vec<u64> = rs
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != axis)
-                    .map(|(_, &d)| d)
-                    .collect();
-                let outer = rs[..axis].iter().product::<u64>() as usize;
-                let inner = rs[axis + 1..].iter().product::<u64>() as usize;
-                let fstr = nd_core::shape::strides(&foot, nd_core::Order::C);
-                let last = foot.last().copied().unwrap_or(1).max(1);
-                let origin: Vec<u64> = r
-                    .start()
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != axis)
-                    .map(|(_, &d)| d)
-                    .collect();
-                // Each tile of lanes is merged into the output as soon as it is done.
-                block_lanes(&buf, outer, rs[axis] as usize, inner, |o, j0, part| {
-                    let mut g = accs
-                        .lock()
-                        .map_err(|_| Error::Unsupported("poisoned".into()))?;
-                    let mut gi = 0u64;
-                    for (t, p) in part.iter().enumerate() {
-                        // footprint index (o, j0 + t) -> output index: recomputed at the start
-                        // of each footprint row, +1 along it
-                        let fi = (o * inner + j0 + t) as u64;
-                        if t == 0 || fi.is_multiple_of(last) {
-                            let mut rem = fi;
-                            gi = 0;
-                            for (k, &s) in fstr.iter().enumerate() {
-                                let c = rem / s;
-                                rem %= s;
-                                gi += (origin[k] + c) * out_strides[k];
-                            }
-                        } else {
-                            gi += 1;
-                        }
-                        if let Some(a) = g.get_mut(gi as usize) {
-                            a.merge(p);
-                        }
-                    }
-                    Ok(())
-                })?;
-                Ok(())
-            })
-    })??;
-    let accs = accs
-        .into_inner()
-        .map_err(|_| Error::Unsupported("poisoned".into()))?;
-    Ok((out_shape, accs.iter().map(|a| a.finish()).collect()))
-}
-
-/// Blocks for a reduction along `axis`: as long along `axis` as the budget allows (ideally the
-/// whole axis, so each output element is computed in one piece and merged once), shrinking the
-/// other axes first, slowest first; aligned to the source's chunks.
-fn axis_blocks(
-    shape: &[u64],
-    elem: usize,
-    chunks: &[u64],
-    axis: usize,
-    opts: &Options,
-) -> Result<Vec<Region>> {
-    // Move `axis` last so it is shrunk last, plan, and move it back.
-    let perm: Vec<usize> = (0..shape.len())
-        .filter(|&i| i != axis)
-        .chain(std::iter::once(axis))
-        .collect();
-    let pick = |v: &[u64], dflt: u64| -> Vec<u64> {
-        perm.iter()
-            .map(|&i| v.get(i).copied().unwrap_or(dflt))
-            .collect()
-    };
-    let pshape = pick(shape, 1);
-    let palign = pick(chunks, 1);
-    let mut pprefer = palign.clone();
-    if let Some(l) = pprefer.last_mut() {
-        *l = shape.get(axis).copied().unwrap_or(1);
-    }
-    let pblock =
-        crate::blocks::block_shape(&pshape, elem, &palign, &pprefer, opts.max_block_bytes());
-    let mut block = vec![1u64; shape.len()];
-    for (k, &i) in perm.iter().enumerate() {
-        block[i] = pblock[k];
-    }
-    crate::blocks::block_regions(shape, &block)
 }
 
 /// Select one statistic of each element into an array (`sum`, `mean`, `min`, `max`, `std`,

@@ -77,7 +77,8 @@ impl Array {
 }
 
 /// The statistics a name selects (`nd stat --stat NAME`, `ndfiles` `Array.reduce`): the
-/// reduction that computes it and the field of the result that holds it.
+/// reduction that computes it and the field of the result that holds it. A plain statistic is
+/// [`Reduction::StatsOnly`] of that one field, so that a reduction computes nothing else.
 ///
 /// Names: `count`, `nan_count`, `sum`, `mean`, `min`, `max`, `std` (numpy's nan-functions,
 /// ddof 0); `median`, `pQ` (percentile Q, e.g. `p95`, `p99.5`; numpy's `nanpercentile`);
@@ -89,9 +90,10 @@ impl Array {
 pub fn stat_reduction(name: &str, clip: SigmaClip) -> Result<(Reduction, String)> {
     let name = name.trim();
     match name {
-        "count" | "nan_count" | "sum" | "mean" | "min" | "max" | "std" => {
-            Ok((Reduction::Stats, name.to_string()))
-        }
+        "count" | "nan_count" | "sum" | "mean" | "min" | "max" | "std" => Ok((
+            Reduction::StatsOnly(vec![name.to_string()]),
+            name.to_string(),
+        )),
         "median" => Ok((Reduction::Percentiles(vec![50.0]), "p50".into())),
         "clipped_mean" | "clipped_median" | "clipped_std" | "clipped_count" => {
             Ok((Reduction::SigmaClip(clip), name.to_string()))
@@ -126,6 +128,10 @@ mod tests {
         assert_eq!(
             stat_reduction("median", SigmaClip::default()).unwrap().0,
             Reduction::Percentiles(vec![50.0])
+        );
+        assert_eq!(
+            stat_reduction("sum", SigmaClip::default()).unwrap(),
+            (Reduction::StatsOnly(vec!["sum".into()]), "sum".into())
         );
         for bad in ["p101", "px", "avg", ""] {
             assert!(stat_reduction(bad, SigmaClip::default()).is_err(), "{bad}");
