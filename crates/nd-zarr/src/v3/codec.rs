@@ -843,6 +843,21 @@ impl Sharding {
     }
 
     /// Decode the encoded index bytes.
+    /// The size of a whole shard held in memory and its decoded index (an error when the shard
+    /// is too short to hold one).
+    fn whole_shard_index(&self, ctx: &Ctx<'_>, shard: &[u8]) -> Result<(u64, ShardIndex)> {
+        let size = shard.len() as u64;
+        if size < self.index_bytes {
+            return Err(ctx.err(format!(
+                "shard of {size} bytes cannot hold its {}-byte index",
+                self.index_bytes
+            )));
+        }
+        let r = self.index_range(Some(size)).unwrap_or(0..0);
+        let index = self.decode_index(ctx, &shard[r.start as usize..r.end as usize])?;
+        Ok((size, index))
+    }
+
     pub(crate) fn decode_index(&self, ctx: &Ctx<'_>, bytes: &[u8]) -> Result<ShardIndex> {
         if bytes.len() as u64 != self.index_bytes {
             return Err(ctx.err(format!(
@@ -958,15 +973,7 @@ impl Sharding {
         shard_shape: &[u64],
         dst: &mut [u8],
     ) -> Result<()> {
-        let size = shard.len() as u64;
-        if size < self.index_bytes {
-            return Err(ctx.err(format!(
-                "shard of {size} bytes cannot hold its {}-byte index",
-                self.index_bytes
-            )));
-        }
-        let r = self.index_range(Some(size)).unwrap_or(0..0);
-        let index = self.decode_index(ctx, &shard[r.start as usize..r.end as usize])?;
+        let (size, index) = self.whole_shard_index(ctx, shard)?;
         let elem = ctx.dtype.size();
         let grid = nd_core::ChunkGrid::new(shard_shape.to_vec(), self.chunk_shape.clone())?;
         let mut scratch = vec![0u8; self.inner.decoded_len()];
@@ -1002,15 +1009,7 @@ impl Sharding {
         shard_shape: &[u64],
         emit: &mut dyn FnMut(u64, &[u8]),
     ) -> Result<()> {
-        let size = shard.len() as u64;
-        if size < self.index_bytes {
-            return Err(ctx.err(format!(
-                "shard of {size} bytes cannot hold its {}-byte index",
-                self.index_bytes
-            )));
-        }
-        let r = self.index_range(Some(size)).unwrap_or(0..0);
-        let index = self.decode_index(ctx, &shard[r.start as usize..r.end as usize])?;
+        let (size, index) = self.whole_shard_index(ctx, shard)?;
         let n_inner = nd_core::num_elements(&self.chunk_shape).unwrap_or(0);
         let grid = nd_core::ChunkGrid::new(shard_shape.to_vec(), self.chunk_shape.clone())?;
         for piece in grid.pieces(&nd_core::Region::full(shard_shape))? {
