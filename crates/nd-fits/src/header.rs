@@ -101,6 +101,7 @@ impl Header {
         }
         self.raw = None;
         let p = self.parsed.get_mut();
+        // ok: `parsed` was set three lines above and `&mut self` excludes any other access
         &mut p.expect("parsed just above").cards
     }
 
