@@ -217,6 +217,15 @@ def both_refuse(read_reference):
     return False
 
 
+def mask_truth(got, attrs):
+    """A mask array of another type than bool (a `uint8` mask node) as numpy.ma makes it, the mask
+    python asdf gives: true where non-zero. The references keep the stored type and values. (A
+    float here is xarray's decoding of a fill value, which xarray_decoded accounts for.)"""
+    if attrs.get("asdf_path", "").endswith("/mask") and np.asarray(got).dtype.kind in "iu":
+        return np.asarray(got) != 0
+    return got
+
+
 def want_of(kind, doc, attrs, name, src=None):
     """What astropy (`doc` an HDUList) or python asdf (`doc` an AsdfFile, read from `src`) gives
     for the array `name` of the references, whose attributes are `attrs`."""
@@ -285,7 +294,7 @@ def check_file(src, kind, tmp):
                 continue
             attrs = json.loads(refs["refs"].get(name + "/.zattrs", "{}"))
             try:
-                got = root[name][...]
+                got = mask_truth(root[name][...], attrs)
             except Exception as e:  # noqa: BLE001
                 if kind == "fits" and both_refuse(lambda: want_of(kind, doc, attrs, name, src)):
                     stats["both_refuse"] += 1
@@ -350,7 +359,7 @@ def check_xarray(src, kind, refs, doc):
                 print(f"  xarray cannot read record arrays: {rel} {name} (checked with zarr-python)")
                 continue
             try:
-                got = ds[v].values
+                got = mask_truth(ds[v].values, attrs)
             except Exception as e:  # noqa: BLE001
                 if kind == "fits" and both_refuse(lambda: want_of(kind, doc, attrs, name, src)):
                     continue  # counted as both_refuse above

@@ -38,6 +38,7 @@ from check_refs import (  # noqa: E402
     check_grouped_cutout,
     differs,
     grouped_tile_images,
+    mask_truth,
     report_and_exit,
     same,
     want_of,
@@ -92,7 +93,7 @@ def check_file(src, kind, tmp):
                 stats["nd_codec_unchecked"] += 1
                 continue
             try:
-                got = np.asarray(root[name][...])
+                got = mask_truth(np.asarray(root[name][...]), meta["attributes"])
             except Exception as e:  # noqa: BLE001
                 if kind == "fits" and both_refuse(lambda: want_of(kind, doc, meta["attributes"], name, src)):
                     stats["both_refuse"] += 1
@@ -133,7 +134,7 @@ def check_virtualizarr(src, kind, doc):
     root = zarr.open_group(store=store, mode="r", zarr_format=3)
     for name, a in _all_arrays(root):
         try:
-            got = np.asarray(a[...])
+            got = mask_truth(np.asarray(a[...]), dict(a.attrs))
         except Exception as e:  # noqa: BLE001
             if kind == "fits" and both_refuse(lambda: want_of(kind, doc, dict(a.attrs), name, src)):
                 continue  # counted as both_refuse above

@@ -178,6 +178,7 @@ def py_files(out):
                 "b: !core/ndarray-1.0.0\n  data: [1.5, null, 2.5]\n  datatype: float64\n  shape: [3]\n...\n")
 
     mask_values(os.path.join(d, "mask_values.asdf"))
+    mask_shapes(d)
 
     # streamed block
     af = asdf.AsdfFile({"before": np.arange(5, dtype="u2"), "stream": asdf.Stream([3], np.float64)})
@@ -271,6 +272,40 @@ def py_files(out):
                     dump_expected(af, os.path.join(exp, name[:-5]))
     with asdf.open(os.path.join(sub, "exploded.asdf"), lazy_load=False, memmap=False) as af:
         dump_expected(af, os.path.join(exp, "exploded"))
+
+
+def mask_shapes(d):
+    """Masks of another shape than their array, as python asdf reads them through
+    `numpy.ma.array(data, mask=mask)`: as many elements reshaped in C order (a streamed `['*']`
+    mask, a flat one, one of the transposed shape), one element repeated. python asdf writes a mask
+    of the array's shape; the mask's `shape` is then edited in the YAML, padded to the same length
+    so that the block index stays valid. Inline masks of other shapes are written by hand. (A mask
+    of another number of elements is refused by numpy, "Mask and data not compatible": tested in
+    crates/nd-asdf/tests/python_files.rs.)"""
+    m = np.ma.array(np.arange(12, dtype="f8").reshape(3, 4), mask=np.arange(12).reshape(3, 4) % 5 == 0)
+    base = os.path.join(d, "mask_shapes.tmp")
+    write({"masked": m}, base)
+    with open(base, "rb") as f:
+        text = f.read()
+    os.remove(base)
+    # the mask node is nested one level deeper than the array's own keys
+    old = b"\n    shape: [3, 4]\n"
+    assert text.count(old) == 1, text
+    for name, shape in [("streamed", "['*'] "), ("flat", "[12]  "), ("4x3", "[4, 3]"), ("one", "[1]   ")]:
+        with open(os.path.join(d, f"mask_shape_{name}.asdf"), "wb") as f:
+            f.write(text.replace(old, b"\n    shape: " + shape.encode() + b"\n"))
+
+    def nd(name, mask):
+        return (f"{name}: !core/ndarray-1.0.0\n  data: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]\n"
+                f"  datatype: float64\n  shape: [2, 3]\n  mask: !core/ndarray-1.0.0 {mask}\n")
+
+    with open(os.path.join(d, "mask_shape_inline.asdf"), "w") as f:
+        f.write("#ASDF 1.0.0\n#ASDF_STANDARD 1.5.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- !core/asdf-1.1.0\n"
+                + nd("flat", "{data: [true, false, false, false, false, true], datatype: bool8, shape: [6]}")
+                + nd("cols", "{data: [[0, 1], [0, 0], [1, 0]], datatype: uint8, shape: [3, 2]}")
+                + nd("one_true", "{data: [true], datatype: bool8, shape: [1]}")
+                + nd("one_false", "{data: [[false]], datatype: bool8, shape: [1, 1]}")
+                + "...\n")
 
 
 def mask_values(path):

@@ -29,6 +29,74 @@ pub(crate) enum MaskSource {
     Array(Box<AsdfArray>),
     Scalar(f64),
     Inline(Arc<Vec<bool>>),
+    /// A one-element mask array: every element masked, or none.
+    Constant(bool),
+}
+
+/// A mask array as an array's mask: numpy's `ma.array(data, mask=mask)` reshapes a mask of as
+/// many elements and repeats a one-element one.
+#[derive(Debug, Clone, Copy)]
+pub enum ArrayMask<'a> {
+    /// A mask of the array's shape: the mask node's values (reshaped in C order if stored in
+    /// another shape; a one-element block mask is a view with zero strides).
+    Array(&'a AsdfArray),
+    /// An inline one-element mask: every element masked (`true`) or none.
+    Constant(bool),
+}
+
+/// The mask source for a mask array `mask` of an array of shape `shape`, as python asdf reads it
+/// through `numpy.ma.array(data, mask=mask)`: a mask of the array's shape as it is; one of
+/// another shape but as many elements reshaped in C order (numpy's rule, e.g. a streamed
+/// `shape: ['*']` mask); a one-element mask repeated. Any other shape is refused, as numpy
+/// refuses it ("Mask and data not compatible"). A reshaped mask must be stored contiguously
+/// (C order in a block, or inline): a strided view or Zarr chunks of another shape are refused.
+pub(crate) fn fit_mask(mut mask: AsdfArray, shape: &[u64], path: &str) -> Result<MaskSource> {
+    if mask.shape == shape {
+        return Ok(MaskSource::Array(Box::new(mask)));
+    }
+    let count = |s: &[u64]| s.iter().map(|&d| d as u128).product::<u128>();
+    let (n, m) = (count(shape), count(&mask.shape));
+    let refuse = |why: &str| {
+        crate::error::Error::node(
+            path,
+            format!(
+                "mask of shape {:?} does not fit the array's shape {shape:?}: {why}",
+                mask.shape
+            ),
+        )
+    };
+    if m != n && m != 1 {
+        return Err(refuse(
+            "numpy.ma takes a mask of the same number of elements (reshaped) or of one",
+        ));
+    }
+    let elem = mask.stored.size();
+    match &mut mask.storage {
+        Storage::Block(view) => {
+            let contiguous =
+                view.strides == nd_core::byte_strides(&mask.shape, nd_core::Order::C, elem);
+            view.strides = if m == 1 {
+                vec![0; shape.len()]
+            } else if contiguous {
+                nd_core::byte_strides(shape, nd_core::Order::C, elem)
+            } else {
+                return Err(refuse("a strided mask of another shape is not reshaped"));
+            };
+        }
+        Storage::Inline(buf) if m == 1 => {
+            return Ok(MaskSource::Constant(buf.bytes().iter().any(|&b| b != 0)));
+        }
+        Storage::Inline(buf) => {
+            *buf = Arc::new(buf.as_ref().clone().reshape(shape.to_vec())?);
+        }
+        Storage::Zarr(_) => {
+            return Err(refuse(
+                "a Zarr-chunked mask of another shape is not reshaped",
+            ))
+        }
+    }
+    mask.shape = shape.to_vec();
+    Ok(MaskSource::Array(Box::new(mask)))
 }
 
 impl AsdfArray {
@@ -75,6 +143,17 @@ impl AsdfArray {
         &self.stored
     }
 
+    /// The mask of a masked array whose `mask` is an ndarray, fitted to this array's shape as
+    /// python asdf reads it (see [`ArrayMask`]); `None` without a mask, for a scalar `mask` value
+    /// and for the nulls of inline data.
+    pub fn array_mask(&self) -> Option<ArrayMask<'_>> {
+        match self.mask.as_ref()? {
+            MaskSource::Array(a) => Some(ArrayMask::Array(a)),
+            MaskSource::Constant(b) => Some(ArrayMask::Constant(*b)),
+            MaskSource::Scalar(_) | MaskSource::Inline(_) => None,
+        }
+    }
+
     /// True when the array has a mask (python asdf returns a `numpy.ma.MaskedArray`).
     pub fn is_masked(&self) -> bool {
         self.mask.is_some()
@@ -119,6 +198,7 @@ impl AsdfArray {
                 let buf = self.read_region(region)?;
                 scalar_mask(&buf, *v)
             }
+            MaskSource::Constant(b) => vec![*b; n],
         }))
     }
 

@@ -382,10 +382,7 @@ impl AsdfFile {
             (_, Some(m)) => Some(MaskSource::Inline(Arc::new(m))),
             (Some(Mask::Array(m)), None) => {
                 let a = self.make_array(m, &format!("{path}/mask"))?;
-                if a.shape != shape {
-                    return Err(Error::node(path, "mask shape differs from the array shape"));
-                }
-                Some(MaskSource::Array(Box::new(a)))
+                Some(crate::array::fit_mask(a, &shape, path)?)
             }
             (Some(Mask::Scalar(v)), None) => Some(MaskSource::Scalar(*v)),
             (None, None) => None,

@@ -40,7 +40,7 @@ pub mod write;
 pub mod yaml;
 pub mod zarr;
 
-pub use array::AsdfArray;
+pub use array::{ArrayMask, AsdfArray};
 pub use blocks::ChecksumMatch;
 pub use deferred::{ArrayHandleId, AsdfArrayWriter, DeferredArray, DeferredFile};
 pub use error::{Error, Result};

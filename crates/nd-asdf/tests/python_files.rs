@@ -240,6 +240,47 @@ fn scalar_masks_match_numpy_masked_values() {
 }
 
 #[test]
+fn masks_of_another_shape_are_reshaped_or_repeated_as_numpy_ma_does() {
+    // python asdf builds numpy.ma.array(data, mask=mask): a mask of as many elements is reshaped
+    // in C order, one of one element repeated (testdata/gen_asdf.py, mask_shapes; the values are
+    // compared with python asdf's by every_python_file_reads_like_python_asdf); a cutout's mask is
+    // the same part of the whole mask.
+    for name in ["streamed", "flat", "4x3", "one"] {
+        let f = AsdfFile::open(py(&format!("mask_shape_{name}.asdf"))).unwrap();
+        let a = f.array("masked").unwrap();
+        assert_eq!(a.shape(), &[3, 4]);
+        let whole = a.read_mask(&Region::full(a.shape())).unwrap().unwrap();
+        let part = a
+            .read_mask(&Region::parse("1:3,1:4", a.shape()).unwrap())
+            .unwrap()
+            .unwrap();
+        let want: Vec<bool> = (1..3)
+            .flat_map(|r| (1..4).map(move |c| (r, c)))
+            .map(|(r, c)| whole[r * 4 + c])
+            .collect();
+        assert_eq!(part, want, "{name}");
+        let masked = whole.iter().filter(|&&m| m).count();
+        assert_eq!(masked, if name == "one" { 12 } else { 3 }, "{name}");
+    }
+}
+
+#[test]
+fn a_mask_of_another_number_of_elements_is_refused_as_numpy_ma_refuses_it() {
+    // numpy.ma.array(np.zeros((3, 4)), mask=np.zeros(4, bool)) raises MaskError ("Mask and data
+    // not compatible: data size is 12, mask size is 4"): python asdf cannot read such an array
+    let yaml = "#ASDF 1.0.0\n#ASDF_STANDARD 1.5.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n\
+--- !core/asdf-1.1.0\n\
+a: !core/ndarray-1.0.0\n  data: [[1.0, 2.0], [3.0, 4.0]]\n  datatype: float64\n  shape: [2, 2]\n  mask: !core/ndarray-1.0.0 {data: [true, false, true], datatype: bool8, shape: [3]}\n...\n";
+    let f =
+        AsdfFile::from_source(Arc::new(nd_core::MemSource::new(yaml.as_bytes().to_vec()))).unwrap();
+    let e = f.array("a").unwrap_err().to_string();
+    assert!(
+        e.contains("mask of shape [3] does not fit the array's shape [2, 2]"),
+        "{e}"
+    );
+}
+
+#[test]
 fn masked_inline_strings_hold_the_text_zero_under_the_mask() {
     // python asdf 6.0.0 reads `data: [a, null, ccc]` as np.ma.array(np.where(nones, 0, inline))
     // in the string dtype: `['a', '0', 'ccc']` (ucs4) and `[b'a', b'0', b'ccc']` (ascii), the

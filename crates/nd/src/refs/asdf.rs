@@ -18,7 +18,7 @@ use crate::convert::dims;
 use crate::error::{Error, Result};
 use crate::Dataset;
 use nd_asdf::ndarray::{parse_ndarray, Mask};
-use nd_asdf::{AsdfFile, StorageKind};
+use nd_asdf::{ArrayMask, AsdfArray, AsdfFile, StorageKind};
 use nd_codecs::zarr_v2::descr_to_json;
 use nd_core::{ArrayRead, DataType, Endian};
 use serde_json::{json, Map, Value};
@@ -49,9 +49,28 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
     for (path, info) in &arrays {
         let what = format!("array {path:?}");
         let name = zarr_name(path, &paths);
-        let Some(shape) = info.shape.clone() else {
+        let Some(mut shape) = info.shape.clone() else {
             b.skip(format!("{what}: its shape is not known; not mapped"));
             continue;
+        };
+        // a mask array as python asdf gives it, `numpy.ma.getmaskarray` of its array: fitted to
+        // the array's shape (reshaped, or one element repeated)
+        let parent = path.strip_suffix("/mask").and_then(|p| f.array(p).ok());
+        let fitted = match parent.as_ref().and_then(|p| p.array_mask()) {
+            Some(ArrayMask::Array(m)) if m.shape() != shape.as_slice() => {
+                shape = m.shape().to_vec();
+                match one_element_mask(m, &info.shape) {
+                    Some(v) => Fitted::Constant(
+                        v.map_err(|e| Error::input(format!("{file}: {what}: {e}")))?,
+                    ),
+                    None => Fitted::Reshaped(Box::new(m.clone())),
+                }
+            }
+            Some(ArrayMask::Constant(v)) => {
+                shape = parent.as_ref().map(|p| p.shape().to_vec()).unwrap_or(shape);
+                Fitted::Constant(v)
+            }
+            _ => Fitted::AsStored,
         };
         let names = dims::names(&Map::new(), shape.len(), false);
         let mut attrs = Map::new();
@@ -63,9 +82,43 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
         if name != *path {
             attrs.insert("asdf_path".into(), json!(path));
         }
+        let fitted = match fitted {
+            Fitted::Constant(v) => {
+                // every element masked or none: one chunk of the repeated value, given inline as
+                // inline arrays are (a fill value instead would make xarray mask the values and
+                // hand out objects)
+                let n = shape.iter().product::<u64>();
+                if n > INLINE_MAX {
+                    b.skip(format!(
+                        "{what}: a one-element mask repeated over {n} elements (more than {INLINE_MAX} are not copied into references); not mapped"
+                    ));
+                    continue;
+                }
+                if n > 0 {
+                    b.bytes(
+                        &name,
+                        &chunk_key(shape.len()),
+                        vec![u8::from(v); n as usize],
+                    );
+                }
+                b.array(ArraySpec {
+                    path: name,
+                    chunks: shape.iter().map(|&d| d.max(1)).collect(),
+                    shape,
+                    dtype: "|b1".into(),
+                    compressor: None,
+                    filters: None,
+                    fill_value: Value::Null,
+                    attrs,
+                });
+                continue;
+            }
+            Fitted::Reshaped(m) => Some(*m),
+            Fitted::AsStored => None,
+        };
         match &info.storage {
             StorageKind::Block(_) | StorageKind::External(_) => {
-                block_array(f, path, name, shape, attrs, &info.storage, b)?
+                block_array(f, path, fitted, name, shape, attrs, &info.storage, b)?
             }
             StorageKind::Inline => {
                 let nbytes = shape.iter().product::<u64>() * info.dtype.size() as u64;
@@ -75,9 +128,12 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
                     ));
                     continue;
                 }
-                let a = f
-                    .array(path)
-                    .map_err(|e| Error::input(format!("{file}: {e}")))?;
+                let a = match fitted {
+                    Some(m) => m,
+                    None => f
+                        .array(path)
+                        .map_err(|e| Error::input(format!("{file}: {e}")))?,
+                };
                 let buf = a
                     .read_all()
                     .map_err(|e| Error::input(format!("{file}: {what}: {e}")))?;
@@ -112,9 +168,11 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
 /// compressed block is one chunk with the codec of its compression; any other view of an
 /// uncompressed block (strides, negative strides, Fortran order) goes through
 /// [`super::ND_ASDF_STRIDED`], a chunk being the span of its elements.
+#[allow(clippy::too_many_arguments)]
 fn block_array(
     f: &AsdfFile,
     path: &str,
+    fitted: Option<AsdfArray>,
     name: String,
     shape: Vec<u64>,
     mut attrs: Map<String, Value>,
@@ -140,7 +198,7 @@ fn block_array(
         },
         _ => None,
     };
-    let a = match f.array(path) {
+    let a = match fitted.map(Ok).unwrap_or_else(|| f.array(path)) {
         Ok(a) => a,
         Err(e) => {
             b.skip(format!("{what}: {e}; not mapped"));
@@ -273,6 +331,29 @@ fn block_array(
     }
     b.array(spec(chunks, Some(compressor), attrs));
     Ok(())
+}
+
+/// A mask array as its array's references give it.
+enum Fitted {
+    /// As the mask node stores it (its shape is the array's).
+    AsStored,
+    /// Reshaped to the array's shape (as many elements, stored contiguously).
+    Reshaped(Box<AsdfArray>),
+    /// One element repeated: every element masked or none.
+    Constant(bool),
+}
+
+/// The value of a one-element mask (a mask node of `stored` shape with one element, fitted to a
+/// larger array by repetition): `true` when its element has a non-zero byte; `None` for a
+/// mask of more elements.
+fn one_element_mask(m: &AsdfArray, stored: &Option<Vec<u64>>) -> Option<nd_core::Result<bool>> {
+    let one =
+        stored.as_ref()?.iter().product::<u64>() == 1 && m.shape().iter().product::<u64>() != 1;
+    one.then(|| {
+        let first = nd_core::Region::new(m.shape().iter().map(|_| 0..1).collect());
+        m.read_region(&first)
+            .map(|b| b.bytes().iter().any(|&x| x != 0))
+    })
 }
 
 /// The file name of an exploded array's `source` (`name0000.asdf`, `file://name0000.asdf`):
