@@ -383,6 +383,62 @@ fn chunk_read(img: &dyn ArrayRead, start: &[u64], chunks: &[u64]) -> Vec<u8> {
     padded
 }
 
+/// Tiles that do not lie one after another in the heap (cfitsio after rewrites, hand-made
+/// heaps) cannot be grouped: the image is mapped one tile a chunk, and its attributes say why.
+/// astropy's `compressed_image.fits` (10 tiles of one row) with the descriptors of tiles 1 and 2
+/// swapped: still a valid file (its rows 1 and 2 trade places), no longer one run of the heap.
+#[test]
+fn tiles_out_of_heap_order_are_mapped_one_a_chunk_with_the_reason() {
+    let src = testdata().join("fits/astropy/compressed_image.fits");
+    let mut bytes = std::fs::read(&src).unwrap();
+    let fits = nd_fits::Fits::open(&src).unwrap();
+    let h = fits.hdu(1).unwrap();
+    assert_eq!(h.kind, nd_fits::HduKind::CompressedImage);
+    // one 1PB(n) column: 8-byte descriptors (count, offset), one row a tile
+    let row = |i: usize| h.data_offset as usize + 8 * i;
+    let (r1, r2) = (row(1), row(2));
+    let d1: [u8; 8] = bytes[r1..r1 + 8].try_into().unwrap();
+    bytes.copy_within(r2..r2 + 8, r1);
+    bytes[r2..r2 + 8].copy_from_slice(&d1);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("swapped.fits");
+    std::fs::write(&p, &bytes).unwrap();
+    let ds = nd::open(p.to_str().unwrap()).unwrap();
+    let (orig, swapped) = (
+        nd::open(src.to_str().unwrap())
+            .unwrap()
+            .array("1")
+            .unwrap()
+            .read_ndarray::<i16>(),
+        ds.array("1").unwrap().read_ndarray::<i16>(),
+    );
+    let (orig, swapped) = (orig.unwrap(), swapped.unwrap());
+    let row =
+        |a: &nd::ndarray::ArrayD<i16>, i: usize| a.index_axis(nd::ndarray::Axis(0), i).to_owned();
+    assert_eq!(row(&swapped, 1), row(&orig, 2));
+    assert_eq!(row(&swapped, 2), row(&orig, 1));
+    assert_ne!(row(&orig, 1), row(&orig, 2));
+    let opts = RefsOptions {
+        group_tiles_above: 0,
+        ..Default::default()
+    };
+    let set = build(&ds, &opts).unwrap();
+    let name = set
+        .arrays()
+        .into_iter()
+        .find(|n| zattrs(&set, n)["fits_hdu"] == 1)
+        .unwrap();
+    let z = zarray(&set, &name);
+    assert_ne!(z["compressor"]["id"], nd::refs::ND_FITS_TILE_GROUP);
+    assert_eq!(z["chunks"], serde_json::json!([1, 10]));
+    let why = zattrs(&set, &name)["nd_tiles_not_grouped"].clone();
+    assert!(
+        why.as_str()
+            .is_some_and(|w| w.contains("not one after another in the heap")),
+        "{why}"
+    );
+}
+
 /// Every tile-compressed image of testdata with the grouping threshold at 0 (every image
 /// grouped where its heap allows) and chunks of 1,000 bytes (several chunks of whole tile rows,
 /// or tiles along the last axis, short edge chunks) and of 8 MiB (the whole image): each chunk,
@@ -422,7 +478,13 @@ fn grouped_tiles_decode_to_nds_reads() {
                 }
                 let c = &z["compressor"];
                 if c["id"] != nd::refs::ND_FITS_TILE_GROUP {
-                    not_grouped.push(format!("{p} {name}"));
+                    // mapped one tile a chunk: the attributes say why
+                    let why = zattrs(&set, name)["nd_tiles_not_grouped"].clone();
+                    assert!(
+                        why.as_str().is_some_and(|w| !w.is_empty()),
+                        "{p} {name}: not grouped, no reason given"
+                    );
+                    not_grouped.push(format!("{p} {name}: {why}"));
                     continue;
                 }
                 let img = fits.image(hdu).unwrap();

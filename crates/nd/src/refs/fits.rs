@@ -132,8 +132,8 @@ pub(super) fn build(ds: &Dataset, f: &Fits, b: &mut Builder) -> Result<()> {
 /// image's scaling as for a plain image. Otherwise nd's `nd_fits_tile_table`, whose table
 /// identifies each tile by its bytes and gives its parameters ([`super::tiles`]). An image with
 /// more tiles than `group_tiles_above` maps a group of tiles (whole tile rows, one byte range)
-/// to a chunk through `nd_fits_tile_group` where its heap allows, else as above. Else the
-/// reason.
+/// to a chunk through `nd_fits_tile_group` where its heap allows, else as above with the reason
+/// in the attribute `nd_tiles_not_grouped`. Else the reason.
 fn tiles(
     f: &Fits,
     index: usize,
@@ -202,6 +202,10 @@ fn tiles(
         json!(groups.place(name, &shape, names)),
     );
     attrs.insert("fits_hdu".into(), json!(index));
+    if let Some(why) = &not_grouped {
+        // more tiles than the threshold but mapped one tile a chunk: say why they were not grouped
+        attrs.insert("nd_tiles_not_grouped".into(), json!(why));
+    }
     for (row, r) in ranges.iter().enumerate() {
         let key: Vec<String> = nd_core::shape::coords_of(row as u64, &grid)
             .iter()
