@@ -428,10 +428,10 @@ fn tiles_out_of_heap_order_are_mapped_one_a_chunk_with_the_reason() {
         .into_iter()
         .find(|n| zattrs(&set, n)["fits_hdu"] == 1)
         .unwrap();
-    let z = zarray(&set, &name);
+    let z = zarray(&set, name);
     assert_ne!(z["compressor"]["id"], nd::refs::ND_FITS_TILE_GROUP);
     assert_eq!(z["chunks"], serde_json::json!([1, 10]));
-    let why = zattrs(&set, &name)["nd_tiles_not_grouped"].clone();
+    let why = zattrs(&set, name)["nd_tiles_not_grouped"].clone();
     assert!(
         why.as_str()
             .is_some_and(|w| w.contains("not one after another in the heap")),
