@@ -31,6 +31,9 @@ pub(crate) enum MaskSource {
     Inline(Arc<Vec<bool>>),
     /// A one-element mask array: every element masked, or none.
     Constant(bool),
+    /// A mask node nd cannot read (why): python asdf leaves such a node unconverted and the
+    /// array unmasked, and so does nd.
+    Unreadable(String),
 }
 
 /// A mask array as an array's mask: numpy's `ma.array(data, mask=mask)` reshapes a mask of as
@@ -150,13 +153,23 @@ impl AsdfArray {
         match self.mask.as_ref()? {
             MaskSource::Array(a) => Some(ArrayMask::Array(a)),
             MaskSource::Constant(b) => Some(ArrayMask::Constant(*b)),
-            MaskSource::Scalar(_) | MaskSource::Inline(_) => None,
+            MaskSource::Scalar(_) | MaskSource::Inline(_) | MaskSource::Unreadable(_) => None,
+        }
+    }
+
+    /// Why the array's mask was left out: its `mask` is an ndarray node that cannot be read (an
+    /// invalid description, a missing block, ...). python asdf leaves that node unconverted (an
+    /// AsdfConversionWarning) and gives the array unmasked; nd reads it unmasked too.
+    pub fn unreadable_mask(&self) -> Option<&str> {
+        match &self.mask {
+            Some(MaskSource::Unreadable(why)) => Some(why),
+            _ => None,
         }
     }
 
     /// True when the array has a mask (python asdf returns a `numpy.ma.MaskedArray`).
     pub fn is_masked(&self) -> bool {
-        self.mask.is_some()
+        !matches!(self.mask, None | Some(MaskSource::Unreadable(_)))
     }
 
     /// The mask of `region` (true = masked), if the array is masked.
@@ -199,6 +212,7 @@ impl AsdfArray {
                 scalar_mask(&buf, *v)
             }
             MaskSource::Constant(b) => vec![*b; n],
+            MaskSource::Unreadable(_) => return Ok(None),
         }))
     }
 

@@ -380,10 +380,11 @@ impl AsdfFile {
         };
         let mask = match (&meta.mask, inline_mask) {
             (_, Some(m)) => Some(MaskSource::Inline(Arc::new(m))),
-            (Some(Mask::Array(m)), None) => {
-                let a = self.make_array(m, &format!("{path}/mask"))?;
-                Some(crate::array::fit_mask(a, &shape, path)?)
-            }
+            (Some(Mask::Array(m)), None) => match self.make_array(m, &format!("{path}/mask")) {
+                Ok(a) => Some(crate::array::fit_mask(a, &shape, path)?),
+                Err(e) => Some(MaskSource::Unreadable(e.to_string())),
+            },
+            (Some(Mask::Unreadable(why)), None) => Some(MaskSource::Unreadable(why.clone())),
             (Some(Mask::Scalar(v)), None) => Some(MaskSource::Scalar(*v)),
             (None, None) => None,
         };

@@ -37,6 +37,9 @@ pub enum Mask {
     Array(Box<NdArrayMeta>),
     /// A scalar: elements equal to it are masked (NaN: NaN elements are masked).
     Scalar(f64),
+    /// An ndarray node whose description is invalid (why): python asdf cannot convert it, and
+    /// leaves the array unmasked (with a warning).
+    Unreadable(String),
 }
 
 /// A parsed `core/ndarray` node.
@@ -327,10 +330,18 @@ pub fn parse_ndarray(node: &Node, path: &str) -> Result<NdArrayMeta> {
         Some(m) => match &m.value {
             Value::Int(i) => Some(Mask::Scalar(*i as f64)),
             Value::Float(f) => Some(Mask::Scalar(*f)),
-            Value::Map(_) | Value::Seq(_) => Some(Mask::Array(Box::new(parse_ndarray(
-                m,
-                &format!("{path}/mask"),
-            )?))),
+            Value::Map(_) | Value::Seq(_)
+                if m.tag()
+                    .is_some_and(|t| crate::yaml::tag_base(t) == NDARRAY_TAG) =>
+            {
+                Some(match parse_ndarray(m, &format!("{path}/mask")) {
+                    Ok(meta) => Mask::Array(Box::new(meta)),
+                    Err(e) => Mask::Unreadable(e.to_string()),
+                })
+            }
+            // python asdf applies a mask that is an ndarray or a number; an untagged list or
+            // mapping (not an ndarray to it) leaves the array unmasked
+            Value::Map(_) | Value::Seq(_) => None,
             _ => return Err(Error::node(path, "mask is neither a number nor an array")),
         },
     };

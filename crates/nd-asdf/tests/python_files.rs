@@ -281,6 +281,54 @@ a: !core/ndarray-1.0.0\n  data: [[1.0, 2.0], [3.0, 4.0]]\n  datatype: float64\n 
 }
 
 #[test]
+fn only_an_ndarray_or_a_number_masks_an_array() {
+    // python asdf 6.0 applies a `mask` that is an ndarray (a tagged node, a tagged inline list
+    // too) or a number; an untagged list or mapping leaves the array unmasked (checked: `a` and
+    // `b` read as plain ndarrays, `c` as a MaskedArray with mask [True, False, True])
+    let yaml = "#ASDF 1.0.0\n#ASDF_STANDARD 1.5.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n\
+--- !core/asdf-1.1.0\n\
+a: !core/ndarray-1.0.0\n  data: [1.0, 2.0, 3.0]\n  datatype: float64\n  shape: [3]\n  mask: [true, false, true]\n\
+b: !core/ndarray-1.0.0\n  data: [1.0, 2.0, 3.0]\n  datatype: float64\n  shape: [3]\n  mask: {data: [true, false, true], datatype: bool8, shape: [3]}\n\
+c: !core/ndarray-1.0.0\n  data: [1.0, 2.0, 3.0]\n  datatype: float64\n  shape: [3]\n  mask: !core/ndarray-1.0.0 [true, false, true]\n...\n";
+    let f =
+        AsdfFile::from_source(Arc::new(nd_core::MemSource::new(yaml.as_bytes().to_vec()))).unwrap();
+    for name in ["a", "b"] {
+        let a = f.array(name).unwrap();
+        assert!(!a.is_masked(), "{name}");
+        assert_eq!(
+            a.read_all().unwrap().as_slice::<f64>().unwrap(),
+            &[1.0, 2.0, 3.0]
+        );
+    }
+    let c = f.array("c").unwrap();
+    let mask = c.read_mask(&Region::full(c.shape())).unwrap().unwrap();
+    assert_eq!(mask, vec![true, false, true]);
+}
+
+#[test]
+fn an_unreadable_mask_leaves_the_array_unmasked_as_python_asdf_does() {
+    // python asdf 6.0 leaves a mask node it cannot convert as a raw node (AsdfConversionWarning)
+    // and gives the array unmasked (checked on a mask whose block does not exist and one whose
+    // shape is negative: plain ndarrays with the stored values)
+    let yaml = "#ASDF 1.0.0\n#ASDF_STANDARD 1.5.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n\
+--- !core/asdf-1.1.0\n\
+a: !core/ndarray-1.0.0\n  data: [1.0, 2.0, 3.0]\n  datatype: float64\n  shape: [3]\n  mask: !core/ndarray-1.0.0 {source: 5, datatype: bool8, byteorder: big, shape: [3]}\n\
+b: !core/ndarray-1.0.0\n  data: [1.0, 2.0, 3.0]\n  datatype: float64\n  shape: [3]\n  mask: !core/ndarray-1.0.0 {data: [true, false, true], datatype: bool8, shape: [-3]}\n...\n";
+    let f =
+        AsdfFile::from_source(Arc::new(nd_core::MemSource::new(yaml.as_bytes().to_vec()))).unwrap();
+    for name in ["a", "b"] {
+        let a = f.array(name).unwrap();
+        assert!(!a.is_masked(), "{name}");
+        assert!(a.read_mask(&Region::full(a.shape())).unwrap().is_none());
+        assert!(a.unreadable_mask().is_some(), "{name}");
+        assert_eq!(
+            a.read_all().unwrap().as_slice::<f64>().unwrap(),
+            &[1.0, 2.0, 3.0]
+        );
+    }
+}
+
+#[test]
 fn masked_inline_strings_hold_the_text_zero_under_the_mask() {
     // python asdf 6.0.0 reads `data: [a, null, ccc]` as np.ma.array(np.where(nones, 0, inline))
     // in the string dtype: `['a', '0', 'ccc']` (ucs4) and `[b'a', b'0', b'ccc']` (ascii), the

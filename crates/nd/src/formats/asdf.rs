@@ -288,8 +288,16 @@ impl Backend for AsdfDataset {
     fn warnings(&self) -> Vec<String> {
         let mut w = self.file.warnings().to_vec();
         for (path, _) in self.file.arrays() {
-            if let Err(e) = self.file.array(&path) {
-                w.push(format!("array '{path}': {e} (its data is not listed)"));
+            match self.file.array(&path) {
+                Err(e) => w.push(format!("array '{path}': {e} (its data is not listed)")),
+                Ok(a) => {
+                    if let Some(why) = a.unreadable_mask() {
+                        w.push(format!(
+                            "array '{path}': its mask cannot be read ({why}); read unmasked, as \
+                             python asdf does"
+                        ));
+                    }
+                }
             }
         }
         for (_, e) in self.file.unreadable_arrays() {
