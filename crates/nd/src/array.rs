@@ -37,9 +37,18 @@ impl Array {
         inner: Box<dyn ArrayRead>,
         pool: Option<Arc<rayon::ThreadPool>>,
     ) -> Self {
+        Array::shared(selector, Arc::from(inner), pool)
+    }
+
+    /// [`Array::new`] over a reader already shared.
+    pub(crate) fn shared(
+        selector: &str,
+        inner: Arc<dyn ArrayRead>,
+        pool: Option<Arc<rayon::ThreadPool>>,
+    ) -> Self {
         Array {
             selector: selector.to_string(),
-            inner: Arc::from(inner),
+            inner,
             pool,
         }
     }
