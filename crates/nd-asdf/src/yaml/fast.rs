@@ -26,6 +26,9 @@ struct P<'a> {
     pos: usize,
     handles: Vec<(&'a str, &'a str)>,
     ld: Loader,
+    /// The last tag token resolved and its tag: the nodes of a tree repeat a few tags (thousands
+    /// of `!core/ndarray-1.1.0`), and the handles do not change after the directives.
+    last_tag: Option<(&'a str, Arc<str>)>,
 }
 
 /// Give up: the text is outside the fast subset (or in error).
@@ -41,6 +44,7 @@ pub(super) fn load(text: &str, opts: LoadOptions) -> Option<Node> {
         pos: 0,
         handles: vec![("!", "!"), ("!!", "tag:yaml.org,2002:")],
         ld: Loader::new(opts, 0),
+        last_tag: None,
     };
     p.document().ok()?;
     if p.ld.in_collection() {
@@ -253,6 +257,11 @@ impl<'a> P<'a> {
         let end = s.find(' ').unwrap_or(s.len());
         let tok = &s[..end]; // ok: a char boundary found by find
         let rest = s[end..].trim_start_matches(' ');
+        if let Some((t, tag)) = &self.last_tag {
+            if *t == tok {
+                return Ok((Arc::clone(tag), rest));
+            }
+        }
         if tok.len() < 2 || tok.contains('%') {
             return Err(Bail);
         }
@@ -262,7 +271,9 @@ impl<'a> P<'a> {
             if uri.is_empty() || !uri_ok(uri) {
                 return Err(Bail);
             }
-            return Ok((self.ld.intern(uri), rest));
+            let tag = self.ld.intern(uri);
+            self.last_tag = Some((tok, Arc::clone(&tag)));
+            return Ok((tag, rest));
         }
         // the handle: `!!`, `!name!` or `!`
         let (handle, suffix) = match tok[1..].find('!') {
@@ -279,7 +290,9 @@ impl<'a> P<'a> {
             .find(|(h, _)| *h == handle)
             .map(|(_, p)| *p)
             .ok_or(Bail)?;
-        Ok((self.ld.intern_tag(prefix, suffix), rest))
+        let tag = self.ld.intern_tag(prefix, suffix);
+        self.last_tag = Some((tok, Arc::clone(&tag)));
+        Ok((tag, rest))
     }
 
     /// The block node starting at the current line (indent at least `min`).
