@@ -229,8 +229,9 @@ impl Backend for AsdfDataset {
     #[allow(clippy::mutable_key_type)]
     fn arrays(&self) -> Result<Vec<ArrayEntry>> {
         // about one array per block: sized once for the usual file (a block needs its header in
-        // the file, so the count is one the file justifies)
-        let blocks = self.file.blocks().len();
+        // the file, so the count is one the file justifies; capped, as a file of many blocks
+        // may hold few arrays)
+        let blocks = self.file.blocks().len().min(1 << 16);
         let mut out = Vec::with_capacity(blocks);
         let mut kept = Vec::with_capacity(blocks);
         self.file.open_arrays_with(|a| {
