@@ -136,7 +136,7 @@ fn flow_untagged(n: &Node) -> String {
             if (core_plain && !s.contains(['\n', '#', ':']))
                 || (n.tag.is_some() && plain_ok_tagged(s))
             {
-                s.clone()
+                s.to_string()
             } else {
                 str_text(s)
             }

@@ -201,7 +201,7 @@ fn scalar_node(dt: &DataType, c: &[u8]) -> Result<Node> {
             let sign = if im_s.starts_with('-') { "" } else { "+" };
             Node::tagged(
                 "tag:stsci.edu:asdf/core/complex-1.0.0",
-                Value::Str(format!("({}{sign}{im_s}j)", fmt(re))),
+                Value::Str(format!("({}{sign}{im_s}j)", fmt(re)).into()),
             )
         }
         DataType::Bytes(_) => {

@@ -204,6 +204,13 @@ impl AsdfFile {
     /// [`AsdfArray`] per array (no block data is read).
     pub fn open_arrays(&self) -> Vec<OpenedArray> {
         let mut out = Vec::new();
+        self.open_arrays_with(|a| out.push(a));
+        out
+    }
+
+    /// [`AsdfFile::open_arrays`] handing each array to `f` in file order, without collecting
+    /// them (a caller that keeps only part of each pays for no list).
+    pub fn open_arrays_with(&self, mut f: impl FnMut(OpenedArray)) {
         self.tree.walk(&mut |path, node| {
             let Some((info, meta)) = self.describe(path, node) else {
                 return;
@@ -212,7 +219,7 @@ impl AsdfFile {
                 Some(m) => self.make_array(m, path),
                 None => self.open_node(node, path),
             };
-            out.push(OpenedArray {
+            f(OpenedArray {
                 // the node `get_path` reaches (the first key spelled so at every level) is also
                 // the one the path index holds: no index is built for the listing
                 by_path: self
@@ -224,7 +231,6 @@ impl AsdfFile {
                 array,
             });
         });
-        out
     }
 
     /// The summary of the array node `node` at `path`, and for an ndarray the description it

@@ -78,7 +78,7 @@ pub fn parse_datatype(node: &Node, endian: Endian, path: &str) -> Result<(DataTy
     let bad = |m: &str| Error::node(path, format!("datatype: {m}"));
     match &node.value {
         Value::Str(s) => {
-            let dt = match s.as_str() {
+            let dt = match &**s {
                 "int8" => DataType::Int8,
                 "int16" => DataType::Int16,
                 "int32" => DataType::Int32,
@@ -223,7 +223,7 @@ impl<'a> Fields<'a> {
             let Value::Str(key) = &k.value else {
                 continue;
             };
-            let slot = match key.as_str() {
+            let slot = match &**key {
                 "source" => &mut f.source,
                 "data" => &mut f.data,
                 "byteorder" => &mut f.byteorder,
@@ -273,7 +273,7 @@ pub fn parse_ndarray(node: &Node, path: &str) -> Result<NdArrayMeta> {
                 Value::Int(i) => Source::Block(
                     i64::try_from(*i).map_err(|_| Error::node(path, "source out of range"))?,
                 ),
-                Value::Str(u) => Source::External(u.clone()),
+                Value::Str(u) => Source::External(u.to_string()),
                 _ => return Err(Error::node(path, "source is neither an integer nor a URI")),
             };
             (src, endian)
@@ -298,7 +298,7 @@ pub fn parse_ndarray(node: &Node, path: &str) -> Result<NdArrayMeta> {
                     Value::Int(i) => u64::try_from(*i)
                         .map(Dim::Fixed)
                         .map_err(|_| Error::node(path, "negative dimension")),
-                    Value::Str(s) if s == "*" => Ok(Dim::Star),
+                    Value::Str(s) if &**s == "*" => Ok(Dim::Star),
                     _ => Err(Error::node(path, "bad dimension")),
                 })
                 .collect::<Result<Vec<_>>>()?,
@@ -633,7 +633,7 @@ fn encode_scalar(node: &Node, dtype: &DataType, out: &mut Vec<u8>, path: &str) -
 /// the text `'0'` of the string dtype, as the numeric dtypes get the value 0.
 fn scalar_text(node: &Node) -> Option<String> {
     match &node.value {
-        Value::Str(s) => Some(s.clone()),
+        Value::Str(s) => Some(s.to_string()),
         Value::Null => Some("0".into()),
         Value::Seq(_) | Value::Map(_) => None,
         _ => node.key_string(),

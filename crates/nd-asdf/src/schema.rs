@@ -88,15 +88,15 @@ pub fn check_tree(tree: &Node) -> Vec<SchemaIssue> {
 fn walk(n: &Node, path: &str, out: &mut Vec<SchemaIssue>) {
     if let Some(t) = &n.tag {
         // YAML's own tags (`!!str`, `!!binary`, ...) are PyYAML's, not asdf's
-        if !KNOWN_TAGS.contains(&t.as_str()) && !t.starts_with(crate::yaml::YAML_TAG_PREFIX) {
+        if !KNOWN_TAGS.contains(&&**t) && !t.starts_with(crate::yaml::YAML_TAG_PREFIX) {
             out.push(SchemaIssue {
                 path: path.to_string(),
                 error: false,
                 msg: format!("tag {t} is not recognized by python asdf 6.0 (no schema or converter for it in the ASDF standard)"),
             });
         }
-        if t == "tag:stsci.edu:asdf/core/ndarray-1.0.0"
-            || t == "tag:stsci.edu:asdf/core/ndarray-1.1.0"
+        if &**t == "tag:stsci.edu:asdf/core/ndarray-1.0.0"
+            || &**t == "tag:stsci.edu:asdf/core/ndarray-1.1.0"
         {
             for msg in ndarray_problems(n) {
                 out.push(SchemaIssue {
@@ -123,7 +123,7 @@ fn walk(n: &Node, path: &str, out: &mut Vec<SchemaIssue>) {
         Value::Map(kv) => {
             for (k, v) in kv {
                 let key = match &k.value {
-                    Value::Str(s) => s.clone(),
+                    Value::Str(s) => s.to_string(),
                     other => Node {
                         tag: None,
                         value: other.clone(),
@@ -185,7 +185,7 @@ pub fn ndarray_problems(n: &Node) -> Vec<String> {
         for (i, d) in items.iter().enumerate() {
             match (int_of(d), &d.value) {
                 (Some(v), _) if v >= 0 => dims.push(Some(v)),
-                (None, Value::Str(s)) if s == "*" && i == 0 => dims.push(None),
+                (None, Value::Str(s)) if &**s == "*" && i == 0 => dims.push(None),
                 _ => {
                     out.push(format!(
                         "'shape' item {i} is {}, not a non-negative integer (or '*' first)",
@@ -203,7 +203,9 @@ pub fn ndarray_problems(n: &Node) -> Vec<String> {
         }
     }
     if let Some(b) = n.get("byteorder") {
-        if !matches!(&b.value, Value::Str(s) if s == "big" || s == "little") || b.tag.is_some() {
+        if !matches!(&b.value, Value::Str(s) if &**s == "big" || &**s == "little")
+            || b.tag.is_some()
+        {
             out.push(format!(
                 "'byteorder' is {}, not 'big' or 'little'",
                 describe(b)
@@ -287,11 +289,11 @@ fn inline_shape(items: &[Node]) -> Option<Vec<usize>> {
 fn datatype_problem(dt: &Node) -> Option<String> {
     match &dt.value {
         Value::Str(s) if dt.tag.is_none() => {
-            (!SCALAR_TYPES.contains(&s.as_str())).then(|| format!("'{s}' is not an ASDF datatype"))
+            (!SCALAR_TYPES.contains(&&**s)).then(|| format!("'{s}' is not an ASDF datatype"))
         }
         Value::Seq(items) if dt.tag.is_none() => {
             if let [kind, len] = items.as_slice() {
-                if matches!(&kind.value, Value::Str(k) if k == "ucs4" || k == "ascii") {
+                if matches!(&kind.value, Value::Str(k) if &**k == "ucs4" || &**k == "ascii") {
                     return int_of(len).is_none_or(|v| v < 0).then(|| {
                         format!(
                             "string length {} is not a non-negative integer",
@@ -300,7 +302,7 @@ fn datatype_problem(dt: &Node) -> Option<String> {
                     });
                 }
             }
-            if matches!(items.first().map(|f| &f.value), Some(Value::Str(k)) if k == "ucs4" || k == "ascii")
+            if matches!(items.first().map(|f| &f.value), Some(Value::Str(k)) if &**k == "ucs4" || &**k == "ascii")
             {
                 return Some("a string type needs [ucs4|ascii, length]".into());
             }
@@ -326,7 +328,7 @@ fn datatype_problem(dt: &Node) -> Option<String> {
                     }
                 }
                 if let Some(b) = f.get("byteorder") {
-                    if !matches!(&b.value, Value::Str(s) if s == "big" || s == "little") {
+                    if !matches!(&b.value, Value::Str(s) if &**s == "big" || &**s == "little") {
                         return Some(format!(
                             "structured field {i}: 'byteorder' is not big or little"
                         ));

@@ -163,7 +163,7 @@ fn yaml11_scalars_resolve_like_pyyaml() {
                 assert_eq!(nd_asdf::yaml::python_float_repr(*x), w, "{src}")
             }
             ("str", V::Str(s)) => {
-                assert_eq!(s, want.as_str().unwrap(), "{src}");
+                assert_eq!(&**s, want.as_str().unwrap(), "{src}");
                 assert!(
                     got.tag().is_none() || got.tag() == Some("tag:yaml.org,2002:timestamp"),
                     "{src}"

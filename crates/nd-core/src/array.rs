@@ -88,7 +88,15 @@ pub trait ArrayWrite: ArrayRead {
 
 /// Check that an output buffer has the size a region read needs.
 pub fn check_out_len(region: &Region, dtype: &DataType, out: &[u8]) -> Result<()> {
-    let want = num_bytes(&region.shape(), dtype.size())?;
+    // counted from the ranges (no shape vector for every read); too large: the shape's error
+    let want = match region
+        .checked_num_elements()
+        .and_then(|n| n.checked_mul(dtype.size() as u64))
+        .and_then(|n| usize::try_from(n).ok())
+    {
+        Some(n) => n,
+        None => num_bytes(&region.shape(), dtype.size())?,
+    };
     if want != out.len() {
         return Err(Error::Shape(format!(
             "output buffer has {} bytes, region {} of {dtype} needs {want}",

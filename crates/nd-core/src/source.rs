@@ -186,7 +186,9 @@ impl ByteSource for FileSource {
 /// `read_exact_at` (a read into the caller's buffer: full reads of images and blocks) is a
 /// positional read of the file (`pread`), not a copy out of the map, so the file's pages are
 /// not faulted into the process as well as the caller's buffer (peak RSS stays at the output's
-/// size, and no page-table set-up is paid for pages read once).
+/// size, and no page-table set-up is paid for pages read once). A read of at most 16 KiB is a
+/// copy out of the map instead: a system call per small read (a file of thousands of small
+/// arrays) costs more than the few pages it faults in.
 ///
 /// The usual caveat of memory maps applies: if another process truncates the file while it is
 /// mapped, reads may fault. Use [`FileSource`] for files that may change under you.
@@ -196,6 +198,10 @@ pub struct MmapSource {
     file: Arc<File>,
     path: PathBuf,
 }
+
+/// The largest [`MmapSource::read_exact_at`] served by a copy out of the map (larger reads are
+/// `pread`s of the file).
+const MAP_COPY_MAX: usize = 16 * 1024;
 
 #[derive(Debug)]
 struct MmapOwner(memmap2::Mmap);
@@ -241,6 +247,14 @@ impl ByteSource for MmapSource {
             &(offset..offset.saturating_add(buf.len() as u64)),
             self.len(),
         )?;
+        if buf.len() <= MAP_COPY_MAX {
+            // within the map: checked above
+            let at = usize::try_from(offset).unwrap_or(usize::MAX);
+            if let Some(src) = self.data.get(at..at.saturating_add(buf.len())) {
+                buf.copy_from_slice(src);
+                return Ok(());
+            }
+        }
         crate::io::read_exact_at(&self.file, buf, offset)
             .map_err(|e| Error::io(format!("{} at offset {offset}", self.path.display()), e))
     }

@@ -37,9 +37,18 @@ impl Array {
         inner: Box<dyn ArrayRead>,
         pool: Option<Arc<rayon::ThreadPool>>,
     ) -> Self {
+        Array::shared(selector, Arc::from(inner), pool)
+    }
+
+    /// [`Array::new`] over a reader already shared.
+    pub(crate) fn shared(
+        selector: &str,
+        inner: Arc<dyn ArrayRead>,
+        pool: Option<Arc<rayon::ThreadPool>>,
+    ) -> Self {
         Array {
             selector: selector.to_string(),
-            inner: Arc::from(inner),
+            inner,
             pool,
         }
     }
@@ -137,7 +146,11 @@ impl Array {
     /// # Errors
     /// As [`Array::read_ndarray`], and when the region is not within the shape.
     pub fn read_region_ndarray<T: Scalar>(&self, region: &Region) -> Result<ArrayD<T>> {
-        let shape: Vec<usize> = region.shape().iter().map(|&d| d as usize).collect();
+        let shape: Vec<usize> = region
+            .ranges
+            .iter()
+            .map(|r| r.end.saturating_sub(r.start) as usize)
+            .collect();
         let n = elements(region)
             .ok_or_else(|| self.fail("the region holds more values than memory can address"))?;
         // zeroed by the allocator and advised huge pages: the read is the first touch

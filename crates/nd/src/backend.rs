@@ -242,6 +242,11 @@ pub trait Backend: Send + Sync {
     fn arrays(&self) -> Result<Vec<ArrayEntry>>;
     /// Open one array by selector.
     fn open_array(&self, selector: &str) -> Result<Box<dyn ArrayRead>>;
+    /// [`Backend::open_array`] as the shared reader a [`crate::Array`] holds. A backend that
+    /// has the array at hand (ASDF after a listing) hands it over without the box and its copy.
+    fn open_array_shared(&self, selector: &str) -> Result<std::sync::Arc<dyn ArrayRead>> {
+        self.open_array(selector).map(std::sync::Arc::from)
+    }
     /// The human `nd info` listing.
     fn info_human(&self, w: &mut dyn Write) -> std::io::Result<()>;
     /// Extra keys of `nd info --json` (FITS: `hdus`).

@@ -173,9 +173,9 @@ impl Dataset {
     /// # Errors
     /// [`crate::Error::Input`] when nothing matches the selector, or it is not an array nd reads.
     pub fn array(&self, selector: &str) -> Result<Array> {
-        Ok(Array::new(
+        Ok(Array::shared(
             selector,
-            self.backend.open_array(selector)?,
+            self.backend.open_array_shared(selector)?,
             self.pool.clone(),
         ))
     }

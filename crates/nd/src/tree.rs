@@ -351,7 +351,7 @@ fn asdf_tree(root: &nd_asdf::Node) -> TreeNode {
             (None, V::Map(_)) => "dict".into(),
         };
         let mut t = TreeNode::new(name, path.clone(), kind);
-        t.tag = n.tag.clone();
+        t.tag = n.tag.as_deref().map(String::from);
         let child_path = |k: &str| {
             if path.is_empty() {
                 k.to_string()

@@ -11,6 +11,7 @@
 use super::loader::{LoadOptions, Loader};
 use super::node::Node;
 use saphyr_parser::{Marker, ScalarStyle, Span};
+use std::sync::Arc;
 
 struct Line<'a> {
     indent: usize,
@@ -25,6 +26,9 @@ struct P<'a> {
     pos: usize,
     handles: Vec<(&'a str, &'a str)>,
     ld: Loader,
+    /// The last tag token resolved and its tag: the nodes of a tree repeat a few tags (thousands
+    /// of `!core/ndarray-1.1.0`), and the handles do not change after the directives.
+    last_tag: Option<(&'a str, Arc<str>)>,
 }
 
 /// Give up: the text is outside the fast subset (or in error).
@@ -34,43 +38,63 @@ type R<T = ()> = Result<T, Bail>;
 
 /// Load `text` on the fast path, or `None` when it needs the full parser.
 pub(super) fn load(text: &str, opts: LoadOptions) -> Option<Node> {
-    // one entry per line, allocated once (counting is cheaper than growing a large vector)
-    let mut lines = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 1);
-    let mut offset = 0;
-    let mut blank = false;
-    for raw in text.split('\n') {
-        let start = offset;
-        offset += raw.len() + 1;
-        // ASCII without control characters only (no tabs, CR, NEL, BOM questions)
-        if raw.bytes().any(|b| !(0x20..0x7f).contains(&b)) {
-            return None;
-        }
-        let t = raw.trim_start_matches(' ');
-        if t.is_empty() {
-            blank = true;
-            continue;
-        }
-        if t.starts_with('#') {
-            return None;
-        }
-        lines.push(Line {
-            indent: raw.len() - t.len(),
-            text: t.trim_end_matches(' '),
-            offset: start,
-            after_blank: std::mem::take(&mut blank),
-        });
-    }
+    let lines = split_lines(text)?;
     let mut p = P {
         lines,
         pos: 0,
         handles: vec![("!", "!"), ("!!", "tag:yaml.org,2002:")],
         ld: Loader::new(opts, 0),
+        last_tag: None,
     };
     p.document().ok()?;
     if p.ld.in_collection() {
         return None;
     }
     p.ld.root.take()
+}
+
+/// The lines of `text` that hold something (indent, text without the spaces around it), in one
+/// pass over the bytes; `None` for a byte outside printable ASCII (tabs, CR, NEL, BOM and
+/// non-ASCII questions are left to the full parser) or a comment line.
+fn split_lines(text: &str) -> Option<Vec<Line<'_>>> {
+    let b = text.as_bytes();
+    // printable ASCII and newlines only: one pass without an early exit, which the compiler
+    // turns into vector code
+    if b.iter().fold(false, |bad, &c| {
+        bad | (c < 0x20 && c != b'\n') | (c >= 0x7f)
+    }) {
+        return None;
+    }
+    // ASDF trees run 15 to 25 bytes a line: sized once for them (pages of a larger guess are
+    // never written, so never touched), grown for denser text
+    let mut lines = Vec::with_capacity(b.len() / 16 + 1);
+    let mut blank = false;
+    let mut start = 0;
+    for end in b
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c == b'\n')
+        .map(|(i, _)| i)
+        .chain(std::iter::once(b.len()))
+    {
+        let line = b.get(start..end)?;
+        let indent = line.iter().take_while(|&&c| c == b' ').count();
+        match line.get(indent) {
+            None => blank = true,
+            Some(b'#') => return None,
+            Some(_) => {
+                let trail = line.iter().rev().take_while(|&&c| c == b' ').count();
+                lines.push(Line {
+                    indent,
+                    text: text.get(start + indent..end - trail)?,
+                    offset: start,
+                    after_blank: std::mem::take(&mut blank),
+                });
+            }
+        }
+        start = end + 1;
+    }
+    Some(lines)
 }
 
 fn span(offset: usize) -> Span {
@@ -229,10 +253,15 @@ impl<'a> P<'a> {
     }
 
     /// A tag token at the start of `s`: the full tag and what follows it (trimmed).
-    fn tag(&self, s: &'a str) -> R<(String, &'a str)> {
+    fn tag(&mut self, s: &'a str) -> R<(Arc<str>, &'a str)> {
         let end = s.find(' ').unwrap_or(s.len());
         let tok = &s[..end]; // ok: a char boundary found by find
         let rest = s[end..].trim_start_matches(' ');
+        if let Some((t, tag)) = &self.last_tag {
+            if *t == tok {
+                return Ok((Arc::clone(tag), rest));
+            }
+        }
         if tok.len() < 2 || tok.contains('%') {
             return Err(Bail);
         }
@@ -242,7 +271,9 @@ impl<'a> P<'a> {
             if uri.is_empty() || !uri_ok(uri) {
                 return Err(Bail);
             }
-            return Ok((uri.to_string(), rest));
+            let tag = self.ld.intern(uri);
+            self.last_tag = Some((tok, Arc::clone(&tag)));
+            return Ok((tag, rest));
         }
         // the handle: `!!`, `!name!` or `!`
         let (handle, suffix) = match tok[1..].find('!') {
@@ -259,14 +290,13 @@ impl<'a> P<'a> {
             .find(|(h, _)| *h == handle)
             .map(|(_, p)| *p)
             .ok_or(Bail)?;
-        let mut full = String::with_capacity(prefix.len() + suffix.len());
-        full.push_str(prefix);
-        full.push_str(suffix);
-        Ok((full, rest))
+        let tag = self.ld.intern_tag(prefix, suffix);
+        self.last_tag = Some((tok, Arc::clone(&tag)));
+        Ok((tag, rest))
     }
 
     /// The block node starting at the current line (indent at least `min`).
-    fn block_node(&mut self, min: usize, tag: Option<String>, depth: usize) -> R {
+    fn block_node(&mut self, min: usize, tag: Option<Arc<str>>, depth: usize) -> R {
         if depth > self.ld.max_depth {
             return Err(Bail);
         }
@@ -284,7 +314,7 @@ impl<'a> P<'a> {
 
     /// The value after `key:` or `- ` when the line ends there: a nested block, an indentless
     /// sequence (mapping values only), or an empty scalar.
-    fn nested(&mut self, ind: usize, tag: Option<String>, in_map: bool, depth: usize) -> R {
+    fn nested(&mut self, ind: usize, tag: Option<Arc<str>>, in_map: bool, depth: usize) -> R {
         self.pos += 1;
         match self.line() {
             Some(l) if l.indent > ind => self.block_node(ind + 1, tag, depth + 1),
@@ -304,7 +334,7 @@ impl<'a> P<'a> {
         }
     }
 
-    fn block_map(&mut self, ind: usize, tag: Option<String>, depth: usize) -> R {
+    fn block_map(&mut self, ind: usize, tag: Option<Arc<str>>, depth: usize) -> R {
         let r = self.ld.on_start(false, 0, tag);
         self.ok(r)?;
         while let Some(l) = self.line() {
@@ -347,7 +377,7 @@ impl<'a> P<'a> {
         Ok(())
     }
 
-    fn block_seq(&mut self, ind: usize, tag: Option<String>, depth: usize) -> R {
+    fn block_seq(&mut self, ind: usize, tag: Option<Arc<str>>, depth: usize) -> R {
         let r = self.ld.on_start(true, 0, tag);
         self.ok(r)?;
         while let Some(l) = self.line() {
@@ -393,7 +423,7 @@ impl<'a> P<'a> {
 
     /// A value that ends on its line (a flow collection may continue on more indented lines):
     /// flow sequence or mapping, quoted or plain scalar. Leaves `pos` on its last line.
-    fn inline(&mut self, s: &'a str, tag: Option<String>, at: usize, depth: usize) -> R {
+    fn inline(&mut self, s: &'a str, tag: Option<Arc<str>>, at: usize, depth: usize) -> R {
         let sp = span(at);
         match s.as_bytes().first() {
             Some(b'[') | Some(b'{') => {
@@ -435,7 +465,13 @@ impl<'a> P<'a> {
     }
 
     /// A flow node at the start of `s` (one line: continuation lines already joined); what follows it.
-    fn flow<'s>(&mut self, s: &'s str, tag: Option<String>, at: usize, depth: usize) -> R<&'s str> {
+    fn flow<'s>(
+        &mut self,
+        s: &'s str,
+        tag: Option<Arc<str>>,
+        at: usize,
+        depth: usize,
+    ) -> R<&'s str> {
         if depth > self.ld.max_depth {
             return Err(Bail);
         }

@@ -5,7 +5,8 @@ use super::node::{Node, Value, YAML_TAG_PREFIX};
 use super::resolve::{construct_bool, construct_float, construct_int, resolve_plain, Implicit};
 use crate::error::{Error, Result};
 use saphyr_parser::{Event, ScalarStyle, Span};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Limits for loading untrusted YAML.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +37,7 @@ impl LoadOptions {
 }
 
 struct Frame {
-    tag: Option<String>,
+    tag: Option<Arc<str>>,
     anchor: usize,
     size: u64,
     kind: FrameKind,
@@ -64,13 +65,31 @@ pub(super) struct Loader {
     /// The document's root node, once its last event came.
     pub(super) root: Option<Node>,
     base_offset: u64,
+    /// The strings and tags of the tree so far, each once ([`Loader::intern`]).
+    strings: HashSet<Arc<str>>,
+    /// The last strings interned, by a cheap hash of their text: most repeats (the keys and
+    /// values of thousands of alike nodes) are found here without hashing the text.
+    recent: [Option<Arc<str>>; RECENT],
+    /// Where a tag is put together from its prefix and suffix before it is interned.
+    scratch: String,
 }
 
-fn full_tag(t: &saphyr_parser::Tag) -> String {
-    let mut s = String::with_capacity(t.handle.len() + t.suffix.len());
-    s.push_str(&t.handle);
-    s.push_str(&t.suffix);
-    s
+/// Strings up to this long are shared: keys, tags and short values repeat across a tree; a
+/// longer string is rarely repeated, and hashing it would cost what its copy costs.
+const INTERN_MAX: usize = 64;
+
+/// Slots of [`Loader::intern`]'s cache of recent strings.
+const RECENT: usize = 64;
+
+/// The cache slot of `s`: its length and three of its bytes (not a hash an input could not
+/// defeat: a miss only costs the look-up in the full set).
+fn recent_slot(s: &[u8]) -> usize {
+    let (first, last) = match (s.first(), s.last()) {
+        (Some(&f), Some(&l)) => (f as usize, l as usize),
+        _ => (0, 0),
+    };
+    let mid = s.get(s.len() / 2).map_or(0, |&m| m as usize);
+    (s.len() ^ first.wrapping_mul(7) ^ last.wrapping_mul(31) ^ mid.wrapping_mul(131)) % RECENT
 }
 
 impl Loader {
@@ -84,7 +103,47 @@ impl Loader {
             max_depth: opts.max_depth,
             root: None,
             base_offset,
+            strings: HashSet::new(),
+            recent: [const { None }; RECENT],
+            scratch: String::new(),
         }
+    }
+
+    /// `s` as a shared string: the one allocation of this text made so far, else a new one
+    /// (kept for the next time when short). Memory stays proportional to the text read.
+    pub(super) fn intern(&mut self, s: &str) -> Arc<str> {
+        if s.len() > INTERN_MAX {
+            return Arc::from(s);
+        }
+        let slot = recent_slot(s.as_bytes());
+        if let Some(a) = self.recent.get(slot).and_then(|r| r.as_ref()) {
+            if **a == *s {
+                return Arc::clone(a);
+            }
+        }
+        let a = match self.strings.get(s) {
+            Some(a) => Arc::clone(a),
+            None => {
+                let a: Arc<str> = Arc::from(s);
+                self.strings.insert(Arc::clone(&a));
+                a
+            }
+        };
+        if let Some(r) = self.recent.get_mut(slot) {
+            *r = Some(Arc::clone(&a));
+        }
+        a
+    }
+
+    /// The tag `prefix` + `suffix` (a `%TAG` handle's prefix and a shorthand's suffix), interned.
+    pub(super) fn intern_tag(&mut self, prefix: &str, suffix: &str) -> Arc<str> {
+        let mut t = std::mem::take(&mut self.scratch);
+        t.clear();
+        t.push_str(prefix);
+        t.push_str(suffix);
+        let a = self.intern(&t);
+        self.scratch = t;
+        a
     }
 
     /// True while a collection is open (the document is not complete).
@@ -112,13 +171,16 @@ impl Loader {
     pub(super) fn event(&mut self, ev: Event<'_>, span: Span) -> Result<()> {
         match ev {
             Event::Scalar(value, style, anchor, tag) => {
-                self.on_scalar(&value, style, anchor, tag.map(|t| full_tag(&t)), span)
+                let tag = tag.map(|t| self.intern_tag(&t.handle, &t.suffix));
+                self.on_scalar(&value, style, anchor, tag, span)
             }
             Event::SequenceStart(anchor, tag) => {
-                self.on_start(true, anchor, tag.map(|t| full_tag(&t)))
+                let tag = tag.map(|t| self.intern_tag(&t.handle, &t.suffix));
+                self.on_start(true, anchor, tag)
             }
             Event::MappingStart(anchor, tag) => {
-                self.on_start(false, anchor, tag.map(|t| full_tag(&t)))
+                let tag = tag.map(|t| self.intern_tag(&t.handle, &t.suffix));
+                self.on_start(false, anchor, tag)
             }
             Event::SequenceEnd | Event::MappingEnd => self.on_end(span),
             Event::Alias(id) => {
@@ -139,7 +201,7 @@ impl Loader {
         value: &str,
         style: ScalarStyle,
         anchor: usize,
-        tag: Option<String>,
+        tag: Option<Arc<str>>,
         span: Span,
     ) -> Result<()> {
         self.count(1)?;
@@ -147,7 +209,12 @@ impl Loader {
         self.finish(node, 1, anchor, merge)
     }
 
-    pub(super) fn on_start(&mut self, seq: bool, anchor: usize, tag: Option<String>) -> Result<()> {
+    pub(super) fn on_start(
+        &mut self,
+        seq: bool,
+        anchor: usize,
+        tag: Option<Arc<str>>,
+    ) -> Result<()> {
         self.count(1)?;
         let kind = if seq {
             FrameKind::Seq(Vec::new())
@@ -172,9 +239,12 @@ impl Loader {
         let Some(f) = self.stack.pop() else {
             return Err(self.err(span, "unbalanced collection end"));
         };
-        let tag = f
-            .tag
-            .filter(|t| t != "tag:yaml.org,2002:seq" && t != "tag:yaml.org,2002:map" && t != "!");
+        let tag = f.tag.filter(|t| {
+            !matches!(
+                &**t,
+                "tag:yaml.org,2002:seq" | "tag:yaml.org,2002:map" | "!"
+            )
+        });
         let node = match f.kind {
             FrameKind::Seq(items) => Node {
                 tag,
@@ -199,13 +269,17 @@ impl Loader {
     }
 
     fn scalar(
-        &self,
+        &mut self,
         value: &str,
         style: ScalarStyle,
-        tag: Option<String>,
+        tag: Option<Arc<str>>,
         span: Span,
     ) -> Result<(Node, bool)> {
-        let bad = |what: &str| self.err(span, format!("cannot construct {what} from '{value}'"));
+        let offset = self.base_offset + span.start.index() as u64;
+        let bad = |what: &str| Error::Yaml {
+            offset,
+            message: format!("cannot construct {what} from '{value}'"),
+        };
         let core = |t: &str| tag.as_deref() == Some(&format!("{YAML_TAG_PREFIX}{t}")[..]);
         if tag.is_none() && style == ScalarStyle::Plain {
             let v = match resolve_plain(value) {
@@ -233,17 +307,17 @@ impl Loader {
                         false,
                     ))
                 }
-                Implicit::Merge => return Ok((Node::str(value), true)),
+                Implicit::Merge => return Ok((Node::str(self.intern(value)), true)),
                 Implicit::ValueTag => {
                     return Err(self.err(span, "PyYAML cannot construct the '=' value tag"))
                 }
-                Implicit::Str => Value::Str(value.into()),
+                Implicit::Str => Value::Str(self.intern(value)),
             };
             return Ok((Node::new(v), false));
         }
         let node = match tag.as_deref() {
-            None | Some("!") => Node::str(value),
-            Some(_) if core("str") => Node::str(value),
+            None | Some("!") => Node::str(self.intern(value)),
+            Some(_) if core("str") => Node::str(self.intern(value)),
             Some(_) if core("null") => Node::new(Value::Null),
             Some(_) if core("bool") => Node::new(Value::Bool(
                 construct_bool(value).ok_or_else(|| bad("bool"))?,
@@ -254,7 +328,10 @@ impl Loader {
             Some(_) if core("float") => Node::new(Value::Float(
                 construct_float(value).ok_or_else(|| bad("float"))?,
             )),
-            Some(t) => Node::tagged(t, Value::Str(value.into())),
+            Some(_) => Node {
+                value: Value::Str(self.intern(value)),
+                tag: tag.clone(),
+            },
         };
         Ok((node, false))
     }
@@ -309,7 +386,7 @@ fn key_hash(hasher: &std::collections::hash_map::RandomState, k: &Node) -> Optio
         Value::Null => 0u8.hash(&mut h),
         Value::Bool(b) => (1u8, b).hash(&mut h),
         Value::Int(i) => (2u8, i).hash(&mut h),
-        Value::Str(s) => (3u8, s.as_str()).hash(&mut h),
+        Value::Str(s) => (3u8, &**s).hash(&mut h),
         _ => return None,
     }
     Some(h.finish())

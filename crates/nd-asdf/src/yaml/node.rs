@@ -1,5 +1,12 @@
 //! The YAML tree: [`Node`] (a value with the tag it had) and [`Value`], tag names, and Python's
 //! float formatting.
+//!
+//! Strings and tags are shared (`Arc<str>`): the loader gives every repeated key, value and tag
+//! of a tree one allocation (an ASDF file with thousands of arrays repeats `source`,
+//! `datatype`, `float64`, `little` and its ndarray tag thousands of times), and cloning a
+//! tree or a subtree copies no text.
+
+use std::sync::Arc;
 
 /// The YAML core tag prefix.
 pub const YAML_TAG_PREFIX: &str = "tag:yaml.org,2002:";
@@ -9,7 +16,7 @@ pub const YAML_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 pub struct Node {
     /// The explicit tag (`tag:stsci.edu:asdf/core/ndarray-1.0.0`, `asdf://...`), `None` for untagged
     /// nodes and for nodes whose tag is a YAML core type that was resolved into the value.
-    pub tag: Option<String>,
+    pub tag: Option<Arc<str>>,
     /// The value.
     pub value: Value,
 }
@@ -26,7 +33,7 @@ pub enum Value {
     /// A float (including `.nan`, `.inf`, sexagesimal).
     Float(f64),
     /// A string (also the value of scalars with an unknown tag, and of timestamps).
-    Str(String),
+    Str(Arc<str>),
     /// A sequence.
     Seq(Vec<Node>),
     /// A mapping, in file order (keys are unique: a repeated key keeps its first position and last value).
@@ -40,7 +47,7 @@ impl Node {
     }
 
     /// A tagged node.
-    pub fn tagged(tag: impl Into<String>, value: Value) -> Self {
+    pub fn tagged(tag: impl Into<Arc<str>>, value: Value) -> Self {
         Node {
             tag: Some(tag.into()),
             value,
@@ -48,7 +55,7 @@ impl Node {
     }
 
     /// A string node.
-    pub fn str(s: impl Into<String>) -> Self {
+    pub fn str(s: impl Into<Arc<str>>) -> Self {
         Node::new(Value::Str(s.into()))
     }
 
@@ -68,7 +75,7 @@ impl Node {
     /// True when this scalar's key form is `key` (no allocation for string keys).
     pub fn key_is(&self, key: &str) -> bool {
         match &self.value {
-            Value::Str(s) => s == key,
+            Value::Str(s) => **s == *key,
             Value::Seq(_) | Value::Map(_) => false,
             _ => self.key_string().as_deref() == Some(key),
         }
@@ -125,7 +132,7 @@ impl Node {
     /// The string form of a scalar used as a mapping key (`None` for collections).
     pub fn key_string(&self) -> Option<String> {
         match &self.value {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s.to_string()),
             Value::Int(i) => Some(i.to_string()),
             Value::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
             Value::Null => Some("None".to_string()),
@@ -184,11 +191,11 @@ impl Node {
                 (_, _, Some(f)) => Value::Float(f),
                 _ => Value::Null,
             },
-            J::String(s) => Value::Str(s.clone()),
+            J::String(s) => Value::Str(s.as_str().into()),
             J::Array(a) => Value::Seq(a.iter().map(Node::from_json).collect()),
             J::Object(m) => Value::Map(
                 m.iter()
-                    .map(|(k, v)| (Node::str(k.clone()), Node::from_json(v)))
+                    .map(|(k, v)| (Node::str(k.as_str()), Node::from_json(v)))
                     .collect(),
             ),
         })
@@ -229,7 +236,7 @@ impl Node {
                     serde_json::Number::from_f64(*f).map_or(J::Null, J::Number)
                 }
             }
-            Value::Str(s) => J::String(s.clone()),
+            Value::Str(s) => J::String(s.to_string()),
             Value::Seq(items) => J::Array(items.iter().map(|n| n.json(tags)).collect()),
             Value::Map(entries) => {
                 let mut m = serde_json::Map::new();
@@ -243,7 +250,7 @@ impl Node {
         match (&self.tag, tags) {
             (Some(t), true) => {
                 let mut m = serde_json::Map::new();
-                m.insert("!".into(), J::String(t.clone()));
+                m.insert("!".into(), J::String(t.to_string()));
                 m.insert("value".into(), v);
                 J::Object(m)
             }
@@ -262,8 +269,7 @@ impl Node {
                         if !path.is_empty() {
                             path.push('/');
                         }
-                        use std::fmt::Write;
-                        let _ = write!(path, "{i}");
+                        push_index(path, i);
                         go(c, path, f);
                         path.truncate(len);
                     }
@@ -286,6 +292,26 @@ impl Node {
         }
         let mut p = String::new();
         go(self, &mut p, f);
+    }
+}
+
+/// Append the decimal digits of `i` (a sequence index of a path) without the formatting
+/// machinery: a listing writes one per item of a long sequence.
+fn push_index(path: &mut String, mut i: usize) {
+    let mut digits = [0u8; 20];
+    let mut n = digits.len();
+    loop {
+        n -= 1;
+        if let Some(d) = digits.get_mut(n) {
+            *d = b'0' + (i % 10) as u8;
+        }
+        i /= 10;
+        if i == 0 || n == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(n..).unwrap_or_default() {
+        path.push(char::from(d));
     }
 }
 
@@ -326,5 +352,24 @@ pub fn python_float_repr(f: f64) -> String {
         s
     } else {
         format!("{s}.0")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_indices_are_decimal() {
+        for i in [0, 7, 10, 99, 12_345, usize::MAX] {
+            let mut p = String::from("a/");
+            push_index(&mut p, i);
+            assert_eq!(p, format!("a/{i}"));
+        }
+        let n = Node::new(Value::Seq(vec![Node::new(Value::Int(1)); 12]));
+        let mut paths = Vec::new();
+        n.walk(&mut |p, _| paths.push(p.to_string()));
+        assert_eq!(paths.get(11).map(String::as_str), Some("10"));
+        assert_eq!(paths.len(), 13);
     }
 }

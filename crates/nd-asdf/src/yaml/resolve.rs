@@ -209,6 +209,28 @@ fn is_timestamp(s: &str) -> bool {
 /// Resolve a plain scalar the way PyYAML's `Resolver` does (resolvers are tried in registration
 /// order among those registered for the first character: bool, float, int, merge, null, timestamp, value).
 pub fn resolve_plain(s: &str) -> Implicit {
+    let first = s.as_bytes().first().copied();
+    // no resolver is registered for this first character (most keys and words): a string
+    if !matches!(
+        first,
+        None | Some(
+            b'y' | b'Y'
+                | b'n'
+                | b'N'
+                | b't'
+                | b'T'
+                | b'f'
+                | b'F'
+                | b'o'
+                | b'O'
+                | b'-'
+                | b'+'
+                | b'.'
+                | b'0'..=b'9' | b'<' | b'~' | b'='
+        )
+    ) {
+        return Implicit::Str;
+    }
     if matches!(
         s,
         "yes"
@@ -232,7 +254,6 @@ pub fn resolve_plain(s: &str) -> Implicit {
     ) {
         return Implicit::Bool;
     }
-    let first = s.as_bytes().first().copied();
     if matches!(first, Some(b'-' | b'+' | b'0'..=b'9' | b'.')) && is_float(s) {
         return Implicit::Float;
     }

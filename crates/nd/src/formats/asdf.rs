@@ -7,17 +7,51 @@ use crate::backend::{
 use crate::error::{Error, Result};
 use nd_asdf::{AsdfArray, AsdfFile, ChecksumMatch, IndexStatus, Node, StorageKind, Value};
 use nd_core::ArrayRead;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::sync::Arc;
 
 /// An opened ASDF file (tree and block list read; no block data).
 pub struct AsdfDataset {
     path: String,
     file: AsdfFile,
-    /// The arrays the first listing ([`Backend::arrays`]) opened, by the path that opens them:
-    /// opening a listed array again (a loop over the listing) is a lookup, not a second parse
-    /// of its tree node.
-    listed: std::sync::OnceLock<HashMap<String, AsdfArray>>,
+    /// The arrays the last listing ([`Backend::arrays`]) opened, by the path that opens them:
+    /// opening a listed array (a loop over the listing) hands it over, without a second parse
+    /// of its tree node; it leaves the set then (the dataset keeps no copy: an array opened
+    /// again is opened from the tree, as any array not listed).
+    listed: std::sync::Mutex<HashSet<Listed>>,
+}
+
+/// A listed array, found by its own path (no second copy of the path as a key), shared as the
+/// [`crate::Array`] that opens it will hold it.
+struct Listed(Arc<AsdfArray>);
+
+impl PartialEq for Listed {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.path() == other.0.path()
+    }
+}
+
+impl Eq for Listed {}
+
+impl std::hash::Hash for Listed {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.path().hash(h);
+    }
+}
+
+impl std::borrow::Borrow<str> for Listed {
+    fn borrow(&self) -> &str {
+        self.0.path()
+    }
+}
+
+/// What a selector opens: the mask reader of a masked array, a listed array, or an array
+/// opened from the tree.
+enum Opened {
+    Mask(Box<dyn ArrayRead>),
+    Listed(Arc<AsdfArray>),
+    Array(AsdfArray),
 }
 
 impl AsdfDataset {
@@ -28,7 +62,7 @@ impl AsdfDataset {
         Ok(AsdfDataset {
             path: path.to_string(),
             file,
-            listed: std::sync::OnceLock::new(),
+            listed: std::sync::Mutex::default(),
         })
     }
 
@@ -43,7 +77,7 @@ impl AsdfDataset {
         Ok(AsdfDataset {
             path: name.to_string(),
             file,
-            listed: std::sync::OnceLock::new(),
+            listed: std::sync::Mutex::default(),
         })
     }
 
@@ -90,6 +124,27 @@ struct Printer<'a> {
 }
 
 impl AsdfDataset {
+    /// The array (or mask) `selector` names: a listed array is handed over (it leaves the
+    /// listing), any other is opened from the tree.
+    fn open_selected(&self, selector: &str) -> Result<Opened> {
+        let p = selector.trim().trim_matches('/');
+        // `PATH/mask`: the mask of a masked array, whatever its form in the tree
+        if let Some(parent) = p.strip_suffix("/mask") {
+            if let Some(m) = self.mask(parent)? {
+                return Ok(Opened::Mask(m));
+            }
+        }
+        let listed = self
+            .listed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(p);
+        if let Some(Listed(a)) = listed {
+            return Ok(Opened::Listed(a));
+        }
+        Ok(Opened::Array(self.file.array(p).map_err(|e| self.err(e))?))
+    }
+
     /// The metadata `nd convert` keeps for the array at `path` (`meta/arrays/<path>` of the
     /// tree: a Zarr source's attributes), or none.
     fn array_meta(&self, path: &str) -> serde_json::Map<String, serde_json::Value> {
@@ -169,18 +224,31 @@ impl Backend for AsdfDataset {
         "asdf"
     }
 
+    // `Listed` hashes and compares its array's path alone, which never changes (the array's
+    // interior mutability is its block cache)
+    #[allow(clippy::mutable_key_type)]
     fn arrays(&self) -> Result<Vec<ArrayEntry>> {
-        let mut out = Vec::new();
-        let mut listed = HashMap::new();
-        for a in self.file.open_arrays() {
+        // about one array per block: sized once for the usual file (a block needs its header in
+        // the file, so the count is one the file justifies; capped, as a file of many blocks
+        // may hold few arrays)
+        let blocks = self.file.blocks().len().min(1 << 16);
+        let mut out = Vec::with_capacity(blocks);
+        let mut kept = Vec::with_capacity(blocks);
+        self.file.open_arrays_with(|a| {
             // an array that cannot be opened is left out and named in `warnings` (python asdf
             // opens the file and leaves that node unconverted, with a warning)
             let Ok(arr) = a.array else {
-                continue;
+                return;
+            };
+            // the listing's shape is the array's (moved, not copied) unless they differ (a
+            // streamed external array: only the array resolved its first axis)
+            let shape = match a.info.shape {
+                Some(s) if s == arr.shape() => s,
+                _ => arr.shape().to_vec(),
             };
             out.push(ArrayEntry {
-                path: a.path.clone(),
-                shape: arr.shape().to_vec(),
+                path: a.path,
+                shape,
                 dtype: typestr(arr.dtype()),
                 chunks: if a.info.storage == StorageKind::Zarr {
                     Some(arr.chunk_shape())
@@ -191,27 +259,36 @@ impl Backend for AsdfDataset {
                 kind: ArrayKind::Array,
             });
             if a.by_path {
-                listed.entry(a.path).or_insert(arr);
+                kept.push(Arc::new(arr));
+            }
+        });
+        // sized once (no rehash while it fills); the first array of a path keeps it
+        let mut listed = HashSet::with_capacity(kept.len());
+        for a in kept {
+            if !listed.contains(a.path()) {
+                listed.insert(Listed(a));
             }
         }
-        // the tree does not change: a second listing would find the same arrays
-        let _ = self.listed.set(listed);
+        // the tree does not change: the arrays of this listing replace those of an earlier one
+        *self.listed.lock().unwrap_or_else(|e| e.into_inner()) = listed;
         Ok(out)
     }
 
     fn open_array(&self, selector: &str) -> Result<Box<dyn ArrayRead>> {
-        let p = selector.trim().trim_matches('/');
-        // `PATH/mask`: the mask of a masked array, whatever its form in the tree
-        if let Some(parent) = p.strip_suffix("/mask") {
-            if let Some(m) = self.mask(parent)? {
-                return Ok(m);
-            }
-        }
-        if let Some(a) = self.listed.get().and_then(|m| m.get(p)) {
-            return Ok(Box::new(a.clone()));
-        }
-        let a = self.file.array(p).map_err(|e| self.err(e))?;
-        Ok(Box::new(a))
+        Ok(match self.open_selected(selector)? {
+            Opened::Mask(m) => m,
+            // the listing handed over its only holder: no copy
+            Opened::Listed(a) => Box::new(Arc::try_unwrap(a).unwrap_or_else(|a| (*a).clone())),
+            Opened::Array(a) => Box::new(a),
+        })
+    }
+
+    fn open_array_shared(&self, selector: &str) -> Result<Arc<dyn ArrayRead>> {
+        Ok(match self.open_selected(selector)? {
+            Opened::Mask(m) => Arc::from(m),
+            Opened::Listed(a) => a,
+            Opened::Array(a) => Arc::new(a),
+        })
     }
 
     fn mask(&self, selector: &str) -> Result<Option<Box<dyn ArrayRead>>> {
