@@ -682,9 +682,17 @@ fn float_bytes(f: f64, dtype: &DataType) -> Vec<u8> {
     }
 }
 
+/// `b` cut or padded with zeros to `n` bytes. The padding is a zeroed allocation (its pages are
+/// not touched): an element can be up to 2 GiB ([`nd_core::dtype::MAX_ITEMSIZE`]) while its fill
+/// value in the metadata is a few bytes.
 fn fixed(mut b: Vec<u8>, n: usize) -> Vec<u8> {
-    b.resize(n, 0);
-    b
+    if b.len() >= n {
+        b.truncate(n);
+        return b;
+    }
+    let mut out = vec![0u8; n];
+    out[..b.len()].copy_from_slice(&b);
+    out
 }
 
 /// The text numpy makes of a non-string JSON fill value for a string dtype (`np.array(v,
@@ -791,13 +799,12 @@ pub fn decode_fill_value(v: &Value, dtype: &DataType, endian: Endian) -> MResult
                 Value::String(s) => s.clone(),
                 other => python_str(other)?,
             };
-            let mut b: Vec<u8> = s
+            let b: Vec<u8> = s
                 .chars()
                 .take(*n)
                 .flat_map(|c| (c as u32).to_ne_bytes())
                 .collect();
-            b.resize(4 * n, 0);
-            b
+            fixed(b, 4 * n)
         }
         DataType::Raw(n) => {
             let s = v

@@ -72,6 +72,14 @@ impl Field {
     }
 }
 
+/// The largest element numpy makes (its itemsize is a C `int`): `|S2147483647` is a type,
+/// `|S2147483648`, `<U536870912` and a record or subarray field of more bytes are not ("data
+/// type not understood", "dtype size in bytes must fit into a C int"). nd refuses them too, so
+/// that no file can make it allocate one element (a fill value, a scratch element) of more.
+pub const MAX_ITEMSIZE: usize = i32::MAX as usize;
+
+const TOO_LARGE: &str = "an element larger than numpy's limit of 2^31 - 1 bytes";
+
 /// The type of one array element.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -290,9 +298,10 @@ impl DataType {
             ('f', 8) => DataType::Float64,
             ('c', 8) => DataType::Complex64,
             ('c', 16) => DataType::Complex128,
-            ('S', n) | ('a', n) => DataType::Bytes(n),
-            ('U', n) => DataType::Ucs4(n),
-            ('V', n) => DataType::Raw(n),
+            ('S', n) | ('a', n) if n <= MAX_ITEMSIZE => DataType::Bytes(n),
+            ('U', n) if n <= MAX_ITEMSIZE / 4 => DataType::Ucs4(n),
+            ('V', n) if n <= MAX_ITEMSIZE => DataType::Raw(n),
+            ('S' | 'a' | 'U' | 'V', _) => return Err(err(TOO_LARGE)),
             _ => return Err(err("unknown kind/size")),
         };
         let endian = if dt.has_byte_order() {
@@ -344,8 +353,18 @@ impl DataType {
             Descr::Record(fields) => {
                 let mut out = Vec::with_capacity(fields.len());
                 let mut offset = 0usize;
+                let too_large = || Error::DType {
+                    text: crate::npy::descr_to_py(d),
+                    reason: TOO_LARGE.into(),
+                };
                 for f in fields {
                     let (dtype, endian) = DataType::from_descr(&f.descr)?;
+                    let size = f
+                        .shape
+                        .iter()
+                        .try_fold(dtype.size(), |a, &n| a.checked_mul(n))
+                        .filter(|&n| n <= MAX_ITEMSIZE)
+                        .ok_or_else(too_large)?;
                     let field = Field {
                         name: f.name.clone(),
                         dtype,
@@ -354,11 +373,9 @@ impl DataType {
                         shape: f.shape.clone(),
                     };
                     offset = offset
-                        .checked_add(field.size())
-                        .ok_or_else(|| Error::DType {
-                            text: crate::npy::descr_to_py(d),
-                            reason: "record too large".into(),
-                        })?;
+                        .checked_add(size)
+                        .filter(|&n| n <= MAX_ITEMSIZE)
+                        .ok_or_else(too_large)?;
                     out.push(field);
                 }
                 Ok((
@@ -538,6 +555,31 @@ element!(i8 => Int8, i16 => Int16, i32 => Int32, i64 => Int64, u8 => UInt8, u16 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn elements_larger_than_numpys_limit_are_refused() {
+        // numpy 2.4: np.dtype("S2147483647") is a type; "S2147483648", "U536870912" and a
+        // subarray field of more than 2^31 - 1 bytes are not
+        assert!(DataType::from_typestr("|S2147483647").is_ok());
+        assert!(DataType::from_typestr("<U536870911").is_ok());
+        for t in [
+            "|S2147483648",
+            "<U536870912",
+            "|V2147483648",
+            "|S99999999999999999999",
+        ] {
+            assert!(DataType::from_typestr(t).is_err(), "{t}");
+        }
+        let field = |shape: Vec<usize>| DescrField {
+            name: "b".into(),
+            descr: Descr::Simple(">f4".into()),
+            shape,
+        };
+        let e = DataType::from_descr(&Descr::Record(vec![field(vec![2444445444])])).unwrap_err();
+        assert!(e.to_string().contains("numpy's limit"), "{e}");
+        assert!(DataType::from_descr(&Descr::Record(vec![field(vec![1 << 61, 1 << 4])])).is_err());
+        assert!(DataType::from_descr(&Descr::Record(vec![field(vec![3, 4])])).is_ok());
+    }
+
     use super::*;
 
     #[test]
