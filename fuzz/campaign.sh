@@ -11,7 +11,8 @@
 # fuzz/target/address. A target written `name:RUNS` gets its own execution budget. Each target's
 # -max_len is set below (max_len_of) to what its format needs. --status-only rewrites
 # fuzz/STATUS.md from the results of earlier runs (fuzz/target/campaign/*.result), so the
-# table can gather runs made with different budgets and sanitizers.
+# table can gather runs made with different budgets and sanitizers; a row whose result file is
+# not here (another machine or session) is kept from the existing table.
 #
 # For each target: run libFuzzer from the committed seeds (fuzz/corpus/TARGET) into a scratch
 # corpus, with -rss_limit_mb and -timeout set, until N executions or S seconds, whichever comes
@@ -195,7 +196,10 @@ fi
 marker='<!-- end of the generated part: text below is kept by campaign.sh -->'
 if [ "$write_status" = 1 ]; then
     kept=""
+    old_rows=""
     if [ -f fuzz/STATUS.md ] && grep -qF "$marker" fuzz/STATUS.md; then
+        old_rows=$(sed -n "1,/$(printf '%s' "$marker" | sed 's/[][\/.*^$]/\\&/g')/p" fuzz/STATUS.md |
+            grep '^| [a-z0-9_]* | \(none\|address\) |' || true)
         kept=$(sed -n "/$(printf '%s' "$marker" | sed 's/[][\/.*^$]/\\&/g')/,\$p" fuzz/STATUS.md | tail -n +2)
     fi
     cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
@@ -221,6 +225,10 @@ if [ "$write_status" = 1 ]; then
                     IFS=$'\t' read -r name n s rate cov ft before after found status san2 ml at \
                         <"$work/$t.$san.result"
                     echo "| $name | $san | $at | $n | $s | $rate | $cov | $ft | $ml | $before | $after | $found |"
+                else
+                    # no result here (another machine, or a cleaned target dir): keep the row the
+                    # table had, so that one campaign can span sessions
+                    printf '%s\n' "$old_rows" | grep -F "| $t | $san |" | head -1 || true
                 fi
             done
         done
