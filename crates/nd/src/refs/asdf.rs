@@ -87,7 +87,11 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
                 // every element masked or none: one chunk of the repeated value, given inline as
                 // inline arrays are (a fill value instead would make xarray mask the values and
                 // hand out objects)
-                let n = shape.iter().product::<u64>();
+                // (a shape whose count overflows is over the bound too)
+                let n = shape
+                    .iter()
+                    .try_fold(1u64, |a, &d| a.checked_mul(d))
+                    .unwrap_or(u64::MAX);
                 if n > INLINE_MAX {
                     b.skip(format!(
                         "{what}: a one-element mask repeated over {n} elements (more than {INLINE_MAX} are not copied into references); not mapped"
@@ -347,8 +351,8 @@ enum Fitted {
 /// larger array by repetition): `true` when its element has a non-zero byte; `None` for a
 /// mask of more elements.
 fn one_element_mask(m: &AsdfArray, stored: &Option<Vec<u64>>) -> Option<nd_core::Result<bool>> {
-    let one =
-        stored.as_ref()?.iter().product::<u64>() == 1 && m.shape().iter().product::<u64>() != 1;
+    let count = |s: &[u64]| s.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+    let one = count(stored.as_ref()?) == Some(1) && count(m.shape()) != Some(1);
     one.then(|| {
         let first = nd_core::Region::new(m.shape().iter().map(|_| 0..1).collect());
         m.read_region(&first)
