@@ -7,6 +7,8 @@ Outputs (under testdata/asdf/):
   inline, streamed, exploded, compression, block index present/absent/lying, many blocks, masked,
   Zarr-in-ASDF when asdf-zarr is installed), with their expected arrays in py/expected/.
 - yaml11.json: how PyYAML (YAML 1.1, asdf's loader) resolves tricky plain scalars.
+- yaml_keys.json: which mapping keys python asdf's loader accepts (a sequence or a mapping as a
+  key is "unhashable": the document is refused), as [document, accepted] pairs.
 """
 import io
 import json
@@ -374,7 +376,46 @@ def yaml11(out):
         json.dump(res, f, indent=0)
 
 
+YAML_KEYS = [
+    "? \n: x\n",
+    "? a\n: x\n",
+    "{1: a, 1.5: b, null: c, true: d, ~: e}\n",
+    "? !!str a\n: 1\n",
+    "<<: {a: 1}\nb: 2\n",
+    "a: &x 1\n*x : 2\n",
+    "? ? \n: x\n",
+    "? ? ? ? \n",
+    "? a: 1\n: x\n",
+    "? [1, 2]\n: x\n",
+    "? - 1\n: x\n",
+    "{[1]: 2}\n",
+    "a: &x [1]\nb: {*x : 2}\n",
+    "a: {b: {? {c: 1} : d}}\n",
+    "- {? [] : 1}\n",
+    # a fuzz input that once took 30 s: nested explicit keys, each rendered into its parent's
+    "? ? ? ?  ?  ? ? ? ?  ? ? ? ? ? ? ? ? ? ? ?  ? ? ? ? ? ? ? ? ? ",
+]
+
+
+def yaml_keys(out):
+    from asdf import yamlutil
+    res = []
+    for doc in YAML_KEYS:
+        got = []
+        for loader in (yaml.SafeLoader, yamlutil.AsdfLoader):
+            try:
+                yaml.load(doc, Loader=loader)
+                got.append(True)
+            except yaml.YAMLError:
+                got.append(False)
+        assert got[0] == got[1], doc
+        res.append([doc, got[1]])
+    with open(os.path.join(out, "yaml_keys.json"), "w") as f:
+        json.dump(res, f, indent=0)
+
+
 def generate(out):
     yaml11(out)
+    yaml_keys(out)
     reference_expected(out)
     py_files(out)

@@ -351,3 +351,29 @@ b: !core/ndarray-1.0.0\n  data: [a, null, ccc]\n  datatype: [ascii, 4]\n  shape:
         .collect();
     assert_eq!(got.bytes(), &want[..]);
 }
+
+#[test]
+fn mapping_keys_accepted_like_pyyaml() {
+    // PyYAML (python asdf's loader) refuses a sequence or a mapping as a key; nd does too, with
+    // a YAML error (and so never renders nested keys into one another: a 62-byte fuzz input of
+    // nested `? ` keys once took 30 s to convert to JSON).
+    let cases: Vec<(String, bool)> =
+        serde_json::from_slice(&std::fs::read(testdata().join("asdf/yaml_keys.json")).unwrap())
+            .unwrap();
+    assert!(cases.iter().any(|c| c.1) && cases.iter().any(|c| !c.1));
+    for (doc, accepted) in &cases {
+        match nd_asdf::yaml::load(doc, 0) {
+            Ok(n) => {
+                assert!(*accepted, "nd accepts what python asdf refuses: {doc:?}");
+                let _ = n.to_json_tagged();
+            }
+            Err(e) => {
+                assert!(
+                    !accepted,
+                    "nd refuses what python asdf accepts ({e}): {doc:?}"
+                );
+                assert!(e.to_string().contains("unhashable key"), "{e}");
+            }
+        }
+    }
+}

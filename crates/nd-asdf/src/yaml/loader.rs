@@ -190,7 +190,7 @@ impl Loader {
                 let (node, size) = (node.clone(), *size);
                 // the alias itself was not counted yet; its copy costs its size
                 self.count(size)?;
-                self.finish(node, size, 0, false)
+                self.finish(node, size, 0, false, span)
             }
             _ => Ok(()),
         }
@@ -206,7 +206,7 @@ impl Loader {
     ) -> Result<()> {
         self.count(1)?;
         let (node, merge) = self.scalar(value, style, tag, span)?;
-        self.finish(node, 1, anchor, merge)
+        self.finish(node, 1, anchor, merge, span)
     }
 
     pub(super) fn on_start(
@@ -257,7 +257,7 @@ impl Loader {
                 value: Value::Map(flatten_merges(entries, merges)),
             },
         };
-        self.finish(node, f.size, f.anchor, false)
+        self.finish(node, f.size, f.anchor, false, span)
     }
 
     fn push(&mut self, f: Frame) -> Result<()> {
@@ -336,7 +336,15 @@ impl Loader {
         Ok((node, false))
     }
 
-    fn finish(&mut self, node: Node, size: u64, anchor: usize, merge_key: bool) -> Result<()> {
+    /// Hand a complete node (its last event at `span`) to its parent, or make it the root.
+    fn finish(
+        &mut self,
+        node: Node,
+        size: u64,
+        anchor: usize,
+        merge_key: bool,
+        span: Span,
+    ) -> Result<()> {
         if anchor != 0 {
             self.anchors.insert(anchor, (node.clone(), size));
         }
@@ -356,6 +364,14 @@ impl Loader {
                 merges,
                 pending_merge,
             } => match key.take() {
+                None if matches!(node.value, Value::Seq(_) | Value::Map(_)) => {
+                    // PyYAML's SafeLoader (and so python asdf) refuses a key it cannot hash
+                    let offset = self.base_offset + span.start.index() as u64;
+                    return Err(Error::Yaml {
+                        offset,
+                        message: "found unhashable key (a sequence or mapping) in a mapping".into(),
+                    });
+                }
                 None => {
                     *key = Some(node);
                     *pending_merge = merge_key;
