@@ -109,8 +109,8 @@ def open(  # noqa: A001
     if storage_options:
         options = {**_from_storage_options(location, storage_options), **options}
     ds = _open(location, options)
-    for text in ds._inner.warnings():
-        warnings.warn(f"{location}: {text}", ReadWarning, stacklevel=2)
+    ds._warned = set()
+    ds._warn_new()
     return ds
 
 
@@ -178,12 +178,27 @@ class Dataset:
     arrays taken from it stay readable after it is closed.
     """
 
-    __slots__ = ("_inner", "_location", "_options")
+    __slots__ = ("_inner", "_location", "_options", "_warned")
 
     def __init__(self, inner: _ndfiles.Dataset, location: str, options: dict[str, Any]):
         self._inner = inner
         self._location = location
         self._options = options
+        # what was issued as warnings; None: issue none (a dataset reopened on unpickling)
+        self._warned: set[str] | None = None
+
+    def _warn_new(self) -> None:
+        """Issue, from a public call of ndfiles (the warning points at its caller), the
+        irregularities nd knows of so far that were not issued yet: at open, those of the file's
+        structure (a cut data unit, an irregular END, trailing bytes); once headers are parsed
+        (metadata, attributes), their card-level fixes, as astropy warns when a header is looked
+        at rather than at open."""
+        if self._warned is None:
+            return
+        for text in self._inner.warnings_so_far():
+            if text not in self._warned:
+                self._warned.add(text)
+                warnings.warn(f"{self._location}: {text}", ReadWarning, stacklevel=3)
 
     @property
     def location(self) -> str:
@@ -237,8 +252,11 @@ class Dataset:
     def metadata(self) -> dict[str, Any]:
         """Headers, tree or attributes, as nd's JSON: FITS ``{"hdus": [{"index", "name", "kind",
         "cards": [{"keyword", "value", "comment"}]}]}``; ASDF ``{"tree": ...}`` (a tagged node as
-        ``{"!": tag, "value": ...}``); Zarr ``{"nodes": {path: {"kind", "attributes"}}}``."""
-        return self._inner.metadata()
+        ``{"!": tag, "value": ...}``); Zarr ``{"nodes": {path: {"kind", "attributes"}}}``.
+        Header fixes found while parsing are issued as :class:`ReadWarning` (once each)."""
+        meta = self._inner.metadata()
+        self._warn_new()
+        return meta
 
     def info(self) -> str:
         """The listing ``nd info`` prints (like astropy's ``hdul.info()`` for FITS)."""

@@ -261,6 +261,7 @@ def open_ndfiles(
         out = xr.Dataset(variables, attrs=attrs)
     out.set_close(ds.close)
     out.encoding["source"] = ds.location
+    ds._warn_new()  # the header fixes met while reading the attributes, as astropy's would be
     return out
 
 

@@ -299,6 +299,15 @@ impl Dataset {
             .map_err(Error::new_err)
     }
 
+    /// `warnings` without parsing more than was parsed so far (see
+    /// `nd::Dataset::warnings_so_far`): what `ndfiles.open` issues, then the new ones once
+    /// metadata was read.
+    fn warnings_so_far(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let ds = self.get()?;
+        py.detach(|| guarded(|| Ok(ds.warnings_so_far())))
+            .map_err(Error::new_err)
+    }
+
     /// The listing `nd info` prints.
     fn info_text(&self, py: Python<'_>) -> PyResult<String> {
         let ds = self.get()?;

@@ -332,3 +332,27 @@ def test_fits_metadata_built_directly_is_the_facades():
         assert got == want, path
         n += 1
     assert n > 100, n
+
+
+def test_card_fixes_warn_when_the_header_is_read_as_astropy():
+    # astropy opens broken_bad_value.fits without a warning and warns when the header's cards
+    # are read; ndfiles too: at open only what the file's structure shows, the card's fix with
+    # the metadata
+    path = DEFECTS / "broken_bad_value.fits"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with fits.open(path) as hdul:
+            opened = len(caught)
+            repr(hdul[0].header)
+            astropy_msgs = [str(w.message) for w in caught[opened:]]
+    assert opened == 0 and any("BADVAL" in m for m in astropy_msgs), astropy_msgs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = ndfiles.open(path)
+    with pytest.warns(ndfiles.ReadWarning, match="unparsable value for 'BADVAL'"):
+        ds.metadata
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds.metadata  # once each
+    with pytest.warns(ndfiles.ReadWarning, match="BADVAL"):
+        xr.open_dataset(path, engine="ndfiles")

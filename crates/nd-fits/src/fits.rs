@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::hdu::read_hdu;
-use crate::header::{Strictness, Warning};
+use crate::header::{Header, Strictness, Warning};
 use nd_codecs::gzip_source::GzipSource;
 use nd_core::{ByteSource, Limits};
 use std::path::Path;
@@ -240,12 +240,23 @@ impl Fits {
         })
     }
 
-    /// Warnings of every header read so far (with the HDU index).
+    /// Warnings of every header read so far (with the HDU index); their cards are parsed for
+    /// it.
     pub fn warnings(&self) -> Vec<(usize, Warning)> {
+        self.collect_warnings(Header::warnings)
+    }
+
+    /// [`Fits::warnings`] without parsing cards: of a header whose cards were not parsed yet,
+    /// only what the block scan found (see [`Header::warnings_so_far`]).
+    pub fn warnings_so_far(&self) -> Vec<(usize, Warning)> {
+        self.collect_warnings(Header::warnings_so_far)
+    }
+
+    fn collect_warnings(&self, of: fn(&Header) -> &[Warning]) -> Vec<(usize, Warning)> {
         let mut out = Vec::new();
         let mut i = 0;
         while let Some(h) = self.store.get(i) {
-            out.extend(h.header.warnings().iter().map(|w| (i, w.clone())));
+            out.extend(of(&h.header).iter().map(|w| (i, w.clone())));
             i += 1;
         }
         out

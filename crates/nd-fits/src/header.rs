@@ -106,7 +106,8 @@ impl Header {
     }
 
     /// The value of the first card with a structural keyword (XTENSION, ZIMAGE, BITPIX,
-    /// NAXIS, NAXISn, PCOUNT, GCOUNT, GROUPS: what sizes and types the data unit), without
+    /// NAXIS, NAXISn, PCOUNT, GCOUNT, GROUPS: what sizes and types the data unit; BSCALE, BZERO,
+    /// BLANK: how its values scale; any keyword starting with one of `XZBNPG`), without
     /// parsing the other cards.
     pub(crate) fn structural(&self, key: &str) -> Option<&Value> {
         match (self.parsed.get(), &self.raw) {
@@ -138,9 +139,21 @@ impl Header {
         self.p().cards.is_empty()
     }
 
-    /// Irregularities found while reading.
+    /// Irregularities found while reading (the cards are parsed for it, if they were not yet).
     pub fn warnings(&self) -> &[Warning] {
         &self.p().warnings
+    }
+
+    /// The irregularities known without parsing more: every one once the cards are parsed
+    /// ([`Header::warnings`], [`Header::card`], ...), before that only those the block scan
+    /// found (a truncated block, non-ASCII bytes, an irregular END), as astropy reports those
+    /// when it opens a file and the others when a header is looked at.
+    pub fn warnings_so_far(&self) -> &[Warning] {
+        match (self.parsed.get(), &self.raw) {
+            (Some(p), _) => &p.warnings,
+            (None, Some(r)) => r.scan_warnings(),
+            (None, None) => &[],
+        }
     }
 
     /// The first card with this keyword (case-insensitive; `HIERARCH ` prefix optional).

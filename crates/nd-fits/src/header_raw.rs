@@ -206,6 +206,11 @@ impl RawHeader {
         self.offset + (k * CARD_LEN) as u64
     }
 
+    /// What the block scan found irregular.
+    pub(crate) fn scan_warnings(&self) -> &[Warning] {
+        &self.scan_warnings
+    }
+
     /// Parse every card: CONTINUE grouping, each card's value and comment, the warnings of the
     /// block scan then those of the cards, then the fixed-format check of mandatory keywords.
     pub(crate) fn parse(&self) -> Parsed {
@@ -373,10 +378,12 @@ mod tests {
     use crate::header::{read_header, Header};
     use std::path::{Path, PathBuf};
 
-    /// Every key the walk asks the quick scan about, for a header whose NAXIS is `naxis`.
+    /// Every key the walk and the image reader ask the quick scan about, for a header whose
+    /// NAXIS is `naxis`.
     fn structural_keys(naxis: usize) -> Vec<String> {
         let mut k: Vec<String> = [
-            "XTENSION", "ZIMAGE", "BITPIX", "NAXIS", "PCOUNT", "GCOUNT", "GROUPS",
+            "XTENSION", "ZIMAGE", "BITPIX", "NAXIS", "PCOUNT", "GCOUNT", "GROUPS", "BSCALE",
+            "BZERO", "BLANK",
         ]
         .iter()
         .map(|s| s.to_string())

@@ -3,10 +3,11 @@
 
 use crate::error::{Error, Result};
 use crate::hdu::{header_attributes, Hdu, HduKind};
+use crate::header::Header;
 use crate::scale::{bitpix_dtype, convert, convert_in_place, converts_in_place};
 use nd_core::{ArrayBuf, ArrayRead, Attributes, ByteSource, DataType, Region};
 use rayon::prelude::*;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub use crate::scale::Scaling;
 use nd_core::io::region_runs;
@@ -31,7 +32,10 @@ pub struct FitsImage {
     stored: DataType,
     dtype: DataType,
     scaling: Scaling,
-    attrs: Attributes,
+    /// The header the attributes come from (its cards are parsed when they are first asked
+    /// for, not to read values); `None` for a compressed image, whose attributes are set.
+    header: Option<Header>,
+    attrs: OnceLock<Attributes>,
     /// Set for tile-compressed HDUs: reads go through the tile decoder.
     comp: Option<Arc<crate::tile::CompressedImage>>,
 }
@@ -47,7 +51,8 @@ impl FitsImage {
             stored: bitpix_dtype(c.zbitpix()).unwrap_or(DataType::UInt8),
             dtype: c.dtype().clone(),
             scaling: Scaling::None,
-            attrs: c.attributes(),
+            header: None,
+            attrs: OnceLock::from(c.attributes()),
             comp: Some(Arc::new(c)),
         }
     }
@@ -95,7 +100,8 @@ impl FitsImage {
             stored,
             dtype,
             scaling,
-            attrs: header_attributes(&hdu.header),
+            header: Some(hdu.header.clone()),
+            attrs: OnceLock::new(),
             comp: None,
         })
     }
@@ -293,7 +299,14 @@ impl ArrayRead for FitsImage {
         }
     }
     fn attributes(&self) -> Attributes {
-        self.attrs.clone()
+        self.attrs
+            .get_or_init(|| {
+                self.header
+                    .as_ref()
+                    .map(header_attributes)
+                    .unwrap_or_default()
+            })
+            .clone()
     }
 }
 

@@ -91,8 +91,9 @@ impl std::fmt::Display for Scaling {
 impl Scaling {
     /// astropy's choice for an image HDU header (`_get_scaled_image_data`, `_dtype_for_bitpix`).
     pub fn from_header(h: &Header, bitpix: i64, hdu: usize) -> Result<Scaling> {
+        // `structural`: the scaling keywords are read without parsing the other cards
         let num = |key: &str, default: i64| -> Result<Value> {
-            match h.get(key) {
+            match h.structural(key) {
                 None => Ok(Value::Int(default)),
                 Some(v) if v.is_number() => Ok(v.clone()),
                 Some(v) => Err(Error::Unsupported {
@@ -104,7 +105,7 @@ impl Scaling {
         let bzero = num("BZERO", 0)?;
         let bscale = num("BSCALE", 1)?;
         // astropy ignores BLANK unless it is an integer and BITPIX > 0.
-        let blank_val = match h.get("BLANK") {
+        let blank_val = match h.structural("BLANK") {
             Some(v @ (Value::Int(_) | Value::BigInt(_))) if bitpix > 0 => Some(v.as_i128()),
             _ => None,
         };

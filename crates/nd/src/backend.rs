@@ -262,7 +262,9 @@ pub trait Backend: Send + Sync {
     }
     /// Irregularities worth a warning (trailing bytes, lenient header fixes, a data unit cut
     /// short by the end of the file, a field nd reads differently from the reference library).
-    fn warnings(&self) -> Vec<String> {
+    /// With `so_far`, only what is known without parsing more (FITS: the card-level fixes of
+    /// headers whose cards were not parsed yet are left out).
+    fn warnings(&self, _so_far: bool) -> Vec<String> {
         Vec::new()
     }
     /// Headers / tree / attributes in one vocabulary (see [`crate::Dataset::metadata`]).

@@ -395,7 +395,16 @@ impl Dataset {
     /// by the end of the file (listed, readable before the cut), a field read differently from
     /// the reference library. `nd info` prints them and lists them in `--json` as `warnings`.
     pub fn warnings(&self) -> Vec<String> {
-        self.backend.warnings()
+        self.backend.warnings(false)
+    }
+
+    /// [`Dataset::warnings`] without parsing more than was parsed so far: of a FITS header
+    /// whose cards were not parsed yet (by [`Dataset::metadata`], [`Dataset::attributes`], ...),
+    /// only the irregularities its block scan found. The card-level fixes come once the header
+    /// is parsed, as astropy gives them when a header is looked at rather than at open. Python's
+    /// `ndfiles.open` issues these, and the new ones after reading metadata.
+    pub fn warnings_so_far(&self) -> Vec<String> {
+        self.backend.warnings(true)
     }
 
     /// Every check the format allows, one finding each, as errors and warnings on one scale for

@@ -56,3 +56,35 @@ fn fits_table_with_a_huge_tfields_builds_its_tree_at_once() {
     assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
     assert!(!tree.children.is_empty());
 }
+
+/// FITS: `warnings_so_far` gives at open what the block scan found (an irregular END, a data
+/// unit cut short) without parsing cards; a card's fix comes once the header is parsed, and
+/// `warnings` (which parses every header read) has it at once.
+#[test]
+fn fits_card_fixes_come_when_the_header_is_parsed() {
+    let path = root().join("fits/defects/broken_bad_value.fits");
+    let ds = nd::open(path.to_str().unwrap()).unwrap();
+    assert!(
+        ds.warnings_so_far().is_empty(),
+        "{:?}",
+        ds.warnings_so_far()
+    );
+    ds.metadata().unwrap();
+    let after = ds.warnings_so_far();
+    assert!(
+        after
+            .iter()
+            .any(|w| w.contains("unparsable value for 'BADVAL'")),
+        "{after:?}"
+    );
+    let fresh = nd::open(path.to_str().unwrap()).unwrap();
+    assert_eq!(fresh.warnings(), after);
+    for (name, what) in [
+        ("broken_end_chars.fits", "irregular END card"),
+        ("lenient_trunc_image.fits", "may have been truncated"),
+    ] {
+        let ds = nd::open(root().join("fits/defects").join(name).to_str().unwrap()).unwrap();
+        let w = ds.warnings_so_far();
+        assert!(w.iter().any(|w| w.contains(what)), "{name}: {w:?}");
+    }
+}

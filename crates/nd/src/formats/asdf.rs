@@ -362,7 +362,7 @@ impl Backend for AsdfDataset {
         }
     }
 
-    fn warnings(&self) -> Vec<String> {
+    fn warnings(&self, _so_far: bool) -> Vec<String> {
         let mut w = self.file.warnings().to_vec();
         for (path, _) in self.file.arrays() {
             match self.file.array(&path) {

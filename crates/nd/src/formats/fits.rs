@@ -609,10 +609,13 @@ impl Backend for FitsDataset {
         Ok(plan)
     }
 
-    fn warnings(&self) -> Vec<String> {
-        let mut w: Vec<String> = self
-            .fits
-            .warnings()
+    fn warnings(&self, so_far: bool) -> Vec<String> {
+        let header_warnings = if so_far {
+            self.fits.warnings_so_far()
+        } else {
+            self.fits.warnings()
+        };
+        let mut w: Vec<String> = header_warnings
             .into_iter()
             .map(|(i, w)| format!("HDU {i}: {w}"))
             .collect();
