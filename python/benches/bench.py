@@ -16,7 +16,14 @@ reported, and ratios are peer / ndfiles (> 1: ndfiles is faster) and ndfiles / r
 A case whose ndfiles call takes less than 10 ms (the cutout) would be timed by one cold call per
 round, mostly noise: there every reader, nd from Rust included, makes as many calls per round as
 fill ~50 ms of ndfiles' time (at most 500), and the round's time of a reader is the median of
-its calls (each call on its own clock, as `bench_read N` times each of its N calls).
+its calls (each call on its own clock, as `bench_read N` times each of its N calls). Those calls
+are made in batches, the readers taking turns batch by batch, so that every reader meets the
+same conditions on a machine whose speed drifts within a second (on 2-core VMs such calls
+were seen to take 50 µs for a while, then 80 µs); nd from Rust runs as one `bench_read --serve`
+process for the whole run, given its batches in turn with the others. During those cases the
+thread making the calls, in this process and in `bench_read`, is pinned to one and the same CPU
+(where the OS allows it): the two vCPUs of the VMs this was written on ran such calls at
+speeds 1.5x apart for minutes at a time, so two readers left on different CPUs compared CPUs.
 
 Usage (a release build of ndfiles in the venv: `maturin develop --release` in python/):
     pip install -r python/requirements-test.txt -r python/benches/requirements.txt
@@ -181,6 +188,46 @@ def rust_args(paths: dict[str, Path], sz: dict[str, Any]) -> dict[str, list[str]
     }
 
 
+class RustReader:
+    """nd from Rust: one `bench_read --serve` process, asked for runs one at a time."""
+
+    def __init__(self, exe: Path):
+        self.proc = subprocess.Popen([str(exe), "--serve"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def run(self, n: int, args: list[str]) -> list[float]:
+        """`n` timed calls; the seconds of each."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("\t".join([str(n), *args]) + "\n")
+        self.proc.stdin.flush()
+        times = []
+        for line in self.proc.stdout:
+            if line.strip() == "end":
+                return times
+            times.append(float(line.split()[0]))
+        raise SystemExit(f"bench_read --serve stopped (exit {self.proc.wait()})")
+
+    def pin(self, cpus: set[int]) -> None:
+        """Run its calls on `cpus` (its main thread, which makes them)."""
+        os.sched_setaffinity(self.proc.pid, cpus)
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait()
+
+
+def pin(server: RustReader | None, cpus: set[int]) -> None:
+    """This thread, and nd from Rust's, to run on `cpus`."""
+    os.sched_setaffinity(0, cpus)
+    if server is not None:
+        server.pin(cpus)
+
+
+# batches of calls per round in which the readers of a case take turns (see the docstring)
+BATCHES = 12
+
+
 def calls_per_round(fn: Callable[[], Any], smoke: bool) -> int:
     """How many calls of a case each reader makes per round: 1 for calls of 10 ms or more,
     else enough to fill ~50 ms of ndfiles' time (at most 500; 2 in smoke mode, to keep the
@@ -241,19 +288,33 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     times: dict[str, dict[str, list[float]]] = {c: {n: [] for n in rs} for c, rs in cases.items()}
     for c in rust:
         times[c]["rust"] = []
-    for _ in range(rounds):
-        for case, rs in cases.items():
-            n = calls[case]
-            for name, fn in rs.items():
-                each = []
-                for _ in range(n):
-                    t0 = time.perf_counter()
-                    fn()
-                    each.append(time.perf_counter() - t0)
-                times[case][name].append(statistics.median(each))
-            if case in rust:
-                out = subprocess.run([str(a.nd), str(n), *rust[case]], check=True, capture_output=True, text=True)
-                times[case]["rust"].append(statistics.median(float(line.split()[0]) for line in out.stdout.splitlines()))
+    server = RustReader(a.nd) if rust else None
+    every_cpu = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    try:
+        for _ in range(rounds):
+            for case, rs in cases.items():
+                n = calls[case]
+                batches = min(n, BATCHES)
+                pinned = n > 1 and every_cpu is not None
+                if pinned:  # see the docstring: short calls, every reader on one CPU
+                    pin(server, {min(every_cpu)})
+                each: dict[str, list[float]] = {name: [] for name in times[case]}
+                for b in range(batches):
+                    k = n // batches + (b < n % batches)  # calls of this batch
+                    for name, fn in rs.items():
+                        for _ in range(k):
+                            t0 = time.perf_counter()
+                            fn()
+                            each[name].append(time.perf_counter() - t0)
+                    if server is not None and case in rust:
+                        each["rust"].extend(server.run(k, rust[case]))
+                if pinned:
+                    pin(server, every_cpu)
+                for name, ts in each.items():
+                    times[case][name].append(statistics.median(ts))
+    finally:
+        if server is not None:
+            server.close()
     if any(n > 1 for n in calls.values()):
         print("calls per round: " + ", ".join(f"{c} {n}" for c, n in calls.items() if n > 1))
     medians = {c: {n: statistics.median(v) for n, v in ts.items()} for c, ts in times.items()}

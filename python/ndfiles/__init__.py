@@ -45,9 +45,14 @@ def _location(path_or_url: str | os.PathLike[str]) -> str:
     text = os.fspath(path_or_url)
     if not isinstance(text, str):
         raise TypeError(f"path_or_url must be str or os.PathLike[str], not {type(text).__name__}")
+    if _POSIX and text[:1] == "/" and "/." not in text and "//" not in text and text[-1] != "/":
+        return text  # absolute and already normal: what abspath would return
     if text.startswith(_URL_SCHEMES):
         return text
     return os.path.abspath(text)
+
+
+_POSIX = os.sep == "/" and os.altsep is None
 
 
 # fsspec / s3fs names of storage_options → nd's object-store keys (s3:// URLs)
@@ -108,9 +113,10 @@ def open(  # noqa: A001
     location = _location(path_or_url)
     if storage_options:
         options = {**_from_storage_options(location, storage_options), **options}
-    ds = _open(location, options)
-    ds._warned = set()
-    ds._warn_new()
+    inner, opened = _ndfiles.open_warned(location, options or None)
+    ds = Dataset(inner, location, options, set())
+    if opened:
+        ds._warn_new(opened)
     return ds
 
 
@@ -180,22 +186,28 @@ class Dataset:
 
     __slots__ = ("_inner", "_location", "_options", "_warned")
 
-    def __init__(self, inner: _ndfiles.Dataset, location: str, options: dict[str, Any]):
+    def __init__(
+        self,
+        inner: _ndfiles.Dataset,
+        location: str,
+        options: dict[str, Any],
+        warned: set[str] | None = None,
+    ):
         self._inner = inner
         self._location = location
         self._options = options
         # what was issued as warnings; None: issue none (a dataset reopened on unpickling)
-        self._warned: set[str] | None = None
+        self._warned = warned
 
-    def _warn_new(self) -> None:
+    def _warn_new(self, known: list[str] | None = None) -> None:
         """Issue, from a public call of ndfiles (the warning points at its caller), the
-        irregularities nd knows of so far that were not issued yet: at open, those of the file's
-        structure (a cut data unit, an irregular END, trailing bytes); once headers are parsed
-        (metadata, attributes), their card-level fixes, as astropy warns when a header is looked
-        at rather than at open."""
+        irregularities nd knows of so far (``known`` when the caller has them already) that
+        were not issued yet: at open, those of the file's structure (a cut data unit, an
+        irregular END, trailing bytes); once headers are parsed (metadata, attributes), their
+        card-level fixes, as astropy warns when a header is looked at rather than at open."""
         if self._warned is None:
             return
-        for text in self._inner.warnings_so_far():
+        for text in self._inner.warnings_so_far() if known is None else known:
             if text not in self._warned:
                 self._warned.add(text)
                 warnings.warn(f"{self._location}: {text}", ReadWarning, stacklevel=3)
@@ -229,9 +241,11 @@ class Dataset:
 
     def __getitem__(self, selector: str | int) -> Array | Table:
         """The array (or, for a FITS table HDU, the :class:`Table`) a selector names."""
-        if isinstance(selector, int) and not isinstance(selector, bool):
+        if type(selector) is str:
+            pass
+        elif isinstance(selector, int) and not isinstance(selector, bool):
             selector = str(selector)
-        if not isinstance(selector, str):
+        elif not isinstance(selector, str):
             raise TypeError(f"a selector is a str (or an HDU index), not {type(selector).__name__}")
         try:
             return Array(self._inner.array(selector), self._location, selector, self._options)
@@ -295,6 +309,10 @@ def _reopen(location: str, selector: str, options: dict[str, Any]) -> Array:
     return got
 
 
+# numpy dtypes by typestr, so that taking an array does not parse its dtype again each time
+_DTYPES: dict[str, np.dtype[Any]] = {}
+
+
 class Array:
     """One array of a dataset, read lazily: indexing reads only what the selection needs.
 
@@ -318,10 +336,16 @@ class Array:
         self._location = location
         self._selector = selector
         self._options = options
-        try:
-            self._dtype = np.dtype(inner.typestr)
-        except TypeError as e:
-            raise Error(f"{selector}: numpy has no dtype {inner.typestr!r}") from e
+        typestr = inner.typestr
+        dtype = _DTYPES.get(typestr)
+        if dtype is None:
+            try:
+                dtype = np.dtype(typestr)
+            except TypeError as e:
+                raise Error(f"{selector}: numpy has no dtype {typestr!r}") from e
+            if len(_DTYPES) < 1024:
+                _DTYPES[typestr] = dtype
+        self._dtype = dtype
 
     @property
     def location(self) -> str:

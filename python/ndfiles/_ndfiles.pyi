@@ -5,6 +5,9 @@ import numpy.typing as npt
 class Error(OSError): ...
 
 def open(location: str, options: dict[str, Any] | None = None) -> Dataset: ...
+def open_warned(
+    location: str, options: dict[str, Any] | None = None
+) -> tuple[Dataset, list[str]]: ...
 def refs_json(
     sources: list[str],
     chunk_bytes: int,

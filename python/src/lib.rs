@@ -167,9 +167,29 @@ fn open(
     let ds = py
         .detach(|| guarded(|| opts.open(&location)))
         .map_err(Error::new_err)?;
-    Ok(Dataset {
-        inner: Mutex::new(Some(Arc::new(ds))),
-    })
+    Ok(Dataset::new(ds))
+}
+
+/// Open a dataset and list the irregularities known at open (`Dataset.warnings_so_far`), in
+/// one release of the GIL: what `ndfiles.open` does.
+#[pyfunction]
+#[pyo3(signature = (location, options = None))]
+fn open_warned(
+    py: Python<'_>,
+    location: String,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<(Dataset, Vec<String>)> {
+    let opts = open_options(options)?;
+    let (ds, warnings) = py
+        .detach(|| {
+            guarded(|| {
+                let ds = opts.open(&location)?;
+                let warnings = ds.warnings_so_far();
+                Ok((ds, warnings))
+            })
+        })
+        .map_err(Error::new_err)?;
+    Ok((Dataset::new(ds), warnings))
 }
 
 /// An opened dataset (the Rust half of `ndfiles.Dataset`).
@@ -179,6 +199,12 @@ struct Dataset {
 }
 
 impl Dataset {
+    fn new(ds: nd::Dataset) -> Self {
+        Dataset {
+            inner: Mutex::new(Some(Arc::new(ds))),
+        }
+    }
+
     fn get(&self) -> PyResult<Arc<nd::Dataset>> {
         self.inner
             .lock()
@@ -263,9 +289,15 @@ impl Dataset {
     /// Open one array by selector.
     fn array(&self, py: Python<'_>, selector: String) -> PyResult<Array> {
         let ds = self.get()?;
-        let arr = py
-            .detach(|| guarded(|| ds.array(&selector)))
-            .map_err(Error::new_err)?;
+        let take = || guarded(|| ds.array(&selector));
+        // a local FITS file's HDUs are found by reading headers from the page cache: less
+        // than releasing and taking back the GIL costs (see `getitem.rs`)
+        let arr = if local_plain_fits(&ds) {
+            take()
+        } else {
+            py.detach(take)
+        }
+        .map_err(Error::new_err)?;
         Ok(Array {
             cheap: cheap_reads(&ds, &arr),
             inner: arr,
@@ -359,11 +391,13 @@ struct Array {
 /// (decompressed on demand), a table column or another format (whose codecs nd cannot tell
 /// apart from no codec for every kind of array).
 fn cheap_reads(ds: &nd::Dataset, arr: &nd::Array) -> bool {
+    local_plain_fits(ds) && !arr.selector().contains('/') && arr.as_read().codec().is_none()
+}
+
+/// A FITS file on the local file system, not gzipped: read with positional reads or a map.
+fn local_plain_fits(ds: &nd::Dataset) -> bool {
     let local = !ds.path().contains("://") || ds.path().starts_with("file://");
-    matches!(ds.native(), nd::Native::Fits(f) if !f.is_gzipped())
-        && local
-        && !arr.selector().contains('/')
-        && arr.as_read().codec().is_none()
+    local && matches!(ds.native(), nd::Native::Fits(f) if !f.is_gzipped())
 }
 
 impl Array {
@@ -817,6 +851,7 @@ impl Table {
 fn _ndfiles(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("Error", m.py().get_type::<Error>())?;
     m.add_function(wrap_pyfunction!(open, m)?)?;
+    m.add_function(wrap_pyfunction!(open_warned, m)?)?;
     m.add_class::<Dataset>()?;
     m.add_class::<Array>()?;
     codecs::register(m)?;

@@ -71,3 +71,13 @@ def test_dask_distributed_local_cluster():
     ) as cluster, distributed.Client(cluster) as client:
         got = client.compute(da.nanmean(x.astype("f8"), axis=0)).result()
     np.testing.assert_allclose(got, np.nanmean(full.astype("f8"), axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/data/x.fits", "/data/../x.fits", "/data/./x.fits", "//data/x.fits", "/data//x.fits",
+     "/data/x/", "/data/.hidden.fits", "x.fits", "../x.fits", "./d/../x.fits", "/"],
+)
+def test_a_location_is_the_absolute_path_abspath_gives(path):
+    # what an array pickles and reopens from: the fast path for clean absolute paths agrees
+    assert ndfiles._location(path) == os.path.abspath(path)

@@ -13,8 +13,8 @@ use std::fmt::Debug;
 use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Random-access, thread-safe, read-only bytes.
 pub trait ByteSource: Send + Sync + Debug {
@@ -190,13 +190,33 @@ impl ByteSource for FileSource {
 /// copy out of the map instead: a system call per small read (a file of thousands of small
 /// arrays) costs more than the few pages it faults in.
 ///
+/// The map is made when first needed, not at open: the first few small reads (a FITS primary
+/// header, an ASDF file's first lines) are `pread`s, and a file opened to read one cutout or
+/// one header is never mapped at all. Mapping and unmapping a file costs two system calls and,
+/// in a process with several threads, a flush of the other cores' address translations; small
+/// reads cost one system call each. A file read in more places than that is mapped. If the
+/// mapping fails, every read is a positional read.
+///
 /// The usual caveat of memory maps applies: if another process truncates the file while it is
 /// mapped, reads may fault. Use [`FileSource`] for files that may change under you.
-#[derive(Debug, Clone)]
 pub struct MmapSource {
-    data: Bytes,
+    /// The map once made; `Err` (its message) when mapping failed: reads are then `pread`s.
+    map: OnceLock<std::result::Result<Bytes, String>>,
+    /// Small reads served by `pread` before the map was made.
+    unmapped_reads: AtomicUsize,
     file: Arc<File>,
+    len: u64,
     path: PathBuf,
+}
+
+impl Debug for MmapSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MmapSource")
+            .field("path", &self.path)
+            .field("len", &self.len)
+            .field("mapped", &self.mapped().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The largest [`MmapSource::read_exact_at`] served by a copy out of the map (larger reads are
@@ -211,6 +231,11 @@ const MAP_COPY_MAX: usize = 16 * 1024;
 /// the process and must be unmapped again (~5–10 µs).
 const MAP_NEAR: u64 = 4 * 1024;
 
+/// How many small reads ([`MAP_COPY_MAX`] or less) an [`MmapSource`] serves with `pread`s
+/// before it maps the file: enough for the headers of a FITS image or the first lines of an
+/// ASDF file, few enough that a walk over many headers soon reads from the map.
+const UNMAPPED_READS: usize = 8;
+
 #[derive(Debug)]
 struct MmapOwner(memmap2::Mmap);
 
@@ -221,64 +246,116 @@ impl AsRef<[u8]> for MmapOwner {
 }
 
 impl MmapSource {
-    /// Map a file read-only.
+    /// Open a file to be read through a memory map (made when first needed). Its length is
+    /// taken once, at open.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let (file, len) = open_file(&path)?;
-        let data = if len == 0 {
-            Bytes::new()
-        } else {
-            // SAFETY: the map is read-only; see the type's caveat about concurrent truncation.
-            let map = unsafe { memmap2::Mmap::map(&file) }
-                .map_err(|e| Error::io(format!("mmap {}", path.display()), e))?;
-            Bytes::from_owner(MmapOwner(map))
-        };
         Ok(MmapSource {
-            data,
+            map: OnceLock::new(),
+            unmapped_reads: AtomicUsize::new(0),
             file: Arc::new(file),
+            len,
             path,
         })
     }
 
-    /// All the mapped bytes.
-    pub fn bytes(&self) -> &Bytes {
-        &self.data
+    /// All the mapped bytes (the file is mapped now if it was not yet).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be mapped.
+    pub fn bytes(&self) -> Result<&Bytes> {
+        self.map().map_err(|e| {
+            Error::io(
+                format!("mmap {}", self.path.display()),
+                std::io::Error::other(e.to_string()),
+            )
+        })
+    }
+
+    /// The map, made now if it was not yet; `Err` with the reason when mapping failed.
+    fn map(&self) -> std::result::Result<&Bytes, &str> {
+        self.map
+            .get_or_init(|| {
+                if self.len == 0 {
+                    return Ok(Bytes::new());
+                }
+                // SAFETY: the map is read-only; see the type's caveat about concurrent truncation.
+                match unsafe { memmap2::Mmap::map(&*self.file) } {
+                    Ok(map) => Ok(Bytes::from_owner(MmapOwner(map))),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The map if it has been made (and mapping did not fail).
+    fn mapped(&self) -> Option<&Bytes> {
+        self.map.get().and_then(|m| m.as_ref().ok())
+    }
+
+    /// Whether a small read should be a `pread` rather than make the map: the map is not made
+    /// yet and fewer than [`UNMAPPED_READS`] small reads were served that way (counts this one).
+    fn read_unmapped(&self) -> bool {
+        self.map.get().is_none()
+            && self.unmapped_reads.fetch_add(1, Ordering::Relaxed) < UNMAPPED_READS
+    }
+
+    /// `range` (checked against the length) read with a `pread` into a new buffer.
+    fn pread_range(&self, range: &Range<u64>) -> Result<Bytes> {
+        let mut buf = vec![0u8; check_range(range, self.len)?];
+        self.pread(range.start, &mut buf)?;
+        Ok(Bytes::from(buf))
+    }
+
+    fn pread(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        crate::io::read_exact_at(&self.file, buf, offset)
+            .map_err(|e| Error::io(format!("{} at offset {offset}", self.path.display()), e))
     }
 }
 
 impl ByteSource for MmapSource {
     fn len(&self) -> u64 {
-        self.data.len() as u64
+        self.len
     }
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        check_range(
-            &(offset..offset.saturating_add(buf.len() as u64)),
-            self.len(),
-        )?;
-        if buf.len() <= MAP_COPY_MAX {
-            // within the map: checked above
-            let at = usize::try_from(offset).unwrap_or(usize::MAX);
-            if let Some(src) = self.data.get(at..at.saturating_add(buf.len())) {
-                buf.copy_from_slice(src);
-                return Ok(());
+        check_range(&(offset..offset.saturating_add(buf.len() as u64)), self.len)?;
+        if buf.len() <= MAP_COPY_MAX && (self.mapped().is_some() || !self.read_unmapped()) {
+            if let Ok(map) = self.map() {
+                // within the map: checked above
+                let at = usize::try_from(offset).unwrap_or(usize::MAX);
+                if let Some(src) = map.get(at..at.saturating_add(buf.len())) {
+                    buf.copy_from_slice(src);
+                    return Ok(());
+                }
             }
         }
-        crate::io::read_exact_at(&self.file, buf, offset)
-            .map_err(|e| Error::io(format!("{} at offset {offset}", self.path.display()), e))
+        self.pread(offset, buf)
     }
     fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
-        check_range(&range, self.len())?;
-        Ok(self.data.slice(range.start as usize..range.end as usize))
+        let len = check_range(&range, self.len)?;
+        if let Some(map) = self.mapped() {
+            return Ok(map.slice(range.start as usize..range.end as usize));
+        }
+        if len <= MAP_COPY_MAX && self.read_unmapped() {
+            return self.pread_range(&range);
+        }
+        match self.map() {
+            Ok(map) => Ok(map.slice(range.start as usize..range.end as usize)),
+            Err(_) => self.pread_range(&range),
+        }
     }
     /// Views into the map, except small ranges far from the one before (the rows of a cutout,
     /// the headers of large blocks): those are read with `pread`s into one buffer, so a sparse
-    /// read does not fault a window of the file into the process for each range.
+    /// read does not fault a window of the file into the process for each range (nor make the
+    /// map when every range is such).
     fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         let mut sparse = Vec::with_capacity(ranges.len());
         let mut sparse_bytes = 0usize;
         let mut prev_end: Option<u64> = None;
         for r in ranges {
-            let len = check_range(r, self.len())?;
+            let len = check_range(r, self.len)?;
             let near = prev_end.is_some_and(|e| r.start >= e && r.start - e <= MAP_NEAR);
             let read = len <= MAP_COPY_MAX && !near;
             if read {
@@ -295,9 +372,7 @@ impl ByteSource for MmapSource {
         for (r, _) in ranges.iter().zip(&sparse).filter(|(_, &s)| s) {
             let len = (r.end - r.start) as usize; // checked above
             if let Some(dst) = buf.get_mut(at..at + len) {
-                crate::io::read_exact_at(&self.file, dst, r.start).map_err(|e| {
-                    Error::io(format!("{} at offset {}", self.path.display(), r.start), e)
-                })?;
+                self.pread(r.start, dst)?;
             }
             at += len;
         }
@@ -309,8 +384,13 @@ impl ByteSource for MmapSource {
                 let len = (r.end - r.start) as usize;
                 out.push(read.slice(at..at + len));
                 at += len;
+            } else if r.is_empty() {
+                out.push(Bytes::new());
             } else {
-                out.push(self.data.slice(r.start as usize..r.end as usize));
+                out.push(match self.map() {
+                    Ok(map) => map.slice(r.start as usize..r.end as usize),
+                    Err(_) => self.pread_range(r)?,
+                });
             }
         }
         Ok(out)
@@ -464,7 +544,7 @@ mod tests {
     fn mmap_read_range_is_zero_copy() {
         let f = sample_file();
         let m = MmapSource::open(f.path()).unwrap();
-        let whole = m.bytes().as_ptr() as usize;
+        let whole = m.bytes().unwrap().as_ptr() as usize;
         let b = m.read_range(1234..2000).unwrap();
         assert_eq!(
             b.as_ptr() as usize,
@@ -477,13 +557,51 @@ mod tests {
     }
 
     #[test]
+    fn mmap_maps_only_once_read_in_many_places() {
+        let f = sample_file();
+        let want: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let m = MmapSource::open(f.path()).unwrap();
+        // the first small reads are positional reads: no map yet
+        for i in 0..UNMAPPED_READS as u64 {
+            let r = i * 1000..i * 1000 + 100;
+            assert_eq!(
+                &m.read_range(r.clone()).unwrap()[..],
+                &want[r.start as usize..r.end as usize]
+            );
+        }
+        let sparse = m
+            .read_ranges(&[0..10, 5_000..5_010, 9_990..10_000])
+            .unwrap();
+        assert_eq!(&sparse[2][..], &want[9_990..]);
+        assert!(m.mapped().is_none(), "sparse small reads need no map");
+        // the next small read maps the file; reads are views from then on
+        let b = m.read_range(200..300).unwrap();
+        let whole = m.mapped().expect("mapped after the first reads").as_ptr() as usize;
+        assert_eq!(b.as_ptr() as usize, whole + 200);
+        let mut buf = [0u8; 50];
+        m.read_exact_at(7_000, &mut buf).unwrap();
+        assert_eq!(&buf[..], &want[7_000..7_050]);
+        // a large read maps a fresh source at once
+        let mut big = tempfile::NamedTempFile::new().unwrap();
+        big.write_all(&[7u8; 100_000]).unwrap();
+        big.flush().unwrap();
+        let m = MmapSource::open(big.path()).unwrap();
+        let b = m.read_range(1_000..100_000).unwrap();
+        assert_eq!(
+            b.as_ptr() as usize,
+            m.mapped().unwrap().as_ptr() as usize + 1_000
+        );
+    }
+
+    #[test]
     fn mmap_read_ranges_reads_sparse_small_ranges_and_maps_the_rest() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         let want: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         f.write_all(&want).unwrap();
         f.flush().unwrap();
         let m = MmapSource::open(f.path()).unwrap();
-        let map = m.bytes().as_ptr() as usize..m.bytes().as_ptr() as usize + 100_000;
+        let map =
+            m.bytes().unwrap().as_ptr() as usize..m.bytes().unwrap().as_ptr() as usize + 100_000;
         // (range, a view into the map?)
         let cases = [
             (0..10, false),           // the first, small: read

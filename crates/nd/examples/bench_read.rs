@@ -15,12 +15,34 @@
 //! cargo run --release -p nd --example bench_read -- ROUNDS hdus PATH
 //! cargo run --release -p nd --example bench_read -- ROUNDS touch PATH
 //! cargo run --release -p nd --example bench_read -- ROUNDS zarr-write SRC.zarr DST.zarr
+//! cargo run --release -p nd --example bench_read -- --serve
 //! ```
+//!
+//! `--serve` keeps one process for many runs, so that a benchmark can alternate nd from Rust
+//! with another reader call by call rather than process by process (on a machine whose speed
+//! drifts within a second, the two are then timed under the same conditions): each line of
+//! standard input holds the arguments of one run separated by tabs; its lines are printed,
+//! then a line `end`.
 
+use std::io::BufRead;
 use std::time::Instant;
 
 fn main() -> Result<(), nd::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("--serve") {
+        return run(&args);
+    }
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|e| nd::Error::input(format!("stdin: {e}")))?;
+        let args: Vec<String> = line.split('\t').map(str::to_string).collect();
+        run(&args)?;
+        println!("end");
+    }
+    Ok(())
+}
+
+/// One run: `ROUNDS WHAT PATH [SELECTOR [REGION]]`, one line printed per round.
+fn run(args: &[String]) -> Result<(), nd::Error> {
     let usage =
         || nd::Error::input("usage: bench_read ROUNDS read|cutout|walk PATH [SELECTOR [REGION]]");
     let rounds: usize = args
@@ -47,7 +69,7 @@ fn main() -> Result<(), nd::Error> {
                 let (t, check) = read_own_type(a, Some(ds))?;
                 // the sum is not part of the timed work
                 let secs = (t - t0).as_secs_f64();
-                println!("{secs:.6} {check}");
+                println!("{secs:.9} {check}");
                 continue;
             }
             "hdus" => match ds.native() {
@@ -73,8 +95,8 @@ fn main() -> Result<(), nd::Error> {
                 let check: f64 = a.iter().map(|&v| f64::from(v)).sum();
                 // what it cost in bytes, outside the timed part
                 match cutout_bytes(path, selector, &region, remote0)? {
-                    Some((b, r)) => println!("{secs:.6} {check} bytes={b} requests={r}"),
-                    None => println!("{secs:.6} {check}"),
+                    Some((b, r)) => println!("{secs:.9} {check} bytes={b} requests={r}"),
+                    None => println!("{secs:.9} {check}"),
                 }
                 continue;
             }
@@ -89,7 +111,7 @@ fn main() -> Result<(), nd::Error> {
         drop(ds);
         let secs = t0.elapsed().as_secs_f64();
         // the check keeps the work from being optimised away, and lets the caller compare
-        println!("{secs:.6} {check}");
+        println!("{secs:.9} {check}");
     }
     Ok(())
 }
