@@ -356,3 +356,27 @@ def test_card_fixes_warn_when_the_header_is_read_as_astropy():
         ds.metadata  # once each
     with pytest.warns(ndfiles.ReadWarning, match="BADVAL"):
         xr.open_dataset(path, engine="ndfiles")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [DEFECTS / "broken_blank_float.fits", DEFECTS / "broken_blank_string.fits",
+     DEFECTS.parent / "gen" / "blank_float_ignored.fits"],
+    ids=lambda p: p.name,
+)
+def test_an_ignored_blank_warns_at_open_as_astropy(path):
+    # astropy warns when it opens an image HDU whose BLANK it ignores (floating-point data, or
+    # not an integer), in these words; ndfiles at open too, and reads the same values
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with fits.open(path) as hdul:
+            want = [str(w.message) for w in caught if "BLANK" in str(w.message)]
+            data = hdul[0].data
+    assert want
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = ndfiles.open(path)
+    got = [str(w.message).split("HDU 0: ", 1)[1] for w in caught
+           if issubclass(w.category, ndfiles.ReadWarning)]
+    assert got == want
+    np.testing.assert_array_equal(ds["0"][...], data)

@@ -89,6 +89,33 @@ impl std::fmt::Display for Scaling {
 }
 
 impl Scaling {
+    /// What astropy warns about an image HDU's BLANK when it opens the HDU
+    /// (`_ImageBaseHDU._verify_blank`), in its words: a BLANK that is not an integer, and a
+    /// BLANK on floating-point data (BITPIX < 0). Either way the BLANK is ignored, by astropy
+    /// and by [`Scaling::from_header`]. Read from the header's quick scan: no card is parsed.
+    pub fn blank_warnings(h: &Header, bitpix: i64) -> Vec<String> {
+        let Some(blank) = h.structural("BLANK") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        // astropy's `_is_int`: Python ints (bool among them) and numpy integers
+        if !matches!(blank, Value::Int(_) | Value::BigInt(_) | Value::Bool(_)) {
+            out.push(format!(
+                "Invalid value for 'BLANK' keyword in header: {} The 'BLANK' keyword must be an \
+                 integer.  It will be ignored in the meantime.",
+                py_repr(blank)
+            ));
+        }
+        if bitpix <= 0 {
+            out.push(
+                "Invalid 'BLANK' keyword in header.  The 'BLANK' keyword is only applicable to \
+                 integer data, and will be ignored in this HDU."
+                    .to_string(),
+            );
+        }
+        out
+    }
+
     /// astropy's choice for an image HDU header (`_get_scaled_image_data`, `_dtype_for_bitpix`).
     pub fn from_header(h: &Header, bitpix: i64, hdu: usize) -> Result<Scaling> {
         // `structural`: the scaling keywords are read without parsing the other cards
@@ -398,6 +425,23 @@ fn convert_generic(bitpix: i64, scaling: &Scaling, src: &[u8], dst: &mut [u8]) {
         (&Scaling::F64 { scale, zero, .. }, _) => {
             to_f64::<8>(src, dst, |a| (f64::from_be_bytes(a), 0), scale, zero, None)
         }
+    }
+}
+
+/// Python's `repr` of the value astropy gives for a card (`header[key]`), for its messages:
+/// `str()` but for strings, which `repr` quotes.
+fn py_repr(v: &Value) -> String {
+    match v {
+        Value::Undefined => "UNDEFINED".into(),
+        Value::Str(s) | Value::Text(s) | Value::Invalid(s) => {
+            let s = s.replace('\\', "\\\\");
+            if s.contains('\'') && !s.contains('"') {
+                format!("\"{s}\"")
+            } else {
+                format!("'{}'", s.replace('\'', "\\'"))
+            }
+        }
+        other => other.python_str(),
     }
 }
 

@@ -88,3 +88,24 @@ fn fits_card_fixes_come_when_the_header_is_parsed() {
         assert!(w.iter().any(|w| w.contains(what)), "{name}: {w:?}");
     }
 }
+
+/// A BLANK astropy ignores (on floating-point data; not an integer) is read past with
+/// astropy's warning, at open (astropy 8.0.2's words, as `fits.open` gives them; the Python
+/// tests compare with astropy itself).
+#[test]
+fn fits_ignored_blank_warns_at_open_as_astropy() {
+    let on_float = "HDU 0: Invalid 'BLANK' keyword in header.  The 'BLANK' keyword is only \
+                    applicable to integer data, and will be ignored in this HDU.";
+    let not_int = "HDU 0: Invalid value for 'BLANK' keyword in header: '-1' The 'BLANK' keyword \
+                   must be an integer.  It will be ignored in the meantime.";
+    for (name, want) in [
+        ("broken_blank_float.fits", on_float),
+        ("broken_blank_string.fits", not_int),
+    ] {
+        let ds = nd::open(root().join("fits/defects").join(name).to_str().unwrap()).unwrap();
+        assert_eq!(ds.warnings_so_far(), vec![want.to_string()], "{name}");
+        assert!(ds.warnings().contains(&want.to_string()), "{name}");
+    }
+    let ok = nd::open(root().join("fits/astropy/arange.fits").to_str().unwrap()).unwrap();
+    assert!(ok.warnings().is_empty(), "{:?}", ok.warnings());
+}

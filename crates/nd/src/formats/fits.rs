@@ -637,6 +637,12 @@ impl Backend for FitsDataset {
                     h.index, h.data_offset, h.data_len
                 ));
             }
+            if matches!(h.kind, HduKind::Primary | HduKind::Image) {
+                // astropy warns when it opens the HDU; the BLANK is ignored either way
+                for msg in nd_fits::Scaling::blank_warnings(&h.header, h.bitpix) {
+                    w.push(format!("HDU {}: {msg}", h.index));
+                }
+            }
             if let Err(e) = self.hdu_arrays(h) {
                 w.push(format!("{e} (its data is not listed)"));
             }
