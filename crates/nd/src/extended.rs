@@ -66,6 +66,9 @@ impl ExtendedName {
     /// [`Error::Input`] naming the text when brackets are there but do not parse: an empty
     /// group, more than two groups, a bad HDU or section item.
     pub fn parse(text: &str) -> Result<Option<ExtendedName>> {
+        if !text.ends_with(']') {
+            return Ok(None); // no brackets (and no look at the file system)
+        }
         let is_url = nd_remote::is_url(text) || text.starts_with("file://");
         if !is_url && std::path::Path::new(text).exists() {
             return Ok(None);

@@ -359,6 +359,9 @@ pub fn open(path_or_url: &str) -> Result<Dataset> {
 }
 
 fn open_local(path: &str, limits: &nd_core::Limits) -> Result<Box<dyn Backend>> {
+    if let Some(fits) = open_plain_fits(path, limits)? {
+        return Ok(Box::new(fits));
+    }
     let packed = |e: nd_core::Error| Error::input(format!("{path}: {e}"));
     match detect(path)? {
         Format::Fits if Path::new(path).is_file() && !starts_plain_or_gzip(path)? => {
@@ -414,6 +417,29 @@ fn open_local(path: &str, limits: &nd_core::Limits) -> Result<Box<dyn Backend>> 
                 .ok_or_else(|| Error::input(format!("{path}: not an .npz file")))
         }
     }
+}
+
+/// A local file that starts as plain FITS (the common case), opened once: its first bytes are
+/// read through the handle the dataset then reads from, where detecting the format the general
+/// way looks the path up five more times (the kind of file, its first bytes, whether it is
+/// compressed) before opening it: ~5 µs of a 50 µs cutout. `None` for anything else, or a file
+/// that cannot be opened: the general way then detects it, or says why not.
+fn open_plain_fits(
+    path: &str,
+    limits: &nd_core::Limits,
+) -> Result<Option<crate::formats::fits::FitsDataset>> {
+    let Ok(src) = nd_core::MmapSource::open(path) else {
+        return Ok(None);
+    };
+    let mut head = [0u8; 9];
+    // a directory opens too (on Linux), and then cannot be read
+    if src.len() < head.len() as u64 || src.read_exact_at(0, &mut head).is_err() {
+        return Ok(None);
+    }
+    if &head != b"SIMPLE  =" {
+        return Ok(None);
+    }
+    crate::formats::fits::FitsDataset::from_source(path, std::sync::Arc::new(src), limits).map(Some)
 }
 
 /// Whether a local FITS file is plain or gzip-compressed (read by nd-fits directly), not a
