@@ -42,10 +42,10 @@ _URL_SCHEMES = ("http://", "https://", "s3://", "gs://", "az://", "abfs://", "fi
 
 def _location(path_or_url: str | os.PathLike[str]) -> str:
     """An absolute path (so that a pickled array reopens from any working directory) or the URL."""
-    text = os.fspath(path_or_url)
+    text = path_or_url if type(path_or_url) is str else os.fspath(path_or_url)
     if not isinstance(text, str):
         raise TypeError(f"path_or_url must be str or os.PathLike[str], not {type(text).__name__}")
-    if _POSIX and text[:1] == "/" and "/." not in text and "//" not in text and text[-1] != "/":
+    if text[:1] == "/" and _POSIX and "/." not in text and "//" not in text and text[-1] != "/":
         return text  # absolute and already normal: what abspath would return
     if text.startswith(_URL_SCHEMES):
         return text

@@ -70,14 +70,18 @@ impl FitsDataset {
     }
 
     /// The arrays of one HDU, in [`Backend::arrays`] form.
+    /// The reader of an image HDU's values.
+    fn hdu_image(&self, h: &Hdu) -> Result<nd_fits::FitsImage> {
+        self.fits
+            .image(h.index)
+            .map_err(|e| Error::input(e.to_string()))
+    }
+
     fn hdu_arrays(&self, h: &Hdu) -> Result<Vec<ArrayEntry>> {
         let mut out = Vec::new();
         match h.kind {
             HduKind::Primary | HduKind::Image if !h.naxes.is_empty() => {
-                let img = self
-                    .fits
-                    .image(h.index)
-                    .map_err(|e| Error::input(e.to_string()))?;
+                let img = self.hdu_image(h)?;
                 out.push(ArrayEntry {
                     path: h.index.to_string(),
                     shape: img.shape().to_vec(),
@@ -643,7 +647,15 @@ impl Backend for FitsDataset {
                     w.push(format!("HDU {}: {msg}", h.index));
                 }
             }
-            if let Err(e) = self.hdu_arrays(h) {
+            // whether its arrays can be listed: for an image, whether its reader can be built
+            // (what listing it costs beyond that is its entry's strings)
+            let listable = match h.kind {
+                HduKind::Primary | HduKind::Image if !h.naxes.is_empty() => {
+                    self.hdu_image(h).map(drop)
+                }
+                _ => self.hdu_arrays(h).map(drop),
+            };
+            if let Err(e) = listable {
                 w.push(format!("{e} (its data is not listed)"));
             }
             if matches!(h.kind, HduKind::Table | HduKind::BinTable) {
