@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What each step of a small FITS cutout costs from Python, per call: `ndfiles.open`, `ds["0"]`,
-`arr[cut]`, the three together, and nd's own parts of them (`_ndfiles.open` without the Python
-`Dataset`, the read alone into a preallocated array). CPU time per call (process time: less
+`arr[cut]`, the three together, and nd's own parts of them (the base class `_ndfiles.Dataset`
+opened without the Python subclass, the read alone into a preallocated array). CPU time per call (process time: less
 sensitive to a loaded machine than wall time), the median of 5 runs of N calls each, in
 microseconds; then the wall time of the whole cutout (open included), each call on its own
 clock, the median; with `--nd`, nd from Rust timed the same way (`bench_read N cutout`).
@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         'ds["0"]': lambda: ds["0"],
         "arr[cut]": lambda: arr[cut],
         'ndfiles.open(img)["0"][cut]': lambda: ndfiles.open(img)["0"][cut],
-        "nd: _ndfiles.open + warnings": lambda: _ndfiles.open(img, None).warnings(),
-        "nd: the read alone": lambda: _ndfiles.read_into(arr._inner, [4000, 4000], [4100, 4100], out),
+        "nd: _ndfiles.Dataset + warnings": lambda: _ndfiles.Dataset(img)._warnings_so_far(),
+        "nd: the read alone": lambda: _ndfiles.read_into(arr, [4000, 4000], [4100, 4100], out),
     }
     res = {name: per_call(fn, a.calls) for name, fn in steps.items()}
     for name, us in res.items():

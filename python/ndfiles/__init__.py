@@ -24,35 +24,29 @@ from typing import Any, Iterator
 import numpy as np
 
 from . import _ndfiles
-from ._ndfiles import Error
+from ._ndfiles import Error, ReadWarning
 from ._refs import refs
 
 __all__ = ["Array", "Dataset", "Error", "ReadWarning", "Table", "open", "refs", "stat"]
 
 
-class ReadWarning(UserWarning):
-    """An irregularity nd read past leniently, as astropy does with a warning: a file cut short
-    (its HDUs listed; reads before the cut work, reads reaching past it raise :class:`Error`),
-    trailing bytes, a header card fixed on reading, a table field read differently from the
-    reference library. :func:`open` issues one per irregularity, its message nd's (``nd info``
-    prints the same)."""
-
 _URL_SCHEMES = ("http://", "https://", "s3://", "gs://", "az://", "abfs://", "file://")
 
 
-def _location(path_or_url: str | os.PathLike[str]) -> str:
-    """An absolute path (so that a pickled array reopens from any working directory) or the URL."""
+def _location_general(path_or_url: str | os.PathLike[str]) -> str:
+    """:func:`_location` for what is not a clean absolute path: ``os.PathLike``, URLs,
+    relative paths, paths with ``.``, ``..`` or ``//`` in them."""
     text = path_or_url if type(path_or_url) is str else os.fspath(path_or_url)
     if not isinstance(text, str):
         raise TypeError(f"path_or_url must be str or os.PathLike[str], not {type(text).__name__}")
-    if text[:1] == "/" and _POSIX and "/." not in text and "//" not in text and text[-1] != "/":
-        return text  # absolute and already normal: what abspath would return
     if text.startswith(_URL_SCHEMES):
         return text
     return os.path.abspath(text)
 
 
-_POSIX = os.sep == "/" and os.altsep is None
+# An absolute path (so that a pickled array reopens from any working directory) or the URL; a
+# clean absolute path is taken as it is in Rust, anything else by `_location_general`.
+_location = _ndfiles.location
 
 
 # fsspec / s3fs names of storage_options → nd's object-store keys (s3:// URLs)
@@ -88,42 +82,14 @@ def _from_storage_options(location: str, storage_options: dict[str, Any]) -> dic
     return out
 
 
-def open(  # noqa: A001
-    path_or_url: str | os.PathLike[str],
-    storage_options: dict[str, Any] | None = None,
-    **options: Any,
-) -> Dataset:
-    """Open a FITS file, an ASDF file or a Zarr store; only metadata is read.
-
-    Options for every location: ``threads`` (decode threads of this dataset; one per core by
-    default), ``limits`` (a dict of nd's bounds on untrusted input: ``decompressed_bytes``,
-    ``chunk_bytes``, ``blocks``, ``tree_nodes``, ``tree_depth``, ``npy_header_bytes``).
-
-    Options for URLs: ``anonymous=True`` (unsigned requests, public buckets), ``timeout`` and
-    ``connect_timeout`` (seconds), ``retries``, ``cache_size`` (bytes of the block cache of each
-    remote object, 64 MiB by default), ``block_size``, ``part_size``, ``coalesce_gap``,
-    ``max_in_flight``, ``max_full_download``, ``multi_range``, and any object-store
-    configuration key (``aws_endpoint="http://127.0.0.1:9000"``, ``aws_region="eu-west-1"``,
-    ``allow_http=True``, ``google_service_account``, ``azure_storage_account_name``, ...).
-    ``storage_options`` takes the same as a dict, and also fsspec's / s3fs's names (``anon``,
-    ``key``, ``secret``, ``token``, ``endpoint_url``, ``client_kwargs={"region_name": ...}``).
-    Without URL options, those of the environment (``AWS_*``, ``ND_REMOTE_*``, ...) are used;
-    with some, the environment's are the defaults of the others.
-    """
-    location = _location(path_or_url)
-    if storage_options:
-        options = {**_from_storage_options(location, storage_options), **options}
-    inner, opened = _ndfiles.open_warned(location, options or None)
-    ds = Dataset(inner, location, options, set())
-    if opened:
-        ds._warn_new(opened)
-    return ds
+# ndfiles.open is Rust's (python/src/open.rs): opening runs no Python code in the common case
+open = _ndfiles.open  # noqa: A001
 
 
 def _open(location: str, options: dict[str, Any]) -> Dataset:
     """Open without issuing its warnings (a reopening on unpickling: the user saw them when it
     was first opened)."""
-    return Dataset(_ndfiles.open(location, options or None), location, dict(options))
+    return Dataset(location, dict(options))
 
 
 def stat(
@@ -168,67 +134,40 @@ def stat(
     if n_threads < 0:
         raise ValueError("threads must be >= 0")
     if axis is None:
-        return arr._inner.stats(n_threads, budget)
+        return arr._stats(n_threads, budget)
     ax = operator.index(axis)
     if not -arr.ndim <= ax < arr.ndim:
         raise np.exceptions.AxisError(ax, arr.ndim)
-    return arr._inner.stats_along_axis(ax % arr.ndim, n_threads, budget)
+    return arr._stats_along_axis(ax % arr.ndim, n_threads, budget)
 
 
-class Dataset:
+class Dataset(_ndfiles.Dataset):
     """An opened FITS file, ASDF file or Zarr store: its arrays by selector, its metadata.
 
     Selectors: FITS ``"N"`` (HDU index, an int works too), ``"EXTNAME"`` or ``"EXTNAME,VER"``;
     ASDF a tree path (``"data"``, ``"meta/list/1/deep"``); Zarr the array's path (``"/"`` for a
     root array). ``keys()`` lists one selector per array. Use it as a context manager to close it;
     arrays taken from it stay readable after it is closed.
+
+    ``ds[selector]`` gives the array (or, for a FITS table HDU, the :class:`Table`) a selector
+    names; it, ``location``, ``format``, ``closed``, ``keys()`` and ``close()`` are nd's own
+    (the base class, in Rust).
     """
 
-    __slots__ = ("_inner", "_location", "_options", "_warned")
+    __slots__ = ()
 
-    def __init__(
-        self,
-        inner: _ndfiles.Dataset,
-        location: str,
-        options: dict[str, Any],
-        warned: set[str] | None = None,
-    ):
-        self._inner = inner
-        self._location = location
-        self._options = options
-        # what was issued as warnings; None: issue none (a dataset reopened on unpickling)
-        self._warned = warned
-
-    def _warn_new(self, known: list[str] | None = None) -> None:
+    def _warn_new(self) -> None:
         """Issue, from a public call of ndfiles (the warning points at its caller), the
-        irregularities nd knows of so far (``known`` when the caller has them already) that
-        were not issued yet: at open, those of the file's structure (a cut data unit, an
-        irregular END, trailing bytes); once headers are parsed (metadata, attributes), their
-        card-level fixes, as astropy warns when a header is looked at rather than at open."""
-        if self._warned is None:
+        irregularities nd knows of so far that were not issued yet: once headers are parsed
+        (metadata, attributes), their card-level fixes, as astropy warns when a header is looked
+        at rather than at open (those of the file's structure were issued at open)."""
+        warned = self._warned
+        if warned is None:
             return
-        for text in self._inner.warnings_so_far() if known is None else known:
-            if text not in self._warned:
-                self._warned.add(text)
-                warnings.warn(f"{self._location}: {text}", ReadWarning, stacklevel=3)
-
-    @property
-    def location(self) -> str:
-        """The absolute path or URL it was opened from."""
-        return self._location
-
-    @property
-    def format(self) -> str:
-        """``"fits"``, ``"asdf"`` or ``"zarr"``."""
-        return self._inner.format
-
-    @property
-    def closed(self) -> bool:
-        return self._inner.closed
-
-    def keys(self) -> list[str]:
-        """The selector of every array (and FITS table column), in file order."""
-        return self._inner.keys()
+        for text in self._warnings_so_far():
+            if text not in warned:
+                warned.add(text)
+                warnings.warn(f"{self.location}: {text}", ReadWarning, stacklevel=3)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
@@ -239,28 +178,10 @@ class Dataset:
     def __contains__(self, selector: object) -> bool:
         return selector in self.keys()
 
-    def __getitem__(self, selector: str | int) -> Array | Table:
-        """The array (or, for a FITS table HDU, the :class:`Table`) a selector names."""
-        if type(selector) is str:
-            pass
-        elif isinstance(selector, int) and not isinstance(selector, bool):
-            selector = str(selector)
-        elif not isinstance(selector, str):
-            raise TypeError(f"a selector is a str (or an HDU index), not {type(selector).__name__}")
-        try:
-            return Array(self._inner.array(selector), self._location, selector, self._options)
-        except Error as e:
-            if self.format != "fits" or "/" in selector:
-                raise
-            try:
-                return self.table(selector)
-            except Error:
-                raise e from None
-
     def table(self, selector: str | int) -> Table:
         """A FITS table HDU (binary or ASCII) by index, ``EXTNAME`` or ``EXTNAME,VER``."""
         selector = str(selector)
-        return Table(self._inner.table(selector), self._location, selector, self._options)
+        return Table(self._table(selector), self.location, selector, self._options)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -268,16 +189,13 @@ class Dataset:
         "cards": [{"keyword", "value", "comment"}]}]}``; ASDF ``{"tree": ...}`` (a tagged node as
         ``{"!": tag, "value": ...}``); Zarr ``{"nodes": {path: {"kind", "attributes"}}}``.
         Header fixes found while parsing are issued as :class:`ReadWarning` (once each)."""
-        meta = self._inner.metadata()
+        meta = self._metadata()
         self._warn_new()
         return meta
 
     def info(self) -> str:
         """The listing ``nd info`` prints (like astropy's ``hdul.info()`` for FITS)."""
-        return self._inner.info_text()
-
-    def close(self) -> None:
-        self._inner.close()
+        return self._info_text()
 
     def __enter__(self) -> Dataset:
         return self
@@ -288,12 +206,12 @@ class Dataset:
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickles as its location and open options: unpickling opens it again (a closed
         dataset too, as open)."""
-        return (_reopen_dataset, (self._location, self._options))
+        return (_reopen_dataset, (self.location, self._options))
 
     def __repr__(self) -> str:
         if self.closed:
-            return f"<ndfiles.Dataset {self._location!r} (closed)>"
-        return self._inner.info_text().rstrip("\n")
+            return f"<ndfiles.Dataset {self.location!r} (closed)>"
+        return self._info_text().rstrip("\n")
 
 
 def _reopen_dataset(location: str, options: dict[str, Any]) -> Dataset:
@@ -309,11 +227,7 @@ def _reopen(location: str, selector: str, options: dict[str, Any]) -> Array:
     return got
 
 
-# numpy dtypes by typestr, so that taking an array does not parse its dtype again each time
-_DTYPES: dict[str, np.dtype[Any]] = {}
-
-
-class Array:
+class Array(_ndfiles.Array):
     """One array of a dataset, read lazily: indexing reads only what the selection needs.
 
     ``arr[key]`` takes numpy's basic indexing (ints, negative ints, slices with any step,
@@ -327,43 +241,12 @@ class Array:
     Arrays are safe to use from several threads (reads release the GIL) and pickle as their
     location, selector and open options (reopened on unpickling), so
     ``dask.array.from_array(arr, chunks=arr.chunks)`` works with process-based schedulers.
+
+    ``location``, ``selector``, ``shape``, ``dtype``, ``chunks`` and ``arr[key]`` for ints,
+    slices of step 1 and ``...`` are nd's own (the base class, in Rust).
     """
 
-    __slots__ = ("_inner", "_location", "_selector", "_options", "_dtype")
-
-    def __init__(self, inner: _ndfiles.Array, location: str, selector: str, options: dict[str, Any]):
-        self._inner = inner
-        self._location = location
-        self._selector = selector
-        self._options = options
-        typestr = inner.typestr
-        dtype = _DTYPES.get(typestr)
-        if dtype is None:
-            try:
-                dtype = np.dtype(typestr)
-            except TypeError as e:
-                raise Error(f"{selector}: numpy has no dtype {typestr!r}") from e
-            if len(_DTYPES) < 1024:
-                _DTYPES[typestr] = dtype
-        self._dtype = dtype
-
-    @property
-    def location(self) -> str:
-        """The absolute path or URL of its dataset."""
-        return self._location
-
-    @property
-    def selector(self) -> str:
-        return self._selector
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self._inner.shape
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        """The numpy dtype of the values as the reference library returns them."""
-        return self._dtype
+    __slots__ = ()
 
     @property
     def ndim(self) -> int:
@@ -375,19 +258,14 @@ class Array:
 
     @property
     def nbytes(self) -> int:
-        return self.size * self._dtype.itemsize
-
-    @property
-    def chunks(self) -> tuple[int, ...]:
-        """The native chunk grid (Zarr chunks, FITS tiles; the whole shape when not chunked)."""
-        return self._inner.chunks
+        return self.size * self.dtype.itemsize
 
     @property
     def attrs(self) -> dict[str, Any]:
         """Its attributes, as the xarray backend gives them (a new dict each time): a FITS
         image's header cards as ``keyword: value`` without those of layout and scaling, a Zarr
         array's ``.zattrs`` without ``_ARRAY_DIMENSIONS``, none for ASDF (see the README)."""
-        return self._inner.attributes()
+        return self._attributes()
 
     def __len__(self) -> int:
         if not self.shape:
@@ -396,21 +274,22 @@ class Array:
 
     def __repr__(self) -> str:
         return (
-            f"<ndfiles.Array {self._selector!r} shape={self.shape} dtype={self._dtype} "
-            f"chunks={self.chunks} of {self._location!r}>"
+            f"<ndfiles.Array {self.selector!r} shape={self.shape} dtype={self.dtype} "
+            f"chunks={self.chunks} of {self.location!r}>"
         )
 
     def _code(self, dtype: np.dtype[Any] | None) -> tuple[np.dtype[Any] | None, str | None]:
         """What to ask nd for: (the dtype wanted when not the array's own, nd's code for it)."""
-        if dtype is None or dtype == self._dtype and dtype.isnative:
+        if dtype is None or dtype == self.dtype and dtype.isnative:
             return None, None
-        if dtype.isnative and dtype.kind in "biufc" and self._inner.numeric:
+        if dtype.isnative and dtype.kind in "biufc" and self._numeric:
             return dtype, f"{dtype.kind}{dtype.itemsize}"
         return dtype, None
 
     def _finish(self, out: np.ndarray, shape: list[int], want: np.dtype[Any] | None) -> np.ndarray:
-        if not self._inner.numeric:  # the stored bytes of strings, records, datetimes
-            out = out.view(self._dtype.newbyteorder("=") if self._dtype.byteorder in "<>" else self._dtype)
+        if not self._numeric:  # the stored bytes of strings, records, datetimes
+            dt = self.dtype
+            out = out.view(dt.newbyteorder("=") if dt.byteorder in "<>" else dt)
             out = out.reshape(shape)
         if want is not None and out.dtype != want:
             out = out.astype(want)
@@ -420,27 +299,26 @@ class Array:
         """The box ``start..stop`` as a new array (as ``dtype`` when given, numpy's astype rules)."""
         want, code = self._code(dtype)
         shape = [b - a for a, b in zip(start, stop)]
-        if self._inner.numeric and (want is None or code is not None):
+        if self._numeric and (want is None or code is not None):
             # numbers: nd reads into an array numpy allocates (no zeroing, numpy's huge pages)
-            out = np.empty(shape, dtype=(self._dtype if want is None else want).newbyteorder("="))
-            _ndfiles.read_into(self._inner, start, stop, out)
+            out = np.empty(shape, dtype=(self.dtype if want is None else want).newbyteorder("="))
+            _ndfiles.read_into(self, start, stop, out)
             return out
-        out = self._inner.read(start, stop, code)
+        out = self._read_box(start, stop, code)
         return self._finish(out, shape, want)
 
     def _read_strided(self, first: list[int], step: list[int], count: list[int]) -> np.ndarray:
         """``first[i] + k * step[i]`` for ``k < count[i]`` on each axis, through nd's selection."""
-        out = self._inner.read_selection(first, step, count, None)
+        out = self._read_selection(first, step, count, None)
         return self._finish(out, count, None)
 
-    def __getitem__(self, key: Any) -> Any:
-        # ints, slices of step 1 and `...` of a numeric array: parsed, allocated and read in Rust
-        out = self._inner.getitem(key)
-        if out is not None:
-            return out
+    def _getitem_python(self, key: Any) -> Any:
+        """``arr[key]`` for the keys the base class leaves to Python: steps other than 1,
+        ``None``, empty selections, scalar results, non-numeric arrays, misuse (numpy's
+        errors)."""
         start, stop, local, has_ellipsis = _plan(key, self.shape)
         if any(b <= a for a, b in zip(start, stop)):
-            box = np.empty([b - a if b > a else 0 for a, b in zip(start, stop)], dtype=self._dtype)
+            box = np.empty([b - a if b > a else 0 for a, b in zip(start, stop)], dtype=self.dtype)
         elif any(isinstance(k, slice) and k.step not in (None, 1) for k in local):
             # a strided selection: nd reads it (only the rows a step does not pass over, where
             # that costs no repeated decoding), the result already strided
@@ -471,7 +349,7 @@ class Array:
             )
         want = None if dtype is None else np.dtype(dtype)
         if self.size == 0:
-            return np.empty(self.shape, dtype=want or self._dtype)
+            return np.empty(self.shape, dtype=want or self.dtype)
         return self._read([0] * self.ndim, list(self.shape), want)
 
     def read(self) -> np.ndarray:
@@ -479,10 +357,14 @@ class Array:
         return self.__array__()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_reopen, (self._location, self._selector, self._options))
+        return (_reopen, (self.location, self.selector, self._options))
 
     def __dask_tokenize__(self) -> tuple[Any, ...]:
-        return ("ndfiles.Array", self._location, self._selector)
+        return ("ndfiles.Array", self.location, self.selector)
+
+
+# `ds[selector]` (the base class, in Rust) makes its arrays as this class
+Dataset._array_class = Array
 
 
 def _reopen_table(location: str, selector: str, options: dict[str, Any]) -> Table:

@@ -100,7 +100,7 @@ class NdfilesBackendArray(BackendArray):
 
 
 def _json_attrs(ds: Dataset, selector: str) -> dict[str, Any]:
-    return ds._inner.attributes(selector)
+    return ds._attributes(selector)
 
 
 def _with_fill_value(ds: Dataset, selector: str, dtype: np.dtype[Any], attrs: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +109,7 @@ def _with_fill_value(ds: Dataset, selector: str, dtype: np.dtype[Any], attrs: di
     type, NaN and infinities as Python floats, as zarr-python decodes them; an array whose ``fill_value`` is null keeps its attributes); of a v3
     array only a ``_FillValue`` attribute counts, decoded as xarray decodes it (a float's from
     the base64 of its little-endian float64)."""
-    got = _ndfiles.zarr_fill_value(ds._inner, selector)
+    got = _ndfiles.zarr_fill_value(ds, selector)
     if got is None:
         return attrs
     zarr_format, fill = got
@@ -159,7 +159,7 @@ def _fits_names(ds: Dataset) -> dict[str, str]:
 
 def _variables(ds: Dataset, group: str | None) -> list[tuple[str, str]]:
     """(variable name, selector) of every array the dataset shows to xarray."""
-    entries = ds._inner.entries()
+    entries = ds._entries()
     fmt = ds.format
     if fmt == "fits":
         names = _fits_names(ds)
@@ -237,7 +237,7 @@ def open_ndfiles(
         drop_variables = [drop_variables]
     drop = set(drop_variables or ())
     chosen = [(n, s) for n, s in chosen if n not in drop]
-    dims = ds._inner.dimension_names([s for _, s in chosen]) if chosen else []
+    dims = ds._dimension_names([s for _, s in chosen]) if chosen else []
     variables: dict[str, xr.Variable] = {}
     for (name, sel), d in zip(chosen, dims):
         arr = ds[sel]

@@ -15,7 +15,8 @@
 //! URL or through a codec (a chunk to decompress, whatever the size of the selection) always
 //! releases it.
 
-use crate::{guarded, Array, Error, Kind};
+use crate::array::Array;
+use crate::{guarded, Error, Kind};
 use nd::{Region, Scalar};
 use numpy::{Element, PyArray, PyArrayMethods};
 use pyo3::prelude::*;

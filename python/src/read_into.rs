@@ -5,7 +5,8 @@
 //! allocation; the read itself is the facade's `Array::read_into` (the stored type read
 //! straight into the output, any other numeric type converted as numpy's `astype`).
 
-use crate::{guarded, Array, Error, Kind};
+use crate::array::Array;
+use crate::{guarded, Error, Kind};
 use nd::{Region, Scalar};
 use numpy::{Element, PyReadwriteArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;

@@ -1,7 +1,8 @@
 //! A Zarr array's `fill_value`, for the xarray backend: xarray's Zarr engine takes a v2 array's
 //! `fill_value` as `_FillValue` (the mark of missing values that `mask_and_scale` turns into NaN).
 
-use crate::{Dataset, Error};
+use crate::dataset::Dataset;
+use crate::Error;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 

@@ -77,13 +77,13 @@ PYTHON_KEYS = [slice(None, None, 2), slice(5, 5), (None,), (Ellipsis, None), (0,
 def test_common_keys_are_read_in_rust_and_others_in_python(cube):
     arr, full = cube
     for key in RUST_KEYS:
-        got = arr._inner.getitem(key)
+        got = arr._getitem_fast(key)
         assert got is not None, key
         # a new array of the result's shape, owning its memory (no view of a larger box)
         assert got.flags.owndata and got.flags.c_contiguous and got.flags.writeable, key
         assert_same(got, full[key], repr(key))
     for key in PYTHON_KEYS:
-        assert arr._inner.getitem(key) is None, key
+        assert arr._getitem_fast(key) is None, key
 
 
 def test_random_slices_of_chunked_zarr_are_numpys():
