@@ -77,6 +77,21 @@ fn local_plain_fits(ds: &nd::Dataset) -> bool {
 }
 
 impl Array {
+    /// The box `start[i]..stop[i]` (as many starts as stops).
+    pub(crate) fn box_region(&self, start: Vec<u64>, stop: Vec<u64>) -> PyResult<Region> {
+        if start.len() != stop.len() {
+            return Err(Error::new_err(format!(
+                "{}: {} starts but {} stops",
+                self.inner.selector(),
+                start.len(),
+                stop.len()
+            )));
+        }
+        Ok(Region::new(
+            start.into_iter().zip(stop).map(|(a, b)| a..b).collect(),
+        ))
+    }
+
     /// A read error with the dataset's location in front.
     pub(crate) fn located(&self, py: Python<'_>, e: PyErr) -> PyErr {
         if e.is_instance_of::<Error>(py) {
@@ -310,15 +325,7 @@ impl Array {
         stop: Vec<u64>,
         dtype: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        if start.len() != stop.len() {
-            return Err(Error::new_err(format!(
-                "{}: {} starts but {} stops",
-                self.inner.selector(),
-                start.len(),
-                stop.len()
-            )));
-        }
-        let region = Region::new(start.into_iter().zip(stop).map(|(a, b)| a..b).collect());
+        let region = self.box_region(start, stop)?;
         read_region(py, &self.inner, &region, dtype).map_err(|e| self.located(py, e))
     }
 

@@ -21,15 +21,7 @@ pub(crate) fn read_into(
     stop: Vec<u64>,
     out: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    if start.len() != stop.len() {
-        return Err(Error::new_err(format!(
-            "{}: {} starts but {} stops",
-            arr.inner.selector(),
-            start.len(),
-            stop.len()
-        )));
-    }
-    let region = Region::new(start.into_iter().zip(stop).map(|(a, b)| a..b).collect());
+    let region = arr.box_region(start, stop)?;
     let code: String = out
         .getattr("dtype")
         .and_then(|d| Ok(format!("{}{}", d.getattr("kind")?, d.getattr("itemsize")?)))?;
