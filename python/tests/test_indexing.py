@@ -86,6 +86,41 @@ def test_common_keys_are_read_in_rust_and_others_in_python(cube):
         assert arr._getitem_fast(key) is None, key
 
 
+def test_the_common_path_runs_no_python_code(cube):
+    """``ndfiles.open(path)[selector][key]`` for a clean absolute path and a common key runs no
+    Python function (the base classes in Rust do it all), and gives numpy's values; a key of
+    the Python path (a step) runs Python's, which the hook sees."""
+    import sys
+
+    _, full = cube
+    path = str(CUBE.resolve())
+    key = (2, slice(10, 20), slice(5, 9))
+
+    def opened(k):
+        return ndfiles.open(path)["SCI"][k]
+
+    calls: list[str] = []
+
+    def hook(frame, event, arg):
+        if event == "call":
+            calls.append(f"{frame.f_code.co_filename}:{frame.f_code.co_name}")
+
+    opened(key)  # first use: imports, caches
+    sys.setprofile(hook)
+    try:
+        got = ndfiles.open(path)["SCI"][key]
+    finally:
+        sys.setprofile(None)
+    assert calls == []
+    assert_same(got, full[key], "common key")
+    sys.setprofile(hook)
+    try:
+        ndfiles.open(path)["SCI"][::2]
+    finally:
+        sys.setprofile(None)
+    assert any(c.endswith(":_getitem_python") for c in calls), calls
+
+
 def test_random_slices_of_chunked_zarr_are_numpys():
     rng = random.Random(7)
     arr = ndfiles.open(ZARR / "zstd.zarr")["/"]
