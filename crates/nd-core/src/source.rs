@@ -304,9 +304,20 @@ impl MmapSource {
 
     /// `range` (checked against the length) read with a `pread` into a new buffer.
     fn pread_range(&self, range: &Range<u64>) -> Result<Bytes> {
-        let mut buf = vec![0u8; check_range(range, self.len)?];
-        self.pread(range.start, &mut buf)?;
-        Ok(Bytes::from(buf))
+        let len = check_range(range, self.len)?;
+        self.pread_runs([(range.start, len)], len)
+    }
+
+    /// The bytes of `runs` (`(offset, len)`, `total` bytes in all) one after another in a new
+    /// buffer, read with `pread`s into it (not zeroed first: see `io::read_runs_new`).
+    fn pread_runs(
+        &self,
+        runs: impl IntoIterator<Item = (u64, usize)>,
+        total: usize,
+    ) -> Result<Bytes> {
+        crate::io::read_runs_new(&self.file, runs, total)
+            .map(Bytes::from)
+            .map_err(|(at, e)| Error::io(format!("{} at offset {at}", self.path.display()), e))
     }
 
     fn pread(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
@@ -367,16 +378,12 @@ impl ByteSource for MmapSource {
         if sparse_bytes == 0 {
             return ranges.iter().map(|r| self.read_range(r.clone())).collect();
         }
-        let mut buf = vec![0u8; sparse_bytes];
-        let mut at = 0usize;
-        for (r, _) in ranges.iter().zip(&sparse).filter(|(_, &s)| s) {
-            let len = (r.end - r.start) as usize; // checked above
-            if let Some(dst) = buf.get_mut(at..at + len) {
-                self.pread(r.start, dst)?;
-            }
-            at += len;
-        }
-        let read = Bytes::from(buf);
+        let runs = ranges.iter().zip(&sparse).filter(|(_, &s)| s);
+        // lengths checked above
+        let read = self.pread_runs(
+            runs.map(|(r, _)| (r.start, (r.end - r.start) as usize)),
+            sparse_bytes,
+        )?;
         let mut at = 0usize;
         let mut out = Vec::with_capacity(ranges.len());
         for (r, s) in ranges.iter().zip(sparse) {

@@ -18,7 +18,7 @@ pub mod runs;
 pub mod temp;
 
 pub use destination::{check_no_overlap, existing, Existing};
-pub use positional::{read_exact_at, write_all_at};
+pub use positional::{read_exact_at, read_runs_new, write_all_at};
 pub use reader::SourceReader;
 pub use runs::{coalesce, region_runs, RunPlan, MAX_RUNS_PER_BATCH};
 pub use temp::{

@@ -44,29 +44,41 @@ pub fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()>
 /// The platform's error; [`io::ErrorKind::UnexpectedEof`] when the file ends before `buf` is
 /// full (what was read is then in `buf`, the rest unspecified).
 #[cfg(target_os = "linux")]
-pub fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+pub fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    // SAFETY: `buf` is `buf.len()` writable (and initialised) bytes, borrowed for the call.
+    unsafe { pread_exact(file, buf.as_mut_ptr(), buf.len(), offset) }
+}
+
+/// `pread64` until `len` bytes of `file` at `offset` are at `dst`.
+///
+/// # Safety
+/// `dst` must be valid for writes of `len` bytes for the whole call (initialised or not: only
+/// the kernel writes there, and only bytes).
+#[cfg(target_os = "linux")]
+unsafe fn pread_exact(file: &File, dst: *mut u8, len: usize, mut offset: u64) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let fd = file.as_raw_fd();
-    while !buf.is_empty() {
+    let mut done = 0usize;
+    while done < len {
         let at = i64::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        // SAFETY: `buf` is a valid writable region of `buf.len()` bytes for the whole call and
-        // `fd` an open descriptor borrowed from `file`; the kernel writes at most `buf.len()`
-        // bytes into it.
+        // SAFETY: `dst + done .. dst + len` is within the region the caller vouches for, and
+        // `fd` an open descriptor borrowed from `file`; the kernel writes at most `len - done`
+        // bytes there.
         let n = unsafe {
             libc::syscall(
                 libc::SYS_pread64,
                 fd,
-                buf.as_mut_ptr().cast::<libc::c_void>(),
-                buf.len(),
+                dst.add(done).cast::<libc::c_void>(),
+                len - done,
                 at,
             )
         };
         match n {
             0 => return Err(io::ErrorKind::UnexpectedEof.into()),
             n if n > 0 => {
-                // 0 < n <= buf.len(): the kernel never reports more than it was given
-                let n = usize::try_from(n).unwrap_or(buf.len()).min(buf.len());
-                buf = &mut buf[n..];
+                // 0 < n <= len - done: the kernel never reports more than it was given
+                let n = usize::try_from(n).unwrap_or(len - done).min(len - done);
+                done += n;
                 offset += n as u64;
             }
             _ => {
@@ -78,6 +90,64 @@ pub fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Re
         }
     }
     Ok(())
+}
+
+/// The bytes of `file` at each of `runs` (`(offset, len)`), one after another in a new buffer
+/// of `total` bytes (the sum of the lengths). On Linux the buffer is not zeroed first: the
+/// kernel writes every byte of it (a cutout's hundred rows read into 40 KB would otherwise be
+/// written twice).
+///
+/// # Errors
+/// The platform's error, with the offset of the run it stopped at ([`io::ErrorKind::UnexpectedEof`]
+/// when the file ends within a run); [`io::ErrorKind::InvalidInput`] at offset 0 when the runs do
+/// not add up to `total`.
+pub fn read_runs_new(
+    file: &File,
+    runs: impl IntoIterator<Item = (u64, usize)>,
+    total: usize,
+) -> Result<Vec<u8>, (u64, io::Error)> {
+    let invalid = || (0, io::Error::from(io::ErrorKind::InvalidInput));
+    #[cfg(target_os = "linux")]
+    {
+        let mut buf: Vec<u8> = Vec::new();
+        buf.try_reserve_exact(total)
+            .map_err(|_| (0, io::Error::from(io::ErrorKind::OutOfMemory)))?;
+        let mut at = 0usize;
+        for (offset, len) in runs {
+            let end = at
+                .checked_add(len)
+                .filter(|&e| e <= total)
+                .ok_or_else(invalid)?;
+            // SAFETY: `at..end` lies within the `total` bytes of capacity reserved above.
+            unsafe { pread_exact(file, buf.as_mut_ptr().add(at), len, offset) }
+                .map_err(|e| (offset, e))?;
+            at = end;
+        }
+        if at != total {
+            return Err(invalid());
+        }
+        // SAFETY: the runs cover `0..total` one after another and each was filled by the kernel
+        // (`pread_exact` returns Ok only once all of a run's bytes are written).
+        unsafe { buf.set_len(total) };
+        Ok(buf)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let mut buf = vec![0u8; total];
+        let mut at = 0usize;
+        for (offset, len) in runs {
+            let dst = at
+                .checked_add(len)
+                .and_then(|end| buf.get_mut(at..end))
+                .ok_or_else(invalid)?;
+            read_exact_at(file, dst, offset).map_err(|e| (offset, e))?;
+            at += len;
+        }
+        if at != total {
+            return Err(invalid());
+        }
+        Ok(buf)
+    }
 }
 
 /// Write all of `buf` into `file` at `offset`, growing the file when it reaches past the end.
@@ -136,6 +206,31 @@ pub fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_are_read_one_after_another_into_a_new_buffer() {
+        let file = tempfile::tempfile().unwrap();
+        let data: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        write_all_at(&file, &data, 0).unwrap();
+        let runs = [(100u64, 7usize), (9_000, 1_000), (0, 0), (5, 3)];
+        let got = read_runs_new(&file, runs, 1_010).unwrap();
+        let want: Vec<u8> = runs
+            .iter()
+            .flat_map(|&(o, n)| data[o as usize..o as usize + n].to_vec())
+            .collect();
+        assert_eq!(got, want);
+        // the file ends within a run: its offset is named
+        let (at, e) = read_runs_new(&file, [(0, 10), (9_995, 10)], 20).unwrap_err();
+        assert_eq!((at, e.kind()), (9_995, io::ErrorKind::UnexpectedEof));
+        // runs that do not add up to the total
+        for (runs, total) in [
+            (vec![(0u64, 10usize)], 11usize),
+            (vec![(0, 10), (0, 5)], 12),
+        ] {
+            let (_, e) = read_runs_new(&file, runs, total).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        }
+    }
 
     #[test]
     fn positional_reads_and_writes_round_trip() {
