@@ -10,7 +10,6 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PySet, PyString};
-use std::ffi::CString;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// An opened dataset (the base class of `ndfiles.Dataset`).
@@ -85,15 +84,21 @@ impl Dataset {
             None => None,
             Some(level) => {
                 let warned = PySet::empty(py)?;
-                let category = py.get_type::<ReadWarning>();
-                for text in warnings {
-                    if warned.contains(&text)? {
-                        continue;
+                if !warnings.is_empty() {
+                    // Python's `warnings.warn` (a message may hold any character, a NUL byte
+                    // from a damaged header too); called from here, its stack level counts
+                    // from the caller's frame as from the function that calls it
+                    let warn = py
+                        .import(intern!(py, "warnings"))?
+                        .getattr(intern!(py, "warn"))?;
+                    let category = py.get_type::<ReadWarning>();
+                    for text in warnings {
+                        if warned.contains(&text)? {
+                            continue;
+                        }
+                        warned.add(&text)?;
+                        warn.call1((format!("{path}: {text}"), &category, level))?;
                     }
-                    warned.add(&text)?;
-                    let message = CString::new(format!("{path}: {text}"))
-                        .map_err(|e| Error::new_err(e.to_string()))?;
-                    PyErr::warn(py, &category, &message, level)?;
                 }
                 Some(warned.unbind())
             }

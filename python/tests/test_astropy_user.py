@@ -6,6 +6,7 @@ astropy's record arrays, ``Dataset``'s listing as ``hdul.info()``, Zarr fill val
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import shutil
 import warnings
@@ -83,11 +84,16 @@ def test_truncated_files_warn_as_astropy_and_read_before_the_cut(rel):
     path = FITS / rel
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        caught_at = inspect.currentframe().f_lineno + 1
         ds = ndfiles.open(path)
     ours = [str(w.message) for w in caught if issubclass(w.category, ndfiles.ReadWarning)]
     if e["warnings"]:  # astropy: "File may have been truncated"
         assert any("truncated" in m for m in ours), ours
         assert all(str(path) in m for m in ours), ours
+        # each points at the line that called open, as warnings.warn(stacklevel=2) in a
+        # Python open would
+        here = [(w.filename, w.lineno) for w in caught if issubclass(w.category, ndfiles.ReadWarning)]
+        assert set(here) == {(__file__, caught_at)}, here
     assert [h["name"] for h in ds.metadata["hdus"]] == [n or "" for n in e["names"]]
     for hdu, sec in e.get("sections", {}).items():
         arr = ds[hdu]
