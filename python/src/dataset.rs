@@ -26,6 +26,7 @@ pub(crate) struct Dataset {
 }
 
 impl Dataset {
+    /// The nd dataset; an error once `close` was called.
     pub(crate) fn get(&self) -> PyResult<Arc<nd::Dataset>> {
         self.inner
             .lock()
