@@ -8,15 +8,17 @@
 //! use nd_codecs::zarr_v2::ArrayMetadataV2;
 //! let m = ArrayMetadataV2::parse(br#"{"zarr_format": 2, "shape": [10, 7], "chunks": [4, 4],
 //!     "dtype": ">f4", "compressor": {"id": "zlib", "level": 1}, "fill_value": NaN,
-//!     "order": "C", "filters": null}"#).unwrap();
+//!     "order": "C", "filters": null}"#)?;
 //! assert_eq!(m.grid_shape(), vec![3, 2]);
-//! assert!(f32::from_ne_bytes(m.fill_value.clone().unwrap().try_into().unwrap()).is_nan());
-//! let pipeline = m.pipeline().unwrap();
+//! let fill: [u8; 4] = m.fill_value.as_deref().ok_or("no fill value")?.try_into()?;
+//! assert!(f32::from_ne_bytes(fill).is_nan());
+//! let pipeline = m.pipeline()?;
 //! let native: Vec<u8> = (0..16).flat_map(|i| (i as f32).to_ne_bytes()).collect();
-//! let stored = m.encode_chunk(&pipeline, &native).unwrap();
+//! let stored = m.encode_chunk(&pipeline, &native)?;
 //! let mut back = vec![0u8; m.chunk_bytes()];
-//! m.decode_chunk_into(&pipeline, &stored, &mut back).unwrap();
+//! m.decode_chunk_into(&pipeline, &stored, &mut back)?;
 //! assert_eq!(back, native);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use crate::Pipeline;

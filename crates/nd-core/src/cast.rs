@@ -29,14 +29,15 @@
 //! use nd_core::{cast::cast_into, DataType};
 //! let stored: Vec<u8> = [1.5f32, -2.5, 3e9].iter().flat_map(|v| v.to_ne_bytes()).collect();
 //! let mut wide = [0f64; 3];
-//! cast_into(&DataType::Float32, &stored, &mut wide).unwrap();
+//! cast_into(&DataType::Float32, &stored, &mut wide)?;
 //! assert_eq!(wide, [1.5, -2.5, 3e9]);
 //! let mut ints = [0i32; 3];
-//! cast_into(&DataType::Float32, &stored, &mut ints).unwrap();
+//! cast_into(&DataType::Float32, &stored, &mut ints)?;
 //! assert_eq!(ints, [1, -2, i32::MAX]); // 3e9 does not fit an i32: saturated
 //! let mut flags = [false; 3];
-//! cast_into(&DataType::Float32, &stored, &mut flags).unwrap();
+//! cast_into(&DataType::Float32, &stored, &mut flags)?;
 //! assert_eq!(flags, [true, true, true]);
+//! # Ok::<(), nd_core::Error>(())
 //! ```
 
 use crate::dtype::{DataType, Element};

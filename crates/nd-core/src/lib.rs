@@ -9,11 +9,12 @@
 //! ```
 //! use nd_core::{ArrayBuf, ByteSource, MemSource, Region};
 //! let src = MemSource::new(vec![1u8, 2, 3, 4]);
-//! assert_eq!(&src.read_range(1..3).unwrap()[..], &[2, 3]);
-//! let a = ArrayBuf::from_vec(vec![2, 2], &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
-//! assert_eq!(a.as_slice::<f32>().unwrap()[3], 4.0);
-//! let r = Region::parse("0:1,:", a.shape()).unwrap();
+//! assert_eq!(&src.read_range(1..3)?[..], &[2, 3]);
+//! let a = ArrayBuf::from_vec(vec![2, 2], &[1.0f32, 2.0, 3.0, 4.0])?;
+//! assert_eq!(a.as_slice::<f32>()?[3], 4.0);
+//! let r = Region::parse("0:1,:", a.shape())?;
 //! assert_eq!(r.shape(), vec![1, 2]);
+//! # Ok::<(), nd_core::Error>(())
 //! ```
 
 pub mod array;

@@ -101,8 +101,7 @@ impl Header {
         }
         self.raw = None;
         let p = self.parsed.get_mut();
-        // ok: `parsed` was set three lines above and `&mut self` excludes any other access
-        &mut p.expect("parsed just above").cards
+        &mut p.expect("parsed just above").cards // ok: set above; `&mut self` excludes any other access
     }
 
     /// The value of the first card with a structural keyword (XTENSION, ZIMAGE, BITPIX,

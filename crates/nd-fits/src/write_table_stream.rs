@@ -19,9 +19,11 @@ use std::path::Path;
 /// let mut w = FitsWriter::create("t.fits");
 /// w.add_empty_primary(&[])?;
 /// w.finish()?;
-/// let block = |r0: i32| vec![ColumnData::array("N", ArrayBuf::from_vec(vec![2], &[r0, r0 + 1]).unwrap())];
-/// let mut t = FitsTableWriter::append("t.fits", 4, &block(0), &[], false)?;
-/// t.write_rows(&block(2))?;
+/// let block = |r0: i32| -> nd_core::Result<Vec<ColumnData>> {
+///     Ok(vec![ColumnData::array("N", ArrayBuf::from_vec(vec![2], &[r0, r0 + 1])?)])
+/// };
+/// let mut t = FitsTableWriter::append("t.fits", 4, &block(0)?, &[], false)?;
+/// t.write_rows(&block(2)?)?;
 /// t.finish()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

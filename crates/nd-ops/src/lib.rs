@@ -9,9 +9,10 @@
 //! ```
 //! use nd_core::{ArrayBuf, ArrayRead};
 //! use nd_ops::{stats, MemArray, Options};
-//! let a = MemArray::new(ArrayBuf::from_vec(vec![2, 3], &[1.0f64, 2.0, f64::NAN, 4.0, 5.0, 6.0]).unwrap());
-//! let s = stats(&a, &Options::default()).unwrap();
+//! let a = MemArray::new(ArrayBuf::from_vec(vec![2, 3], &[1.0f64, 2.0, f64::NAN, 4.0, 5.0, 6.0])?);
+//! let s = stats(&a, &Options::default())?;
 //! assert_eq!((s.count, s.nan_count, s.sum), (5, 1, 18.0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod along;

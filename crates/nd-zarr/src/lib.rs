@@ -12,19 +12,20 @@
 //! use nd_zarr::{ArrayMetadataV2, Hierarchy, ZarrArray};
 //!
 //! let store: Arc<dyn Store> = Arc::new(MemStore::new());
-//! let mut meta = ArrayMetadataV2::new(vec![6, 5], vec![4, 4], DataType::UInt16).unwrap();
+//! let mut meta = ArrayMetadataV2::new(vec![6, 5], vec![4, 4], DataType::UInt16)?;
 //! meta.compressor = serde_json::json!({"id": "zstd", "level": 1});
-//! let a = ZarrArray::create(store.clone(), "g/a", meta).unwrap();
+//! let a = ZarrArray::create(store.clone(), "g/a", meta)?;
 //! let values: Vec<u16> = (0..30).collect();
 //! let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
-//! a.write(&Region::full(&[6, 5]), &bytes).unwrap();
-//! nd_zarr::write_consolidated(store.clone()).unwrap();
+//! a.write(&Region::full(&[6, 5]), &bytes)?;
+//! nd_zarr::write_consolidated(store.clone())?;
 //!
-//! let h = Hierarchy::open(store).unwrap();
+//! let h = Hierarchy::open(store)?;
 //! assert!(h.is_consolidated());
 //! assert_eq!(h.arrays(), vec!["g/a"]);
-//! let back = h.array("g/a").unwrap().read_region(&Region::parse("1:3,2:4", &[6, 5]).unwrap()).unwrap();
-//! assert_eq!(back.as_slice::<u16>().unwrap(), &[7, 8, 12, 13]);
+//! let back = h.array("g/a")?.read_region(&Region::parse("1:3,2:4", &[6, 5])?)?;
+//! assert_eq!(back.as_slice::<u16>()?, &[7, 8, 12, 13]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod array;

@@ -9,12 +9,13 @@
 //!
 //! ```
 //! use nd_core::io::{read_exact_at, write_all_at};
-//! let file = tempfile::tempfile().unwrap();
-//! write_all_at(&file, b"hello world", 0).unwrap();
-//! write_all_at(&file, b"W", 6).unwrap();
+//! let file = tempfile::tempfile()?;
+//! write_all_at(&file, b"hello world", 0)?;
+//! write_all_at(&file, b"W", 6)?;
 //! let mut buf = [0u8; 5];
-//! read_exact_at(&file, &mut buf, 6).unwrap();
+//! read_exact_at(&file, &mut buf, 6)?;
 //! assert_eq!(&buf, b"World");
+//! # Ok::<(), std::io::Error>(())
 //! ```
 
 use std::fs::File;

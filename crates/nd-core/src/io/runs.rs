@@ -20,9 +20,9 @@
 //! region_runs(&[4, 5], Order::C, &Region::new(vec![1..3, 2..4]), |first, n| {
 //!     runs.push((first, n));
 //!     Ok::<(), nd_core::Error>(())
-//! })
-//! .unwrap();
+//! })?;
 //! assert_eq!(runs, vec![(7, 2), (12, 2)]);
+//! # Ok::<(), nd_core::Error>(())
 //! ```
 
 use crate::error::{Error, Result};

@@ -16,18 +16,19 @@
 //! let zstd = serde_json::json!({"name": "zstd", "configuration": {"level": 1, "checksum": false}});
 //! // shards of 4x4 holding inner chunks of 2x2
 //! let codecs = v3::sharded_chain_json(&dt, &[2, 2], &[zstd]);
-//! let mut meta = ArrayMetadataV3::new(vec![6, 5], vec![4, 4], dt, codecs).unwrap();
+//! let mut meta = ArrayMetadataV3::new(vec![6, 5], vec![4, 4], dt, codecs)?;
 //! meta.dimension_names = Some(vec![Some("y".into()), Some("x".into())]);
-//! let a = ZarrArrayV3::create(store.clone(), "g/a", meta).unwrap();
+//! let a = ZarrArrayV3::create(store.clone(), "g/a", meta)?;
 //! let values: Vec<u16> = (0..30).collect();
 //! let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
-//! a.write(&Region::full(&[6, 5]), &bytes).unwrap();
-//! v3::write_consolidated(store.as_ref()).unwrap();
+//! a.write(&Region::full(&[6, 5]), &bytes)?;
+//! v3::write_consolidated(store.as_ref())?;
 //!
-//! let h = nd_zarr::Hierarchy::open(store).unwrap();
+//! let h = nd_zarr::Hierarchy::open(store)?;
 //! assert!(h.is_consolidated() && h.zarr_format() == 3);
-//! let back = h.array_v3("g/a").unwrap().read_region(&Region::parse("1:3,2:4", &[6, 5]).unwrap()).unwrap();
-//! assert_eq!(back.as_slice::<u16>().unwrap(), &[7, 8, 12, 13]);
+//! let back = h.array_v3("g/a")?.read_region(&Region::parse("1:3,2:4", &[6, 5])?)?;
+//! assert_eq!(back.as_slice::<u16>()?, &[7, 8, 12, 13]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Layout, spec points and where zarr-python differs: `spec-notes/zarr-v3.md`.

@@ -478,7 +478,7 @@ fn report_table(t: &TableDiff, numdiffs: usize, o: &mut String) {
 /// let b = nd::open(&format!("{dir}pix_b.fits"))?;
 /// let report = nd::diff::diff(&a, &b, &nd::diff::DiffOptions::default())?;
 /// assert!(!report.is_identical());
-/// let sci = report.units[1].data.as_ref().unwrap();
+/// let sci = report.units[1].data.as_ref().ok_or_else(|| nd::Error::input("no values compared"))?;
 /// assert_eq!(sci.total, 12); // differing pixels, as astropy's fitsdiff counts them
 /// # Ok::<(), nd::Error>(())
 /// ```
