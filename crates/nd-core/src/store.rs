@@ -78,6 +78,21 @@ pub trait Store: Send + Sync + Debug {
         }
     }
 
+    /// The value of `key` read straight into `out` when it holds exactly `out.len()` bytes:
+    /// `Ok(Some(len))` with the value's length (`out` filled only when `len == out.len()`,
+    /// otherwise left alone), `Ok(None)` when absent. How a Zarr chunk stored as it is (no
+    /// codec, native byte order) lands in its place in the output without a buffer between.
+    ///
+    /// The default copies what [`Store::get`] returns; [`DirStore`] reads the file into `out`.
+    fn get_sized_into(&self, key: &str, out: &mut [u8]) -> Result<Option<u64>> {
+        Ok(self.get(key)?.map(|b| {
+            if b.len() == out.len() {
+                out.copy_from_slice(&b);
+            }
+            b.len() as u64
+        }))
+    }
+
     /// A byte range of the value of `key` (`None` when the key is absent).
     fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Bytes>> {
         match self.get(key)? {
@@ -348,6 +363,25 @@ impl Store for DirStore {
         Ok(true)
     }
 
+    fn get_sized_into(&self, key: &str, out: &mut [u8]) -> Result<Option<u64>> {
+        use std::io::Read;
+        let p = self.path_of(key)?;
+        let mut f = match std::fs::File::open(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(p.display().to_string(), e)),
+        };
+        let io = |e: std::io::Error| Error::io(p.display().to_string(), e);
+        let meta = f.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Ok(None);
+        }
+        if meta.len() == out.len() as u64 {
+            f.read_exact(out).map_err(io)?;
+        }
+        Ok(Some(meta.len()))
+    }
+
     fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Bytes>> {
         let Some(src) = self.open_source(key)? else {
             return Ok(None);
@@ -523,6 +557,19 @@ mod tests {
         let mut buf = b"old contents, longer".to_vec();
         assert!(s.get_into("x", &mut buf).unwrap());
         assert_eq!(buf, b"hello");
+        // get_sized_into fills `out` only with a value of exactly its length
+        let mut out = [7u8; 5];
+        assert_eq!(s.get_sized_into("x", &mut out).unwrap(), Some(5));
+        assert_eq!(&out, b"hello");
+        let mut out = [7u8; 4];
+        assert_eq!(s.get_sized_into("x", &mut out).unwrap(), Some(5));
+        assert_eq!(out, [7u8; 4]);
+        let mut out = [7u8; 6];
+        assert_eq!(s.get_sized_into("x", &mut out).unwrap(), Some(5));
+        assert_eq!(out, [7u8; 6]);
+        assert_eq!(s.get_sized_into("nothing", &mut out).unwrap(), None);
+        assert_eq!(s.get_sized_into("g/a", &mut out).unwrap(), None);
+        assert!(s.get_sized_into("../x", &mut out).is_err());
         assert!(!s.get_into("nothing", &mut buf).unwrap());
         assert!(!s.get_into("g/a", &mut buf).unwrap());
         assert_eq!(buf, b"hello");

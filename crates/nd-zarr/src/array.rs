@@ -162,55 +162,53 @@ impl ZarrArray {
 
     /// The stored bytes of a chunk and its key, `None` when the chunk is absent.
     pub fn get_chunk(&self, chunk: &[u64]) -> Result<Option<(String, bytes::Bytes)>> {
-        match self.sep.load(Ordering::Relaxed) {
-            SEP_UNKNOWN => {
-                // Legacy array without dimension_separator: flat `.` keys or nested `/` keys.
-                for sep in [b'.', b'/'] {
-                    let key = join(&self.path, &self.meta.chunk_key(chunk, sep as char));
-                    if let Some(b) = self.store.get(&key).map_err(store_err(&key))? {
-                        self.sep.store(sep, Ordering::Relaxed);
-                        return Ok(Some((key, b)));
-                    }
-                }
-                Ok(None)
-            }
-            _ => {
-                let key = self.chunk_key(chunk);
-                Ok(self
-                    .store
-                    .get(&key)
-                    .map_err(store_err(&key))?
-                    .map(|b| (key, b)))
-            }
-        }
+        self.find_chunk(chunk, |key| self.store.get(key))
     }
 
-    /// The stored bytes of a chunk into `buf` (replacing its contents, reusing its allocation)
-    /// and its key, `None` when the chunk is absent: [`ZarrArray::get_chunk`] without a fresh
-    /// buffer per chunk.
-    fn get_chunk_into(&self, chunk: &[u64], buf: &mut Vec<u8>) -> Result<Option<String>> {
+    /// Chunk `chunk` looked up under the keys its array may use: `fetch(key)` gives what the
+    /// store holds there (`None`: absent). A legacy array without `dimension_separator` has
+    /// flat `.` keys or nested `/` keys: both are tried, and the one found is kept for the
+    /// chunks after. Returns the key found and what `fetch` gave for it.
+    fn find_chunk<T>(
+        &self,
+        chunk: &[u64],
+        mut fetch: impl FnMut(&str) -> nd_core::Result<Option<T>>,
+    ) -> Result<Option<(String, T)>> {
         let seps: &[u8] = match self.sep.load(Ordering::Relaxed) {
-            // Legacy array without dimension_separator: flat `.` keys or nested `/` keys.
             SEP_UNKNOWN => b"./",
             b'/' => b"/",
             _ => b".",
         };
         for &sep in seps {
             let key = join(&self.path, &self.meta.chunk_key(chunk, sep as char));
-            if self.store.get_into(&key, buf).map_err(store_err(&key))? {
-                self.sep.store(sep, Ordering::Relaxed);
-                return Ok(Some(key));
+            if let Some(found) = fetch(&key).map_err(store_err(&key))? {
+                if seps.len() > 1 {
+                    self.sep.store(sep, Ordering::Relaxed);
+                }
+                return Ok(Some((key, found)));
             }
         }
         Ok(None)
     }
 
     /// Decode chunk `chunk` into `out` (one full chunk, native-endian, in the array's order).
-    /// Returns false (and leaves `out` alone) when the chunk is absent. The stored bytes go
-    /// through a per-thread buffer reused from chunk to chunk.
+    /// Returns false (and leaves `out` alone) when the chunk is absent. A chunk stored as it is
+    /// (no codec, native byte order) is read straight into `out`; other stored bytes go through
+    /// a per-thread buffer reused from chunk to chunk.
     pub fn decode_chunk_into(&self, chunk: &[u64], out: &mut [u8]) -> Result<bool> {
+        if self.raw && out.len() == self.meta.chunk_bytes() {
+            match self.find_chunk(chunk, |key| self.store.get_sized_into(key, out))? {
+                None => return Ok(false),
+                Some((_, len)) if len == out.len() as u64 => return Ok(true),
+                // not a chunk's size: the codec path below says what is wrong with it
+                Some(_) => {}
+            }
+        }
         nd_core::scratch::with_scratch(|stored: &mut StoredChunk| {
-            let Some(key) = self.get_chunk_into(chunk, &mut stored.0)? else {
+            let found = self.find_chunk(chunk, |key| {
+                Ok(self.store.get_into(key, &mut stored.0)?.then_some(()))
+            })?;
+            let Some((key, ())) = found else {
                 return Ok(false);
             };
             self.meta

@@ -213,3 +213,39 @@ fn zip_stores_as_zarr_python_writes_them() {
         }
     }
 }
+
+/// Chunks stored as they are (no codec, native byte order) are read from the file straight into
+/// their place: a legacy store's nested keys are found, a chunk the size of the output lands in
+/// it, and a chunk of the wrong size is an error naming its key (as through the codec path).
+#[test]
+fn raw_chunks_read_into_place() {
+    let src = testdata().join("stores/raw.zarr");
+    // what zarr-python read (20×30 uint16)
+    let reference = nd_core::npy::read_npy(testdata().join("expected/raw.npy")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("nested.zarr");
+    std::fs::create_dir(&root).unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        // `1.2` becomes `1/2`: a legacy array (no dimension_separator) with nested keys
+        let to = root.join(name.replace('.', "/").replace("/zarray", ".zarray"));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(&name), to).unwrap();
+    }
+    let store: Arc<dyn Store> = Arc::new(DirStore::open_read_only(&root).unwrap());
+    let a = ZarrArray::open(store.clone(), "").unwrap();
+    assert_eq!(a.read_all().unwrap().bytes(), reference.bytes());
+    // one whole chunk: the output is the chunk, read into it directly
+    let one = Region::parse("7:14,8:16", a.shape()).unwrap();
+    let want: Vec<u8> = (7..14)
+        .flat_map(|i| reference.bytes()[(i * 30 + 8) * 2..(i * 30 + 16) * 2].to_vec())
+        .collect();
+    assert_eq!(a.read_region(&one).unwrap().bytes(), &want[..]);
+    // a chunk one byte short
+    let chunk = root.join("1/1");
+    let bytes = std::fs::read(&chunk).unwrap();
+    std::fs::write(&chunk, &bytes[1..]).unwrap();
+    let a = ZarrArray::open(store, "").unwrap();
+    let e = a.read_region(&one).unwrap_err();
+    assert!(e.to_string().contains("1/1"), "{e}");
+}

@@ -445,3 +445,44 @@ fn sharded_variable_length_regions_read_the_values_of_the_whole_read() {
         }
     }
 }
+
+/// A chunk stored as it is (`bytes` alone, native order) is read from its file straight into
+/// the output; one of the wrong size is an error naming the chunk, as through the codec path.
+#[test]
+fn chunks_stored_as_they_are_read_into_place_and_a_wrong_size_is_an_error() {
+    let src = root().join("stores/dtypes.zarr/int16");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("int16");
+    std::fs::create_dir_all(copy.join("c/0")).unwrap();
+    std::fs::copy(src.join("zarr.json"), copy.join("zarr.json")).unwrap();
+    for entry in walk(&src.join("c")) {
+        let rel = entry.strip_prefix(&src).unwrap();
+        std::fs::create_dir_all(copy.join(rel).parent().unwrap()).unwrap();
+        std::fs::copy(&entry, copy.join(rel)).unwrap();
+    }
+    let store: Arc<dyn Store> = Arc::new(DirStore::open_read_only(&copy).unwrap());
+    let want = npy("expected/dtypes.int16.npy");
+    let a = ZarrArrayV3::open(store.clone(), "").unwrap();
+    assert_eq!(a.read_all().unwrap().bytes(), want.bytes());
+    // chunk (0, 0) of 3×2 int16: 12 bytes; cut to 11
+    let chunk = copy.join("c/0/0");
+    let bytes = std::fs::read(&chunk).unwrap();
+    assert_eq!(bytes.len(), 12);
+    std::fs::write(&chunk, &bytes[1..]).unwrap();
+    let e = a.read_all().unwrap_err();
+    assert!(e.to_string().contains("c/0/0"), "{e}");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

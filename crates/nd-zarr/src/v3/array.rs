@@ -300,6 +300,21 @@ impl ChunkDecoder for ZarrArrayV3 {
     type Error = Error;
     fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
         let key = self.chunk_key(chunk);
+        if self.chain.stores_chunks_as_is(&self.meta.data_type)
+            && dst.len() == self.chain.decoded_len()
+        {
+            // stored as it is: read from the store straight into `dst`
+            match self
+                .store
+                .get_sized_into(&key, dst)
+                .map_err(crate::error::store_err(&key))?
+            {
+                None => return Ok(false),
+                Some(len) if len == dst.len() as u64 => return Ok(true),
+                // not a chunk's size: the codec path below says what is wrong with it
+                Some(_) => {}
+            }
+        }
         // the stored bytes in this thread's reused buffer, as for Zarr v2
         nd_core::scratch::with_scratch(|stored: &mut crate::array::StoredChunk| {
             if !self

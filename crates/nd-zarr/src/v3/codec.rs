@@ -325,6 +325,21 @@ impl CodecChain {
         Some(n)
     }
 
+    /// True when a chunk of `dtype` is stored as its decoded bytes: `bytes` alone, in native
+    /// byte order (or a type byte order does not apply to), no transpose, no other codec.
+    pub(crate) fn stores_chunks_as_is(&self, dtype: &DataType) -> bool {
+        let native = match &self.a2b {
+            ArrayToBytes::Bytes { endian } => {
+                endian.is_none_or(|e| !e.needs_swap() || dtype.swap_unit() <= 1)
+            }
+            ArrayToBytes::Sharding(_) | ArrayToBytes::Vlen(_) => false,
+        };
+        native
+            && self.transposes.is_empty()
+            && self.b2b.is_empty()
+            && !matches!(dtype, DataType::Struct(_))
+    }
+
     /// True when the chain is `sharding_indexed` alone (inner chunks can be read one by one).
     pub(crate) fn sharding_only(&self) -> Option<&Sharding> {
         match &self.a2b {
@@ -362,7 +377,19 @@ impl CodecChain {
                 self.decoded_len()
             )));
         }
-        let bytes = self.decode_b2b(ctx, data)?;
+        if let (true, ArrayToBytes::Bytes { endian }, Some(BytesToBytes::Compressor(_, codec))) =
+            (self.transposes.is_empty(), &self.a2b, self.b2b.first())
+        {
+            // the compressor's output is the chunk's bytes: decoded straight into `dst`, with no
+            // buffer between (then put in native byte order in place)
+            let bytes = self.decode_b2b(ctx, data, 1)?;
+            codec.decode_into(&bytes, dst).map_err(|e| ctx.codec(e))?;
+            if let Some(e) = endian {
+                ctx.dtype.swap_to_native(*e, dst);
+            }
+            return Ok(());
+        }
+        let bytes = self.decode_b2b(ctx, data, 0)?;
         if self.transposes.is_empty() {
             return self.decode_a2b(ctx, &bytes, dst);
         }
@@ -383,7 +410,8 @@ impl CodecChain {
         Ok(())
     }
 
-    fn decode_b2b<'a>(&self, ctx: &Ctx<'_>, data: &'a [u8]) -> Result<Cow<'a, [u8]>> {
+    /// Decode the bytes→bytes codecs from the last down to codec `first` (0: all of them).
+    fn decode_b2b<'a>(&self, ctx: &Ctx<'_>, data: &'a [u8], first: usize) -> Result<Cow<'a, [u8]>> {
         // sizes[i]: the size of the bytes codec i receives when encoding (None when unknown)
         let mut sizes = Vec::with_capacity(self.b2b.len() + 1);
         sizes.push(match &self.a2b {
@@ -398,7 +426,7 @@ impl CodecChain {
             });
         }
         let mut cur: Cow<'a, [u8]> = Cow::Borrowed(data);
-        for (i, c) in self.b2b.iter().enumerate().rev() {
+        for (i, c) in self.b2b.iter().enumerate().skip(first).rev() {
             cur = match c {
                 BytesToBytes::Crc32c => {
                     let n = cur.len();
@@ -489,7 +517,7 @@ impl CodecChain {
         data: &[u8],
         emit: &mut dyn FnMut(u64, &[u8]),
     ) -> Result<()> {
-        let bytes = self.decode_b2b(ctx, data)?;
+        let bytes = self.decode_b2b(ctx, data, 0)?;
         let enc_shape = self.shapes.last().map_or(&[][..], |v| v.as_slice());
         // positions come in the encoded (transposed) shape: map them back to the decoded one
         let mut to_decoded = |pos: u64, item: &[u8]| {
