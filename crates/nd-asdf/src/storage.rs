@@ -4,7 +4,7 @@
 use crate::blocks::Blocks;
 use crate::error::{Error, Result};
 use crate::zarr::ZarrStorage;
-use nd_core::io::RunPlan;
+use nd_core::io::{read_converting, RunPlan};
 use nd_core::{ArrayBuf, ByteSource, DataType, Endian, Region};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -136,20 +136,26 @@ impl BlockView {
         }
         let start = h.data_offset() + r.start;
         let src: &Arc<dyn ByteSource> = self.blocks.source();
-        // pieces of whole elements, so that each can be swapped on its own
+        // pieces of whole elements, so that each can be swapped on its own; a piece to swap is
+        // read and swapped a part at a time, while the part is in cache
         let piece = (DIRECT_PIECE / elem.max(1)).max(1) * elem.max(1);
+        let swaps = dtype.swaps_from(self.endian);
+        let read = |at: u64, dst: &mut [u8]| -> Result<()> {
+            if swaps {
+                read_converting(&**src, at, dst, elem, |part| {
+                    dtype.swap_to_native(self.endian, part)
+                })?;
+            } else {
+                src.read_exact_at(at, dst)?;
+            }
+            Ok(())
+        };
         if out.len() <= piece {
-            src.read_exact_at(start, out)?;
-            dtype.swap_to_native(self.endian, out);
-            return Ok(());
+            return read(start, out);
         }
         out.par_chunks_mut(piece)
             .enumerate()
-            .try_for_each(|(i, dst)| -> Result<()> {
-                src.read_exact_at(start + (i * piece) as u64, dst)?;
-                dtype.swap_to_native(self.endian, dst);
-                Ok(())
-            })
+            .try_for_each(|(i, dst)| read(start + (i * piece) as u64, dst))
     }
 
     /// The runs of `plan` (not one run filling `out` of an uncompressed block) into `out`, in

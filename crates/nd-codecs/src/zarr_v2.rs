@@ -427,7 +427,7 @@ impl ArrayMetadataV2 {
     /// order, then the pipeline.
     pub fn encode_chunk(&self, pipeline: &Pipeline, native: &[u8]) -> crate::Result<Vec<u8>> {
         crate::check_size("zarr chunk", self.chunk_bytes(), native.len())?;
-        if self.dtype.has_byte_order() && needs_any_swap(&self.dtype, self.endian) {
+        if self.dtype.swaps_from(self.endian) {
             let mut v = native.to_vec();
             self.dtype.swap_from_native(self.endian, &mut v);
             pipeline.encode(&v)
@@ -445,7 +445,7 @@ impl ArrayMetadataV2 {
         out: &mut Vec<u8>,
     ) -> crate::Result<()> {
         crate::check_size("zarr chunk", self.chunk_bytes(), native.len())?;
-        if self.dtype.has_byte_order() && needs_any_swap(&self.dtype, self.endian) {
+        if self.dtype.swaps_from(self.endian) {
             let mut v = native.to_vec();
             self.dtype.swap_from_native(self.endian, &mut v);
             pipeline.encode_into(&v, out)
@@ -501,13 +501,6 @@ fn float_all_eq<const N: usize>(
             .all(|c| <[u8; N]>::try_from(c).is_ok_and(&is_nan))
     } else {
         data.chunks_exact(N).all(|c| c == f)
-    }
-}
-
-fn needs_any_swap(dtype: &DataType, endian: Endian) -> bool {
-    match dtype {
-        DataType::Struct(s) => s.fields.iter().any(|f| needs_any_swap(&f.dtype, f.endian)),
-        _ => endian.needs_swap() && dtype.swap_unit() > 1,
     }
 }
 

@@ -212,6 +212,16 @@ impl DataType {
         }
     }
 
+    /// True when values of this type stored in `endian` differ from native values by a byte
+    /// swap ([`DataType::swap_to_native`] changes them); records: when any field's own byte
+    /// order (`endian` is ignored for them) is not native.
+    pub fn swaps_from(&self, endian: Endian) -> bool {
+        match self {
+            DataType::Struct(s) => s.fields.iter().any(|f| f.dtype.swaps_from(f.endian)),
+            _ => endian.needs_swap() && self.swap_unit() > 1,
+        }
+    }
+
     /// Convert `data` (whole elements of this type stored in `endian`) to native byte order in place.
     /// Records are converted field by field using each field's own byte order (`endian` is ignored for them).
     pub fn swap_to_native(&self, endian: Endian, data: &mut [u8]) {

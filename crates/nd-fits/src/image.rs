@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use std::sync::{Arc, OnceLock};
 
 pub use crate::scale::Scaling;
-use nd_core::io::region_runs;
+use nd_core::io::{read_converting, region_runs};
 
 /// Pieces larger than this are split, and reads of many pieces run in parallel.
 const PIECE: u64 = 4 << 20;
@@ -180,21 +180,21 @@ impl FitsImage {
         };
         let stored_bytes = total * es;
         if !pieces.is_empty() && stored_bytes >= DIRECT_MIN * pieces.len() as u64 {
-            // Large pieces (a full read, wide regions): each piece is read with one positional
-            // read straight into its place in the output and converted there — in place when
-            // the conversion is a byte swap, else from a per-thread scratch buffer of one piece.
-            // No map of the file is touched, so only the output is charged to the process;
-            // pieces run in parallel.
+            // Large pieces (a full read, wide regions): each piece is read with positional
+            // reads straight into its place in the output and converted there — in place when
+            // the conversion is a byte swap (a part at a time, while it is in cache:
+            // `read_converting`), else from a per-thread scratch buffer of one piece (measured:
+            // parts gain nothing there). No map of the file is touched, so only the output is
+            // charged to the process; pieces run in parallel.
             let in_place = converts_in_place(&self.scaling) && es == ed as u64;
             let direct = |job: &mut (u64, u64, &mut [u8])| -> Result<()> {
                 let (fo, n, dst) = job;
                 let end = *fo + *n * es;
                 if in_place {
-                    self.source
-                        .read_exact_at(*fo, dst)
-                        .map_err(|e| trunc(e, end))?;
-                    convert_in_place(self.bitpix, &self.scaling, dst);
-                    return Ok(());
+                    return read_converting(&*self.source, *fo, dst, ed, |part| {
+                        convert_in_place(self.bitpix, &self.scaling, part)
+                    })
+                    .map_err(|e| trunc(e, end));
                 }
                 nd_core::scratch::with_scratch(|buf: &mut Vec<u8>| {
                     buf.resize((*n * es) as usize, 0);

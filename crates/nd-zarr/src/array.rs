@@ -87,7 +87,7 @@ impl ZarrArray {
         let raw = pipeline.filters.is_empty()
             && pipeline.compressor.is_none()
             && meta.dtype.to_native() == meta.dtype
-            && !(meta.endian.needs_swap() && meta.dtype.swap_unit() > 1);
+            && !meta.dtype.swaps_from(meta.endian);
         Ok(ZarrArray {
             raw,
             store,

@@ -1,5 +1,5 @@
 //! Format-neutral file-system IO written once: positional reads and writes of a file on every
-//! platform ([`positional`]), a byte range of a source as a bounded stream ([`reader`]), the contiguous byte runs of a region ([`runs`]), where a write may go ([`destination`]) and how it gets there
+//! platform ([`positional`]), reads converted while still in cache ([`in_cache`]), a byte range of a source as a bounded stream ([`reader`]), the contiguous byte runs of a region ([`runs`]), where a write may go ([`destination`]) and how it gets there
 //! without a half-written result ([`temp`]).
 //!
 //! Every writer of the workspace follows the same rules:
@@ -12,12 +12,14 @@
 //!   not at all ([`TempDir`] for directory stores).
 
 pub mod destination;
+pub mod in_cache;
 pub mod positional;
 pub mod reader;
 pub mod runs;
 pub mod temp;
 
 pub use destination::{check_no_overlap, existing, Existing};
+pub use in_cache::{read_converting, IN_CACHE_BYTES};
 pub use positional::{read_exact_at, read_runs_new, write_all_at};
 pub use reader::SourceReader;
 pub use runs::{coalesce, region_runs, RunPlan, MAX_RUNS_PER_BATCH};
