@@ -313,6 +313,23 @@ impl DirStore {
         }
     }
 
+    /// The file of `key` opened for reading, its length and its path; `None` when there is no
+    /// such file (absent, or a directory).
+    fn open_value(&self, key: &str) -> Result<Option<(std::fs::File, u64, PathBuf)>> {
+        let p = self.path_of(key)?;
+        let io = |e: std::io::Error| Error::io(p.display().to_string(), e);
+        let f = match std::fs::File::open(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        let meta = f.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Ok(None);
+        }
+        Ok(Some((f, meta.len(), p)))
+    }
+
     fn check_writable(&self) -> Result<()> {
         if self.writable {
             Ok(())
@@ -338,48 +355,29 @@ impl Store for DirStore {
 
     fn get_into(&self, key: &str, buf: &mut Vec<u8>) -> Result<bool> {
         use std::io::Read;
-        let p = self.path_of(key)?;
-        let mut f = match std::fs::File::open(&p) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(Error::io(p.display().to_string(), e)),
+        let Some((mut f, len, p)) = self.open_value(key)? else {
+            return Ok(false);
         };
         let io = |e: std::io::Error| Error::io(p.display().to_string(), e);
-        let meta = f.metadata().map_err(io)?;
-        if meta.is_dir() {
-            return Ok(false);
-        }
         buf.clear();
         // the file's length as the size hint (read_to_end still reads to the end, should the
         // file have grown); no zeroing of the reused capacity
-        buf.try_reserve(usize::try_from(meta.len()).unwrap_or(usize::MAX))
-            .map_err(|_| {
-                Error::io(
-                    p.display().to_string(),
-                    std::io::Error::from(std::io::ErrorKind::OutOfMemory),
-                )
-            })?;
+        buf.try_reserve(usize::try_from(len).unwrap_or(usize::MAX))
+            .map_err(|_| io(std::io::Error::from(std::io::ErrorKind::OutOfMemory)))?;
         f.read_to_end(buf).map_err(io)?;
         Ok(true)
     }
 
     fn get_sized_into(&self, key: &str, out: &mut [u8]) -> Result<Option<u64>> {
         use std::io::Read;
-        let p = self.path_of(key)?;
-        let mut f = match std::fs::File::open(&p) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(p.display().to_string(), e)),
+        let Some((mut f, len, p)) = self.open_value(key)? else {
+            return Ok(None);
         };
         let io = |e: std::io::Error| Error::io(p.display().to_string(), e);
-        let meta = f.metadata().map_err(io)?;
-        if meta.is_dir() {
-            return Ok(None);
-        }
-        if meta.len() == out.len() as u64 {
+        if len == out.len() as u64 {
             f.read_exact(out).map_err(io)?;
         }
-        Ok(Some(meta.len()))
+        Ok(Some(len))
     }
 
     fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Bytes>> {
