@@ -4,10 +4,12 @@
 use crate::buf::ArrayBuf;
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
+use crate::io::IN_CACHE_BYTES;
 use crate::scratch::with_scratch;
 use crate::shape::{
     check_view, copy_strided_raw, num_bytes, ChunkGrid, ChunkPiece, Order, Region, Strided,
 };
+use crate::source::ByteSource;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -117,6 +119,18 @@ pub trait ChunkDecoder: Sync {
     /// (the engine fills its part with the fill value).
     fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8])
         -> std::result::Result<bool, Self::Error>;
+
+    /// Chunk `chunk` as a source of its decoded bytes, when they are stored as they are (no
+    /// codec, native byte order, exactly one full chunk of bytes in C order): a read takes what
+    /// it needs from it a cache-sized part at a time. `Ok(None)` (the default): the chunk is
+    /// decoded whole with [`ChunkDecoder::decode_chunk`] (an absent chunk too).
+    fn stored_as_is(
+        &self,
+        chunk: &[u64],
+    ) -> std::result::Result<Option<Box<dyn ByteSource>>, Self::Error> {
+        let _ = chunk;
+        Ok(None)
+    }
 }
 
 /// How a chunked array lays out its chunks.
@@ -272,6 +286,19 @@ fn fill_pieces<D: ChunkDecoder>(
                 }
             }
         }
+        if layout.order == Order::C && !chunk_shape.is_empty() {
+            if let Some(src) = decoder.stored_as_is(&piece.chunk)? {
+                return Ok(copy_in_parts(
+                    &*src,
+                    &chunk_shape,
+                    piece,
+                    out_shape,
+                    ptr,
+                    elem,
+                    scratch,
+                )?);
+            }
+        }
         scratch.resize(chunk_bytes, 0);
         let present = decoder.decode_chunk(&piece.chunk, scratch)?;
         let dv = Strided::of_region(out_shape, &piece.in_out.start(), Order::C, elem);
@@ -301,6 +328,54 @@ fn fill_pieces<D: ChunkDecoder>(
             .iter()
             .try_for_each(|p| with_scratch(|scratch: &mut Vec<u8>| work(scratch, p)))
     }
+}
+
+/// The part of `piece` in a chunk stored as it is (`src`: the chunk's bytes, C order) into the
+/// output: read in slabs of whole planes along the chunk's first axis, about
+/// [`IN_CACHE_BYTES`] each (at least one plane), each scattered into the output while it is
+/// in the core's cache; only the planes the piece covers are read.
+fn copy_in_parts(
+    src: &dyn ByteSource,
+    chunk_shape: &[u64],
+    piece: &ChunkPiece,
+    out_shape: &[u64],
+    ptr: &OutPtr,
+    elem: usize,
+    scratch: &mut Vec<u8>,
+) -> Result<()> {
+    let plane = num_bytes(&chunk_shape[1..], elem)?; // ok: chunk_shape is not empty
+    if plane == 0 {
+        return Ok(()); // nothing to copy
+    }
+    let per_slab = (IN_CACHE_BYTES / plane).max(1) as u64;
+    let count = piece.in_out.shape();
+    let (first, end) = (piece.in_chunk.ranges[0].start, piece.in_chunk.ranges[0].end); // ok: as above
+    let mut slab_shape = chunk_shape.to_vec();
+    let mut slab_start = piece.in_chunk.start();
+    slab_start[0] = 0; // ok: as above
+    let mut at = first;
+    while at < end {
+        let next = (at + per_slab).min(end);
+        let bytes = (next - at) as usize * plane;
+        if scratch.len() < bytes {
+            scratch.resize(bytes, 0);
+        }
+        let buf = &mut scratch[..bytes];
+        src.read_exact_at(at * plane as u64, buf)?;
+        slab_shape[0] = next - at; // ok: as above
+        let mut slab_count = count.clone();
+        slab_count[0] = next - at; // ok: count has the chunk's rank
+        let mut out_start = piece.in_out.start();
+        out_start[0] += at - first; // ok: as above
+        let sv = Strided::of_region(&slab_shape, &slab_start, Order::C, elem);
+        let dv = Strided::of_region(out_shape, &out_start, Order::C, elem);
+        check_view(buf.len(), &sv, &slab_count, elem)?;
+        check_view(ptr.1, &dv, &slab_count, elem)?;
+        // SAFETY: both views are bounds-checked; pieces write disjoint parts of `out`.
+        unsafe { copy_strided_raw(buf, &sv, ptr.0, &dv, &slab_count, elem) };
+        at = next;
+    }
+    Ok(())
 }
 
 /// Fill a buffer with repeats of one element (`fill` empty means zeros).
@@ -411,6 +486,110 @@ mod tests {
                 check(order, parallel, Region::new(vec![2..7, 3..9]));
                 check(order, parallel, Region::new(vec![3..6, 4..8]));
                 check(order, parallel, Region::new(vec![7..8, 9..10]));
+            }
+        }
+    }
+
+    /// A 3-D array of u32 with value = 1_000_000*i + 1000*j + k in chunks of 40x70x30 (planes
+    /// of 8,400 bytes: a slab of `IN_CACHE_BYTES` holds 31 of them, so a chunk is read in two
+    /// slabs), every chunk but (1, 0, 1) stored as it is; that one is decoded (or absent).
+    struct AsIs {
+        absent: bool,
+        decoded: AtomicUsize,
+    }
+
+    const AS_IS_CHUNK: [u64; 3] = [40, 70, 30];
+
+    fn as_is_bytes(chunk: &[u64]) -> Vec<u8> {
+        let [ci, cj, ck] = AS_IS_CHUNK;
+        let mut v = Vec::new();
+        for a in 0..ci {
+            for b in 0..cj {
+                for c in 0..ck {
+                    let (i, j, k) = (chunk[0] * ci + a, chunk[1] * cj + b, chunk[2] * ck + c);
+                    v.extend_from_slice(&((1_000_000 * i + 1000 * j + k) as u32).to_ne_bytes());
+                }
+            }
+        }
+        v
+    }
+
+    impl ChunkDecoder for AsIs {
+        type Error = Error;
+        fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
+            self.decoded.fetch_add(1, Ordering::Relaxed);
+            if self.absent && chunk == [1, 0, 1] {
+                return Ok(false);
+            }
+            dst.copy_from_slice(&as_is_bytes(chunk));
+            Ok(true)
+        }
+        fn stored_as_is(&self, chunk: &[u64]) -> Result<Option<Box<dyn ByteSource>>> {
+            if chunk == [1, 0, 1] {
+                return Ok(None);
+            }
+            Ok(Some(Box::new(crate::MemSource::new(as_is_bytes(chunk)))))
+        }
+    }
+
+    #[test]
+    fn chunks_stored_as_they_are_are_read_in_slabs_into_place() {
+        let layout = ChunkedLayout {
+            grid: ChunkGrid::new(vec![100, 75, 61], AS_IS_CHUNK.to_vec()).unwrap(),
+            elem_size: 4,
+            order: Order::C,
+            fill: 9u32.to_ne_bytes().to_vec(),
+        };
+        assert!(8400 * 31 <= IN_CACHE_BYTES && 8400 * 32 > IN_CACHE_BYTES);
+        for absent in [false, true] {
+            for parallel in [false, true] {
+                for region in [
+                    Region::new(vec![0..100, 0..75, 0..61]),
+                    Region::new(vec![3..97, 5..74, 29..61]),
+                    Region::new(vec![41..42, 69..71, 0..61]),
+                ] {
+                    let dec = AsIs {
+                        absent,
+                        decoded: AtomicUsize::new(0),
+                    };
+                    let shape = region.shape();
+                    let n = shape.iter().product::<u64>() as usize;
+                    let mut out = vec![0u32; n];
+                    read_chunked(
+                        &layout,
+                        &region,
+                        bytemuck::cast_slice_mut(&mut out),
+                        &dec,
+                        parallel,
+                    )
+                    .unwrap();
+                    let mut at = 0;
+                    for i in region.ranges[0].clone() {
+                        for j in region.ranges[1].clone() {
+                            for k in region.ranges[2].clone() {
+                                let in_101 = i / 40 == 1 && j / 70 == 0 && k / 30 == 1;
+                                let want = if absent && in_101 {
+                                    9
+                                } else {
+                                    (1_000_000 * i + 1000 * j + k) as u32
+                                };
+                                assert_eq!(out[at], want, "({i},{j},{k}) {region:?}");
+                                at += 1;
+                            }
+                        }
+                    }
+                    // only chunk (1, 0, 1) went through decode_chunk
+                    let touches_101 = layout
+                        .grid
+                        .pieces(&region)
+                        .unwrap()
+                        .iter()
+                        .any(|p| p.chunk == [1, 0, 1]);
+                    assert_eq!(
+                        dec.decoded.load(Ordering::Relaxed),
+                        usize::from(touches_101)
+                    );
+                }
             }
         }
     }

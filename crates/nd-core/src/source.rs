@@ -162,6 +162,11 @@ impl FileSource {
         Ok(FileSource { file, len, path })
     }
 
+    /// A file already open for reading, of length `len` (taken by the caller), at `path`.
+    pub fn from_file(file: File, len: u64, path: PathBuf) -> Self {
+        FileSource { file, len, path }
+    }
+
     /// The path opened.
     pub fn path(&self) -> &Path {
         &self.path

@@ -5,7 +5,7 @@
 //! no empty segment. A directory store therefore never reads or writes outside its root.
 
 use crate::error::{Error, Result};
-use crate::source::ByteSource;
+use crate::source::{ByteSource, FileSource, MemSource};
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -91,6 +91,18 @@ pub trait Store: Send + Sync + Debug {
             }
             b.len() as u64
         }))
+    }
+
+    /// The value of `key` as a source to read parts of (`None` when absent): how a Zarr chunk
+    /// stored as it is is read a cache-sized part at a time into its scattered place in the
+    /// output.
+    ///
+    /// The default is the value [`Store::get`] returns, in memory; [`DirStore`] opens the file
+    /// for positional reads.
+    fn get_source(&self, key: &str) -> Result<Option<Box<dyn ByteSource>>> {
+        Ok(self
+            .get(key)?
+            .map(|b| Box::new(MemSource::new(b)) as Box<dyn ByteSource>))
     }
 
     /// A byte range of the value of `key` (`None` when the key is absent).
@@ -378,6 +390,12 @@ impl Store for DirStore {
             f.read_exact(out).map_err(io)?;
         }
         Ok(Some(len))
+    }
+
+    fn get_source(&self, key: &str) -> Result<Option<Box<dyn ByteSource>>> {
+        Ok(self
+            .open_value(key)?
+            .map(|(f, len, p)| Box::new(FileSource::from_file(f, len, p)) as Box<dyn ByteSource>))
     }
 
     fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Bytes>> {

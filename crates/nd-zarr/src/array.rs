@@ -6,7 +6,7 @@ use nd_codecs::zarr_v2::ArrayMetadataV2;
 use nd_codecs::Pipeline;
 use nd_core::shape::{copy_strided, Strided};
 use nd_core::{
-    num_bytes, ArrayRead, ArrayWrite, AttrValue, Attributes, ChunkDecoder, ChunkGrid,
+    num_bytes, ArrayRead, ArrayWrite, AttrValue, Attributes, ByteSource, ChunkDecoder, ChunkGrid,
     ChunkedLayout, DataType, Order, Region, Store,
 };
 use rayon::prelude::*;
@@ -327,6 +327,17 @@ impl ChunkDecoder for ZarrArray {
     type Error = Error;
     fn decode_chunk(&self, chunk: &[u64], dst: &mut [u8]) -> Result<bool> {
         self.decode_chunk_into(chunk, dst)
+    }
+
+    fn stored_as_is(&self, chunk: &[u64]) -> Result<Option<Box<dyn ByteSource>>> {
+        if !self.raw || self.meta.order != Order::C {
+            return Ok(None);
+        }
+        // a chunk of the wrong size (or absent) goes to `decode_chunk`, which says what it is
+        Ok(self
+            .find_chunk(chunk, |key| self.store.get_source(key))?
+            .map(|(_, src)| src)
+            .filter(|src| src.len() == self.meta.chunk_bytes() as u64))
     }
 }
 

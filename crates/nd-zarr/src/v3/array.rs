@@ -21,8 +21,8 @@ use crate::node::{get_json, join, norm_path};
 use bytes::Bytes;
 use nd_core::shape::{copy_strided, Strided};
 use nd_core::{
-    num_bytes, ArrayRead, ArrayWrite, Attributes, ChunkDecoder, ChunkGrid, ChunkedLayout, DataType,
-    GroupedDecoder, Order, Region, Store,
+    num_bytes, ArrayRead, ArrayWrite, Attributes, ByteSource, ChunkDecoder, ChunkGrid,
+    ChunkedLayout, DataType, GroupedDecoder, Order, Region, Store,
 };
 use rayon::prelude::*;
 use serde_json::{Map, Value};
@@ -327,6 +327,19 @@ impl ChunkDecoder for ZarrArrayV3 {
             self.chain.decode_into(&self.ctx(&key), &stored.0, dst)?;
             Ok(true)
         })
+    }
+
+    fn stored_as_is(&self, chunk: &[u64]) -> Result<Option<Box<dyn ByteSource>>> {
+        if !self.chain.stores_chunks_as_is(&self.meta.data_type) {
+            return Ok(None);
+        }
+        let key = self.chunk_key(chunk);
+        // a chunk of the wrong size (or absent) goes to `decode_chunk`, which says what it is
+        Ok(self
+            .store
+            .get_source(&key)
+            .map_err(crate::error::store_err(&key))?
+            .filter(|src| src.len() == self.chain.decoded_len() as u64))
     }
 }
 
