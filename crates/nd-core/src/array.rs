@@ -540,7 +540,7 @@ mod tests {
             order: Order::C,
             fill: 9u32.to_ne_bytes().to_vec(),
         };
-        assert!(8400 * 31 <= IN_CACHE_BYTES && 8400 * 32 > IN_CACHE_BYTES);
+        const { assert!(8400 * 31 <= IN_CACHE_BYTES && 8400 * 32 > IN_CACHE_BYTES) };
         for absent in [false, true] {
             for parallel in [false, true] {
                 for region in [
