@@ -35,6 +35,10 @@ def _arrays():
     a["tiny_u2"] = np.arange(5, dtype="u2")
     # larger, compressible: several blosc blocks with the automatic block size
     a["big_u2"] = ((np.arange(150_001) // 3) % 4096).astype("u2")
+    # two 128 KiB zstd blocks and a bit, whose second block zstd 1.5.7 pre-splits (at levels 3,
+    # 9, 19); made without the generator so that a test can make it again
+    i = np.arange(131_073)
+    a["steps_u2"] = (i % 251 * (i // 4096 % 3)).astype("u2")
     return a
 
 
@@ -123,6 +127,10 @@ def generate(outdir):
             add_codec(f"zstd_l{level}_{an}", {"id": "zstd", "level": level}, arrays[an])
     add_codec("zstd_l3_checksum_rand_u2", {"id": "zstd", "level": 3, "checksum": True}, arrays["rand_u2"])
     add_codec("zstd_l1_big_u2", {"id": "zstd", "level": 1}, arrays["big_u2"])
+    # numcodecs' zstd (1.5.6) does not pre-split blocks; nd's frames equal these byte for byte
+    # (crates/nd-codecs/tests/fixtures.rs makes the array again: its original is kept as an MD5)
+    for level in (3, 9, 19):
+        add_codec(f"zstd_l{level}_steps_u2", {"id": "zstd", "level": level}, arrays["steps_u2"])
     # several frames, and frames without a content size (zarr-python 3 and streaming writers make
     # them). numcodecs 0.15.2 itself decodes neither, so the zstd command-line tool (libzstd, the
     # reference implementation) gives the expectation.

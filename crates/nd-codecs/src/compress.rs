@@ -1,5 +1,6 @@
 //! The stream compressors: zlib, gzip, bz2 and zstd, as numcodecs configures them.
 
+use crate::zstd_encoder::ZstdEncoder;
 use crate::{cfg_i64, Codec, Error, Result};
 use serde_json::{json, Value};
 use std::io::Read;
@@ -337,9 +338,10 @@ impl Zstd {
     }
 
     /// Encode one zstd frame with the content size into `out` (replacing its contents, reusing
-    /// its allocation). The compression context is kept per thread and reused from call to call
-    /// (what `ZSTD_compress2` does with a fresh context, without allocating and initialising one
-    /// per chunk); the frame is the same as with a fresh context.
+    /// its allocation): numcodecs' frame (see [`crate::zstd_encoder`]). The compression context
+    /// is kept per thread and reused from call to call (what `ZSTD_compress2` does with a fresh
+    /// context, without allocating and initialising one per chunk); the frame is the same as
+    /// with a fresh context.
     pub fn encode_frame_into(
         data: &[u8],
         level: i32,
@@ -350,39 +352,29 @@ impl Zstd {
             codec: "zstd",
             reason: e.to_string(),
         };
-        out.clear();
-        out.reserve(zstd::zstd_safe::compress_bound(data.len()));
-        let cached = ZSTD_CCTX.try_with(|slot| {
+        let cached = ZSTD_ENCODER.try_with(|slot| {
             let mut slot = slot.borrow_mut();
-            let fresh = !matches!(&*slot, Some((l, c, _)) if *l == level && *c == checksum);
-            if fresh {
-                let mut c = zstd::bulk::Compressor::new(level).map_err(err)?;
-                c.include_checksum(checksum).map_err(err)?;
-                *slot = Some((level, checksum, c));
-            }
-            let Some((_, _, c)) = slot.as_mut() else {
-                return Err(err(std::io::Error::other("no compression context")));
+            let enc = match slot.take() {
+                Some(enc) if enc.settings() == (level, checksum) => enc,
+                _ => ZstdEncoder::new(level, checksum)?,
             };
-            c.compress_to_buffer(data, out).map_err(err)
+            let enc = slot.insert(enc);
+            enc.compress_into(data, out)
         });
         match cached {
-            Ok(r) => r.map(|_| ()),
+            Ok(r) => r.map_err(err),
             // the thread is exiting (no thread-local storage): a one-off context
-            Err(_) => {
-                let mut c = zstd::bulk::Compressor::new(level).map_err(err)?;
-                c.include_checksum(checksum).map_err(err)?;
-                c.compress_to_buffer(data, out).map(|_| ()).map_err(err)
-            }
+            Err(_) => ZstdEncoder::new(level, checksum)
+                .and_then(|mut enc| enc.compress_into(data, out))
+                .map_err(err),
         }
     }
 }
 
-/// A compression level, content checksum flag and compression context per thread.
-type CachedCctx = Option<(i32, bool, zstd::bulk::Compressor<'static>)>;
-
 thread_local! {
     /// The zstd compression context of this thread (see [`Zstd::encode_frame_into`]).
-    static ZSTD_CCTX: std::cell::RefCell<CachedCctx> = const { std::cell::RefCell::new(None) };
+    static ZSTD_ENCODER: std::cell::RefCell<Option<ZstdEncoder>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 impl Codec for Zstd {
@@ -440,10 +432,13 @@ mod tests {
         let mut out = vec![0xAA; 17]; // old contents are replaced
                                       // levels and checksum flags in turn on one thread: the kept context follows them
         for (level, checksum) in [(3, false), (1, true), (3, false), (19, false), (-5, true)] {
-            let mut fresh = zstd::bulk::Compressor::new(level).unwrap();
-            fresh.include_checksum(checksum).unwrap();
-            let want = fresh
-                .compress(&data[..data.len() - level.unsigned_abs() as usize])
+            let mut want = Vec::new();
+            ZstdEncoder::new(level, checksum)
+                .unwrap()
+                .compress_into(
+                    &data[..data.len() - level.unsigned_abs() as usize],
+                    &mut want,
+                )
                 .unwrap();
             Zstd::encode_frame_into(
                 &data[..data.len() - level.unsigned_abs() as usize],

@@ -29,6 +29,7 @@ mod numeric;
 pub mod object;
 pub mod pcodec;
 pub mod zarr_v2;
+mod zstd_encoder;
 
 pub use compress::{Bz2, Gzip, Zlib, Zstd};
 

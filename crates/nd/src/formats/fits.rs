@@ -69,7 +69,6 @@ impl FitsDataset {
         Ok(header_cards_json(h))
     }
 
-    /// The arrays of one HDU, in [`Backend::arrays`] form.
     /// The reader of an image HDU's values.
     fn hdu_image(&self, h: &Hdu) -> Result<nd_fits::FitsImage> {
         self.fits
@@ -77,6 +76,7 @@ impl FitsDataset {
             .map_err(|e| Error::input(e.to_string()))
     }
 
+    /// The arrays of one HDU, in [`Backend::arrays`] form.
     fn hdu_arrays(&self, h: &Hdu) -> Result<Vec<ArrayEntry>> {
         let mut out = Vec::new();
         match h.kind {
