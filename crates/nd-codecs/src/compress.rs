@@ -338,7 +338,7 @@ impl Zstd {
     }
 
     /// Encode one zstd frame with the content size into `out` (replacing its contents, reusing
-    /// its allocation): numcodecs' frame (see [`crate::zstd_encoder`]). The compression context
+    /// its allocation): numcodecs' frame (spec-notes/codecs.md, "zstd"). The compression context
     /// is kept per thread and reused from call to call (what `ZSTD_compress2` does with a fresh
     /// context, without allocating and initialising one per chunk); the frame is the same as
     /// with a fresh context.
