@@ -27,9 +27,7 @@ pub(crate) struct ZstdEncoder {
     checksum: bool,
 }
 
-// SAFETY: a ZSTD_CCtx belongs to no thread; `&mut self` gives one thread at a time.
-unsafe impl Send for ZstdEncoder {}
-
+/// `code` when it is not one of zstd's error codes; the error's name otherwise.
 fn check(code: usize) -> io::Result<usize> {
     // SAFETY: ZSTD_isError and ZSTD_getErrorName take any value; the name is a static string.
     unsafe {

@@ -411,6 +411,30 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// `region` of the array `layout` and `dec` describe, read by [`read_chunked`] into a new
+    /// vector of `T`.
+    fn read_new<T: bytemuck::Pod, D: ChunkDecoder>(
+        layout: &ChunkedLayout,
+        region: &Region,
+        dec: &D,
+        parallel: bool,
+    ) -> Vec<T>
+    where
+        D::Error: std::fmt::Debug,
+    {
+        let n = region.shape().iter().product::<u64>() as usize;
+        let mut out = vec![T::zeroed(); n];
+        read_chunked(
+            layout,
+            region,
+            bytemuck::cast_slice_mut(&mut out),
+            dec,
+            parallel,
+        )
+        .unwrap();
+        out
+    }
+
     /// A 2-D array of u16 with value = 1000*i + j, stored in chunks; chunk (1,1) missing.
     struct Grid {
         order: Order,
@@ -452,15 +476,7 @@ mod tests {
             calls: AtomicUsize::new(0),
         };
         let shape = region.shape();
-        let mut out = vec![0u16; (shape[0] * shape[1]) as usize];
-        read_chunked(
-            &layout,
-            &region,
-            bytemuck::cast_slice_mut(&mut out),
-            &dec,
-            parallel,
-        )
-        .unwrap();
+        let out: Vec<u16> = read_new(&layout, &region, &dec, parallel);
         for i in 0..shape[0] {
             for j in 0..shape[1] {
                 let (gi, gj) = (i + region.ranges[0].start, j + region.ranges[1].start);
@@ -552,17 +568,7 @@ mod tests {
                         absent,
                         decoded: AtomicUsize::new(0),
                     };
-                    let shape = region.shape();
-                    let n = shape.iter().product::<u64>() as usize;
-                    let mut out = vec![0u32; n];
-                    read_chunked(
-                        &layout,
-                        &region,
-                        bytemuck::cast_slice_mut(&mut out),
-                        &dec,
-                        parallel,
-                    )
-                    .unwrap();
+                    let out: Vec<u32> = read_new(&layout, &region, &dec, parallel);
                     let mut at = 0;
                     for i in region.ranges[0].clone() {
                         for j in region.ranges[1].clone() {
@@ -667,15 +673,7 @@ mod tests {
                 48,
             )
             .unwrap();
-            let mut want = vec![0u16; 80];
-            read_chunked(
-                &layout,
-                &region,
-                bytemuck::cast_slice_mut(&mut want),
-                &dec.grid,
-                false,
-            )
-            .unwrap();
+            let want: Vec<u16> = read_new(&layout, &region, &dec.grid, false);
             assert_eq!(out, want);
             let opened = dec.opened.into_inner().unwrap();
             assert!(opened.iter().all(|o| o.1.len() <= 2), "{opened:?}");
@@ -714,15 +712,7 @@ mod tests {
                     parallel,
                 )
                 .unwrap();
-                let mut want = vec![0u16; out.len()];
-                read_chunked(
-                    &layout,
-                    &region,
-                    bytemuck::cast_slice_mut(&mut want),
-                    &dec.grid,
-                    false,
-                )
-                .unwrap();
+                let want: Vec<u16> = read_new(&layout, &region, &dec.grid, false);
                 assert_eq!(out, want);
                 let mut opened = dec.opened.into_inner().unwrap();
                 opened.sort();
