@@ -74,6 +74,8 @@ NOTES = {
     "fits_walk": ("nd and fitsrs: open and count the HDUs (every header read and parsed, data "
                   "units skipped); astropy: every `hdu.header`; fitsio: every `read_header()`; "
                   "ndfiles: the `metadata` dict of every header."),
+    "asdf_many": ("Open, then read every array whole and keep it; each reader's clock stops after "
+                  "the last read (the sums and the file's close come after), as asdf's is."),
     "zarr_zstd": "zarrs-hp: zarrs with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (huge pages).",
     "fits_cutout": (f"Open + read rows and columns {CUTOUT} (100 x 100 float32, {CUTOUT_BYTES} "
                     "bytes of data in 100 runs of 400 bytes) of the 8192² image. Bytes: nd, what its "

@@ -168,7 +168,10 @@ impl Blocks {
                 message: "block extends past 2^64 bytes".into(),
             })?;
             let stored = nd_core::io::SourceReader::new(&*self.src, start..end)?;
-            return nd_codecs::asdf::decode_stream_into(&h.compression, stored, out).map_err(codec);
+            return nd_core::buf::fill_with_pages_prefaulted(out, |out| {
+                nd_codecs::asdf::decode_stream_into(&h.compression, stored, out)
+            })
+            .map_err(codec);
         }
         let stored = self.stored(i)?;
         nd_codecs::asdf::decode_into(&h.compression, &stored, out).map_err(codec)

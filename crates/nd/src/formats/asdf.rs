@@ -300,7 +300,10 @@ impl Backend for AsdfDataset {
     }
 
     fn metadata(&self) -> Result<serde_json::Value> {
-        Ok(serde_json::json!({ "tree": self.file.tree().to_json_tagged() }))
+        Ok(super::json_object([(
+            "tree",
+            self.file.tree().to_json_tagged(),
+        )]))
     }
 
     fn native(&self) -> crate::Native<'_> {

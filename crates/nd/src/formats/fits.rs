@@ -497,22 +497,22 @@ impl Backend for FitsDataset {
                     .cards()
                     .iter()
                     .map(|c| {
-                        serde_json::json!({
-                            "keyword": c.keyword(),
-                            "value": card_value(c.value()),
-                            "comment": c.comment(),
-                        })
+                        super::json_object([
+                            ("keyword", c.keyword().into()),
+                            ("value", card_value(c.value())),
+                            ("comment", c.comment().into()),
+                        ])
                     })
                     .collect();
-                serde_json::json!({
-                    "index": h.index,
-                    "name": h.name(),
-                    "kind": kind_name(&h.kind),
-                    "cards": cards,
-                })
+                super::json_object([
+                    ("index", h.index.into()),
+                    ("name", h.name().into()),
+                    ("kind", kind_name(&h.kind).into()),
+                    ("cards", cards.into()),
+                ])
             })
             .collect();
-        Ok(serde_json::json!({ "hdus": hdus }))
+        Ok(super::json_object([("hdus", hdus.into())]))
     }
 
     fn native(&self) -> crate::Native<'_> {

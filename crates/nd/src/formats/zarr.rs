@@ -435,11 +435,14 @@ impl Backend for ZarrDataset {
                 };
                 (
                     n.path.clone(),
-                    serde_json::json!({"kind": kind, "attributes": n.attributes}),
+                    super::json_object([
+                        ("kind", kind.into()),
+                        ("attributes", n.attributes.clone().into()),
+                    ]),
                 )
             })
             .collect();
-        Ok(serde_json::json!({ "nodes": nodes }))
+        Ok(super::json_object([("nodes", nodes.into())]))
     }
 
     fn native(&self) -> crate::Native<'_> {
