@@ -44,13 +44,13 @@ BENCH = ROOT / "bench"
 
 # task -> (dataset, nd selector, readers besides nd and cat)
 TASKS: dict[str, tuple[str, str, list[str]]] = {
-    "fits_f32": ("f32.fits", "0", ["ndfiles", "astropy", "fitsio", "fitsrs"]),
+    "fits_f32": ("f32.fits", "0", ["ndfiles", "astropy", "fitsio", "fitsrs", "floor"]),
     "fits_i16": ("i16s.fits", "0", ["ndfiles", "astropy", "fitsio", "fitsrs"]),
     "fits_walk": ("many.fits", "", ["ndfiles", "astropy", "fitsio", "fitsrs"]),
     "zarr_zstd": ("zstd.zarr", "/", ["ndfiles", "zarr-python", "zarrs", "zarrs-hp"]),
     "zarr_blosc": ("blosc.zarr", "/", ["ndfiles", "zarr-python", "zarrs", "zarrs-hp"]),
     "zarr_raw": ("raw.zarr", "/", ["ndfiles", "zarr-python", "zarrs", "zarrs-hp"]),
-    "asdf_plain": ("plain.asdf", "data", ["ndfiles", "asdf"]),
+    "asdf_plain": ("plain.asdf", "data", ["ndfiles", "asdf", "floor"]),
     "asdf_zlib": ("zlib.asdf", "data", ["ndfiles", "asdf"]),
     "asdf_many": ("many.asdf", "", ["ndfiles", "asdf"]),
     "fits_cutout": ("f32.fits", "0", ["astropy", "fitsio"]),
@@ -70,7 +70,12 @@ ZARR_CUTOUT, SMOKE_ZARR_CUTOUT = "100:164,200:264,300:364", "3:11,10:20,12:28"
 CUTOUT_BYTES = 100 * 100 * 4
 NOTES = {
     "fits_i16": "fitsrs does not apply BSCALE/BZERO: its time and check are for the raw int16.",
-    "fits_f32": "astropy returns big-endian float32 (no byte swap); the others native order.",
+    "fits_f32": ("astropy returns big-endian float32 (no byte swap); the others native order. "
+                 "floor: the file's bytes read into fresh memory of its size (huge-page advice) by "
+                 "one thread per core, 1 MiB positional reads, nothing parsed or swapped "
+                 "(bench/peers-rs): the least a reader handing out new memory does, where `cat` "
+                 "reuses one small buffer and so pays no first touch of fresh pages."),
+    "asdf_plain": "floor: as for fits_f32.",
     "fits_walk": ("nd and fitsrs: open and count the HDUs (every header read and parsed, data "
                   "units skipped); astropy: every `hdu.header`; fitsio: every `read_header()`; "
                   "ndfiles: the `metadata` dict of every header."),
@@ -164,7 +169,7 @@ def command(reader: str, task: str, path: Path, py: str, nd: Path, peers: Path |
         return ["cat", *files], {}, "wall"
     if reader in PY_READERS:
         return [py, str(BENCH / "peers.py"), reader, task, str(path)] + ([cut] if cut else []), {}, "json"
-    if reader in ("zarrs", "zarrs-hp", "fitsrs"):
+    if reader in ("zarrs", "zarrs-hp", "fitsrs", "floor"):
         if peers is None:
             return f"bench/peers-rs not built (cargo build --release --manifest-path {RS_PEERS.relative_to(ROOT)}/Cargo.toml)"
         env = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"} if reader == "zarrs-hp" else {}
