@@ -272,7 +272,8 @@ fn prefault_while<R>(out: &mut [u8], fill: impl FnOnce(&mut [u8]) -> R) -> R {
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         let done = &done;
-        s.spawn(move || {
+        // a thread that cannot be made (a process at its limit) leaves the faults to `fill`
+        let _ = std::thread::Builder::new().spawn_scoped(s, move || {
             let mut at = start;
             while at < end && !done.load(Ordering::Relaxed) {
                 let n = STEP.min(end - at);
