@@ -12,7 +12,7 @@
 //! And `floor` (tasks `fits_f32`, `asdf_plain`): the least any reader that hands out its values
 //! in new memory does — the file's bytes read into a fresh buffer of its size (huge-page advice
 //! from the start, as nd and numpy give large buffers), by as many threads as the machine has
-//! cores, in positional reads of 1 MiB; no parsing, no byte swap. `cat` reuses one small buffer,
+//! cores, in positional reads of 1 MiB taken in turn; no parsing, no byte swap. `cat` reuses one small buffer,
 //! so it pays neither the first touch of fresh pages (the kernel zeroes each) nor their faults.
 
 use std::time::Instant;
@@ -42,30 +42,43 @@ fn floor_read(path: &str) -> Res<(f64, Option<f64>)> {
     // SAFETY: `len` zeroed bytes at `ptr`, owned here until the dealloc below.
     let buf = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = len.div_ceil(threads).next_multiple_of(1 << 20);
+    // the pieces are handed out one at a time (a thread that runs slower takes fewer), as a
+    // work-stealing pool would: a CPU of the VM that is slower for a while does not hold up the end
+    let pieces: Vec<std::sync::Mutex<&mut [u8]>> =
+        buf.chunks_mut(1 << 20).map(std::sync::Mutex::new).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let handles: Vec<_> = buf
-            .chunks_mut(per.max(1))
-            .enumerate()
-            .map(|(i, part)| {
-                let file = &file;
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (file, pieces, next) = (&file, &pieces, &next);
                 s.spawn(move || -> std::io::Result<()> {
-                    let base = (i * per) as u64;
-                    for (j, piece) in part.chunks_mut(1 << 20).enumerate() {
-                        file.read_exact_at(piece, base + (j << 20) as u64)?;
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(piece) = pieces.get(i) else {
+                            return Ok(());
+                        };
+                        let mut piece = piece
+                            .lock()
+                            .map_err(|_| std::io::Error::other("poisoned"))?;
+                        file.read_exact_at(&mut piece, (i << 20) as u64)?;
                     }
-                    Ok(())
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .try_for_each(|h| h.join().map_err(|_| std::io::Error::other("a reader panicked"))?)
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .map_err(|_| std::io::Error::other("a reader panicked"))?
+        })
     })?;
+    drop(pieces);
     drop(file);
     let secs = t.elapsed().as_secs_f64();
     // keep the reads from being optimised away: one byte of every MiB
-    let touched = buf.iter().step_by(1 << 20).map(|&b| u64::from(b)).sum::<u64>();
+    let touched = buf
+        .iter()
+        .step_by(1 << 20)
+        .map(|&b| u64::from(b))
+        .sum::<u64>();
     std::hint::black_box(touched);
     // SAFETY: allocated above with this layout, not used after.
     unsafe { std::alloc::dealloc(ptr, layout) };
