@@ -249,9 +249,9 @@ impl ArrayBuf {
 /// Run `fill` (which writes every byte of `out`, front to back, on this thread) while another
 /// thread faults `out`'s pages in ahead of it (`MADV_POPULATE_WRITE`, Linux 5.14+: the kernel
 /// maps the pages writable without touching their contents, so nothing observable changes).
-/// For a decoder that is one sequential stream (zlib, bzip2, gzip) into a large fresh buffer,
-/// the zeroing of fresh pages and the page faults then cost the other core instead of the
-/// decoder. Buffers under [`PREFAULT_THRESHOLD`] and other systems just run `fill`.
+/// For a decoder that is one sequential stream into a large fresh buffer (an ASDF zlib or bzip2
+/// block), the zeroing of fresh pages and the page faults then cost the other core instead of
+/// the decoder. Buffers under [`PREFAULT_THRESHOLD`] and other systems just run `fill`.
 pub fn fill_with_pages_prefaulted<R>(out: &mut [u8], fill: impl FnOnce(&mut [u8]) -> R) -> R {
     if out.len() < PREFAULT_THRESHOLD {
         return fill(out);
