@@ -12,8 +12,9 @@
 //! And `floor` (tasks `fits_f32`, `asdf_plain`): the least any reader that hands out its values
 //! in new memory does — the file's bytes read into a fresh buffer of its size (huge-page advice
 //! from the start, as nd and numpy give large buffers), by as many threads as the machine has
-//! cores, in positional reads of 4 MiB taken in turn; no parsing, no byte swap. `cat` reuses one small buffer,
-//! so it pays neither the first touch of fresh pages (the kernel zeroes each) nor their faults.
+//! cores, in positional reads of 4 MiB taken in turn; no parsing, no byte swap. `cat` reuses one
+//! small buffer, so it pays neither the first touch of fresh pages (the kernel zeroes each) nor
+//! their faults.
 
 use std::time::Instant;
 
@@ -25,44 +26,35 @@ fn floor_read(path: &str) -> Res<(f64, Option<f64>)> {
     let t = Instant::now();
     let file = std::fs::File::open(path)?;
     let len = usize::try_from(file.metadata()?.len())?;
-    // calloc's alignment, as nd's and numpy's large buffers: a fresh mapping, zeroed lazily
-    let layout = std::alloc::Layout::from_size_align(len.max(1), 16)?;
-    // SAFETY: the layout is not zero-sized; the pointer is checked, used for `len` bytes only and
-    // freed with the same layout below.
-    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-    if ptr.is_null() {
-        return Err("out of memory".into());
-    }
-    let start = (ptr as usize).next_multiple_of(4096);
-    let end = (ptr as usize + len) / 4096 * 4096;
+    // zeroed by the allocator (calloc: a fresh mapping, zeroed lazily), as nd's and numpy's
+    // large buffers are
+    let mut buf = vec![0u8; len];
+    let start = (buf.as_ptr() as usize).next_multiple_of(4096);
+    let end = (buf.as_ptr() as usize + len) / 4096 * 4096;
     if end > start {
-        // SAFETY: whole pages inside the allocation just made; the advice changes no byte.
+        // SAFETY: whole pages inside `buf`'s allocation; the advice changes no byte.
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
     }
-    // SAFETY: `len` zeroed bytes at `ptr`, owned here until the dealloc below.
-    let buf = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // pieces of 4 MiB (two whole huge pages: two threads do not fault in the same one) handed
     // out one at a time (a thread that runs slower takes fewer), as a work-stealing pool would:
     // a CPU of the VM that is slower for a while does not hold up the end
     const PIECE: usize = 4 << 20;
-    let pieces: Vec<std::sync::Mutex<&mut [u8]>> =
-        buf.chunks_mut(PIECE).map(std::sync::Mutex::new).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    let pieces = std::sync::Mutex::new(buf.chunks_mut(PIECE).enumerate());
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                let (file, pieces, next) = (&file, &pieces, &next);
+                let (file, pieces) = (&file, &pieces);
                 s.spawn(move || -> std::io::Result<()> {
                     loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(piece) = pieces.get(i) else {
+                        let next = pieces
+                            .lock()
+                            .map_err(|_| std::io::Error::other("poisoned"))?
+                            .next();
+                        let Some((i, piece)) = next else {
                             return Ok(());
                         };
-                        let mut piece = piece
-                            .lock()
-                            .map_err(|_| std::io::Error::other("poisoned"))?;
-                        file.read_exact_at(&mut piece, (i * PIECE) as u64)?;
+                        file.read_exact_at(piece, (i * PIECE) as u64)?;
                     }
                 })
             })
@@ -72,7 +64,6 @@ fn floor_read(path: &str) -> Res<(f64, Option<f64>)> {
                 .map_err(|_| std::io::Error::other("a reader panicked"))?
         })
     })?;
-    drop(pieces);
     drop(file);
     let secs = t.elapsed().as_secs_f64();
     // keep the reads from being optimised away: one byte of every MiB
@@ -82,8 +73,6 @@ fn floor_read(path: &str) -> Res<(f64, Option<f64>)> {
         .map(|&b| u64::from(b))
         .sum::<u64>();
     std::hint::black_box(touched);
-    // SAFETY: allocated above with this layout, not used after.
-    unsafe { std::alloc::dealloc(ptr, layout) };
     Ok((secs, None))
 }
 
