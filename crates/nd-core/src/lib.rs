@@ -49,6 +49,6 @@ pub use shape::{
     ChunkGrid, ChunkPiece, Order, Region,
 };
 pub use source::{open_local, ByteSource, CountingSource, FileSource, MemSource, MmapSource};
-pub use store::{validate_key, write_atomic, DirStore, MemStore, Store};
+pub use store::{validate_key, write_atomic, DirStore, Fetched, MemStore, Store, MAP_VALUE_MIN};
 
 pub use bytes::Bytes;

@@ -250,6 +250,15 @@ impl AsRef<[u8]> for MmapOwner {
     }
 }
 
+/// The whole of `file` mapped read-only, as bytes that unmap it when the last view is dropped.
+/// The caveat of [`MmapSource`] holds: a file truncated by another process while mapped makes
+/// a read of the lost part fault (SIGBUS).
+pub(crate) fn map_file(file: &File) -> std::io::Result<Bytes> {
+    // SAFETY: the map is read-only; see the caveat above about concurrent truncation.
+    let map = unsafe { memmap2::Mmap::map(file) }?;
+    Ok(Bytes::from_owner(MmapOwner(map)))
+}
+
 impl MmapSource {
     /// Open a file to be read through a memory map (made when first needed). Its length is
     /// taken once, at open.
@@ -285,11 +294,7 @@ impl MmapSource {
                 if self.len == 0 {
                     return Ok(Bytes::new());
                 }
-                // SAFETY: the map is read-only; see the type's caveat about concurrent truncation.
-                match unsafe { memmap2::Mmap::map(&*self.file) } {
-                    Ok(map) => Ok(Bytes::from_owner(MmapOwner(map))),
-                    Err(e) => Err(e.to_string()),
-                }
+                map_file(&self.file).map_err(|e| e.to_string())
             })
             .as_ref()
             .map_err(String::as_str)

@@ -55,27 +55,48 @@ fn validate_prefix(prefix: &str) -> Result<()> {
     validate_key(p)
 }
 
+/// Where [`Store::get_reusing`] put a value.
+#[derive(Debug, Clone)]
+pub enum Fetched {
+    /// In the caller's buffer.
+    InBuffer,
+    /// Shared bytes: a map of the file, or what the store holds or received.
+    Shared(Bytes),
+}
+
+impl Fetched {
+    /// The value: `buf` (the buffer given to [`Store::get_reusing`]) or the shared bytes.
+    pub fn bytes<'a>(&'a self, buf: &'a [u8]) -> &'a [u8] {
+        match self {
+            Fetched::InBuffer => buf,
+            Fetched::Shared(b) => b,
+        }
+    }
+}
+
+/// The size from which [`DirStore::get_reusing`] maps a file instead of reading it into the
+/// caller's buffer: from here a map (no copy; the page cache's large folios mapped whole) costs
+/// less than the copy a read makes, below it more (spec-notes/byte-source.md, "Zarr chunks:
+/// read or map").
+pub const MAP_VALUE_MIN: u64 = 2 << 20;
+
 /// A key-value store.
 pub trait Store: Send + Sync + Debug {
     /// The value of `key`, or `None` when absent.
     fn get(&self, key: &str) -> Result<Option<Bytes>>;
 
-    /// The value of `key` into `buf` (its old contents replaced, its allocation reused), or
-    /// `Ok(false)` (and `buf` left alone) when absent: how a reader that fetches value after
-    /// value (Zarr chunks) keeps one buffer per thread instead of a fresh allocation, and fresh
-    /// pages to fault in, per value.
+    /// The value of `key` to be read whole once (a chunk to decode), `Ok(None)` when absent:
+    /// either read into `buf` (its old contents replaced, its allocation reused: a reader that
+    /// fetches value after value keeps one buffer per thread instead of a fresh allocation, and
+    /// fresh pages to fault in, per value), or handed out as shared bytes without a copy.
+    /// [`Fetched::bytes`] gives the value either way; `buf` is left alone unless the value is
+    /// in it.
     ///
-    /// The default copies what [`Store::get`] returns; [`DirStore`] reads the file straight
-    /// into `buf`.
-    fn get_into(&self, key: &str, buf: &mut Vec<u8>) -> Result<bool> {
-        match self.get(key)? {
-            None => Ok(false),
-            Some(b) => {
-                buf.clear();
-                buf.extend_from_slice(&b);
-                Ok(true)
-            }
-        }
+    /// The default hands out what [`Store::get`] returns. [`DirStore`] reads a file smaller than
+    /// [`MAP_VALUE_MIN`] into `buf` and maps a larger one (spec-notes/byte-source.md).
+    fn get_reusing(&self, key: &str, buf: &mut Vec<u8>) -> Result<Option<Fetched>> {
+        let _ = buf;
+        Ok(self.get(key)?.map(Fetched::Shared))
     }
 
     /// The value of `key` read straight into `out` when it holds exactly `out.len()` bytes:
@@ -365,19 +386,25 @@ impl Store for DirStore {
         }
     }
 
-    fn get_into(&self, key: &str, buf: &mut Vec<u8>) -> Result<bool> {
+    fn get_reusing(&self, key: &str, buf: &mut Vec<u8>) -> Result<Option<Fetched>> {
         use std::io::Read;
         let Some((mut f, len, p)) = self.open_value(key)? else {
-            return Ok(false);
+            return Ok(None);
         };
         let io = |e: std::io::Error| Error::io(p.display().to_string(), e);
+        if len >= MAP_VALUE_MIN {
+            return Ok(Some(Fetched::Shared(
+                crate::source::map_file(&f)
+                    .map_err(|e| Error::io(format!("mmap {}", p.display()), e))?,
+            )));
+        }
         buf.clear();
         // the file's length as the size hint (read_to_end still reads to the end, should the
         // file have grown); no zeroing of the reused capacity
         buf.try_reserve(usize::try_from(len).unwrap_or(usize::MAX))
             .map_err(|_| io(std::io::Error::from(std::io::ErrorKind::OutOfMemory)))?;
         f.read_to_end(buf).map_err(io)?;
-        Ok(true)
+        Ok(Some(Fetched::InBuffer))
     }
 
     fn get_sized_into(&self, key: &str, out: &mut [u8]) -> Result<Option<u64>> {
@@ -569,10 +596,15 @@ mod tests {
         assert_eq!(&s.get_suffix("x", 0).unwrap().unwrap()[..], b"");
         assert!(s.get_suffix("x", 6).is_err());
         assert_eq!(s.get_suffix("nothing", 2).unwrap(), None);
-        // get_into replaces the buffer's contents; absent keys and prefixes leave it alone
+        // get_reusing gives the value, in the buffer (its old contents replaced) or shared;
+        // absent keys and prefixes leave the buffer alone
         let mut buf = b"old contents, longer".to_vec();
-        assert!(s.get_into("x", &mut buf).unwrap());
-        assert_eq!(buf, b"hello");
+        let got = s.get_reusing("x", &mut buf).unwrap().unwrap();
+        assert_eq!(got.bytes(&buf), b"hello");
+        if matches!(got, Fetched::InBuffer) {
+            assert_eq!(buf, b"hello");
+        }
+        let before = buf.clone();
         // get_sized_into fills `out` only with a value of exactly its length
         let mut out = [7u8; 5];
         assert_eq!(s.get_sized_into("x", &mut out).unwrap(), Some(5));
@@ -586,12 +618,12 @@ mod tests {
         assert_eq!(s.get_sized_into("nothing", &mut out).unwrap(), None);
         assert_eq!(s.get_sized_into("g/a", &mut out).unwrap(), None);
         assert!(s.get_sized_into("../x", &mut out).is_err());
-        assert!(!s.get_into("nothing", &mut buf).unwrap());
-        assert!(!s.get_into("g/a", &mut buf).unwrap());
-        assert_eq!(buf, b"hello");
-        assert!(s.get_into("g/a/0.0", &mut buf).unwrap());
-        assert_eq!(buf, b"c");
-        assert!(s.get_into("../x", &mut buf).is_err());
+        assert!(s.get_reusing("nothing", &mut buf).unwrap().is_none());
+        assert!(s.get_reusing("g/a", &mut buf).unwrap().is_none());
+        assert_eq!(buf, before);
+        let got = s.get_reusing("g/a/0.0", &mut buf).unwrap().unwrap();
+        assert_eq!(got.bytes(&buf), b"c");
+        assert!(s.get_reusing("../x", &mut buf).is_err());
         assert_eq!(
             s.list_prefix("g/a/").unwrap(),
             vec!["g/a/.zarray".to_string(), "g/a/0.0".to_string()]
@@ -626,5 +658,23 @@ mod tests {
         assert_eq!(names.len(), 1);
         let ro = DirStore::open_read_only(s.root()).unwrap();
         assert!(matches!(ro.set("y", b"1"), Err(Error::ReadOnly(_))));
+    }
+
+    #[test]
+    fn dir_store_reads_small_values_into_the_buffer_and_maps_large_ones() {
+        let d = tempfile::tempdir().unwrap();
+        let s = DirStore::create(d.path()).unwrap();
+        let small = vec![5u8; (MAP_VALUE_MIN - 1) as usize];
+        let big: Vec<u8> = (0..MAP_VALUE_MIN + 3).map(|i| (i % 251) as u8).collect();
+        s.set("small", &small).unwrap();
+        s.set("big", &big).unwrap();
+        let mut buf = b"old".to_vec();
+        let got = s.get_reusing("small", &mut buf).unwrap().unwrap();
+        assert!(matches!(got, Fetched::InBuffer));
+        assert_eq!(buf, small);
+        let got = s.get_reusing("big", &mut buf).unwrap().unwrap();
+        assert!(matches!(got, Fetched::Shared(_)));
+        assert_eq!(got.bytes(&buf), &big[..]);
+        assert_eq!(buf, small, "a mapped value leaves the buffer alone");
     }
 }

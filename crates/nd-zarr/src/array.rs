@@ -205,14 +205,12 @@ impl ZarrArray {
             }
         }
         nd_core::scratch::with_scratch(|stored: &mut StoredChunk| {
-            let found = self.find_chunk(chunk, |key| {
-                Ok(self.store.get_into(key, &mut stored.0)?.then_some(()))
-            })?;
-            let Some((key, ())) = found else {
+            let found = self.find_chunk(chunk, |key| self.store.get_reusing(key, &mut stored.0))?;
+            let Some((key, fetched)) = found else {
                 return Ok(false);
             };
             self.meta
-                .decode_chunk_into(&self.pipeline, &stored.0, out)
+                .decode_chunk_into(&self.pipeline, fetched.bytes(&stored.0), out)
                 .map_err(codec_err(&key))?;
             Ok(true)
         })

@@ -156,3 +156,37 @@ fn write_s_fill_full_width() {
     let v: Value = serde_json::from_slice(&m.to_json_bytes()).unwrap();
     assert_eq!(v["fill_value"], json!("enoA"));
 }
+
+/// Chunks whose stored bytes are large enough to be mapped rather than read into a buffer
+/// (`nd_core::MAP_VALUE_MIN`) decode as chunks read into the buffer do, in a parallel read that
+/// mixes both.
+#[test]
+fn large_stored_chunks_are_read_mapped_with_the_same_values() {
+    let d = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(DirStore::create(d.path()).unwrap());
+    let mut m =
+        ArrayMetadataV2::new(vec![5, 600, 600], vec![2, 600, 600], DataType::Float64).unwrap();
+    m.compressor = json!({"id": "zstd", "level": 1, "checksum": false});
+    let a = ZarrArray::create(store.clone(), "", m).unwrap();
+    // values zstd cannot shrink much (so the stored chunks stay large), except the last chunk,
+    // one plane of ones: small
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let vals: Vec<f64> = (0..5 * 600 * 600)
+        .map(|i| {
+            if i >= 4 * 600 * 600 {
+                return 1.0;
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64
+        })
+        .collect();
+    let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    a.write(&Region::full(&[5, 600, 600]), &bytes).unwrap();
+    let size = |k: &str| std::fs::metadata(d.path().join(k)).unwrap().len();
+    assert!(size("0.0.0") >= nd_core::MAP_VALUE_MIN && size("1.0.0") >= nd_core::MAP_VALUE_MIN);
+    assert!(size("2.0.0") < nd_core::MAP_VALUE_MIN);
+    let back = ZarrArray::open(store, "").unwrap().read_all().unwrap();
+    assert_eq!(back.as_slice::<f64>().unwrap(), &vals[..]);
+}

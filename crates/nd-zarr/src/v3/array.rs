@@ -317,14 +317,15 @@ impl ChunkDecoder for ZarrArrayV3 {
         }
         // the stored bytes in this thread's reused buffer, as for Zarr v2
         nd_core::scratch::with_scratch(|stored: &mut crate::array::StoredChunk| {
-            if !self
+            let Some(fetched) = self
                 .store
-                .get_into(&key, &mut stored.0)
+                .get_reusing(&key, &mut stored.0)
                 .map_err(crate::error::store_err(&key))?
-            {
+            else {
                 return Ok(false);
-            }
-            self.chain.decode_into(&self.ctx(&key), &stored.0, dst)?;
+            };
+            self.chain
+                .decode_into(&self.ctx(&key), fetched.bytes(&stored.0), dst)?;
             Ok(true)
         })
     }
