@@ -194,7 +194,8 @@ impl ZarrArray {
     /// Decode chunk `chunk` into `out` (one full chunk, native-endian, in the array's order).
     /// Returns false (and leaves `out` alone) when the chunk is absent. A chunk stored as it is
     /// (no codec, native byte order) is read straight into `out`; other stored bytes go through
-    /// a per-thread buffer reused from chunk to chunk.
+    /// a per-thread buffer reused from chunk to chunk, or are decoded where the store has them
+    /// ([`nd_core::Store::get_reusing`]: a map of a large file, a remote store's response).
     pub fn decode_chunk_into(&self, chunk: &[u64], out: &mut [u8]) -> Result<bool> {
         if self.raw && out.len() == self.meta.chunk_bytes() {
             match self.find_chunk(chunk, |key| self.store.get_sized_into(key, out))? {

@@ -315,7 +315,7 @@ impl ChunkDecoder for ZarrArrayV3 {
                 Some(_) => {}
             }
         }
-        // the stored bytes in this thread's reused buffer, as for Zarr v2
+        // the stored bytes in this thread's reused buffer or a map of the file, as for Zarr v2
         nd_core::scratch::with_scratch(|stored: &mut crate::array::StoredChunk| {
             let Some(fetched) = self
                 .store
