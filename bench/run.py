@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import mmap
 import os
 import platform
 import shlex
@@ -266,7 +267,6 @@ def first_touch_us() -> float:
     """Microseconds to fault in one fresh 4 KiB page of anonymous memory (median of 3 passes over
     64 MiB): what every reader pays per page of new memory it writes. On a VM whose host has
     taken back the guest's free memory it is several times what bare metal pays."""
-    import mmap
     n = 64 << 20
     per_page = []
     for _ in range(3):
