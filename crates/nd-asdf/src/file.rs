@@ -37,8 +37,8 @@ pub struct ArrayInfo {
     pub storage: StorageKind,
     /// Block compression id (`zlib`, `bzp2`, `lz4`) or Zarr compressor, if any.
     pub compression: Option<String>,
-    /// The tag of the node.
-    pub tag: String,
+    /// The tag of the node (shared with the tree: no copy per array).
+    pub tag: Arc<str>,
 }
 
 /// One array of the tree as [`AsdfFile::open_arrays`] lists it.
@@ -245,7 +245,7 @@ impl AsdfFile {
                 dtype: z.as_ref().map_or(DataType::UInt8, |z| z.1.clone()),
                 storage: StorageKind::Zarr,
                 compression: z.and_then(|z| z.2),
-                tag: tag.to_string(),
+                tag: Arc::clone(node.tag.as_ref()?),
             };
             return Some((info, None));
         }
@@ -270,7 +270,7 @@ impl AsdfFile {
             dtype: meta.dtype.clone(),
             storage,
             compression,
-            tag: tag.to_string(),
+            tag: Arc::clone(node.tag.as_ref()?),
         };
         Some((info, Some(meta)))
     }

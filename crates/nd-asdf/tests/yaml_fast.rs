@@ -116,10 +116,18 @@ fn fast_path_edges() {
         "a: {x: 1,\n  y: 2}\nb: [[1, 2], [3,\n    4]]\n",
         "a: {x: 1}}\n",
         "a: [1, 2]]\n",
+        // comment lines (left to the full parser), where the fast path reads its lines one by one
+        "# c\na: 1\n",
+        "a:\n  b: 1\n  # c\n  d: 2\n",
+        "a: [1,\n# c\n  2]\n",
+        "a: 1\n\n\n# c\n",
     ];
     // found by the fuzz target: a %TAG prefix that is not a URI
     let fuzzed = "%TAG !ex! asdf://exa}ple.org/\n--- !ex!a-1.0.0\nx: !<tag:v> 5(\ny: !!str 017OFF !!int '0b11'\n";
     same("fuzzed %TAG prefix", fuzzed);
+    // what follows the document's end is not the tree's: a comment there changes nothing
+    let ended = format!("{head}a: [64]\nb: 2\n...\n# after the end\n");
+    assert!(same("comment after the end", &ended));
     let mut fast = 0;
     for (i, d) in docs.iter().enumerate() {
         let text = format!("{head}{d}...\n");

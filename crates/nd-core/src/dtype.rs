@@ -339,12 +339,25 @@ impl DataType {
         } else {
             '|'
         };
+        // the fixed-size kinds without the formatting machinery (a listing of thousands of
+        // arrays writes one each): order, kind, one or two digits
+        let fixed = |kind: char| {
+            let mut t = String::with_capacity(4);
+            t.push(order);
+            t.push(kind);
+            let n = self.size();
+            if n >= 10 {
+                t.push(char::from(b'0' + (n / 10 % 10) as u8));
+            }
+            t.push(char::from(b'0' + (n % 10) as u8));
+            t
+        };
         match self {
-            Bool => format!("{order}b1"),
-            Int8 | Int16 | Int32 | Int64 => format!("{order}i{}", self.size()),
-            UInt8 | UInt16 | UInt32 | UInt64 => format!("{order}u{}", self.size()),
-            Float16 | Float32 | Float64 => format!("{order}f{}", self.size()),
-            Complex64 | Complex128 => format!("{order}c{}", self.size()),
+            Bool => fixed('b'),
+            Int8 | Int16 | Int32 | Int64 => fixed('i'),
+            UInt8 | UInt16 | UInt32 | UInt64 => fixed('u'),
+            Float16 | Float32 | Float64 => fixed('f'),
+            Complex64 | Complex128 => fixed('c'),
             Bytes(n) => format!("|S{n}"),
             Ucs4(n) => format!("{order}U{n}"),
             Raw(n) => format!("|V{n}"),

@@ -83,8 +83,9 @@ fn run(args: &[String]) -> Result<(), nd::Error> {
                 // as asdf and ndfiles are timed on this task (bench/peers.py): every array read
                 // and kept, the clock stopped after the last read; the sums, the dataset's close
                 // and the arrays' release come after
-                let mut held = Vec::new();
-                for entry in ds.arrays()? {
+                let entries = ds.arrays()?;
+                let mut held = Vec::with_capacity(entries.len());
+                for entry in entries {
                     held.push(read_held(&ds.array(&entry.path)?)?);
                 }
                 let secs = t0.elapsed().as_secs_f64();

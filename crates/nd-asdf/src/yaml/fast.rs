@@ -13,6 +13,8 @@ use super::node::Node;
 use saphyr_parser::{Marker, ScalarStyle, Span};
 use std::sync::Arc;
 
+/// A line that holds something: its indent, its text without the spaces around it, where it
+/// starts in the document.
 struct Line<'a> {
     indent: usize,
     text: &'a str,
@@ -21,9 +23,98 @@ struct Line<'a> {
     after_blank: bool,
 }
 
+/// The lines of the document that hold something, read one at a time as the parser moves on (no
+/// list of them is built: a tree of thousands of arrays has tens of thousands of lines).
+struct Lines<'a> {
+    text: &'a str,
+    /// The line the parser is on; `None` past the last.
+    cur: Option<Line<'a>>,
+    /// Where the text after the current line starts.
+    rest: usize,
+    /// Where the line before the current one starts.
+    prev_offset: usize,
+}
+
+impl<'a> Lines<'a> {
+    /// The lines of `text`, on its first; `Bail` for a byte outside printable ASCII (tabs, CR,
+    /// NEL, BOM and non-ASCII questions are left to the full parser).
+    fn new(text: &'a str) -> R<Self> {
+        // printable ASCII and newlines only: one pass without an early exit, which the compiler
+        // turns into vector code
+        if text
+            .bytes()
+            .fold(false, |bad, c| bad | (c < 0x20 && c != b'\n') | (c >= 0x7f))
+        {
+            return Err(Bail);
+        }
+        let mut lines = Lines {
+            text,
+            cur: None,
+            rest: 0,
+            prev_offset: 0,
+        };
+        lines.advance()?;
+        Ok(lines)
+    }
+
+    /// The first line holding something at or after byte `start`, and where the text after it
+    /// starts; `Bail` for a comment line.
+    fn scan(&self, mut start: usize) -> R<Option<(Line<'a>, usize)>> {
+        let b = self.text.as_bytes();
+        let mut blank = false;
+        while start <= b.len() {
+            let end = b
+                .get(start..)
+                .and_then(|t| t.iter().position(|&c| c == b'\n'))
+                .map_or(b.len(), |i| start + i);
+            let line = b.get(start..end).ok_or(Bail)?;
+            let indent = line.iter().take_while(|&&c| c == b' ').count();
+            match line.get(indent) {
+                None => blank = true,
+                Some(b'#') => return Err(Bail),
+                Some(_) => {
+                    let trail = line.iter().rev().take_while(|&&c| c == b' ').count();
+                    let text = self.text.get(start + indent..end - trail).ok_or(Bail)?;
+                    let line = Line {
+                        indent,
+                        text,
+                        offset: start,
+                        after_blank: blank,
+                    };
+                    return Ok(Some((line, end + 1)));
+                }
+            }
+            start = end + 1;
+        }
+        Ok(None)
+    }
+
+    /// Move to the next line.
+    fn advance(&mut self) -> R {
+        if let Some(l) = &self.cur {
+            self.prev_offset = l.offset;
+        }
+        match self.scan(self.rest)? {
+            Some((line, rest)) => {
+                self.cur = Some(line);
+                self.rest = rest;
+            }
+            None => {
+                self.cur = None;
+                self.rest = self.text.len() + 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The line after the current one, without moving to it.
+    fn peek(&self) -> R<Option<Line<'a>>> {
+        Ok(self.scan(self.rest)?.map(|(line, _)| line))
+    }
+}
+
 struct P<'a> {
-    lines: Vec<Line<'a>>,
-    pos: usize,
+    lines: Lines<'a>,
     handles: Vec<(&'a str, &'a str)>,
     ld: Loader,
     /// The last tag token resolved and its tag: the nodes of a tree repeat a few tags (thousands
@@ -38,10 +129,8 @@ type R<T = ()> = Result<T, Bail>;
 
 /// Load `text` on the fast path, or `None` when it needs the full parser.
 pub(super) fn load(text: &str, opts: LoadOptions) -> Option<Node> {
-    let lines = split_lines(text)?;
     let mut p = P {
-        lines,
-        pos: 0,
+        lines: Lines::new(text).ok()?,
         handles: vec![("!", "!"), ("!!", "tag:yaml.org,2002:")],
         ld: Loader::new(opts, 0),
         last_tag: None,
@@ -51,50 +140,6 @@ pub(super) fn load(text: &str, opts: LoadOptions) -> Option<Node> {
         return None;
     }
     p.ld.root.take()
-}
-
-/// The lines of `text` that hold something (indent, text without the spaces around it), in one
-/// pass over the bytes; `None` for a byte outside printable ASCII (tabs, CR, NEL, BOM and
-/// non-ASCII questions are left to the full parser) or a comment line.
-fn split_lines(text: &str) -> Option<Vec<Line<'_>>> {
-    let b = text.as_bytes();
-    // printable ASCII and newlines only: one pass without an early exit, which the compiler
-    // turns into vector code
-    if b.iter().fold(false, |bad, &c| {
-        bad | (c < 0x20 && c != b'\n') | (c >= 0x7f)
-    }) {
-        return None;
-    }
-    // ASDF trees run 15 to 25 bytes a line: sized once for them (pages of a larger guess are
-    // never written, so never touched), grown for denser text
-    let mut lines = Vec::with_capacity(b.len() / 16 + 1);
-    let mut blank = false;
-    let mut start = 0;
-    for end in b
-        .iter()
-        .enumerate()
-        .filter(|(_, &c)| c == b'\n')
-        .map(|(i, _)| i)
-        .chain(std::iter::once(b.len()))
-    {
-        let line = b.get(start..end)?;
-        let indent = line.iter().take_while(|&&c| c == b' ').count();
-        match line.get(indent) {
-            None => blank = true,
-            Some(b'#') => return None,
-            Some(_) => {
-                let trail = line.iter().rev().take_while(|&&c| c == b' ').count();
-                lines.push(Line {
-                    indent,
-                    text: text.get(start + indent..end - trail)?,
-                    offset: start,
-                    after_blank: std::mem::take(&mut blank),
-                });
-            }
-        }
-        start = end + 1;
-    }
-    Some(lines)
 }
 
 fn span(offset: usize) -> Span {
@@ -185,7 +230,7 @@ fn split_key(s: &str) -> Option<(&str, &str)> {
 
 impl<'a> P<'a> {
     fn line(&self) -> Option<&Line<'a>> {
-        self.lines.get(self.pos)
+        self.lines.cur.as_ref()
     }
 
     fn ok(&self, r: crate::error::Result<()>) -> R {
@@ -223,7 +268,7 @@ impl<'a> P<'a> {
             } else {
                 break;
             }
-            self.pos += 1;
+            self.lines.advance()?;
         }
         let l = self.line().ok_or(Bail)?;
         if l.indent != 0 {
@@ -240,7 +285,7 @@ impl<'a> P<'a> {
         } else {
             return Err(Bail);
         };
-        self.pos += 1;
+        self.lines.advance()?;
         match self.line() {
             Some(l) if l.text != "..." => self.block_node(0, tag, 1)?,
             _ => return Err(Bail),
@@ -315,7 +360,7 @@ impl<'a> P<'a> {
     /// The value after `key:` or `- ` when the line ends there: a nested block, an indentless
     /// sequence (mapping values only), or an empty scalar.
     fn nested(&mut self, ind: usize, tag: Option<Arc<str>>, in_map: bool, depth: usize) -> R {
-        self.pos += 1;
+        self.lines.advance()?;
         match self.line() {
             Some(l) if l.indent > ind => self.block_node(ind + 1, tag, depth + 1),
             Some(l) if in_map && l.indent == ind && (l.text == "-" || l.text.starts_with("- ")) => {
@@ -324,10 +369,7 @@ impl<'a> P<'a> {
             // an empty tagged scalar: left to the full parser
             _ if tag.is_some() => Err(Bail),
             _ => {
-                let at = self
-                    .lines
-                    .get(self.pos.saturating_sub(1))
-                    .map_or(0, |l| l.offset);
+                let at = self.lines.prev_offset;
                 let r = self.ld.on_scalar("", ScalarStyle::Plain, 0, tag, span(at));
                 self.ok(r)
             }
@@ -335,7 +377,7 @@ impl<'a> P<'a> {
     }
 
     fn block_map(&mut self, ind: usize, tag: Option<Arc<str>>, depth: usize) -> R {
-        let r = self.ld.on_start(false, 0, tag);
+        let r = self.ld.on_start(false, 0, tag, 0);
         self.ok(r)?;
         while let Some(l) = self.line() {
             if l.indent < ind || (l.indent == 0 && (l.text == "..." || l.text == "---")) {
@@ -373,12 +415,12 @@ impl<'a> P<'a> {
         } else {
             self.inline(rest, None, at, depth)?;
         }
-        self.pos += 1;
+        self.lines.advance()?;
         Ok(())
     }
 
     fn block_seq(&mut self, ind: usize, tag: Option<Arc<str>>, depth: usize) -> R {
-        let r = self.ld.on_start(true, 0, tag);
+        let r = self.ld.on_start(true, 0, tag, 0);
         self.ok(r)?;
         while let Some(l) = self.line() {
             if l.indent < ind {
@@ -402,7 +444,7 @@ impl<'a> P<'a> {
             let b0 = rest.bytes().next().unwrap_or(b' ');
             if !rest.is_empty() && !bad_start(b0) && split_key(rest).is_some() {
                 // `- key: value`: a mapping whose keys are at the item's column
-                let line = self.lines.get_mut(self.pos).ok_or(Bail)?;
+                let line = self.lines.cur.as_mut().ok_or(Bail)?;
                 line.indent = col;
                 line.text = rest;
                 self.block_map(col, None, depth + 1)?;
@@ -422,7 +464,7 @@ impl<'a> P<'a> {
     }
 
     /// A value that ends on its line (a flow collection may continue on more indented lines):
-    /// flow sequence or mapping, quoted or plain scalar. Leaves `pos` on its last line.
+    /// flow sequence or mapping, quoted or plain scalar. Leaves the parser on its last line.
     fn inline(&mut self, s: &'a str, tag: Option<Arc<str>>, at: usize, depth: usize) -> R {
         let sp = span(at);
         match s.as_bytes().first() {
@@ -431,14 +473,14 @@ impl<'a> P<'a> {
                 // continuation lines joined with one space (a copy only when there are some)
                 let mut joined = None::<String>;
                 while !flow_closed(joined.as_deref().unwrap_or(s))? {
-                    let next = self.lines.get(self.pos + 1).ok_or(Bail)?;
+                    let next = self.lines.peek()?.ok_or(Bail)?;
                     if next.indent <= ind || next.after_blank {
                         return Err(Bail);
                     }
                     let buf = joined.get_or_insert_with(|| s.to_string());
                     buf.push(' ');
                     buf.push_str(next.text);
-                    self.pos += 1;
+                    self.lines.advance()?;
                 }
                 let rest = self.flow(joined.as_deref().unwrap_or(s), tag, at, depth)?;
                 if !rest.trim_start_matches(' ').is_empty() {
@@ -502,7 +544,7 @@ impl<'a> P<'a> {
                 return Ok(&s[end..]); // ok: as above
             }
         };
-        let r = self.ld.on_start(seq, 0, tag);
+        let r = self.ld.on_start(seq, 0, tag, flat_items(s));
         self.ok(r)?;
         let mut rest = s.strip_prefix(open).ok_or(Bail)?.trim_start_matches(' ');
         if let Some(after) = rest.strip_prefix(close) {
@@ -536,6 +578,21 @@ impl<'a> P<'a> {
             }
         }
     }
+}
+
+/// How many items the flow collection opening `s` holds when it closes before any nested
+/// collection or quote (`[64]`, `[512, 512]`: one comma fewer), else 0 (not known).
+fn flat_items(s: &str) -> usize {
+    let mut commas = 0;
+    for &c in s.as_bytes().iter().skip(1) {
+        match c {
+            b',' => commas += 1,
+            b']' | b'}' => return commas + 1,
+            b'[' | b'{' | b'\'' | b'"' => return 0,
+            _ => {}
+        }
+    }
+    0
 }
 
 /// A single- or double-quoted scalar at the start of `s` (no escapes in double quotes): its

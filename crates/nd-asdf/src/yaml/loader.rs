@@ -176,11 +176,11 @@ impl Loader {
             }
             Event::SequenceStart(anchor, tag) => {
                 let tag = tag.map(|t| self.intern_tag(&t.handle, &t.suffix));
-                self.on_start(true, anchor, tag)
+                self.on_start(true, anchor, tag, 0)
             }
             Event::MappingStart(anchor, tag) => {
                 let tag = tag.map(|t| self.intern_tag(&t.handle, &t.suffix));
-                self.on_start(false, anchor, tag)
+                self.on_start(false, anchor, tag, 0)
             }
             Event::SequenceEnd | Event::MappingEnd => self.on_end(span),
             Event::Alias(id) => {
@@ -209,18 +209,21 @@ impl Loader {
         self.finish(node, 1, anchor, merge, span)
     }
 
+    /// A collection starts; `items` is how many items (entries of a mapping) it will have when
+    /// the parser knows, else 0 (a hint: a collection still takes any number).
     pub(super) fn on_start(
         &mut self,
         seq: bool,
         anchor: usize,
         tag: Option<Arc<str>>,
+        items: usize,
     ) -> Result<()> {
         self.count(1)?;
         let kind = if seq {
-            FrameKind::Seq(Vec::new())
+            FrameKind::Seq(Vec::with_capacity(items))
         } else {
             FrameKind::Map {
-                entries: Vec::new(),
+                entries: Vec::with_capacity(items),
                 seen: None,
                 key: None,
                 merges: Vec::new(),
@@ -245,17 +248,27 @@ impl Loader {
                 "tag:yaml.org,2002:seq" | "tag:yaml.org,2002:map" | "!"
             )
         });
+        // a collection's spare capacity is given back (the allocator splits the block in place):
+        // a tree lives as long as its file, and most of its collections are small (a one-item
+        // `shape: [64]` would keep room for four)
         let node = match f.kind {
-            FrameKind::Seq(items) => Node {
-                tag,
-                value: Value::Seq(items),
-            },
+            FrameKind::Seq(mut items) => {
+                items.shrink_to_fit();
+                Node {
+                    tag,
+                    value: Value::Seq(items),
+                }
+            }
             FrameKind::Map {
                 entries, merges, ..
-            } => Node {
-                tag,
-                value: Value::Map(flatten_merges(entries, merges)),
-            },
+            } => {
+                let mut entries = flatten_merges(entries, merges);
+                entries.shrink_to_fit();
+                Node {
+                    tag,
+                    value: Value::Map(entries),
+                }
+            }
         };
         self.finish(node, f.size, f.anchor, false, span)
     }

@@ -78,7 +78,7 @@ pub(super) fn build(ds: &Dataset, f: &AsdfFile, b: &mut Builder) -> Result<()> {
             "_ARRAY_DIMENSIONS".into(),
             json!(groups.place(&name, &shape, names)),
         );
-        attrs.insert("asdf_tag".into(), json!(info.tag));
+        attrs.insert("asdf_tag".into(), json!(&*info.tag));
         if name != *path {
             attrs.insert("asdf_path".into(), json!(path));
         }
