@@ -226,18 +226,21 @@ pub struct Layout {
     pub warnings: Vec<String>,
 }
 
+/// Where `needle` first occurs in `hay` (vector search: the end of a tree is found by scanning
+/// the whole tree for `\n...`); `None` for an empty needle.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
+    if needle.is_empty() {
         return None;
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
+/// Where `needle` last occurs in `hay`; `None` for an empty needle.
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
+    if needle.is_empty() {
         return None;
     }
-    hay.windows(needle.len()).rposition(|w| w == needle)
+    memchr::memmem::rfind(hay, needle)
 }
 
 /// The bytes from the start of the file read so far (header line, comments, tree, what follows),

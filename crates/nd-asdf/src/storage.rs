@@ -109,15 +109,22 @@ impl BlockView {
         if out.is_empty() {
             return Ok(());
         }
+        let fills = |r: &std::ops::Range<u64>| r.end - r.start == out.len() as u64;
+        let compressed = self.blocks.is_compressed(self.block);
+        if !compressed {
+            // a C-ordered region: no plan needed
+            if let Some(r) =
+                RunPlan::c_order_run(region, self.offset, &self.strides, dtype.size()).filter(fills)
+            {
+                // swaps as it reads
+                return self.read_direct(r, dtype, out);
+            }
+        }
         let Some(plan) = RunPlan::new(region, self.offset, &self.strides, dtype.size())? else {
             return Ok(());
         };
-        if !self.blocks.is_compressed(self.block) {
-            if let Some(r) = plan
-                .single_run()
-                .filter(|r| r.end - r.start == out.len() as u64)
-            {
-                // swaps as it reads
+        if !compressed {
+            if let Some(r) = plan.single_run().filter(fills) {
                 return self.read_direct(r, dtype, out);
             }
         }

@@ -65,7 +65,7 @@ impl<'a> Lines<'a> {
         while start <= b.len() {
             let end = b
                 .get(start..)
-                .and_then(|t| t.iter().position(|&c| c == b'\n'))
+                .and_then(|t| memchr::memchr(b'\n', t))
                 .map_or(b.len(), |i| start + i);
             let line = b.get(start..end).ok_or(Bail)?;
             let indent = line.iter().take_while(|&&c| c == b' ').count();
@@ -180,21 +180,39 @@ fn plain_ok(s: &str) -> bool {
     if bad_start(c0) || (c0 == b'-' && b.get(1).is_none_or(|&c| c == b' ')) {
         return false;
     }
-    if s.starts_with("---") || s.starts_with("...") {
+    if (c0 == b'-' || c0 == b'.') && (s.starts_with("---") || s.starts_with("...")) {
         return false;
     }
     // one pass: no comment or flow indicator, no control character, no `: `, no final `:`
     let mut colon = false;
     for &c in b {
-        match c {
-            b'#' | b',' | b'[' | b']' | b'{' | b'}' | 0..=0x1f | 0x7f => return false,
-            b' ' if colon => return false,
-            _ => {}
+        let class = PLAIN_CLASS[usize::from(c)];
+        if class == NOT_PLAIN || (class == SPACE && colon) {
+            return false;
         }
-        colon = c == b':';
+        colon = class == COLON;
     }
     !colon
 }
+
+/// [`plain_ok`]'s classes of bytes: one table look-up a byte instead of a chain of comparisons.
+const NOT_PLAIN: u8 = 1;
+const COLON: u8 = 2;
+const SPACE: u8 = 3;
+static PLAIN_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = match c as u8 {
+            b'#' | b',' | b'[' | b']' | b'{' | b'}' | 0..=0x1f | 0x7f => NOT_PLAIN,
+            b':' => COLON,
+            b' ' => SPACE,
+            _ => 0,
+        };
+        c += 1;
+    }
+    t
+};
 
 /// Tag characters accepted on the fast path: a small subset of the URI characters YAML allows,
 /// enough for `tag:stsci.edu:asdf/core/ndarray-1.0.0` and `asdf://...` tags.
@@ -299,7 +317,7 @@ impl<'a> P<'a> {
 
     /// A tag token at the start of `s`: the full tag and what follows it (trimmed).
     fn tag(&mut self, s: &'a str) -> R<(Arc<str>, &'a str)> {
-        let end = s.find(' ').unwrap_or(s.len());
+        let end = s.bytes().position(|c| c == b' ').unwrap_or(s.len());
         let tok = &s[..end]; // ok: a char boundary found by find
         let rest = s[end..].trim_start_matches(' ');
         if let Some((t, tag)) = &self.last_tag {
@@ -452,7 +470,8 @@ impl<'a> P<'a> {
             }
             if rest.starts_with('!') {
                 // what follows the tag token (`value` resolves the tag itself)
-                let after = rest[rest.find(' ').unwrap_or(rest.len())..].trim_start_matches(' '); // ok: find gives a boundary
+                let after = rest[rest.bytes().position(|c| c == b' ').unwrap_or(rest.len())..]
+                    .trim_start_matches(' '); // ok: find gives a boundary
                 if after.contains(": ") || after.ends_with(':') {
                     return Err(Bail);
                 }

@@ -90,7 +90,7 @@ fn is_int(s: &str) -> bool {
         if !digits_us(first) {
             return false;
         }
-        return !u.contains(':') || sexagesimal_tail(parts);
+        return !has_byte(u, b':') || sexagesimal_tail(parts);
     }
     false
 }
@@ -106,11 +106,11 @@ fn is_float(s: &str) -> bool {
         return digits_us(&r[..end]) && (end == r.len() || exponent(&r[end..]));
     }
     let u = strip_sign(s);
-    let Some(dot) = u.find('.') else {
+    let Some(dot) = u.bytes().position(|c| c == b'.') else {
         return false;
     };
     let (int_part, rest) = (&u[..dot], &u[dot + 1..]);
-    if int_part.contains(':') {
+    if has_byte(int_part, b':') {
         // [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
         let mut parts = int_part.split(':');
         let first = parts.next().unwrap_or("");
@@ -300,7 +300,7 @@ pub fn construct_int(s: &str) -> Option<i128> {
         i128::from_str_radix(r, 16).ok()?
     } else if v.starts_with('0') {
         i128::from_str_radix(v, 8).ok()?
-    } else if v.contains(':') {
+    } else if has_byte(v, b':') {
         let mut acc: i128 = 0;
         for p in v.split(':') {
             acc = acc.checked_mul(60)?.checked_add(p.parse::<i128>().ok()?)?;
@@ -330,7 +330,7 @@ pub fn construct_float(s: &str) -> Option<f64> {
     if v == ".nan" {
         return Some(pyyaml_nan());
     }
-    if v.contains(':') {
+    if has_byte(v, b':') {
         let mut acc = 0.0;
         for p in v.split(':') {
             acc = acc * 60.0 + parse_py_float(p)?;
@@ -364,6 +364,12 @@ pub(super) fn construct_bool(s: &str) -> Option<bool> {
         "no" | "false" | "off" => Some(false),
         _ => None,
     }
+}
+
+/// True when `s` holds the ASCII byte `b` (a plain loop: the strings resolved are a few bytes
+/// long, shorter than a `str::find` searcher takes to set up).
+fn has_byte(s: &str, b: u8) -> bool {
+    s.bytes().any(|c| c == b)
 }
 
 #[cfg(test)]

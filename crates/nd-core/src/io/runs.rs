@@ -204,6 +204,31 @@ impl RunPlan {
             .then(|| self.src_base..self.src_base + self.run)
     }
 
+    /// The source byte range of `region` when it is one C-order run from `offset`: every axis
+    /// starts at 0 and each axis of more than one index steps over the bytes of the axes inside
+    /// it (a full read of a C-ordered view, a band of whole rows). What [`RunPlan::single_run`]
+    /// says of such a region, found without building the plan (a read of many small arrays
+    /// would otherwise build one per array). `None` for any other region, and for an empty one.
+    pub fn c_order_run(
+        region: &Region,
+        offset: u64,
+        strides: &[i64],
+        elem: usize,
+    ) -> Option<Range<u64>> {
+        if strides.len() != region.ranges.len() || elem == 0 {
+            return None;
+        }
+        let mut bytes = elem as u64;
+        for (r, &stride) in region.ranges.iter().zip(strides).rev() {
+            let n = r.end.checked_sub(r.start).filter(|&n| n > 0)?;
+            if r.start != 0 || (n > 1 && u64::try_from(stride).ok() != Some(bytes)) {
+                return None;
+            }
+            bytes = bytes.checked_mul(n)?;
+        }
+        Some(offset..offset.checked_add(bytes)?)
+    }
+
     /// Bytes of one run (every run has this length).
     pub fn run_len(&self) -> u64 {
         self.run
@@ -496,6 +521,37 @@ mod tests {
             coalesce(std::iter::once(3..3).collect(), 5, 10),
             Vec::<std::ops::Range<u64>>::new()
         );
+    }
+
+    proptest::proptest! {
+        /// Where `RunPlan::c_order_run` finds one run, the plan finds the same one; and a full
+        /// region of a C-ordered view is always found.
+        #[test]
+        fn contiguous_agrees_with_the_plan(
+            dims in proptest::collection::vec((1u64..5, 0u64..5, 0u64..5, -40i64..40, proptest::bool::ANY), 0..4),
+            elem in 1usize..9,
+            offset in 0u64..100,
+        ) {
+            let shape: Vec<u64> = dims.iter().map(|d| d.0).collect();
+            let c = crate::shape::byte_strides(&shape, Order::C, elem);
+            // each axis C-ordered or given another stride; the region a sub-box or the full axis
+            let strides: Vec<i64> = dims.iter().zip(&c).map(|(d, &s)| if d.4 { s } else { d.3 }).collect();
+            let region = Region::new(dims.iter().map(|d| {
+                let a = d.1.min(d.0 - 1);
+                let b = (a + 1 + d.2).min(d.0);
+                if d.4 && d.2 == 0 { 0..d.0 } else { a..b }
+            }).collect());
+            if let Some(r) = RunPlan::c_order_run(&region, offset, &strides, elem) {
+                let plan = RunPlan::new(&region, offset, &strides, elem).unwrap().unwrap();
+                proptest::prop_assert_eq!(plan.single_run(), Some(r));
+            }
+            let full = Region::full(&shape);
+            let whole = shape.iter().product::<u64>() * elem as u64;
+            proptest::prop_assert_eq!(
+                RunPlan::c_order_run(&full, offset, &c, elem),
+                Some(offset..offset + whole)
+            );
+        }
     }
 
     #[test]
