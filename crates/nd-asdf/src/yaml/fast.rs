@@ -318,7 +318,7 @@ impl<'a> P<'a> {
     /// A tag token at the start of `s`: the full tag and what follows it (trimmed).
     fn tag(&mut self, s: &'a str) -> R<(Arc<str>, &'a str)> {
         let end = s.bytes().position(|c| c == b' ').unwrap_or(s.len());
-        let tok = &s[..end]; // ok: a char boundary found by find
+        let tok = &s[..end]; // ok: the position of an ASCII space is a char boundary
         let rest = s[end..].trim_start_matches(' ');
         if let Some((t, tag)) = &self.last_tag {
             if *t == tok {
@@ -471,7 +471,7 @@ impl<'a> P<'a> {
             if rest.starts_with('!') {
                 // what follows the tag token (`value` resolves the tag itself)
                 let after = rest[rest.bytes().position(|c| c == b' ').unwrap_or(rest.len())..]
-                    .trim_start_matches(' '); // ok: find gives a boundary
+                    .trim_start_matches(' '); // ok: the position of an ASCII space is a char boundary
                 if after.contains(": ") || after.ends_with(':') {
                     return Err(Bail);
                 }
