@@ -230,18 +230,29 @@ pub fn nginx_log_mark() -> u64 {
 }
 
 /// Requests for `path` in the nginx access log after `mark`: (method, `"range"` status bytes).
-/// nginx writes the line when the response is done; the caller reads after its requests ended.
-pub fn nginx_log_since(mark: u64, path: &str) -> Vec<(String, String)> {
+/// nginx writes a request's line when it finalises the request, which can come a moment after
+/// the client has read the last byte of the response: the log is read again (for up to 5 s)
+/// until it holds at least `expect` such lines, so a busy machine does not make the caller see
+/// fewer requests than were sent.
+pub fn nginx_log_since(mark: u64, path: &str, expect: usize) -> Vec<(String, String)> {
     let Some(log) = servers().http_log else {
         return Vec::new();
     };
-    let text = std::fs::read(log).unwrap_or_default();
-    let text = String::from_utf8_lossy(text.get(mark as usize..).unwrap_or(&[]));
-    text.lines()
-        .filter_map(|l| {
-            let mut it = l.splitn(3, ' ');
-            let (m, p, rest) = (it.next()?, it.next()?, it.next()?);
-            (p == path).then(|| (m.to_string(), rest.to_string()))
-        })
-        .collect()
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let text = std::fs::read(&log).unwrap_or_default();
+        let text = String::from_utf8_lossy(text.get(mark as usize..).unwrap_or(&[]));
+        let seen: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| {
+                let mut it = l.splitn(3, ' ');
+                let (m, p, rest) = (it.next()?, it.next()?, it.next()?);
+                (p == path).then(|| (m.to_string(), rest.to_string()))
+            })
+            .collect();
+        if seen.len() >= expect || std::time::Instant::now() >= deadline {
+            return seen;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
