@@ -23,7 +23,7 @@ pytest.importorskip("ndfiles.codecs")
 
 from conftest import TESTDATA, assert_same  # noqa: E402
 from fsspec.implementations.local import LocalFileSystem  # noqa: E402
-from test_refs import nd_bin, refs  # noqa: E402,F401  (the fixture)
+from test_refs import nd_bin, open_parquet, refs  # noqa: E402,F401  (the fixture)
 
 TABLE_CASES = [
     "fits/gen/bt_all.fits",  # every TFORM code, TDIM, unsigned, scaled
@@ -190,8 +190,7 @@ def test_parquet_layout_of_tables(nd_bin, tmp_path, big_table):
         out = tmp_path / f"{src.stem}.parq"
         p = refs(nd_bin, out, src, "--chunk-mib", "0.05")
         assert p.returncode == 0, p.stderr
-        root = zarr.open(fsspec.filesystem("reference", fo=str(out)).get_mapper(""), mode="r")
-        cols = column_arrays(root)
+        cols = column_arrays(open_parquet(out))
         assert cols
         with fits.open(src) as hdul:
             for name, a in cols:
