@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """One Python reader, one task, one process, for bench/run.py:
 
-    python bench/peers.py READER TASK PATH [REGION | DESTINATION]
+    python bench/peers.py READER TASK PATH [REGION | DESTINATION [CHUNKS]]
 
-READER: astropy, fitsio, asdf, zarr-python, ndfiles. Prints one JSON line: "seconds" (the
+READER: astropy, fitsio, asdf, zarr-python, ndfiles; astropy+zarr (task fits_convert: the FITS
+cube written as a Zarr v2 store DESTINATION of CHUNKS, e.g. 64,256,256, zstd level 3). Prints one JSON line: "seconds" (the
 reader's own clock around open + full read, after the imports) and "check" (the sum of the
 values, in float64, to compare readers); for the cutout tasks also "bytes", what the process
 read through system calls meanwhile (/proc/self/io rchar). Exit status 3 with "skipped" when the reader is not
@@ -56,7 +57,7 @@ def cutout(reader: str, path: str, region: str):
     raise SystemExit(f"cutout: no reader {reader}")
 
 
-def run(reader: str, task: str, path: str, region: str = ""):
+def run(reader: str, task: str, path: str, region: str = "", chunks: str = ""):
     import numpy as np
 
     if task.startswith("fits_cutout"):
@@ -111,6 +112,20 @@ def run(reader: str, task: str, path: str, region: str = ""):
                       compressor=Zstd(level=1))
         z[...] = a
         return time.perf_counter() - t, a
+    if reader == "astropy+zarr" and task == "fits_convert":
+        # as the README's conversion benchmark: astropy's memory map, zarr-python 2 writing it
+        # chunk by chunk (one thread, no sync of the output)
+        import numcodecs
+        import zarr
+        from astropy.io import fits
+
+        t = time.perf_counter()
+        with fits.open(path, memmap=True) as h:
+            d = h[0].data
+            z = zarr.open(region, mode="w", shape=d.shape, chunks=tuple(map(int, chunks.split(","))),
+                          dtype="<f4", compressor=numcodecs.Zstd(level=3))
+            z[...] = d
+        return time.perf_counter() - t, float("nan")  # bench/run.py reads the store back
     if reader == "zarr-python":
         import zarr
 
@@ -138,6 +153,7 @@ def run(reader: str, task: str, path: str, region: str = ""):
 def main() -> None:
     reader, task, path = sys.argv[1:4]
     region = sys.argv[4] if len(sys.argv) > 4 else ""
+    chunks = sys.argv[5] if len(sys.argv) > 5 else ""
     try:
         if task.startswith("fits_cutout"):  # imports are not part of the bytes counted
             import numpy  # noqa: F401
@@ -148,7 +164,7 @@ def main() -> None:
             elif reader == "fitsio":
                 import fitsio  # noqa: F401
         r0 = rchar()
-        seconds, out = run(reader, task, path, region)
+        seconds, out = run(reader, task, path, region, chunks)
         read = rchar() - r0
     except ImportError as e:
         print(json.dumps({"skipped": f"{reader} not installed ({e})"}))

@@ -59,9 +59,16 @@ TASKS: dict[str, tuple[str, str, list[str]]] = {
     "fits_cutout_http": ("f32.fits", "0", ["astropy", "fitsio"]),
     "zarr_cutout": ("zstd.zarr", "/", ["zarr-python", "zarrs"]),
     "zarr_write": ("raw.zarr", "/", ["zarr-python", "zarrs"]),
+    "fits_convert": ("cube.fits", "0", ["nd-1t", "astropy+zarr"]),
 }
 # a header walk or a cutout does not read the whole file: no `cat` floor
-NO_CAT = {"fits_walk", "asdf_many", "fits_cutout", "fits_cutout_http", "zarr_cutout", "zarr_write"}
+NO_CAT = {"fits_walk", "asdf_many", "fits_cutout", "fits_cutout_http", "zarr_cutout", "zarr_write",
+          "fits_convert"}
+# tasks that write a Zarr store (under the data directory, removed after each run; read back once
+# per reader by zarr-python for the check)
+WRITES = {"zarr_write": "written.zarr", "fits_convert": "converted.zarr"}
+# fits_convert's chunks (the README's conversion benchmark; larger than the smoke cube: one chunk)
+CONVERT_CHUNKS = "64,256,256"
 # the 100 x 100 cutout of the cutout tasks (rows, columns; given to bench/peers.py), and the
 # smoke data's (its image is 64 x 64)
 CUTOUT = "4000:4100,4000:4100"
@@ -97,13 +104,19 @@ NOTES = {
                    "`nd convert` writes (built under a temporary name, one sync of the tree and a "
                    "rename at the end: durable); zarr-python (DirectoryStore) and zarrs "
                    "(FilesystemStore) do not sync. The output is removed after each run."),
+    "fits_convert": ("The 1 GiB float32 cube (256 x 1024 x 1024) written as a Zarr v2 store, chunks "
+                     f"{CONVERT_CHUNKS}, zstd level 3: nd is `nd --threads 2 convert` (nd-1t: "
+                     "`--threads 1`), timed around the process, durable (one sync of the tree, a "
+                     "rename); astropy+zarr is astropy's memory map written by zarr-python 2 "
+                     "(`z[...] = data`, one thread, no sync), timed after its imports. Both write a root array. Each store is "
+                     "read back by zarr-python for the check (first round) and removed after each run."),
     "fits_cutout_http": ("The same cutout from nginx on loopback (.ci/servers.sh). Bytes and "
                          "requests: what the server's access log says it sent ($body_bytes_sent, "
                          "multipart framing included) during the reader's process. astropy: "
                          "`fits.open(url, use_fsspec=True)` with fsspec's defaults; fitsio: cfitsio's "
                          "own http driver."),
 }
-PY_READERS = {"ndfiles", "astropy", "fitsio", "asdf", "zarr-python"}
+PY_READERS = {"ndfiles", "astropy", "fitsio", "asdf", "zarr-python", "astropy+zarr"}
 RS_PEERS = BENCH / "peers-rs"
 
 
@@ -135,8 +148,10 @@ def venv_python(args) -> str:
 
 
 def build(args) -> tuple[Path, Path | None]:
+    """nd's timing binary (the `nd` command beside it: fits_convert runs it) and the Rust peers."""
     profile = "dev" if args.smoke else "release"
-    sh(["cargo", "build", "-q", "--profile", profile, "-p", "nd", "--example", "bench_read"], cwd=ROOT)
+    sh(["cargo", "build", "-q", "--profile", profile, "-p", "nd", "--example", "bench_read",
+        "-p", "nd-cli", "--bin", "nd"], cwd=ROOT)
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     nd = target / ("debug" if args.smoke else "release") / "examples" / "bench_read"
     peers = RS_PEERS / "target" / "release" / "nd-bench-peers"
@@ -151,14 +166,21 @@ def extra_arg(task: str, data: Path, smoke: bool) -> str:
         return SMOKE_CUTOUT if smoke else CUTOUT
     if task == "zarr_cutout":
         return SMOKE_ZARR_CUTOUT if smoke else ZARR_CUTOUT
-    if task == "zarr_write":
-        return str(data / "written.zarr")
+    if task in WRITES:
+        return str(data / WRITES[task])
     return ""
 
 
 def command(reader: str, task: str, path: Path, py: str, nd: Path, peers: Path | None, cut: str):
     """(argv, extra env, how the time is taken) or a reason to skip; `cut`: extra_arg's."""
     sel = TASKS[task][1]
+    if task == "fits_convert" and reader in ("nd", "nd-1t"):
+        cli = nd.parent.parent / "nd"  # target/<profile>/nd, beside examples/bench_read
+        threads = "1" if reader == "nd-1t" else "2"
+        return [str(cli), "--threads", threads, "convert", "-q", "--array", sel, str(path), cut, "--compressor",
+                "zstd:3", "--chunks", CONVERT_CHUNKS], {}, "wall"
+    if task == "fits_convert" and reader in PY_READERS:
+        return [py, str(BENCH / "peers.py"), reader, task, str(path), cut, CONVERT_CHUNKS], {}, "json"
     if reader == "nd":
         verb = {"fits_walk": "hdus", "asdf_many": "touch"}.get(task, "full")
         if task.startswith("fits_cutout") or task == "zarr_cutout":
@@ -178,6 +200,13 @@ def command(reader: str, task: str, path: Path, py: str, nd: Path, peers: Path |
         kind = task if task in ("zarr_cutout", "zarr_write") or not reader.startswith("zarrs") else "zarr"
         return [str(peers), reader.removesuffix("-hp"), kind, str(path)] + ([cut] if cut else []), env, "json"
     return f"unknown reader {reader}"
+
+
+def readback(store: Path, py: str) -> float | None:
+    """The sum of a written Zarr array's values, as zarr-python reads them (None if it fails)."""
+    r = run_once([py, str(BENCH / "peers.py"), "zarr-python", "zarr_raw", str(store)], {}, "json")
+    c = r.get("check")
+    return c if c == c else None  # NaN: no values
 
 
 def http_server(data: Path) -> dict | str:
@@ -358,7 +387,7 @@ def report(results: dict, args, meta: dict) -> str:
     L.append("")
     L.append("How to re-run for issue 21's acceptance: on a quiet machine (load average below 0.5, "
              "nothing else running), `python3 bench/run.py --rounds 9` twice; each run rewrites this file "
-             "(keep both). The first run makes bench/.venv and writes the datasets (about 4 GiB under "
+             "(keep both). The first run makes bench/.venv and writes the datasets (about 5 GiB under "
              "/tmp/nd-bench; `--data DIR` elsewhere); later runs reuse them. Conversion and reduction "
              "against size and threads: `python3 bench/run.py --scaling` (bench/SCALING.md). "
              "What each task measures and how bytes are counted: bench/README.md.")
@@ -399,6 +428,12 @@ def report(results: dict, args, meta: dict) -> str:
                 extra = "".join(f" {span(r.get(k, []))} |" for k in ("bytes", "requests"))
             L.append(f"| {reader} | {fmt_s(med)} | {fmt_s(min(ts))}-{fmt_s(max(ts))} | "
                      f"{'' if reader == 'nd' else f'{ratio:.2f}x'} | {rr} | {rss:.0f} | {check} |" + extra)
+        one = rows.get("nd-1t", {}).get("times", [])
+        for reader, r in rows.items():
+            if one and reader not in ("nd", "nd-1t", "cat") and r.get("times"):
+                per = [a / b for a, b in zip(r["times"], one) if b > 0]
+                L += ["", f"{reader} against nd on one thread (nd-1t): {median(r['times']) / median(one):.2f}x "
+                      f"(per round {min(per):.2f}-{max(per):.2f})."]
         if skipped:
             L += ["", "Skipped: " + "; ".join(skipped)]
     L.append("")
@@ -480,8 +515,14 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 since = log.stat().st_size if log else 0
                 res = run_once(*cmds[r])
-                if task == "zarr_write":
-                    shutil.rmtree(data / "written.zarr", ignore_errors=True)
+                if task in WRITES:
+                    written = data / WRITES[task]
+                    if "seconds" in res:
+                        # the check: the store read back (once per reader), not the values sent
+                        res["check"] = rows[r]["checks"][0] if rows[r]["checks"] else readback(written, py)
+                        if res["check"] is None:
+                            res = {"error": f"zarr-python could not read back {written.name}"}
+                    shutil.rmtree(written, ignore_errors=True)
                 if log and "seconds" in res:
                     # what crossed the wire, by the server's count (nd's own is a cross-check)
                     res["requests"], res["bytes"] = served(log, since)
