@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use nd_core::cast::{cast_into, check_cast, stored_bytes_mut, Scalar};
 use nd_core::{ArrayBuf, ArrayRead, DataType, Region, Selection};
 use nd_ops::{Options as WorkOptions, RegionView, SelectionView, Stats};
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, Dimension, IxDyn};
 use std::sync::Arc;
 
 /// Stored bytes read at once when a read converts to another type.
@@ -146,17 +146,17 @@ impl Array {
     /// # Errors
     /// As [`Array::read_ndarray`], and when the region is not within the shape.
     pub fn read_region_ndarray<T: Scalar>(&self, region: &Region) -> Result<ArrayD<T>> {
-        let shape: Vec<usize> = region
-            .ranges
-            .iter()
-            .map(|r| r.end.saturating_sub(r.start) as usize)
-            .collect();
+        // the dimension built in place (held inline up to 4 axes: no allocation per read)
+        let mut shape = IxDyn::zeros(region.ranges.len());
+        for (d, r) in shape.slice_mut().iter_mut().zip(&region.ranges) {
+            *d = r.end.saturating_sub(r.start) as usize;
+        }
         let n = elements(region)
             .ok_or_else(|| self.fail("the region holds more values than memory can address"))?;
         // zeroed by the allocator and advised huge pages: the read is the first touch
         let mut values: Vec<T> = nd_core::buf::zeroed_values(n).map_err(|e| self.fail(e))?;
         self.read_into(region, &mut values)?;
-        ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| self.fail(e))
+        ArrayD::from_shape_vec(shape, values).map_err(|e| self.fail(e))
     }
 
     /// Fill `out` (C order, one value per element of `region`) with the region's values as `T`.
