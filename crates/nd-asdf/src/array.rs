@@ -19,7 +19,8 @@ pub struct AsdfArray {
     /// Native type delivered by reads.
     pub(crate) native: DataType,
     pub(crate) storage: Storage,
-    pub(crate) mask: Option<MaskSource>,
+    /// Boxed: most arrays have none, and a listing holds one array per node.
+    pub(crate) mask: Option<Box<MaskSource>>,
     pub(crate) codec: Option<String>,
 }
 
@@ -150,7 +151,7 @@ impl AsdfArray {
     /// python asdf reads it (see [`ArrayMask`]); `None` without a mask, for a scalar `mask` value
     /// and for the nulls of inline data.
     pub fn array_mask(&self) -> Option<ArrayMask<'_>> {
-        match self.mask.as_ref()? {
+        match &**self.mask.as_ref()? {
             MaskSource::Array(a) => Some(ArrayMask::Array(a)),
             MaskSource::Constant(b) => Some(ArrayMask::Constant(*b)),
             MaskSource::Scalar(_) | MaskSource::Inline(_) | MaskSource::Unreadable(_) => None,
@@ -161,7 +162,7 @@ impl AsdfArray {
     /// invalid description, a missing block, ...). python asdf leaves that node unconverted (an
     /// AsdfConversionWarning) and gives the array unmasked; nd reads it unmasked too.
     pub fn unreadable_mask(&self) -> Option<&str> {
-        match &self.mask {
+        match self.mask.as_deref() {
             Some(MaskSource::Unreadable(why)) => Some(why),
             _ => None,
         }
@@ -169,12 +170,12 @@ impl AsdfArray {
 
     /// True when the array has a mask (python asdf returns a `numpy.ma.MaskedArray`).
     pub fn is_masked(&self) -> bool {
-        !matches!(self.mask, None | Some(MaskSource::Unreadable(_)))
+        !matches!(self.mask.as_deref(), None | Some(MaskSource::Unreadable(_)))
     }
 
     /// The mask of `region` (true = masked), if the array is masked.
     pub fn read_mask(&self, region: &Region) -> Result<Option<Vec<bool>>> {
-        let Some(m) = &self.mask else {
+        let Some(m) = self.mask.as_deref() else {
             return Ok(None);
         };
         let n = region.num_elements() as usize;

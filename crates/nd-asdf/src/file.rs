@@ -393,7 +393,8 @@ impl AsdfFile {
             (Some(Mask::Unreadable(why)), None) => Some(MaskSource::Unreadable(why.clone())),
             (Some(Mask::Scalar(v)), None) => Some(MaskSource::Scalar(*v)),
             (None, None) => None,
-        };
+        }
+        .map(Box::new);
         let _ = elem;
         Ok(AsdfArray {
             path: path.to_string(),

@@ -245,10 +245,17 @@ fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// The bytes from the start of the file read so far (header line, comments, tree, what follows),
 /// grown in steps that double up to [`MAX_STEP`]: finding the end of a tree of `n` bytes reads at
-/// most `n + MAX_STEP` bytes, and the tree is not read a second time to parse it.
+/// most `n + MAX_STEP` bytes, and the tree is not read a second time to parse it. A source that
+/// holds its bytes in one view (a memory map: [`ByteSource::contiguous`]) is looked through in
+/// place, the same steps widening a window on it: nothing copied, and the tree handed on is a
+/// view of the file's pages.
 struct Head<'a> {
     src: &'a dyn ByteSource,
+    /// The bytes read so far, for a source read on request.
     buf: Vec<u8>,
+    /// All the source's bytes, when it has them in one view; `end` of them are "read".
+    whole: Option<Bytes>,
+    end: usize,
     len: u64,
 }
 
@@ -258,12 +265,38 @@ const MAX_STEP: u64 = 256 << 10;
 impl<'a> Head<'a> {
     fn new(src: &'a dyn ByteSource) -> Result<Head<'a>> {
         let len = src.len();
-        let buf = src.read_range(0..len.min(CHUNK))?.to_vec();
-        Ok(Head { src, buf, len })
+        let first = len.min(CHUNK);
+        // a view of another length than the source's is not taken for its bytes
+        if let Some(whole) = src.contiguous().filter(|w| w.len() as u64 == len) {
+            return Ok(Head {
+                src,
+                buf: Vec::new(),
+                whole: Some(whole),
+                end: first as usize, // at most CHUNK
+                len,
+            });
+        }
+        let buf = src.read_range(0..first)?.to_vec();
+        let end = buf.len();
+        Ok(Head {
+            src,
+            buf,
+            whole: None,
+            end,
+            len,
+        })
+    }
+
+    /// The bytes read so far.
+    fn bytes(&self) -> &[u8] {
+        match &self.whole {
+            Some(w) => w.get(..self.end).unwrap_or_default(),
+            None => &self.buf,
+        }
     }
 
     fn end(&self) -> u64 {
-        self.buf.len() as u64
+        self.end as u64
     }
 
     /// Read the next step; false at the end of the file.
@@ -273,9 +306,22 @@ impl<'a> Head<'a> {
             return Ok(false);
         }
         let step = end.clamp(CHUNK, MAX_STEP);
-        let more = self.src.read_range(end..(end + step).min(self.len))?;
-        self.buf.extend_from_slice(&more);
+        let new_end = (end + step).min(self.len);
+        if self.whole.is_none() {
+            let more = self.src.read_range(end..new_end)?;
+            self.buf.extend_from_slice(&more);
+        }
+        // within the source's length, which fits in memory (a view, or bytes read): usize
+        self.end = usize::try_from(new_end).unwrap_or(usize::MAX);
         Ok(true)
+    }
+
+    /// The bytes read so far, as one buffer (a view of the source's, or those read).
+    fn into_bytes(self) -> Bytes {
+        match self.whole {
+            Some(w) => w.slice(..self.end),
+            None => Bytes::from(self.buf),
+        }
     }
 
     /// Search forward from `start` until `pred(bytes from start, at_eof)` gives a position
@@ -289,12 +335,12 @@ impl<'a> Head<'a> {
         let mut from = start as usize;
         loop {
             let at_eof = self.end() >= self.len;
-            if let Some(hay) = self.buf.get(from..) {
+            if let Some(hay) = self.bytes().get(from..) {
                 if let Some(i) = pred(hay, at_eof) {
                     return Ok(Some((from + i) as u64));
                 }
             }
-            let searched = self.buf.len();
+            let searched = self.end;
             if !self.grow()? {
                 return Ok(None);
             }
@@ -342,8 +388,8 @@ pub(crate) fn parse_layout_and_tree(
 ) -> Result<(Layout, Option<Bytes>)> {
     let len = src.len();
     let mut head = Head::new(src)?;
-    let nl = find(&head.buf, b"\n").ok_or_else(|| Error::NotAsdf("no header line".into()))?;
-    let line = &head.buf[..nl];
+    let nl = find(head.bytes(), b"\n").ok_or_else(|| Error::NotAsdf("no header line".into()))?;
+    let line = &head.bytes()[..nl];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let line =
         std::str::from_utf8(line).map_err(|_| Error::NotAsdf("header is not text".into()))?;
@@ -373,7 +419,7 @@ pub(crate) fn parse_layout_and_tree(
         })?
         .unwrap_or(len);
     let comment_bytes = head
-        .buf
+        .bytes()
         .get(pos as usize..content_start as usize)
         .unwrap_or_default();
     let mut comments = Vec::new();
@@ -400,7 +446,7 @@ pub(crate) fn parse_layout_and_tree(
     pos = content_start;
     let mut tree = None;
     let mut warnings = Vec::new();
-    if head.buf.get(pos as usize..pos as usize + 4) == Some(b"%YAM") {
+    if head.bytes().get(pos as usize..pos as usize + 4) == Some(b"%YAM") {
         let end = find_tree_end(&mut head, pos)?.ok_or_else(|| Error::Yaml {
             offset: pos,
             message: "no end of YAML marker (`...`)".into(),
@@ -410,7 +456,7 @@ pub(crate) fn parse_layout_and_tree(
     }
     // first block: the first magic after the tree (arbitrary bytes may come between)
     let first = head.scan(pos, 3, |buf, _| find(buf, BLOCK_MAGIC))?;
-    let head_bytes = Bytes::from(std::mem::take(&mut head.buf));
+    let head_bytes = head.into_bytes();
     let tree_bytes = tree
         .as_ref()
         .map(|r| head_bytes.slice(r.start as usize..r.end as usize));

@@ -377,3 +377,61 @@ fn mapping_keys_accepted_like_pyyaml() {
         }
     }
 }
+
+/// Every ASDF file of the test data parses alike whether its bytes are looked through in place
+/// (a source holding them in one view, `ByteSource::contiguous`: a memory map, bytes in memory)
+/// or read on request step by step (positional reads): same layout, block headers, warnings and
+/// tree, or the same error.
+#[test]
+fn views_and_reads_parse_alike() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "asdf") {
+                out.push(p);
+            }
+        }
+    }
+    fn summary(f: nd_asdf::Result<AsdfFile>) -> String {
+        match f {
+            Ok(f) => format!(
+                "{:?}\n{:?}\n{:?}\n{}",
+                f.layout(),
+                f.blocks().headers(),
+                f.warnings(),
+                f.tree().to_json()
+            ),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+    let mut files = Vec::new();
+    walk(&testdata(), &mut files);
+    // and the fuzz seeds of the ASDF open target (damaged and odd layouts)
+    let seeds = testdata().join("../fuzz/corpus/asdf_open");
+    files.extend(std::fs::read_dir(seeds).unwrap().map(|e| e.unwrap().path()));
+    files.sort();
+    let mut big = 0;
+    for p in &files {
+        let bytes = std::fs::read(p).unwrap();
+        big += usize::from(bytes.len() > 64 * 1024);
+        let mem = nd_core::MemSource::new(bytes);
+        assert!(nd_core::ByteSource::contiguous(&mem).is_some());
+        let file = nd_core::FileSource::open(p).unwrap();
+        assert!(nd_core::ByteSource::contiguous(&file).is_none());
+        let viewed = summary(AsdfFile::from_source(Arc::new(mem)));
+        let read = summary(AsdfFile::from_source(Arc::new(file)));
+        assert_eq!(viewed, read, "{}", p.display());
+        // a memory map, as files are opened (mapped in place above 64 KiB)
+        let mapped = summary(AsdfFile::from_source(Arc::new(
+            MmapSource::open(p).unwrap(),
+        )));
+        assert_eq!(mapped, read, "{}", p.display());
+    }
+    assert!(
+        files.len() >= 1000 && big >= 1,
+        "{} files, {big} over 64 KiB",
+        files.len()
+    );
+}

@@ -54,6 +54,15 @@ pub trait ByteSource: Send + Sync + Debug {
     fn stream_chunk(&self) -> usize {
         256 << 10
     }
+
+    /// All the source's bytes as one zero-copy view, when it holds them so (a memory map,
+    /// bytes in memory): a reader looking for the end of a header of unknown length can look
+    /// through them in place instead of copying what it reads. `None` (the default) for a
+    /// source that reads on request (positional reads, remote requests) or counts what is
+    /// read.
+    fn contiguous(&self) -> Option<Bytes> {
+        None
+    }
 }
 
 /// Check a range against a source length and return its length as `usize`.
@@ -87,6 +96,9 @@ macro_rules! forward_source {
             }
             fn describe(&self) -> String {
                 (**self).describe()
+            }
+            fn contiguous(&self) -> Option<Bytes> {
+                (**self).contiguous()
             }
         }
     )*};
@@ -135,6 +147,9 @@ impl ByteSource for MemSource {
     in_memory_reads!();
     fn describe(&self) -> String {
         format!("<memory, {} bytes>", self.data.len())
+    }
+    fn contiguous(&self) -> Option<Bytes> {
+        Some(self.data.clone())
     }
 }
 
@@ -235,6 +250,9 @@ const MAP_COPY_MAX: usize = 16 * 1024;
 /// `pread`: one system call (~1 µs) instead of a page fault that maps a window of the file into
 /// the process and must be unmapped again (~5–10 µs).
 const MAP_NEAR: u64 = 4 * 1024;
+
+/// The size above which [`MmapSource::contiguous`] maps a file not mapped yet.
+const MAP_VIEW_MIN: u64 = 64 * 1024;
 
 /// How many small reads ([`MAP_COPY_MAX`] or less) an [`MmapSource`] serves with `pread`s
 /// before it maps the file: enough for the headers of a FITS image or the first lines of an
@@ -414,6 +432,15 @@ impl ByteSource for MmapSource {
     }
     fn describe(&self) -> String {
         self.path.display().to_string()
+    }
+    /// The map, made now if it was not yet and the file is larger than [`MAP_VIEW_MIN`] (a
+    /// smaller one is read as well with a few `pread`s as mapped and unmapped); `None` when
+    /// mapping failed.
+    fn contiguous(&self) -> Option<Bytes> {
+        if self.mapped().is_none() && self.len <= MAP_VIEW_MIN {
+            return None;
+        }
+        self.map().ok().cloned()
     }
 }
 

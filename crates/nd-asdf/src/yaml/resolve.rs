@@ -278,12 +278,19 @@ pub fn resolve_plain(s: &str) -> Implicit {
 /// PyYAML's `construct_yaml_int` (underscores dropped, sign, `0b`, `0x`, leading-zero octal, base 60).
 /// `None` when the value does not fit an `i128` or the digits are empty (PyYAML raises there too).
 pub fn construct_int(s: &str) -> Option<i128> {
-    // plain decimal digits (block indices, shapes): no copy
+    // plain decimal digits (block indices, shapes): no copy; up to 18 digits fit a u64
+    // accumulated without overflow checks
     let b = s.as_bytes();
     if !b.is_empty()
         && b.iter().all(u8::is_ascii_digit)
         && (b.first() != Some(&b'0') || b.len() == 1)
     {
+        if b.len() <= 18 {
+            let v = b
+                .iter()
+                .fold(0u64, |acc, &c| acc * 10 + u64::from(c - b'0'));
+            return Some(i128::from(v));
+        }
         return s.parse().ok();
     }
     let v: String = s.chars().filter(|&c| c != '_').collect();
@@ -385,6 +392,21 @@ mod tests {
         assert_eq!(construct_int("0x1F"), Some(31));
         assert_eq!(construct_int("1_000"), Some(1000));
         assert_eq!(construct_int("1:30"), Some(90));
+        // the short-digits path and the i128 parse agree around their boundary and at the ends
+        for s in [
+            "0",
+            "7",
+            "999999999999999999",
+            "1000000000000000000",
+            "9999999999999999999",
+            "170141183460469231731687303715884105727",
+        ] {
+            assert_eq!(construct_int(s), s.parse::<i128>().ok(), "{s}");
+        }
+        assert_eq!(
+            construct_int("170141183460469231731687303715884105728"),
+            None
+        );
         assert_eq!(resolve_plain("08"), Implicit::Str);
         assert_eq!(resolve_plain("1e5"), Implicit::Str);
         assert_eq!(resolve_plain("1.0e+5"), Implicit::Float);
