@@ -100,6 +100,9 @@ macro_rules! forward_source {
             fn contiguous(&self) -> Option<Bytes> {
                 (**self).contiguous()
             }
+            fn stream_chunk(&self) -> usize {
+                (**self).stream_chunk()
+            }
         }
     )*};
 }
@@ -545,6 +548,39 @@ impl<S: ByteSource> ByteSource for CountingSource<S> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// A source that streams in its own step, as remote sources do.
+    #[derive(Debug)]
+    struct Stepped(MemSource);
+
+    impl ByteSource for Stepped {
+        fn len(&self) -> u64 {
+            self.0.len()
+        }
+        fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+            self.0.read_exact_at(offset, buf)
+        }
+        fn stream_chunk(&self) -> usize {
+            8 << 20
+        }
+    }
+
+    #[test]
+    fn smart_pointers_forward_every_method() {
+        let mem = MemSource::new(vec![1u8, 2, 3]);
+        let arc: Arc<dyn ByteSource> = Arc::new(mem.clone());
+        let boxed: Box<dyn ByteSource> = Box::new(mem);
+        assert_eq!(arc.contiguous().as_deref(), Some(&[1u8, 2, 3][..]));
+        assert_eq!(boxed.contiguous().as_deref(), Some(&[1u8, 2, 3][..]));
+        let stepped = Arc::new(Stepped(MemSource::new(vec![0u8; 4])));
+        // through the pointer types themselves (`Arc<T>: ByteSource`), not only `dyn`
+        assert_eq!(ByteSource::stream_chunk(&stepped), 8 << 20);
+        assert_eq!(
+            ByteSource::stream_chunk(&Box::new(Stepped(MemSource::new(vec![])))),
+            8 << 20
+        );
+        assert!(ByteSource::contiguous(&stepped).is_none());
+    }
 
     fn sample_file() -> tempfile::NamedTempFile {
         let mut f = tempfile::NamedTempFile::new().unwrap();
