@@ -436,9 +436,8 @@ impl ByteSource for MmapSource {
     fn describe(&self) -> String {
         self.path.display().to_string()
     }
-    /// The map, made now if it was not yet and the file is larger than [`MAP_VIEW_MIN`] (a
-    /// smaller one is read as well with a few `pread`s as mapped and unmapped); `None` when
-    /// mapping failed.
+    /// The map, made now if it was not yet and the file is larger than 64 KiB (a smaller one
+    /// is read as well with a few `pread`s as mapped and unmapped); `None` when mapping failed.
     fn contiguous(&self) -> Option<Bytes> {
         if self.mapped().is_none() && self.len <= MAP_VIEW_MIN {
             return None;
