@@ -251,12 +251,16 @@ fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// view of the file's pages.
 struct Head<'a> {
     src: &'a dyn ByteSource,
-    /// The bytes read so far, for a source read on request.
-    buf: Vec<u8>,
-    /// All the source's bytes, when it has them in one view; `end` of them are "read".
-    whole: Option<Bytes>,
-    end: usize,
+    held: Held,
     len: u64,
+}
+
+/// What a [`Head`] has of the file's start.
+enum Held {
+    /// The bytes read so far, from a source read on request.
+    Read(Vec<u8>),
+    /// All the source's bytes in one view, of which the first `end` count as read.
+    View { all: Bytes, end: usize },
 }
 
 /// Largest read step of [`Head`].
@@ -267,36 +271,27 @@ impl<'a> Head<'a> {
         let len = src.len();
         let first = len.min(CHUNK);
         // a view of another length than the source's is not taken for its bytes
-        if let Some(whole) = src.contiguous().filter(|w| w.len() as u64 == len) {
-            return Ok(Head {
-                src,
-                buf: Vec::new(),
-                whole: Some(whole),
-                end: first as usize, // at most CHUNK
-                len,
-            });
-        }
-        let buf = src.read_range(0..first)?.to_vec();
-        let end = buf.len();
-        Ok(Head {
-            src,
-            buf,
-            whole: None,
-            end,
-            len,
-        })
+        let held = match src.contiguous().filter(|w| w.len() as u64 == len) {
+            // `first` is at most CHUNK
+            Some(all) => Held::View {
+                all,
+                end: first as usize,
+            },
+            None => Held::Read(src.read_range(0..first)?.to_vec()),
+        };
+        Ok(Head { src, held, len })
     }
 
     /// The bytes read so far.
     fn bytes(&self) -> &[u8] {
-        match &self.whole {
-            Some(w) => w.get(..self.end).unwrap_or_default(),
-            None => &self.buf,
+        match &self.held {
+            Held::Read(buf) => buf,
+            Held::View { all, end } => all.get(..*end).unwrap_or_default(),
         }
     }
 
     fn end(&self) -> u64 {
-        self.end as u64
+        self.bytes().len() as u64
     }
 
     /// Read the next step; false at the end of the file.
@@ -307,20 +302,19 @@ impl<'a> Head<'a> {
         }
         let step = end.clamp(CHUNK, MAX_STEP);
         let new_end = (end + step).min(self.len);
-        if self.whole.is_none() {
-            let more = self.src.read_range(end..new_end)?;
-            self.buf.extend_from_slice(&more);
+        match &mut self.held {
+            Held::Read(buf) => buf.extend_from_slice(&self.src.read_range(end..new_end)?),
+            // within the view's length (checked at `new`): usize
+            Held::View { end, .. } => *end = usize::try_from(new_end).unwrap_or(usize::MAX),
         }
-        // within the source's length, which fits in memory (a view, or bytes read): usize
-        self.end = usize::try_from(new_end).unwrap_or(usize::MAX);
         Ok(true)
     }
 
     /// The bytes read so far, as one buffer (a view of the source's, or those read).
     fn into_bytes(self) -> Bytes {
-        match self.whole {
-            Some(w) => w.slice(..self.end),
-            None => Bytes::from(self.buf),
+        match self.held {
+            Held::Read(buf) => Bytes::from(buf),
+            Held::View { all, end } => all.slice(..end),
         }
     }
 
@@ -340,7 +334,7 @@ impl<'a> Head<'a> {
                     return Ok(Some((from + i) as u64));
                 }
             }
-            let searched = self.end;
+            let searched = self.bytes().len();
             if !self.grow()? {
                 return Ok(None);
             }
