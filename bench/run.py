@@ -80,7 +80,8 @@ CUTOUT_BYTES = 100 * 100 * 4
 NOTES = {
     "fits_i16": "fitsrs does not apply BSCALE/BZERO: its time and check are for the raw int16.",
     "fits_f32": ("astropy returns big-endian float32 (no byte swap); the others native order. "
-                 "floor: the file's bytes read into fresh memory of its size (huge-page advice) by "
+                 "floor: the file's bytes read into fresh memory of its size (huge-page advice, from a "
+                 "2 MiB boundary) by "
                  "one thread per core, 4 MiB positional reads taken in turn, nothing parsed or swapped "
                  "(bench/peers-rs): the least a reader handing out new memory does, where `cat` "
                  "reuses one small buffer and so pays no first touch of fresh pages."),

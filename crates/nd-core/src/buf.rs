@@ -6,11 +6,21 @@ use crate::error::{Error, Result};
 use crate::shape::num_bytes;
 
 /// A zero-initialised byte buffer aligned to 16 bytes, so that any element type can be viewed in place.
-/// Large buffers are advised to use transparent huge pages (fewer page faults on first touch).
-#[derive(Clone, Default)]
+/// Large buffers start on a huge-page boundary and are advised to use transparent huge pages
+/// (fewer page faults on first touch; see [`zeroed_values`]).
+#[derive(Default)]
 pub struct AlignedBuf {
     words: Vec<u128>,
+    /// Index of the first word of the buffer in `words` (0 below `HUGE_PAGE_THRESHOLD`).
+    start: usize,
     len: usize,
+}
+
+impl Clone for AlignedBuf {
+    /// A copy of the bytes (in a buffer of its own, laid out as [`AlignedBuf::zeroed`] lays out one).
+    fn clone(&self) -> Self {
+        AlignedBuf::from_bytes(self.as_slice())
+    }
 }
 
 impl std::fmt::Debug for AlignedBuf {
@@ -19,17 +29,22 @@ impl std::fmt::Debug for AlignedBuf {
     }
 }
 
+/// From this size up, buffers for reads start on a huge-page boundary and are advised to use
+/// transparent huge pages.
 const HUGE_PAGE_THRESHOLD: usize = 4 << 20;
+/// The size of a (PMD) transparent huge page on x86-64 and aarch64 with 4 KiB pages.
+const HUGE_PAGE: usize = 2 << 20;
 
 impl AlignedBuf {
     /// A zeroed buffer of `len` bytes. The allocation is lazy (calloc), so untouched pages cost nothing.
+    ///
+    /// # Panics
+    /// When `len` bytes cannot be allocated, as `vec!` does.
     pub fn zeroed(len: usize) -> Self {
-        let words = vec![0u128; len.div_ceil(16)];
-        let buf = AlignedBuf { words, len };
-        if len >= HUGE_PAGE_THRESHOLD {
-            advise_huge_pages(buf.words.as_ptr() as *mut u8, buf.words.len() * 16);
-        }
-        buf
+        // SAFETY: zero is a valid u128
+        let (words, start) = unsafe { zeroed_padded::<u128>(len.div_ceil(16)) }
+            .unwrap_or_else(|| panic!("{len} bytes do not fit in memory"));
+        AlignedBuf { words, start, len }
     }
 
     /// A buffer holding a copy of `bytes`.
@@ -44,7 +59,7 @@ impl AlignedBuf {
     /// buffer held before (initialised, but not zeroed: the caller overwrites them); otherwise it
     /// is replaced by a fresh [`AlignedBuf::zeroed`] (lazily zeroed pages, huge-page advice).
     pub fn resize_reusing(&mut self, len: usize) {
-        if len.div_ceil(16) <= self.words.len() {
+        if len.div_ceil(16) <= self.words.len() - self.start {
             self.len = len;
         } else {
             *self = AlignedBuf::zeroed(len);
@@ -63,47 +78,77 @@ impl AlignedBuf {
 
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
-        &bytemuck::cast_slice(&self.words)[..self.len]
+        &bytemuck::cast_slice(&self.words[self.start..])[..self.len]
     }
 
     /// The bytes, mutable.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        &mut bytemuck::cast_slice_mut(&mut self.words)[..self.len]
+        &mut bytemuck::cast_slice_mut(&mut self.words[self.start..])[..self.len]
     }
 }
 
-/// `n` zero values of `T` in a new `Vec`, allocated the way large reads want it: zeroed by the
-/// allocator (`calloc`: fresh pages are not written, so the caller's read is the first touch),
-/// and, from 4 MiB up, advised to use transparent huge pages before that first touch (one
-/// fault per 2 MiB instead of per 4 KiB; on Linux the kernel places such large mappings on a
-/// 2 MiB boundary). This is what numpy does for its large arrays; a `vec![x; n]` followed by a
-/// read writes every page twice and faults every 4 KiB.
+/// `n` zero values of `T` in a new `Vec`, allocated the way large reads want it, and the index
+/// of the first of them in that `Vec`: zeroed by the allocator (`calloc`: fresh pages are not
+/// written, so the caller's read is the first touch) and, from 4 MiB up,
+/// advised to use transparent huge pages before that first touch (one fault per 2 MiB instead of
+/// per 4 KiB), the values starting on a 2 MiB boundary. This is what numpy does for its large
+/// arrays, less the boundary: a `calloc` of 256 MiB is a mapping of 256 MiB and a page, which
+/// Linux does not place on a 2 MiB boundary, so its first and last 2 MiB would fault in 4 KiB
+/// pages (about 500 faults, measured). A large `Vec` therefore holds up to 2 MiB of extra values
+/// than asked, before the first one: address space only, never touched, so never resident.
+/// Below the threshold the index is 0 and the `Vec` holds `n` values.
 ///
 /// # Errors
 /// [`Error::Shape`] when `n` values of `T` do not fit in memory (the allocation failed or its
 /// size overflows), instead of aborting.
-pub fn zeroed_values<T: Scalar>(n: usize) -> Result<Vec<T>> {
-    let too_big = || Error::Shape(format!("{n} values of {} do not fit in memory", T::DTYPE));
-    if n == 0 || std::mem::size_of::<T>() == 0 {
+pub fn zeroed_values<T: Scalar>(n: usize) -> Result<(Vec<T>, usize)> {
+    // SAFETY: for every `Scalar` type (a sealed set: bool, integers, f16, f32, f64, complex) the
+    // all-zero bytes are a valid value (false, 0, +0.0).
+    unsafe { zeroed_padded::<T>(n) }
+        .ok_or_else(|| Error::Shape(format!("{n} values of {} do not fit in memory", T::DTYPE)))
+}
+
+/// See [`zeroed_values`]; `None` when the allocation fails or its size overflows.
+///
+/// # Safety
+/// The all-zero bytes must be a valid `T`.
+unsafe fn zeroed_padded<T: Copy>(n: usize) -> Option<(Vec<T>, usize)> {
+    let size = std::mem::size_of::<T>();
+    if n == 0 || size == 0 {
         let mut v = Vec::new();
-        v.try_reserve_exact(n).map_err(|_| too_big())?;
-        v.resize(n, T::default());
-        return Ok(v);
+        v.try_reserve_exact(n).ok()?;
+        // SAFETY: zero-sized values or none: nothing is read
+        unsafe { v.set_len(n) };
+        return Some((v, 0));
     }
-    let layout = std::alloc::Layout::array::<T>(n).map_err(|_| too_big())?;
+    let bytes = n.checked_mul(size)?;
+    // values of padding before the first: enough to reach the next 2 MiB boundary
+    let pad = if bytes >= HUGE_PAGE_THRESHOLD {
+        HUGE_PAGE.div_ceil(size)
+    } else {
+        0
+    };
+    let total = n.checked_add(pad)?;
+    let layout = std::alloc::Layout::array::<T>(total).ok()?;
     // SAFETY: the layout has a non-zero size (n > 0, T not zero-sized).
     let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
     if ptr.is_null() {
-        return Err(too_big());
+        return None;
     }
-    if layout.size() >= HUGE_PAGE_THRESHOLD {
+    let start = if pad == 0 {
+        0
+    } else {
+        let addr = ptr as usize;
+        // a whole number of values: for a type whose size exceeds its alignment (complex) the
+        // boundary may fall inside the first value
+        let start = (addr.next_multiple_of(HUGE_PAGE) - addr) / size;
         advise_huge_pages(ptr.cast::<u8>(), layout.size());
-    }
-    // SAFETY: `ptr` was allocated by the global allocator with the layout of `[T; n]`, so
-    // length and capacity `n` describe it; all its bytes are zero, and for every `Scalar` type
-    // (a sealed set: bool, integers, f16, f32, f64, complex) the all-zero bytes are a valid
-    // value (false, 0, +0.0).
-    Ok(unsafe { Vec::from_raw_parts(ptr, n, n) })
+        start
+    };
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `[T; total]`, so
+    // length and capacity `total` describe it; all its bytes are zero, a valid `T` (the caller's
+    // promise).
+    Some((unsafe { Vec::from_raw_parts(ptr, total, total) }, start))
 }
 
 #[cfg(target_os = "linux")]
@@ -306,8 +351,9 @@ mod tests {
     fn prefaulting_changes_no_byte() {
         // above the threshold, so the helper thread runs beside `fill`
         let n = PREFAULT_THRESHOLD + 3 * 4096 + 7;
-        let mut fresh = zeroed_values::<u8>(n).unwrap();
-        let sum = fill_with_pages_prefaulted(&mut fresh, |out| {
+        let (mut fresh, at) = zeroed_values::<u8>(n).unwrap();
+        let fresh = &mut fresh[at..at + n];
+        let sum = fill_with_pages_prefaulted(fresh, |out| {
             for (i, b) in out.iter_mut().enumerate() {
                 *b = (i % 251) as u8;
             }
@@ -321,8 +367,9 @@ mod tests {
         assert!(held[..n / 2].iter().all(|&b| b == 1));
         assert!(held[n / 2..].iter().all(|&b| b == 7));
         // and the untouched part of a fresh buffer stays zero
-        let mut fresh = zeroed_values::<u8>(n).unwrap();
-        fill_with_pages_prefaulted(&mut fresh, |out| out[..4096].fill(9));
+        let (mut fresh, at) = zeroed_values::<u8>(n).unwrap();
+        let fresh = &mut fresh[at..at + n];
+        fill_with_pages_prefaulted(fresh, |out| out[..4096].fill(9));
         assert!(fresh[4096..].iter().all(|&b| b == 0));
     }
 
@@ -358,13 +405,42 @@ mod tests {
 
     #[test]
     fn zeroed_values_are_zero() {
-        let v: Vec<f32> = zeroed_values(3 << 20).unwrap(); // 12 MiB: advised huge pages
-        assert_eq!(v.len(), 3 << 20);
+        // 12 MiB: advised huge pages, the values from a 2 MiB boundary on
+        let (v, start) = zeroed_values::<f32>(3 << 20).unwrap();
+        assert!(v.len() >= start + (3 << 20));
+        assert_eq!(v[start..].as_ptr() as usize % (2 << 20), 0);
         assert!(v.iter().all(|&x| x.to_bits() == 0));
-        let b: Vec<bool> = zeroed_values(5).unwrap();
-        assert_eq!(b, vec![false; 5]);
-        assert!(zeroed_values::<u8>(0).unwrap().is_empty());
+        // complex128 (16 bytes, aligned to 8): the boundary within the first value
+        let (c, start) = zeroed_values::<num_complex::Complex<f64>>(1 << 20).unwrap();
+        assert!(c.len() >= start + (1 << 20));
+        assert!(
+            (c[start..].as_ptr() as usize).next_multiple_of(2 << 20)
+                - (c[start..].as_ptr() as usize)
+                < 16
+        );
+        // small: exactly the values asked for
+        let (b, start) = zeroed_values::<bool>(5).unwrap();
+        assert_eq!((b, start), (vec![false; 5], 0));
+        assert!(zeroed_values::<u8>(0).unwrap().0.is_empty());
         assert!(zeroed_values::<f64>(usize::MAX / 4).is_err());
+    }
+
+    #[test]
+    fn large_aligned_buffers_start_on_a_huge_page() {
+        let mut b = AlignedBuf::zeroed(5 << 20);
+        assert_eq!(b.as_slice().as_ptr() as usize % (2 << 20), 0);
+        assert_eq!(b.len(), 5 << 20);
+        b.as_mut_slice()[12345] = 3;
+        let c = b.clone();
+        assert_eq!(c.as_slice(), b.as_slice());
+        assert_eq!(c.as_slice().as_ptr() as usize % (2 << 20), 0);
+        // reuse counts the words after the start only
+        let ptr = b.as_slice().as_ptr();
+        b.resize_reusing(5 << 20);
+        assert_eq!(b.as_slice().as_ptr(), ptr);
+        b.resize_reusing((5 << 20) + (3 << 20));
+        assert_eq!(b.len(), 8 << 20);
+        assert!(b.as_slice().iter().all(|&x| x == 0));
     }
 
     #[test]

@@ -153,10 +153,18 @@ impl Array {
         }
         let n = elements(region)
             .ok_or_else(|| self.fail("the region holds more values than memory can address"))?;
-        // zeroed by the allocator and advised huge pages: the read is the first touch
-        let mut values: Vec<T> = nd_core::buf::zeroed_values(n).map_err(|e| self.fail(e))?;
-        self.read_into(region, &mut values)?;
-        ArrayD::from_shape_vec(shape, values).map_err(|e| self.fail(e))
+        // zeroed by the allocator and, when large, advised huge pages from a 2 MiB boundary on:
+        // the read is the first touch
+        let (mut values, start) = nd_core::buf::zeroed_values::<T>(n).map_err(|e| self.fail(e))?;
+        self.read_into(region, &mut values[start..start + n])?;
+        if values.len() == n {
+            return ArrayD::from_shape_vec(shape, values).map_err(|e| self.fail(e));
+        }
+        // the array's first value is `start` values into its vector
+        ndarray::Array1::from_vec(values)
+            .slice_move(ndarray::s![start..start + n])
+            .into_shape_with_order(shape)
+            .map_err(|e| self.fail(e))
     }
 
     /// Fill `out` (C order, one value per element of `region`) with the region's values as `T`.
