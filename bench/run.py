@@ -11,7 +11,8 @@ What it does:
      --python names an interpreter that already has them;
   2. builds nd's timing binary (`cargo build --release -p nd --example bench_read`; dev profile
      with --smoke) and the Rust peers zarrs and fitsrs (bench/peers-rs, its own workspace; not
-     in --smoke unless --rust-peers);
+     in --smoke unless --rust-peers), and ndfiles into bench/.venv (`maturin develop --release`;
+     not with --smoke or --python);
   3. writes the datasets deterministically (bench/gen.py, with the reference libraries);
   4. per task: one warm-up `cat` of the input (hot page cache), then ROUNDS interleaved rounds:
      each round runs every reader once, in a rotated order, each in its own process. A reader's
@@ -148,9 +149,17 @@ def venv_python(args) -> str:
     return str(py)
 
 
-def build(args) -> tuple[Path, Path | None]:
-    """nd's timing binary (the `nd` command beside it: fits_convert runs it) and the Rust peers."""
+def build(args, py: str) -> tuple[Path, Path | None]:
+    """nd's timing binary (the `nd` command beside it: fits_convert runs it), the Rust peers and
+    (not --smoke, in the script's own venv) ndfiles, release builds all."""
     profile = "dev" if args.smoke else "release"
+    maturin = Path(py).parent / "maturin"
+    if not args.smoke and not args.python and maturin.exists():
+        # an editable install whose extension the tests (scripts/test-all.sh) may have left as a
+        # dev build beside python/ndfiles: built again here, so that ndfiles is timed as shipped
+        venv = str(Path(py).parent.parent)
+        env = dict(os.environ, VIRTUAL_ENV=venv, PATH=f"{venv}/bin:{os.environ.get('PATH', '')}")
+        sh([str(maturin), "develop", "-q", "--release"], cwd=ROOT / "python", env=env)
     sh(["cargo", "build", "-q", "--profile", profile, "-p", "nd", "--example", "bench_read",
         "-p", "nd-cli", "--bin", "nd"], cwd=ROOT)
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -470,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown task {t}")
 
     py = venv_python(args)
-    nd, peers = build(args)
+    nd, peers = build(args, py)
     need = sorted({TASKS[t][0] for t in tasks})
     sh([py, str(BENCH / "gen.py"), str(data), "--only", ",".join(need)] + (["--smoke"] if args.smoke else []))
 
