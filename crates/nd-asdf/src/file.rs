@@ -349,7 +349,6 @@ impl AsdfFile {
 
     fn make_array(&self, meta: &NdArrayMeta, path: &str) -> Result<AsdfArray> {
         let native = meta.dtype.to_native();
-        let elem = meta.dtype.size();
         let (shape, storage, codec, inline_mask) = match &meta.source {
             Source::Inline(data) => {
                 let shape = self.resolved_shape(meta, path)?;
@@ -395,7 +394,6 @@ impl AsdfFile {
             (None, None) => None,
         }
         .map(Box::new);
-        let _ = elem;
         Ok(AsdfArray {
             path: path.to_string(),
             shape,
