@@ -39,12 +39,18 @@ impl AlignedBuf {
     /// A zeroed buffer of `len` bytes. The allocation is lazy (calloc), so untouched pages cost nothing.
     ///
     /// # Panics
-    /// When `len` bytes cannot be allocated, as `vec!` does.
+    /// When `len` bytes cannot be allocated, as `vec!` does ([`AlignedBuf::try_zeroed`] does not).
     pub fn zeroed(len: usize) -> Self {
+        // the caller's size, as for `vec!`; sizes read from a file go through `try_zeroed`
+        let buf = Self::try_zeroed(len);
+        buf.unwrap_or_else(|| panic!("{len} bytes: no memory")) // ok: the caller's size
+    }
+
+    /// [`AlignedBuf::zeroed`], or `None` when `len` bytes cannot be allocated.
+    pub fn try_zeroed(len: usize) -> Option<Self> {
         // SAFETY: zero is a valid u128
-        let (words, start) = unsafe { zeroed_padded::<u128>(len.div_ceil(16)) }
-            .unwrap_or_else(|| panic!("{len} bytes do not fit in memory"));
-        AlignedBuf { words, start, len }
+        let (words, start) = unsafe { zeroed_padded::<u128>(len.div_ceil(16)) }?;
+        Some(AlignedBuf { words, start, len })
     }
 
     /// A buffer holding a copy of `bytes`.
@@ -180,10 +186,12 @@ impl ArrayBuf {
     /// A zero-filled array.
     pub fn zeros(dtype: DataType, shape: Vec<u64>) -> Result<Self> {
         let n = num_bytes(&shape, dtype.size())?;
+        let data = AlignedBuf::try_zeroed(n)
+            .ok_or_else(|| Error::Shape(format!("{n} bytes do not fit in memory")))?;
         Ok(ArrayBuf {
             dtype: dtype.to_native(),
             shape,
-            data: AlignedBuf::zeroed(n),
+            data,
         })
     }
 
@@ -446,6 +454,8 @@ mod tests {
     #[test]
     fn size_checks() {
         assert!(ArrayBuf::zeros(DataType::Float64, vec![1 << 40, 1 << 40]).is_err());
+        // a size that fits in usize but in no memory: an error, not an abort
+        assert!(ArrayBuf::zeros(DataType::UInt8, vec![usize::MAX as u64 / 2]).is_err());
         assert!(ArrayBuf::from_bytes(DataType::Int16, vec![3], &[0; 5]).is_err());
     }
 }
