@@ -100,7 +100,7 @@ impl AlignedBuf {
 /// per 4 KiB), the values starting on a 2 MiB boundary. This is what numpy does for its large
 /// arrays, less the boundary: a `calloc` of 256 MiB is a mapping of 256 MiB and a page, which
 /// Linux does not place on a 2 MiB boundary, so its first and last 2 MiB would fault in 4 KiB
-/// pages (about 500 faults, measured). A large `Vec` therefore holds up to 2 MiB of extra values
+/// pages (about 500 faults, measured). A large `Vec` therefore holds up to 2 MiB of values more
 /// than asked, before the first one: address space only, never touched, so never resident.
 /// Below the threshold the index is 0 and the `Vec` holds `n` values.
 ///
@@ -454,7 +454,7 @@ mod tests {
     #[test]
     fn size_checks() {
         assert!(ArrayBuf::zeros(DataType::Float64, vec![1 << 40, 1 << 40]).is_err());
-        // a size that fits in usize but in no memory: an error, not an abort
+        // a size no allocation can hold: an error, not a panic or an abort
         assert!(ArrayBuf::zeros(DataType::UInt8, vec![usize::MAX as u64 / 2]).is_err());
         assert!(ArrayBuf::from_bytes(DataType::Int16, vec![3], &[0; 5]).is_err());
     }
