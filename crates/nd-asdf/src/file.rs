@@ -171,7 +171,7 @@ impl AsdfFile {
     /// parts of other arrays (masks) are listed too, under their own paths.
     pub fn arrays(&self) -> Vec<(String, ArrayInfo)> {
         let mut out = Vec::new();
-        self.tree.walk(&mut |path, node| {
+        self.tree.walk_tagged(&mut |path, node| {
             if let Some((info, _)) = self.describe(path, node) {
                 out.push((path.to_string(), info));
             }
@@ -185,7 +185,7 @@ impl AsdfFile {
     /// a warning ("A node failed to convert").
     pub fn unreadable_arrays(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        self.tree.walk(&mut |path, node| {
+        self.tree.walk_tagged(&mut |path, node| {
             let is_ndarray = node
                 .tag()
                 .is_some_and(|t| crate::yaml::tag_base(t) == NDARRAY_TAG);
@@ -211,12 +211,13 @@ impl AsdfFile {
     /// [`AsdfFile::open_arrays`] handing each array to `f` in file order, without collecting
     /// them (a caller that keeps only part of each pays for no list).
     pub fn open_arrays_with(&self, mut f: impl FnMut(OpenedArray)) {
-        self.tree.walk(&mut |path, node| {
+        self.tree.walk_tagged(&mut |path, node| {
             let Some((info, meta)) = self.describe(path, node) else {
                 return;
             };
             let array = match &meta {
-                Some(m) => self.make_array(m, path),
+                // the shape the description resolved, not resolved again
+                Some(m) => self.make_array(m, path, info.shape.as_deref()),
                 None => self.open_node(node, path),
             };
             f(OpenedArray {
@@ -344,21 +345,32 @@ impl AsdfFile {
             return Err(Error::NoArray(path.to_string()));
         }
         let meta = parse_ndarray(node, path)?;
-        self.make_array(&meta, path)
+        self.make_array(&meta, path, None)
     }
 
-    fn make_array(&self, meta: &NdArrayMeta, path: &str) -> Result<AsdfArray> {
+    /// The array `meta` (at `path`) describes; `shape` is its [`AsdfFile::resolved_shape`] when
+    /// the caller has it already.
+    fn make_array(
+        &self,
+        meta: &NdArrayMeta,
+        path: &str,
+        shape: Option<&[u64]>,
+    ) -> Result<AsdfArray> {
         let native = meta.dtype.to_native();
+        let resolved = || match shape {
+            Some(s) => Ok(s.to_vec()),
+            None => self.resolved_shape(meta, path),
+        };
         let (shape, storage, codec, inline_mask) = match &meta.source {
             Source::Inline(data) => {
-                let shape = self.resolved_shape(meta, path)?;
+                let shape = resolved()?;
                 let (bytes, mask) = inline_to_bytes(data, &meta.dtype, &shape, path)?;
                 let buf = ArrayBuf::from_bytes(native.clone(), shape.clone(), &bytes)?;
                 (shape, Storage::Inline(Arc::new(buf)), None, mask)
             }
             Source::Block(i) => {
                 let b = self.blocks.resolve(*i)?;
-                let shape = self.resolved_shape(meta, path)?;
+                let shape = resolved()?;
                 let len = self.blocks.data_len(b)?;
                 let view = self.view(meta, &shape, self.blocks.clone(), b, len, path)?;
                 let codec = self.blocks.headers()[b].compression_name();
@@ -385,7 +397,8 @@ impl AsdfFile {
         };
         let mask = match (&meta.mask, inline_mask) {
             (_, Some(m)) => Some(MaskSource::Inline(Arc::new(m))),
-            (Some(Mask::Array(m)), None) => match self.make_array(m, &format!("{path}/mask")) {
+            (Some(Mask::Array(m)), None) => match self.make_array(m, &format!("{path}/mask"), None)
+            {
                 Ok(a) => Some(crate::array::fit_mask(a, &shape, path)?),
                 Err(e) => Some(MaskSource::Unreadable(e.to_string())),
             },

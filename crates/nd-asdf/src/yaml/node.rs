@@ -260,38 +260,62 @@ impl Node {
 
     /// Visit every node with its path (depth first, file order).
     pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&str, &'a Node)) {
-        fn go<'a>(n: &'a Node, path: &mut String, f: &mut dyn FnMut(&str, &'a Node)) {
-            f(path, n);
-            let len = path.len();
-            match &n.value {
-                Value::Seq(items) => {
-                    for (i, c) in items.iter().enumerate() {
-                        if !path.is_empty() {
-                            path.push('/');
-                        }
-                        push_index(path, i);
-                        go(c, path, f);
-                        path.truncate(len);
-                    }
+        walk_from(self, &mut String::new(), f, false);
+    }
+
+    /// [`Node::walk`] visiting only the tagged nodes (ASDF's arrays and objects are tagged):
+    /// the same paths, without making one for each untagged scalar (most nodes of a tree).
+    pub fn walk_tagged<'a>(&'a self, f: &mut dyn FnMut(&str, &'a Node)) {
+        walk_from(self, &mut String::new(), f, true);
+    }
+}
+
+/// Visit `n` (at `path`) and its descendants; with `tagged_only`, only the tagged ones, and
+/// untagged scalars are not descended into (they have no descendants) nor given a path.
+fn walk_from<'a>(
+    n: &'a Node,
+    path: &mut String,
+    f: &mut dyn FnMut(&str, &'a Node),
+    tagged_only: bool,
+) {
+    if !tagged_only || n.tag.is_some() {
+        f(path, n);
+    }
+    let len = path.len();
+    let skip = |c: &Node| {
+        tagged_only && c.tag.is_none() && !matches!(c.value, Value::Seq(_) | Value::Map(_))
+    };
+    match &n.value {
+        Value::Seq(items) => {
+            for (i, c) in items.iter().enumerate() {
+                if skip(c) {
+                    continue;
                 }
-                Value::Map(entries) => {
-                    for (k, c) in entries {
-                        if !path.is_empty() {
-                            path.push('/');
-                        }
-                        match &k.value {
-                            Value::Str(s) => path.push_str(s),
-                            _ => path.push_str(&k.key_string().unwrap_or_default()),
-                        }
-                        go(c, path, f);
-                        path.truncate(len);
-                    }
+                if !path.is_empty() {
+                    path.push('/');
                 }
-                _ => {}
+                push_index(path, i);
+                walk_from(c, path, f, tagged_only);
+                path.truncate(len);
             }
         }
-        let mut p = String::new();
-        go(self, &mut p, f);
+        Value::Map(entries) => {
+            for (k, c) in entries {
+                if skip(c) {
+                    continue;
+                }
+                if !path.is_empty() {
+                    path.push('/');
+                }
+                match &k.value {
+                    Value::Str(s) => path.push_str(s),
+                    _ => path.push_str(&k.key_string().unwrap_or_default()),
+                }
+                walk_from(c, path, f, tagged_only);
+                path.truncate(len);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -371,5 +395,23 @@ mod tests {
         n.walk(&mut |p, _| paths.push(p.to_string()));
         assert_eq!(paths.get(11).map(String::as_str), Some("10"));
         assert_eq!(paths.len(), 13);
+    }
+
+    #[test]
+    fn walk_tagged_visits_the_tagged_nodes_of_walk() {
+        let text = "%YAML 1.1\n--- !t/root\na: 1\nb: !t/x {c: [1, !t/y 2, {d: !t/z 3}]}\n\
+                    1: [!t/w q, r, [!t/v s]]\nnull: {e: f}\ng: !t/u\n  h: i\n...\n";
+        let tree = crate::yaml::load(text, 0).expect("loads");
+        let mut all = Vec::new();
+        tree.walk(&mut |p, n| {
+            if n.tag.is_some() {
+                all.push((p.to_string(), n as *const Node));
+            }
+        });
+        let mut tagged = Vec::new();
+        tree.walk_tagged(&mut |p, n| tagged.push((p.to_string(), n as *const Node)));
+        assert_eq!(tagged, all);
+        let paths: Vec<&str> = tagged.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["", "b", "b/c/1", "b/c/2/d", "1/0", "1/2/0", "g"]);
     }
 }
