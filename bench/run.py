@@ -382,6 +382,17 @@ def fmt_s(x: float) -> str:
     return f"{x:.4f}" if x == x else "-"
 
 
+def settle(quiet: float = 0.5, most: float = 180.0) -> float:
+    """Wait until the 1-minute load average is below `quiet` (at most `most` seconds): the
+    builds and the data generation just before leave it high for a minute or two, and the
+    first tasks would be timed on a busy machine (and with fragmented memory: huge pages then
+    come late). Gives the seconds waited."""
+    t = time.monotonic()
+    while os.getloadavg()[0] >= quiet and time.monotonic() - t < most:
+        time.sleep(5)
+    return time.monotonic() - t
+
+
 def report(results: dict, args, meta: dict) -> str:
     L = [f"# nd against its peers ({'smoke run, tiny data: the numbers mean nothing' if args.smoke else 'issue 21 benchmark'})", ""]
     L.append(f"- commit: `{meta['commit']}`; {meta['date']}; {args.rounds} interleaved rounds per task, "
@@ -390,7 +401,8 @@ def report(results: dict, args, meta: dict) -> str:
     L.append(f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, Linux {m['kernel']}, THP `{m['thp']}`; "
              f"first touch of fresh memory {m['first_touch']:.2f} µs per 4 KiB page"
              + (f"; DAMON {m['damon']}" if m["damon"] else ""))
-    L.append(f"- load average (1 min) at start {meta['load0']:.2f}, at end {meta['load1']:.2f}"
+    L.append(f"- load average (1 min) at start {meta['load0']:.2f} (after waiting {meta['settled']:.0f} s "
+             f"for the builds' load to settle), at end {meta['load1']:.2f}"
              + (" — **the machine was loaded: absolute times are inflated and noisy**" if max(meta['load0'], meta['load1']) > 1 else ""))
     L.append(f"- Python peers: {meta['versions']}")
     L.append(f"- re-run: `{meta['cmdline']}`")
@@ -482,12 +494,14 @@ def main(argv: list[str] | None = None) -> int:
     nd, peers = build(args, py)
     need = sorted({TASKS[t][0] for t in tasks})
     sh([py, str(BENCH / "gen.py"), str(data), "--only", ",".join(need)] + (["--smoke"] if args.smoke else []))
+    settled = 0.0 if args.smoke else settle()
 
     meta = {
         "commit": out(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
         "load0": os.getloadavg()[0],
+        "settled": settled,
         "versions": versions(py),
         "cmdline": "python3 bench/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
     }
