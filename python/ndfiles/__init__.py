@@ -347,6 +347,13 @@ class Array(_ndfiles.Array):
             raise ValueError(
                 "ndfiles.Array: reading the values always makes a new array (copy=False refused)"
             )
+        if dtype is None:
+            # the whole array through the indexing fast path: numbers read in Rust straight into
+            # a new numpy array, no Python on the way (`None` for what it leaves to Python: no
+            # values, strings, records)
+            out = self._getitem_fast(...)
+            if out is not None:
+                return out
         want = None if dtype is None else np.dtype(dtype)
         if self.size == 0:
             return np.empty(self.shape, dtype=want or self.dtype)
