@@ -13,7 +13,7 @@ pub use crate::storage::BlockView;
 #[derive(Debug, Clone)]
 pub struct AsdfArray {
     pub(crate) path: String,
-    pub(crate) shape: Vec<u64>,
+    pub(crate) shape: Shape,
     /// Stored type (with per-field byte orders for records).
     pub(crate) stored: DataType,
     /// Native type delivered by reads.
@@ -23,6 +23,9 @@ pub struct AsdfArray {
     pub(crate) mask: Option<Box<MaskSource>>,
     pub(crate) codec: Option<String>,
 }
+
+/// The shape of an array, held inline up to 4 axes (no allocation for the arrays of a listing).
+pub(crate) type Shape = smallvec::SmallVec<[u64; 4]>;
 
 /// Where the mask of a masked array comes from.
 #[derive(Debug, Clone)]
@@ -55,7 +58,7 @@ pub enum ArrayMask<'a> {
 /// refuses it ("Mask and data not compatible"). A reshaped mask must be stored contiguously
 /// (C order in a block, or inline): a strided view or Zarr chunks of another shape are refused.
 pub(crate) fn fit_mask(mut mask: AsdfArray, shape: &[u64], path: &str) -> Result<MaskSource> {
-    if mask.shape == shape {
+    if *mask.shape == *shape {
         return Ok(MaskSource::Array(Box::new(mask)));
     }
     let count = |s: &[u64]| s.iter().map(|&d| d as u128).product::<u128>();
@@ -78,11 +81,13 @@ pub(crate) fn fit_mask(mut mask: AsdfArray, shape: &[u64], path: &str) -> Result
     match &mut mask.storage {
         Storage::Block(view) => {
             let contiguous =
-                view.strides == nd_core::byte_strides(&mask.shape, nd_core::Order::C, elem);
+                *view.strides == *nd_core::byte_strides(&mask.shape, nd_core::Order::C, elem);
             view.strides = if m == 1 {
-                vec![0; shape.len()]
+                smallvec::smallvec![0; shape.len()]
             } else if contiguous {
-                nd_core::byte_strides(shape, nd_core::Order::C, elem)
+                let mut s = smallvec::smallvec![0; shape.len()];
+                nd_core::byte_strides_into(shape, nd_core::Order::C, elem, &mut s);
+                s
             } else {
                 return Err(refuse("a strided mask of another shape is not reshaped"));
             };
@@ -99,7 +104,7 @@ pub(crate) fn fit_mask(mut mask: AsdfArray, shape: &[u64], path: &str) -> Result
             ))
         }
     }
-    mask.shape = shape.to_vec();
+    mask.shape = Shape::from_slice(shape);
     Ok(MaskSource::Array(Box::new(mask)))
 }
 
@@ -109,7 +114,7 @@ impl AsdfArray {
         let native = z.metadata().dtype.to_native();
         AsdfArray {
             path: path.to_string(),
-            shape: z.metadata().shape.clone(),
+            shape: Shape::from_slice(&z.metadata().shape),
             stored: native.clone(),
             native,
             codec: z.codec(),
@@ -357,7 +362,7 @@ impl ArrayRead for AsdfArray {
             Storage::Zarr(z) => z.chunk_shape(),
             _ => {
                 // slabs of about 4 MiB along the first axis
-                let mut c = self.shape.clone();
+                let mut c = self.shape.to_vec();
                 if let Some(first) = c.first_mut() {
                     let row: u64 = self.shape[1..].iter().product::<u64>().max(1)
                         * self.native.size().max(1) as u64;

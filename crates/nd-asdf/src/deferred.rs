@@ -44,12 +44,12 @@ pub struct ArrayHandleId(usize);
 
 fn raw_node(dtype: &DataType, shape: &[u64], block: usize) -> Result<Node> {
     let m = vec![
-        (Node::str("source"), Node::new(Value::Int(block as i128))),
+        (Node::str("source"), Node::new(Value::int(block as i128))),
         (Node::str("datatype"), datatype_node(dtype, Endian::NATIVE)?),
         (Node::str("byteorder"), Node::str(byteorder(Endian::NATIVE))),
         (Node::str("shape"), int_seq(shape)),
     ];
-    Ok(Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m)))
+    Ok(Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m.into())))
 }
 
 impl AsdfWriter {

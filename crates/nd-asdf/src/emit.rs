@@ -268,8 +268,11 @@ mod tests {
         entries.push((Node::str("f"), Node::new(Value::Float(1e20))));
         entries.push((Node::str("g"), Node::new(Value::Float(-0.0))));
         entries.push((Node::str("n"), Node::new(Value::Float(f64::NEG_INFINITY))));
-        entries.push((Node::str("i"), Node::new(Value::Int(-17))));
-        let tree = Node::tagged("tag:stsci.edu:asdf/core/asdf-1.1.0", Value::Map(entries));
+        entries.push((Node::str("i"), Node::new(Value::int(-17))));
+        let tree = Node::tagged(
+            "tag:stsci.edu:asdf/core/asdf-1.1.0",
+            Value::Map(entries.into()),
+        );
         let text = format!(
             "%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- {}...\n",
             emit_document(&tree)

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::layout::{BLOCK_MAGIC, INDEX_HEADER};
-use crate::yaml::{python_float_repr, Node, Value};
+use crate::yaml::{python_float_repr, Node, ThinVec, Value};
 use nd_core::{ArrayBuf, DataType, Endian};
 
 /// The ndarray tag written (standard 1.5.0).
@@ -28,15 +28,15 @@ pub fn datatype_node(dt: &DataType, endian: Endian) -> Result<Node> {
         DataType::Complex128 => "complex128",
         DataType::Bool => "bool8",
         DataType::Bytes(n) => {
-            return Ok(Node::new(Value::Seq(vec![
+            return Ok(Node::new(Value::Seq(thin_vec::thin_vec![
                 Node::str("ascii"),
-                Node::new(Value::Int(*n as i128)),
+                Node::new(Value::int(*n as i128)),
             ])))
         }
         DataType::Ucs4(n) => {
-            return Ok(Node::new(Value::Seq(vec![
+            return Ok(Node::new(Value::Seq(thin_vec::thin_vec![
                 Node::str("ucs4"),
-                Node::new(Value::Int(*n as i128)),
+                Node::new(Value::int(*n as i128)),
             ])))
         }
         DataType::Struct(s) => {
@@ -63,12 +63,12 @@ pub fn datatype_node(dt: &DataType, endian: Endian) -> Result<Node> {
                         Node::new(Value::Seq(
                             f.shape
                                 .iter()
-                                .map(|&d| Node::new(Value::Int(d as i128)))
+                                .map(|&d| Node::new(Value::int(d as i128)))
                                 .collect(),
                         )),
                     ));
                 }
-                fields.push(Node::new(Value::Map(m)));
+                fields.push(Node::new(Value::Map(m.into())));
             }
             if pos != s.itemsize {
                 return Err(Error::node(
@@ -76,7 +76,7 @@ pub fn datatype_node(dt: &DataType, endian: Endian) -> Result<Node> {
                     "records with padding cannot be written to ASDF",
                 ));
             }
-            return Ok(Node::new(Value::Seq(fields)));
+            return Ok(Node::new(Value::Seq(fields.into())));
         }
         other => return Err(Error::node("", format!("ASDF has no datatype for {other}"))),
     };
@@ -103,7 +103,7 @@ pub(crate) fn byteorder(e: Endian) -> &'static str {
 pub(crate) fn int_seq(v: &[u64]) -> Node {
     Node::new(Value::Seq(
         v.iter()
-            .map(|&d| Node::new(Value::Int(d as i128)))
+            .map(|&d| Node::new(Value::int(d as i128)))
             .collect(),
     ))
 }
@@ -117,7 +117,7 @@ pub fn insert_path(root: &mut Node, path: &str, value: Node) -> Result<()> {
     let mut cur = root;
     for s in parents {
         if cur.get(s).is_none() {
-            cur.insert(s, Node::new(Value::Map(vec![])));
+            cur.insert(s, Node::new(Value::Map(ThinVec::new())));
         }
         cur = cur
             .get_mut(s)
@@ -162,14 +162,14 @@ fn scalar_node(dt: &DataType, c: &[u8]) -> Result<Node> {
     }
     Ok(match dt {
         DataType::Bool => Node::new(Value::Bool(c[0] != 0)),
-        DataType::Int8 => Node::new(Value::Int(ne!(i8) as i128)),
-        DataType::Int16 => Node::new(Value::Int(ne!(i16) as i128)),
-        DataType::Int32 => Node::new(Value::Int(ne!(i32) as i128)),
-        DataType::Int64 => Node::new(Value::Int(ne!(i64) as i128)),
-        DataType::UInt8 => Node::new(Value::Int(ne!(u8) as i128)),
-        DataType::UInt16 => Node::new(Value::Int(ne!(u16) as i128)),
-        DataType::UInt32 => Node::new(Value::Int(ne!(u32) as i128)),
-        DataType::UInt64 => Node::new(Value::Int(ne!(u64) as i128)),
+        DataType::Int8 => Node::new(Value::int(ne!(i8) as i128)),
+        DataType::Int16 => Node::new(Value::int(ne!(i16) as i128)),
+        DataType::Int32 => Node::new(Value::int(ne!(i32) as i128)),
+        DataType::Int64 => Node::new(Value::int(ne!(i64) as i128)),
+        DataType::UInt8 => Node::new(Value::int(ne!(u8) as i128)),
+        DataType::UInt16 => Node::new(Value::int(ne!(u16) as i128)),
+        DataType::UInt32 => Node::new(Value::int(ne!(u32) as i128)),
+        DataType::UInt64 => Node::new(Value::int(ne!(u64) as i128)),
         DataType::Float16 => Node::new(Value::Float(half::f16::from_bits(ne!(u16)).to_f64())),
         DataType::Float32 => Node::new(Value::Float(ne!(f32) as f64)),
         DataType::Float64 => Node::new(Value::Float(ne!(f64))),
@@ -234,7 +234,7 @@ fn scalar_node(dt: &DataType, c: &[u8]) -> Result<Node> {
                     items.push(inline_data(&sub)?);
                 }
             }
-            Node::new(Value::Seq(items))
+            Node::new(Value::Seq(items.into()))
         }
         other => return Err(Error::node("", format!("cannot write {other} inline"))),
     })

@@ -1,14 +1,14 @@
 //! Opening ASDF files: the tree first, blocks only when an array is touched.
 
-use crate::array::{AsdfArray, MaskSource};
+use crate::array::{AsdfArray, MaskSource, Shape};
 use crate::blocks::{Blocks, ChecksumMatch};
 use crate::error::{Error, Result};
 use crate::layout::{parse_layout_and_tree, IndexStatus, Layout};
 use crate::ndarray::{
     inline_shape, inline_to_bytes, parse_ndarray, Dim, Mask, NdArrayMeta, Source, NDARRAY_TAG,
 };
-use crate::storage::{check_view_bounds, BlockView, Storage};
-use crate::yaml::{Node, Value};
+use crate::storage::{check_view_bounds, BlockView, Storage, Strides};
+use crate::yaml::{Node, Tag, Value};
 use nd_core::{ArrayBuf, ByteSource, DataType, Limits};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,7 +38,7 @@ pub struct ArrayInfo {
     /// Block compression id (`zlib`, `bzp2`, `lz4`) or Zarr compressor, if any.
     pub compression: Option<String>,
     /// The tag of the node (shared with the tree: no copy per array).
-    pub tag: Arc<str>,
+    pub tag: Tag,
 }
 
 /// One array of the tree as [`AsdfFile::open_arrays`] lists it.
@@ -246,7 +246,7 @@ impl AsdfFile {
                 dtype: z.as_ref().map_or(DataType::UInt8, |z| z.1.clone()),
                 storage: StorageKind::Zarr,
                 compression: z.and_then(|z| z.2),
-                tag: Arc::clone(node.tag.as_ref()?),
+                tag: node.tag.clone()?,
             };
             return Some((info, None));
         }
@@ -271,7 +271,7 @@ impl AsdfFile {
             dtype: meta.dtype.clone(),
             storage,
             compression,
-            tag: Arc::clone(node.tag.as_ref()?),
+            tag: node.tag.clone()?,
         };
         Some((info, Some(meta)))
     }
@@ -358,14 +358,14 @@ impl AsdfFile {
     ) -> Result<AsdfArray> {
         let native = meta.dtype.to_native();
         let resolved = || match shape {
-            Some(s) => Ok(s.to_vec()),
-            None => self.resolved_shape(meta, path),
+            Some(s) => Ok(Shape::from_slice(s)),
+            None => self.resolved_shape(meta, path).map(Shape::from_vec),
         };
         let (shape, storage, codec, inline_mask) = match &meta.source {
             Source::Inline(data) => {
                 let shape = resolved()?;
                 let (bytes, mask) = inline_to_bytes(data, &meta.dtype, &shape, path)?;
-                let buf = ArrayBuf::from_bytes(native.clone(), shape.clone(), &bytes)?;
+                let buf = ArrayBuf::from_bytes(native.clone(), shape.to_vec(), &bytes)?;
                 (shape, Storage::Inline(Arc::new(buf)), None, mask)
             }
             Source::Block(i) => {
@@ -386,10 +386,10 @@ impl AsdfFile {
                     ));
                 }
                 let len = blocks.data_len(0)?;
-                let shape = match &meta.shape {
+                let shape = Shape::from_vec(match &meta.shape {
                     Some(s) if s.first() == Some(&Dim::Star) => star_shape(s, meta, len, path)?,
                     _ => self.resolved_shape(meta, path)?,
-                };
+                });
                 let codec = blocks.headers()[0].compression_name();
                 let view = self.view(meta, &shape, blocks, 0, len, path)?;
                 (shape, Storage::Block(view), codec, None)
@@ -429,8 +429,12 @@ impl AsdfFile {
     ) -> Result<BlockView> {
         let elem = meta.dtype.size();
         let strides = match &meta.strides {
-            Some(s) => s.clone(),
-            None => nd_core::byte_strides(shape, nd_core::Order::C, elem),
+            Some(s) => Strides::from_slice(s),
+            None => {
+                let mut s = smallvec::smallvec![0; shape.len()];
+                nd_core::byte_strides_into(shape, nd_core::Order::C, elem, &mut s);
+                s
+            }
         };
         check_view_bounds(shape, meta.offset, &strides, elem, len, path)?;
         Ok(BlockView {

@@ -47,4 +47,4 @@ pub use error::{Error, Result};
 pub use file::{ArrayInfo, AsdfFile, OpenedArray, StorageKind, VerifyReport};
 pub use layout::{BlockHeader, IndexStatus, Layout};
 pub use write::{ArrayOptions, AsdfWriter, Compression, StreamWriter};
-pub use yaml::{Node, Value};
+pub use yaml::{Integer, Node, Tag, ThinVec, Value};

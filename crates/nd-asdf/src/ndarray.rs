@@ -271,7 +271,7 @@ pub fn parse_ndarray(node: &Node, path: &str) -> Result<NdArrayMeta> {
             )?;
             let src = match &s.value {
                 Value::Int(i) => Source::Block(
-                    i64::try_from(*i).map_err(|_| Error::node(path, "source out of range"))?,
+                    i64::try_from(i.get()).map_err(|_| Error::node(path, "source out of range"))?,
                 ),
                 Value::Str(u) => Source::External(u.to_string()),
                 _ => return Err(Error::node(path, "source is neither an integer nor a URI")),
@@ -295,7 +295,7 @@ pub fn parse_ndarray(node: &Node, path: &str) -> Result<NdArrayMeta> {
                 .ok_or_else(|| Error::node(path, "shape is not a list"))?
                 .iter()
                 .map(|d| match &d.value {
-                    Value::Int(i) => u64::try_from(*i)
+                    Value::Int(i) => u64::try_from(i.get())
                         .map(Dim::Fixed)
                         .map_err(|_| Error::node(path, "negative dimension")),
                     Value::Str(s) if &**s == "*" => Ok(Dim::Star),
@@ -328,7 +328,7 @@ pub fn parse_ndarray(node: &Node, path: &str) -> Result<NdArrayMeta> {
     let mask = match f.mask {
         None => None,
         Some(m) => match &m.value {
-            Value::Int(i) => Some(Mask::Scalar(*i as f64)),
+            Value::Int(i) => Some(Mask::Scalar(i.get() as f64)),
             Value::Float(f) => Some(Mask::Scalar(*f)),
             Value::Map(_) | Value::Seq(_)
                 if m.tag()
@@ -505,7 +505,7 @@ pub fn inline_to_bytes(
 
 fn num_of(node: &Node) -> Option<f64> {
     match &node.value {
-        Value::Int(i) => Some(*i as f64),
+        Value::Int(i) => Some(i.get() as f64),
         Value::Float(f) => Some(*f),
         Value::Bool(b) => Some(*b as u8 as f64),
         Value::Null => Some(0.0),
@@ -517,7 +517,7 @@ fn num_of(node: &Node) -> Option<f64> {
 
 fn int_of(node: &Node) -> Option<i128> {
     match &node.value {
-        Value::Int(i) => Some(*i),
+        Value::Int(i) => Some(i.get()),
         Value::Float(f) if f.is_finite() => Some(f.trunc() as i128),
         Value::Bool(b) => Some(*b as i128),
         Value::Null => Some(0),

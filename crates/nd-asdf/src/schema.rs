@@ -141,7 +141,7 @@ fn walk(n: &Node, path: &str, out: &mut Vec<SchemaIssue>) {
 
 fn int_of(n: &Node) -> Option<i128> {
     match (&n.tag, &n.value) {
-        (None, Value::Int(i)) => Some(*i),
+        (None, Value::Int(i)) => Some(i.get()),
         _ => None,
     }
 }

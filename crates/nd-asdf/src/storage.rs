@@ -12,6 +12,9 @@ use std::sync::Arc;
 /// Full reads of uncompressed blocks are read in pieces of this many bytes, in parallel.
 const DIRECT_PIECE: usize = 4 << 20;
 
+/// Byte strides of a view, held inline up to 4 axes (no allocation for the arrays of a listing).
+pub(crate) type Strides = smallvec::SmallVec<[i64; 4]>;
+
 /// A strided view into the decoded bytes of one block.
 #[derive(Debug, Clone)]
 pub struct BlockView {
@@ -20,7 +23,7 @@ pub struct BlockView {
     /// Byte offset of element (0, 0, ...) in the block data.
     pub(crate) offset: u64,
     /// Byte strides.
-    pub(crate) strides: Vec<i64>,
+    pub(crate) strides: Strides,
     /// Byte order of the stored values.
     pub(crate) endian: Endian,
 }

@@ -105,7 +105,7 @@ impl Default for AsdfWriter {
 fn software() -> Node {
     Node::tagged(
         "tag:stsci.edu:asdf/core/software-1.0.0",
-        Value::Map(vec![
+        Value::Map(thin_vec::thin_vec![
             (Node::str("author"), Node::str("nd")),
             (
                 Node::str("homepage"),
@@ -123,7 +123,7 @@ impl AsdfWriter {
         AsdfWriter {
             tree: Node::tagged(
                 "tag:stsci.edu:asdf/core/asdf-1.1.0",
-                Value::Map(vec![(Node::str("asdf_library"), software())]),
+                Value::Map(thin_vec::thin_vec![(Node::str("asdf_library"), software())]),
             ),
             blocks: Vec::new(),
             stream: None,
@@ -189,7 +189,7 @@ impl AsdfWriter {
             stored_dt.swap_from_native(endian, &mut bytes);
             let b = self.add_block(bytes, opts.compression);
             block = Some(b);
-            m.push((Node::str("source"), Node::new(Value::Int(b as i128))));
+            m.push((Node::str("source"), Node::new(Value::int(b as i128))));
         }
         m.push((
             Node::str("datatype"),
@@ -199,7 +199,7 @@ impl AsdfWriter {
             m.push((Node::str("byteorder"), Node::str(byteorder(endian))));
         }
         m.push((Node::str("shape"), int_seq(data.shape())));
-        self.set(path, Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m)))?;
+        self.set(path, Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m.into())))?;
         Ok(block)
     }
 
@@ -231,23 +231,23 @@ impl AsdfWriter {
         let m = vec![
             (
                 Node::str("source"),
-                Node::new(Value::Int(base_block as i128)),
+                Node::new(Value::int(base_block as i128)),
             ),
             (Node::str("datatype"), datatype_node(dtype, endian)?),
             (Node::str("byteorder"), Node::str(byteorder(endian))),
             (Node::str("shape"), int_seq(shape)),
-            (Node::str("offset"), Node::new(Value::Int(offset as i128))),
+            (Node::str("offset"), Node::new(Value::int(offset as i128))),
             (
                 Node::str("strides"),
                 Node::new(Value::Seq(
                     strides
                         .iter()
-                        .map(|&s| Node::new(Value::Int(s as i128)))
+                        .map(|&s| Node::new(Value::int(s as i128)))
                         .collect(),
                 )),
             ),
         ];
-        self.set(path, Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m)))
+        self.set(path, Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m.into())))
     }
 
     /// Add a masked array: values plus a boolean mask array (python asdf's layout).
@@ -297,14 +297,14 @@ impl AsdfWriter {
     /// [`StreamWriter::write_rows`] after [`AsdfWriter::write_streaming`].
     pub fn set_stream(&mut self, path: &str, dtype: &DataType, row_shape: &[u64]) -> Result<()> {
         let mut shape = vec![Node::str("*")];
-        shape.extend(row_shape.iter().map(|&d| Node::new(Value::Int(d as i128))));
+        shape.extend(row_shape.iter().map(|&d| Node::new(Value::int(d as i128))));
         let m = vec![
-            (Node::str("source"), Node::new(Value::Int(-1))),
+            (Node::str("source"), Node::new(Value::int(-1))),
             (Node::str("datatype"), datatype_node(dtype, Endian::NATIVE)?),
             (Node::str("byteorder"), Node::str(byteorder(Endian::NATIVE))),
-            (Node::str("shape"), Node::new(Value::Seq(shape))),
+            (Node::str("shape"), Node::new(Value::Seq(shape.into()))),
         ];
-        self.set(path, Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m)))?;
+        self.set(path, Node::tagged(NDARRAY_TAG_WRITE, Value::Map(m.into())))?;
         self.stream = Some((path.to_string(), Vec::new()));
         Ok(())
     }

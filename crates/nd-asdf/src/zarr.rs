@@ -308,11 +308,11 @@ pub(crate) fn write_zarr(
 pub(crate) fn zarr_node(meta: &ArrayMetadataV2, map_block: usize) -> Node {
     Node::tagged(
         ZARR_TAG_WRITE,
-        Value::Map(vec![
+        Value::Map(thin_vec::thin_vec![
             (Node::str(".zarray"), Node::from_json(&meta.to_json())),
             (
                 Node::str("chunk_block_map"),
-                Node::new(Value::Int(map_block as i128)),
+                Node::new(Value::int(map_block as i128)),
             ),
         ]),
     )

@@ -12,7 +12,7 @@ fn file(meta_bytes: usize, big: usize, index: bool) -> Vec<u8> {
     let words: Vec<Node> = (0..meta_bytes / 12)
         .map(|i| Node::str(format!("w{i:08}")))
         .collect();
-    w.set("meta/words", Node::new(nd_asdf::Value::Seq(words)))
+    w.set("meta/words", Node::new(nd_asdf::Value::Seq(words.into())))
         .unwrap();
     for name in ["a", "b"] {
         let a = ArrayBuf::from_vec(vec![100], &vec![1.5f64; 100]).unwrap();

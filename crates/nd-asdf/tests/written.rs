@@ -200,15 +200,14 @@ fn write_files_python_reads() {
         meta.push((Node::str(format!("k{s}")), Node::str(s)));
     }
     meta.push((Node::str("float"), Node::new(Value::Float(1e20))));
-    meta.push((Node::str("int"), Node::new(Value::Int(-7))));
+    meta.push((Node::str("int"), Node::new(Value::int(-7))));
     meta.push((
         Node::str("list"),
-        Node::new(Value::Seq(vec![
-            Node::new(Value::Bool(true)),
-            Node::new(Value::Null),
-        ])),
+        Node::new(Value::Seq(
+            vec![Node::new(Value::Bool(true)), Node::new(Value::Null)].into(),
+        )),
     ));
-    w.set("meta", Node::new(Value::Map(meta))).unwrap();
+    w.set("meta", Node::new(Value::Map(meta.into()))).unwrap();
     w.write(out("w_dtypes.asdf")).unwrap();
     e.finish();
     check_ours(&out("w_dtypes.asdf"), "w_dtypes");

@@ -45,8 +45,8 @@ pub use limits::Limits;
 pub use npy::NpyWriter;
 pub use selection::{AxisSelection, Selection};
 pub use shape::{
-    byte_strides, coords_of, fmt_shape, linear_index, next_index, num_bytes, num_elements,
-    ChunkGrid, ChunkPiece, Order, Region,
+    byte_strides, byte_strides_into, coords_of, fmt_shape, linear_index, next_index, num_bytes,
+    num_elements, ChunkGrid, ChunkPiece, Order, Region,
 };
 pub use source::{open_local, ByteSource, CountingSource, FileSource, MemSource, MmapSource};
 pub use store::{validate_key, write_atomic, DirStore, Fetched, MemStore, Store, MAP_VALUE_MIN};

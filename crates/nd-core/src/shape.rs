@@ -67,10 +67,26 @@ pub fn strides(shape: &[u64], order: Order) -> Vec<u64> {
 /// signed strides of a strided view (numpy's `strides`). Saturates at `i64::MAX` (an array that
 /// large cannot be addressed; bounds checks against the data then fail).
 pub fn byte_strides(shape: &[u64], order: Order, elem: usize) -> Vec<i64> {
-    strides(shape, order)
-        .into_iter()
-        .map(|s| i64::try_from(s.saturating_mul(elem as u64)).unwrap_or(i64::MAX))
-        .collect()
+    let mut out = vec![0; shape.len()];
+    byte_strides_into(shape, order, elem, &mut out);
+    out
+}
+
+/// [`byte_strides`] written into `out` (one per axis of `shape`; extra items are left alone):
+/// for a caller that keeps them without an allocation of their own.
+pub fn byte_strides_into(shape: &[u64], order: Order, elem: usize, out: &mut [i64]) {
+    // the element stride of each axis is the product of the sizes of the axes after it (C) or
+    // before it (F)
+    let mut step = 1u64;
+    let mut set = |o: &mut i64, d: u64| {
+        *o = i64::try_from(step.saturating_mul(elem as u64)).unwrap_or(i64::MAX);
+        step = step.saturating_mul(d);
+    };
+    let axes = out.iter_mut().zip(shape);
+    match order {
+        Order::C => axes.rev().for_each(|(o, &d)| set(o, d)),
+        Order::F => axes.for_each(|(o, &d)| set(o, d)),
+    }
 }
 
 /// The C-order linear index of `coords` in a grid of `counts` per axis (the last axis varies
@@ -577,6 +593,21 @@ mod tests {
         assert_eq!(byte_strides(&[2, 3, 4], Order::C, 8), vec![96, 32, 8]);
         assert_eq!(byte_strides(&[2, 3, 4], Order::F, 2), vec![2, 4, 12]);
         assert_eq!(byte_strides(&[2, u64::MAX], Order::C, 8)[0], i64::MAX);
+        // the element strides, times the element size, in both orders
+        for shape in [&[][..], &[5], &[3, 1, 7], &[2, 3, 4, 5, 6], &[0, 9]] {
+            for order in [Order::C, Order::F] {
+                let want: Vec<i64> = strides(shape, order)
+                    .iter()
+                    .map(|&s| s as i64 * 4)
+                    .collect();
+                assert_eq!(byte_strides(shape, order, 4), want);
+                // into a longer buffer: the extra items are left alone
+                let mut out = vec![-1; shape.len() + 2];
+                byte_strides_into(shape, order, 4, &mut out);
+                assert_eq!(out[..shape.len()], want[..]);
+                assert_eq!(out[shape.len()..], [-1, -1]);
+            }
+        }
     }
 
     #[test]

@@ -9,9 +9,8 @@
 //! and the `asdf_yaml` fuzz target).
 
 use super::loader::{LoadOptions, Loader};
-use super::node::Node;
+use super::node::{Node, Tag};
 use saphyr_parser::{Marker, ScalarStyle, Span};
-use std::sync::Arc;
 
 /// A line that holds something: its indent, its text without the spaces around it, where it
 /// starts in the document.
@@ -119,7 +118,7 @@ struct P<'a> {
     ld: Loader,
     /// The last tag token resolved and its tag: the nodes of a tree repeat a few tags (thousands
     /// of `!core/ndarray-1.1.0`), and the handles do not change after the directives.
-    last_tag: Option<(&'a str, Arc<str>)>,
+    last_tag: Option<(&'a str, Tag)>,
 }
 
 /// Give up: the text is outside the fast subset (or in error).
@@ -316,13 +315,13 @@ impl<'a> P<'a> {
     }
 
     /// A tag token at the start of `s`: the full tag and what follows it (trimmed).
-    fn tag(&mut self, s: &'a str) -> R<(Arc<str>, &'a str)> {
+    fn tag(&mut self, s: &'a str) -> R<(Tag, &'a str)> {
         let end = s.bytes().position(|c| c == b' ').unwrap_or(s.len());
         let tok = &s[..end]; // ok: the position of an ASCII space is a char boundary
         let rest = s[end..].trim_start_matches(' ');
         if let Some((t, tag)) = &self.last_tag {
             if *t == tok {
-                return Ok((Arc::clone(tag), rest));
+                return Ok((tag.clone(), rest));
             }
         }
         if tok.len() < 2 || tok.contains('%') {
@@ -334,8 +333,8 @@ impl<'a> P<'a> {
             if uri.is_empty() || !uri_ok(uri) {
                 return Err(Bail);
             }
-            let tag = self.ld.intern(uri);
-            self.last_tag = Some((tok, Arc::clone(&tag)));
+            let tag = self.ld.tag(uri);
+            self.last_tag = Some((tok, tag.clone()));
             return Ok((tag, rest));
         }
         // the handle: `!!`, `!name!` or `!`
@@ -354,12 +353,12 @@ impl<'a> P<'a> {
             .map(|(_, p)| *p)
             .ok_or(Bail)?;
         let tag = self.ld.intern_tag(prefix, suffix);
-        self.last_tag = Some((tok, Arc::clone(&tag)));
+        self.last_tag = Some((tok, tag.clone()));
         Ok((tag, rest))
     }
 
     /// The block node starting at the current line (indent at least `min`).
-    fn block_node(&mut self, min: usize, tag: Option<Arc<str>>, depth: usize) -> R {
+    fn block_node(&mut self, min: usize, tag: Option<Tag>, depth: usize) -> R {
         if depth > self.ld.max_depth {
             return Err(Bail);
         }
@@ -377,7 +376,7 @@ impl<'a> P<'a> {
 
     /// The value after `key:` or `- ` when the line ends there: a nested block, an indentless
     /// sequence (mapping values only), or an empty scalar.
-    fn nested(&mut self, ind: usize, tag: Option<Arc<str>>, in_map: bool, depth: usize) -> R {
+    fn nested(&mut self, ind: usize, tag: Option<Tag>, in_map: bool, depth: usize) -> R {
         self.lines.advance()?;
         match self.line() {
             Some(l) if l.indent > ind => self.block_node(ind + 1, tag, depth + 1),
@@ -394,7 +393,7 @@ impl<'a> P<'a> {
         }
     }
 
-    fn block_map(&mut self, ind: usize, tag: Option<Arc<str>>, depth: usize) -> R {
+    fn block_map(&mut self, ind: usize, tag: Option<Tag>, depth: usize) -> R {
         let r = self.ld.on_start(false, 0, tag, 0);
         self.ok(r)?;
         while let Some(l) = self.line() {
@@ -437,7 +436,7 @@ impl<'a> P<'a> {
         Ok(())
     }
 
-    fn block_seq(&mut self, ind: usize, tag: Option<Arc<str>>, depth: usize) -> R {
+    fn block_seq(&mut self, ind: usize, tag: Option<Tag>, depth: usize) -> R {
         let r = self.ld.on_start(true, 0, tag, 0);
         self.ok(r)?;
         while let Some(l) = self.line() {
@@ -484,7 +483,7 @@ impl<'a> P<'a> {
 
     /// A value that ends on its line (a flow collection may continue on more indented lines):
     /// flow sequence or mapping, quoted or plain scalar. Leaves the parser on its last line.
-    fn inline(&mut self, s: &'a str, tag: Option<Arc<str>>, at: usize, depth: usize) -> R {
+    fn inline(&mut self, s: &'a str, tag: Option<Tag>, at: usize, depth: usize) -> R {
         let sp = span(at);
         match s.as_bytes().first() {
             Some(b'[') | Some(b'{') => {
@@ -526,13 +525,7 @@ impl<'a> P<'a> {
     }
 
     /// A flow node at the start of `s` (one line: continuation lines already joined); what follows it.
-    fn flow<'s>(
-        &mut self,
-        s: &'s str,
-        tag: Option<Arc<str>>,
-        at: usize,
-        depth: usize,
-    ) -> R<&'s str> {
+    fn flow<'s>(&mut self, s: &'s str, tag: Option<Tag>, at: usize, depth: usize) -> R<&'s str> {
         if depth > self.ld.max_depth {
             return Err(Bail);
         }

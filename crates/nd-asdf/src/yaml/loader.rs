@@ -1,7 +1,7 @@
 //! The tree builder both parsers feed: scalars resolved as PyYAML does, anchors and aliases
 //! expanded under a node budget, duplicate keys (last value wins), merge keys, a depth limit.
 
-use super::node::{Node, Value, YAML_TAG_PREFIX};
+use super::node::{Node, Tag, ThinVec, Value, YAML_TAG_PREFIX};
 use super::resolve::{construct_bool, construct_float, construct_int, resolve_plain, Implicit};
 use crate::error::{Error, Result};
 use saphyr_parser::{Event, ScalarStyle, Span};
@@ -36,17 +36,21 @@ impl LoadOptions {
     }
 }
 
+/// A collection being built. Its items (entries) so far are the tail of the loader's shared
+/// stack of them, from `start`: nested collections push theirs after it and take them away when
+/// they end, so no collection has a buffer of its own that grows, and each finished one is
+/// allocated once, at its size.
 struct Frame {
-    tag: Option<Arc<str>>,
+    tag: Option<Tag>,
     anchor: usize,
     size: u64,
+    start: usize,
     kind: FrameKind,
 }
 
 enum FrameKind {
-    Seq(Vec<Node>),
+    Seq,
     Map {
-        entries: Vec<(Node, Node)>,
         seen: Option<Box<KeyIndex>>,
         key: Option<Node>,
         merges: Vec<Node>,
@@ -57,6 +61,10 @@ enum FrameKind {
 /// Builds a tree from parse events (either parser's).
 pub(super) struct Loader {
     stack: Vec<Frame>,
+    /// The items of the open sequences, innermost last ([`Frame`]).
+    items: Vec<Node>,
+    /// The entries of the open mappings, innermost last ([`Frame`]).
+    entries: Vec<(Node, Node)>,
     anchors: HashMap<usize, (Node, u64)>,
     total: u64,
     budget: u64,
@@ -65,8 +73,10 @@ pub(super) struct Loader {
     /// The document's root node, once its last event came.
     pub(super) root: Option<Node>,
     base_offset: u64,
-    /// The strings and tags of the tree so far, each once ([`Loader::intern`]).
+    /// The strings of the tree so far, each once ([`Loader::intern`]).
     strings: HashSet<Arc<str>>,
+    /// The tags of the tree so far, each once ([`Loader::intern_tag`]).
+    tags: HashSet<Tag>,
     /// The last strings interned, by a cheap hash of their text: most repeats (the keys and
     /// values of thousands of alike nodes) are found here without hashing the text.
     recent: [Option<Arc<str>>; RECENT],
@@ -97,6 +107,8 @@ impl Loader {
     pub(super) fn new(opts: LoadOptions, base_offset: u64) -> Self {
         Loader {
             stack: Vec::new(),
+            items: Vec::new(),
+            entries: Vec::new(),
             anchors: HashMap::new(),
             total: 0,
             budget: opts.node_budget,
@@ -104,6 +116,7 @@ impl Loader {
             root: None,
             base_offset,
             strings: HashSet::new(),
+            tags: HashSet::new(),
             recent: [const { None }; RECENT],
             scratch: String::new(),
         }
@@ -135,15 +148,25 @@ impl Loader {
         a
     }
 
+    /// The tag `t`: the one made for this text so far, else a new one (kept for the next time).
+    pub(super) fn tag(&mut self, t: &str) -> Tag {
+        if let Some(tag) = self.tags.get(t) {
+            return tag.clone();
+        }
+        let tag = Tag::from(t);
+        self.tags.insert(tag.clone());
+        tag
+    }
+
     /// The tag `prefix` + `suffix` (a `%TAG` handle's prefix and a shorthand's suffix), interned.
-    pub(super) fn intern_tag(&mut self, prefix: &str, suffix: &str) -> Arc<str> {
+    pub(super) fn intern_tag(&mut self, prefix: &str, suffix: &str) -> Tag {
         let mut t = std::mem::take(&mut self.scratch);
         t.clear();
         t.push_str(prefix);
         t.push_str(suffix);
-        let a = self.intern(&t);
+        let tag = self.tag(&t);
         self.scratch = t;
-        a
+        tag
     }
 
     /// True while a collection is open (the document is not complete).
@@ -201,7 +224,7 @@ impl Loader {
         value: &str,
         style: ScalarStyle,
         anchor: usize,
-        tag: Option<Arc<str>>,
+        tag: Option<Tag>,
         span: Span,
     ) -> Result<()> {
         self.count(1)?;
@@ -215,25 +238,28 @@ impl Loader {
         &mut self,
         seq: bool,
         anchor: usize,
-        tag: Option<Arc<str>>,
+        tag: Option<Tag>,
         items: usize,
     ) -> Result<()> {
         self.count(1)?;
-        let kind = if seq {
-            FrameKind::Seq(Vec::with_capacity(items))
+        let (start, kind) = if seq {
+            self.items.reserve(items);
+            (self.items.len(), FrameKind::Seq)
         } else {
-            FrameKind::Map {
-                entries: Vec::with_capacity(items),
+            self.entries.reserve(items);
+            let kind = FrameKind::Map {
                 seen: None,
                 key: None,
                 merges: Vec::new(),
                 pending_merge: false,
-            }
+            };
+            (self.entries.len(), kind)
         };
         self.push(Frame {
             tag,
             anchor,
             size: 1,
+            start,
             kind,
         })
     }
@@ -248,28 +274,19 @@ impl Loader {
                 "tag:yaml.org,2002:seq" | "tag:yaml.org,2002:map" | "!"
             )
         });
-        // a collection's spare capacity is given back (the allocator splits the block in place):
-        // a tree lives as long as its file, and most of its collections are small (a one-item
-        // `shape: [64]` would keep room for four)
-        let node = match f.kind {
-            FrameKind::Seq(mut items) => {
-                items.shrink_to_fit();
-                Node {
-                    tag,
-                    value: Value::Seq(items),
-                }
+        // allocated at its size: a tree lives as long as its file, and most of its collections
+        // are small (a one-item `shape: [64]`)
+        let value = match f.kind {
+            FrameKind::Seq => Value::Seq(take_tail(&mut self.items, f.start)),
+            FrameKind::Map { merges, .. } if merges.is_empty() => {
+                Value::Map(take_tail(&mut self.entries, f.start))
             }
-            FrameKind::Map {
-                entries, merges, ..
-            } => {
-                let mut entries = flatten_merges(entries, merges);
-                entries.shrink_to_fit();
-                Node {
-                    tag,
-                    value: Value::Map(entries),
-                }
+            FrameKind::Map { merges, .. } => {
+                let own = self.entries.drain(f.start..).collect();
+                Value::Map(flatten_merges(own, merges).into())
             }
         };
+        let node = Node { tag, value };
         self.finish(node, f.size, f.anchor, false, span)
     }
 
@@ -285,7 +302,7 @@ impl Loader {
         &mut self,
         value: &str,
         style: ScalarStyle,
-        tag: Option<Arc<str>>,
+        tag: Option<Tag>,
         span: Span,
     ) -> Result<(Node, bool)> {
         let offset = self.base_offset + span.start.index() as u64;
@@ -299,7 +316,7 @@ impl Loader {
                 Implicit::Null => Value::Null,
                 Implicit::Bool => Value::Bool(construct_bool(value).ok_or_else(|| bad("bool"))?),
                 Implicit::Int => match construct_int(value) {
-                    Some(i) => Value::Int(i),
+                    Some(i) => Value::int(i),
                     None => {
                         // larger than i128 (PyYAML has unbounded ints): keep the text, tagged
                         return Ok((
@@ -336,7 +353,7 @@ impl Loader {
                 construct_bool(value).ok_or_else(|| bad("bool"))?,
             )),
             Some(_) if core("int") => {
-                Node::new(Value::Int(construct_int(value).ok_or_else(|| bad("int"))?))
+                Node::new(Value::int(construct_int(value).ok_or_else(|| bad("int"))?))
             }
             Some(_) if core("float") => Node::new(Value::Float(
                 construct_float(value).ok_or_else(|| bad("float"))?,
@@ -369,9 +386,8 @@ impl Loader {
         };
         parent.size = parent.size.saturating_add(size);
         match &mut parent.kind {
-            FrameKind::Seq(items) => items.push(node),
+            FrameKind::Seq => self.items.push(node),
             FrameKind::Map {
-                entries,
                 seen,
                 key,
                 merges,
@@ -394,7 +410,7 @@ impl Loader {
                         merges.push(node);
                         *pending_merge = false;
                     } else {
-                        insert_entry_hashed(entries, seen, k, node);
+                        insert_entry_hashed(&mut self.entries, parent.start, seen, k, node);
                     }
                 }
             },
@@ -414,7 +430,7 @@ fn key_hash(hasher: &std::collections::hash_map::RandomState, k: &Node) -> Optio
     match &k.value {
         Value::Null => 0u8.hash(&mut h),
         Value::Bool(b) => (1u8, b).hash(&mut h),
-        Value::Int(i) => (2u8, i).hash(&mut h),
+        Value::Int(i) => (2u8, i.get()).hash(&mut h),
         Value::Str(s) => (3u8, &**s).hash(&mut h),
         _ => return None,
     }
@@ -428,19 +444,30 @@ struct KeyIndex {
     map: HashMap<u64, usize>,
 }
 
+/// The items of `stack` from `start` on, taken into a collection of their own (exactly their
+/// size).
+fn take_tail<T>(stack: &mut Vec<T>, start: usize) -> ThinVec<T> {
+    let mut out = ThinVec::with_capacity(stack.len().saturating_sub(start));
+    out.extend(stack.drain(start.min(stack.len())..));
+    out
+}
+
+/// Add `k: v` to the mapping whose entries are `entries[start..]` (a repeated key keeps its
+/// position and takes the new value).
 fn insert_entry_hashed(
     entries: &mut Vec<(Node, Node)>,
+    start: usize,
     seen: &mut Option<Box<KeyIndex>>,
     k: Node,
     v: Node,
 ) {
     if seen.is_none() {
-        if entries.len() < HASH_FROM {
-            return insert_entry(entries, k, v);
+        if entries.len().saturating_sub(start) < HASH_FROM {
+            return insert_entry(entries, start, k, v);
         }
         // the mapping became large: index what it has so far
         let mut idx = Box::<KeyIndex>::default();
-        for (i, (kk, _)) in entries.iter().enumerate() {
+        for (i, (kk, _)) in entries.iter().enumerate().skip(start) {
             if let Some(h) = key_hash(&idx.state, kk) {
                 idx.map.entry(h).or_insert(i);
             }
@@ -448,7 +475,7 @@ fn insert_entry_hashed(
         *seen = Some(idx);
     }
     let Some(idx) = seen.as_mut() else {
-        return insert_entry(entries, k, v);
+        return insert_entry(entries, start, k, v);
     };
     match key_hash(&idx.state, &k) {
         Some(h) => match idx.map.get(&h) {
@@ -458,18 +485,20 @@ fn insert_entry_hashed(
                 }
             }
             // a 64-bit hash collision between different keys: the slow way
-            Some(_) => insert_entry(entries, k, v),
+            Some(_) => insert_entry(entries, start, k, v),
             None => {
                 idx.map.insert(h, entries.len());
                 entries.push((k, v));
             }
         },
-        None => insert_entry(entries, k, v),
+        None => insert_entry(entries, start, k, v),
     }
 }
 
-fn insert_entry(entries: &mut Vec<(Node, Node)>, k: Node, v: Node) {
-    if let Some(slot) = entries.iter_mut().find(|(kk, _)| kk.value == k.value) {
+/// Add `k: v` to the mapping `entries[start..]` by a linear search for `k`.
+fn insert_entry(entries: &mut Vec<(Node, Node)>, start: usize, k: Node, v: Node) {
+    let own = entries.get_mut(start..).unwrap_or_default();
+    if let Some(slot) = own.iter_mut().find(|(kk, _)| kk.value == k.value) {
         slot.1 = v;
     } else {
         entries.push((k, v));
@@ -481,12 +510,12 @@ fn flatten_merges(own: Vec<(Node, Node)>, merges: Vec<Node>) -> Vec<(Node, Node)
     if merges.is_empty() {
         return own;
     }
-    let mut sources: Vec<Vec<(Node, Node)>> = Vec::new();
+    let mut sources: Vec<ThinVec<(Node, Node)>> = Vec::new();
     for m in merges {
         match m.value {
             Value::Map(e) => sources.push(e),
             Value::Seq(items) => {
-                let mut sub: Vec<Vec<(Node, Node)>> = items
+                let mut sub: Vec<ThinVec<(Node, Node)>> = items
                     .into_iter()
                     .filter_map(|n| match n.value {
                         Value::Map(e) => Some(e),
@@ -502,11 +531,11 @@ fn flatten_merges(own: Vec<(Node, Node)>, merges: Vec<Node>) -> Vec<(Node, Node)
     let mut out = Vec::new();
     for s in sources {
         for (k, v) in s {
-            insert_entry(&mut out, k, v);
+            insert_entry(&mut out, 0, k, v);
         }
     }
     for (k, v) in own {
-        insert_entry(&mut out, k, v);
+        insert_entry(&mut out, 0, k, v);
     }
     out
 }

@@ -17,5 +17,7 @@ mod resolve;
 
 pub use load::{load, load_events, load_fast, load_with};
 pub use loader::LoadOptions;
-pub use node::{python_float_repr, tag_base, tag_version, Node, Value, YAML_TAG_PREFIX};
+pub use node::{
+    python_float_repr, tag_base, tag_version, Integer, Node, Tag, ThinVec, Value, YAML_TAG_PREFIX,
+};
 pub use resolve::{construct_float, construct_int, pyyaml_nan, resolve_plain, Implicit};

@@ -1,12 +1,19 @@
 //! The YAML tree: [`Node`] (a value with the tag it had) and [`Value`], tag names, and Python's
 //! float formatting.
 //!
-//! Strings and tags are shared (`Arc<str>`): the loader gives every repeated key, value and tag
+//! Strings and tags are shared (`Arc<str>`, [`Tag`]): the loader gives every repeated key, value and tag
 //! of a tree one allocation (an ASDF file with thousands of arrays repeats `source`,
 //! `datatype`, `float64`, `little` and its ndarray tag thousands of times), and cloning a
 //! tree or a subtree copies no text.
+//!
+//! A node takes 32 bytes (`Arc<str>` tags, `Vec`s and an `i128` field would make it 48): a tag
+//! is a [`Tag`] (one pointer), collections are [`ThinVec`]s (length and capacity in the
+//! allocation, one pointer in the node) and integers an [`Integer`] aligned to 8. A tree of
+//! thousands of arrays holds tens of thousands of nodes, and every page of it is fresh memory
+//! the loader touches first.
 
 use std::sync::Arc;
+pub use thin_vec::ThinVec;
 
 /// The YAML core tag prefix.
 pub const YAML_TAG_PREFIX: &str = "tag:yaml.org,2002:";
@@ -16,7 +23,7 @@ pub const YAML_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 pub struct Node {
     /// The explicit tag (`tag:stsci.edu:asdf/core/ndarray-1.0.0`, `asdf://...`), `None` for untagged
     /// nodes and for nodes whose tag is a YAML core type that was resolved into the value.
-    pub tag: Option<Arc<str>>,
+    pub tag: Option<Tag>,
     /// The value.
     pub value: Value,
 }
@@ -29,15 +36,95 @@ pub enum Value {
     /// A boolean (`true`, `yes`, `on`, ... in YAML 1.1).
     Bool(bool),
     /// An integer (decimal, `0x`, `0b`, leading-zero octal, sexagesimal, underscores).
-    Int(i128),
+    Int(Integer),
     /// A float (including `.nan`, `.inf`, sexagesimal).
     Float(f64),
     /// A string (also the value of scalars with an unknown tag, and of timestamps).
     Str(Arc<str>),
     /// A sequence.
-    Seq(Vec<Node>),
+    Seq(ThinVec<Node>),
     /// A mapping, in file order (keys are unique: a repeated key keeps its first position and last value).
-    Map(Vec<(Node, Node)>),
+    Map(ThinVec<(Node, Node)>),
+}
+
+/// The tag of a [`Node`]: its text, shared (cloning copies no text), behind one pointer.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tag(Arc<Box<str>>);
+
+impl std::ops::Deref for Tag {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Tag {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Tag {
+    fn from(s: &str) -> Self {
+        Tag(Arc::new(s.into()))
+    }
+}
+
+impl From<String> for Tag {
+    fn from(s: String) -> Self {
+        Tag(Arc::new(s.into_boxed_str()))
+    }
+}
+
+impl std::fmt::Debug for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+/// The integer of a [`Value::Int`]: an `i128` (PyYAML's integers are unbounded; nd keeps 128
+/// bits, enough for every `int64` and `uint64`) stored at 8-byte alignment, so that it does
+/// not make every [`Value`] 16-byte aligned and 8 bytes larger.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(C, packed(8))]
+pub struct Integer(i128);
+
+impl Integer {
+    /// The value.
+    pub fn get(self) -> i128 {
+        self.0
+    }
+}
+
+impl From<i128> for Integer {
+    fn from(i: i128) -> Self {
+        Integer(i)
+    }
+}
+
+impl std::fmt::Debug for Integer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.get(), f)
+    }
+}
+
+impl std::fmt::Display for Integer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.get(), f)
+    }
+}
+
+impl Value {
+    /// An integer value.
+    pub fn int(i: impl Into<i128>) -> Value {
+        Value::Int(Integer(i.into()))
+    }
 }
 
 impl Node {
@@ -47,7 +134,7 @@ impl Node {
     }
 
     /// A tagged node.
-    pub fn tagged(tag: impl Into<Arc<str>>, value: Value) -> Self {
+    pub fn tagged(tag: impl Into<Tag>, value: Value) -> Self {
         Node {
             tag: Some(tag.into()),
             value,
@@ -152,7 +239,7 @@ impl Node {
     /// The integer, if this is an integer scalar.
     pub fn as_int(&self) -> Option<i128> {
         match &self.value {
-            Value::Int(i) => Some(*i),
+            Value::Int(i) => Some(i.get()),
             _ => None,
         }
     }
@@ -186,8 +273,8 @@ impl Node {
             J::Null => Value::Null,
             J::Bool(b) => Value::Bool(*b),
             J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-                (Some(i), _, _) => Value::Int(i as i128),
-                (_, Some(u), _) => Value::Int(u as i128),
+                (Some(i), _, _) => Value::int(i),
+                (_, Some(u), _) => Value::int(u),
                 (_, _, Some(f)) => Value::Float(f),
                 _ => Value::Null,
             },
@@ -219,9 +306,9 @@ impl Node {
             Value::Null => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => {
-                if let Ok(v) = i64::try_from(*i) {
+                if let Ok(v) = i64::try_from(i.get()) {
                     J::from(v)
-                } else if let Ok(v) = u64::try_from(*i) {
+                } else if let Ok(v) = u64::try_from(i.get()) {
                     J::from(v)
                 } else {
                     J::String(i.to_string())
@@ -390,11 +477,19 @@ mod tests {
             push_index(&mut p, i);
             assert_eq!(p, format!("a/{i}"));
         }
-        let n = Node::new(Value::Seq(vec![Node::new(Value::Int(1)); 12]));
+        let n = Node::new(Value::Seq(
+            thin_vec::thin_vec![Node::new(Value::int(1)); 12],
+        ));
         let mut paths = Vec::new();
         n.walk(&mut |p, _| paths.push(p.to_string()));
         assert_eq!(paths.get(11).map(String::as_str), Some("10"));
         assert_eq!(paths.len(), 13);
+    }
+
+    #[test]
+    fn a_node_takes_32_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Node>(), 32);
     }
 
     #[test]

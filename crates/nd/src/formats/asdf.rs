@@ -47,7 +47,9 @@ impl std::borrow::Borrow<str> for Listed {
 }
 
 /// What a selector opens: the mask reader of a masked array, a listed array, or an array
-/// opened from the tree.
+/// opened from the tree. Handed straight to the caller, who boxes or shares it: a boxed
+/// `Array` would cost an allocation more for each array not listed.
+#[allow(clippy::large_enum_variant)]
 enum Opened {
     Mask(Box<dyn ArrayRead>),
     Listed(Arc<AsdfArray>),
@@ -262,12 +264,11 @@ impl Backend for AsdfDataset {
                 kept.push(Arc::new(arr));
             }
         });
-        // sized once (no rehash while it fills); the first array of a path keeps it
+        // sized once (no rehash while it fills); the first array of a path keeps it (`insert`
+        // leaves an equal element in place)
         let mut listed = HashSet::with_capacity(kept.len());
         for a in kept {
-            if !listed.contains(a.path()) {
-                listed.insert(Listed(a));
-            }
+            listed.insert(Listed(a));
         }
         // the tree does not change: the arrays of this listing replace those of an earlier one
         *self.listed.lock().unwrap_or_else(|e| e.into_inner()) = listed;
