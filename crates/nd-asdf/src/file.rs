@@ -211,7 +211,7 @@ impl AsdfFile {
     /// [`AsdfFile::open_arrays`] handing each array to `f` in file order, without collecting
     /// them (a caller that keeps only part of each pays for no list).
     pub fn open_arrays_with(&self, mut f: impl FnMut(OpenedArray)) {
-        self.tree.walk_tagged(&mut |path, node| {
+        self.tree.walk_tagged_reachable(&mut |path, node, by_path| {
             let Some((info, meta)) = self.describe(path, node) else {
                 return;
             };
@@ -223,10 +223,7 @@ impl AsdfFile {
             f(OpenedArray {
                 // the node `get_path` reaches (the first key spelled so at every level) is also
                 // the one the path index holds: no index is built for the listing
-                by_path: self
-                    .tree
-                    .get_path(path)
-                    .is_some_and(|n| std::ptr::eq(n, node)),
+                by_path,
                 path: path.to_string(),
                 info,
                 array,

@@ -541,7 +541,10 @@ fn plain_index(text: &str, max_blocks: u64) -> Option<Vec<u64>> {
     if lines.next()? != "%YAML 1.1" || lines.next()? != "---" {
         return None;
     }
-    let mut offsets = Vec::new();
+    // one offset a line: sized once (a count the text justifies, within the limit)
+    let cap = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+    let mut offsets =
+        Vec::with_capacity(cap.min(usize::try_from(max_blocks).unwrap_or(usize::MAX)));
     for line in lines.by_ref() {
         if line == "..." {
             break;

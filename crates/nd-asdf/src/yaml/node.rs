@@ -347,30 +347,60 @@ impl Node {
 
     /// Visit every node with its path (depth first, file order).
     pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&str, &'a Node)) {
-        walk_from(self, &mut String::new(), f, false);
+        let how = Walk {
+            tagged_only: false,
+            reach: false,
+        };
+        walk_from(self, &mut String::new(), &mut |p, n, _| f(p, n), how, true);
     }
 
     /// [`Node::walk`] visiting only the tagged nodes (ASDF's arrays and objects are tagged):
     /// the same paths, without making one for each untagged scalar (most nodes of a tree).
     pub fn walk_tagged<'a>(&'a self, f: &mut dyn FnMut(&str, &'a Node)) {
-        walk_from(self, &mut String::new(), f, true);
+        let how = Walk {
+            tagged_only: true,
+            reach: false,
+        };
+        walk_from(self, &mut String::new(), &mut |p, n, _| f(p, n), how, true);
+    }
+
+    /// [`Node::walk_tagged`] telling for each node whether [`Node::get_path`] of its path
+    /// reaches it (not when an earlier key of a mapping has the same string form, e.g. `1` and
+    /// `'1'`, or a key holds a `/` or is empty), found one step at a time on the way down
+    /// instead of from the root for each node.
+    pub(crate) fn walk_tagged_reachable<'a>(&'a self, f: &mut dyn FnMut(&str, &'a Node, bool)) {
+        let how = Walk {
+            tagged_only: true,
+            reach: true,
+        };
+        walk_from(self, &mut String::new(), f, how, true);
     }
 }
 
-/// Visit `n` (at `path`) and its descendants; with `tagged_only`, only the tagged ones, and
-/// untagged scalars are not descended into (they have no descendants) nor given a path.
+/// What a walk visits, and whether it tells if a node's path reaches it.
+#[derive(Clone, Copy)]
+struct Walk {
+    /// Only the tagged nodes (untagged scalars are not descended into nor given a path).
+    tagged_only: bool,
+    /// Tell whether [`Node::get_path`] of each path reaches its node (else `false` is passed).
+    reach: bool,
+}
+
+/// Visit `n` (at `path`, which `get_path` resolves to it when `reachable`) and its descendants.
 fn walk_from<'a>(
     n: &'a Node,
     path: &mut String,
-    f: &mut dyn FnMut(&str, &'a Node),
-    tagged_only: bool,
+    f: &mut dyn FnMut(&str, &'a Node, bool),
+    how: Walk,
+    reachable: bool,
 ) {
-    if !tagged_only || n.tag.is_some() {
-        f(path, n);
+    let reachable = reachable && how.reach;
+    if !how.tagged_only || n.tag.is_some() {
+        f(path, n, reachable);
     }
     let len = path.len();
     let skip = |c: &Node| {
-        tagged_only && c.tag.is_none() && !matches!(c.value, Value::Seq(_) | Value::Map(_))
+        how.tagged_only && c.tag.is_none() && !matches!(c.value, Value::Seq(_) | Value::Map(_))
     };
     match &n.value {
         Value::Seq(items) => {
@@ -382,7 +412,8 @@ fn walk_from<'a>(
                     path.push('/');
                 }
                 push_index(path, i);
-                walk_from(c, path, f, tagged_only);
+                // a decimal index always resolves to its item
+                walk_from(c, path, f, how, reachable);
                 path.truncate(len);
             }
         }
@@ -391,6 +422,7 @@ fn walk_from<'a>(
                 if skip(c) {
                     continue;
                 }
+                let at = if path.is_empty() { len } else { len + 1 };
                 if !path.is_empty() {
                     path.push('/');
                 }
@@ -398,7 +430,15 @@ fn walk_from<'a>(
                     Value::Str(s) => path.push_str(s),
                     _ => path.push_str(&k.key_string().unwrap_or_default()),
                 }
-                walk_from(c, path, f, tagged_only);
+                // `get_path` takes this step when the key is one segment and the first key of
+                // this string form
+                let step = reachable && {
+                    let seg = path.get(at..).unwrap_or_default();
+                    !seg.is_empty()
+                        && !seg.contains('/')
+                        && n.get(seg).is_some_and(|first| std::ptr::eq(first, c))
+                };
+                walk_from(c, path, f, how, step);
                 path.truncate(len);
             }
         }
@@ -490,6 +530,47 @@ mod tests {
     fn a_node_takes_32_bytes() {
         assert_eq!(std::mem::size_of::<Value>(), 24);
         assert_eq!(std::mem::size_of::<Node>(), 32);
+    }
+
+    #[test]
+    fn walk_tagged_reachable_agrees_with_get_path() {
+        // keys of one string form (1 and '1', true and 'True', null and 'None'), a key with a
+        // slash, an empty key, sequences inside mappings and the reverse
+        let text = "%YAML 1.1\n--- !t/root\n1: !t/a x\n'1': !t/b y\ntrue: !t/c z\n\
+                    'True': !t/d w\nnull: [!t/e v, {k: !t/f u}]\n'None': !t/g t\n\
+                    a/b: !t/h s\n'': !t/i r\na: {b: !t/j q, c: [[!t/k p]]}\n...\n";
+        let mut tree = crate::yaml::load(text, 0).expect("loads");
+        // a mapping built by hand may repeat a key: only the first is reached
+        tree.insert(
+            "dup",
+            Node::new(Value::Map(
+                vec![
+                    (Node::str("x"), Node::tagged("t/l", Value::Null)),
+                    (Node::str("x"), Node::tagged("t/m", Value::Null)),
+                ]
+                .into(),
+            )),
+        );
+        let mut seen = Vec::new();
+        tree.walk_tagged_reachable(&mut |p, n, reachable| {
+            let by_get = tree.get_path(p).is_some_and(|g| std::ptr::eq(g, n));
+            seen.push((
+                p.to_string(),
+                n.tag().unwrap_or_default().to_string(),
+                reachable,
+            ));
+            assert_eq!(reachable, by_get, "{p}");
+        });
+        let reached: Vec<&str> = seen
+            .iter()
+            .filter(|(_, _, r)| *r)
+            .map(|(_, t, _)| t.trim_start_matches('!'))
+            .collect();
+        assert_eq!(
+            reached,
+            ["t/root", "t/a", "t/c", "t/e", "t/f", "t/j", "t/k", "t/l"]
+        );
+        assert_eq!(seen.len(), 14);
     }
 
     #[test]
