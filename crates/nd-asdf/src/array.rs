@@ -2,7 +2,7 @@
 //! Zarr-chunked; all implement [`nd_core::ArrayRead`] and deliver native-endian values.
 
 use crate::error::Result;
-use crate::storage::Storage;
+use crate::storage::{c_strides, Storage};
 use crate::zarr::ZarrStorage;
 use nd_core::{ArrayBuf, ArrayRead, DataType, Region};
 use std::sync::Arc;
@@ -80,14 +80,11 @@ pub(crate) fn fit_mask(mut mask: AsdfArray, shape: &[u64], path: &str) -> Result
     let elem = mask.stored.size();
     match &mut mask.storage {
         Storage::Block(view) => {
-            let contiguous =
-                *view.strides == *nd_core::byte_strides(&mask.shape, nd_core::Order::C, elem);
+            let contiguous = view.strides == c_strides(&mask.shape, elem);
             view.strides = if m == 1 {
                 smallvec::smallvec![0; shape.len()]
             } else if contiguous {
-                let mut s = smallvec::smallvec![0; shape.len()];
-                nd_core::byte_strides_into(shape, nd_core::Order::C, elem, &mut s);
-                s
+                c_strides(shape, elem)
             } else {
                 return Err(refuse("a strided mask of another shape is not reshaped"));
             };

@@ -7,7 +7,7 @@ use crate::layout::{parse_layout_and_tree, IndexStatus, Layout};
 use crate::ndarray::{
     inline_shape, inline_to_bytes, parse_ndarray, Dim, Mask, NdArrayMeta, Source, NDARRAY_TAG,
 };
-use crate::storage::{check_view_bounds, BlockView, Storage, Strides};
+use crate::storage::{c_strides, check_view_bounds, BlockView, Storage, Strides};
 use crate::yaml::{Node, Tag, Value};
 use nd_core::{ArrayBuf, ByteSource, DataType, Limits};
 use std::path::{Path, PathBuf};
@@ -427,11 +427,7 @@ impl AsdfFile {
         let elem = meta.dtype.size();
         let strides = match &meta.strides {
             Some(s) => Strides::from_slice(s),
-            None => {
-                let mut s = smallvec::smallvec![0; shape.len()];
-                nd_core::byte_strides_into(shape, nd_core::Order::C, elem, &mut s);
-                s
-            }
+            None => c_strides(shape, elem),
         };
         check_view_bounds(shape, meta.offset, &strides, elem, len, path)?;
         Ok(BlockView {

@@ -15,6 +15,13 @@ const DIRECT_PIECE: usize = 4 << 20;
 /// Byte strides of a view, held inline up to 4 axes (no allocation for the arrays of a listing).
 pub(crate) type Strides = smallvec::SmallVec<[i64; 4]>;
 
+/// The byte strides of a C-contiguous array of `shape` with `elem`-byte elements.
+pub(crate) fn c_strides(shape: &[u64], elem: usize) -> Strides {
+    let mut s = smallvec::smallvec![0; shape.len()];
+    nd_core::byte_strides_into(shape, nd_core::Order::C, elem, &mut s);
+    s
+}
+
 /// A strided view into the decoded bytes of one block.
 #[derive(Debug, Clone)]
 pub struct BlockView {

@@ -46,21 +46,29 @@ pub fn num_bytes(shape: &[u64], elem_size: usize) -> Result<usize> {
 
 /// Element strides (in elements) of a shape in the given order.
 pub fn strides(shape: &[u64], order: Order) -> Vec<u64> {
-    let n = shape.len();
-    let mut s = vec![1u64; n];
-    match order {
-        Order::C => {
-            for i in (0..n.saturating_sub(1)).rev() {
-                s[i] = s[i + 1].saturating_mul(shape[i + 1]);
-            }
-        }
-        Order::F => {
-            for i in 1..n {
-                s[i] = s[i - 1].saturating_mul(shape[i - 1]);
-            }
-        }
-    }
+    let mut s = vec![1u64; shape.len()];
+    for_each_stride(shape, order, s.iter_mut(), |o, step| *o = step);
     s
+}
+
+/// Hand each of `out` (one per axis of `shape`, fewer when `out` is shorter) its axis's element
+/// stride: the product of the sizes of the axes after it (C) or before it (F), saturating.
+fn for_each_stride<'o, O: 'o>(
+    shape: &[u64],
+    order: Order,
+    out: impl DoubleEndedIterator<Item = &'o mut O> + ExactSizeIterator,
+    mut set: impl FnMut(&mut O, u64),
+) {
+    let mut step = 1u64;
+    let mut visit = |(o, &d): (&mut O, &u64)| {
+        set(o, step);
+        step = step.saturating_mul(d);
+    };
+    let axes = out.zip(shape);
+    match order {
+        Order::C => axes.rev().for_each(&mut visit),
+        Order::F => axes.for_each(&mut visit),
+    }
 }
 
 /// Byte strides of a contiguous array of `shape` in `order`, of `elem`-byte elements, as the
@@ -75,18 +83,9 @@ pub fn byte_strides(shape: &[u64], order: Order, elem: usize) -> Vec<i64> {
 /// [`byte_strides`] written into `out` (one per axis of `shape`; extra items are left alone):
 /// for a caller that keeps them without an allocation of their own.
 pub fn byte_strides_into(shape: &[u64], order: Order, elem: usize, out: &mut [i64]) {
-    // the element stride of each axis is the product of the sizes of the axes after it (C) or
-    // before it (F)
-    let mut step = 1u64;
-    let mut set = |o: &mut i64, d: u64| {
+    for_each_stride(shape, order, out.iter_mut(), |o, step| {
         *o = i64::try_from(step.saturating_mul(elem as u64)).unwrap_or(i64::MAX);
-        step = step.saturating_mul(d);
-    };
-    let axes = out.iter_mut().zip(shape);
-    match order {
-        Order::C => axes.rev().for_each(|(o, &d)| set(o, d)),
-        Order::F => axes.for_each(|(o, &d)| set(o, d)),
-    }
+    });
 }
 
 /// The C-order linear index of `coords` in a grid of `counts` per axis (the last axis varies
