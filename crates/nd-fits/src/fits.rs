@@ -33,9 +33,14 @@ struct Walk {
 
 const SEGMENTS: usize = 40;
 
-/// Append-only storage handing out `&Hdu` that stay valid: segment k holds 16·2^k HDUs.
+/// A segment of [`HduStore`]: its slots, each set once.
+type Segment = Box<[OnceLock<Box<Hdu>>]>;
+
+/// Append-only storage handing out `&Hdu` that stay valid: segment k holds 16·2^k HDUs, each
+/// boxed, so that the slots a segment makes before they are used (up to half of them) take a
+/// pointer each rather than an `Hdu`.
 struct HduStore {
-    segs: Vec<OnceLock<Box<[OnceLock<Hdu>]>>>,
+    segs: Vec<OnceLock<Segment>>,
 }
 
 impl HduStore {
@@ -51,7 +56,7 @@ impl HduStore {
     }
     fn get(&self, i: usize) -> Option<&Hdu> {
         let (s, o) = Self::locate(i);
-        self.segs.get(s)?.get()?.get(o)?.get()
+        self.segs.get(s)?.get()?.get(o)?.get().map(|h| &**h)
     }
     fn set(&self, i: usize, hdu: Hdu) -> Result<()> {
         let (s, o) = Self::locate(i);
@@ -61,7 +66,7 @@ impl HduStore {
             .ok_or_else(|| Error::Invalid("too many HDUs".into()))?
             .get_or_init(|| (0..(16usize << s)).map(|_| OnceLock::new()).collect());
         if let Some(slot) = seg.get(o) {
-            let _ = slot.set(hdu);
+            let _ = slot.set(Box::new(hdu));
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 
 use crate::card::Value;
 use crate::error::{Error, Result};
-use crate::header::{read_header, Header, Strictness, BLOCK};
+use crate::header::{read_header, Header, Strictness, StructuralScan, BLOCK};
 use crate::scale::{bitpix_dtype, Scaling};
 use nd_core::{AttrValue, Attributes, ByteSource, DataType};
 
@@ -157,8 +157,14 @@ impl Hdu {
     }
 }
 
-fn int_kw(h: &Header, key: &str, default: Option<i64>, hdu: usize, offset: u64) -> Result<i64> {
-    match h.structural(key) {
+fn int_kw(
+    h: &StructuralScan<'_>,
+    key: &str,
+    default: Option<i64>,
+    hdu: usize,
+    offset: u64,
+) -> Result<i64> {
+    match h.get(key) {
         Some(Value::Int(v)) => Ok(*v),
         Some(Value::Float(f)) if f.fract() == 0.0 && f.abs() < 9e15 => Ok(*f as i64),
         None => default.ok_or_else(|| Error::Header {
@@ -172,6 +178,19 @@ fn int_kw(h: &Header, key: &str, default: Option<i64>, hdu: usize, offset: u64) 
             msg: format!("keyword {key} has value {v}, an integer is required"),
         }),
     }
+}
+
+/// `NAXISk` for k in 1..=999, written into `buf`.
+fn naxis_keyword(k: u16, buf: &mut [u8; 8]) -> &str {
+    buf[..5].copy_from_slice(b"NAXIS");
+    let mut n = 5;
+    for unit in [100, 10, 1] {
+        if k >= unit || unit == 1 {
+            buf[n] = b'0' + (k / unit % 10) as u8;
+            n += 1;
+        }
+    }
+    std::str::from_utf8(&buf[..n]).unwrap_or("NAXIS") // ok: ASCII letters and digits
 }
 
 /// Read the header at `offset` and compute where its data is.
@@ -191,8 +210,9 @@ pub(crate) fn hdu_from_header(header: Header, index: usize, offset: u64, hlen: u
         offset,
         msg,
     };
-    let first = header.first_keyword();
+    let s = header.structural_scan();
     let kind = if index == 0 {
+        let first = s.first_keyword();
         if first.as_deref() != Some("SIMPLE") {
             return Err(herr(format!(
                 "not a FITS file: the first keyword is '{}', not SIMPLE",
@@ -201,47 +221,53 @@ pub(crate) fn hdu_from_header(header: Header, index: usize, offset: u64, hlen: u
         }
         HduKind::Primary
     } else {
-        match header.structural("XTENSION") {
-            Some(Value::Str(x)) => match x.trim().to_ascii_uppercase().as_str() {
-                "IMAGE" => HduKind::Image,
-                "BINTABLE" | "A3DTABLE" => {
-                    if header.structural("ZIMAGE") == Some(&Value::Bool(true)) {
+        match s.get("XTENSION") {
+            Some(Value::Str(x)) => {
+                let x = x.trim();
+                let is = |name: &str| x.eq_ignore_ascii_case(name);
+                if is("IMAGE") {
+                    HduKind::Image
+                } else if is("BINTABLE") || is("A3DTABLE") {
+                    if s.get("ZIMAGE") == Some(&Value::Bool(true)) {
                         HduKind::CompressedImage
                     } else {
                         HduKind::BinTable
                     }
+                } else if is("TABLE") {
+                    HduKind::Table
+                } else {
+                    HduKind::Other(x.to_ascii_uppercase())
                 }
-                "TABLE" => HduKind::Table,
-                other => HduKind::Other(other.to_string()),
-            },
+            }
             _ => return Err(herr("extension header without XTENSION".into())),
         }
     };
-    let bitpix = int_kw(&header, "BITPIX", None, index, offset)?;
+    let bitpix = int_kw(&s, "BITPIX", None, index, offset)?;
     if bitpix_dtype(bitpix).is_none() {
         return Err(herr(format!("invalid BITPIX {bitpix}")));
     }
-    let naxis = int_kw(&header, "NAXIS", None, index, offset)?;
+    let naxis = int_kw(&s, "NAXIS", None, index, offset)?;
     if !(0..=999).contains(&naxis) {
         return Err(herr(format!("invalid NAXIS {naxis}")));
     }
     let mut naxes = Vec::with_capacity(naxis as usize);
-    for k in 1..=naxis {
-        let v = int_kw(&header, &format!("NAXIS{k}"), None, index, offset)?;
+    let mut key = [0u8; 8];
+    for k in 1..=naxis as u16 {
+        let v = int_kw(&s, naxis_keyword(k, &mut key), None, index, offset)?;
         if v < 0 {
             return Err(herr(format!("negative NAXIS{k} = {v}")));
         }
         naxes.push(v as u64);
     }
     let (pdef, gdef) = (0, 1);
-    let pcount = int_kw(&header, "PCOUNT", Some(pdef), index, offset)?;
-    let gcount = int_kw(&header, "GCOUNT", Some(gdef), index, offset)?;
+    let pcount = int_kw(&s, "PCOUNT", Some(pdef), index, offset)?;
+    let gcount = int_kw(&s, "GCOUNT", Some(gdef), index, offset)?;
     if pcount < 0 || gcount < 0 {
         return Err(herr(format!("negative PCOUNT {pcount} or GCOUNT {gcount}")));
     }
-    let groups = index == 0
-        && header.structural("GROUPS") == Some(&Value::Bool(true))
-        && naxes.first() == Some(&0);
+    let groups =
+        index == 0 && s.get("GROUPS") == Some(&Value::Bool(true)) && naxes.first() == Some(&0);
+    drop(s);
     let kind = if groups { HduKind::RandomGroups } else { kind };
     let too_big = || herr("data size overflows".into());
     let data_len = if naxis == 0 {
@@ -316,4 +342,17 @@ pub(crate) fn header_attributes(h: &Header) -> Attributes {
         }
     }
     a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::naxis_keyword;
+
+    #[test]
+    fn naxis_keywords_without_allocating() {
+        let mut buf = [0u8; 8];
+        for k in [1u16, 9, 10, 42, 99, 100, 101, 110, 999] {
+            assert_eq!(naxis_keyword(k, &mut buf), format!("NAXIS{k}"));
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use crate::card::{Card, Value, CARD_LEN};
 use crate::error::Result;
-use crate::header_raw::{scan_header, Parsed, RawHeader};
+use crate::header_raw::{scan_header, Parsed, RawHeader, StructuralCards};
 use nd_core::ByteSource;
 use std::sync::{Arc, OnceLock};
 
@@ -55,6 +55,31 @@ impl std::fmt::Debug for Header {
 impl PartialEq for Header {
     fn eq(&self, other: &Self) -> bool {
         self.p() == other.p()
+    }
+}
+
+/// A header's structural cards for a run of lookups: see [`Header::structural_scan`].
+pub(crate) struct StructuralScan<'a> {
+    header: &'a Header,
+    /// The raw header and its structural cards, when its cards are not parsed yet.
+    scanned: Option<(&'a RawHeader, StructuralCards)>,
+}
+
+impl StructuralScan<'_> {
+    /// What [`Header::first_keyword`] gives.
+    pub(crate) fn first_keyword(&self) -> Option<String> {
+        match &self.scanned {
+            Some((raw, cards)) => raw.first_keyword_in(cards),
+            None => self.header.first_keyword(),
+        }
+    }
+
+    /// What [`Header::structural`] gives for `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+        match &self.scanned {
+            Some((raw, cards)) => raw.lookup(cards, key),
+            None => self.header.structural(key),
+        }
     }
 }
 
@@ -113,6 +138,26 @@ impl Header {
             (None, Some(raw)) => raw.get(key),
             _ => self.get(key),
         }
+    }
+
+    /// The structural cards scanned for a run of [`StructuralScan::get`] lookups (the HDU
+    /// walk's), kept only as long as the scan: [`Header::structural`] without memory held per
+    /// header.
+    pub(crate) fn structural_scan(&self) -> StructuralScan<'_> {
+        let scanned = match (self.parsed.get(), &self.raw) {
+            (None, Some(raw)) => Some((&**raw, raw.scan_structural())),
+            _ => None,
+        };
+        StructuralScan {
+            header: self,
+            scanned,
+        }
+    }
+
+    /// Whether the structural cards of a header read from a file are kept (tests of the walk).
+    #[cfg(test)]
+    pub(crate) fn structural_cards_kept(&self) -> bool {
+        self.raw.as_ref().is_some_and(|r| r.structural_cards_kept())
     }
 
     /// The keyword of the first card, without parsing the others.

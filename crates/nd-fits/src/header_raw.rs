@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::header::{Strictness, Warning, BLOCK};
 use bytes::Bytes;
 use nd_core::ByteSource;
+use smallvec::SmallVec;
+use std::sync::OnceLock;
 
 /// The cards of a header (END excluded) and the irregularities found while reading it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -31,13 +33,19 @@ pub(crate) struct RawHeader {
     offset: u64,
     /// What the block scan found irregular (truncated block, non-ASCII bytes, irregular END).
     scan_warnings: Vec<Warning>,
-    /// The cards that may carry a structural keyword, in header order, with the first card.
-    structural: Vec<(Key, Value)>,
+    /// The cards that may carry a structural keyword, in header order, with the first card:
+    /// found on the first [`RawHeader::get`] (the HDU walk looks them up in a scan of its own,
+    /// [`RawHeader::scan_structural`], and so keeps nothing per header).
+    structural: OnceLock<Vec<(Key, Value)>>,
 }
+
+/// The structural cards of a header as [`RawHeader::scan_structural`] finds them: held on the
+/// stack for the usual header (a few sizing keywords), on the heap past 16.
+pub(crate) type StructuralCards = SmallVec<[(Key, Value); 16]>;
 
 /// Where a structural card's keyword is: in the images (byte start, length) or parsed.
 #[derive(Debug, Clone)]
-enum Key {
+pub(crate) enum Key {
     Raw(usize, u8),
     Owned(String),
 }
@@ -148,13 +156,12 @@ pub(crate) fn scan_header(
     } else {
         Bytes::from(parts.concat())
     };
-    let mut raw = RawHeader {
+    let raw = RawHeader {
         images,
         offset,
         scan_warnings: warnings,
-        structural: Vec::new(),
+        structural: OnceLock::new(),
     };
-    raw.structural = raw.find_structural();
     Ok((raw, header_len))
 }
 
@@ -179,10 +186,15 @@ fn card_groups(images: &[u8]) -> impl Iterator<Item = (usize, std::ops::Range<us
             return None;
         }
         let first = img(i);
-        let k8 = trim_spaces(&first[..8]);
-        let commentary = k8.is_empty()
-            || k8.eq_ignore_ascii_case(b"COMMENT")
-            || k8.eq_ignore_ascii_case(b"HISTORY");
+        // a keyword starting with a letter other than C or H is neither blank nor commentary
+        let may_be_commentary =
+            !first[0].is_ascii_alphabetic() || matches!(first[0].to_ascii_uppercase(), b'C' | b'H');
+        let commentary = may_be_commentary && {
+            let k8 = trim_spaces(&first[..8]);
+            k8.is_empty()
+                || k8.eq_ignore_ascii_case(b"COMMENT")
+                || k8.eq_ignore_ascii_case(b"HISTORY")
+        };
         let mut j = i + 1;
         if !commentary {
             while j < n && img(j).starts_with(b"CONTINUE") {
@@ -260,9 +272,9 @@ impl RawHeader {
     }
 
     /// The first card and every card whose keyword may be a structural one, with their values
-    /// as the full parse gives them.
-    fn find_structural(&self) -> Vec<(Key, Value)> {
-        let mut out = Vec::new();
+    /// as the full parse gives them; look them up with [`RawHeader::lookup`].
+    pub(crate) fn scan_structural(&self) -> StructuralCards {
+        let mut out = StructuralCards::new();
         for (first, range) in card_groups(&self.images) {
             let img = &self.images[range.start..range.start + CARD_LEN];
             let k8 = &img[..8];
@@ -292,21 +304,50 @@ impl RawHeader {
         }
     }
 
+    /// The structural cards, scanned on first use.
+    fn structural(&self) -> &[(Key, Value)] {
+        self.structural
+            .get_or_init(|| self.scan_structural().into_vec())
+    }
+
+    /// Whether the structural cards were found and kept (tests of the walk's memory).
+    #[cfg(test)]
+    pub(crate) fn structural_cards_kept(&self) -> bool {
+        self.structural.get().is_some()
+    }
+
     /// The keyword of the first card (`None` when there is none).
     pub(crate) fn first_keyword(&self) -> Option<String> {
-        self.structural.first().map(|(k, _)| ascii(self.key(k)))
+        self.first_keyword_in(self.structural())
+    }
+
+    /// [`RawHeader::first_keyword`] from `cards`, structural cards of this header.
+    pub(crate) fn first_keyword_in(&self, cards: &[(Key, Value)]) -> Option<String> {
+        cards.first().map(|(k, _)| ascii(self.key(k)))
     }
 
     /// The value of the first card with this structural keyword (upper case, no HIERARCH) —
     /// only for keywords starting with one of [`STRUCTURAL_INITIALS`].
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
-        debug_assert!(key
-            .bytes()
-            .next()
-            .is_some_and(|c| STRUCTURAL_INITIALS.contains(&c)));
-        self.structural
+        self.lookup(self.structural(), key)
+    }
+
+    /// [`RawHeader::get`] in `cards`, structural cards of this header (from
+    /// [`RawHeader::scan_structural`]).
+    pub(crate) fn lookup<'a>(&'a self, cards: &'a [(Key, Value)], key: &str) -> Option<&'a Value> {
+        debug_assert!(
+            key.bytes()
+                .next()
+                .is_some_and(|c| STRUCTURAL_INITIALS.contains(&c))
+                && !key.bytes().any(|c| c.is_ascii_lowercase())
+        );
+        cards
             .iter()
-            .find(|(k, _)| self.key(k).eq_ignore_ascii_case(key.as_bytes()))
+            .find(|(k, _)| match k {
+                // a quickly read keyword is upper case, as is `key`
+                Key::Raw(..) => self.key(k) == key.as_bytes(),
+                Key::Owned(s) => s.eq_ignore_ascii_case(key),
+            })
             .map(|(_, v)| v)
     }
 
@@ -343,7 +384,9 @@ fn quick_card(img: &[u8]) -> Option<(u8, Value)> {
     {
         return None;
     }
-    let vc = trim_spaces(&img[10..]);
+    // the value and comment, from the value's first byte (trailing spaces are `tail_ok`'s)
+    let vc = &img[10..];
+    let vc = &vc[vc.iter().position(|&b| b != b' ').unwrap_or(vc.len())..];
     // what may follow a value: spaces, then nothing or a comment
     let tail_ok = |rest: &[u8]| {
         let t = rest
@@ -366,7 +409,7 @@ fn quick_card(img: &[u8]) -> Option<(u8, Value)> {
             let text = std::str::from_utf8(&vc[..digits]).ok()?;
             Value::Int(text.parse::<i64>().ok()?)
         }
-        _ => parse_value_comment(std::str::from_utf8(vc).ok()?)?.0,
+        _ => parse_value_comment(std::str::from_utf8(trim_spaces(vc)).ok()?)?.0,
     };
     Some((klen as u8, value))
 }
@@ -584,5 +627,84 @@ mod tests {
                 assert_eq!(raw.get(&key), parsed.get(&key), "{card:?} + CONTINUE {key}");
             }
         }
+    }
+
+    #[test]
+    fn card_groups_agree_with_the_trimmed_keyword_rule() {
+        // the rule card_groups applies through a shortcut on the first byte
+        let by_rule = |images: &[u8]| -> Vec<(usize, std::ops::Range<usize>)> {
+            let n = images.len() / CARD_LEN;
+            let img = |k: usize| &images[k * CARD_LEN..(k + 1) * CARD_LEN];
+            let (mut out, mut i) = (Vec::new(), 0);
+            while i < n {
+                let k8 = trim_spaces(&img(i)[..8]);
+                let commentary = k8.is_empty()
+                    || k8.eq_ignore_ascii_case(b"COMMENT")
+                    || k8.eq_ignore_ascii_case(b"HISTORY");
+                let mut j = i + 1;
+                while !commentary && j < n && img(j).starts_with(b"CONTINUE") {
+                    j += 1;
+                }
+                out.push((i, i * CARD_LEN..j * CARD_LEN));
+                i = j;
+            }
+            out
+        };
+        let firsts = [
+            "COMMENT",
+            "comment",
+            "Comment x",
+            "HISTORY",
+            "history",
+            "",
+            "  COMMENT",
+            " HISTORY",
+            "COMMENTS= 1",
+            "HISTORYX= 1",
+            "C       = 1",
+            "H       = 1",
+            "CONTINUE  'a&'",
+            "NAXIS1  = 1",
+            "naxis1  = 1",
+            "1ABC    = 1",
+            "-X      = 1",
+            "_X      = 1",
+            "LONG    = 'a&'",
+            "hierarch a = 'b&'",
+            "?       = 1",
+        ];
+        for first in firsts {
+            let mut images = image(first);
+            images.extend_from_slice(&image("CONTINUE  'x&'"));
+            images.extend_from_slice(&image("CONTINUE  'y'"));
+            images.extend_from_slice(&image("EXTNAME = 'e'"));
+            let got: Vec<_> = card_groups(&images).collect();
+            assert_eq!(got, by_rule(&images), "{first:?}");
+        }
+    }
+
+    #[test]
+    fn the_walk_keeps_no_structural_cards() {
+        let mut bytes = Vec::new();
+        for card in [
+            "SIMPLE  =                    T",
+            "BITPIX  =                  -32",
+            "NAXIS   =                    2",
+            "NAXIS1  =                    3",
+            "NAXIS2  =                    2",
+            "BSCALE  =                  2.0",
+            "END",
+        ] {
+            bytes.extend_from_slice(&image(card));
+        }
+        bytes.resize(2 * crate::header::BLOCK, b' ');
+        let src = nd_core::MemSource::new(bytes);
+        let hdu = crate::hdu::read_hdu(&src, 0, 0, Strictness::Lenient).unwrap();
+        assert_eq!(hdu.naxes, [3, 2]);
+        assert_eq!(hdu.bitpix, -32);
+        assert!(!hdu.header.structural_cards_kept());
+        // a later lookup (an image's scaling) finds them once and keeps them
+        assert_eq!(hdu.header.structural("BSCALE"), Some(&Value::Float(2.0)));
+        assert!(hdu.header.structural_cards_kept());
     }
 }
